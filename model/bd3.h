@@ -1,0 +1,192 @@
+/* bd3.h: the one public interface of the bd3lm engine (GGUF model loading, tokenizer, forward
+ * pass with KV cache, samplers, and the operations built on them). Depends on libc only: it
+ * knows nothing of editors, terminals or curses. Math and file format: shared/spec/model.md. */
+#ifndef BD3_H
+#define BD3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- status ------------------------------------------------------------------------------ */
+
+typedef enum bd3_status {
+    BD3_OK = 0,
+    BD3_E_IO,          /* a file could not be opened, read or mapped */
+    BD3_E_FORMAT,      /* a model file is malformed (message in the err buffer) */
+    BD3_E_UNSUPPORTED, /* well-formed, but uses something this engine does not implement */
+    BD3_E_NOMEM,       /* an allocation failed */
+    BD3_E_ARG,         /* the caller passed an invalid argument (length, id, range) */
+    BD3_E_CANCELLED,   /* a step callback asked to stop */
+} bd3_status;
+
+/* A constant English message for a status. */
+const char *bd3_status_str(bd3_status s);
+
+/* ---- model ------------------------------------------------------------------------------- */
+
+#define BD3_MAX_BLOCK_LENGTHS 16
+
+typedef struct bd3_hparams {
+    int n_vocab;            /* V: vocabulary size, mask token included */
+    int n_embd;             /* D: hidden size */
+    int n_head;             /* H: attention heads; head size is n_embd / n_head */
+    int n_layer;            /* transformer blocks */
+    int n_ff;               /* F: MLP width */
+    int n_ctx;              /* tokens per window (the paper's L) */
+    float norm_eps;         /* layer-norm epsilon */
+    float rope_base;        /* RoPE frequency base */
+    int32_t mask_id;        /* id of the mask token */
+    int32_t eos_id;         /* id of <|endoftext|>, -1 when the vocabulary has none */
+    int n_block_lengths;    /* entries used in block_lengths */
+    int block_lengths[BD3_MAX_BLOCK_LENGTHS]; /* trained block lengths, preferred first; n_ctx = global */
+} bd3_hparams;
+
+typedef struct bd3_model bd3_model; /* weights (views into the mapped file) and tokenizer; read-only
+                                       after load, so several contexts and threads may share it */
+
+/* Loads a GGUF file. On failure *out is NULL and err (when non-NULL) holds a message naming
+ * the file and the problem. */
+bd3_status bd3_model_load(const char *path, bd3_model **out, char *err, size_t err_size);
+void bd3_model_free(bd3_model *m); /* NULL is a no-op */
+const bd3_hparams *bd3_model_hparams(const bd3_model *m);
+const char *bd3_model_name(const bd3_model *m);      /* general.name, or "" */
+int bd3_model_has_global(const bd3_model *m);        /* 1 if trained for global mode (n_ctx in block_lengths) */
+int bd3_model_default_block(const bd3_model *m);     /* preferred block length < n_ctx, or n_ctx */
+size_t bd3_model_file_size(const bd3_model *m);      /* bytes of the GGUF file */
+size_t bd3_model_n_params(const bd3_model *m);       /* number of weights */
+
+/* ---- tokenizer (byte-level BPE, GPT-2 pre-tokenisation) ---------------------------------- */
+
+/* Encodes len bytes of text (any bytes, not only valid UTF-8). *ids is malloc'd, caller frees.
+ * The text "<|endoftext|>" is encoded as the eos token. */
+bd3_status bd3_tokenize(const bd3_model *m, const char *text, size_t len, int32_t **ids, size_t *n_ids);
+/* The raw bytes a token stands for (not NUL-terminated), or NULL for an id out of range or the
+ * mask token. */
+const char *bd3_token_bytes(const bd3_model *m, int32_t id, size_t *len);
+/* Decodes ids to bytes; *text is malloc'd and NUL-terminated, caller frees. Mask ids are skipped. */
+bd3_status bd3_detokenize(const bd3_model *m, const int32_t *ids, size_t n, char **text, size_t *len);
+
+/* ---- context: run-time buffers and KV cache, one per thread ------------------------------ */
+
+typedef struct bd3_ctx bd3_ctx;
+
+/* Allocates every buffer the forward pass needs for n_ctx tokens (the forward pass itself never
+ * allocates). n_threads <= 0: all cores. */
+bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out);
+void bd3_ctx_free(bd3_ctx *c); /* NULL is a no-op */
+const bd3_model *bd3_ctx_model(const bd3_ctx *c);
+size_t bd3_ctx_bytes(const bd3_ctx *c); /* bytes of run-time buffers and KV cache */
+
+#define BD3_GLOBAL 0 /* block_len value that selects global attention */
+
+/* One pass over n <= n_ctx ids at window positions 0..n-1 (no cache). block_len BD3_GLOBAL:
+ * everyone sees everyone; block_len B > 0: block-causal. logits: [n, n_vocab] raw model output
+ * (before SUBS). */
+bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, float *logits);
+
+/* KV cache (spec section 2). The cache holds m committed clean rows. */
+void bd3_cache_clear(bd3_ctx *c);
+int bd3_cache_len(const bd3_ctx *c); /* rows held, at most n_ctx - block */
+/* Denoising call for the current block of n ids (n <= n_ctx / 2 in practice): queries see every
+ * cached row and the whole block. logits: [n, n_vocab]. The cache is unchanged. */
+bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logits);
+/* Commit pass: stores K and V of the n clean ids after the cached rows, first dropping the oldest
+ * n rows when the cache would exceed n_ctx - n. */
+bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n);
+
+/* ---- random numbers: the engine's own generator, so that a seed reproduces a run --------- */
+
+typedef struct bd3_rng {
+    uint64_t s[4]; /* xoshiro256** state */
+} bd3_rng;
+void bd3_rng_seed(bd3_rng *r, uint64_t seed);
+uint64_t bd3_rng_u64(bd3_rng *r);
+double bd3_rng_uniform(bd3_rng *r); /* [0, 1) with 53 random bits */
+
+/* ---- samplers (spec section 3) ----------------------------------------------------------- */
+
+typedef enum bd3_sampler_kind {
+    BD3_SAMPLE_FIRST_HITTING, /* one uniformly chosen masked position per model call */
+    BD3_SAMPLE_STEPS,         /* step schedule: each mask unmasks with probability (t-s)/t */
+    BD3_SAMPLE_CONFIDENCE,    /* keep the k most probable draws per step */
+    BD3_SAMPLE_MARGIN,        /* keep the k draws with the largest top1 - top2 margin */
+    BD3_SAMPLE_ENTROPY,       /* keep the k draws with the lowest entropy */
+} bd3_sampler_kind;
+
+typedef struct bd3_sampler_params {
+    bd3_sampler_kind kind; /* see above */
+    int steps;             /* steps per block or span for schedule samplers; <= 0: one per mask */
+    double threshold;      /* ordered samplers: also keep every draw scoring above this; 0 = off */
+    double temperature;    /* divides logits before the softmax; > 0 */
+    double top_p;          /* nucleus mass in (0, 1]; 1 = off */
+    int top_k;             /* keep the k most probable tokens; 0 = off */
+    uint64_t seed;         /* RNG seed */
+} bd3_sampler_params;
+
+/* Defaults: first hitting, steps 0, threshold 0, temperature 1, top_p 1 (per product defaults
+ * the editor may override), top_k 0, seed 0. */
+void bd3_sampler_params_init(bd3_sampler_params *p);
+const char *bd3_sampler_kind_name(bd3_sampler_kind k);
+int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out); /* 0 ok, -1 unknown */
+
+/* Progress of an operation, passed to the step callback after every model call. The arrays are
+ * the operation's canvas; they stay valid only during the call. */
+typedef struct bd3_progress {
+    int n_calls;           /* model calls made so far */
+    int n_masked;          /* masks left on the canvas */
+    int n_target;          /* tokens the operation writes in all */
+    int n_done;            /* tokens written so far */
+    const int32_t *ids;    /* canvas ids [n_canvas]; mask_id where still masked */
+    const float *conf;     /* canvas confidence [n_canvas], probability at unmask time */
+    int n_canvas;          /* canvas length */
+    int canvas_offset;     /* index of canvas[0] in the caller's token sequence */
+} bd3_progress;
+/* Return nonzero to cancel: the operation returns BD3_E_CANCELLED and leaves its outputs as they
+ * were when it stopped. */
+typedef int (*bd3_step_fn)(void *user, const bd3_progress *p);
+
+/* ---- operations ------------------------------------------------------------------------- */
+
+/* Infill (global mode): ids[0..n) is a window of n <= n_ctx tokens in which some are mask_id;
+ * every mask is replaced by a sampled token and conf[i] set to its confidence. Other entries
+ * are left unchanged. */
+bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                      bd3_step_fn cb, void *user);
+
+/* Why a continuation stopped. */
+typedef enum bd3_stop {
+    BD3_STOP_LIMIT,      /* max_new tokens written */
+    BD3_STOP_EOS,        /* the model wrote end-of-text (not included in the output) */
+    BD3_STOP_REPEAT,     /* degenerate repetition detected; the repeating tail is dropped */
+} bd3_stop;
+
+/* Continue block by block with the KV cache: blocks are aligned to block_len from the start of
+ * prompt (the last, partial prompt block is completed with masks), committed when clean, and the
+ * cache slides past n_ctx. Writes up to max_new tokens into out/out_conf, *n_out of them. */
+bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                        const int32_t *prompt, int n_prompt, int max_new,
+                        int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
+                        bd3_step_fn cb, void *user);
+
+/* Score existing text (global mode): conf[i] = p(ids[i]) when position i is masked together with
+ * every k-th neighbour (k passes with offsets 0..k-1; k <= 0 picks a default). n <= n_ctx. */
+bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
+                     bd3_step_fn cb, void *user);
+
+/* Revise: remask the ceil(fraction * (hi - lo)) positions of [lo, hi) with the lowest conf, then
+ * regenerate them in global mode over the window ids[0..n). ids and conf are updated in place;
+ * changed[i] (optional, [n]) is set to 1 where the token changed. */
+bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                      int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
+
+/* The k most probable tokens at position pos when it alone is masked (global mode, SUBS,
+ * temperature 1). Writes k ids and probabilities, most probable first. */
+bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k,
+                            int32_t *alt_ids, double *alt_probs);
+
+/* NELBO (spec section 4) over the first n_rows rows of n_ctx tokens of ids (all complete rows
+ * when n_rows <= 0) with block_len (BD3_GLOBAL or B). Adds to *loss_sum (nats) and *n_counted. */
+bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
+                     uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
+
+#endif
