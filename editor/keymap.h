@@ -88,6 +88,7 @@ typedef struct keymap_state {
     key_code keys[KEYMAP_MAX_SEQ];    /* keys of the pending sequence */
     int n_keys;                       /* pending keys, 0 when idle */
     unsigned count;                   /* count typed so far / of the last match; 0 = none */
+    bool matched;                     /* count belongs to the last MATCH (cleared on next feed) */
 } keymap_state;
 
 /* Sets state to idle in the keymap's initial mode. */
