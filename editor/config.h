@@ -3,9 +3,10 @@
  * command prompt. The defaults are written in the file language and read by the same parser.
  * Depends on libc only.
  *
- * File format: "name = value" per line; blanks around both are ignored; '#' starts a comment
- * line; a value may be put in double quotes (for leading/trailing blanks or '#'). Booleans:
- * on/off, true/false, yes/no, 1/0. */
+ * File format: "name = value" per line; blanks around both are ignored; a line whose first
+ * non-blank character is '#' is a comment ('#' inside a value is part of it); a value may be put
+ * in double quotes (to keep leading or trailing blanks). Booleans: on/off, true/false, yes/no,
+ * 1/0. */
 #ifndef BD3ED_CONFIG_H
 #define BD3ED_CONFIG_H
 
@@ -64,6 +65,13 @@ const char *config_defaults_text(void);
  * gets a message naming the option and the accepted values. */
 config_status config_set(config *cfg, const char *name, const char *value, char *err,
                          size_t err_size);
+/* ":set" at the command prompt: "name = value", "name=value" or "name value". */
+config_status config_set_text(config *cfg, const char *text, char *err, size_t err_size);
+/* One command-line argument naming an option: "--name=value", "--name value" (value from next,
+ * *used = 2), "--name" for a boolean (on) and "--no-name" (off); *used = 1 otherwise.
+ * CONFIG_E_NAME when arg names no option (the caller then tries its own options). */
+config_status config_set_arg(config *cfg, const char *arg, const char *next, int *used,
+                             char *err, size_t err_size);
 /* Writes the current value of an option as text (as config_set accepts it). */
 config_status config_get(const config *cfg, const char *name, char *buf, size_t size);
 

@@ -572,3 +572,28 @@ const keymap_binding *keymap_find_command(const keymap *km, int mode, const char
             return &km->bindings[i];
     return NULL;
 }
+
+int keymap_keys_for_command(const keymap *km, int mode, const char *command, char *buf,
+                            size_t size)
+{
+    if (buf && size) buf[0] = '\0';
+    if (!km || !command) return 0;
+    int found = 0;
+    size_t used = 0;
+    for (int i = 0; i < km->n_bindings; i++) {
+        const keymap_binding *b = &km->bindings[i];
+        if (b->mode != mode || strcmp(b->command, command) != 0) continue;
+        found++;
+        if (!buf || size == 0) continue;
+        char seq[KEYMAP_MAX_SEQ * (KEY_NAME_MAX + 1)];
+        keymap_format_keys(b->keys, b->n_keys, seq, sizeof seq);
+        int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", seq);
+        if (n < 0 || (size_t)n >= size - used) {
+            buf[used] = '\0';
+            size = used; /* full: keep counting, write no more */
+            continue;
+        }
+        used += (size_t)n;
+    }
+    return found;
+}

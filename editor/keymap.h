@@ -107,6 +107,10 @@ int keymap_n_bindings(const keymap *km);
 const keymap_binding *keymap_binding_at(const keymap *km, int i);  /* file order; NULL if bad i */
 /* First binding of command in mode, or NULL ("Press C-g for help"). */
 const keymap_binding *keymap_find_command(const keymap *km, int mode, const char *command);
+/* Writes every key sequence bound to command in mode, in file order, as "C-s, F2" into buf
+ * ("" when unbound; truncated at a whole sequence). Returns the number of sequences. */
+int keymap_keys_for_command(const keymap *km, int mode, const char *command, char *buf,
+                            size_t size);
 /* Writes a key sequence as in the files ("C-x,C-s") into buf. Returns buf. */
 char *keymap_format_keys(const key_code *keys, int n_keys, char *buf, size_t size);
 

@@ -344,6 +344,12 @@ static void test_keymap_format_keys_and_find_command(void **state)
     b = keymap_find_command(km, 0, "buffer-prev");
     assert_string_equal(keymap_format_keys(b->keys, b->n_keys, buf, sizeof buf), "M-Comma");
     assert_null(keymap_find_command(km, 0, "quit"));
+    assert_int_equal(keymap_keys_for_command(km, 0, "save", buf, sizeof buf), 2);
+    assert_string_equal(buf, "C-x,C-s, F2");
+    assert_int_equal(keymap_keys_for_command(km, 0, "save", buf, 10), 2);
+    assert_string_equal(buf, "C-x,C-s");
+    assert_int_equal(keymap_keys_for_command(km, 0, "quit", buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
     assert_null(keymap_find_command(km, 3, "save"));
     char tiny[5];
     b = keymap_find_command(km, 0, "save");
