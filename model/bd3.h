@@ -214,4 +214,24 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
 bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
                      uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
 
+/* ---- benchmark ---------------------------------------------------------------------------- */
+
+/* Speed of one full global forward over n_ctx tokens against OpenBLAS sgemm on the same shapes.
+ * FLOPs counted: 2*m*n*k for every matrix product of the pass (Q/K/V, output, MLP up and down
+ * projections, the logits projection, and per head q k^T and p v over the keys each query
+ * chunk computes); elementwise work is not counted. */
+typedef struct bd3_bench_result {
+    double flop;            /* FLOPs of one forward (matrix products only) */
+    double forward_s;       /* seconds of one forward, best of the runs */
+    double sgemm_s;         /* seconds of the same sgemm calls alone, best of the runs */
+    double forward_gflops;  /* flop / forward_s / 1e9 */
+    double sgemm_gflops;    /* flop / sgemm_s / 1e9: sgemm at the model's shapes */
+    double peak_gflops;     /* sgemm GFLOP/s of the largest product alone ([n_ctx, D] x [D, F]) */
+    double ratio;           /* forward_gflops / sgemm_gflops */
+} bd3_bench_result;
+
+/* Runs n_runs (<= 0: 3) forwards of n_ctx fixed pseudo-random ids and the matching sgemm calls on
+ * the context's buffers and the model's weights. Clears the KV cache. */
+bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out);
+
 #endif
