@@ -133,7 +133,7 @@ v = dict(l.split() for l in open(sys.argv[1]))
 nats, counted, nbytes = float(v["nats"]), int(v["counted"]), int(v["bytes"])
 ok = abs(float(v["ppl"]) - math.exp(nats / counted)) <= 1e-4 * float(v["ppl"])
 ok = ok and abs(float(v["bpb"]) - nats / math.log(2) / nbytes) <= 1e-5 * float(v["bpb"])
-sys.exit(0 if ok and nbytes > 100 else 1)
+sys.exit(0 if ok and nbytes >= 64 else 1)
 PYEOF
 expect_rc 2 "ppl without file" "$BD3" ppl -m "$M"
 expect_rc 2 "ppl bad rows" "$BD3" ppl -m "$M" --rows 0 "$T/p.txt"

@@ -105,6 +105,7 @@ static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
 static void run_infill(uint64_t seed, int32_t *ids, float *conf, int n)
 {
     fill_ids(ids, n, 2);
+    memset(conf, 0, (size_t)n * sizeof *conf);
     for (int i = 5; i < 25; i++)
         ids[i] = hp()->mask_id;
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed);
