@@ -84,6 +84,12 @@ size_t bd3_ctx_bytes(const bd3_ctx *c); /* bytes of run-time buffers and KV cach
  * (before SUBS). */
 bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, float *logits);
 
+/* As bd3_forward, but writes the logits of the n_rows rows listed in rows (strictly ascending
+ * window indices) only: logits [n_rows, n_vocab]. The output projection, the largest product of a
+ * pass with a large vocabulary, then costs n_rows rows instead of n. */
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                            int n_rows, float *logits);
+
 /* KV cache (spec section 2). The cache holds m committed clean rows. */
 void bd3_cache_clear(bd3_ctx *c);
 int bd3_cache_len(const bd3_ctx *c); /* rows held, at most n_ctx - block */

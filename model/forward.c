@@ -273,3 +273,29 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
     c->cache_len = len;
     return BD3_OK;
 }
+
+/* ---- logits of selected rows ---------------------------------------------------------------- */
+
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                            int n_rows, float *logits)
+{
+    if (!c || !logits || !rows || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || n_rows < 1 ||
+        n_rows > n)
+        return BD3_E_ARG;
+    for (int j = 0; j < n_rows; j++)
+        if (rows[j] < 0 || rows[j] >= n || (j > 0 && rows[j] <= rows[j - 1])) return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, block_len, -1, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    /* Gather the wanted rows of the residual stream to the front (rows[j] >= j, ascending, so no
+     * source row is overwritten before it is read), then project only those. */
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j = 0; j < n_rows; j++)
+        if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
+    ctx_output(c, n_rows, logits);
+    return BD3_OK;
+}

@@ -10,37 +10,38 @@
 
 /* ---- logits of selected rows --------------------------------------------------------------- */
 
-/* A window pass (bd3_forward) whose rows the sampler picks from. */
+/* A window pass (bd3_forward_rows) whose rows the sampler picks from. */
 typedef struct ops_window {
     bd3_ctx *c;        /* context that runs the pass */
     int n;             /* tokens in the window */
     int block_len;     /* BD3_GLOBAL or B */
     int row0;          /* window index of canvas row 0 (canvas = window tail) */
     int32_t *window;   /* [n] ids of the whole window; NULL when the canvas is the window */
-    float *full;       /* [n, n_vocab] logits of the last pass */
+    int *wrows;        /* [n] rows in window indices; NULL when row0 is 0 */
 } ops_window;
-
-static void ops_copy_rows(const float *full, int V, int row0, const int *rows, int n_rows, float *out)
-{
-    for (int j = 0; j < n_rows; j++)
-        memcpy(out + (size_t)j * V, full + (size_t)(row0 + rows[j]) * V, (size_t)V * sizeof *out);
-}
 
 static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
                                     float *logits)
 {
     ops_window *w = user;
-    const int V = bd3_model_hparams(bd3_ctx_model(w->c))->n_vocab;
     const int32_t *win = ids;
+    const int *wr = rows;
     if (w->window) {
         memcpy(w->window + w->row0, ids, (size_t)(w->n - w->row0) * sizeof *ids);
         win = w->window;
     }
-    bd3_status st = bd3_forward(w->c, win, w->n, w->block_len, w->full);
-    if (st != BD3_OK)
-        return st;
-    ops_copy_rows(w->full, V, w->row0, rows, n_rows, logits);
-    return BD3_OK;
+    if (w->row0 != 0) {
+        for (int j = 0; j < n_rows; j++)
+            w->wrows[j] = w->row0 + rows[j];
+        wr = w->wrows;
+    }
+    return bd3_forward_rows(w->c, win, w->n, w->block_len, wr, n_rows, logits);
+}
+
+static void ops_copy_rows(const float *full, int V, const int *rows, int n_rows, float *out)
+{
+    for (int j = 0; j < n_rows; j++)
+        memcpy(out + (size_t)j * V, full + (size_t)rows[j] * V, (size_t)V * sizeof *out);
 }
 
 /* A denoising call for the current block against the KV cache. */
@@ -58,7 +59,7 @@ static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *r
     bd3_status st = bd3_cache_forward(k->c, ids, k->n, k->full);
     if (st != BD3_OK)
         return st;
-    ops_copy_rows(k->full, V, 0, rows, n_rows, logits);
+    ops_copy_rows(k->full, V, rows, n_rows, logits);
     return BD3_OK;
 }
 
@@ -94,11 +95,7 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     st = sampler_new(hp->n_vocab, hp->mask_id, p, &s);
     if (st != BD3_OK)
         return st;
-    ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL, .full = ops_alloc_logits(c, n)};
-    if (!w.full) {
-        sampler_free(s);
-        return BD3_E_NOMEM;
-    }
+    ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL};
     int n_mask = 0;
     for (int i = 0; i < n; i++)
         n_mask += ids[i] == hp->mask_id;
@@ -107,7 +104,6 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     if (!conf) {
         own = calloc((size_t)n, sizeof *own);
         if (!own) {
-            free(w.full);
             sampler_free(s);
             return BD3_E_NOMEM;
         }
@@ -118,7 +114,6 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     bd3_progress prog = {.n_target = n_mask, .ids = ids, .conf = conf, .n_canvas = n};
     st = sampler_denoise(s, &r, ids, conf, n, ops_window_logits, &w, &prog, cb, user);
     free(own);
-    free(w.full);
     sampler_free(s);
     return st;
 }
@@ -171,9 +166,10 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     int32_t *block = malloc((size_t)B * sizeof *block);         /* [B] canvas of the current block */
     float *bconf = malloc((size_t)B * sizeof *bconf);           /* [B] its confidences */
     int32_t *window = malloc((size_t)hp->n_ctx * sizeof *window); /* [n_ctx] uncached window */
-    float *full = ops_alloc_logits(c, use_cache ? B : hp->n_ctx); /* logits of one call */
+    int *wrows = malloc((size_t)hp->n_ctx * sizeof *wrows);     /* [n_ctx] uncached window rows */
+    float *full = ops_alloc_logits(c, B);                       /* [B, V] logits of a cache call */
     float *tconf = out_conf ? NULL : malloc((size_t)max_new * sizeof *tconf); /* [max_new] */
-    if (!block || !bconf || !window || !full || (!out_conf && !tconf)) {
+    if (!block || !bconf || !window || !wrows || !full || (!out_conf && !tconf)) {
         st = BD3_E_NOMEM;
         goto done;
     }
@@ -212,7 +208,7 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
             st = sampler_denoise(s, &r, block, bconf, B, ops_cached_logits, &k, &prog, cb, user);
         } else {
             ops_window w = {.c = c, .n = n_ctx_tok + B, .block_len = B, .row0 = n_ctx_tok,
-                            .window = window, .full = full};
+                            .window = window, .wrows = wrows};
             st = sampler_denoise(s, &r, block, bconf, B, ops_window_logits, &w, &prog, cb, user);
         }
         if (st != BD3_OK)
@@ -265,6 +261,7 @@ done:
     free(block);
     free(bconf);
     free(window);
+    free(wrows);
     free(full);
     free(tconf);
     return st;
@@ -304,26 +301,31 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
         k = OPS_SCORE_STRIDE;
     if (k > n)
         k = n;
+    const int max_rows = (n + k - 1) / k;
     int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with one stride masked */
-    float *full = ops_alloc_logits(c, n);                 /* [n, V] */
-    double *prob = malloc((size_t)V * sizeof *prob);      /* [V] */
-    if (!canvas || !full || !prob) {
+    int *rows = malloc((size_t)max_rows * sizeof *rows);  /* [max_rows] masked positions */
+    float *full = ops_alloc_logits(c, max_rows);          /* [max_rows, V] their logits */
+    if (!canvas || !rows || !full) {
         st = BD3_E_NOMEM;
         goto done;
     }
     bd3_progress prog = {.n_target = n, .ids = ids, .conf = conf, .n_canvas = n};
     for (int off = 0; off < k; off++) {
         memcpy(canvas, ids, (size_t)n * sizeof *canvas);
-        for (int i = off; i < n; i += k)
+        int n_rows = 0;
+        for (int i = off; i < n; i += k) {
             canvas[i] = hp->mask_id;
-        st = bd3_forward(c, canvas, n, BD3_GLOBAL, full);
+            rows[n_rows++] = i;
+        }
+        st = bd3_forward_rows(c, canvas, n, BD3_GLOBAL, rows, n_rows, full);
         if (st != BD3_OK)
             goto done;
-        for (int i = off; i < n; i += k) {
+        for (int j = 0; j < n_rows; j++) {
+            int i = rows[j];
             if (ids[i] == hp->mask_id) {
                 conf[i] = 0.0f;
             } else {
-                double lp = sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, ids[i]);
+                double lp = sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, ids[i]);
                 conf[i] = (float)exp(lp);
             }
             prog.n_done++;
@@ -336,8 +338,8 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
     }
 done:
     free(canvas);
+    free(rows);
     free(full);
-    free(prob);
     return st;
 }
 
@@ -351,8 +353,8 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
     const int V = hp->n_vocab;
     if (pos < 0 || pos >= n || k < 1 || k > V - 1 || !alt_ids || !alt_probs)
         return BD3_E_ARG;
-    int32_t *canvas = malloc((size_t)n * sizeof *canvas);
-    float *full = ops_alloc_logits(c, n);
+    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with pos masked */
+    float *full = ops_alloc_logits(c, 1);                 /* [1, V] logits at pos */
     double *prob = malloc((size_t)V * sizeof *prob);
     if (!canvas || !full || !prob) {
         st = BD3_E_NOMEM;
@@ -360,10 +362,10 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
     }
     memcpy(canvas, ids, (size_t)n * sizeof *canvas);
     canvas[pos] = hp->mask_id;
-    st = bd3_forward(c, canvas, n, BD3_GLOBAL, full);
+    st = bd3_forward_rows(c, canvas, n, BD3_GLOBAL, &pos, 1, full);
     if (st != BD3_OK)
         goto done;
-    if (sampler_softmax(full + (size_t)pos * V, V, hp->mask_id, prob) == -INFINITY) {
+    if (sampler_softmax(full, V, hp->mask_id, prob) == -INFINITY) {
         st = BD3_E_ARG;
         goto done;
     }
@@ -474,10 +476,12 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
     const size_t M = rows * (size_t)nb;  /* masking rates drawn in all */
 
     int32_t *noisy = malloc((size_t)row_len * sizeof *noisy);  /* [row_len] noised row */
+    int *mrows = malloc((size_t)row_len * sizeof *mrows);      /* [row_len] masked positions */
     double *t_block = malloc((size_t)nb * sizeof *t_block);    /* [nb] masking rate per block */
     float *full = ops_alloc_logits(c, global ? row_len : B);   /* [rows of a call, V] */
-    if (!noisy || !t_block || !full) {
+    if (!noisy || !mrows || !t_block || !full) {
         free(noisy);
+        free(mrows);
         free(t_block);
         free(full);
         return BD3_E_NOMEM;
@@ -501,14 +505,18 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
             noisy[i] = masked ? hp->mask_id : x[i];
         }
         if (global) {
-            st = bd3_forward(c, noisy, row_len, BD3_GLOBAL, full);
-            if (st != BD3_OK)
-                break;
-            for (int i = 1; i < row_len; i++) {
-                if (noisy[i] != hp->mask_id)
-                    continue;
-                *loss_sum -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[i]) / t_block[0];
+            int n_masked = 0;
+            for (int i = 1; i < row_len; i++)
+                if (noisy[i] == hp->mask_id)
+                    mrows[n_masked++] = i;
+            if (n_masked > 0) {
+                st = bd3_forward_rows(c, noisy, row_len, BD3_GLOBAL, mrows, n_masked, full);
+                if (st != BD3_OK)
+                    break;
             }
+            for (int j = 0; j < n_masked; j++)
+                *loss_sum -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
+                             / t_block[0];
         } else {
             /* Block-causal with the cache: denoise each noisy block against the clean blocks
              * before it, then commit the clean block. */
@@ -549,6 +557,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
     }
     bd3_cache_clear(c);
     free(noisy);
+    free(mrows);
     free(t_block);
     free(full);
     return st;

@@ -21,7 +21,7 @@ static int fixture_model_path(char *buf, size_t size)
     snprintf(buf, size, "%s/fixtures/ops_f32.gguf", build);
     if (access(buf, R_OK) == 0)
         return 0;
-    char cmd[2048];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd,
              "mkdir -p '%s/fixtures' && '%s' -c \"import sys; sys.path.insert(0, 'tests/ref'); "
              "import make_fixture as f; f.random_model(sys.argv[1] + '.tmp', 300, 64, 4, 2, 64, "

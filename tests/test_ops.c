@@ -67,6 +67,34 @@ static bd3_sampler_params params(bd3_sampler_kind kind, int steps, uint64_t seed
     return p;
 }
 
+/* ---- logits of selected rows --------------------------------------------------------------- */
+
+static void test_forward_rows_equal_rows_of_full_forward(void **state)
+{
+    (void)state;
+    const int n = 40, V = hp()->n_vocab;
+    int32_t ids[40];
+    fill_ids(ids, n, 30);
+    ids[3] = ids[17] = hp()->mask_id;
+    float *full = malloc((size_t)n * V * sizeof *full);
+    float *part = malloc((size_t)4 * V * sizeof *part);
+    int rows[4] = {0, 3, 17, 39};
+    int modes[2] = {BD3_GLOBAL, 8};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(bd3_forward(g_ctx, ids, n, modes[k], full), BD3_OK);
+        assert_int_equal(bd3_forward_rows(g_ctx, ids, n, modes[k], rows, 4, part), BD3_OK);
+        for (int j = 0; j < 4; j++)
+            for (int v = 0; v < V; v++)
+                assert_true(fabsf(part[(size_t)j * V + v] - full[(size_t)rows[j] * V + v]) < 1e-5f);
+    }
+    int bad[2] = {5, 5};
+    assert_int_equal(bd3_forward_rows(g_ctx, ids, n, BD3_GLOBAL, bad, 2, part), BD3_E_ARG);
+    bad[1] = n;
+    assert_int_equal(bd3_forward_rows(g_ctx, ids, n, BD3_GLOBAL, bad, 2, part), BD3_E_ARG);
+    free(full);
+    free(part);
+}
+
 /* ---- infill ------------------------------------------------------------------------------- */
 
 static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
@@ -468,6 +496,7 @@ static void test_nelbo_cancelled_and_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forward_rows_equal_rows_of_full_forward),
         cmocka_unit_test(test_infill_fills_every_mask_and_keeps_other_tokens),
         cmocka_unit_test(test_infill_is_deterministic_per_seed),
         cmocka_unit_test(test_infill_rejects_bad_windows),
