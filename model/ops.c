@@ -477,10 +477,12 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
 
     int32_t *noisy = malloc((size_t)row_len * sizeof *noisy);  /* [row_len] noised row */
     int *mrows = malloc((size_t)row_len * sizeof *mrows);      /* [row_len] masked positions */
+    int32_t *window = malloc((size_t)row_len * sizeof *window); /* [row_len] clean ++ noisy block */
     double *t_block = malloc((size_t)nb * sizeof *t_block);    /* [nb] masking rate per block */
-    float *full = ops_alloc_logits(c, global ? row_len : B);   /* [rows of a call, V] */
-    if (!noisy || !mrows || !t_block || !full) {
+    float *full = ops_alloc_logits(c, global ? row_len : B);   /* [rows of a call (<= B in block mode), V] */
+    if (!noisy || !mrows || !window || !t_block || !full) {
         free(noisy);
+        free(window);
         free(mrows);
         free(t_block);
         free(full);
@@ -519,11 +521,32 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                              / t_block[0];
         } else {
             /* Block-causal with the cache: denoise each noisy block against the clean blocks
-             * before it, then commit the clean block. */
+             * before it, then commit the clean block. A partial last block (B does not divide
+             * the row) would not fit beside a full cache: it gets one block-causal pass over the
+             * clean blocks and itself instead, and the block before it is not committed. */
+            const int partial = row_len % B != 0;
             bd3_cache_clear(c);
             for (int b = 0; b < nb; b++) {
                 int b0 = b * B;
                 int len = row_len - b0 < B ? row_len - b0 : B;
+                if (partial && b == nb - 1) {
+                    int n_masked = 0;
+                    for (int i = 0; i < len; i++)
+                        if (noisy[b0 + i] == hp->mask_id)
+                            mrows[n_masked++] = b0 + i;
+                    if (n_masked > 0) {
+                        memcpy(window, x, (size_t)b0 * sizeof *window);
+                        memcpy(window + b0, noisy + b0, (size_t)len * sizeof *window);
+                        st = bd3_forward_rows(c, window, b0 + len, B, mrows, n_masked, full);
+                        if (st != BD3_OK)
+                            break;
+                    }
+                    for (int j = 0; j < n_masked; j++)
+                        *loss_sum -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
+                                     / t_block[b];
+                    prog.n_calls++;
+                    break;
+                }
                 st = bd3_cache_forward(c, noisy + b0, len, full);
                 if (st != BD3_OK)
                     break;
@@ -533,7 +556,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                     *loss_sum -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i])
                                  / t_block[b];
                 }
-                if (b + 1 < nb) {
+                if (b + 1 < nb - partial) {
                     st = bd3_cache_commit(c, x + b0, len);
                     if (st != BD3_OK)
                         break;
@@ -557,6 +580,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
     }
     bd3_cache_clear(c);
     free(noisy);
+    free(window);
     free(mrows);
     free(t_block);
     free(full);
