@@ -122,7 +122,7 @@ typedef enum bd3_sampler_kind {
 typedef struct bd3_sampler_params {
     bd3_sampler_kind kind; /* see above */
     int steps;             /* steps per block or span for schedule samplers; <= 0: one per mask */
-    double threshold;      /* ordered samplers: also keep every draw scoring above this; 0 = off */
+    double threshold;      /* ordered samplers: also keep every draw whose confidence exceeds this; 0 = off */
     double temperature;    /* divides logits before the softmax; > 0 */
     double top_p;          /* nucleus mass in (0, 1]; 1 = off */
     int top_k;             /* keep the k most probable tokens; 0 = off */

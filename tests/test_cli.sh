@@ -185,6 +185,20 @@ expect_rc 0 "score ansi" "$BD3" score -m "$M" --format ansi "$T/a.txt"
 grep -q "$(printf '\033')\[3[1-5]m" "$T/out" || fail "score ansi: no colour codes"
 expect_rc 2 "score bad format" "$BD3" score -m "$M" --format xml "$T/a.txt"
 
+# ---- texts longer than the window ---------------------------------------------------------
+NLONG=$("$BD3" tokenize -m "$M" "$T/p.txt" | wc -w)
+[ "$NLONG" -gt 130 ] || fail "long text fixture too short ($NLONG tokens)"
+expect_rc 0 "score longer than n_ctx" "$BD3" score -m "$M" --format tsv "$T/p.txt"
+[ "$(($(wc -l <"$T/out") - 1))" -eq "$NLONG" ] || fail "score of a long text: one line per token"
+awk -F'\t' 'NR > 1 && !($5 > 0 && $5 <= 1) { bad = 1 } END { exit bad }' "$T/out" || fail "score of a long text: confidence outside (0, 1]"
+expect_rc 0 "generate from a prompt longer than n_ctx" "$BD3" generate -m "$M" -q -n 80 --seed 1 "$T/p.txt"
+head -c 200 "$T/p.txt" >"$T/head.txt"
+tail -c 200 "$T/p.txt" >"$T/tail.txt"
+SIZE=$(wc -c <"$T/p.txt")
+expect_rc 0 "infill inside a text longer than n_ctx" "$BD3" infill -m "$M" -q --range 200:$((SIZE - 200)) --length 6 "$T/p.txt"
+head -c 200 "$T/out" | cmp -s - "$T/head.txt" || fail "infill of a long text changed the start"
+tail -c 200 "$T/out" | cmp -s - "$T/tail.txt" || fail "infill of a long text changed the end"
+
 # ---- bench ---------------------------------------------------------------------------------
 expect_rc 0 "bench" "$BD3" bench -m "$M" -t 1
 for w in "sgemm" "forward" "continue" "infill" "peak memory"; do out_has "$w"; done
