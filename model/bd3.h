@@ -181,7 +181,8 @@ typedef enum bd3_stop {
  * Stops after the block that writes end-of-text (BD3_STOP_EOS), reaches max_new (BD3_STOP_LIMIT)
  * or ends in degenerate repetition (BD3_STOP_REPEAT): a period of 1 to 64 tokens repeated so
  * that the repeating tail spans at least 4 periods and 16 tokens; all but its first period are
- * dropped from the output. The progress canvas is the current block. */
+ * dropped from the output. The progress canvas is the current block (empty, n_canvas 0, while the
+ * prompt's complete blocks are committed to the cache). */
 bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
                         const int32_t *prompt, int n_prompt, int max_new,
                         int32_t *out, float *out_conf, int *n_out, bd3_stop *why,

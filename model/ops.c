@@ -181,11 +181,15 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     int n_ctx_tok = 0; /* uncached path: tokens of window[] holding committed context */
     bd3_cache_clear(c);
     const int n_full = n_prompt / B * B; /* prompt tokens in complete blocks */
-    for (int b0 = 0; b0 < n_full; b0 += B) {
-        if (use_cache) {
-            st = bd3_cache_commit(c, prompt + b0, B);
-            if (st != BD3_OK)
-                goto done;
+    bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = 0};
+    for (int b0 = 0; use_cache && b0 < n_full; b0 += B) {
+        st = bd3_cache_commit(c, prompt + b0, B);
+        if (st != BD3_OK)
+            goto done;
+        prog.n_calls++;
+        if (cb && cb(user, &prog)) { /* an empty canvas: the prompt is being read */
+            st = BD3_E_CANCELLED;
+            goto done;
         }
     }
     if (!use_cache) {
@@ -195,7 +199,7 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     }
 
     int fixed = n_prompt - n_full; /* prompt tokens at the start of the current block */
-    bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = B};
+    prog.n_canvas = B;
     while (written < max_new) {
         for (int i = 0; i < B; i++) {
             block[i] = i < fixed ? prompt[n_full + i] : hp->mask_id;

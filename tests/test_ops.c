@@ -277,7 +277,10 @@ static void test_continue_slides_past_n_ctx(void **state)
 static int progress_cb(void *user, const bd3_progress *p)
 {
     int *offsets_ok = user;
-    /* The canvas is the current block; it starts at a multiple of the block length. */
+    /* The canvas is the current block; it starts at a multiple of the block length. While the
+     * prompt's complete blocks are committed the canvas is empty. */
+    if (p->n_canvas == 0 && p->n_done == 0)
+        return 0;
     if (p->n_canvas != 4 || p->canvas_offset % 4 != 0)
         *offsets_ok = 0;
     return 0;
