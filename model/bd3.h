@@ -217,7 +217,7 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
  * when n_rows <= 0) with block_len (BD3_GLOBAL or B). Adds to *loss_sum (nats) and *n_counted.
  * Text shorter than n_ctx is evaluated as one shorter row. The masking rates of all blocks of the
  * evaluated rows are one antithetic set drawn from seed. Block-causal mode uses the KV cache
- * (clears it). */
+ * (clears it). On cancellation only complete rows have been added. */
 bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
                      uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
 

@@ -506,6 +506,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
             double frac = fmod(u0 + (double)i / (double)M, 1.0);
             t_block[b] = OPS_T_MIN + (1.0 - OPS_T_MIN) * frac;
         }
+        double row_loss = 0.0; /* nats of this row, added once the row is complete */
         for (int i = 0; i < row_len; i++) {
             int masked = i > 0 && bd3_rng_uniform(&r) < t_block[i / B];
             noisy[i] = masked ? hp->mask_id : x[i];
@@ -521,7 +522,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                     break;
             }
             for (int j = 0; j < n_masked; j++)
-                *loss_sum -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
+                row_loss -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
                              / t_block[0];
         } else {
             /* Block-causal with the cache: denoise each noisy block against the clean blocks
@@ -546,7 +547,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                             break;
                     }
                     for (int j = 0; j < n_masked; j++)
-                        *loss_sum -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
+                        row_loss -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
                                      / t_block[b];
                     prog.n_calls++;
                     break;
@@ -557,7 +558,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                 for (int i = 0; i < len; i++) {
                     if (noisy[b0 + i] != hp->mask_id)
                         continue;
-                    *loss_sum -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i])
+                    row_loss -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i])
                                  / t_block[b];
                 }
                 if (b + 1 < nb - partial) {
@@ -566,6 +567,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                         break;
                 }
                 prog.n_calls += 2;
+                prog.n_done = (int)(row * (size_t)row_len) + b0 + len;
                 if (cb && cb(user, &prog)) {
                     st = BD3_E_CANCELLED;
                     break;
@@ -574,8 +576,9 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
             if (st != BD3_OK)
                 break;
         }
+        *loss_sum += row_loss;
         *n_counted += (size_t)row_len - 1; /* every token but position 0, masked or not */
-        prog.n_done += row_len;
+        prog.n_done = (int)((row + 1) * (size_t)row_len);
         prog.n_calls += global;
         if (global && cb && cb(user, &prog)) {
             st = BD3_E_CANCELLED;
