@@ -176,6 +176,15 @@ expect_fail "bad config value" "hidden_dim must be a positive integer" "$T/bad_c
 expect_fail "no checkpoint" "config.json: not found" "$T/nonexistent" --tokenizer "$T/tok"
 mkdir -p "$T/notok"
 expect_fail "no tokenizer files" "no GPT-2 tokenizer files" "$T/bd3" --tokenizer "$T/notok"
+mkdir -p "$T/badtok" && cp "$T/tok/merges.txt" "$T/badtok/" &&
+    "$PYTHON" -c "
+import json; v = json.load(open('$T/tok/vocab.json', encoding='utf-8')); v['!'] = v['\"']
+json.dump(v, open('$T/badtok/vocab.json', 'w', encoding='utf-8'))"
+expect_fail "token ids not 0..n-1" "ids are not exactly" "$T/bd3" --tokenizer "$T/badtok"
+cp "$T/tok/vocab.json" "$T/badtok/" && printf '#version: 0.2\nh e x\n' > "$T/badtok/merges.txt"
+expect_fail "merge line with three parts" "merges.txt:2: expected 'left right'" "$T/bd3" --tokenizer "$T/badtok"
+printf '#version: 0.2\nh e\nq z\n' > "$T/badtok/merges.txt"
+expect_fail "merge of tokens outside the vocabulary" "merge 2 ('q z') uses or makes a token missing" "$T/bd3" --tokenizer "$T/badtok"
 if [ -f "$GPT2/encoder.json" ]; then
     expect_fail "vocabulary size mismatch" "vocab_size" "$T/bd3" --tokenizer "$GPT2"
 fi

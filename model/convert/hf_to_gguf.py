@@ -235,6 +235,12 @@ def convert(hf_dir, tok_dir, out_path, wtype, name=None):
         tokens, merges = gguf_writer.read_gpt2_tokenizer(tok_dir)
     except gguf_writer.GGUFError as e:
         raise ConvertError(str(e)) from None
+    vset = set(tokens)
+    for i, m in enumerate(merges):
+        left, right = m.split(" ")
+        if left not in vset or right not in vset or left + right not in vset:
+            raise ConvertError("%s: merge %d (%r) uses or makes a token missing from the vocabulary"
+                               % (tok_dir, i + 1, m))
     if gguf_writer.MASK_TOKEN in tokens:
         raise ConvertError("%s: the vocabulary already holds %s" % (tok_dir, gguf_writer.MASK_TOKEN))
     tokens = tokens + [gguf_writer.MASK_TOKEN]
