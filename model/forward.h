@@ -5,10 +5,12 @@
 
 #include "kernels.h"
 #include "model.h"
+#include "pool.h"
 
 struct bd3_ctx {
     const bd3_model *m; /* the model (not owned) */
-    int n_threads;      /* OpenBLAS threads */
+    int n_threads;      /* OpenBLAS threads, and threads of the pool */
+    pool *pool;         /* workers for attention heads and elementwise loops */
     size_t bytes;       /* bytes of everything allocated below */
     int q_chunk;        /* query rows per attention chunk (rows of scores) */
     float *x;           /* [n_ctx, D] residual stream */
@@ -17,8 +19,8 @@ struct bd3_ctx {
     float *att;         /* [n_ctx, D] attention output, heads side by side */
     float *proj;        /* [n_ctx, D] output of a projection before gating */
     float *ff;          /* [n_ctx, F] MLP hidden activations */
-    float *scores;      /* [q_chunk, n_ctx] attention probabilities of one head */
-    int *lens;          /* [q_chunk] keys each query row of a chunk sees */
+    float *scores;      /* [n_threads, q_chunk, n_ctx] attention probabilities, one head per thread */
+    int *lens;          /* [n_ctx] keys each query row sees */
     float *kwin;        /* [n_ctx, D] window keys after RoPE (cache calls) */
     float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
     float *rope_sin;    /* [n_ctx, hd/2] sin of position * inv_freq */

@@ -14,12 +14,12 @@ typedef float kern_vf __attribute__((vector_size(KERN_W * 4)));   /* KERN_W floa
 typedef int kern_vi __attribute__((vector_size(KERN_W * 4)));     /* KERN_W int32 lanes */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define KERN_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define KERN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define KERN_CLONES
 #endif
 
-static inline kern_vf kern_splat(float v)
+static inline __attribute__((always_inline)) kern_vf kern_splat(float v)
 {
     kern_vf r;
     for (int i = 0; i < KERN_W; i++) r[i] = v;
@@ -28,7 +28,7 @@ static inline kern_vf kern_splat(float v)
 
 /* exp of each lane (Cephes-style: x = n ln2 + r, degree-6 polynomial, scale by 2^n). Inputs are
  * clamped to [-87.3, 88.3] so that 2^n stays a normal float. */
-static inline kern_vf kern_vexp(kern_vf x)
+static inline __attribute__((always_inline)) kern_vf kern_vexp(kern_vf x)
 {
     const kern_vf hi = kern_splat(88.3f), lo = kern_splat(-87.3f);
     kern_vi gt = x > hi, lt = x < lo;
@@ -53,7 +53,7 @@ static inline kern_vf kern_vexp(kern_vf x)
     return p * (kern_vf)e;
 }
 
-static inline float kern_sexp(float x)
+static inline __attribute__((always_inline)) float kern_sexp(float x)
 {
     kern_vf v = kern_splat(0.0f);
     v[0] = x;
