@@ -109,6 +109,36 @@ expect_rc 2 "logits stream global" "$BD3" logits -m "$M" --ids 1,2 --mode global
 expect_rc 2 "logits too long without stream" "$BD3" logits -m "$M" --ids "$LONG" --mode global
 expect_rc 1 "logits unwritable output" "$BD3" logits -m "$M" --ids 1,2 --mode global -o "$T/no/such/dir"
 
+# The exact interface against float64 reference logits (tests/ref/bd3_ref.py), every case of
+# tests/ref/make_fixture.py: global, block-causal, streamed and sliding.
+if "$PYTHON" tests/ref/make_fixture.py "$T/fx" >/dev/null; then
+    ncase=0
+    while read -r name model mode rows nv ids; do
+        case "$name" in "#"*) continue ;; esac
+        case "$mode" in
+            stream:*) set -- --mode "block:${mode#stream:}" --stream ;;
+            *) set -- --mode "$mode" ;;
+        esac
+        if ! "$BD3" logits -m "$T/fx/$model" --ids "$ids" "$@" -o "$T/case.f32" 2>"$T/err"; then
+            fail "logits $name: $(head -c 200 "$T/err")"
+            continue
+        fi
+        "$PYTHON" - "$T/case.f32" "$T/fx/$name.f32" "$rows" "$nv" <<'PYEOF' || fail "logits $name differs from the reference"
+import sys, numpy as np
+got = np.fromfile(sys.argv[1], dtype="<f4")
+ref = np.fromfile(sys.argv[2], dtype="<f4")
+shape = (int(sys.argv[3]), int(sys.argv[4]))
+ok = got.size == ref.size == shape[0] * shape[1]
+ok = ok and np.abs(got - ref).max() / np.abs(ref).max() < 1e-4
+sys.exit(0 if ok else 1)
+PYEOF
+        ncase=$((ncase + 1))
+    done <"$T/fx/cases.txt"
+    [ $ncase -ge 10 ] && ok "logits: $ncase reference cases" || fail "logits: only $ncase reference cases"
+else
+    fail "cannot make the reference fixtures"
+fi
+
 # ---- ppl -----------------------------------------------------------------------------------
 "$PYTHON" -c "
 import random
