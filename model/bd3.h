@@ -89,6 +89,14 @@ bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, flo
  * pass with a large vocabulary, then costs n_rows rows instead of n. */
 bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
                             int n_rows, float *logits);
+/* Receives the logits [nj, n_vocab] of rows[j0 .. j0 + nj) of a bd3_forward_rows_each pass. A
+ * status other than BD3_OK stops the pass and is returned. */
+typedef bd3_status (*bd3_rows_fn)(void *user, int j0, int nj, const float *logits);
+/* As bd3_forward_rows, but hands the logits to fn in chunks of at most chunk rows, so that the
+ * caller needs only logits [chunk, n_vocab] however many rows it asks for. */
+bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len,
+                                 const int *rows, int n_rows, int chunk, float *logits,
+                                 bd3_rows_fn fn, void *user);
 
 /* KV cache (spec section 2). The cache holds m committed clean rows. */
 void bd3_cache_clear(bd3_ctx *c);

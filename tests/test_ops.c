@@ -95,6 +95,55 @@ static void test_forward_rows_equal_rows_of_full_forward(void **state)
     free(part);
 }
 
+/* Collects chunks of bd3_forward_rows_each into one array. */
+typedef struct chunk_log {
+    float *all;     /* [n_rows, V] logits gathered */
+    int next;       /* row expected next */
+    int max_nj;     /* largest chunk seen */
+    int fail_at;    /* j0 at which to return BD3_E_IO, -1 never */
+} chunk_log;
+
+static bd3_status collect_rows(void *user, int j0, int nj, const float *logits)
+{
+    chunk_log *l = user;
+    const int V = hp()->n_vocab;
+    if (j0 == l->fail_at)
+        return BD3_E_IO;
+    assert_int_equal(j0, l->next);
+    memcpy(l->all + (size_t)j0 * V, logits, (size_t)nj * V * sizeof *logits);
+    l->next = j0 + nj;
+    if (nj > l->max_nj)
+        l->max_nj = nj;
+    return BD3_OK;
+}
+
+static void test_forward_rows_each_hands_over_all_rows_in_chunks(void **state)
+{
+    (void)state;
+    const int n = 50, V = hp()->n_vocab;
+    int32_t ids[50];
+    int rows[11];
+    fill_ids(ids, n, 31);
+    for (int j = 0; j < 11; j++)
+        rows[j] = 4 * j + 3;
+    float *want = malloc((size_t)11 * V * sizeof *want);
+    float *chunk = malloc((size_t)4 * V * sizeof *chunk);
+    chunk_log l = {.all = malloc((size_t)11 * V * sizeof(float)), .fail_at = -1};
+    assert_int_equal(bd3_forward_rows(g_ctx, ids, n, BD3_GLOBAL, rows, 11, want), BD3_OK);
+    assert_int_equal(bd3_forward_rows_each(g_ctx, ids, n, BD3_GLOBAL, rows, 11, 4, chunk, collect_rows, &l),
+                     BD3_OK);
+    assert_int_equal(l.next, 11);
+    assert_int_equal(l.max_nj, 4);
+    for (size_t i = 0; i < (size_t)11 * V; i++)
+        assert_true(fabsf(l.all[i] - want[i]) < 1e-5f);
+    chunk_log f = {.all = l.all, .fail_at = 8};
+    assert_int_equal(bd3_forward_rows_each(g_ctx, ids, n, BD3_GLOBAL, rows, 11, 4, chunk, collect_rows, &f),
+                     BD3_E_IO);
+    free(want);
+    free(chunk);
+    free(l.all);
+}
+
 /* ---- infill ------------------------------------------------------------------------------- */
 
 static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
@@ -567,6 +616,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_rows_equal_rows_of_full_forward),
+        cmocka_unit_test(test_forward_rows_each_hands_over_all_rows_in_chunks),
         cmocka_unit_test(test_infill_fills_every_mask_and_keeps_other_tokens),
         cmocka_unit_test(test_infill_is_deterministic_per_seed),
         cmocka_unit_test(test_infill_rejects_bad_windows),
