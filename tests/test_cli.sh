@@ -213,6 +213,15 @@ sys.exit(0 if ok else 1)
 PYEOF
 expect_rc 0 "score ansi" "$BD3" score -m "$M" --format ansi "$T/a.txt"
 grep -q "$(printf '\033')\[3[1-5]m" "$T/out" || fail "score ansi: no colour codes"
+printf 'caf\303\251 \344\270\255\346\226\207 bad\377\001 end\n' >"$T/u.txt"
+expect_rc 0 "score ansi of UTF-8 and invalid bytes" "$BD3" score -m "$M" --format ansi "$T/u.txt"
+"$PYTHON" - "$T/out" <<'PYEOF' || fail "score ansi: a character split by colour codes, or raw invalid bytes"
+import sys
+b = open(sys.argv[1], "rb").read()
+ok = "café".encode() in b and "中".encode() in b and "文".encode() in b
+ok = ok and b"\xff" not in b and b"\x01" not in b and b"\\xff" in b and b"\\x01" in b
+sys.exit(0 if ok else 1)
+PYEOF
 expect_rc 2 "score bad format" "$BD3" score -m "$M" --format xml "$T/a.txt"
 
 # ---- texts longer than the window ---------------------------------------------------------
