@@ -103,7 +103,7 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     /* conf may be NULL: keep a private one so the progress canvas always has one. */
     float *own = NULL;
     if (!conf) {
-        own = calloc((size_t)n, sizeof *own);
+        own = calloc((size_t)n, sizeof *own); /* [n] */
         if (!own) {
             free(w.chunk);
             sampler_free(s);
@@ -383,7 +383,7 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
         return BD3_E_ARG;
     int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with pos masked */
     float *full = ops_alloc_logits(c, 1);                 /* [1, V] logits at pos */
-    double *prob = malloc((size_t)V * sizeof *prob);
+    double *prob = malloc((size_t)V * sizeof *prob);      /* [V] probabilities at pos */
     if (!canvas || !full || !prob) {
         st = BD3_E_NOMEM;
         goto done;

@@ -61,7 +61,7 @@ int cli_read_file(const cli_opts *o, const char *path, char **data, size_t *len)
         return CLI_EXIT_FAIL;
     }
     size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
+    char *buf = malloc(cap); /* [cap] bytes read so far, n used */
     while (buf) {
         if (n + 1 >= cap) {
             char *nb = realloc(buf, cap * 2);

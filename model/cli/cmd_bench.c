@@ -55,9 +55,9 @@ int cmd_bench(cli_opts *o)
     int B = o->block_len > 0 ? o->block_len : bd3_model_default_block(m);
     if (2 * B > n)
         B = n / 4 > 0 ? n / 4 : 1;
-    int32_t *ids = malloc((size_t)n * sizeof *ids);
-    int32_t *out = malloc((size_t)2 * B * sizeof *out);
-    float *conf = calloc((size_t)n, sizeof *conf);
+    int32_t *ids = malloc((size_t)n * sizeof *ids);        /* [n_ctx] random prompt or window */
+    int32_t *out = malloc((size_t)2 * B * sizeof *out);    /* [2B] continuation */
+    float *conf = calloc((size_t)n, sizeof *conf);         /* [n_ctx] infill confidences */
     float *wlogits = NULL;
     if (!ids || !out || !conf) {
         cli_error(o, "out of memory");
@@ -128,7 +128,7 @@ int cmd_bench(cli_opts *o)
     }
     double t_fwd_w = br.forward_s;
     if (wn != n) {
-        wlogits = malloc((size_t)wn * (size_t)hp->n_vocab * sizeof *wlogits);
+        wlogits = malloc((size_t)wn * (size_t)hp->n_vocab * sizeof *wlogits); /* [wn, V] */
         if (!wlogits) {
             cli_error(o, "out of memory");
             rc = CLI_EXIT_FAIL;

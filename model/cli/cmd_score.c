@@ -55,8 +55,8 @@ int cmd_score(cli_opts *o)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    conf = calloc(n ? n : 1, sizeof *conf);
-    wconf = calloc((size_t)hp->n_ctx, sizeof *wconf);
+    conf = calloc(n ? n : 1, sizeof *conf);              /* [n] confidence per token */
+    wconf = calloc((size_t)hp->n_ctx, sizeof *wconf);    /* [n_ctx] of one window */
     if (!conf || !wconf) {
         cli_error(o, "out of memory");
         rc = CLI_EXIT_FAIL;
