@@ -52,7 +52,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->proj = ctx_alloc(N * D, &c->bytes);
     c->ff = ctx_alloc(N * F, &c->bytes);
     c->scores = ctx_alloc((size_t)n_threads * chunk * N, &c->bytes);
-    c->kwin = ctx_alloc(N * D, &c->bytes);
+    c->k_rot = ctx_alloc(L * N * D, &c->bytes);
     c->rope_cos = ctx_alloc(N * hd / 2, &c->bytes);
     c->rope_sin = ctx_alloc(N * hd / 2, &c->bytes);
     c->k_cache = ctx_alloc(L * N * D, &c->bytes);
@@ -60,7 +60,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
     c->pool = pool_new(n_threads);
-    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->kwin ||
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->k_rot ||
         !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache || !c->lens) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
@@ -81,7 +81,7 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->proj);
     free(c->ff);
     free(c->scores);
-    free(c->kwin);
+    free(c->k_rot);
     free(c->rope_cos);
     free(c->rope_sin);
     free(c->k_cache);
@@ -92,6 +92,15 @@ void bd3_ctx_free(bd3_ctx *c)
 
 const bd3_model *bd3_ctx_model(const bd3_ctx *c) { return c->m; }
 size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
+
+void ctx_linear(int n, int n_out, int n_in, const float *x, int ldx, const float *w, float beta,
+                float *y, int ldy)
+{
+    /* y^T = w x^T in column-major terms: the weight is the long operand, which OpenBLAS splits
+       across threads and packs once per call even when n is small */
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, n, n_in, 1.0f, w, n_in, x, ldx, beta,
+                y, ldy);
+}
 
 /* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
 static void ctx_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
@@ -243,7 +252,7 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
     int D = hp->n_embd, N = hp->n_ctx;
     const float *mod = L->mod; /* [6, D] */
     ctx_norm(c, c->x, n, L->attn_norm, mod, mod + D, c->a);
-    ctx_gemm_nt(n, 3 * D, D, 1.0f, c->a, D, L->wqkv, D, 0.0f, c->qkv, 3 * D);
+    ctx_linear(n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
     if (cache_pos < 0) {
         ctx_rope(c, c->qkv, n, 3 * D, 0);
         ctx_rope(c, c->qkv + D, n, 3 * D, 0);
@@ -251,17 +260,19 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
                       c->att);
         return;
     }
-    float *kc = c->k_cache + (size_t)l * N * D, *vc = c->v_cache + (size_t)l * N * D;
+    size_t lo = (size_t)l * N * D, row = (size_t)D * sizeof(float);
+    float *kc = c->k_cache + lo, *kr = c->k_rot + lo, *vc = c->v_cache + lo;
     for (int i = 0; i < n; i++) {
-        memcpy(kc + (size_t)(cache_pos + i) * D, c->qkv + (size_t)i * 3 * D + D, (size_t)D * sizeof(float));
-        memcpy(vc + (size_t)(cache_pos + i) * D, c->qkv + (size_t)i * 3 * D + 2 * D, (size_t)D * sizeof(float));
+        const float *q = c->qkv + (size_t)i * 3 * D;
+        memcpy(kc + (size_t)(cache_pos + i) * D, q + D, row);
+        memcpy(kr + (size_t)(cache_pos + i) * D, q + D, row);
+        memcpy(vc + (size_t)(cache_pos + i) * D, q + 2 * D, row);
     }
+    /* rows 0..cache_pos-1 of kr are already rotated at their current positions */
+    ctx_rope(c, kr + (size_t)cache_pos * D, n, D, cache_pos);
     if (store_only) return;
-    int nk = cache_pos + n;
-    memcpy(c->kwin, kc, (size_t)nk * D * sizeof(float));
-    ctx_rope(c, c->kwin, nk, D, 0);
     ctx_rope(c, c->qkv, n, 3 * D, cache_pos);
-    ctx_attention(c, c->qkv, 3 * D, n, cache_pos, c->kwin, D, vc, D, nk, 0, c->att);
+    ctx_attention(c, c->qkv, 3 * D, n, cache_pos, kr, D, vc, D, cache_pos + n, 0, c->att);
 }
 
 /* The rest of layer l after attention: output projection, gated residual, MLP. */
@@ -272,12 +283,12 @@ static void ctx_mlp_layer(bd3_ctx *c, int l, int n)
     const bd3_layer *L = &m->layers[l];
     int D = hp->n_embd, F = hp->n_ff;
     const float *mod = L->mod;
-    ctx_gemm_nt(n, D, D, 1.0f, c->att, D, L->wo, D, 0.0f, c->proj, D);
+    ctx_linear(n, D, D, c->att, D, L->wo, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, NULL, mod + 2 * D, n);
     ctx_norm(c, c->x, n, L->ffn_norm, mod + 3 * D, mod + 4 * D, c->a);
-    ctx_gemm_nt(n, F, D, 1.0f, c->a, D, L->w_up, D, 0.0f, c->ff, F);
+    ctx_linear(n, F, D, c->a, D, L->w_up, 0.0f, c->ff, F);
     ctx_gelu(c, c->ff, L->b_up, n);
-    ctx_gemm_nt(n, D, F, 1.0f, c->ff, F, L->w_down, F, 0.0f, c->proj, D);
+    ctx_linear(n, D, F, c->ff, F, L->w_down, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, L->b_down, mod + 5 * D, n);
 }
 
@@ -289,7 +300,7 @@ static void ctx_output(bd3_ctx *c, int n, float *logits)
     int D = hp->n_embd, V = hp->n_vocab;
     ctx_norm(c, c->x, n, m->out_norm, m->out_mod, m->out_mod + D, c->a);
     for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
-    ctx_gemm_nt(n, V, D, 1.0f, c->a, D, m->w_out, D, 1.0f, logits, V);
+    ctx_linear(n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
 }
 
 static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
@@ -357,8 +368,12 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
         size_t D = (size_t)hp->n_embd, N = (size_t)hp->n_ctx, drop = (size_t)(len - keep);
         for (int l = 0; l < hp->n_layer; l++) {
             float *kc = c->k_cache + (size_t)l * N * D, *vc = c->v_cache + (size_t)l * N * D;
+            float *kr = c->k_rot + (size_t)l * N * D;
             memmove(kc, kc + drop * D, (size_t)keep * D * sizeof(float));
             memmove(vc, vc + drop * D, (size_t)keep * D * sizeof(float));
+            /* every kept row moved to a new window position: rotate again from the raw keys */
+            memcpy(kr, kc, (size_t)keep * D * sizeof(float));
+            ctx_rope(c, kr, keep, (int)D, 0);
         }
         len = keep;
     }
