@@ -90,7 +90,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_MAIN) $(BUILD)/libbd3ed.a $(BUILD)/
 	$(CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -Itests -o $@ $< $(FUZZ_MAIN) $(BUILD)/libbd3ed.a $(BUILD)/libbd3.a $(LDFLAGS) $(LIBS_EDITOR)
 
 fuzz:
-	$(MAKE) FUZZER=1 CC=clang BUILD=build-fuzz SANITIZE=1 CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/tests/fuzz/%)
+	$(MAKE) FUZZER=1 CC=clang BUILD=build-fuzz SANITIZE=1 $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/tests/fuzz/%)
 
 test-bin: all $(TEST_BIN) $(FUZZ_BIN)
 
