@@ -93,13 +93,42 @@ void bd3_ctx_free(bd3_ctx *c)
 const bd3_model *bd3_ctx_model(const bd3_ctx *c) { return c->m; }
 size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
 
-void ctx_linear(int n, int n_out, int n_in, const float *x, int ldx, const float *w, float beta,
-                float *y, int ldy)
+/* y^T = w x^T in column-major terms, for output rows [o0, o0 + n_o): the weight is the long
+   operand, which OpenBLAS packs once per call even when n is small. */
+static void ctx_linear_part(int n, int o0, int n_o, int n_in, const float *x, int ldx, const float *w,
+                            float beta, float *y, int ldy)
 {
-    /* y^T = w x^T in column-major terms: the weight is the long operand, which OpenBLAS splits
-       across threads and packs once per call even when n is small */
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, n, n_in, 1.0f, w, n_in, x, ldx, beta,
-                y, ldy);
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_o, n, n_in, 1.0f, w + (size_t)o0 * n_in, n_in,
+                x, ldx, beta, y + o0, ldy);
+}
+
+typedef struct ctx_lin_job {
+    int n, n_out, n_in, ldx, ldy, part; /* shapes; part = output rows per task */
+    const float *x, *w;                 /* [n, n_in] rows of ldx; [n_out, n_in] */
+    float *y;                           /* [n, n_out] rows of ldy */
+    float beta;                         /* 0 or 1 */
+} ctx_lin_job;
+
+static void ctx_lin_task(void *arg, int t, int tid)
+{
+    (void)tid;
+    const ctx_lin_job *j = arg;
+    int o0 = t * j->part, n_o = j->n_out - o0 < j->part ? j->n_out - o0 : j->part;
+    ctx_linear_part(j->n, o0, n_o, j->n_in, j->x, j->ldx, j->w, j->beta, j->y, j->ldy);
+}
+
+void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
+                float beta, float *y, int ldy)
+{
+    int T = pool_threads(c->pool);
+    if (T == 1) {
+        ctx_linear_part(n, 0, n_out, n_in, x, ldx, w, beta, y, ldy);
+        return;
+    }
+    /* one slice of the output features per thread, each a single-threaded sgemm */
+    int part = ((n_out + T - 1) / T + 15) / 16 * 16;
+    ctx_lin_job j = { n, n_out, n_in, ldx, ldy, part, x, w, y, beta };
+    pool_run(c->pool, (n_out + part - 1) / part, ctx_lin_task, &j);
 }
 
 /* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
@@ -160,9 +189,7 @@ void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const
     }
     ctx_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk };
     /* heads run in parallel on the pool, each product on one thread */
-    if (pool_threads(c->pool) > 1) openblas_set_num_threads(1);
     pool_run(c->pool, j.n_chunks * hp->n_head, ctx_att_task, &j);
-    if (pool_threads(c->pool) > 1) openblas_set_num_threads(c->n_threads);
 }
 
 /* ---- elementwise loops split by rows over the pool ---- */
@@ -252,7 +279,7 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
     int D = hp->n_embd, N = hp->n_ctx;
     const float *mod = L->mod; /* [6, D] */
     ctx_norm(c, c->x, n, L->attn_norm, mod, mod + D, c->a);
-    ctx_linear(n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
+    ctx_linear(c, n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
     if (cache_pos < 0) {
         ctx_rope(c, c->qkv, n, 3 * D, 0);
         ctx_rope(c, c->qkv + D, n, 3 * D, 0);
@@ -283,12 +310,12 @@ static void ctx_mlp_layer(bd3_ctx *c, int l, int n)
     const bd3_layer *L = &m->layers[l];
     int D = hp->n_embd, F = hp->n_ff;
     const float *mod = L->mod;
-    ctx_linear(n, D, D, c->att, D, L->wo, 0.0f, c->proj, D);
+    ctx_linear(c, n, D, D, c->att, D, L->wo, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, NULL, mod + 2 * D, n);
     ctx_norm(c, c->x, n, L->ffn_norm, mod + 3 * D, mod + 4 * D, c->a);
-    ctx_linear(n, F, D, c->a, D, L->w_up, 0.0f, c->ff, F);
+    ctx_linear(c, n, F, D, c->a, D, L->w_up, 0.0f, c->ff, F);
     ctx_gelu(c, c->ff, L->b_up, n);
-    ctx_linear(n, D, F, c->ff, F, L->w_down, 0.0f, c->proj, D);
+    ctx_linear(c, n, D, F, c->ff, F, L->w_down, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, L->b_down, mod + 5 * D, n);
 }
 
@@ -300,7 +327,7 @@ static void ctx_output(bd3_ctx *c, int n, float *logits)
     int D = hp->n_embd, V = hp->n_vocab;
     ctx_norm(c, c->x, n, m->out_norm, m->out_mod, m->out_mod + D, c->a);
     for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
-    ctx_linear(n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
+    ctx_linear(c, n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
 }
 
 static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
@@ -311,9 +338,12 @@ static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
     return BD3_OK;
 }
 
+/* Every product runs single-threaded inside one task of the pool, which does all the
+   parallel work: OpenBLAS's own threads would only spin beside it. */
 static void ctx_threads(bd3_ctx *c)
 {
-    if (openblas_get_num_threads() != c->n_threads) openblas_set_num_threads(c->n_threads);
+    (void)c;
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, float *logits)

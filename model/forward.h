@@ -9,7 +9,7 @@
 
 struct bd3_ctx {
     const bd3_model *m; /* the model (not owned) */
-    int n_threads;      /* OpenBLAS threads, and threads of the pool */
+    int n_threads;      /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
     pool *pool;         /* workers for attention heads and elementwise loops */
     size_t bytes;       /* bytes of everything allocated below */
     int q_chunk;        /* query rows per attention chunk (rows of scores) */
@@ -31,9 +31,10 @@ struct bd3_ctx {
     int cache_len;      /* committed rows in the cache, <= n_ctx - block */
 };
 
-/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y. */
-void ctx_linear(int n, int n_out, int n_in, const float *x, int ldx, const float *w, float beta,
-                float *y, int ldy);
+/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y,
+ * split by output features over the pool, one single-threaded sgemm per slice. */
+void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
+                float beta, float *y, int ldy);
 
 /* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
  * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE
