@@ -57,10 +57,11 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->rope_sin = ctx_alloc(N * hd / 2, &c->bytes);
     c->k_cache = ctx_alloc(L * N * D, &c->bytes);
     c->v_cache = ctx_alloc(L * N * D, &c->bytes);
+    c->inv_sum = ctx_alloc((size_t)n_threads * chunk, &c->bytes);
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
     c->pool = pool_new(n_threads);
-    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->k_rot ||
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->k_rot || !c->inv_sum ||
         !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache || !c->lens) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
@@ -82,6 +83,7 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->ff);
     free(c->scores);
     free(c->k_rot);
+    free(c->inv_sum);
     free(c->rope_cos);
     free(c->rope_sin);
     free(c->k_cache);
@@ -170,9 +172,12 @@ static void ctx_att_task(void *arg, int t, int tid)
     float alpha = (float)(1.0 / sqrt((double)hd));
     ctx_gemm_nt(rows, kmax, hd, alpha, j->q + (size_t)r0 * j->ldq + (size_t)h * hd, j->ldq,
                 j->k + (size_t)h * hd, j->ldk, 0.0f, s, N);
-    kern_softmax_rows(s, rows, N, kmax, c->lens + r0);
-    ctx_gemm_nn(rows, hd, kmax, s, N, j->v + (size_t)h * hd, j->ldv,
-                j->out + (size_t)r0 * D + (size_t)h * hd, D);
+    float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
+    kern_softmax_rows(s, rows, N, kmax, c->lens + r0, inv);
+    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
+    ctx_gemm_nn(rows, hd, kmax, s, N, j->v + (size_t)h * hd, j->ldv, o, D);
+    for (int i = 0; i < rows; i++)
+        for (int d = 0; d < hd; d++) o[(size_t)i * D + d] *= inv[i];
 }
 
 void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,

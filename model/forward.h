@@ -20,6 +20,7 @@ struct bd3_ctx {
     float *proj;        /* [n_ctx, D] output of a projection before gating */
     float *ff;          /* [n_ctx, F] MLP hidden activations */
     float *scores;      /* [n_threads, q_chunk, n_ctx] attention probabilities, one head per thread */
+    float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;          /* [n_ctx] keys each query row sees */
 
     float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
