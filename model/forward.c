@@ -415,3 +415,56 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
     c->cache_len = len;
     return BD3_OK;
 }
+
+/* ---- logits of selected rows ---------------------------------------------------------------- */
+
+/* The layers of a window pass, then the wanted rows of the residual stream gathered to the front
+ * (rows[j] >= j and ascending, so no source row is overwritten before it is read). */
+static bd3_status ctx_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                                int n_rows)
+{
+    if (!c || !rows || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || n_rows < 1 || n_rows > n)
+        return BD3_E_ARG;
+    for (int j = 0; j < n_rows; j++)
+        if (rows[j] < 0 || rows[j] >= n || (j > 0 && rows[j] <= rows[j - 1])) return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, block_len, -1, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j = 0; j < n_rows; j++)
+        if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
+    return BD3_OK;
+}
+
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                            int n_rows, float *logits)
+{
+    if (!logits) return BD3_E_ARG;
+    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows);
+    if (st != BD3_OK) return st;
+    ctx_output(c, n_rows, logits);
+    return BD3_OK;
+}
+
+bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len,
+                                 const int *rows, int n_rows, int chunk, float *logits,
+                                 bd3_rows_fn fn, void *user)
+{
+    if (!logits || !fn || chunk < 1) return BD3_E_ARG;
+    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows);
+    if (st != BD3_OK) return st;
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j0 = 0; j0 < n_rows; j0 += chunk) {
+        int nj = n_rows - j0 < chunk ? n_rows - j0 : chunk;
+        /* Rows before j0 are done: move this chunk to the front, where ctx_output reads. */
+        if (j0 > 0) memmove(c->x, c->x + (size_t)j0 * D, (size_t)nj * D * sizeof(float));
+        ctx_output(c, nj, logits);
+        st = fn(user, j0, nj, logits);
+        if (st != BD3_OK) return st;
+    }
+    return BD3_OK;
+}
