@@ -1,7 +1,6 @@
-/* forward.c: run-time context, the forward pass (spec section 1) in global and block-causal mode,
- * and the float32 KV cache with commit pass and sliding window (spec section 2). Every buffer is
- * allocated in bd3_ctx_new; the forward pass never allocates. Depends on model.h, kernels.h and
- * OpenBLAS (cblas_sgemm for every matrix product). */
+/* forward.c: run-time context, forward pass (spec 1) in global and block-causal mode, float32 KV
+ * cache with commit pass and sliding window (spec 2); all buffers come from bd3_ctx_new. Depends on
+ * model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
 #include "forward.h"
 
 #include <cblas.h>
