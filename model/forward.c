@@ -11,6 +11,8 @@
 
 #define CTX_SCORE_FLOATS (1 << 18) /* target size of one thread's attention scores, floats */
 #define CTX_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
+#define CTX_SMALL_ROWS 32          /* linear layers over at most this many rows ... */
+#define CTX_SMALL_SLICE 64         /* ... run in slices of this many output features */
 
 /* Allocates n floats (64-byte aligned) and counts them in *bytes; NULL on failure. */
 static float *ctx_alloc(size_t n, size_t *bytes)
@@ -122,12 +124,14 @@ void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
                 float beta, float *y, int ldy)
 {
     int T = pool_threads(c->pool);
-    if (T == 1) {
+    /* one slice of the output features per thread, each a single-threaded sgemm; for a few rows
+       (a block in a cache call) slices of CTX_SMALL_SLICE, which OpenBLAS multiplies straight
+       from the weights without packing them first */
+    int part = n <= CTX_SMALL_ROWS ? CTX_SMALL_SLICE : ((n_out + T - 1) / T + 15) / 16 * 16;
+    if (T == 1 && n > CTX_SMALL_ROWS) {
         ctx_linear_part(n, 0, n_out, n_in, x, ldx, w, beta, y, ldy);
         return;
     }
-    /* one slice of the output features per thread, each a single-threaded sgemm */
-    int part = ((n_out + T - 1) / T + 15) / 16 * 16;
     ctx_lin_job j = { n, n_out, n_in, ldx, ldy, part, x, w, y, beta };
     pool_run(c->pool, (n_out + part - 1) / part, ctx_lin_task, &j);
 }
