@@ -144,7 +144,7 @@ static void test_forward_block_causal_matches_reference(void **state)
 static void test_cache_stream_matches_reference(void **state)
 {
     (void)state;
-    assert_int_equal(fx_check("stream:", "tiny_f32"), 2);
+    assert_int_equal(fx_check("stream:", "tiny_f32"), 3);
 }
 
 static void test_cache_slides_past_n_ctx_like_reference(void **state)

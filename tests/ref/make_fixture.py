@@ -126,6 +126,9 @@ def main():
             write_case(f, out, stem + "_stream8", model, "stream:8", x, ref.stream(x, 8))
             x = ids(40)
             write_case(f, out, stem + "_stream16", model, "stream:16", x, ref.stream(x, 16))
+            if model == "tiny_f32.gguf":
+                x = ids(70)  # blocks 24, 24 (the window slides), then 22 rows
+                write_case(f, out, stem + "_stream24", model, "stream:24", x, ref.stream(x, 24))
         # the reference's own cache stream equals its block-causal pass while nothing slides
         ref = Bd3Ref(os.path.join(out, "tiny_f32.gguf"))
         x = ids(60)
@@ -138,7 +141,7 @@ def main():
         x = ids(70)
         write_case(f, out, "slide_stream4", "slide_f32.gguf", "stream:4", x, ref.stream(x, 4))
         x = ids(96)
-        write_case(f, out, "slide_stream32", "slide_f32.gguf", "stream:16", x, ref.stream(x, 16))
+        write_case(f, out, "slide_stream16_96", "slide_f32.gguf", "stream:16", x, ref.stream(x, 16))
         x = ids(32)
         write_case(f, out, "slide_global32", "slide_f32.gguf", "global", x, ref.forward(x))
     return 0
