@@ -76,8 +76,9 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
     c->pool = pool_new(n_threads);
-    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->k_rot || !c->inv_sum ||
-        !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache || !c->lens) {
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
+        !c->k_rot || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache ||
+        !c->lens) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
     }
