@@ -1,7 +1,6 @@
-/* forward.c: run-time context, the forward pass (spec section 1) in global and block-causal mode,
- * and the float32 KV cache with commit pass and sliding window (spec section 2). Every buffer is
- * allocated in bd3_ctx_new; the forward pass never allocates. Depends on model.h, kernels.h and
- * OpenBLAS (cblas_sgemm for every matrix product). */
+/* forward.c: run-time context, forward pass (spec 1) in global and block-causal mode, float32 KV
+ * cache with commit pass and sliding window (spec 2); all buffers come from bd3_ctx_new. Depends on
+ * model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
 #include "forward.h"
 
 #include <cblas.h>
@@ -12,6 +11,22 @@
 
 #define CTX_SCORE_FLOATS (1 << 18) /* target size of one thread's attention scores, floats */
 #define CTX_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
+#define CTX_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
+
+/* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
+ * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
+ * and with a transposed first operand m * n <= 1200 and k >= 32. fixed: the size of the other of
+ * m and k; transposed: first operand transposed, slicing m (fixed = k). */
+static int ctx_small_slice(int n, int fixed, int transposed)
+{
+    long lim = 1000000L / ((long)n * fixed);
+    if (transposed) {
+        if (fixed < 32) return 0;
+        if (1200L / n < lim) lim = 1200L / n;
+    }
+    lim = lim / 16 * 16;
+    return lim >= 16 ? (int)lim : 0;
+}
 
 /* Allocates n floats (64-byte aligned) and counts them in *bytes; NULL on failure. */
 static float *ctx_alloc(size_t n, size_t *bytes)
@@ -57,11 +72,13 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->rope_sin = ctx_alloc(N * hd / 2, &c->bytes);
     c->k_cache = ctx_alloc(L * N * D, &c->bytes);
     c->v_cache = ctx_alloc(L * N * D, &c->bytes);
+    c->inv_sum = ctx_alloc((size_t)n_threads * chunk, &c->bytes);
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
     c->pool = pool_new(n_threads);
-    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->k_rot ||
-        !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache || !c->lens) {
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
+        !c->k_rot || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache ||
+        !c->lens) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
     }
@@ -82,6 +99,7 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->ff);
     free(c->scores);
     free(c->k_rot);
+    free(c->inv_sum);
     free(c->rope_cos);
     free(c->rope_sin);
     free(c->k_cache);
@@ -93,13 +111,45 @@ void bd3_ctx_free(bd3_ctx *c)
 const bd3_model *bd3_ctx_model(const bd3_ctx *c) { return c->m; }
 size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
 
-void ctx_linear(int n, int n_out, int n_in, const float *x, int ldx, const float *w, float beta,
-                float *y, int ldy)
+/* y^T = w x^T in column-major terms, for output rows [o0, o0 + n_o): the weight is the long
+   operand, which OpenBLAS packs once per call even when n is small. */
+static void ctx_linear_part(int n, int o0, int n_o, int n_in, const float *x, int ldx, const float *w,
+                            float beta, float *y, int ldy)
 {
-    /* y^T = w x^T in column-major terms: the weight is the long operand, which OpenBLAS splits
-       across threads and packs once per call even when n is small */
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, n, n_in, 1.0f, w, n_in, x, ldx, beta,
-                y, ldy);
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_o, n, n_in, 1.0f, w + (size_t)o0 * n_in, n_in,
+                x, ldx, beta, y + o0, ldy);
+}
+
+typedef struct ctx_lin_job {
+    int n, n_out, n_in, ldx, ldy, part; /* shapes; part = output rows per task */
+    const float *x, *w;                 /* [n, n_in] rows of ldx; [n_out, n_in] */
+    float *y;                           /* [n, n_out] rows of ldy */
+    float beta;                         /* 0 or 1 */
+} ctx_lin_job;
+
+static void ctx_lin_task(void *arg, int t, int tid)
+{
+    (void)tid;
+    const ctx_lin_job *j = arg;
+    int o0 = t * j->part, n_o = j->n_out - o0 < j->part ? j->n_out - o0 : j->part;
+    ctx_linear_part(j->n, o0, n_o, j->n_in, j->x, j->ldx, j->w, j->beta, j->y, j->ldy);
+}
+
+void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
+                float beta, float *y, int ldy)
+{
+    int T = pool_threads(c->pool);
+    /* one slice of the output features per thread, each a single-threaded sgemm; for a few rows
+       (a block in a cache call) slices small enough for OpenBLAS's small-matrix kernels, which
+       multiply straight from the weights without packing them first */
+    int small = n <= CTX_SMALL_ROWS ? ctx_small_slice(n, n_in, 1) : 0;
+    int part = small ? small : ((n_out + T - 1) / T + 15) / 16 * 16;
+    if (T == 1 && !small) {
+        ctx_linear_part(n, 0, n_out, n_in, x, ldx, w, beta, y, ldy);
+        return;
+    }
+    ctx_lin_job j = { n, n_out, n_in, ldx, ldy, part, x, w, y, beta };
+    pool_run(c->pool, (n_out + part - 1) / part, ctx_lin_task, &j);
 }
 
 /* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
@@ -109,11 +159,11 @@ static void ctx_gemm_nt(int m, int n, int k, float alpha, const float *a, int ld
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, cc, ldc);
 }
 
-/* c[m, n] = a[m, k] @ b[k, n]. */
+/* c[m, n] = a[m, k] @ b[k, n] + beta * c. */
 static void ctx_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                        float *cc, int ldc)
+                        float beta, float *cc, int ldc)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, cc, ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, cc, ldc);
 }
 
 typedef struct ctx_att_job {
@@ -139,11 +189,26 @@ static void ctx_att_task(void *arg, int t, int tid)
     int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
     float *s = c->scores + (size_t)tid * c->q_chunk * N;
     float alpha = (float)(1.0 / sqrt((double)hd));
-    ctx_gemm_nt(rows, kmax, hd, alpha, j->q + (size_t)r0 * j->ldq + (size_t)h * hd, j->ldq,
-                j->k + (size_t)h * hd, j->ldk, 0.0f, s, N);
-    kern_softmax_rows(s, rows, N, kmax, c->lens + r0);
-    ctx_gemm_nn(rows, hd, kmax, s, N, j->v + (size_t)h * hd, j->ldv,
-                j->out + (size_t)r0 * D + (size_t)h * hd, D);
+    const float *q = j->q + (size_t)r0 * j->ldq + (size_t)h * hd;
+    const float *k = j->k + (size_t)h * hd, *v = j->v + (size_t)h * hd;
+    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
+    /* a few query rows (a cache call): slices of keys small enough for the unpacked kernels */
+    int ks = rows <= CTX_SMALL_ROWS ? ctx_small_slice(rows, hd, 1) : 0;
+    int vs = rows <= CTX_SMALL_ROWS ? ctx_small_slice(rows, hd, 0) : 0;
+    if (!ks) ks = kmax;
+    if (!vs) vs = kmax;
+    for (int k0 = 0; k0 < kmax; k0 += ks) {
+        int kk = kmax - k0 < ks ? kmax - k0 : ks;
+        ctx_gemm_nt(rows, kk, hd, alpha, q, j->ldq, k + (size_t)k0 * j->ldk, j->ldk, 0.0f, s + k0, N);
+    }
+    float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
+    kern_softmax_rows(s, rows, N, kmax, c->lens + r0, inv);
+    for (int k0 = 0; k0 < kmax; k0 += vs) {
+        int kk = kmax - k0 < vs ? kmax - k0 : vs;
+        ctx_gemm_nn(rows, hd, kk, s + k0, N, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, D);
+    }
+    for (int i = 0; i < rows; i++)
+        for (int d = 0; d < hd; d++) o[(size_t)i * D + d] *= inv[i];
 }
 
 void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
@@ -160,9 +225,7 @@ void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const
     }
     ctx_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk };
     /* heads run in parallel on the pool, each product on one thread */
-    if (pool_threads(c->pool) > 1) openblas_set_num_threads(1);
     pool_run(c->pool, j.n_chunks * hp->n_head, ctx_att_task, &j);
-    if (pool_threads(c->pool) > 1) openblas_set_num_threads(c->n_threads);
 }
 
 /* ---- elementwise loops split by rows over the pool ---- */
@@ -252,7 +315,7 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
     int D = hp->n_embd, N = hp->n_ctx;
     const float *mod = L->mod; /* [6, D] */
     ctx_norm(c, c->x, n, L->attn_norm, mod, mod + D, c->a);
-    ctx_linear(n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
+    ctx_linear(c, n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
     if (cache_pos < 0) {
         ctx_rope(c, c->qkv, n, 3 * D, 0);
         ctx_rope(c, c->qkv + D, n, 3 * D, 0);
@@ -283,12 +346,12 @@ static void ctx_mlp_layer(bd3_ctx *c, int l, int n)
     const bd3_layer *L = &m->layers[l];
     int D = hp->n_embd, F = hp->n_ff;
     const float *mod = L->mod;
-    ctx_linear(n, D, D, c->att, D, L->wo, 0.0f, c->proj, D);
+    ctx_linear(c, n, D, D, c->att, D, L->wo, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, NULL, mod + 2 * D, n);
     ctx_norm(c, c->x, n, L->ffn_norm, mod + 3 * D, mod + 4 * D, c->a);
-    ctx_linear(n, F, D, c->a, D, L->w_up, 0.0f, c->ff, F);
+    ctx_linear(c, n, F, D, c->a, D, L->w_up, 0.0f, c->ff, F);
     ctx_gelu(c, c->ff, L->b_up, n);
-    ctx_linear(n, D, F, c->ff, F, L->w_down, 0.0f, c->proj, D);
+    ctx_linear(c, n, D, F, c->ff, F, L->w_down, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, L->b_down, mod + 5 * D, n);
 }
 
@@ -300,7 +363,7 @@ static void ctx_output(bd3_ctx *c, int n, float *logits)
     int D = hp->n_embd, V = hp->n_vocab;
     ctx_norm(c, c->x, n, m->out_norm, m->out_mod, m->out_mod + D, c->a);
     for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
-    ctx_linear(n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
+    ctx_linear(c, n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
 }
 
 static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
@@ -311,9 +374,12 @@ static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
     return BD3_OK;
 }
 
+/* Every product runs single-threaded inside one task of the pool, which does all the
+   parallel work: OpenBLAS's own threads would only spin beside it. */
 static void ctx_threads(bd3_ctx *c)
 {
-    if (openblas_get_num_threads() != c->n_threads) openblas_set_num_threads(c->n_threads);
+    (void)c;
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, float *logits)

@@ -1,5 +1,5 @@
 /* forward.h: the run-time context shared by the forward pass (forward.c) and the benchmark
- * (bench.c); internal to the engine. Depends on model.h and kernels.h. */
+ * (bench.c); internal to the engine. Depends on model.h, kernels.h and pool.h. */
 #ifndef BD3_FORWARD_H
 #define BD3_FORWARD_H
 
@@ -9,7 +9,7 @@
 
 struct bd3_ctx {
     const bd3_model *m; /* the model (not owned) */
-    int n_threads;      /* OpenBLAS threads, and threads of the pool */
+    int n_threads;      /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
     pool *pool;         /* workers for attention heads and elementwise loops */
     size_t bytes;       /* bytes of everything allocated below */
     int q_chunk;        /* query rows per attention chunk (rows of scores) */
@@ -20,6 +20,7 @@ struct bd3_ctx {
     float *proj;        /* [n_ctx, D] output of a projection before gating */
     float *ff;          /* [n_ctx, F] MLP hidden activations */
     float *scores;      /* [n_threads, q_chunk, n_ctx] attention probabilities, one head per thread */
+    float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;          /* [n_ctx] keys each query row sees */
 
     float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
@@ -31,9 +32,10 @@ struct bd3_ctx {
     int cache_len;      /* committed rows in the cache, <= n_ctx - block */
 };
 
-/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y. */
-void ctx_linear(int n, int n_out, int n_in, const float *x, int ldx, const float *w, float beta,
-                float *y, int ldy);
+/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y,
+ * split by output features over the pool, one single-threaded sgemm per slice. */
+void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
+                float beta, float *y, int ldy);
 
 /* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
  * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include "kernels.h"
 #include "pool.h"
@@ -63,7 +64,12 @@ static void test_kern_softmax_rows_matches_naive(void **state)
             ref[i * STRIDE + j] = j < len[i] ? exp(s[i * STRIDE + j] - mx) / sum : 0.0;
     }
     s[STRIDE - 1] = 123.0f; /* beyond width: must stay */
-    kern_softmax_rows(s, ROWS, STRIDE, WIDTH, len);
+    float s2[ROWS * STRIDE], inv[ROWS];
+    memcpy(s2, s, sizeof s);
+    kern_softmax_rows(s, ROWS, STRIDE, WIDTH, len, NULL);
+    kern_softmax_rows(s2, ROWS, STRIDE, WIDTH, len, inv);
+    for (int i = 0; i < ROWS; i++) /* unnormalised rows times inv_sum give the same */
+        for (int j = 0; j < WIDTH; j++) assert_true(fabs(s2[i * STRIDE + j] * inv[i] - s[i * STRIDE + j]) < 1e-7);
     assert_true(s[STRIDE - 1] == 123.0f);
     for (int i = 0; i < ROWS; i++) {
         double total = 0.0;
