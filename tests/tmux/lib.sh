@@ -43,7 +43,8 @@ fail() {
 
 # start_editor ARGS...: runs bd3ed ARGS in $WORK in a fresh 80x24 session "main" (killing an
 # earlier one), with a private HOME, XDG_CONFIG_HOME, XDG_STATE_HOME and XDG_RUNTIME_DIR; its
-# exit status goes to $WORK/rc. Arguments must not contain single quotes.
+# exit status goes to $WORK/rc. Arguments must not contain single quotes. With EDITOR_TERM set,
+# the editor runs with TERM=$EDITOR_TERM (e.g. an 8-colour or a colourless terminal type).
 start_editor() {
     tm kill-session -t main >/dev/null 2>&1
     rm -f "$WORK/rc"
@@ -51,6 +52,7 @@ start_editor() {
         printf 'cd %s || exit 1\n' "'$WORK'"
         printf 'export HOME=%s XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s XDG_RUNTIME_DIR=%s\n' \
             "'$WORK/home'" "'$WORK/config'" "'$WORK/state'" "'$WORK/runtime'"
+        [ -n "${EDITOR_TERM:-}" ] && printf 'export TERM=%s\n' "'$EDITOR_TERM'"
         printf "'%s'" "$BIN"
         for a in "$@"; do printf " '%s'" "$a"; done
         printf '\necho $? > %s\n' "'$WORK/rc'"
