@@ -84,6 +84,12 @@ size_t bd3_ctx_bytes(const bd3_ctx *c); /* bytes of run-time buffers and KV cach
  * (before SUBS). */
 bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, float *logits);
 
+/* As bd3_forward, but writes the logits of the n_rows rows listed in rows (strictly ascending
+ * window indices) only: logits [n_rows, n_vocab]. The output projection, the largest product of a
+ * pass with a large vocabulary, then costs n_rows rows instead of n. */
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                            int n_rows, float *logits);
+
 /* KV cache (spec section 2). The cache holds m committed clean rows. */
 void bd3_cache_clear(bd3_ctx *c);
 int bd3_cache_len(const bd3_ctx *c); /* rows held, at most n_ctx - block */
@@ -145,6 +151,14 @@ typedef struct bd3_progress {
  * were when it stopped. */
 typedef int (*bd3_step_fn)(void *user, const bd3_progress *p);
 
+/* ---- files -------------------------------------------------------------------------------- */
+
+/* The default model file: $BD3_MODEL when set and non-empty, else <dir of the executable>/../model/
+ * default.gguf when that exists, else BD3ED_DATADIR "/default.gguf". Writes the path to buf.
+ * Returns BD3_OK when the chosen file exists (or came from $BD3_MODEL), BD3_E_IO when none
+ * exists (buf then holds the installed path, for the message), BD3_E_ARG when buf is too small. */
+bd3_status bd3_default_model_path(char *buf, size_t size);
+
 /* ---- operations ------------------------------------------------------------------------- */
 
 /* Infill (global mode): ids[0..n) is a window of n <= n_ctx tokens in which some are mask_id;
@@ -162,11 +176,24 @@ typedef enum bd3_stop {
 
 /* Continue block by block with the KV cache: blocks are aligned to block_len from the start of
  * prompt (the last, partial prompt block is completed with masks), committed when clean, and the
- * cache slides past n_ctx. Writes up to max_new tokens into out/out_conf, *n_out of them. */
+ * cache slides past n_ctx. Writes up to max_new tokens into out/out_conf, *n_out of them.
+ * block_len <= 0 picks bd3_model_default_block. out_conf may be NULL. The cache is cleared first.
+ * Stops after the block that writes end-of-text (BD3_STOP_EOS), reaches max_new (BD3_STOP_LIMIT)
+ * or ends in degenerate repetition (BD3_STOP_REPEAT): a period of 1 to 64 tokens repeated so
+ * that the repeating tail spans at least 4 periods and 16 tokens; all but its first period are
+ * dropped from the output. The progress canvas is the current block. */
 bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
                         const int32_t *prompt, int n_prompt, int max_new,
                         int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
                         bd3_step_fn cb, void *user);
+/* The same without the KV cache: every model call recomputes the context window (the last whole
+ * blocks of at most n_ctx - block_len tokens) plus the current block with the block-causal mask.
+ * Gives the tokens bd3_continue gives for the same seed while the window does not slide; it
+ * exists for benchmarks and tests. Uses the cache buffers' context but leaves the cache empty. */
+bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                                const int32_t *prompt, int n_prompt, int max_new,
+                                int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
+                                bd3_step_fn cb, void *user);
 
 /* Score existing text (global mode): conf[i] = p(ids[i]) when position i is masked together with
  * every k-th neighbour (k passes with offsets 0..k-1; k <= 0 picks a default). n <= n_ctx. */
@@ -175,7 +202,8 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
 
 /* Revise: remask the ceil(fraction * (hi - lo)) positions of [lo, hi) with the lowest conf, then
  * regenerate them in global mode over the window ids[0..n). ids and conf are updated in place;
- * changed[i] (optional, [n]) is set to 1 where the token changed. */
+ * changed[i] (optional, [n]) is set to 1 where the token changed. fraction in (0, 1]. On an
+ * error or cancellation ids and conf are restored to what they were. */
 bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                       int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
 
@@ -185,8 +213,31 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
                             int32_t *alt_ids, double *alt_probs);
 
 /* NELBO (spec section 4) over the first n_rows rows of n_ctx tokens of ids (all complete rows
- * when n_rows <= 0) with block_len (BD3_GLOBAL or B). Adds to *loss_sum (nats) and *n_counted. */
+ * when n_rows <= 0) with block_len (BD3_GLOBAL or B). Adds to *loss_sum (nats) and *n_counted.
+ * Text shorter than n_ctx is evaluated as one shorter row. The masking rates of all blocks of the
+ * evaluated rows are one antithetic set drawn from seed. Block-causal mode uses the KV cache
+ * (clears it). */
 bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
                      uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
+
+/* ---- benchmark ---------------------------------------------------------------------------- */
+
+/* Speed of one full global forward over n_ctx tokens against OpenBLAS sgemm on the same shapes.
+ * FLOPs counted: 2*m*n*k for every matrix product of the pass (Q/K/V, output, MLP up and down
+ * projections, the logits projection, and per head q k^T and p v over the keys each query
+ * chunk computes); elementwise work is not counted. */
+typedef struct bd3_bench_result {
+    double flop;            /* FLOPs of one forward (matrix products only) */
+    double forward_s;       /* seconds of one forward, best of the runs */
+    double sgemm_s;         /* seconds of the same sgemm calls alone, best of the runs */
+    double forward_gflops;  /* flop / forward_s / 1e9 */
+    double sgemm_gflops;    /* flop / sgemm_s / 1e9: sgemm at the model's shapes */
+    double peak_gflops;     /* sgemm GFLOP/s of the largest product alone ([n_ctx, D] x [D, F]) */
+    double ratio;           /* forward_gflops / sgemm_gflops */
+} bd3_bench_result;
+
+/* Runs n_runs (<= 0: 3) forwards of n_ctx fixed pseudo-random ids and the matching sgemm calls on
+ * the context's buffers and the model's weights. Clears the KV cache. */
+bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out);
 
 #endif

@@ -1,10 +1,334 @@
-/* bd3.c: the bd3 command-line tool (placeholder until the subcommands land). */
-#include <stdio.h>
-#include "bd3.h"
+/* bd3.c: the bd3 command-line tool: subcommand table, option parsing and help. Depends on bd3.h,
+ * cli.h and libc/POSIX only. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const cli_cmd cli_cmds[] = {
+    {"info", 0, 1, "[MODEL]", "model metadata, sizes and parameters", cmd_info},
+    {"tokenize", 0, 1, "[FILE]", "print the token ids of FILE (standard input without FILE)",
+     cmd_tokenize},
+    {"logits", CLI_OPT_IDS | CLI_OPT_MODE | CLI_OPT_STREAM | CLI_OPT_OUTPUT, 0,
+     "--ids LIST --mode global|block:B [--stream] [-o FILE]",
+     "raw logits of one model pass (float32 rows to FILE, text rows without -o)", cmd_logits},
+    {"generate", CLI_OPT_PROMPT | CLI_OPT_MAXNEW | CLI_OPT_BLOCK | CLI_OPT_NOCACHE | CLI_OPT_ECHO, 1,
+     "[-p TEXT | FILE] [-n N] [--block B] [--no-cache] [--echo]",
+     "continue a prompt block by block with the KV cache", cmd_generate},
+    {"infill", CLI_OPT_RANGE | CLI_OPT_LENGTH | CLI_OPT_OUTPUT, 1,
+     "--range START:END [--length N] [-o OUT] FILE",
+     "regenerate a byte range of FILE with context on both sides", cmd_infill},
+    {"score", CLI_OPT_FORMAT | CLI_OPT_STRIDE, 1, "[--format plain|tsv|json|ansi] [--stride K] [FILE]",
+     "per-token confidence of existing text", cmd_score},
+    {"ppl", CLI_OPT_MODE | CLI_OPT_ROWS, 1, "[--mode global|block:B] [--rows N] FILE",
+     "NELBO perplexity (upper bound) and bits per byte", cmd_ppl},
+    {"bench", CLI_OPT_BLOCK, 0, "[--block B]", "speed figures of the engine on this machine",
+     cmd_bench},
+};
+#define CLI_N_CMDS ((int)(sizeof cli_cmds / sizeof cli_cmds[0]))
+
+enum {
+    OPT_SEED = 1000, OPT_SAMPLER, OPT_STEPS, OPT_THRESHOLD, OPT_TEMPERATURE, OPT_TOP_P, OPT_TOP_K,
+    OPT_IDS, OPT_MODE, OPT_STREAM, OPT_ROWS, OPT_BLOCK, OPT_RANGE, OPT_LENGTH, OPT_FORMAT,
+    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO,
+};
+
+static const struct option cli_long_opts[] = {
+    {"model", required_argument, NULL, 'm'},
+    {"threads", required_argument, NULL, 't'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"sampler", required_argument, NULL, OPT_SAMPLER},
+    {"steps", required_argument, NULL, OPT_STEPS},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"temperature", required_argument, NULL, OPT_TEMPERATURE},
+    {"top-p", required_argument, NULL, OPT_TOP_P},
+    {"top-k", required_argument, NULL, OPT_TOP_K},
+    {"ids", required_argument, NULL, OPT_IDS},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"stream", no_argument, NULL, OPT_STREAM},
+    {"output", required_argument, NULL, 'o'},
+    {"rows", required_argument, NULL, OPT_ROWS},
+    {"prompt", required_argument, NULL, 'p'},
+    {"max-new", required_argument, NULL, 'n'},
+    {"block", required_argument, NULL, OPT_BLOCK},
+    {"range", required_argument, NULL, OPT_RANGE},
+    {"length", required_argument, NULL, OPT_LENGTH},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"stride", required_argument, NULL, OPT_STRIDE},
+    {"no-cache", no_argument, NULL, OPT_NOCACHE},
+    {"echo", no_argument, NULL, OPT_ECHO},
+    {NULL, 0, NULL, 0},
+};
+
+static const char cli_common_help[] =
+    "Common options:\n"
+    "  -m, --model FILE      model file (default: $BD3_MODEL, then the model beside the\n"
+    "                        executable, then the installed default.gguf)\n"
+    "  -t, --threads N       worker threads (default: all cores)\n"
+    "  -q, --quiet           no progress bar\n"
+    "      --seed N          random seed (default 0)\n"
+    "      --sampler NAME    first-hitting, steps, confidence, margin or entropy\n"
+    "      --steps N         steps per block or span (0: one per mask)\n"
+    "      --threshold X     also keep every draw with confidence above X (ordered samplers)\n"
+    "      --temperature X   divides the logits (default 1)\n"
+    "      --top-p X         nucleus mass in (0, 1] (default 1: off)\n"
+    "      --top-k N         keep the N most probable tokens (default 0: off)\n"
+    "  -h, --help            this help\n";
+
+static void cli_usage(FILE *f)
+{
+    fprintf(f, "usage: bd3 COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
+    for (int i = 0; i < CLI_N_CMDS; i++)
+        fprintf(f, "  %-9s %s\n", cli_cmds[i].name, cli_cmds[i].help);
+    fprintf(f, "\n%s\nRun 'bd3 COMMAND --help' for the options of a command; 'man bd3' for more.\n",
+            cli_common_help);
+}
+
+static void cli_cmd_usage(const cli_cmd *cmd, FILE *f)
+{
+    fprintf(f, "usage: bd3 %s [-m MODEL] %s\n%s\n\n%s", cmd->name, cmd->usage, cmd->help,
+            cli_common_help);
+}
+
+static int cli_parse_long(const cli_opts *o, const char *name, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        cli_error(o, "%s: expected an integer from %ld to %ld, got '%s'", name, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int cli_parse_double(const cli_opts *o, const char *name, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v)) {
+        cli_error(o, "%s: expected a number, got '%s'", name, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Maps an option code to the CLI_OPT_* bit it needs (0: a common option). */
+static unsigned cli_opt_bit(int code)
+{
+    switch (code) {
+    case OPT_IDS: return CLI_OPT_IDS;
+    case OPT_MODE: return CLI_OPT_MODE;
+    case OPT_STREAM: return CLI_OPT_STREAM;
+    case 'o': return CLI_OPT_OUTPUT;
+    case OPT_ROWS: return CLI_OPT_ROWS;
+    case 'p': return CLI_OPT_PROMPT;
+    case 'n': return CLI_OPT_MAXNEW;
+    case OPT_BLOCK: return CLI_OPT_BLOCK;
+    case OPT_RANGE: return CLI_OPT_RANGE;
+    case OPT_LENGTH: return CLI_OPT_LENGTH;
+    case OPT_FORMAT: return CLI_OPT_FORMAT;
+    case OPT_STRIDE: return CLI_OPT_STRIDE;
+    case OPT_NOCACHE: return CLI_OPT_NOCACHE;
+    case OPT_ECHO: return CLI_OPT_ECHO;
+    default: return 0;
+    }
+}
+
+/* Parses argv (argv[0] is the subcommand). Returns -1 to exit with usage error, 1 for help. */
+static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->cmd = cmd->name;
+    bd3_sampler_params_init(&o->sp);
+    o->block_len = -1;
+    o->max_new = -1;
+    o->range_start = -1;
+    o->range_end = -1;
+    o->length = -1;
+    optind = 1;
+    opterr = 0;
+    int code;
+    long v;
+    while ((code = getopt_long(argc, argv, ":m:t:qho:p:n:", cli_long_opts, NULL)) != -1) {
+        if (code == '?') {
+            if (optopt)
+                cli_error(o, "unknown option -%c", optopt);
+            else
+                cli_error(o, "unknown option %s", argv[optind - 1]);
+            return -1;
+        }
+        if (code == ':') {
+            cli_error(o, "option %s needs an argument", argv[optind - 1]);
+            return -1;
+        }
+        unsigned bit = cli_opt_bit(code);
+        if (bit && !(cmd->accepts & bit)) {
+            cli_error(o, "option %s does not apply to this command", argv[optind - 1]);
+            return -1;
+        }
+        switch (code) {
+        case 'm': o->model = optarg; break;
+        case 't':
+            if (cli_parse_long(o, "-t", optarg, 0, 1024, &v)) return -1;
+            o->threads = (int)v;
+            break;
+        case 'q': o->quiet = 1; break;
+        case 'h': return 1;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 0);
+            if (errno || end == optarg || *end || optarg[0] == '-') {
+                cli_error(o, "--seed: expected a non-negative integer, got '%s'", optarg);
+                return -1;
+            }
+            o->sp.seed = s;
+            o->seed_set = 1;
+            break;
+        }
+        case OPT_SAMPLER:
+            if (bd3_sampler_kind_parse(optarg, &o->sp.kind)) {
+                cli_error(o, "--sampler: unknown sampler '%s' (first-hitting, steps, confidence, "
+                             "margin, entropy)", optarg);
+                return -1;
+            }
+            break;
+        case OPT_STEPS:
+            if (cli_parse_long(o, "--steps", optarg, 0, 1 << 20, &v)) return -1;
+            o->sp.steps = (int)v;
+            break;
+        case OPT_THRESHOLD:
+            if (cli_parse_double(o, "--threshold", optarg, &o->sp.threshold)) return -1;
+            if (o->sp.threshold < 0 || o->sp.threshold > 1) {
+                cli_error(o, "--threshold: must be in [0, 1]");
+                return -1;
+            }
+            break;
+        case OPT_TEMPERATURE:
+            if (cli_parse_double(o, "--temperature", optarg, &o->sp.temperature)) return -1;
+            if (!(o->sp.temperature > 0)) {
+                cli_error(o, "--temperature: must be > 0");
+                return -1;
+            }
+            break;
+        case OPT_TOP_P:
+            if (cli_parse_double(o, "--top-p", optarg, &o->sp.top_p)) return -1;
+            if (!(o->sp.top_p > 0 && o->sp.top_p <= 1)) {
+                cli_error(o, "--top-p: must be in (0, 1]");
+                return -1;
+            }
+            break;
+        case OPT_TOP_K:
+            if (cli_parse_long(o, "--top-k", optarg, 0, INT_MAX, &v)) return -1;
+            o->sp.top_k = (int)v;
+            break;
+        case OPT_IDS: o->ids = optarg; break;
+        case OPT_MODE:
+            if (cli_parse_mode(optarg, &o->block_len)) {
+                cli_error(o, "--mode: expected 'global' or 'block:B', got '%s'", optarg);
+                return -1;
+            }
+            break;
+        case OPT_STREAM: o->stream = 1; break;
+        case 'o': o->output = optarg; break;
+        case OPT_ROWS:
+            if (cli_parse_long(o, "--rows", optarg, 1, INT_MAX, &v)) return -1;
+            o->rows = (int)v;
+            break;
+        case 'p': o->prompt = optarg; break;
+        case 'n':
+            if (cli_parse_long(o, "-n", optarg, 0, 1 << 24, &v)) return -1;
+            o->max_new = (int)v;
+            break;
+        case OPT_BLOCK:
+            if (cli_parse_long(o, "--block", optarg, 1, 1 << 20, &v)) return -1;
+            o->block_len = (int)v;
+            break;
+        case OPT_RANGE: {
+            char *end;
+            errno = 0;
+            long a = strtol(optarg, &end, 10);
+            long b = -1;
+            if (!errno && end != optarg && *end == ':') {
+                char *e2;
+                b = strtol(end + 1, &e2, 10);
+                if (errno || e2 == end + 1 || *e2)
+                    b = -1;
+            }
+            if (a < 0 || b < a) {
+                cli_error(o, "--range: expected START:END byte offsets with START <= END, got '%s'",
+                          optarg);
+                return -1;
+            }
+            o->range_start = a;
+            o->range_end = b;
+            break;
+        }
+        case OPT_LENGTH:
+            if (cli_parse_long(o, "--length", optarg, 0, 1 << 20, &v)) return -1;
+            o->length = (int)v;
+            break;
+        case OPT_FORMAT: o->format = optarg; break;
+        case OPT_STRIDE:
+            if (cli_parse_long(o, "--stride", optarg, 1, 1 << 20, &v)) return -1;
+            o->stride = (int)v;
+            break;
+        case OPT_NOCACHE: o->no_cache = 1; break;
+        case OPT_ECHO: o->echo = 1; break;
+        default:
+            cli_error(o, "unknown option %s", argv[optind - 1]);
+            return -1;
+        }
+    }
+    o->args = argv + optind;
+    o->n_args = argc - optind;
+    if (o->n_args > cmd->max_args) {
+        cli_error(o, "unexpected argument '%s'", o->args[cmd->max_args]);
+        return -1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "bd3 %s: no subcommands yet (%s)\n", BD3ED_VERSION, bd3_status_str(BD3_OK));
-    return 2;
+    if (argc < 2) {
+        cli_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        cli_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("bd3 %s\n", BD3ED_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (int i = 0; i < CLI_N_CMDS; i++) {
+        if (strcmp(name, cli_cmds[i].name) != 0)
+            continue;
+        cli_opts o;
+        int r = cli_parse(&cli_cmds[i], argc - 1, argv + 1, &o);
+        if (r == 1) {
+            cli_cmd_usage(&cli_cmds[i], stdout);
+            return CLI_EXIT_OK;
+        }
+        if (r < 0) {
+            fprintf(stderr, "usage: bd3 %s [-m MODEL] %s\n", cli_cmds[i].name, cli_cmds[i].usage);
+            return CLI_EXIT_USAGE;
+        }
+        return cli_cmds[i].run(&o);
+    }
+    fprintf(stderr, "bd3: unknown command '%s'\n", name);
+    cli_usage(stderr);
+    return CLI_EXIT_USAGE;
 }

@@ -1,0 +1,275 @@
+/* file.c: file loading, atomic save, change detection and recovery files (see file.h).
+ * Depends on text.h and POSIX only. */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *file_status_str(file_status s)
+{
+    switch (s) {
+    case FILE_OK: return "success";
+    case FILE_E_IO: return "input/output error";
+    case FILE_E_NOMEM: return "out of memory";
+    case FILE_E_CHANGED: return "file changed on disk since it was opened";
+    case FILE_E_NOTREG: return "not a regular file";
+    case FILE_E_NONE: return "no recovery file";
+    }
+    return "unknown status";
+}
+
+static file_status file_fail(int *err, int e)
+{
+    if (err) *err = e;
+    return FILE_E_IO;
+}
+
+static void file_info_from_stat(file_info *info, const struct stat *st)
+{
+    info->exists = true;
+    info->dev = st->st_dev;
+    info->ino = st->st_ino;
+    info->mtime = st->st_mtim;
+    info->size = st->st_size;
+    info->mode = st->st_mode & 07777;
+}
+
+file_status file_load_fd(int fd, text **out, int *err)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return FILE_E_NOMEM;
+    for (;;) {
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) { free(buf); return FILE_E_NOMEM; }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; free(buf); return file_fail(err, e); }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    *out = text_new_owned(buf, n, false);
+    if (!*out) { free(buf); return FILE_E_NOMEM; }
+    return FILE_OK;
+}
+
+file_status file_load(const char *path, text **out, file_info *info, int *err)
+{
+    memset(info, 0, sizeof *info);
+    info->mode = 0666;
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT) return file_fail(err, errno);
+        *out = text_new();
+        return *out ? FILE_OK : FILE_E_NOMEM;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) { int e = errno; close(fd); return file_fail(err, e); }
+    if (!S_ISREG(st.st_mode)) { close(fd); return FILE_E_NOTREG; }
+    file_info_from_stat(info, &st);
+    size_t len = (size_t)st.st_size;
+    if (len >= FILE_MMAP_MIN) {
+        void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (map == MAP_FAILED) return file_fail(err, errno);
+        *out = text_new_owned(map, len, true);
+        if (!*out) { munmap(map, len); return FILE_E_NOMEM; }
+        return FILE_OK;
+    }
+    file_status s = file_load_fd(fd, out, err);
+    close(fd);
+    return s;
+}
+
+file_status file_write_fd(const text *t, int fd, int *err)
+{
+    size_t pos = 0, len;
+    const char *c;
+    while ((c = text_chunk(t, pos, &len)) != NULL) {
+        size_t done = 0;
+        while (done < len) {
+            ssize_t w = write(fd, c + done, len - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) return file_fail(err, errno);
+            done += (size_t)w;
+        }
+        pos += len;
+    }
+    return FILE_OK;
+}
+
+bool file_changed(const char *path, const file_info *info)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) return info->exists;
+    if (!info->exists) return true;
+    return st.st_dev != info->dev || st.st_ino != info->ino || st.st_size != info->size ||
+           st.st_mtim.tv_sec != info->mtime.tv_sec || st.st_mtim.tv_nsec != info->mtime.tv_nsec;
+}
+
+/* Splits path into its directory (written into dir, "." when none). */
+static bool file_dir_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) { snprintf(dir, size, "."); return true; }
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= size) return false;
+    memcpy(dir, path, n);
+    dir[n] = 0;
+    return true;
+}
+
+static void file_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) { fsync(fd); close(fd); }
+}
+
+/* Writes t to a temporary file beside target, then renames it over target. */
+static file_status file_write_atomic(const text *t, const char *target, mode_t mode, int *err)
+{
+    char dir[PATH_MAX], tmp[PATH_MAX + 32];
+    if (!file_dir_of(target, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
+    const char *base = strrchr(target, '/');
+    base = base ? base + 1 : target;
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.bd3ed-XXXXXX", dir, base) >= (int)sizeof tmp)
+        return file_fail(err, ENAMETOOLONG);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return file_fail(err, errno);
+    file_status s = file_write_fd(t, fd, err);
+    if (s == FILE_OK && fchmod(fd, mode) < 0) s = file_fail(err, errno);
+    if (s == FILE_OK && fsync(fd) < 0) s = file_fail(err, errno);
+    if (close(fd) < 0 && s == FILE_OK) s = file_fail(err, errno);
+    if (s == FILE_OK && rename(tmp, target) < 0) s = file_fail(err, errno);
+    if (s != FILE_OK) { unlink(tmp); return s; }
+    file_fsync_dir(dir);
+    return FILE_OK;
+}
+
+file_status file_save(const text *t, const char *path, file_info *info, bool force, int *err)
+{
+    if (!force && file_changed(path, info)) return FILE_E_CHANGED;
+    char target[PATH_MAX];
+    struct stat st;
+    mode_t mode;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) return FILE_E_NOTREG;
+        mode = st.st_mode & 07777;
+        if (!realpath(path, target)) return file_fail(err, errno);
+    } else {
+        mode_t um = umask(022);
+        umask(um);
+        mode = 0666 & ~um;
+        if (strlen(path) >= sizeof target) return file_fail(err, ENAMETOOLONG);
+        strcpy(target, path);
+    }
+    file_status s = file_write_atomic(t, target, mode, err);
+    if (s != FILE_OK) return s;
+    if (stat(target, &st) == 0) file_info_from_stat(info, &st);
+    return FILE_OK;
+}
+
+/* ---- recovery ---- */
+
+static bool file_recovery_dir(char *buf, size_t size)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    int n;
+    if (xdg && xdg[0] == '/') n = snprintf(buf, size, "%s/bd3ed", xdg);
+    else {
+        const char *home = getenv("HOME");
+        if (!home || !home[0]) return false;
+        n = snprintf(buf, size, "%s/.local/state/bd3ed", home);
+    }
+    return n > 0 && (size_t)n < size;
+}
+
+bool file_recovery_path(const char *path, char *buf, size_t size)
+{
+    char dir[PATH_MAX], abs[PATH_MAX];
+    if (!file_recovery_dir(dir, sizeof dir)) return false;
+    if (path[0] == '/') {
+        if (strlen(path) >= sizeof abs) return false;
+        strcpy(abs, path);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) return false;
+        const char *p = path;
+        while (p[0] == '.' && p[1] == '/') p += 2;
+        if (snprintf(abs, sizeof abs, "%s/%s", cwd, p) >= (int)sizeof abs) return false;
+    }
+    size_t n = strlen(dir);
+    if (n + 2 + strlen(abs) >= size) return false;
+    memcpy(buf, dir, n);
+    buf[n++] = '/';
+    for (const char *p = abs; *p; p++) buf[n++] = *p == '/' ? '%' : *p;
+    buf[n] = 0;
+    return true;
+}
+
+/* mkdir -p with mode 0700 for each missing component. */
+static int file_mkdirs(const char *dir)
+{
+    char tmp[PATH_MAX];
+    if (strlen(dir) >= sizeof tmp) return ENAMETOOLONG;
+    strcpy(tmp, dir);
+    for (char *p = tmp + 1; ; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(tmp, 0700) < 0 && errno != EEXIST) return errno;
+            *p = c;
+            if (c == 0) break;
+        }
+    }
+    return 0;
+}
+
+file_status file_recovery_write(const text *t, const char *path, int *err)
+{
+    char dir[PATH_MAX], rec[PATH_MAX];
+    if (!file_recovery_dir(dir, sizeof dir) || !file_recovery_path(path, rec, sizeof rec))
+        return file_fail(err, ENAMETOOLONG);
+    int e = file_mkdirs(dir);
+    if (e) return file_fail(err, e);
+    return file_write_atomic(t, rec, 0600, err);
+}
+
+bool file_recovery_exists(const char *path)
+{
+    char rec[PATH_MAX];
+    struct stat st;
+    return file_recovery_path(path, rec, sizeof rec) && stat(rec, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+file_status file_recovery_load(const char *path, text **out, int *err)
+{
+    char rec[PATH_MAX];
+    if (!file_recovery_path(path, rec, sizeof rec)) return FILE_E_NONE;
+    file_info info;
+    file_status s = file_load(rec, out, &info, err);
+    if (s == FILE_OK && !info.exists) {
+        text_free(*out);
+        *out = NULL;
+        return FILE_E_NONE;
+    }
+    return s;
+}
+
+void file_recovery_remove(const char *path)
+{
+    char rec[PATH_MAX];
+    if (file_recovery_path(path, rec, sizeof rec)) unlink(rec);
+}

@@ -1,0 +1,102 @@
+/* bench.c: forward-pass speed against OpenBLAS sgemm at the model's shapes (bd3_bench_forward).
+ * Depends on forward.h and OpenBLAS. */
+#include "forward.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double bench_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* c[m, n] = a[m, k] @ b[n, k]^T (transb) or a @ b[k, n]; adds 2mnk to *flop. */
+static void bench_gemm(int transb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                       float *cc, int ldc, double *flop)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda,
+                b, ldb, 0.0f, cc, ldc);
+    *flop += 2.0 * m * n * k;
+}
+
+/* The sgemm calls of one global forward over n = n_ctx rows, in the same order and shapes. */
+static double bench_sgemm_pass(bd3_ctx *c, float *logits)
+{
+    const bd3_model *m = c->m;
+    const bd3_hparams *hp = &m->hp;
+    int n = hp->n_ctx, D = hp->n_embd, F = hp->n_ff, V = hp->n_vocab, H = hp->n_head, hd = D / H;
+    int N = hp->n_ctx;
+    double flop = 0.0;
+    for (int l = 0; l < hp->n_layer; l++) {
+        const bd3_layer *L = &m->layers[l];
+        bench_gemm(1, n, 3 * D, D, c->a, D, L->wqkv, D, c->qkv, 3 * D, &flop);
+        for (int r0 = 0; r0 < n; r0 += c->q_chunk) {
+            int rows = n - r0 < c->q_chunk ? n - r0 : c->q_chunk;
+            for (int h = 0; h < H; h++) {
+                bench_gemm(1, rows, n, hd, c->qkv + (size_t)r0 * 3 * D + (size_t)h * hd, 3 * D,
+                           c->qkv + D + (size_t)h * hd, 3 * D, c->scores, N, &flop);
+                bench_gemm(0, rows, hd, n, c->scores, N, c->qkv + 2 * D + (size_t)h * hd, 3 * D,
+                           c->att + (size_t)r0 * D + (size_t)h * hd, D, &flop);
+            }
+        }
+        bench_gemm(1, n, D, D, c->att, D, L->wo, D, c->proj, D, &flop);
+        bench_gemm(1, n, F, D, c->a, D, L->w_up, D, c->ff, F, &flop);
+        bench_gemm(1, n, D, F, c->ff, F, L->w_down, F, c->proj, D, &flop);
+    }
+    bench_gemm(1, n, V, D, c->a, D, m->w_out, D, logits, V, &flop);
+    return flop;
+}
+
+bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
+{
+    if (!c || !out) return BD3_E_ARG;
+    if (n_runs <= 0) n_runs = 3;
+    const bd3_hparams *hp = &c->m->hp;
+    int n = hp->n_ctx;
+    float *logits = malloc((size_t)n * (size_t)hp->n_vocab * sizeof(float));
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    if (!logits || !ids) {
+        free(logits);
+        free(ids);
+        return BD3_E_NOMEM;
+    }
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < n; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        int32_t id = (int32_t)((s >> 33) % (uint64_t)hp->n_vocab);
+        ids[i] = id == hp->mask_id ? (id + 1) % hp->n_vocab : id;
+    }
+    bd3_cache_clear(c);
+    /* fill the buffers the sgemm pass reads with sane values */
+    bd3_status st = bd3_forward(c, ids, n, BD3_GLOBAL, logits);
+    double best_fwd = 1e30, best_gemm = 1e30, flop = 0.0, peak = 1e30;
+    for (int r = 0; r < n_runs && st == BD3_OK; r++) {
+        double t0 = bench_now();
+        st = bd3_forward(c, ids, n, BD3_GLOBAL, logits);
+        double t1 = bench_now();
+        flop = bench_sgemm_pass(c, logits);
+        double t2 = bench_now();
+        double f = 0.0;
+        bench_gemm(1, n, hp->n_ff, hp->n_embd, c->a, hp->n_embd, c->m->layers[0].w_up, hp->n_embd,
+                   c->ff, hp->n_ff, &f);
+        double t3 = bench_now();
+        if (t1 - t0 < best_fwd) best_fwd = t1 - t0;
+        if (t2 - t1 < best_gemm) best_gemm = t2 - t1;
+        if (t3 - t2 < peak) peak = t3 - t2;
+    }
+    if (st == BD3_OK) {
+        out->flop = flop;
+        out->forward_s = best_fwd;
+        out->sgemm_s = best_gemm;
+        out->forward_gflops = flop / best_fwd * 1e-9;
+        out->sgemm_gflops = flop / best_gemm * 1e-9;
+        out->peak_gflops = 2.0 * n * hp->n_ff * hp->n_embd / peak * 1e-9;
+        out->ratio = out->forward_gflops / out->sgemm_gflops;
+    }
+    free(logits);
+    free(ids);
+    return st;
+}

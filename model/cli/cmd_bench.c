@@ -1,0 +1,165 @@
+/* cmd_bench.c: `bd3 bench`: speed figures of the engine on this machine, from one run: OpenBLAS
+ * sgemm at the model's shapes against a full forward, continuation with and without the KV cache,
+ * infilling a 32-token span, peak memory. Depends on bd3.h, cli.h and POSIX. */
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "cli.h"
+
+#define BENCH_SPAN 32      /* tokens of the infilled span */
+#define BENCH_WINDOW 1024  /* tokens of the infill window (n_ctx when smaller) */
+
+static void bench_random_ids(int32_t *ids, int n, const bd3_hparams *hp, bd3_rng *r)
+{
+    for (int i = 0; i < n; i++) {
+        int32_t v;
+        do
+            v = (int32_t)(bd3_rng_u64(r) % (uint64_t)hp->n_vocab);
+        while (v == hp->mask_id || v == hp->eos_id);
+        ids[i] = v;
+    }
+}
+
+static double bench_peak_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* Seconds of infilling span masks in the middle of a window of wn random ids. */
+static bd3_status bench_infill(bd3_ctx *c, const bd3_sampler_params *sp, const bd3_hparams *hp,
+                               int wn, int span, int32_t *ids, float *conf, double *secs)
+{
+    bd3_rng r;
+    bd3_rng_seed(&r, sp->seed + 1);
+    bench_random_ids(ids, wn, hp, &r);
+    int s0 = (wn - span) / 2;
+    for (int i = 0; i < span; i++)
+        ids[s0 + i] = hp->mask_id;
+    double t0 = cli_now();
+    bd3_status st = bd3_infill(c, sp, ids, conf, wn, NULL, NULL);
+    *secs = cli_now() - t0;
+    return st;
+}
+
+int cmd_bench(cli_opts *o)
+{
+    bd3_model *m;
+    bd3_ctx *c;
+    int rc = cli_load(o, &m, &c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const bd3_hparams *hp = bd3_model_hparams(m);
+    const int n = hp->n_ctx;
+    int B = o->block_len > 0 ? o->block_len : bd3_model_default_block(m);
+    if (2 * B > n)
+        B = n / 4 > 0 ? n / 4 : 1;
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    int32_t *out = malloc((size_t)2 * B * sizeof *out);
+    float *conf = calloc((size_t)n, sizeof *conf);
+    float *wlogits = NULL;
+    if (!ids || !out || !conf) {
+        cli_error(o, "out of memory");
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    printf("model %s: n_layer %d, n_embd %d, n_ff %d, n_vocab %d, n_ctx %d, block %d, threads %d\n",
+           bd3_model_name(m), hp->n_layer, hp->n_embd, hp->n_ff, hp->n_vocab, n, B, o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    cli_progress prog;
+    cli_progress_start(&prog, o, "bench");
+    bd3_status st = BD3_OK;
+
+    /* Continuation: two blocks after a prompt of half the window, with and without the cache. */
+    bd3_rng r;
+    bd3_rng_seed(&r, o->sp.seed);
+    bench_random_ids(ids, n, hp, &r);
+    int prompt_len = n / 2 / B * B;
+    if (prompt_len < B)
+        prompt_len = B;
+    double tps[2];
+    int n_new[2];
+    for (int nc = 0; nc < 2; nc++) {
+        bd3_stop why;
+        double t0 = cli_now();
+        st = nc ? bd3_continue_nocache(c, &o->sp, B, ids, prompt_len, 2 * B, out, NULL, &n_new[nc], &why,
+                                       NULL, NULL)
+                : bd3_continue(c, &o->sp, B, ids, prompt_len, 2 * B, out, NULL, &n_new[nc], &why, NULL, NULL);
+        double dt = cli_now() - t0;
+        if (st != BD3_OK) {
+            cli_progress_end(&prog);
+            cli_error(o, "continuation failed: %s", bd3_status_str(st));
+            rc = CLI_EXIT_FAIL;
+            goto done;
+        }
+        tps[nc] = n_new[nc] / dt;
+        cli_progress_show(&prog, 1 + nc, 6, "continue");
+    }
+
+    /* Infill of a 32-token span in the middle of a 1024-token window: with the sampler options
+     * given, and with two confidence-ordered steps (parallel decoding). */
+    int wn = n < BENCH_WINDOW ? n : BENCH_WINDOW;
+    int span = BENCH_SPAN < wn / 4 ? BENCH_SPAN : wn / 4;
+    double t_infill = 0.0, t_infill2 = 0.0;
+    st = bench_infill(c, &o->sp, hp, wn, span, ids, conf, &t_infill);
+    cli_progress_show(&prog, 3, 6, "infill");
+    bd3_sampler_params two = o->sp;
+    two.kind = BD3_SAMPLE_CONFIDENCE;
+    two.steps = 2;
+    if (st == BD3_OK)
+        st = bench_infill(c, &two, hp, wn, span, ids, conf, &t_infill2);
+    if (st != BD3_OK) {
+        cli_progress_end(&prog);
+        cli_error(o, "infill failed: %s", bd3_status_str(st));
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    cli_progress_show(&prog, 4, 6, "forward");
+    double peak_ops = bench_peak_mib();
+
+    /* A full forward against sgemm on the same shapes. */
+    bd3_bench_result br;
+    st = bd3_bench_forward(c, 3, &br);
+    if (st != BD3_OK) {
+        cli_progress_end(&prog);
+        cli_error(o, "forward benchmark failed: %s", bd3_status_str(st));
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    double t_fwd_w = br.forward_s;
+    if (wn != n) {
+        wlogits = malloc((size_t)wn * (size_t)hp->n_vocab * sizeof *wlogits);
+        if (!wlogits) {
+            cli_error(o, "out of memory");
+            rc = CLI_EXIT_FAIL;
+            goto done;
+        }
+        double t0 = cli_now();
+        bd3_forward(c, ids, wn, BD3_GLOBAL, wlogits);
+        t_fwd_w = cli_now() - t0;
+    }
+    cli_progress_end(&prog);
+
+    printf("sgemm %.2f GFLOP/s (OpenBLAS at the forward pass's shapes; largest product alone %.2f)\n",
+           br.sgemm_gflops, br.peak_gflops);
+    printf("forward %.2f GFLOP/s, %.4f s for %d tokens (global), %.0f%% of sgemm\n", br.forward_gflops,
+           br.forward_s, n, 100.0 * br.ratio);
+    printf("continue %.2f tokens/s with KV cache, %.2f tokens/s without (%d tokens after %d, "
+           "sampler %s, steps %d)\n", tps[0], tps[1], n_new[0], prompt_len,
+           bd3_sampler_kind_name(o->sp.kind), o->sp.steps);
+    printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler %s, steps %d)\n",
+           span, wn, t_infill, t_infill / t_fwd_w, bd3_sampler_kind_name(o->sp.kind), o->sp.steps);
+    printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler confidence, "
+           "steps 2)\n", span, wn, t_infill2, t_infill2 / t_fwd_w);
+    printf("peak memory %.1f MiB during the operations, %.1f MiB in all (model file %.1f MiB, "
+           "context %.1f MiB)\n", peak_ops, bench_peak_mib(), bd3_model_file_size(m) / 1048576.0,
+           bd3_ctx_bytes(c) / 1048576.0);
+done:
+    free(ids);
+    free(out);
+    free(conf);
+    free(wlogits);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+    return rc;
+}

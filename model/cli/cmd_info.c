@@ -1,0 +1,38 @@
+/* cmd_info.c: `bd3 info`: model metadata, sizes and parameters. Depends on bd3.h and cli.h. */
+#include "cli.h"
+
+int cmd_info(cli_opts *o)
+{
+    if (o->n_args == 1)
+        o->model = o->args[0];
+    bd3_model *m;
+    bd3_ctx *c;
+    int rc = cli_load(o, &m, &c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const bd3_hparams *hp = bd3_model_hparams(m);
+    printf("name            %s\n", bd3_model_name(m));
+    printf("file_bytes      %zu\n", bd3_model_file_size(m));
+    printf("params          %zu\n", bd3_model_n_params(m));
+    printf("f32_bytes       %zu\n", bd3_model_n_params(m) * 4);
+    printf("n_vocab         %d\n", hp->n_vocab);
+    printf("n_embd          %d\n", hp->n_embd);
+    printf("n_head          %d\n", hp->n_head);
+    printf("n_layer         %d\n", hp->n_layer);
+    printf("n_ff            %d\n", hp->n_ff);
+    printf("n_ctx           %d\n", hp->n_ctx);
+    printf("norm_eps        %g\n", hp->norm_eps);
+    printf("rope_base       %g\n", hp->rope_base);
+    printf("mask_id         %d\n", hp->mask_id);
+    printf("eos_id          %d\n", hp->eos_id);
+    printf("block_lengths  ");
+    for (int i = 0; i < hp->n_block_lengths; i++)
+        printf(" %d%s", hp->block_lengths[i], hp->block_lengths[i] == hp->n_ctx ? "(global)" : "");
+    printf("\n");
+    printf("default_block   %d\n", bd3_model_default_block(m));
+    printf("global_trained  %s\n", bd3_model_has_global(m) ? "yes" : "no");
+    printf("ctx_bytes       %zu\n", bd3_ctx_bytes(c));
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,153 @@
+/* cmd_score.c: `bd3 score`: per-token confidence of existing text (strided global passes), as
+ * plain lines, TSV, JSON or ANSI-coloured text. Depends on bd3.h and cli.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+enum { SCORE_PLAIN, SCORE_TSV, SCORE_JSON, SCORE_ANSI };
+
+/* ANSI colour of a confidence: the buckets of the editor's default theme. */
+static const char *score_colour(float p)
+{
+    if (p >= 0.5f)
+        return "\033[32m"; /* green: the model expected it */
+    if (p >= 0.1f)
+        return "\033[33m"; /* yellow */
+    if (p >= 0.01f)
+        return "\033[31m"; /* red */
+    return "\033[35m";     /* magenta: surprising */
+}
+
+/* Raw bytes, except control characters other than newline and tab, which are escaped. */
+static void score_put_text(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
+            printf("\\x%02x", ch);
+        else
+            putchar(ch);
+    }
+}
+
+int cmd_score(cli_opts *o)
+{
+    int fmt = isatty(STDOUT_FILENO) ? SCORE_ANSI : SCORE_PLAIN;
+    if (o->format) {
+        static const char *const names[] = {"plain", "tsv", "json", "ansi"};
+        fmt = -1;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(o->format, names[i]) == 0)
+                fmt = i;
+        if (fmt < 0) {
+            cli_error(o, "--format: expected plain, tsv, json or ansi, got '%s'", o->format);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    char *text;
+    size_t len;
+    int rc = cli_read_file(o, o->n_args ? o->args[0] : NULL, &text, &len);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    bd3_model *m;
+    bd3_ctx *c;
+    rc = cli_load(o, &m, &c);
+    if (rc != CLI_EXIT_OK) {
+        free(text);
+        return rc;
+    }
+    const bd3_hparams *hp = bd3_model_hparams(m);
+    int32_t *ids = NULL;
+    float *conf = NULL, *wconf = NULL;
+    size_t n = 0;
+    bd3_status st = bd3_tokenize(m, text, len, &ids, &n);
+    if (st != BD3_OK) {
+        cli_error(o, "cannot tokenize: %s", bd3_status_str(st));
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    conf = calloc(n ? n : 1, sizeof *conf);
+    wconf = calloc((size_t)hp->n_ctx, sizeof *wconf);
+    if (!conf || !wconf) {
+        cli_error(o, "out of memory");
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    /* Windows of n_ctx every n_ctx/2 tokens; a token takes its score from the last window in
+     * which it lies at least a quarter window from the left edge (or the first window). */
+    const size_t W = (size_t)hp->n_ctx;
+    cli_progress prog;
+    cli_progress_start(&prog, o, "score");
+    for (size_t s0 = 0; n > 0;) {
+        size_t wn = n - s0 < W ? n - s0 : W;
+        st = bd3_score(c, ids + s0, (int)wn, o->stride, wconf, NULL, NULL);
+        if (st != BD3_OK) {
+            cli_progress_end(&prog);
+            cli_error(o, "scoring failed: %s", bd3_status_str(st));
+            rc = CLI_EXIT_FAIL;
+            goto done;
+        }
+        size_t from = s0 == 0 ? 0 : W / 4;
+        for (size_t i = from; i < wn; i++)
+            conf[s0 + i] = wconf[i];
+        cli_progress_show(&prog, (double)(s0 + wn), (double)n, "tokens");
+        if (s0 + wn >= n)
+            break;
+        s0 += W / 2;
+        if (s0 + W > n)
+            s0 = n - W;
+    }
+    cli_progress_end(&prog);
+    size_t off = 0;
+    if (fmt == SCORE_TSV)
+        printf("index\tstart\tend\tid\tconf\ttoken\n");
+    if (fmt == SCORE_JSON)
+        printf("{\"n_tokens\": %zu, \"tokens\": [", n);
+    for (size_t i = 0; i < n; i++) {
+        size_t tl = 0;
+        const char *tb = bd3_token_bytes(m, ids[i], &tl);
+        if (!tb)
+            tl = 0;
+        switch (fmt) {
+        case SCORE_PLAIN:
+            printf("%.6f\t", conf[i]);
+            cli_put_escaped(stdout, tb, tl, 0);
+            putchar('\n');
+            break;
+        case SCORE_TSV:
+            printf("%zu\t%zu\t%zu\t%d\t%.6f\t", i, off, off + tl, ids[i], conf[i]);
+            cli_put_escaped(stdout, tb, tl, 0);
+            putchar('\n');
+            break;
+        case SCORE_JSON:
+            printf("%s\n  {\"id\": %d, \"start\": %zu, \"end\": %zu, \"conf\": %.6f, \"text\": \"",
+                   i ? "," : "", ids[i], off, off + tl, conf[i]);
+            cli_put_escaped(stdout, tb, tl, 1);
+            printf("\"}");
+            break;
+        case SCORE_ANSI:
+            fputs(score_colour(conf[i]), stdout);
+            score_put_text(tb, tl);
+            fputs("\033[0m", stdout);
+            break;
+        }
+        off += tl;
+    }
+    if (fmt == SCORE_JSON)
+        printf("\n]}\n");
+    if (fmt == SCORE_ANSI)
+        printf("\n\033[32m>=0.5\033[0m \033[33m>=0.1\033[0m \033[31m>=0.01\033[0m \033[35m<0.01\033[0m\n");
+    if (fflush(stdout) != 0) {
+        cli_error(o, "cannot write the output");
+        rc = CLI_EXIT_FAIL;
+    }
+done:
+    free(ids);
+    free(conf);
+    free(wconf);
+    free(text);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+    return rc;
+}

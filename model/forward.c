@@ -1,0 +1,393 @@
+/* forward.c: run-time context, the forward pass (spec section 1) in global and block-causal mode,
+ * and the float32 KV cache with commit pass and sliding window (spec section 2). Every buffer is
+ * allocated in bd3_ctx_new; the forward pass never allocates. Depends on model.h, kernels.h and
+ * OpenBLAS (cblas_sgemm for every matrix product). */
+#include "forward.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CTX_SCORE_FLOATS (1 << 18) /* target size of one thread's attention scores, floats */
+#define CTX_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
+
+/* Allocates n floats (64-byte aligned) and counts them in *bytes; NULL on failure. */
+static float *ctx_alloc(size_t n, size_t *bytes)
+{
+    void *p = NULL;
+    size_t sz = (n ? n : 1) * sizeof(float);
+    sz = (sz + 63) / 64 * 64;
+    if (posix_memalign(&p, 64, sz)) return NULL;
+    *bytes += sz;
+    return p;
+}
+
+bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
+{
+    if (!out) return BD3_E_ARG;
+    *out = NULL;
+    if (!m) return BD3_E_ARG;
+    const bd3_hparams *hp = &m->hp;
+    bd3_ctx *c = calloc(1, sizeof *c);
+    if (!c) return BD3_E_NOMEM;
+    c->m = m;
+    if (n_threads <= 0) {
+        long k = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = k > 0 ? (int)k : 1;
+    }
+    c->n_threads = n_threads;
+    size_t N = (size_t)hp->n_ctx, D = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    size_t hd = D / (size_t)hp->n_head, L = (size_t)hp->n_layer;
+    size_t chunk = CTX_SCORE_FLOATS / N;
+    if (chunk < 16) chunk = 16;
+    if (chunk > N) chunk = N;
+    c->q_chunk = (int)chunk;
+    c->bytes = sizeof *c;
+    c->x = ctx_alloc(N * D, &c->bytes);
+    c->a = ctx_alloc(N * D, &c->bytes);
+    c->qkv = ctx_alloc(N * 3 * D, &c->bytes);
+    c->att = ctx_alloc(N * D, &c->bytes);
+    c->proj = ctx_alloc(N * D, &c->bytes);
+    c->ff = ctx_alloc(N * F, &c->bytes);
+    c->scores = ctx_alloc((size_t)n_threads * chunk * N, &c->bytes);
+    c->kwin = ctx_alloc(N * D, &c->bytes);
+    c->rope_cos = ctx_alloc(N * hd / 2, &c->bytes);
+    c->rope_sin = ctx_alloc(N * hd / 2, &c->bytes);
+    c->k_cache = ctx_alloc(L * N * D, &c->bytes);
+    c->v_cache = ctx_alloc(L * N * D, &c->bytes);
+    c->lens = malloc(N * sizeof *c->lens);
+    c->bytes += N * sizeof *c->lens;
+    c->pool = pool_new(n_threads);
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->kwin ||
+        !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache || !c->lens) {
+        bd3_ctx_free(c);
+        return BD3_E_NOMEM;
+    }
+    kern_rope_table(hp->n_ctx, (int)hd, hp->rope_base, c->rope_cos, c->rope_sin);
+    *out = c;
+    return BD3_OK;
+}
+
+void bd3_ctx_free(bd3_ctx *c)
+{
+    if (!c) return;
+    pool_free(c->pool);
+    free(c->x);
+    free(c->a);
+    free(c->qkv);
+    free(c->att);
+    free(c->proj);
+    free(c->ff);
+    free(c->scores);
+    free(c->kwin);
+    free(c->rope_cos);
+    free(c->rope_sin);
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->lens);
+    free(c);
+}
+
+const bd3_model *bd3_ctx_model(const bd3_ctx *c) { return c->m; }
+size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
+
+/* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
+static void ctx_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                        int ldb, float beta, float *cc, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, cc, ldc);
+}
+
+/* c[m, n] = a[m, k] @ b[k, n]. */
+static void ctx_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                        float *cc, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, cc, ldc);
+}
+
+typedef struct ctx_att_job {
+    bd3_ctx *c;           /* context (scores, lens) */
+    const float *q;       /* queries, rows of ldq */
+    const float *k;       /* keys, rows of ldk */
+    const float *v;       /* values, rows of ldv */
+    float *out;           /* [nq, D] */
+    int ldq, ldk, ldv;    /* row strides, floats */
+    int nq;               /* query rows */
+    int n_chunks;         /* query chunks of q_chunk rows */
+} ctx_att_job;
+
+/* Task t: query chunk t / H, head t % H, on thread tid's score buffer. */
+static void ctx_att_task(void *arg, int t, int tid)
+{
+    const ctx_att_job *j = arg;
+    bd3_ctx *c = j->c;
+    const bd3_hparams *hp = &c->m->hp;
+    int D = hp->n_embd, H = hp->n_head, hd = D / H, N = hp->n_ctx;
+    int r0 = (t / H) * c->q_chunk, h = t % H;
+    int rows = j->nq - r0 < c->q_chunk ? j->nq - r0 : c->q_chunk;
+    int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
+    float *s = c->scores + (size_t)tid * c->q_chunk * N;
+    float alpha = (float)(1.0 / sqrt((double)hd));
+    ctx_gemm_nt(rows, kmax, hd, alpha, j->q + (size_t)r0 * j->ldq + (size_t)h * hd, j->ldq,
+                j->k + (size_t)h * hd, j->ldk, 0.0f, s, N);
+    kern_softmax_rows(s, rows, N, kmax, c->lens + r0);
+    ctx_gemm_nn(rows, hd, kmax, s, N, j->v + (size_t)h * hd, j->ldv,
+                j->out + (size_t)r0 * D + (size_t)h * hd, D);
+}
+
+void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
+                   const float *v, int ldv, int nk, int block_len, float *out)
+{
+    const bd3_hparams *hp = &c->m->hp;
+    for (int i = 0; i < nq; i++) {
+        int lim = nk;
+        if (block_len > 0) {
+            long end = ((long)(qpos0 + i) / block_len + 1) * block_len;
+            if (end < lim) lim = (int)end;
+        }
+        c->lens[i] = lim;
+    }
+    ctx_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk };
+    /* heads run in parallel on the pool, each product on one thread */
+    if (pool_threads(c->pool) > 1) openblas_set_num_threads(1);
+    pool_run(c->pool, j.n_chunks * hp->n_head, ctx_att_task, &j);
+    if (pool_threads(c->pool) > 1) openblas_set_num_threads(c->n_threads);
+}
+
+/* ---- elementwise loops split by rows over the pool ---- */
+
+typedef enum ctx_op { CTX_NORM, CTX_GATE, CTX_GELU, CTX_ROPE } ctx_op;
+
+typedef struct ctx_rows_job {
+    ctx_op op;            /* which kernel */
+    int n, d;             /* rows, row width */
+    float *x;             /* in/out rows (norm: input) */
+    float *out;           /* norm output */
+    const float *y;       /* gate: added rows */
+    const float *w, *p1, *p2; /* norm: weight, shift, scale; gate: bias, gate; gelu: bias */
+    float eps;            /* norm epsilon */
+    int stride, n_head, hd, pos0; /* rope */
+    const float *cos_tab, *sin_tab; /* rope tables */
+} ctx_rows_job;
+
+static void ctx_rows_task(void *arg, int t, int tid)
+{
+    (void)tid;
+    const ctx_rows_job *j = arg;
+    int r0 = t * CTX_ROWS_PER_TASK, rows = j->n - r0 < CTX_ROWS_PER_TASK ? j->n - r0 : CTX_ROWS_PER_TASK;
+    size_t off = (size_t)r0 * j->d;
+    switch (j->op) {
+    case CTX_NORM: kern_norm_mod(j->x + off, rows, j->d, j->eps, j->w, j->p1, j->p2, j->out + off); break;
+    case CTX_GATE: kern_gate_add(j->x + off, j->y + off, j->w, j->p1, rows, j->d); break;
+    case CTX_GELU: kern_bias_gelu(j->x + off, j->w, rows, j->d); break;
+    case CTX_ROPE:
+        kern_rope(j->x + (size_t)r0 * j->stride, rows, j->stride, j->n_head, j->hd, j->pos0 + r0,
+                  j->cos_tab, j->sin_tab);
+        break;
+    }
+}
+
+static void ctx_rows(bd3_ctx *c, ctx_rows_job *j)
+{
+    pool_run(c->pool, (j->n + CTX_ROWS_PER_TASK - 1) / CTX_ROWS_PER_TASK, ctx_rows_task, j);
+}
+
+static void ctx_norm(bd3_ctx *c, const float *x, int n, const float *w, const float *shift,
+                     const float *scale, float *out)
+{
+    const bd3_hparams *hp = &c->m->hp;
+    ctx_rows_job j = { .op = CTX_NORM, .n = n, .d = hp->n_embd, .x = (float *)x, .out = out, .w = w,
+                       .p1 = shift, .p2 = scale, .eps = hp->norm_eps };
+    ctx_rows(c, &j);
+}
+
+static void ctx_gate(bd3_ctx *c, float *h, const float *y, const float *bias, const float *gate, int n)
+{
+    ctx_rows_job j = { .op = CTX_GATE, .n = n, .d = c->m->hp.n_embd, .x = h, .y = y, .w = bias, .p1 = gate };
+    ctx_rows(c, &j);
+}
+
+static void ctx_gelu(bd3_ctx *c, float *x, const float *bias, int n)
+{
+    ctx_rows_job j = { .op = CTX_GELU, .n = n, .d = c->m->hp.n_ff, .x = x, .w = bias };
+    ctx_rows(c, &j);
+}
+
+static void ctx_rope(bd3_ctx *c, float *x, int n, int stride, int pos0)
+{
+    const bd3_hparams *hp = &c->m->hp;
+    ctx_rows_job j = { .op = CTX_ROPE, .n = n, .d = stride, .x = x, .stride = stride, .n_head = hp->n_head,
+                       .hd = hp->n_embd / hp->n_head, .pos0 = pos0, .cos_tab = c->rope_cos,
+                       .sin_tab = c->rope_sin };
+    ctx_rows(c, &j);
+}
+
+/* Embedding rows for ids into c->x. */
+static void ctx_embed(bd3_ctx *c, const int32_t *ids, int n)
+{
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int i = 0; i < n; i++) memcpy(c->x + (size_t)i * D, c->m->tok_embd + (size_t)ids[i] * D, D * sizeof(float));
+}
+
+/* The attention half of layer l for n rows in c->x, leaving q|k|v in c->qkv. Without the cache
+ * (cache_pos < 0): positions 0..n-1 and block_len masking. With the cache: the rows are at window
+ * positions cache_pos..cache_pos+n-1; their raw K and V are written to cache rows cache_pos.. of
+ * layer l and the queries attend to cache rows 0..cache_pos+n-1. */
+static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_pos, int store_only)
+{
+    const bd3_model *m = c->m;
+    const bd3_hparams *hp = &m->hp;
+    const bd3_layer *L = &m->layers[l];
+    int D = hp->n_embd, N = hp->n_ctx;
+    const float *mod = L->mod; /* [6, D] */
+    ctx_norm(c, c->x, n, L->attn_norm, mod, mod + D, c->a);
+    ctx_gemm_nt(n, 3 * D, D, 1.0f, c->a, D, L->wqkv, D, 0.0f, c->qkv, 3 * D);
+    if (cache_pos < 0) {
+        ctx_rope(c, c->qkv, n, 3 * D, 0);
+        ctx_rope(c, c->qkv + D, n, 3 * D, 0);
+        ctx_attention(c, c->qkv, 3 * D, n, 0, c->qkv + D, 3 * D, c->qkv + 2 * D, 3 * D, n, block_len,
+                      c->att);
+        return;
+    }
+    float *kc = c->k_cache + (size_t)l * N * D, *vc = c->v_cache + (size_t)l * N * D;
+    for (int i = 0; i < n; i++) {
+        memcpy(kc + (size_t)(cache_pos + i) * D, c->qkv + (size_t)i * 3 * D + D, (size_t)D * sizeof(float));
+        memcpy(vc + (size_t)(cache_pos + i) * D, c->qkv + (size_t)i * 3 * D + 2 * D, (size_t)D * sizeof(float));
+    }
+    if (store_only) return;
+    int nk = cache_pos + n;
+    memcpy(c->kwin, kc, (size_t)nk * D * sizeof(float));
+    ctx_rope(c, c->kwin, nk, D, 0);
+    ctx_rope(c, c->qkv, n, 3 * D, cache_pos);
+    ctx_attention(c, c->qkv, 3 * D, n, cache_pos, c->kwin, D, vc, D, nk, 0, c->att);
+}
+
+/* The rest of layer l after attention: output projection, gated residual, MLP. */
+static void ctx_mlp_layer(bd3_ctx *c, int l, int n)
+{
+    const bd3_model *m = c->m;
+    const bd3_hparams *hp = &m->hp;
+    const bd3_layer *L = &m->layers[l];
+    int D = hp->n_embd, F = hp->n_ff;
+    const float *mod = L->mod;
+    ctx_gemm_nt(n, D, D, 1.0f, c->att, D, L->wo, D, 0.0f, c->proj, D);
+    ctx_gate(c, c->x, c->proj, NULL, mod + 2 * D, n);
+    ctx_norm(c, c->x, n, L->ffn_norm, mod + 3 * D, mod + 4 * D, c->a);
+    ctx_gemm_nt(n, F, D, 1.0f, c->a, D, L->w_up, D, 0.0f, c->ff, F);
+    ctx_gelu(c, c->ff, L->b_up, n);
+    ctx_gemm_nt(n, D, F, 1.0f, c->ff, F, L->w_down, F, 0.0f, c->proj, D);
+    ctx_gate(c, c->x, c->proj, L->b_down, mod + 5 * D, n);
+}
+
+/* Final norm and output projection of n rows into logits [n, V]. */
+static void ctx_output(bd3_ctx *c, int n, float *logits)
+{
+    const bd3_model *m = c->m;
+    const bd3_hparams *hp = &m->hp;
+    int D = hp->n_embd, V = hp->n_vocab;
+    ctx_norm(c, c->x, n, m->out_norm, m->out_mod, m->out_mod + D, c->a);
+    for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
+    ctx_gemm_nt(n, V, D, 1.0f, c->a, D, m->w_out, D, 1.0f, logits, V);
+}
+
+static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
+{
+    if (!ids) return BD3_E_ARG;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= c->m->hp.n_vocab) return BD3_E_ARG;
+    return BD3_OK;
+}
+
+static void ctx_threads(bd3_ctx *c)
+{
+    if (openblas_get_num_threads() != c->n_threads) openblas_set_num_threads(c->n_threads);
+}
+
+bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, float *logits)
+{
+    if (!c || !logits || n < 1 || n > c->m->hp.n_ctx || block_len < 0) return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, block_len, -1, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    ctx_output(c, n, logits);
+    return BD3_OK;
+}
+
+void bd3_cache_clear(bd3_ctx *c)
+{
+    if (c) c->cache_len = 0;
+}
+
+int bd3_cache_len(const bd3_ctx *c) { return c ? c->cache_len : 0; }
+
+bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logits)
+{
+    if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    ctx_output(c, n, logits);
+    return BD3_OK;
+}
+
+bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
+{
+    if (!c || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    const bd3_hparams *hp = &c->m->hp;
+    ctx_threads(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < hp->n_layer; l++) {
+        int last = l == hp->n_layer - 1; /* its K and V are all the commit needs from it */
+        ctx_attn_layer(c, l, n, 0, c->cache_len, last);
+        if (!last) ctx_mlp_layer(c, l, n);
+    }
+    int len = c->cache_len + n, keep = hp->n_ctx - n;
+    if (len > keep) {
+        size_t D = (size_t)hp->n_embd, N = (size_t)hp->n_ctx, drop = (size_t)(len - keep);
+        for (int l = 0; l < hp->n_layer; l++) {
+            float *kc = c->k_cache + (size_t)l * N * D, *vc = c->v_cache + (size_t)l * N * D;
+            memmove(kc, kc + drop * D, (size_t)keep * D * sizeof(float));
+            memmove(vc, vc + drop * D, (size_t)keep * D * sizeof(float));
+        }
+        len = keep;
+    }
+    c->cache_len = len;
+    return BD3_OK;
+}
+
+/* ---- logits of selected rows ---------------------------------------------------------------- */
+
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                            int n_rows, float *logits)
+{
+    if (!c || !logits || !rows || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || n_rows < 1 ||
+        n_rows > n)
+        return BD3_E_ARG;
+    for (int j = 0; j < n_rows; j++)
+        if (rows[j] < 0 || rows[j] >= n || (j > 0 && rows[j] <= rows[j - 1])) return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, block_len, -1, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    /* Gather the wanted rows of the residual stream to the front (rows[j] >= j, ascending, so no
+     * source row is overwritten before it is read), then project only those. */
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j = 0; j < n_rows; j++)
+        if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
+    ctx_output(c, n_rows, logits);
+    return BD3_OK;
+}

@@ -1,0 +1,201 @@
+/* kernels.c: numeric helpers of the forward pass. The exp-heavy loops (softmax, GELU) use GCC
+ * vector extensions, compiled for AVX-512, AVX2 and baseline x86-64 with run-time selection.
+ * Depends on libc and libm only. */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The vector helpers below are static inline and never cross an ABI boundary. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#define KERN_W 16 /* floats per vector in the vectorised loops */
+typedef float kern_vf __attribute__((vector_size(KERN_W * 4)));   /* KERN_W float32 lanes */
+typedef int kern_vi __attribute__((vector_size(KERN_W * 4)));     /* KERN_W int32 lanes */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define KERN_CLONES
+#endif
+
+static inline __attribute__((always_inline)) kern_vf kern_splat(float v)
+{
+    kern_vf r;
+    for (int i = 0; i < KERN_W; i++) r[i] = v;
+    return r;
+}
+
+/* exp of each lane (Cephes-style: x = n ln2 + r, degree-6 polynomial, scale by 2^n). Inputs are
+ * clamped to [-87.3, 88.3] so that 2^n stays a normal float. */
+static inline __attribute__((always_inline)) kern_vf kern_vexp(kern_vf x)
+{
+    const kern_vf hi = kern_splat(88.3f), lo = kern_splat(-87.3f);
+    kern_vi gt = x > hi, lt = x < lo;
+    kern_vi xi = (kern_vi)x;
+    xi = (xi & ~gt) | ((kern_vi)hi & gt);
+    xi = (xi & ~lt) | ((kern_vi)lo & lt);
+    x = (kern_vf)xi;
+    kern_vf fx = x * kern_splat(1.44269504088896341f) + kern_splat(0.5f);
+    kern_vi n = __builtin_convertvector(fx, kern_vi);
+    kern_vf fn = __builtin_convertvector(n, kern_vf);
+    n -= (kern_vi)(fn > fx) & 1;                        /* floor for negative fx */
+    fn = __builtin_convertvector(n, kern_vf);
+    kern_vf r = x - fn * kern_splat(0.693359375f) - fn * kern_splat(-2.12194440e-4f);
+    kern_vf p = kern_splat(1.9875691500e-4f);
+    p = p * r + kern_splat(1.3981999507e-3f);
+    p = p * r + kern_splat(8.3334519073e-3f);
+    p = p * r + kern_splat(4.1665795894e-2f);
+    p = p * r + kern_splat(1.6666665459e-1f);
+    p = p * r + kern_splat(5.0000001201e-1f);
+    p = p * r * r + r + kern_splat(1.0f);
+    kern_vi e = (n + 127) << 23;
+    return p * (kern_vf)e;
+}
+
+static inline __attribute__((always_inline)) float kern_sexp(float x)
+{
+    kern_vf v = kern_splat(0.0f);
+    v[0] = x;
+    return kern_vexp(v)[0];
+}
+
+KERN_CLONES
+void kern_exp(const float *x, float *out, size_t n)
+{
+    size_t i = 0;
+    for (; i + KERN_W <= n; i += KERN_W) {
+        kern_vf v;
+        memcpy(&v, x + i, sizeof v);
+        v = kern_vexp(v);
+        memcpy(out + i, &v, sizeof v);
+    }
+    for (; i < n; i++) out[i] = kern_sexp(x[i]);
+}
+
+void kern_norm_mod(const float *x, int n, int d, float eps, const float *w, const float *shift,
+                   const float *scale, float *out)
+{
+    for (int i = 0; i < n; i++) {
+        const float *xr = x + (size_t)i * d;
+        float *o = out + (size_t)i * d;
+        double sum = 0.0, sq = 0.0;
+        for (int j = 0; j < d; j++) sum += xr[j];
+        double mean = sum / d;
+        for (int j = 0; j < d; j++) {
+            double c = xr[j] - mean;
+            sq += c * c;
+        }
+        float inv = (float)(1.0 / sqrt(sq / d + (double)eps));
+        float fm = (float)mean;
+        for (int j = 0; j < d; j++) o[j] = (xr[j] - fm) * inv * w[j] * (1.0f + scale[j]) + shift[j];
+    }
+}
+
+void kern_gate_add(float *h, const float *y, const float *bias, const float *gate, int n, int d)
+{
+    for (int i = 0; i < n; i++) {
+        float *hr = h + (size_t)i * d;
+        const float *yr = y + (size_t)i * d;
+        if (bias)
+            for (int j = 0; j < d; j++) hr[j] += gate[j] * (yr[j] + bias[j]);
+        else
+            for (int j = 0; j < d; j++) hr[j] += gate[j] * yr[j];
+    }
+}
+
+KERN_CLONES
+void kern_bias_gelu(float *x, const float *bias, int n, int d)
+{
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (int i = 0; i < n; i++) {
+        float *xr = x + (size_t)i * d;
+        int j = 0;
+        for (; j + KERN_W <= d; j += KERN_W) {
+            kern_vf v, b;
+            memcpy(&v, xr + j, sizeof v);
+            memcpy(&b, bias + j, sizeof b);
+            v += b;
+            kern_vf u = kern_splat(c) * (v + kern_splat(0.044715f) * v * v * v);
+            /* 1 + tanh(u) = 2 - 2 / (exp(2u) + 1) = 2 exp(2u) / (exp(2u) + 1) */
+            kern_vf e = kern_vexp(kern_splat(2.0f) * u);
+            kern_vf t = kern_splat(2.0f) - kern_splat(2.0f) / (e + kern_splat(1.0f));
+            v = kern_splat(0.5f) * v * t;
+            memcpy(xr + j, &v, sizeof v);
+        }
+        for (; j < d; j++) {
+            float v = xr[j] + bias[j];
+            float u = c * (v + 0.044715f * v * v * v);
+            xr[j] = 0.5f * v * (1.0f + tanhf(u));
+        }
+    }
+}
+
+void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_tab)
+{
+    int half = hd / 2;
+    for (int j = 0; j < half; j++) {
+        float inv = (float)(1.0 / pow((double)base, 2.0 * j / hd));
+        for (int p = 0; p < n_pos; p++) {
+            float ang = (float)p * inv;
+            cos_tab[(size_t)p * half + j] = (float)cos((double)ang);
+            sin_tab[(size_t)p * half + j] = (float)sin((double)ang);
+        }
+    }
+}
+
+void kern_rope(float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab,
+               const float *sin_tab)
+{
+    int half = hd / 2;
+    for (int i = 0; i < n; i++) {
+        const float *c = cos_tab + (size_t)(pos0 + i) * half;
+        const float *s = sin_tab + (size_t)(pos0 + i) * half;
+        for (int h = 0; h < n_head; h++) {
+            float *v = x + (size_t)i * stride + (size_t)h * hd;
+            for (int j = 0; j < half; j++) {
+                float a = v[j], b = v[j + half];
+                v[j] = a * c[j] - b * s[j];
+                v[j + half] = b * c[j] + a * s[j];
+            }
+        }
+    }
+}
+
+KERN_CLONES
+void kern_softmax_rows(float *s, int n, int stride, int width, const int *len)
+{
+    for (int i = 0; i < n; i++) {
+        float *r = s + (size_t)i * stride;
+        int m = len[i];
+        int j = 0;
+        kern_vf vm = kern_splat(r[0]);
+        for (; j + KERN_W <= m; j += KERN_W) {
+            kern_vf v;
+            memcpy(&v, r + j, sizeof v);
+            kern_vi gt = v > vm;
+            vm = (kern_vf)(((kern_vi)v & gt) | ((kern_vi)vm & ~gt));
+        }
+        float mx = r[0];
+        for (int k = 0; k < KERN_W; k++) mx = vm[k] > mx ? vm[k] : mx;
+        for (; j < m; j++) mx = r[j] > mx ? r[j] : mx;
+        j = 0;
+        kern_vf acc = kern_splat(0.0f);
+        for (; j + KERN_W <= m; j += KERN_W) {
+            kern_vf v;
+            memcpy(&v, r + j, sizeof v);
+            v = kern_vexp(v - kern_splat(mx));
+            acc += v;
+            memcpy(r + j, &v, sizeof v);
+        }
+        float sum = 0.0f;
+        for (int k = 0; k < KERN_W; k++) sum += acc[k];
+        for (; j < m; j++) {
+            r[j] = kern_sexp(r[j] - mx);
+            sum += r[j];
+        }
+        float inv = 1.0f / sum;
+        for (j = 0; j < m; j++) r[j] *= inv;
+        for (j = m; j < width; j++) r[j] = 0.0f;
+    }
+}

@@ -1,0 +1,41 @@
+/* kernels.h: the small numeric helpers of the forward pass (layer norm with modulation, gated
+ * residual, GELU, RoPE, softmax, exp), each with its shapes. Pure functions over float32 arrays;
+ * internal to the engine. Depends on libc only. */
+#ifndef BD3_KERNELS_H
+#define BD3_KERNELS_H
+
+#include <stddef.h>
+
+/* out[i, :] = LN(x[i, :]) * w * (1 + scale) + shift for i < n. x, out: [n, d]; w, shift,
+ * scale: [d]. LN: subtract the mean, divide by sqrt(biased variance + eps); statistics are
+ * accumulated in double. out may equal x. */
+void kern_norm_mod(const float *x, int n, int d, float eps, const float *w, const float *shift,
+                   const float *scale, float *out);
+
+/* h[i, :] += gate * (y[i, :] + bias) for i < n. h, y: [n, d]; gate: [d]; bias: [d] or NULL. */
+void kern_gate_add(float *h, const float *y, const float *bias, const float *gate, int n, int d);
+
+/* x[i, j] = gelu_tanh(x[i, j] + bias[j]). x: [n, d]; bias: [d].
+ * gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void kern_bias_gelu(float *x, const float *bias, int n, int d);
+
+/* Rotary position embedding, rotate_half layout, in place on n rows of n_head heads of size hd:
+ * row i of x starts at x + i * stride, head h at + h * hd; row i is at window position pos0 + i.
+ * cos_tab, sin_tab: [n_pos, hd / 2], entry [p, j] = cos / sin of angle p * inv_freq[j]. */
+void kern_rope(float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab,
+               const float *sin_tab);
+
+/* Fills cos_tab, sin_tab [n_pos, hd / 2] for RoPE: inv_freq[j] = float(base^(-2j/hd)) computed in
+ * double and rounded once; angle = float32 product p * inv_freq[j]; cos and sin of that angle
+ * computed in double and rounded. */
+void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_tab);
+
+/* Softmax of row i over its first len[i] entries (len[i] >= 1), in place, rows of stride
+ * floats; entries len[i]..width-1 are set to 0 so that a following product over width columns
+ * ignores them. s: [n, stride]. */
+void kern_softmax_rows(float *s, int n, int stride, int width, const int *len);
+
+/* out[i] = exp(x[i]) for i < n, relative error below 2e-7 for x in [-87, 88]; x may equal out. */
+void kern_exp(const float *x, float *out, size_t n);
+
+#endif

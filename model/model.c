@@ -1,0 +1,375 @@
+/* model.c: loads a bd3lm GGUF file (spec section 5): hyperparameters, weights (float32 views into
+ * the mapping, or dequantized once), tokenizer; and the public model and tokenizer accessors.
+ * Depends on gguf.h, tokenizer.h and libc. */
+#include "model.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BD3_MAX_N_CTX   (1 << 16)
+#define BD3_MAX_N_EMBD  (1 << 16)
+#define BD3_MAX_N_FF    (1 << 18)
+#define BD3_MAX_N_VOCAB (1 << 24)
+#define BD3_MAX_N_LAYER 1024
+
+static void model_err(char *err, size_t err_size, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void model_err(char *err, size_t err_size, const char *path, const char *fmt, ...)
+{
+    if (!err || !err_size) return;
+    int k = snprintf(err, err_size, "%s: ", path);
+    if (k < 0 || (size_t)k >= err_size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + k, err_size - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+/* Reads a required u32 key into *out within [lo, hi]. */
+static bd3_status model_u32(const gguf_file *g, const char *key, uint32_t lo, uint32_t hi, int *out,
+                            char *err, size_t err_size)
+{
+    uint32_t v;
+    switch (gguf_get_u32(g, key, &v)) {
+    case GGUF_MISSING:
+        model_err(err, err_size, gguf_name(g), "missing metadata key %s", key);
+        return BD3_E_FORMAT;
+    case GGUF_WRONG_TYPE:
+        model_err(err, err_size, gguf_name(g), "metadata key %s is not an unsigned integer", key);
+        return BD3_E_FORMAT;
+    case GGUF_FOUND:
+        break;
+    }
+    if (v < lo || v > hi) {
+        model_err(err, err_size, gguf_name(g), "%s = %u is outside %u..%u", key, v, lo, hi);
+        return BD3_E_FORMAT;
+    }
+    *out = (int)v;
+    return BD3_OK;
+}
+
+/* Reads an optional f32 key (default def when missing). */
+static bd3_status model_f32(const gguf_file *g, const char *key, float def, float *out, char *err,
+                            size_t err_size)
+{
+    switch (gguf_get_f32(g, key, out)) {
+    case GGUF_MISSING: *out = def; return BD3_OK;
+    case GGUF_WRONG_TYPE:
+        model_err(err, err_size, gguf_name(g), "metadata key %s is not a float", key);
+        return BD3_E_FORMAT;
+    case GGUF_FOUND: break;
+    }
+    if (!(*out > 0.0f) || *out > 1e30f) {
+        model_err(err, err_size, gguf_name(g), "%s = %g must be positive and finite", key, (double)*out);
+        return BD3_E_FORMAT;
+    }
+    return BD3_OK;
+}
+
+/* Finds tensor name with ne = [ne0, ne1] (ne1 = 1 for a vector) and one of the types in the
+ * bit mask; sets *out to float32 values: a view into the file, or an owned converted copy. */
+static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1,
+                               unsigned types, const float **out, char *err, size_t err_size)
+{
+    const gguf_file *g = m->file;
+    const gguf_tensor *t = gguf_find_tensor(g, name);
+    if (!t) {
+        model_err(err, err_size, gguf_name(g), "missing tensor %s", name);
+        return BD3_E_FORMAT;
+    }
+    int extra = 0;
+    for (int d = 2; d < GGUF_MAX_DIMS; d++) extra |= t->ne[d] != 1;
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || extra) {
+        model_err(err, err_size, gguf_name(g),
+                  "tensor %s has shape [%llu, %llu, %llu, %llu], the metadata implies [%llu, %llu]",
+                  name, (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+                  (unsigned long long)t->ne[2], (unsigned long long)t->ne[3],
+                  (unsigned long long)ne0, (unsigned long long)ne1);
+        return BD3_E_FORMAT;
+    }
+    if (t->type >= 32 || !(types & (1u << t->type))) {
+        model_err(err, err_size, gguf_name(g), "tensor %s has type %s, not allowed for it", name,
+                  gguf_tensor_type_name(t->type));
+        return BD3_E_FORMAT;
+    }
+    m->n_params += (size_t)t->n_elements;
+    if (t->type == GGUF_TENSOR_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
+        *out = (const float *)(const void *)t->data;
+        return BD3_OK;
+    }
+    float **owned = realloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *owned);
+    if (!owned) goto nomem;
+    m->owned = owned;
+    float *buf = malloc((size_t)t->n_elements * sizeof(float));
+    if (!buf) goto nomem;
+    m->owned[m->n_owned++] = buf;
+    gguf_tensor_to_f32(t, buf);
+    *out = buf;
+    return BD3_OK;
+nomem:
+    model_err(err, err_size, gguf_name(g), "out of memory converting tensor %s", name);
+    return BD3_E_NOMEM;
+}
+
+#define T_F32 (1u << GGUF_TENSOR_F32)
+#define T_ANY ((1u << GGUF_TENSOR_F32) | (1u << GGUF_TENSOR_F16) | (1u << GGUF_TENSOR_Q8_0))
+
+static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
+{
+    const gguf_file *g = m->file;
+    const char *fn = gguf_name(g);
+    bd3_hparams *hp = &m->hp;
+    const char *s;
+    size_t len;
+    gguf_get r = gguf_get_str(g, "general.architecture", &s, &len);
+    if (r != GGUF_FOUND) {
+        model_err(err, err_size, fn, "missing general.architecture");
+        return BD3_E_FORMAT;
+    }
+    if (len != 5 || memcmp(s, "bd3lm", 5) != 0) {
+        model_err(err, err_size, fn, "architecture '%.*s' is not bd3lm", (int)(len > 64 ? 64 : len), s);
+        return BD3_E_UNSUPPORTED;
+    }
+    if (gguf_get_str(g, "general.name", &s, &len) != GGUF_FOUND) { s = ""; len = 0; }
+    m->name = malloc(len + 1);
+    if (!m->name) return BD3_E_NOMEM;
+    memcpy(m->name, s, len);
+    m->name[len] = 0;
+
+    bd3_status st;
+    if ((st = model_u32(g, "bd3lm.context_length", 1, BD3_MAX_N_CTX, &hp->n_ctx, err, err_size)) ||
+        (st = model_u32(g, "bd3lm.embedding_length", 2, BD3_MAX_N_EMBD, &hp->n_embd, err, err_size)) ||
+        (st = model_u32(g, "bd3lm.feed_forward_length", 1, BD3_MAX_N_FF, &hp->n_ff, err, err_size)) ||
+        (st = model_u32(g, "bd3lm.block_count", 1, BD3_MAX_N_LAYER, &hp->n_layer, err, err_size)) ||
+        (st = model_u32(g, "bd3lm.attention.head_count", 1, BD3_MAX_N_EMBD, &hp->n_head, err, err_size)))
+        return st;
+    if (hp->n_embd % hp->n_head || (hp->n_embd / hp->n_head) % 2) {
+        model_err(err, err_size, fn, "embedding_length %d is not a multiple of head_count %d with an "
+                  "even head size", hp->n_embd, hp->n_head);
+        return BD3_E_FORMAT;
+    }
+    if ((st = model_f32(g, "bd3lm.attention.layer_norm_epsilon", 1e-5f, &hp->norm_eps, err, err_size)) ||
+        (st = model_f32(g, "bd3lm.rope.freq_base", 10000.0f, &hp->rope_base, err, err_size)))
+        return st;
+
+    const gguf_kv *kv;
+    r = gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &kv);
+    if (r != GGUF_FOUND) {
+        model_err(err, err_size, fn, r == GGUF_MISSING ? "missing tokenizer.ggml.tokens"
+                                                       : "tokenizer.ggml.tokens is not an array of strings");
+        return BD3_E_FORMAT;
+    }
+    if (kv->n < 1 || kv->n > BD3_MAX_N_VOCAB) {
+        model_err(err, err_size, fn, "tokenizer.ggml.tokens has %llu entries (1..%d allowed)",
+                  (unsigned long long)kv->n, BD3_MAX_N_VOCAB);
+        return BD3_E_FORMAT;
+    }
+    hp->n_vocab = (int)kv->n;
+    int id;
+    if ((st = model_u32(g, "bd3lm.diffusion.mask_token_id", 0, (uint32_t)hp->n_vocab - 1, &id, err, err_size)))
+        return st;
+    hp->mask_id = id;
+    hp->eos_id = -1;
+    uint32_t eos;
+    r = gguf_get_u32(g, "tokenizer.ggml.eos_token_id", &eos);
+    if (r == GGUF_WRONG_TYPE || (r == GGUF_FOUND && eos >= (uint32_t)hp->n_vocab)) {
+        model_err(err, err_size, fn, "tokenizer.ggml.eos_token_id is not an id of the vocabulary");
+        return BD3_E_FORMAT;
+    }
+    if (r == GGUF_FOUND) hp->eos_id = (int32_t)eos;
+
+    r = gguf_get_arr(g, "bd3lm.diffusion.block_lengths", GGUF_TYPE_UINT32, &kv);
+    if (r == GGUF_WRONG_TYPE) {
+        model_err(err, err_size, fn, "bd3lm.diffusion.block_lengths is not an array of integers");
+        return BD3_E_FORMAT;
+    }
+    if (r == GGUF_MISSING) {
+        hp->n_block_lengths = 1;
+        hp->block_lengths[0] = hp->n_ctx;
+    } else {
+        if (kv->n == 0) {
+            model_err(err, err_size, fn, "bd3lm.diffusion.block_lengths is empty");
+            return BD3_E_FORMAT;
+        }
+        hp->n_block_lengths = kv->n < BD3_MAX_BLOCK_LENGTHS ? (int)kv->n : BD3_MAX_BLOCK_LENGTHS;
+        for (int i = 0; i < hp->n_block_lengths; i++) {
+            uint32_t b;
+            if (gguf_arr_u32(kv, (uint64_t)i, &b) || b < 1 || b > (uint32_t)hp->n_ctx) {
+                model_err(err, err_size, fn, "bd3lm.diffusion.block_lengths[%d] is outside 1..n_ctx (%d)",
+                          i, hp->n_ctx);
+                return BD3_E_FORMAT;
+            }
+            hp->block_lengths[i] = (int)b;
+        }
+    }
+    return BD3_OK;
+}
+
+static bd3_status model_load_weights(bd3_model *m, char *err, size_t err_size)
+{
+    const bd3_hparams *hp = &m->hp;
+    uint64_t D = (uint64_t)hp->n_embd, F = (uint64_t)hp->n_ff, V = (uint64_t)hp->n_vocab;
+    bd3_status st;
+    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers) return BD3_E_NOMEM;
+    if ((st = model_tensor(m, "token_embd.weight", D, V, T_ANY, &m->tok_embd, err, err_size)))
+        return st;
+    char name[96];
+    for (int l = 0; l < hp->n_layer; l++) {
+        bd3_layer *L = &m->layers[l];
+        struct { const char *suffix; uint64_t ne0, ne1; unsigned types; const float **dst; } want[] = {
+            { "attn_norm.weight", D, 1, T_F32, &L->attn_norm },
+            { "attn_qkv.weight", D, 3 * D, T_ANY, &L->wqkv },
+            { "attn_output.weight", D, D, T_ANY, &L->wo },
+            { "ffn_norm.weight", D, 1, T_F32, &L->ffn_norm },
+            { "ffn_up.weight", D, F, T_ANY, &L->w_up },
+            { "ffn_up.bias", F, 1, T_F32, &L->b_up },
+            { "ffn_down.weight", F, D, T_ANY, &L->w_down },
+            { "ffn_down.bias", D, 1, T_F32, &L->b_down },
+            { "modulation", D, 6, T_F32, &L->mod },
+        };
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s", l, want[i].suffix);
+            if ((st = model_tensor(m, name, want[i].ne0, want[i].ne1, want[i].types, want[i].dst, err,
+                                   err_size)))
+                return st;
+        }
+    }
+    if ((st = model_tensor(m, "output_norm.weight", D, 1, T_F32, &m->out_norm, err, err_size)) ||
+        (st = model_tensor(m, "output_modulation", D, 2, T_F32, &m->out_mod, err, err_size)) ||
+        (st = model_tensor(m, "output.weight", D, V, T_ANY, &m->w_out, err, err_size)) ||
+        (st = model_tensor(m, "output.bias", V, 1, T_F32, &m->b_out, err, err_size)))
+        return st;
+    return BD3_OK;
+}
+
+static bd3_status model_load_tokenizer(bd3_model *m, char *err, size_t err_size)
+{
+    const gguf_file *g = m->file;
+    const gguf_kv *tk, *mk = NULL;
+    gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tk); /* checked with the hparams */
+    gguf_get r = gguf_get_arr(g, "tokenizer.ggml.merges", GGUF_TYPE_STRING, &mk);
+    if (r == GGUF_WRONG_TYPE) {
+        model_err(err, err_size, gguf_name(g), "tokenizer.ggml.merges is not an array of strings");
+        return BD3_E_FORMAT;
+    }
+    size_t n_tok = (size_t)tk->n, n_merge = r == GGUF_FOUND ? (size_t)mk->n : 0;
+    if (n_merge > INT32_MAX) {
+        model_err(err, err_size, gguf_name(g), "tokenizer.ggml.merges has too many entries");
+        return BD3_E_FORMAT;
+    }
+    const char **strs = malloc((n_tok + n_merge + 1) * sizeof *strs);
+    size_t *lens = malloc((n_tok + n_merge + 1) * sizeof *lens);
+    bd3_status st = BD3_E_NOMEM;
+    if (strs && lens) {
+        gguf_arr_strings(tk, strs, lens);
+        if (n_merge) gguf_arr_strings(mk, strs + n_tok, lens + n_tok);
+        char terr[200] = "";
+        st = tokenizer_new(strs, lens, (int)n_tok, strs + n_tok, lens + n_tok, (int)n_merge,
+                           m->hp.eos_id, m->hp.mask_id, &m->tok, terr, sizeof terr);
+        if (st != BD3_OK) model_err(err, err_size, gguf_name(g), "tokenizer: %s", terr);
+    } else {
+        model_err(err, err_size, gguf_name(g), "out of memory reading the vocabulary");
+    }
+    free(strs);
+    free(lens);
+    return st;
+}
+
+bd3_status bd3_model_load(const char *path, bd3_model **out, char *err, size_t err_size)
+{
+    if (err && err_size) err[0] = 0;
+    if (!out) return BD3_E_ARG;
+    *out = NULL;
+    if (!path) return BD3_E_ARG;
+    bd3_model *m = calloc(1, sizeof *m);
+    if (!m) return BD3_E_NOMEM;
+    bd3_status st = gguf_open(path, &m->file, err, err_size);
+    if (st == BD3_OK) {
+        m->file_size = gguf_size(m->file);
+        st = model_load_hparams(m, err, err_size);
+    }
+    if (st == BD3_OK) st = model_load_weights(m, err, err_size);
+    if (st == BD3_OK) st = model_load_tokenizer(m, err, err_size);
+    if (st != BD3_OK) {
+        if (st == BD3_E_NOMEM && err && err_size && !err[0])
+            model_err(err, err_size, path, "out of memory");
+        bd3_model_free(m);
+        return st;
+    }
+    *out = m;
+    return BD3_OK;
+}
+
+void bd3_model_free(bd3_model *m)
+{
+    if (!m) return;
+    tokenizer_free(m->tok);
+    for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    free(m->owned);
+    free(m->layers);
+    free(m->name);
+    gguf_free(m->file);
+    free(m);
+}
+
+const bd3_hparams *bd3_model_hparams(const bd3_model *m) { return &m->hp; }
+const char *bd3_model_name(const bd3_model *m) { return m->name ? m->name : ""; }
+size_t bd3_model_file_size(const bd3_model *m) { return m->file_size; }
+size_t bd3_model_n_params(const bd3_model *m) { return m->n_params; }
+
+int bd3_model_has_global(const bd3_model *m)
+{
+    for (int i = 0; i < m->hp.n_block_lengths; i++)
+        if (m->hp.block_lengths[i] == m->hp.n_ctx) return 1;
+    return 0;
+}
+
+int bd3_model_default_block(const bd3_model *m)
+{
+    for (int i = 0; i < m->hp.n_block_lengths; i++)
+        if (m->hp.block_lengths[i] < m->hp.n_ctx) return m->hp.block_lengths[i];
+    return m->hp.n_ctx;
+}
+
+bd3_status bd3_tokenize(const bd3_model *m, const char *text, size_t len, int32_t **ids, size_t *n_ids)
+{
+    if (!m || !ids || !n_ids || (!text && len)) return BD3_E_ARG;
+    return tokenizer_encode(m->tok, text ? text : "", len, ids, n_ids);
+}
+
+const char *bd3_token_bytes(const bd3_model *m, int32_t id, size_t *len)
+{
+    if (!m || id < 0 || id >= m->hp.n_vocab || id == m->hp.mask_id) return NULL;
+    return tokenizer_token_bytes(m->tok, id, len);
+}
+
+bd3_status bd3_detokenize(const bd3_model *m, const int32_t *ids, size_t n, char **text, size_t *len)
+{
+    if (!m || !text || !len || (!ids && n)) return BD3_E_ARG;
+    *text = NULL;
+    *len = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        if (ids[i] < 0 || ids[i] >= m->hp.n_vocab) return BD3_E_ARG;
+        if (bd3_token_bytes(m, ids[i], &k)) total += k;
+    }
+    char *out = malloc(total + 1);
+    if (!out) return BD3_E_NOMEM;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        const char *b = bd3_token_bytes(m, ids[i], &k);
+        if (b && k) {
+            memcpy(out + at, b, k);
+            at += k;
+        }
+    }
+    out[at] = 0;
+    *text = out;
+    *len = at;
+    return BD3_OK;
+}

@@ -1,0 +1,564 @@
+/* ops.c: the operations built on the forward pass and the samplers: infill, continue (with and
+ * without the KV cache), score, revise, alternatives and NELBO. Depends on bd3.h, sampler.h and
+ * libc/libm only. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bd3.h"
+#include "ops.h"
+#include "sampler.h"
+
+/* ---- logits of selected rows --------------------------------------------------------------- */
+
+/* A window pass (bd3_forward_rows) whose rows the sampler picks from. */
+typedef struct ops_window {
+    bd3_ctx *c;        /* context that runs the pass */
+    int n;             /* tokens in the window */
+    int block_len;     /* BD3_GLOBAL or B */
+    int row0;          /* window index of canvas row 0 (canvas = window tail) */
+    int32_t *window;   /* [n] ids of the whole window; NULL when the canvas is the window */
+    int *wrows;        /* [n] rows in window indices; NULL when row0 is 0 */
+} ops_window;
+
+static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
+                                    float *logits)
+{
+    ops_window *w = user;
+    const int32_t *win = ids;
+    const int *wr = rows;
+    if (w->window) {
+        memcpy(w->window + w->row0, ids, (size_t)(w->n - w->row0) * sizeof *ids);
+        win = w->window;
+    }
+    if (w->row0 != 0) {
+        for (int j = 0; j < n_rows; j++)
+            w->wrows[j] = w->row0 + rows[j];
+        wr = w->wrows;
+    }
+    return bd3_forward_rows(w->c, win, w->n, w->block_len, wr, n_rows, logits);
+}
+
+static void ops_copy_rows(const float *full, int V, const int *rows, int n_rows, float *out)
+{
+    for (int j = 0; j < n_rows; j++)
+        memcpy(out + (size_t)j * V, full + (size_t)rows[j] * V, (size_t)V * sizeof *out);
+}
+
+/* A denoising call for the current block against the KV cache. */
+typedef struct ops_cached {
+    bd3_ctx *c;        /* context holding the cache */
+    int n;             /* tokens in the block */
+    float *full;       /* [n, n_vocab] logits of the last call */
+} ops_cached;
+
+static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
+                                    float *logits)
+{
+    ops_cached *k = user;
+    const int V = bd3_model_hparams(bd3_ctx_model(k->c))->n_vocab;
+    bd3_status st = bd3_cache_forward(k->c, ids, k->n, k->full);
+    if (st != BD3_OK)
+        return st;
+    ops_copy_rows(k->full, V, rows, n_rows, logits);
+    return BD3_OK;
+}
+
+static float *ops_alloc_logits(const bd3_ctx *c, int rows)
+{
+    const int V = bd3_model_hparams(bd3_ctx_model(c))->n_vocab;
+    return malloc((size_t)rows * (size_t)V * sizeof(float));
+}
+
+/* ---- infill ------------------------------------------------------------------------------- */
+
+static bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n)
+{
+    if (!c || !ids || n <= 0)
+        return BD3_E_ARG;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    if (n > hp->n_ctx)
+        return BD3_E_ARG;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= hp->n_vocab)
+            return BD3_E_ARG;
+    return BD3_OK;
+}
+
+bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                      bd3_step_fn cb, void *user)
+{
+    bd3_status st = ops_check_window(c, ids, n);
+    if (st != BD3_OK || !p)
+        return st != BD3_OK ? st : BD3_E_ARG;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    sampler *s;
+    st = sampler_new(hp->n_vocab, hp->mask_id, p, &s);
+    if (st != BD3_OK)
+        return st;
+    ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL};
+    int n_mask = 0;
+    for (int i = 0; i < n; i++)
+        n_mask += ids[i] == hp->mask_id;
+    /* conf may be NULL: keep a private one so the progress canvas always has one. */
+    float *own = NULL;
+    if (!conf) {
+        own = calloc((size_t)n, sizeof *own);
+        if (!own) {
+            sampler_free(s);
+            return BD3_E_NOMEM;
+        }
+        conf = own;
+    }
+    bd3_rng r;
+    bd3_rng_seed(&r, p->seed);
+    bd3_progress prog = {.n_target = n_mask, .ids = ids, .conf = conf, .n_canvas = n};
+    st = sampler_denoise(s, &r, ids, conf, n, ops_window_logits, &w, &prog, cb, user);
+    free(own);
+    sampler_free(s);
+    return st;
+}
+
+/* ---- continue ----------------------------------------------------------------------------- */
+
+int ops_repeat_tail(const int32_t *out, int n)
+{
+    for (int L = 1; L <= 64 && 2 * L <= n; L++) {
+        int run = 0; /* trailing positions i with out[i] == out[i - L] */
+        while (run < n - L && out[n - 1 - run] == out[n - 1 - run - L])
+            run++;
+        int span = run + L;
+        if (span >= 4 * L && span >= 16)
+            return run;
+    }
+    return 0;
+}
+
+/* Shared by the cached and the uncached continuation. */
+static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
+                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb,
+                               void *user, int use_cache)
+{
+    int written = 0; /* tokens in out */
+    if (n_out)
+        *n_out = 0;
+    if (why)
+        *why = BD3_STOP_LIMIT;
+    if (!c || !p || n_prompt < 0 || (n_prompt > 0 && !prompt) || max_new < 0 || (max_new > 0 && !out))
+        return BD3_E_ARG;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    const int V = hp->n_vocab;
+    const int B = block_len > 0 ? block_len : bd3_model_default_block(bd3_ctx_model(c));
+    if (B <= 0 || 2 * B > hp->n_ctx)
+        return BD3_E_ARG;
+    for (int i = 0; i < n_prompt; i++)
+        if (prompt[i] < 0 || prompt[i] >= V || prompt[i] == hp->mask_id)
+            return BD3_E_ARG;
+    if (max_new == 0)
+        return BD3_OK;
+
+    /* Context kept by the uncached path: whole blocks, at most n_ctx - B tokens, like the cache. */
+    const int ctx_max = (hp->n_ctx - B) / B * B;
+    sampler *s = NULL;
+    bd3_status st = sampler_new(V, hp->mask_id, p, &s);
+    if (st != BD3_OK)
+        return st;
+    int32_t *block = malloc((size_t)B * sizeof *block);         /* [B] canvas of the current block */
+    float *bconf = malloc((size_t)B * sizeof *bconf);           /* [B] its confidences */
+    int32_t *window = malloc((size_t)hp->n_ctx * sizeof *window); /* [n_ctx] uncached window */
+    int *wrows = malloc((size_t)hp->n_ctx * sizeof *wrows);     /* [n_ctx] uncached window rows */
+    float *full = ops_alloc_logits(c, B);                       /* [B, V] logits of a cache call */
+    float *tconf = out_conf ? NULL : malloc((size_t)max_new * sizeof *tconf); /* [max_new] */
+    if (!block || !bconf || !window || !wrows || !full || (!out_conf && !tconf)) {
+        st = BD3_E_NOMEM;
+        goto done;
+    }
+    if (!out_conf)
+        out_conf = tconf;
+
+    bd3_rng r;
+    bd3_rng_seed(&r, p->seed);
+    int n_ctx_tok = 0; /* uncached path: tokens of window[] holding committed context */
+    bd3_cache_clear(c);
+    const int n_full = n_prompt / B * B; /* prompt tokens in complete blocks */
+    for (int b0 = 0; b0 < n_full; b0 += B) {
+        if (use_cache) {
+            st = bd3_cache_commit(c, prompt + b0, B);
+            if (st != BD3_OK)
+                goto done;
+        }
+    }
+    if (!use_cache) {
+        int keep = n_full < ctx_max ? n_full : ctx_max;
+        memcpy(window, prompt + n_full - keep, (size_t)keep * sizeof *window);
+        n_ctx_tok = keep;
+    }
+
+    int fixed = n_prompt - n_full; /* prompt tokens at the start of the current block */
+    bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = B};
+    while (written < max_new) {
+        for (int i = 0; i < B; i++) {
+            block[i] = i < fixed ? prompt[n_full + i] : hp->mask_id;
+            bconf[i] = i < fixed ? 1.0f : 0.0f;
+        }
+        prog.canvas_offset = n_prompt + written - fixed; /* block[0] in prompt ++ out */
+        prog.n_done = written;
+        if (use_cache) {
+            ops_cached k = {.c = c, .n = B, .full = full};
+            st = sampler_denoise(s, &r, block, bconf, B, ops_cached_logits, &k, &prog, cb, user);
+        } else {
+            ops_window w = {.c = c, .n = n_ctx_tok + B, .block_len = B, .row0 = n_ctx_tok,
+                            .window = window, .wrows = wrows};
+            st = sampler_denoise(s, &r, block, bconf, B, ops_window_logits, &w, &prog, cb, user);
+        }
+        if (st != BD3_OK)
+            goto done;
+        /* Append the new tokens, stopping at end-of-text or the limit. */
+        int stop_eos = 0;
+        for (int i = fixed; i < B && written < max_new; i++) {
+            if (block[i] == hp->eos_id) {
+                stop_eos = 1;
+                break;
+            }
+            out[written] = block[i];
+            out_conf[written] = bconf[i];
+            written++;
+        }
+        if (stop_eos) {
+            if (why)
+                *why = BD3_STOP_EOS;
+            break;
+        }
+        int drop = ops_repeat_tail(out, written);
+        if (drop > 0) {
+            written -= drop;
+            if (why)
+                *why = BD3_STOP_REPEAT;
+            break;
+        }
+        if (written >= max_new)
+            break;
+        /* Commit the clean block and move on. */
+        if (use_cache) {
+            st = bd3_cache_commit(c, block, B);
+            if (st != BD3_OK)
+                goto done;
+        } else {
+            if (n_ctx_tok + B > ctx_max) {
+                int drop_tok = n_ctx_tok + B - ctx_max;
+                memmove(window, window + drop_tok, (size_t)(n_ctx_tok - drop_tok) * sizeof *window);
+                n_ctx_tok -= drop_tok;
+            }
+            memcpy(window + n_ctx_tok, block, (size_t)B * sizeof *window);
+            n_ctx_tok += B;
+        }
+        fixed = 0;
+    }
+done:
+    if (n_out)
+        *n_out = written;
+    sampler_free(s);
+    free(block);
+    free(bconf);
+    free(window);
+    free(wrows);
+    free(full);
+    free(tconf);
+    return st;
+}
+
+bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                        const int32_t *prompt, int n_prompt, int max_new,
+                        int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
+                        bd3_step_fn cb, void *user)
+{
+    return ops_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why,
+                        cb, user, 1);
+}
+
+bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                                const int32_t *prompt, int n_prompt, int max_new,
+                                int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
+                                bd3_step_fn cb, void *user)
+{
+    return ops_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why,
+                        cb, user, 0);
+}
+
+/* ---- score, alternatives, revise ------------------------------------------------------------ */
+
+#define OPS_SCORE_STRIDE 8 /* default k of bd3_score: each pass masks one token in 8 */
+
+bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
+                     bd3_step_fn cb, void *user)
+{
+    bd3_status st = ops_check_window(c, ids, n);
+    if (st != BD3_OK || !conf)
+        return st != BD3_OK ? st : BD3_E_ARG;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    const int V = hp->n_vocab;
+    if (k <= 0)
+        k = OPS_SCORE_STRIDE;
+    if (k > n)
+        k = n;
+    const int max_rows = (n + k - 1) / k;
+    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with one stride masked */
+    int *rows = malloc((size_t)max_rows * sizeof *rows);  /* [max_rows] masked positions */
+    float *full = ops_alloc_logits(c, max_rows);          /* [max_rows, V] their logits */
+    if (!canvas || !rows || !full) {
+        st = BD3_E_NOMEM;
+        goto done;
+    }
+    bd3_progress prog = {.n_target = n, .ids = ids, .conf = conf, .n_canvas = n};
+    for (int off = 0; off < k; off++) {
+        memcpy(canvas, ids, (size_t)n * sizeof *canvas);
+        int n_rows = 0;
+        for (int i = off; i < n; i += k) {
+            canvas[i] = hp->mask_id;
+            rows[n_rows++] = i;
+        }
+        st = bd3_forward_rows(c, canvas, n, BD3_GLOBAL, rows, n_rows, full);
+        if (st != BD3_OK)
+            goto done;
+        for (int j = 0; j < n_rows; j++) {
+            int i = rows[j];
+            if (ids[i] == hp->mask_id) {
+                conf[i] = 0.0f;
+            } else {
+                double lp = sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, ids[i]);
+                conf[i] = (float)exp(lp);
+            }
+            prog.n_done++;
+        }
+        prog.n_calls++;
+        if (cb && cb(user, &prog)) {
+            st = BD3_E_CANCELLED;
+            goto done;
+        }
+    }
+done:
+    free(canvas);
+    free(rows);
+    free(full);
+    return st;
+}
+
+bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k,
+                            int32_t *alt_ids, double *alt_probs)
+{
+    bd3_status st = ops_check_window(c, ids, n);
+    if (st != BD3_OK)
+        return st;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    const int V = hp->n_vocab;
+    if (pos < 0 || pos >= n || k < 1 || k > V - 1 || !alt_ids || !alt_probs)
+        return BD3_E_ARG;
+    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with pos masked */
+    float *full = ops_alloc_logits(c, 1);                 /* [1, V] logits at pos */
+    double *prob = malloc((size_t)V * sizeof *prob);
+    if (!canvas || !full || !prob) {
+        st = BD3_E_NOMEM;
+        goto done;
+    }
+    memcpy(canvas, ids, (size_t)n * sizeof *canvas);
+    canvas[pos] = hp->mask_id;
+    st = bd3_forward_rows(c, canvas, n, BD3_GLOBAL, &pos, 1, full);
+    if (st != BD3_OK)
+        goto done;
+    if (sampler_softmax(full, V, hp->mask_id, prob) == -INFINITY) {
+        st = BD3_E_ARG;
+        goto done;
+    }
+    /* k best by insertion into a sorted list (k is small); ties go to the smaller id. */
+    int have = 0;
+    for (int v = 0; v < V; v++) {
+        if (v == hp->mask_id)
+            continue;
+        if (have == k && prob[v] <= alt_probs[k - 1])
+            continue;
+        int j = have < k ? have++ : k - 1;
+        while (j > 0 && alt_probs[j - 1] < prob[v]) {
+            alt_probs[j] = alt_probs[j - 1];
+            alt_ids[j] = alt_ids[j - 1];
+            j--;
+        }
+        alt_probs[j] = prob[v];
+        alt_ids[j] = v;
+    }
+done:
+    free(canvas);
+    free(full);
+    free(prob);
+    return st;
+}
+
+bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                      int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user)
+{
+    bd3_status st = ops_check_window(c, ids, n);
+    if (st != BD3_OK)
+        return st;
+    if (!p || !conf || lo < 0 || hi > n || lo >= hi || !(fraction > 0.0 && fraction <= 1.0))
+        return BD3_E_ARG;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    int span = hi - lo;
+    int count = (int)ceil(fraction * span - 1e-9);
+    if (count < 1)
+        count = 1;
+    if (count > span)
+        count = span;
+    int32_t *old = malloc((size_t)n * sizeof *old); /* [n] ids before revising */
+    float *old_conf = malloc((size_t)n * sizeof *old_conf); /* [n] conf before revising */
+    int *order = malloc((size_t)span * sizeof *order); /* [span] positions by rising conf */
+    if (!old || !old_conf || !order) {
+        free(old);
+        free(old_conf);
+        free(order);
+        return BD3_E_NOMEM;
+    }
+    memcpy(old, ids, (size_t)n * sizeof *old);
+    memcpy(old_conf, conf, (size_t)n * sizeof *old_conf);
+    /* The count least confident positions (insertion sort: stable, ties to the earlier position). */
+    for (int i = 0; i < span; i++) {
+        int pos = lo + i, j = i;
+        while (j > 0 && conf[order[j - 1]] > conf[pos]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = pos;
+    }
+    for (int i = 0; i < count; i++)
+        ids[order[i]] = hp->mask_id;
+    st = bd3_infill(c, p, ids, conf, n, cb, user);
+    if (st != BD3_OK) {
+        /* Failed or cancelled: the window is left as it was. */
+        memcpy(ids, old, (size_t)n * sizeof *ids);
+        memcpy(conf, old_conf, (size_t)n * sizeof *conf);
+    } else if (changed) {
+        for (int i = 0; i < n; i++)
+            changed[i] = ids[i] != old[i];
+    }
+    free(old);
+    free(old_conf);
+    free(order);
+    return st;
+}
+
+/* ---- NELBO (spec section 4) ------------------------------------------------------------------ */
+
+#define OPS_T_MIN 1e-3 /* lower end of the masking-rate interval */
+
+bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
+                     uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user)
+{
+    if (!c || !ids || !loss_sum || !n_counted || block_len < 0)
+        return BD3_E_ARG;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    const int V = hp->n_vocab;
+    const int L = hp->n_ctx;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V || ids[i] == hp->mask_id)
+            return BD3_E_ARG;
+    int row_len = L;
+    size_t avail = n / (size_t)L;
+    if (avail == 0) {
+        if (n < 2)
+            return BD3_E_ARG;
+        avail = 1; /* shorter than one row: the text is one partial row */
+        row_len = (int)n;
+    }
+    size_t rows = (n_rows <= 0 || (size_t)n_rows > avail) ? avail : (size_t)n_rows;
+    const int global = block_len == BD3_GLOBAL || block_len >= row_len;
+    const int B = global ? row_len : block_len;
+    if (!global && 2 * B > L)
+        return BD3_E_ARG;
+    const int nb = (row_len + B - 1) / B; /* blocks per row */
+    const size_t M = rows * (size_t)nb;  /* masking rates drawn in all */
+
+    int32_t *noisy = malloc((size_t)row_len * sizeof *noisy);  /* [row_len] noised row */
+    int *mrows = malloc((size_t)row_len * sizeof *mrows);      /* [row_len] masked positions */
+    double *t_block = malloc((size_t)nb * sizeof *t_block);    /* [nb] masking rate per block */
+    float *full = ops_alloc_logits(c, global ? row_len : B);   /* [rows of a call, V] */
+    if (!noisy || !mrows || !t_block || !full) {
+        free(noisy);
+        free(mrows);
+        free(t_block);
+        free(full);
+        return BD3_E_NOMEM;
+    }
+    bd3_rng r;
+    bd3_rng_seed(&r, seed);
+    const double u0 = bd3_rng_uniform(&r); /* antithetic offset shared by the M draws */
+    bd3_progress prog = {.n_target = (int)(rows * (size_t)row_len > (size_t)INT32_MAX ? INT32_MAX
+                                                                    : rows * (size_t)row_len)};
+    bd3_status st = BD3_OK;
+    for (size_t row = 0; row < rows; row++) {
+        const int32_t *x = ids + row * (size_t)L;
+        /* Noise the whole row first: block b masks each of its tokens with probability t_b. */
+        for (int b = 0; b < nb; b++) {
+            size_t i = row * (size_t)nb + (size_t)b;
+            double frac = fmod(u0 + (double)i / (double)M, 1.0);
+            t_block[b] = OPS_T_MIN + (1.0 - OPS_T_MIN) * frac;
+        }
+        for (int i = 0; i < row_len; i++) {
+            int masked = i > 0 && bd3_rng_uniform(&r) < t_block[i / B];
+            noisy[i] = masked ? hp->mask_id : x[i];
+        }
+        if (global) {
+            int n_masked = 0;
+            for (int i = 1; i < row_len; i++)
+                if (noisy[i] == hp->mask_id)
+                    mrows[n_masked++] = i;
+            if (n_masked > 0) {
+                st = bd3_forward_rows(c, noisy, row_len, BD3_GLOBAL, mrows, n_masked, full);
+                if (st != BD3_OK)
+                    break;
+            }
+            for (int j = 0; j < n_masked; j++)
+                *loss_sum -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
+                             / t_block[0];
+        } else {
+            /* Block-causal with the cache: denoise each noisy block against the clean blocks
+             * before it, then commit the clean block. */
+            bd3_cache_clear(c);
+            for (int b = 0; b < nb; b++) {
+                int b0 = b * B;
+                int len = row_len - b0 < B ? row_len - b0 : B;
+                st = bd3_cache_forward(c, noisy + b0, len, full);
+                if (st != BD3_OK)
+                    break;
+                for (int i = 0; i < len; i++) {
+                    if (noisy[b0 + i] != hp->mask_id)
+                        continue;
+                    *loss_sum -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i])
+                                 / t_block[b];
+                }
+                if (b + 1 < nb) {
+                    st = bd3_cache_commit(c, x + b0, len);
+                    if (st != BD3_OK)
+                        break;
+                }
+                prog.n_calls += 2;
+                if (cb && cb(user, &prog)) {
+                    st = BD3_E_CANCELLED;
+                    break;
+                }
+            }
+            if (st != BD3_OK)
+                break;
+        }
+        *n_counted += (size_t)row_len - 1; /* every token but position 0, masked or not */
+        prog.n_done += row_len;
+        prog.n_calls += global;
+        if (global && cb && cb(user, &prog)) {
+            st = BD3_E_CANCELLED;
+            break;
+        }
+    }
+    bd3_cache_clear(c);
+    free(noisy);
+    free(mrows);
+    free(t_block);
+    free(full);
+    return st;
+}

@@ -1,0 +1,306 @@
+/* test_config.c: the options table, the config parser shared by defaults, file, command line
+ * and prompt, and the config path (editor/config.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "config.h"
+
+static int setup_cfg(void **state)
+{
+    *state = config_new();
+    return *state ? 0 : -1;
+}
+
+static int teardown_cfg(void **state)
+{
+    config_free(*state);
+    return 0;
+}
+
+static void test_config_defaults_come_from_defaults_text(void **state)
+{
+    config *cfg = *state;
+    assert_string_equal(cfg->keymap, "default");
+    assert_string_equal(cfg->theme, "dark");
+    assert_true(cfg->wrap);
+    assert_false(cfg->line_numbers);
+    assert_int_equal(cfg->tab_width, 8);
+    assert_string_equal(cfg->model, "");
+    assert_string_equal(cfg->sampler, "first-hitting");
+    assert_true(cfg->top_p > 0.89 && cfg->top_p < 0.91);
+    assert_int_equal(cfg->score_delay_ms, 500);
+    /* Every option appears in the defaults text, and the text round-trips through config_get. */
+    const char *text = config_defaults_text();
+    for (int i = 0; i < config_n_options(); i++) {
+        const config_option *o = config_option_at(i);
+        char needle[80];
+        snprintf(needle, sizeof needle, "\n%s = ", o->name);
+        if (!strstr(text, needle)) fail_msg("defaults text lacks %s", o->name);
+        char value[256];
+        assert_int_equal(config_get(cfg, o->name, value, sizeof value), CONFIG_OK);
+        config *other = config_new();
+        char err[256];
+        if (config_set(other, o->name, value, err, sizeof err) != CONFIG_OK)
+            fail_msg("%s: own value '%s' rejected: %s", o->name, value, err);
+        config_free(other);
+    }
+    assert_null(config_option_at(config_n_options()));
+    assert_null(config_option_at(-1));
+}
+
+static void test_config_set_typed_values(void **state)
+{
+    config *cfg = *state;
+    char err[256];
+    assert_int_equal(config_set(cfg, "wrap", "off", err, sizeof err), CONFIG_OK);
+    assert_false(cfg->wrap);
+    assert_int_equal(config_set(cfg, "wrap", "yes", err, sizeof err), CONFIG_OK);
+    assert_true(cfg->wrap);
+    assert_int_equal(config_set(cfg, "tab-width", "4", err, sizeof err), CONFIG_OK);
+    assert_int_equal(cfg->tab_width, 4);
+    assert_int_equal(config_set(cfg, "temperature", "0.7", err, sizeof err), CONFIG_OK);
+    assert_true(cfg->temperature > 0.69 && cfg->temperature < 0.71);
+    assert_int_equal(config_set(cfg, "seed", "18446744073709551615", err, sizeof err), CONFIG_OK);
+    assert_true(cfg->seed == UINT64_MAX);
+    assert_int_equal(config_set(cfg, "sampler", "entropy", err, sizeof err), CONFIG_OK);
+    assert_string_equal(cfg->sampler, "entropy");
+    assert_int_equal(config_set(cfg, "model", "/models/my model.gguf", err, sizeof err), CONFIG_OK);
+    assert_string_equal(cfg->model, "/models/my model.gguf");
+    char buf[64];
+    assert_int_equal(config_get(cfg, "tab-width", buf, sizeof buf), CONFIG_OK);
+    assert_string_equal(buf, "4");
+    assert_int_equal(config_get(cfg, "wrap", buf, sizeof buf), CONFIG_OK);
+    assert_string_equal(buf, "on");
+    assert_int_equal(config_get(cfg, "nope", buf, sizeof buf), CONFIG_E_NAME);
+    char tiny[2];
+    assert_int_equal(config_get(cfg, "model", tiny, sizeof tiny), CONFIG_E_ARG);
+}
+
+static void test_config_set_rejects_bad_values_and_keeps_old(void **state)
+{
+    config *cfg = *state;
+    char err[256];
+    assert_int_equal(config_set(cfg, "tab-width", "0", err, sizeof err), CONFIG_E_VALUE);
+    assert_non_null(strstr(err, "tab-width: 0 is outside 1..16"));
+    assert_int_equal(cfg->tab_width, 8);
+    assert_int_equal(config_set(cfg, "tab-width", "4x", err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "tab-width", "", err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "tab-width", "99999999999999999999", err, sizeof err),
+                     CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "wrap", "maybe", err, sizeof err), CONFIG_E_VALUE);
+    assert_non_null(strstr(err, "not on or off"));
+    assert_true(cfg->wrap);
+    assert_int_equal(config_set(cfg, "temperature", "0", err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "temperature", "nan", err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "temperature", "inf", err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "top-p", "1.5", err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "seed", "-1", err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "seed", "18446744073709551616", err, sizeof err),
+                     CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "sampler", "greedy", err, sizeof err), CONFIG_E_VALUE);
+    assert_non_null(strstr(err, "first-hitting"));
+    assert_int_equal(config_set(cfg, "sampler", "", err, sizeof err), CONFIG_E_VALUE);
+    assert_string_equal(cfg->sampler, "first-hitting");
+    assert_int_equal(config_set(cfg, "theme", "da\x1b[2Jrk", err, sizeof err), CONFIG_E_VALUE);
+    assert_string_equal(cfg->theme, "dark");
+    char longname[CONFIG_MAX_NAME + 10];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(config_set(cfg, "keymap", longname, err, sizeof err), CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "colour", "red", err, sizeof err), CONFIG_E_NAME);
+    assert_non_null(strstr(err, "unknown option 'colour'"));
+    assert_int_equal(config_set(cfg, NULL, "x", err, sizeof err), CONFIG_E_ARG);
+}
+
+static void test_config_file_lines_comments_quotes(void **state)
+{
+    config *cfg = *state;
+    const char *text = "# my settings\n"
+                       "\n"
+                       "   keymap   =   vi   \n"
+                       "line-numbers=on\r\n"
+                       "model = \"  spaced # name.gguf \"\n"
+                       "theme = cb-safe";
+    char err[256];
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
+                     CONFIG_OK);
+    assert_string_equal(cfg->keymap, "vi");
+    assert_true(cfg->line_numbers);
+    assert_string_equal(cfg->model, "  spaced # name.gguf ");
+    assert_string_equal(cfg->theme, "cb-safe");
+}
+
+static void test_config_file_errors_give_line_numbers(void **state)
+{
+    config *cfg = *state;
+    char err[256];
+    const char *text = "wrap = off\n\n# x\ntab-width = 40\nkeymap = vi\n";
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
+                     CONFIG_E_VALUE);
+    assert_string_equal(err, "cfg:4: tab-width: 40 is outside 1..16");
+    assert_false(cfg->wrap);                      /* lines before the error stay applied */
+    assert_string_equal(cfg->keymap, "default");  /* lines after it are not read */
+    text = "wrap off\n";
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
+                     CONFIG_E_SYNTAX);
+    assert_string_equal(err, "cfg:1: expected: name = value");
+    text = "a = 1\n";
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
+                     CONFIG_E_NAME);
+    assert_string_equal(err, "cfg:1: unknown option 'a'");
+    text = "model = \"abc\n";
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
+                     CONFIG_E_SYNTAX);
+    assert_non_null(strstr(err, "cfg:1: unbalanced quotes"));
+    text = " = 3\n";
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
+                     CONFIG_E_SYNTAX);
+    static const char nul[] = "wrap = on\nwrap = o\0n\n";
+    assert_int_equal(config_load_string(cfg, nul, sizeof nul - 1, "cfg", err, sizeof err),
+                     CONFIG_E_SYNTAX);
+    assert_string_equal(err, "cfg:2: NUL byte in line");
+}
+
+static void test_config_hostile_long_line(void **state)
+{
+    config *cfg = *state;
+    size_t n = CONFIG_MAX_LINE * 4;
+    char *big = malloc(n + 16);
+    memcpy(big, "model = ", 8);
+    memset(big + 8, 'x', n);
+    char err[256];
+    assert_int_equal(config_load_string(cfg, big, n + 8, "cfg", err, sizeof err), CONFIG_E_SYNTAX);
+    assert_non_null(strstr(err, "cfg:1: line longer"));
+    /* A line within the limit but a value too long for the field. */
+    assert_int_equal(config_load_string(cfg, big, CONFIG_MAX_LINE, "cfg", err, sizeof err),
+                     CONFIG_OK);
+    memcpy(big, "theme = ", 8);
+    assert_int_equal(config_load_string(cfg, big, 200, "cfg", err, sizeof err), CONFIG_E_VALUE);
+    assert_string_equal(cfg->theme, "dark");
+    free(big);
+}
+
+static void test_config_command_line_overrides_file(void **state)
+{
+    config *cfg = *state;
+    char err[256];
+    const char *file = "tab-width = 2\nwrap = off\ntheme = light\n";
+    assert_int_equal(config_load_string(cfg, file, strlen(file), "cfg", err, sizeof err),
+                     CONFIG_OK);
+    int used = 0;
+    assert_int_equal(config_set_arg(cfg, "--tab-width=6", NULL, &used, err, sizeof err), CONFIG_OK);
+    assert_int_equal(used, 1);
+    assert_int_equal(cfg->tab_width, 6);
+    assert_int_equal(config_set_arg(cfg, "--theme", "mono", &used, err, sizeof err), CONFIG_OK);
+    assert_int_equal(used, 2);
+    assert_string_equal(cfg->theme, "mono");
+    assert_int_equal(config_set_arg(cfg, "--wrap", "file.txt", &used, err, sizeof err), CONFIG_OK);
+    assert_int_equal(used, 1);
+    assert_true(cfg->wrap);
+    assert_int_equal(config_set_arg(cfg, "--no-line-numbers", NULL, &used, err, sizeof err),
+                     CONFIG_OK);
+    assert_false(cfg->line_numbers);
+    assert_int_equal(config_set_arg(cfg, "--version", NULL, &used, err, sizeof err), CONFIG_E_NAME);
+    assert_int_equal(config_set_arg(cfg, "--no-theme", NULL, &used, err, sizeof err), CONFIG_E_NAME);
+    assert_int_equal(config_set_arg(cfg, "file.txt", NULL, &used, err, sizeof err), CONFIG_E_NAME);
+    assert_int_equal(config_set_arg(cfg, "--seed", NULL, &used, err, sizeof err), CONFIG_E_VALUE);
+    assert_non_null(strstr(err, "needs a value"));
+    assert_int_equal(config_set_arg(cfg, "--top-k=-3", NULL, &used, err, sizeof err),
+                     CONFIG_E_VALUE);
+}
+
+static void test_config_prompt_text_forms(void **state)
+{
+    config *cfg = *state;
+    char err[256];
+    assert_int_equal(config_set_text(cfg, "steps 16", err, sizeof err), CONFIG_OK);
+    assert_int_equal(cfg->steps, 16);
+    assert_int_equal(config_set_text(cfg, "steps=32", err, sizeof err), CONFIG_OK);
+    assert_int_equal(cfg->steps, 32);
+    assert_int_equal(config_set_text(cfg, "  revise-fraction = 0.5 ", err, sizeof err), CONFIG_OK);
+    assert_true(cfg->revise_fraction > 0.49 && cfg->revise_fraction < 0.51);
+    assert_int_equal(config_set_text(cfg, "steps", err, sizeof err), CONFIG_E_SYNTAX);
+    assert_int_equal(config_set_text(cfg, "", err, sizeof err), CONFIG_E_SYNTAX);
+}
+
+static void test_config_path_prefers_xdg(void **state)
+{
+    (void)state;
+    char buf[256];
+    assert_int_equal(config_path("/x/cfg", "/home/u", "config", buf, sizeof buf), CONFIG_OK);
+    assert_string_equal(buf, "/x/cfg/bd3ed/config");
+    assert_int_equal(config_path(NULL, "/home/u", "config", buf, sizeof buf), CONFIG_OK);
+    assert_string_equal(buf, "/home/u/.config/bd3ed/config");
+    assert_int_equal(config_path("", "/home/u", "keymaps", buf, sizeof buf), CONFIG_OK);
+    assert_string_equal(buf, "/home/u/.config/bd3ed/keymaps");
+    assert_int_equal(config_path("relative", "/home/u", "config", buf, sizeof buf), CONFIG_OK);
+    assert_string_equal(buf, "/home/u/.config/bd3ed/config"); /* XDG spec: ignore relative */
+    assert_int_equal(config_path(NULL, NULL, "config", buf, sizeof buf), CONFIG_E_ARG);
+    char small[8];
+    assert_int_equal(config_path("/x", NULL, "config", small, sizeof small), CONFIG_E_ARG);
+    assert_string_equal(small, "");
+}
+
+static void test_config_load_file_missing_and_present(void **state)
+{
+    config *cfg = *state;
+    char err[256];
+    assert_int_equal(config_load_file(cfg, "/nonexistent/bd3ed/config", err, sizeof err),
+                     CONFIG_E_NOFILE);
+    assert_int_equal(config_load_file(cfg, "/", err, sizeof err), CONFIG_E_IO);
+    char path[] = "/tmp/bd3ed-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "theme = light\nthreads = 2\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(config_load_file(cfg, path, err, sizeof err), CONFIG_OK);
+    assert_string_equal(cfg->theme, "light");
+    assert_int_equal(cfg->threads, 2);
+    unlink(path);
+    assert_string_not_equal(config_status_str(CONFIG_E_NAME), config_status_str(CONFIG_E_VALUE));
+    config_free(NULL);
+}
+
+static void test_config_option_table_is_consistent(void **state)
+{
+    (void)state;
+    for (int i = 0; i < config_n_options(); i++) {
+        const config_option *o = config_option_at(i);
+        assert_non_null(o->name);
+        assert_non_null(o->help);
+        assert_ptr_equal(config_option_find(o->name), o);
+        assert_true(o->min <= o->max);
+        assert_true((o->type == CONFIG_ENUM) == (o->choices != NULL));
+    }
+    assert_null(config_option_find("bogus"));
+    const char *required[] = { "keymap", "theme", "wrap", "line-numbers", "tab-width", "model",
+                               "steps", "block-length", "sampler", "threshold", "temperature",
+                               "top-p", "top-k", "seed", "revise-fraction", "infill-length",
+                               "threads", "score-delay-ms" };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!config_option_find(required[i])) fail_msg("no option %s", required[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_config_defaults_come_from_defaults_text, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_set_typed_values, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_set_rejects_bad_values_and_keeps_old, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_file_lines_comments_quotes, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_file_errors_give_line_numbers, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_hostile_long_line, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_command_line_overrides_file, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_prompt_text_forms, setup_cfg, teardown_cfg),
+        cmocka_unit_test(test_config_path_prefers_xdg),
+        cmocka_unit_test_setup_teardown(test_config_load_file_missing_and_present, setup_cfg, teardown_cfg),
+        cmocka_unit_test(test_config_option_table_is_consistent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,312 @@
+/* test_forward.c: the engine's forward pass and KV cache against float64 reference logits
+ * (tests/ref/bd3_ref.py) for global, block-causal, streamed and sliding-cache calls on random
+ * F32/F16/Q8_0 models. Usage: test_forward FIXTURE_DIR (made by tests/ref/make_fixture.py);
+ * without it the program exits 77 (skipped): tests/test_forward.sh builds the fixtures and runs it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "bd3.h"
+
+#define TOL 1e-5 /* max |engine - reference| / max |reference|: float32 rounding */
+
+static const char *fixture_dir; /* folder with cases.txt, *.gguf and *.f32 */
+
+typedef struct fx_case {
+    char name[64];   /* case name; logits in name.f32 */
+    char model[64];  /* model file name */
+    char mode[32];   /* global | block:B | stream:B */
+    int rows;        /* reference rows */
+    int n_vocab;     /* columns */
+    int32_t ids[256];/* ids of the call */
+    int n_ids;       /* entries of ids */
+} fx_case;
+
+static char *fx_path(const char *name)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", fixture_dir, name);
+    return buf;
+}
+
+/* Reads the next case from cases.txt; 0 at the end. */
+static int fx_next(FILE *f, fx_case *c)
+{
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n') continue;
+        char ids[8000];
+        if (sscanf(line, "%63s %63s %31s %d %d %7999s", c->name, c->model, c->mode, &c->rows,
+                   &c->n_vocab, ids) != 6)
+            fail_msg("bad line in cases.txt: %s", line);
+        c->n_ids = 0;
+        for (char *p = strtok(ids, ","); p && c->n_ids < 256; p = strtok(NULL, ","))
+            c->ids[c->n_ids++] = (int32_t)atoi(p);
+        return 1;
+    }
+    return 0;
+}
+
+static bd3_model *fx_load(const char *model)
+{
+    bd3_model *m = NULL;
+    char err[512];
+    bd3_status st = bd3_model_load(fx_path(model), &m, err, sizeof err);
+    if (st != BD3_OK) fail_msg("load %s: %s", model, err);
+    return m;
+}
+
+/* Runs one case through the engine; logits [rows, V]. */
+static void fx_run(bd3_ctx *c, const fx_case *k, float *logits)
+{
+    int V = k->n_vocab;
+    if (strcmp(k->mode, "global") == 0) {
+        assert_int_equal(bd3_forward(c, k->ids, k->n_ids, BD3_GLOBAL, logits), BD3_OK);
+    } else if (strncmp(k->mode, "block:", 6) == 0) {
+        assert_int_equal(bd3_forward(c, k->ids, k->n_ids, atoi(k->mode + 6), logits), BD3_OK);
+    } else if (strncmp(k->mode, "stream:", 7) == 0) {
+        int B = atoi(k->mode + 7), n_ctx = bd3_model_hparams(bd3_ctx_model(c))->n_ctx;
+        bd3_cache_clear(c);
+        int start = 0;
+        while (k->n_ids - start > B) {
+            assert_int_equal(bd3_cache_commit(c, k->ids + start, B), BD3_OK);
+            assert_true(bd3_cache_len(c) <= n_ctx - B);
+            start += B;
+        }
+        assert_int_equal(k->n_ids - start, k->rows);
+        assert_int_equal(bd3_cache_forward(c, k->ids + start, k->n_ids - start, logits), BD3_OK);
+    } else {
+        fail_msg("unknown mode %s", k->mode);
+    }
+    (void)V;
+}
+
+/* Runs every case whose mode starts with mode_prefix and whose model starts with model_prefix;
+ * returns how many ran. */
+static int fx_check(const char *mode_prefix, const char *model_prefix)
+{
+    FILE *f = fopen(fx_path("cases.txt"), "r");
+    assert_non_null(f);
+    fx_case k;
+    int ran = 0;
+    while (fx_next(f, &k)) {
+        if (strncmp(k.mode, mode_prefix, strlen(mode_prefix)) != 0) continue;
+        if (strncmp(k.model, model_prefix, strlen(model_prefix)) != 0) continue;
+        bd3_model *m = fx_load(k.model);
+        assert_int_equal(bd3_model_hparams(m)->n_vocab, k.n_vocab);
+        bd3_ctx *c = NULL;
+        assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+        size_t n = (size_t)k.rows * (size_t)k.n_vocab;
+        float *got = malloc(n * sizeof(float)), *want = malloc(n * sizeof(float));
+        assert_non_null(got);
+        assert_non_null(want);
+        char file[128];
+        snprintf(file, sizeof file, "%s.f32", k.name);
+        FILE *lf = fopen(fx_path(file), "rb");
+        assert_non_null(lf);
+        assert_int_equal(fread(want, sizeof(float), n, lf), n);
+        fclose(lf);
+        fx_run(c, &k, got);
+        double md = 0.0, mref = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)got[i] - (double)want[i]);
+            if (!(d <= md)) md = d; /* NaN propagates as a failure */
+            if (fabs(want[i]) > mref) mref = fabs(want[i]);
+        }
+        printf("  %-24s max|diff|/max|ref| = %.2e\n", k.name, md / mref);
+        if (!(md / mref <= TOL)) fail_msg("%s: relative error %.3e above %.1e", k.name, md / mref, TOL);
+        free(got);
+        free(want);
+        bd3_ctx_free(c);
+        bd3_model_free(m);
+        ran++;
+    }
+    fclose(f);
+    return ran;
+}
+
+static void test_forward_global_matches_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_check("global", "tiny_f32"), 2);
+}
+
+static void test_forward_block_causal_matches_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_check("block:", "tiny_f32"), 2);
+}
+
+static void test_cache_stream_matches_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_check("stream:", "tiny_f32"), 2);
+}
+
+static void test_cache_slides_past_n_ctx_like_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_check("stream:", "slide_"), 3);
+    assert_int_equal(fx_check("global", "slide_"), 1);
+}
+
+static void test_forward_f16_weights_match_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_check("", "tiny_f16"), 6);
+}
+
+static void test_forward_q8_0_weights_match_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_check("", "tiny_q8_0"), 6);
+}
+
+/* ---- properties that need a model but no reference logits ---- */
+
+static void test_model_metadata_is_read(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load("tiny_f32.gguf");
+    const bd3_hparams *hp = bd3_model_hparams(m);
+    assert_int_equal(hp->n_vocab, 300);
+    assert_int_equal(hp->n_embd, 64);
+    assert_int_equal(hp->n_head, 4);
+    assert_int_equal(hp->n_layer, 2);
+    assert_int_equal(hp->n_ff, 256);
+    assert_int_equal(hp->n_ctx, 64);
+    assert_int_equal(hp->mask_id, 299);
+    assert_int_equal(hp->eos_id, 298);
+    assert_int_equal(hp->n_block_lengths, 3);
+    assert_int_equal(bd3_model_default_block(m), 8);
+    assert_int_equal(bd3_model_has_global(m), 1);
+    assert_string_equal(bd3_model_name(m), "random f32");
+    size_t V = 300, D = 64, F = 256, L = 2;
+    assert_int_equal(bd3_model_n_params(m), 2 * V * D + V + 3 * D + L * (3 * D * D + D * D + 2 * D * F + F + D + 2 * D + 6 * D));
+    assert_true(bd3_model_file_size(m) > 4 * bd3_model_n_params(m));
+    bd3_model_free(m);
+}
+
+static void test_tokenizer_wrappers_round_trip(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load("tiny_f32.gguf");
+    int32_t *ids = NULL;
+    size_t n = 0;
+    const char text[] = "the heat<|endoftext|> ok";
+    assert_int_equal(bd3_tokenize(m, text, strlen(text), &ids, &n), BD3_OK);
+    assert_true(n > 0 && n < strlen(text));
+    int saw_eos = 0;
+    for (size_t i = 0; i < n; i++) saw_eos |= ids[i] == 298;
+    assert_true(saw_eos);
+    char *back = NULL;
+    size_t len = 0;
+    assert_int_equal(bd3_detokenize(m, ids, n, &back, &len), BD3_OK);
+    assert_int_equal(len, strlen(text));
+    assert_memory_equal(back, text, len);
+    size_t k = 0;
+    assert_null(bd3_token_bytes(m, 299, &k));
+    assert_null(bd3_token_bytes(m, 300, &k));
+    assert_non_null(bd3_token_bytes(m, 'a' - 0, &k));
+    free(back);
+    free(ids);
+    bd3_model_free(m);
+}
+
+static void test_forward_rejects_bad_arguments(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load("tiny_f32.gguf");
+    bd3_ctx *c = NULL;
+    assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+    int32_t ids[65] = { 0 };
+    float *logits = malloc(65 * 300 * sizeof(float));
+    assert_int_equal(bd3_forward(c, ids, 0, 0, logits), BD3_E_ARG);
+    assert_int_equal(bd3_forward(c, ids, 65, 0, logits), BD3_E_ARG);
+    assert_int_equal(bd3_forward(c, ids, 4, -1, logits), BD3_E_ARG);
+    ids[2] = 300;
+    assert_int_equal(bd3_forward(c, ids, 4, 0, logits), BD3_E_ARG);
+    ids[2] = -1;
+    assert_int_equal(bd3_cache_commit(c, ids, 4), BD3_E_ARG);
+    assert_int_equal(bd3_cache_len(c), 0);
+    ids[2] = 0;
+    for (int i = 0; i < 7; i++) assert_int_equal(bd3_cache_commit(c, ids, 8), BD3_OK);
+    assert_int_equal(bd3_cache_len(c), 56);
+    assert_int_equal(bd3_cache_forward(c, ids, 9, logits), BD3_E_ARG); /* 56 + 9 > n_ctx */
+    assert_int_equal(bd3_cache_forward(c, ids, 8, logits), BD3_OK);
+    free(logits);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
+static void test_cache_forward_leaves_cache_unchanged(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load("slide_f32.gguf");
+    bd3_ctx *c = NULL;
+    assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+    int32_t ids[8];
+    for (int i = 0; i < 8; i++) ids[i] = 3 * i + 1;
+    float *a = malloc(8 * 300 * sizeof(float)), *b = malloc(8 * 300 * sizeof(float));
+    for (int k = 0; k < 5; k++) assert_int_equal(bd3_cache_commit(c, ids, 8), BD3_OK);
+    assert_int_equal(bd3_cache_len(c), 24); /* n_ctx 32 - block 8 */
+    assert_int_equal(bd3_cache_forward(c, ids, 8, a), BD3_OK);
+    int32_t other[8] = { 299, 299, 5, 6, 299, 7, 8, 9 };
+    assert_int_equal(bd3_cache_forward(c, other, 8, b), BD3_OK);
+    assert_int_equal(bd3_cache_forward(c, ids, 8, b), BD3_OK);
+    assert_int_equal(bd3_cache_len(c), 24);
+    assert_memory_equal(a, b, 8 * 300 * sizeof(float));
+    bd3_cache_clear(c);
+    assert_int_equal(bd3_cache_len(c), 0);
+    free(a);
+    free(b);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
+static void test_forward_block_len_of_window_equals_global(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load("tiny_f32.gguf");
+    bd3_ctx *c = NULL;
+    assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
+    int32_t ids[40];
+    for (int i = 0; i < 40; i++) ids[i] = (i * 37) % 300;
+    float *a = malloc(40 * 300 * sizeof(float)), *b = malloc(40 * 300 * sizeof(float));
+    assert_int_equal(bd3_forward(c, ids, 40, BD3_GLOBAL, a), BD3_OK);
+    assert_int_equal(bd3_forward(c, ids, 40, 40, b), BD3_OK);
+    assert_memory_equal(a, b, 40 * 300 * sizeof(float));
+    assert_int_equal(bd3_forward(c, ids, 40, 8, b), BD3_OK);
+    assert_memory_not_equal(a, b, 40 * 300 * sizeof(float));
+    free(a);
+    free(b);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "test_forward: no fixture folder given (tests/test_forward.sh runs this)\n");
+        return 77;
+    }
+    fixture_dir = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forward_global_matches_reference),
+        cmocka_unit_test(test_forward_block_causal_matches_reference),
+        cmocka_unit_test(test_cache_stream_matches_reference),
+        cmocka_unit_test(test_cache_slides_past_n_ctx_like_reference),
+        cmocka_unit_test(test_forward_f16_weights_match_reference),
+        cmocka_unit_test(test_forward_q8_0_weights_match_reference),
+        cmocka_unit_test(test_model_metadata_is_read),
+        cmocka_unit_test(test_tokenizer_wrappers_round_trip),
+        cmocka_unit_test(test_forward_rejects_bad_arguments),
+        cmocka_unit_test(test_cache_forward_leaves_cache_unchanged),
+        cmocka_unit_test(test_forward_block_len_of_window_equals_global),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

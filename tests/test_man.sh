@@ -1,0 +1,21 @@
+#!/bin/sh
+# test_man.sh: the manual page names every key of the default keymap outside the Shift+motion
+# selection keys (which it describes as a group), and the page has no unknown roff requests.
+man=man/bd3ed.1
+keys=keymaps/default.keys
+[ -f "$man" ] && [ -f "$keys" ] || { echo "missing $man or $keys"; exit 1; }
+# Roff source with the escapes of keys undone: "C\-x" -> "C-x", "\e" -> "\".
+text=$(sed -e 's/\\-/-/g' -e 's/\\e/\\/g' "$man")
+missing=0
+for key in $(awk '$1 == "normal" && $3 !~ /^select-/ || $3 ~ /^select-(all|word|sentence|paragraph|line)$/ { if ($1 == "normal") print $2 }' "$keys"); do
+    k=$(printf '%s' "$key" | sed 's/Comma$/,/')
+    if ! printf '%s\n' "$text" | grep -F -q -- "$k"; then
+        echo "man page does not mention key $key"
+        missing=$((missing + 1))
+    fi
+done
+# Every request line uses a macro this page is allowed to use.
+bad=$(grep -E '^\.[A-Za-z]' "$man" | awk '{print $1}' | sort -u | grep -v -x -E '\.(TH|SH|SS|TP|PP|B|I|BR|BI|IR|RB|RI|br)')
+if [ -n "$bad" ]; then echo "unexpected requests: $bad"; missing=$((missing + 1)); fi
+[ $missing -eq 0 ] && echo "man page covers the default keymap"
+[ $missing -eq 0 ]

@@ -1,0 +1,518 @@
+/* test_ops.c: infill, continue, score, revise, alternatives and NELBO on a small random-weight
+ * fixture model generated at test time. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "bd3.h"
+#include "ops.h"
+
+static bd3_model *g_model; /* the fixture, loaded once */
+static bd3_ctx *g_ctx;     /* a context on it */
+
+#include "fixture.h"
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char path[1024];
+    if (fixture_model_path(path, sizeof path) != 0)
+        return -1;
+    char err[256] = "";
+    if (bd3_model_load(path, &g_model, err, sizeof err) != BD3_OK) {
+        fprintf(stderr, "cannot load %s: %s\n", path, err);
+        return -1;
+    }
+    return bd3_ctx_new(g_model, 1, &g_ctx) == BD3_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    bd3_ctx_free(g_ctx);
+    bd3_model_free(g_model);
+    return 0;
+}
+
+static const bd3_hparams *hp(void)
+{
+    return bd3_model_hparams(g_model);
+}
+
+/* n pseudo-random ordinary tokens (neither mask nor end-of-text). */
+static void fill_ids(int32_t *ids, int n, uint64_t seed)
+{
+    bd3_rng r;
+    bd3_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        int32_t v;
+        do
+            v = (int32_t)(bd3_rng_u64(&r) % (uint64_t)hp()->n_vocab);
+        while (v == hp()->mask_id || v == hp()->eos_id);
+        ids[i] = v;
+    }
+}
+
+static bd3_sampler_params params(bd3_sampler_kind kind, int steps, uint64_t seed)
+{
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.kind = kind;
+    p.steps = steps;
+    p.seed = seed;
+    return p;
+}
+
+/* ---- logits of selected rows --------------------------------------------------------------- */
+
+static void test_forward_rows_equal_rows_of_full_forward(void **state)
+{
+    (void)state;
+    const int n = 40, V = hp()->n_vocab;
+    int32_t ids[40];
+    fill_ids(ids, n, 30);
+    ids[3] = ids[17] = hp()->mask_id;
+    float *full = malloc((size_t)n * V * sizeof *full);
+    float *part = malloc((size_t)4 * V * sizeof *part);
+    int rows[4] = {0, 3, 17, 39};
+    int modes[2] = {BD3_GLOBAL, 8};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(bd3_forward(g_ctx, ids, n, modes[k], full), BD3_OK);
+        assert_int_equal(bd3_forward_rows(g_ctx, ids, n, modes[k], rows, 4, part), BD3_OK);
+        for (int j = 0; j < 4; j++)
+            for (int v = 0; v < V; v++)
+                assert_true(fabsf(part[(size_t)j * V + v] - full[(size_t)rows[j] * V + v]) < 1e-5f);
+    }
+    int bad[2] = {5, 5};
+    assert_int_equal(bd3_forward_rows(g_ctx, ids, n, BD3_GLOBAL, bad, 2, part), BD3_E_ARG);
+    bad[1] = n;
+    assert_int_equal(bd3_forward_rows(g_ctx, ids, n, BD3_GLOBAL, bad, 2, part), BD3_E_ARG);
+    free(full);
+    free(part);
+}
+
+/* ---- infill ------------------------------------------------------------------------------- */
+
+static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
+{
+    (void)state;
+    const int n = hp()->n_ctx;
+    int32_t *ids = malloc(n * sizeof *ids), *orig = malloc(n * sizeof *orig);
+    float *conf = malloc(n * sizeof *conf);
+    bd3_sampler_kind kinds[] = {BD3_SAMPLE_FIRST_HITTING, BD3_SAMPLE_STEPS, BD3_SAMPLE_CONFIDENCE,
+                                BD3_SAMPLE_MARGIN, BD3_SAMPLE_ENTROPY};
+    for (int k = 0; k < 5; k++) {
+        fill_ids(orig, n, 1);
+        for (int i = 10; i < 22; i++)
+            orig[i] = hp()->mask_id;
+        orig[40] = hp()->mask_id;
+        memcpy(ids, orig, n * sizeof *ids);
+        for (int i = 0; i < n; i++)
+            conf[i] = -1.0f;
+        bd3_sampler_params p = params(kinds[k], 4, 5);
+        assert_int_equal(bd3_infill(g_ctx, &p, ids, conf, n, NULL, NULL), BD3_OK);
+        for (int i = 0; i < n; i++) {
+            if (orig[i] == hp()->mask_id) {
+                assert_true(ids[i] != hp()->mask_id && ids[i] >= 0 && ids[i] < hp()->n_vocab);
+                assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
+            } else {
+                assert_int_equal(ids[i], orig[i]);
+                assert_true(conf[i] == -1.0f);
+            }
+        }
+    }
+    free(ids);
+    free(orig);
+    free(conf);
+}
+
+static void run_infill(uint64_t seed, int32_t *ids, float *conf, int n)
+{
+    fill_ids(ids, n, 2);
+    memset(conf, 0, (size_t)n * sizeof *conf);
+    for (int i = 5; i < 25; i++)
+        ids[i] = hp()->mask_id;
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed);
+    p.top_p = 0.9;
+    assert_int_equal(bd3_infill(g_ctx, &p, ids, conf, n, NULL, NULL), BD3_OK);
+}
+
+static void test_infill_is_deterministic_per_seed(void **state)
+{
+    (void)state;
+    enum { N = 48 };
+    int32_t a[N], b[N], c[N];
+    float ca[N], cb[N], cc[N];
+    run_infill(11, a, ca, N);
+    run_infill(11, b, cb, N);
+    run_infill(12, c, cc, N);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_equal(ca, cb, sizeof ca);
+    assert_true(memcmp(a, c, sizeof a) != 0);
+}
+
+static void test_infill_rejects_bad_windows(void **state)
+{
+    (void)state;
+    const int n = hp()->n_ctx + 1;
+    int32_t *ids = calloc(n, sizeof *ids);
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 0);
+    assert_int_equal(bd3_infill(g_ctx, &p, ids, NULL, n, NULL, NULL), BD3_E_ARG);
+    ids[0] = hp()->n_vocab; /* out of range */
+    assert_int_equal(bd3_infill(g_ctx, &p, ids, NULL, 4, NULL, NULL), BD3_E_ARG);
+    ids[0] = 0;
+    p.top_p = 0.0;
+    assert_int_equal(bd3_infill(g_ctx, &p, ids, NULL, 4, NULL, NULL), BD3_E_ARG);
+    free(ids);
+}
+
+typedef struct cancel_state {
+    int calls;        /* callbacks seen */
+    int cancel_at;    /* callback number that returns nonzero */
+    int last_masked;  /* n_masked of the last callback */
+} cancel_state;
+
+static int cancel_cb(void *user, const bd3_progress *p)
+{
+    cancel_state *s = user;
+    s->calls++;
+    s->last_masked = p->n_masked;
+    return s->calls >= s->cancel_at;
+}
+
+static void test_infill_cancelled_by_callback_stops_and_reports_cancelled(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    int32_t ids[N];
+    float conf[N];
+    fill_ids(ids, N, 3);
+    for (int i = 10; i < 20; i++)
+        ids[i] = hp()->mask_id;
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 1);
+    cancel_state cs = {.cancel_at = 3};
+    assert_int_equal(bd3_infill(g_ctx, &p, ids, conf, N, cancel_cb, &cs), BD3_E_CANCELLED);
+    assert_int_equal(cs.calls, 3);
+    int masks = 0;
+    for (int i = 0; i < N; i++)
+        masks += ids[i] == hp()->mask_id;
+    assert_int_equal(masks, 7);
+    assert_int_equal(cs.last_masked, 7);
+}
+
+/* ---- continue ----------------------------------------------------------------------------- */
+
+static void test_continue_with_and_without_cache_agree_without_sliding(void **state)
+{
+    (void)state;
+    const int B = 4;
+    bd3_sampler_kind kinds[] = {BD3_SAMPLE_FIRST_HITTING, BD3_SAMPLE_STEPS, BD3_SAMPLE_CONFIDENCE};
+    for (int k = 0; k < 3; k++) {
+        int32_t prompt[9], a[20], b[20];
+        float ca[20], cb[20];
+        fill_ids(prompt, 9, 4 + k);
+        bd3_sampler_params p = params(kinds[k], 2, 21 + k);
+        int na = -1, nb = -1;
+        bd3_stop wa, wb;
+        /* 9 prompt tokens + 20 new < n_ctx - B: the window never slides. */
+        assert_true(9 + 20 + B <= hp()->n_ctx - B);
+        assert_int_equal(bd3_continue(g_ctx, &p, B, prompt, 9, 20, a, ca, &na, &wa, NULL, NULL), BD3_OK);
+        assert_int_equal(bd3_continue_nocache(g_ctx, &p, B, prompt, 9, 20, b, cb, &nb, &wb, NULL, NULL),
+                         BD3_OK);
+        assert_true(na > 0);
+        assert_int_equal(na, nb);
+        assert_int_equal(wa, wb);
+        assert_memory_equal(a, b, (size_t)na * sizeof *a);
+        for (int i = 0; i < na; i++) {
+            assert_true(a[i] != hp()->mask_id && a[i] != hp()->eos_id);
+            assert_true(fabsf(ca[i] - cb[i]) < 1e-4f);
+        }
+    }
+}
+
+static void test_continue_is_deterministic_per_seed(void **state)
+{
+    (void)state;
+    int32_t prompt[5], a[24], b[24], c[24];
+    fill_ids(prompt, 5, 8);
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 77);
+    int na, nb, nc;
+    bd3_stop w;
+    assert_int_equal(bd3_continue(g_ctx, &p, 4, prompt, 5, 24, a, NULL, &na, &w, NULL, NULL), BD3_OK);
+    assert_int_equal(bd3_continue(g_ctx, &p, 4, prompt, 5, 24, b, NULL, &nb, &w, NULL, NULL), BD3_OK);
+    p.seed = 78;
+    assert_int_equal(bd3_continue(g_ctx, &p, 4, prompt, 5, 24, c, NULL, &nc, &w, NULL, NULL), BD3_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, (size_t)na * sizeof *a);
+    int m = na < nc ? na : nc;
+    assert_true(m < 4 || memcmp(a, c, (size_t)m * sizeof *a) != 0);
+}
+
+static void test_continue_slides_past_n_ctx(void **state)
+{
+    (void)state;
+    const int B = 4, max_new = 2 * hp()->n_ctx;
+    int32_t prompt[6];
+    int32_t *out = malloc((size_t)max_new * sizeof *out);
+    fill_ids(prompt, 6, 9);
+    bd3_sampler_params p = params(BD3_SAMPLE_STEPS, 2, 5);
+    p.temperature = 0.7;
+    int n_out = -1;
+    bd3_stop why;
+    assert_int_equal(bd3_continue(g_ctx, &p, B, prompt, 6, max_new, out, NULL, &n_out, &why, NULL, NULL),
+                     BD3_OK);
+    assert_true(n_out >= 0 && n_out <= max_new);
+    if (why == BD3_STOP_LIMIT)
+        assert_int_equal(n_out, max_new);
+    assert_true(bd3_cache_len(g_ctx) <= hp()->n_ctx - B);
+    for (int i = 0; i < n_out; i++)
+        assert_true(out[i] != hp()->mask_id && out[i] != hp()->eos_id);
+    free(out);
+}
+
+static int progress_cb(void *user, const bd3_progress *p)
+{
+    int *offsets_ok = user;
+    /* The canvas is the current block; it starts at a multiple of the block length. */
+    if (p->n_canvas != 4 || p->canvas_offset % 4 != 0)
+        *offsets_ok = 0;
+    return 0;
+}
+
+static void test_continue_blocks_are_aligned_from_prompt_start(void **state)
+{
+    (void)state;
+    int32_t prompt[7], out[9];
+    fill_ids(prompt, 7, 10);
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 3);
+    int ok = 1, n_out;
+    bd3_stop why;
+    assert_int_equal(bd3_continue(g_ctx, &p, 4, prompt, 7, 9, out, NULL, &n_out, &why, progress_cb, &ok),
+                     BD3_OK);
+    assert_true(ok);
+    cancel_state cs = {.cancel_at = 2};
+    assert_int_equal(bd3_continue(g_ctx, &p, 4, prompt, 7, 9, out, NULL, &n_out, &why, cancel_cb, &cs),
+                     BD3_E_CANCELLED);
+    assert_int_equal(cs.calls, 2);
+}
+
+static void test_repeat_rule_drops_repetitions_of_a_period(void **state)
+{
+    (void)state;
+    int32_t x[64];
+    for (int i = 0; i < 20; i++)
+        x[i] = 7;
+    assert_int_equal(ops_repeat_tail(x, 20), 19);   /* 20 repeats of "7": keep one */
+    assert_int_equal(ops_repeat_tail(x, 15), 0);    /* shorter than 16 tokens */
+    for (int i = 0; i < 40; i++)
+        x[i] = 100 + i % 5;                          /* period 5, 8 periods */
+    x[0] = 1;
+    assert_int_equal(ops_repeat_tail(x, 40), 34);    /* keeps the first full period */
+    for (int i = 0; i < 40; i++)
+        x[i] = i;                                    /* no repetition */
+    assert_int_equal(ops_repeat_tail(x, 40), 0);
+    for (int i = 0; i < 30; i++)
+        x[i] = 200 + i % 10;                         /* period 10, 3 periods: not enough */
+    assert_int_equal(ops_repeat_tail(x, 30), 0);
+}
+
+/* ---- score, alternatives, revise ---------------------------------------------------------- */
+
+static void test_score_single_masking_matches_alternatives(void **state)
+{
+    (void)state;
+    enum { N = 24 };
+    int32_t ids[N];
+    float conf[N];
+    fill_ids(ids, N, 12);
+    assert_int_equal(bd3_score(g_ctx, ids, N, N, conf, NULL, NULL), BD3_OK);
+    const int V = hp()->n_vocab;
+    int32_t *alt = malloc((size_t)V * sizeof *alt);
+    double *prob = malloc((size_t)V * sizeof *prob);
+    for (int pos = 0; pos < N; pos += 7) {
+        assert_int_equal(bd3_alternatives(g_ctx, ids, N, pos, V - 1, alt, prob), BD3_OK);
+        double sum = 0.0;
+        int found = 0;
+        for (int j = 0; j < V - 1; j++) {
+            sum += prob[j];
+            if (j > 0)
+                assert_true(prob[j] <= prob[j - 1]);
+            assert_true(alt[j] != hp()->mask_id);
+            if (alt[j] == ids[pos]) {
+                found = 1;
+                assert_true(fabs(prob[j] - conf[pos]) < 1e-5);
+            }
+        }
+        assert_true(found);
+        assert_true(fabs(sum - 1.0) < 1e-6);
+    }
+    free(alt);
+    free(prob);
+}
+
+static void test_score_strided_gives_probabilities(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    int32_t ids[N];
+    float conf[N];
+    fill_ids(ids, N, 13);
+    for (int i = 0; i < N; i++)
+        conf[i] = -1.0f;
+    cancel_state cs = {.cancel_at = 1000};
+    assert_int_equal(bd3_score(g_ctx, ids, N, 8, conf, cancel_cb, &cs), BD3_OK);
+    assert_int_equal(cs.calls, 8);
+    for (int i = 0; i < N; i++)
+        assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
+}
+
+static void test_alternatives_rejects_bad_arguments(void **state)
+{
+    (void)state;
+    int32_t ids[8] = {0};
+    int32_t alt[4];
+    double prob[4];
+    assert_int_equal(bd3_alternatives(g_ctx, ids, 8, 8, 4, alt, prob), BD3_E_ARG);
+    assert_int_equal(bd3_alternatives(g_ctx, ids, 8, 0, 0, alt, prob), BD3_E_ARG);
+    assert_int_equal(bd3_alternatives(g_ctx, ids, 8, 0, hp()->n_vocab, alt, prob), BD3_E_ARG);
+}
+
+static void test_revise_changes_only_remasked_positions(void **state)
+{
+    (void)state;
+    enum { N = 48 };
+    int32_t ids[N], orig[N];
+    float conf[N], oconf[N];
+    uint8_t changed[N];
+    fill_ids(orig, N, 14);
+    for (int i = 0; i < N; i++)
+        oconf[i] = 0.5f + 0.01f * (float)(i % 13);
+    /* The four least confident positions of [8, 40): 10, 20, 30 and 33. */
+    oconf[10] = 0.01f;
+    oconf[20] = 0.02f;
+    oconf[30] = 0.03f;
+    oconf[33] = 0.04f;
+    oconf[2] = 0.0f; /* outside the range: never remasked */
+    int changed_any = 0;
+    for (uint64_t seed = 0; seed < 4; seed++) {
+        memcpy(ids, orig, sizeof ids);
+        memcpy(conf, oconf, sizeof conf);
+        bd3_sampler_params p = params(BD3_SAMPLE_CONFIDENCE, 0, seed);
+        assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, N, 8, 40, 4.0 / 32.0, changed, NULL, NULL),
+                         BD3_OK);
+        for (int i = 0; i < N; i++) {
+            int remasked = i == 10 || i == 20 || i == 30 || i == 33;
+            if (!remasked) {
+                assert_int_equal(ids[i], orig[i]);
+                assert_true(conf[i] == oconf[i]);
+                assert_int_equal(changed[i], 0);
+            } else {
+                assert_int_equal(changed[i], ids[i] != orig[i]);
+                assert_true(ids[i] != hp()->mask_id);
+                changed_any |= changed[i];
+            }
+        }
+    }
+    assert_true(changed_any);
+    /* Bad ranges and fractions. */
+    bd3_sampler_params p = params(BD3_SAMPLE_CONFIDENCE, 0, 0);
+    assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, N, 10, 10, 0.5, NULL, NULL, NULL), BD3_E_ARG);
+    assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, N, 0, N + 1, 0.5, NULL, NULL, NULL), BD3_E_ARG);
+    assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, N, 0, N, 0.0, NULL, NULL, NULL), BD3_E_ARG);
+}
+
+static void test_revise_cancelled_restores_window(void **state)
+{
+    (void)state;
+    enum { N = 32 };
+    int32_t ids[N], orig[N];
+    float conf[N], oconf[N];
+    fill_ids(orig, N, 15);
+    for (int i = 0; i < N; i++)
+        oconf[i] = (float)i / N;
+    memcpy(ids, orig, sizeof ids);
+    memcpy(conf, oconf, sizeof conf);
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 0);
+    cancel_state cs = {.cancel_at = 1};
+    assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, N, 0, N, 0.5, NULL, cancel_cb, &cs), BD3_E_CANCELLED);
+    assert_memory_equal(ids, orig, sizeof ids);
+    assert_memory_equal(conf, oconf, sizeof conf);
+}
+
+/* ---- NELBO -------------------------------------------------------------------------------- */
+
+static void test_nelbo_is_finite_reproducible_and_counts_all_but_first_token(void **state)
+{
+    (void)state;
+    const int L = hp()->n_ctx;
+    const size_t n = (size_t)L * 3 + 5;
+    int32_t *ids = malloc(n * sizeof *ids);
+    fill_ids(ids, (int)n, 16);
+    int modes[] = {BD3_GLOBAL, 4, 8};
+    for (int k = 0; k < 3; k++) {
+        double la = 0, lb = 0, lc = 0;
+        size_t na = 0, nb = 0, nc = 0;
+        assert_int_equal(bd3_nelbo(g_ctx, ids, n, modes[k], 0, 1, &la, &na, NULL, NULL), BD3_OK);
+        assert_int_equal(bd3_nelbo(g_ctx, ids, n, modes[k], 0, 1, &lb, &nb, NULL, NULL), BD3_OK);
+        assert_int_equal(bd3_nelbo(g_ctx, ids, n, modes[k], 0, 2, &lc, &nc, NULL, NULL), BD3_OK);
+        assert_true(isfinite(la) && la > 0.0);
+        assert_true(la == lb);
+        assert_true(la != lc);
+        assert_int_equal(na, 3 * (size_t)(L - 1));
+        assert_int_equal(na, nc);
+        /* A random model is close to uniform: the bound per token is near log V. */
+        double per_tok = la / (double)na, lv = log((double)hp()->n_vocab - 1);
+        assert_true(per_tok > 0.5 * lv && per_tok < 2.0 * lv);
+        /* One row only. */
+        double l1 = 0;
+        size_t n1 = 0;
+        assert_int_equal(bd3_nelbo(g_ctx, ids, n, modes[k], 1, 1, &l1, &n1, NULL, NULL), BD3_OK);
+        assert_int_equal(n1, (size_t)(L - 1));
+    }
+    free(ids);
+}
+
+static void test_nelbo_cancelled_and_bad_input(void **state)
+{
+    (void)state;
+    const int L = hp()->n_ctx;
+    int32_t *ids = malloc((size_t)2 * L * sizeof *ids);
+    fill_ids(ids, 2 * L, 17);
+    double loss = 0;
+    size_t cnt = 0;
+    cancel_state cs = {.cancel_at = 1};
+    assert_int_equal(bd3_nelbo(g_ctx, ids, (size_t)2 * L, 4, 0, 1, &loss, &cnt, cancel_cb, &cs),
+                     BD3_E_CANCELLED);
+    ids[3] = hp()->mask_id;
+    assert_int_equal(bd3_nelbo(g_ctx, ids, (size_t)2 * L, 4, 0, 1, &loss, &cnt, NULL, NULL), BD3_E_ARG);
+    assert_int_equal(bd3_nelbo(g_ctx, ids, 1, 4, 0, 1, &loss, &cnt, NULL, NULL), BD3_E_ARG);
+    free(ids);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forward_rows_equal_rows_of_full_forward),
+        cmocka_unit_test(test_infill_fills_every_mask_and_keeps_other_tokens),
+        cmocka_unit_test(test_infill_is_deterministic_per_seed),
+        cmocka_unit_test(test_infill_rejects_bad_windows),
+        cmocka_unit_test(test_infill_cancelled_by_callback_stops_and_reports_cancelled),
+        cmocka_unit_test(test_continue_with_and_without_cache_agree_without_sliding),
+        cmocka_unit_test(test_continue_is_deterministic_per_seed),
+        cmocka_unit_test(test_continue_slides_past_n_ctx),
+        cmocka_unit_test(test_continue_blocks_are_aligned_from_prompt_start),
+        cmocka_unit_test(test_repeat_rule_drops_repetitions_of_a_period),
+        cmocka_unit_test(test_score_single_masking_matches_alternatives),
+        cmocka_unit_test(test_score_strided_gives_probabilities),
+        cmocka_unit_test(test_alternatives_rejects_bad_arguments),
+        cmocka_unit_test(test_revise_changes_only_remasked_positions),
+        cmocka_unit_test(test_revise_cancelled_restores_window),
+        cmocka_unit_test(test_nelbo_is_finite_reproducible_and_counts_all_but_first_token),
+        cmocka_unit_test(test_nelbo_cancelled_and_bad_input),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,716 @@
+/* test_sampler.c: the engine RNG and samplers (spec section 3) on synthetic logits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "bd3.h"
+#include "sampler.h"
+
+/* ---- RNG ---------------------------------------------------------------------------------- */
+
+static void test_rng_matches_xoshiro256starstar_reference(void **state)
+{
+    (void)state;
+    /* Values from an independent Python implementation of splitmix64 + xoshiro256**. */
+    bd3_rng r;
+    bd3_rng_seed(&r, 42);
+    assert_true(bd3_rng_u64(&r) == 0x15780b2e0c2ec716ULL);
+    assert_true(bd3_rng_u64(&r) == 0x6104d9866d113a7eULL);
+    assert_true(bd3_rng_u64(&r) == 0xae17533239e499a1ULL);
+}
+
+static void test_rng_same_seed_same_sequence_other_seed_differs(void **state)
+{
+    (void)state;
+    bd3_rng a, b, c;
+    bd3_rng_seed(&a, 7);
+    bd3_rng_seed(&b, 7);
+    bd3_rng_seed(&c, 8);
+    int differ = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = bd3_rng_u64(&a);
+        assert_true(x == bd3_rng_u64(&b));
+        differ += x != bd3_rng_u64(&c);
+    }
+    assert_true(differ > 90);
+}
+
+static void test_rng_uniform_in_unit_interval_with_mean_half(void **state)
+{
+    (void)state;
+    bd3_rng r;
+    bd3_rng_seed(&r, 0);
+    double sum = 0.0;
+    const int n = 100000;
+    for (int i = 0; i < n; i++) {
+        double u = bd3_rng_uniform(&r);
+        assert_true(u >= 0.0 && u < 1.0);
+        sum += u;
+    }
+    assert_true(fabs(sum / n - 0.5) < 0.01);
+}
+
+/* ---- parameters --------------------------------------------------------------------------- */
+
+static void test_sampler_params_init_sets_documented_defaults(void **state)
+{
+    (void)state;
+    bd3_sampler_params p;
+    memset(&p, 0xff, sizeof p);
+    bd3_sampler_params_init(&p);
+    assert_int_equal(p.kind, BD3_SAMPLE_FIRST_HITTING);
+    assert_int_equal(p.steps, 0);
+    assert_true(p.threshold == 0.0 && p.temperature == 1.0 && p.top_p == 1.0);
+    assert_int_equal(p.top_k, 0);
+    assert_true(p.seed == 0);
+}
+
+static void test_sampler_kind_names_round_trip_and_unknown_fails(void **state)
+{
+    (void)state;
+    bd3_sampler_kind kinds[] = {BD3_SAMPLE_FIRST_HITTING, BD3_SAMPLE_STEPS, BD3_SAMPLE_CONFIDENCE,
+                                BD3_SAMPLE_MARGIN, BD3_SAMPLE_ENTROPY};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        bd3_sampler_kind k = (bd3_sampler_kind)99;
+        assert_int_equal(bd3_sampler_kind_parse(bd3_sampler_kind_name(kinds[i]), &k), 0);
+        assert_int_equal(k, kinds[i]);
+    }
+    bd3_sampler_kind k;
+    assert_int_equal(bd3_sampler_kind_parse("nonsense", &k), -1);
+    assert_int_equal(bd3_sampler_kind_parse(NULL, &k), -1);
+    assert_string_equal(bd3_sampler_kind_name((bd3_sampler_kind)42), "unknown");
+}
+
+static void test_sampler_new_rejects_invalid_params(void **state)
+{
+    (void)state;
+    bd3_sampler_params p;
+    sampler *s;
+    bd3_sampler_params_init(&p);
+    p.temperature = 0.0;
+    assert_int_equal(sampler_new(10, 9, &p, &s), BD3_E_ARG);
+    bd3_sampler_params_init(&p);
+    p.top_p = 0.0;
+    assert_int_equal(sampler_new(10, 9, &p, &s), BD3_E_ARG);
+    p.top_p = 1.5;
+    assert_int_equal(sampler_new(10, 9, &p, &s), BD3_E_ARG);
+    bd3_sampler_params_init(&p);
+    p.top_k = -1;
+    assert_int_equal(sampler_new(10, 9, &p, &s), BD3_E_ARG);
+    bd3_sampler_params_init(&p);
+    p.threshold = NAN;
+    assert_int_equal(sampler_new(10, 9, &p, &s), BD3_E_ARG);
+    bd3_sampler_params_init(&p);
+    assert_int_equal(sampler_new(0, 0, &p, &s), BD3_E_ARG);
+    assert_int_equal(sampler_new(10, 9, &p, &s), BD3_OK);
+    sampler_free(s);
+    sampler_free(NULL);
+}
+
+/* ---- single draws ------------------------------------------------------------------------- */
+
+static sampler *make_sampler(int V, int32_t mask, double temp, int top_k, double top_p)
+{
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.temperature = temp;
+    p.top_k = top_k;
+    p.top_p = top_p;
+    sampler *s = NULL;
+    assert_int_equal(sampler_new(V, mask, &p, &s), BD3_OK);
+    return s;
+}
+
+static void test_draw_never_returns_mask_even_when_its_logit_is_largest(void **state)
+{
+    (void)state;
+    float logits[4] = {0.0f, 1.0f, 0.5f, 100.0f}; /* id 3 is the mask */
+    sampler *s = make_sampler(4, 3, 1.0, 0, 1.0);
+    bd3_rng r;
+    bd3_rng_seed(&r, 1);
+    for (int i = 0; i < 1000; i++) {
+        sampler_draw d;
+        assert_int_equal(sampler_draw_token(s, logits, &r, &d), BD3_OK);
+        assert_true(d.token >= 0 && d.token < 3);
+    }
+    sampler_free(s);
+}
+
+static void test_draw_rejects_row_without_finite_logit(void **state)
+{
+    (void)state;
+    float logits[3] = {NAN, -INFINITY, 5.0f}; /* id 2 is the mask */
+    sampler *s = make_sampler(3, 2, 1.0, 0, 1.0);
+    bd3_rng r;
+    bd3_rng_seed(&r, 1);
+    sampler_draw d;
+    assert_int_equal(sampler_draw_token(s, logits, &r, &d), BD3_E_ARG);
+    sampler_free(s);
+}
+
+static void test_draw_is_deterministic_per_seed(void **state)
+{
+    (void)state;
+    enum { V = 50 };
+    float logits[V];
+    for (int v = 0; v < V; v++)
+        logits[v] = (float)sin(v * 1.3);
+    sampler *s = make_sampler(V, V - 1, 0.8, 0, 0.9);
+    bd3_rng a, b, c;
+    bd3_rng_seed(&a, 123);
+    bd3_rng_seed(&b, 123);
+    bd3_rng_seed(&c, 124);
+    int differ = 0;
+    for (int i = 0; i < 200; i++) {
+        sampler_draw da, db, dc;
+        sampler_draw_token(s, logits, &a, &da);
+        sampler_draw_token(s, logits, &b, &db);
+        sampler_draw_token(s, logits, &c, &dc);
+        assert_int_equal(da.token, db.token);
+        assert_true(da.conf == db.conf);
+        differ += da.token != dc.token;
+    }
+    assert_true(differ > 20);
+    sampler_free(s);
+}
+
+static void test_draw_frequencies_follow_softmax(void **state)
+{
+    (void)state;
+    /* p = 1/7, 2/7, 4/7 over ids 0..2; id 3 is the mask. */
+    float logits[4] = {0.0f, (float)log(2.0), (float)log(4.0), 3.0f};
+    sampler *s = make_sampler(4, 3, 1.0, 0, 1.0);
+    bd3_rng r;
+    bd3_rng_seed(&r, 9);
+    int count[3] = {0};
+    const int n = 30000;
+    for (int i = 0; i < n; i++) {
+        sampler_draw d;
+        sampler_draw_token(s, logits, &r, &d);
+        count[d.token]++;
+        double want = (d.token == 0 ? 1.0 : d.token == 1 ? 2.0 : 4.0) / 7.0;
+        assert_true(fabs(d.conf - want) < 1e-6);
+    }
+    assert_true(fabs(count[0] / (double)n - 1.0 / 7) < 0.015);
+    assert_true(fabs(count[1] / (double)n - 2.0 / 7) < 0.015);
+    assert_true(fabs(count[2] / (double)n - 4.0 / 7) < 0.015);
+    sampler_free(s);
+}
+
+static void test_temperature_divides_logits_before_softmax(void **state)
+{
+    (void)state;
+    float logits[3] = {0.0f, 2.0f, -1.0f}; /* id 2 is the mask */
+    sampler *s = make_sampler(3, 2, 2.0, 0, 1.0);
+    bd3_rng r;
+    bd3_rng_seed(&r, 5);
+    double p1 = exp(1.0) / (1.0 + exp(1.0));
+    for (int i = 0; i < 50; i++) {
+        sampler_draw d;
+        sampler_draw_token(s, logits, &r, &d);
+        double want = d.token == 1 ? p1 : 1.0 - p1;
+        assert_true(fabs(d.conf - want) < 1e-9);
+        assert_true(fabs(d.margin - (2 * p1 - 1.0)) < 1e-9);
+    }
+    sampler_free(s);
+}
+
+static void test_top_k_keeps_only_k_best_and_renormalises(void **state)
+{
+    (void)state;
+    float logits[6] = {1.0f, 3.0f, 2.0f, 0.0f, 2.5f, 9.0f}; /* id 5 is the mask */
+    sampler *s = make_sampler(6, 5, 1.0, 2, 1.0);
+    bd3_rng r;
+    bd3_rng_seed(&r, 3);
+    double z = exp(3.0) + exp(2.5);
+    int seen[6] = {0};
+    for (int i = 0; i < 2000; i++) {
+        sampler_draw d;
+        sampler_draw_token(s, logits, &r, &d);
+        assert_true(d.token == 1 || d.token == 4);
+        seen[d.token]++;
+        assert_true(fabs(d.conf - exp(logits[d.token]) / z) < 1e-9);
+    }
+    assert_true(seen[1] > 0 && seen[4] > 0);
+    sampler_free(s);
+    s = make_sampler(6, 5, 1.0, 1, 1.0);
+    for (int i = 0; i < 100; i++) {
+        sampler_draw d;
+        sampler_draw_token(s, logits, &r, &d);
+        assert_int_equal(d.token, 1);
+        assert_true(d.conf == 1.0);
+    }
+    sampler_free(s);
+}
+
+/* Probabilities 0.5, 0.25, 0.125, 0.125 (exact in binary) over ids 0..3; id 4 is the mask. */
+static void quarter_logits(float *logits)
+{
+    logits[0] = (float)log(4.0);
+    logits[1] = (float)log(2.0);
+    logits[2] = 0.0f;
+    logits[3] = 0.0f;
+    logits[4] = 50.0f;
+}
+
+static void count_draws(sampler *s, const float *logits, int n, int *count, uint64_t seed)
+{
+    bd3_rng r;
+    bd3_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        sampler_draw d;
+        assert_int_equal(sampler_draw_token(s, logits, &r, &d), BD3_OK);
+        count[d.token]++;
+    }
+}
+
+static void test_top_p_below_top_token_keeps_only_top_token(void **state)
+{
+    (void)state;
+    float logits[5];
+    quarter_logits(logits);
+    sampler *s = make_sampler(5, 4, 1.0, 0, 0.3);
+    int count[5] = {0};
+    count_draws(s, logits, 500, count, 11);
+    assert_int_equal(count[0], 500);
+    /* Confidence is the probability before top-p, not the renormalised 1. */
+    bd3_rng r;
+    bd3_rng_seed(&r, 1);
+    sampler_draw d;
+    sampler_draw_token(s, logits, &r, &d);
+    assert_true(fabs(d.conf - 0.5) < 1e-6);
+    sampler_free(s);
+}
+
+static void test_top_p_keeps_prefix_whose_cumulative_sum_is_at_most_p(void **state)
+{
+    (void)state;
+    float logits[5];
+    quarter_logits(logits);
+    /* Cumulative sums 0.5, 0.75, 0.875 (up to float32 rounding of the logits): p just above
+     * 0.75 keeps the first two. */
+    sampler *s = make_sampler(5, 4, 1.0, 0, 0.750001);
+    int count[5] = {0};
+    count_draws(s, logits, 6000, count, 12);
+    assert_int_equal(count[2] + count[3] + count[4], 0);
+    /* Renormalised: 2/3 and 1/3. */
+    assert_true(fabs(count[0] / 6000.0 - 2.0 / 3) < 0.03);
+    sampler_free(s);
+    /* p just below 0.75 keeps only the top token. */
+    s = make_sampler(5, 4, 1.0, 0, 0.749999);
+    memset(count, 0, sizeof count);
+    count_draws(s, logits, 500, count, 13);
+    assert_int_equal(count[0], 500);
+    sampler_free(s);
+}
+
+static void test_top_p_one_keeps_every_token(void **state)
+{
+    (void)state;
+    float logits[5];
+    quarter_logits(logits);
+    sampler *s = make_sampler(5, 4, 1.0, 0, 1.0);
+    int count[5] = {0};
+    count_draws(s, logits, 8000, count, 14);
+    for (int v = 0; v < 4; v++)
+        assert_true(count[v] > 0);
+    assert_int_equal(count[4], 0);
+    assert_true(fabs(count[3] / 8000.0 - 0.125) < 0.02);
+    sampler_free(s);
+}
+
+static void test_top_p_with_tied_probabilities_breaks_ties_by_id(void **state)
+{
+    (void)state;
+    /* Four equal tokens, p = 0.5: exactly the first two ids are kept. */
+    float logits[5] = {1.0f, 1.0f, 1.0f, 1.0f, 0.0f};
+    sampler *s = make_sampler(5, 4, 1.0, 0, 0.5);
+    int count[5] = {0};
+    count_draws(s, logits, 2000, count, 15);
+    assert_true(count[0] > 0 && count[1] > 0);
+    assert_int_equal(count[2] + count[3] + count[4], 0);
+    sampler_free(s);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void test_top_p_on_large_vocabulary_matches_full_sort(void **state)
+{
+    (void)state;
+    enum { V = 5000 };
+    float *logits = malloc(V * sizeof *logits);
+    double *prob = malloc(V * sizeof *prob);
+    double *sorted = malloc(V * sizeof *sorted);
+    bd3_rng g;
+    bd3_rng_seed(&g, 77);
+    for (int v = 0; v < V; v++)
+        logits[v] = (float)(6.0 * bd3_rng_uniform(&g));
+    const double top_p = 0.6;
+    sampler_softmax(logits, V, V - 1, prob);
+    memcpy(sorted, prob, V * sizeof *sorted);
+    qsort(sorted, V, sizeof *sorted, cmp_desc);
+    double cum = 0.0, cutoff = sorted[0];
+    int n_nucleus = 0;
+    while (n_nucleus < V && cum + sorted[n_nucleus] <= top_p) {
+        cum += sorted[n_nucleus];
+        cutoff = sorted[n_nucleus];
+        n_nucleus++;
+    }
+    assert_true(n_nucleus > 10 && n_nucleus < V / 2);
+    sampler *s = make_sampler(V, V - 1, 1.0, 0, top_p);
+    bd3_rng r;
+    bd3_rng_seed(&r, 78);
+    int below = 0, lowest_hit = 0;
+    for (int i = 0; i < 20000; i++) {
+        sampler_draw d;
+        sampler_draw_token(s, logits, &r, &d);
+        below += prob[d.token] < cutoff;
+        if (prob[d.token] == cutoff)
+            lowest_hit = 1;
+        assert_true(fabs(d.conf - prob[d.token]) < 1e-12);
+    }
+    assert_int_equal(below, 0);
+    assert_true(lowest_hit || n_nucleus > 2000);
+    sampler_free(s);
+    free(logits);
+    free(prob);
+    free(sorted);
+}
+
+static void test_log_prob_matches_softmax_and_excludes_mask(void **state)
+{
+    (void)state;
+    float logits[4] = {0.5f, -1.0f, 2.0f, 7.0f};
+    double prob[4];
+    double lse = sampler_softmax(logits, 4, 3, prob);
+    assert_true(prob[3] == 0.0);
+    assert_true(fabs(prob[0] + prob[1] + prob[2] - 1.0) < 1e-12);
+    assert_true(fabs(lse - log(exp(0.5) + exp(-1.0) + exp(2.0))) < 1e-12);
+    for (int v = 0; v < 3; v++)
+        assert_true(fabs(sampler_log_prob(logits, 4, 3, v) - log(prob[v])) < 1e-12);
+    assert_true(sampler_log_prob(logits, 4, 3, 3) == -INFINITY);
+    assert_true(sampler_log_prob(logits, 4, 3, 9) == -INFINITY);
+}
+
+/* ---- schedule and canvas denoising ------------------------------------------------------- */
+
+static void test_schedule_counts_cover_every_mask_and_end_with_all(void **state)
+{
+    (void)state;
+    for (int T = 1; T <= 12; T++) {
+        for (int m0 = 1; m0 <= 40; m0++) {
+            int m = m0;
+            for (int i = 0; i < T && m > 0; i++) {
+                int k = sampler_schedule_count(m, i, T);
+                assert_true(k >= 1 && k <= m);
+                if (i == T - 1)
+                    assert_int_equal(k, m);
+                m -= k;
+            }
+            assert_int_equal(m, 0);
+        }
+    }
+    assert_int_equal(sampler_schedule_count(6, 0, 3), 2);
+    assert_int_equal(sampler_schedule_count(4, 1, 3), 2);
+    assert_int_equal(sampler_schedule_count(10, 0, 10), 1);
+    assert_int_equal(sampler_schedule_count(0, 0, 3), 0);
+}
+
+enum { CV = 8, MASK = 7 }; /* canvas tests: vocabulary of 8, id 7 is the mask */
+
+/* Fake model: position i prefers token i % 7 with a strength that grows with i. */
+typedef struct fake_model {
+    int n_calls;         /* calls made */
+    int rows_total;      /* rows asked for, summed */
+    int fail_at;         /* call index that fails with BD3_E_IO, -1 never */
+    int first_rows;      /* rows asked for by the first call */
+    float strength;      /* logit of the preferred token per position index; 0 means 0.5 */
+} fake_model;
+
+static bd3_status fake_logits(void *user, const int32_t *ids, const int *rows, int n_rows, float *logits)
+{
+    fake_model *f = user;
+    (void)ids;
+    if (f->n_calls == f->fail_at)
+        return BD3_E_IO;
+    if (f->n_calls == 0)
+        f->first_rows = n_rows;
+    f->n_calls++;
+    f->rows_total += n_rows;
+    for (int j = 0; j < n_rows; j++) {
+        for (int v = 0; v < CV; v++)
+            logits[j * CV + v] = 0.0f;
+        logits[j * CV + rows[j] % 7] = (f->strength > 0.0f ? f->strength : 0.5f) * (float)rows[j];
+        logits[j * CV + MASK] = 100.0f;
+    }
+    return BD3_OK;
+}
+
+static void make_canvas(int32_t *ids, float *conf, int n)
+{
+    for (int i = 0; i < n; i++) {
+        ids[i] = (i % 3 == 0) ? i % 7 : MASK;
+        conf[i] = -1.0f;
+    }
+}
+
+static void run_canvas(bd3_sampler_kind kind, int steps, double threshold, uint64_t seed,
+                       int32_t *ids, float *conf, int n, fake_model *f)
+{
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.kind = kind;
+    p.steps = steps;
+    p.threshold = threshold;
+    sampler *s;
+    assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+    bd3_rng r;
+    bd3_rng_seed(&r, seed);
+    make_canvas(ids, conf, n);
+    memset(f, 0, sizeof *f);
+    f->fail_at = -1;
+    assert_int_equal(sampler_denoise(s, &r, ids, conf, n, fake_logits, f, NULL, NULL, NULL), BD3_OK);
+    sampler_free(s);
+}
+
+static void test_every_sampler_fills_all_masks_and_keeps_unmasked_tokens(void **state)
+{
+    (void)state;
+    bd3_sampler_kind kinds[] = {BD3_SAMPLE_FIRST_HITTING, BD3_SAMPLE_STEPS, BD3_SAMPLE_CONFIDENCE,
+                                BD3_SAMPLE_MARGIN, BD3_SAMPLE_ENTROPY};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        for (int steps = 0; steps <= 5; steps += 5) {
+            enum { N = 30 };
+            int32_t ids[N];
+            float conf[N];
+            fake_model f;
+            run_canvas(kinds[k], steps, 0.0, 1 + k, ids, conf, N, &f);
+            for (int i = 0; i < N; i++) {
+                if (i % 3 == 0) {
+                    assert_int_equal(ids[i], i % 7);
+                    assert_true(conf[i] == -1.0f);
+                } else {
+                    assert_true(ids[i] >= 0 && ids[i] < MASK);
+                    assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
+                }
+            }
+            if (kinds[k] == BD3_SAMPLE_FIRST_HITTING)
+                assert_int_equal(f.n_calls, 20);
+            else if (steps == 5)
+                assert_true(f.n_calls >= 1 && f.n_calls <= 5);
+            else
+                assert_true(f.n_calls >= 1 && f.n_calls <= 20);
+        }
+    }
+}
+
+static void test_denoise_is_deterministic_per_seed(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    int32_t a[N], b[N], c[N];
+    float ca[N], cb[N], cc[N];
+    fake_model f;
+    run_canvas(BD3_SAMPLE_STEPS, 6, 0.0, 99, a, ca, N, &f);
+    run_canvas(BD3_SAMPLE_STEPS, 6, 0.0, 99, b, cb, N, &f);
+    run_canvas(BD3_SAMPLE_STEPS, 6, 0.0, 100, c, cc, N, &f);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_equal(ca, cb, sizeof ca);
+    assert_true(memcmp(a, c, sizeof a) != 0);
+}
+
+static void test_ordered_sampler_unmasks_schedule_count_per_step(void **state)
+{
+    (void)state;
+    enum { N = 9 }; /* 6 masks (positions not divisible by 3) */
+    int32_t ids[N];
+    float conf[N];
+    fake_model f;
+    run_canvas(BD3_SAMPLE_CONFIDENCE, 3, 0.0, 4, ids, conf, N, &f);
+    assert_int_equal(f.n_calls, 3);
+    assert_int_equal(f.rows_total, 6 + 4 + 2); /* every masked row is drawn each step */
+}
+
+static void test_threshold_keeps_every_confident_draw_in_one_step(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    int32_t ids[N];
+    float conf[N];
+    fake_model f;
+    /* Positions >= 12 have logit margin >= 6 over 6 rivals: probability > 0.98. */
+    run_canvas(BD3_SAMPLE_CONFIDENCE, 0, 0.9, 4, ids, conf, N, &f);
+    /* Without a threshold: one per call (40 masks); with it, the confident ones go together. */
+    assert_true(f.n_calls < 15);
+    fake_model g;
+    run_canvas(BD3_SAMPLE_CONFIDENCE, 0, 0.0, 4, ids, conf, N, &g);
+    assert_int_equal(g.n_calls, 40);
+}
+
+/* Records the order in which positions are unmasked. */
+typedef struct order_log {
+    int32_t prev[64]; /* canvas ids at the previous callback */
+    int order[64];    /* positions in unmask order */
+    int n;            /* entries in order */
+    int cancel_after; /* calls after which to cancel, -1 never */
+} order_log;
+
+static int log_step(void *user, const bd3_progress *p)
+{
+    order_log *l = user;
+    for (int i = 0; i < p->n_canvas; i++) {
+        if (l->prev[i] == MASK && p->ids[i] != MASK)
+            l->order[l->n++] = i;
+        l->prev[i] = p->ids[i];
+    }
+    return l->cancel_after >= 0 && p->n_calls >= l->cancel_after;
+}
+
+static bd3_status run_logged(bd3_sampler_kind kind, int32_t *ids, float *conf, int n, order_log *l,
+                             fake_model *f)
+{
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.kind = kind;
+    sampler *s;
+    assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+    bd3_rng r;
+    bd3_rng_seed(&r, 2);
+    make_canvas(ids, conf, n);
+    memcpy(l->prev, ids, (size_t)n * sizeof *ids);
+    l->n = 0;
+    memset(f, 0, sizeof *f);
+    f->fail_at = -1;
+    f->strength = 1.5f; /* distinct, unsaturated probabilities up to position 19 */
+    bd3_progress prog = {.ids = ids, .conf = conf, .n_canvas = n};
+    bd3_status st = sampler_denoise(s, &r, ids, conf, n, fake_logits, f, &prog, log_step, l);
+    sampler_free(s);
+    return st;
+}
+
+static void test_confidence_and_entropy_orders_unmask_most_certain_first(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    bd3_sampler_kind kinds[] = {BD3_SAMPLE_CONFIDENCE, BD3_SAMPLE_MARGIN, BD3_SAMPLE_ENTROPY};
+    for (size_t k = 0; k < 3; k++) {
+        int32_t ids[N];
+        float conf[N];
+        order_log l = {.cancel_after = -1};
+        fake_model f;
+        assert_int_equal(run_logged(kinds[k], ids, conf, N, &l, &f), BD3_OK);
+        /* The fake model is more certain at later positions: unmasking goes right to left.
+         * Margin and entropy depend only on the distribution; confidence depends on the token
+         * drawn, which at the weakly peaked first positions may not be the preferred one. */
+        assert_int_equal(l.n, 13);
+        int checked = kinds[k] == BD3_SAMPLE_CONFIDENCE ? 8 : l.n;
+        assert_int_equal(l.order[0], 19);
+        for (int i = 1; i < checked; i++)
+            assert_true(l.order[i] < l.order[i - 1]);
+    }
+}
+
+static void test_callback_cancels_after_requested_call(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    int32_t ids[N];
+    float conf[N];
+    order_log l = {.cancel_after = 3};
+    fake_model f;
+    assert_int_equal(run_logged(BD3_SAMPLE_FIRST_HITTING, ids, conf, N, &l, &f), BD3_E_CANCELLED);
+    assert_int_equal(f.n_calls, 3);
+    int masks = 0;
+    for (int i = 0; i < N; i++)
+        masks += ids[i] == MASK;
+    assert_int_equal(masks, 13 - 3);
+}
+
+static void test_logits_error_is_returned(void **state)
+{
+    (void)state;
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    sampler *s;
+    assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+    int32_t ids[10];
+    float conf[10];
+    make_canvas(ids, conf, 10);
+    fake_model f = {.fail_at = 2};
+    bd3_rng r;
+    bd3_rng_seed(&r, 0);
+    assert_int_equal(sampler_denoise(s, &r, ids, conf, 10, fake_logits, &f, NULL, NULL, NULL), BD3_E_IO);
+    sampler_free(s);
+}
+
+static void test_step_schedule_unmasks_half_at_first_of_two_steps(void **state)
+{
+    (void)state;
+    /* T = 2: at step 0, t = 1, s = 1/2, each mask unmasks with probability 1/2; step 1 takes
+     * the rest. */
+    enum { N = 300 };
+    int32_t ids[N];
+    float conf[N];
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.kind = BD3_SAMPLE_STEPS;
+    p.steps = 2;
+    sampler *s;
+    assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+    int first = 0, total = 0;
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        for (int i = 0; i < N; i++)
+            ids[i] = MASK;
+        fake_model f = {.fail_at = -1};
+        bd3_rng r;
+        bd3_rng_seed(&r, seed);
+        assert_int_equal(sampler_denoise(s, &r, ids, conf, N, fake_logits, &f, NULL, NULL, NULL), BD3_OK);
+        assert_int_equal(f.n_calls, 2);
+        assert_int_equal(f.rows_total, N);
+        first += f.first_rows;
+        total += N;
+    }
+    assert_true(fabs(first / (double)total - 0.5) < 0.03);
+    sampler_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rng_matches_xoshiro256starstar_reference),
+        cmocka_unit_test(test_rng_same_seed_same_sequence_other_seed_differs),
+        cmocka_unit_test(test_rng_uniform_in_unit_interval_with_mean_half),
+        cmocka_unit_test(test_sampler_params_init_sets_documented_defaults),
+        cmocka_unit_test(test_sampler_kind_names_round_trip_and_unknown_fails),
+        cmocka_unit_test(test_sampler_new_rejects_invalid_params),
+        cmocka_unit_test(test_draw_never_returns_mask_even_when_its_logit_is_largest),
+        cmocka_unit_test(test_draw_rejects_row_without_finite_logit),
+        cmocka_unit_test(test_draw_is_deterministic_per_seed),
+        cmocka_unit_test(test_draw_frequencies_follow_softmax),
+        cmocka_unit_test(test_temperature_divides_logits_before_softmax),
+        cmocka_unit_test(test_top_k_keeps_only_k_best_and_renormalises),
+        cmocka_unit_test(test_top_p_below_top_token_keeps_only_top_token),
+        cmocka_unit_test(test_top_p_keeps_prefix_whose_cumulative_sum_is_at_most_p),
+        cmocka_unit_test(test_top_p_one_keeps_every_token),
+        cmocka_unit_test(test_top_p_with_tied_probabilities_breaks_ties_by_id),
+        cmocka_unit_test(test_top_p_on_large_vocabulary_matches_full_sort),
+        cmocka_unit_test(test_log_prob_matches_softmax_and_excludes_mask),
+        cmocka_unit_test(test_schedule_counts_cover_every_mask_and_end_with_all),
+        cmocka_unit_test(test_every_sampler_fills_all_masks_and_keeps_unmasked_tokens),
+        cmocka_unit_test(test_denoise_is_deterministic_per_seed),
+        cmocka_unit_test(test_ordered_sampler_unmasks_schedule_count_per_step),
+        cmocka_unit_test(test_threshold_keeps_every_confident_draw_in_one_step),
+        cmocka_unit_test(test_confidence_and_entropy_orders_unmask_most_certain_first),
+        cmocka_unit_test(test_callback_cancels_after_requested_call),
+        cmocka_unit_test(test_logits_error_is_returned),
+        cmocka_unit_test(test_step_schedule_unmasks_half_at_first_of_two_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
