@@ -284,6 +284,20 @@ size_t view_row_pos(const view_row *row, int col)
     return row->content_end;
 }
 
+int view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o)
+{
+    int col = 0;
+    view_cell cell;
+    while (rs < pos && !view_line_end_len(t, rs)) {
+        view_cell_make(t, rs, col, o, &cell);
+        if (rs + cell.len > pos) break;
+        col += cell.width;
+        rs += cell.len;
+        if (col > 1000000) break;
+    }
+    return col;
+}
+
 size_t view_count_lines(const text *t, size_t from, size_t to)
 {
     size_t count = 0, pos = from;

@@ -72,6 +72,10 @@ int view_row_col(const view_row *row, size_t pos);
  * content_end). */
 size_t view_row_pos(const view_row *row, int col);
 
+/* Screen column of pos counted from the row start rs (tabs expanded), as if the line were not
+ * wrapped: for horizontal scrolling. */
+int view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o);
+
 /* Newlines in [from, to). */
 size_t view_count_lines(const text *t, size_t from, size_t to);
 /* Position of the start of line number line (0-based); text_size when beyond the last line. */

@@ -1,0 +1,564 @@
+/* command.c: the command table and the handlers of every command (motions, selection,
+ * editing, files, search, modes). Depends on editor.h, command.h, motion.h, view.h. */
+#include "command.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "motion.h"
+
+static buffer *cur(editor *ed) { return editor_buffer(ed); }
+
+/* ---- motions: each returns the new cursor position ---- */
+
+typedef size_t (*motion_fn)(editor *ed, buffer *b);
+
+static size_t mv_char_left(editor *ed, buffer *b) { (void)ed; return view_prev_cluster(b->text, b->cursor); }
+static size_t mv_char_right(editor *ed, buffer *b) { (void)ed; return view_next_cluster(b->text, b->cursor); }
+static size_t mv_word_left(editor *ed, buffer *b) { (void)ed; return motion_word_prev(b->text, b->cursor); }
+static size_t mv_word_right(editor *ed, buffer *b) { (void)ed; return motion_word_next(b->text, b->cursor); }
+static size_t mv_sentence_prev(editor *ed, buffer *b) { (void)ed; return motion_sentence_prev(b->text, b->cursor); }
+static size_t mv_sentence_next(editor *ed, buffer *b) { (void)ed; return motion_sentence_next(b->text, b->cursor); }
+static size_t mv_paragraph_prev(editor *ed, buffer *b) { (void)ed; return motion_paragraph_prev(b->text, b->cursor); }
+static size_t mv_paragraph_next(editor *ed, buffer *b) { (void)ed; return motion_paragraph_next(b->text, b->cursor); }
+static size_t mv_buffer_start(editor *ed, buffer *b) { (void)ed; (void)b; return 0; }
+static size_t mv_buffer_end(editor *ed, buffer *b) { (void)ed; return text_size(b->text); }
+
+/* Layout options for vertical motions: no horizontal scroll, wide rows when not wrapping. */
+static view_opts mv_opts(editor *ed)
+{
+    view_opts o = editor_view_opts(ed);
+    if (!o.wrap) { o.width = 4096; o.hscroll = 0; }
+    return o;
+}
+
+static size_t mv_line_start(editor *ed, buffer *b)
+{
+    view_opts o = mv_opts(ed);
+    size_t rs = view_row_start(b->text, b->cursor, &o);
+    /* on a wrapped row's start, go on to the line start */
+    return rs == b->cursor ? view_line_start(b->text, b->cursor) : rs;
+}
+
+static size_t mv_line_end(editor *ed, buffer *b)
+{
+    view_opts o = mv_opts(ed);
+    view_row *row = editor_scratch_row(ed, o.width);
+    view_row_layout(b->text, view_row_start(b->text, b->cursor, &o), &o, row);
+    size_t e = row->content_end;
+    if (!row->newline && !row->last && row->n_cells > 0) e = row->cells[row->n_cells - 1].pos;
+    return e == b->cursor ? view_line_end(b->text, b->cursor) : e;
+}
+
+static size_t mv_line_up(editor *ed, buffer *b)
+{
+    view_opts o = mv_opts(ed);
+    view_row *row = editor_scratch_row(ed, o.width);
+    size_t rs = view_row_start(b->text, b->cursor, &o);
+    view_row_layout(b->text, rs, &o, row);
+    if (b->goal_col < 0) b->goal_col = view_row_col(row, b->cursor);
+    if (rs == 0) return 0;
+    view_row_layout(b->text, view_row_prev(b->text, rs, &o), &o, row);
+    return view_row_pos(row, b->goal_col);
+}
+
+static size_t mv_line_down(editor *ed, buffer *b)
+{
+    view_opts o = mv_opts(ed);
+    view_row *row = editor_scratch_row(ed, o.width);
+    size_t rs = view_row_start(b->text, b->cursor, &o);
+    size_t next = view_row_layout(b->text, rs, &o, row);
+    if (b->goal_col < 0) b->goal_col = view_row_col(row, b->cursor);
+    if (row->last) return text_size(b->text);
+    view_row_layout(b->text, next, &o, row);
+    return view_row_pos(row, b->goal_col);
+}
+
+/* Page motions move the cursor by a screen less two rows and keep its row on the screen. */
+static size_t mv_page(editor *ed, buffer *b, bool down)
+{
+    view_opts o = editor_view_opts(ed);
+    view_row *row = editor_scratch_row(ed, o.width);
+    int rows = editor_text_rows(ed), r0 = 0;
+    size_t p = view_row_start(b->text, b->top, &o), crs = view_row_start(b->text, b->cursor, &o);
+    while (p < crs && r0 < rows) {
+        size_t next = view_row_layout(b->text, p, &o, row);
+        if (row->last || next <= p) break;
+        p = next;
+        r0++;
+    }
+    int n = rows > 3 ? rows - 2 : 1;
+    size_t saved = b->cursor;
+    for (int i = 0; i < n; i++) {
+        size_t np = down ? mv_line_down(ed, b) : mv_line_up(ed, b);
+        if (np == b->cursor) break;
+        b->cursor = np;
+    }
+    size_t np = b->cursor;
+    b->cursor = saved;
+    size_t top = view_row_start(b->text, np, &o);
+    for (int i = 0; i < r0 && top > 0; i++) top = view_row_prev(b->text, top, &o);
+    b->top = top;
+    ed->keep_top = true;
+    return np;
+}
+
+static size_t mv_page_up(editor *ed, buffer *b) { return mv_page(ed, b, false); }
+static size_t mv_page_down(editor *ed, buffer *b) { return mv_page(ed, b, true); }
+
+static void run_motion(editor *ed, motion_fn fn, bool select)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    size_t s, e;
+    if (!select && editor_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
+        /* Left/Right with a selection go to its edge */
+        b->cursor = fn == mv_char_left ? s : e;
+        b->anchor = TEXT_POS_NONE;
+        return;
+    }
+    if (select && b->anchor == TEXT_POS_NONE) b->anchor = b->cursor;
+    if (!select) b->anchor = TEXT_POS_NONE;
+    b->cursor = fn(ed, b);
+}
+
+#define MOTION(NAME, FN) \
+    static void cmd_##NAME(editor *ed, int count) { (void)count; run_motion(ed, FN, false); } \
+    static void cmd_select_##NAME(editor *ed, int count) { (void)count; run_motion(ed, FN, true); }
+
+MOTION(char_left, mv_char_left)
+MOTION(char_right, mv_char_right)
+MOTION(line_up, mv_line_up)
+MOTION(line_down, mv_line_down)
+MOTION(word_left, mv_word_left)
+MOTION(word_right, mv_word_right)
+MOTION(sentence_prev, mv_sentence_prev)
+MOTION(sentence_next, mv_sentence_next)
+MOTION(paragraph_prev, mv_paragraph_prev)
+MOTION(paragraph_next, mv_paragraph_next)
+MOTION(line_start, mv_line_start)
+MOTION(line_end, mv_line_end)
+MOTION(page_up, mv_page_up)
+MOTION(page_down, mv_page_down)
+MOTION(buffer_start, mv_buffer_start)
+MOTION(buffer_end, mv_buffer_end)
+
+static void cmd_goto_line(editor *ed, int count)
+{
+    if (count > 0) editor_goto_line(ed, (size_t)count - 1);
+    else editor_prompt_start(ed, PROMPT_GOTO, "Go to line: ", "");
+}
+
+/* ---- selection by unit ---- */
+
+static void select_range(editor *ed, size_t s, size_t e)
+{
+    buffer *b = cur(ed);
+    b->anchor = s;
+    b->cursor = e;
+}
+
+static void cmd_select_all(editor *ed, int count)
+{
+    (void)count;
+    if (cur(ed)) select_range(ed, 0, text_size(cur(ed)->text));
+}
+
+typedef void (*unit_fn)(const text *t, size_t pos, size_t *s, size_t *e);
+
+static void select_unit(editor *ed, unit_fn fn)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    size_t s, e;
+    fn(b->text, b->cursor, &s, &e);
+    select_range(ed, s, e);
+}
+
+static void cmd_select_word(editor *ed, int c) { (void)c; select_unit(ed, motion_word_range); }
+static void cmd_select_sentence(editor *ed, int c) { (void)c; select_unit(ed, motion_sentence_range); }
+static void cmd_select_paragraph(editor *ed, int c) { (void)c; select_unit(ed, motion_paragraph_range); }
+static void cmd_select_line(editor *ed, int c) { (void)c; select_unit(ed, motion_line_range); }
+
+/* ---- editing ---- */
+
+static bool editable(editor *ed)
+{
+    buffer *b = cur(ed);
+    if (!b) return false;
+    if (b->readonly) { editor_message(ed, true, "This buffer is read-only"); return false; }
+    return true;
+}
+
+/* Deletes the selection when there is one; true when it did. */
+static bool delete_selection(editor *ed)
+{
+    buffer *b = cur(ed);
+    size_t s, e;
+    if (!editor_selection(b, &s, &e)) return false;
+    buffer_delete(b, s, e - s);
+    b->cursor = s;
+    b->anchor = TEXT_POS_NONE;
+    return true;
+}
+
+static void delete_range(editor *ed, size_t s, size_t e)
+{
+    buffer *b = cur(ed);
+    if (e > s) buffer_delete(b, s, e - s);
+    b->cursor = s;
+    b->anchor = TEXT_POS_NONE;
+}
+
+static void cmd_insert_newline(editor *ed, int c) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\n", 1); }
+static void cmd_insert_tab(editor *ed, int c) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\t", 1); }
+
+static void cmd_delete_char_before(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed) || delete_selection(ed)) return;
+    buffer *b = cur(ed);
+    delete_range(ed, view_prev_cluster(b->text, b->cursor), b->cursor);
+}
+
+static void cmd_delete_char_after(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed) || delete_selection(ed)) return;
+    buffer *b = cur(ed);
+    delete_range(ed, b->cursor, view_next_cluster(b->text, b->cursor));
+}
+
+static void cmd_delete_word_before(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed) || delete_selection(ed)) return;
+    buffer *b = cur(ed);
+    delete_range(ed, motion_word_prev(b->text, b->cursor), b->cursor);
+}
+
+static void cmd_delete_word_after(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed) || delete_selection(ed)) return;
+    buffer *b = cur(ed);
+    delete_range(ed, b->cursor, motion_word_end(b->text, b->cursor));
+}
+
+static void cmd_delete_line(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    motion_line_range(b->text, b->cursor, &s, &e);
+    editor_copy_range(ed, s, e);
+    delete_range(ed, s, e);
+}
+
+static void cmd_copy(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (!b) return;
+    size_t s, e;
+    if (!editor_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
+    editor_copy_range(ed, s, e);
+    b->anchor = TEXT_POS_NONE;
+    editor_message(ed, false, "Copied %zu bytes", e - s);
+}
+
+static void cmd_cut(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    if (!editor_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
+    editor_copy_range(ed, s, e);
+    delete_range(ed, s, e);
+}
+
+static void cmd_paste(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed)) return;
+    if (!ed->reg_len) { editor_message(ed, false, "Nothing to paste"); return; }
+    editor_replace_selection(ed, ed->reg, ed->reg_len);
+}
+
+static void undo_redo(editor *ed, bool redo)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    size_t pos;
+    bool ok = redo ? text_redo(b->text, &pos) : text_undo(b->text, &pos);
+    if (!ok) { editor_message(ed, false, redo ? "Nothing to redo" : "Nothing to undo"); return; }
+    size_t size = text_size(b->text);
+    b->cursor = pos > size ? size : pos;
+    b->anchor = TEXT_POS_NONE;
+    if (b->top > size) b->top = size;
+    b->lc_valid = false;
+}
+
+static void cmd_undo(editor *ed, int c) { (void)c; undo_redo(ed, false); }
+static void cmd_redo(editor *ed, int c) { (void)c; undo_redo(ed, true); }
+
+/* ---- files and buffers ---- */
+
+static void cmd_save(editor *ed, int c) { (void)c; editor_save_buffer(ed, false); }
+
+static void cmd_save_as(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (b && !b->is_help) editor_prompt_start(ed, PROMPT_SAVE_AS, "Save as: ", b->path ? b->path : "");
+}
+
+static void cmd_open(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_OPEN, "Open: ", ""); }
+static void cmd_quit(editor *ed, int c) { (void)c; editor_request_quit(ed, false); }
+
+static void switch_buffer(editor *ed, int d)
+{
+    if (ed->n_bufs < 2) { editor_message(ed, false, "Only one file is open"); return; }
+    ed->cur = (ed->cur + d + ed->n_bufs) % ed->n_bufs;
+    editor_message(ed, false, "%s", cur(ed)->name);
+}
+
+static void cmd_buffer_next(editor *ed, int c) { (void)c; switch_buffer(ed, 1); }
+static void cmd_buffer_prev(editor *ed, int c) { (void)c; switch_buffer(ed, -1); }
+static void cmd_buffer_close(editor *ed, int c) { (void)c; editor_request_close(ed); }
+
+/* ---- search ---- */
+
+static void cmd_find(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_FIND, "Find: ", ""); }
+static void cmd_find_regex(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_FIND_REGEX, "Find regex: ", ""); }
+static void cmd_find_next(editor *ed, int c) { (void)c; editor_find_again(ed, false); }
+static void cmd_find_prev(editor *ed, int c) { (void)c; editor_find_again(ed, true); }
+
+static void cmd_replace(editor *ed, int c)
+{
+    (void)c;
+    if (editable(ed)) editor_prompt_start(ed, PROMPT_REPLACE_FIND, "Replace regex: ", "");
+}
+
+/* ---- misc ---- */
+
+static void cmd_cancel(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    ed->message[0] = 0;
+    if (!b) return;
+    if (b->is_help) { editor_close_buffer(ed, ed->cur); return; }
+    b->anchor = TEXT_POS_NONE;
+}
+
+static void cmd_help(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (b && b->is_help) editor_close_buffer(ed, ed->cur);
+    else editor_show_help(ed);
+}
+
+static void cmd_command_prompt(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_COMMAND, ": ", ""); }
+static void cmd_redraw(editor *ed, int c) { (void)c; ed->redraw_requested = true; }
+static void cmd_suspend(editor *ed, int c) { (void)c; ed->suspend_requested = true; }
+
+static void cmd_toggle_wrap(editor *ed, int c)
+{
+    (void)c;
+    ed->cfg->wrap = !ed->cfg->wrap;
+    if (cur(ed)) cur(ed)->hscroll = 0;
+    editor_message(ed, false, "Soft wrap %s", ed->cfg->wrap ? "on" : "off");
+}
+
+static void cmd_toggle_line_numbers(editor *ed, int c)
+{
+    (void)c;
+    ed->cfg->line_numbers = !ed->cfg->line_numbers;
+    editor_message(ed, false, "Line numbers %s", ed->cfg->line_numbers ? "on" : "off");
+}
+
+/* ---- vi modes ---- */
+
+static void cmd_mode_normal(editor *ed, int c)
+{
+    (void)c;
+    if (editor_set_mode(ed, "normal") && cur(ed)) cur(ed)->anchor = TEXT_POS_NONE;
+}
+
+static void cmd_mode_insert(editor *ed, int c) { (void)c; editor_set_mode(ed, "insert"); }
+
+static void cmd_mode_append(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (b && editor_set_mode(ed, "insert") && b->cursor < view_line_end(b->text, b->cursor))
+        b->cursor = view_next_cluster(b->text, b->cursor);
+}
+
+static void cmd_mode_insert_line_start(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (!b || !editor_set_mode(ed, "insert")) return;
+    size_t p = view_line_start(b->text, b->cursor);
+    int ch;
+    while ((ch = text_byte_at(b->text, p)) == ' ' || ch == '\t') p++;
+    b->cursor = p;
+}
+
+static void cmd_mode_append_line_end(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (b && editor_set_mode(ed, "insert")) b->cursor = view_line_end(b->text, b->cursor);
+}
+
+static void cmd_mode_open_below(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (!b || !editable(ed) || !editor_set_mode(ed, "insert")) return;
+    b->anchor = TEXT_POS_NONE;
+    b->cursor = view_line_end(b->text, b->cursor);
+    editor_replace_selection(ed, "\n", 1);
+}
+
+static void cmd_mode_open_above(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (!b || !editable(ed) || !editor_set_mode(ed, "insert")) return;
+    b->anchor = TEXT_POS_NONE;
+    size_t ls = view_line_start(b->text, b->cursor);
+    b->cursor = ls;
+    editor_replace_selection(ed, "\n", 1);
+    b->cursor = ls;
+}
+
+static void cmd_mode_visual(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (b && editor_set_mode(ed, "visual")) b->anchor = b->cursor;
+}
+
+/* ---- the table ---- */
+
+#define R COMMAND_REPEAT
+#define G (COMMAND_REPEAT | COMMAND_KEEP_GOAL)
+#define M COMMAND_MODEL
+
+static const command commands[] = {
+    { "char-left", "Move one character left", cmd_char_left, R },
+    { "char-right", "Move one character right", cmd_char_right, R },
+    { "line-up", "Move one screen line up", cmd_line_up, G },
+    { "line-down", "Move one screen line down", cmd_line_down, G },
+    { "word-left", "Move to the start of the word before", cmd_word_left, R },
+    { "word-right", "Move to the start of the next word", cmd_word_right, R },
+    { "sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R },
+    { "sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R },
+    { "paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R },
+    { "paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R },
+    { "line-start", "Move to the start of the line", cmd_line_start, 0 },
+    { "line-end", "Move to the end of the line", cmd_line_end, 0 },
+    { "page-up", "Move one screen up", cmd_page_up, G },
+    { "page-down", "Move one screen down", cmd_page_down, G },
+    { "buffer-start", "Move to the start of the file", cmd_buffer_start, 0 },
+    { "buffer-end", "Move to the end of the file", cmd_buffer_end, 0 },
+    { "goto-line", "Go to a line (the count, or asks)", cmd_goto_line, 0 },
+    { "select-char-left", "Extend the selection one character left", cmd_select_char_left, R },
+    { "select-char-right", "Extend the selection one character right", cmd_select_char_right, R },
+    { "select-line-up", "Extend the selection one line up", cmd_select_line_up, G },
+    { "select-line-down", "Extend the selection one line down", cmd_select_line_down, G },
+    { "select-word-left", "Extend the selection one word left", cmd_select_word_left, R },
+    { "select-word-right", "Extend the selection one word right", cmd_select_word_right, R },
+    { "select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R },
+    { "select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R },
+    { "select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R },
+    { "select-paragraph-next", "Extend the selection to the next paragraph", cmd_select_paragraph_next, R },
+    { "select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0 },
+    { "select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0 },
+    { "select-page-up", "Extend the selection one screen up", cmd_select_page_up, G },
+    { "select-page-down", "Extend the selection one screen down", cmd_select_page_down, G },
+    { "select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0 },
+    { "select-buffer-end", "Extend the selection to the end of the file", cmd_select_buffer_end, 0 },
+    { "select-all", "Select the whole file", cmd_select_all, 0 },
+    { "select-word", "Select the word at the cursor", cmd_select_word, 0 },
+    { "select-sentence", "Select the sentence at the cursor", cmd_select_sentence, 0 },
+    { "select-paragraph", "Select the paragraph at the cursor", cmd_select_paragraph, 0 },
+    { "select-line", "Select the line at the cursor", cmd_select_line, 0 },
+    { "insert-newline", "Insert a line break", cmd_insert_newline, R },
+    { "insert-tab", "Insert a tab", cmd_insert_tab, R },
+    { "delete-char-before", "Delete the character before the cursor (or the selection)", cmd_delete_char_before, R },
+    { "delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R },
+    { "delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R },
+    { "delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R },
+    { "delete-line", "Cut the line into the register", cmd_delete_line, R },
+    { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0 },
+    { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0 },
+    { "paste", "Paste the register", cmd_paste, R },
+    { "undo", "Undo the last step", cmd_undo, R },
+    { "redo", "Redo the step undone last", cmd_redo, R },
+    { "save", "Save the file", cmd_save, 0 },
+    { "save-as", "Save under another name", cmd_save_as, 0 },
+    { "open", "Open a file", cmd_open, 0 },
+    { "quit", "Quit (asks when there are unsaved changes)", cmd_quit, 0 },
+    { "buffer-next", "Switch to the next open file", cmd_buffer_next, 0 },
+    { "buffer-prev", "Switch to the previous open file", cmd_buffer_prev, 0 },
+    { "buffer-close", "Close the file (asks when there are unsaved changes)", cmd_buffer_close, 0 },
+    { "find", "Find text as you type", cmd_find, 0 },
+    { "find-next", "Find the next match", cmd_find_next, R },
+    { "find-prev", "Find the previous match", cmd_find_prev, R },
+    { "find-regex", "Find a regular expression (POSIX extended)", cmd_find_regex, 0 },
+    { "replace", "Replace a regular expression, asking at each match", cmd_replace, 0 },
+    { "cancel", "Cancel: clear the selection and the message, close help", cmd_cancel, 0 },
+    { "help", "Show the keys of the active keymap", cmd_help, 0 },
+    { "command-prompt", "Run a command by name (or w, q, wq, q!, set NAME VALUE, LINE)", cmd_command_prompt, 0 },
+    { "redraw", "Redraw the screen", cmd_redraw, 0 },
+    { "suspend", "Suspend the editor (the shell's fg resumes it)", cmd_suspend, 0 },
+    { "toggle-wrap", "Soft wrap on or off", cmd_toggle_wrap, 0 },
+    { "toggle-line-numbers", "Line numbers on or off", cmd_toggle_line_numbers, 0 },
+    { "mode-normal", "Normal mode", cmd_mode_normal, 0 },
+    { "mode-insert", "Insert mode before the cursor", cmd_mode_insert, 0 },
+    { "mode-append", "Insert mode after the cursor", cmd_mode_append, 0 },
+    { "mode-insert-line-start", "Insert mode at the start of the line", cmd_mode_insert_line_start, 0 },
+    { "mode-append-line-end", "Insert mode at the end of the line", cmd_mode_append_line_end, 0 },
+    { "mode-open-below", "Open a line below and insert", cmd_mode_open_below, 0 },
+    { "mode-open-above", "Open a line above and insert", cmd_mode_open_above, 0 },
+    { "mode-visual", "Visual mode: motions extend the selection", cmd_mode_visual, 0 },
+    { "model-infill", "Model: rewrite the selection from both sides (again: another sample)", NULL, M },
+    { "model-continue", "Model: continue with the next block", NULL, M },
+    { "model-heatmap", "Model: confidence heatmap on or off", NULL, M },
+    { "model-revise", "Model: revise the least confident tokens", NULL, M },
+    { "model-inspect", "Model: alternatives for the token at the cursor", NULL, M },
+    { "model-grow", "Model: infill one token longer", NULL, M },
+    { "model-shrink", "Model: infill one token shorter", NULL, M },
+};
+
+#undef R
+#undef G
+#undef M
+
+int command_count(void) { return (int)(sizeof commands / sizeof commands[0]); }
+
+const command *command_at(int i)
+{
+    return i >= 0 && i < command_count() ? &commands[i] : NULL;
+}
+
+const command *command_find(const char *name)
+{
+    for (int i = 0; i < command_count(); i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+bool command_known(const char *name, void *ctx)
+{
+    (void)ctx;
+    return strcmp(name, "none") == 0 || command_find(name) != NULL;
+}

@@ -1,0 +1,187 @@
+/* motion.c: word, sentence and paragraph motions (see motion.h).
+ * Depends on text.h and view.h only. */
+#include "motion.h"
+
+#include <stdbool.h>
+#include "view.h"
+
+enum { CLASS_SPACE, CLASS_WORD, CLASS_PUNCT };
+
+/* Class of the byte at pos: blank, word (letters, digits, '_', any non-ASCII byte), other. */
+static int motion_class(const text *t, size_t pos)
+{
+    int b = text_byte_at(t, pos);
+    if (b < 0 || b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v')
+        return CLASS_SPACE;
+    if (b >= 0x80 || b == '_' || (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z'))
+        return CLASS_WORD;
+    return CLASS_PUNCT;
+}
+
+size_t motion_word_next(const text *t, size_t pos)
+{
+    size_t size = text_size(t);
+    if (pos >= size) return size;
+    int c = motion_class(t, pos);
+    if (c != CLASS_SPACE) while (pos < size && motion_class(t, pos) == c) pos++;
+    while (pos < size && motion_class(t, pos) == CLASS_SPACE) pos++;
+    return pos;
+}
+
+size_t motion_word_prev(const text *t, size_t pos)
+{
+    while (pos > 0 && motion_class(t, pos - 1) == CLASS_SPACE) pos--;
+    if (pos == 0) return 0;
+    int c = motion_class(t, pos - 1);
+    while (pos > 0 && motion_class(t, pos - 1) == c) pos--;
+    return pos;
+}
+
+size_t motion_word_end(const text *t, size_t pos)
+{
+    size_t size = text_size(t);
+    while (pos < size && motion_class(t, pos) == CLASS_SPACE) pos++;
+    if (pos >= size) return size;
+    int c = motion_class(t, pos);
+    while (pos < size && motion_class(t, pos) == c) pos++;
+    return pos;
+}
+
+static bool motion_is_blank(int b)
+{
+    return b == ' ' || b == '\t' || b == '\r';
+}
+
+/* True when the line starting at pos is blank (only blanks before its newline or the end). */
+static bool motion_line_blank(const text *t, size_t pos)
+{
+    int b;
+    while ((b = text_byte_at(t, pos)) >= 0 && b != '\n') {
+        if (!motion_is_blank(b)) return false;
+        pos++;
+    }
+    return true;
+}
+
+/* True when a sentence starts at pos (pos > 0): the text before is a sentence end followed by
+ * blanks, or a paragraph break, and pos is not blank. */
+static bool motion_sentence_start(const text *t, size_t pos)
+{
+    int b = text_byte_at(t, pos);
+    if (b < 0 || motion_class(t, pos) == CLASS_SPACE) return false;
+    if (pos == 0) return true;
+    size_t p = pos;
+    int newlines = 0;
+    while (p > 0 && motion_class(t, p - 1) == CLASS_SPACE) {
+        if (text_byte_at(t, p - 1) == '\n') newlines++;
+        p--;
+    }
+    if (p == 0) return true;
+    if (newlines >= 2) return true;
+    if (p == pos) return false;  /* no blank before pos */
+    while (p > 0) {
+        int c = text_byte_at(t, p - 1);
+        if (c == '"' || c == '\'' || c == ')' || c == ']') { p--; continue; }
+        /* closing quotes ’ ” (E2 80 99 / E2 80 9D) */
+        if ((c == 0x99 || c == 0x9d) && p >= 3 && text_byte_at(t, p - 2) == 0x80 &&
+            text_byte_at(t, p - 3) == 0xe2) { p -= 3; continue; }
+        return c == '.' || c == '!' || c == '?';
+    }
+    return false;
+}
+
+size_t motion_sentence_next(const text *t, size_t pos)
+{
+    size_t size = text_size(t);
+    for (size_t p = pos + 1; p < size; p++)
+        if (motion_sentence_start(t, p)) return p;
+    return size;
+}
+
+size_t motion_sentence_prev(const text *t, size_t pos)
+{
+    if (pos == 0) return 0;
+    for (size_t p = pos - 1; p > 0; p--)
+        if (motion_sentence_start(t, p)) return p;
+    return 0;
+}
+
+/* Start of the line after the one starting at ls, or the text size when it is the last. */
+static size_t motion_next_line(const text *t, size_t ls)
+{
+    size_t e = view_line_end(t, ls), size = text_size(t);
+    if (e >= size) return size;
+    return e + (text_byte_at(t, e) == '\r' ? 2 : 1);
+}
+
+size_t motion_paragraph_next(const text *t, size_t pos)
+{
+    size_t size = text_size(t), ls = view_line_start(t, pos);
+    /* leave the current paragraph, then the blank lines after it */
+    while (ls < size && !motion_line_blank(t, ls)) ls = motion_next_line(t, ls);
+    while (ls < size && motion_line_blank(t, ls)) ls = motion_next_line(t, ls);
+    return ls;
+}
+
+size_t motion_paragraph_prev(const text *t, size_t pos)
+{
+    size_t ls = view_line_start(t, pos);
+    if (ls == pos && ls > 0) ls = view_line_start(t, ls - 1);
+    /* skip blank lines above, then go to the first line of that paragraph */
+    while (ls > 0 && motion_line_blank(t, ls)) ls = view_line_start(t, ls - 1);
+    while (ls > 0) {
+        size_t prev = view_line_start(t, ls - 1);
+        if (motion_line_blank(t, prev)) break;
+        ls = prev;
+    }
+    return ls < pos ? ls : 0;
+}
+
+void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end)
+{
+    size_t size = text_size(t);
+    if (pos >= size && pos > 0) pos = size - 1;
+    int c = motion_class(t, pos);
+    if (c == CLASS_SPACE && pos > 0 && motion_class(t, pos - 1) != CLASS_SPACE) c = motion_class(t, --pos);
+    size_t s = pos, e = pos;
+    while (s > 0 && motion_class(t, s - 1) == c) s--;
+    while (e < size && motion_class(t, e) == c) e++;
+    *start = s;
+    *end = e;
+}
+
+void motion_sentence_range(const text *t, size_t pos, size_t *start, size_t *end)
+{
+    size_t s = motion_sentence_start(t, pos) ? pos : motion_sentence_prev(t, pos);
+    size_t e = motion_sentence_next(t, pos);
+    /* stop at a paragraph break inside the range */
+    size_t pe = motion_paragraph_next(t, s);
+    if (pe < e && pe > pos) e = pe;
+    /* leave the trailing line break of a paragraph out */
+    while (e > s && text_byte_at(t, e - 1) == '\n') e--;
+    *start = s;
+    *end = e;
+}
+
+void motion_paragraph_range(const text *t, size_t pos, size_t *start, size_t *end)
+{
+    size_t ls = view_line_start(t, pos);
+    size_t s = ls;
+    while (s > 0) {
+        size_t prev = view_line_start(t, s - 1);
+        if (motion_line_blank(t, prev)) break;
+        s = prev;
+    }
+    size_t e = ls, size = text_size(t);
+    while (e < size && !motion_line_blank(t, e)) e = motion_next_line(t, e);
+    *start = s;
+    *end = e;
+}
+
+void motion_line_range(const text *t, size_t pos, size_t *start, size_t *end)
+{
+    size_t s = view_line_start(t, pos), e = view_line_end(t, pos), size = text_size(t);
+    if (e < size) e += text_byte_at(t, e) == '\r' ? 2 : 1;
+    *start = s;
+    *end = e;
+}

@@ -1,0 +1,30 @@
+/* motion.h: text motions and text units over stored bytes: words, sentences, paragraphs,
+ * lines. Pure functions of a text and a position. Depends on text.h and view.h (clusters). */
+#ifndef BD3ED_MOTION_H
+#define BD3ED_MOTION_H
+
+#include <stddef.h>
+#include "text.h"
+
+/* Start of the next word after pos / start of the word before pos. */
+size_t motion_word_next(const text *t, size_t pos);
+size_t motion_word_prev(const text *t, size_t pos);
+/* End of the word at or after pos (for "delete word after"). */
+size_t motion_word_end(const text *t, size_t pos);
+/* Start of the next sentence after pos / start of this sentence (or the previous one when pos
+ * is at a start). A sentence ends after . ! or ? (and closing quotes or brackets) followed by
+ * blank space, or at a paragraph break. */
+size_t motion_sentence_next(const text *t, size_t pos);
+size_t motion_sentence_prev(const text *t, size_t pos);
+/* Start of the next paragraph / of this paragraph (or the previous one). Paragraphs are
+ * separated by blank lines (empty or only blanks). */
+size_t motion_paragraph_next(const text *t, size_t pos);
+size_t motion_paragraph_prev(const text *t, size_t pos);
+
+/* Units around pos, as [*start, *end). */
+void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end);
+void motion_sentence_range(const text *t, size_t pos, size_t *start, size_t *end);
+void motion_paragraph_range(const text *t, size_t pos, size_t *start, size_t *end);
+void motion_line_range(const text *t, size_t pos, size_t *start, size_t *end);  /* with its newline */
+
+#endif
