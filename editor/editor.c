@@ -863,6 +863,12 @@ static void editor_prompt_accept(editor *ed)
         editor_prompt_end(ed);
         editor_run_line(ed, in);
         return;
+    case PROMPT_MODEL: {
+        int k = atoi(in);
+        editor_prompt_end(ed);
+        if (ed->model_fn) ed->model_fn(ed, "model-choose", k, ed->model_ctx);
+        return;
+    }
     default:
         return;
     }

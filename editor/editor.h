@@ -62,6 +62,7 @@ typedef enum editor_prompt {
     PROMPT_OVERWRITE,        /* the file changed on disk: y n */
     PROMPT_RECOVER,          /* a recovery file exists: y n */
     PROMPT_COMMAND,          /* a command line */
+    PROMPT_MODEL,            /* a choice for the model layer (model-choose with the number) */
 } editor_prompt;
 
 typedef enum editor_mouse_kind {
@@ -74,7 +75,8 @@ typedef enum editor_mouse_kind {
 
 typedef struct editor editor;
 
-/* Handles the model-* commands; set by the model layer. */
+/* Handles the model-* commands; set by the model layer. Also called with "cancel" (Esc), "undo"
+ * (before an undo or redo runs) and "model-choose" (a PROMPT_MODEL answer as count). */
 typedef void (*editor_model_fn)(editor *ed, const char *command, int count, void *ctx);
 /* Receives copied text for the system clipboard (the terminal layer sends OSC 52). */
 typedef void (*editor_clipboard_fn)(const char *bytes, size_t len, void *ctx);
