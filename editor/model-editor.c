@@ -146,7 +146,7 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
         s = e = b->cursor;
     int n = count > 0 ? count : 1;
     if (!strcmp(name, "model-infill"))
-        model_session_infill(me->s, b->text, s, e, b->cursor);
+        model_session_infill(me->s, b->text, s, e, b->cursor, count);
     else if (!strcmp(name, "model-continue"))
         model_session_continue(me->s, b->text, b->cursor, n);
     else if (!strcmp(name, "model-revise"))

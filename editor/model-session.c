@@ -59,6 +59,7 @@ struct model_session {
     double seconds;             /* progress: seconds since the job started */
     int target_len;             /* infill: target tokens */
     bool again;                 /* infill: the job draws another sample of the last span */
+    int pending_delta;          /* infill: grow/shrink pressed before the next infill */
     /* score job (not live) */
     text *score_t;              /* text scored */
     text_mark score_mark;       /* mark on the first byte of the scored window */
@@ -484,7 +485,8 @@ static bool last_intact(model_session *s, text *t)
            span_get(&s->last, &lo, &hi);
 }
 
-int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor)
+int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor,
+                         int count)
 {
     if (session_ready(s) != 0)
         return -1;
@@ -501,9 +503,9 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
             return -1;
         n_target = len;
         again = true;
-    } else if (last_intact(s, t)) {
-        span_get(&s->last, &lo, &hi);
-        n_target = s->last_len;
+    } else if (last_intact(s, t) && span_get(&s->last, &lo, &hi) &&
+               ((sel_lo == lo && sel_hi == hi) || (sel_lo == sel_hi && cursor >= lo && cursor <= hi))) {
+        n_target = s->last_len; /* the same span again: another sample */
         again = true;
     } else {
         session_stop(s, true);
@@ -525,6 +527,12 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
                 n_target = s->cfg->infill_length;
         }
         session_samples_clear(s);
+    }
+    if (!again) {
+        if (count > 0)
+            n_target = count; /* a typed token count */
+        n_target += s->pending_delta;
+        s->pending_delta = 0;
     }
     if (n_target < 1)
         n_target = 1;
@@ -563,10 +571,13 @@ int model_session_resize(model_session *s, text *t, int delta)
         s->last_len += delta;
         if (s->last_len < 1)
             s->last_len = 1;
-        return model_session_infill(s, t, 0, 0, 0);
+        size_t lo, hi;
+        span_get(&s->last, &lo, &hi);
+        return model_session_infill(s, t, lo, hi, hi, 0);
     }
-    session_msg(s, "model: grow/shrink applies to a running or finished infill");
-    return -1;
+    s->pending_delta += delta;
+    session_msg(s, "model: the next infill writes %+d tokens more than its selection", s->pending_delta);
+    return 0;
 }
 
 int model_session_cycle(model_session *s, text *t, int dir)

@@ -42,10 +42,13 @@ const char *model_session_message(const model_session *s);
 void model_session_take_message(model_session *s, char *buf, size_t size);
 
 /* ---- commands (the editor passes the text, the selection [sel_lo, sel_hi) and the cursor) ---- */
-/* Infill the selection, or insert infill-length tokens at the cursor when it is empty; when the
- * last infill's result is still untouched, draws another sample of the same span instead. */
-int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor);
-/* Grow or shrink the infill target by delta tokens (restarts a running infill). */
+/* Infill the selection, or insert infill-length tokens at the cursor when it is empty; count > 0
+ * sets the number of tokens written. When the last infill's result is still untouched, draws
+ * another sample of the same span instead. */
+int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor,
+                         int count);
+/* Grow or shrink the infill target by delta tokens: restarts a running infill, redraws the last
+ * one at the new length, or else applies to the next infill. */
 int model_session_resize(model_session *s, text *t, int delta);
 /* Continue count blocks after the cursor (count <= 0: one); pressed while a continuation runs,
  * adds a block to it. */

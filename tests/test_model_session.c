@@ -131,7 +131,7 @@ static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
 {
     fx *f = *state;
     size_t lo = 4, hi = 11; /* "cat sat" */
-    assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi, 0), 0);
     run_to_idle(f);
     char *now = text_all(f->t);
     size_t n = strlen(now);
@@ -160,16 +160,27 @@ static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
 static void test_model_infill_again_keeps_samples_to_cycle(void **state)
 {
     fx *f = *state;
-    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 0), 0);
     run_to_idle(f);
     char *first = text_all(f->t);
-    assert_int_equal(model_session_infill(f->s, f->t, 0, 0, 0), 0); /* again: same span */
+    assert_int_equal(model_session_infill(f->s, f->t, 0, 0, 5, 0), 0); /* again: same span */
     run_to_idle(f);
     char *second = text_all(f->t);
     assert_memory_equal(second, doc, 4);
     assert_int_equal(model_session_cycle(f->s, f->t, -1), 0);
     char *back = text_all(f->t);
-    assert_string_equal(back, first);
+    assert_string_equal(back, first); /* cycled back to the first sample */
+    /* a different selection is a new infill, not another sample */
+    size_t n_back = text_size(f->t);
+    assert_int_equal(model_session_infill(f->s, f->t, 0, 3, 3, 0), 0);
+    run_to_idle(f);
+    size_t n_other = text_size(f->t);
+    char *other = malloc(n_other);
+    text_read(f->t, 0, n_other, other);
+    assert_true(n_other >= n_back - 3);
+    assert_memory_equal(other + n_other - (n_back - 3), back + 3, n_back - 3);
+    assert_int_equal(model_session_cycle(f->s, f->t, 1), -1); /* one sample of the new span */
+    free(other);
     free(first);
     free(second);
     free(back);
@@ -178,7 +189,7 @@ static void test_model_infill_again_keeps_samples_to_cycle(void **state)
 static void test_model_infill_cancel_restores_text(void **state)
 {
     fx *f = *state;
-    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 0), 0);
     char *during = text_all(f->t);
     assert_non_null(strstr(during, MODEL_MASK_TEXT)); /* masks are shown in place */
     free(during);
@@ -194,7 +205,7 @@ static void test_model_infill_cancel_restores_text(void **state)
 static void test_model_infill_dropped_when_span_edited(void **state)
 {
     fx *f = *state;
-    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 0), 0);
     /* the person deletes a placeholder byte inside the span before any result arrived */
     assert_int_equal(text_delete(f->t, 5, 1), TEXT_OK);
     char *edited = text_all(f->t);
@@ -210,7 +221,7 @@ static void test_model_infill_applies_after_edit_elsewhere(void **state)
 {
     fx *f = *state;
     size_t lo = 30, hi = 37;
-    assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi, 0), 0);
     assert_int_equal(text_insert(f->t, 0, "XY", 2), TEXT_OK); /* before the span */
     run_to_idle(f);
     char *now = text_all(f->t);
@@ -227,12 +238,27 @@ static void test_model_empty_selection_inserts_tokens_at_cursor(void **state)
     fx *f = *state;
     char err[128];
     config_set(f->cfg, "infill-length", "3", err, sizeof err);
-    assert_int_equal(model_session_infill(f->s, f->t, 0, 0, 24), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, 0, 0, 24, 0), 0);
     run_to_idle(f);
     char *now = text_all(f->t);
     assert_memory_equal(now, doc, 24);
     assert_string_equal(now + strlen(now) - (strlen(doc) - 24), doc + 24);
     assert_true(strlen(now) > strlen(doc)); /* three tokens, each at least one byte */
+    free(now);
+}
+
+static void test_model_infill_count_and_grow_set_target_length(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 5), 0); /* typed count 5 */
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "infilled 5 tokens"));
+    assert_int_equal(model_session_resize(f->s, f->t, 2), 0); /* grow the last result */
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "infilled 7 tokens"));
+    char *now = text_all(f->t);
+    assert_memory_equal(now, doc, 4);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 11), doc + 11);
     free(now);
 }
 
@@ -336,7 +362,7 @@ static void test_model_missing_file_is_reported(void **state)
     config_set(cfg, "model", "/nonexistent/m.gguf", err, sizeof err);
     model_session *s = model_session_new(cfg);
     text *t = text_new();
-    assert_int_equal(model_session_infill(s, t, 0, 0, 0), -1);
+    assert_int_equal(model_session_infill(s, t, 0, 0, 0, 0), -1);
     assert_true(strlen(model_session_message(s)) > 0);
     assert_int_equal(model_session_fd(s), -1);
     model_session_free(s);
@@ -358,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_infill_dropped_when_span_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_applies_after_edit_elsewhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_empty_selection_inserts_tokens_at_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_count_and_grow_set_target_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),

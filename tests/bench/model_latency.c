@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 
     for (int rep = 0; rep < 3; rep++) {
         t0 = now_s();
-        model_session_infill(s, t, span_lo, span_hi, span_hi);
+        model_session_infill(s, t, span_lo, span_hi, span_hi, 0);
         run_to_idle(s);
         printf("infill 32 tokens (first-hitting, 1 call per token): %.3f s  %s\n", now_s() - t0,
                model_session_message(s));
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     config_set(cfg, "sampler", "confidence", err, sizeof err);
     config_set(cfg, "steps", "8", err, sizeof err);
     t0 = now_s();
-    model_session_infill(s, t, span_lo, span_hi, span_hi);
+    model_session_infill(s, t, span_lo, span_hi, span_hi, 0);
     run_to_idle(s);
     printf("infill 32 tokens (confidence, 8 steps): %.3f s\n", now_s() - t0);
     text_undo(t, NULL);
