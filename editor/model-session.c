@@ -683,6 +683,24 @@ int model_session_continue(model_session *s, text *t, size_t cursor, int count)
 
 /* ---- revise ----------------------------------------------------------------------------- */
 
+/* Submits the revise job over s->win (its confidence complete). */
+static int revise_submit(model_session *s)
+{
+    model_job j = {0};
+    j.kind = MODEL_JOB_REVISE;
+    j.ids = s->win.ids;
+    j.conf = s->win.conf;
+    j.n = s->win.n;
+    j.lo = s->win.lo;
+    j.hi = s->win.hi;
+    j.fraction = s->cfg ? s->cfg->revise_fraction : 0.3;
+    session_params(s, &j.sp);
+    s->n_target = (int)((j.hi - j.lo) * j.fraction + 0.999);
+    s->n_done = 0;
+    s->job_id = session_submit(s, &j);
+    return s->job_id ? 0 : -1;
+}
+
 int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor)
 {
     if (session_ready(s) != 0)
@@ -727,20 +745,18 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         session_job_clear(s);
         return -1;
     }
-    model_job j = {0};
-    j.kind = MODEL_JOB_REVISE;
-    j.ids = s->win.ids;
-    j.conf = s->win.conf;
-    j.n = s->win.n;
-    j.lo = s->win.lo;
-    j.hi = s->win.hi;
-    j.fraction = s->cfg ? s->cfg->revise_fraction : 0.3;
-    session_params(s, &j.sp);
-    s->n_target = (int)((j.hi - j.lo) * j.fraction + 0.999);
-    s->n_done = 0;
     s->kind = MODEL_JOB_REVISE;
+    /* tokens without a recorded confidence (the person's, not yet scored) are scored first */
+    bool unknown = false;
+    for (int i = s->win.lo; i < s->win.hi; i++)
+        if (s->win.conf[i] <= 0.0f)
+            unknown = true;
+    model_job j = {0};
+    j.kind = unknown ? MODEL_JOB_SCORE : MODEL_JOB_REVISE;
+    j.ids = s->win.ids;
+    j.n = s->win.n;
     s->job_id = session_submit(s, &j);
-    if (!s->job_id) {
+    if (!s->job_id || (!unknown && revise_submit(s) != 0)) {
         live_end(s, true);
         session_job_clear(s);
         return -1;
@@ -910,6 +926,8 @@ static bool continue_show(model_session *s)
 
 static void on_progress(model_session *s, const model_event *e)
 {
+    if (e->job_kind != s->kind)
+        return; /* the scoring pass before a revise */
     s->n_done = e->n_done;
     s->n_target = e->n_target > 0 ? e->n_target : s->n_target;
     s->seconds = e->seconds;
@@ -980,6 +998,14 @@ static void on_done(model_session *s, const model_event *e)
         return;
     }
     s->seconds = e->seconds;
+    if (s->kind == MODEL_JOB_REVISE && e->job_kind == MODEL_JOB_SCORE) {
+        for (int i = 0; i < s->win.n && i < e->n; i++)
+            if (s->win.conf[i] <= 0.0f)
+                s->win.conf[i] = e->conf[i] > 0.0f ? e->conf[i] : 1e-6f;
+        if (revise_submit(s) != 0)
+            session_stop(s, true);
+        return;
+    }
     switch (s->kind) {
     case MODEL_JOB_INFILL:
     case MODEL_JOB_REVISE: {

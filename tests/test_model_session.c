@@ -292,6 +292,13 @@ static void test_model_revise_changes_only_target(void **state)
     assert_string_equal(now + strlen(now) - tail, doc + hi);
     free(now);
     assert_non_null(strstr(model_session_message(f->s), "revised"));
+    int n_changed = atoi(strstr(model_session_message(f->s), "revised") + 8);
+    int marked = 0;
+    for (size_t p = 0; p < text_size(f->t); p++)
+        marked += model_session_changed_at(f->s, f->t, p);
+    assert_true((n_changed > 0) == (marked > 0)); /* changed tokens are highlighted */
+    for (size_t p = 0; p < lo; p++)
+        assert_false(model_session_changed_at(f->s, f->t, p));
     if (text_can_undo(f->t)) {
         text_undo(f->t, NULL);
         now = text_all(f->t);
