@@ -1,0 +1,419 @@
+/* term.c: ncursesw front end (see term.h): input decoding, frame drawing, main loop.
+ * The only editor file that includes curses. Text reaches the terminal only as view glyphs and
+ * sanitised strings: never raw file bytes. */
+#include "term.h"
+
+#define NCURSES_WIDECHAR 1
+#include <curses.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#define TERM_KEY_PASTE_BEGIN (KEY_MAX + 101)   /* ESC [ 200 ~ */
+#define TERM_KEY_PASTE_END (KEY_MAX + 102)     /* ESC [ 201 ~ */
+#define TERM_CLIPBOARD_MAX (1u << 20)          /* bytes sent through OSC 52 at most */
+#define TERM_TICK_MS 1000                      /* longest wait between two ticks */
+
+/* Front-end state for one run. */
+typedef struct term_state {
+    FILE *out;                       /* terminal output */
+    attr_t attr[THEME_N_SLOTS];      /* curses attributes per theme slot (pair included) */
+    view_row row;                    /* layout of the row being drawn */
+    int row_width;                   /* width row was allocated for */
+} term_state;
+
+const char *term_status_str(term_status s)
+{
+    switch (s) {
+    case TERM_OK: return "success";
+    case TERM_E_INIT: return "cannot set up the terminal";
+    }
+    return "unknown status";
+}
+
+static double term_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void term_modes(term_state *ts, bool on)
+{
+    /* bracketed paste and button-event mouse tracking (drags) */
+    fputs(on ? "\033[?2004h\033[?1002h" : "\033[?1002l\033[?2004l", ts->out);
+    fflush(ts->out);
+}
+
+static void term_colors(term_state *ts, const theme *th)
+{
+    theme_depth depth = THEME_DEPTH_NONE;
+    if (has_colors() && start_color() == OK) {
+        use_default_colors();
+        depth = theme_depth_from_colors(COLORS);
+    }
+    for (int s = 0; s < THEME_N_SLOTS; s++) {
+        theme_resolved r = theme_style_resolve(th, (theme_slot)s, depth);
+        attr_t a = A_NORMAL;
+        if (r.attr & THEME_ATTR_BOLD) a |= A_BOLD;
+        if (r.attr & THEME_ATTR_UNDERLINE) a |= A_UNDERLINE;
+        if (r.attr & THEME_ATTR_DIM) a |= A_DIM;
+        if (r.attr & THEME_ATTR_REVERSE) a |= A_REVERSE;
+        if (r.attr & THEME_ATTR_ITALIC) a |= A_ITALIC;
+        if (depth != THEME_DEPTH_NONE && (r.fg >= 0 || r.bg >= 0)) {
+            if (init_extended_pair(s + 1, r.fg, r.bg) == OK) a |= COLOR_PAIR(s + 1);
+        }
+        ts->attr[s] = a;
+    }
+}
+
+/* Writes s at (y, x), at most maxcols columns, with control bytes shown as '?'. */
+static void term_put(int y, int x, const char *s, int maxcols)
+{
+    if (maxcols <= 0) return;
+    move(y, x);
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int used = 0;
+    size_t n = strlen(s);
+    while (n > 0) {
+        wchar_t wc;
+        size_t l = mbrtowc(&wc, s, n, &st);
+        if (l == (size_t)-1 || l == (size_t)-2 || l == 0) { wc = L'?'; l = 1; memset(&st, 0, sizeof st); }
+        if (wc < 0x20 || wc == 0x7f || (wc >= 0x80 && wc < 0xa0)) wc = L'?';
+        int w = wcwidth(wc);
+        if (w < 0) { wc = L'?'; w = 1; }
+        if (used + w > maxcols) break;
+        addnwstr(&wc, 1);
+        used += w;
+        s += l;
+        n -= l;
+    }
+}
+
+/* Draws a cell glyph: its first character and the zero-width marks combined with it (the
+ * terminal's idea of longer sequences, such as ZWJ emoji, varies; the layout's does not). */
+static void term_put_glyph(int y, int x, const char *g)
+{
+    wchar_t w[16];
+    int n = 0;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    size_t len = strlen(g);
+    while (len > 0 && n < 15) {
+        wchar_t wc;
+        size_t l = mbrtowc(&wc, g, len, &st);
+        if (l == (size_t)-1 || l == (size_t)-2 || l == 0) break;
+        if (wc < 0x20 || wc == 0x7f || (wc >= 0x80 && wc < 0xa0)) break;
+        if (n > 0 && (wc == 0x200d || wcwidth(wc) != 0)) break;
+        w[n++] = wc;
+        g += l;
+        len -= l;
+    }
+    if (n == 0) { w[0] = L'?'; n = 1; }
+    w[n] = 0;
+    mvaddnwstr(y, x, w, n);
+}
+
+static void term_draw(editor *ed, term_state *ts)
+{
+    erase();
+    buffer *b = editor_buffer(ed);
+    int rows = editor_text_rows(ed), cols = ed->cols;
+    int cy = 0, cx = 0;
+    if (b) {
+        editor_scroll(ed);
+        view_opts o = editor_view_opts(ed);
+        int gutter = editor_gutter(ed);
+        if (ts->row_width != o.width) {
+            view_row_release(&ts->row);
+            if (!view_row_init(&ts->row, o.width)) return;
+            ts->row_width = o.width;
+        }
+        view_row *row = &ts->row;
+        size_t s = 0, e = 0, size = text_size(b->text);
+        bool sel = editor_selection(b, &s, &e);
+        size_t line = editor_line_of(b, b->top), p = b->top;
+        for (int r = 0; r < rows; r++) {
+            size_t next = view_row_layout(b->text, p, &o, row);
+            if (gutter && (row->start == 0 || text_byte_at(b->text, row->start - 1) == '\n')) {
+                char num[32];
+                snprintf(num, sizeof num, "%*zu ", gutter - 1, line + 1);
+                attrset(ts->attr[THEME_LINE_NUMBER]);
+                term_put(r, 0, num, gutter);
+            }
+            for (int i = 0; i < row->n_cells; i++) {
+                const view_cell *c = &row->cells[i];
+                int x = gutter + c->col;
+                if (c->width == 0 || x + c->width > cols) continue;
+                int slot = THEME_NORMAL;
+                if (c->kind == VIEW_CELL_CONTROL) slot = THEME_CONTROL;
+                else if (c->kind == VIEW_CELL_INVALID) slot = THEME_INVALID;
+                if (ed->style_fn) {
+                    uint8_t a = 0;
+                    text_attr_get(b->text, c->pos, 1, &a);
+                    int st = ed->style_fn(a, ed->style_ctx);
+                    if (st >= 0 && st < THEME_N_SLOTS) slot = st;
+                }
+                if (sel && c->pos >= s && c->pos < e) slot = THEME_SELECTION;
+                attrset(ts->attr[slot]);
+                if (c->kind == VIEW_CELL_TEXT) term_put_glyph(r, x, c->glyph);
+                else term_put(r, x, c->glyph, c->width);
+            }
+            if (sel && row->newline && row->content_end >= s && row->content_end < e &&
+                gutter + (row->n_cells ? row->cells[row->n_cells - 1].col + row->cells[row->n_cells - 1].width : 0) < cols) {
+                /* a selected line end shows as one selected blank */
+                attrset(ts->attr[THEME_SELECTION]);
+                mvaddch(r, gutter + view_row_col(row, row->content_end), ' ');
+            }
+            if (view_row_has(row, b->cursor, size)) {
+                cy = r;
+                cx = gutter + view_row_col(row, b->cursor);
+            }
+            if (row->newline) line++;
+            if (row->last) break;
+            p = next;
+        }
+        /* status line */
+        attrset(ts->attr[THEME_STATUS]);
+        move(rows, 0);
+        for (int i = 0; i < cols; i++) addch(' ');
+        char left[256], right[256], pend[64];
+        snprintf(left, sizeof left, " %s%s%s", b->name, text_modified(b->text) ? " [+]" : "",
+                 b->readonly ? " [read-only]" : "");
+        keymap_state_describe(&ed->ks, pend, sizeof pend);
+        const char *mode = ed->km && keymap_n_modes(ed->km) > 1 ? keymap_mode_name(ed->km, ed->ks.mode) : "";
+        snprintf(right, sizeof right, "%s%s%s%s%s  %zu:%zu ", ed->model_status, ed->model_status[0] ? "  " : "",
+                 pend, pend[0] ? " " : "", mode, editor_line_of(b, b->cursor) + 1,
+                 editor_col_of(b, b->cursor) + 1);
+        int rl = (int)strlen(right);
+        term_put(rows, 0, left, cols - rl - 1 > 0 ? cols - rl - 1 : cols);
+        if (rl < cols) term_put(rows, cols - rl, right, rl);
+        if (cx >= cols) cx = cols - 1;
+    }
+    /* message line */
+    move(rows + 1, 0);
+    if (ed->prompt != PROMPT_NONE) {
+        attrset(ts->attr[THEME_MESSAGE]);
+        char line[EDITOR_INPUT_MAX + 200];
+        snprintf(line, sizeof line, "%s%s", ed->prompt_label, ed->input);
+        int lab = (int)strlen(line);
+        /* keep the end of a long input visible */
+        const char *show = line;
+        if (lab > cols - 1) show = line + (lab - (cols - 1));
+        while (((unsigned char)*show & 0xc0) == 0x80) show++;
+        term_put(rows + 1, 0, show, cols - 1);
+        int y, x;
+        getyx(stdscr, y, x);
+        cy = y;
+        cx = x;
+    } else if (ed->message[0]) {
+        attrset(ts->attr[ed->message_error ? THEME_ERROR : THEME_MESSAGE]);
+        term_put(rows + 1, 0, ed->message, cols - 1);
+    }
+    attrset(A_NORMAL);
+    move(cy, cx);
+    wnoutrefresh(stdscr);
+    doupdate();
+}
+
+static void term_clipboard(const char *bytes, size_t len, void *ctx)
+{
+    term_state *ts = ctx;
+    if (len > TERM_CLIPBOARD_MAX) return;
+    size_t size = (len + 2) / 3 * 4 + 1;
+    char *b64 = malloc(size);
+    if (!b64) return;
+    if (editor_base64(bytes, len, b64, size) || len == 0) {
+        fprintf(ts->out, "\033]52;c;%s\a", b64);
+        fflush(ts->out);
+    }
+    free(b64);
+}
+
+static key_code term_key_code(int code)
+{
+    switch (code) {
+    case KEY_UP: return KEYC_UP;
+    case KEY_DOWN: return KEYC_DOWN;
+    case KEY_LEFT: return KEYC_LEFT;
+    case KEY_RIGHT: return KEYC_RIGHT;
+    case KEY_HOME: return KEYC_HOME;
+    case KEY_END: return KEYC_END;
+    case KEY_PPAGE: return KEYC_PAGEUP;
+    case KEY_NPAGE: return KEYC_PAGEDOWN;
+    case KEY_IC: return KEYC_INSERT;
+    case KEY_DC: return KEYC_DELETE;
+    case KEY_BACKSPACE: return KEYC_BACKSPACE;
+    case KEY_ENTER: return KEYC_ENTER;
+    case KEY_SLEFT: return KEYC_SHIFT | KEYC_LEFT;
+    case KEY_SRIGHT: return KEYC_SHIFT | KEYC_RIGHT;
+    case KEY_SR: return KEYC_SHIFT | KEYC_UP;
+    case KEY_SF: return KEYC_SHIFT | KEYC_DOWN;
+    case KEY_SHOME: return KEYC_SHIFT | KEYC_HOME;
+    case KEY_SEND: return KEYC_SHIFT | KEYC_END;
+    case KEY_SPREVIOUS: return KEYC_SHIFT | KEYC_PAGEUP;
+    case KEY_SNEXT: return KEYC_SHIFT | KEYC_PAGEDOWN;
+    case KEY_SDC: return KEYC_SHIFT | KEYC_DELETE;
+    case KEY_SIC: return KEYC_SHIFT | KEYC_INSERT;
+    case KEY_BTAB: return KEYC_SHIFT | KEYC_TAB;
+    default: break;
+    }
+    if (code >= KEY_F(1) && code <= KEY_F(12)) return KEYC_F1 + (key_code)(code - KEY_F(1));
+    if (code >= KEY_F(13) && code <= KEY_F(24)) return KEYC_SHIFT | (KEYC_F1 + (key_code)(code - KEY_F(13)));
+    if (code >= KEY_F(25) && code <= KEY_F(36)) return KEYC_CTRL | (KEYC_F1 + (key_code)(code - KEY_F(25)));
+    const char *name = keyname(code);
+    return name ? key_from_terminfo(name) : KEYC_NONE;
+}
+
+/* Key of a character read by wget_wch (a code point, or a byte value for ASCII controls). */
+static key_code term_key_char(wint_t ch)
+{
+    if (ch < 0x80) return key_from_byte((unsigned char)ch);
+    if (ch > 0x10ffff) return KEYC_NONE;
+    return (key_code)ch;
+}
+
+/* Collects a bracketed paste up to its end marker and hands it to the editor. */
+static void term_paste(editor *ed)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return;
+    bool prev_cr = false;   /* the last character was a CR (CRLF pastes as one newline) */
+    wtimeout(stdscr, 200);
+    for (;;) {
+        wint_t ch;
+        int rc = wget_wch(stdscr, &ch);
+        if (rc == ERR) break;
+        if (rc == KEY_CODE_YES) {
+            if (ch == TERM_KEY_PASTE_END) break;
+            if (ch != KEY_ENTER) continue;
+            ch = '\n';
+        }
+        if (ch == '\n' && prev_cr) { prev_cr = false; continue; }
+        prev_cr = ch == '\r';
+        if (ch == '\r') ch = '\n';
+        if (n + 4 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+        mbstate_t st;
+        memset(&st, 0, sizeof st);
+        size_t l = wcrtomb(buf + n, (wchar_t)ch, &st);
+        if (l != (size_t)-1) n += l;
+    }
+    nodelay(stdscr, TRUE);
+    editor_paste(ed, buf, n);
+    free(buf);
+}
+
+static void term_mouse(editor *ed)
+{
+    MEVENT ev;
+    if (getmouse(&ev) != OK) return;
+    int rows = editor_text_rows(ed);
+    if (ev.bstate & BUTTON4_PRESSED) editor_mouse(ed, EDITOR_MOUSE_WHEEL_UP, ev.y, ev.x);
+    else if (ev.bstate & BUTTON5_PRESSED) editor_mouse(ed, EDITOR_MOUSE_WHEEL_DOWN, ev.y, ev.x);
+    else if (ev.bstate & BUTTON1_PRESSED) { if (ev.y < rows) editor_mouse(ed, EDITOR_MOUSE_PRESS, ev.y, ev.x); }
+    else if (ev.bstate & BUTTON1_RELEASED) editor_mouse(ed, EDITOR_MOUSE_RELEASE, ev.y, ev.x);
+    else if (ev.bstate & REPORT_MOUSE_POSITION) editor_mouse(ed, EDITOR_MOUSE_DRAG, ev.y < rows ? ev.y : rows - 1, ev.x);
+}
+
+static void term_suspend(editor *ed, term_state *ts)
+{
+    term_modes(ts, false);
+    def_prog_mode();
+    endwin();
+    signal(SIGTSTP, SIG_DFL);
+    kill(getpid(), SIGTSTP);
+    /* resumed */
+    reset_prog_mode();
+    term_modes(ts, true);
+    clearok(curscr, TRUE);
+    editor_resize(ed, LINES, COLS);
+}
+
+/* Reads every pending key and event; false when nothing was read. */
+static bool term_input(editor *ed, term_state *ts)
+{
+    bool any = false;
+    for (;;) {
+        wint_t ch;
+        int rc = wget_wch(stdscr, &ch);
+        if (rc == ERR) break;
+        any = true;
+        if (rc == KEY_CODE_YES) {
+            if (ch == KEY_RESIZE) { editor_resize(ed, LINES, COLS); continue; }
+            if (ch == KEY_MOUSE) { term_mouse(ed); continue; }
+            if (ch == TERM_KEY_PASTE_BEGIN) { term_paste(ed); continue; }
+            if (ch == TERM_KEY_PASTE_END) continue;
+            key_code k = term_key_code((int)ch);
+            if (k != KEYC_NONE) editor_key(ed, k);
+            continue;
+        }
+        if (ch == 27) {
+            /* Esc, or Alt with the key that follows at once */
+            wint_t c2;
+            int rc2 = wget_wch(stdscr, &c2);
+            key_code k = KEYC_NONE;
+            if (rc2 == OK) k = term_key_char(c2);
+            else if (rc2 == KEY_CODE_YES) k = term_key_code((int)c2);
+            editor_key(ed, k != KEYC_NONE ? key_with_alt(k) : KEYC_ESC);
+            continue;
+        }
+        key_code k = term_key_char(ch);
+        if (k != KEYC_NONE) editor_key(ed, k);
+    }
+    (void)ts;
+    return any;
+}
+
+term_status term_run(editor *ed, loop *lp, const term_config *tc)
+{
+    SCREEN *scr = newterm(NULL, tc->out, tc->in);
+    if (!scr) return TERM_E_INIT;
+    set_term(scr);
+    term_state ts;
+    memset(&ts, 0, sizeof ts);
+    ts.out = tc->out;
+    raw();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    meta(stdscr, TRUE);
+    term_colors(&ts, tc->theme);
+    mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED | BUTTON5_PRESSED |
+              REPORT_MOUSE_POSITION, NULL);
+    mouseinterval(0);
+    define_key("\033[200~", TERM_KEY_PASTE_BEGIN);
+    define_key("\033[201~", TERM_KEY_PASTE_END);
+    term_modes(&ts, true);
+    ed->clipboard_fn = term_clipboard;
+    ed->clipboard_ctx = &ts;
+    ed->loop = lp;
+    editor_resize(ed, LINES, COLS);
+    int in_fd = fileno(tc->in);
+    while (!ed->quit) {
+        if (*tc->stop) { editor_recovery_write_all(ed); break; }
+        if (ed->suspend_requested) { ed->suspend_requested = false; term_suspend(ed, &ts); }
+        if (ed->redraw_requested) { ed->redraw_requested = false; clearok(curscr, TRUE); }
+        if (tc->on_frame) tc->on_frame(ed, tc->ctx);
+        term_draw(ed, &ts);
+        loop_wait(lp, in_fd, TERM_TICK_MS);
+        term_input(ed, &ts);
+        editor_tick(ed, term_now());
+    }
+    ed->clipboard_fn = NULL;
+    term_modes(&ts, false);
+    endwin();
+    delscreen(scr);
+    view_row_release(&ts.row);
+    return TERM_OK;
+}

@@ -1,0 +1,448 @@
+/* test_editor.c: the editor core without a terminal: save/overwrite/quit flows on real files,
+ * recovery files written by the tick and offered on the next open, mouse, scrolling, the
+ * model hook, the line cache, the help screen and OSC 52 encoding. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "command.h"
+#include "editor.h"
+
+static char dir[256];   /* the test directory */
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/bd3ed-test-editor-XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    char st[300];
+    snprintf(st, sizeof st, "%s/state", dir);
+    setenv("XDG_STATE_HOME", st, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static editor *new_editor(const char *km_name)
+{
+    keymap *km = keymap_new();
+    keymap_add_dir(km, "keymaps");
+    keymap_set_command_check(km, command_known, NULL);
+    char err[256];
+    assert_int_equal(keymap_load_name(km, km_name, err, sizeof err), KEYMAP_OK);
+    editor *ed = editor_new();
+    assert_non_null(ed);
+    editor_set_keymap(ed, km, km_name);
+    editor_resize(ed, 12, 40);
+    return ed;
+}
+
+static void keys(editor *ed, const char *names)
+{
+    char buf[64];
+    const char *p = names;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        size_t n = strcspn(p, " ");
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        key_code k;
+        assert_int_equal(key_parse(buf, &k), KEY_OK);
+        editor_key(ed, k);
+        p += n;
+    }
+}
+
+static void type(editor *ed, const char *s)
+{
+    for (; *s; s++) editor_key(ed, *s == '\n' ? KEYC_ENTER : (key_code)(unsigned char)*s);
+}
+
+static char *buffer_text(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    size_t n = text_size(b->text);
+    char *s = malloc(n + 1);
+    text_read(b->text, 0, n, s);
+    s[n] = 0;
+    return s;
+}
+
+static void write_file(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(s, f);
+    fclose(f);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_editor_save_writes_file_and_clears_modified(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/doc.txt", dir);
+    write_file(p, "hello\n");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    keys(ed, "C-End");
+    type(ed, "more\n");
+    assert_true(text_modified(editor_buffer(ed)->text));
+    keys(ed, "C-s");
+    assert_false(text_modified(editor_buffer(ed)->text));
+    assert_string_equal(read_file(p), "hello\nmore\n");
+    editor_free(ed);
+}
+
+static void test_editor_asks_before_overwriting_changed_file(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/changed.txt", dir);
+    write_file(p, "original\n");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    type(ed, "mine ");
+    sleep(0);  /* mtime granularity is nanoseconds; size differs anyway */
+    write_file(p, "someone else wrote this\n");
+    keys(ed, "C-s");
+    assert_int_equal(ed->prompt, PROMPT_OVERWRITE);
+    keys(ed, "n");
+    assert_int_equal(ed->prompt, PROMPT_NONE);
+    assert_string_equal(read_file(p), "someone else wrote this\n");
+    keys(ed, "C-s y");
+    assert_string_equal(read_file(p), "mine original\n");
+    editor_free(ed);
+}
+
+static void test_editor_quit_asks_when_modified(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    text *t = text_new();
+    assert_true(editor_open_text(ed, t, "scratch"));
+    keys(ed, "C-q");
+    assert_true(ed->quit);              /* nothing modified: quits at once */
+    editor_free(ed);
+    ed = new_editor("default");
+    t = text_new();
+    assert_true(editor_open_text(ed, t, "scratch"));
+    type(ed, "x");
+    keys(ed, "C-q");
+    assert_false(ed->quit);
+    assert_int_equal(ed->prompt, PROMPT_QUIT);
+    keys(ed, "c");
+    assert_false(ed->quit);
+    keys(ed, "C-q n");
+    assert_true(ed->quit);
+    editor_free(ed);
+}
+
+static void test_editor_recovery_written_offered_and_removed(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/rec.txt", dir);
+    write_file(p, "on disk\n");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    editor_tick(ed, 100.0);
+    assert_false(file_recovery_exists(p));      /* not modified: nothing written */
+    type(ed, "unsaved ");
+    editor_tick(ed, 101.0);
+    assert_true(file_recovery_exists(p));
+    editor_free(ed);                            /* as if the editor was killed */
+
+    ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    assert_int_equal(ed->prompt, PROMPT_RECOVER);
+    keys(ed, "y");
+    char *s = buffer_text(ed);
+    assert_string_equal(s, "unsaved on disk\n");
+    free(s);
+    assert_true(text_modified(editor_buffer(ed)->text));
+    keys(ed, "C-z");                            /* undo returns to the file on disk */
+    s = buffer_text(ed);
+    assert_string_equal(s, "on disk\n");
+    free(s);
+    keys(ed, "C-y C-s");
+    assert_false(file_recovery_exists(p));
+    assert_string_equal(read_file(p), "unsaved on disk\n");
+    editor_free(ed);
+}
+
+static void test_editor_recovery_declined_is_removed(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/decline.txt", dir);
+    write_file(p, "disk\n");
+    text *t = text_new();
+    text_insert(t, 0, "recovered\n", 10);
+    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
+    text_free(t);
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    assert_int_equal(ed->prompt, PROMPT_RECOVER);
+    keys(ed, "Esc");
+    assert_int_equal(ed->prompt, PROMPT_NONE);
+    assert_false(file_recovery_exists(p));
+    char *s = buffer_text(ed);
+    assert_string_equal(s, "disk\n");
+    free(s);
+    editor_free(ed);
+}
+
+static void test_editor_recovery_all_on_signal_path(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/sig.txt", dir);
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));   /* a new file */
+    type(ed, "never saved");
+    editor_recovery_write_all(ed);
+    assert_true(file_recovery_exists(p));
+    text *r = NULL;
+    assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
+    assert_int_equal(text_size(r), 11);
+    text_free(r);
+    keys(ed, "C-q n");                 /* discarding on quit removes it */
+    assert_false(file_recovery_exists(p));
+    editor_free(ed);
+}
+
+static void test_editor_mouse_click_and_drag_select(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    text *t = text_new();
+    text_insert(t, 0, "first line\nsecond line\n", 23);
+    editor_open_text(ed, t, "m");
+    editor_mouse(ed, EDITOR_MOUSE_PRESS, 1, 3);
+    buffer *b = editor_buffer(ed);
+    assert_int_equal(b->cursor, 14);
+    editor_mouse(ed, EDITOR_MOUSE_DRAG, 0, 5);
+    editor_mouse(ed, EDITOR_MOUSE_RELEASE, 0, 5);
+    size_t s, e;
+    assert_true(editor_selection(b, &s, &e));
+    assert_int_equal(s, 5);
+    assert_int_equal(e, 14);
+    editor_mouse(ed, EDITOR_MOUSE_PRESS, 0, 30);   /* past the line end: at its end */
+    assert_int_equal(b->cursor, 10);
+    assert_false(editor_selection(b, &s, &e));
+    editor_free(ed);
+}
+
+static void test_editor_wheel_and_page_keep_cursor_visible(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    text *t = text_new();
+    for (int i = 0; i < 100; i++) {
+        char l[16];
+        int n = snprintf(l, sizeof l, "line %d\n", i + 1);
+        text_insert(t, text_size(t), l, (size_t)n);
+    }
+    editor_open_text(ed, t, "w");
+    buffer *b = editor_buffer(ed);
+    editor_mouse(ed, EDITOR_MOUSE_WHEEL_DOWN, 0, 0);
+    assert_int_equal(editor_line_of(b, b->top), 3);
+    assert_true(editor_line_of(b, b->cursor) >= 3);
+    keys(ed, "PageDown");
+    /* 12 rows: 10 text rows, a page moves 8 */
+    assert_int_equal(editor_line_of(b, b->cursor), 11);
+    keys(ed, "C-End");
+    editor_scroll(ed);
+    assert_true(editor_line_of(b, b->top) >= 100 - 10);
+    keys(ed, "C-Home");
+    assert_int_equal(b->top, 0);
+    editor_free(ed);
+}
+
+static int hook_calls;
+static char hook_name[64];
+
+static void hook(editor *ed, const char *name, int count, void *ctx)
+{
+    (void)ed; (void)count;
+    hook_calls++;
+    snprintf(hook_name, sizeof hook_name, "%s", name);
+    assert_ptr_equal(ctx, &hook_calls);
+}
+
+static void test_editor_model_commands_reach_the_hook(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    editor_open_text(ed, text_new(), "x");
+    keys(ed, "C-r");
+    assert_non_null(strstr(ed->message, "No model loaded"));
+    editor_set_model_hook(ed, hook, &hook_calls);
+    keys(ed, "C-r");
+    assert_int_equal(hook_calls, 1);
+    assert_string_equal(hook_name, "model-infill");
+    keys(ed, "M-=");
+    assert_string_equal(hook_name, "model-grow");
+    editor_set_model_status(ed, "infill 3/8\x1b[2J");
+    assert_null(strchr(ed->model_status, '\x1b'));
+    editor_free(ed);
+}
+
+static void test_editor_line_cache_matches_counting(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    editor_open_text(ed, text_new(), "c");
+    buffer *b = editor_buffer(ed);
+    srand(7);
+    for (int i = 0; i < 400; i++) {
+        size_t size = text_size(b->text);
+        size_t pos = size ? (size_t)rand() % (size + 1) : 0;
+        if (rand() % 3 == 0 && size > 0) {
+            size_t len = 1 + (size_t)rand() % 5;
+            if (pos + len > size) len = size - pos;
+            buffer_delete(b, pos, len);
+        } else {
+            const char *ins[] = { "a", "\n", "b\nc", "\n\n" };
+            const char *s = ins[rand() % 4];
+            buffer_insert(b, pos, s, strlen(s), NULL);
+        }
+        if (rand() % 5 == 0) { text_snapshot(b->text); keys(ed, "C-z"); }
+        size_t q = (size_t)rand() % (text_size(b->text) + 1);
+        assert_int_equal(editor_line_of(b, q), view_count_lines(b->text, 0, q));
+    }
+    editor_free(ed);
+}
+
+static void test_editor_help_lists_active_bindings(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    editor_open_text(ed, text_new(), "x");
+    keys(ed, "C-g");
+    buffer *b = editor_buffer(ed);
+    assert_true(b->is_help);
+    char *s = buffer_text(ed);
+    assert_non_null(strstr(s, "C-s"));
+    assert_non_null(strstr(s, "save"));
+    assert_non_null(strstr(s, "model-infill"));
+    free(s);
+    type(ed, "zz");                      /* read-only */
+    assert_false(text_modified(b->text));
+    keys(ed, "Esc");
+    assert_false(editor_buffer(ed)->is_help);
+    assert_int_equal(ed->n_bufs, 1);
+    editor_free(ed);
+}
+
+static void test_editor_several_buffers(void **state)
+{
+    (void)state;
+    char p[300], q[300];
+    snprintf(p, sizeof p, "%s/one.txt", dir);
+    snprintf(q, sizeof q, "%s/two.txt", dir);
+    write_file(p, "one\n");
+    write_file(q, "two\n");
+    editor *ed = new_editor("default");
+    editor_open(ed, p);
+    editor_open(ed, q);
+    assert_int_equal(ed->n_bufs, 2);
+    assert_string_equal(editor_buffer(ed)->name, "two.txt");
+    keys(ed, "M-.");
+    assert_string_equal(editor_buffer(ed)->name, "one.txt");
+    type(ed, "x");
+    keys(ed, "C-w");
+    assert_int_equal(ed->prompt, PROMPT_CLOSE);
+    keys(ed, "n");
+    assert_int_equal(ed->n_bufs, 1);
+    assert_string_equal(editor_buffer(ed)->name, "two.txt");
+    assert_string_equal(read_file(p), "one\n");
+    editor_free(ed);
+}
+
+static void test_editor_paste_into_find_prompt(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    text *t = text_new();
+    text_insert(t, 0, "alpha beta", 10);
+    editor_open_text(ed, t, "p");
+    keys(ed, "C-f");
+    editor_paste(ed, "be\nta", 5);            /* control bytes are dropped from prompts */
+    assert_string_equal(ed->input, "beta");
+    keys(ed, "Enter");
+    size_t s, e;
+    assert_true(editor_selection(editor_buffer(ed), &s, &e));
+    assert_int_equal(s, 6);
+    editor_free(ed);
+}
+
+static void test_editor_base64_for_osc52(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(editor_base64("Man", 3, out, sizeof out), 4);
+    assert_string_equal(out, "TWFu");
+    editor_base64("Ma", 2, out, sizeof out);
+    assert_string_equal(out, "TWE=");
+    editor_base64("M", 1, out, sizeof out);
+    assert_string_equal(out, "TQ==");
+    editor_base64("\xff\x00\x80", 3, out, sizeof out);
+    assert_string_equal(out, "/wCA");
+    assert_int_equal(editor_base64("abcdef", 6, out, 8), 0);   /* does not fit */
+}
+
+static void test_editor_messages_are_sanitised(void **state)
+{
+    (void)state;
+    editor *ed = editor_new();
+    editor_message(ed, true, "bad \x1b]52;c;evil\a name");
+    for (const char *p = ed->message; *p; p++) assert_true((unsigned char)*p >= 0x20);
+    editor_free(ed);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_editor_save_writes_file_and_clears_modified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_asks_before_overwriting_changed_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_recovery_all_on_signal_path, setup, teardown),
+        cmocka_unit_test(test_editor_mouse_click_and_drag_select),
+        cmocka_unit_test(test_editor_wheel_and_page_keep_cursor_visible),
+        cmocka_unit_test(test_editor_model_commands_reach_the_hook),
+        cmocka_unit_test(test_editor_line_cache_matches_counting),
+        cmocka_unit_test(test_editor_help_lists_active_bindings),
+        cmocka_unit_test_setup_teardown(test_editor_several_buffers, setup, teardown),
+        cmocka_unit_test(test_editor_paste_into_find_prompt),
+        cmocka_unit_test(test_editor_base64_for_osc52),
+        cmocka_unit_test(test_editor_messages_are_sanitised),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
