@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 #include "command.h"
+#include "loop.h"
 #include "model-editor.h"
 #include "model-window.h"
 
@@ -17,6 +21,10 @@ struct model_editor {
     bool alt_shown;           /* the alternatives prompt is open */
     char model_path[CONFIG_MAX_PATH]; /* model option the loaded model came from */
     int threads;              /* threads option the worker was started with */
+    const theme *th;          /* confidence buckets (not owned) */
+    int watched_fd;           /* worker descriptor registered with ed->loop, or -1 */
+    int timer_fd;             /* timerfd for the score delay, or -1 */
+    bool timer_watched;       /* timer_fd registered with ed->loop */
 };
 
 /* Moves a position past a replacement of [pos, pos + old_len) by new_len bytes. */
@@ -98,6 +106,71 @@ static void me_show_alternatives(model_editor *me)
     me->alt_shown = true;
 }
 
+/* editor_style_fn: tokens a revise changed, mask placeholders, then the heatmap buckets. */
+static int me_style(uint8_t attr, size_t pos, void *ctx)
+{
+    model_editor *me = ctx;
+    buffer *b = editor_buffer(me->ed);
+    if (!b)
+        return -1;
+    if (model_session_changed_at(me->s, b->text, pos))
+        return THEME_SEARCH;
+    if (attr == 0 && model_session_busy(me->s) && text_byte_at(b->text, pos) == 0xe2 &&
+        text_byte_at(b->text, pos + 1) == 0x96 && text_byte_at(b->text, pos + 2) == 0x91)
+        return THEME_MASK; /* MODEL_MASK_TEXT */
+    if (attr == 0 || !model_session_heatmap(me->s))
+        return -1;
+    return THEME_CONF0 + theme_confidence_bucket(me->th, model_conf_value(attr));
+}
+
+/* loop_fd_fn for the worker's descriptor: applies its events (the frame follows). */
+static void me_on_fd(int fd, void *ctx)
+{
+    (void)fd;
+    model_editor *me = ctx;
+    model_session_process(me->s);
+}
+
+/* loop_fd_fn for the timer: only wakes the loop (the frame's tick does the work). */
+static void me_on_timer(int fd, void *ctx)
+{
+    (void)ctx;
+    uint64_t n;
+    ssize_t r = read(fd, &n, sizeof n);
+    (void)r;
+}
+
+/* Keeps the loop watching the current worker descriptor and the timer. */
+static void me_watch(model_editor *me)
+{
+    struct loop *lp = me->ed->loop;
+    if (!lp)
+        return;
+    int fd = model_session_fd(me->s);
+    if (fd != me->watched_fd) {
+        if (me->watched_fd >= 0)
+            loop_remove_fd(lp, me->watched_fd);
+        me->watched_fd = fd >= 0 && loop_add_fd(lp, fd, me_on_fd, me) ? fd : -1;
+    }
+    if (me->timer_fd >= 0 && !me->timer_watched)
+        me->timer_watched = loop_add_fd(lp, me->timer_fd, me_on_timer, me);
+}
+
+static void me_arm_timer(model_editor *me, int ms)
+{
+    if (me->timer_fd < 0)
+        return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (ms >= 0) {
+        if (ms == 0)
+            ms = 1; /* zero would disarm */
+        its.it_value.tv_sec = ms / 1000;
+        its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+    }
+    timerfd_settime(me->timer_fd, 0, &its, NULL);
+}
+
 /* Writes the job and its progress into the status slot; true when it changed. */
 static bool me_update_status(model_editor *me)
 {
@@ -160,7 +233,7 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
     else if (!strcmp(name, "model-heatmap")) {
         bool on = model_session_toggle_heatmap(me->s);
         if (on && !model_session_message(me->s)[0])
-            editor_message(ed, false, "Heatmap on: underlined/red = unlikely ... green = likely (legend in status line)");
+            editor_message(ed, false, "Heatmap on: conf0 (least likely) .. conf4 (most likely), see the status line");
         else if (!on && !model_session_message(me->s)[0])
             editor_message(ed, false, "Heatmap off");
     }
@@ -168,14 +241,19 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
     me->seen_rev = text_revision(b->text);
     me_flush_message(me);
     me_update_status(me);
+    ed->model_legend = model_session_heatmap(me->s);
+    me_watch(me);
 }
 
-model_editor *model_editor_new(editor *ed)
+model_editor *model_editor_new(editor *ed, const theme *th)
 {
     model_editor *me = calloc(1, sizeof *me);
     if (!me)
         return NULL;
     me->ed = ed;
+    me->th = th;
+    me->watched_fd = -1;
+    me->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     me->s = model_session_new(ed->cfg);
     if (!me->s) {
         free(me);
@@ -185,6 +263,8 @@ model_editor *model_editor_new(editor *ed)
     snprintf(me->model_path, sizeof me->model_path, "%s", ed->cfg ? ed->cfg->model : "");
     me->threads = ed->cfg ? ed->cfg->threads : 0;
     editor_set_model_hook(ed, me_command, me);
+    ed->style_fn = me_style;
+    ed->style_ctx = me;
     return me;
 }
 
@@ -194,6 +274,18 @@ void model_editor_free(model_editor *me)
         return;
     if (me->ed->model_ctx == me)
         editor_set_model_hook(me->ed, NULL, NULL);
+    if (me->ed->style_ctx == me) {
+        me->ed->style_fn = NULL;
+        me->ed->style_ctx = NULL;
+    }
+    if (me->ed->loop) {
+        if (me->watched_fd >= 0)
+            loop_remove_fd(me->ed->loop, me->watched_fd);
+        if (me->timer_watched)
+            loop_remove_fd(me->ed->loop, me->timer_fd);
+    }
+    if (me->timer_fd >= 0)
+        close(me->timer_fd);
     model_session_free(me->s);
     free(me);
 }
@@ -253,7 +345,19 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     }
     if (me_update_status(me))
         redraw = true;
+    ed->model_legend = model_session_heatmap(me->s);
+    me_watch(me);
+    me_arm_timer(me, *timeout_ms);
     return redraw;
+}
+
+void model_editor_on_frame(editor *ed, void *ctx)
+{
+    (void)ed;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int timeout;
+    model_editor_tick(ctx, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &timeout);
 }
 
 float model_editor_conf_at(const model_editor *me, const buffer *b, size_t pos)

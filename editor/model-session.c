@@ -1083,6 +1083,8 @@ static void on_done(model_session *s, const model_event *e)
             session_msg(s, "model: stopped at a repetition");
         } else if (more > 0 && t) {
             continue_start(s, t, hi, more);
+        } else {
+            session_msg(s, "model: continued %d tokens", e->n);
         }
         break;
     }

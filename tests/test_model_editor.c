@@ -39,7 +39,7 @@ static int setup(void **state)
     text_insert(t, 0, doc, strlen(doc));
     text_snapshot(t);
     assert_true(editor_open_text(f->ed, t, "doc"));
-    f->me = model_editor_new(f->ed);
+    f->me = model_editor_new(f->ed, NULL);
     *state = f;
     return 0;
 }
