@@ -37,7 +37,8 @@ tail_line=$(screen | grep -n "Line 11 of a document that the model will extend a
 keys C-End C-r
 wait_for "infill " 30
 keys C-s
-wait_for "infill " 5
+wait_gone "model: cancelled" 10 # the save's message replaced it
+screen | grep -q "infill " || fail "saving ended the job"
 keys Escape
 wait_for "model: cancelled" 10
 keys C-s
