@@ -21,6 +21,9 @@ BUILD   ?= build
 SANFLAGS =
 OPT     ?= -O2
 endif
+ifeq ($(FUZZER),1)
+SANFLAGS += -fsanitize=fuzzer-no-link # coverage feedback from the library code too
+endif
 
 VERSION := 0.1.0
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes

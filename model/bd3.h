@@ -89,6 +89,14 @@ bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, flo
  * pass with a large vocabulary, then costs n_rows rows instead of n. */
 bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
                             int n_rows, float *logits);
+/* Receives the logits [nj, n_vocab] of rows[j0 .. j0 + nj) of a bd3_forward_rows_each pass. A
+ * status other than BD3_OK stops the pass and is returned. */
+typedef bd3_status (*bd3_rows_fn)(void *user, int j0, int nj, const float *logits);
+/* As bd3_forward_rows, but hands the logits to fn in chunks of at most chunk rows, so that the
+ * caller needs only logits [chunk, n_vocab] however many rows it asks for. */
+bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len,
+                                 const int *rows, int n_rows, int chunk, float *logits,
+                                 bd3_rows_fn fn, void *user);
 
 /* KV cache (spec section 2). The cache holds m committed clean rows. */
 void bd3_cache_clear(bd3_ctx *c);
@@ -122,7 +130,7 @@ typedef enum bd3_sampler_kind {
 typedef struct bd3_sampler_params {
     bd3_sampler_kind kind; /* see above */
     int steps;             /* steps per block or span for schedule samplers; <= 0: one per mask */
-    double threshold;      /* ordered samplers: also keep every draw scoring above this; 0 = off */
+    double threshold;      /* ordered samplers: also keep every draw whose confidence exceeds this; 0 = off */
     double temperature;    /* divides logits before the softmax; > 0 */
     double top_p;          /* nucleus mass in (0, 1]; 1 = off */
     int top_k;             /* keep the k most probable tokens; 0 = off */
@@ -181,7 +189,8 @@ typedef enum bd3_stop {
  * Stops after the block that writes end-of-text (BD3_STOP_EOS), reaches max_new (BD3_STOP_LIMIT)
  * or ends in degenerate repetition (BD3_STOP_REPEAT): a period of 1 to 64 tokens repeated so
  * that the repeating tail spans at least 4 periods and 16 tokens; all but its first period are
- * dropped from the output. The progress canvas is the current block. */
+ * dropped from the output. The progress canvas is the current block (empty, n_canvas 0, while the
+ * prompt's complete blocks are committed to the cache). */
 bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
                         const int32_t *prompt, int n_prompt, int max_new,
                         int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
@@ -216,7 +225,7 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
  * when n_rows <= 0) with block_len (BD3_GLOBAL or B). Adds to *loss_sum (nats) and *n_counted.
  * Text shorter than n_ctx is evaluated as one shorter row. The masking rates of all blocks of the
  * evaluated rows are one antithetic set drawn from seed. Block-causal mode uses the KV cache
- * (clears it). */
+ * (clears it). On cancellation only complete rows have been added. */
 bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
                      uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
 

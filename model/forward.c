@@ -52,15 +52,16 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->proj = ctx_alloc(N * D, &c->bytes);
     c->ff = ctx_alloc(N * F, &c->bytes);
     c->scores = ctx_alloc((size_t)n_threads * chunk * N, &c->bytes);
-    c->kwin = ctx_alloc(N * D, &c->bytes);
+    c->k_rot = ctx_alloc(L * N * D, &c->bytes);
     c->rope_cos = ctx_alloc(N * hd / 2, &c->bytes);
     c->rope_sin = ctx_alloc(N * hd / 2, &c->bytes);
     c->k_cache = ctx_alloc(L * N * D, &c->bytes);
     c->v_cache = ctx_alloc(L * N * D, &c->bytes);
+    c->inv_sum = ctx_alloc((size_t)n_threads * chunk, &c->bytes);
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
     c->pool = pool_new(n_threads);
-    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->kwin ||
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->k_rot || !c->inv_sum ||
         !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache || !c->lens) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
@@ -81,7 +82,8 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->proj);
     free(c->ff);
     free(c->scores);
-    free(c->kwin);
+    free(c->k_rot);
+    free(c->inv_sum);
     free(c->rope_cos);
     free(c->rope_sin);
     free(c->k_cache);
@@ -92,6 +94,44 @@ void bd3_ctx_free(bd3_ctx *c)
 
 const bd3_model *bd3_ctx_model(const bd3_ctx *c) { return c->m; }
 size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
+
+/* y^T = w x^T in column-major terms, for output rows [o0, o0 + n_o): the weight is the long
+   operand, which OpenBLAS packs once per call even when n is small. */
+static void ctx_linear_part(int n, int o0, int n_o, int n_in, const float *x, int ldx, const float *w,
+                            float beta, float *y, int ldy)
+{
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_o, n, n_in, 1.0f, w + (size_t)o0 * n_in, n_in,
+                x, ldx, beta, y + o0, ldy);
+}
+
+typedef struct ctx_lin_job {
+    int n, n_out, n_in, ldx, ldy, part; /* shapes; part = output rows per task */
+    const float *x, *w;                 /* [n, n_in] rows of ldx; [n_out, n_in] */
+    float *y;                           /* [n, n_out] rows of ldy */
+    float beta;                         /* 0 or 1 */
+} ctx_lin_job;
+
+static void ctx_lin_task(void *arg, int t, int tid)
+{
+    (void)tid;
+    const ctx_lin_job *j = arg;
+    int o0 = t * j->part, n_o = j->n_out - o0 < j->part ? j->n_out - o0 : j->part;
+    ctx_linear_part(j->n, o0, n_o, j->n_in, j->x, j->ldx, j->w, j->beta, j->y, j->ldy);
+}
+
+void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
+                float beta, float *y, int ldy)
+{
+    int T = pool_threads(c->pool);
+    if (T == 1) {
+        ctx_linear_part(n, 0, n_out, n_in, x, ldx, w, beta, y, ldy);
+        return;
+    }
+    /* one slice of the output features per thread, each a single-threaded sgemm */
+    int part = ((n_out + T - 1) / T + 15) / 16 * 16;
+    ctx_lin_job j = { n, n_out, n_in, ldx, ldy, part, x, w, y, beta };
+    pool_run(c->pool, (n_out + part - 1) / part, ctx_lin_task, &j);
+}
 
 /* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
 static void ctx_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
@@ -132,9 +172,12 @@ static void ctx_att_task(void *arg, int t, int tid)
     float alpha = (float)(1.0 / sqrt((double)hd));
     ctx_gemm_nt(rows, kmax, hd, alpha, j->q + (size_t)r0 * j->ldq + (size_t)h * hd, j->ldq,
                 j->k + (size_t)h * hd, j->ldk, 0.0f, s, N);
-    kern_softmax_rows(s, rows, N, kmax, c->lens + r0);
-    ctx_gemm_nn(rows, hd, kmax, s, N, j->v + (size_t)h * hd, j->ldv,
-                j->out + (size_t)r0 * D + (size_t)h * hd, D);
+    float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
+    kern_softmax_rows(s, rows, N, kmax, c->lens + r0, inv);
+    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
+    ctx_gemm_nn(rows, hd, kmax, s, N, j->v + (size_t)h * hd, j->ldv, o, D);
+    for (int i = 0; i < rows; i++)
+        for (int d = 0; d < hd; d++) o[(size_t)i * D + d] *= inv[i];
 }
 
 void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
@@ -151,9 +194,7 @@ void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const
     }
     ctx_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk };
     /* heads run in parallel on the pool, each product on one thread */
-    if (pool_threads(c->pool) > 1) openblas_set_num_threads(1);
     pool_run(c->pool, j.n_chunks * hp->n_head, ctx_att_task, &j);
-    if (pool_threads(c->pool) > 1) openblas_set_num_threads(c->n_threads);
 }
 
 /* ---- elementwise loops split by rows over the pool ---- */
@@ -243,7 +284,7 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
     int D = hp->n_embd, N = hp->n_ctx;
     const float *mod = L->mod; /* [6, D] */
     ctx_norm(c, c->x, n, L->attn_norm, mod, mod + D, c->a);
-    ctx_gemm_nt(n, 3 * D, D, 1.0f, c->a, D, L->wqkv, D, 0.0f, c->qkv, 3 * D);
+    ctx_linear(c, n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
     if (cache_pos < 0) {
         ctx_rope(c, c->qkv, n, 3 * D, 0);
         ctx_rope(c, c->qkv + D, n, 3 * D, 0);
@@ -251,17 +292,19 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
                       c->att);
         return;
     }
-    float *kc = c->k_cache + (size_t)l * N * D, *vc = c->v_cache + (size_t)l * N * D;
+    size_t lo = (size_t)l * N * D, row = (size_t)D * sizeof(float);
+    float *kc = c->k_cache + lo, *kr = c->k_rot + lo, *vc = c->v_cache + lo;
     for (int i = 0; i < n; i++) {
-        memcpy(kc + (size_t)(cache_pos + i) * D, c->qkv + (size_t)i * 3 * D + D, (size_t)D * sizeof(float));
-        memcpy(vc + (size_t)(cache_pos + i) * D, c->qkv + (size_t)i * 3 * D + 2 * D, (size_t)D * sizeof(float));
+        const float *q = c->qkv + (size_t)i * 3 * D;
+        memcpy(kc + (size_t)(cache_pos + i) * D, q + D, row);
+        memcpy(kr + (size_t)(cache_pos + i) * D, q + D, row);
+        memcpy(vc + (size_t)(cache_pos + i) * D, q + 2 * D, row);
     }
+    /* rows 0..cache_pos-1 of kr are already rotated at their current positions */
+    ctx_rope(c, kr + (size_t)cache_pos * D, n, D, cache_pos);
     if (store_only) return;
-    int nk = cache_pos + n;
-    memcpy(c->kwin, kc, (size_t)nk * D * sizeof(float));
-    ctx_rope(c, c->kwin, nk, D, 0);
     ctx_rope(c, c->qkv, n, 3 * D, cache_pos);
-    ctx_attention(c, c->qkv, 3 * D, n, cache_pos, c->kwin, D, vc, D, nk, 0, c->att);
+    ctx_attention(c, c->qkv, 3 * D, n, cache_pos, kr, D, vc, D, cache_pos + n, 0, c->att);
 }
 
 /* The rest of layer l after attention: output projection, gated residual, MLP. */
@@ -272,12 +315,12 @@ static void ctx_mlp_layer(bd3_ctx *c, int l, int n)
     const bd3_layer *L = &m->layers[l];
     int D = hp->n_embd, F = hp->n_ff;
     const float *mod = L->mod;
-    ctx_gemm_nt(n, D, D, 1.0f, c->att, D, L->wo, D, 0.0f, c->proj, D);
+    ctx_linear(c, n, D, D, c->att, D, L->wo, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, NULL, mod + 2 * D, n);
     ctx_norm(c, c->x, n, L->ffn_norm, mod + 3 * D, mod + 4 * D, c->a);
-    ctx_gemm_nt(n, F, D, 1.0f, c->a, D, L->w_up, D, 0.0f, c->ff, F);
+    ctx_linear(c, n, F, D, c->a, D, L->w_up, 0.0f, c->ff, F);
     ctx_gelu(c, c->ff, L->b_up, n);
-    ctx_gemm_nt(n, D, F, 1.0f, c->ff, F, L->w_down, F, 0.0f, c->proj, D);
+    ctx_linear(c, n, D, F, c->ff, F, L->w_down, 0.0f, c->proj, D);
     ctx_gate(c, c->x, c->proj, L->b_down, mod + 5 * D, n);
 }
 
@@ -289,7 +332,7 @@ static void ctx_output(bd3_ctx *c, int n, float *logits)
     int D = hp->n_embd, V = hp->n_vocab;
     ctx_norm(c, c->x, n, m->out_norm, m->out_mod, m->out_mod + D, c->a);
     for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
-    ctx_gemm_nt(n, V, D, 1.0f, c->a, D, m->w_out, D, 1.0f, logits, V);
+    ctx_linear(c, n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
 }
 
 static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
@@ -300,9 +343,12 @@ static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
     return BD3_OK;
 }
 
+/* Every product runs single-threaded inside one task of the pool, which does all the
+   parallel work: OpenBLAS's own threads would only spin beside it. */
 static void ctx_threads(bd3_ctx *c)
 {
-    if (openblas_get_num_threads() != c->n_threads) openblas_set_num_threads(c->n_threads);
+    (void)c;
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, float *logits)
@@ -357,8 +403,12 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
         size_t D = (size_t)hp->n_embd, N = (size_t)hp->n_ctx, drop = (size_t)(len - keep);
         for (int l = 0; l < hp->n_layer; l++) {
             float *kc = c->k_cache + (size_t)l * N * D, *vc = c->v_cache + (size_t)l * N * D;
+            float *kr = c->k_rot + (size_t)l * N * D;
             memmove(kc, kc + drop * D, (size_t)keep * D * sizeof(float));
             memmove(vc, vc + drop * D, (size_t)keep * D * sizeof(float));
+            /* every kept row moved to a new window position: rotate again from the raw keys */
+            memcpy(kr, kc, (size_t)keep * D * sizeof(float));
+            ctx_rope(c, kr, keep, (int)D, 0);
         }
         len = keep;
     }
@@ -368,11 +418,12 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
 
 /* ---- logits of selected rows ---------------------------------------------------------------- */
 
-bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
-                            int n_rows, float *logits)
+/* The layers of a window pass, then the wanted rows of the residual stream gathered to the front
+ * (rows[j] >= j and ascending, so no source row is overwritten before it is read). */
+static bd3_status ctx_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                                int n_rows)
 {
-    if (!c || !logits || !rows || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || n_rows < 1 ||
-        n_rows > n)
+    if (!c || !rows || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || n_rows < 1 || n_rows > n)
         return BD3_E_ARG;
     for (int j = 0; j < n_rows; j++)
         if (rows[j] < 0 || rows[j] >= n || (j > 0 && rows[j] <= rows[j - 1])) return BD3_E_ARG;
@@ -383,11 +434,37 @@ bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len
         ctx_attn_layer(c, l, n, block_len, -1, 0);
         ctx_mlp_layer(c, l, n);
     }
-    /* Gather the wanted rows of the residual stream to the front (rows[j] >= j, ascending, so no
-     * source row is overwritten before it is read), then project only those. */
     size_t D = (size_t)c->m->hp.n_embd;
     for (int j = 0; j < n_rows; j++)
         if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
+    return BD3_OK;
+}
+
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                            int n_rows, float *logits)
+{
+    if (!logits) return BD3_E_ARG;
+    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows);
+    if (st != BD3_OK) return st;
     ctx_output(c, n_rows, logits);
+    return BD3_OK;
+}
+
+bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len,
+                                 const int *rows, int n_rows, int chunk, float *logits,
+                                 bd3_rows_fn fn, void *user)
+{
+    if (!logits || !fn || chunk < 1) return BD3_E_ARG;
+    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows);
+    if (st != BD3_OK) return st;
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j0 = 0; j0 < n_rows; j0 += chunk) {
+        int nj = n_rows - j0 < chunk ? n_rows - j0 : chunk;
+        /* Rows before j0 are done: move this chunk to the front, where ctx_output reads. */
+        if (j0 > 0) memmove(c->x, c->x + (size_t)j0 * D, (size_t)nj * D * sizeof(float));
+        ctx_output(c, nj, logits);
+        st = fn(user, j0, nj, logits);
+        if (st != BD3_OK) return st;
+    }
     return BD3_OK;
 }

@@ -9,7 +9,7 @@
 
 struct bd3_ctx {
     const bd3_model *m; /* the model (not owned) */
-    int n_threads;      /* OpenBLAS threads, and threads of the pool */
+    int n_threads;      /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
     pool *pool;         /* workers for attention heads and elementwise loops */
     size_t bytes;       /* bytes of everything allocated below */
     int q_chunk;        /* query rows per attention chunk (rows of scores) */
@@ -20,14 +20,22 @@ struct bd3_ctx {
     float *proj;        /* [n_ctx, D] output of a projection before gating */
     float *ff;          /* [n_ctx, F] MLP hidden activations */
     float *scores;      /* [n_threads, q_chunk, n_ctx] attention probabilities, one head per thread */
+    float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;          /* [n_ctx] keys each query row sees */
-    float *kwin;        /* [n_ctx, D] window keys after RoPE (cache calls) */
+
     float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
     float *rope_sin;    /* [n_ctx, hd/2] sin of position * inv_freq */
     float *k_cache;     /* [n_layer, n_ctx, D] cached keys BEFORE RoPE */
+    float *k_rot;       /* [n_layer, n_ctx, D] the same keys rotated at their current window
+                           positions (rows 0..cache_len-1 valid) */
     float *v_cache;     /* [n_layer, n_ctx, D] cached values */
     int cache_len;      /* committed rows in the cache, <= n_ctx - block */
 };
+
+/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y,
+ * split by output features over the pool, one single-threaded sgemm per slice. */
+void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
+                float beta, float *y, int ldy);
 
 /* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
  * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE

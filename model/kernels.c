@@ -26,8 +26,8 @@ static inline __attribute__((always_inline)) kern_vf kern_splat(float v)
     return r;
 }
 
-/* exp of each lane (Cephes-style: x = n ln2 + r, degree-6 polynomial, scale by 2^n). Inputs are
- * clamped to [-87.3, 88.3] so that 2^n stays a normal float. */
+/* exp of each lane (Cephes-style: x = n ln2 + r with |r| <= ln2 / 2, degree-6 polynomial, scale
+ * by 2^n). Inputs are clamped to [-87.3, 88.3] so that 2^n stays a normal float. */
 static inline __attribute__((always_inline)) kern_vf kern_vexp(kern_vf x)
 {
     const kern_vf hi = kern_splat(88.3f), lo = kern_splat(-87.3f);
@@ -36,11 +36,11 @@ static inline __attribute__((always_inline)) kern_vf kern_vexp(kern_vf x)
     xi = (xi & ~gt) | ((kern_vi)hi & gt);
     xi = (xi & ~lt) | ((kern_vi)lo & lt);
     x = (kern_vf)xi;
-    kern_vf fx = x * kern_splat(1.44269504088896341f) + kern_splat(0.5f);
-    kern_vi n = __builtin_convertvector(fx, kern_vi);
-    kern_vf fn = __builtin_convertvector(n, kern_vf);
-    n -= (kern_vi)(fn > fx) & 1;                        /* floor for negative fx */
-    fn = __builtin_convertvector(n, kern_vf);
+    /* n = round(x / ln2): adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits */
+    const kern_vf magic = kern_splat(12582912.0f);
+    kern_vf t = x * kern_splat(1.44269504088896341f) + magic;
+    kern_vi n = (kern_vi)t - (kern_vi)magic;
+    kern_vf fn = t - magic;
     kern_vf r = x - fn * kern_splat(0.693359375f) - fn * kern_splat(-2.12194440e-4f);
     kern_vf p = kern_splat(1.9875691500e-4f);
     p = p * r + kern_splat(1.3981999507e-3f);
@@ -73,34 +73,72 @@ void kern_exp(const float *x, float *out, size_t n)
     for (; i < n; i++) out[i] = kern_sexp(x[i]);
 }
 
+typedef double kern_vd __attribute__((vector_size(KERN_W * 8))); /* KERN_W float64 lanes */
+
+KERN_CLONES
 void kern_norm_mod(const float *x, int n, int d, float eps, const float *w, const float *shift,
                    const float *scale, float *out)
 {
     for (int i = 0; i < n; i++) {
         const float *xr = x + (size_t)i * d;
         float *o = out + (size_t)i * d;
+        /* mean and variance in double, KERN_W independent lanes */
+        kern_vd acc = { 0 };
+        int j = 0;
+        for (; j + KERN_W <= d; j += KERN_W) {
+            kern_vf v;
+            memcpy(&v, xr + j, sizeof v);
+            acc += __builtin_convertvector(v, kern_vd);
+        }
         double sum = 0.0, sq = 0.0;
-        for (int j = 0; j < d; j++) sum += xr[j];
+        for (int k = 0; k < KERN_W; k++) sum += acc[k];
+        for (; j < d; j++) sum += xr[j];
         double mean = sum / d;
-        for (int j = 0; j < d; j++) {
+        kern_vd accq = { 0 }, vm = { 0 };
+        for (int k = 0; k < KERN_W; k++) vm[k] = mean;
+        for (j = 0; j + KERN_W <= d; j += KERN_W) {
+            kern_vf v;
+            memcpy(&v, xr + j, sizeof v);
+            kern_vd c = __builtin_convertvector(v, kern_vd) - vm;
+            accq += c * c;
+        }
+        for (int k = 0; k < KERN_W; k++) sq += accq[k];
+        for (; j < d; j++) {
             double c = xr[j] - mean;
             sq += c * c;
         }
         float inv = (float)(1.0 / sqrt(sq / d + (double)eps));
         float fm = (float)mean;
-        for (int j = 0; j < d; j++) o[j] = (xr[j] - fm) * inv * w[j] * (1.0f + scale[j]) + shift[j];
+        for (j = 0; j + KERN_W <= d; j += KERN_W) {
+            kern_vf v, vw, vs, vh;
+            memcpy(&v, xr + j, sizeof v);
+            memcpy(&vw, w + j, sizeof vw);
+            memcpy(&vs, scale + j, sizeof vs);
+            memcpy(&vh, shift + j, sizeof vh);
+            v = (v - fm) * inv * vw * (1.0f + vs) + vh;
+            memcpy(o + j, &v, sizeof v);
+        }
+        for (; j < d; j++) o[j] = (xr[j] - fm) * inv * w[j] * (1.0f + scale[j]) + shift[j];
     }
 }
 
+KERN_CLONES
 void kern_gate_add(float *h, const float *y, const float *bias, const float *gate, int n, int d)
 {
     for (int i = 0; i < n; i++) {
         float *hr = h + (size_t)i * d;
         const float *yr = y + (size_t)i * d;
-        if (bias)
-            for (int j = 0; j < d; j++) hr[j] += gate[j] * (yr[j] + bias[j]);
-        else
-            for (int j = 0; j < d; j++) hr[j] += gate[j] * yr[j];
+        int j = 0;
+        for (; j + KERN_W <= d; j += KERN_W) {
+            kern_vf vh, vy, vg, vb = { 0 };
+            memcpy(&vh, hr + j, sizeof vh);
+            memcpy(&vy, yr + j, sizeof vy);
+            memcpy(&vg, gate + j, sizeof vg);
+            if (bias) memcpy(&vb, bias + j, sizeof vb);
+            vh += vg * (vy + vb);
+            memcpy(hr + j, &vh, sizeof vh);
+        }
+        for (; j < d; j++) hr[j] += gate[j] * (yr[j] + (bias ? bias[j] : 0.0f));
     }
 }
 
@@ -144,6 +182,7 @@ void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_t
     }
 }
 
+KERN_CLONES
 void kern_rope(float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab,
                const float *sin_tab)
 {
@@ -153,7 +192,18 @@ void kern_rope(float *x, int n, int stride, int n_head, int hd, int pos0, const 
         const float *s = sin_tab + (size_t)(pos0 + i) * half;
         for (int h = 0; h < n_head; h++) {
             float *v = x + (size_t)i * stride + (size_t)h * hd;
-            for (int j = 0; j < half; j++) {
+            int j = 0;
+            for (; j + KERN_W <= half; j += KERN_W) {
+                kern_vf a, b, vc, vs;
+                memcpy(&a, v + j, sizeof a);
+                memcpy(&b, v + j + half, sizeof b);
+                memcpy(&vc, c + j, sizeof vc);
+                memcpy(&vs, s + j, sizeof vs);
+                kern_vf lo = a * vc - b * vs, hi = b * vc + a * vs;
+                memcpy(v + j, &lo, sizeof lo);
+                memcpy(v + j + half, &hi, sizeof hi);
+            }
+            for (; j < half; j++) {
                 float a = v[j], b = v[j + half];
                 v[j] = a * c[j] - b * s[j];
                 v[j + half] = b * c[j] + a * s[j];
@@ -163,7 +213,7 @@ void kern_rope(float *x, int n, int stride, int n_head, int hd, int pos0, const 
 }
 
 KERN_CLONES
-void kern_softmax_rows(float *s, int n, int stride, int width, const int *len)
+void kern_softmax_rows(float *s, int n, int stride, int width, const int *len, float *inv_sum)
 {
     for (int i = 0; i < n; i++) {
         float *r = s + (size_t)i * stride;
@@ -195,7 +245,8 @@ void kern_softmax_rows(float *s, int n, int stride, int width, const int *len)
             sum += r[j];
         }
         float inv = 1.0f / sum;
-        for (j = 0; j < m; j++) r[j] *= inv;
+        if (inv_sum) inv_sum[i] = inv;
+        else for (j = 0; j < m; j++) r[j] *= inv;
         for (j = m; j < width; j++) r[j] = 0.0f;
     }
 }

@@ -32,8 +32,9 @@ void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_t
 
 /* Softmax of row i over its first len[i] entries (len[i] >= 1), in place, rows of stride
  * floats; entries len[i]..width-1 are set to 0 so that a following product over width columns
- * ignores them. s: [n, stride]. */
-void kern_softmax_rows(float *s, int n, int stride, int width, const int *len);
+ * ignores them. s: [n, stride]. With inv_sum ([n]) the rows are left unnormalised, exp(s - max),
+ * and inv_sum[i] = 1 / their sum, for the caller to scale a smaller product instead. */
+void kern_softmax_rows(float *s, int n, int stride, int width, const int *len, float *inv_sum);
 
 /* out[i] = exp(x[i]) for i < n, relative error below 2e-7 for x in [-87, 88]; x may equal out. */
 void kern_exp(const float *x, float *out, size_t n);

@@ -269,7 +269,7 @@ static bd3_status model_load_tokenizer(bd3_model *m, char *err, size_t err_size)
         char terr[200] = "";
         st = tokenizer_new(strs, lens, (int)n_tok, strs + n_tok, lens + n_tok, (int)n_merge,
                            m->hp.eos_id, m->hp.mask_id, &m->tok, terr, sizeof terr);
-        if (st != BD3_OK) model_err(err, err_size, gguf_name(g), "tokenizer: %s", terr);
+        if (st != BD3_OK) model_err(err, err_size, gguf_name(g), "%s", terr[0] ? terr : "bad tokenizer data");
     } else {
         model_err(err, err_size, gguf_name(g), "out of memory reading the vocabulary");
     }

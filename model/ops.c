@@ -10,7 +10,9 @@
 
 /* ---- logits of selected rows --------------------------------------------------------------- */
 
-/* A window pass (bd3_forward_rows) whose rows the sampler picks from. */
+#define OPS_CHUNK 32 /* rows of logits held at a time by a window pass */
+
+/* A window pass (bd3_forward_rows_each) whose rows the sampler picks from. */
 typedef struct ops_window {
     bd3_ctx *c;        /* context that runs the pass */
     int n;             /* tokens in the window */
@@ -18,10 +20,11 @@ typedef struct ops_window {
     int row0;          /* window index of canvas row 0 (canvas = window tail) */
     int32_t *window;   /* [n] ids of the whole window; NULL when the canvas is the window */
     int *wrows;        /* [n] rows in window indices; NULL when row0 is 0 */
+    float *chunk;      /* [OPS_CHUNK, n_vocab] logits of one chunk of rows */
 } ops_window;
 
 static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
-                                    float *logits)
+                                    sampler_rows_fn fn, void *fn_user)
 {
     ops_window *w = user;
     const int32_t *win = ids;
@@ -35,13 +38,8 @@ static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *r
             w->wrows[j] = w->row0 + rows[j];
         wr = w->wrows;
     }
-    return bd3_forward_rows(w->c, win, w->n, w->block_len, wr, n_rows, logits);
-}
-
-static void ops_copy_rows(const float *full, int V, const int *rows, int n_rows, float *out)
-{
-    for (int j = 0; j < n_rows; j++)
-        memcpy(out + (size_t)j * V, full + (size_t)rows[j] * V, (size_t)V * sizeof *out);
+    return bd3_forward_rows_each(w->c, win, w->n, w->block_len, wr, n_rows, OPS_CHUNK, w->chunk, fn,
+                                 fn_user);
 }
 
 /* A denoising call for the current block against the KV cache. */
@@ -52,15 +50,14 @@ typedef struct ops_cached {
 } ops_cached;
 
 static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
-                                    float *logits)
+                                    sampler_rows_fn fn, void *fn_user)
 {
     ops_cached *k = user;
     const int V = bd3_model_hparams(bd3_ctx_model(k->c))->n_vocab;
     bd3_status st = bd3_cache_forward(k->c, ids, k->n, k->full);
-    if (st != BD3_OK)
-        return st;
-    ops_copy_rows(k->full, V, rows, n_rows, logits);
-    return BD3_OK;
+    for (int j = 0; st == BD3_OK && j < n_rows; j++)
+        st = fn(fn_user, j, 1, k->full + (size_t)rows[j] * V);
+    return st;
 }
 
 static float *ops_alloc_logits(const bd3_ctx *c, int rows)
@@ -95,15 +92,20 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     st = sampler_new(hp->n_vocab, hp->mask_id, p, &s);
     if (st != BD3_OK)
         return st;
-    ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL};
+    ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL, .chunk = ops_alloc_logits(c, OPS_CHUNK)};
+    if (!w.chunk) {
+        sampler_free(s);
+        return BD3_E_NOMEM;
+    }
     int n_mask = 0;
     for (int i = 0; i < n; i++)
         n_mask += ids[i] == hp->mask_id;
     /* conf may be NULL: keep a private one so the progress canvas always has one. */
     float *own = NULL;
     if (!conf) {
-        own = calloc((size_t)n, sizeof *own);
+        own = calloc((size_t)n, sizeof *own); /* [n] */
         if (!own) {
+            free(w.chunk);
             sampler_free(s);
             return BD3_E_NOMEM;
         }
@@ -114,6 +116,7 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     bd3_progress prog = {.n_target = n_mask, .ids = ids, .conf = conf, .n_canvas = n};
     st = sampler_denoise(s, &r, ids, conf, n, ops_window_logits, &w, &prog, cb, user);
     free(own);
+    free(w.chunk);
     sampler_free(s);
     return st;
 }
@@ -167,7 +170,7 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     float *bconf = malloc((size_t)B * sizeof *bconf);           /* [B] its confidences */
     int32_t *window = malloc((size_t)hp->n_ctx * sizeof *window); /* [n_ctx] uncached window */
     int *wrows = malloc((size_t)hp->n_ctx * sizeof *wrows);     /* [n_ctx] uncached window rows */
-    float *full = ops_alloc_logits(c, B);                       /* [B, V] logits of a cache call */
+    float *full = ops_alloc_logits(c, B > OPS_CHUNK ? B : OPS_CHUNK); /* [max(B, chunk), V] */
     float *tconf = out_conf ? NULL : malloc((size_t)max_new * sizeof *tconf); /* [max_new] */
     if (!block || !bconf || !window || !wrows || !full || (!out_conf && !tconf)) {
         st = BD3_E_NOMEM;
@@ -181,11 +184,15 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     int n_ctx_tok = 0; /* uncached path: tokens of window[] holding committed context */
     bd3_cache_clear(c);
     const int n_full = n_prompt / B * B; /* prompt tokens in complete blocks */
-    for (int b0 = 0; b0 < n_full; b0 += B) {
-        if (use_cache) {
-            st = bd3_cache_commit(c, prompt + b0, B);
-            if (st != BD3_OK)
-                goto done;
+    bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = 0};
+    for (int b0 = 0; use_cache && b0 < n_full; b0 += B) {
+        st = bd3_cache_commit(c, prompt + b0, B);
+        if (st != BD3_OK)
+            goto done;
+        prog.n_calls++;
+        if (cb && cb(user, &prog)) { /* an empty canvas: the prompt is being read */
+            st = BD3_E_CANCELLED;
+            goto done;
         }
     }
     if (!use_cache) {
@@ -195,7 +202,7 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     }
 
     int fixed = n_prompt - n_full; /* prompt tokens at the start of the current block */
-    bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = B};
+    prog.n_canvas = B;
     while (written < max_new) {
         for (int i = 0; i < B; i++) {
             block[i] = i < fixed ? prompt[n_full + i] : hp->mask_id;
@@ -208,7 +215,7 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
             st = sampler_denoise(s, &r, block, bconf, B, ops_cached_logits, &k, &prog, cb, user);
         } else {
             ops_window w = {.c = c, .n = n_ctx_tok + B, .block_len = B, .row0 = n_ctx_tok,
-                            .window = window, .wrows = wrows};
+                            .window = window, .wrows = wrows, .chunk = full};
             st = sampler_denoise(s, &r, block, bconf, B, ops_window_logits, &w, &prog, cb, user);
         }
         if (st != BD3_OK)
@@ -289,6 +296,34 @@ bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int blo
 
 #define OPS_SCORE_STRIDE 8 /* default k of bd3_score: each pass masks one token in 8 */
 
+/* Log-probabilities of the true tokens at the rows of a chunked pass, as they arrive. */
+typedef struct ops_logp {
+    const int32_t *truth;  /* [window] ids whose probability is wanted */
+    const int *rows;       /* [n_rows] window positions of the pass's rows */
+    int n_vocab;           /* V */
+    int32_t mask_id;       /* the mask id (probability 0) */
+    float *conf;           /* [window] receives p(truth[i]) at each row i; NULL: not kept */
+    double *sum_neg;       /* receives the sum of -log p / *scale; NULL: not kept */
+    double scale;          /* divisor of each term of *sum_neg (the masking rate t) */
+} ops_logp;
+
+static bd3_status ops_logp_rows(void *user, int j0, int nj, const float *logits)
+{
+    ops_logp *q = user;
+    for (int j = 0; j < nj; j++) {
+        int i = q->rows[j0 + j];
+        double lp = q->truth[i] == q->mask_id
+                        ? -INFINITY
+                        : sampler_log_prob(logits + (size_t)j * q->n_vocab, q->n_vocab, q->mask_id,
+                                           q->truth[i]);
+        if (q->conf)
+            q->conf[i] = (float)exp(lp);
+        if (q->sum_neg)
+            *q->sum_neg -= lp / q->scale;
+    }
+    return BD3_OK;
+}
+
 bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
                      bd3_step_fn cb, void *user)
 {
@@ -296,7 +331,6 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
     if (st != BD3_OK || !conf)
         return st != BD3_OK ? st : BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
-    const int V = hp->n_vocab;
     if (k <= 0)
         k = OPS_SCORE_STRIDE;
     if (k > n)
@@ -304,8 +338,8 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
     const int max_rows = (n + k - 1) / k;
     int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with one stride masked */
     int *rows = malloc((size_t)max_rows * sizeof *rows);  /* [max_rows] masked positions */
-    float *full = ops_alloc_logits(c, max_rows);          /* [max_rows, V] their logits */
-    if (!canvas || !rows || !full) {
+    float *chunk = ops_alloc_logits(c, OPS_CHUNK);        /* [OPS_CHUNK, V] logits of some rows */
+    if (!canvas || !rows || !chunk) {
         st = BD3_E_NOMEM;
         goto done;
     }
@@ -317,19 +351,13 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
             canvas[i] = hp->mask_id;
             rows[n_rows++] = i;
         }
-        st = bd3_forward_rows(c, canvas, n, BD3_GLOBAL, rows, n_rows, full);
+        ops_logp q = {.truth = ids, .rows = rows, .n_vocab = hp->n_vocab, .mask_id = hp->mask_id,
+                      .conf = conf, .scale = 1.0};
+        st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, n_rows, OPS_CHUNK, chunk,
+                                   ops_logp_rows, &q);
         if (st != BD3_OK)
             goto done;
-        for (int j = 0; j < n_rows; j++) {
-            int i = rows[j];
-            if (ids[i] == hp->mask_id) {
-                conf[i] = 0.0f;
-            } else {
-                double lp = sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, ids[i]);
-                conf[i] = (float)exp(lp);
-            }
-            prog.n_done++;
-        }
+        prog.n_done += n_rows;
         prog.n_calls++;
         if (cb && cb(user, &prog)) {
             st = BD3_E_CANCELLED;
@@ -339,7 +367,7 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
 done:
     free(canvas);
     free(rows);
-    free(full);
+    free(chunk);
     return st;
 }
 
@@ -355,7 +383,7 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
         return BD3_E_ARG;
     int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with pos masked */
     float *full = ops_alloc_logits(c, 1);                 /* [1, V] logits at pos */
-    double *prob = malloc((size_t)V * sizeof *prob);
+    double *prob = malloc((size_t)V * sizeof *prob);      /* [V] probabilities at pos */
     if (!canvas || !full || !prob) {
         st = BD3_E_NOMEM;
         goto done;
@@ -477,10 +505,13 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
 
     int32_t *noisy = malloc((size_t)row_len * sizeof *noisy);  /* [row_len] noised row */
     int *mrows = malloc((size_t)row_len * sizeof *mrows);      /* [row_len] masked positions */
+    int32_t *window = malloc((size_t)row_len * sizeof *window); /* [row_len] clean ++ noisy block */
     double *t_block = malloc((size_t)nb * sizeof *t_block);    /* [nb] masking rate per block */
-    float *full = ops_alloc_logits(c, global ? row_len : B);   /* [rows of a call, V] */
-    if (!noisy || !mrows || !t_block || !full) {
+    /* [rows of a call, V]: a chunk of a global pass, or a block */
+    float *full = ops_alloc_logits(c, global || B < OPS_CHUNK ? OPS_CHUNK : B);
+    if (!noisy || !mrows || !window || !t_block || !full) {
         free(noisy);
+        free(window);
         free(mrows);
         free(t_block);
         free(full);
@@ -500,6 +531,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
             double frac = fmod(u0 + (double)i / (double)M, 1.0);
             t_block[b] = OPS_T_MIN + (1.0 - OPS_T_MIN) * frac;
         }
+        double row_loss = 0.0; /* nats of this row, added once the row is complete */
         for (int i = 0; i < row_len; i++) {
             int masked = i > 0 && bd3_rng_uniform(&r) < t_block[i / B];
             noisy[i] = masked ? hp->mask_id : x[i];
@@ -509,36 +541,58 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
             for (int i = 1; i < row_len; i++)
                 if (noisy[i] == hp->mask_id)
                     mrows[n_masked++] = i;
+            ops_logp q = {.truth = x, .rows = mrows, .n_vocab = V, .mask_id = hp->mask_id,
+                          .sum_neg = &row_loss, .scale = t_block[0]};
             if (n_masked > 0) {
-                st = bd3_forward_rows(c, noisy, row_len, BD3_GLOBAL, mrows, n_masked, full);
+                st = bd3_forward_rows_each(c, noisy, row_len, BD3_GLOBAL, mrows, n_masked, OPS_CHUNK,
+                                           full, ops_logp_rows, &q);
                 if (st != BD3_OK)
                     break;
             }
-            for (int j = 0; j < n_masked; j++)
-                *loss_sum -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
-                             / t_block[0];
         } else {
             /* Block-causal with the cache: denoise each noisy block against the clean blocks
-             * before it, then commit the clean block. */
+             * before it, then commit the clean block. A partial last block (B does not divide
+             * the row) would not fit beside a full cache: it gets one block-causal pass over the
+             * clean blocks and itself instead, and the block before it is not committed. */
+            const int partial = row_len % B != 0;
             bd3_cache_clear(c);
             for (int b = 0; b < nb; b++) {
                 int b0 = b * B;
                 int len = row_len - b0 < B ? row_len - b0 : B;
+                if (partial && b == nb - 1) {
+                    int n_masked = 0;
+                    for (int i = 0; i < len; i++)
+                        if (noisy[b0 + i] == hp->mask_id)
+                            mrows[n_masked++] = b0 + i;
+                    if (n_masked > 0) {
+                        memcpy(window, x, (size_t)b0 * sizeof *window);
+                        memcpy(window + b0, noisy + b0, (size_t)len * sizeof *window);
+                        st = bd3_forward_rows(c, window, b0 + len, B, mrows, n_masked, full);
+                        if (st != BD3_OK)
+                            break;
+                    }
+                    for (int j = 0; j < n_masked; j++)
+                        row_loss -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
+                                     / t_block[b];
+                    prog.n_calls++;
+                    break;
+                }
                 st = bd3_cache_forward(c, noisy + b0, len, full);
                 if (st != BD3_OK)
                     break;
                 for (int i = 0; i < len; i++) {
                     if (noisy[b0 + i] != hp->mask_id)
                         continue;
-                    *loss_sum -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i])
+                    row_loss -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i])
                                  / t_block[b];
                 }
-                if (b + 1 < nb) {
+                if (b + 1 < nb - partial) {
                     st = bd3_cache_commit(c, x + b0, len);
                     if (st != BD3_OK)
                         break;
                 }
                 prog.n_calls += 2;
+                prog.n_done = (int)(row * (size_t)row_len) + b0 + len;
                 if (cb && cb(user, &prog)) {
                     st = BD3_E_CANCELLED;
                     break;
@@ -547,8 +601,9 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
             if (st != BD3_OK)
                 break;
         }
+        *loss_sum += row_loss;
         *n_counted += (size_t)row_len - 1; /* every token but position 0, masked or not */
-        prog.n_done += row_len;
+        prog.n_done = (int)((row + 1) * (size_t)row_len);
         prog.n_calls += global;
         if (global && cb && cb(user, &prog)) {
             st = BD3_E_CANCELLED;
@@ -557,6 +612,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
     }
     bd3_cache_clear(c);
     free(noisy);
+    free(window);
     free(mrows);
     free(t_block);
     free(full);

@@ -342,11 +342,34 @@ static double sampler_draw_score(bd3_sampler_kind kind, const sampler_draw *d)
     }
 }
 
+/* Draws for the rows of one model call as their logits arrive. */
+typedef struct sampler_drawer {
+    sampler *s;            /* the sampler */
+    bd3_rng *r;            /* its generator */
+    sampler_draw *draws;   /* [n_rows] one draw per requested row */
+    int next;              /* index of the next row expected */
+    int n_rows;            /* rows requested */
+} sampler_drawer;
+
+static bd3_status sampler_drawer_rows(void *user, int j0, int nj, const float *logits)
+{
+    sampler_drawer *d = user;
+    if (j0 != d->next || nj < 1 || j0 + nj > d->n_rows)
+        return BD3_E_ARG; /* rows must arrive in order, once each */
+    for (int j = 0; j < nj; j++) {
+        bd3_status st = sampler_draw_token(d->s, logits + (size_t)j * d->s->n_vocab, d->r,
+                                           &d->draws[j0 + j]);
+        if (st != BD3_OK)
+            return st;
+    }
+    d->next = j0 + nj;
+    return BD3_OK;
+}
+
 bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, int n,
                            sampler_logits_fn logits_fn, void *logits_user, bd3_progress *prog,
                            bd3_step_fn cb, void *cb_user)
 {
-    const int V = s->n_vocab;
     const bd3_sampler_kind kind = s->p.kind;
     bd3_progress local = {0};
     if (!prog) {
@@ -361,7 +384,6 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
     prog->n_masked = m;
     if (m == 0)
         return BD3_OK;
-    const int max_rows = kind == BD3_SAMPLE_FIRST_HITTING ? 1 : m;
     int *masked = malloc((size_t)m * sizeof *masked);      /* [m] masked positions, ascending */
     int *rows = malloc((size_t)m * sizeof *rows);          /* [m] rows asked for this step */
     int *order = malloc((size_t)m * sizeof *order);        /* [m] draw indices by score */
@@ -369,9 +391,8 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
     double *score = malloc((size_t)m * sizeof *score);     /* [m] rank key per draw */
     uint8_t *keep = malloc((size_t)m);                     /* [m] 1 where the draw is kept */
     sampler_draw *draws = malloc((size_t)m * sizeof *draws); /* [m] draws of this step */
-    float *logits = malloc((size_t)max_rows * V * sizeof *logits); /* [max_rows, V] */
     bd3_status st = BD3_OK;
-    if (!masked || !rows || !order || !tmp || !score || !keep || !draws || !logits) {
+    if (!masked || !rows || !order || !tmp || !score || !keep || !draws) {
         st = BD3_E_NOMEM;
         goto done;
     }
@@ -412,14 +433,12 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
         }
         if (n_rows == 0)
             continue; /* nothing unmasks at this step: the canvas and its logits are unchanged */
-        st = logits_fn(logits_user, ids, rows, n_rows, logits);
+        sampler_drawer drawer = {.s = s, .r = r, .draws = draws, .n_rows = n_rows};
+        st = logits_fn(logits_user, ids, rows, n_rows, sampler_drawer_rows, &drawer);
+        if (st == BD3_OK && drawer.next != n_rows)
+            st = BD3_E_ARG; /* some rows never arrived */
         if (st != BD3_OK)
             goto done;
-        for (int j = 0; j < n_rows; j++) {
-            st = sampler_draw_token(s, logits + (size_t)j * V, r, &draws[j]);
-            if (st != BD3_OK)
-                goto done;
-        }
         int n_keep = 0;
         if (kind == BD3_SAMPLE_FIRST_HITTING || kind == BD3_SAMPLE_STEPS) {
             memset(keep, 1, (size_t)n_rows);
@@ -469,6 +488,5 @@ done:
     free(score);
     free(keep);
     free(draws);
-    free(logits);
     return st;
 }

@@ -38,10 +38,14 @@ double sampler_softmax(const float *logits, int n_vocab, int32_t mask_id, double
 /* log p(token) under SUBS at temperature 1, in float64; -INFINITY for the mask or a non-finite row. */
 double sampler_log_prob(const float *logits, int n_vocab, int32_t mask_id, int32_t token);
 
-/* Raw logits for the canvas rows listed in rows[0..n_rows) given the canvas ids (length known to
- * the callee), written to logits [n_rows, n_vocab]. */
+/* Receives raw logits [nj, n_vocab] of the requested rows j0 .. j0 + nj - 1 (indices into the
+ * rows list of the request). */
+typedef bd3_status (*sampler_rows_fn)(void *user, int j0, int nj, const float *logits);
+
+/* Computes raw logits for the canvas rows listed in rows[0..n_rows) (ascending) given the canvas
+ * ids (length known to the callee) and hands them to fn in order, in chunks of any size. */
 typedef bd3_status (*sampler_logits_fn)(void *user, const int32_t *ids, const int *rows, int n_rows,
-                                        float *logits);
+                                        sampler_rows_fn fn, void *fn_user);
 
 /* Number of masks the step schedule unmasks at step i of T when m masks are left: the expected
  * count m (t - s) / t with t = 1 - i/T and s = t - 1/T, rounded up, at least 1, all at the last step. */

@@ -15,7 +15,7 @@ for t in "$@"; do
     esac
     rc=$?
     if [ $rc -eq 0 ]; then pass=$((pass + 1)); elif [ $rc -eq 77 ]; then
-        printf '-- skipped: %s\n' "$t"
+        printf '%s\n' "-- skipped: $t"
     else fail=$((fail + 1)); failed="$failed $t"; fi
 done
 [ -n "$failed" ] && printf 'failed:%s\n' "$failed"

@@ -109,6 +109,36 @@ expect_rc 2 "logits stream global" "$BD3" logits -m "$M" --ids 1,2 --mode global
 expect_rc 2 "logits too long without stream" "$BD3" logits -m "$M" --ids "$LONG" --mode global
 expect_rc 1 "logits unwritable output" "$BD3" logits -m "$M" --ids 1,2 --mode global -o "$T/no/such/dir"
 
+# The exact interface against float64 reference logits (tests/ref/bd3_ref.py), every case of
+# tests/ref/make_fixture.py: global, block-causal, streamed and sliding.
+if "$PYTHON" tests/ref/make_fixture.py "$T/fx" >/dev/null; then
+    ncase=0
+    while read -r name model mode rows nv ids; do
+        case "$name" in "#"*) continue ;; esac
+        case "$mode" in
+            stream:*) set -- --mode "block:${mode#stream:}" --stream ;;
+            *) set -- --mode "$mode" ;;
+        esac
+        if ! "$BD3" logits -m "$T/fx/$model" --ids "$ids" "$@" -o "$T/case.f32" 2>"$T/err"; then
+            fail "logits $name: $(head -c 200 "$T/err")"
+            continue
+        fi
+        "$PYTHON" - "$T/case.f32" "$T/fx/$name.f32" "$rows" "$nv" <<'PYEOF' || fail "logits $name differs from the reference"
+import sys, numpy as np
+got = np.fromfile(sys.argv[1], dtype="<f4")
+ref = np.fromfile(sys.argv[2], dtype="<f4")
+shape = (int(sys.argv[3]), int(sys.argv[4]))
+ok = got.size == ref.size == shape[0] * shape[1]
+ok = ok and np.abs(got - ref).max() / np.abs(ref).max() < 1e-4
+sys.exit(0 if ok else 1)
+PYEOF
+        ncase=$((ncase + 1))
+    done <"$T/fx/cases.txt"
+    [ $ncase -ge 10 ] && ok "logits: $ncase reference cases" || fail "logits: only $ncase reference cases"
+else
+    fail "cannot make the reference fixtures"
+fi
+
 # ---- ppl -----------------------------------------------------------------------------------
 "$PYTHON" -c "
 import random
@@ -183,7 +213,30 @@ sys.exit(0 if ok else 1)
 PYEOF
 expect_rc 0 "score ansi" "$BD3" score -m "$M" --format ansi "$T/a.txt"
 grep -q "$(printf '\033')\[3[1-5]m" "$T/out" || fail "score ansi: no colour codes"
+printf 'caf\303\251 \344\270\255\346\226\207 bad\377\001 end\n' >"$T/u.txt"
+expect_rc 0 "score ansi of UTF-8 and invalid bytes" "$BD3" score -m "$M" --format ansi "$T/u.txt"
+"$PYTHON" - "$T/out" <<'PYEOF' || fail "score ansi: a character split by colour codes, or raw invalid bytes"
+import sys
+b = open(sys.argv[1], "rb").read()
+ok = "é".encode() in b and "中".encode() in b and "文".encode() in b
+ok = ok and b"\xff" not in b and b"\x01" not in b and b"\\xff" in b and b"\\x01" in b
+sys.exit(0 if ok else 1)
+PYEOF
 expect_rc 2 "score bad format" "$BD3" score -m "$M" --format xml "$T/a.txt"
+
+# ---- texts longer than the window ---------------------------------------------------------
+NLONG=$("$BD3" tokenize -m "$M" "$T/p.txt" | wc -w)
+[ "$NLONG" -gt 130 ] || fail "long text fixture too short ($NLONG tokens)"
+expect_rc 0 "score longer than n_ctx" "$BD3" score -m "$M" --format tsv "$T/p.txt"
+[ "$(($(wc -l <"$T/out") - 1))" -eq "$NLONG" ] || fail "score of a long text: one line per token"
+awk -F'\t' 'NR > 1 && !($5 > 0 && $5 <= 1) { bad = 1 } END { exit bad }' "$T/out" || fail "score of a long text: confidence outside (0, 1]"
+expect_rc 0 "generate from a prompt longer than n_ctx" "$BD3" generate -m "$M" -q -n 80 --seed 1 "$T/p.txt"
+head -c 200 "$T/p.txt" >"$T/head.txt"
+tail -c 200 "$T/p.txt" >"$T/tail.txt"
+SIZE=$(wc -c <"$T/p.txt")
+expect_rc 0 "infill inside a text longer than n_ctx" "$BD3" infill -m "$M" -q --range 200:$((SIZE - 200)) --length 6 "$T/p.txt"
+head -c 200 "$T/out" | cmp -s - "$T/head.txt" || fail "infill of a long text changed the start"
+tail -c 200 "$T/out" | cmp -s - "$T/tail.txt" || fail "infill of a long text changed the end"
 
 # ---- bench ---------------------------------------------------------------------------------
 expect_rc 0 "bench" "$BD3" bench -m "$M" -t 1

@@ -99,7 +99,8 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
         bd3_model *m = fx_load(k.model);
         assert_int_equal(bd3_model_hparams(m)->n_vocab, k.n_vocab);
         bd3_ctx *c = NULL;
-        assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+        /* two threads: attention heads and elementwise loops run on the pool */
+        assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
         size_t n = (size_t)k.rows * (size_t)k.n_vocab;
         float *got = malloc(n * sizeof(float)), *want = malloc(n * sizeof(float));
         assert_non_null(got);

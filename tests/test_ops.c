@@ -95,6 +95,55 @@ static void test_forward_rows_equal_rows_of_full_forward(void **state)
     free(part);
 }
 
+/* Collects chunks of bd3_forward_rows_each into one array. */
+typedef struct chunk_log {
+    float *all;     /* [n_rows, V] logits gathered */
+    int next;       /* row expected next */
+    int max_nj;     /* largest chunk seen */
+    int fail_at;    /* j0 at which to return BD3_E_IO, -1 never */
+} chunk_log;
+
+static bd3_status collect_rows(void *user, int j0, int nj, const float *logits)
+{
+    chunk_log *l = user;
+    const int V = hp()->n_vocab;
+    if (j0 == l->fail_at)
+        return BD3_E_IO;
+    assert_int_equal(j0, l->next);
+    memcpy(l->all + (size_t)j0 * V, logits, (size_t)nj * V * sizeof *logits);
+    l->next = j0 + nj;
+    if (nj > l->max_nj)
+        l->max_nj = nj;
+    return BD3_OK;
+}
+
+static void test_forward_rows_each_hands_over_all_rows_in_chunks(void **state)
+{
+    (void)state;
+    const int n = 50, V = hp()->n_vocab;
+    int32_t ids[50];
+    int rows[11];
+    fill_ids(ids, n, 31);
+    for (int j = 0; j < 11; j++)
+        rows[j] = 4 * j + 3;
+    float *want = malloc((size_t)11 * V * sizeof *want);
+    float *chunk = malloc((size_t)4 * V * sizeof *chunk);
+    chunk_log l = {.all = malloc((size_t)11 * V * sizeof(float)), .fail_at = -1};
+    assert_int_equal(bd3_forward_rows(g_ctx, ids, n, BD3_GLOBAL, rows, 11, want), BD3_OK);
+    assert_int_equal(bd3_forward_rows_each(g_ctx, ids, n, BD3_GLOBAL, rows, 11, 4, chunk, collect_rows, &l),
+                     BD3_OK);
+    assert_int_equal(l.next, 11);
+    assert_int_equal(l.max_nj, 4);
+    for (size_t i = 0; i < (size_t)11 * V; i++)
+        assert_true(fabsf(l.all[i] - want[i]) < 1e-5f);
+    chunk_log f = {.all = l.all, .fail_at = 8};
+    assert_int_equal(bd3_forward_rows_each(g_ctx, ids, n, BD3_GLOBAL, rows, 11, 4, chunk, collect_rows, &f),
+                     BD3_E_IO);
+    free(want);
+    free(chunk);
+    free(l.all);
+}
+
 /* ---- infill ------------------------------------------------------------------------------- */
 
 static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
@@ -277,7 +326,10 @@ static void test_continue_slides_past_n_ctx(void **state)
 static int progress_cb(void *user, const bd3_progress *p)
 {
     int *offsets_ok = user;
-    /* The canvas is the current block; it starts at a multiple of the block length. */
+    /* The canvas is the current block; it starts at a multiple of the block length. While the
+     * prompt's complete blocks are committed the canvas is empty. */
+    if (p->n_canvas == 0 && p->n_done == 0)
+        return 0;
     if (p->n_canvas != 4 || p->canvas_offset % 4 != 0)
         *offsets_ok = 0;
     return 0;
@@ -476,6 +528,73 @@ static void test_nelbo_is_finite_reproducible_and_counts_all_but_first_token(voi
     free(ids);
 }
 
+/* Spec section 4 written out directly: the same noise as bd3_nelbo (one uniform for the
+ * antithetic offset, then one per position 1.. of each row), and for every block one full
+ * block-causal pass over the clean earlier blocks followed by the noisy block. */
+static double nelbo_reference(const int32_t *ids, int rows, int B, uint64_t seed)
+{
+    const int L = hp()->n_ctx, V = hp()->n_vocab, nb = (L + B - 1) / B;
+    const double M = (double)rows * nb;
+    bd3_rng r;
+    bd3_rng_seed(&r, seed);
+    double u0 = bd3_rng_uniform(&r), loss = 0.0;
+    int32_t *noisy = malloc((size_t)L * sizeof *noisy), *win = malloc((size_t)L * sizeof *win);
+    float *logits = malloc((size_t)L * V * sizeof *logits);
+    double *prob = malloc((size_t)V * sizeof *prob);
+    for (int row = 0; row < rows; row++) {
+        const int32_t *x = ids + (size_t)row * L;
+        double *t = malloc((size_t)nb * sizeof *t);
+        for (int b = 0; b < nb; b++)
+            t[b] = 1e-3 + (1.0 - 1e-3) * fmod(u0 + (row * nb + b) / M, 1.0);
+        for (int i = 0; i < L; i++)
+            noisy[i] = (i > 0 && bd3_rng_uniform(&r) < t[i / B]) ? hp()->mask_id : x[i];
+        for (int b = 0; b < nb; b++) {
+            int b0 = b * B, len = L - b0 < B ? L - b0 : B;
+            memcpy(win, x, (size_t)b0 * sizeof *win);
+            memcpy(win + b0, noisy + b0, (size_t)len * sizeof *win);
+            assert_int_equal(bd3_forward(g_ctx, win, b0 + len, B, logits), BD3_OK);
+            for (int i = b0; i < b0 + len; i++) {
+                if (noisy[i] != hp()->mask_id)
+                    continue;
+                const float *row_logits = logits + (size_t)i * V;
+                double mx = -INFINITY, sum = 0.0;
+                for (int v = 0; v < V; v++)
+                    if (v != hp()->mask_id && row_logits[v] > mx)
+                        mx = row_logits[v];
+                for (int v = 0; v < V; v++)
+                    if (v != hp()->mask_id)
+                        sum += exp(row_logits[v] - mx);
+                loss -= ((row_logits[x[i]] - mx) - log(sum)) / t[b];
+            }
+        }
+        free(t);
+    }
+    free(noisy);
+    free(win);
+    free(logits);
+    free(prob);
+    return loss;
+}
+
+static void test_nelbo_block_mode_matches_direct_computation(void **state)
+{
+    (void)state;
+    const int L = hp()->n_ctx;
+    int32_t *ids = malloc((size_t)2 * L * sizeof *ids);
+    fill_ids(ids, 2 * L, 18);
+    int blocks[] = {4, 8, 24}; /* 24 does not divide n_ctx 64: a partial last block */
+    for (int k = 0; k < 3; k++) {
+        double loss = 0.0;
+        size_t cnt = 0;
+        assert_int_equal(bd3_nelbo(g_ctx, ids, (size_t)2 * L, blocks[k], 0, 9, &loss, &cnt, NULL, NULL),
+                         BD3_OK);
+        double want = nelbo_reference(ids, 2, blocks[k], 9);
+        assert_true(fabs(loss - want) <= 1e-4 * fabs(want));
+        assert_int_equal(cnt, 2 * (size_t)(L - 1));
+    }
+    free(ids);
+}
+
 static void test_nelbo_cancelled_and_bad_input(void **state)
 {
     (void)state;
@@ -497,6 +616,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_rows_equal_rows_of_full_forward),
+        cmocka_unit_test(test_forward_rows_each_hands_over_all_rows_in_chunks),
         cmocka_unit_test(test_infill_fills_every_mask_and_keeps_other_tokens),
         cmocka_unit_test(test_infill_is_deterministic_per_seed),
         cmocka_unit_test(test_infill_rejects_bad_windows),
@@ -512,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_revise_changes_only_remasked_positions),
         cmocka_unit_test(test_revise_cancelled_restores_window),
         cmocka_unit_test(test_nelbo_is_finite_reproducible_and_counts_all_but_first_token),
+        cmocka_unit_test(test_nelbo_block_mode_matches_direct_computation),
         cmocka_unit_test(test_nelbo_cancelled_and_bad_input),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -434,7 +434,9 @@ typedef struct fake_model {
     float strength;      /* logit of the preferred token per position index; 0 means 0.5 */
 } fake_model;
 
-static bd3_status fake_logits(void *user, const int32_t *ids, const int *rows, int n_rows, float *logits)
+/* Hands the rows over in chunks of up to 3, as a chunked forward pass does. */
+static bd3_status fake_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
+                              sampler_rows_fn fn, void *fn_user)
 {
     fake_model *f = user;
     (void)ids;
@@ -444,13 +446,32 @@ static bd3_status fake_logits(void *user, const int32_t *ids, const int *rows, i
         f->first_rows = n_rows;
     f->n_calls++;
     f->rows_total += n_rows;
-    for (int j = 0; j < n_rows; j++) {
-        for (int v = 0; v < CV; v++)
-            logits[j * CV + v] = 0.0f;
-        logits[j * CV + rows[j] % 7] = (f->strength > 0.0f ? f->strength : 0.5f) * (float)rows[j];
-        logits[j * CV + MASK] = 100.0f;
+    float logits[3 * CV];
+    for (int j0 = 0; j0 < n_rows; j0 += 3) {
+        int nj = n_rows - j0 < 3 ? n_rows - j0 : 3;
+        for (int j = 0; j < nj; j++) {
+            int row = rows[j0 + j];
+            for (int v = 0; v < CV; v++)
+                logits[j * CV + v] = 0.0f;
+            logits[j * CV + row % 7] = (f->strength > 0.0f ? f->strength : 0.5f) * (float)row;
+            logits[j * CV + MASK] = 100.0f;
+        }
+        bd3_status st = fn(fn_user, j0, nj, logits);
+        if (st != BD3_OK)
+            return st;
     }
     return BD3_OK;
+}
+
+/* Delivers fewer rows than asked for. */
+static bd3_status short_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
+                               sampler_rows_fn fn, void *fn_user)
+{
+    (void)user;
+    (void)ids;
+    (void)rows;
+    float logits[CV] = {0};
+    return n_rows > 1 ? fn(fn_user, 0, 1, logits) : BD3_OK;
 }
 
 static void make_canvas(int32_t *ids, float *conf, int n)
@@ -650,6 +671,23 @@ static void test_logits_error_is_returned(void **state)
     sampler_free(s);
 }
 
+static void test_denoise_rejects_logits_that_skip_rows(void **state)
+{
+    (void)state;
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.kind = BD3_SAMPLE_CONFIDENCE;
+    sampler *s;
+    assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+    int32_t ids[10];
+    float conf[10];
+    make_canvas(ids, conf, 10);
+    bd3_rng r;
+    bd3_rng_seed(&r, 0);
+    assert_int_equal(sampler_denoise(s, &r, ids, conf, 10, short_logits, NULL, NULL, NULL, NULL), BD3_E_ARG);
+    sampler_free(s);
+}
+
 static void test_step_schedule_unmasks_half_at_first_of_two_steps(void **state)
 {
     (void)state;
@@ -710,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_confidence_and_entropy_orders_unmask_most_certain_first),
         cmocka_unit_test(test_callback_cancels_after_requested_call),
         cmocka_unit_test(test_logits_error_is_returned),
+        cmocka_unit_test(test_denoise_rejects_logits_that_skip_rows),
         cmocka_unit_test(test_step_schedule_unmasks_half_at_first_of_two_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

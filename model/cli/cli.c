@@ -61,7 +61,7 @@ int cli_read_file(const cli_opts *o, const char *path, char **data, size_t *len)
         return CLI_EXIT_FAIL;
     }
     size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
+    char *buf = malloc(cap); /* [cap] bytes read so far, n used */
     while (buf) {
         if (n + 1 >= cap) {
             char *nb = realloc(buf, cap * 2);
@@ -166,6 +166,43 @@ void cli_put_escaped(FILE *f, const char *s, size_t len, int json)
             }
         }
     }
+}
+
+void cli_put_text(FILE *f, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        unsigned char ch = u[i];
+        if (ch == '\n' || ch == '\t') {
+            fputc(ch, f);
+            i++;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fprintf(f, "\\x%02x", ch);
+            i++;
+        } else {
+            size_t n = cli_utf8_len(u + i, len - i);
+            if (n == 0) {
+                fprintf(f, "\\x%02x", ch);
+                i++;
+            } else {
+                fwrite(u + i, 1, n, f);
+                i += n;
+            }
+        }
+    }
+}
+
+int cli_utf8_incomplete_tail(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char ch = u[len - back];
+        if ((ch & 0xc0) == 0x80)
+            continue; /* a continuation byte: look further back for the lead */
+        size_t need = ch >= 0xf0 && ch <= 0xf4 ? 4 : ch >= 0xe0 && ch < 0xf0 ? 3 : ch >= 0xc2 && ch < 0xe0 ? 2 : 1;
+        return need > back;
+    }
+    return 0;
 }
 
 double cli_now(void)

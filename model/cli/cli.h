@@ -91,6 +91,13 @@ int cli_parse_mode(const char *s, int *block_len);
  * bytes >= 0x80 that do not form valid UTF-8 (json: JSON string escapes). */
 void cli_put_escaped(FILE *f, const char *s, size_t len, int json);
 
+/* Writes text for a terminal: valid UTF-8, newlines and tabs as they are; other control
+ * characters and bytes that are not valid UTF-8 as \xNN. */
+void cli_put_text(FILE *f, const char *s, size_t len);
+
+/* 1 when s[0..len) ends inside a UTF-8 sequence that more bytes could complete. */
+int cli_utf8_incomplete_tail(const char *s, size_t len);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

@@ -20,6 +20,15 @@ static void bench_random_ids(int32_t *ids, int n, const bd3_hparams *hp, bd3_rng
     }
 }
 
+/* Step callback of the continuation runs: notes when the prompt has been read into the cache
+ * (the last call with an empty canvas), so that tokens/s counts generation only. */
+static int bench_prompt_done(void *user, const bd3_progress *p)
+{
+    if (p->n_canvas == 0)
+        *(double *)user = cli_now();
+    return 0;
+}
+
 static double bench_peak_mib(void)
 {
     struct rusage ru;
@@ -55,9 +64,9 @@ int cmd_bench(cli_opts *o)
     int B = o->block_len > 0 ? o->block_len : bd3_model_default_block(m);
     if (2 * B > n)
         B = n / 4 > 0 ? n / 4 : 1;
-    int32_t *ids = malloc((size_t)n * sizeof *ids);
-    int32_t *out = malloc((size_t)2 * B * sizeof *out);
-    float *conf = calloc((size_t)n, sizeof *conf);
+    int32_t *ids = malloc((size_t)n * sizeof *ids);        /* [n_ctx] random prompt or window */
+    int32_t *out = malloc((size_t)2 * B * sizeof *out);    /* [2B] continuation */
+    float *conf = calloc((size_t)n, sizeof *conf);         /* [n_ctx] infill confidences */
     float *wlogits = NULL;
     if (!ids || !out || !conf) {
         cli_error(o, "out of memory");
@@ -83,8 +92,9 @@ int cmd_bench(cli_opts *o)
         bd3_stop why;
         double t0 = cli_now();
         st = nc ? bd3_continue_nocache(c, &o->sp, B, ids, prompt_len, 2 * B, out, NULL, &n_new[nc], &why,
-                                       NULL, NULL)
-                : bd3_continue(c, &o->sp, B, ids, prompt_len, 2 * B, out, NULL, &n_new[nc], &why, NULL, NULL);
+                                       bench_prompt_done, &t0)
+                : bd3_continue(c, &o->sp, B, ids, prompt_len, 2 * B, out, NULL, &n_new[nc], &why,
+                               bench_prompt_done, &t0);
         double dt = cli_now() - t0;
         if (st != BD3_OK) {
             cli_progress_end(&prog);
@@ -128,7 +138,7 @@ int cmd_bench(cli_opts *o)
     }
     double t_fwd_w = br.forward_s;
     if (wn != n) {
-        wlogits = malloc((size_t)wn * (size_t)hp->n_vocab * sizeof *wlogits);
+        wlogits = malloc((size_t)wn * (size_t)hp->n_vocab * sizeof *wlogits); /* [wn, V] */
         if (!wlogits) {
             cli_error(o, "out of memory");
             rc = CLI_EXIT_FAIL;
@@ -144,8 +154,8 @@ int cmd_bench(cli_opts *o)
            br.sgemm_gflops, br.peak_gflops);
     printf("forward %.2f GFLOP/s, %.4f s for %d tokens (global), %.0f%% of sgemm\n", br.forward_gflops,
            br.forward_s, n, 100.0 * br.ratio);
-    printf("continue %.2f tokens/s with KV cache, %.2f tokens/s without (%d tokens after %d, "
-           "sampler %s, steps %d)\n", tps[0], tps[1], n_new[0], prompt_len,
+    printf("continue %.2f tokens/s with KV cache, %.2f tokens/s without (%d tokens after a prompt of "
+           "%d, prompt reading not counted; sampler %s, steps %d)\n", tps[0], tps[1], n_new[0], prompt_len,
            bd3_sampler_kind_name(o->sp.kind), o->sp.steps);
     printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler %s, steps %d)\n",
            span, wn, t_infill, t_infill / t_fwd_w, bd3_sampler_kind_name(o->sp.kind), o->sp.steps);

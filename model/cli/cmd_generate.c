@@ -22,7 +22,7 @@ int cmd_generate(cli_opts *o)
     } else {
         const char *p = o->prompt ? o->prompt : "";
         len = strlen(p);
-        text = malloc(len + 1);
+        text = malloc(len + 1); /* [len + 1] the prompt, NUL-terminated */
         if (!text) {
             cli_error(o, "out of memory");
             return CLI_EXIT_FAIL;
@@ -70,8 +70,8 @@ int cmd_generate(cli_opts *o)
         goto done;
     }
     int max_new = o->max_new >= 0 ? o->max_new : GENERATE_DEFAULT_MAX_NEW;
-    out = malloc((size_t)(max_new > 0 ? max_new : 1) * sizeof *out);
-    conf = malloc((size_t)(max_new > 0 ? max_new : 1) * sizeof *conf);
+    out = malloc((size_t)(max_new > 0 ? max_new : 1) * sizeof *out);   /* [max_new] new ids */
+    conf = malloc((size_t)(max_new > 0 ? max_new : 1) * sizeof *conf); /* [max_new] their confidence */
     if (!out || !conf) {
         cli_error(o, "out of memory");
         rc = CLI_EXIT_FAIL;

@@ -65,8 +65,8 @@ int cmd_infill(cli_opts *o)
     size_t nr = n_right < avail - nl ? n_right : avail - nl;
     nl = n_left < avail - nr ? n_left : avail - nr;
     int n = (int)(nl + (size_t)N + nr);
-    win = malloc((size_t)n * sizeof *win);
-    conf = calloc((size_t)n, sizeof *conf);
+    win = malloc((size_t)n * sizeof *win);    /* [n] left context, masks, right context */
+    conf = calloc((size_t)n, sizeof *conf);   /* [n] confidences */
     if (!win || !conf) {
         rc = CLI_EXIT_FAIL;
         cli_error(o, "out of memory");

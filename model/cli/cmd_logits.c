@@ -9,7 +9,7 @@
 static int logits_parse_ids(const cli_opts *o, const char *s, const bd3_hparams *hp, int32_t **out)
 {
     size_t cap = 16, n = 0;
-    int32_t *ids = malloc(cap * sizeof *ids);
+    int32_t *ids = malloc(cap * sizeof *ids); /* [cap] parsed ids, n used */
     const char *p = s;
     while (ids) {
         const char *comma = strchr(p, ',');
@@ -105,7 +105,7 @@ int cmd_logits(cli_opts *o)
         first = n - last;
         rows = last;
     }
-    logits = malloc((size_t)rows * (size_t)hp->n_vocab * sizeof *logits);
+    logits = malloc((size_t)rows * (size_t)hp->n_vocab * sizeof *logits); /* [rows, V] */
     if (!logits) {
         cli_error(o, "out of memory for %d x %d logits", rows, hp->n_vocab);
         rc = CLI_EXIT_FAIL;

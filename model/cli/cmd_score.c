@@ -19,18 +19,6 @@ static const char *score_colour(float p)
     return "\033[35m";     /* magenta: surprising */
 }
 
-/* Raw bytes, except control characters other than newline and tab, which are escaped. */
-static void score_put_text(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
-            printf("\\x%02x", ch);
-        else
-            putchar(ch);
-    }
-}
-
 int cmd_score(cli_opts *o)
 {
     int fmt = isatty(STDOUT_FILENO) ? SCORE_ANSI : SCORE_PLAIN;
@@ -67,8 +55,8 @@ int cmd_score(cli_opts *o)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    conf = calloc(n ? n : 1, sizeof *conf);
-    wconf = calloc((size_t)hp->n_ctx, sizeof *wconf);
+    conf = calloc(n ? n : 1, sizeof *conf);              /* [n] confidence per token */
+    wconf = calloc((size_t)hp->n_ctx, sizeof *wconf);    /* [n_ctx] of one window */
     if (!conf || !wconf) {
         cli_error(o, "out of memory");
         rc = CLI_EXIT_FAIL;
@@ -100,6 +88,11 @@ int cmd_score(cli_opts *o)
     }
     cli_progress_end(&prog);
     size_t off = 0;
+    /* ANSI: tokens that split a UTF-8 character are coloured as one group (by their lowest
+     * confidence), so that no escape sequence lands inside a character. */
+    char group[64];       /* bytes of the pending group */
+    size_t group_len = 0; /* bytes in group */
+    float group_conf = 1.0f; /* lowest confidence in the group */
     if (fmt == SCORE_TSV)
         printf("index\tstart\tend\tid\tconf\ttoken\n");
     if (fmt == SCORE_JSON)
@@ -127,9 +120,30 @@ int cmd_score(cli_opts *o)
             printf("\"}");
             break;
         case SCORE_ANSI:
-            fputs(score_colour(conf[i]), stdout);
-            score_put_text(tb, tl);
-            fputs("\033[0m", stdout);
+            if (group_len + tl > sizeof group) {
+                fputs(score_colour(group_conf), stdout);
+                cli_put_text(stdout, group, group_len);
+                fputs("\033[0m", stdout);
+                group_len = 0;
+                group_conf = 1.0f;
+            }
+            if (tl > sizeof group) {
+                fputs(score_colour(conf[i]), stdout);
+                cli_put_text(stdout, tb, tl);
+                fputs("\033[0m", stdout);
+                break;
+            }
+            memcpy(group + group_len, tb, tl);
+            group_len += tl;
+            if (conf[i] < group_conf)
+                group_conf = conf[i];
+            if (i + 1 == n || !cli_utf8_incomplete_tail(group, group_len)) {
+                fputs(score_colour(group_conf), stdout);
+                cli_put_text(stdout, group, group_len);
+                fputs("\033[0m", stdout);
+                group_len = 0;
+                group_conf = 1.0f;
+            }
             break;
         }
         off += tl;

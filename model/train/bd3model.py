@@ -1,0 +1,206 @@
+# bd3model.py: the bd3lm network of shared/spec/model.md sections 1-2 in PyTorch (learned
+# constant modulation, RoPE, block-causal / global / 2L training attention). Depends on torch only;
+# runs on torch 1.13 (CPU, plain attention) and uses SDPA / flex attention on torch 2.x.
+import contextlib
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HAVE_SDPA = hasattr(F, "scaled_dot_product_attention")
+try:  # torch >= 2.5
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    HAVE_FLEX = True
+except ImportError:  # pragma: no cover - older torch
+    HAVE_FLEX = False
+
+
+@dataclass
+class Config:
+    n_layer: int = 8          # transformer blocks
+    n_embd: int = 384         # D
+    n_head: int = 6           # H; head size D/H
+    n_ff: int = 1536          # F = 4D
+    n_ctx: int = 1024         # L, tokens per row / window
+    n_vocab: int = 8193       # V, mask token included (mask = last id)
+    norm_eps: float = 1e-5    # layer-norm epsilon
+    rope_base: float = 10000.0  # RoPE frequency base
+
+    @property
+    def mask_id(self):
+        return self.n_vocab - 1
+
+
+DEFAULT = Config()
+TOY = Config(n_layer=2, n_embd=64, n_head=4, n_ff=256, n_ctx=64, n_vocab=258)
+
+
+# ---- attention masks ---------------------------------------------------------------------------
+# A mode is ("global",), ("block", B) for a window of any length, or ("2L", B) for the training /
+# likelihood input concat(x_t, x_0) of length 2L (spec section 2).
+
+def mask_allows(mode, q, k, L):
+    """Elementwise: may query index q attend key index k (integer tensors, broadcastable)."""
+    kind = mode[0]
+    if kind == "global":
+        return torch.ones_like(q + k, dtype=torch.bool)
+    B = mode[1]
+    if kind == "block":
+        return (k // B) <= (q // B)
+    qn, kn = q < L, k < L
+    bq, bk = (q % L) // B, (k % L) // B
+    return (qn & kn & (bq == bk)) | (qn & ~kn & (bk < bq)) | (~qn & ~kn & (bk <= bq))
+
+
+def dense_mask(mode, T, L, device=None):
+    """[T, T] bool, True where a query row may attend a key column."""
+    i = torch.arange(T, device=device)
+    return mask_allows(mode, i[:, None], i[None, :], L)
+
+
+def positions(mode, T, L, device=None):
+    """Position ids of the T input rows: both halves of a 2L input use 0..L-1."""
+    p = torch.arange(T, device=device)
+    return p % L if mode[0] == "2L" else p
+
+
+def flex_block_mask(mode, L, device):
+    """BlockMask for flex attention over a 2L (or L) input; shared by every row of a batch."""
+    B = mode[1]
+    kind = mode[0]
+
+    def mod(b, h, q, k):
+        return mask_allows((kind, B), q, k, L)
+    T = 2 * L if kind == "2L" else L
+    return create_block_mask(mod, None, None, T, T, device=device)
+
+
+# ---- the network -------------------------------------------------------------------------------
+
+def rope_tables(cfg, pos):
+    """cos, sin [T, hd/2] float32 for position ids pos [T]."""
+    hd = cfg.n_embd // cfg.n_head
+    j = torch.arange(hd // 2, dtype=torch.float32, device=pos.device)
+    inv_freq = cfg.rope_base ** (-2.0 * j / hd)
+    ang = pos.to(torch.float32)[:, None] * inv_freq[None, :]
+    return torch.cos(ang), torch.sin(ang)
+
+
+def rope(x, cos, sin):
+    """x [N, H, T, hd]; rotate_half layout."""
+    h = x.shape[-1] // 2
+    x1, x2 = x[..., :h], x[..., h:]
+    c, s = cos.to(x.dtype), sin.to(x.dtype)
+    return torch.cat((x1 * c - x2 * s, x2 * c + x1 * s), dim=-1)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        D, Fd = cfg.n_embd, cfg.n_ff
+        self.cfg = cfg
+        self.attn_norm = nn.Parameter(torch.ones(D))      # [D]
+        self.attn_qkv = nn.Linear(D, 3 * D, bias=False)   # [3D, D]
+        self.attn_output = nn.Linear(D, D, bias=False)    # [D, D]
+        self.ffn_norm = nn.Parameter(torch.ones(D))       # [D]
+        self.ffn_up = nn.Linear(D, Fd)                    # [F, D] + [F]
+        self.ffn_down = nn.Linear(Fd, D)                  # [D, F] + [D]
+        mod = torch.zeros(6, D)                           # shift1 scale1 gate1 shift2 scale2 gate2
+        mod[2] = 1.0
+        mod[5] = 1.0
+        self.modulation = nn.Parameter(mod)               # [6, D]
+
+    def forward(self, h, cos, sin, attend):
+        cfg = self.cfg
+        N, T, D = h.shape
+        H = cfg.n_head
+        hd = D // H
+        m = self.modulation
+        a = F.layer_norm(h, (D,), self.attn_norm * (1 + m[1]), m[0], cfg.norm_eps)
+        qkv = self.attn_qkv(a).view(N, T, 3, H, hd).permute(2, 0, 3, 1, 4)
+        q, k, v = rope(qkv[0], cos, sin), rope(qkv[1], cos, sin), qkv[2]
+        o = attend(q, k, v).transpose(1, 2).reshape(N, T, D)
+        h = h + m[2] * self.attn_output(o)
+        a = F.layer_norm(h, (D,), self.ffn_norm * (1 + m[4]), m[3], cfg.norm_eps)
+        return h + m[5] * self.ffn_down(F.gelu(self.ffn_up(a), approximate="tanh"))
+
+
+class BD3LM(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        D, V = cfg.n_embd, cfg.n_vocab
+        self.token_embd = nn.Embedding(V, D)                    # [V, D]
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.output_norm = nn.Parameter(torch.ones(D))          # [D]
+        self.output_modulation = nn.Parameter(torch.zeros(2, D))  # shift, scale [2, D]
+        self.output = nn.Linear(D, V)                           # [V, D] + [V]
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        std = 0.02
+        nn.init.normal_(self.token_embd.weight, std=std)
+        for b in self.blocks:
+            nn.init.normal_(b.attn_qkv.weight, std=std)
+            nn.init.normal_(b.ffn_up.weight, std=std)
+            nn.init.zeros_(b.ffn_up.bias)
+            nn.init.normal_(b.attn_output.weight, std=std / math.sqrt(2 * self.cfg.n_layer))
+            nn.init.normal_(b.ffn_down.weight, std=std / math.sqrt(2 * self.cfg.n_layer))
+            nn.init.zeros_(b.ffn_down.bias)
+        nn.init.zeros_(self.output.weight)
+        nn.init.zeros_(self.output.bias)
+
+    def forward(self, x, mode, n_out=None, backend="auto", block_mask=None):
+        """x [N, T] ids -> logits [N, n_out, V-1] for the first n_out rows (all when None).
+
+        The mask token's logit is left out (SUBS: it can never be predicted), so column i is the
+        logit of id i for every i < mask_id. mode: ("global",), ("block", B) or ("2L", B); for
+        "2L", T = 2L and L = T/2. backend: "manual" (any torch), "sdpa" (dense bool mask), "flex"
+        (block_mask from flex_block_mask), "auto" (flex when a block_mask is given, else SDPA when
+        available, else manual)."""
+        cfg = self.cfg
+        N, T = x.shape
+        L = T // 2 if mode[0] == "2L" else T
+        pos = positions(mode, T, L, x.device)
+        cos, sin = rope_tables(cfg, pos)
+        if backend == "auto":
+            backend = "flex" if block_mask is not None else ("sdpa" if HAVE_SDPA else "manual")
+        hd = cfg.n_embd // cfg.n_head
+        if backend == "flex":
+            def attend(q, k, v):
+                return flex_attention(q, k, v, block_mask=block_mask)
+        elif mode[0] == "global" and backend == "sdpa":
+            def attend(q, k, v):
+                return F.scaled_dot_product_attention(q, k, v)
+        else:
+            allow = dense_mask(mode, T, L, x.device)
+            if backend == "sdpa":
+                def attend(q, k, v):
+                    return F.scaled_dot_product_attention(q, k, v, attn_mask=allow)
+            else:
+                bias = torch.zeros(T, T, device=x.device).masked_fill(~allow, float("-inf"))
+
+                def attend(q, k, v):
+                    s = (q @ k.transpose(-1, -2)) / math.sqrt(hd) + bias.to(q.dtype)
+                    lowp = s.dtype in (torch.float16, torch.bfloat16)
+                    return torch.softmax(s.float() if lowp else s, dim=-1).to(v.dtype) @ v
+        h = self.token_embd(x)
+        for b in self.blocks:
+            h = b(h, cos, sin, attend)
+        if n_out is not None:
+            h = h[:, :n_out]
+        m = self.output_modulation
+        a = F.layer_norm(h, (cfg.n_embd,), self.output_norm * (1 + m[1]), m[0], cfg.norm_eps)
+        mid = cfg.mask_id
+        return F.linear(a, self.output.weight[:mid], self.output.bias[:mid])
+
+
+def amp(enabled):
+    """bf16 autocast on CUDA when enabled, else a no-op context (CPU, torch 1.13)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
+
+
+def n_params(model):
+    return sum(p.numel() for p in model.parameters())

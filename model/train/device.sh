@@ -1,0 +1,78 @@
+#!/bin/sh
+# device.sh: the GPU-machine side of a training run, one phase per device command; state lives
+# in $W (default /root/work) on the machine's disk. Depends on python3 with torch 2.x there.
+#   setup                 train the tokenizer (unless model/train/tokenizer.json exists) and tokenize
+#   smoke STEPS           short run + export + evaluation on a slice (checks the whole chain)
+#   start RUN BUDGET ARGS start a training run in the background (survives the command)
+#   budget RUN SECONDS    change a running job's time budget
+#   wait SECONDS RUN      sleep, then show the run's log
+#   finish RUN            wait for the run, export its final weights, evaluate, copy results to $OUT
+set -e
+W=${W:-/root/work}
+T=model/train
+export PYTHONUNBUFFERED=1
+[ -d .gw ] && export PYTHONPATH=$PWD/.gw
+CFG=${CFG:-default}
+TOK=${TOK:-$T/tokenizer.json}
+[ -f $TOK ] || [ $TOK = bytes ] || TOK=$W/tokenizer.json
+phase=$1
+shift
+case $phase in
+setup)
+    mkdir -p $W
+    nvidia-smi --query-gpu=name,memory.total,utilization.gpu --format=csv || true
+    python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available())'
+    if [ $TOK != bytes ] && [ ! -f $TOK ]; then
+        python3 $T/train.py tokenizer --corpus .corpus --out $W/tokenizer.json
+    fi
+    [ -f $W/data/train.bin ] || python3 $T/train.py prepare --tokenizer $TOK --corpus .corpus --out $W/data \
+        ${MAXB:+--max-bytes $MAXB}
+    ;;
+smoke)
+    rm -rf $W/smoke
+    python3 $T/train.py train --config $CFG --data $W/data --work $W/smoke --steps $1 --log-every 25 \
+        --eval-every-s 0 --ckpt-every-s 0 --quick-rows 8
+    python3 $T/train.py export --config $CFG --ckpt $W/smoke/final.pt --weights model --tokenizer $TOK \
+        --out $W/smoke.gguf
+    python3 $T/train.py evaluate --config $CFG --gguf $W/smoke.gguf --data $W/data --rows 16 --samples 1 \
+        --tokenizer $TOK
+    ;;
+start)
+    run=$1
+    budget=$2
+    shift 2
+    mkdir -p $W/$run
+    setsid nohup python3 $T/train.py train --config $CFG --data $W/data --work $W/$run --budget-s $budget "$@" \
+        > $W/$run.log 2>&1 < /dev/null &
+    sleep 5
+    cat $W/$run.log
+    ;;
+budget)
+    echo $2 > $W/$1/budget_s
+    tail -n 5 $W/$1.log
+    ;;
+wait)
+    sleep $1
+    tail -n ${3:-25} $W/$2.log
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader || true
+    ;;
+finish)
+    run=$1
+    while kill -0 "$(cat $W/$run/pid)" 2>/dev/null; do sleep 2; done
+    tail -n 12 $W/$run.log
+    python3 $T/train.py export --config $CFG --ckpt $W/$run/final.pt --weights model --tokenizer $TOK \
+        --out $W/$run.gguf
+    sha256sum $W/$run.gguf
+    python3 $T/train.py evaluate --config $CFG --gguf $W/$run.gguf --data $W/data --passes ${2:-4} --seed 1 \
+        --json $W/$run.eval.json --samples 3 --tokenizer $TOK 2>&1 | tee $W/$run.eval.log
+    mkdir -p $OUT
+    split -b 15000000 -d $W/$run.gguf $OUT/$run.gguf.part
+    cp $W/$run.log $W/$run/curve.json $W/$run.eval.json $W/$run.eval.log $OUT/ 2>/dev/null || true
+    [ $TOK = bytes ] || cp $TOK $OUT/tokenizer.json
+    ls -la $OUT
+    ;;
+*)
+    echo "unknown phase $phase" >&2
+    exit 2
+    ;;
+esac

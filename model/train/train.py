@@ -1,0 +1,468 @@
+# train.py: trains the default bd3lm model (BD3-LM objective, 2L training mask, mixed block
+# lengths, clipped antithetic noise, EMA), evaluates it and exports GGUF. Depends on torch, numpy,
+# the modules beside it, and HF `tokenizers` only for the BPE tokenizer (not for the toy config).
+"""Subcommands:
+  tokenizer --corpus DIR --out tokenizer.json            train the 8192-id byte-level BPE
+  prepare   --tokenizer T --corpus DIR --out DATA         tokenize train/valid into DATA/*.bin
+  train     --data DATA --work WORK [options]             train (resumes WORK/ckpt.pt if present)
+  evaluate  --data DATA --gguf FILE | --ckpt FILE          NELBO table (B=4, B=16, global)
+  export    --ckpt FILE --tokenizer T --out FILE.gguf      GGUF (Q8_0 large matrices) of the EMA
+T is a tokenizer JSON, or "bytes" for the 256-byte vocabulary of the toy configuration."""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bd3model  # noqa: E402
+import data  # noqa: E402
+import evaluate  # noqa: E402
+import export  # noqa: E402
+
+CONFIGS = {"default": bd3model.DEFAULT, "toy": bd3model.TOY}
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def parse_groups(mix, clip, n_ctx):
+    """'4:24,16:36,g:36' and '4:0.45:0.95,...' -> [(B, rows, beta, omega)]; 'g' = global (n_ctx)."""
+    def blen(s):
+        return n_ctx if s in ("g", "global") else int(s)
+    clips = {}
+    for part in clip.split(","):
+        b, lo, hi = part.split(":")
+        clips[blen(b)] = (float(lo), float(hi))
+    groups = []
+    for part in mix.split(","):
+        b, n = part.split(":")
+        B = blen(b)
+        assert n_ctx % B == 0, "block length %d does not divide n_ctx %d" % (B, n_ctx)
+        lo, hi = clips.get(B, (1e-3, 1.0))
+        groups.append((B, int(n), lo, hi))
+    return groups
+
+
+# ---- objective ------------------------------------------------------------------------------
+
+def noisy_batch(x0, B, beta, omega, mask_id):
+    """Masks x0 [n, L]: t_b ~ U[beta, omega] per block (antithetic over the batch's blocks), each
+    token masked with probability t_b, position 0 never. Returns (x_t, weights = masked / t)."""
+    n, L = x0.shape
+    nb = L // B
+    M = n * nb
+    dev = x0.device
+    s = (torch.rand(1, device=dev) + torch.arange(M, device=dev)) / M % 1.0
+    t = beta + (omega - beta) * s[torch.randperm(M, device=dev)]
+    t = t.view(n, nb).repeat_interleave(B, dim=1)
+    masked = torch.rand(n, L, device=dev) < t
+    masked[:, 0] = False
+    xt = torch.where(masked, torch.full_like(x0, mask_id), x0)
+    return xt, masked.float() / t
+
+
+def group_loss(model, xt, x0, w, B, block_mask):
+    """Sum over masked tokens of -log p(x0) / t (the BD3-LM / MDLM NELBO estimate)."""
+    n, L = x0.shape
+    if B == L:
+        logits = model(xt, ("global",))
+    else:
+        logits = model(torch.cat([xt, x0], dim=1), ("2L", B), n_out=L, block_mask=block_mask)
+    ce = F.cross_entropy(logits.reshape(n * L, -1).float(), x0.reshape(-1), reduction="none")
+    return (ce * w.reshape(-1)).sum()
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def lr_at(p, lr, warmup, min_frac):
+    """Linear warmup over the first `warmup` fraction of the run, cosine decay to min_frac * lr."""
+    if p < warmup:
+        return lr * p / warmup
+    q = min(1.0, (p - warmup) / max(1e-9, 1.0 - warmup))
+    return lr * (min_frac + (1.0 - min_frac) * 0.5 * (1.0 + math.cos(math.pi * q)))
+
+
+def make_optimizer(model, lr, wd, fused):
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "modulation" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "modulation" not in n)]
+    groups = [{"params": decay, "weight_decay": wd}, {"params": other, "weight_decay": 0.0}]
+    kw = {"fused": True} if fused else {}
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8, **kw)
+
+
+def ema_update(ema, params, decay):
+    if hasattr(torch, "_foreach_lerp_"):
+        torch._foreach_lerp_(ema, params, 1.0 - decay)
+    else:
+        for e, p in zip(ema, params):
+            e.mul_(decay).add_(p.detach(), alpha=1.0 - decay)
+
+
+def read_budget(work, budget):
+    """The time budget, replaced by the number in WORK/budget_s when that file exists (lets a
+    running job be fitted to the time its machine has left)."""
+    try:
+        with open(os.path.join(work, "budget_s")) as f:
+            b = float(f.read().strip())
+    except (OSError, ValueError):
+        return budget
+    if budget and b != budget:
+        log("budget changed from %.0f s to %.0f s" % (budget, b))
+        return b
+    return budget
+
+
+def torch_load(path, dev):
+    try:
+        return torch.load(path, map_location=dev, weights_only=False)
+    except TypeError:  # torch without weights_only
+        return torch.load(path, map_location=dev)
+
+
+def load_valid(data_dir, n_ctx, max_rows=None):
+    out = {}
+    for f in sorted(os.listdir(data_dir)):
+        if f.endswith(".valid.bin"):
+            out[f[:-len(".valid.bin")]] = evaluate.rows_of(data.load_tokens(os.path.join(data_dir, f)),
+                                                           n_ctx, max_rows)
+    return out
+
+
+def eval_table(model, valid, n_ctx, seed, passes, device, autocast, blocks=(4, 16, None), batch=16):
+    """{file: {"B=4": (ppl, se), ...}} at the given block lengths (None = global)."""
+    table = {}
+    for name, rows in valid.items():
+        r = {}
+        for B in blocks:
+            Bv = n_ctx if B is None else B
+            if n_ctx % Bv:
+                continue
+            ppl, se, _ = evaluate.nelbo_ppl(model, rows, Bv, seed, passes, batch=batch,
+                                            device=device, autocast=autocast)
+            r["global" if B is None else "B=%d" % B] = (ppl, se)
+        table[name] = r
+    return table
+
+
+def fmt_table(table):
+    lines = []
+    for name, r in table.items():
+        lines.append("%-20s " % name + "  ".join("%s %.2f±%.2f" % (k, v[0], v[1]) for k, v in r.items()))
+    return "\n".join(lines)
+
+
+# ---- subcommands ------------------------------------------------------------------------------
+
+def cmd_tokenizer(a):
+    t0 = time.time()
+    files = data.corpus_files(a.corpus, "train")
+    tok = data.train_bpe(files, a.vocab, a.out)
+    log("tokenizer: %d ids, %d merges, eos id %d, %.1f s" % (len(tok.tokens), len(tok.merges),
+                                                            tok.eos_id, time.time() - t0))
+
+
+def cmd_prepare(a):
+    t0 = time.time()
+    tok = data.load_tokenizer(a.tokenizer)
+    counts = data.prepare(tok, a.corpus, a.out, a.max_bytes, log=log)
+    log("prepared %s in %.1f s" % (counts, time.time() - t0))
+
+
+def build_model(cfg_name, device):
+    cfg = CONFIGS[cfg_name]
+    return bd3model.BD3LM(cfg).to(device)
+
+
+def cmd_train(a):
+    torch.manual_seed(a.seed)
+    dev = torch.device(a.device if a.device else ("cuda" if torch.cuda.is_available() else "cpu"))
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    model = build_model(a.config, dev)
+    cfg = model.cfg
+    L = cfg.n_ctx
+    groups = parse_groups(a.mix, a.clip, L)
+    rows_per_step = sum(g[1] for g in groups)
+    os.makedirs(a.work, exist_ok=True)
+    with open(os.path.join(a.work, "pid"), "w") as f:
+        f.write("%d\n" % os.getpid())
+    train_ids = torch.from_numpy(data.load_tokens(os.path.join(a.data, "train.bin")).astype(np.int64)).to(dev)
+    valid_quick = load_valid(a.data, L, a.quick_rows)
+    log("config %s: %d params, %d train tokens, groups (B, rows, beta, omega) %s, device %s, torch %s"
+        % (a.config, bd3model.n_params(model), len(train_ids), groups, dev, torch.__version__))
+
+    params = [p for p in model.parameters()]
+    opt = make_optimizer(model, a.lr, a.wd, fused=cuda)
+    ema = [p.detach().clone().float() for p in params]
+    state = {"step": 0, "elapsed": 0.0, "tokens": 0, "curve": []}
+    ckpt_path = os.path.join(a.work, "ckpt.pt")
+    if os.path.exists(ckpt_path):
+        ck = torch_load(ckpt_path, dev)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        for e, s in zip(ema, ck["ema"]):
+            e.copy_(s)
+        state = ck["state"]
+        log("resumed %s at step %d, %.0f s, %d tokens" % (ckpt_path, state["step"], state["elapsed"],
+                                                          state["tokens"]))
+    elif a.init_gguf:
+        export.load_gguf_into(model, a.init_gguf)
+        for e, p in zip(ema, params):
+            e.copy_(p.detach())
+        log("initialised from %s" % a.init_gguf)
+
+    eval_model = bd3model.BD3LM(cfg).to(dev)
+
+    def load_eval(weights):
+        with torch.no_grad():
+            for q, w in zip(eval_model.parameters(), weights):
+                q.copy_(w)
+
+    block_masks = {}
+    use_flex = cuda and bd3model.HAVE_FLEX and not a.no_flex
+    for B, _, _, _ in groups:
+        if B < L and use_flex:
+            block_masks[B] = bd3model.flex_block_mask(("2L", B), L, dev)
+    loss_fn = group_loss
+    if cuda and hasattr(torch, "compile") and not a.no_compile:
+        loss_fn = torch.compile(group_loss, dynamic=False)
+
+    def quick_eval(tag):
+        res = {}
+        for which, weights in (("ema", ema), ("raw", params)):
+            load_eval(weights)
+            for B in (16, None):
+                Bv = L if B is None else B
+                if L % Bv:
+                    continue
+                vals = []
+                for name, rows in valid_quick.items():
+                    ppl, _, _ = evaluate.nelbo_ppl(eval_model, rows, Bv, 1234, 1, batch=16, device=dev,
+                                                   autocast=cuda)
+                    vals.append(ppl)
+                res["%s_%s" % (which, "g" if B is None else "B%d" % B)] = float(np.exp(np.mean(np.log(vals))))
+        log("eval %s step %d: %s" % (tag, state["step"], " ".join("%s %.2f" % kv for kv in res.items())))
+        return res
+
+    def save():
+        t0 = time.time()
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "ema": ema, "state": state,
+                    "config": a.config, "args": vars(a)}, ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
+        log("checkpoint step %d (%.1f s)" % (state["step"], time.time() - t0))
+
+    budget = a.budget_s
+    t_last = time.time()
+    t_log = time.time()
+    tok_log = 0
+    loss_acc = torch.zeros((), device=dev)
+    n_acc = 0
+    last_ckpt = time.time()
+    last_eval = time.time()
+    first = True
+    n_train = len(train_ids)
+    ar = torch.arange(L, device=dev)
+    while True:
+        p = state["elapsed"] / budget if budget else state["step"] / a.steps
+        if p >= 1.0 or (a.steps and state["step"] >= a.steps):
+            break
+        lr = lr_at(p, a.lr, a.warmup, a.min_lr_frac)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        total = 0.0
+        for B, n, beta, omega in groups:
+            off = torch.randint(0, n_train - L, (n,), device=dev)
+            x0 = train_ids[off[:, None] + ar[None, :]]
+            xt, w = noisy_batch(x0, B, beta, omega, cfg.mask_id)
+            with bd3model.amp(cuda):
+                loss = loss_fn(model, xt, x0, w, B, block_masks.get(B))
+            (loss / (rows_per_step * L)).backward()
+            loss_acc += loss.detach() / (rows_per_step * L)
+        n_acc += 1
+        torch.nn.utils.clip_grad_norm_(params, a.clip_grad)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        decay = min(a.ema, (1.0 + state["step"]) / (10.0 + state["step"]))
+        ema_update(ema, [q.detach() for q in params], decay)
+        state["step"] += 1
+        state["tokens"] += rows_per_step * L
+        tok_log += rows_per_step * L
+        now = time.time()
+        if first:  # the first step compiles: keep it out of the schedule and the throughput
+            if cuda:
+                torch.cuda.synchronize()
+            now = time.time()
+            log("first step done (compile) in %.1f s" % (now - t_last))
+            first = False
+            tok_log = 0
+            t_log = now
+        else:
+            state["elapsed"] += now - t_last
+        t_last = now
+        if state["step"] % a.log_every == 0:
+            budget = read_budget(a.work, budget)
+            lv = loss_acc.item() / max(1, n_acc)
+            now = time.time()
+            state["elapsed"] += now - t_last
+            t_last = now
+            tps = tok_log / max(1e-9, now - t_log)
+            log("step %d  p %.3f  lr %.2e  loss %.4f  %.0f tok/s  tokens %d" % (
+                state["step"], p, lr, lv, tps, state["tokens"]))
+            state["curve"].append({"step": state["step"], "elapsed": state["elapsed"], "loss": lv,
+                                   "lr": lr, "tok_s": tps, "tokens": state["tokens"]})
+            loss_acc.zero_()
+            n_acc = 0
+            tok_log = 0
+            t_log = now
+        if a.eval_every_s and time.time() - last_eval > a.eval_every_s:
+            t0 = time.time()
+            state["curve"].append({"step": state["step"], "eval": quick_eval("periodic")})
+            last_eval = time.time()
+            t_last += last_eval - t0  # evaluation time stays out of the schedule
+            t_log += last_eval - t0
+        if a.ckpt_every_s and time.time() - last_ckpt > a.ckpt_every_s:
+            t0 = time.time()
+            save()
+            last_ckpt = time.time()
+            t_last += last_ckpt - t0
+            t_log += last_ckpt - t0
+    save()
+    res = quick_eval("final")
+    state["curve"].append({"step": state["step"], "eval": res})
+    score = {w: np.mean([math.log(v) for k, v in res.items() if k.startswith(w)]) for w in ("ema", "raw")}
+    best = "ema" if score["ema"] <= score["raw"] else "raw"
+    load_eval(ema if best == "ema" else params)
+    torch.save({"model": eval_model.state_dict(), "which": best, "config": a.config},
+               os.path.join(a.work, "final.pt"))
+    log("final.pt holds the %s weights (quick-eval log-ppl ema %.4f raw %.4f)" % (best, score["ema"],
+                                                                                 score["raw"]))
+    with open(os.path.join(a.work, "curve.json"), "w") as f:
+        json.dump(state["curve"], f)
+    log("done: %d steps, %.0f s, %d tokens" % (state["step"], state["elapsed"], state["tokens"]))
+
+
+def load_for_eval(a, dev):
+    model = build_model(a.config, dev)
+    if a.gguf:
+        export.load_gguf_into(model, a.gguf)
+    else:
+        ck = torch_load(a.ckpt, dev)
+        if a.weights == "ema":
+            with torch.no_grad():
+                for q, w in zip(model.parameters(), ck["ema"]):
+                    q.copy_(w)
+        else:
+            model.load_state_dict(ck["model"])
+    return model
+
+
+def cmd_evaluate(a):
+    dev = torch.device(a.device if a.device else ("cuda" if torch.cuda.is_available() else "cpu"))
+    cuda = dev.type == "cuda"
+    model = load_for_eval(a, dev)
+    valid = load_valid(a.data, model.cfg.n_ctx, a.rows)
+    t0 = time.time()
+    table = eval_table(model, valid, model.cfg.n_ctx, a.seed, a.passes, dev, cuda)
+    log("NELBO perplexity (seed %d, %d passes, rows %s):\n%s" % (a.seed, a.passes,
+        {k: len(v) for k, v in valid.items()}, fmt_table(table)))
+    log("evaluation took %.1f s" % (time.time() - t0))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"seed": a.seed, "passes": a.passes, "rows": {k: len(v) for k, v in valid.items()},
+                       "table": table}, f, indent=1)
+    if a.samples:
+        tok = data.load_tokenizer(a.tokenizer)
+        gen = torch.Generator().manual_seed(a.seed)
+        for name, rows in list(valid.items())[:a.samples]:
+            plen = min(64, model.cfg.n_ctx // 2)
+            prompt = rows[0, :plen].tolist()
+            for B in (16, 4):
+                if model.cfg.n_ctx % B:
+                    continue
+                out = evaluate.sample_blocks(model, prompt, 64 // B, B, gen, device=dev, autocast=cuda)
+                log("sample %s B=%d\n--- prompt: %r\n--- continuation: %r" % (
+                    name, B, tok.decode(prompt), tok.decode(out)))
+
+
+def cmd_export(a):
+    dev = torch.device("cpu")
+    model = load_for_eval(a, dev)
+    tok = data.load_tokenizer(a.tokenizer)
+    n_ctx = model.cfg.n_ctx
+    bls = [int(b) if b not in ("g", "global") else n_ctx for b in a.block_lengths.split(",")]
+    export.export_gguf(model, tok.tokens, tok.merges, a.out, bls, wtype=a.wtype, name=a.name)
+    log("wrote %s (%d bytes)" % (a.out, os.path.getsize(a.out)))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("tokenizer")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--vocab", type=int, default=8192)
+    p = sub.add_parser("prepare")
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--max-bytes", type=int, default=None, help="read only this much of each file")
+    p = sub.add_parser("train")
+    p.add_argument("--config", default="default", choices=sorted(CONFIGS))
+    p.add_argument("--data", required=True)
+    p.add_argument("--work", required=True, help="checkpoint and log folder")
+    p.add_argument("--device", default=None)
+    p.add_argument("--budget-s", type=float, default=0.0, help="training seconds (the lr schedule runs over them)")
+    p.add_argument("--steps", type=int, default=0, help="or a number of steps")
+    p.add_argument("--mix", default="4:24,16:36,g:36", help="block length:rows per step; g = global")
+    p.add_argument("--clip", default="4:0.45:0.95,16:0.3:0.8,g:0.02:1.0", help="block length:beta:omega")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--min-lr-frac", type=float, default=0.1)
+    p.add_argument("--warmup", type=float, default=0.03, help="fraction of the run")
+    p.add_argument("--wd", type=float, default=0.1)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--clip-grad", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init-gguf", default=None, help="start from the weights of a GGUF file")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--eval-every-s", type=float, default=120.0)
+    p.add_argument("--ckpt-every-s", type=float, default=180.0)
+    p.add_argument("--quick-rows", type=int, default=32, help="rows per valid file in periodic evals")
+    p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--no-flex", action="store_true")
+    for name in ("evaluate", "export"):
+        p = sub.add_parser(name)
+        p.add_argument("--config", default="default", choices=sorted(CONFIGS))
+        p.add_argument("--gguf", default=None)
+        p.add_argument("--ckpt", default=None)
+        p.add_argument("--weights", default="ema", choices=("ema", "model"),
+                       help="which weights of --ckpt: the EMA, or 'model' (the raw weights; final.pt)")
+        p.add_argument("--device", default=None)
+        p.add_argument("--tokenizer", default="bytes")
+        if name == "evaluate":
+            p.add_argument("--data", required=True)
+            p.add_argument("--rows", type=int, default=None, help="rows per valid file (all when absent)")
+            p.add_argument("--seed", type=int, default=1)
+            p.add_argument("--passes", type=int, default=1)
+            p.add_argument("--json", default=None)
+            p.add_argument("--samples", type=int, default=0, help="sample from this many valid files")
+        else:
+            p.add_argument("--out", required=True)
+            p.add_argument("--block-lengths", default="16,4,g")
+            p.add_argument("--wtype", default="q8_0")
+            p.add_argument("--name", default="bd3ed default (bd3lm 8x384)")
+    a = ap.parse_args(argv)
+    {"tokenizer": cmd_tokenizer, "prepare": cmd_prepare, "train": cmd_train,
+     "evaluate": cmd_evaluate, "export": cmd_export}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
