@@ -989,9 +989,12 @@ void editor_key(editor *ed, key_code key)
     keymap_result r = keymap_feed(ed->km, &ed->ks, key, &bd);
     switch (r) {
     case KEYMAP_MATCH:
+        if (ed->model_fn && strncmp(bd->command, "model-", 6) != 0 && strcmp(bd->command, "cancel") != 0)
+            ed->model_fn(ed, "key", 0, ed->model_ctx); /* any other key ends a continuation */
         editor_run_command(ed, bd->command, (int)ed->ks.count);
         break;
     case KEYMAP_INSERT:
+        if (ed->model_fn) ed->model_fn(ed, "key", 0, ed->model_ctx);
         editor_type(ed, key & KEYC_BASE_MASK);
         break;
     case KEYMAP_PREFIX:

@@ -203,6 +203,11 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
         me_flush_message(me);
         return;
     }
+    if (!strcmp(name, "key")) {
+        if (model_session_stop_continue(me->s))
+            me_flush_message(me);
+        return;
+    }
     if (!strcmp(name, "undo")) {
         if (b)
             model_session_before_undo(me->s, b->text);

@@ -886,6 +886,22 @@ bool model_session_cancel(model_session *s, text *t)
     return true;
 }
 
+bool model_session_stop_continue(model_session *s)
+{
+    if (!s->job_id || s->kind != MODEL_JOB_CONTINUE || !s->live)
+        return false;
+    model_worker_cancel(s->worker);
+    int mask = bd3_model_hparams(s->model)->mask_id;
+    int k = 0;
+    while (k < s->gen_n && s->gen[k] != mask)
+        k++;
+    bool ok = live_write_tokens(s, s->gen, s->gen_conf, k);
+    live_end(s, !ok);
+    session_job_clear(s);
+    session_msg(s, ok ? "model: continuation stopped (%d tokens kept)" : "model: continuation stopped", k);
+    return true;
+}
+
 bool model_session_before_undo(model_session *s, text *t)
 {
     if (s->job_id && s->live && s->span.t == t) {

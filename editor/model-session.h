@@ -64,6 +64,9 @@ int model_session_cycle(model_session *s, text *t, int dir);
 /* Esc: cancels the running job and restores the text it was working on. true when there was
  * one (the key is then used up). */
 bool model_session_cancel(model_session *s, text *t);
+/* A key other than the model's: a running continuation stops, keeping the tokens written up to
+ * the first one still masked (one undo step). true when one was stopped. */
+bool model_session_stop_continue(model_session *s);
 /* Undo or redo is about to run on t: a job writing into t is cancelled and its text restored
  * first (returns true: the undo key is used up by that). */
 bool model_session_before_undo(model_session *s, text *t);

@@ -133,6 +133,30 @@ static void test_model_editor_ctrl_n_continues_at_cursor(void **state)
     free(now);
 }
 
+static void test_model_editor_typing_stops_continuation(void **state)
+{
+    fx *f = *state;
+    buffer *b = editor_buffer(f->ed);
+    b->cursor = 24;
+    key(f, "C-n");
+    /* wait for the first tokens to appear */
+    int timeout;
+    size_t before = text_size(b->text);
+    while (model_session_busy(model_editor_session(f->me)) && text_size(b->text) == before) {
+        struct pollfd p = {model_editor_fd(f->me), POLLIN, 0};
+        poll(&p, 1, 1000);
+        model_editor_tick(f->me, 0, &timeout);
+    }
+    key(f, "x");
+    assert_false(model_session_busy(model_editor_session(f->me)));
+    char *now = buf_text(f);
+    assert_null(strstr(now, "\xe2\x96\x91")); /* no placeholder kept */
+    assert_memory_equal(now, doc, 24);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 24), doc + 24);
+    assert_int_equal(now[b->cursor - 1], 'x'); /* typed after the kept tokens */
+    free(now);
+}
+
 static void test_model_editor_inspect_prompt_replaces_token(void **state)
 {
     fx *f = *state;
@@ -192,6 +216,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_ctrl_r_infills_selection_and_undo_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_esc_cancels_and_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_ctrl_n_continues_at_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_typing_stops_continuation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_inspect_prompt_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_heatmap_toggle_sets_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_missing_model_reports_on_message_line, setup, teardown),

@@ -280,6 +280,22 @@ static void test_model_continue_inserts_after_cursor_and_keeps_rest(void **state
     free(now);
 }
 
+static void test_model_stop_continue_keeps_no_placeholder(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_continue(f->s, f->t, 24, 50), 0);
+    char *during = text_all(f->t);
+    free(during);
+    assert_true(model_session_stop_continue(f->s));
+    assert_false(model_session_busy(f->s));
+    run_to_idle(f);
+    model_session_process(f->s);
+    char *now = text_all(f->t);
+    assert_string_equal(now, doc); /* no event was applied: nothing kept, nothing left behind */
+    free(now);
+    assert_false(model_session_stop_continue(f->s));
+}
+
 static void test_model_revise_changes_only_target(void **state)
 {
     fx *f = *state;
@@ -393,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_empty_selection_inserts_tokens_at_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_count_and_grow_set_target_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_stop_continue_keeps_no_placeholder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
