@@ -80,6 +80,8 @@ static void me_show_alternatives(model_editor *me)
         return;
     char label[160];
     size_t used = (size_t)snprintf(label, sizeof label, "Alternatives:");
+    size_t room = me->ed->cols > 8 && (size_t)me->ed->cols - 4 < sizeof label ? (size_t)me->ed->cols - 4
+                                                                             : sizeof label - 1;
     for (int i = 0; i < n && used < sizeof label - 24; i++) {
         size_t len;
         const char *b = model_session_alt_text(me->s, i, &len);
@@ -97,8 +99,12 @@ static void me_show_alternatives(model_editor *me)
             j += cl;
         }
         tok[k] = '\0';
-        used += (size_t)snprintf(label + used, sizeof label - used, " %d'%s'%.0f%%", i + 1, tok,
-                                 100.0 * model_session_alt_prob(me->s, i));
+        char item[48];
+        int il = snprintf(item, sizeof item, " %d'%s'%.0f%%", i + 1, tok, 100.0 * model_session_alt_prob(me->s, i));
+        if (il < 0 || used + (size_t)il > room)
+            break; /* the prompt shows what fits on the line */
+        memcpy(label + used, item, (size_t)il + 1);
+        used += (size_t)il;
     }
     if (used < sizeof label - 3)
         snprintf(label + used, sizeof label - used, ": ");
