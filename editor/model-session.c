@@ -12,6 +12,8 @@
 #define SESSION_SAMPLES_MAX 16   /* infill samples kept for cycling */
 #define SESSION_REVISE_BYTES 1024 /* bytes around the cursor a revise without selection covers */
 #define SESSION_ALTS 8           /* alternatives an inspect asks for */
+#define SESSION_EDIT_BYTES 256   /* unscored runs shorter than this are scored as an edit */
+#define SESSION_EDIT_WINDOW 256  /* tokens of the window that scores an edit */
 
 typedef struct session_sample {
     char *bytes;    /* the span's text [len] */
@@ -198,6 +200,11 @@ static bool session_replace(model_session *s, text *t, size_t lo, size_t hi, con
     if (s->edit_fn)
         s->edit_fn(s->edit_user, t, lo + p, del, ins);
     return true;
+}
+
+static bool is_blank(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* ---- model and worker ------------------------------------------------------------------- */
@@ -766,10 +773,6 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
 
 /* ---- inspect ---------------------------------------------------------------------------- */
 
-static bool is_blank(int c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 int model_session_inspect(model_session *s, text *t, size_t cursor)
 {
@@ -1174,16 +1177,37 @@ int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, 
     size_t x = vis_lo;
     while (x < vis_hi && attr[x - vis_lo] != 0)
         x++;
+    size_t run = 0; /* unscored bytes from x on (within the visible part) */
+    bool scored_after = false;
+    for (size_t k = x; k < vis_hi; k++) {
+        if (attr[k - vis_lo] == 0) {
+            run++;
+            continue;
+        }
+        if (k > x) {
+            scored_after = true;
+            break;
+        }
+    }
     free(attr);
     if (x == vis_hi)
         return -1; /* everything visible is scored */
+    const bd3_hparams *hp = bd3_model_hparams(s->model);
     size_t a = x;
-    while (a > 0 && text_byte_at(t, a - 1) != '\n' && x - a < 2048)
-        a--;
+    int max_tokens = hp->n_ctx, max_left = hp->n_ctx / 8;
+    if (scored_after && run < SESSION_EDIT_BYTES) {
+        /* an edit inside scored text: a small window around it answers sooner */
+        while (a > 0 && !is_blank(text_byte_at(t, a - 1)) && x - a < 64)
+            a--;
+        max_tokens = hp->n_ctx < SESSION_EDIT_WINDOW ? hp->n_ctx : SESSION_EDIT_WINDOW;
+        max_left = max_tokens / 2;
+    } else {
+        while (a > 0 && text_byte_at(t, a - 1) != '\n' && x - a < 2048)
+            a--;
+    }
     if (a == s->score_last && text_revision(t) == s->score_last_rev)
         return -1; /* that window did not help; wait for an edit */
-    const bd3_hparams *hp = bd3_model_hparams(s->model);
-    bd3_status st = model_window_build(&s->win, s->model, t, a, a, -1, hp->n_ctx, hp->n_ctx / 8, -1);
+    bd3_status st = model_window_build(&s->win, s->model, t, a, a, -1, max_tokens, max_left, -1);
     if (st != BD3_OK || s->win.n < 2) {
         model_window_release(&s->win);
         return -1;
