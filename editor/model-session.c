@@ -1057,8 +1057,8 @@ static void on_done(model_session *s, const model_event *e)
                 s->last_rev = text_revision(t);
                 s->last_len = n;
             }
-            session_msg(s, "model: infilled %d tokens (sample %d; %s again for another)", n,
-                        s->n_samples, "press");
+            session_msg(s, "model: infilled %d tokens (sample %d; press again for another)%s", n,
+                        s->n_samples, bd3_model_has_global(s->model) ? "" : "; weak: no global training");
         } else {
             int n_chg = 0;
             free(s->chg);

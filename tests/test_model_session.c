@@ -377,6 +377,43 @@ static void test_model_heatmap_scores_person_text_and_survives_undo(void **state
     assert_memory_equal(a3, attr, n);
 }
 
+static void test_model_without_global_training_warns_and_infills(void **state)
+{
+    (void)state;
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    char path[512], cmd[2048];
+    snprintf(path, sizeof path, "%s/fixtures/noglobal_f32.gguf", build);
+    if (access(path, R_OK) != 0) {
+        snprintf(cmd, sizeof cmd,
+                 "'%s' -c \"import sys; sys.path.insert(0, 'tests/ref'); import make_fixture as f; "
+                 "f.random_model(sys.argv[1] + '.tmp', 300, 32, 2, 1, 64, 'f32', [4, 8], 3)\" '%s' && "
+                 "mv '%s.tmp' '%s'",
+                 getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3", path, path, path);
+        if (system(cmd) != 0)
+            skip();
+    }
+    config *cfg = config_new();
+    char err[256];
+    config_set(cfg, "model", path, err, sizeof err);
+    config_set(cfg, "threads", "1", err, sizeof err);
+    model_session *s = model_session_new(cfg);
+    text *t = text_new();
+    text_insert(t, 0, doc, strlen(doc));
+    assert_int_equal(model_session_load(s), 0);
+    assert_non_null(strstr(model_session_message(s), "global"));
+    assert_int_equal(model_session_infill(s, t, 4, 11, 11, 0), 0);
+    while (model_session_busy(s)) {
+        struct pollfd p = {model_session_fd(s), POLLIN, 0};
+        poll(&p, 1, 60000);
+        model_session_process(s);
+    }
+    assert_non_null(strstr(model_session_message(s), "infilled"));
+    assert_non_null(strstr(model_session_message(s), "no global training"));
+    model_session_free(s);
+    text_free(t);
+    config_free(cfg);
+}
+
 static void test_model_missing_file_is_reported(void **state)
 {
     (void)state;
@@ -413,6 +450,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
+        cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
