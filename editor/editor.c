@@ -640,6 +640,7 @@ void editor_close_buffer(editor *ed, int index)
     if (index < 0 || index >= ed->n_bufs) return;
     buffer *b = ed->bufs[index];
     if (b->path && !b->is_help) file_recovery_remove(b->path);
+    if (ed->model_fn) ed->model_fn(ed, "forget", index, ed->model_ctx); /* drops jobs on its text */
     buffer_free(b);
     memmove(ed->bufs + index, ed->bufs + index + 1, (size_t)(ed->n_bufs - index - 1) * sizeof *ed->bufs);
     ed->n_bufs--;

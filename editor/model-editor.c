@@ -209,6 +209,15 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
         me_flush_message(me);
         return;
     }
+    if (!strcmp(name, "forget")) {
+        if (count >= 0 && count < ed->n_bufs) {
+            text *t = ed->bufs[count]->text;
+            model_session_forget(me->s, t);
+            if (me->seen_t == t)
+                me->seen_t = NULL;
+        }
+        return;
+    }
     if (!strcmp(name, "key")) {
         if (model_session_stop_continue(me->s))
             me_flush_message(me);

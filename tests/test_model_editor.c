@@ -193,6 +193,30 @@ static void test_model_editor_heatmap_toggle_sets_status(void **state)
     assert_true(model_editor_conf_at(f->me, b, 0) < 0.0f);
 }
 
+static void test_model_editor_closing_buffer_drops_its_job(void **state)
+{
+    fx *f = *state;
+    text *t2 = text_new();
+    text_insert(t2, 0, doc, strlen(doc));
+    assert_true(editor_open_text(f->ed, t2, "second"));
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 30;
+    key(f, "C-r");
+    assert_true(model_session_busy(model_editor_session(f->me)));
+    editor_close_buffer(f->ed, f->ed->cur); /* the job's text goes away while it runs */
+    assert_false(model_session_busy(model_editor_session(f->me)));
+    int timeout;
+    for (int i = 0; i < 3; i++) {
+        struct pollfd p = {model_editor_fd(f->me), POLLIN, 0};
+        poll(&p, 1, 100);
+        model_editor_tick(f->me, 0, &timeout); /* late events touch no freed text */
+    }
+    char *now = buf_text(f);
+    assert_string_equal(now, doc); /* the other buffer is untouched */
+    free(now);
+}
+
 static void test_model_editor_missing_model_reports_on_message_line(void **state)
 {
     fx *f = *state;
@@ -219,6 +243,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_typing_stops_continuation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_inspect_prompt_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_heatmap_toggle_sets_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_closing_buffer_drops_its_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_missing_model_reports_on_message_line, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
