@@ -669,7 +669,11 @@ static bool editor_save_current(editor *ed, bool force)
         return false;
     }
     int err = 0;
+    /* a running model job puts the text it replaces back for the save */
+    if (ed->model_fn) ed->model_fn(ed, "save-begin", 0, ed->model_ctx);
     file_status s = file_save(b->text, b->path, &b->info, force, &err);
+    if (s == FILE_OK) text_set_saved(b->text);
+    if (ed->model_fn) ed->model_fn(ed, "save-end", 0, ed->model_ctx);
     if (s == FILE_E_CHANGED) {
         char label[160];
         snprintf(label, sizeof label, "%.80s changed on disk since it was opened. Overwrite? (y/n) ",
@@ -682,7 +686,6 @@ static bool editor_save_current(editor *ed, bool force)
                        s == FILE_E_IO ? strerror(err) : file_status_str(s));
         return false;
     }
-    text_set_saved(b->text);
     file_recovery_remove(b->path);
     b->rec_written = false;
     editor_message(ed, false, "Saved %s (%zu bytes)", b->path, text_size(b->text));

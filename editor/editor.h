@@ -78,8 +78,8 @@ struct loop;
 
 /* Handles the model-* commands; set by the model layer. Also called with "cancel" (Esc), "undo"
  * (before an undo or redo runs), "key" (before any other key's command or typed text),
- * "forget" (buffer number count is about to be closed) and "model-choose" (a PROMPT_MODEL
- * answer as count). */
+ * "forget" (buffer number count is about to be closed), "save-begin" / "save-end" (around
+ * writing the current buffer to its file) and "model-choose" (a PROMPT_MODEL answer as count). */
 typedef void (*editor_model_fn)(editor *ed, const char *command, int count, void *ctx);
 /* Theme slot (theme_slot) for a cell of the current buffer whose first byte is at pos and has
  * attribute attr, or -1 for the default style; set by the model layer (confidence heatmap,

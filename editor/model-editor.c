@@ -218,6 +218,15 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
         }
         return;
     }
+    if (!strcmp(name, "save-begin") || !strcmp(name, "save-end")) {
+        if (b && name[5] == 'b')
+            model_session_save_begin(me->s, b->text);
+        else if (b)
+            model_session_save_end(me->s, b->text);
+        if (b)
+            me->seen_rev = text_revision(b->text);
+        return;
+    }
     if (!strcmp(name, "key")) {
         if (model_session_stop_continue(me->s))
             me_flush_message(me);

@@ -62,6 +62,9 @@ struct model_session {
     int target_len;             /* infill: target tokens */
     bool again;                 /* infill: the job draws another sample of the last span */
     int pending_delta;          /* infill: grow/shrink pressed before the next infill */
+    char *saved;                /* the job's own span text while a save shows the original */
+    uint8_t *saved_attr;        /* its attributes */
+    size_t saved_len;           /* bytes; saved NULL when no save is in progress */
     /* score job (not live) */
     text *score_t;              /* text scored */
     text_mark score_mark;       /* mark on the first byte of the scored window */
@@ -280,6 +283,8 @@ void model_session_free(model_session *s)
     free(s->gen);
     free(s->gen_conf);
     free(s->chg);
+    free(s->saved);
+    free(s->saved_attr);
     free(s);
 }
 
@@ -903,6 +908,39 @@ bool model_session_stop_continue(model_session *s)
     session_job_clear(s);
     session_msg(s, ok ? "model: continuation stopped (%d tokens kept)" : "model: continuation stopped", k);
     return true;
+}
+
+void model_session_save_begin(model_session *s, text *t)
+{
+    if (!s->job_id || !s->live || s->span.t != t || s->saved)
+        return;
+    size_t n = s->shown_len;
+    s->saved = malloc(n ? n : 1);
+    s->saved_attr = malloc(n ? n : 1);
+    if (!s->saved || !s->saved_attr) {
+        free(s->saved);
+        free(s->saved_attr);
+        s->saved = NULL;
+        s->saved_attr = NULL;
+        return;
+    }
+    memcpy(s->saved, s->shown, n);
+    memcpy(s->saved_attr, s->shown_attr, n);
+    s->saved_len = n;
+    live_write(s, s->orig, s->orig_attr, s->orig_len);
+}
+
+void model_session_save_end(model_session *s, text *t)
+{
+    if (!s->saved)
+        return;
+    if (s->job_id && s->live && s->span.t == t)
+        live_write(s, s->saved, s->saved_attr, s->saved_len);
+    free(s->saved);
+    free(s->saved_attr);
+    s->saved = NULL;
+    s->saved_attr = NULL;
+    s->saved_len = 0;
 }
 
 bool model_session_before_undo(model_session *s, text *t)

@@ -67,6 +67,10 @@ bool model_session_cancel(model_session *s, text *t);
 /* A key other than the model's: a running continuation stops, keeping the tokens written up to
  * the first one still masked (one undo step). true when one was stopped. */
 bool model_session_stop_continue(model_session *s);
+/* Around saving t: a job writing into t puts the original text of its span back for the save
+ * (save_begin) and its own text again afterwards (save_end), so no placeholder is saved. */
+void model_session_save_begin(model_session *s, text *t);
+void model_session_save_end(model_session *s, text *t);
 /* Undo or redo is about to run on t: a job writing into t is cancelled and its text restored
  * first (returns true: the undo key is used up by that). */
 bool model_session_before_undo(model_session *s, text *t);
