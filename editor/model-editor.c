@@ -124,8 +124,8 @@ static int me_style(uint8_t attr, size_t pos, void *ctx)
     if (attr == 0 && model_session_busy(me->s) && text_byte_at(b->text, pos) == 0xe2 &&
         text_byte_at(b->text, pos + 1) == 0x96 && text_byte_at(b->text, pos + 2) == 0x91)
         return THEME_MASK; /* MODEL_MASK_TEXT */
-    if (attr == 0 || !model_session_heatmap(me->s))
-        return -1;
+    if (attr == 0 || (!model_session_heatmap(me->s) && !model_session_in_job(me->s, b->text, pos)))
+        return -1; /* a running job's tokens are coloured even without the heatmap */
     return THEME_CONF0 + theme_confidence_bucket(me->th, model_conf_value(attr));
 }
 

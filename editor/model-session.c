@@ -1315,6 +1315,13 @@ bool model_session_toggle_heatmap(model_session *s)
     return s->heatmap;
 }
 
+bool model_session_in_job(const model_session *s, const text *t, size_t pos)
+{
+    size_t lo, hi;
+    return s->job_id && s->live && t && s->span.t == t && span_get(&s->span, &lo, &hi) && pos >= lo &&
+           pos < hi;
+}
+
 bool model_session_changed_at(const model_session *s, const text *t, size_t pos)
 {
     if (s->chg_t != t || !t || text_revision(t) != s->chg_rev)

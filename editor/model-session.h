@@ -95,6 +95,8 @@ bool model_session_busy(const model_session *s);
 /* Status-line text: job, progress and tokens/s ("infill 12/32 45 tok/s"), or "" when idle. */
 void model_session_status(const model_session *s, char *buf, size_t size);
 bool model_session_heatmap(const model_session *s);
+/* true when byte pos of t lies in the span a running job is writing (coloured as it goes). */
+bool model_session_in_job(const model_session *s, const text *t, size_t pos);
 bool model_session_toggle_heatmap(model_session *s);
 /* true when byte pos of t lies in a token the last revise changed (until the next edit). */
 bool model_session_changed_at(const model_session *s, const text *t, size_t pos);

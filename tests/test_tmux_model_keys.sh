@@ -31,9 +31,16 @@ screen | head -n 1 | grep -q "^The cat sat on the mat\." || fail "continue chang
 keys C-z
 wait_for "The cat sat on the mat." 5
 
-# heatmap: the legend appears in the status line and goes with the second press
+# heatmap: the legend appears in the status line, the text gets colours (the person's text is
+# scored in the background), and both go with the second press
+plain=$(tm capture-pane -p -e -t main | head -n 2)
 keys C-e
 wait_for "conf 0 1 2 3 4" 10
+deadline=$(( $(date +%s) + 60 ))
+while [ "$(tm capture-pane -p -e -t main | head -n 2)" = "$plain" ]; do
+    [ "$(date +%s)" -ge "$deadline" ] && fail "the heatmap coloured nothing"
+    sleep 0.05
+done
 keys C-e
 wait_gone "conf 0 1 2 3 4" 10
 
