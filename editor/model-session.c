@@ -210,6 +210,26 @@ static bool is_blank(int c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Moves the edges of a span so the text on both sides tokenizes as it would whole: the blank
+ * before a word starting the span joins the span (tokens carry their leading blank), blanks
+ * ending the span before a word go to the right side; an insertion point after a blank moves
+ * before it. */
+static void span_snap(const text *t, size_t *lo, size_t *hi)
+{
+    if (*lo == *hi) {
+        if (*lo > 1 && text_byte_at(t, *lo - 1) == ' ' && !is_blank(text_byte_at(t, *lo - 2)))
+            *lo = *hi = *lo - 1;
+        return;
+    }
+    size_t h = *hi;
+    while (h > *lo + 1 && text_byte_at(t, h - 1) == ' ')
+        h--;
+    if (h < *hi && *hi < text_size(t) && !is_blank(text_byte_at(t, *hi)))
+        *hi = h;
+    if (*lo > 0 && text_byte_at(t, *lo - 1) == ' ' && !is_blank(text_byte_at(t, *lo)))
+        (*lo)--;
+}
+
 /* ---- model and worker ------------------------------------------------------------------- */
 
 model_session *model_session_new(const config *cfg)
@@ -525,6 +545,7 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         hi = sel_lo < sel_hi ? sel_hi : cursor;
         if (lo > text_size(t) || hi > text_size(t))
             return -1;
+        span_snap(t, &lo, &hi);
         if (lo == hi) {
             n_target = s->cfg && s->cfg->infill_length > 0 ? s->cfg->infill_length : MODEL_INFILL_DEFAULT;
         } else {
@@ -723,6 +744,7 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     if (sel_lo < sel_hi) {
         lo = sel_lo;
         hi = sel_hi;
+        span_snap(t, &lo, &hi);
     } else {
         lo = cursor > SESSION_REVISE_BYTES / 2 ? cursor - SESSION_REVISE_BYTES / 2 : 0;
         hi = size - cursor > SESSION_REVISE_BYTES / 2 ? cursor + SESSION_REVISE_BYTES / 2 : size;

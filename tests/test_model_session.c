@@ -130,7 +130,7 @@ static void test_model_conf_quantise_round_trips(void **state)
 static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
 {
     fx *f = *state;
-    size_t lo = 4, hi = 11; /* "cat sat" */
+    size_t lo = 3, hi = 11; /* " cat sat" */
     assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi, 0), 0);
     run_to_idle(f);
     char *now = text_all(f->t);
@@ -160,13 +160,13 @@ static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
 static void test_model_infill_again_keeps_samples_to_cycle(void **state)
 {
     fx *f = *state;
-    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 0), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 0), 0);
     run_to_idle(f);
     char *first = text_all(f->t);
     assert_int_equal(model_session_infill(f->s, f->t, 0, 0, 5, 0), 0); /* again: same span */
     run_to_idle(f);
     char *second = text_all(f->t);
-    assert_memory_equal(second, doc, 4);
+    assert_memory_equal(second, doc, 3);
     assert_int_equal(model_session_cycle(f->s, f->t, -1), 0);
     char *back = text_all(f->t);
     assert_string_equal(back, first); /* cycled back to the first sample */
@@ -189,7 +189,7 @@ static void test_model_infill_again_keeps_samples_to_cycle(void **state)
 static void test_model_infill_cancel_restores_text(void **state)
 {
     fx *f = *state;
-    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 0), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 0), 0);
     char *during = text_all(f->t);
     assert_non_null(strstr(during, MODEL_MASK_TEXT)); /* masks are shown in place */
     free(during);
@@ -205,7 +205,7 @@ static void test_model_infill_cancel_restores_text(void **state)
 static void test_model_infill_dropped_when_span_edited(void **state)
 {
     fx *f = *state;
-    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 0), 0);
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 0), 0);
     /* the person deletes a placeholder byte inside the span before any result arrived */
     assert_int_equal(text_delete(f->t, 5, 1), TEXT_OK);
     char *edited = text_all(f->t);
@@ -220,7 +220,7 @@ static void test_model_infill_dropped_when_span_edited(void **state)
 static void test_model_infill_applies_after_edit_elsewhere(void **state)
 {
     fx *f = *state;
-    size_t lo = 30, hi = 37;
+    size_t lo = 29, hi = 36;
     assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi, 0), 0);
     assert_int_equal(text_insert(f->t, 0, "XY", 2), TEXT_OK); /* before the span */
     run_to_idle(f);
@@ -250,14 +250,14 @@ static void test_model_empty_selection_inserts_tokens_at_cursor(void **state)
 static void test_model_infill_count_and_grow_set_target_length(void **state)
 {
     fx *f = *state;
-    assert_int_equal(model_session_infill(f->s, f->t, 4, 11, 11, 5), 0); /* typed count 5 */
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 5), 0); /* typed count 5 */
     run_to_idle(f);
     assert_non_null(strstr(model_session_message(f->s), "infilled 5 tokens"));
     assert_int_equal(model_session_resize(f->s, f->t, 2), 0); /* grow the last result */
     run_to_idle(f);
     assert_non_null(strstr(model_session_message(f->s), "infilled 7 tokens"));
     char *now = text_all(f->t);
-    assert_memory_equal(now, doc, 4);
+    assert_memory_equal(now, doc, 3);
     assert_string_equal(now + strlen(now) - (strlen(doc) - 11), doc + 11);
     free(now);
 }
@@ -401,7 +401,7 @@ static void test_model_without_global_training_warns_and_infills(void **state)
     text_insert(t, 0, doc, strlen(doc));
     assert_int_equal(model_session_load(s), 0);
     assert_non_null(strstr(model_session_message(s), "global"));
-    assert_int_equal(model_session_infill(s, t, 4, 11, 11, 0), 0);
+    assert_int_equal(model_session_infill(s, t, 3, 11, 11, 0), 0);
     while (model_session_busy(s)) {
         struct pollfd p = {model_session_fd(s), POLLIN, 0};
         poll(&p, 1, 60000);
