@@ -129,12 +129,29 @@ static int me_style(uint8_t attr, size_t pos, void *ctx)
     return THEME_CONF0 + theme_confidence_bucket(me->th, model_conf_value(attr));
 }
 
+/* Selects the result of a finished infill in the buffers showing its text. */
+static void me_select_result(model_editor *me)
+{
+    text *t;
+    size_t lo, hi;
+    if (!model_session_take_result(me->s, &t, &lo, &hi))
+        return;
+    for (int i = 0; i < me->ed->n_bufs; i++) {
+        buffer *b = me->ed->bufs[i];
+        if (b->text == t && lo < hi) {
+            b->anchor = lo;
+            b->cursor = hi;
+        }
+    }
+}
+
 /* loop_fd_fn for the worker's descriptor: applies its events (the frame follows). */
 static void me_on_fd(int fd, void *ctx)
 {
     (void)fd;
     model_editor *me = ctx;
     model_session_process(me->s);
+    me_select_result(me);
 }
 
 /* loop_fd_fn for the timer: only wakes the loop (the frame's tick does the work). */
@@ -351,6 +368,7 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     }
     if (model_session_process(me->s))
         redraw = true;
+    me_select_result(me);
     if (b)
         me->seen_rev = text_revision(b->text);
     if (!me->alt_shown && model_session_alt_count(me->s) > 0 && ed->prompt == PROMPT_NONE) {

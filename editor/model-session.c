@@ -82,6 +82,8 @@ struct model_session {
     int last_len;               /* target tokens */
     session_sample samples[SESSION_SAMPLES_MAX]; /* samples drawn, oldest first */
     int n_samples, cur_sample;  /* count and the one shown */
+    bool result_new;            /* an infill result not yet taken by model_session_take_result */
+    bool result_select;         /* the last infill started from a selection (its result is selected) */
 
     /* changed tokens of the last revise, highlighted until the next edit */
     const text *chg_t;          /* its text */
@@ -277,6 +279,7 @@ static void session_samples_clear(model_session *s)
         sample_free(&s->samples[i]);
     s->n_samples = 0;
     s->cur_sample = 0;
+    s->result_new = false;
     memset(&s->last, 0, sizeof s->last);
 }
 
@@ -535,12 +538,14 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
             return -1;
         n_target = len;
         again = true;
-    } else if (last_intact(s, t) && span_get(&s->last, &lo, &hi) &&
-               ((sel_lo == lo && sel_hi == hi) || (sel_lo == sel_hi && cursor >= lo && cursor <= hi))) {
+    } else if (last_intact(s, t) && span_get(&s->last, &lo, &hi) && sel_hi <= text_size(t) &&
+               (sel_lo == sel_hi ? cursor >= lo && cursor <= hi
+                                 : (span_snap(t, &sel_lo, &sel_hi), sel_lo == lo && sel_hi == hi))) {
         n_target = s->last_len; /* the same span again: another sample */
         again = true;
     } else {
         session_stop(s, true);
+        s->result_select = sel_lo < sel_hi;
         lo = sel_lo < sel_hi ? sel_lo : cursor;
         hi = sel_lo < sel_hi ? sel_hi : cursor;
         if (lo > text_size(t) || hi > text_size(t))
@@ -1116,6 +1121,7 @@ static void on_done(model_session *s, const model_event *e)
                 span_set(&s->last, t, lo, hi);
                 s->last_rev = text_revision(t);
                 s->last_len = n;
+                s->result_new = true;
             }
             session_msg(s, "model: infilled %d tokens (sample %d; press again for another)%s", n,
                         s->n_samples, bd3_model_has_global(s->model) ? "" : "; weak: no global training");
@@ -1335,6 +1341,19 @@ bool model_session_toggle_heatmap(model_session *s)
         session_job_clear(s);
     }
     return s->heatmap;
+}
+
+bool model_session_take_result(model_session *s, text **t, size_t *lo, size_t *hi)
+{
+    if (!s->result_new)
+        return false;
+    s->result_new = false;
+    if (!s->result_select)
+        return false; /* an insertion leaves the cursor after it */
+    if (!last_intact(s, s->last.t))
+        return false;
+    *t = s->last.t;
+    return span_get(&s->last, lo, hi);
 }
 
 bool model_session_in_job(const model_session *s, const text *t, size_t pos)

@@ -95,6 +95,9 @@ bool model_session_busy(const model_session *s);
 /* Status-line text: job, progress and tokens/s ("infill 12/32 45 tok/s"), or "" when idle. */
 void model_session_status(const model_session *s, char *buf, size_t size);
 bool model_session_heatmap(const model_session *s);
+/* Once after an infill of a selection finished: its text and the byte range of its result (the
+ * editor selects it, so the infill key again draws another sample of it). false otherwise. */
+bool model_session_take_result(model_session *s, text **t, size_t *lo, size_t *hi);
 /* true when byte pos of t lies in the span a running job is writing (coloured as it goes). */
 bool model_session_in_job(const model_session *s, const text *t, size_t pos);
 bool model_session_toggle_heatmap(model_session *s);

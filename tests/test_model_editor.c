@@ -95,6 +95,10 @@ static void test_model_editor_ctrl_r_infills_selection_and_undo_restores(void **
     assert_string_equal(now + strlen(now) - tail, doc + 11);
     assert_int_equal(b->cursor, strlen(now) - tail); /* the cursor followed the span's end */
     free(now);
+    key(f, "C-r"); /* again: another sample of the same span */
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "sample 2"));
+    key(f, "C-z");
     key(f, "C-z");
     now = buf_text(f);
     assert_string_equal(now, doc);
