@@ -539,6 +539,8 @@ static const command commands[] = {
     { "model-inspect", "Model: alternatives for the token at the cursor", NULL, M },
     { "model-grow", "Model: infill one token longer", NULL, M },
     { "model-shrink", "Model: infill one token shorter", NULL, M },
+    { "model-sample-next", "Model: show the next kept sample of the last infill", NULL, M },
+    { "model-sample-prev", "Model: show the previous kept sample of the last infill", NULL, M },
 };
 
 #undef R

@@ -276,6 +276,8 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
         model_session_resize(me->s, b->text, n);
     else if (!strcmp(name, "model-shrink"))
         model_session_resize(me->s, b->text, -n);
+    else if (!strcmp(name, "model-sample-next") || !strcmp(name, "model-sample-prev"))
+        model_session_cycle(me->s, b->text, name[13] == 'n' ? n : -n);
     else if (!strcmp(name, "model-heatmap")) {
         bool on = model_session_toggle_heatmap(me->s);
         if (on && !model_session_message(me->s)[0])

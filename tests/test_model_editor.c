@@ -98,6 +98,9 @@ static void test_model_editor_ctrl_r_infills_selection_and_undo_restores(void **
     key(f, "C-r"); /* again: another sample of the same span */
     tick_to_idle(f);
     assert_non_null(strstr(f->ed->message, "sample 2"));
+    editor_run_line(f->ed, "model-sample-prev"); /* back to the first sample, by name */
+    assert_non_null(strstr(f->ed->message, "sample 1 of 2"));
+    key(f, "C-z");
     key(f, "C-z");
     key(f, "C-z");
     now = buf_text(f);
