@@ -232,16 +232,18 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
 /* ---- benchmark ---------------------------------------------------------------------------- */
 
 /* Speed of one full global forward over n_ctx tokens against OpenBLAS sgemm on the same shapes.
- * FLOPs counted: 2*m*n*k for every matrix product of the pass (Q/K/V, output, MLP up and down
- * projections, the logits projection, and per head q k^T and p v over the keys each query
- * chunk computes); elementwise work is not counted. */
+ * FLOPs counted: 2*m*n*k for every matrix product of the pass (per layer Q/K/V, attention output,
+ * MLP up and down projections, per head q k^T and p v; then the logits projection):
+ * n_layer * (24 n D^2 + 4 n^2 D) + 2 n D V for n = n_ctx, F = 4D; elementwise work is not
+ * counted. The sgemm figure runs the same products as plain sgemm calls, one per product, with
+ * OpenBLAS's own threads (c's thread count). */
 typedef struct bd3_bench_result {
     double flop;            /* FLOPs of one forward (matrix products only) */
     double forward_s;       /* seconds of one forward, best of the runs */
     double sgemm_s;         /* seconds of the same sgemm calls alone, best of the runs */
     double forward_gflops;  /* flop / forward_s / 1e9 */
     double sgemm_gflops;    /* flop / sgemm_s / 1e9: sgemm at the model's shapes */
-    double peak_gflops;     /* sgemm GFLOP/s of the largest product alone ([n_ctx, D] x [D, F]) */
+    double peak_gflops;     /* sgemm GFLOP/s of the MLP up projection alone ([n_ctx, D] x [D, F]) */
     double ratio;           /* forward_gflops / sgemm_gflops */
 } bd3_bench_result;
 

@@ -102,6 +102,7 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
         if (t2 - t1 < best_gemm) best_gemm = t2 - t1;
         if (t3 - t2 < peak) peak = t3 - t2;
     }
+    openblas_set_num_threads(1); /* as the forward pass runs it */
     if (st == BD3_OK) {
         out->flop = flop;
         out->forward_s = best_fwd;

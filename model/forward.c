@@ -1,7 +1,6 @@
-/* forward.c: run-time context, the forward pass (spec section 1) in global and block-causal mode,
- * and the float32 KV cache with commit pass and sliding window (spec section 2). Every buffer is
- * allocated in bd3_ctx_new; the forward pass never allocates. Depends on model.h, kernels.h and
- * OpenBLAS (cblas_sgemm for every matrix product). */
+/* forward.c: run-time context, forward pass (spec 1) in global and block-causal mode, float32 KV
+ * cache with commit pass and sliding window (spec 2); all buffers come from bd3_ctx_new. Depends on
+ * model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
 #include "forward.h"
 
 #include <cblas.h>
@@ -12,6 +11,22 @@
 
 #define CTX_SCORE_FLOATS (1 << 18) /* target size of one thread's attention scores, floats */
 #define CTX_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
+#define CTX_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
+
+/* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
+ * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
+ * and with a transposed first operand m * n <= 1200 and k >= 32. fixed: the size of the other of
+ * m and k; transposed: first operand transposed, slicing m (fixed = k). */
+static int ctx_small_slice(int n, int fixed, int transposed)
+{
+    long lim = 1000000L / ((long)n * fixed);
+    if (transposed) {
+        if (fixed < 32) return 0;
+        if (1200L / n < lim) lim = 1200L / n;
+    }
+    lim = lim / 16 * 16;
+    return lim >= 16 ? (int)lim : 0;
+}
 
 /* Allocates n floats (64-byte aligned) and counts them in *bytes; NULL on failure. */
 static float *ctx_alloc(size_t n, size_t *bytes)
@@ -61,8 +76,9 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
     c->pool = pool_new(n_threads);
-    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores || !c->k_rot || !c->inv_sum ||
-        !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache || !c->lens) {
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
+        !c->k_rot || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache ||
+        !c->lens) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
     }
@@ -123,12 +139,15 @@ void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
                 float beta, float *y, int ldy)
 {
     int T = pool_threads(c->pool);
-    if (T == 1) {
+    /* one slice of the output features per thread, each a single-threaded sgemm; for a few rows
+       (a block in a cache call) slices small enough for OpenBLAS's small-matrix kernels, which
+       multiply straight from the weights without packing them first */
+    int small = n <= CTX_SMALL_ROWS ? ctx_small_slice(n, n_in, 1) : 0;
+    int part = small ? small : ((n_out + T - 1) / T + 15) / 16 * 16;
+    if (T == 1 && !small) {
         ctx_linear_part(n, 0, n_out, n_in, x, ldx, w, beta, y, ldy);
         return;
     }
-    /* one slice of the output features per thread, each a single-threaded sgemm */
-    int part = ((n_out + T - 1) / T + 15) / 16 * 16;
     ctx_lin_job j = { n, n_out, n_in, ldx, ldy, part, x, w, y, beta };
     pool_run(c->pool, (n_out + part - 1) / part, ctx_lin_task, &j);
 }
@@ -140,11 +159,11 @@ static void ctx_gemm_nt(int m, int n, int k, float alpha, const float *a, int ld
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, cc, ldc);
 }
 
-/* c[m, n] = a[m, k] @ b[k, n]. */
+/* c[m, n] = a[m, k] @ b[k, n] + beta * c. */
 static void ctx_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                        float *cc, int ldc)
+                        float beta, float *cc, int ldc)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, cc, ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, cc, ldc);
 }
 
 typedef struct ctx_att_job {
@@ -170,12 +189,24 @@ static void ctx_att_task(void *arg, int t, int tid)
     int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
     float *s = c->scores + (size_t)tid * c->q_chunk * N;
     float alpha = (float)(1.0 / sqrt((double)hd));
-    ctx_gemm_nt(rows, kmax, hd, alpha, j->q + (size_t)r0 * j->ldq + (size_t)h * hd, j->ldq,
-                j->k + (size_t)h * hd, j->ldk, 0.0f, s, N);
+    const float *q = j->q + (size_t)r0 * j->ldq + (size_t)h * hd;
+    const float *k = j->k + (size_t)h * hd, *v = j->v + (size_t)h * hd;
+    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
+    /* a few query rows (a cache call): slices of keys small enough for the unpacked kernels */
+    int ks = rows <= CTX_SMALL_ROWS ? ctx_small_slice(rows, hd, 1) : 0;
+    int vs = rows <= CTX_SMALL_ROWS ? ctx_small_slice(rows, hd, 0) : 0;
+    if (!ks) ks = kmax;
+    if (!vs) vs = kmax;
+    for (int k0 = 0; k0 < kmax; k0 += ks) {
+        int kk = kmax - k0 < ks ? kmax - k0 : ks;
+        ctx_gemm_nt(rows, kk, hd, alpha, q, j->ldq, k + (size_t)k0 * j->ldk, j->ldk, 0.0f, s + k0, N);
+    }
     float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
     kern_softmax_rows(s, rows, N, kmax, c->lens + r0, inv);
-    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
-    ctx_gemm_nn(rows, hd, kmax, s, N, j->v + (size_t)h * hd, j->ldv, o, D);
+    for (int k0 = 0; k0 < kmax; k0 += vs) {
+        int kk = kmax - k0 < vs ? kmax - k0 : vs;
+        ctx_gemm_nn(rows, hd, kk, s + k0, N, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, D);
+    }
     for (int i = 0; i < rows; i++)
         for (int d = 0; d < hd; d++) o[(size_t)i * D + d] *= inv[i];
 }

@@ -1,5 +1,5 @@
 /* forward.h: the run-time context shared by the forward pass (forward.c) and the benchmark
- * (bench.c); internal to the engine. Depends on model.h and kernels.h. */
+ * (bench.c); internal to the engine. Depends on model.h, kernels.h and pool.h. */
 #ifndef BD3_FORWARD_H
 #define BD3_FORWARD_H
 

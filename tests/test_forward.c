@@ -1,7 +1,6 @@
-/* test_forward.c: the engine's forward pass and KV cache against float64 reference logits
- * (tests/ref/bd3_ref.py) for global, block-causal, streamed and sliding-cache calls on random
- * F32/F16/Q8_0 models. Usage: test_forward FIXTURE_DIR (made by tests/ref/make_fixture.py);
- * without it the program exits 77 (skipped): tests/test_forward.sh builds the fixtures and runs it. */
+/* test_forward.c: forward pass and KV cache against float64 reference logits (tests/ref/bd3_ref.py):
+ * global, block-causal, streamed and sliding-cache calls on random F32/F16/Q8_0 models. Takes the
+ * fixture folder as argument (tests/test_forward.sh makes it); exits 77 (skipped) without one. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -145,7 +144,7 @@ static void test_forward_block_causal_matches_reference(void **state)
 static void test_cache_stream_matches_reference(void **state)
 {
     (void)state;
-    assert_int_equal(fx_check("stream:", "tiny_f32"), 2);
+    assert_int_equal(fx_check("stream:", "tiny_f32"), 3);
 }
 
 static void test_cache_slides_past_n_ctx_like_reference(void **state)
@@ -289,6 +288,24 @@ static void test_forward_block_len_of_window_equals_global(void **state)
     bd3_model_free(m);
 }
 
+static void test_bench_counts_the_flops_of_the_products(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load("tiny_f32.gguf");
+    bd3_ctx *c = NULL;
+    assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
+    bd3_bench_result r;
+    assert_int_equal(bd3_bench_forward(c, 1, &r), BD3_OK);
+    double n = 64, D = 64, F = 256, V = 300, L = 2;
+    double want = L * (2 * n * D * 3 * D + 2 * n * D * D + 2 * 2 * n * D * F + 2 * 2 * n * n * D) + 2 * n * D * V;
+    assert_true(r.flop == want);
+    assert_true(r.forward_s > 0 && r.sgemm_s > 0 && r.forward_gflops > 0 && r.sgemm_gflops > 0);
+    assert_true(fabs(r.ratio - r.sgemm_s / r.forward_s) < 1e-9 * r.ratio);
+    assert_int_equal(bd3_bench_forward(NULL, 1, &r), BD3_E_ARG);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -308,6 +325,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_forward_rejects_bad_arguments),
         cmocka_unit_test(test_cache_forward_leaves_cache_unchanged),
         cmocka_unit_test(test_forward_block_len_of_window_equals_global),
+        cmocka_unit_test(test_bench_counts_the_flops_of_the_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

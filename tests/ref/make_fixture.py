@@ -1,7 +1,6 @@
-# make_fixture.py: writes small random-weight bd3lm GGUF files (F32, F16, Q8_0) and float64
-# reference logits (bd3_ref.py) for fixed id lists, for tests/test_forward.c; or, with --bench, one
-# default-sized random F32 model for speed measurements. Depends on numpy and the repository's
-# gguf_writer.py and bd3_ref.py only.
+# make_fixture.py: small random-weight bd3lm GGUF files (F32, F16, Q8_0) with float64 reference
+# logits (bd3_ref.py) for tests/test_forward.c, or (--bench) one default-sized random F32 model.
+# Depends on numpy, model/convert/gguf_writer.py and bd3_ref.py only.
 #   make_fixture.py OUTDIR            test fixtures + OUTDIR/cases.txt
 #   make_fixture.py --bench OUTDIR    OUTDIR/bench.gguf (8 layers, D 384, 6 heads, F 1536, n_ctx 1024, V 8193)
 import os
@@ -127,13 +126,22 @@ def main():
             write_case(f, out, stem + "_stream8", model, "stream:8", x, ref.stream(x, 8))
             x = ids(40)
             write_case(f, out, stem + "_stream16", model, "stream:16", x, ref.stream(x, 16))
+            if model == "tiny_f32.gguf":
+                x = ids(70)  # blocks 24, 24 (the window slides), then 22 rows
+                write_case(f, out, stem + "_stream24", model, "stream:24", x, ref.stream(x, 24))
+        # the reference's own cache stream equals its block-causal pass while nothing slides
+        ref = Bd3Ref(os.path.join(out, "tiny_f32.gguf"))
+        x = ids(60)
+        d = np.abs(ref.stream(x, 8) - ref.forward(x, 8)[56:]).max()
+        if not d < 1e-9:
+            raise SystemExit("reference stream and block-causal pass differ by %g" % d)
         ref = Bd3Ref(os.path.join(out, "slide_f32.gguf"))
         x = ids(80)
         write_case(f, out, "slide_stream8", "slide_f32.gguf", "stream:8", x, ref.stream(x, 8))
         x = ids(70)
         write_case(f, out, "slide_stream4", "slide_f32.gguf", "stream:4", x, ref.stream(x, 4))
         x = ids(96)
-        write_case(f, out, "slide_stream32", "slide_f32.gguf", "stream:16", x, ref.stream(x, 16))
+        write_case(f, out, "slide_stream16_96", "slide_f32.gguf", "stream:16", x, ref.stream(x, 16))
         x = ids(32)
         write_case(f, out, "slide_global32", "slide_f32.gguf", "global", x, ref.forward(x))
     return 0
