@@ -12,6 +12,7 @@
 #define CTX_SCORE_FLOATS (1 << 18) /* target size of one thread's attention scores, floats */
 #define CTX_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
 #define CTX_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
+#define CTX_MAX_THREADS 64         /* threads of one context at most */
 
 /* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
  * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
@@ -52,6 +53,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
         long k = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = k > 0 ? (int)k : 1;
     }
+    if (n_threads > CTX_MAX_THREADS) n_threads = CTX_MAX_THREADS;
     c->n_threads = n_threads;
     size_t N = (size_t)hp->n_ctx, D = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
     size_t hd = D / (size_t)hp->n_head, L = (size_t)hp->n_layer;
