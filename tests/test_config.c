@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "bd3.h"
 #include "config.h"
 
 static int setup_cfg(void **state)
@@ -287,6 +288,27 @@ static void test_config_option_table_is_consistent(void **state)
         if (!config_option_find(required[i])) fail_msg("no option %s", required[i]);
 }
 
+static void test_config_sampler_choices_are_engine_sampler_names(void **state)
+{
+    (void)state;
+    const config_option *o = config_option_find("sampler");
+    assert_non_null(o);
+    char list[256];
+    snprintf(list, sizeof list, "%s", o->choices);
+    int n = 0;
+    for (char *save = NULL, *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        bd3_sampler_kind k;
+        if (bd3_sampler_kind_parse(w, &k) != 0) fail_msg("engine does not know sampler '%s'", w);
+        assert_string_equal(bd3_sampler_kind_name(k), w);
+        n++;
+    }
+    assert_int_equal(n, 5);
+    config *cfg = config_new();
+    bd3_sampler_kind k;
+    assert_int_equal(bd3_sampler_kind_parse(cfg->sampler, &k), 0);
+    config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_config_path_prefers_xdg),
         cmocka_unit_test_setup_teardown(test_config_load_file_missing_and_present, setup_cfg, teardown_cfg),
         cmocka_unit_test(test_config_option_table_is_consistent),
+        cmocka_unit_test(test_config_sampler_choices_are_engine_sampler_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

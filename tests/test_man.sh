@@ -1,6 +1,7 @@
 #!/bin/sh
 # test_man.sh: the manual page names every key of the default keymap outside the Shift+motion
-# selection keys (which it describes as a group), and the page has no unknown roff requests.
+# selection keys (which it describes as a group) and every config option, and uses no unknown
+# roff requests.
 man=man/bd3ed.1
 keys=keymaps/default.keys
 [ -f "$man" ] && [ -f "$keys" ] || { echo "missing $man or $keys"; exit 1; }
@@ -11,6 +12,16 @@ for key in $(awk '$1 == "normal" && $3 !~ /^select-/ || $3 ~ /^select-(all|word|
     k=$(printf '%s' "$key" | sed 's/Comma$/,/')
     if ! printf '%s\n' "$text" | grep -F -q -- "$k"; then
         echo "man page does not mention key $key"
+        missing=$((missing + 1))
+    fi
+done
+# Every option of the built-in defaults (editor/config.c) is described under CONFIGURATION.
+opts=$(sed -n 's/^ *"\([a-z-]*\) = .*/\1/p' editor/config.c)
+[ -n "$opts" ] || { echo "no options found in editor/config.c"; missing=$((missing + 1)); }
+section=$(printf '%s\n' "$text" | sed -n '/^\.SH CONFIGURATION/,/^\.SH FILES/p')
+for opt in $opts; do
+    if ! printf '%s\n' "$section" | grep -q -w -F -- "$opt"; then
+        echo "man page does not describe option $opt"
         missing=$((missing + 1))
     fi
 done

@@ -25,7 +25,7 @@ def antithetic_t(M, lo, hi, gen, device):
     return (lo + (hi - lo) * s).to(torch.float32).to(device)
 
 
-def nelbo_rows(model, rows, B, gen, batch=16, device="cpu", autocast=False, fwd=None):
+def nelbo_rows(model, rows, B, gen, batch=16, device="cpu", autocast=False, fwd=None, blocks=None):
     """Per-row NELBO sums (float64 numpy [R]) of rows [R, L] at block length B (B = L: global).
 
     t_b ~ U[1e-3, 1] per block, antithetic over the blocks of each batch; each token of block b
@@ -54,7 +54,11 @@ def nelbo_rows(model, rows, B, gen, batch=16, device="cpu", autocast=False, fwd=
                 logits = fwd(inp, mode, L) if fwd is not None else model(inp, mode, n_out=L)
             ce = F.cross_entropy(logits.float().reshape(n * L, -1), x0d.reshape(-1),
                                  reduction="none").view(n, L).double()
-            loss = (ce * md.double() / td.double()).sum(dim=1)
+            contrib = ce * md.double() / td.double()
+            loss = contrib.sum(dim=1)
+            if blocks is not None:  # (t_b, mean per-token contribution of block b) for diagnostics
+                blocks.append((t[:, ::B].reshape(-1).numpy(),
+                               (contrib.view(n, nb, B).mean(dim=2)).reshape(-1).cpu().numpy()))
             out.append(loss.cpu().numpy())
     return np.concatenate(out)
 
@@ -103,3 +107,18 @@ def sample_blocks(model, prompt, n_blocks, B, gen, top_p=0.9, device="cpu", auto
                     canvas[0, canvas.shape[1] - B + j] = si[j, k]
             seq = canvas[0].tolist()
     return seq[len(prompt):]
+
+
+def nelbo_by_t(model, rows, B, seed, edges=(0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 1.0), **kw):
+    """Mean per-token NELBO contribution of blocks whose t_b falls in each bin (a diagnostic of
+    which noise levels the model handles badly). Returns [(lo, hi, mean, blocks)]."""
+    gen = torch.Generator().manual_seed(seed)
+    acc = []
+    nelbo_rows(model, rows, B, gen, blocks=acc, **kw)
+    t = np.concatenate([a for a, _ in acc])
+    v = np.concatenate([b for _, b in acc])
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (t >= lo) & (t < hi)
+        out.append((lo, hi, float(v[sel].mean()) if sel.any() else float("nan"), int(sel.sum())))
+    return out

@@ -379,6 +379,12 @@ def cmd_evaluate(a):
         with open(a.json, "w") as f:
             json.dump({"seed": a.seed, "passes": a.passes, "rows": {k: len(v) for k, v in valid.items()},
                        "table": table}, f, indent=1)
+    if a.tbins:
+        for name, rows in valid.items():
+            for B in (4, 16, model.cfg.n_ctx):
+                bins = evaluate.nelbo_by_t(model, rows, B, a.seed, batch=16, device=dev, autocast=cuda)
+                log("by t %s B=%d: %s" % (name, B, "  ".join("[%.2f,%.2f) %.3f" % (lo, hi, m)
+                                                            for lo, hi, m, _ in bins)))
     if a.samples:
         tok = data.load_tokenizer(a.tokenizer)
         gen = torch.Generator().manual_seed(a.seed)
@@ -454,6 +460,7 @@ def main(argv=None):
             p.add_argument("--passes", type=int, default=1)
             p.add_argument("--json", default=None)
             p.add_argument("--samples", type=int, default=0, help="sample from this many valid files")
+            p.add_argument("--tbins", action="store_true", help="also print the NELBO by noise level")
         else:
             p.add_argument("--out", required=True)
             p.add_argument("--block-lengths", default="16,4,g")

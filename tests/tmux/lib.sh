@@ -28,7 +28,8 @@ cleanup() {
     tm kill-server >/dev/null 2>&1
     rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 fail() {
     echo "FAIL: $*"
@@ -40,16 +41,23 @@ fail() {
     exit 1
 }
 
-# start_editor ARGS...: runs bd3ed ARGS in a fresh 80x24 session "main" (killing an earlier
-# one), with a private HOME, XDG_CONFIG_HOME, XDG_STATE_HOME and XDG_RUNTIME_DIR; exit status to
-# $WORK/rc. Arguments must not contain single quotes.
+# start_editor ARGS...: runs bd3ed ARGS in $WORK in a fresh 80x24 session "main" (killing an
+# earlier one), with a private HOME, XDG_CONFIG_HOME, XDG_STATE_HOME and XDG_RUNTIME_DIR; its
+# exit status goes to $WORK/rc. Arguments must not contain single quotes. With EDITOR_TERM set,
+# the editor runs with TERM=$EDITOR_TERM (e.g. an 8-colour or a colourless terminal type).
 start_editor() {
     tm kill-session -t main >/dev/null 2>&1
     rm -f "$WORK/rc"
-    cmd="cd '$WORK' && HOME='$WORK/home' XDG_CONFIG_HOME='$WORK/config' XDG_STATE_HOME='$WORK/state' XDG_RUNTIME_DIR='$WORK/runtime' '$BIN'"
-    for a in "$@"; do cmd="$cmd '$a'"; done
-    cmd="$cmd; echo \$? > '$WORK/rc'"
-    tm new-session -d -s main -x 80 -y 24 "sh -c \"$cmd\"" || fail "tmux new-session"
+    {
+        printf 'cd %s || exit 1\n' "'$WORK'"
+        printf 'export HOME=%s XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s XDG_RUNTIME_DIR=%s\n' \
+            "'$WORK/home'" "'$WORK/config'" "'$WORK/state'" "'$WORK/runtime'"
+        [ -n "${EDITOR_TERM:-}" ] && printf 'export TERM=%s\n' "'$EDITOR_TERM'"
+        printf "'%s'" "$BIN"
+        for a in "$@"; do printf " '%s'" "$a"; done
+        printf '\necho $? > %s\n' "'$WORK/rc'"
+    } > "$WORK/run.sh"
+    tm new-session -d -s main -x 80 -y 24 "sh '$WORK/run.sh'" || fail "tmux new-session"
 }
 
 # screen: the visible pane text.
@@ -75,22 +83,28 @@ wait_gone() {
     done
 }
 
-# wait_exit [SECONDS]: waits until the editor exits; prints its exit status.
+# wait_exit [SECONDS]: waits until the editor exits; prints its exit status. Call it outside
+# a command substitution (its failure must end the test): wait_exit; rc=$(cat "$WORK/rc").
 wait_exit() {
     deadline=$(( $(date +%s) + ${1:-10} ))
     while [ ! -s "$WORK/rc" ]; do
         [ "$(date +%s)" -ge "$deadline" ] && fail "editor did not exit"
         sleep 0.05
     done
-    cat "$WORK/rc"
 }
 
-# wait_file_nonempty PATH [SECONDS]
-wait_file() {
-    deadline=$(( $(date +%s) + ${2:-10} ))
-    while [ ! -s "$1" ]; do
-        [ "$(date +%s)" -ge "$deadline" ] && fail "timed out waiting for file $1"
-        sleep 0.05
+# expect_exit STATUS: waits for the editor to exit and checks its exit status.
+expect_exit() {
+    wait_exit
+    [ "$(cat "$WORK/rc")" = "$1" ] || fail "exit status $(cat "$WORK/rc"), want $1"
+}
+
+# wait_grep TEXT DIR [SECONDS]: waits until a file under DIR contains TEXT.
+wait_grep() {
+    deadline=$(( $(date +%s) + ${3:-10} ))
+    until grep -r -q -F -- "$1" "$2" 2>/dev/null; do
+        [ "$(date +%s)" -ge "$deadline" ] && fail "timed out waiting for '$1' in a file under $2"
+        sleep 0.1
     done
 }
 
@@ -99,8 +113,7 @@ keys() { tm send-keys -t main "$@"; }
 # type_text TEXT: literal text.
 type_text() { tm send-keys -t main -l -- "$1"; }
 
-# editor_pid: pid of the bd3ed process in the pane.
+# editor_pid: pid of the bd3ed process in the pane (a child of the pane's shell).
 editor_pid() {
-    shpid=$(tm display-message -p -t main '#{pane_pid}')
-    pgrep -P "$shpid" -x bd3ed 2>/dev/null | head -n 1
+    pgrep -P "$(tm display-message -p -t main '#{pane_pid}')" -x bd3ed 2>/dev/null | head -n 1
 }
