@@ -48,5 +48,6 @@ wait_for "model: cancelled" 10
 keys C-q
 wait_for "Save before quitting" 10
 keys n
-[ "$(wait_exit 10)" = 0 ] || fail "editor exit status"
+wait_exit 10
+[ "$(cat "$WORK/rc")" = 0 ] || fail "editor exit status"
 echo "model busy ok"

@@ -63,5 +63,6 @@ screen | grep -q "^End\.$" || fail "revise changed text outside the selection"
 keys C-q
 wait_for "Save" 5
 keys n
-[ "$(wait_exit 10)" = 0 ] || fail "editor exit status"
+wait_exit 10
+[ "$(cat "$WORK/rc")" = 0 ] || fail "editor exit status"
 echo "model keys ok"
