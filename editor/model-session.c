@@ -447,6 +447,26 @@ static void live_end(model_session *s, bool restore)
     s->live = false;
 }
 
+/* The person edited the span while the job ran: the job's result is dropped, but no mask
+ * placeholder it showed may stay in the text. */
+static void live_strip_masks(model_session *s)
+{
+    size_t lo, hi;
+    text *t = s->span.t;
+    if (!s->live || !span_get(&s->span, &lo, &hi))
+        return;
+    const size_t ml = sizeof MODEL_MASK_TEXT - 1;
+    for (size_t p = hi; p >= lo + ml; p--) {
+        char b[sizeof MODEL_MASK_TEXT - 1];
+        uint8_t a = 1;
+        if (text_read(t, p - ml, ml, b) == ml && memcmp(b, MODEL_MASK_TEXT, ml) == 0 &&
+            text_attr_get(t, p - ml, 1, &a) == TEXT_OK && a == 0) {
+            session_replace(s, t, p - ml, p, "", (const uint8_t *)"", 0);
+            p -= ml - 1;
+        }
+    }
+}
+
 /* Renders window tokens [a, b) (masks as placeholders) and writes them into the span. */
 static bool live_write_tokens(model_session *s, const int32_t *ids, const float *conf, int n)
 {
@@ -1037,6 +1057,7 @@ static void on_progress(model_session *s, const model_event *e)
         ok = continue_show(s);
     }
     if (!ok) {
+        live_strip_masks(s);
         session_stop(s, false);
         session_msg(s, "model: the text under the job was edited; stopped");
     }
@@ -1105,6 +1126,8 @@ static void on_done(model_session *s, const model_event *e)
         size_t lo = 0, hi = 0;
         if (ok)
             span_get(&s->span, &lo, &hi);
+        else
+            live_strip_masks(s);
         live_end(s, false);
         if (!ok) {
             session_msg(s, "model: the text under the job was edited; result dropped");
@@ -1157,6 +1180,8 @@ static void on_done(model_session *s, const model_event *e)
         size_t lo = 0, hi = 0;
         if (ok)
             span_get(&s->span, &lo, &hi);
+        else
+            live_strip_masks(s);
         live_end(s, false);
         int more = s->more_blocks;
         session_job_clear(s);

