@@ -14,6 +14,7 @@
 #define SESSION_ALTS 8           /* alternatives an inspect asks for */
 #define SESSION_EDIT_BYTES 256   /* unscored runs shorter than this are scored as an edit */
 #define SESSION_EDIT_WINDOW 256  /* tokens of the window that scores an edit */
+#define SESSION_AHEAD_BYTES 8192 /* bytes below and above the visible text scored after it */
 
 typedef struct session_sample {
     char *bytes;    /* the span's text [len] */
@@ -1249,6 +1250,8 @@ void model_session_note_edit(model_session *s, const text *t, int64_t now_ms)
     }
 }
 
+static int score_range(model_session *s, text *t, size_t vis_lo, size_t vis_hi);
+
 int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, int64_t now_ms)
 {
     if (!s->heatmap || !s->model || !s->worker || s->job_id)
@@ -1261,9 +1264,24 @@ int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, 
         vis_hi = size;
     if (vis_lo >= vis_hi)
         return -1;
+    /* the visible text first, then the text just below and above it */
+    if (score_range(s, t, vis_lo, vis_hi) == 0) {
+        size_t below = size - vis_hi < SESSION_AHEAD_BYTES ? size : vis_hi + SESSION_AHEAD_BYTES;
+        size_t above = vis_lo > SESSION_AHEAD_BYTES ? vis_lo - SESSION_AHEAD_BYTES : 0;
+        if (vis_hi >= below || score_range(s, t, vis_hi, below) == 0)
+            if (above < vis_lo)
+                score_range(s, t, above, vis_lo);
+    }
+    return -1;
+}
+
+/* Starts scoring the first unscored bytes of t in [vis_lo, vis_hi): 1 when a job started (or
+ * scoring must wait), 0 when every byte there is scored. */
+static int score_range(model_session *s, text *t, size_t vis_lo, size_t vis_hi)
+{
     uint8_t *attr = malloc(vis_hi - vis_lo);
     if (!attr)
-        return -1;
+        return 1;
     text_attr_get(t, vis_lo, vis_hi - vis_lo, attr);
     size_t x = vis_lo;
     while (x < vis_hi && attr[x - vis_lo] != 0)
@@ -1282,7 +1300,7 @@ int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, 
     }
     free(attr);
     if (x == vis_hi)
-        return -1; /* everything visible is scored */
+        return 0; /* everything there is scored */
     const bd3_hparams *hp = bd3_model_hparams(s->model);
     size_t a = x;
     int max_tokens = hp->n_ctx, max_left = hp->n_ctx / 8;
@@ -1297,17 +1315,17 @@ int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, 
             a--;
     }
     if (a == s->score_last && text_revision(t) == s->score_last_rev)
-        return -1; /* that window did not help; wait for an edit */
+        return 1; /* that window did not help; wait for an edit */
     bd3_status st = model_window_build(&s->win, s->model, t, a, a, -1, max_tokens, max_left, -1);
     if (st != BD3_OK || s->win.n < 2) {
         model_window_release(&s->win);
-        return -1;
+        return 1;
     }
     s->score_len = s->win.pos[s->win.n] - s->win.pos[0];
     s->score_bytes = malloc(s->score_len ? s->score_len : 1);
     if (!s->score_bytes) {
         session_job_clear(s);
-        return -1;
+        return 1;
     }
     text_read(t, s->win.pos[0], s->score_len, s->score_bytes);
     s->score_mark = text_mark_set(t, s->win.pos[0]);
@@ -1324,7 +1342,7 @@ int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, 
     s->job_id = model_worker_submit(s->worker, &j);
     if (!s->job_id)
         session_job_clear(s);
-    return -1;
+    return 1;
 }
 
 /* ---- display ---------------------------------------------------------------------------- */

@@ -361,9 +361,10 @@ static void test_model_heatmap_scores_person_text_and_survives_undo(void **state
     assert_true(model_session_toggle_heatmap(f->s));
     size_t n = strlen(doc);
     for (int round = 0; round < 8; round++) {
-        model_session_tick(f->s, f->t, 0, n, 1000);
+        model_session_tick(f->s, f->t, 0, 24, 1000); /* only the first line is visible */
         run_to_idle(f);
     }
+    /* the visible line first, then the text below it: everything ends up scored */
     uint8_t attr[sizeof doc];
     text_attr_get(f->t, 0, n, attr);
     for (size_t i = 0; i < n; i++)
