@@ -34,7 +34,7 @@ for k in $list; do
     start_editor --keymap "$WORK/probe.keys" p.txt
     wait_for " 1:1"
     keys "$(tmux_name "$k")"
-    deadline=$(( $(date +%s) + 2 ))
+    deadline=$(( $(date +%s) + 6 ))
     until screen | grep -q " 1:2\$"; do
         if [ "$(date +%s)" -ge "$deadline" ]; then bad="$bad $k"; break; fi
         sleep 0.02

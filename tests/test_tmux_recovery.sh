@@ -11,7 +11,7 @@ wait_for " notes.txt"
 type_text "recovered words "
 wait_for "recovered words base line"
 # The recovery write happens a few seconds after the last change: poll for it.
-wait_grep "recovered words base line" "$WORK/state" 20
+wait_grep "recovered words base line" "$WORK/state" 30
 pid=$(editor_pid)
 [ -n "$pid" ] || fail "cannot find the editor process"
 kill -9 "$pid"
@@ -36,7 +36,7 @@ fi
 start_editor notes.txt
 wait_for " notes.txt"
 type_text "second "
-wait_grep "second recovered" "$WORK/state" 20
+wait_grep "second recovered" "$WORK/state" 30
 pid=$(editor_pid)
 [ -n "$pid" ] || fail "cannot find the editor process"
 kill -9 "$pid"

@@ -13,7 +13,7 @@ first_line() {
     wait_for " t.txt"
     keys C-a
     # Selecting changes the SGR of the text; wait until the first line carries any SGR.
-    deadline=$(( $(date +%s) + 10 ))
+    deadline=$(( $(date +%s) + 30 ))
     until tm capture-pane -e -p -t main | head -n 1 | grep -q "$ESC\\["; do
         [ "$(date +%s)" -ge "$deadline" ] && fail "$1: selection not drawn with attributes"
         sleep 0.05

@@ -19,6 +19,7 @@ set -g set-clipboard on
 set -g escape-time 0
 set -g history-limit 1000
 set -g status off
+set -s exit-empty off
 CONF
 unset TMUX
 
@@ -65,7 +66,7 @@ screen() { tm capture-pane -p -t main; }
 
 # wait_for TEXT [SECONDS]: waits until the pane shows TEXT (fixed string).
 wait_for() {
-    deadline=$(( $(date +%s) + ${2:-10} ))
+    deadline=$(( $(date +%s) + ${2:-30} ))
     while :; do
         screen | grep -F -q -- "$1" && return 0
         [ "$(date +%s)" -ge "$deadline" ] && fail "timed out waiting for '$1'"
@@ -75,7 +76,7 @@ wait_for() {
 
 # wait_gone TEXT [SECONDS]: waits until the pane no longer shows TEXT.
 wait_gone() {
-    deadline=$(( $(date +%s) + ${2:-10} ))
+    deadline=$(( $(date +%s) + ${2:-30} ))
     while :; do
         screen | grep -F -q -- "$1" || return 0
         [ "$(date +%s)" -ge "$deadline" ] && fail "timed out waiting for '$1' to go"
@@ -86,7 +87,7 @@ wait_gone() {
 # wait_exit [SECONDS]: waits until the editor exits; prints its exit status. Call it outside
 # a command substitution (its failure must end the test): wait_exit; rc=$(cat "$WORK/rc").
 wait_exit() {
-    deadline=$(( $(date +%s) + ${1:-10} ))
+    deadline=$(( $(date +%s) + ${1:-30} ))
     while [ ! -s "$WORK/rc" ]; do
         [ "$(date +%s)" -ge "$deadline" ] && fail "editor did not exit"
         sleep 0.05
@@ -101,7 +102,7 @@ expect_exit() {
 
 # wait_grep TEXT DIR [SECONDS]: waits until a file under DIR contains TEXT.
 wait_grep() {
-    deadline=$(( $(date +%s) + ${3:-10} ))
+    deadline=$(( $(date +%s) + ${3:-30} ))
     until grep -r -q -F -- "$1" "$2" 2>/dev/null; do
         [ "$(date +%s)" -ge "$deadline" ] && fail "timed out waiting for '$1' in a file under $2"
         sleep 0.1
