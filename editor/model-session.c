@@ -918,7 +918,7 @@ int model_session_inspect_choose(model_session *s, text *t, int k)
     uint8_t *attr = malloc(len ? len : 1);
     if (!attr)
         return -1;
-    memset(attr, model_conf_quantise((float)s->alt_probs[k]), len);
+    memset(attr, model_window_conf_quantise((float)s->alt_probs[k]), len);
     text_group_begin(t);
     bool ok = session_replace(s, t, s->alt_lo, s->alt_hi, b, attr, len);
     text_group_end(t);
@@ -1082,7 +1082,7 @@ static void score_apply(model_session *s, const model_event *e)
         /* a token cut at the window's edge is scored from a window that starts with it */
         if ((i == 0 && p > 0) || (i == s->win.n - 1 && p + s->score_len < size))
             continue;
-        uint8_t q = model_conf_quantise(e->conf[i]);
+        uint8_t q = model_window_conf_quantise(e->conf[i]);
         for (size_t k = a; k < b; k++)
             if (attr[k] == 0)
                 attr[k] = q;

@@ -8,7 +8,7 @@
 
 #define WINDOW_BYTES_PER_TOKEN 6 /* bytes read per wanted context token (English averages ~4) */
 
-uint8_t model_conf_quantise(float p)
+uint8_t model_window_conf_quantise(float p)
 {
     if (!(p >= 0.0f))
         return 1;
@@ -17,7 +17,7 @@ uint8_t model_conf_quantise(float p)
     return (uint8_t)(1 + lrintf(p * 254.0f));
 }
 
-float model_conf_value(uint8_t q)
+float model_window_conf_value(uint8_t q)
 {
     if (q == 0)
         return -1.0f;
@@ -183,7 +183,7 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
             for (size_t b = w->pos[i]; b < w->pos[i + 1]; b++)
                 if (attr[b - first] < q)
                     q = attr[b - first];
-            w->conf[i] = w->pos[i + 1] > w->pos[i] && q ? model_conf_value(q) : 0.0f;
+            w->conf[i] = w->pos[i + 1] > w->pos[i] && q ? model_window_conf_value(q) : 0.0f;
         }
         free(attr);
     }
@@ -238,7 +238,7 @@ bd3_status model_window_render(const bd3_model *m, const int32_t *ids, const flo
             b = bd3_token_bytes(m, ids[i], &bl);
             if (!b)
                 bl = 0;
-            q = conf ? model_conf_quantise(conf[i]) : 0;
+            q = conf ? model_window_conf_quantise(conf[i]) : 0;
         }
         if (window_reserve(buf, attrs, cap, *len + bl + 1) != 0)
             return BD3_E_NOMEM;

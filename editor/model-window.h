@@ -40,7 +40,7 @@ bd3_status model_window_render(const bd3_model *m, const int32_t *ids, const flo
                                size_t *cap, size_t *bounds);
 
 /* Confidence p in [0, 1] as an attribute byte 1..255 (NaN: 1), and back (0: -1, unknown). */
-uint8_t model_conf_quantise(float p);
-float model_conf_value(uint8_t q);
+uint8_t model_window_conf_quantise(float p);
+float model_window_conf_value(uint8_t q);
 
 #endif

@@ -116,14 +116,14 @@ static void test_model_window_offsets_cover_the_bytes(void **state)
     assert_int_equal(model_window_build(&w, m, f->t, 0, strlen(doc), -1, 4, -1, -1), BD3_E_ARG);
 }
 
-static void test_model_conf_quantise_round_trips(void **state)
+static void test_model_window_conf_quantise_round_trips(void **state)
 {
     (void)state;
-    assert_int_equal(model_conf_quantise(0.0f), 1);
-    assert_int_equal(model_conf_quantise(1.0f), 255);
-    assert_int_equal(model_conf_quantise(0.0f / 0.0f), 1);
-    assert_true(model_conf_value(0) < 0);
-    float v = model_conf_value(model_conf_quantise(0.5f));
+    assert_int_equal(model_window_conf_quantise(0.0f), 1);
+    assert_int_equal(model_window_conf_quantise(1.0f), 255);
+    assert_int_equal(model_window_conf_quantise(0.0f / 0.0f), 1);
+    assert_true(model_window_conf_value(0) < 0);
+    float v = model_window_conf_value(model_window_conf_quantise(0.5f));
     assert_true(v > 0.49f && v < 0.51f);
 }
 
@@ -440,7 +440,7 @@ int main(void)
         return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_model_window_offsets_cover_the_bytes, setup, teardown),
-        cmocka_unit_test(test_model_conf_quantise_round_trips),
+        cmocka_unit_test(test_model_window_conf_quantise_round_trips),
         cmocka_unit_test_setup_teardown(test_model_infill_rewrites_selection_as_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_again_keeps_samples_to_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_cancel_restores_text, setup, teardown),
