@@ -500,9 +500,14 @@ static uint64_t session_submit(model_session *s, const model_job *j)
     return id;
 }
 
+/* Loads the model if needed; a background scoring job gives way to the command. */
 static int session_ready(model_session *s)
 {
-    return model_session_load(s);
+    if (model_session_load(s) != 0)
+        return -1;
+    if (s->job_id && s->kind == MODEL_JOB_SCORE)
+        session_stop(s, false);
+    return 0;
 }
 
 /* ---- infill ----------------------------------------------------------------------------- */

@@ -369,6 +369,16 @@ static void test_model_heatmap_scores_person_text_and_survives_undo(void **state
     text_attr_get(f->t, 0, n, attr);
     for (size_t i = 0; i < n; i++)
         assert_true(attr[i] != 0);
+    /* a command while scoring runs: the scoring gives way */
+    assert_int_equal(text_insert(f->t, n, "More text.\n", 11), TEXT_OK);
+    text_snapshot(f->t);
+    model_session_tick(f->s, f->t, 0, n + 11, 1000);
+    assert_true(model_session_busy(f->s));
+    assert_int_equal(model_session_inspect(f->s, f->t, 5), 0);
+    run_to_idle(f);
+    assert_true(model_session_alt_count(f->s) > 0);
+    model_session_alternatives_close(f->s);
+    text_undo(f->t, NULL);
     /* an edit: the new bytes are unknown, the old keep their scores, undo brings them back */
     assert_int_equal(text_insert(f->t, 4, "big ", 4), TEXT_OK);
     uint8_t a2[8];
