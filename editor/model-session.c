@@ -816,12 +816,18 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     for (int i = s->win.lo; i < s->win.hi; i++)
         if (s->win.conf[i] <= 0.0f)
             unknown = true;
-    model_job j = {0};
-    j.kind = unknown ? MODEL_JOB_SCORE : MODEL_JOB_REVISE;
-    j.ids = s->win.ids;
-    j.n = s->win.n;
-    s->job_id = session_submit(s, &j);
-    if (!s->job_id || (!unknown && revise_submit(s) != 0)) {
+    int ok;
+    if (unknown) {
+        model_job j = {0};
+        j.kind = MODEL_JOB_SCORE;
+        j.ids = s->win.ids;
+        j.n = s->win.n;
+        s->job_id = session_submit(s, &j);
+        ok = s->job_id != 0;
+    } else {
+        ok = revise_submit(s) == 0;
+    }
+    if (!ok) {
         live_end(s, true);
         session_job_clear(s);
         return -1;

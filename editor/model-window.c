@@ -183,7 +183,9 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
             for (size_t b = w->pos[i]; b < w->pos[i + 1]; b++)
                 if (attr[b - first] < q)
                     q = attr[b - first];
-            w->conf[i] = w->pos[i + 1] > w->pos[i] && q ? model_window_conf_value(q) : 0.0f;
+            float v = model_window_conf_value(q);
+            /* known confidence stays above 0, which means unknown */
+            w->conf[i] = w->pos[i + 1] > w->pos[i] && q ? (v > 1e-6f ? v : 1e-6f) : 0.0f;
         }
         free(attr);
     }

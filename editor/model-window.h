@@ -12,7 +12,7 @@
 
 typedef struct model_window {
     int32_t *ids;     /* [n] token ids; the target's are masks when it was built masked */
-    float *conf;      /* [n] confidence in [0, 1] read from the byte attributes; 0 = unknown */
+    float *conf;      /* [n] confidence in (0, 1] read from the byte attributes; 0 = unknown */
     size_t *pos;      /* [n + 1] document byte offset of token i; pos[n] = end of the window;
                          masks have no bytes (pos[i] == pos[i + 1]) */
     int n;            /* tokens in the window, <= n_ctx */

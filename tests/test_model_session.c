@@ -369,6 +369,11 @@ static void test_model_heatmap_scores_person_text_and_survives_undo(void **state
     text_attr_get(f->t, 0, n, attr);
     for (size_t i = 0; i < n; i++)
         assert_true(attr[i] != 0);
+    /* revise uses the recorded confidence directly once every token has one */
+    assert_int_equal(model_session_revise(f->s, f->t, 24, 55, 24), 0);
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "revised"));
+    text_undo(f->t, NULL);
     /* a command while scoring runs: the scoring gives way */
     assert_int_equal(text_insert(f->t, n, "More text.\n", 11), TEXT_OK);
     text_snapshot(f->t);
