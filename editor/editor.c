@@ -4,6 +4,8 @@
 #include "editor.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +83,8 @@ size_t editor_line_of(buffer *b, size_t pos)
 {
     size_t size = text_size(b->text);
     if (pos > size) pos = size;
-    if (!b->lc_valid || b->lc_rev != text_revision(b->text) || b->lc_pos > size) {
+    if (!b->lc_valid || b->lc_rev != text_revision(b->text) || b->lc_pos > size ||
+        (pos < b->lc_pos && pos < b->lc_pos - pos)) {   /* nearer the start: count from 0 */
         b->lc_pos = 0;
         b->lc_line = 0;
     }
@@ -115,6 +118,75 @@ bool editor_selection(const buffer *b, size_t *start, size_t *end)
     return true;
 }
 
+/* ---- recovery writes of large texts on a thread ---- */
+
+/* One recovery write in progress. The spans point into stored bytes of the buffer's text,
+ * which never move or change: the buffer is only freed after the job is joined. */
+typedef struct editor_recovery_job {
+    pthread_t thread;      /* the writer */
+    text_span *spans;      /* n spans of the text to write */
+    size_t n;              /* count */
+    char *path;            /* file the recovery file is for */
+    buffer *buf;           /* buffer written */
+    uint64_t rev;          /* its text revision then */
+    double time;           /* tick time the job started */
+    atomic_bool done;      /* the writer has finished */
+    file_status status;    /* its result */
+} editor_recovery_job;
+
+static void *editor_recovery_thread(void *arg)
+{
+    editor_recovery_job *job = arg;
+    job->status = file_recovery_write_spans(job->spans, job->n, job->path, NULL);
+    atomic_store(&job->done, true);
+    return NULL;
+}
+
+/* Collects a finished job (or waits for it when wait). */
+static void editor_recovery_collect(editor *ed, bool wait)
+{
+    editor_recovery_job *job = ed->rec_job;
+    if (!job || (!wait && !atomic_load(&job->done))) return;
+    pthread_join(job->thread, NULL);
+    for (int i = 0; i < ed->n_bufs; i++)
+        if (ed->bufs[i] == job->buf && job->status == FILE_OK) {
+            job->buf->rec_written = true;
+            job->buf->rec_rev = job->rev;
+            job->buf->rec_time = job->time;
+        }
+    free(job->spans);
+    free(job->path);
+    free(job);
+    ed->rec_job = NULL;
+}
+
+void editor_recovery_wait(editor *ed)
+{
+    editor_recovery_collect(ed, true);
+}
+
+/* Starts writing b's recovery file on a thread; false when it could not start. */
+static bool editor_recovery_start(editor *ed, buffer *b, double now)
+{
+    editor_recovery_job *job = calloc(1, sizeof *job);
+    if (!job) return false;
+    job->spans = text_spans(b->text, &job->n);
+    job->path = strdup(b->path);
+    job->buf = b;
+    job->rev = text_revision(b->text);
+    job->time = now;
+    atomic_init(&job->done, false);
+    if ((!job->spans && text_size(b->text) > 0) || !job->path ||
+        pthread_create(&job->thread, NULL, editor_recovery_thread, job) != 0) {
+        free(job->spans);
+        free(job->path);
+        free(job);
+        return false;
+    }
+    ed->rec_job = job;
+    return true;
+}
+
 /* ---- lifetime and setup ---- */
 
 editor *editor_new(void)
@@ -131,6 +203,7 @@ editor *editor_new(void)
 void editor_free(editor *ed)
 {
     if (!ed) return;
+    editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++) buffer_free(ed->bufs[i]);
     free(ed->bufs);
     keymap_free(ed->km);
@@ -612,6 +685,7 @@ void editor_goto_line(editor *ed, size_t line)
 /* Ends the quit flow once every buffer is saved or discarded. */
 static void editor_quit_now(editor *ed)
 {
+    editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++)
         if (ed->bufs[i]->path && !ed->bufs[i]->is_help) file_recovery_remove(ed->bufs[i]->path);
     ed->quit = true;
@@ -638,6 +712,7 @@ void editor_request_quit(editor *ed, bool force)
 void editor_close_buffer(editor *ed, int index)
 {
     if (index < 0 || index >= ed->n_bufs) return;
+    editor_recovery_wait(ed);
     buffer *b = ed->bufs[index];
     if (b->path && !b->is_help) file_recovery_remove(b->path);
     if (ed->model_fn) ed->model_fn(ed, "forget", index, ed->model_ctx); /* drops jobs on its text */
@@ -669,6 +744,7 @@ static bool editor_save_current(editor *ed, bool force)
         return false;
     }
     int err = 0;
+    editor_recovery_wait(ed);   /* its file is removed below */
     /* a running model job puts the text it replaces back for the save */
     if (ed->model_fn) ed->model_fn(ed, "save-begin", 0, ed->model_ctx);
     file_status s = file_save(b->text, b->path, &b->info, force, &err);
@@ -1185,6 +1261,8 @@ void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
 
 void editor_tick(editor *ed, double now)
 {
+    editor_recovery_collect(ed, false);
+    if (ed->rec_job) return;
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
         if (!b->path || b->is_help || b->recovery_offer) continue;
@@ -1194,6 +1272,10 @@ void editor_tick(editor *ed, double now)
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
         if (b->rec_written && now - b->rec_time < EDITOR_RECOVERY_SECONDS) continue;
+        if (text_size(b->text) >= EDITOR_RECOVERY_ASYNC_MIN) {
+            if (editor_recovery_start(ed, b, now)) return;   /* one write at a time */
+            continue;
+        }
         if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
             b->rec_written = true;
             b->rec_rev = text_revision(b->text);
@@ -1204,6 +1286,7 @@ void editor_tick(editor *ed, double now)
 
 void editor_recovery_write_all(editor *ed)
 {
+    editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
         if (b->path && !b->is_help && !b->recovery_offer && text_modified(b->text))
