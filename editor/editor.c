@@ -657,6 +657,8 @@ static void editor_replace_next(editor *ed)
     b->cursor = m.end;
     ed->center_next = true;
     ed->prompt = PROMPT_REPLACE_CONFIRM;
+    ed->input_len = 0;
+    ed->input[0] = 0;
     snprintf(ed->prompt_label, sizeof ed->prompt_label, "Replace this match? (y)es (n)o (a)ll (q)uit ");
 }
 
