@@ -717,6 +717,7 @@ void editor_close_buffer(editor *ed, int index)
     editor_recovery_wait(ed);
     buffer *b = ed->bufs[index];
     if (b->path && !b->is_help) file_recovery_remove(b->path);
+    if (ed->model_fn) ed->model_fn(ed, "forget", index, ed->model_ctx); /* drops jobs on its text */
     buffer_free(b);
     memmove(ed->bufs + index, ed->bufs + index + 1, (size_t)(ed->n_bufs - index - 1) * sizeof *ed->bufs);
     ed->n_bufs--;
@@ -746,7 +747,11 @@ static bool editor_save_current(editor *ed, bool force)
     }
     int err = 0;
     editor_recovery_wait(ed);   /* its file is removed below */
+    /* a running model job puts the text it replaces back for the save */
+    if (ed->model_fn) ed->model_fn(ed, "save-begin", 0, ed->model_ctx);
     file_status s = file_save(b->text, b->path, &b->info, force, &err);
+    if (s == FILE_OK) text_set_saved(b->text);
+    if (ed->model_fn) ed->model_fn(ed, "save-end", 0, ed->model_ctx);
     if (s == FILE_E_CHANGED) {
         char label[160];
         snprintf(label, sizeof label, "%.80s changed on disk since it was opened. Overwrite? (y/n) ",
@@ -759,7 +764,6 @@ static bool editor_save_current(editor *ed, bool force)
                        s == FILE_E_IO ? strerror(err) : file_status_str(s));
         return false;
     }
-    text_set_saved(b->text);
     file_recovery_remove(b->path);
     b->rec_written = false;
     editor_message(ed, false, "Saved %s (%zu bytes)", b->path, text_size(b->text));
@@ -941,6 +945,12 @@ static void editor_prompt_accept(editor *ed)
         editor_prompt_end(ed);
         editor_run_line(ed, in);
         return;
+    case PROMPT_MODEL: {
+        int k = atoi(in);
+        editor_prompt_end(ed);
+        if (ed->model_fn) ed->model_fn(ed, "model-choose", k, ed->model_ctx);
+        return;
+    }
     default:
         return;
     }
@@ -1061,9 +1071,12 @@ void editor_key(editor *ed, key_code key)
     keymap_result r = keymap_feed(ed->km, &ed->ks, key, &bd);
     switch (r) {
     case KEYMAP_MATCH:
+        if (ed->model_fn && strncmp(bd->command, "model-", 6) != 0 && strcmp(bd->command, "cancel") != 0)
+            ed->model_fn(ed, "key", 0, ed->model_ctx); /* any other key ends a continuation */
         editor_run_command(ed, bd->command, (int)ed->ks.count);
         break;
     case KEYMAP_INSERT:
+        if (ed->model_fn) ed->model_fn(ed, "key", 0, ed->model_ctx);
         editor_type(ed, key & KEYC_BASE_MASK);
         break;
     case KEYMAP_PREFIX:

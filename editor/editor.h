@@ -64,6 +64,7 @@ typedef enum editor_prompt {
     PROMPT_OVERWRITE,        /* the file changed on disk: y n */
     PROMPT_RECOVER,          /* a recovery file exists: y n */
     PROMPT_COMMAND,          /* a command line */
+    PROMPT_MODEL,            /* a choice for the model layer (model-choose with the number) */
 } editor_prompt;
 
 typedef enum editor_mouse_kind {
@@ -78,11 +79,15 @@ typedef struct editor editor;
 struct loop;
 struct editor_recovery_job;
 
-/* Handles the model-* commands; set by the model layer. */
+/* Handles the model-* commands; set by the model layer. Also called with "cancel" (Esc), "undo"
+ * (before an undo or redo runs), "key" (before any other key's command or typed text),
+ * "forget" (buffer number count is about to be closed), "save-begin" / "save-end" (around
+ * writing the current buffer to its file) and "model-choose" (a PROMPT_MODEL answer as count). */
 typedef void (*editor_model_fn)(editor *ed, const char *command, int count, void *ctx);
-/* Theme slot (theme_slot) for a cell whose first byte has attribute attr, or -1 for the
- * default style; set by the model layer (confidence heatmap). */
-typedef int (*editor_style_fn)(uint8_t attr, void *ctx);
+/* Theme slot (theme_slot) for a cell of the current buffer whose first byte is at pos and has
+ * attribute attr, or -1 for the default style; set by the model layer (confidence heatmap,
+ * mask placeholders, tokens a revise changed). */
+typedef int (*editor_style_fn)(uint8_t attr, size_t pos, void *ctx);
 /* Receives copied text for the system clipboard (the terminal layer sends OSC 52). */
 typedef void (*editor_clipboard_fn)(const char *bytes, size_t len, void *ctx);
 
@@ -125,6 +130,7 @@ struct editor {
     char model_status[EDITOR_MODEL_STATUS_MAX]; /* model slot of the status line */
     editor_style_fn style_fn;   /* style of cells by attribute, or NULL (no heatmap) */
     void *style_ctx;            /* its context */
+    bool model_legend;          /* draw the heatmap legend (conf0..conf4) in the status line */
     struct loop *loop;          /* main loop (extra fds, wakeups); set by the terminal layer */
     struct editor_recovery_job *rec_job; /* recovery write running on a thread, or NULL */
     bool keep_top;              /* the last command placed top itself (page motions) */

@@ -71,7 +71,7 @@ bd3_status bd3_detokenize(const bd3_model *m, const int32_t *ids, size_t n, char
 typedef struct bd3_ctx bd3_ctx;
 
 /* Allocates every buffer the forward pass needs for n_ctx tokens (the forward pass itself never
- * allocates). n_threads <= 0: all cores. */
+ * allocates). n_threads <= 0: all cores; at most 64. */
 bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out);
 void bd3_ctx_free(bd3_ctx *c); /* NULL is a no-op */
 const bd3_model *bd3_ctx_model(const bd3_ctx *c);

@@ -12,6 +12,7 @@
 #define CTX_SCORE_FLOATS (1 << 18) /* target size of one thread's attention scores, floats */
 #define CTX_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
 #define CTX_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
+#define CTX_MAX_THREADS 64         /* threads of one context at most */
 
 /* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
  * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
@@ -52,6 +53,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
         long k = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = k > 0 ? (int)k : 1;
     }
+    if (n_threads > CTX_MAX_THREADS) n_threads = CTX_MAX_THREADS;
     c->n_threads = n_threads;
     size_t N = (size_t)hp->n_ctx, D = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
     size_t hd = D / (size_t)hp->n_head, L = (size_t)hp->n_layer;
@@ -287,10 +289,12 @@ static void ctx_gelu(bd3_ctx *c, float *x, const float *bias, int n)
     ctx_rows(c, &j);
 }
 
-static void ctx_rope(bd3_ctx *c, float *x, int n, int stride, int pos0)
+/* RoPE on n rows of stride floats at positions pos0..: the first n_sets * H heads of each row. */
+static void ctx_rope(bd3_ctx *c, float *x, int n, int stride, int pos0, int n_sets)
 {
     const bd3_hparams *hp = &c->m->hp;
-    ctx_rows_job j = { .op = CTX_ROPE, .n = n, .d = stride, .x = x, .stride = stride, .n_head = hp->n_head,
+    ctx_rows_job j = { .op = CTX_ROPE, .n = n, .d = stride, .x = x, .stride = stride,
+                       .n_head = n_sets * hp->n_head,
                        .hd = hp->n_embd / hp->n_head, .pos0 = pos0, .cos_tab = c->rope_cos,
                        .sin_tab = c->rope_sin };
     ctx_rows(c, &j);
@@ -317,8 +321,7 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
     ctx_norm(c, c->x, n, L->attn_norm, mod, mod + D, c->a);
     ctx_linear(c, n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
     if (cache_pos < 0) {
-        ctx_rope(c, c->qkv, n, 3 * D, 0);
-        ctx_rope(c, c->qkv + D, n, 3 * D, 0);
+        ctx_rope(c, c->qkv, n, 3 * D, 0, 2); /* q and k side by side: 2H heads */
         ctx_attention(c, c->qkv, 3 * D, n, 0, c->qkv + D, 3 * D, c->qkv + 2 * D, 3 * D, n, block_len,
                       c->att);
         return;
@@ -332,9 +335,9 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
         memcpy(vc + (size_t)(cache_pos + i) * D, q + 2 * D, row);
     }
     /* rows 0..cache_pos-1 of kr are already rotated at their current positions */
-    ctx_rope(c, kr + (size_t)cache_pos * D, n, D, cache_pos);
+    ctx_rope(c, kr + (size_t)cache_pos * D, n, D, cache_pos, 1);
     if (store_only) return;
-    ctx_rope(c, c->qkv, n, 3 * D, cache_pos);
+    ctx_rope(c, c->qkv, n, 3 * D, cache_pos, 1);
     ctx_attention(c, c->qkv, 3 * D, n, cache_pos, kr, D, vc, D, cache_pos + n, 0, c->att);
 }
 
@@ -439,7 +442,7 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
             memmove(vc, vc + drop * D, (size_t)keep * D * sizeof(float));
             /* every kept row moved to a new window position: rotate again from the raw keys */
             memcpy(kr, kc, (size_t)keep * D * sizeof(float));
-            ctx_rope(c, kr, keep, (int)D, 0);
+            ctx_rope(c, kr, keep, (int)D, 0, 1);
         }
         len = keep;
     }

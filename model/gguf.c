@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define GGUF_MAX_NAME 4096 /* longest key or tensor name accepted, bytes */
+#define GGUF_MAX_NAME 4096        /* longest key or tensor name accepted, bytes */
+#define GGUF_MAX_KV (1 << 16)     /* metadata entries accepted (real files have tens) */
+#define GGUF_MAX_TENSORS (1 << 20) /* tensors accepted (real files have hundreds to thousands) */
 
 struct gguf_file {
     char *name;               /* path or name for messages (owned) */
@@ -269,6 +271,12 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
     if (n_tensors > gguf_left(&c) / 32) {
         gguf_err(err, err_size, fn, "header claims %llu tensors, more than the file holds",
                  (unsigned long long)n_tensors);
+        return BD3_E_FORMAT;
+    }
+    if (n_kv > GGUF_MAX_KV || n_tensors > GGUF_MAX_TENSORS) {
+        gguf_err(err, err_size, fn, "header claims %llu metadata entries and %llu tensors (at most "
+                 "%d and %d supported)", (unsigned long long)n_kv, (unsigned long long)n_tensors,
+                 GGUF_MAX_KV, GGUF_MAX_TENSORS);
         return BD3_E_FORMAT;
     }
     g->kv = calloc(n_kv ? (size_t)n_kv : 1, sizeof *g->kv);

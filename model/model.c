@@ -13,6 +13,7 @@
 #define BD3_MAX_N_FF    (1 << 18)
 #define BD3_MAX_N_VOCAB (1 << 24)
 #define BD3_MAX_N_LAYER 1024
+#define BD3_MAX_N_MERGES (1 << 24)
 
 static void model_err(char *err, size_t err_size, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -256,7 +257,7 @@ static bd3_status model_load_tokenizer(bd3_model *m, char *err, size_t err_size)
         return BD3_E_FORMAT;
     }
     size_t n_tok = (size_t)tk->n, n_merge = r == GGUF_FOUND ? (size_t)mk->n : 0;
-    if (n_merge > INT32_MAX) {
+    if (n_merge > BD3_MAX_N_MERGES) {
         model_err(err, err_size, gguf_name(g), "tokenizer.ggml.merges has too many entries");
         return BD3_E_FORMAT;
     }

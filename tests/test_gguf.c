@@ -157,6 +157,17 @@ static void test_gguf_rejects_huge_counts(void **state)
     expect_error(buf, size, BD3_E_FORMAT, "tensors, more than the file holds");
     free(buf);
     gb_release(&f);
+    /* a file large enough to hold the claimed count, but more entries than a model file has */
+    gb_init(&f);
+    uint8_t *pad = calloc(1, 2 << 20);
+    uint64_t ne[1] = { (2 << 20) / 4 };
+    gb_tensor(&f, "pad", 1, ne, 0, pad, 2 << 20);
+    free(pad);
+    gb_finish(&f, &buf, &size);
+    put_u64(buf + 16, 100000); /* n_kv: fits in 2 MiB at 13 bytes each, above the limit */
+    expect_error(buf, size, BD3_E_FORMAT, "at most 65536");
+    free(buf);
+    gb_release(&f);
 }
 
 static void test_gguf_rejects_string_past_end(void **state)

@@ -19,6 +19,7 @@ set -g set-clipboard on
 set -g escape-time 0
 set -g history-limit 1000
 set -g status off
+set -s exit-empty off
 CONF
 unset TMUX
 
