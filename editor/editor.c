@@ -1059,8 +1059,20 @@ static void editor_prompt_key(editor *ed, key_code key)
     }
 }
 
+/* Keeps a running model job's text apart from the person's edits and from recovery files. */
+static void editor_model_hide(editor *ed, int index)
+{
+    if (ed->model_fn) ed->model_fn(ed, "hide", index, ed->model_ctx);
+}
+
+static void editor_model_show(editor *ed)
+{
+    if (ed->model_fn) ed->model_fn(ed, "show", 0, ed->model_ctx);
+}
+
 void editor_key(editor *ed, key_code key)
 {
+    editor_model_hide(ed, -1);   /* shown again on the next frame */
     if (ed->prompt != PROMPT_NONE) {
         editor_prompt_key(ed, key);
         editor_scroll(ed);
@@ -1093,6 +1105,7 @@ void editor_key(editor *ed, key_code key)
 
 void editor_paste(editor *ed, const char *bytes, size_t len)
 {
+    editor_model_hide(ed, -1);
     if (ed->prompt != PROMPT_NONE) {
         if (prompt_is_yes_no(ed->prompt)) return;
         for (size_t i = 0; i < len && ed->input_len + 1 < EDITOR_INPUT_MAX; i++) {
@@ -1274,8 +1287,11 @@ void editor_tick(editor *ed, double now)
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
         if (b->rec_written && now - b->rec_time < EDITOR_RECOVERY_SECONDS) continue;
+        editor_model_hide(ed, i);   /* the person's text, not a running job's */
         if (text_size(b->text) >= EDITOR_RECOVERY_ASYNC_MIN) {
-            if (editor_recovery_start(ed, b, now)) return;   /* one write at a time */
+            bool started = editor_recovery_start(ed, b, now);   /* spans of stored bytes */
+            editor_model_show(ed);
+            if (started) return;   /* one write at a time */
             continue;
         }
         if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
@@ -1283,6 +1299,7 @@ void editor_tick(editor *ed, double now)
             b->rec_rev = text_revision(b->text);
             b->rec_time = now;
         }
+        editor_model_show(ed);
     }
 }
 
@@ -1291,8 +1308,10 @@ void editor_recovery_write_all(editor *ed)
     editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
+        editor_model_hide(ed, i);
         if (b->path && !b->is_help && !b->recovery_offer && text_modified(b->text))
             file_recovery_write(b->text, b->path, NULL);
+        editor_model_show(ed);
     }
 }
 

@@ -235,6 +235,15 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
         }
         return;
     }
+    if (!strcmp(name, "hide") || !strcmp(name, "show")) {
+        /* around the person's edits and recovery writes: the job's text is not theirs */
+        text *t = count >= 0 && count < ed->n_bufs ? ed->bufs[count]->text : b ? b->text : NULL;
+        if (name[0] == 'h' && t)
+            model_session_hide(me->s, t);
+        else if (name[0] == 's')
+            model_session_show(me->s);
+        return;
+    }
     if (!strcmp(name, "save-begin") || !strcmp(name, "save-end")) {
         if (b && name[5] == 'b')
             model_session_save_begin(me->s, b->text);

@@ -45,6 +45,10 @@ struct model_session {
     uint64_t job_id;            /* worker job id, 0 when none */
     model_job_kind kind;        /* its operation */
     bool live;                  /* it writes into span as it goes */
+    bool hidden;                /* live: the span holds orig for now (the person's turn) */
+    size_t live_base;           /* live: history position where the shown text starts */
+    size_t live_cur;            /* live: history position after the job's last write */
+    uint64_t live_rev;          /* live: text revision after the job's last write */
     session_span span;          /* where it writes (live jobs) */
     char *orig;                 /* span text before the job [orig_len] */
     uint8_t *orig_attr;         /* its attributes [orig_len] */
@@ -63,9 +67,6 @@ struct model_session {
     int target_len;             /* infill: target tokens */
     bool again;                 /* infill: the job draws another sample of the last span */
     int pending_delta;          /* infill: grow/shrink pressed before the next infill */
-    char *saved;                /* the job's own span text while a save shows the original */
-    uint8_t *saved_attr;        /* its attributes */
-    size_t saved_len;           /* bytes; saved NULL when no save is in progress */
     /* score job (not live) */
     text *score_t;              /* text scored */
     text_mark score_mark;       /* mark on the first byte of the scored window */
@@ -233,6 +234,8 @@ static void span_snap(const text *t, size_t *lo, size_t *hi)
         (*lo)--;
 }
 
+static void live_end(model_session *s);
+
 /* ---- model and worker ------------------------------------------------------------------- */
 
 model_session *model_session_new(const config *cfg)
@@ -255,6 +258,7 @@ static void session_job_clear(model_session *s)
 {
     s->job_id = 0;
     s->live = false;
+    s->hidden = false;
     memset(&s->span, 0, sizeof s->span);
     free(s->orig);
     free(s->orig_attr);
@@ -288,9 +292,7 @@ void model_session_unload(model_session *s)
 {
     model_worker_free(s->worker);
     s->worker = NULL;
-    if (s->live && s->span.t) {
-        text_group_end(s->span.t);
-    }
+    live_end(s);
     session_job_clear(s);
     bd3_model_free(s->model);
     s->model = NULL;
@@ -307,8 +309,6 @@ void model_session_free(model_session *s)
     free(s->gen);
     free(s->gen_conf);
     free(s->chg);
-    free(s->saved);
-    free(s->saved_attr);
     free(s);
 }
 
@@ -400,16 +400,76 @@ static int shown_reserve(model_session *s, size_t need)
     return 0;
 }
 
-/* Writes bytes into the live span if it still holds what the job wrote last. false: the person
- * edited it (or an anchor) meanwhile. */
+/* The live text of a job is shown in the text as changes of its own at the end of the history
+ * (from live_base), never mixed with the person's: before the person edits, saves or a recovery
+ * file is written, the session hides it (rolls the history back to live_base, the span holds
+ * the original text again), and shows it again afterwards. The result is written as one undo
+ * step on the person's history when the job ends; a cancelled job leaves no history at all. */
+
+/* true when nothing but the job changed the text since its last write. */
+static bool live_ours(const model_session *s)
+{
+    const text *t = s->span.t;
+    return text_history_pos(t) == s->live_cur && text_revision(t) == s->live_rev;
+}
+
+static void live_note_write(model_session *s)
+{
+    s->live_cur = text_history_pos(s->span.t);
+    s->live_rev = text_revision(s->span.t);
+}
+
+/* Takes the job's text out of the text: afterwards the span holds the original text and the
+ * history is the person's alone. false when the text was edited without hiding it first (the
+ * job's changes are then part of the history). */
+static bool live_hide(model_session *s)
+{
+    if (!s->live || s->hidden)
+        return true;
+    text *t = s->span.t;
+    if (!live_ours(s))
+        return false;
+    size_t lo = 0, hi = 0;
+    bool have = span_get(&s->span, &lo, &hi);
+    if (!text_rollback(t, s->live_base))
+        return false;
+    s->hidden = true;
+    if (have && s->edit_fn)
+        s->edit_fn(s->edit_user, t, lo, hi - lo, s->orig_len);
+    return true;
+}
+
+/* Shows the job's text again after live_hide. false when the person edited the span or its
+ * anchors meanwhile (the job must stop). */
+static bool live_show(model_session *s)
+{
+    if (!s->live || !s->hidden)
+        return true;
+    text *t = s->span.t;
+    size_t lo, hi;
+    if (!span_get(&s->span, &lo, &hi) || !span_holds(t, lo, hi, s->orig, s->orig_len))
+        return false;
+    s->live_base = text_history_pos(t);
+    s->hidden = false;
+    bool ok = session_replace(s, t, lo, hi, s->shown, s->shown_attr, s->shown_len);
+    live_note_write(s);
+    return ok;
+}
+
+/* Writes bytes into the live span if it still holds what the job wrote last (while hidden, they
+ * are kept for the next show). false: the person edited it (or an anchor) meanwhile. */
 static bool live_write(model_session *s, const char *bytes, const uint8_t *attr, size_t len)
 {
     size_t lo, hi;
     text *t = s->span.t;
-    if (!span_get(&s->span, &lo, &hi) || !span_holds(t, lo, hi, s->shown, s->shown_len))
-        return false;
-    if (!session_replace(s, t, lo, hi, bytes, attr, len))
-        return false;
+    if (!s->hidden) {
+        if (!live_ours(s) || !span_get(&s->span, &lo, &hi) || !span_holds(t, lo, hi, s->shown, s->shown_len))
+            return false;
+        bool ok = session_replace(s, t, lo, hi, bytes, attr, len);
+        live_note_write(s);
+        if (!ok)
+            return false;
+    }
     if (shown_reserve(s, len + 1) != 0)
         return false;
     memcpy(s->shown, bytes, len);
@@ -418,7 +478,7 @@ static bool live_write(model_session *s, const char *bytes, const uint8_t *attr,
     return true;
 }
 
-/* Starts a live job over [lo, hi) of t: remembers the original text, opens the undo group. */
+/* Starts a live job over [lo, hi) of t: remembers the original text. */
 static int live_begin(model_session *s, text *t, size_t lo, size_t hi)
 {
     s->orig_len = hi - lo;
@@ -432,23 +492,15 @@ static int live_begin(model_session *s, text *t, size_t lo, size_t hi)
     memcpy(s->shown_attr, s->orig_attr, s->orig_len);
     s->shown_len = s->orig_len;
     span_set(&s->span, t, lo, hi);
-    text_group_begin(t);
+    text_snapshot(t);
     s->live = true;
+    s->hidden = false;
+    s->live_base = text_history_pos(t);
+    live_note_write(s);
     return 0;
 }
 
-/* Ends a live job: restore puts the original text back (when the span is intact). */
-static void live_end(model_session *s, bool restore)
-{
-    if (!s->live)
-        return;
-    if (restore)
-        live_write(s, s->orig, s->orig_attr, s->orig_len);
-    text_group_end(s->span.t);
-    s->live = false;
-}
-
-/* The person edited the span while the job ran: the job's result is dropped, but no mask
+/* The text was edited without hiding the job's text first: the result is dropped, but no mask
  * placeholder it showed may stay in the text. */
 static void live_strip_masks(model_session *s)
 {
@@ -466,6 +518,54 @@ static void live_strip_masks(model_session *s)
             p -= ml - 1;
         }
     }
+}
+
+/* Ends a live job without a result: the original text is back and the job left no history. */
+static void live_end(model_session *s)
+{
+    if (!s->live)
+        return;
+    if (!live_hide(s))
+        live_strip_masks(s);
+    s->live = false;
+    s->hidden = false;
+}
+
+/* Ends a live job with its result: the original text comes back, then bytes replace it as one
+ * undo step. false (original text kept) when the span was edited meanwhile. */
+static bool live_commit(model_session *s, const char *bytes, const uint8_t *attr, size_t len)
+{
+    if (!s->live)
+        return false;
+    text *t = s->span.t;
+    if (!live_hide(s)) {
+        live_strip_masks(s);
+        s->live = false;
+        return false;
+    }
+    s->live = false;
+    s->hidden = false;
+    size_t lo, hi;
+    if (!span_get(&s->span, &lo, &hi) || !span_holds(t, lo, hi, s->orig, s->orig_len))
+        return false;
+    text_group_begin(t);
+    bool ok = session_replace(s, t, lo, hi, bytes, attr, len);
+    text_group_end(t);
+    return ok;
+}
+
+/* Renders tokens (masks as placeholders) and ends the live job with them as its result. */
+static bool live_commit_tokens(model_session *s, const int32_t *ids, const float *conf, int n)
+{
+    char *buf = NULL;
+    uint8_t *attr = NULL;
+    size_t len = 0, cap = 0;
+    bd3_status st = model_window_render(s->model, ids, conf, n, MODEL_MASK_TEXT, &buf, &attr, &len, &cap, NULL);
+    bool ok = st == BD3_OK ? live_commit(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len)
+                           : (live_end(s), false);
+    free(buf);
+    free(attr);
+    return ok;
 }
 
 /* Renders window tokens [a, b) (masks as placeholders) and writes them into the span. */
@@ -486,9 +586,10 @@ static void session_stop(model_session *s, bool restore)
 {
     if (!s->job_id)
         return;
+    (void)restore;
     if (s->worker)
         model_worker_cancel(s->worker);
-    live_end(s, restore);
+    live_end(s);
     session_job_clear(s);
 }
 
@@ -605,7 +706,7 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     if (!again)
         session_samples_clear(s);
     if (live_begin(s, t, lo, hi) != 0 || infill_submit(s, t, lo, hi, n_target) != 0) {
-        live_end(s, true);
+        live_end(s);
         session_job_clear(s);
         return -1;
     }
@@ -724,7 +825,7 @@ static int continue_start(model_session *s, text *t, size_t cursor, int blocks)
     s->kind = MODEL_JOB_CONTINUE;
     s->job_id = session_submit(s, &j);
     if (!s->job_id) {
-        live_end(s, true);
+        live_end(s);
         session_job_clear(s);
         return -1;
     }
@@ -828,7 +929,7 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         ok = revise_submit(s) == 0;
     }
     if (!ok) {
-        live_end(s, true);
+        live_end(s);
         session_job_clear(s);
         return -1;
     }
@@ -962,53 +1063,52 @@ bool model_session_stop_continue(model_session *s)
     int k = 0;
     while (k < s->gen_n && s->gen[k] != mask)
         k++;
-    bool ok = live_write_tokens(s, s->gen, s->gen_conf, k);
-    live_end(s, !ok);
+    bool ok = live_commit_tokens(s, s->gen, s->gen_conf, k);
     session_job_clear(s);
     session_msg(s, ok ? "model: continuation stopped (%d tokens kept)" : "model: continuation stopped", k);
     return true;
 }
 
+void model_session_hide(model_session *s, text *t)
+{
+    if (!s->job_id || !s->live || s->span.t != t || s->hidden)
+        return;
+    if (!live_hide(s)) {
+        /* edited behind the session's back: the job cannot keep its text apart any more */
+        live_end(s);
+        if (s->worker)
+            model_worker_cancel(s->worker);
+        session_job_clear(s);
+        session_msg(s, "model: the text under the job was edited; stopped");
+    }
+}
+
+bool model_session_show(model_session *s)
+{
+    if (!s->job_id || !s->live || !s->hidden)
+        return false;
+    if (!live_show(s)) {
+        session_stop(s, true);
+        session_msg(s, "model: the text under the job was edited; stopped");
+    }
+    return true;
+}
+
 void model_session_save_begin(model_session *s, text *t)
 {
-    if (!s->job_id || !s->live || s->span.t != t || s->saved)
-        return;
-    size_t n = s->shown_len;
-    s->saved = malloc(n ? n : 1);
-    s->saved_attr = malloc(n ? n : 1);
-    if (!s->saved || !s->saved_attr) {
-        free(s->saved);
-        free(s->saved_attr);
-        s->saved = NULL;
-        s->saved_attr = NULL;
-        return;
-    }
-    memcpy(s->saved, s->shown, n);
-    memcpy(s->saved_attr, s->shown_attr, n);
-    s->saved_len = n;
-    live_write(s, s->orig, s->orig_attr, s->orig_len);
+    model_session_hide(s, t);
 }
 
 void model_session_save_end(model_session *s, text *t)
 {
-    if (!s->saved)
-        return;
-    if (s->job_id && s->live && s->span.t == t)
-        live_write(s, s->saved, s->saved_attr, s->saved_len);
-    free(s->saved);
-    free(s->saved_attr);
-    s->saved = NULL;
-    s->saved_attr = NULL;
-    s->saved_len = 0;
+    (void)t;
+    model_session_show(s);
 }
 
 bool model_session_before_undo(model_session *s, text *t)
 {
-    if (s->job_id && s->live && s->span.t == t) {
-        session_stop(s, true);
-        session_msg(s, "model: cancelled");
-        return true;
-    }
+    /* the undo takes back the person's last step; the job's text is not part of the history */
+    model_session_hide(s, t);
     return false;
 }
 
@@ -1069,8 +1169,7 @@ static void on_progress(model_session *s, const model_event *e)
         ok = continue_show(s);
     }
     if (!ok) {
-        live_strip_masks(s);
-        session_stop(s, false);
+        session_stop(s, true);
         session_msg(s, "model: the text under the job was edited; stopped");
     }
 }
@@ -1133,14 +1232,11 @@ static void on_done(model_session *s, const model_event *e)
         size_t *bounds = malloc((size_t)(n + 1) * sizeof *bounds);
         bool ok = bounds && e->n == s->win.n &&
                   model_window_render(s->model, e->ids + s->win.lo, e->conf + s->win.lo, n, MODEL_MASK_TEXT,
-                                      &buf, &attr, &len, &cap, bounds) == BD3_OK &&
-                  live_write(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len);
+                                      &buf, &attr, &len, &cap, bounds) == BD3_OK;
+        ok = ok ? live_commit(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len) : (live_end(s), false);
         size_t lo = 0, hi = 0;
         if (ok)
             span_get(&s->span, &lo, &hi);
-        else
-            live_strip_masks(s);
-        live_end(s, false);
         if (!ok) {
             session_msg(s, "model: the text under the job was edited; result dropped");
         } else if (s->kind == MODEL_JOB_INFILL) {
@@ -1188,13 +1284,10 @@ static void on_done(model_session *s, const model_event *e)
             memcpy(s->gen_conf, e->conf, (size_t)e->n * sizeof *s->gen_conf);
             s->gen_n = e->n;
         }
-        bool ok = continue_show(s);
+        bool ok = live_commit_tokens(s, s->gen, s->gen_conf, s->gen_n);
         size_t lo = 0, hi = 0;
         if (ok)
             span_get(&s->span, &lo, &hi);
-        else
-            live_strip_masks(s);
-        live_end(s, false);
         int more = s->more_blocks;
         session_job_clear(s);
         if (!ok) {
@@ -1234,7 +1327,7 @@ bool model_session_process(model_session *s)
 {
     if (!s->worker)
         return false;
-    bool changed = false;
+    bool changed = model_session_show(s);
     model_event *e;
     while ((e = model_worker_poll(s->worker)) != NULL) {
         if (e->job_id == s->job_id) {

@@ -67,12 +67,18 @@ bool model_session_cancel(model_session *s, text *t);
 /* A key other than the model's: a running continuation stops, keeping the tokens written up to
  * the first one still masked (one undo step). true when one was stopped. */
 bool model_session_stop_continue(model_session *s);
-/* Around saving t: a job writing into t puts the original text of its span back for the save
- * (save_begin) and its own text again afterwards (save_end), so no placeholder is saved. */
+/* A running job's text is kept out of the undo history: it is shown in t as changes that are
+ * rolled back before the person's next edit (hide) and written again afterwards (show, also
+ * done by model_session_process); its result becomes one undo step of its own when it ends.
+ * Call hide before anything edits or writes out t (a key, a paste, a recovery file) and show
+ * after it; an edit of the job's span or its anchors meanwhile stops the job. */
+void model_session_hide(model_session *s, text *t);
+bool model_session_show(model_session *s); /* true when something was shown (or stopped) */
+/* Around saving t: the original text of a job's span is saved, not its placeholders. */
 void model_session_save_begin(model_session *s, text *t);
 void model_session_save_end(model_session *s, text *t);
-/* Undo or redo is about to run on t: a job writing into t is cancelled and its text restored
- * first (returns true: the undo key is used up by that). */
+/* Undo or redo is about to run on t: the job's text is hidden, so the undo takes back the
+ * person's last step (returns false: the undo still runs). */
 bool model_session_before_undo(model_session *s, text *t);
 /* The editor is about to drop t: forgets every job and result about it. */
 void model_session_forget(model_session *s, const text *t);

@@ -478,6 +478,27 @@ bool text_redo(text *t, size_t *pos)
     return true;
 }
 
+size_t text_history_pos(const text *t) { return t->cur; }
+
+bool text_rollback(text *t, size_t pos)
+{
+    if (pos > t->cur) return false;
+    bool ok = true;
+    while (t->cur > pos) {
+        text_change *c = &t->changes[t->cur - 1];
+        if (text_reserve_pieces(t, c->n_old) != TEXT_OK) { ok = false; break; }
+        t->cur--;
+        t->size = t->size - text_pieces_len(c->new, c->n_new) + text_pieces_len(c->old, c->n_old);
+        text_splice(t, c->index, c->n_new, c->old, c->n_old);
+    }
+    for (size_t i = t->cur; i < t->n_changes; i++) free(t->changes[i].old);
+    t->n_changes = t->cur;
+    if (t->saved_valid && t->saved_cur > t->cur) t->saved_valid = false;
+    t->step_open = false;
+    t->revision++;
+    return ok;
+}
+
 uint64_t text_revision(const text *t) { return t->revision; }
 
 void text_set_saved(text *t)

@@ -92,6 +92,13 @@ bool text_redo(text *t, size_t *pos);
 bool text_can_undo(const text *t);
 bool text_can_redo(const text *t);
 
+/* History position: the number of changes applied. */
+size_t text_history_pos(const text *t);
+/* Reverts every change after history position pos and forgets them and any redo (for edits
+ * that are shown but must not become history). false when pos is past the current position or
+ * out of memory (then part may be reverted). */
+bool text_rollback(text *t, size_t pos);
+
 /* Counter that changes on every edit, undo and redo (never repeats a value). */
 uint64_t text_revision(const text *t);
 /* Records the current state as saved; text_modified is false until the content changes

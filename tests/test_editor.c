@@ -326,6 +326,7 @@ static char hook_name[64];
 static void hook(editor *ed, const char *name, int count, void *ctx)
 {
     (void)ed; (void)count;
+    if (!strcmp(name, "hide") || !strcmp(name, "show")) return; /* around every key */
     hook_calls++;
     snprintf(hook_name, sizeof hook_name, "%s", name);
     assert_ptr_equal(ctx, &hook_calls);

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <unistd.h>
 #include "command.h"
 #include "editor.h"
+#include "file.h"
 #include "fixture.h"
 #include "model-editor.h"
 
@@ -239,6 +242,125 @@ static void test_model_editor_missing_model_reports_on_message_line(void **state
     free(now);
 }
 
+/* Text typed elsewhere while a job runs is the person's own undo steps; the job's result is one
+ * step of its own, written when it ends. */
+static void test_model_editor_typing_during_job_is_not_part_of_its_undo_step(void **state)
+{
+    fx *f = *state;
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 11;
+    key(f, "C-r");
+    int timeout;
+    model_editor_tick(f->me, 0, &timeout); /* the placeholders are shown */
+    assert_true(model_session_busy(model_editor_session(f->me)));
+    key(f, "C-End");
+    key(f, "x");
+    model_editor_tick(f->me, 0, &timeout);
+    key(f, "y");
+    tick_to_idle(f);
+    char *now = buf_text(f);
+    size_t n = strlen(now);
+    assert_true(n > 2 && now[n - 2] == 'x' && now[n - 1] == 'y');
+    assert_null(strstr(now, MODEL_MASK_TEXT));
+    free(now);
+    key(f, "C-z"); /* the job's step: the original words come back, the typing stays */
+    now = buf_text(f);
+    char want[sizeof doc + 2];
+    snprintf(want, sizeof want, "%sxy", doc);
+    assert_string_equal(now, want);
+    free(now);
+    bool back = false; /* the typing is undone in at most two steps, through no placeholder */
+    for (int i = 0; i < 2 && !back; i++) {
+        key(f, "C-z");
+        now = buf_text(f);
+        assert_null(strstr(now, MODEL_MASK_TEXT));
+        back = strcmp(now, doc) == 0;
+        free(now);
+    }
+    assert_true(back);
+    now = buf_text(f);
+    free(now);
+}
+
+/* Undo pressed while a job runs takes back the person's last edit, not the job's text. */
+static void test_model_editor_undo_during_job_takes_back_only_the_person_edit(void **state)
+{
+    fx *f = *state;
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 11;
+    key(f, "C-r");
+    int timeout;
+    model_editor_tick(f->me, 0, &timeout);
+    key(f, "C-End");
+    key(f, "q");
+    model_editor_tick(f->me, 0, &timeout);
+    key(f, "C-z");
+    model_editor_tick(f->me, 0, &timeout);
+    assert_true(model_session_busy(model_editor_session(f->me))); /* the job goes on */
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "infilled"));
+    char *now = buf_text(f);
+    size_t tail = strlen(doc) - 11;
+    assert_string_equal(now + strlen(now) - tail, doc + 11); /* no q */
+    assert_memory_equal(now, doc, 3);
+    free(now);
+    key(f, "C-z");
+    now = buf_text(f);
+    assert_string_equal(now, doc);
+    free(now);
+}
+
+/* A recovery file written while a job shows its placeholders holds the person's text. */
+static void test_model_editor_recovery_file_during_job_holds_person_text(void **state)
+{
+    fx *f = *state;
+    char dir[] = "/tmp/bd3ed-model-recXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("XDG_STATE_HOME", dir, 1);
+    char path[300];
+    snprintf(path, sizeof path, "%s/doc.txt", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(doc, fp);
+    fclose(fp);
+    assert_true(editor_open(f->ed, path));
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 11;
+    key(f, "C-r");
+    int timeout;
+    model_editor_tick(f->me, 0, &timeout);
+    key(f, "C-End");
+    key(f, "z");
+    model_editor_tick(f->me, 0, &timeout); /* the job's text is shown again */
+    assert_true(model_session_busy(model_editor_session(f->me)));
+    char *shown = buf_text(f);
+    assert_non_null(strstr(shown, MODEL_MASK_TEXT)); /* what the screen shows */
+    free(shown);
+    editor_tick(f->ed, 1000.0);
+    assert_true(file_recovery_exists(path));
+    text *rec = NULL;
+    assert_int_equal(file_recovery_load(path, &rec, NULL), FILE_OK);
+    size_t n = text_size(rec);
+    char *got = malloc(n + 1);
+    text_read(rec, 0, n, got);
+    got[n] = '\0';
+    char want[sizeof doc + 1];
+    snprintf(want, sizeof want, "%sz", doc);
+    assert_string_equal(got, want);
+    free(got);
+    text_free(rec);
+    shown = buf_text(f);
+    assert_non_null(strstr(shown, MODEL_MASK_TEXT)); /* and the job's text is back on screen */
+    free(shown);
+    tick_to_idle(f);
+    file_recovery_remove(path);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     if (fixture_model_path(model_path, sizeof model_path) != 0)
@@ -252,6 +374,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_heatmap_toggle_sets_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_closing_buffer_drops_its_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_missing_model_reports_on_message_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_typing_during_job_is_not_part_of_its_undo_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_undo_during_job_takes_back_only_the_person_edit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_recovery_file_during_job_holds_person_text, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,6 +393,29 @@ static void test_text_random_edits_match_reference(void **state)
     text_free(t);
 }
 
+static void test_text_rollback_forgets_changes_and_keeps_earlier_steps(void **state)
+{
+    (void)state;
+    text *t = text_new();
+    text_insert(t, 0, "abc", 3);
+    text_snapshot(t);
+    size_t base = text_history_pos(t);
+    text_insert(t, 1, "XY", 2);
+    text_delete(t, 0, 2);
+    text_snapshot(t);
+    text_insert(t, 3, "Z", 1);
+    assert_false(text_rollback(t, base + 10));
+    assert_true(text_rollback(t, base));
+    assert_text(t, "abc");
+    assert_false(text_can_redo(t));           /* rolled-back changes are gone, not redoable */
+    text_insert(t, 3, "d", 1);
+    assert_true(text_undo(t, NULL));
+    assert_text(t, "abc");
+    assert_true(text_undo(t, NULL));
+    assert_text(t, "");
+    text_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_text_chunks_cover_the_text),
         cmocka_unit_test(test_text_large_single_line_insert),
         cmocka_unit_test(test_text_random_edits_match_reference),
+        cmocka_unit_test(test_text_rollback_forgets_changes_and_keeps_earlier_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,11 +43,10 @@ grep -q "^hello Line 0" "$WORK/doc.txt" || fail "file not saved"
 grep -q "░" "$WORK/doc.txt" && fail "placeholders were saved"
 tail -n 1 "$WORK/doc.txt" | grep -q "^Line 11 of a document that the model will extend at its end\.$" ||
     fail "the saved file does not end with the original text"
+# the cancelled job left no change: the text is the saved one, so quitting asks nothing
 keys Escape
 wait_for "model: cancelled" 10
 keys C-q
-wait_for "Save before quitting" 10
-keys n
 wait_exit 10
 [ "$(cat "$WORK/rc")" = 0 ] || fail "editor exit status"
 echo "model busy ok"
