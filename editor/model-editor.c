@@ -374,7 +374,7 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     buffer *b = editor_buffer(ed);
     if (b) {
         if (me->seen_t == b->text && text_revision(b->text) != me->seen_rev)
-            model_session_note_edit(me->s, b->text, now_ms); /* the person edited */
+            model_session_note_edit_at(me->s, b->text, b->cursor, now_ms); /* the person edited */
         me->seen_t = b->text;
     }
     if (model_session_process(me->s))

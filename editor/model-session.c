@@ -14,6 +14,7 @@
 #define SESSION_ALTS 8           /* alternatives an inspect asks for */
 #define SESSION_EDIT_BYTES 256   /* unscored runs shorter than this are scored as an edit */
 #define SESSION_EDIT_WINDOW 256  /* tokens of the window that scores an edit */
+#define SESSION_EDIT_AROUND 8    /* tokens on each side of an edit scored again (their context changed) */
 #define SESSION_AHEAD_BYTES 8192 /* bytes below and above the visible text scored after it */
 
 typedef struct session_sample {
@@ -72,11 +73,15 @@ struct model_session {
     text_mark score_mark;       /* mark on the first byte of the scored window */
     char *score_bytes;          /* the window's text at submit [score_len] */
     size_t score_len;           /* bytes */
+    int score_over_lo, score_over_hi; /* window tokens whose old scores are replaced [lo, hi) */
+    size_t score_elo, score_ehi; /* byte range of the edits an edit scoring is for */
     size_t score_last;          /* start of the last scoring window (no progress guard) */
     uint64_t score_last_rev;    /* text revision of that window */
     /* person edits */
     const text *edit_t;         /* text last edited */
     int64_t edit_ms;            /* when */
+    bool dirty;                 /* edits of edit_t wait to be scored again around them */
+    size_t dirty_lo, dirty_hi;  /* byte range of those edits (positions when they were made) */
 
     /* the last infill result, for "again" and cycling */
     session_span last;          /* its span (last.t NULL: none) */
@@ -1193,8 +1198,9 @@ static void score_apply(model_session *s, const model_event *e)
         if ((i == 0 && p > 0) || (i == s->win.n - 1 && p + s->score_len < size))
             continue;
         uint8_t q = model_window_conf_quantise(e->conf[i]);
+        bool over = i >= s->score_over_lo && i < s->score_over_hi;
         for (size_t k = a; k < b; k++)
-            if (attr[k] == 0)
+            if (attr[k] == 0 || over)
                 attr[k] = q;
     }
     text_attr_set(t, p, s->score_len, attr);
@@ -1346,15 +1352,40 @@ bool model_session_process(model_session *s)
 
 void model_session_note_edit(model_session *s, const text *t, int64_t now_ms)
 {
-    s->edit_t = t;
-    s->edit_ms = now_ms;
+    model_session_note_edit_at(s, t, SIZE_MAX, now_ms);
+}
+
+static void dirty_add(model_session *s, size_t lo, size_t hi)
+{
+    if (!s->dirty) {
+        s->dirty_lo = lo;
+        s->dirty_hi = hi;
+    } else {
+        s->dirty_lo = lo < s->dirty_lo ? lo : s->dirty_lo;
+        s->dirty_hi = hi > s->dirty_hi ? hi : s->dirty_hi;
+    }
+    s->dirty = true;
+}
+
+void model_session_note_edit_at(model_session *s, const text *t, size_t pos, int64_t now_ms)
+{
+    if (s->edit_t != t)
+        s->dirty = false;
     if (s->job_id && s->kind == MODEL_JOB_SCORE && s->score_t == t) {
+        if (s->score_over_hi > 0)
+            dirty_add(s, s->score_elo, s->score_ehi); /* still to be done */
         model_worker_cancel(s->worker); /* its window is probably stale */
         session_job_clear(s);
     }
+    if (pos != SIZE_MAX)
+        dirty_add(s, pos, pos);
+    s->edit_t = t;
+    s->edit_ms = now_ms;
 }
 
 static int score_range(model_session *s, text *t, size_t vis_lo, size_t vis_hi);
+static int score_edit(model_session *s, text *t);
+static int score_submit(model_session *s, text *t, size_t a);
 
 int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, int64_t now_ms)
 {
@@ -1366,6 +1397,8 @@ int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, 
     size_t size = text_size(t);
     if (vis_hi > size)
         vis_hi = size;
+    if (s->dirty && s->edit_t == t && score_edit(s, t) != 0)
+        return -1; /* the tokens around the last edits first: their context changed */
     if (vis_lo >= vis_hi)
         return -1;
     /* the visible text first, then the text just below and above it */
@@ -1425,6 +1458,41 @@ static int score_range(model_session *s, text *t, size_t vis_lo, size_t vis_hi)
         model_window_release(&s->win);
         return 1;
     }
+    s->score_over_lo = s->score_over_hi = 0;
+    return score_submit(s, t, a);
+}
+
+/* Scores again the tokens around the edits noted since the last scoring (the edited bytes and
+ * SESSION_EDIT_AROUND tokens on each side, whose context changed), replacing their old scores.
+ * 1 when a job started, 0 when there was nothing to score. */
+static int score_edit(model_session *s, text *t)
+{
+    size_t size = text_size(t);
+    size_t lo = s->dirty_lo < size ? s->dirty_lo : size, hi = s->dirty_hi < size ? s->dirty_hi : size;
+    s->dirty = false;
+    if (size == 0)
+        return 0;
+    const bd3_hparams *hp = bd3_model_hparams(s->model);
+    int max_tokens = hp->n_ctx < SESSION_EDIT_WINDOW ? hp->n_ctx : SESSION_EDIT_WINDOW;
+    if (hi - lo > SESSION_EDIT_BYTES)
+        lo = hi - SESSION_EDIT_BYTES; /* edits far apart: the latest one */
+    bd3_status st = model_window_build(&s->win, s->model, t, lo, hi, -1, max_tokens, max_tokens / 2, -1);
+    if (st != BD3_OK || s->win.n < 2) {
+        model_window_release(&s->win);
+        return 0;
+    }
+    s->score_over_lo = s->win.lo > SESSION_EDIT_AROUND ? s->win.lo - SESSION_EDIT_AROUND : 0;
+    s->score_over_hi = s->win.hi + SESSION_EDIT_AROUND < s->win.n ? s->win.hi + SESSION_EDIT_AROUND : s->win.n;
+    s->score_elo = lo;
+    s->score_ehi = hi;
+    score_submit(s, t, s->win.pos[0]);
+    s->score_last = SIZE_MAX;
+    return 1;
+}
+
+/* Submits the scoring job over s->win, a window of t starting at byte a. Always 1. */
+static int score_submit(model_session *s, text *t, size_t a)
+{
     s->score_len = s->win.pos[s->win.n] - s->win.pos[0];
     s->score_bytes = malloc(s->score_len ? s->score_len : 1);
     if (!s->score_bytes) {

@@ -95,6 +95,10 @@ bool model_session_process(model_session *s);
 int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, int64_t now_ms);
 /* The person edited t (call after every edit command): restarts the score delay. */
 void model_session_note_edit(model_session *s, const text *t, int64_t now_ms);
+/* As model_session_note_edit, with the position of the edit: once the delay passed, the tokens
+ * around it (whose context changed) are scored again before any other scoring, replacing their
+ * earlier scores, so the heatmap follows the writing. */
+void model_session_note_edit_at(model_session *s, const text *t, size_t pos, int64_t now_ms);
 
 /* ---- display ---- */
 bool model_session_busy(const model_session *s);

@@ -395,6 +395,38 @@ static void test_model_heatmap_scores_person_text_and_survives_undo(void **state
     assert_memory_equal(a3, attr, n);
 }
 
+/* After an edit, the tokens around it are scored again (their context changed), not only the
+ * new bytes; text far from the edit keeps its scores. */
+static void test_model_heatmap_rescores_tokens_around_an_edit(void **state)
+{
+    fx *f = *state;
+    char err[128];
+    config_set(f->cfg, "score-delay-ms", "0", err, sizeof err);
+    assert_true(model_session_toggle_heatmap(f->s));
+    size_t n = strlen(doc);
+    for (int round = 0; round < 8; round++) {
+        model_session_tick(f->s, f->t, 0, n, 1000);
+        run_to_idle(f);
+    }
+    /* old scores that an edit would leave stale: a sentinel no random model gives */
+    text_attr_fill(f->t, 0, n, 251);
+    assert_int_equal(text_insert(f->t, 8, "not ", 4), TEXT_OK); /* "The cat not sat on ..." */
+    model_session_note_edit_at(f->s, f->t, 12, 1000);
+    for (int round = 0; round < 4; round++) {
+        model_session_tick(f->s, f->t, 0, n + 4, 2000);
+        run_to_idle(f);
+    }
+    uint8_t attr[sizeof doc + 4];
+    text_attr_get(f->t, 0, n + 4, attr);
+    for (size_t i = 8; i < 12; i++)
+        assert_true(attr[i] != 0 && attr[i] != 251); /* the new bytes */
+    for (size_t i = 12; i < 19; i++)
+        assert_true(attr[i] != 251); /* " sat on": after the edit */
+    assert_true(attr[4] != 251);     /* "cat": before it */
+    size_t end = n + 4 - strlen("End of it.\n");
+    assert_int_equal(attr[end], 251); /* the last line, far from the edit, is not scored again */
+}
+
 static void test_model_without_global_training_warns_and_infills(void **state)
 {
     (void)state;
@@ -468,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_heatmap_rescores_tokens_around_an_edit, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),
     };
