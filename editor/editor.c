@@ -502,7 +502,10 @@ bool editor_run_command(editor *ed, const char *name, int count)
     buffer *b = editor_buffer(ed);
     if (b) { text_snapshot(b->text); b->typing = false; }
     ed->keep_top = false;
-    if (c->flags & COMMAND_MODEL) {
+    if (!(c->flags & COMMAND_MODEL) && ed->command_hook &&
+        ed->command_hook(ed, c->name, ed->command_hook_ctx)) {
+        /* consumed by the hook */
+    } else if (c->flags & COMMAND_MODEL) {
         if (ed->model_fn) ed->model_fn(ed, c->name, count, ed->model_ctx);
         else editor_message(ed, true, "No model loaded");
     } else {
