@@ -349,6 +349,18 @@ static void term_suspend(editor *ed, term_state *ts)
     editor_resize(ed, LINES, COLS);
 }
 
+/* True when key (an Alt key) means something now: a binding in the current mode, a prompt
+ * (which reads keys itself), or a pending key sequence. */
+static bool term_alt_bound(editor *ed, key_code key)
+{
+    if (!ed->km || ed->prompt != PROMPT_NONE || ed->ks.n_keys > 0) return true;
+    keymap_state st;
+    keymap_state_init(ed->km, &st);
+    st.mode = ed->ks.mode;
+    const keymap_binding *b = NULL;
+    return keymap_feed(ed->km, &st, key, &b) != KEYMAP_NONE;
+}
+
 /* Reads every pending key and event; false when nothing was read. */
 static bool term_input(editor *ed, term_state *ts)
 {
@@ -374,7 +386,14 @@ static bool term_input(editor *ed, term_state *ts)
             key_code k = KEYC_NONE;
             if (rc2 == OK) k = term_key_char(c2);
             else if (rc2 == KEY_CODE_YES) k = term_key_code((int)c2);
-            editor_key(ed, k != KEYC_NONE ? key_with_alt(k) : KEYC_ESC);
+            if (k == KEYC_NONE) { editor_key(ed, KEYC_ESC); continue; }
+            if (!term_alt_bound(ed, key_with_alt(k))) {
+                /* Esc typed quickly before a key (vi): two keys, unless Alt+key is bound */
+                editor_key(ed, KEYC_ESC);
+                editor_key(ed, k);
+                continue;
+            }
+            editor_key(ed, key_with_alt(k));
             continue;
         }
         key_code k = term_key_char(ch);
