@@ -572,6 +572,7 @@ static bool editor_set_search(editor *ed, const char *pattern, bool regex)
     if (ed->search_valid) search_release(&ed->search);
     ed->search = s;
     ed->search_valid = true;
+    ed->search_highlight = true;
     return true;
 }
 
@@ -600,7 +601,7 @@ void editor_find_again(editor *ed, bool backward)
     if (!ed->search_valid) { editor_prompt_start(ed, PROMPT_FIND, "Find: ", ""); return; }
     size_t s, e;
     size_t from = b->cursor;
-    if (editor_selection(b, &s, &e)) from = backward ? s : s + 1;
+    if (editor_selection(b, &s, &e)) from = backward ? s : e;   /* after the match */
     editor_find_from(ed, from, backward);
 }
 

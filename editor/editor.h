@@ -120,6 +120,7 @@ struct editor {
     size_t origin_top;          /* top then */
     search search;              /* last search */
     bool search_valid;          /* search holds a pattern */
+    bool search_highlight;      /* show the matches of search (until cancel) */
     char *replace_with;         /* replacement of the running replace */
     int replace_count;          /* replacements done in the running replace */
     bool quit_after_save;       /* the quit prompt asked to save, then quit */

@@ -136,6 +136,21 @@ static void term_draw(editor *ed, term_state *ts)
         size_t s = 0, e = 0, size = text_size(b->text);
         bool sel = editor_selection(b, &s, &e);
         size_t line = editor_line_of(b, b->top), p = b->top;
+        /* matches of the search on the screen: the screen shows at most rows * width bytes
+         * of text plus line ends, so look that far (bounded, whatever the file size) */
+        enum { TERM_MAX_MATCHES = 256 };
+        size_t ms[TERM_MAX_MATCHES], me[TERM_MAX_MATCHES];
+        int n_match = 0, mi = 0;
+        if (ed->search_highlight && ed->search_valid && ed->search.len > 0) {
+            size_t hi = b->top + (size_t)rows * (size_t)(o.width + 2) * 4;
+            size_t from = b->top;
+            search_match m;
+            while (n_match < TERM_MAX_MATCHES && search_in(&ed->search, b->text, from, hi, &m)) {
+                ms[n_match] = m.start;
+                me[n_match++] = m.end;
+                from = m.end > m.start ? m.end : m.start + 1;
+            }
+        }
         for (int r = 0; r < rows; r++) {
             size_t next = view_row_layout(b->text, p, &o, row);
             if (gutter && (row->start == 0 || text_byte_at(b->text, row->start - 1) == '\n')) {
@@ -157,6 +172,8 @@ static void term_draw(editor *ed, term_state *ts)
                     int st = ed->style_fn(a, c->pos, ed->style_ctx);
                     if (st >= 0 && st < THEME_N_SLOTS) slot = st;
                 }
+                while (mi < n_match && me[mi] <= c->pos) mi++;
+                if (mi < n_match && c->pos >= ms[mi] && c->pos < me[mi]) slot = THEME_SEARCH;
                 if (sel && c->pos >= s && c->pos < e) slot = THEME_SELECTION;
                 attrset(ts->attr[slot]);
                 if (c->kind == VIEW_CELL_TEXT) term_put_glyph(r, x, c->glyph);
