@@ -291,6 +291,7 @@ static void undo_redo(editor *ed, bool redo)
 {
     buffer *b = cur(ed);
     if (!b) return;
+    if (ed->model_fn) ed->model_fn(ed, "undo", 0, ed->model_ctx); /* a running model job ends first */
     size_t pos;
     bool ok = redo ? text_redo(b->text, &pos) : text_undo(b->text, &pos);
     if (!ok) { editor_message(ed, false, redo ? "Nothing to redo" : "Nothing to undo"); return; }
@@ -349,6 +350,7 @@ static void cmd_cancel(editor *ed, int c)
     (void)c;
     buffer *b = cur(ed);
     ed->message[0] = 0;
+    if (ed->model_fn) ed->model_fn(ed, "cancel", 0, ed->model_ctx); /* stops a model job */
     if (!b) return;
     if (b->is_help) { editor_close_buffer(ed, ed->cur); return; }
     b->anchor = TEXT_POS_NONE;
@@ -537,6 +539,8 @@ static const command commands[] = {
     { "model-inspect", "Model: alternatives for the token at the cursor", NULL, M },
     { "model-grow", "Model: infill one token longer", NULL, M },
     { "model-shrink", "Model: infill one token shorter", NULL, M },
+    { "model-sample-next", "Model: show the next kept sample of the last infill", NULL, M },
+    { "model-sample-prev", "Model: show the previous kept sample of the last infill", NULL, M },
 };
 
 #undef R

@@ -4,6 +4,8 @@
 #include "editor.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +83,8 @@ size_t editor_line_of(buffer *b, size_t pos)
 {
     size_t size = text_size(b->text);
     if (pos > size) pos = size;
-    if (!b->lc_valid || b->lc_rev != text_revision(b->text) || b->lc_pos > size) {
+    if (!b->lc_valid || b->lc_rev != text_revision(b->text) || b->lc_pos > size ||
+        (pos < b->lc_pos && pos < b->lc_pos - pos)) {   /* nearer the start: count from 0 */
         b->lc_pos = 0;
         b->lc_line = 0;
     }
@@ -115,6 +118,75 @@ bool editor_selection(const buffer *b, size_t *start, size_t *end)
     return true;
 }
 
+/* ---- recovery writes of large texts on a thread ---- */
+
+/* One recovery write in progress. The spans point into stored bytes of the buffer's text,
+ * which never move or change: the buffer is only freed after the job is joined. */
+typedef struct editor_recovery_job {
+    pthread_t thread;      /* the writer */
+    text_span *spans;      /* n spans of the text to write */
+    size_t n;              /* count */
+    char *path;            /* file the recovery file is for */
+    buffer *buf;           /* buffer written */
+    uint64_t rev;          /* its text revision then */
+    double time;           /* tick time the job started */
+    atomic_bool done;      /* the writer has finished */
+    file_status status;    /* its result */
+} editor_recovery_job;
+
+static void *editor_recovery_thread(void *arg)
+{
+    editor_recovery_job *job = arg;
+    job->status = file_recovery_write_spans(job->spans, job->n, job->path, NULL);
+    atomic_store(&job->done, true);
+    return NULL;
+}
+
+/* Collects a finished job (or waits for it when wait). */
+static void editor_recovery_collect(editor *ed, bool wait)
+{
+    editor_recovery_job *job = ed->rec_job;
+    if (!job || (!wait && !atomic_load(&job->done))) return;
+    pthread_join(job->thread, NULL);
+    for (int i = 0; i < ed->n_bufs; i++)
+        if (ed->bufs[i] == job->buf && job->status == FILE_OK) {
+            job->buf->rec_written = true;
+            job->buf->rec_rev = job->rev;
+            job->buf->rec_time = job->time;
+        }
+    free(job->spans);
+    free(job->path);
+    free(job);
+    ed->rec_job = NULL;
+}
+
+void editor_recovery_wait(editor *ed)
+{
+    editor_recovery_collect(ed, true);
+}
+
+/* Starts writing b's recovery file on a thread; false when it could not start. */
+static bool editor_recovery_start(editor *ed, buffer *b, double now)
+{
+    editor_recovery_job *job = calloc(1, sizeof *job);
+    if (!job) return false;
+    job->spans = text_spans(b->text, &job->n);
+    job->path = strdup(b->path);
+    job->buf = b;
+    job->rev = text_revision(b->text);
+    job->time = now;
+    atomic_init(&job->done, false);
+    if ((!job->spans && text_size(b->text) > 0) || !job->path ||
+        pthread_create(&job->thread, NULL, editor_recovery_thread, job) != 0) {
+        free(job->spans);
+        free(job->path);
+        free(job);
+        return false;
+    }
+    ed->rec_job = job;
+    return true;
+}
+
 /* ---- lifetime and setup ---- */
 
 editor *editor_new(void)
@@ -131,6 +203,7 @@ editor *editor_new(void)
 void editor_free(editor *ed)
 {
     if (!ed) return;
+    editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++) buffer_free(ed->bufs[i]);
     free(ed->bufs);
     keymap_free(ed->km);
@@ -584,6 +657,8 @@ static void editor_replace_next(editor *ed)
     b->cursor = m.end;
     ed->center_next = true;
     ed->prompt = PROMPT_REPLACE_CONFIRM;
+    ed->input_len = 0;
+    ed->input[0] = 0;
     snprintf(ed->prompt_label, sizeof ed->prompt_label, "Replace this match? (y)es (n)o (a)ll (q)uit ");
 }
 
@@ -612,6 +687,7 @@ void editor_goto_line(editor *ed, size_t line)
 /* Ends the quit flow once every buffer is saved or discarded. */
 static void editor_quit_now(editor *ed)
 {
+    editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++)
         if (ed->bufs[i]->path && !ed->bufs[i]->is_help) file_recovery_remove(ed->bufs[i]->path);
     ed->quit = true;
@@ -638,8 +714,10 @@ void editor_request_quit(editor *ed, bool force)
 void editor_close_buffer(editor *ed, int index)
 {
     if (index < 0 || index >= ed->n_bufs) return;
+    editor_recovery_wait(ed);
     buffer *b = ed->bufs[index];
     if (b->path && !b->is_help) file_recovery_remove(b->path);
+    if (ed->model_fn) ed->model_fn(ed, "forget", index, ed->model_ctx); /* drops jobs on its text */
     buffer_free(b);
     memmove(ed->bufs + index, ed->bufs + index + 1, (size_t)(ed->n_bufs - index - 1) * sizeof *ed->bufs);
     ed->n_bufs--;
@@ -668,7 +746,12 @@ static bool editor_save_current(editor *ed, bool force)
         return false;
     }
     int err = 0;
+    editor_recovery_wait(ed);   /* its file is removed below */
+    /* a running model job puts the text it replaces back for the save */
+    if (ed->model_fn) ed->model_fn(ed, "save-begin", 0, ed->model_ctx);
     file_status s = file_save(b->text, b->path, &b->info, force, &err);
+    if (s == FILE_OK) text_set_saved(b->text);
+    if (ed->model_fn) ed->model_fn(ed, "save-end", 0, ed->model_ctx);
     if (s == FILE_E_CHANGED) {
         char label[160];
         snprintf(label, sizeof label, "%.80s changed on disk since it was opened. Overwrite? (y/n) ",
@@ -681,7 +764,6 @@ static bool editor_save_current(editor *ed, bool force)
                        s == FILE_E_IO ? strerror(err) : file_status_str(s));
         return false;
     }
-    text_set_saved(b->text);
     file_recovery_remove(b->path);
     b->rec_written = false;
     editor_message(ed, false, "Saved %s (%zu bytes)", b->path, text_size(b->text));
@@ -863,6 +945,12 @@ static void editor_prompt_accept(editor *ed)
         editor_prompt_end(ed);
         editor_run_line(ed, in);
         return;
+    case PROMPT_MODEL: {
+        int k = atoi(in);
+        editor_prompt_end(ed);
+        if (ed->model_fn) ed->model_fn(ed, "model-choose", k, ed->model_ctx);
+        return;
+    }
     default:
         return;
     }
@@ -983,9 +1071,12 @@ void editor_key(editor *ed, key_code key)
     keymap_result r = keymap_feed(ed->km, &ed->ks, key, &bd);
     switch (r) {
     case KEYMAP_MATCH:
+        if (ed->model_fn && strncmp(bd->command, "model-", 6) != 0 && strcmp(bd->command, "cancel") != 0)
+            ed->model_fn(ed, "key", 0, ed->model_ctx); /* any other key ends a continuation */
         editor_run_command(ed, bd->command, (int)ed->ks.count);
         break;
     case KEYMAP_INSERT:
+        if (ed->model_fn) ed->model_fn(ed, "key", 0, ed->model_ctx);
         editor_type(ed, key & KEYC_BASE_MASK);
         break;
     case KEYMAP_PREFIX:
@@ -1172,6 +1263,8 @@ void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
 
 void editor_tick(editor *ed, double now)
 {
+    editor_recovery_collect(ed, false);
+    if (ed->rec_job) return;
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
         if (!b->path || b->is_help || b->recovery_offer) continue;
@@ -1181,6 +1274,10 @@ void editor_tick(editor *ed, double now)
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
         if (b->rec_written && now - b->rec_time < EDITOR_RECOVERY_SECONDS) continue;
+        if (text_size(b->text) >= EDITOR_RECOVERY_ASYNC_MIN) {
+            if (editor_recovery_start(ed, b, now)) return;   /* one write at a time */
+            continue;
+        }
         if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
             b->rec_written = true;
             b->rec_rev = text_revision(b->text);
@@ -1191,6 +1288,7 @@ void editor_tick(editor *ed, double now)
 
 void editor_recovery_write_all(editor *ed)
 {
+    editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
         if (b->path && !b->is_help && !b->recovery_offer && text_modified(b->text))

@@ -21,6 +21,8 @@
 #define EDITOR_MESSAGE_MAX 512       /* bytes of the message line */
 #define EDITOR_MODEL_STATUS_MAX 96   /* bytes of the model's status slot */
 #define EDITOR_RECOVERY_SECONDS 2.0  /* least time between two recovery writes of a buffer */
+#define EDITOR_RECOVERY_ASYNC_MIN (4u << 20) /* texts of at least this many bytes are written
+                                                to their recovery file by a thread */
 
 /* One open file (or unnamed text). */
 typedef struct buffer {
@@ -62,6 +64,7 @@ typedef enum editor_prompt {
     PROMPT_OVERWRITE,        /* the file changed on disk: y n */
     PROMPT_RECOVER,          /* a recovery file exists: y n */
     PROMPT_COMMAND,          /* a command line */
+    PROMPT_MODEL,            /* a choice for the model layer (model-choose with the number) */
 } editor_prompt;
 
 typedef enum editor_mouse_kind {
@@ -74,12 +77,17 @@ typedef enum editor_mouse_kind {
 
 typedef struct editor editor;
 struct loop;
+struct editor_recovery_job;
 
-/* Handles the model-* commands; set by the model layer. */
+/* Handles the model-* commands; set by the model layer. Also called with "cancel" (Esc), "undo"
+ * (before an undo or redo runs), "key" (before any other key's command or typed text),
+ * "forget" (buffer number count is about to be closed), "save-begin" / "save-end" (around
+ * writing the current buffer to its file) and "model-choose" (a PROMPT_MODEL answer as count). */
 typedef void (*editor_model_fn)(editor *ed, const char *command, int count, void *ctx);
-/* Theme slot (theme_slot) for a cell whose first byte has attribute attr, or -1 for the
- * default style; set by the model layer (confidence heatmap). */
-typedef int (*editor_style_fn)(uint8_t attr, void *ctx);
+/* Theme slot (theme_slot) for a cell of the current buffer whose first byte is at pos and has
+ * attribute attr, or -1 for the default style; set by the model layer (confidence heatmap,
+ * mask placeholders, tokens a revise changed). */
+typedef int (*editor_style_fn)(uint8_t attr, size_t pos, void *ctx);
 /* Receives copied text for the system clipboard (the terminal layer sends OSC 52). */
 typedef void (*editor_clipboard_fn)(const char *bytes, size_t len, void *ctx);
 
@@ -122,7 +130,9 @@ struct editor {
     char model_status[EDITOR_MODEL_STATUS_MAX]; /* model slot of the status line */
     editor_style_fn style_fn;   /* style of cells by attribute, or NULL (no heatmap) */
     void *style_ctx;            /* its context */
+    bool model_legend;          /* draw the heatmap legend (conf0..conf4) in the status line */
     struct loop *loop;          /* main loop (extra fds, wakeups); set by the terminal layer */
+    struct editor_recovery_job *rec_job; /* recovery write running on a thread, or NULL */
     bool keep_top;              /* the last command placed top itself (page motions) */
     view_row scratch;           /* row reused by layouts in motions */
     int scratch_width;          /* width scratch was allocated for */
@@ -153,6 +163,8 @@ bool editor_run_command(editor *ed, const char *name, int count);
 /* Writes recovery files of modified buffers when due (now in seconds, monotonic); removes
  * those of buffers no longer modified. */
 void editor_tick(editor *ed, double now);
+/* Waits for a recovery write running on a thread (large texts) to end. */
+void editor_recovery_wait(editor *ed);
 /* Writes recovery files of every modified buffer now (on SIGHUP/SIGTERM). */
 void editor_recovery_write_all(editor *ed);
 

@@ -137,8 +137,24 @@ static void file_fsync_dir(const char *dir)
     if (fd >= 0) { fsync(fd); close(fd); }
 }
 
-/* Writes t to a temporary file beside target, then renames it over target. */
-static file_status file_write_atomic(const text *t, const char *target, mode_t mode, int *err)
+static file_status file_write_spans_fd(const text_span *spans, size_t n, int fd, int *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t done = 0;
+        while (done < spans[i].len) {
+            ssize_t w = write(fd, spans[i].data + done, spans[i].len - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) return file_fail(err, errno);
+            done += (size_t)w;
+        }
+    }
+    return FILE_OK;
+}
+
+/* Writes t (or, when t is NULL, the spans) to a temporary file beside target, then renames
+ * it over target. */
+static file_status file_write_atomic(const text *t, const text_span *spans, size_t n_spans,
+                                     const char *target, mode_t mode, int *err)
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 32];
     if (!file_dir_of(target, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
@@ -148,7 +164,7 @@ static file_status file_write_atomic(const text *t, const char *target, mode_t m
         return file_fail(err, ENAMETOOLONG);
     int fd = mkstemp(tmp);
     if (fd < 0) return file_fail(err, errno);
-    file_status s = file_write_fd(t, fd, err);
+    file_status s = t ? file_write_fd(t, fd, err) : file_write_spans_fd(spans, n_spans, fd, err);
     if (s == FILE_OK && fchmod(fd, mode) < 0) s = file_fail(err, errno);
     if (s == FILE_OK && fsync(fd) < 0) s = file_fail(err, errno);
     if (close(fd) < 0 && s == FILE_OK) s = file_fail(err, errno);
@@ -175,7 +191,7 @@ file_status file_save(const text *t, const char *path, file_info *info, bool for
         if (strlen(path) >= sizeof target) return file_fail(err, ENAMETOOLONG);
         strcpy(target, path);
     }
-    file_status s = file_write_atomic(t, target, mode, err);
+    file_status s = file_write_atomic(t, NULL, 0, target, mode, err);
     if (s != FILE_OK) return s;
     if (stat(target, &st) == 0) file_info_from_stat(info, &st);
     return FILE_OK;
@@ -237,14 +253,25 @@ static int file_mkdirs(const char *dir)
     return 0;
 }
 
-file_status file_recovery_write(const text *t, const char *path, int *err)
+static file_status file_recovery_write_any(const text *t, const text_span *spans, size_t n,
+                                           const char *path, int *err)
 {
     char dir[PATH_MAX], rec[PATH_MAX];
     if (!file_recovery_dir(dir, sizeof dir) || !file_recovery_path(path, rec, sizeof rec))
         return file_fail(err, ENAMETOOLONG);
     int e = file_mkdirs(dir);
     if (e) return file_fail(err, e);
-    return file_write_atomic(t, rec, 0600, err);
+    return file_write_atomic(t, spans, n, rec, 0600, err);
+}
+
+file_status file_recovery_write(const text *t, const char *path, int *err)
+{
+    return file_recovery_write_any(t, NULL, 0, path, err);
+}
+
+file_status file_recovery_write_spans(const text_span *spans, size_t n, const char *path, int *err)
+{
+    return file_recovery_write_any(NULL, spans, n, path, err);
 }
 
 bool file_recovery_exists(const char *path)

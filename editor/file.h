@@ -56,6 +56,8 @@ file_status file_save(const text *t, const char *path, file_info *info, bool for
 bool file_recovery_path(const char *path, char *buf, size_t size);
 /* Writes t as the recovery file of path (atomically, directory created with mode 0700). */
 file_status file_recovery_write(const text *t, const char *path, int *err);
+/* The same from spans of stored bytes (text_spans), safe to call on another thread. */
+file_status file_recovery_write_spans(const text_span *spans, size_t n, const char *path, int *err);
 bool file_recovery_exists(const char *path);
 /* Loads the recovery file of path into a new text; FILE_E_NONE when there is none. */
 file_status file_recovery_load(const char *path, text **out, int *err);

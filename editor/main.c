@@ -15,6 +15,7 @@
 #include "file.h"
 #include "keymap.h"
 #include "loop.h"
+#include "model-editor.h"
 #include "term.h"
 #include "theme.h"
 
@@ -230,8 +231,13 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    term_config tc = { .in = in, .out = out, .theme = th, .stop = &main_stop };
+    ed->loop = main_loop;
+    model_editor *me = model_editor_new(ed, th);
+    if (!me) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
+    term_config tc = { .in = in, .out = out, .theme = th, .stop = &main_stop,
+                       .on_frame = model_editor_on_frame, .ctx = me };
     term_status ts = term_run(ed, main_loop, &tc);
+    model_editor_free(me);
     int rc = 0;
     if (ts != TERM_OK) { fprintf(stderr, "bd3ed: %s\n", term_status_str(ts)); rc = 1; }
     if (main_stop) rc = 1;

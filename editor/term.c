@@ -154,7 +154,7 @@ static void term_draw(editor *ed, term_state *ts)
                 if (ed->style_fn) {
                     uint8_t a = 0;
                     text_attr_get(b->text, c->pos, 1, &a);
-                    int st = ed->style_fn(a, ed->style_ctx);
+                    int st = ed->style_fn(a, c->pos, ed->style_ctx);
                     if (st >= 0 && st < THEME_N_SLOTS) slot = st;
                 }
                 if (sel && c->pos >= s && c->pos < e) slot = THEME_SELECTION;
@@ -191,6 +191,17 @@ static void term_draw(editor *ed, term_state *ts)
         int rl = (int)strlen(right);
         term_put(rows, 0, left, cols - rl - 1 > 0 ? cols - rl - 1 : cols);
         if (rl < cols) term_put(rows, cols - rl, right, rl);
+        if (ed->model_legend && cols - rl - 15 > (int)strlen(left)) {
+            /* heatmap legend: the five confidence buckets, least confident first */
+            int x = cols - rl - 15;
+            attrset(ts->attr[THEME_LEGEND]);
+            term_put(rows, x, "conf", 4);
+            for (int i = 0; i < 5; i++) {
+                char d[2] = {(char)('0' + i), 0};
+                attrset(ts->attr[THEME_CONF0 + i]);
+                term_put(rows, x + 5 + 2 * i, d, 1);
+            }
+        }
         if (cx >= cols) cx = cols - 1;
     }
     /* message line */

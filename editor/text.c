@@ -181,6 +181,18 @@ size_t text_read(const text *t, size_t pos, size_t len, char *out)
     return done;
 }
 
+text_span *text_spans(const text *t, size_t *n)
+{
+    *n = 0;
+    if (t->n_pieces == 0) return NULL;
+    text_span *s = malloc(t->n_pieces * sizeof *s);
+    if (!s) return NULL;
+    for (size_t i = 0; i < t->n_pieces; i++)
+        s[i] = (text_span){ .data = text_piece_data(t, &t->pieces[i]), .len = t->pieces[i].len };
+    *n = t->n_pieces;
+    return s;
+}
+
 /* ---- buffers ---- */
 
 /* Appends len bytes (and attributes, NULL = 0) to an added block; sets *block and *off. */

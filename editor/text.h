@@ -49,6 +49,15 @@ int text_byte_at(const text *t, size_t pos);
 const char *text_chunk(const text *t, size_t pos, size_t *len);
 /* Contiguous stored bytes ending at pos (bytes pos-*len .. pos-1), or NULL when pos == 0. */
 const char *text_chunk_before(const text *t, size_t pos, size_t *len);
+/* A run of stored bytes. Stored bytes never move or change while the text lives, so spans may
+ * be read by another thread (e.g. to write a recovery file) while this one keeps editing. */
+typedef struct text_span {
+    const char *data;   /* first byte */
+    size_t len;         /* bytes */
+} text_span;
+/* The spans of the whole text in order: a malloc'ed array of *n entries (NULL with *n = 0 for
+ * an empty text or when out of memory). */
+text_span *text_spans(const text *t, size_t *n);
 /* Number of pieces (for tests and diagnostics). */
 size_t text_n_pieces(const text *t);
 

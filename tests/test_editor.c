@@ -235,6 +235,43 @@ static void test_editor_recovery_all_on_signal_path(void **state)
     editor_free(ed);
 }
 
+static void test_editor_large_recovery_written_on_a_thread(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/large.txt", dir);
+    size_t n = EDITOR_RECOVERY_ASYNC_MIN + 1000;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) big[i] = i % 64 == 63 ? '\n' : 'a';
+    big[n] = 0;
+    write_file(p, big);
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    type(ed, "edit ");
+    editor_tick(ed, 10.0);
+    assert_non_null(ed->rec_job);
+    type(ed, "more ");                  /* editing goes on while it writes */
+    editor_recovery_wait(ed);
+    assert_null(ed->rec_job);
+    assert_true(editor_buffer(ed)->rec_written);
+    text *r = NULL;
+    assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
+    assert_int_equal(text_size(r), n + 5);   /* the state when the write began */
+    char head[5];
+    text_read(r, 0, 5, head);
+    assert_memory_equal(head, "edit ", 5);
+    text_free(r);
+    editor_tick(ed, 11.0);              /* too soon for the next write */
+    assert_null(ed->rec_job);
+    editor_tick(ed, 13.0);
+    assert_non_null(ed->rec_job);
+    keys(ed, "C-q n");                  /* waits for the writer, then removes the file */
+    assert_true(ed->quit);
+    assert_false(file_recovery_exists(p));
+    editor_free(ed);
+    free(big);
+}
+
 static void test_editor_mouse_click_and_drag_select(void **state)
 {
     (void)state;
@@ -434,6 +471,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_all_on_signal_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_large_recovery_written_on_a_thread, setup, teardown),
         cmocka_unit_test(test_editor_mouse_click_and_drag_select),
         cmocka_unit_test(test_editor_wheel_and_page_keep_cursor_visible),
         cmocka_unit_test(test_editor_model_commands_reach_the_hook),

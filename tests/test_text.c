@@ -269,6 +269,13 @@ static void test_text_chunks_cover_the_text(void **state)
     assert_int_equal(len, 3);
     assert_memory_equal(c, "abc", 3);
     assert_null(text_chunk(t, 9, &len));
+    size_t n;
+    text_span *sp = text_spans(t, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(sp[1].len, 3);
+    assert_memory_equal(sp[1].data, "123", 3);
+    assert_memory_equal(sp[2].data, "def", 3);
+    free(sp);
     assert_null(text_chunk_before(t, 0, &len));
     text_free(t);
 }

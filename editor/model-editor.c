@@ -1,0 +1,430 @@
+/* model-editor.c: the model in the editor core: model-* commands, cursors kept in step with the
+ * model's edits, status slot, messages, background scoring of the visible text.
+ * Depends on editor.h and model-session.h; no curses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "command.h"
+#include "loop.h"
+#include "model-editor.h"
+#include "model-window.h"
+
+struct model_editor {
+    editor *ed;               /* the editor (not owned) */
+    model_session *s;         /* the model session (owned) */
+    const text *seen_t;       /* text whose revision is remembered in seen_rev */
+    uint64_t seen_rev;        /* its revision after the last tick or model edit */
+    int64_t now_ms;           /* time of the last tick */
+    bool alt_shown;           /* the alternatives prompt is open */
+    char model_path[CONFIG_MAX_PATH]; /* model option the loaded model came from */
+    int threads;              /* threads option the worker was started with */
+    const theme *th;          /* confidence buckets (not owned) */
+    int watched_fd;           /* worker descriptor registered with ed->loop, or -1 */
+    int timer_fd;             /* timerfd for the score delay, or -1 */
+    bool timer_watched;       /* timer_fd registered with ed->loop */
+};
+
+/* Moves a position past a replacement of [pos, pos + old_len) by new_len bytes. */
+static size_t shift_pos(size_t p, size_t pos, size_t old_len, size_t new_len)
+{
+    if (p == TEXT_POS_NONE)
+        return p;
+    if (p >= pos + old_len)
+        return p - old_len + new_len;
+    if (p > pos)
+        return pos + (p - pos < new_len ? p - pos : new_len);
+    return p;
+}
+
+/* model_edit_fn: the model replaced bytes of t; cursors, selections and tops follow. */
+static void me_on_edit(void *user, text *t, size_t pos, size_t old_len, size_t new_len)
+{
+    model_editor *me = user;
+    for (int i = 0; i < me->ed->n_bufs; i++) {
+        buffer *b = me->ed->bufs[i];
+        if (b->text != t)
+            continue;
+        b->cursor = shift_pos(b->cursor, pos, old_len, new_len);
+        b->anchor = shift_pos(b->anchor, pos, old_len, new_len);
+        if (b->top > pos) {
+            b->top = shift_pos(b->top, pos, old_len, new_len);
+            if (b->top > pos && b->top < pos + new_len)
+                b->top = pos; /* keep a row start */
+        }
+        b->typing = false;
+        b->lc_valid = false;
+    }
+    if (t == me->seen_t)
+        me->seen_rev = text_revision(t);
+}
+
+static void me_flush_message(model_editor *me)
+{
+    char msg[MODEL_MSG_MAX];
+    model_session_take_message(me->s, msg, sizeof msg);
+    if (msg[0]) {
+        bool err = strstr(msg, "cannot") || strstr(msg, "no model") || strstr(msg, "dropped") ||
+                   strstr(msg, "edited") || strstr(msg, "weak");
+        editor_message(me->ed, err, "%s", msg);
+    }
+}
+
+/* Shows the alternatives of an inspect as a prompt: a number picks one. */
+static void me_show_alternatives(model_editor *me)
+{
+    int n = model_session_alt_count(me->s);
+    if (n <= 0)
+        return;
+    char label[160];
+    size_t used = (size_t)snprintf(label, sizeof label, "Alternatives:");
+    size_t room = me->ed->cols > 8 && (size_t)me->ed->cols - 4 < sizeof label ? (size_t)me->ed->cols - 4
+                                                                             : sizeof label - 1;
+    for (int i = 0; i < n && used < sizeof label - 24; i++) {
+        size_t len;
+        const char *b = model_session_alt_text(me->s, i, &len);
+        char tok[16];
+        size_t k = 0;
+        for (size_t j = 0; b && j < len;) {
+            unsigned char c = (unsigned char)b[j];
+            size_t cl = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+            if (j + cl > len || k + cl > 12)
+                break;
+            for (size_t q = 0; q < cl; q++) {
+                unsigned char d = (unsigned char)b[j + q];
+                tok[k++] = cl == 1 && (d < 0x20 || d >= 0x7f) ? '?' : (char)d;
+            }
+            j += cl;
+        }
+        tok[k] = '\0';
+        char item[48];
+        int il = snprintf(item, sizeof item, " %d'%s'%.0f%%", i + 1, tok, 100.0 * model_session_alt_prob(me->s, i));
+        if (il < 0 || used + (size_t)il > room)
+            break; /* the prompt shows what fits on the line */
+        memcpy(label + used, item, (size_t)il + 1);
+        used += (size_t)il;
+    }
+    if (used < sizeof label - 3)
+        snprintf(label + used, sizeof label - used, ": ");
+    editor_prompt_start(me->ed, PROMPT_MODEL, label, "");
+    me->alt_shown = true;
+}
+
+/* editor_style_fn: tokens a revise changed, mask placeholders, then the heatmap buckets. */
+static int me_style(uint8_t attr, size_t pos, void *ctx)
+{
+    model_editor *me = ctx;
+    buffer *b = editor_buffer(me->ed);
+    if (!b)
+        return -1;
+    if (model_session_changed_at(me->s, b->text, pos))
+        return THEME_SEARCH;
+    if (attr == 0 && model_session_busy(me->s) && text_byte_at(b->text, pos) == 0xe2 &&
+        text_byte_at(b->text, pos + 1) == 0x96 && text_byte_at(b->text, pos + 2) == 0x91)
+        return THEME_MASK; /* MODEL_MASK_TEXT */
+    if (attr == 0 || (!model_session_heatmap(me->s) && !model_session_in_job(me->s, b->text, pos)))
+        return -1; /* a running job's tokens are coloured even without the heatmap */
+    return THEME_CONF0 + theme_confidence_bucket(me->th, model_window_conf_value(attr));
+}
+
+/* Selects the result of a finished infill in the buffers showing its text. */
+static void me_select_result(model_editor *me)
+{
+    text *t;
+    size_t lo, hi;
+    if (!model_session_take_result(me->s, &t, &lo, &hi))
+        return;
+    for (int i = 0; i < me->ed->n_bufs; i++) {
+        buffer *b = me->ed->bufs[i];
+        if (b->text == t && lo < hi) {
+            b->anchor = lo;
+            b->cursor = hi;
+        }
+    }
+}
+
+/* loop_fd_fn for the worker's descriptor: applies its events (the frame follows). */
+static void me_on_fd(int fd, void *ctx)
+{
+    (void)fd;
+    model_editor *me = ctx;
+    model_session_process(me->s);
+    me_select_result(me);
+}
+
+/* loop_fd_fn for the timer: only wakes the loop (the frame's tick does the work). */
+static void me_on_timer(int fd, void *ctx)
+{
+    (void)ctx;
+    uint64_t n;
+    ssize_t r = read(fd, &n, sizeof n);
+    (void)r;
+}
+
+/* Keeps the loop watching the current worker descriptor and the timer. */
+static void me_watch(model_editor *me)
+{
+    struct loop *lp = me->ed->loop;
+    if (!lp)
+        return;
+    int fd = model_session_fd(me->s);
+    if (fd != me->watched_fd) {
+        if (me->watched_fd >= 0)
+            loop_remove_fd(lp, me->watched_fd);
+        me->watched_fd = fd >= 0 && loop_add_fd(lp, fd, me_on_fd, me) ? fd : -1;
+    }
+    if (me->timer_fd >= 0 && !me->timer_watched)
+        me->timer_watched = loop_add_fd(lp, me->timer_fd, me_on_timer, me);
+}
+
+static void me_arm_timer(model_editor *me, int ms)
+{
+    if (me->timer_fd < 0)
+        return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (ms >= 0) {
+        if (ms == 0)
+            ms = 1; /* zero would disarm */
+        its.it_value.tv_sec = ms / 1000;
+        its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+    }
+    timerfd_settime(me->timer_fd, 0, &its, NULL);
+}
+
+/* Writes the job and its progress into the status slot; true when it changed. */
+static bool me_update_status(model_editor *me)
+{
+    char status[EDITOR_MODEL_STATUS_MAX];
+    model_session_status(me->s, status, sizeof status);
+    if (!status[0] && model_session_heatmap(me->s))
+        snprintf(status, sizeof status, "heatmap");
+    if (strcmp(status, me->ed->model_status) == 0)
+        return false;
+    editor_set_model_status(me->ed, status);
+    return true;
+}
+
+static void me_command(editor *ed, const char *name, int count, void *ctx)
+{
+    model_editor *me = ctx;
+    buffer *b = editor_buffer(ed);
+    if (!strcmp(name, "model-choose")) {
+        me->alt_shown = false;
+        if (b && count >= 1)
+            model_session_inspect_choose(me->s, b->text, count - 1);
+        else
+            model_session_alternatives_close(me->s);
+        me_flush_message(me);
+        return;
+    }
+    if (!strcmp(name, "cancel")) {
+        if (b)
+            model_session_cancel(me->s, b->text);
+        me_flush_message(me);
+        return;
+    }
+    if (!strcmp(name, "forget")) {
+        if (count >= 0 && count < ed->n_bufs) {
+            text *t = ed->bufs[count]->text;
+            model_session_forget(me->s, t);
+            if (me->seen_t == t)
+                me->seen_t = NULL;
+        }
+        return;
+    }
+    if (!strcmp(name, "save-begin") || !strcmp(name, "save-end")) {
+        if (b && name[5] == 'b')
+            model_session_save_begin(me->s, b->text);
+        else if (b)
+            model_session_save_end(me->s, b->text);
+        if (b)
+            me->seen_rev = text_revision(b->text);
+        return;
+    }
+    if (!strcmp(name, "key")) {
+        if (model_session_stop_continue(me->s))
+            me_flush_message(me);
+        return;
+    }
+    if (!strcmp(name, "undo")) {
+        if (b)
+            model_session_before_undo(me->s, b->text);
+        return;
+    }
+    if (!b)
+        return;
+    if (b->readonly && strcmp(name, "model-heatmap") != 0) {
+        editor_message(ed, true, "This buffer is read-only");
+        return;
+    }
+    size_t s, e;
+    if (!editor_selection(b, &s, &e))
+        s = e = b->cursor;
+    int n = count > 0 ? count : 1;
+    if (!strcmp(name, "model-infill"))
+        model_session_infill(me->s, b->text, s, e, b->cursor, count);
+    else if (!strcmp(name, "model-continue"))
+        model_session_continue(me->s, b->text, b->cursor, n);
+    else if (!strcmp(name, "model-revise"))
+        model_session_revise(me->s, b->text, s, e, b->cursor);
+    else if (!strcmp(name, "model-inspect"))
+        model_session_inspect(me->s, b->text, b->cursor);
+    else if (!strcmp(name, "model-grow"))
+        model_session_resize(me->s, b->text, n);
+    else if (!strcmp(name, "model-shrink"))
+        model_session_resize(me->s, b->text, -n);
+    else if (!strcmp(name, "model-sample-next") || !strcmp(name, "model-sample-prev"))
+        model_session_cycle(me->s, b->text, name[13] == 'n' ? n : -n);
+    else if (!strcmp(name, "model-heatmap")) {
+        bool on = model_session_toggle_heatmap(me->s);
+        if (on && !model_session_message(me->s)[0])
+            editor_message(ed, false, "Heatmap on: conf0 (least likely) .. conf4 (most likely), see the status line");
+        else if (!on && !model_session_message(me->s)[0])
+            editor_message(ed, false, "Heatmap off");
+    }
+    me->seen_t = b->text;
+    me->seen_rev = text_revision(b->text);
+    me_flush_message(me);
+    me_update_status(me);
+    ed->model_legend = model_session_heatmap(me->s);
+    me_watch(me);
+}
+
+model_editor *model_editor_new(editor *ed, const theme *th)
+{
+    model_editor *me = calloc(1, sizeof *me);
+    if (!me)
+        return NULL;
+    me->ed = ed;
+    me->th = th;
+    me->watched_fd = -1;
+    me->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    me->s = model_session_new(ed->cfg);
+    if (!me->s) {
+        free(me);
+        return NULL;
+    }
+    model_session_set_edit_fn(me->s, me_on_edit, me);
+    snprintf(me->model_path, sizeof me->model_path, "%s", ed->cfg ? ed->cfg->model : "");
+    me->threads = ed->cfg ? ed->cfg->threads : 0;
+    editor_set_model_hook(ed, me_command, me);
+    ed->style_fn = me_style;
+    ed->style_ctx = me;
+    return me;
+}
+
+void model_editor_free(model_editor *me)
+{
+    if (!me)
+        return;
+    if (me->ed->model_ctx == me)
+        editor_set_model_hook(me->ed, NULL, NULL);
+    if (me->ed->style_ctx == me) {
+        me->ed->style_fn = NULL;
+        me->ed->style_ctx = NULL;
+    }
+    if (me->ed->loop) {
+        if (me->watched_fd >= 0)
+            loop_remove_fd(me->ed->loop, me->watched_fd);
+        if (me->timer_watched)
+            loop_remove_fd(me->ed->loop, me->timer_fd);
+    }
+    if (me->timer_fd >= 0)
+        close(me->timer_fd);
+    model_session_free(me->s);
+    free(me);
+}
+
+model_session *model_editor_session(model_editor *me)
+{
+    return me->s;
+}
+
+int model_editor_fd(const model_editor *me)
+{
+    return model_session_fd(me->s);
+}
+
+bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
+{
+    editor *ed = me->ed;
+    bool redraw = false;
+    *timeout_ms = -1;
+    me->now_ms = now_ms;
+    /* "set model ..." or "set threads ..." at the prompt: the next command reloads */
+    if (ed->cfg && (strcmp(ed->cfg->model, me->model_path) != 0 || ed->cfg->threads != me->threads) &&
+        !model_session_busy(me->s)) {
+        model_session_unload(me->s);
+        snprintf(me->model_path, sizeof me->model_path, "%s", ed->cfg->model);
+        me->threads = ed->cfg->threads;
+    }
+    /* buffers closed behind the session's back */
+    buffer *b = editor_buffer(ed);
+    if (b) {
+        if (me->seen_t == b->text && text_revision(b->text) != me->seen_rev)
+            model_session_note_edit(me->s, b->text, now_ms); /* the person edited */
+        me->seen_t = b->text;
+    }
+    if (model_session_process(me->s))
+        redraw = true;
+    me_select_result(me);
+    if (b)
+        me->seen_rev = text_revision(b->text);
+    if (!me->alt_shown && model_session_alt_count(me->s) > 0 && ed->prompt == PROMPT_NONE) {
+        me_show_alternatives(me);
+        redraw = true;
+    }
+    if (me->alt_shown && ed->prompt != PROMPT_MODEL) {
+        me->alt_shown = false; /* the prompt was cancelled */
+        model_session_alternatives_close(me->s);
+    }
+    if (model_session_message(me->s)[0]) {
+        me_flush_message(me);
+        redraw = true;
+    }
+    if (b && model_session_heatmap(me->s)) {
+        int rows = editor_text_rows(ed);
+        size_t span = (size_t)(rows > 0 ? rows : 1) * (size_t)(ed->cols > 0 ? ed->cols : 80) * 2;
+        int t = model_session_tick(me->s, b->text, b->top, b->top + span, now_ms);
+        if (t >= 0)
+            *timeout_ms = t;
+    }
+    if (me_update_status(me))
+        redraw = true;
+    ed->model_legend = model_session_heatmap(me->s);
+    me_watch(me);
+    me_arm_timer(me, *timeout_ms);
+    return redraw;
+}
+
+void model_editor_on_frame(editor *ed, void *ctx)
+{
+    (void)ed;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int timeout;
+    model_editor_tick(ctx, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &timeout);
+}
+
+float model_editor_conf_at(const model_editor *me, const buffer *b, size_t pos)
+{
+    if (!model_session_heatmap(me->s) || !b)
+        return -1.0f;
+    uint8_t q = 0;
+    if (text_attr_get(b->text, pos, 1, &q) != TEXT_OK)
+        return -1.0f;
+    return model_window_conf_value(q);
+}
+
+bool model_editor_heatmap(const model_editor *me)
+{
+    return model_session_heatmap(me->s);
+}
+
+bool model_editor_changed_at(const model_editor *me, const buffer *b, size_t pos)
+{
+    return b && model_session_changed_at(me->s, b->text, pos);
+}

@@ -1,0 +1,113 @@
+/* model-session.h: the model inside the editor: infill, continue, revise, inspect and background
+ * scoring of one text at a time, run on the model worker and written into the text as tokens are
+ * unmasked (confidence in the byte attributes), one undo step per operation.
+ * Depends on text.h, config.h, model-worker.h, model-window.h and model/bd3.h: no curses. */
+#ifndef BD3ED_MODEL_SESSION_H
+#define BD3ED_MODEL_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "bd3.h"
+#include "config.h"
+#include "model-worker.h"
+#include "text.h"
+
+#define MODEL_MSG_MAX 256       /* bytes of a message, NUL included */
+#define MODEL_MASK_TEXT "\xe2\x96\x91" /* placeholder drawn for a mask: U+2591 LIGHT SHADE */
+#define MODEL_INFILL_DEFAULT 16 /* tokens of an empty-selection infill when infill-length is 0 */
+
+typedef struct model_session model_session;
+
+/* The editor's view of a text while the model edits it: called after the session replaced
+ * [pos, pos + old_len) of t with new_len bytes, so cursors and selections can follow. */
+typedef void (*model_edit_fn)(void *user, text *t, size_t pos, size_t old_len, size_t new_len);
+
+/* A session reading options from cfg (kept, not copied: later changes apply to the next job).
+ * Nothing is loaded until the first model command. NULL when out of memory. */
+model_session *model_session_new(const config *cfg);
+void model_session_free(model_session *s); /* cancels any job; NULL is a no-op */
+void model_session_set_edit_fn(model_session *s, model_edit_fn fn, void *user);
+
+/* Loads the model now (config "model", else $BD3_MODEL / the default model) unless loaded. 0 on
+ * success; -1 with the reason in model_session_message. Later calls after a failure retry. */
+int model_session_load(model_session *s);
+const bd3_model *model_session_model(const model_session *s); /* NULL before a load */
+/* Drops the model and worker (the next command reloads: after "model" or "threads" changed). */
+void model_session_unload(model_session *s);
+
+/* The message for the message line after a command or event ("" when none); cleared by reading
+ * through model_session_take_message. */
+const char *model_session_message(const model_session *s);
+void model_session_take_message(model_session *s, char *buf, size_t size);
+
+/* ---- commands (the editor passes the text, the selection [sel_lo, sel_hi) and the cursor) ---- */
+/* Infill the selection, or insert infill-length tokens at the cursor when it is empty; count > 0
+ * sets the number of tokens written. When the last infill's result is still untouched, draws
+ * another sample of the same span instead. */
+int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor,
+                         int count);
+/* Grow or shrink the infill target by delta tokens: restarts a running infill, redraws the last
+ * one at the new length, or else applies to the next infill. */
+int model_session_resize(model_session *s, text *t, int delta);
+/* Continue count blocks after the cursor (count <= 0: one); pressed while a continuation runs,
+ * adds a block to it. */
+int model_session_continue(model_session *s, text *t, size_t cursor, int count);
+/* Revise the selection, or a window around the cursor when it is empty. */
+int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor);
+/* Ask for the alternatives of the token under the cursor (they arrive as an event). */
+int model_session_inspect(model_session *s, text *t, size_t cursor);
+/* Replaces the inspected token with alternative k (one undo step). -1 when it is gone. */
+int model_session_inspect_choose(model_session *s, text *t, int k);
+/* Replaces the last infill's span with an earlier (dir < 0) or later sample (one undo step). */
+int model_session_cycle(model_session *s, text *t, int dir);
+/* Esc: cancels the running job and restores the text it was working on. true when there was
+ * one (the key is then used up). */
+bool model_session_cancel(model_session *s, text *t);
+/* A key other than the model's: a running continuation stops, keeping the tokens written up to
+ * the first one still masked (one undo step). true when one was stopped. */
+bool model_session_stop_continue(model_session *s);
+/* Around saving t: a job writing into t puts the original text of its span back for the save
+ * (save_begin) and its own text again afterwards (save_end), so no placeholder is saved. */
+void model_session_save_begin(model_session *s, text *t);
+void model_session_save_end(model_session *s, text *t);
+/* Undo or redo is about to run on t: a job writing into t is cancelled and its text restored
+ * first (returns true: the undo key is used up by that). */
+bool model_session_before_undo(model_session *s, text *t);
+/* The editor is about to drop t: forgets every job and result about it. */
+void model_session_forget(model_session *s, const text *t);
+
+/* ---- main loop ---- */
+/* Descriptor that is readable when the worker posted events; -1 when no worker runs. */
+int model_session_fd(const model_session *s);
+/* Applies every waiting event to its text. Returns true when something visible changed. */
+bool model_session_process(model_session *s);
+/* Starts background scoring of the unscored bytes of t in [vis_lo, vis_hi) (then the rest of
+ * the window around them) when the heatmap is on, no job runs and the last edit is older than
+ * score-delay-ms. now_ms: a monotonic clock. Returns the milliseconds until it wants to be
+ * called again (-1: only after the next event or edit). */
+int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, int64_t now_ms);
+/* The person edited t (call after every edit command): restarts the score delay. */
+void model_session_note_edit(model_session *s, const text *t, int64_t now_ms);
+
+/* ---- display ---- */
+bool model_session_busy(const model_session *s);
+/* Status-line text: job, progress and tokens/s ("infill 12/32 45 tok/s"), or "" when idle. */
+void model_session_status(const model_session *s, char *buf, size_t size);
+bool model_session_heatmap(const model_session *s);
+/* Once after an infill of a selection finished: its text and the byte range of its result (the
+ * editor selects it, so the infill key again draws another sample of it). false otherwise. */
+bool model_session_take_result(model_session *s, text **t, size_t *lo, size_t *hi);
+/* true when byte pos of t lies in the span a running job is writing (coloured as it goes). */
+bool model_session_in_job(const model_session *s, const text *t, size_t pos);
+bool model_session_toggle_heatmap(model_session *s);
+/* true when byte pos of t lies in a token the last revise changed (until the next edit). */
+bool model_session_changed_at(const model_session *s, const text *t, size_t pos);
+/* Alternatives of the last inspect, for a menu: their number (0 when none are waiting), and for
+ * each its token text (stored bytes, *len of them) and probability. */
+int model_session_alt_count(const model_session *s);
+const char *model_session_alt_text(const model_session *s, int i, size_t *len);
+double model_session_alt_prob(const model_session *s, int i);
+void model_session_alternatives_close(model_session *s);
+
+#endif

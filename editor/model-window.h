@@ -1,0 +1,46 @@
+/* model-window.h: the token window the model sees around a span of a document: tokens of the
+ * text before and after the span (at most n_ctx in all) with the byte offset of every token, and
+ * confidence kept as a one-byte attribute per byte (1..255, 0 = unknown).
+ * Depends on text.h and model/bd3.h only: no curses, no editor state. */
+#ifndef BD3ED_MODEL_WINDOW_H
+#define BD3ED_MODEL_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bd3.h"
+#include "text.h"
+
+typedef struct model_window {
+    int32_t *ids;     /* [n] token ids; the target's are masks when it was built masked */
+    float *conf;      /* [n] confidence in (0, 1] read from the byte attributes; 0 = unknown */
+    size_t *pos;      /* [n + 1] document byte offset of token i; pos[n] = end of the window;
+                         masks have no bytes (pos[i] == pos[i + 1]) */
+    int n;            /* tokens in the window, <= n_ctx */
+    int lo, hi;       /* target tokens [lo, hi) */
+    size_t byte_lo;   /* first document byte of the target */
+    size_t byte_hi;   /* document byte after the target */
+} model_window;
+
+/* Builds the window around document bytes [byte_lo, byte_hi): the target is the tokens of those
+ * bytes (n_masks < 0) or n_masks mask tokens in their place (n_masks >= 0), the context the
+ * tokens nearest to it on both sides, split evenly where both sides have more than fits.
+ * max_tokens (<= n_ctx) bounds the window; max_left (>= 0) bounds the left context alone
+ * (-1: no bound). BD3_E_ARG when the target alone does not fit. w is zeroed first. */
+bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t, size_t byte_lo,
+                              size_t byte_hi, int n_masks, int max_tokens, int max_left,
+                              int max_right);
+void model_window_release(model_window *w); /* frees the arrays; zeroed window: no-op */
+
+/* The bytes of tokens ids[0..n) appended to *buf (malloc'd, grown as needed; *len bytes used,
+ * *cap allocated) with one attribute per byte (the token's quantised confidence; 0 where conf
+ * is NULL) in *attrs. Masks are written as the placeholder bytes mask_text (may be ""). Token
+ * boundaries (n + 1 offsets into buf) go to bounds when non-NULL. */
+bd3_status model_window_render(const bd3_model *m, const int32_t *ids, const float *conf, int n,
+                               const char *mask_text, char **buf, uint8_t **attrs, size_t *len,
+                               size_t *cap, size_t *bounds);
+
+/* Confidence p in [0, 1] as an attribute byte 1..255 (NaN: 1), and back (0: -1, unknown). */
+uint8_t model_window_conf_quantise(float p);
+float model_window_conf_value(uint8_t q);
+
+#endif

@@ -1,0 +1,475 @@
+/* test_model_session.c: the model in the editor over the real text layer and engine, with the
+ * small random fixture model: token windows, infill/continue/revise/inspect written into the
+ * text as one undo step, cancel restores, results dropped where the text was edited, scoring. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "config.h"
+#include "fixture.h"
+#include "model-session.h"
+#include "model-window.h"
+
+static char model_path[1024]; /* the fixture model */
+
+typedef struct fx {
+    config *cfg;        /* options pointing at the fixture */
+    model_session *s;   /* session under test */
+    text *t;            /* document */
+    int n_edits;        /* edit callbacks seen */
+} fx;
+
+static const char doc[] = "The cat sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n";
+
+static void on_edit(void *user, text *t, size_t pos, size_t old_len, size_t new_len)
+{
+    fx *f = user;
+    assert_ptr_equal(t, f->t);
+    assert_true(pos + new_len <= text_size(t));
+    (void)old_len;
+    f->n_edits++;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->cfg = config_new();
+    char err[256];
+    assert_int_equal(config_set(f->cfg, "model", model_path, err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(f->cfg, "threads", "1", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(f->cfg, "seed", "7", err, sizeof err), CONFIG_OK);
+    f->s = model_session_new(f->cfg);
+    model_session_set_edit_fn(f->s, on_edit, f);
+    f->t = text_new();
+    assert_int_equal(text_insert(f->t, 0, doc, strlen(doc)), TEXT_OK);
+    text_snapshot(f->t);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    model_session_free(f->s);
+    text_free(f->t);
+    config_free(f->cfg);
+    free(f);
+    return 0;
+}
+
+/* Processes events until the session is idle (a hung worker fails instead of hanging). */
+static void run_to_idle(fx *f)
+{
+    while (model_session_busy(f->s)) {
+        struct pollfd p = {model_session_fd(f->s), POLLIN, 0};
+        if (poll(&p, 1, 60000) == 0)
+            fail_msg("model job did not finish");
+        model_session_process(f->s);
+    }
+}
+
+static char *text_all(const text *t)
+{
+    size_t n = text_size(t);
+    char *b = malloc(n + 1);
+    text_read(t, 0, n, b);
+    b[n] = '\0';
+    return b;
+}
+
+static void test_model_window_offsets_cover_the_bytes(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_load(f->s), 0);
+    const bd3_model *m = model_session_model(f->s);
+    model_window w;
+    assert_int_equal(model_window_build(&w, m, f->t, 4, 11, -1, 64, -1, -1), BD3_OK);
+    assert_int_equal(w.pos[w.lo], 4);
+    assert_int_equal(w.pos[w.hi], 11);
+    assert_true(w.n <= 64);
+    for (int i = 0; i < w.n; i++) {
+        size_t len;
+        const char *b = bd3_token_bytes(m, w.ids[i], &len);
+        assert_non_null(b);
+        assert_int_equal(w.pos[i + 1] - w.pos[i], len);
+        assert_memory_equal(doc + w.pos[i], b, len);
+    }
+    model_window_release(&w);
+    /* masked target: masks have no bytes, the context keeps its offsets */
+    assert_int_equal(model_window_build(&w, m, f->t, 4, 11, 5, 64, -1, -1), BD3_OK);
+    assert_int_equal(w.hi - w.lo, 5);
+    for (int i = w.lo; i < w.hi; i++) {
+        assert_int_equal(w.ids[i], bd3_model_hparams(m)->mask_id);
+        assert_int_equal(w.pos[i], 4);
+    }
+    assert_int_equal(w.pos[w.hi], 11);
+    model_window_release(&w);
+    /* a window smaller than the text keeps the tokens nearest the target on both sides */
+    assert_int_equal(model_window_build(&w, m, f->t, 30, 30, 0, 10, -1, -1), BD3_OK);
+    assert_int_equal(w.n, 10);
+    assert_int_equal(w.lo, 5);
+    assert_int_equal(w.pos[w.lo], 30);
+    model_window_release(&w);
+    assert_int_equal(model_window_build(&w, m, f->t, 0, strlen(doc), -1, 4, -1, -1), BD3_E_ARG);
+}
+
+static void test_model_window_conf_quantise_round_trips(void **state)
+{
+    (void)state;
+    assert_int_equal(model_window_conf_quantise(0.0f), 1);
+    assert_int_equal(model_window_conf_quantise(1.0f), 255);
+    assert_int_equal(model_window_conf_quantise(0.0f / 0.0f), 1);
+    assert_true(model_window_conf_value(0) < 0);
+    float v = model_window_conf_value(model_window_conf_quantise(0.5f));
+    assert_true(v > 0.49f && v < 0.51f);
+}
+
+static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
+{
+    fx *f = *state;
+    size_t lo = 3, hi = 11; /* " cat sat" */
+    assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi, 0), 0);
+    run_to_idle(f);
+    char *now = text_all(f->t);
+    size_t n = strlen(now);
+    size_t tail = strlen(doc) - hi;
+    assert_memory_equal(now, doc, lo);                       /* before: untouched */
+    assert_string_equal(now + n - tail, doc + hi);           /* after: untouched */
+    assert_null(strstr(now, MODEL_MASK_TEXT));               /* no placeholder left */
+    size_t span = n - tail - lo;
+    if (span > 0) {
+        uint8_t *attr = malloc(span);
+        text_attr_get(f->t, lo, span, attr);
+        for (size_t i = 0; i < span; i++)
+            assert_true(attr[i] != 0); /* model-written bytes carry their confidence */
+        free(attr);
+    }
+    assert_true(f->n_edits > 0);
+    free(now);
+    assert_true(text_undo(f->t, NULL));
+    now = text_all(f->t);
+    assert_string_equal(now, doc); /* one undo step takes the whole operation back */
+    free(now);
+    assert_true(text_undo(f->t, NULL)); /* the step before it is the document's insertion */
+    assert_int_equal(text_size(f->t), 0);
+}
+
+static void test_model_infill_again_keeps_samples_to_cycle(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 0), 0);
+    run_to_idle(f);
+    char *first = text_all(f->t);
+    assert_int_equal(model_session_infill(f->s, f->t, 0, 0, 5, 0), 0); /* again: same span */
+    run_to_idle(f);
+    char *second = text_all(f->t);
+    assert_memory_equal(second, doc, 3);
+    assert_int_equal(model_session_cycle(f->s, f->t, -1), 0);
+    char *back = text_all(f->t);
+    assert_string_equal(back, first); /* cycled back to the first sample */
+    /* a different selection is a new infill, not another sample */
+    size_t n_back = text_size(f->t);
+    assert_int_equal(model_session_infill(f->s, f->t, 0, 3, 3, 0), 0);
+    run_to_idle(f);
+    size_t n_other = text_size(f->t);
+    char *other = malloc(n_other);
+    text_read(f->t, 0, n_other, other);
+    assert_true(n_other >= n_back - 3);
+    assert_memory_equal(other + n_other - (n_back - 3), back + 3, n_back - 3);
+    assert_int_equal(model_session_cycle(f->s, f->t, 1), -1); /* one sample of the new span */
+    free(other);
+    free(first);
+    free(second);
+    free(back);
+}
+
+static void test_model_infill_cancel_restores_text(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 0), 0);
+    char *during = text_all(f->t);
+    assert_non_null(strstr(during, MODEL_MASK_TEXT)); /* masks are shown in place */
+    free(during);
+    assert_true(model_session_cancel(f->s, f->t));
+    run_to_idle(f);
+    model_session_process(f->s);
+    char *now = text_all(f->t);
+    assert_string_equal(now, doc);
+    free(now);
+    assert_false(model_session_cancel(f->s, f->t)); /* nothing left to cancel */
+}
+
+static void test_model_infill_dropped_when_span_edited(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 0), 0);
+    /* the person deletes a placeholder byte inside the span before any result arrived */
+    assert_int_equal(text_delete(f->t, 5, 1), TEXT_OK);
+    char *edited = text_all(f->t);
+    run_to_idle(f);
+    char *now = text_all(f->t);
+    assert_non_null(strstr(model_session_message(f->s), "edited"));
+    assert_null(strstr(now, MODEL_MASK_TEXT)); /* no placeholder left behind */
+    assert_memory_equal(now, doc, 3);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 11), doc + 11);
+    free(edited);
+    free(now);
+}
+
+static void test_model_infill_applies_after_edit_elsewhere(void **state)
+{
+    fx *f = *state;
+    size_t lo = 29, hi = 36;
+    assert_int_equal(model_session_infill(f->s, f->t, lo, hi, hi, 0), 0);
+    assert_int_equal(text_insert(f->t, 0, "XY", 2), TEXT_OK); /* before the span */
+    run_to_idle(f);
+    char *now = text_all(f->t);
+    assert_memory_equal(now, "XY", 2);
+    assert_memory_equal(now + 2, doc, lo);
+    size_t tail = strlen(doc) - hi;
+    assert_string_equal(now + strlen(now) - tail, doc + hi);
+    assert_null(strstr(now, MODEL_MASK_TEXT));
+    free(now);
+}
+
+static void test_model_empty_selection_inserts_tokens_at_cursor(void **state)
+{
+    fx *f = *state;
+    char err[128];
+    config_set(f->cfg, "infill-length", "3", err, sizeof err);
+    assert_int_equal(model_session_infill(f->s, f->t, 0, 0, 24, 0), 0);
+    run_to_idle(f);
+    char *now = text_all(f->t);
+    assert_memory_equal(now, doc, 24);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 24), doc + 24);
+    assert_true(strlen(now) > strlen(doc)); /* three tokens, each at least one byte */
+    free(now);
+}
+
+static void test_model_infill_count_and_grow_set_target_length(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 5), 0); /* typed count 5 */
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "infilled 5 tokens"));
+    assert_int_equal(model_session_resize(f->s, f->t, 2), 0); /* grow the last result */
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "infilled 7 tokens"));
+    char *now = text_all(f->t);
+    assert_memory_equal(now, doc, 3);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 11), doc + 11);
+    free(now);
+}
+
+static void test_model_continue_inserts_after_cursor_and_keeps_rest(void **state)
+{
+    fx *f = *state;
+    size_t cur = 24;
+    assert_int_equal(model_session_continue(f->s, f->t, cur, 2), 0);
+    run_to_idle(f);
+    char *now = text_all(f->t);
+    assert_memory_equal(now, doc, cur);
+    size_t tail = strlen(doc) - cur;
+    assert_string_equal(now + strlen(now) - tail, doc + cur); /* text after the cursor stays */
+    assert_null(strstr(now, MODEL_MASK_TEXT));
+    free(now);
+    assert_true(text_undo(f->t, NULL));
+    now = text_all(f->t);
+    assert_string_equal(now, doc);
+    free(now);
+}
+
+static void test_model_stop_continue_keeps_no_placeholder(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_continue(f->s, f->t, 24, 50), 0);
+    char *during = text_all(f->t);
+    free(during);
+    assert_true(model_session_stop_continue(f->s));
+    assert_false(model_session_busy(f->s));
+    run_to_idle(f);
+    model_session_process(f->s);
+    char *now = text_all(f->t);
+    assert_string_equal(now, doc); /* no event was applied: nothing kept, nothing left behind */
+    free(now);
+    assert_false(model_session_stop_continue(f->s));
+}
+
+static void test_model_revise_changes_only_target(void **state)
+{
+    fx *f = *state;
+    size_t lo = 24, hi = 55;
+    assert_int_equal(model_session_revise(f->s, f->t, lo, hi, lo), 0);
+    run_to_idle(f);
+    char *now = text_all(f->t);
+    assert_memory_equal(now, doc, lo);
+    size_t tail = strlen(doc) - hi;
+    assert_string_equal(now + strlen(now) - tail, doc + hi);
+    free(now);
+    assert_non_null(strstr(model_session_message(f->s), "revised"));
+    int n_changed = atoi(strstr(model_session_message(f->s), "revised") + 8);
+    int marked = 0;
+    for (size_t p = 0; p < text_size(f->t); p++)
+        marked += model_session_changed_at(f->s, f->t, p);
+    assert_true((n_changed > 0) == (marked > 0)); /* changed tokens are highlighted */
+    for (size_t p = 0; p < lo; p++)
+        assert_false(model_session_changed_at(f->s, f->t, p));
+    if (text_can_undo(f->t)) {
+        text_undo(f->t, NULL);
+        now = text_all(f->t);
+        assert_string_equal(now, doc);
+        free(now);
+    }
+}
+
+static void test_model_inspect_offers_alternatives_and_replaces_token(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_inspect(f->s, f->t, 5), 0);
+    run_to_idle(f);
+    int n = model_session_alt_count(f->s);
+    assert_true(n > 0);
+    double last = 2.0;
+    for (int i = 0; i < n; i++) {
+        double p = model_session_alt_prob(f->s, i);
+        assert_true(p <= last && p >= 0.0);
+        last = p;
+    }
+    size_t len;
+    const char *alt = model_session_alt_text(f->s, 1, &len);
+    assert_non_null(alt);
+    char want[64];
+    memcpy(want, alt, len);
+    assert_int_equal(model_session_inspect_choose(f->s, f->t, 1), 0);
+    char *now = text_all(f->t);
+    assert_non_null(memmem(now, strlen(now), want, len));
+    free(now);
+    assert_true(text_undo(f->t, NULL));
+    now = text_all(f->t);
+    assert_string_equal(now, doc);
+    free(now);
+}
+
+static void test_model_heatmap_scores_person_text_and_survives_undo(void **state)
+{
+    fx *f = *state;
+    char err[128];
+    config_set(f->cfg, "score-delay-ms", "0", err, sizeof err);
+    assert_true(model_session_toggle_heatmap(f->s));
+    size_t n = strlen(doc);
+    for (int round = 0; round < 8; round++) {
+        model_session_tick(f->s, f->t, 0, 24, 1000); /* only the first line is visible */
+        run_to_idle(f);
+    }
+    /* the visible line first, then the text below it: everything ends up scored */
+    uint8_t attr[sizeof doc];
+    text_attr_get(f->t, 0, n, attr);
+    for (size_t i = 0; i < n; i++)
+        assert_true(attr[i] != 0);
+    /* revise uses the recorded confidence directly once every token has one */
+    assert_int_equal(model_session_revise(f->s, f->t, 24, 55, 24), 0);
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "revised"));
+    text_undo(f->t, NULL);
+    /* a command while scoring runs: the scoring gives way */
+    assert_int_equal(text_insert(f->t, n, "More text.\n", 11), TEXT_OK);
+    text_snapshot(f->t);
+    model_session_tick(f->s, f->t, 0, n + 11, 1000);
+    assert_true(model_session_busy(f->s));
+    assert_int_equal(model_session_inspect(f->s, f->t, 5), 0);
+    run_to_idle(f);
+    assert_true(model_session_alt_count(f->s) > 0);
+    model_session_alternatives_close(f->s);
+    text_undo(f->t, NULL);
+    /* an edit: the new bytes are unknown, the old keep their scores, undo brings them back */
+    assert_int_equal(text_insert(f->t, 4, "big ", 4), TEXT_OK);
+    uint8_t a2[8];
+    text_attr_get(f->t, 4, 4, a2);
+    assert_int_equal(a2[0], 0);
+    text_undo(f->t, NULL);
+    uint8_t a3[sizeof doc];
+    text_attr_get(f->t, 0, n, a3);
+    assert_memory_equal(a3, attr, n);
+}
+
+static void test_model_without_global_training_warns_and_infills(void **state)
+{
+    (void)state;
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    char path[512], cmd[2048];
+    snprintf(path, sizeof path, "%s/fixtures/noglobal_f32.gguf", build);
+    if (access(path, R_OK) != 0) {
+        snprintf(cmd, sizeof cmd,
+                 "'%s' -c \"import sys; sys.path.insert(0, 'tests/ref'); import make_fixture as f; "
+                 "f.random_model(sys.argv[1] + '.tmp', 300, 32, 2, 1, 64, 'f32', [4, 8], 3)\" '%s' && "
+                 "mv '%s.tmp' '%s'",
+                 getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3", path, path, path);
+        if (system(cmd) != 0)
+            skip();
+    }
+    config *cfg = config_new();
+    char err[256];
+    config_set(cfg, "model", path, err, sizeof err);
+    config_set(cfg, "threads", "1", err, sizeof err);
+    model_session *s = model_session_new(cfg);
+    text *t = text_new();
+    text_insert(t, 0, doc, strlen(doc));
+    assert_int_equal(model_session_load(s), 0);
+    assert_non_null(strstr(model_session_message(s), "global"));
+    assert_int_equal(model_session_infill(s, t, 3, 11, 11, 0), 0);
+    while (model_session_busy(s)) {
+        struct pollfd p = {model_session_fd(s), POLLIN, 0};
+        poll(&p, 1, 60000);
+        model_session_process(s);
+    }
+    assert_non_null(strstr(model_session_message(s), "infilled"));
+    assert_non_null(strstr(model_session_message(s), "no global training"));
+    model_session_free(s);
+    text_free(t);
+    config_free(cfg);
+}
+
+static void test_model_missing_file_is_reported(void **state)
+{
+    (void)state;
+    config *cfg = config_new();
+    char err[256];
+    config_set(cfg, "model", "/nonexistent/m.gguf", err, sizeof err);
+    model_session *s = model_session_new(cfg);
+    text *t = text_new();
+    assert_int_equal(model_session_infill(s, t, 0, 0, 0, 0), -1);
+    assert_true(strlen(model_session_message(s)) > 0);
+    assert_int_equal(model_session_fd(s), -1);
+    model_session_free(s);
+    text_free(t);
+    config_free(cfg);
+    model_session_free(NULL);
+}
+
+int main(void)
+{
+    if (fixture_model_path(model_path, sizeof model_path) != 0)
+        return 77;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_model_window_offsets_cover_the_bytes, setup, teardown),
+        cmocka_unit_test(test_model_window_conf_quantise_round_trips),
+        cmocka_unit_test_setup_teardown(test_model_infill_rewrites_selection_as_one_undo_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_again_keeps_samples_to_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_cancel_restores_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_dropped_when_span_edited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_applies_after_edit_elsewhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_empty_selection_inserts_tokens_at_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_count_and_grow_set_target_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_stop_continue_keeps_no_placeholder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
+        cmocka_unit_test(test_model_without_global_training_warns_and_infills),
+        cmocka_unit_test(test_model_missing_file_is_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
