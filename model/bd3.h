@@ -99,7 +99,7 @@ bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int bloc
                                  bd3_rows_fn fn, void *user);
 
 /* KV cache (spec section 2). The cache holds m committed clean rows. */
-void bd3_cache_clear(bd3_ctx *c);
+void bd3_cache_clear(bd3_ctx *c); /* also forgets which ids the cache held (bd3_continue) */
 int bd3_cache_len(const bd3_ctx *c); /* rows held, at most n_ctx - block */
 /* Denoising call for the current block of n ids (n <= n_ctx / 2 in practice): queries see every
  * cached row and the whole block. logits: [n, n_vocab]. The cache is unchanged. */
