@@ -28,6 +28,7 @@ static const char config_defaults[] =
     "top-p = 0.9\n"
     "top-k = 0\n"
     "seed = 0\n"
+    "refresh = 32\n"
     "revise-fraction = 0.3\n"
     "infill-length = 0\n"
     "threads = 0\n"
@@ -70,6 +71,9 @@ static const config_entry config_table[] = {
         NULL }, CONFIG_FIELD(top_k) },
     { { "seed", CONFIG_U64, "random seed; 0 = a new seed every run", 0, 18446744073709551615.0,
         NULL }, CONFIG_FIELD(seed) },
+    { { "refresh", CONFIG_INT,
+        "infill and revise: a full model pass every N calls, the span alone between; 0 = exact",
+        0, 100000, NULL }, CONFIG_FIELD(refresh) },
     { { "revise-fraction", CONFIG_DOUBLE, "share of the least confident tokens that revise redoes",
         0.01, 1, NULL }, CONFIG_FIELD(revise_fraction) },
     { { "infill-length", CONFIG_INT,

@@ -45,6 +45,8 @@ typedef struct config {
     double top_p;                   /* "top-p": nucleus mass in (0, 1]; 1 = off */
     int top_k;                      /* "top-k": tokens kept; 0 = off */
     uint64_t seed;                  /* "seed": sampler seed; 0 = a new seed per run */
+    int refresh;                    /* "refresh": infill/revise window cache, a full pass every
+                                       N model calls; 0 = exact passes only */
     double revise_fraction;         /* "revise-fraction": share of tokens remasked, (0, 1] */
     int infill_length;              /* "infill-length": tokens inserted by an empty-selection
                                        infill; 0 = the length of the selection */

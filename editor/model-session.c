@@ -381,6 +381,7 @@ static void session_params(model_session *s, bd3_sampler_params *p)
     p->temperature = c->temperature > 0 ? c->temperature : 1.0;
     p->top_p = c->top_p > 0 && c->top_p <= 1 ? c->top_p : 1.0;
     p->top_k = c->top_k;
+    p->refresh = c->refresh;
     p->seed = c->seed ? c->seed + s->n_runs - 1 : (uint64_t)time(NULL) * 1000003u + s->n_runs;
 }
 

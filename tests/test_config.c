@@ -34,6 +34,7 @@ static void test_config_defaults_come_from_defaults_text(void **state)
     assert_string_equal(cfg->model, "");
     assert_string_equal(cfg->sampler, "first-hitting");
     assert_true(cfg->top_p > 0.89 && cfg->top_p < 0.91);
+    assert_int_equal(cfg->refresh, 32); /* infill within a few full passes by default */
     assert_int_equal(cfg->score_delay_ms, 500);
     /* Every option appears in the defaults text, and the text round-trips through config_get. */
     const char *text = config_defaults_text();
@@ -282,7 +283,7 @@ static void test_config_option_table_is_consistent(void **state)
     assert_null(config_option_find("bogus"));
     const char *required[] = { "keymap", "theme", "wrap", "line-numbers", "tab-width", "model",
                                "steps", "block-length", "sampler", "threshold", "temperature",
-                               "top-p", "top-k", "seed", "revise-fraction", "infill-length",
+                               "top-p", "top-k", "seed", "refresh", "revise-fraction", "infill-length",
                                "threads", "score-delay-ms" };
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!config_option_find(required[i])) fail_msg("no option %s", required[i]);
