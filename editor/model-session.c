@@ -63,6 +63,8 @@ struct model_session {
     int gen_n, gen_cap;         /* entries used and allocated */
     int more_blocks;            /* continue: blocks asked for while it ran */
     int block_len;              /* continue: block length of the job */
+    const text *cont_t;         /* text of the last continuation */
+    text_mark cont_mark;        /* mark on the first byte of its prompt window */
     int n_done, n_target;       /* progress: tokens written of tokens wanted */
     double seconds;             /* progress: seconds since the job started */
     int target_len;             /* infill: target tokens */
@@ -799,11 +801,24 @@ static int continue_start(model_session *s, text *t, size_t cursor, int blocks)
     int B = s->cfg && s->cfg->block_length > 0 ? s->cfg->block_length : bd3_model_default_block(s->model);
     if (B >= hp->n_ctx)
         B = hp->n_ctx / 2 > 0 ? hp->n_ctx / 2 : 1;
-    bd3_status st = model_window_build(&s->win, s->model, t, cursor, cursor, 0, hp->n_ctx - B, -1, 0);
+    /* The prompt starts where the last continuation's did while it fits, so the engine finds
+     * the blocks it read then in its cache and reads only the new ones; a new start leaves room
+     * for a quarter of the window to be written before the next one. */
+    int cap = hp->n_ctx - B;
+    bd3_status st = BD3_E_ARG;
+    size_t p0 = s->cont_t == t ? text_mark_get(t, s->cont_mark) : TEXT_POS_NONE;
+    if (p0 != TEXT_POS_NONE && p0 < cursor && cursor - p0 <= (size_t)cap * 32)
+        st = model_window_build(&s->win, s->model, t, p0, cursor, -1, cap, 0, 0);
+    if (st != BD3_OK) {
+        model_window_release(&s->win);
+        st = model_window_build(&s->win, s->model, t, cursor, cursor, 0, cap - cap / 4 > 0 ? cap - cap / 4 : cap, -1, 0);
+    }
     if (st != BD3_OK) {
         session_msg(s, "model: cannot build the window: %s", bd3_status_str(st));
         return -1;
     }
+    s->cont_t = t;
+    s->cont_mark = text_mark_set(t, s->win.pos[0]);
     if (s->win.n == 0) {
         /* an empty prompt: start from end-of-text when the vocabulary has it */
         if (hp->eos_id < 0) {
@@ -1136,6 +1151,8 @@ void model_session_forget(model_session *s, const text *t)
     }
     if (s->edit_t == t)
         s->edit_t = NULL;
+    if (s->cont_t == t)
+        s->cont_t = NULL;
 }
 
 /* ---- events ----------------------------------------------------------------------------- */

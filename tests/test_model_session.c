@@ -15,6 +15,30 @@
 
 static char model_path[1024]; /* the fixture model */
 
+/* The prompts bd3_continue was called with (the engine runs underneath unchanged). */
+#define PROMPT_MAX 256
+static int32_t prompts[2][PROMPT_MAX]; /* the last two prompts */
+static int n_prompts[2];               /* their lengths */
+static int n_calls;                    /* calls seen */
+
+bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
+                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
+                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
+                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user)
+{
+    memcpy(prompts[0], prompts[1], sizeof prompts[0]);
+    n_prompts[0] = n_prompts[1];
+    n_prompts[1] = n_prompt < PROMPT_MAX ? n_prompt : PROMPT_MAX;
+    memcpy(prompts[1], prompt, (size_t)n_prompts[1] * sizeof *prompt);
+    n_calls++;
+    return __real_bd3_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why, cb, user);
+}
+
 typedef struct fx {
     config *cfg;        /* options pointing at the fixture */
     model_session *s;   /* session under test */
@@ -427,6 +451,28 @@ static void test_model_heatmap_rescores_tokens_around_an_edit(void **state)
     assert_int_equal(attr[end], 251); /* the last line, far from the edit, is not scored again */
 }
 
+/* Continuing again at the end of the last continuation gives the engine a prompt that extends
+ * the last one (same first tokens), so its cache holds all but the new blocks; in a document
+ * longer than the window too. */
+static void test_model_continue_again_extends_the_last_prompt(void **state)
+{
+    fx *f = *state;
+    for (int i = 0; i < 4; i++) /* about 80 tokens: more than the fixture's window of 64 */
+        assert_int_equal(text_insert(f->t, text_size(f->t), doc, strlen(doc)), TEXT_OK);
+    text_snapshot(f->t);
+    int calls = n_calls;
+    assert_int_equal(model_session_continue(f->s, f->t, text_size(f->t), 1), 0);
+    run_to_idle(f);
+    if (strstr(model_session_message(f->s), "end of text") || strstr(model_session_message(f->s), "repetition"))
+        skip();
+    assert_int_equal(model_session_continue(f->s, f->t, text_size(f->t), 1), 0);
+    run_to_idle(f);
+    assert_int_equal(n_calls, calls + 2);
+    assert_true(n_prompts[0] > 0 && n_prompts[1] > n_prompts[0]);
+    assert_true(n_prompts[1] < 64);
+    assert_memory_equal(prompts[1], prompts[0], (size_t)(n_prompts[0] - 1) * sizeof prompts[0][0]);
+}
+
 static void test_model_without_global_training_warns_and_infills(void **state)
 {
     (void)state;
@@ -501,6 +547,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_rescores_tokens_around_an_edit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_continue_again_extends_the_last_prompt, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),
     };
