@@ -100,11 +100,17 @@ int main(int argc, char **argv)
         free(logits);
         free(w);
     }
-    t0 = now_s();
-    model_session_infill(s, t, span_lo, span_hi, span_hi, 0);
-    run_to_idle(s);
-    printf("infill 32 tokens (first-hitting, one model call per token): %.3f s\n", now_s() - t0);
-    text_undo(t, NULL);
+    const char *refresh[] = {"32", "0"};
+    for (int k = 0; k < 2; k++) {
+        config_set(cfg, "refresh", refresh[k], err, sizeof err);
+        t0 = now_s();
+        model_session_infill(s, t, span_lo, span_hi, span_hi, 0);
+        run_to_idle(s);
+        printf("infill 32 tokens (first-hitting, one model call per token, refresh %s%s): %.3f s\n",
+               refresh[k], k == 0 ? ", the default" : "", now_s() - t0);
+        text_undo(t, NULL);
+    }
+    config_set(cfg, "refresh", "32", err, sizeof err);
     const char *steps[] = {"8", "3"};
     config_set(cfg, "sampler", "confidence", err, sizeof err);
     for (int k = 0; k < 2; k++) {
@@ -128,6 +134,20 @@ int main(int argc, char **argv)
     printf("continue %d blocks of %d after %d tokens: %.3f s, %.1f tokens/s (%zu bytes) %s\n", blocks,
            block, want, dt, blocks * block / dt, text_size(t) - before, model_session_message(s));
     text_undo(t, NULL);
+    /* Ctrl-N pressed again and again: one block per command at the end of the last one */
+    size_t at_end = bytes;
+    for (int k = 0; k < 6; k++) {
+        size_t was = text_size(t);
+        t0 = now_s();
+        model_session_continue(s, t, at_end, 1);
+        run_to_idle(s);
+        dt = now_s() - t0;
+        at_end += text_size(t) - was;
+        printf("continue again (%d): one block in %.3f s, %.1f tokens/s %s\n", k + 1, dt, block / dt,
+               model_session_message(s));
+    }
+    while (text_size(t) > bytes && text_undo(t, NULL))
+        ;
 
     /* heatmap: score everything visible, then type a character and time its update */
     config_set(cfg, "score-delay-ms", "0", err, sizeof err);
@@ -144,18 +164,27 @@ int main(int argc, char **argv)
     for (int d = 0; d < 2; d++) {
         config_set(cfg, "score-delay-ms", delays[d], err, sizeof err);
         size_t at = bytes / 2;
+        /* a stale score on the next word shows when the tokens around the edit were done */
+        uint8_t q = 0, stale = 251;
+        size_t next = at + 1;
+        while (next < text_size(t) && text_byte_at(t, next) != ' ')
+            next++;
+        next++;
+        text_attr_fill(t, next, 1, stale);
         t0 = now_s();
         text_insert(t, at, "x", 1);
-        model_session_note_edit(s, t, (int64_t)(t0 * 1000));
-        uint8_t q = 0;
-        while (q == 0) {
+        model_session_note_edit_at(s, t, at + 1, (int64_t)(t0 * 1000));
+        uint8_t qn = stale;
+        while (q == 0 || qn == stale) {
             int wait = model_session_tick(s, t, 0, text_size(t), (int64_t)(now_s() * 1000));
             struct pollfd p = {model_session_fd(s), POLLIN, 0};
             poll(&p, 1, wait >= 0 ? wait : 5);
             model_session_process(s);
             text_attr_get(t, at, 1, &q);
+            text_attr_get(t, next + 1, 1, &qn);
         }
-        printf("keystroke to heatmap update (score-delay-ms %s): %.3f s\n", delays[d], now_s() - t0);
+        printf("keystroke to heatmap update of it and the tokens around it (score-delay-ms %s): %.3f s\n",
+               delays[d], now_s() - t0);
     }
     model_session_free(s);
     text_free(t);
