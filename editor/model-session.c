@@ -13,7 +13,7 @@
 #define SESSION_REVISE_BYTES 1024 /* bytes around the cursor a revise without selection covers */
 #define SESSION_ALTS 8           /* alternatives an inspect asks for */
 #define SESSION_EDIT_BYTES 256   /* unscored runs shorter than this are scored as an edit */
-#define SESSION_EDIT_WINDOW 256  /* tokens of the window that scores an edit */
+#define SESSION_EDIT_WINDOW 128  /* tokens of the window that scores an edit */
 #define SESSION_EDIT_AROUND 8    /* tokens on each side of an edit scored again (their context changed) */
 #define SESSION_AHEAD_BYTES 8192 /* bytes below and above the visible text scored after it */
 
@@ -795,6 +795,18 @@ static int gen_reserve(model_session *s, int need)
     return 0;
 }
 
+/* Drops the first d tokens of a window (its context; d < w->n and d <= w->lo). */
+static void window_drop_front(model_window *w, int d)
+{
+    memmove(w->ids, w->ids + d, (size_t)(w->n - d) * sizeof *w->ids);
+    if (w->conf)
+        memmove(w->conf, w->conf + d, (size_t)(w->n - d) * sizeof *w->conf);
+    memmove(w->pos, w->pos + d, (size_t)(w->n + 1 - d) * sizeof *w->pos);
+    w->n -= d;
+    w->lo -= d;
+    w->hi -= d;
+}
+
 static int continue_start(model_session *s, text *t, size_t cursor, int blocks)
 {
     const bd3_hparams *hp = bd3_model_hparams(s->model);
@@ -812,6 +824,9 @@ static int continue_start(model_session *s, text *t, size_t cursor, int blocks)
     if (st != BD3_OK) {
         model_window_release(&s->win);
         st = model_window_build(&s->win, s->model, t, cursor, cursor, 0, cap - cap / 4 > 0 ? cap - cap / 4 : cap, -1, 0);
+        /* a new start: a whole number of blocks, so no block is half prompt, half new text */
+        if (st == BD3_OK && s->win.n > B && s->win.n % B != 0)
+            window_drop_front(&s->win, s->win.n % B);
     }
     if (st != BD3_OK) {
         session_msg(s, "model: cannot build the window: %s", bd3_status_str(st));
