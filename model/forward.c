@@ -389,6 +389,8 @@ static void ctx_output(bd3_ctx *c, int n, float *logits)
     ctx_linear(c, n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
 }
 
+static int ctx_rows_ok(const int *rows, int n_rows, int n);
+
 static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
 {
     if (!ids) return BD3_E_ARG;
@@ -481,6 +483,25 @@ bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logit
         ctx_mlp_layer(c, l, n);
     }
     ctx_output(c, n, logits);
+    return BD3_OK;
+}
+
+bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                          float *logits)
+{
+    if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx || !ctx_rows_ok(rows, n_rows, n))
+        return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j = 0; j < n_rows; j++) /* rows[j] >= j, ascending: gather to the front */
+        if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
+    ctx_output(c, n_rows, logits);
     return BD3_OK;
 }
 

@@ -41,6 +41,11 @@ struct bd3_ctx {
     int win_n;          /* rows held by the window cache; 0 when it holds nothing */
 };
 
+/* As bd3_cache_forward, but the output projection runs for the n_rows rows listed in rows
+ * (strictly ascending block indices) only: logits [n_rows, n_vocab]. */
+bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                          float *logits);
+
 /* Window cache (approximate global denoising, bd3_sampler_params.refresh): a global pass over the
  * n ids that also stores every layer's rotated K and V of all n rows in the window cache, then
  * hands the logits of rows (strictly ascending window indices) to fn in chunks of at most chunk
