@@ -1,6 +1,6 @@
-/* forward.c: run-time context, forward pass (spec 1) in global and block-causal mode, float32 KV
- * cache with commit pass and sliding window (spec 2); all buffers come from bd3_ctx_new. Depends on
- * model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
+/* forward.c: context, forward pass (spec 1), float32 KV cache with commit, sliding and reuse across
+ * calls (spec 2), window cache of approximate global denoising; buffers all from bd3_ctx_new.
+ * Depends on model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
 #include "forward.h"
 
 #include <cblas.h>

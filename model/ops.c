@@ -1,6 +1,6 @@
-/* ops.c: the operations built on the forward pass and the samplers: infill, continue (with and
- * without the KV cache), score, revise, alternatives and NELBO. Depends on bd3.h, sampler.h and
- * libc/libm only. */
+/* ops.c: the operations built on the forward pass and the samplers: infill (exact or with the
+ * window cache), continue (with and without the KV cache, reusing it across calls), score, revise,
+ * alternatives and NELBO. Depends on bd3.h, forward.h, sampler.h and libc/libm only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
