@@ -350,6 +350,7 @@ static void cmd_cancel(editor *ed, int c)
     (void)c;
     buffer *b = cur(ed);
     ed->message[0] = 0;
+    ed->search_highlight = false;
     if (ed->model_fn) ed->model_fn(ed, "cancel", 0, ed->model_ctx); /* stops a model job */
     if (!b) return;
     if (b->is_help) { editor_close_buffer(ed, ed->cur); return; }

@@ -502,7 +502,10 @@ bool editor_run_command(editor *ed, const char *name, int count)
     buffer *b = editor_buffer(ed);
     if (b) { text_snapshot(b->text); b->typing = false; }
     ed->keep_top = false;
-    if (c->flags & COMMAND_MODEL) {
+    if (!(c->flags & COMMAND_MODEL) && ed->command_hook &&
+        ed->command_hook(ed, c->name, ed->command_hook_ctx)) {
+        /* consumed by the hook */
+    } else if (c->flags & COMMAND_MODEL) {
         if (ed->model_fn) ed->model_fn(ed, c->name, count, ed->model_ctx);
         else editor_message(ed, true, "No model loaded");
     } else {
@@ -569,6 +572,7 @@ static bool editor_set_search(editor *ed, const char *pattern, bool regex)
     if (ed->search_valid) search_release(&ed->search);
     ed->search = s;
     ed->search_valid = true;
+    ed->search_highlight = true;
     return true;
 }
 
@@ -597,7 +601,7 @@ void editor_find_again(editor *ed, bool backward)
     if (!ed->search_valid) { editor_prompt_start(ed, PROMPT_FIND, "Find: ", ""); return; }
     size_t s, e;
     size_t from = b->cursor;
-    if (editor_selection(b, &s, &e)) from = backward ? s : s + 1;
+    if (editor_selection(b, &s, &e)) from = backward ? s : e;   /* after the match */
     editor_find_from(ed, from, backward);
 }
 

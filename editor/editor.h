@@ -84,6 +84,10 @@ struct editor_recovery_job;
  * "forget" (buffer number count is about to be closed), "save-begin" / "save-end" (around
  * writing the current buffer to its file) and "model-choose" (a PROMPT_MODEL answer as count). */
 typedef void (*editor_model_fn)(editor *ed, const char *command, int count, void *ctx);
+/* Called before every command other than the model-* ones (which go to editor_model_fn);
+ * returning true consumes the command (e.g. "cancel" stops a model job instead of clearing the
+ * selection). Set by the model layer. */
+typedef bool (*editor_command_hook_fn)(editor *ed, const char *command, void *ctx);
 /* Theme slot (theme_slot) for a cell of the current buffer whose first byte is at pos and has
  * attribute attr, or -1 for the default style; set by the model layer (confidence heatmap,
  * mask placeholders, tokens a revise changed). */
@@ -116,6 +120,7 @@ struct editor {
     size_t origin_top;          /* top then */
     search search;              /* last search */
     bool search_valid;          /* search holds a pattern */
+    bool search_highlight;      /* show the matches of search (until cancel) */
     char *replace_with;         /* replacement of the running replace */
     int replace_count;          /* replacements done in the running replace */
     bool quit_after_save;       /* the quit prompt asked to save, then quit */
@@ -128,6 +133,8 @@ struct editor {
     editor_model_fn model_fn;   /* handler of the model-* commands, or NULL */
     void *model_ctx;            /* its context */
     char model_status[EDITOR_MODEL_STATUS_MAX]; /* model slot of the status line */
+    editor_command_hook_fn command_hook; /* sees every command first, or NULL */
+    void *command_hook_ctx;     /* its context */
     editor_style_fn style_fn;   /* style of cells by attribute, or NULL (no heatmap) */
     void *style_ctx;            /* its context */
     bool model_legend;          /* draw the heatmap legend (conf0..conf4) in the status line */

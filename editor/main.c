@@ -223,6 +223,7 @@ int main(int argc, char **argv)
 
     main_loop = loop_new();
     if (!main_loop) { fprintf(stderr, "bd3ed: cannot create the main loop\n"); return 1; }
+    ed->loop = main_loop;   /* model layer: loop_wakeup(ed->loop) from its worker requests a frame */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = main_on_signal;

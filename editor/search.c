@@ -154,6 +154,16 @@ static bool search_range(search *s, const text *t, size_t lo, size_t hi, bool ba
                     : search_literal(s, t, lo, hi, backward, m);
 }
 
+bool search_in(search *s, const text *t, size_t lo, size_t hi, search_match *m)
+{
+    size_t size = text_size(t);
+    if (hi > size) hi = size;
+    if (lo >= hi) return false;
+    if (s->regex) return search_regex(s, t, lo, hi, false, m) && m->start < hi;
+    size_t end = hi + s->len - 1 < size ? hi + s->len - 1 : size;
+    return search_literal(s, t, lo, end, false, m);
+}
+
 bool search_next(search *s, const text *t, size_t from, bool backward, bool wrap, search_match *m)
 {
     size_t size = text_size(t);

@@ -35,6 +35,9 @@ void search_release(search *s);
  * wrapping around the end of the text when wrap. false when there is none. */
 bool search_next(search *s, const text *t, size_t from, bool backward, bool wrap, search_match *m);
 
+/* First non-empty match starting in [lo, hi) (matches may end after hi); false when none. */
+bool search_in(search *s, const text *t, size_t lo, size_t hi, search_match *m);
+
 /* Expands a replacement for a match: \0..\9 and & insert groups, \\ a backslash, \n a
  * newline. Returns a malloc'ed string and its length in *len, or NULL when out of memory. */
 char *search_expand(const text *t, const search_match *m, const char *repl, size_t *len);

@@ -136,6 +136,21 @@ static void term_draw(editor *ed, term_state *ts)
         size_t s = 0, e = 0, size = text_size(b->text);
         bool sel = editor_selection(b, &s, &e);
         size_t line = editor_line_of(b, b->top), p = b->top;
+        /* matches of the search on the screen: the screen shows at most rows * width bytes
+         * of text plus line ends, so look that far (bounded, whatever the file size) */
+        enum { TERM_MAX_MATCHES = 256 };
+        size_t ms[TERM_MAX_MATCHES], me[TERM_MAX_MATCHES];
+        int n_match = 0, mi = 0;
+        if (ed->search_highlight && ed->search_valid && ed->search.len > 0) {
+            size_t hi = b->top + (size_t)rows * (size_t)(o.width + 2) * 4;
+            size_t from = b->top;
+            search_match m;
+            while (n_match < TERM_MAX_MATCHES && search_in(&ed->search, b->text, from, hi, &m)) {
+                ms[n_match] = m.start;
+                me[n_match++] = m.end;
+                from = m.end > m.start ? m.end : m.start + 1;
+            }
+        }
         for (int r = 0; r < rows; r++) {
             size_t next = view_row_layout(b->text, p, &o, row);
             if (gutter && (row->start == 0 || text_byte_at(b->text, row->start - 1) == '\n')) {
@@ -157,6 +172,8 @@ static void term_draw(editor *ed, term_state *ts)
                     int st = ed->style_fn(a, c->pos, ed->style_ctx);
                     if (st >= 0 && st < THEME_N_SLOTS) slot = st;
                 }
+                while (mi < n_match && me[mi] <= c->pos) mi++;
+                if (mi < n_match && c->pos >= ms[mi] && c->pos < me[mi]) slot = THEME_SEARCH;
                 if (sel && c->pos >= s && c->pos < e) slot = THEME_SELECTION;
                 attrset(ts->attr[slot]);
                 if (c->kind == VIEW_CELL_TEXT) term_put_glyph(r, x, c->glyph);
@@ -349,6 +366,18 @@ static void term_suspend(editor *ed, term_state *ts)
     editor_resize(ed, LINES, COLS);
 }
 
+/* True when key (an Alt key) means something now: a binding in the current mode, a prompt
+ * (which reads keys itself), or a pending key sequence. */
+static bool term_alt_bound(editor *ed, key_code key)
+{
+    if (!ed->km || ed->prompt != PROMPT_NONE || ed->ks.n_keys > 0) return true;
+    keymap_state st;
+    keymap_state_init(ed->km, &st);
+    st.mode = ed->ks.mode;
+    const keymap_binding *b = NULL;
+    return keymap_feed(ed->km, &st, key, &b) != KEYMAP_NONE;
+}
+
 /* Reads every pending key and event; false when nothing was read. */
 static bool term_input(editor *ed, term_state *ts)
 {
@@ -374,7 +403,14 @@ static bool term_input(editor *ed, term_state *ts)
             key_code k = KEYC_NONE;
             if (rc2 == OK) k = term_key_char(c2);
             else if (rc2 == KEY_CODE_YES) k = term_key_code((int)c2);
-            editor_key(ed, k != KEYC_NONE ? key_with_alt(k) : KEYC_ESC);
+            if (k == KEYC_NONE) { editor_key(ed, KEYC_ESC); continue; }
+            if (!term_alt_bound(ed, key_with_alt(k))) {
+                /* Esc typed quickly before a key (vi): two keys, unless Alt+key is bound */
+                editor_key(ed, KEYC_ESC);
+                editor_key(ed, k);
+                continue;
+            }
+            editor_key(ed, key_with_alt(k));
             continue;
         }
         key_code k = term_key_char(ch);

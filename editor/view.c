@@ -124,6 +124,8 @@ static int view_line_end_len(const text *t, size_t pos)
     return 0;
 }
 
+static size_t view_align(const text *t, size_t pos);
+
 static size_t view_row_finish(view_row *row, size_t content_end, size_t end, bool newline,
                               size_t size)
 {
@@ -141,7 +143,15 @@ size_t view_row_layout(const text *t, size_t start, const view_opts *o, view_row
     int col = 0, n = 0, brk = -1;
     row->start = start;
     row->n_cells = 0;
-    while (pos < size) {
+    /* soft-wrapped rows also end at anchors (multiples of VIEW_ANCHOR), so that a row start
+     * can be found from the nearest anchor instead of the start of a very long line */
+    size_t anchor = o->wrap ? view_align(t, (start / VIEW_ANCHOR + 1) * VIEW_ANCHOR) : SIZE_MAX;
+    for (;;) {
+        if (pos >= anchor && pos > start) {
+            row->n_cells = n;
+            return view_row_finish(row, pos, pos, false, size);
+        }
+        if (pos >= size) break;
         int nl = view_line_end_len(t, pos);
         if (nl) { row->n_cells = n; return view_row_finish(row, pos, pos + (size_t)nl, true, size); }
         view_cell cell;
@@ -235,9 +245,9 @@ size_t view_row_start(const text *t, size_t pos, const view_opts *o)
     if (pos > size) pos = size;
     size_t ls = view_line_start(t, pos);
     if (!o->wrap) return ls;
-    size_t k = (pos - ls) / VIEW_ANCHOR;
-    size_t r = view_align(t, ls + k * VIEW_ANCHOR);
-    if (r > pos) r = k ? view_align(t, ls + (k - 1) * VIEW_ANCHOR) : ls;
+    /* the nearest anchor before pos (rows break there too), or the line start */
+    size_t r = pos > 0 ? view_align(t, (pos - 1) / VIEW_ANCHOR * VIEW_ANCHOR) : 0;
+    if (r < ls || r > pos) r = ls;
     view_row row;
     if (!view_row_init(&row, o->width)) return r;
     for (;;) {

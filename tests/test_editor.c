@@ -349,6 +349,33 @@ static void test_editor_model_commands_reach_the_hook(void **state)
     editor_free(ed);
 }
 
+static bool hook_eat_cancel(editor *ed, const char *name, void *ctx)
+{
+    (void)ed;
+    (*(int *)ctx)++;
+    return strcmp(name, "cancel") == 0;
+}
+
+static void test_editor_command_hook_sees_and_can_consume_commands(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    text *t = text_new();
+    text_insert(t, 0, "abc", 3);
+    editor_open_text(ed, t, "h");
+    int seen = 0;
+    ed->command_hook = hook_eat_cancel;
+    ed->command_hook_ctx = &seen;
+    keys(ed, "S-Right Esc");
+    assert_int_equal(seen, 2);
+    size_t s, e;
+    assert_true(editor_selection(editor_buffer(ed), &s, &e));   /* cancel was consumed */
+    ed->command_hook = NULL;
+    keys(ed, "Esc");
+    assert_false(editor_selection(editor_buffer(ed), &s, &e));
+    editor_free(ed);
+}
+
 static void test_editor_line_cache_matches_counting(void **state)
 {
     (void)state;
@@ -475,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_editor_mouse_click_and_drag_select),
         cmocka_unit_test(test_editor_wheel_and_page_keep_cursor_visible),
         cmocka_unit_test(test_editor_model_commands_reach_the_hook),
+        cmocka_unit_test(test_editor_command_hook_sees_and_can_consume_commands),
         cmocka_unit_test(test_editor_line_cache_matches_counting),
         cmocka_unit_test(test_editor_help_lists_active_bindings),
         cmocka_unit_test_setup_teardown(test_editor_several_buffers, setup, teardown),

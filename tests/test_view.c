@@ -189,6 +189,38 @@ static void test_view_row_start_in_very_long_line(void **state)
     text_free(t);
 }
 
+static void test_view_row_starts_agree_across_anchors(void **state)
+{
+    (void)state;
+    /* a line of words longer than two anchors: rows laid out one after another from the
+     * start must be the rows view_row_start finds for every position */
+    size_t n = 2 * VIEW_ANCHOR + 5000;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++) big[i] = (i % 9 == 8) ? ' ' : (char)('a' + i % 26);
+    text *t = text_from(big, n);
+    free(big);
+    view_opts o = opts(70, true);
+    view_row row;
+    view_row_init(&row, 70);
+    size_t p = VIEW_ANCHOR - 3000;
+    p = view_row_start(t, p, &o);
+    int checked = 0;
+    while (p < n) {
+        size_t next = view_row_layout(t, p, &o, &row);
+        size_t mid = p + (next - p) / 2;
+        assert_int_equal(view_row_start(t, mid, &o), p);
+        if (next - 1 > p) assert_int_equal(view_row_start(t, next - 1, &o), p);
+        checked++;
+        if (row.last) break;
+        if (next > VIEW_ANCHOR + 3000 && next < 2 * VIEW_ANCHOR - 3000) next = view_row_start(t, 2 * VIEW_ANCHOR - 3000, &o);
+        p = next;
+    }
+    assert_true(checked > 100);
+    assert_int_equal(view_row_start(t, n, &o), row.start);   /* the end is on the last row */
+    view_row_release(&row);
+    text_free(t);
+}
+
 static void test_view_line_counting(void **state)
 {
     (void)state;
@@ -214,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_view_soft_wrap_breaks_at_word_boundaries),
         cmocka_unit_test(test_view_no_wrap_one_row_per_line_with_hscroll),
         cmocka_unit_test(test_view_row_start_in_very_long_line),
+        cmocka_unit_test(test_view_row_starts_agree_across_anchors),
         cmocka_unit_test(test_view_line_counting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
