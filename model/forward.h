@@ -36,7 +36,9 @@ struct bd3_ctx {
     int cache_block;    /* rows of every commit since the clear; -1 when they differed, 0 none */
 
     float *win_k;       /* [n_layer, n_ctx, D] window cache: keys of every row of the last
-                           refresh pass, rotated at their window positions */
+                           refresh pass, rotated at their window positions; the same buffer as
+                           k_rot, which is rotated again from k_cache when the KV cache is next used */
+    int rot_stale;      /* 1 when k_rot holds window-cache keys instead of the KV cache's */
     float *win_v;       /* [n_layer, n_ctx, D] window cache: values of the same rows */
     int win_n;          /* rows held by the window cache; 0 when it holds nothing */
 };
