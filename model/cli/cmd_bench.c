@@ -215,7 +215,7 @@ int cmd_bench(cli_opts *o)
         printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler "
                "first-hitting, window cache refresh %d%s)\n", span, wn, t_cached[k],
                t_cached[k] / t_fwd_w, refresh[k],
-               refresh[k] == BENCH_EDITOR_REFRESH ? ": the editor's default" : "");
+               refresh[k] == BENCH_EDITOR_REFRESH ? ": recommended for the editor" : "");
     printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler confidence, "
            "steps 2)\n", span, wn, t_infill2, t_infill2 / t_fwd_w);
     printf("peak memory %.1f MiB during the operations, %.1f MiB in all (model file %.1f MiB, "
