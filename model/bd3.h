@@ -149,8 +149,12 @@ typedef struct bd3_sampler_params {
  * the layers: their queries attend to their own fresh keys and values and to those the last full
  * pass left for every other row. The other rows' keys and values then lag behind the tokens
  * written since that pass, so the logits differ slightly from an exact pass; R = 1 gives exactly
- * the results of R = 0. Costs 2 * n_layer * n_ctx * n_embd floats of context memory (25 MB for
- * the default model, 75 MB for a 12-layer, 768-wide one), allocated by bd3_ctx_new. */
+ * the results of R = 0. With first hitting (one call per mask) R about the span length means one
+ * full pass per span-length of calls, each call between costing a few percent of a full pass;
+ * `bd3 bench` reports the cost at several R. Costs n_layer * n_ctx * n_embd floats of context
+ * memory for the values (12.6 MB for the default model, 38 MB for a 12-layer, 768-wide one),
+ * allocated by bd3_ctx_new; the keys share the KV cache's buffer of rotated keys, which the next
+ * KV-cache call rotates again from the raw keys (the KV cache itself is kept). */
 void bd3_sampler_params_init(bd3_sampler_params *p);
 const char *bd3_sampler_kind_name(bd3_sampler_kind k);
 int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out); /* 0 ok, -1 unknown */

@@ -1,6 +1,6 @@
-/* forward.c: run-time context, forward pass (spec 1) in global and block-causal mode, float32 KV
- * cache with commit pass and sliding window (spec 2); all buffers come from bd3_ctx_new. Depends on
- * model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
+/* forward.c: context, forward pass (spec 1), float32 KV cache with commit, sliding and reuse across
+ * calls (spec 2), window cache of approximate global denoising; buffers all from bd3_ctx_new.
+ * Depends on model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
 #include "forward.h"
 
 #include <cblas.h>
@@ -76,7 +76,6 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->k_cache = ctx_alloc(L * N * D, &c->bytes);
     c->v_cache = ctx_alloc(L * N * D, &c->bytes);
     c->inv_sum = ctx_alloc((size_t)n_threads * chunk, &c->bytes);
-    c->win_k = ctx_alloc(L * N * D, &c->bytes);
     c->win_v = ctx_alloc(L * N * D, &c->bytes);
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
@@ -85,11 +84,12 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->pool = pool_new(n_threads);
     if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
         !c->k_rot || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache ||
-        !c->lens || !c->win_k || !c->win_v || !c->cache_ids) {
+        !c->lens || !c->win_v || !c->cache_ids) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
     }
     kern_rope_table(hp->n_ctx, (int)hd, hp->rope_base, c->rope_cos, c->rope_sin);
+    c->win_k = c->k_rot; /* the window cache and the KV cache take turns with the rotated keys */
     bd3_cache_clear(c);
     *out = c;
     return BD3_OK;
@@ -113,7 +113,6 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->k_cache);
     free(c->v_cache);
     free(c->lens);
-    free(c->win_k);
     free(c->win_v);
     free(c->cache_ids);
     free(c);
@@ -389,6 +388,8 @@ static void ctx_output(bd3_ctx *c, int n, float *logits)
     ctx_linear(c, n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
 }
 
+static int ctx_rows_ok(const int *rows, int n_rows, int n);
+
 static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
 {
     if (!ids) return BD3_E_ARG;
@@ -470,11 +471,28 @@ long ctx_cache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_l
 
 int bd3_cache_len(const bd3_ctx *c) { return c ? c->cache_len : 0; }
 
+/* Before a KV-cache call: when the window cache used the rotated-key buffer, rotate the cached
+ * rows' raw keys again at their window positions. */
+static void ctx_cache_keys(bd3_ctx *c)
+{
+    if (!c->rot_stale) return;
+    const bd3_hparams *hp = &c->m->hp;
+    size_t D = (size_t)hp->n_embd, N = (size_t)hp->n_ctx;
+    for (int l = 0; l < hp->n_layer && c->cache_len > 0; l++) {
+        float *kr = c->k_rot + (size_t)l * N * D;
+        memcpy(kr, c->k_cache + (size_t)l * N * D, (size_t)c->cache_len * D * sizeof(float));
+        ctx_rope(c, kr, c->cache_len, (int)D, 0, 1);
+    }
+    c->rot_stale = 0;
+    c->win_n = 0; /* the window cache's keys are gone */
+}
+
 bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logits)
 {
     if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
     if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
     ctx_threads(c);
+    ctx_cache_keys(c);
     ctx_embed(c, ids, n);
     for (int l = 0; l < c->m->hp.n_layer; l++) {
         ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
@@ -484,12 +502,33 @@ bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logit
     return BD3_OK;
 }
 
+bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                          float *logits)
+{
+    if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx || !ctx_rows_ok(rows, n_rows, n))
+        return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_cache_keys(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j = 0; j < n_rows; j++) /* rows[j] >= j, ascending: gather to the front */
+        if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
+    ctx_output(c, n_rows, logits);
+    return BD3_OK;
+}
+
 bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
 {
     if (!c || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
     if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
     const bd3_hparams *hp = &c->m->hp;
     ctx_threads(c);
+    ctx_cache_keys(c);
     ctx_embed(c, ids, n);
     for (int l = 0; l < hp->n_layer; l++) {
         int last = l == hp->n_layer - 1; /* its K and V are all the commit needs from it */
@@ -540,7 +579,10 @@ static bd3_status ctx_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int block
         return BD3_E_ARG;
     if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
     ctx_threads(c);
-    if (win_store) c->win_n = 0;
+    if (win_store) {
+        c->win_n = 0;
+        c->rot_stale = 1; /* the window cache's keys go to the rotated-key buffer */
+    }
     ctx_embed(c, ids, n);
     for (int l = 0; l < c->m->hp.n_layer; l++) {
         ctx_attn_layer(c, l, n, block_len, -1, win_store ? -1 : 0);

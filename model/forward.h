@@ -36,10 +36,17 @@ struct bd3_ctx {
     int cache_block;    /* rows of every commit since the clear; -1 when they differed, 0 none */
 
     float *win_k;       /* [n_layer, n_ctx, D] window cache: keys of every row of the last
-                           refresh pass, rotated at their window positions */
+                           refresh pass, rotated at their window positions; the same buffer as
+                           k_rot, which is rotated again from k_cache when the KV cache is next used */
+    int rot_stale;      /* 1 when k_rot holds window-cache keys instead of the KV cache's */
     float *win_v;       /* [n_layer, n_ctx, D] window cache: values of the same rows */
     int win_n;          /* rows held by the window cache; 0 when it holds nothing */
 };
+
+/* As bd3_cache_forward, but the output projection runs for the n_rows rows listed in rows
+ * (strictly ascending block indices) only: logits [n_rows, n_vocab]. */
+bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                          float *logits);
 
 /* Window cache (approximate global denoising, bd3_sampler_params.refresh): a global pass over the
  * n ids that also stores every layer's rotated K and V of all n rows in the window cache, then

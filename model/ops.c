@@ -1,6 +1,6 @@
-/* ops.c: the operations built on the forward pass and the samplers: infill, continue (with and
- * without the KV cache), score, revise, alternatives and NELBO. Depends on bd3.h, sampler.h and
- * libc/libm only. */
+/* ops.c: the operations built on the forward pass and the samplers: infill (exact or with the
+ * window cache), continue (with and without the KV cache, reusing it across calls), score, revise,
+ * alternatives and NELBO. Depends on bd3.h, forward.h, sampler.h and libc/libm only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,18 +58,16 @@ static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *r
 typedef struct ops_cached {
     bd3_ctx *c;        /* context holding the cache */
     int n;             /* tokens in the block */
-    float *full;       /* [n, n_vocab] logits of the last call */
+    float *full;       /* [n, n_vocab] logits of the rows of the last call */
 } ops_cached;
 
 static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
                                     sampler_rows_fn fn, void *fn_user)
 {
     ops_cached *k = user;
-    const int V = bd3_model_hparams(bd3_ctx_model(k->c))->n_vocab;
-    bd3_status st = bd3_cache_forward(k->c, ids, k->n, k->full);
-    for (int j = 0; st == BD3_OK && j < n_rows; j++)
-        st = fn(fn_user, j, 1, k->full + (size_t)rows[j] * V);
-    return st;
+    /* only the rows asked for go through the output projection (one for first hitting) */
+    bd3_status st = ctx_cache_rows(k->c, ids, k->n, rows, n_rows, k->full);
+    return st == BD3_OK ? fn(fn_user, 0, n_rows, k->full) : st;
 }
 
 static float *ops_alloc_logits(const bd3_ctx *c, int rows)

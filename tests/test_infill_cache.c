@@ -391,6 +391,13 @@ static void test_continue_reuses_cache_of_extended_prompt(void **state)
     assert_int_equal(n_out, 4);
     memcpy(prompt + 16, out, (size_t)n_out * sizeof *out);
     int n = 16 + n_out;
+    /* an infill with the window cache between two calls (it borrows the rotated-key buffer) */
+    int32_t win[40];
+    fill_ids(win, 40, 120);
+    for (int i = 10; i < 20; i++)
+        win[i] = hp()->mask_id;
+    bd3_sampler_params ip = params(BD3_SAMPLE_FIRST_HITTING, 0, 8, 3);
+    assert_int_equal(bd3_infill(g_ctx, &ip, win, NULL, 40, NULL, NULL), BD3_OK);
     assert_int_equal(continue_matches_fresh(prompt, n, 4, 3, out, &n_out), n / 4 - 4);
     /* an early block changed: nothing of the cache may serve it */
     prompt[2] = prompt[2] == 1 ? 2 : 1;
