@@ -852,6 +852,10 @@ static int continue_start(model_session *s, text *t, size_t cursor, int blocks)
     j.n = s->win.n;
     j.block_len = B;
     j.max_new = B * (blocks > 0 ? blocks : 1);
+    /* blocks are aligned to the prompt's start: the first one ends where the prompt's last
+     * partial block does, so the next Ctrl-N starts on a block boundary again */
+    if (s->win.n % B != 0 && j.max_new > s->win.n % B)
+        j.max_new -= s->win.n % B;
     session_params(s, &j.sp);
     s->block_len = B;
     s->gen_n = 0;

@@ -20,6 +20,7 @@ static char model_path[1024]; /* the fixture model */
 static int32_t prompts[2][PROMPT_MAX]; /* the last two prompts */
 static int n_prompts[2];               /* their lengths */
 static int n_calls;                    /* calls seen */
+static int last_block_len, last_max_new; /* of the last call */
 
 bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
                                const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
@@ -36,6 +37,8 @@ bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     n_prompts[1] = n_prompt < PROMPT_MAX ? n_prompt : PROMPT_MAX;
     memcpy(prompts[1], prompt, (size_t)n_prompts[1] * sizeof *prompt);
     n_calls++;
+    last_block_len = block_len;
+    last_max_new = max_new;
     return __real_bd3_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why, cb, user);
 }
 
@@ -471,6 +474,21 @@ static void test_model_continue_again_extends_the_last_prompt(void **state)
     assert_true(n_prompts[0] > 0 && n_prompts[1] > n_prompts[0]);
     assert_true(n_prompts[1] < 64);
     assert_memory_equal(prompts[1], prompts[0], (size_t)(n_prompts[0] - 1) * sizeof prompts[0][0]);
+    /* the new text ends on a block boundary (blocks count from the prompt's start) */
+    assert_true(last_block_len > 0 && last_max_new > 0 && last_max_new <= last_block_len);
+    assert_int_equal((n_prompts[1] + last_max_new) % last_block_len, 0);
+}
+
+/* A continuation whose prompt ends inside a block completes that block first, so the next one
+ * starts on a block boundary. */
+static void test_model_continue_completes_the_partial_block(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_continue(f->s, f->t, 3, 1), 0); /* after "The" */
+    run_to_idle(f);
+    assert_true(last_block_len > 1 && n_prompts[1] % last_block_len != 0);
+    assert_true(last_max_new > 0 && last_max_new < last_block_len);
+    assert_int_equal((n_prompts[1] + last_max_new) % last_block_len, 0);
 }
 
 static void test_model_without_global_training_warns_and_infills(void **state)
@@ -548,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_rescores_tokens_around_an_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_again_extends_the_last_prompt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_continue_completes_the_partial_block, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),
     };
