@@ -19,6 +19,19 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Tokens of the len bytes of t at pos (what a continuation wrote). */
+static int tokens_at(const bd3_model *m, const text *t, size_t pos, size_t len)
+{
+    char *b = malloc(len + 1);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (b && text_read(t, pos, len, b) == len && bd3_tokenize(m, b, len, &ids, &n) != BD3_OK)
+        n = 0;
+    free(ids);
+    free(b);
+    return (int)n;
+}
+
 static void run_to_idle(model_session *s)
 {
     while (model_session_busy(s)) {
@@ -138,8 +151,9 @@ int main(int argc, char **argv)
     run_to_idle(s);
     double dt = now_s() - t0;
     int block = cfg->block_length > 0 ? cfg->block_length : bd3_model_default_block(m);
-    printf("continue %d blocks of %d after %d tokens: %.3f s, %.1f tokens/s (%zu bytes) %s\n", blocks,
-           block, want, dt, blocks * block / dt, text_size(t) - before, model_session_message(s));
+    int wrote = tokens_at(m, t, bytes, text_size(t) - before);
+    printf("continue %d blocks of %d after %d tokens: %.3f s, %d tokens, %.1f tokens/s (%s)\n", blocks,
+           block, want, dt, wrote, wrote / dt, model_session_message(s));
     text_undo(t, NULL);
     /* Ctrl-N pressed again and again: one block per command at the end of the last one */
     size_t at_end = bytes;
@@ -150,8 +164,9 @@ int main(int argc, char **argv)
         run_to_idle(s);
         dt = now_s() - t0;
         at_end += text_size(t) - was;
-        printf("continue again (%d): one block in %.3f s, %.1f tokens/s %s\n", k + 1, dt, block / dt,
-               model_session_message(s));
+        int got = tokens_at(m, t, at_end - (text_size(t) - was), text_size(t) - was);
+        printf("continue again (%d): one block in %.3f s, %d tokens, %.1f tokens/s (%s)\n", k + 1, dt, got,
+               got / dt, model_session_message(s));
     }
     while (text_size(t) > bytes && text_undo(t, NULL))
         ;
