@@ -589,12 +589,11 @@ static bool live_write_tokens(model_session *s, const int32_t *ids, const float 
     return ok;
 }
 
-/* Cancels the running job (worker side) and forgets it; restores the text of a live job. */
-static void session_stop(model_session *s, bool restore)
+/* Cancels the running job (worker side) and forgets it; a live job leaves the original text. */
+static void session_stop(model_session *s)
 {
     if (!s->job_id)
         return;
-    (void)restore;
     if (s->worker)
         model_worker_cancel(s->worker);
     live_end(s);
@@ -615,7 +614,7 @@ static int session_ready(model_session *s)
     if (model_session_load(s) != 0)
         return -1;
     if (s->job_id && s->kind == MODEL_JOB_SCORE)
-        session_stop(s, false);
+        session_stop(s);
     return 0;
 }
 
@@ -668,7 +667,7 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         /* pressed again while it runs: draw another sample of the same span */
         session_span keep = s->span;
         int len = s->target_len;
-        session_stop(s, true);
+        session_stop(s);
         if (!span_get(&keep, &lo, &hi))
             return -1;
         n_target = len;
@@ -679,7 +678,7 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         n_target = s->last_len; /* the same span again: another sample */
         again = true;
     } else {
-        session_stop(s, true);
+        session_stop(s);
         s->result_select = sel_lo < sel_hi;
         lo = sel_lo < sel_hi ? sel_lo : cursor;
         hi = sel_lo < sel_hi ? sel_hi : cursor;
@@ -734,7 +733,7 @@ int model_session_resize(model_session *s, text *t, int delta)
             return -1;
         model_window_release(&s->win);
         if (infill_submit(s, t, lo, hi, len) != 0) { /* supersedes the running job */
-            session_stop(s, true);
+            session_stop(s);
             return -1;
         }
         return 0;
@@ -880,7 +879,7 @@ int model_session_continue(model_session *s, text *t, size_t cursor, int count)
         s->more_blocks += count > 0 ? count : 1;
         return 0;
     }
-    session_stop(s, true);
+    session_stop(s);
     if (cursor > text_size(t))
         return -1;
     return continue_start(s, t, cursor, count);
@@ -910,7 +909,7 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
 {
     if (session_ready(s) != 0)
         return -1;
-    session_stop(s, true);
+    session_stop(s);
     const bd3_hparams *hp = bd3_model_hparams(s->model);
     size_t size = text_size(t), lo, hi;
     if (sel_lo < sel_hi) {
@@ -990,7 +989,7 @@ int model_session_inspect(model_session *s, text *t, size_t cursor)
     }
     if (cursor >= size)
         cursor = size - 1;
-    session_stop(s, true);
+    session_stop(s);
     /* the word around the cursor, with the blank before it (GPT-2 tokens start with it) */
     size_t lo = cursor, hi = cursor + 1;
     if (!is_blank(text_byte_at(t, cursor))) {
@@ -1089,7 +1088,7 @@ bool model_session_cancel(model_session *s, text *t)
     }
     if (!s->job_id || s->kind == MODEL_JOB_SCORE || (s->span.t && s->span.t != t && t))
         return false;
-    session_stop(s, true);
+    session_stop(s);
     session_msg(s, "model: cancelled");
     return true;
 }
@@ -1128,7 +1127,7 @@ bool model_session_show(model_session *s)
     if (!s->job_id || !s->live || !s->hidden)
         return false;
     if (!live_show(s)) {
-        session_stop(s, true);
+        session_stop(s);
         session_msg(s, "model: the text under the job was edited; stopped");
     }
     return true;
@@ -1211,7 +1210,7 @@ static void on_progress(model_session *s, const model_event *e)
         ok = continue_show(s);
     }
     if (!ok) {
-        session_stop(s, true);
+        session_stop(s);
         session_msg(s, "model: the text under the job was edited; stopped");
     }
 }
@@ -1253,7 +1252,7 @@ static void on_done(model_session *s, const model_event *e)
             return;
         }
         session_msg(s, "model: %s", bd3_status_str(e->status));
-        session_stop(s, true);
+        session_stop(s);
         return;
     }
     s->seconds = e->seconds;
@@ -1262,7 +1261,7 @@ static void on_done(model_session *s, const model_event *e)
             if (s->win.conf[i] <= 0.0f)
                 s->win.conf[i] = e->conf[i] > 0.0f ? e->conf[i] : 1e-6f;
         if (revise_submit(s) != 0)
-            session_stop(s, true);
+            session_stop(s);
         return;
     }
     switch (s->kind) {
