@@ -126,7 +126,7 @@ static int me_style(uint8_t attr, size_t pos, void *ctx)
         return THEME_MASK; /* MODEL_MASK_TEXT */
     if (attr == 0 || (!model_session_heatmap(me->s) && !model_session_in_job(me->s, b->text, pos)))
         return -1; /* a running job's tokens are coloured even without the heatmap */
-    return THEME_CONF0 + theme_confidence_bucket(me->th, model_window_conf_value(attr));
+    return THEME_CONF0 + theme_confidence_bucket(me->th, model_window_conf_decode(attr));
 }
 
 /* Selects the result of a finished infill in the buffers showing its text. */
@@ -425,7 +425,7 @@ float model_editor_conf_at(const model_editor *me, const buffer *b, size_t pos)
     uint8_t q = 0;
     if (text_attr_get(b->text, pos, 1, &q) != TEXT_OK)
         return -1.0f;
-    return model_window_conf_value(q);
+    return model_window_conf_decode(q);
 }
 
 bool model_editor_heatmap(const model_editor *me)

@@ -1069,7 +1069,7 @@ int model_session_inspect_choose(model_session *s, text *t, int k)
     uint8_t *attr = malloc(len ? len : 1);
     if (!attr)
         return -1;
-    memset(attr, model_window_conf_quantise((float)s->alt_probs[k]), len);
+    memset(attr, model_window_conf_encode((float)s->alt_probs[k], true), len);
     text_group_begin(t);
     bool ok = session_replace(s, t, s->alt_lo, s->alt_hi, b, attr, len);
     text_group_end(t);
@@ -1233,14 +1233,33 @@ static void score_apply(model_session *s, const model_event *e)
         /* a token cut at the window's edge is scored from a window that starts with it */
         if ((i == 0 && p > 0) || (i == s->win.n - 1 && p + s->score_len < size))
             continue;
-        uint8_t q = model_window_conf_quantise(e->conf[i]);
+        uint8_t q = model_window_conf_encode(e->conf[i], false);
         bool over = i >= s->score_over_lo && i < s->score_over_hi;
+        /* the model's bytes keep the confidence recorded when it wrote them */
         for (size_t k = a; k < b; k++)
-            if (attr[k] == 0 || over)
+            if (attr[k] == 0 || (over && !model_window_conf_by_model(attr[k])))
                 attr[k] = q;
     }
     text_attr_set(t, p, s->score_len, attr);
     free(attr);
+}
+
+/* The tokens a revise left unchanged keep the attributes they had (the person's text stays the
+ * person's, with its score; unknown bytes take the score made before the revise); attr and
+ * bounds are the rendered target. */
+static void revise_keep_attrs(model_session *s, const model_event *e, uint8_t *attr, const size_t *bounds)
+{
+    for (int i = s->win.lo; i < s->win.hi; i++) {
+        if ((e->changed && e->changed[i]) || e->ids[i] != s->win.ids[i])
+            continue;
+        size_t from = s->win.pos[i] - s->win.byte_lo, len = s->win.pos[i + 1] - s->win.pos[i];
+        size_t to = bounds[i - s->win.lo];
+        if (len != bounds[i - s->win.lo + 1] - to || from + len > s->orig_len)
+            continue; /* not the same bytes: keeps the revise's confidence */
+        uint8_t q = model_window_conf_encode(s->win.conf[i], false);
+        for (size_t k = 0; k < len; k++)
+            attr[to + k] = s->orig_attr[from + k] ? s->orig_attr[from + k] : q;
+    }
 }
 
 static void on_done(model_session *s, const model_event *e)
@@ -1275,6 +1294,8 @@ static void on_done(model_session *s, const model_event *e)
         bool ok = bounds && e->n == s->win.n &&
                   model_window_render(s->model, e->ids + s->win.lo, e->conf + s->win.lo, n, MODEL_MASK_TEXT,
                                       &buf, &attr, &len, &cap, bounds) == BD3_OK;
+        if (ok && s->kind == MODEL_JOB_REVISE)
+            revise_keep_attrs(s, e, attr, bounds);
         ok = ok ? live_commit(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len) : (live_end(s), false);
         size_t lo = 0, hi = 0;
         if (ok)

@@ -8,20 +8,25 @@
 
 #define WINDOW_BYTES_PER_TOKEN 6 /* bytes read per wanted context token (English averages ~4) */
 
-uint8_t model_window_conf_quantise(float p)
+uint8_t model_window_conf_encode(float p, bool by_model)
 {
-    if (!(p >= 0.0f))
-        return 1;
-    if (p > 1.0f)
-        p = 1.0f;
-    return (uint8_t)(1 + lrintf(p * 254.0f));
+    uint8_t level = 1;
+    if (p >= 0.0f)
+        level = (uint8_t)(1 + lrintf((p > 1.0f ? 1.0f : p) * (MODEL_CONF_LEVELS - 1)));
+    return by_model ? (uint8_t)(MODEL_CONF_BY_MODEL | level) : level;
 }
 
-float model_window_conf_value(uint8_t q)
+float model_window_conf_decode(uint8_t attr)
 {
-    if (q == 0)
+    unsigned level = attr & (MODEL_CONF_BY_MODEL - 1);
+    if (level == 0)
         return -1.0f;
-    return (float)(q - 1) / 254.0f;
+    return (float)(level - 1) / (MODEL_CONF_LEVELS - 1);
+}
+
+bool model_window_conf_by_model(uint8_t attr)
+{
+    return (attr & MODEL_CONF_BY_MODEL) && (attr & (MODEL_CONF_BY_MODEL - 1));
 }
 
 void model_window_release(model_window *w)
@@ -167,7 +172,8 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
     w->n = (int)n;
     w->byte_lo = byte_lo;
     w->byte_hi = byte_hi;
-    /* confidence of a text token: the lowest attribute of its bytes, unknown if any is 0 */
+    /* confidence of a text token: the lowest confidence of its bytes (recorded by the model or
+     * scored), unknown if any byte is */
     size_t first = w->pos[0], last = w->pos[n];
     if (last > first) {
         uint8_t *attr = malloc(last - first);
@@ -179,13 +185,13 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
         for (size_t i = 0; i < n; i++) {
             if (w->ids[i] == hp->mask_id)
                 continue;
-            uint8_t q = 255;
-            for (size_t b = w->pos[i]; b < w->pos[i + 1]; b++)
-                if (attr[b - first] < q)
-                    q = attr[b - first];
-            float v = model_window_conf_value(q);
+            float v = 1.0f;
+            for (size_t b = w->pos[i]; b < w->pos[i + 1]; b++) {
+                float c = model_window_conf_decode(attr[b - first]);
+                v = c < v ? c : v;
+            }
             /* known confidence stays above 0, which means unknown */
-            w->conf[i] = w->pos[i + 1] > w->pos[i] && q ? (v > 1e-6f ? v : 1e-6f) : 0.0f;
+            w->conf[i] = w->pos[i + 1] > w->pos[i] && v >= 0.0f ? (v > 1e-6f ? v : 1e-6f) : 0.0f;
         }
         free(attr);
     }
@@ -240,7 +246,7 @@ bd3_status model_window_render(const bd3_model *m, const int32_t *ids, const flo
             b = bd3_token_bytes(m, ids[i], &bl);
             if (!b)
                 bl = 0;
-            q = conf ? model_window_conf_quantise(conf[i]) : 0;
+            q = conf ? model_window_conf_encode(conf[i], true) : 0;
         }
         if (window_reserve(buf, attrs, cap, *len + bl + 1) != 0)
             return BD3_E_NOMEM;

@@ -1,10 +1,13 @@
 /* model-window.h: the token window the model sees around a span of a document: tokens of the
  * text before and after the span (at most n_ctx in all) with the byte offset of every token, and
- * confidence kept as a one-byte attribute per byte (1..255, 0 = unknown).
+ * confidence kept as a one-byte attribute per byte: the high bit set = written by the model (the
+ * confidence it recorded when it unmasked the token), clear = the person's text (a background
+ * score); the low 7 bits = the quantised confidence 1..127, 0 = unknown.
  * Depends on text.h and model/bd3.h only: no curses, no editor state. */
 #ifndef BD3ED_MODEL_WINDOW_H
 #define BD3ED_MODEL_WINDOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "bd3.h"
@@ -32,15 +35,23 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
 void model_window_release(model_window *w); /* frees the arrays; zeroed window: no-op */
 
 /* The bytes of tokens ids[0..n) appended to *buf (malloc'd, grown as needed; *len bytes used,
- * *cap allocated) with one attribute per byte (the token's quantised confidence; 0 where conf
- * is NULL) in *attrs. Masks are written as the placeholder bytes mask_text (may be ""). Token
+ * *cap allocated) with one attribute per byte (the token's confidence encoded as written by the
+ * model; 0 where conf is NULL) in *attrs. Masks are written as the placeholder bytes mask_text (may be ""). Token
  * boundaries (n + 1 offsets into buf) go to bounds when non-NULL. */
 bd3_status model_window_render(const bd3_model *m, const int32_t *ids, const float *conf, int n,
                                const char *mask_text, char **buf, uint8_t **attrs, size_t *len,
                                size_t *cap, size_t *bounds);
 
-/* Confidence p in [0, 1] as an attribute byte 1..255 (NaN: 1), and back (0: -1, unknown). */
-uint8_t model_window_conf_quantise(float p);
-float model_window_conf_value(uint8_t q);
+#define MODEL_CONF_BY_MODEL 0x80u /* attribute bit: written by the model, confidence recorded */
+#define MODEL_CONF_LEVELS 127     /* quantised confidence levels 1..127 in the low 7 bits */
+
+/* Confidence p in [0, 1] as an attribute byte: level 1..127 (NaN: 1), with MODEL_CONF_BY_MODEL
+ * when by_model. The one encoding of confidence in the text. */
+uint8_t model_window_conf_encode(float p, bool by_model);
+/* The confidence an attribute byte holds, in [0, 1]; -1 when unknown (level 0). */
+float model_window_conf_decode(uint8_t attr);
+/* true when the byte was written by the model (its confidence is the recorded one, kept until
+ * the byte is edited); unknown bytes never are. */
+bool model_window_conf_by_model(uint8_t attr);
 
 #endif

@@ -12,6 +12,7 @@
 #include "fixture.h"
 #include "model-session.h"
 #include "model-window.h"
+#include "theme.h"
 
 static char model_path[1024]; /* the fixture model */
 
@@ -40,6 +41,25 @@ bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     last_block_len = block_len;
     last_max_new = max_new;
     return __real_bd3_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why, cb, user);
+}
+
+/* The confidence bd3_revise was given (copied before it runs). */
+#define REVISE_MAX 512
+static float revise_conf[REVISE_MAX]; /* conf of the last call */
+static int revise_n, revise_lo, revise_hi; /* its window length and target */
+
+bd3_status __real_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user)
+{
+    revise_n = n < REVISE_MAX ? n : REVISE_MAX;
+    revise_lo = lo;
+    revise_hi = hi;
+    memcpy(revise_conf, conf, (size_t)revise_n * sizeof *conf);
+    return __real_bd3_revise(c, p, ids, conf, n, lo, hi, fraction, changed, cb, user);
 }
 
 typedef struct fx {
@@ -143,15 +163,42 @@ static void test_model_window_offsets_cover_the_bytes(void **state)
     assert_int_equal(model_window_build(&w, m, f->t, 0, strlen(doc), -1, 4, -1, -1), BD3_E_ARG);
 }
 
-static void test_model_window_conf_quantise_round_trips(void **state)
+/* Encoding a confidence and decoding it lands in the bucket the theme gives the confidence, or
+ * in the next one where the confidence lies within one quantisation step of a threshold; the
+ * provenance bit comes back as written and unknown stays apart from every confidence. */
+static void test_model_window_conf_round_trip_stays_within_one_bucket(void **state)
 {
     (void)state;
-    assert_int_equal(model_window_conf_quantise(0.0f), 1);
-    assert_int_equal(model_window_conf_quantise(1.0f), 255);
-    assert_int_equal(model_window_conf_quantise(0.0f / 0.0f), 1);
-    assert_true(model_window_conf_value(0) < 0);
-    float v = model_window_conf_value(model_window_conf_quantise(0.5f));
-    assert_true(v > 0.49f && v < 0.51f);
+    theme *th = theme_new();
+    char err[128];
+    const char *dark = "thresholds 0.1 0.3 0.6 0.9\n";
+    assert_int_equal(theme_load_string(th, dark, strlen(dark), "t", err, sizeof err), THEME_OK);
+    const float *thr = theme_thresholds(th);
+    float step = 1.0f / (MODEL_CONF_LEVELS - 1);
+    for (int by = 0; by < 2; by++) {
+        for (int i = 0; i <= 2000; i++) {
+            float p = (float)i / 2000.0f;
+            uint8_t a = model_window_conf_encode(p, by);
+            assert_int_not_equal(a & (MODEL_CONF_BY_MODEL - 1), 0);
+            assert_int_equal(model_window_conf_by_model(a), by);
+            float v = model_window_conf_decode(a);
+            assert_true(v >= 0.0f && v <= 1.0f);
+            assert_true(v - p <= step / 2 + 1e-6f && p - v <= step / 2 + 1e-6f);
+            int want = theme_confidence_bucket(th, p), got = theme_confidence_bucket(th, v);
+            assert_true(got - want <= 1 && want - got <= 1);
+            bool near = false;
+            for (int k = 0; k < THEME_N_BUCKETS - 1; k++)
+                near = near || (p - thr[k] < step && thr[k] - p < step);
+            if (!near)
+                assert_int_equal(got, want);
+        }
+    }
+    assert_int_equal(model_window_conf_encode(0.0f / 0.0f, false), 1);
+    assert_true(model_window_conf_decode(0) < 0.0f);
+    assert_true(model_window_conf_decode(MODEL_CONF_BY_MODEL) < 0.0f);
+    assert_false(model_window_conf_by_model(0));
+    assert_false(model_window_conf_by_model(MODEL_CONF_BY_MODEL));
+    theme_free(th);
 }
 
 static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
@@ -436,7 +483,8 @@ static void test_model_heatmap_rescores_tokens_around_an_edit(void **state)
         run_to_idle(f);
     }
     /* old scores that an edit would leave stale: a sentinel no random model gives */
-    text_attr_fill(f->t, 0, n, 251);
+    uint8_t stale = model_window_conf_encode(0.99f, false);
+    text_attr_fill(f->t, 0, n, stale);
     assert_int_equal(text_insert(f->t, 8, "not ", 4), TEXT_OK); /* "The cat not sat on ..." */
     model_session_note_edit_at(f->s, f->t, 12, 1000);
     for (int round = 0; round < 4; round++) {
@@ -446,12 +494,133 @@ static void test_model_heatmap_rescores_tokens_around_an_edit(void **state)
     uint8_t attr[sizeof doc + 4];
     text_attr_get(f->t, 0, n + 4, attr);
     for (size_t i = 8; i < 12; i++)
-        assert_true(attr[i] != 0 && attr[i] != 251); /* the new bytes */
+        assert_true(attr[i] != 0 && attr[i] != stale); /* the new bytes */
     for (size_t i = 12; i < 19; i++)
-        assert_true(attr[i] != 251); /* " sat on": after the edit */
-    assert_true(attr[4] != 251);     /* "cat": before it */
+        assert_true(attr[i] != stale); /* " sat on": after the edit */
+    assert_true(attr[4] != stale);     /* "cat": before it */
     size_t end = n + 4 - strlen("End of it.\n");
-    assert_int_equal(attr[end], 251); /* the last line, far from the edit, is not scored again */
+    assert_int_equal(attr[end], stale); /* the last line, far from the edit, is not scored again */
+}
+
+/* Scores every byte of f's text that has no confidence yet (the heatmap on, no delay). */
+static void score_all(fx *f)
+{
+    char err[128];
+    config_set(f->cfg, "score-delay-ms", "0", err, sizeof err);
+    if (!model_session_heatmap(f->s))
+        assert_true(model_session_toggle_heatmap(f->s));
+    for (int round = 0; round < 8; round++) {
+        model_session_tick(f->s, f->t, 0, text_size(f->t), 1000);
+        run_to_idle(f);
+    }
+}
+
+/* The first line as written by the model: its recorded confidence is 0.9, "cat" 0.05 (values a
+ * score of the person's text is told apart from: it is written without the model bit). */
+#define LINE1 24 /* bytes of "The cat sat on the mat.\n" */
+static void mark_line1_model_written(fx *f)
+{
+    assert_int_equal(text_attr_fill(f->t, 0, LINE1, model_window_conf_encode(0.9f, true)), TEXT_OK);
+    assert_int_equal(text_attr_fill(f->t, 4, 3, model_window_conf_encode(0.05f, true)), TEXT_OK);
+}
+
+/* Re-scoring after an edit next to the model's text replaces the scores of the person's tokens
+ * around it but leaves the confidence the model recorded for its own tokens. */
+static void test_model_rescore_after_edit_keeps_model_recorded_confidence(void **state)
+{
+    fx *f = *state;
+    size_t n = strlen(doc);
+    score_all(f);
+    mark_line1_model_written(f);
+    uint8_t line1[LINE1];
+    text_attr_get(f->t, 0, LINE1, line1);
+    /* the person's second line: a stale score that the re-scoring must replace */
+    uint8_t stale = model_window_conf_encode(0.5f, false);
+    text_attr_fill(f->t, LINE1, n - LINE1, stale);
+    assert_int_equal(text_insert(f->t, LINE1, "Yes. ", 5), TEXT_OK);
+    text_snapshot(f->t);
+    model_session_note_edit_at(f->s, f->t, LINE1 + 5, 1000);
+    score_all(f);
+    uint8_t now[sizeof doc + 5];
+    text_attr_get(f->t, 0, n + 5, now);
+    assert_memory_equal(now, line1, LINE1);
+    for (size_t i = LINE1; i < LINE1 + 5; i++) { /* the new bytes: the person's, scored */
+        assert_true(model_window_conf_decode(now[i]) >= 0.0f);
+        assert_false(model_window_conf_by_model(now[i]));
+    }
+    int rescored = 0;
+    for (size_t i = LINE1 + 5; i < LINE1 + 5 + 10; i++)
+        rescored += now[i] != stale;
+    assert_true(rescored > 0); /* the person's tokens after the edit were scored again */
+}
+
+/* A person's edit inside the model's text: the new bytes are the person's (unknown, then
+ * scored); undo brings back the model's text with the confidence it recorded. */
+static void test_model_undo_of_edit_in_model_text_restores_recorded_confidence(void **state)
+{
+    fx *f = *state;
+    size_t n = strlen(doc);
+    score_all(f);
+    mark_line1_model_written(f);
+    uint8_t before[sizeof doc];
+    text_attr_get(f->t, 0, n, before);
+    assert_int_equal(text_delete(f->t, 4, 3), TEXT_OK); /* "cat" -> "dog" */
+    assert_int_equal(text_insert(f->t, 4, "dog", 3), TEXT_OK);
+    text_snapshot(f->t);
+    uint8_t a[3];
+    text_attr_get(f->t, 4, 3, a);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(a[i], 0);
+    model_session_note_edit_at(f->s, f->t, 7, 1000);
+    score_all(f);
+    text_attr_get(f->t, 4, 3, a);
+    for (int i = 0; i < 3; i++) {
+        assert_true(model_window_conf_decode(a[i]) >= 0.0f);
+        assert_false(model_window_conf_by_model(a[i]));
+    }
+    assert_true(text_undo(f->t, NULL));
+    char *now = text_all(f->t);
+    assert_string_equal(now, doc);
+    free(now);
+    uint8_t after[sizeof doc];
+    text_attr_get(f->t, 0, n, after);
+    assert_memory_equal(after, before, n);
+}
+
+/* Revise ranks the model's tokens by the confidence recorded when they were written, also after
+ * the text around them was scored again; the least confident is the model's "cat". */
+static void test_model_revise_orders_by_recorded_confidence(void **state)
+{
+    fx *f = *state;
+    score_all(f);
+    mark_line1_model_written(f);
+    assert_int_equal(text_insert(f->t, LINE1, "Yes. ", 5), TEXT_OK); /* a person's edit next to it */
+    text_snapshot(f->t);
+    model_session_note_edit_at(f->s, f->t, LINE1 + 5, 1000);
+    score_all(f);
+    const bd3_model *m = model_session_model(f->s);
+    model_window w;
+    assert_int_equal(model_window_build(&w, m, f->t, 0, LINE1, -1, 256, -1, -1), BD3_OK);
+    revise_n = 0;
+    assert_int_equal(model_session_revise(f->s, f->t, 0, LINE1, 0), 0);
+    run_to_idle(f);
+    assert_int_equal(revise_n, w.n);
+    assert_int_equal(revise_lo, w.lo);
+    assert_int_equal(revise_hi, w.hi);
+    float lowest = 2.0f;
+    int at = -1;
+    for (int i = w.lo; i < w.hi; i++) {
+        bool cat = w.pos[i] < 7 && w.pos[i + 1] > 4;
+        float want = model_window_conf_decode(model_window_conf_encode(cat ? 0.05f : 0.9f, true));
+        assert_float_equal(revise_conf[i], want, 1e-6);
+        if (revise_conf[i] < lowest) {
+            lowest = revise_conf[i];
+            at = i;
+        }
+    }
+    assert_true(at >= 0);
+    assert_true(w.pos[at] < 7 && w.pos[at + 1] > 4); /* a token of "cat" */
+    model_window_release(&w);
 }
 
 /* Continuing again at the end of the last continuation gives the engine a prompt that extends
@@ -551,7 +720,7 @@ int main(void)
         return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_model_window_offsets_cover_the_bytes, setup, teardown),
-        cmocka_unit_test(test_model_window_conf_quantise_round_trips),
+        cmocka_unit_test(test_model_window_conf_round_trip_stays_within_one_bucket),
         cmocka_unit_test_setup_teardown(test_model_infill_rewrites_selection_as_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_again_keeps_samples_to_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_cancel_restores_text, setup, teardown),
@@ -565,6 +734,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_rescores_tokens_around_an_edit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_rescore_after_edit_keeps_model_recorded_confidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_undo_of_edit_in_model_text_restores_recorded_confidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_revise_orders_by_recorded_confidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_again_extends_the_last_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_completes_the_partial_block, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
