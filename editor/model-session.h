@@ -1,6 +1,8 @@
 /* model-session.h: the model inside the editor: infill, continue, revise, inspect and background
  * scoring of one text at a time, run on the model worker and written into the text as tokens are
- * unmasked (confidence in the byte attributes), one undo step per operation.
+ * unmasked (confidence in the byte attributes, marked as the model's), one undo step per operation.
+ * Background scoring writes the person's bytes only: the model's keep the confidence recorded
+ * when it unmasked them, until a person edits them.
  * Depends on text.h, config.h, model-worker.h, model-window.h and model/bd3.h: no curses. */
 #ifndef BD3ED_MODEL_SESSION_H
 #define BD3ED_MODEL_SESSION_H
@@ -97,7 +99,7 @@ int model_session_tick(model_session *s, text *t, size_t vis_lo, size_t vis_hi, 
 void model_session_note_edit(model_session *s, const text *t, int64_t now_ms);
 /* As model_session_note_edit, with the position of the edit: once the delay passed, the tokens
  * around it (whose context changed) are scored again before any other scoring, replacing their
- * earlier scores, so the heatmap follows the writing. */
+ * earlier scores (not the model's recorded confidence), so the heatmap follows the writing. */
 void model_session_note_edit_at(model_session *s, const text *t, size_t pos, int64_t now_ms);
 
 /* ---- display ---- */

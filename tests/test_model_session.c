@@ -623,6 +623,27 @@ static void test_model_revise_orders_by_recorded_confidence(void **state)
     model_window_release(&w);
 }
 
+/* After a revise of the person's text the tokens it changed are the model's (confidence
+ * recorded), the ones it left are still the person's, with their scores. */
+static void test_model_revise_leaves_unchanged_person_tokens_the_persons(void **state)
+{
+    fx *f = *state;
+    score_all(f);
+    size_t lo = LINE1, hi = 55;
+    assert_int_equal(model_session_revise(f->s, f->t, lo, hi, lo), 0);
+    run_to_idle(f);
+    size_t end = text_size(f->t) - (strlen(doc) - hi);
+    int kept = 0;
+    for (size_t p = lo; p < end; p++) {
+        uint8_t a = 0;
+        text_attr_get(f->t, p, 1, &a);
+        assert_true(model_window_conf_decode(a) >= 0.0f);
+        assert_int_equal(model_window_conf_by_model(a), model_session_changed_at(f->s, f->t, p));
+        kept += !model_session_changed_at(f->s, f->t, p);
+    }
+    assert_true(kept > 0);
+}
+
 /* Continuing again at the end of the last continuation gives the engine a prompt that extends
  * the last one (same first tokens), so its cache holds all but the new blocks; in a document
  * longer than the window too. */
@@ -737,6 +758,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_rescore_after_edit_keeps_model_recorded_confidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_undo_of_edit_in_model_text_restores_recorded_confidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_orders_by_recorded_confidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_revise_leaves_unchanged_person_tokens_the_persons, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_again_extends_the_last_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_completes_the_partial_block, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
