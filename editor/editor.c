@@ -252,14 +252,35 @@ static bool editor_add_buffer(editor *ed, buffer *b)
 
 void editor_message(editor *ed, bool error, const char *fmt, ...)
 {
+    char *dst = ed->message;
+    bool *dst_error = &ed->message_error;
+    if (ed->message_queueing && (ed->message[0] || ed->prompt != PROMPT_NONE)) {
+        if (ed->n_msg_queue == EDITOR_MESSAGE_QUEUE) return;   /* the first ones are kept */
+        dst = ed->msg_queue[ed->n_msg_queue];
+        dst_error = &ed->msg_queue_error[ed->n_msg_queue];
+        ed->n_msg_queue++;
+    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ed->message, sizeof ed->message, fmt, ap);
+    vsnprintf(dst, EDITOR_MESSAGE_MAX, fmt, ap);
     va_end(ap);
     /* the message line is drawn by the terminal layer: keep it printable */
-    for (char *p = ed->message; *p; p++)
+    for (char *p = dst; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-    ed->message_error = error;
+    *dst_error = error;
+    ed->message_serial++;
+}
+
+/* Shows the oldest waiting message. */
+static void editor_message_next(editor *ed)
+{
+    if (ed->n_msg_queue == 0) return;
+    memcpy(ed->message, ed->msg_queue[0], EDITOR_MESSAGE_MAX);
+    ed->message_error = ed->msg_queue_error[0];
+    ed->n_msg_queue--;
+    memmove(ed->msg_queue[0], ed->msg_queue[1], (size_t)ed->n_msg_queue * EDITOR_MESSAGE_MAX);
+    memmove(&ed->msg_queue_error[0], &ed->msg_queue_error[1], (size_t)ed->n_msg_queue * sizeof(bool));
+    ed->message_serial++;
 }
 
 void editor_set_model_hook(editor *ed, editor_model_fn fn, void *ctx)
@@ -538,6 +559,14 @@ void editor_prompt_start(editor *ed, editor_prompt kind, const char *label, cons
     ed->input_len = strlen(initial) < EDITOR_INPUT_MAX - 1 ? strlen(initial) : EDITOR_INPUT_MAX - 1;
     memcpy(ed->input, initial, ed->input_len);
     ed->input[ed->input_len] = 0;
+    if (ed->message_queueing && ed->message[0] && ed->n_msg_queue < EDITOR_MESSAGE_QUEUE) {
+        /* a start-up message under a start-up prompt is shown after it */
+        memmove(ed->msg_queue[1], ed->msg_queue[0], (size_t)ed->n_msg_queue * EDITOR_MESSAGE_MAX);
+        memmove(&ed->msg_queue_error[1], &ed->msg_queue_error[0], (size_t)ed->n_msg_queue * sizeof(bool));
+        memcpy(ed->msg_queue[0], ed->message, EDITOR_MESSAGE_MAX);
+        ed->msg_queue_error[0] = ed->message_error;
+        ed->n_msg_queue++;
+    }
     ed->message[0] = 0;
     if (b) {
         ed->origin_cursor = b->cursor;
@@ -1063,7 +1092,19 @@ static void editor_prompt_key(editor *ed, key_code key)
     }
 }
 
+static void editor_key_dispatch(editor *ed, key_code key);
+
 void editor_key(editor *ed, key_code key)
+{
+    ed->message_queueing = false;
+    uint64_t serial = ed->message_serial;
+    editor_key_dispatch(ed, key);
+    /* a waiting message comes next, unless this key said something itself */
+    if (ed->n_msg_queue > 0 && ed->prompt == PROMPT_NONE && ed->message_serial == serial)
+        editor_message_next(ed);
+}
+
+static void editor_key_dispatch(editor *ed, key_code key)
 {
     if (ed->prompt != PROMPT_NONE) {
         editor_prompt_key(ed, key);

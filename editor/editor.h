@@ -19,6 +19,7 @@
 
 #define EDITOR_INPUT_MAX 1024        /* bytes of prompt input */
 #define EDITOR_MESSAGE_MAX 512       /* bytes of the message line */
+#define EDITOR_MESSAGE_QUEUE 8       /* messages that can wait behind the one shown */
 #define EDITOR_MODEL_STATUS_MAX 96   /* bytes of the model's status slot */
 #define EDITOR_RECOVERY_SECONDS 2.0  /* least time between two recovery writes of a buffer */
 #define EDITOR_RECOVERY_ASYNC_MIN (4u << 20) /* texts of at least this many bytes are written
@@ -111,6 +112,12 @@ struct editor {
     void *clipboard_ctx;        /* its context */
     char message[EDITOR_MESSAGE_MAX]; /* message line text */
     bool message_error;         /* the message is an error */
+    bool message_queueing;      /* a message does not replace the one shown but waits behind it
+                                   (start-up, until the first key) */
+    char msg_queue[EDITOR_MESSAGE_QUEUE][EDITOR_MESSAGE_MAX]; /* waiting messages, oldest first */
+    bool msg_queue_error[EDITOR_MESSAGE_QUEUE]; /* each is an error */
+    int n_msg_queue;            /* messages waiting, 0..EDITOR_MESSAGE_QUEUE */
+    uint64_t message_serial;    /* count of messages set, to see whether a key set one */
     editor_prompt prompt;       /* active prompt */
     char prompt_label[160];     /* prompt text before the input */
     char input[EDITOR_INPUT_MAX]; /* prompt input, input_len bytes, NUL-terminated */
@@ -175,6 +182,9 @@ void editor_recovery_wait(editor *ed);
 /* Writes recovery files of every modified buffer now (on SIGHUP/SIGTERM). */
 void editor_recovery_write_all(editor *ed);
 
+/* Sets the message line. While ed->message_queueing is on (start-up) a message arriving while
+ * another is shown waits behind it; each key then shows the next waiting one, unless the key
+ * set a message of its own, so no start-up error hides another. */
 void editor_message(editor *ed, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void editor_set_model_hook(editor *ed, editor_model_fn fn, void *ctx);
