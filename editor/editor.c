@@ -1094,11 +1094,28 @@ static void editor_prompt_key(editor *ed, key_code key)
 
 static void editor_key_dispatch(editor *ed, key_code key);
 
+/* In a command mode of a modal keymap (vi normal: no self-insert while another mode has it) the
+ * cursor sits on a character, as in vi: never after the last one of a non-empty line. */
+static void editor_clamp_cursor(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || !ed->km || ed->prompt != PROMPT_NONE || b->anchor != TEXT_POS_NONE) return;
+    if (keymap_mode_self_insert(ed->km, ed->ks.mode)) return;
+    bool modal = false;
+    for (int m = 0; m < keymap_n_modes(ed->km); m++)
+        if (keymap_mode_self_insert(ed->km, m)) modal = true;
+    if (!modal) return;
+    size_t end = view_line_end(b->text, b->cursor);
+    if (b->cursor >= end && end > view_line_start(b->text, b->cursor))
+        b->cursor = view_prev_cluster(b->text, end);
+}
+
 void editor_key(editor *ed, key_code key)
 {
     ed->message_queueing = false;
     uint64_t serial = ed->message_serial;
     editor_key_dispatch(ed, key);
+    editor_clamp_cursor(ed);
     /* a waiting message comes next, unless this key said something itself */
     if (ed->n_msg_queue > 0 && ed->prompt == PROMPT_NONE && ed->message_serial == serial)
         editor_message_next(ed);
@@ -1301,6 +1318,7 @@ void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
         return;
     }
     }
+    editor_clamp_cursor(ed);
     editor_scroll(ed);
 }
 
