@@ -4,6 +4,7 @@
 #include "editor.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1324,8 +1325,29 @@ void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
 
 /* ---- recovery ---- */
 
+/* A mapped file that another program truncated: its lost part now reads as zero bytes. Says
+ * so and writes the recovery files of that file's buffers at once. */
+static void editor_check_truncated(editor *ed)
+{
+    char path[PATH_MAX];
+    while (file_mmap_fault_take(path, sizeof path)) {
+        editor_message(ed, true, "%.200s was truncated on disk by another program: the lost part "
+                       "reads as NUL bytes; your edits are kept (recovery file written)", path);
+        editor_recovery_wait(ed);
+        for (int i = 0; i < ed->n_bufs; i++) {
+            buffer *b = ed->bufs[i];
+            if (!b->path || strcmp(b->path, path) != 0 || !text_modified(b->text)) continue;
+            if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
+                b->rec_written = true;
+                b->rec_rev = text_revision(b->text);
+            }
+        }
+    }
+}
+
 void editor_tick(editor *ed, double now)
 {
+    editor_check_truncated(ed);
     editor_recovery_collect(ed, false);
     if (ed->rec_job) return;
     for (int i = 0; i < ed->n_bufs; i++) {

@@ -1,4 +1,5 @@
-/* file.h: loading files into a text (mmap for large ones), atomic saving that refuses to
+/* file.h: loading files into a text (private memory; mmap only for very large ones, guarded
+ * against truncation by another program), atomic saving that refuses to
  * overwrite a file changed on disk since it was opened, and recovery files of unsaved changes.
  * Depends on text.h and libc/POSIX only: no screen, no keys. */
 #ifndef BD3ED_FILE_H
@@ -10,7 +11,9 @@
 #include <time.h>
 #include "text.h"
 
-#define FILE_MMAP_MIN (1u << 20)   /* files of at least this many bytes are mmapped */
+#define FILE_MMAP_MIN ((size_t)256 << 20) /* files of at least this many bytes are mmapped; smaller
+                                            ones are read into private memory, so that another
+                                            program truncating them cannot touch the buffer */
 
 typedef enum file_status {
     FILE_OK = 0,
@@ -36,6 +39,15 @@ typedef struct file_info {
 /* Loads path into a new text (*out). A missing file gives an empty text with info->exists
  * false and FILE_OK. On FILE_E_IO *err (when non-NULL) is the errno value. */
 file_status file_load(const char *path, text **out, file_info *info, int *err);
+/* file_load with another mmap threshold (files of at least mmap_min bytes are mapped). A
+ * mapped file that another program truncates does not crash the editor: the read of a page
+ * past the new end fails with SIGBUS, which a handler turns into zero bytes for the rest of
+ * the mapping and records (see file_mmap_fault_take). */
+file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_info *info,
+                           int *err);
+/* Takes one not yet reported mapped file that was truncated under the editor: writes its path
+ * into buf (size bytes) and returns true; false when there is none. */
+bool file_mmap_fault_take(char *buf, size_t size);
 /* Reads fd to its end into a new text (for "-", standard input). */
 file_status file_load_fd(int fd, text **out, int *err);
 /* Writes all of t to fd. */
