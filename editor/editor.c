@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "command.h"
 #include "motion.h"
 
@@ -34,7 +35,28 @@ static void buffer_free(buffer *b)
     text_free(b->text);
     free(b->path);
     free(b->name);
+    free(b->rec_file);
+    free(b->rec_offer);
     free(b);
+}
+
+/* The buffer has a recovery file (a named file, or an unnamed buffer with its own path). */
+static bool buffer_rec_able(const buffer *b)
+{
+    return !b->is_help && (b->path || b->rec_file);
+}
+
+static file_status buffer_rec_write(buffer *b)
+{
+    if (b->path) return file_recovery_write(b->text, b->path, NULL);
+    return file_recovery_write_file(b->text, NULL, 0, b->rec_file, NULL);
+}
+
+static void buffer_rec_remove(buffer *b)
+{
+    if (b->is_help) return;
+    if (b->path) file_recovery_remove(b->path);
+    else if (b->rec_file) unlink(b->rec_file);
 }
 
 /* Moves a position kept by the buffer across an insertion of len bytes at pos. */
@@ -127,7 +149,8 @@ typedef struct editor_recovery_job {
     pthread_t thread;      /* the writer */
     text_span *spans;      /* n spans of the text to write */
     size_t n;              /* count */
-    char *path;            /* file the recovery file is for */
+    char *path;            /* file the recovery file is for (direct: the recovery file) */
+    bool direct;           /* path is the recovery file itself (an unnamed buffer) */
     buffer *buf;           /* buffer written */
     uint64_t rev;          /* its text revision then */
     double time;           /* tick time the job started */
@@ -138,7 +161,8 @@ typedef struct editor_recovery_job {
 static void *editor_recovery_thread(void *arg)
 {
     editor_recovery_job *job = arg;
-    job->status = file_recovery_write_spans(job->spans, job->n, job->path, NULL);
+    job->status = job->direct ? file_recovery_write_file(NULL, job->spans, job->n, job->path, NULL)
+                              : file_recovery_write_spans(job->spans, job->n, job->path, NULL);
     atomic_store(&job->done, true);
     return NULL;
 }
@@ -172,7 +196,8 @@ static bool editor_recovery_start(editor *ed, buffer *b, double now)
     editor_recovery_job *job = calloc(1, sizeof *job);
     if (!job) return false;
     job->spans = text_spans(b->text, &job->n);
-    job->path = strdup(b->path);
+    job->path = strdup(b->path ? b->path : b->rec_file);
+    job->direct = !b->path;
     job->buf = b;
     job->rev = text_revision(b->text);
     job->time = now;
@@ -340,8 +365,11 @@ static void editor_offer_recovery(editor *ed)
         if (!b->recovery_offer) continue;
         ed->cur = i;
         char label[sizeof ed->prompt_label];
-        snprintf(label, sizeof label, "Unsaved changes of %.100s were recovered. Restore them? (y/n) ",
-                 b->name);
+        if (b->path)
+            snprintf(label, sizeof label, "Unsaved changes of %.100s were recovered. Restore them? (y/n) ",
+                     b->name);
+        else
+            snprintf(label, sizeof label, "Unsaved text of an unnamed buffer was recovered. Restore it? (y/n) ");
         editor_prompt_start(ed, PROMPT_RECOVER, label, "");
         return;
     }
@@ -382,6 +410,21 @@ bool editor_open_text(editor *ed, text *t, const char *name)
         return false;
     }
     text_set_saved(t);
+    char rec[PATH_MAX];
+    if (file_recovery_unnamed_path(rec, sizeof rec)) b->rec_file = strdup(rec);
+    return true;
+}
+
+bool editor_offer_unnamed_recovery(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || b->path || !b->rec_file || b->rec_offer || text_size(b->text) > 0) return false;
+    char found[1][PATH_MAX];
+    if (file_recovery_unnamed_list(found, 1) < 1) return false;
+    b->rec_offer = strdup(found[0]);
+    if (!b->rec_offer) return false;
+    b->recovery_offer = true;
+    editor_offer_recovery(ed);
     return true;
 }
 
@@ -723,7 +766,7 @@ static void editor_quit_now(editor *ed)
 {
     editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++)
-        if (ed->bufs[i]->path && !ed->bufs[i]->is_help) file_recovery_remove(ed->bufs[i]->path);
+        buffer_rec_remove(ed->bufs[i]);
     ed->quit = true;
 }
 
@@ -750,7 +793,7 @@ void editor_close_buffer(editor *ed, int index)
     if (index < 0 || index >= ed->n_bufs) return;
     editor_recovery_wait(ed);
     buffer *b = ed->bufs[index];
-    if (b->path && !b->is_help) file_recovery_remove(b->path);
+    buffer_rec_remove(b);
     if (ed->model_fn) ed->model_fn(ed, "forget", index, ed->model_ctx); /* drops jobs on its text */
     buffer_free(b);
     memmove(ed->bufs + index, ed->bufs + index + 1, (size_t)(ed->n_bufs - index - 1) * sizeof *ed->bufs);
@@ -828,13 +871,23 @@ static void editor_recover(editor *ed, bool yes)
     buffer *b = editor_buffer(ed);
     b->recovery_offer = false;
     if (!yes) {
-        file_recovery_remove(b->path);
+        if (b->path) file_recovery_remove(b->path);
+        else if (b->rec_offer) unlink(b->rec_offer);
+        free(b->rec_offer);
+        b->rec_offer = NULL;
         editor_message(ed, false, "Recovery file removed");
         return;
     }
     text *r = NULL;
     int err = 0;
-    file_status s = file_recovery_load(b->path, &r, &err);
+    file_status s = FILE_E_NONE;
+    if (b->path) {
+        s = file_recovery_load(b->path, &r, &err);
+    } else if (b->rec_offer) {
+        file_info info;
+        s = file_load(b->rec_offer, &r, &info, &err);
+        if (s == FILE_OK && !info.exists) { text_free(r); r = NULL; s = FILE_E_NONE; }
+    }
     if (s != FILE_OK) {
         editor_message(ed, true, "Cannot read the recovery file: %s",
                        s == FILE_E_IO ? strerror(err) : file_status_str(s));
@@ -853,6 +906,12 @@ static void editor_recover(editor *ed, bool yes)
     b->cursor = 0;
     b->top = 0;
     b->rec_written = true;
+    if (!b->path && b->rec_offer) {
+        /* the earlier session's file becomes this buffer's recovery file */
+        if (!b->rec_file || rename(b->rec_offer, b->rec_file) != 0) b->rec_written = false;
+        free(b->rec_offer);
+        b->rec_offer = NULL;
+    }
     editor_message(ed, false, "Recovered unsaved changes (undo returns to the file on disk)");
 }
 
@@ -929,7 +988,9 @@ static void editor_prompt_accept(editor *ed)
         if (!b->path || strcmp(b->path, in) != 0) {
             char *np = strdup(in), *nn = strdup(base_name(in));
             if (!np || !nn) { free(np); free(nn); return; }
-            if (b->path) file_recovery_remove(b->path);
+            buffer_rec_remove(b);
+            free(b->rec_file);
+            b->rec_file = NULL;
             free(b->path); free(b->name);
             b->path = np; b->name = nn;
             memset(&b->info, 0, sizeof b->info);
@@ -1352,9 +1413,9 @@ void editor_tick(editor *ed, double now)
     if (ed->rec_job) return;
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
-        if (!b->path || b->is_help || b->recovery_offer) continue;
+        if (!buffer_rec_able(b) || b->recovery_offer) continue;
         if (!text_modified(b->text)) {
-            if (b->rec_written) { file_recovery_remove(b->path); b->rec_written = false; }
+            if (b->rec_written) { buffer_rec_remove(b); b->rec_written = false; }
             continue;
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
@@ -1363,7 +1424,7 @@ void editor_tick(editor *ed, double now)
             if (editor_recovery_start(ed, b, now)) return;   /* one write at a time */
             continue;
         }
-        if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
+        if (buffer_rec_write(b) == FILE_OK) {
             b->rec_written = true;
             b->rec_rev = text_revision(b->text);
             b->rec_time = now;
@@ -1376,8 +1437,8 @@ void editor_recovery_write_all(editor *ed)
     editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
-        if (b->path && !b->is_help && !b->recovery_offer && text_modified(b->text))
-            file_recovery_write(b->text, b->path, NULL);
+        if (buffer_rec_able(b) && !b->recovery_offer && text_modified(b->text))
+            buffer_rec_write(b);
     }
 }
 

@@ -44,6 +44,9 @@ typedef struct buffer {
     double rec_time;        /* time (s) of the last recovery write */
     bool rec_written;       /* a recovery file of this buffer exists */
     bool recovery_offer;    /* a recovery file was found on open and waits for an answer */
+    char *rec_file;         /* unnamed buffers: path of their recovery file; NULL otherwise */
+    char *rec_offer;        /* unnamed buffers: an earlier session's recovery file offered for
+                               restoring (recovery_offer); NULL otherwise */
     size_t lc_pos;          /* line cache: a position ... */
     size_t lc_line;         /* ... and its 0-based line number */
     uint64_t lc_rev;        /* text revision the cache is valid for */
@@ -163,8 +166,12 @@ void editor_resize(editor *ed, int rows, int cols);
 
 /* Opens path (missing: a new file) as a new current buffer; offers a recovery file. */
 bool editor_open(editor *ed, const char *path);
-/* Adds t (owned) as a new current unnamed buffer called name. */
+/* Adds t (owned) as a new current unnamed buffer called name. Its unsaved text is kept in a
+ * recovery file named after this process (file_recovery_unnamed_path). */
 bool editor_open_text(editor *ed, text *t, const char *name);
+/* Offers, in the current buffer when it is unnamed and empty, the newest recovery file of an
+ * unnamed buffer left by an editor that is no longer running; false when there is none. */
+bool editor_offer_unnamed_recovery(editor *ed);
 buffer *editor_buffer(editor *ed);   /* current buffer, NULL when none */
 
 /* Input. */

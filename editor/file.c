@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -405,4 +406,71 @@ void file_recovery_remove(const char *path)
 {
     char rec[PATH_MAX];
     if (file_recovery_path(path, rec, sizeof rec)) unlink(rec);
+}
+
+bool file_recovery_unnamed_path(char *buf, size_t size)
+{
+    static time_t started;   /* this process's first call */
+    static unsigned count;   /* unnamed buffers named so far */
+    char dir[PATH_MAX];
+    if (!file_recovery_dir(dir, sizeof dir)) return false;
+    if (!started) started = time(NULL);
+    int n = snprintf(buf, size, "%s/%s%ld-%lld-%u", dir, FILE_RECOVERY_UNNAMED, (long)getpid(),
+                     (long long)started, ++count);
+    return n > 0 && (size_t)n < size;
+}
+
+file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n,
+                                     const char *rec, int *err)
+{
+    char dir[PATH_MAX];
+    if (!file_dir_of(rec, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
+    int e = file_mkdirs(dir);
+    if (e) return file_fail(err, e);
+    return file_write_atomic(t, spans, n, rec, 0600, err);
+}
+
+/* One unnamed recovery file found by file_recovery_unnamed_list. */
+typedef struct file_unnamed {
+    char path[PATH_MAX];   /* the file */
+    time_t mtime;          /* its modification time, for the order */
+} file_unnamed;
+
+static int file_unnamed_newer(const void *a, const void *b)
+{
+    time_t x = ((const file_unnamed *)a)->mtime, y = ((const file_unnamed *)b)->mtime;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max)
+{
+    char dir[PATH_MAX];
+    if (max <= 0 || !file_recovery_dir(dir, sizeof dir)) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    enum { FILE_UNNAMED_SCAN = 64 };   /* files considered at most */
+    file_unnamed *found = calloc(FILE_UNNAMED_SCAN, sizeof *found);
+    int n = 0;
+    struct dirent *de;
+    size_t pl = strlen(FILE_RECOVERY_UNNAMED);
+    while (found && n < FILE_UNNAMED_SCAN && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, FILE_RECOVERY_UNNAMED, pl) != 0) continue;
+        char *end;
+        long pid = strtol(de->d_name + pl, &end, 10);
+        if (end == de->d_name + pl || *end != '-' || pid <= 0) continue;
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM)
+            continue;   /* its editor is still running */
+        struct stat st;
+        if (snprintf(found[n].path, PATH_MAX, "%s/%s", dir, de->d_name) >= PATH_MAX) continue;
+        if (stat(found[n].path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
+        found[n].mtime = st.st_mtime;
+        n++;
+    }
+    closedir(d);
+    if (!found) return 0;
+    qsort(found, (size_t)n, sizeof *found, file_unnamed_newer);
+    int k = n < max ? n : max;
+    for (int i = 0; i < k; i++) memcpy(paths[i], found[i].path, PATH_MAX);
+    free(found);
+    return k;
 }

@@ -6,6 +6,7 @@
 #define BD3ED_FILE_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -74,5 +75,18 @@ bool file_recovery_exists(const char *path);
 /* Loads the recovery file of path into a new text; FILE_E_NONE when there is none. */
 file_status file_recovery_load(const char *path, text **out, int *err);
 void file_recovery_remove(const char *path);
+
+/* Recovery files of unnamed buffers ([new], [stdin]) live in the same folder, named
+ * "unnamed-PID-SECONDS-N" after the editor process, its start time and a counter. */
+#define FILE_RECOVERY_UNNAMED "unnamed-"   /* prefix of their names */
+/* A new recovery file path for an unnamed buffer of this process (nothing is created). */
+bool file_recovery_unnamed_path(char *buf, size_t size);
+/* Writes t (or, when t is NULL, the n spans) as the recovery file at rec (a path from
+ * file_recovery_unnamed_path), atomically, creating the folder. */
+file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n,
+                                     const char *rec, int *err);
+/* Recovery files of unnamed buffers left by editors that are no longer running, newest first:
+ * writes up to max paths (each PATH_MAX bytes) into paths and returns how many. */
+int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max);
 
 #endif

@@ -220,6 +220,8 @@ int main(int argc, char **argv)
     if (ed->n_bufs == 0) {
         text *t = text_new();
         if (!t || !editor_open_text(ed, t, "[new]")) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
+        /* text of an unnamed buffer that an earlier editor lost (killed, crashed) */
+        editor_offer_unnamed_recovery(ed);
     }
     if (ed->n_bufs > 0 && ed->prompt == PROMPT_NONE) ed->cur = 0;
     if (start_line > 0 && ed->prompt == PROMPT_NONE) editor_goto_line(ed, (size_t)start_line - 1);
