@@ -256,6 +256,36 @@ static void cmd_delete_line(editor *ed, int c)
     delete_range(ed, s, e);
 }
 
+/* Cuts from the cursor to the end of its line into the register; at the end of a line, the
+ * line break (emacs kill-line). */
+static void cmd_delete_line_end(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed) || delete_selection(ed)) return;
+    buffer *b = cur(ed);
+    size_t e = view_line_end(b->text, b->cursor);
+    if (e == b->cursor) e = view_next_cluster(b->text, b->cursor);
+    if (e == b->cursor) return;
+    editor_copy_range(ed, b->cursor, e);
+    delete_range(ed, b->cursor, e);
+}
+
+/* vi c,w and C: cuts the rest of the word (or of the line) and enters insert mode. */
+static void change_to(editor *ed, size_t (*end_of)(const text *, size_t))
+{
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    if (!delete_selection(ed)) {
+        size_t e = end_of(b->text, b->cursor);
+        if (e > b->cursor) editor_copy_range(ed, b->cursor, e);
+        delete_range(ed, b->cursor, e);
+    }
+    editor_set_mode(ed, "insert");
+}
+
+static void cmd_change_word(editor *ed, int c) { (void)c; change_to(ed, motion_word_end); }
+static void cmd_change_line_end(editor *ed, int c) { (void)c; change_to(ed, view_line_end); }
+
 static void cmd_copy(editor *ed, int c)
 {
     (void)c;
@@ -501,6 +531,9 @@ static const command commands[] = {
     { "delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R },
     { "delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R },
     { "delete-line", "Cut the line into the register", cmd_delete_line, R },
+    { "delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R },
+    { "mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0 },
+    { "mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0 },
     { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0 },
     { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0 },
     { "paste", "Paste the register", cmd_paste, R },
