@@ -222,5 +222,33 @@ class Gguf(unittest.TestCase):
         self.assertGreater(rel, 0.0)  # Q8_0 really was applied
 
 
+class Engine(unittest.TestCase):
+    def test_c_engine_logits_match_pytorch_on_an_exported_file(self):
+        bd3 = os.path.join(os.environ.get("BUILD", "build"), "bd3")
+        if not os.access(bd3, os.X_OK):
+            self.skipTest("%s not built" % bd3)
+        import subprocess
+        cfg = SMALL
+        m = random_model(cfg, seed=13).float()
+        tok = data.ByteTokenizer()
+        path = os.path.join(tempfile.mkdtemp(), "t.gguf")
+        export.export_gguf(m, tok.tokens, tok.merges, path, [8, cfg.n_ctx])
+        m2 = bd3model.BD3LM(cfg)
+        export.load_gguf_into(m2, path)  # the same (dequantized) weights the engine reads
+        rng = np.random.default_rng(13)
+        x = rng.integers(0, cfg.mask_id, cfg.n_ctx)
+        x[rng.random(cfg.n_ctx) < 0.4] = cfg.mask_id
+        x[0] = 5
+        out = path + ".logits"
+        for mode, arg in ((("block", 8), "block:8"), (("global",), "global")):
+            subprocess.run([bd3, "logits", "-q", "-t", "1", "-m", path, "--ids", ",".join(map(str, x)),
+                            "--mode", arg, "-o", out], check=True)
+            c = np.fromfile(out, dtype=np.float32).reshape(cfg.n_ctx, cfg.n_vocab)[:, :cfg.mask_id]
+            with torch.no_grad():
+                p = m2.eval()(torch.from_numpy(x)[None], mode, backend="manual")[0].numpy()
+            rel = np.linalg.norm(c - p) / np.linalg.norm(p)
+            self.assertLess(rel, 1e-4, "%s: relative difference %g" % (arg, rel))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
