@@ -152,11 +152,13 @@ int main(int argc, char **argv)
     int n_files = 0;
     long start_line = 0;
     bool opts_done = false;
+    int early = -1;   /* exit status when the options end the program (help, version, error) */
+    if (!files) { fprintf(stderr, "bd3ed: out of memory\n"); editor_free(ed); return 1; }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!opts_done && a[0] == '-' && a[1] == '-' && a[2] == 0) { opts_done = true; continue; }
-        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) { main_usage(stdout); return 0; }
-        if (!opts_done && (!strcmp(a, "-V") || !strcmp(a, "--version"))) { printf("bd3ed %s\n", BD3ED_VERSION); return 0; }
+        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) { main_usage(stdout); early = 0; break; }
+        if (!opts_done && (!strcmp(a, "-V") || !strcmp(a, "--version"))) { printf("bd3ed %s\n", BD3ED_VERSION); early = 0; break; }
         if (!opts_done && a[0] == '-' && a[1] == '-') {
             /* any config option: --NAME=VALUE, --NAME VALUE, and --NAME / --no-NAME for a
              * boolean */
@@ -166,20 +168,26 @@ int main(int argc, char **argv)
                                               cerr, sizeof cerr);
             if (cs == CONFIG_E_NAME) {
                 fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a);
-                return 2;
+                early = 2;
+                break;
             }
-            if (cs != CONFIG_OK) { fprintf(stderr, "bd3ed: %s\n", cerr); return 2; }
+            if (cs != CONFIG_OK) { fprintf(stderr, "bd3ed: %s\n", cerr); early = 2; break; }
             i += used - 1;
             continue;
         }
         if (!opts_done && a[0] == '+' && a[1]) {
             char *end;
             start_line = strtol(a + 1, &end, 10);
-            if (*end || start_line < 1) { fprintf(stderr, "bd3ed: bad line number %s\n", a); return 2; }
+            if (*end || start_line < 1) { fprintf(stderr, "bd3ed: bad line number %s\n", a); early = 2; break; }
             continue;
         }
-        if (!opts_done && a[0] == '-' && a[1]) { fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a); return 2; }
+        if (!opts_done && a[0] == '-' && a[1]) { fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a); early = 2; break; }
         files[n_files++] = a;
+    }
+    if (early >= 0) {
+        editor_free(ed);
+        free(files);
+        return early;
     }
     editor_apply_config(ed);
 
