@@ -1392,8 +1392,9 @@ static void editor_check_truncated(editor *ed)
 {
     char path[PATH_MAX];
     while (file_mmap_fault_take(path, sizeof path)) {
-        editor_message(ed, true, "%.200s was truncated on disk by another program: the lost part "
-                       "reads as NUL bytes; your edits are kept (recovery file written)", path);
+        const char *slash = strrchr(path, '/');
+        editor_message(ed, true, "%.200s shrank on disk: its lost end reads as NUL bytes; your "
+                       "edits are kept in the recovery file", slash ? slash + 1 : path);
         editor_recovery_wait(ed);
         for (int i = 0; i < ed->n_bufs; i++) {
             buffer *b = ed->bufs[i];
