@@ -317,6 +317,40 @@ static void cmd_paste(editor *ed, int c)
     editor_replace_selection(ed, ed->reg, ed->reg_len);
 }
 
+/* vi p: whole lines (a register ending in a line break) go below the cursor's line, other
+ * text after the cursor's character; the cursor ends on the start of the pasted lines or on
+ * the last pasted character. */
+static void cmd_paste_after(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    if (editor_selection(b, &s, &e) || !ed->reg_len) { cmd_paste(ed, 0); return; }
+    if (ed->reg[ed->reg_len - 1] == '\n') {
+        motion_line_range(b->text, b->cursor, &s, &e);
+        if (e > s && text_byte_at(b->text, e - 1) == '\n') {
+            b->cursor = e;
+            editor_replace_selection(ed, ed->reg, ed->reg_len);
+            b->cursor = e;
+            return;
+        }
+        /* the last line has no line break: one goes before the pasted lines instead */
+        char *lines = malloc(ed->reg_len);
+        if (!lines) { editor_message(ed, true, "Out of memory"); return; }
+        lines[0] = '\n';
+        memcpy(lines + 1, ed->reg, ed->reg_len - 1);
+        b->cursor = e;
+        editor_replace_selection(ed, lines, ed->reg_len);
+        free(lines);
+        b->cursor = e + 1;
+        return;
+    }
+    if (b->cursor < view_line_end(b->text, b->cursor)) b->cursor = view_next_cluster(b->text, b->cursor);
+    editor_replace_selection(ed, ed->reg, ed->reg_len);
+    b->cursor = view_prev_cluster(b->text, b->cursor);
+}
+
 static void undo_redo(editor *ed, bool redo)
 {
     buffer *b = cur(ed);
@@ -537,6 +571,7 @@ static const command commands[] = {
     { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0 },
     { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0 },
     { "paste", "Paste the register", cmd_paste, R },
+    { "paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R },
     { "undo", "Undo the last step", cmd_undo, R },
     { "redo", "Redo the step undone last", cmd_redo, R },
     { "save", "Save the file", cmd_save, 0 },
