@@ -110,6 +110,8 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
 {
     buffer *b = cur(ed);
     if (!b) return;
+    if (b->anchor == TEXT_POS_NONE) b->mark = false;   /* the selection ended: so did the mark */
+    if (b->mark) select = true;
     size_t s, e;
     if (!select && editor_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
         /* Left/Right with a selection go to its edge */
@@ -142,6 +144,18 @@ MOTION(page_up, mv_page_up)
 MOTION(page_down, mv_page_down)
 MOTION(buffer_start, mv_buffer_start)
 MOTION(buffer_end, mv_buffer_end)
+
+/* emacs C-Space: the selection starts here and every motion extends it, until it ends (cancel,
+ * cut, copy, an edit). */
+static void cmd_mark_set(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (!b) return;
+    b->anchor = b->cursor;
+    b->mark = true;
+    editor_message(ed, false, "Mark set");
+}
 
 static void cmd_goto_line(editor *ed, int count)
 {
@@ -571,6 +585,7 @@ static const command commands[] = {
     { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0 },
     { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0 },
     { "paste", "Paste the register", cmd_paste, R },
+    { "mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0 },
     { "paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R },
     { "undo", "Undo the last step", cmd_undo, R },
     { "redo", "Redo the step undone last", cmd_redo, R },

@@ -35,6 +35,7 @@ typedef struct buffer {
     bool is_help;           /* this is the help screen */
     size_t cursor;          /* byte offset of the cursor */
     size_t anchor;          /* other end of the selection; TEXT_POS_NONE when none */
+    bool mark;              /* the mark is set (emacs): plain motions extend the selection */
     size_t top;             /* byte offset of the first row shown */
     int hscroll;            /* first column shown when not wrapping */
     int goal_col;           /* column kept by vertical motions; -1 when none */
