@@ -99,7 +99,7 @@ bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int bloc
                                  bd3_rows_fn fn, void *user);
 
 /* KV cache (spec section 2). The cache holds m committed clean rows. */
-void bd3_cache_clear(bd3_ctx *c);
+void bd3_cache_clear(bd3_ctx *c); /* also forgets which ids the cache held (bd3_continue) */
 int bd3_cache_len(const bd3_ctx *c); /* rows held, at most n_ctx - block */
 /* Denoising call for the current block of n ids (n <= n_ctx / 2 in practice): queries see every
  * cached row and the whole block. logits: [n, n_vocab]. The cache is unchanged. */
@@ -135,10 +135,26 @@ typedef struct bd3_sampler_params {
     double top_p;          /* nucleus mass in (0, 1]; 1 = off */
     int top_k;             /* keep the k most probable tokens; 0 = off */
     uint64_t seed;         /* RNG seed */
+    int refresh;           /* global-mode denoising over a window (infill, revise): 0 = exact;
+                              R >= 1 = window cache, a full pass every R model calls (see below) */
 } bd3_sampler_params;
 
 /* Defaults: first hitting, steps 0, threshold 0, temperature 1, top_p 1 (per product defaults
- * the editor may override), top_k 0, seed 0. */
+ * the editor may override), top_k 0, seed 0, refresh 0 (exact).
+ *
+ * Window cache (refresh R >= 1; an approximation in the manner of Fast-dLLM's dual cache): the
+ * first model call of bd3_infill / bd3_revise, and every R-th after it, is a full global pass
+ * that also keeps every layer's keys and values of all rows of the window. The calls between run
+ * only the positions that were masked when the operation started (the span being filled) through
+ * the layers: their queries attend to their own fresh keys and values and to those the last full
+ * pass left for every other row. The other rows' keys and values then lag behind the tokens
+ * written since that pass, so the logits differ slightly from an exact pass; R = 1 gives exactly
+ * the results of R = 0. With first hitting (one call per mask) R about the span length means one
+ * full pass per span-length of calls, each call between costing a few percent of a full pass;
+ * `bd3 bench` reports the cost at several R. Costs n_layer * n_ctx * n_embd floats of context
+ * memory for the values (12.6 MB for the default model, 38 MB for a 12-layer, 768-wide one),
+ * allocated by bd3_ctx_new; the keys share the KV cache's buffer of rotated keys, which the next
+ * KV-cache call rotates again from the raw keys (the KV cache itself is kept). */
 void bd3_sampler_params_init(bd3_sampler_params *p);
 const char *bd3_sampler_kind_name(bd3_sampler_kind k);
 int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out); /* 0 ok, -1 unknown */
@@ -171,7 +187,7 @@ bd3_status bd3_default_model_path(char *buf, size_t size);
 
 /* Infill (global mode): ids[0..n) is a window of n <= n_ctx tokens in which some are mask_id;
  * every mask is replaced by a sampled token and conf[i] set to its confidence. Other entries
- * are left unchanged. */
+ * are left unchanged. p->refresh >= 1 uses the window cache (approximate, see above). */
 bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                       bd3_step_fn cb, void *user);
 
@@ -185,7 +201,12 @@ typedef enum bd3_stop {
 /* Continue block by block with the KV cache: blocks are aligned to block_len from the start of
  * prompt (the last, partial prompt block is completed with masks), committed when clean, and the
  * cache slides past n_ctx. Writes up to max_new tokens into out/out_conf, *n_out of them.
- * block_len <= 0 picks bd3_model_default_block. out_conf may be NULL. The cache is cleared first.
+ * block_len <= 0 picks bd3_model_default_block. out_conf may be NULL. The cache is reused when it
+ * holds the prompt's leading complete blocks as an earlier call (or bd3_cache_commit calls of
+ * block_len rows) left them: the longest block-aligned prefix whose ids still match is kept (once
+ * the window has slid, only a cache holding exactly the start of this prompt's blocks), so that
+ * a call whose prompt extends the last one reads only the new blocks; otherwise it is cleared
+ * first. The results are the same either way.
  * Stops after the block that writes end-of-text (BD3_STOP_EOS), reaches max_new (BD3_STOP_LIMIT)
  * or ends in degenerate repetition (BD3_STOP_REPEAT): a period of 1 to 64 tokens repeated so
  * that the repeating tail spans at least 4 periods and 16 tokens; all but its first period are
@@ -210,7 +231,8 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
                      bd3_step_fn cb, void *user);
 
 /* Revise: remask the ceil(fraction * (hi - lo)) positions of [lo, hi) with the lowest conf, then
- * regenerate them in global mode over the window ids[0..n). ids and conf are updated in place;
+ * regenerate them in global mode over the window ids[0..n) (p->refresh as in bd3_infill: the
+ * window cache recomputes the remasked positions). ids and conf are updated in place;
  * changed[i] (optional, [n]) is set to 1 where the token changed. fraction in (0, 1]. On an
  * error or cancellation ids and conf are restored to what they were. */
 bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,

@@ -1,6 +1,6 @@
-/* forward.c: run-time context, forward pass (spec 1) in global and block-causal mode, float32 KV
- * cache with commit pass and sliding window (spec 2); all buffers come from bd3_ctx_new. Depends on
- * model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
+/* forward.c: context, forward pass (spec 1), float32 KV cache with commit, sliding and reuse across
+ * calls (spec 2), window cache of approximate global denoising; buffers all from bd3_ctx_new.
+ * Depends on model.h, kernels.h, pool.h and OpenBLAS (cblas_sgemm for every matrix product) only. */
 #include "forward.h"
 
 #include <cblas.h>
@@ -13,6 +13,7 @@
 #define CTX_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
 #define CTX_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
 #define CTX_MAX_THREADS 64         /* threads of one context at most */
+#define CTX_FNV_BASIS 0xcbf29ce484222325ull /* FNV-1a 64-bit offset basis */
 
 /* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
  * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
@@ -75,16 +76,21 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->k_cache = ctx_alloc(L * N * D, &c->bytes);
     c->v_cache = ctx_alloc(L * N * D, &c->bytes);
     c->inv_sum = ctx_alloc((size_t)n_threads * chunk, &c->bytes);
+    c->win_v = ctx_alloc(L * N * D, &c->bytes);
     c->lens = malloc(N * sizeof *c->lens);
     c->bytes += N * sizeof *c->lens;
+    c->cache_ids = malloc(N * sizeof *c->cache_ids);
+    c->bytes += N * sizeof *c->cache_ids;
     c->pool = pool_new(n_threads);
     if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
         !c->k_rot || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->k_cache || !c->v_cache ||
-        !c->lens) {
+        !c->lens || !c->win_v || !c->cache_ids) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
     }
     kern_rope_table(hp->n_ctx, (int)hd, hp->rope_base, c->rope_cos, c->rope_sin);
+    c->win_k = c->k_rot; /* the window cache and the KV cache take turns with the rotated keys */
+    bd3_cache_clear(c);
     *out = c;
     return BD3_OK;
 }
@@ -107,6 +113,8 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->k_cache);
     free(c->v_cache);
     free(c->lens);
+    free(c->win_v);
+    free(c->cache_ids);
     free(c);
 }
 
@@ -310,9 +318,12 @@ static void ctx_embed(bd3_ctx *c, const int32_t *ids, int n)
 /* The attention half of layer l for n rows in c->x, leaving q|k|v in c->qkv. Without the cache
  * (cache_pos < 0): positions 0..n-1 and block_len masking. With the cache: the rows are at window
  * positions cache_pos..cache_pos+n-1; their raw K and V are written to cache rows cache_pos.. of
- * layer l and the queries attend to cache rows 0..cache_pos+n-1. */
+ * layer l and the queries attend to cache rows 0..cache_pos+n-1. store_only 1: stop after storing
+ * K and V; store_only -1 (no cache only): also store every row's rotated K and V in the window
+ * cache. */
 static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_pos, int store_only)
 {
+    int win_store = store_only < 0; /* global pass of a window-cache refresh */
     const bd3_model *m = c->m;
     const bd3_hparams *hp = &m->hp;
     const bd3_layer *L = &m->layers[l];
@@ -322,6 +333,14 @@ static void ctx_attn_layer(bd3_ctx *c, int l, int n, int block_len, int cache_po
     ctx_linear(c, n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
     if (cache_pos < 0) {
         ctx_rope(c, c->qkv, n, 3 * D, 0, 2); /* q and k side by side: 2H heads */
+        if (win_store) {
+            size_t wl = (size_t)l * N * D, row = (size_t)D * sizeof(float);
+            for (int i = 0; i < n; i++) {
+                const float *q = c->qkv + (size_t)i * 3 * D;
+                memcpy(c->win_k + wl + (size_t)i * D, q + D, row);
+                memcpy(c->win_v + wl + (size_t)i * D, q + 2 * D, row);
+            }
+        }
         ctx_attention(c, c->qkv, 3 * D, n, 0, c->qkv + D, 3 * D, c->qkv + 2 * D, 3 * D, n, block_len,
                       c->att);
         return;
@@ -369,6 +388,8 @@ static void ctx_output(bd3_ctx *c, int n, float *logits)
     ctx_linear(c, n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
 }
 
+static int ctx_rows_ok(const int *rows, int n_rows, int n);
+
 static bd3_status ctx_check_ids(const bd3_ctx *c, const int32_t *ids, int n)
 {
     if (!ids) return BD3_E_ARG;
@@ -401,16 +422,77 @@ bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, flo
 
 void bd3_cache_clear(bd3_ctx *c)
 {
-    if (c) c->cache_len = 0;
+    if (!c) return;
+    c->cache_len = 0;
+    c->cache_total = 0;
+    c->cache_hash = CTX_FNV_BASIS;
+    c->cache_block = 0;
+}
+
+/* FNV-1a over the four bytes of each id, continuing from h. */
+static uint64_t ctx_hash_ids(uint64_t h, const int32_t *ids, long n)
+{
+    for (long i = 0; i < n; i++) {
+        uint32_t v = (uint32_t)ids[i];
+        for (int b = 0; b < 4; b++) {
+            h ^= (v >> (8 * b)) & 0xffu;
+            h *= 0x100000001b3ull;
+        }
+    }
+    return h;
+}
+
+long ctx_cache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_len)
+{
+    long keep = 0;
+    if (block_len > 0 && c->cache_block == block_len) {
+        if (c->cache_total == c->cache_len) {
+            /* nothing dropped: every cached row saw exactly the rows before it */
+            long lim = c->cache_len < n_full ? c->cache_len : n_full, i = 0;
+            while (i < lim && c->cache_ids[i] == prompt[i]) i++;
+            keep = i / block_len * block_len;
+        } else if (c->cache_total <= n_full &&
+                   ctx_hash_ids(CTX_FNV_BASIS, prompt, c->cache_total) == c->cache_hash &&
+                   !memcmp(c->cache_ids, prompt + c->cache_total - c->cache_len,
+                           (size_t)c->cache_len * sizeof *prompt)) {
+            keep = c->cache_total; /* rows were dropped: only the whole history can match */
+        }
+    }
+    if (keep == 0) {
+        bd3_cache_clear(c);
+    } else if (keep < c->cache_total) {
+        /* cut back (only without drops): rows before keep never saw the rows after it */
+        c->cache_len = (int)keep;
+        c->cache_total = keep;
+        c->cache_hash = ctx_hash_ids(CTX_FNV_BASIS, prompt, keep);
+    }
+    return keep;
 }
 
 int bd3_cache_len(const bd3_ctx *c) { return c ? c->cache_len : 0; }
+
+/* Before a KV-cache call: when the window cache used the rotated-key buffer, rotate the cached
+ * rows' raw keys again at their window positions. */
+static void ctx_cache_keys(bd3_ctx *c)
+{
+    if (!c->rot_stale) return;
+    const bd3_hparams *hp = &c->m->hp;
+    size_t D = (size_t)hp->n_embd, N = (size_t)hp->n_ctx;
+    for (int l = 0; l < hp->n_layer && c->cache_len > 0; l++) {
+        float *kr = c->k_rot + (size_t)l * N * D;
+        memcpy(kr, c->k_cache + (size_t)l * N * D, (size_t)c->cache_len * D * sizeof(float));
+        ctx_rope(c, kr, c->cache_len, (int)D, 0, 1);
+    }
+    c->rot_stale = 0;
+    c->win_n = 0; /* the window cache's keys are gone */
+}
 
 bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logits)
 {
     if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
     if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
     ctx_threads(c);
+    ctx_cache_keys(c);
     ctx_embed(c, ids, n);
     for (int l = 0; l < c->m->hp.n_layer; l++) {
         ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
@@ -420,18 +502,43 @@ bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logit
     return BD3_OK;
 }
 
+bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                          float *logits)
+{
+    if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx || !ctx_rows_ok(rows, n_rows, n))
+        return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    ctx_threads(c);
+    ctx_cache_keys(c);
+    ctx_embed(c, ids, n);
+    for (int l = 0; l < c->m->hp.n_layer; l++) {
+        ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
+        ctx_mlp_layer(c, l, n);
+    }
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j = 0; j < n_rows; j++) /* rows[j] >= j, ascending: gather to the front */
+        if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
+    ctx_output(c, n_rows, logits);
+    return BD3_OK;
+}
+
 bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
 {
     if (!c || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
     if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
     const bd3_hparams *hp = &c->m->hp;
     ctx_threads(c);
+    ctx_cache_keys(c);
     ctx_embed(c, ids, n);
     for (int l = 0; l < hp->n_layer; l++) {
         int last = l == hp->n_layer - 1; /* its K and V are all the commit needs from it */
         ctx_attn_layer(c, l, n, 0, c->cache_len, last);
         if (!last) ctx_mlp_layer(c, l, n);
     }
+    memcpy(c->cache_ids + c->cache_len, ids, (size_t)n * sizeof *ids);
+    c->cache_total += n;
+    c->cache_hash = ctx_hash_ids(c->cache_hash, ids, n);
+    c->cache_block = c->cache_block == 0 || c->cache_block == n ? n : -1;
     int len = c->cache_len + n, keep = hp->n_ctx - n;
     if (len > keep) {
         size_t D = (size_t)hp->n_embd, N = (size_t)hp->n_ctx, drop = (size_t)(len - keep);
@@ -440,6 +547,7 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
             float *kr = c->k_rot + (size_t)l * N * D;
             memmove(kc, kc + drop * D, (size_t)keep * D * sizeof(float));
             memmove(vc, vc + drop * D, (size_t)keep * D * sizeof(float));
+            if (l == 0) memmove(c->cache_ids, c->cache_ids + drop, (size_t)keep * sizeof *c->cache_ids);
             /* every kept row moved to a new window position: rotate again from the raw keys */
             memcpy(kr, kc, (size_t)keep * D * sizeof(float));
             ctx_rope(c, kr, keep, (int)D, 0, 1);
@@ -452,22 +560,35 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
 
 /* ---- logits of selected rows ---------------------------------------------------------------- */
 
-/* The layers of a window pass, then the wanted rows of the residual stream gathered to the front
- * (rows[j] >= j and ascending, so no source row is overwritten before it is read). */
-static bd3_status ctx_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
-                                int n_rows)
+/* Checks that rows[0..n_rows) are strictly ascending window indices of a window of n. */
+static int ctx_rows_ok(const int *rows, int n_rows, int n)
 {
-    if (!c || !rows || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || n_rows < 1 || n_rows > n)
-        return BD3_E_ARG;
+    if (!rows || n_rows < 1 || n_rows > n) return 0;
     for (int j = 0; j < n_rows; j++)
-        if (rows[j] < 0 || rows[j] >= n || (j > 0 && rows[j] <= rows[j - 1])) return BD3_E_ARG;
+        if (rows[j] < 0 || rows[j] >= n || (j > 0 && rows[j] <= rows[j - 1])) return 0;
+    return 1;
+}
+
+/* The layers of a window pass, then the wanted rows of the residual stream gathered to the front
+ * (rows[j] >= j and ascending, so no source row is overwritten before it is read). win_store: also
+ * fill the window cache. */
+static bd3_status ctx_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                                int n_rows, int win_store)
+{
+    if (!c || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || !ctx_rows_ok(rows, n_rows, n))
+        return BD3_E_ARG;
     if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
     ctx_threads(c);
+    if (win_store) {
+        c->win_n = 0;
+        c->rot_stale = 1; /* the window cache's keys go to the rotated-key buffer */
+    }
     ctx_embed(c, ids, n);
     for (int l = 0; l < c->m->hp.n_layer; l++) {
-        ctx_attn_layer(c, l, n, block_len, -1, 0);
+        ctx_attn_layer(c, l, n, block_len, -1, win_store ? -1 : 0);
         ctx_mlp_layer(c, l, n);
     }
+    if (win_store) c->win_n = n;
     size_t D = (size_t)c->m->hp.n_embd;
     for (int j = 0; j < n_rows; j++)
         if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));
@@ -478,9 +599,25 @@ bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len
                             int n_rows, float *logits)
 {
     if (!logits) return BD3_E_ARG;
-    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows);
+    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows, 0);
     if (st != BD3_OK) return st;
     ctx_output(c, n_rows, logits);
+    return BD3_OK;
+}
+
+/* Logits of the n_rows rows gathered at the front of c->x, handed to fn in chunks. */
+static bd3_status ctx_rows_emit(bd3_ctx *c, int n_rows, int chunk, float *logits, bd3_rows_fn fn,
+                                void *user)
+{
+    size_t D = (size_t)c->m->hp.n_embd;
+    for (int j0 = 0; j0 < n_rows; j0 += chunk) {
+        int nj = n_rows - j0 < chunk ? n_rows - j0 : chunk;
+        /* Rows before j0 are done: move this chunk to the front, where ctx_output reads. */
+        if (j0 > 0) memmove(c->x, c->x + (size_t)j0 * D, (size_t)nj * D * sizeof(float));
+        ctx_output(c, nj, logits);
+        bd3_status st = fn(user, j0, nj, logits);
+        if (st != BD3_OK) return st;
+    }
     return BD3_OK;
 }
 
@@ -489,16 +626,66 @@ bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int bloc
                                  bd3_rows_fn fn, void *user)
 {
     if (!logits || !fn || chunk < 1) return BD3_E_ARG;
-    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows);
+    bd3_status st = ctx_rows_pass(c, ids, n, block_len, rows, n_rows, 0);
     if (st != BD3_OK) return st;
-    size_t D = (size_t)c->m->hp.n_embd;
-    for (int j0 = 0; j0 < n_rows; j0 += chunk) {
-        int nj = n_rows - j0 < chunk ? n_rows - j0 : chunk;
-        /* Rows before j0 are done: move this chunk to the front, where ctx_output reads. */
-        if (j0 > 0) memmove(c->x, c->x + (size_t)j0 * D, (size_t)nj * D * sizeof(float));
-        ctx_output(c, nj, logits);
-        st = fn(user, j0, nj, logits);
-        if (st != BD3_OK) return st;
+    return ctx_rows_emit(c, n_rows, chunk, logits, fn, user);
+}
+
+/* ---- window cache ---------------------------------------------------------------------------- */
+
+bd3_status ctx_window_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                              int chunk, float *logits, bd3_rows_fn fn, void *user)
+{
+    if (!logits || !fn || chunk < 1) return BD3_E_ARG;
+    bd3_status st = ctx_rows_pass(c, ids, n, BD3_GLOBAL, rows, n_rows, 1);
+    if (st != BD3_OK) return st;
+    return ctx_rows_emit(c, n_rows, chunk, logits, fn, user);
+}
+
+bd3_status ctx_window_step(bd3_ctx *c, const int32_t *ids, int n, const int *active, int n_active,
+                           const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn,
+                           void *user)
+{
+    if (!c || !logits || !fn || chunk < 1 || n < 1 || n != c->win_n ||
+        !ctx_rows_ok(active, n_active, n) || !ctx_rows_ok(rows, n_rows, n) ||
+        n_rows > n_active)
+        return BD3_E_ARG;
+    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
+    const bd3_hparams *hp = &c->m->hp;
+    const int D = hp->n_embd, N = hp->n_ctx, H = hp->n_head, hd = D / H;
+    for (int j = 0, a = 0; j < n_rows; j++) { /* rows must be a subset of active */
+        while (a < n_active && active[a] < rows[j]) a++;
+        if (a == n_active || active[a] != rows[j]) return BD3_E_ARG;
     }
-    return BD3_OK;
+    ctx_threads(c);
+    size_t Ds = (size_t)D;
+    for (int i = 0; i < n_active; i++)
+        memcpy(c->x + (size_t)i * Ds, c->m->tok_embd + (size_t)ids[active[i]] * Ds, Ds * sizeof(float));
+    for (int l = 0; l < hp->n_layer; l++) {
+        const bd3_layer *L = &c->m->layers[l];
+        ctx_norm(c, c->x, n_active, L->attn_norm, L->mod, L->mod + D, c->a);
+        ctx_linear(c, n_active, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, 3 * D);
+        /* RoPE at each active row's own window position, runs of consecutive positions at once */
+        for (int i0 = 0; i0 < n_active;) {
+            int i1 = i0 + 1;
+            while (i1 < n_active && active[i1] == active[i1 - 1] + 1) i1++;
+            kern_rope(c->qkv + (size_t)i0 * 3 * D, i1 - i0, 3 * D, 2 * H, hd, active[i0], c->rope_cos,
+                      c->rope_sin);
+            i0 = i1;
+        }
+        float *wk = c->win_k + (size_t)l * N * Ds, *wv = c->win_v + (size_t)l * N * Ds;
+        for (int i = 0; i < n_active; i++) {
+            const float *q = c->qkv + (size_t)i * 3 * D;
+            memcpy(wk + (size_t)active[i] * Ds, q + D, Ds * sizeof(float));
+            memcpy(wv + (size_t)active[i] * Ds, q + 2 * D, Ds * sizeof(float));
+        }
+        ctx_attention(c, c->qkv, 3 * D, n_active, 0, wk, D, wv, D, n, 0, c->att);
+        ctx_mlp_layer(c, l, n_active);
+    }
+    /* rows[j] is active[a] with a >= j, both ascending: gather them to the front in order */
+    for (int j = 0, a = 0; j < n_rows; j++) {
+        while (active[a] < rows[j]) a++;
+        if (a != j) memcpy(c->x + (size_t)j * Ds, c->x + (size_t)a * Ds, Ds * sizeof(float));
+    }
+    return ctx_rows_emit(c, n_rows, chunk, logits, fn, user);
 }

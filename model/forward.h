@@ -30,7 +30,48 @@ struct bd3_ctx {
                            positions (rows 0..cache_len-1 valid) */
     float *v_cache;     /* [n_layer, n_ctx, D] cached values */
     int cache_len;      /* committed rows in the cache, <= n_ctx - block */
+    int32_t *cache_ids; /* [n_ctx] ids of the cached rows (rows 0..cache_len-1 valid) */
+    long cache_total;   /* ids committed since the cache was last cleared (dropped rows included) */
+    uint64_t cache_hash; /* FNV-1a hash of those cache_total ids, in order */
+    int cache_block;    /* rows of every commit since the clear; -1 when they differed, 0 none */
+
+    float *win_k;       /* [n_layer, n_ctx, D] window cache: keys of every row of the last
+                           refresh pass, rotated at their window positions; the same buffer as
+                           k_rot, which is rotated again from k_cache when the KV cache is next used */
+    int rot_stale;      /* 1 when k_rot holds window-cache keys instead of the KV cache's */
+    float *win_v;       /* [n_layer, n_ctx, D] window cache: values of the same rows */
+    int win_n;          /* rows held by the window cache; 0 when it holds nothing */
 };
+
+/* As bd3_cache_forward, but the output projection runs for the n_rows rows listed in rows
+ * (strictly ascending block indices) only: logits [n_rows, n_vocab]. */
+bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                          float *logits);
+
+/* Window cache (approximate global denoising, bd3_sampler_params.refresh): a global pass over the
+ * n ids that also stores every layer's rotated K and V of all n rows in the window cache, then
+ * hands the logits of rows (strictly ascending window indices) to fn in chunks of at most chunk
+ * rows, as bd3_forward_rows_each does (whose logits it equals exactly). */
+bd3_status ctx_window_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                              int chunk, float *logits, bd3_rows_fn fn, void *user);
+/* A step against the window cache: only the n_active rows listed in active (strictly ascending)
+ * run through the layers; their queries attend to every row of the window, with the keys and
+ * values of the active rows computed afresh (and stored) and those of the others as the last
+ * refresh left them. rows (strictly ascending) must be a subset of active; their logits go to fn
+ * as above. BD3_E_ARG when the cache holds no refresh of n rows. Right after a refresh over the
+ * same ids the logits equal the refresh's to float32 rounding. */
+bd3_status ctx_window_step(bd3_ctx *c, const int32_t *ids, int n, const int *active, int n_active,
+                           const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn,
+                           void *user);
+
+/* How many leading tokens of prompt[0..n_full) (the prompt's complete blocks of block_len) the KV
+ * cache already holds committed, exactly as committing them block by block after a clear would
+ * leave it: a multiple of block_len; 0 after clearing the cache when nothing can be reused. The
+ * cache is cut back to the reused rows. Reuse needs every commit since the last clear to have been
+ * block_len rows; while no row was ever dropped, the longest block-aligned prefix of the cached ids
+ * that matches the prompt is kept; after rows were dropped only the whole committed history (by
+ * hash of every id committed since the clear, and the cached ids themselves) can match. */
+long ctx_cache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_len);
 
 /* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y,
  * split by output features over the pool, one single-threaded sgemm per slice. */

@@ -1,10 +1,11 @@
-/* ops.c: the operations built on the forward pass and the samplers: infill, continue (with and
- * without the KV cache), score, revise, alternatives and NELBO. Depends on bd3.h, sampler.h and
- * libc/libm only. */
+/* ops.c: the operations built on the forward pass and the samplers: infill (exact or with the
+ * window cache), continue (with and without the KV cache, reusing it across calls), score, revise,
+ * alternatives and NELBO. Depends on bd3.h, forward.h, sampler.h and libc/libm only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bd3.h"
+#include "forward.h"
 #include "ops.h"
 #include "sampler.h"
 
@@ -21,12 +22,23 @@ typedef struct ops_window {
     int32_t *window;   /* [n] ids of the whole window; NULL when the canvas is the window */
     int *wrows;        /* [n] rows in window indices; NULL when row0 is 0 */
     float *chunk;      /* [OPS_CHUNK, n_vocab] logits of one chunk of rows */
+    int refresh;       /* window cache: a full pass every refresh calls; 0 = off (exact) */
+    int calls;         /* model calls made so far (window cache) */
+    const int *active; /* [n_active] positions recomputed between full passes (window cache) */
+    int n_active;      /* entries of active */
 } ops_window;
 
 static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
                                     sampler_rows_fn fn, void *fn_user)
 {
     ops_window *w = user;
+    if (w->refresh > 0) { /* the canvas is the window here */
+        int full = w->calls++ % w->refresh == 0;
+        if (full)
+            return ctx_window_refresh(w->c, ids, w->n, rows, n_rows, OPS_CHUNK, w->chunk, fn, fn_user);
+        return ctx_window_step(w->c, ids, w->n, w->active, w->n_active, rows, n_rows, OPS_CHUNK,
+                               w->chunk, fn, fn_user);
+    }
     const int32_t *win = ids;
     const int *wr = rows;
     if (w->window) {
@@ -46,18 +58,16 @@ static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *r
 typedef struct ops_cached {
     bd3_ctx *c;        /* context holding the cache */
     int n;             /* tokens in the block */
-    float *full;       /* [n, n_vocab] logits of the last call */
+    float *full;       /* [n, n_vocab] logits of the rows of the last call */
 } ops_cached;
 
 static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
                                     sampler_rows_fn fn, void *fn_user)
 {
     ops_cached *k = user;
-    const int V = bd3_model_hparams(bd3_ctx_model(k->c))->n_vocab;
-    bd3_status st = bd3_cache_forward(k->c, ids, k->n, k->full);
-    for (int j = 0; st == BD3_OK && j < n_rows; j++)
-        st = fn(fn_user, j, 1, k->full + (size_t)rows[j] * V);
-    return st;
+    /* only the rows asked for go through the output projection (one for first hitting) */
+    bd3_status st = ctx_cache_rows(k->c, ids, k->n, rows, n_rows, k->full);
+    return st == BD3_OK ? fn(fn_user, 0, n_rows, k->full) : st;
 }
 
 static float *ops_alloc_logits(const bd3_ctx *c, int rows)
@@ -102,19 +112,31 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
         n_mask += ids[i] == hp->mask_id;
     /* conf may be NULL: keep a private one so the progress canvas always has one. */
     float *own = NULL;
-    if (!conf) {
+    int *active = NULL; /* [n_mask] the masked positions: what the window cache recomputes */
+    if (!conf)
         own = calloc((size_t)n, sizeof *own); /* [n] */
-        if (!own) {
-            free(w.chunk);
-            sampler_free(s);
-            return BD3_E_NOMEM;
-        }
+    if (p->refresh > 0 && n_mask > 0)
+        active = malloc((size_t)n_mask * sizeof *active);
+    if ((!conf && !own) || (p->refresh > 0 && n_mask > 0 && !active)) {
+        free(own);
+        free(w.chunk);
+        sampler_free(s);
+        return BD3_E_NOMEM;
+    }
+    if (!conf)
         conf = own;
+    if (active) {
+        for (int i = 0; i < n; i++)
+            if (ids[i] == hp->mask_id)
+                active[w.n_active++] = i;
+        w.active = active;
+        w.refresh = p->refresh;
     }
     bd3_rng r;
     bd3_rng_seed(&r, p->seed);
     bd3_progress prog = {.n_target = n_mask, .ids = ids, .conf = conf, .n_canvas = n};
     st = sampler_denoise(s, &r, ids, conf, n, ops_window_logits, &w, &prog, cb, user);
+    free(active);
     free(own);
     free(w.chunk);
     sampler_free(s);
@@ -182,10 +204,13 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     bd3_rng r;
     bd3_rng_seed(&r, p->seed);
     int n_ctx_tok = 0; /* uncached path: tokens of window[] holding committed context */
-    bd3_cache_clear(c);
     const int n_full = n_prompt / B * B; /* prompt tokens in complete blocks */
+    /* blocks an earlier call left in the cache are not read again */
+    int reused = use_cache ? (int)ctx_cache_reuse(c, prompt, n_full, B) : 0;
+    if (!use_cache)
+        bd3_cache_clear(c);
     bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = 0};
-    for (int b0 = 0; use_cache && b0 < n_full; b0 += B) {
+    for (int b0 = reused; use_cache && b0 < n_full; b0 += B) {
         st = bd3_cache_commit(c, prompt + b0, B);
         if (st != BD3_OK)
             goto done;

@@ -27,6 +27,7 @@ void bd3_sampler_params_init(bd3_sampler_params *p)
     p->top_p = 1.0;
     p->top_k = 0;
     p->seed = 0;
+    p->refresh = 0;
 }
 
 static const char *const sampler_kind_names[] = {
@@ -81,7 +82,7 @@ bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p
         return BD3_E_ARG;
     if (!(p->top_p > 0.0 && p->top_p <= 1.0))
         return BD3_E_ARG;
-    if (p->top_k < 0 || !(p->threshold >= 0.0 && p->threshold <= 1.0))
+    if (p->top_k < 0 || !(p->threshold >= 0.0 && p->threshold <= 1.0) || p->refresh < 0)
         return BD3_E_ARG;
     sampler *s = calloc(1, sizeof *s);
     if (!s)

@@ -188,6 +188,15 @@ case "$(cat "$T/out")" in
 esac
 "$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 -o "$T/i2.txt" "$T/i.txt" || fail "infill -o"
 cmp -s "$T/out" "$T/i2.txt" || fail "infill: -o differs from stdout, or not reproducible"
+"$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 --refresh 1 -o "$T/i3.txt" "$T/i.txt" ||
+    fail "infill --refresh 1"
+cmp -s "$T/out" "$T/i3.txt" || fail "infill: --refresh 1 differs from the exact path"
+expect_rc 0 "infill --refresh 4" "$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 --refresh 4 "$T/i.txt"
+case "$(cat "$T/out")" in
+    "hello "*", this is a test of the infill") ok "infill --refresh 4 keeps the text around the range" ;;
+    *) fail "infill --refresh 4 changed text outside the range: $(cat "$T/out")" ;;
+esac
+expect_rc 2 "bad refresh" "$BD3" infill -m "$M" --refresh -1 --range 6:11 "$T/i.txt"
 expect_rc 2 "infill range outside" "$BD3" infill -m "$M" --range 6:999 "$T/i.txt"
 err_has "outside"
 expect_rc 2 "infill bad range" "$BD3" infill -m "$M" --range 9:3 "$T/i.txt"

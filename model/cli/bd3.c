@@ -33,7 +33,7 @@ static const cli_cmd cli_cmds[] = {
 enum {
     OPT_SEED = 1000, OPT_SAMPLER, OPT_STEPS, OPT_THRESHOLD, OPT_TEMPERATURE, OPT_TOP_P, OPT_TOP_K,
     OPT_IDS, OPT_MODE, OPT_STREAM, OPT_ROWS, OPT_BLOCK, OPT_RANGE, OPT_LENGTH, OPT_FORMAT,
-    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO,
+    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO, OPT_REFRESH,
 };
 
 static const struct option cli_long_opts[] = {
@@ -48,6 +48,7 @@ static const struct option cli_long_opts[] = {
     {"temperature", required_argument, NULL, OPT_TEMPERATURE},
     {"top-p", required_argument, NULL, OPT_TOP_P},
     {"top-k", required_argument, NULL, OPT_TOP_K},
+    {"refresh", required_argument, NULL, OPT_REFRESH},
     {"ids", required_argument, NULL, OPT_IDS},
     {"mode", required_argument, NULL, OPT_MODE},
     {"stream", no_argument, NULL, OPT_STREAM},
@@ -78,6 +79,8 @@ static const char cli_common_help[] =
     "      --temperature X   divides the logits (default 1)\n"
     "      --top-p X         nucleus mass in (0, 1] (default 1: off)\n"
     "      --top-k N         keep the N most probable tokens (default 0: off)\n"
+    "      --refresh R       infill: full pass every R model calls, the span alone between\n"
+    "                        (approximate window cache; default 0: every call a full pass)\n"
     "  -h, --help            this help\n";
 
 static void cli_usage(FILE *f)
@@ -230,6 +233,10 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
         case OPT_TOP_K:
             if (cli_parse_long(o, "--top-k", optarg, 0, INT_MAX, &v)) return -1;
             o->sp.top_k = (int)v;
+            break;
+        case OPT_REFRESH:
+            if (cli_parse_long(o, "--refresh", optarg, 0, INT_MAX, &v)) return -1;
+            o->sp.refresh = (int)v;
             break;
         case OPT_IDS: o->ids = optarg; break;
         case OPT_MODE:

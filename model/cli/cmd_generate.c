@@ -1,10 +1,75 @@
-/* cmd_generate.c: `bd3 generate`: continue a prompt block by block with the KV cache. Depends on
- * bd3.h and cli.h. */
+/* cmd_generate.c: `bd3 generate`: continue a prompt block by block with the KV cache, printing
+ * each block as it is finished. Depends on bd3.h and cli.h. */
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
 #define GENERATE_DEFAULT_MAX_NEW 128 /* tokens written without -n */
+#define GENERATE_MAX_PERIOD 64       /* longest period of bd3_continue's repetition rule */
+
+/* Prints finished blocks while bd3_continue runs. The tokens of a finished block are known, but
+ * the repetition rule may still drop the repeating tail of the output, so the tokens that could
+ * belong to such a tail are held back until the end. */
+typedef struct gen_stream {
+    cli_progress *prog;      /* progress bar, updated on every call */
+    const bd3_model *m;      /* for decoding */
+    int32_t eos_id;          /* end-of-text id, -1 none */
+    int n_prompt;            /* prompt tokens */
+    int max_new;             /* token limit */
+    int32_t *toks;           /* [max_new] tokens written so far, as bd3_continue writes them */
+    int n_toks;              /* entries of toks */
+    int n_printed;           /* leading entries of toks already printed */
+    int ended;               /* end-of-text seen: nothing more is written */
+    int failed;              /* a write or decode failed: stop printing */
+} gen_stream;
+
+/* Trailing tokens of toks[0..n) that the repetition rule could drop now or later: for every
+ * period L, the trailing run with toks[i] == toks[i - L] (a later drop for L removes at most that
+ * run and what follows it). */
+static int gen_hold_back(const int32_t *toks, int n)
+{
+    int hold = 0;
+    for (int L = 1; L <= GENERATE_MAX_PERIOD && L < n; L++) {
+        int run = 0;
+        while (run < n - L && toks[n - 1 - run] == toks[n - 1 - run - L])
+            run++;
+        if (run > hold)
+            hold = run;
+    }
+    return hold;
+}
+
+/* Prints toks[n_printed..upto). */
+static void gen_print(gen_stream *g, int upto)
+{
+    if (upto <= g->n_printed || g->failed)
+        return;
+    char *text = NULL;
+    size_t len = 0;
+    if (bd3_detokenize(g->m, g->toks + g->n_printed, (size_t)(upto - g->n_printed), &text, &len) != BD3_OK ||
+        fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+        g->failed = 1;
+    free(text);
+    g->n_printed = upto;
+}
+
+static int gen_step(void *user, const bd3_progress *p)
+{
+    gen_stream *g = user;
+    if (p->n_canvas > 0 && p->n_masked == 0 && !g->ended) {
+        /* a finished block: its tokens after the prompt, up to end-of-text or the limit */
+        int i = g->n_prompt > p->canvas_offset ? g->n_prompt - p->canvas_offset : 0;
+        for (; i < p->n_canvas && g->n_toks < g->max_new; i++) {
+            if (p->ids[i] == g->eos_id) {
+                g->ended = 1;
+                break;
+            }
+            g->toks[g->n_toks++] = p->ids[i];
+        }
+        gen_print(g, g->n_toks - gen_hold_back(g->toks, g->n_toks));
+    }
+    return cli_progress_step(g->prog, p);
+}
 
 int cmd_generate(cli_opts *o)
 {
@@ -79,33 +144,46 @@ int cmd_generate(cli_opts *o)
     }
     int n_out = 0;
     bd3_stop why = BD3_STOP_LIMIT;
+    gen_stream g = {.m = m, .eos_id = hp->eos_id, .n_prompt = (int)n, .max_new = max_new};
+    int32_t *toks = malloc((size_t)(max_new > 0 ? max_new : 1) * sizeof *toks); /* [max_new] streamed */
+    if (!toks) {
+        cli_error(o, "out of memory");
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    g.toks = toks;
+    if (o->echo) {
+        fwrite(text, 1, len, stdout);
+        fflush(stdout);
+    }
     cli_progress prog;
     cli_progress_start(&prog, o, "generate");
+    g.prog = &prog;
     double t0 = cli_now();
     if (o->no_cache)
         st = bd3_continue_nocache(c, &o->sp, B, ids, (int)n, max_new, out, conf, &n_out, &why,
-                                  cli_progress_step, &prog);
+                                  gen_step, &g);
     else
-        st = bd3_continue(c, &o->sp, B, ids, (int)n, max_new, out, conf, &n_out, &why,
-                          cli_progress_step, &prog);
+        st = bd3_continue(c, &o->sp, B, ids, (int)n, max_new, out, conf, &n_out, &why, gen_step, &g);
     double dt = cli_now() - t0;
     cli_progress_end(&prog);
+    free(toks);
     if (st != BD3_OK) {
         cli_error(o, "generation failed: %s", bd3_status_str(st));
         rc = CLI_EXIT_FAIL;
         goto done;
     }
+    /* the rest: what was held back, from the final output (which starts with what was printed) */
     size_t gen_len = 0;
-    st = bd3_detokenize(m, out, (size_t)n_out, &gen, &gen_len);
+    int from = g.n_printed < n_out ? g.n_printed : n_out;
+    st = bd3_detokenize(m, out + from, (size_t)(n_out - from), &gen, &gen_len);
     if (st != BD3_OK) {
         cli_error(o, "cannot decode the output: %s", bd3_status_str(st));
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    if (o->echo)
-        fwrite(text, 1, len, stdout);
     fwrite(gen, 1, gen_len, stdout);
-    if (fflush(stdout) != 0) {
+    if (g.failed || fflush(stdout) != 0) {
         cli_error(o, "cannot write the output");
         rc = CLI_EXIT_FAIL;
     }
