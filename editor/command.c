@@ -110,6 +110,8 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
 {
     buffer *b = cur(ed);
     if (!b) return;
+    if (b->anchor == TEXT_POS_NONE) b->mark = false;   /* the selection ended: so did the mark */
+    if (b->mark) select = true;
     size_t s, e;
     if (!select && editor_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
         /* Left/Right with a selection go to its edge */
@@ -142,6 +144,18 @@ MOTION(page_up, mv_page_up)
 MOTION(page_down, mv_page_down)
 MOTION(buffer_start, mv_buffer_start)
 MOTION(buffer_end, mv_buffer_end)
+
+/* emacs C-Space: the selection starts here and every motion extends it, until it ends (cancel,
+ * cut, copy, an edit). */
+static void cmd_mark_set(editor *ed, int c)
+{
+    (void)c;
+    buffer *b = cur(ed);
+    if (!b) return;
+    b->anchor = b->cursor;
+    b->mark = true;
+    editor_message(ed, false, "Mark set");
+}
 
 static void cmd_goto_line(editor *ed, int count)
 {
@@ -256,6 +270,36 @@ static void cmd_delete_line(editor *ed, int c)
     delete_range(ed, s, e);
 }
 
+/* Cuts from the cursor to the end of its line into the register; at the end of a line, the
+ * line break (emacs kill-line). */
+static void cmd_delete_line_end(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed) || delete_selection(ed)) return;
+    buffer *b = cur(ed);
+    size_t e = view_line_end(b->text, b->cursor);
+    if (e == b->cursor) e = view_next_cluster(b->text, b->cursor);
+    if (e == b->cursor) return;
+    editor_copy_range(ed, b->cursor, e);
+    delete_range(ed, b->cursor, e);
+}
+
+/* vi c,w and C: cuts the rest of the word (or of the line) and enters insert mode. */
+static void change_to(editor *ed, size_t (*end_of)(const text *, size_t))
+{
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    if (!delete_selection(ed)) {
+        size_t e = end_of(b->text, b->cursor);
+        if (e > b->cursor) editor_copy_range(ed, b->cursor, e);
+        delete_range(ed, b->cursor, e);
+    }
+    editor_set_mode(ed, "insert");
+}
+
+static void cmd_change_word(editor *ed, int c) { (void)c; change_to(ed, motion_word_end); }
+static void cmd_change_line_end(editor *ed, int c) { (void)c; change_to(ed, view_line_end); }
+
 static void cmd_copy(editor *ed, int c)
 {
     (void)c;
@@ -285,6 +329,40 @@ static void cmd_paste(editor *ed, int c)
     if (!editable(ed)) return;
     if (!ed->reg_len) { editor_message(ed, false, "Nothing to paste"); return; }
     editor_replace_selection(ed, ed->reg, ed->reg_len);
+}
+
+/* vi p: whole lines (a register ending in a line break) go below the cursor's line, other
+ * text after the cursor's character; the cursor ends on the start of the pasted lines or on
+ * the last pasted character. */
+static void cmd_paste_after(editor *ed, int c)
+{
+    (void)c;
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    if (editor_selection(b, &s, &e) || !ed->reg_len) { cmd_paste(ed, 0); return; }
+    if (ed->reg[ed->reg_len - 1] == '\n') {
+        motion_line_range(b->text, b->cursor, &s, &e);
+        if (e > s && text_byte_at(b->text, e - 1) == '\n') {
+            b->cursor = e;
+            editor_replace_selection(ed, ed->reg, ed->reg_len);
+            b->cursor = e;
+            return;
+        }
+        /* the last line has no line break: one goes before the pasted lines instead */
+        char *lines = malloc(ed->reg_len);
+        if (!lines) { editor_message(ed, true, "Out of memory"); return; }
+        lines[0] = '\n';
+        memcpy(lines + 1, ed->reg, ed->reg_len - 1);
+        b->cursor = e;
+        editor_replace_selection(ed, lines, ed->reg_len);
+        free(lines);
+        b->cursor = e + 1;
+        return;
+    }
+    if (b->cursor < view_line_end(b->text, b->cursor)) b->cursor = view_next_cluster(b->text, b->cursor);
+    editor_replace_selection(ed, ed->reg, ed->reg_len);
+    b->cursor = view_prev_cluster(b->text, b->cursor);
 }
 
 static void undo_redo(editor *ed, bool redo)
@@ -501,9 +579,14 @@ static const command commands[] = {
     { "delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R },
     { "delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R },
     { "delete-line", "Cut the line into the register", cmd_delete_line, R },
+    { "delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R },
+    { "mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0 },
+    { "mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0 },
     { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0 },
     { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0 },
     { "paste", "Paste the register", cmd_paste, R },
+    { "mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0 },
+    { "paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R },
     { "undo", "Undo the last step", cmd_undo, R },
     { "redo", "Redo the step undone last", cmd_redo, R },
     { "save", "Save the file", cmd_save, 0 },

@@ -4,11 +4,13 @@
 #include "editor.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "command.h"
 #include "motion.h"
 
@@ -33,7 +35,28 @@ static void buffer_free(buffer *b)
     text_free(b->text);
     free(b->path);
     free(b->name);
+    free(b->rec_file);
+    free(b->rec_offer);
     free(b);
+}
+
+/* The buffer has a recovery file (a named file, or an unnamed buffer with its own path). */
+static bool buffer_rec_able(const buffer *b)
+{
+    return !b->is_help && (b->path || b->rec_file);
+}
+
+static file_status buffer_rec_write(buffer *b)
+{
+    if (b->path) return file_recovery_write(b->text, b->path, NULL);
+    return file_recovery_write_file(b->text, NULL, 0, b->rec_file, NULL);
+}
+
+static void buffer_rec_remove(buffer *b)
+{
+    if (b->is_help) return;
+    if (b->path) file_recovery_remove(b->path);
+    else if (b->rec_file) unlink(b->rec_file);
 }
 
 /* Moves a position kept by the buffer across an insertion of len bytes at pos. */
@@ -126,7 +149,8 @@ typedef struct editor_recovery_job {
     pthread_t thread;      /* the writer */
     text_span *spans;      /* n spans of the text to write */
     size_t n;              /* count */
-    char *path;            /* file the recovery file is for */
+    char *path;            /* file the recovery file is for (direct: the recovery file) */
+    bool direct;           /* path is the recovery file itself (an unnamed buffer) */
     buffer *buf;           /* buffer written */
     uint64_t rev;          /* its text revision then */
     double time;           /* tick time the job started */
@@ -137,7 +161,8 @@ typedef struct editor_recovery_job {
 static void *editor_recovery_thread(void *arg)
 {
     editor_recovery_job *job = arg;
-    job->status = file_recovery_write_spans(job->spans, job->n, job->path, NULL);
+    job->status = job->direct ? file_recovery_write_file(NULL, job->spans, job->n, job->path, NULL)
+                              : file_recovery_write_spans(job->spans, job->n, job->path, NULL);
     atomic_store(&job->done, true);
     return NULL;
 }
@@ -171,7 +196,8 @@ static bool editor_recovery_start(editor *ed, buffer *b, double now)
     editor_recovery_job *job = calloc(1, sizeof *job);
     if (!job) return false;
     job->spans = text_spans(b->text, &job->n);
-    job->path = strdup(b->path);
+    job->path = strdup(b->path ? b->path : b->rec_file);
+    job->direct = !b->path;
     job->buf = b;
     job->rev = text_revision(b->text);
     job->time = now;
@@ -252,14 +278,35 @@ static bool editor_add_buffer(editor *ed, buffer *b)
 
 void editor_message(editor *ed, bool error, const char *fmt, ...)
 {
+    char *dst = ed->message;
+    bool *dst_error = &ed->message_error;
+    if (ed->message_queueing && (ed->message[0] || ed->prompt != PROMPT_NONE)) {
+        if (ed->n_msg_queue == EDITOR_MESSAGE_QUEUE) return;   /* the first ones are kept */
+        dst = ed->msg_queue[ed->n_msg_queue];
+        dst_error = &ed->msg_queue_error[ed->n_msg_queue];
+        ed->n_msg_queue++;
+    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ed->message, sizeof ed->message, fmt, ap);
+    vsnprintf(dst, EDITOR_MESSAGE_MAX, fmt, ap);
     va_end(ap);
     /* the message line is drawn by the terminal layer: keep it printable */
-    for (char *p = ed->message; *p; p++)
+    for (char *p = dst; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-    ed->message_error = error;
+    *dst_error = error;
+    ed->message_serial++;
+}
+
+/* Shows the oldest waiting message. */
+static void editor_message_next(editor *ed)
+{
+    if (ed->n_msg_queue == 0) return;
+    memcpy(ed->message, ed->msg_queue[0], EDITOR_MESSAGE_MAX);
+    ed->message_error = ed->msg_queue_error[0];
+    ed->n_msg_queue--;
+    memmove(ed->msg_queue[0], ed->msg_queue[1], (size_t)ed->n_msg_queue * EDITOR_MESSAGE_MAX);
+    memmove(&ed->msg_queue_error[0], &ed->msg_queue_error[1], (size_t)ed->n_msg_queue * sizeof(bool));
+    ed->message_serial++;
 }
 
 void editor_set_model_hook(editor *ed, editor_model_fn fn, void *ctx)
@@ -318,8 +365,11 @@ static void editor_offer_recovery(editor *ed)
         if (!b->recovery_offer) continue;
         ed->cur = i;
         char label[sizeof ed->prompt_label];
-        snprintf(label, sizeof label, "Unsaved changes of %.100s were recovered. Restore them? (y/n) ",
-                 b->name);
+        if (b->path)
+            snprintf(label, sizeof label, "Unsaved changes of %.100s were recovered. Restore them? (y/n) ",
+                     b->name);
+        else
+            snprintf(label, sizeof label, "Unsaved text of an unnamed buffer was recovered. Restore it? (y/n) ");
         editor_prompt_start(ed, PROMPT_RECOVER, label, "");
         return;
     }
@@ -360,6 +410,21 @@ bool editor_open_text(editor *ed, text *t, const char *name)
         return false;
     }
     text_set_saved(t);
+    char rec[PATH_MAX];
+    if (file_recovery_unnamed_path(rec, sizeof rec)) b->rec_file = strdup(rec);
+    return true;
+}
+
+bool editor_offer_unnamed_recovery(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || b->path || !b->rec_file || b->rec_offer || text_size(b->text) > 0) return false;
+    char found[1][PATH_MAX];
+    if (file_recovery_unnamed_list(found, 1) < 1) return false;
+    b->rec_offer = strdup(found[0]);
+    if (!b->rec_offer) return false;
+    b->recovery_offer = true;
+    editor_offer_recovery(ed);
     return true;
 }
 
@@ -538,6 +603,14 @@ void editor_prompt_start(editor *ed, editor_prompt kind, const char *label, cons
     ed->input_len = strlen(initial) < EDITOR_INPUT_MAX - 1 ? strlen(initial) : EDITOR_INPUT_MAX - 1;
     memcpy(ed->input, initial, ed->input_len);
     ed->input[ed->input_len] = 0;
+    if (ed->message_queueing && ed->message[0] && ed->n_msg_queue < EDITOR_MESSAGE_QUEUE) {
+        /* a start-up message under a start-up prompt is shown after it */
+        memmove(ed->msg_queue[1], ed->msg_queue[0], (size_t)ed->n_msg_queue * EDITOR_MESSAGE_MAX);
+        memmove(&ed->msg_queue_error[1], &ed->msg_queue_error[0], (size_t)ed->n_msg_queue * sizeof(bool));
+        memcpy(ed->msg_queue[0], ed->message, EDITOR_MESSAGE_MAX);
+        ed->msg_queue_error[0] = ed->message_error;
+        ed->n_msg_queue++;
+    }
     ed->message[0] = 0;
     if (b) {
         ed->origin_cursor = b->cursor;
@@ -693,7 +766,7 @@ static void editor_quit_now(editor *ed)
 {
     editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++)
-        if (ed->bufs[i]->path && !ed->bufs[i]->is_help) file_recovery_remove(ed->bufs[i]->path);
+        buffer_rec_remove(ed->bufs[i]);
     ed->quit = true;
 }
 
@@ -720,7 +793,7 @@ void editor_close_buffer(editor *ed, int index)
     if (index < 0 || index >= ed->n_bufs) return;
     editor_recovery_wait(ed);
     buffer *b = ed->bufs[index];
-    if (b->path && !b->is_help) file_recovery_remove(b->path);
+    buffer_rec_remove(b);
     if (ed->model_fn) ed->model_fn(ed, "forget", index, ed->model_ctx); /* drops jobs on its text */
     buffer_free(b);
     memmove(ed->bufs + index, ed->bufs + index + 1, (size_t)(ed->n_bufs - index - 1) * sizeof *ed->bufs);
@@ -798,13 +871,23 @@ static void editor_recover(editor *ed, bool yes)
     buffer *b = editor_buffer(ed);
     b->recovery_offer = false;
     if (!yes) {
-        file_recovery_remove(b->path);
+        if (b->path) file_recovery_remove(b->path);
+        else if (b->rec_offer) unlink(b->rec_offer);
+        free(b->rec_offer);
+        b->rec_offer = NULL;
         editor_message(ed, false, "Recovery file removed");
         return;
     }
     text *r = NULL;
     int err = 0;
-    file_status s = file_recovery_load(b->path, &r, &err);
+    file_status s = FILE_E_NONE;
+    if (b->path) {
+        s = file_recovery_load(b->path, &r, &err);
+    } else if (b->rec_offer) {
+        file_info info;
+        s = file_load(b->rec_offer, &r, &info, &err);
+        if (s == FILE_OK && !info.exists) { text_free(r); r = NULL; s = FILE_E_NONE; }
+    }
     if (s != FILE_OK) {
         editor_message(ed, true, "Cannot read the recovery file: %s",
                        s == FILE_E_IO ? strerror(err) : file_status_str(s));
@@ -823,6 +906,12 @@ static void editor_recover(editor *ed, bool yes)
     b->cursor = 0;
     b->top = 0;
     b->rec_written = true;
+    if (!b->path && b->rec_offer) {
+        /* the earlier session's file becomes this buffer's recovery file */
+        if (!b->rec_file || rename(b->rec_offer, b->rec_file) != 0) b->rec_written = false;
+        free(b->rec_offer);
+        b->rec_offer = NULL;
+    }
     editor_message(ed, false, "Recovered unsaved changes (undo returns to the file on disk)");
 }
 
@@ -899,7 +988,9 @@ static void editor_prompt_accept(editor *ed)
         if (!b->path || strcmp(b->path, in) != 0) {
             char *np = strdup(in), *nn = strdup(base_name(in));
             if (!np || !nn) { free(np); free(nn); return; }
-            if (b->path) file_recovery_remove(b->path);
+            buffer_rec_remove(b);
+            free(b->rec_file);
+            b->rec_file = NULL;
             free(b->path); free(b->name);
             b->path = np; b->name = nn;
             memset(&b->info, 0, sizeof b->info);
@@ -1074,9 +1165,38 @@ static void editor_model_show(editor *ed)
     if (ed->model_fn) ed->model_fn(ed, "show", 0, ed->model_ctx);
 }
 
+static void editor_key_dispatch(editor *ed, key_code key);
+
+/* In a command mode of a modal keymap (vi normal: no self-insert while another mode has it) the
+ * cursor sits on a character, as in vi: never after the last one of a non-empty line. */
+static void editor_clamp_cursor(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || !ed->km || ed->prompt != PROMPT_NONE || b->anchor != TEXT_POS_NONE) return;
+    if (keymap_mode_self_insert(ed->km, ed->ks.mode)) return;
+    bool modal = false;
+    for (int m = 0; m < keymap_n_modes(ed->km); m++)
+        if (keymap_mode_self_insert(ed->km, m)) modal = true;
+    if (!modal) return;
+    size_t end = view_line_end(b->text, b->cursor);
+    if (b->cursor >= end && end > view_line_start(b->text, b->cursor))
+        b->cursor = view_prev_cluster(b->text, end);
+}
+
 void editor_key(editor *ed, key_code key)
 {
     editor_model_hide(ed, -1);   /* shown again on the next frame */
+    ed->message_queueing = false;
+    uint64_t serial = ed->message_serial;
+    editor_key_dispatch(ed, key);
+    editor_clamp_cursor(ed);
+    /* a waiting message comes next, unless this key said something itself */
+    if (ed->n_msg_queue > 0 && ed->prompt == PROMPT_NONE && ed->message_serial == serial)
+        editor_message_next(ed);
+}
+
+static void editor_key_dispatch(editor *ed, key_code key)
+{
     if (ed->prompt != PROMPT_NONE) {
         editor_prompt_key(ed, key);
         editor_scroll(ed);
@@ -1273,20 +1393,43 @@ void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
         return;
     }
     }
+    editor_clamp_cursor(ed);
     editor_scroll(ed);
 }
 
 /* ---- recovery ---- */
 
+/* A mapped file that another program truncated: its lost part now reads as zero bytes. Says
+ * so and writes the recovery files of that file's buffers at once. */
+static void editor_check_truncated(editor *ed)
+{
+    char path[PATH_MAX];
+    while (file_mmap_fault_take(path, sizeof path)) {
+        const char *slash = strrchr(path, '/');
+        editor_message(ed, true, "%.200s shrank on disk: its lost end reads as NUL bytes; your "
+                       "edits are kept in the recovery file", slash ? slash + 1 : path);
+        editor_recovery_wait(ed);
+        for (int i = 0; i < ed->n_bufs; i++) {
+            buffer *b = ed->bufs[i];
+            if (!b->path || strcmp(b->path, path) != 0 || !text_modified(b->text)) continue;
+            if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
+                b->rec_written = true;
+                b->rec_rev = text_revision(b->text);
+            }
+        }
+    }
+}
+
 void editor_tick(editor *ed, double now)
 {
+    editor_check_truncated(ed);
     editor_recovery_collect(ed, false);
     if (ed->rec_job) return;
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
-        if (!b->path || b->is_help || b->recovery_offer) continue;
+        if (!buffer_rec_able(b) || b->recovery_offer) continue;
         if (!text_modified(b->text)) {
-            if (b->rec_written) { file_recovery_remove(b->path); b->rec_written = false; }
+            if (b->rec_written) { buffer_rec_remove(b); b->rec_written = false; }
             continue;
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
@@ -1298,7 +1441,7 @@ void editor_tick(editor *ed, double now)
             if (started) return;   /* one write at a time */
             continue;
         }
-        if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
+        if (buffer_rec_write(b) == FILE_OK) {
             b->rec_written = true;
             b->rec_rev = text_revision(b->text);
             b->rec_time = now;
@@ -1313,8 +1456,8 @@ void editor_recovery_write_all(editor *ed)
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
         editor_model_hide(ed, i);
-        if (b->path && !b->is_help && !b->recovery_offer && text_modified(b->text))
-            file_recovery_write(b->text, b->path, NULL);
+        if (buffer_rec_able(b) && !b->recovery_offer && text_modified(b->text))
+            buffer_rec_write(b);
         editor_model_show(ed);
     }
 }

@@ -19,6 +19,7 @@
 
 #define EDITOR_INPUT_MAX 1024        /* bytes of prompt input */
 #define EDITOR_MESSAGE_MAX 512       /* bytes of the message line */
+#define EDITOR_MESSAGE_QUEUE 8       /* messages that can wait behind the one shown */
 #define EDITOR_MODEL_STATUS_MAX 96   /* bytes of the model's status slot */
 #define EDITOR_RECOVERY_SECONDS 2.0  /* least time between two recovery writes of a buffer */
 #define EDITOR_RECOVERY_ASYNC_MIN (4u << 20) /* texts of at least this many bytes are written
@@ -34,6 +35,7 @@ typedef struct buffer {
     bool is_help;           /* this is the help screen */
     size_t cursor;          /* byte offset of the cursor */
     size_t anchor;          /* other end of the selection; TEXT_POS_NONE when none */
+    bool mark;              /* the mark is set (emacs): plain motions extend the selection */
     size_t top;             /* byte offset of the first row shown */
     int hscroll;            /* first column shown when not wrapping */
     int goal_col;           /* column kept by vertical motions; -1 when none */
@@ -43,6 +45,9 @@ typedef struct buffer {
     double rec_time;        /* time (s) of the last recovery write */
     bool rec_written;       /* a recovery file of this buffer exists */
     bool recovery_offer;    /* a recovery file was found on open and waits for an answer */
+    char *rec_file;         /* unnamed buffers: path of their recovery file; NULL otherwise */
+    char *rec_offer;        /* unnamed buffers: an earlier session's recovery file offered for
+                               restoring (recovery_offer); NULL otherwise */
     size_t lc_pos;          /* line cache: a position ... */
     size_t lc_line;         /* ... and its 0-based line number */
     uint64_t lc_rev;        /* text revision the cache is valid for */
@@ -111,6 +116,12 @@ struct editor {
     void *clipboard_ctx;        /* its context */
     char message[EDITOR_MESSAGE_MAX]; /* message line text */
     bool message_error;         /* the message is an error */
+    bool message_queueing;      /* a message does not replace the one shown but waits behind it
+                                   (start-up, until the first key) */
+    char msg_queue[EDITOR_MESSAGE_QUEUE][EDITOR_MESSAGE_MAX]; /* waiting messages, oldest first */
+    bool msg_queue_error[EDITOR_MESSAGE_QUEUE]; /* each is an error */
+    int n_msg_queue;            /* messages waiting, 0..EDITOR_MESSAGE_QUEUE */
+    uint64_t message_serial;    /* count of messages set, to see whether a key set one */
     editor_prompt prompt;       /* active prompt */
     char prompt_label[160];     /* prompt text before the input */
     char input[EDITOR_INPUT_MAX]; /* prompt input, input_len bytes, NUL-terminated */
@@ -156,8 +167,12 @@ void editor_resize(editor *ed, int rows, int cols);
 
 /* Opens path (missing: a new file) as a new current buffer; offers a recovery file. */
 bool editor_open(editor *ed, const char *path);
-/* Adds t (owned) as a new current unnamed buffer called name. */
+/* Adds t (owned) as a new current unnamed buffer called name. Its unsaved text is kept in a
+ * recovery file named after this process (file_recovery_unnamed_path). */
 bool editor_open_text(editor *ed, text *t, const char *name);
+/* Offers, in the current buffer when it is unnamed and empty, the newest recovery file of an
+ * unnamed buffer left by an editor that is no longer running; false when there is none. */
+bool editor_offer_unnamed_recovery(editor *ed);
 buffer *editor_buffer(editor *ed);   /* current buffer, NULL when none */
 
 /* Input. */
@@ -175,6 +190,9 @@ void editor_recovery_wait(editor *ed);
 /* Writes recovery files of every modified buffer now (on SIGHUP/SIGTERM). */
 void editor_recovery_write_all(editor *ed);
 
+/* Sets the message line. While ed->message_queueing is on (start-up) a message arriving while
+ * another is shown waits behind it; each key then shows the next waiting one, unless the key
+ * set a message of its own, so no start-up error hides another. */
 void editor_message(editor *ed, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void editor_set_model_hook(editor *ed, editor_model_fn fn, void *ctx);

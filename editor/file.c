@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,7 +67,105 @@ file_status file_load_fd(int fd, text **out, int *err)
     return FILE_OK;
 }
 
-file_status file_load(const char *path, text **out, file_info *info, int *err)
+/* ---- mapped files and truncation (SIGBUS) ---- */
+
+#define FILE_MAPS_MAX 64   /* mapped files remembered for the SIGBUS handler */
+
+/* A mapped file. Entries are written by the loading thread before `state` publishes them and
+ * read by the signal handler on any thread. The text frees the mapping itself (munmap); an
+ * entry then stays until its slot is reused, which is harmless: a SIGBUS in its range can only
+ * come from a file mapping there, and zero pages are the better outcome for it too. */
+typedef struct file_map {
+    char *addr;                 /* start of the mapping */
+    size_t len;                 /* bytes mapped */
+    char path[PATH_MAX];        /* the file, for the message */
+    atomic_int state;           /* 0 free, 1 in use, 2 faulted (not yet reported) */
+} file_map;
+
+static file_map file_maps[FILE_MAPS_MAX];       /* registry, searched by the handler */
+static atomic_int file_maps_next;               /* next slot to (re)use, round robin */
+static struct sigaction file_old_bus;           /* the handler before ours */
+static atomic_int file_bus_installed;           /* ours is installed */
+
+static void file_on_bus(int sig, siginfo_t *si, void *uctx)
+{
+    char *a = si ? (char *)si->si_addr : NULL;
+    long page = sysconf(_SC_PAGESIZE);
+    for (int i = 0; a && i < FILE_MAPS_MAX; i++) {
+        file_map *m = &file_maps[i];
+        if (atomic_load(&m->state) == 0 || a < m->addr || a >= m->addr + m->len) continue;
+        /* the file shrank: zero pages from the faulting page to the end of the mapping */
+        char *from = (char *)((uintptr_t)a & ~(uintptr_t)(page - 1));
+        size_t n = (size_t)(m->addr + m->len - from);
+        if (mmap(from, n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+            break;
+        atomic_store(&m->state, 2);
+        return;   /* the faulting read is retried and now reads zeros */
+    }
+    /* not ours: the previous disposition handles it when the fault repeats */
+    if (file_old_bus.sa_flags & SA_SIGINFO) {
+        if (file_old_bus.sa_sigaction) { file_old_bus.sa_sigaction(sig, si, uctx); return; }
+    } else if (file_old_bus.sa_handler != SIG_IGN && file_old_bus.sa_handler != SIG_DFL) {
+        file_old_bus.sa_handler(sig);
+        return;
+    }
+    signal(SIGBUS, SIG_DFL);
+}
+
+static void file_map_register(void *addr, size_t len, const char *path)
+{
+    if (!atomic_exchange(&file_bus_installed, 1)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = file_on_bus;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGBUS, &sa, &file_old_bus);
+    }
+    int slot = -1;
+    for (int i = 0; i < FILE_MAPS_MAX && slot < 0; i++)
+        if (atomic_load(&file_maps[i].state) == 0) slot = i;
+    if (slot < 0) slot = atomic_fetch_add(&file_maps_next, 1) % FILE_MAPS_MAX;
+    file_map *m = &file_maps[slot];
+    atomic_store(&m->state, 0);
+    m->addr = addr;
+    m->len = len;
+    snprintf(m->path, sizeof m->path, "%s", path);
+    atomic_store(&m->state, 1);
+}
+
+bool file_mmap_fault_take(char *buf, size_t size)
+{
+    for (int i = 0; i < FILE_MAPS_MAX; i++) {
+        int faulted = 2;
+        if (atomic_compare_exchange_strong(&file_maps[i].state, &faulted, 1)) {
+            if (buf && size) snprintf(buf, size, "%s", file_maps[i].path);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads exactly the len bytes of a regular file (fewer when it shrinks meanwhile). */
+static file_status file_read_all(int fd, size_t len, text **out, int *err)
+{
+    char *buf = malloc(len ? len : 1);
+    if (!buf) return FILE_E_NOMEM;
+    size_t n = 0;
+    while (n < len) {
+        ssize_t r = read(fd, buf + n, len - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; free(buf); return file_fail(err, e); }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    *out = text_new_owned(buf, n, false);
+    if (!*out) { free(buf); return FILE_E_NOMEM; }
+    return FILE_OK;
+}
+
+file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_info *info,
+                           int *err)
 {
     memset(info, 0, sizeof *info);
     info->mode = 0666;
@@ -80,17 +181,23 @@ file_status file_load(const char *path, text **out, file_info *info, int *err)
     if (!S_ISREG(st.st_mode)) { close(fd); return FILE_E_NOTREG; }
     file_info_from_stat(info, &st);
     size_t len = (size_t)st.st_size;
-    if (len >= FILE_MMAP_MIN) {
+    if (len > 0 && len >= mmap_min) {
         void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
         close(fd);
         if (map == MAP_FAILED) return file_fail(err, errno);
+        file_map_register(map, len, path);
         *out = text_new_owned(map, len, true);
         if (!*out) { munmap(map, len); return FILE_E_NOMEM; }
         return FILE_OK;
     }
-    file_status s = file_load_fd(fd, out, err);
+    file_status s = file_read_all(fd, len, out, err);
     close(fd);
     return s;
+}
+
+file_status file_load(const char *path, text **out, file_info *info, int *err)
+{
+    return file_load_mmap(path, FILE_MMAP_MIN, out, info, err);
 }
 
 file_status file_write_fd(const text *t, int fd, int *err)
@@ -299,4 +406,71 @@ void file_recovery_remove(const char *path)
 {
     char rec[PATH_MAX];
     if (file_recovery_path(path, rec, sizeof rec)) unlink(rec);
+}
+
+bool file_recovery_unnamed_path(char *buf, size_t size)
+{
+    static time_t started;   /* this process's first call */
+    static unsigned count;   /* unnamed buffers named so far */
+    char dir[PATH_MAX];
+    if (!file_recovery_dir(dir, sizeof dir)) return false;
+    if (!started) started = time(NULL);
+    int n = snprintf(buf, size, "%s/%s%ld-%lld-%u", dir, FILE_RECOVERY_UNNAMED, (long)getpid(),
+                     (long long)started, ++count);
+    return n > 0 && (size_t)n < size;
+}
+
+file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n,
+                                     const char *rec, int *err)
+{
+    char dir[PATH_MAX];
+    if (!file_dir_of(rec, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
+    int e = file_mkdirs(dir);
+    if (e) return file_fail(err, e);
+    return file_write_atomic(t, spans, n, rec, 0600, err);
+}
+
+/* One unnamed recovery file found by file_recovery_unnamed_list. */
+typedef struct file_unnamed {
+    char path[PATH_MAX];   /* the file */
+    time_t mtime;          /* its modification time, for the order */
+} file_unnamed;
+
+static int file_unnamed_newer(const void *a, const void *b)
+{
+    time_t x = ((const file_unnamed *)a)->mtime, y = ((const file_unnamed *)b)->mtime;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max)
+{
+    char dir[PATH_MAX];
+    if (max <= 0 || !file_recovery_dir(dir, sizeof dir)) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    enum { FILE_UNNAMED_SCAN = 64 };   /* files considered at most */
+    file_unnamed *found = calloc(FILE_UNNAMED_SCAN, sizeof *found);
+    int n = 0;
+    struct dirent *de;
+    size_t pl = strlen(FILE_RECOVERY_UNNAMED);
+    while (found && n < FILE_UNNAMED_SCAN && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, FILE_RECOVERY_UNNAMED, pl) != 0) continue;
+        char *end;
+        long pid = strtol(de->d_name + pl, &end, 10);
+        if (end == de->d_name + pl || *end != '-' || pid <= 0) continue;
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM)
+            continue;   /* its editor is still running */
+        struct stat st;
+        if (snprintf(found[n].path, PATH_MAX, "%s/%s", dir, de->d_name) >= PATH_MAX) continue;
+        if (stat(found[n].path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
+        found[n].mtime = st.st_mtime;
+        n++;
+    }
+    closedir(d);
+    if (!found) return 0;
+    qsort(found, (size_t)n, sizeof *found, file_unnamed_newer);
+    int k = n < max ? n : max;
+    for (int i = 0; i < k; i++) memcpy(paths[i], found[i].path, PATH_MAX);
+    free(found);
+    return k;
 }

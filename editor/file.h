@@ -1,16 +1,20 @@
-/* file.h: loading files into a text (mmap for large ones), atomic saving that refuses to
+/* file.h: loading files into a text (private memory; mmap only for very large ones, guarded
+ * against truncation by another program), atomic saving that refuses to
  * overwrite a file changed on disk since it was opened, and recovery files of unsaved changes.
  * Depends on text.h and libc/POSIX only: no screen, no keys. */
 #ifndef BD3ED_FILE_H
 #define BD3ED_FILE_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
 #include "text.h"
 
-#define FILE_MMAP_MIN (1u << 20)   /* files of at least this many bytes are mmapped */
+#define FILE_MMAP_MIN ((size_t)256 << 20) /* files of at least this many bytes are mmapped; smaller
+                                            ones are read into private memory, so that another
+                                            program truncating them cannot touch the buffer */
 
 typedef enum file_status {
     FILE_OK = 0,
@@ -36,6 +40,15 @@ typedef struct file_info {
 /* Loads path into a new text (*out). A missing file gives an empty text with info->exists
  * false and FILE_OK. On FILE_E_IO *err (when non-NULL) is the errno value. */
 file_status file_load(const char *path, text **out, file_info *info, int *err);
+/* file_load with another mmap threshold (files of at least mmap_min bytes are mapped). A
+ * mapped file that another program truncates does not crash the editor: the read of a page
+ * past the new end fails with SIGBUS, which a handler turns into zero bytes for the rest of
+ * the mapping and records (see file_mmap_fault_take). */
+file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_info *info,
+                           int *err);
+/* Takes one not yet reported mapped file that was truncated under the editor: writes its path
+ * into buf (size bytes) and returns true; false when there is none. */
+bool file_mmap_fault_take(char *buf, size_t size);
 /* Reads fd to its end into a new text (for "-", standard input). */
 file_status file_load_fd(int fd, text **out, int *err);
 /* Writes all of t to fd. */
@@ -62,5 +75,18 @@ bool file_recovery_exists(const char *path);
 /* Loads the recovery file of path into a new text; FILE_E_NONE when there is none. */
 file_status file_recovery_load(const char *path, text **out, int *err);
 void file_recovery_remove(const char *path);
+
+/* Recovery files of unnamed buffers ([new], [stdin]) live in the same folder, named
+ * "unnamed-PID-SECONDS-N" after the editor process, its start time and a counter. */
+#define FILE_RECOVERY_UNNAMED "unnamed-"   /* prefix of their names */
+/* A new recovery file path for an unnamed buffer of this process (nothing is created). */
+bool file_recovery_unnamed_path(char *buf, size_t size);
+/* Writes t (or, when t is NULL, the n spans) as the recovery file at rec (a path from
+ * file_recovery_unnamed_path), atomically, creating the folder. */
+file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n,
+                                     const char *rec, int *err);
+/* Recovery files of unnamed buffers left by editors that are no longer running, newest first:
+ * writes up to max paths (each PATH_MAX bytes) into paths and returns how many. */
+int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max);
 
 #endif

@@ -40,9 +40,29 @@ static void main_usage(FILE *f)
         "  --keymap NAME    keymap: default, vi, emacs, or a file path\n"
         "  --theme NAME     theme: dark, light, cb-safe, mono, or a file path\n"
         "  --model FILE     model file (GGUF) for the model commands\n"
-        "  --NAME=VALUE     set any option of the config file (e.g. --wrap=off, --tab-width=4)\n"
+        "  --NAME=VALUE, --NAME VALUE\n"
+        "                   set any option of the config file (e.g. --tab-width 4)\n"
+        "  --NAME, --no-NAME  turn a boolean option on or off (e.g. --no-wrap, --line-numbers)\n"
         "  -h, --help       show this help\n"
         "  -V, --version    show the version\n"
+        "\n"
+        "Options (as in the config file):\n");
+    for (int i = 0; i < config_n_options(); i++) {
+        const config_option *o = config_option_at(i);
+        /* the default as the built-in defaults write it ("name = value" lines) */
+        char def[128] = "";
+        char key[CONFIG_MAX_NAME + 8];
+        snprintf(key, sizeof key, "\n%s = ", o->name);
+        const char *d = strstr(config_defaults_text(), key);
+        if (d) {
+            d += strlen(key);
+            size_t n = strcspn(d, "\n");
+            snprintf(def, sizeof def, "%.*s", (int)(n < sizeof def ? n : sizeof def - 1), d);
+        }
+        fprintf(f, "  --%-16s %s%s (default: %s)\n", o->name,
+                o->type == CONFIG_BOOL ? "on/off: " : "", o->help, def);
+    }
+    fprintf(f,
         "\n"
         "Config: $XDG_CONFIG_HOME/bd3ed/config (else ~/.config/bd3ed/config); user keymaps and\n"
         "themes in the keymaps/ and themes/ folders beside it. Recovery files of unsaved changes:\n"
@@ -55,12 +75,12 @@ static bool main_is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Data directories for NAME ("keymaps" or "themes"): the user's, the installed one, and the
- * one beside the executable (a build tree). */
-static int main_data_dirs(const char *name, char dirs[][PATH_MAX], int max)
+/* Data directories for NAME ("keymaps" or "themes"): the user's (when user is true), the
+ * installed one, and the one beside the executable (a build tree). */
+static int main_data_dirs(const char *name, bool user, char dirs[][PATH_MAX], int max)
 {
     int n = 0;
-    if (n < max && config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), name, dirs[n], PATH_MAX) == CONFIG_OK &&
+    if (user && n < max && config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), name, dirs[n], PATH_MAX) == CONFIG_OK &&
         main_is_dir(dirs[n]))
         n++;
     if (n < max && snprintf(dirs[n], PATH_MAX, "%s/%s", BD3ED_DATADIR, name) < PATH_MAX && main_is_dir(dirs[n])) n++;
@@ -78,13 +98,15 @@ static int main_data_dirs(const char *name, char dirs[][PATH_MAX], int max)
     return n;
 }
 
-static keymap *main_keymap(const char *name, char *err, size_t err_size)
+/* Loads keymap name; with user false only the shipped folders are searched (the fallback when
+ * a user keymap is broken). */
+static keymap *main_keymap(const char *name, bool user, char *err, size_t err_size)
 {
     keymap *km = keymap_new();
     if (!km) { snprintf(err, err_size, "out of memory"); return NULL; }
     keymap_set_command_check(km, command_known, NULL);
     char dirs[4][PATH_MAX];
-    int n = main_data_dirs("keymaps", dirs, 4);
+    int n = main_data_dirs("keymaps", user, dirs, 4);
     for (int i = 0; i < n; i++) keymap_add_dir(km, dirs[i]);
     keymap_status s = strchr(name, '/') ? keymap_load_file(km, name, err, err_size)
                                         : keymap_load_name(km, name, err, err_size);
@@ -101,7 +123,7 @@ static theme *main_theme(const char *name, char *err, size_t err_size)
     theme *th = theme_new();
     if (!th) return NULL;
     char dirs[4][PATH_MAX];
-    int n = main_data_dirs("themes", dirs, 4);
+    int n = main_data_dirs("themes", true, dirs, 4);
     for (int i = 0; i < n; i++) theme_add_dir(th, dirs[i]);
     if (name[0]) {
         theme_status s = strchr(name, '/') ? theme_load_file(th, name, err, err_size)
@@ -111,16 +133,6 @@ static theme *main_theme(const char *name, char *err, size_t err_size)
     return th;
 }
 
-/* Sets option name from the command line; exits with a message when it is not valid. */
-static void main_set(config *cfg, const char *name, const char *value)
-{
-    char err[512];
-    if (config_set(cfg, name, value, err, sizeof err) != CONFIG_OK) {
-        fprintf(stderr, "bd3ed: %s\n", err);
-        exit(2);
-    }
-}
-
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
@@ -128,62 +140,73 @@ int main(int argc, char **argv)
     if (!ed) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
 
     /* config file first; the command line overrides it */
-    char path[PATH_MAX], err[1024] = "", startup_msg[1100] = "";
+    /* every start-up message is kept: each waits behind the one before it */
+    ed->message_queueing = true;
+    char path[PATH_MAX], err[1024] = "";
     if (config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), "config", path, sizeof path) == CONFIG_OK) {
         config_status cs = config_load_file(ed->cfg, path, err, sizeof err);
-        if (cs != CONFIG_OK && cs != CONFIG_E_NOFILE) snprintf(startup_msg, sizeof startup_msg, "%s", err);
+        if (cs != CONFIG_OK && cs != CONFIG_E_NOFILE) editor_message(ed, true, "%s", err);
     }
 
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     int n_files = 0;
     long start_line = 0;
     bool opts_done = false;
+    int early = -1;   /* exit status when the options end the program (help, version, error) */
+    if (!files) { fprintf(stderr, "bd3ed: out of memory\n"); editor_free(ed); return 1; }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!opts_done && a[0] == '-' && a[1] == '-' && a[2] == 0) { opts_done = true; continue; }
-        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) { main_usage(stdout); return 0; }
-        if (!opts_done && (!strcmp(a, "-V") || !strcmp(a, "--version"))) { printf("bd3ed %s\n", BD3ED_VERSION); return 0; }
-        if (!opts_done && (!strcmp(a, "--keymap") || !strcmp(a, "--theme") || !strcmp(a, "--model"))) {
-            if (i + 1 >= argc) { fprintf(stderr, "bd3ed: %s needs a value\n", a); return 2; }
-            main_set(ed->cfg, a + 2, argv[++i]);
-            continue;
-        }
+        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) { main_usage(stdout); early = 0; break; }
+        if (!opts_done && (!strcmp(a, "-V") || !strcmp(a, "--version"))) { printf("bd3ed %s\n", BD3ED_VERSION); early = 0; break; }
         if (!opts_done && a[0] == '-' && a[1] == '-') {
-            const char *eq = strchr(a, '=');
-            char name[CONFIG_MAX_NAME];
-            if (!eq || (size_t)(eq - a - 2) >= sizeof name) {
+            /* any config option: --NAME=VALUE, --NAME VALUE, and --NAME / --no-NAME for a
+             * boolean */
+            int used = 1;
+            char cerr[512];
+            config_status cs = config_set_arg(ed->cfg, a, i + 1 < argc ? argv[i + 1] : NULL, &used,
+                                              cerr, sizeof cerr);
+            if (cs == CONFIG_E_NAME) {
                 fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a);
-                return 2;
+                early = 2;
+                break;
             }
-            memcpy(name, a + 2, (size_t)(eq - a - 2));
-            name[eq - a - 2] = 0;
-            main_set(ed->cfg, name, eq + 1);
+            if (cs != CONFIG_OK) { fprintf(stderr, "bd3ed: %s\n", cerr); early = 2; break; }
+            i += used - 1;
             continue;
         }
         if (!opts_done && a[0] == '+' && a[1]) {
             char *end;
             start_line = strtol(a + 1, &end, 10);
-            if (*end || start_line < 1) { fprintf(stderr, "bd3ed: bad line number %s\n", a); return 2; }
+            if (*end || start_line < 1) { fprintf(stderr, "bd3ed: bad line number %s\n", a); early = 2; break; }
             continue;
         }
-        if (!opts_done && a[0] == '-' && a[1]) { fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a); return 2; }
+        if (!opts_done && a[0] == '-' && a[1]) { fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a); early = 2; break; }
         files[n_files++] = a;
+    }
+    if (early >= 0) {
+        editor_free(ed);
+        free(files);
+        return early;
     }
     editor_apply_config(ed);
 
-    keymap *km = main_keymap(ed->cfg->keymap[0] ? ed->cfg->keymap : "default", err, sizeof err);
+    const char *km_name = ed->cfg->keymap[0] ? ed->cfg->keymap : "default";
+    keymap *km = main_keymap(km_name, true, err, sizeof err);
     if (!km) {
-        snprintf(startup_msg, sizeof startup_msg, "%s (using the default keymap)", err);
-        km = main_keymap("default", err, sizeof err);
+        /* a broken user keymap (even a user default.keys) must not stop the editor */
+        editor_message(ed, true, "%s (using the shipped default keymap)", err);
+        err[0] = 0;
+        km = main_keymap("default", false, err, sizeof err);
         if (!km) { fprintf(stderr, "bd3ed: cannot load the default keymap: %s\n", err); return 1; }
         editor_set_keymap(ed, km, "default");
     } else {
-        editor_set_keymap(ed, km, ed->cfg->keymap[0] ? ed->cfg->keymap : "default");
+        editor_set_keymap(ed, km, km_name);
     }
     err[0] = 0;
     theme *th = main_theme(ed->cfg->theme, err, sizeof err);
     if (!th) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
-    if (err[0]) snprintf(startup_msg, sizeof startup_msg, "%s", err);
+    if (err[0]) editor_message(ed, true, "%s", err);
 
     /* files: "-" reads standard input */
     bool stdin_used = false;
@@ -205,10 +228,11 @@ int main(int argc, char **argv)
     if (ed->n_bufs == 0) {
         text *t = text_new();
         if (!t || !editor_open_text(ed, t, "[new]")) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
+        /* text of an unnamed buffer that an earlier editor lost (killed, crashed) */
+        editor_offer_unnamed_recovery(ed);
     }
     if (ed->n_bufs > 0 && ed->prompt == PROMPT_NONE) ed->cur = 0;
     if (start_line > 0 && ed->prompt == PROMPT_NONE) editor_goto_line(ed, (size_t)start_line - 1);
-    if (startup_msg[0] && !ed->message[0]) editor_message(ed, true, "%s", startup_msg);
 
     /* the terminal: when stdin was a file or pipe, keys come from /dev/tty */
     FILE *in = stdin, *out = stdout;

@@ -239,7 +239,14 @@ static void term_draw(editor *ed, term_state *ts)
         cx = x;
     } else if (ed->message[0]) {
         attrset(ts->attr[ed->message_error ? THEME_ERROR : THEME_MESSAGE]);
-        term_put(rows + 1, 0, ed->message, cols - 1);
+        if (ed->n_msg_queue > 0) {
+            /* more start-up messages wait (each key shows the next): say so first */
+            char line[EDITOR_MESSAGE_MAX + 32];
+            snprintf(line, sizeof line, "[+%d more] %s", ed->n_msg_queue, ed->message);
+            term_put(rows + 1, 0, line, cols - 1);
+        } else {
+            term_put(rows + 1, 0, ed->message, cols - 1);
+        }
     }
     attrset(A_NORMAL);
     move(cy, cx);

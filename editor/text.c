@@ -463,14 +463,13 @@ bool text_redo(text *t, size_t *pos)
     if (t->cur >= t->n_changes) return false;
     uint64_t step = t->changes[t->cur].step;
     size_t p = 0;
-    bool first = true;
     while (t->cur < t->n_changes && t->changes[t->cur].step == step) {
         text_change *c = &t->changes[t->cur];
         if (text_reserve_pieces(t, c->n_new) != TEXT_OK) break;
         t->cur++;
         t->size = t->size - text_pieces_len(c->old, c->n_old) + text_pieces_len(c->new, c->n_new);
         text_splice(t, c->index, c->n_old, c->new, c->n_new);
-        if (first) { p = c->pos; first = false; }
+        p = c->pos + text_pieces_len(c->new, c->n_new);   /* after the last change */
     }
     t->step_open = false;
     t->revision++;

@@ -88,6 +88,8 @@ void text_group_end(text *t);
 /* Reverts the last step; returns true and sets *pos (when non-NULL) to the position of its
  * first change, or false when there is nothing to undo. */
 bool text_undo(text *t, size_t *pos);
+/* Makes the last undone step again; *pos is the end of its last change (after re-inserted
+ * text, as if it had just been typed). */
 bool text_redo(text *t, size_t *pos);
 bool text_can_undo(const text *t);
 bool text_can_redo(const text *t);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "command.h"
@@ -158,6 +160,67 @@ static void test_editor_quit_asks_when_modified(void **state)
     assert_false(ed->quit);
     keys(ed, "C-q n");
     assert_true(ed->quit);
+    editor_free(ed);
+}
+
+/* Number of unnamed recovery files in the state folder; the name of the last one in name. */
+static int unnamed_recovery_files(char *name, size_t size)
+{
+    char st[300];
+    snprintf(st, sizeof st, "%s/state/bd3ed", dir);
+    DIR *d = opendir(st);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, FILE_RECOVERY_UNNAMED, strlen(FILE_RECOVERY_UNNAMED)) == 0) {
+            n++;
+            if (name) snprintf(name, size, "%s/%s", st, de->d_name);
+        }
+    closedir(d);
+    return n;
+}
+
+static void test_editor_unnamed_buffer_recovery_offered_on_next_start(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    assert_true(editor_open_text(ed, text_new(), "[new]"));
+    type(ed, "lost words");
+    editor_tick(ed, 100.0);
+    char rec[600];
+    assert_int_equal(unnamed_recovery_files(rec, sizeof rec), 1);
+    char *tail = strrchr(rec, '/') + 1 + strlen(FILE_RECOVERY_UNNAMED);
+    assert_int_equal(strtol(tail, NULL, 10), (long)getpid());
+    /* an editor still running (this one) keeps its file to itself */
+    editor *other = new_editor("default");
+    assert_true(editor_open_text(other, text_new(), "[new]"));
+    assert_false(editor_offer_unnamed_recovery(other));
+    editor_free(other);
+    editor_free(ed);   /* as if the editor was killed */
+
+    /* the same file as left by a process that has ended */
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    assert_true(child > 0);
+    waitpid(child, NULL, 0);
+    char dead[700];
+    snprintf(dead, sizeof dead, "%.*s%ld%s", (int)(tail - rec), rec, (long)child, strchr(tail, '-'));
+    assert_int_equal(rename(rec, dead), 0);
+
+    ed = new_editor("default");
+    assert_true(editor_open_text(ed, text_new(), "[new]"));
+    assert_true(editor_offer_unnamed_recovery(ed));
+    assert_int_equal(ed->prompt, PROMPT_RECOVER);
+    keys(ed, "y");
+    char *s = buffer_text(ed);
+    assert_string_equal(s, "lost words");
+    free(s);
+    assert_int_equal(unnamed_recovery_files(NULL, 0), 1);   /* now this buffer's */
+    assert_true(access(dead, F_OK) != 0);
+    keys(ed, "C-q n");                                     /* quit without saving */
+    assert_true(ed->quit);
+    assert_int_equal(unnamed_recovery_files(NULL, 0), 0);
     editor_free(ed);
 }
 
@@ -509,6 +572,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_several_buffers, setup, teardown),
         cmocka_unit_test(test_editor_paste_into_find_prompt),
         cmocka_unit_test(test_editor_base64_for_osc52),
+        cmocka_unit_test_setup_teardown(test_editor_unnamed_buffer_recovery_offered_on_next_start,
+                                        setup, teardown),
         cmocka_unit_test(test_editor_messages_are_sanitised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -266,6 +266,73 @@ static void test_file_load_fd_reads_pipe(void **state)
     text_free(t);
 }
 
+/* A file of n bytes of pattern text. */
+static void write_pattern(const char *path, size_t n)
+{
+    char *b = malloc(n);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) b[i] = (char)('a' + i % 26);
+    write_file(path, b, n);
+    free(b);
+}
+
+static void test_file_ordinary_file_survives_truncation_by_another_program(void **state)
+{
+    (void)state;
+    char p[PATH_MAX];
+    path_in(p, "big.txt");
+    size_t n = (size_t)3 << 20;   /* above the old mmap threshold, below the new one */
+    write_pattern(p, n);
+    text *t;
+    file_info info;
+    assert_int_equal(file_load(p, &t, &info, NULL), FILE_OK);
+    assert_int_equal(truncate(p, 0), 0);
+    char *b = malloc(n);
+    assert_non_null(b);
+    assert_int_equal(text_read(t, 0, n, b), n);
+    assert_int_equal(b[n - 1], (char)('a' + (n - 1) % 26));   /* private memory: all there */
+    assert_false(file_mmap_fault_take(NULL, 0));
+    free(b);
+    text_free(t);
+}
+
+static void test_file_truncated_mapping_reads_zeros_and_keeps_edits(void **state)
+{
+    (void)state;
+    char p[PATH_MAX];
+    path_in(p, "mapped.txt");
+    size_t n = 64 * 1024;
+    write_pattern(p, n);
+    text *t;
+    file_info info;
+    assert_int_equal(file_load_mmap(p, 4096, &t, &info, NULL), FILE_OK);
+    assert_int_equal(text_insert(t, 0, "mine ", 5), TEXT_OK);
+    char first[4];
+    assert_int_equal(text_read(t, 5, 4, first), 4);   /* the first page is read while intact */
+    assert_memory_equal(first, "abcd", 4);
+    assert_int_equal(truncate(p, 100), 0);
+    /* without the handler this read dies of SIGBUS */
+    char *b = malloc(n + 5);
+    assert_non_null(b);
+    assert_int_equal(text_read(t, 0, n + 5, b), n + 5);
+    assert_memory_equal(b, "mine abcd", 9);
+    assert_int_equal(b[n + 4], 0);   /* the part cut off reads as zeros */
+    char where[PATH_MAX];
+    assert_true(file_mmap_fault_take(where, sizeof where));
+    assert_string_equal(where, p);
+    assert_false(file_mmap_fault_take(where, sizeof where));   /* reported once */
+    /* the edits are still there and can be written as a recovery file */
+    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
+    text *r;
+    assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
+    assert_int_equal(text_size(r), n + 5);
+    assert_int_equal(text_read(r, 0, 9, b), 9);
+    assert_memory_equal(b, "mine abcd", 9);
+    text_free(r);
+    free(b);
+    text_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +343,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_refuses_to_overwrite_changed_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_round_trip_and_removal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_load_fd_reads_pipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_ordinary_file_survives_truncation_by_another_program,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_truncated_mapping_reads_zeros_and_keeps_edits,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

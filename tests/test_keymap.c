@@ -22,7 +22,7 @@ static const char *const all_commands[] = {
     "select-page-up", "select-page-down", "select-buffer-start", "select-buffer-end",
     "select-all", "select-word", "select-sentence", "select-paragraph", "select-line",
     "insert-newline", "insert-tab", "delete-char-before", "delete-char-after",
-    "delete-word-before", "delete-word-after", "delete-line", "cut", "copy", "paste", "undo",
+    "delete-word-before", "delete-word-after", "delete-line", "delete-line-end", "mode-change-word", "mode-change-line-end", "cut", "copy", "paste", "paste-after", "mark-set", "undo",
     "redo", "save", "save-as", "open", "quit", "buffer-next", "buffer-prev", "buffer-close",
     "find", "find-next", "find-prev", "find-regex", "replace", "cancel", "help",
     "command-prompt", "redraw", "suspend", "toggle-wrap", "toggle-line-numbers", "mode-normal",

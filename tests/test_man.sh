@@ -25,6 +25,21 @@ for opt in $opts; do
         missing=$((missing + 1))
     fi
 done
+# Every option is named under OPTIONS as --NAME, and the bare and --no- forms of booleans and
+# the space-separated form are described there.
+options=$(printf '%s\n' "$text" | sed -n '/^\.SH OPTIONS/,/^\.SH KEYS/p')
+for opt in $opts; do
+    if ! printf '%s\n' "$options" | grep -q -F -- "--$opt"; then
+        echo "man page OPTIONS does not name --$opt"
+        missing=$((missing + 1))
+    fi
+done
+for form in "--no-wrap" "--line-numbers" "--tab-width 4" "--no-"; do
+    if ! printf '%s\n' "$options" | grep -q -F -- "$form"; then
+        echo "man page OPTIONS does not describe the form $form"
+        missing=$((missing + 1))
+    fi
+done
 # Every request line uses a macro this page is allowed to use.
 bad=$(grep -E '^\.[A-Za-z]' "$man" | awk '{print $1}' | sort -u | grep -v -x -E '\.(TH|SH|SS|TP|PP|B|I|BR|BI|IR|RB|RI|br)')
 if [ -n "$bad" ]; then echo "unexpected requests: $bad"; missing=$((missing + 1)); fi

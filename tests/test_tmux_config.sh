@@ -60,12 +60,42 @@ rm "$cfg/keymaps/default.keys"
 printf 'keymap = vi\n' > "$cfg/config"
 printf 'mode normal\nnormal i bogus-command\n' > "$cfg/keymaps/vi.keys"
 start_editor t.txt
-wait_for "vi.keys:2: unknown command"
+wait_for "vi.keys:2: unknown"
 # Typing inserts and C-s saves: the default keymap is active.
 type_text "z"
 wait_for "zxynew"
 keys C-s
 wait_for "Saved"
+keys C-q
+expect_exit 0
+rm "$cfg/keymaps/vi.keys"
+
+# A broken user default.keys: the shipped default keymap (not the broken file again) is used,
+# and the message names file:line.
+printf '# defaults\n' > "$cfg/config"
+printf 'include default\nnormal C-s bogus-command\n' > "$cfg/keymaps/default.keys"
+start_editor t.txt
+wait_for "default.keys:2: unknown command"
+type_text "w"
+wait_for "wzxynew"
+keys C-s
+wait_for "Saved"
+keys C-q
+expect_exit 0
+rm "$cfg/keymaps/default.keys"
+
+# Several start-up errors and the new-file note: none hides another; each key shows the next.
+printf 'keymap = vi\ntheme = nosuch\nwrap = maybe\n' > "$cfg/config"
+printf 'mode normal\nnormal i bogus-command\n' > "$cfg/keymaps/vi.keys"
+start_editor fresh.txt
+wait_for "config:3: wrap"
+wait_for "[+3 more]"
+keys Right
+wait_for "vi.keys:2: unknown"
+keys Right
+wait_for "nosuch"
+keys Right
+wait_for "fresh.txt: new file"
 keys C-q
 expect_exit 0
 echo "config file and user keymaps are applied, and their errors reported"

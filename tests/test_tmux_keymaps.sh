@@ -10,7 +10,7 @@ type_text "hello world"
 wait_for "hello world"
 keys S-Left S-Left S-Left S-Left S-Left C-x
 wait_for " d.txt [+]"
-screen | grep -F -q "hello world" && fail "default: C-x did not cut the selected word"
+wait_gone "hello world" 10   # fails (times out) when C-x did not cut the selected word
 keys Home C-v
 wait_for "worldhello"
 keys C-s

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_tmux_recovery.sh: text typed into the real bd3ed survives kill -9: the recovery file is
 # written while typing stops, the next open offers it, accepting restores the text, saving
-# writes it and removes the recovery file.
+# writes it and removes the recovery file; the same for an unnamed buffer, offered on the next
+# start without a file.
 . tests/tmux/lib.sh
 
 f=$WORK/notes.txt
@@ -50,4 +51,26 @@ keys C-q
 expect_exit 0
 grep -r -q -F "second" "$WORK/state" 2>/dev/null && fail "declined recovery file kept"
 [ "$(cat "$f")" = "recovered words base line" ] || fail "file changed after declining"
+# An unnamed buffer ([new]) is kept too; the next start without a file offers it.
+start_editor
+wait_for "[new]"
+type_text "unnamed draft"
+wait_grep "unnamed draft" "$WORK/state" 30
+pid=$(editor_pid)
+[ -n "$pid" ] || fail "cannot find the editor process"
+kill -9 "$pid"
+expect_exit 137
+start_editor
+wait_for "Restore it?"
+keys y
+wait_for "unnamed draft"
+keys C-s
+wait_for "Save as"
+type_text "draft.txt"
+keys Enter
+wait_for "Saved"
+keys C-q
+expect_exit 0
+[ "$(cat "$WORK/draft.txt")" = "unnamed draft" ] || fail "saved draft: '$(cat "$WORK/draft.txt")'"
+grep -r -q -F "unnamed draft" "$WORK/state" 2>/dev/null && fail "unnamed recovery file kept after saving"
 echo "kill -9 recovery restores the typed text"

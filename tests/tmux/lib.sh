@@ -100,10 +100,11 @@ expect_exit() {
     [ "$(cat "$WORK/rc")" = "$1" ] || fail "exit status $(cat "$WORK/rc"), want $1"
 }
 
-# wait_grep TEXT DIR [SECONDS]: waits until a file under DIR contains TEXT.
+# wait_grep TEXT DIR [SECONDS]: waits until a file under DIR contains TEXT (temporary files of
+# an atomic write, named ".*", do not count: they may never be renamed into place).
 wait_grep() {
     deadline=$(( $(date +%s) + ${3:-30} ))
-    until grep -r -q -F -- "$1" "$2" 2>/dev/null; do
+    until grep -r -q -F --exclude=".*" -- "$1" "$2" 2>/dev/null; do
         [ "$(date +%s)" -ge "$deadline" ] && fail "timed out waiting for '$1' in a file under $2"
         sleep 0.1
     done
