@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -17,6 +19,42 @@
 #include "model-editor.h"
 
 static char model_path[1024]; /* the fixture model */
+
+/* A gate in the engine's step callback (bd3_infill is wrapped at link time): while it is closed,
+ * a running infill stops after its first model call, so a test can act while the job is surely
+ * still running, whatever the machine's speed. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER; /* guards gate_closed */
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;   /* signalled when the gate opens */
+static bool gate_closed;                                     /* infill waits while true */
+static bd3_step_fn gate_inner_cb;                            /* the worker's own callback */
+
+bd3_status __real_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf,
+                             int n, bd3_step_fn cb, void *user);
+
+static int gate_step(void *user, const bd3_progress *pr)
+{
+    int r = gate_inner_cb ? gate_inner_cb(user, pr) : 0;
+    pthread_mutex_lock(&gate_mu);
+    while (gate_closed)
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    return r;
+}
+
+bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf,
+                             int n, bd3_step_fn cb, void *user)
+{
+    gate_inner_cb = cb;
+    return __real_bd3_infill(c, p, ids, conf, n, gate_step, user);
+}
+
+static void gate_set(bool closed)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_closed = closed;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+}
 
 static const char doc[] = "The cat sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n";
 
@@ -50,6 +88,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
+    gate_set(false);
     model_editor_free(f->me);
     editor_free(f->ed);
     free(f);
@@ -250,6 +289,7 @@ static void test_model_editor_typing_during_job_is_not_part_of_its_undo_step(voi
     buffer *b = editor_buffer(f->ed);
     b->anchor = 4;
     b->cursor = 11;
+    gate_set(true);
     key(f, "C-r");
     int timeout;
     model_editor_tick(f->me, 0, &timeout); /* the placeholders are shown */
@@ -258,6 +298,7 @@ static void test_model_editor_typing_during_job_is_not_part_of_its_undo_step(voi
     key(f, "x");
     model_editor_tick(f->me, 0, &timeout);
     key(f, "y");
+    gate_set(false);
     tick_to_idle(f);
     char *now = buf_text(f);
     size_t n = strlen(now);
@@ -290,6 +331,7 @@ static void test_model_editor_undo_during_job_takes_back_only_the_person_edit(vo
     buffer *b = editor_buffer(f->ed);
     b->anchor = 4;
     b->cursor = 11;
+    gate_set(true);
     key(f, "C-r");
     int timeout;
     model_editor_tick(f->me, 0, &timeout);
@@ -299,6 +341,7 @@ static void test_model_editor_undo_during_job_takes_back_only_the_person_edit(vo
     key(f, "C-z");
     model_editor_tick(f->me, 0, &timeout);
     assert_true(model_session_busy(model_editor_session(f->me))); /* the job goes on */
+    gate_set(false);
     tick_to_idle(f);
     assert_non_null(strstr(f->ed->message, "infilled"));
     char *now = buf_text(f);
@@ -329,6 +372,7 @@ static void test_model_editor_recovery_file_during_job_holds_person_text(void **
     buffer *b = editor_buffer(f->ed);
     b->anchor = 4;
     b->cursor = 11;
+    gate_set(true);
     key(f, "C-r");
     int timeout;
     model_editor_tick(f->me, 0, &timeout);
@@ -355,6 +399,7 @@ static void test_model_editor_recovery_file_during_job_holds_person_text(void **
     shown = buf_text(f);
     assert_non_null(strstr(shown, MODEL_MASK_TEXT)); /* and the job's text is back on screen */
     free(shown);
+    gate_set(false);
     tick_to_idle(f);
     file_recovery_remove(path);
     unlink(path);
