@@ -663,6 +663,9 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     int n_target;
     bool again = false;
     size_t lo, hi;
+    size_t at = cursor, at_hi = cursor; /* the insertion point the cursor stands for */
+    if (cursor <= text_size(t))
+        span_snap(t, &at, &at_hi);
     if (s->job_id && s->kind == MODEL_JOB_INFILL && s->span.t == t) {
         /* pressed again while it runs: draw another sample of the same span */
         session_span keep = s->span;
@@ -673,7 +676,7 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         n_target = len;
         again = true;
     } else if (last_intact(s, t) && span_get(&s->last, &lo, &hi) && sel_hi <= text_size(t) &&
-               (sel_lo == sel_hi ? cursor >= lo && cursor <= hi
+               (sel_lo == sel_hi ? at >= lo && at <= hi
                                  : (span_snap(t, &sel_lo, &sel_hi), sel_lo == lo && sel_hi == hi))) {
         n_target = s->last_len; /* the same span again: another sample */
         again = true;

@@ -323,6 +323,28 @@ static void test_model_empty_selection_inserts_tokens_at_cursor(void **state)
     free(now);
 }
 
+static void test_model_empty_selection_again_resamples_the_insertion(void **state)
+{
+    fx *f = *state;
+    char err[128];
+    config_set(f->cfg, "infill-length", "3", err, sizeof err);
+    /* the cursor after the blank of "The cat": the insertion goes before the blank */
+    assert_int_equal(model_session_infill(f->s, f->t, 4, 4, 4, 0), 0);
+    run_to_idle(f);
+    size_t grown = text_size(f->t) - strlen(doc);
+    assert_true(grown > 0);
+    /* pressed again with the cursor where the editor leaves it (moved with the text after
+     * the insertion point): another sample of the same span, not a second insertion */
+    assert_int_equal(model_session_infill(f->s, f->t, 4 + grown, 4 + grown, 4 + grown, 0), 0);
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "sample 2"));
+    char *now = text_all(f->t);
+    assert_memory_equal(now, doc, 3);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 3), doc + 3);
+    free(now);
+    assert_int_equal(model_session_cycle(f->s, f->t, -1), 0); /* back to the first sample */
+}
+
 static void test_model_infill_count_and_grow_set_target_length(void **state)
 {
     fx *f = *state;
@@ -748,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_infill_dropped_when_span_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_applies_after_edit_elsewhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_empty_selection_inserts_tokens_at_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_empty_selection_again_resamples_the_insertion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_count_and_grow_set_target_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_stop_continue_keeps_no_placeholder, setup, teardown),
