@@ -1060,6 +1060,11 @@ void model_session_alternatives_close(model_session *s)
 
 int model_session_inspect_choose(model_session *s, text *t, int k)
 {
+    if (s->n_alt > 0 && (k < 0 || k >= s->n_alt)) {
+        session_msg(s, "model: no alternative %d; the choices were 1 to %d", k + 1, s->n_alt);
+        s->n_alt = 0;
+        return -1;
+    }
     if (k < 0 || k >= s->n_alt || s->alt_t != t || text_revision(t) != s->alt_rev) {
         s->n_alt = 0;
         session_msg(s, "model: the text changed; inspect again");

@@ -449,6 +449,22 @@ static void test_model_inspect_offers_alternatives_and_replaces_token(void **sta
     free(now);
 }
 
+static void test_model_inspect_choice_out_of_range_says_so_and_keeps_text(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_inspect(f->s, f->t, 5), 0);
+    run_to_idle(f);
+    int n = model_session_alt_count(f->s);
+    assert_true(n > 0);
+    assert_int_equal(model_session_inspect_choose(f->s, f->t, n + 2), -1);
+    const char *msg = model_session_message(f->s);
+    assert_null(strstr(msg, "changed")); /* the text did not change: the number was wrong */
+    assert_non_null(strstr(msg, "no alternative"));
+    char *now = text_all(f->t);
+    assert_string_equal(now, doc);
+    free(now);
+}
+
 static void test_model_heatmap_scores_person_text_and_survives_undo(void **state)
 {
     fx *f = *state;
@@ -776,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_stop_continue_keeps_no_placeholder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_inspect_choice_out_of_range_says_so_and_keeps_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_rescores_tokens_around_an_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_rescore_after_edit_keeps_model_recorded_confidence, setup, teardown),
