@@ -187,7 +187,8 @@ bd3_status bd3_default_model_path(char *buf, size_t size);
 
 /* Infill (global mode): ids[0..n) is a window of n <= n_ctx tokens in which some are mask_id;
  * every mask is replaced by a sampled token and conf[i] set to its confidence. Other entries
- * are left unchanged. p->refresh >= 1 uses the window cache (approximate, see above). */
+ * are left unchanged; the end-of-text token is never drawn (the span lies inside a text).
+ * p->refresh >= 1 uses the window cache (approximate, see above). */
 bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                       bd3_step_fn cb, void *user);
 

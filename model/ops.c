@@ -102,6 +102,8 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     st = sampler_new(hp->n_vocab, hp->mask_id, p, &s);
     if (st != BD3_OK)
         return st;
+    /* a span inside a text: an end-of-text token would be written out as "<|endoftext|>" */
+    sampler_ban(s, hp->eos_id);
     ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL, .chunk = ops_alloc_logits(c, OPS_CHUNK)};
     if (!w.chunk) {
         sampler_free(s);

@@ -9,6 +9,7 @@
 struct sampler {
     int n_vocab;            /* V */
     int32_t mask_id;        /* id excluded from every distribution (SUBS) */
+    int32_t ban_id;         /* a second id never drawn (sampler_ban), -1 for none */
     bd3_sampler_params p;   /* parameters, checked */
     double *prob;           /* [n_vocab] scaled logits, then probabilities of candidates */
     int *cand;              /* [n_vocab] candidate ids (finite, not the mask; top-k subset) */
@@ -89,6 +90,7 @@ bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p
         return BD3_E_NOMEM;
     s->n_vocab = n_vocab;
     s->mask_id = mask_id;
+    s->ban_id = -1;
     s->p = *p;
     s->prob = malloc((size_t)n_vocab * sizeof *s->prob);
     s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
@@ -207,6 +209,11 @@ static void sampler_sort_rank(int *ids, int *tmp, int n, const double *val)
     }
 }
 
+void sampler_ban(sampler *s, int32_t id)
+{
+    s->ban_id = id >= 0 && id < s->n_vocab ? id : -1;
+}
+
 bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampler_draw *out)
 {
     const int V = s->n_vocab;
@@ -214,7 +221,7 @@ bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampl
     double *val = s->prob;
     int n = 0;
     for (int v = 0; v < V; v++) {
-        if (v == s->mask_id || !isfinite(logits[v]))
+        if (v == s->mask_id || v == s->ban_id || !isfinite(logits[v]))
             continue;
         val[v] = (double)logits[v] * inv_temp;
         s->cand[n++] = v;

@@ -26,6 +26,10 @@ typedef struct sampler_draw {
 bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p, sampler **out);
 void sampler_free(sampler *s); /* NULL is a no-op */
 
+/* Excludes one more id (besides the mask) from every draw, as if its logit were -inf; an id
+ * outside [0, n_vocab) clears it. Infill uses it for the end-of-text token. */
+void sampler_ban(sampler *s, int32_t id);
+
 /* Draws a token from one row of raw logits [n_vocab] with the generator r. BD3_E_ARG when no
  * token has a finite logit. */
 bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampler_draw *out);

@@ -139,6 +139,26 @@ static void test_draw_never_returns_mask_even_when_its_logit_is_largest(void **s
     sampler_free(s);
 }
 
+static void test_draw_never_returns_banned_id_and_ban_can_be_cleared(void **state)
+{
+    (void)state;
+    float logits[4] = {0.0f, 100.0f, 0.5f, 0.0f}; /* id 3 is the mask, id 1 dominates */
+    sampler *s = make_sampler(4, 3, 1.0, 0, 1.0);
+    sampler_ban(s, 1);
+    bd3_rng r;
+    bd3_rng_seed(&r, 1);
+    for (int i = 0; i < 1000; i++) {
+        sampler_draw d;
+        assert_int_equal(sampler_draw_token(s, logits, &r, &d), BD3_OK);
+        assert_true(d.token == 0 || d.token == 2);
+    }
+    sampler_ban(s, -1); /* cleared: the dominant id is drawn again */
+    sampler_draw d;
+    assert_int_equal(sampler_draw_token(s, logits, &r, &d), BD3_OK);
+    assert_int_equal(d.token, 1);
+    sampler_free(s);
+}
+
 static void test_draw_rejects_row_without_finite_logit(void **state)
 {
     (void)state;
@@ -729,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_sampler_kind_names_round_trip_and_unknown_fails),
         cmocka_unit_test(test_sampler_new_rejects_invalid_params),
         cmocka_unit_test(test_draw_never_returns_mask_even_when_its_logit_is_largest),
+        cmocka_unit_test(test_draw_never_returns_banned_id_and_ban_can_be_cleared),
         cmocka_unit_test(test_draw_rejects_row_without_finite_logit),
         cmocka_unit_test(test_draw_is_deterministic_per_seed),
         cmocka_unit_test(test_draw_frequencies_follow_softmax),
