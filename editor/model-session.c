@@ -1325,7 +1325,8 @@ static void on_done(model_session *s, const model_event *e)
                 s->last_len = n;
                 s->result_new = true;
             }
-            session_msg(s, "model: infilled %d tokens (sample %d; press again for another)%s", n,
+            session_msg(s, "model: infilled %d token%s (sample %d; press again for another)%s", n,
+                        n == 1 ? "" : "s",
                         s->n_samples, bd3_model_has_global(s->model) ? "" : "; weak: no global training");
         } else {
             int n_chg = 0;

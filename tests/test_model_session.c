@@ -360,6 +360,14 @@ static void test_model_infill_count_and_grow_set_target_length(void **state)
     free(now);
 }
 
+static void test_model_infill_of_one_token_says_token(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 1), 0); /* typed count 1 */
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "infilled 1 token ("));
+}
+
 static void test_model_continue_inserts_after_cursor_and_keeps_rest(void **state)
 {
     fx *f = *state;
@@ -788,6 +796,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_empty_selection_inserts_tokens_at_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_empty_selection_again_resamples_the_insertion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_count_and_grow_set_target_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_of_one_token_says_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_stop_continue_keeps_no_placeholder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
