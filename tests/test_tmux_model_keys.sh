@@ -16,7 +16,7 @@ keys S-Right S-Right S-Right C-r
 wait_for "model: infilled" 60
 screen | head -n 1 | grep -q " cat sat on the mat\.$" || fail "text after the span changed"
 screen | grep -q "A dog ran to the park." || fail "next line changed"
-n=$(screen | tail -n 1 | sed -n 's/.*infilled \([0-9]*\) tokens.*/\1/p')
+n=$(screen | tail -n 1 | sed -n 's/.*infilled \([0-9]*\) token.*/\1/p')
 keys M-=
 wait_for "model: infilled $((n + 1)) tokens (sample 2" 60
 keys C-z C-z
