@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "keymap.h"
+#include "lines.h"
 
 #define KEYMAP_MAX_FILE (1u << 20) /* bytes of one keymap file */
 
@@ -373,25 +374,14 @@ keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const
     if (!km || (!text && len)) return KEYMAP_E_ARG;
     if (!source) source = "(keymap)";
     char buf[KEYMAP_MAX_LINE + 1];
-    int line = 0;
-    for (size_t pos = 0; pos < len;) {
-        line++;
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t n = end - pos;
-        if (n && text[pos + n - 1] == '\r') n--;
-        if (n > KEYMAP_MAX_LINE)
-            return keymap_error(err, err_size, source, line, "line longer than %d bytes",
-                                KEYMAP_MAX_LINE);
-        if (memchr(text + pos, '\0', n))
-            return keymap_error(err, err_size, source, line, "NUL byte in line");
-        memcpy(buf, text + pos, n);
-        buf[n] = '\0';
-        keymap_status st = keymap_parse_line(km, buf, source, line, err, err_size);
+    lines_reader r;
+    lines_init(&r, text, len, source);
+    lines_status ls;
+    while ((ls = lines_next(&r, buf, KEYMAP_MAX_LINE, err, err_size)) == LINES_OK) {
+        keymap_status st = keymap_parse_line(km, buf, source, r.line, err, err_size);
         if (st != KEYMAP_OK) return st;
-        pos = nl ? end + 1 : len;
     }
-    return KEYMAP_OK;
+    return ls == LINES_END ? KEYMAP_OK : KEYMAP_E_SYNTAX;
 }
 
 /* Reads and parses the file at path, pushing it on the include stack. */

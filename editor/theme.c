@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "lines.h"
 #include "theme.h"
 
 #define THEME_MAX_FILE (1u << 20) /* bytes of one theme file */
@@ -453,25 +454,14 @@ theme_status theme_load_string(theme *t, const char *text, size_t len, const cha
     if (!t || (!text && len)) return THEME_E_ARG;
     if (!source) source = "(theme)";
     char buf[THEME_MAX_LINE + 1];
-    int line = 0;
-    for (size_t pos = 0; pos < len;) {
-        line++;
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t n = end - pos;
-        if (n && text[pos + n - 1] == '\r') n--;
-        if (n > THEME_MAX_LINE)
-            return theme_error(err, err_size, source, line, "line longer than %d bytes",
-                               THEME_MAX_LINE);
-        if (memchr(text + pos, '\0', n))
-            return theme_error(err, err_size, source, line, "NUL byte in line");
-        memcpy(buf, text + pos, n);
-        buf[n] = '\0';
-        theme_status st = theme_parse_line(t, buf, source, line, err, err_size);
+    lines_reader r;
+    lines_init(&r, text, len, source);
+    lines_status ls;
+    while ((ls = lines_next(&r, buf, THEME_MAX_LINE, err, err_size)) == LINES_OK) {
+        theme_status st = theme_parse_line(t, buf, source, r.line, err, err_size);
         if (st != THEME_OK) return st;
-        pos = nl ? end + 1 : len;
     }
-    return THEME_OK;
+    return ls == LINES_END ? THEME_OK : THEME_E_SYNTAX;
 }
 
 static theme_status theme_load_path(theme *t, const char *path, char *err, size_t err_size,

@@ -1,0 +1,35 @@
+/* lines.c: the line splitter shared by the keymap, theme and config parsers.
+ * Depends on libc only. */
+#include <stdio.h>
+#include <string.h>
+#include "lines.h"
+
+void lines_init(lines_reader *r, const char *text, size_t len, const char *source)
+{
+    *r = (lines_reader){ text, len, 0, 0, source };
+}
+
+lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, size_t err_size)
+{
+    if (r->pos >= r->len) return LINES_END;
+    r->line++;
+    const char *start = r->text + r->pos;
+    const char *nl = memchr(start, '\n', r->len - r->pos);
+    size_t n = nl ? (size_t)(nl - start) : r->len - r->pos;
+    r->pos = nl ? r->pos + n + 1 : r->len;
+    if (n && start[n - 1] == '\r') n--;
+    if (n > max_line) {
+        if (err && err_size)
+            snprintf(err, err_size, "%s:%d: line longer than %zu bytes", r->source, r->line,
+                     max_line);
+        return LINES_E_LINE;
+    }
+    if (memchr(start, '\0', n)) {
+        if (err && err_size)
+            snprintf(err, err_size, "%s:%d: NUL byte in line", r->source, r->line);
+        return LINES_E_LINE;
+    }
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    return LINES_OK;
+}

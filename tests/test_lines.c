@@ -1,0 +1,73 @@
+/* test_lines.c: the line splitter under the keymap, theme and config parsers (editor/lines.c):
+ * line ends, numbering, and the long-line and NUL-byte errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "lines.h"
+
+static void test_lines_strip_lf_and_crlf_and_keep_a_last_unterminated_line(void **state)
+{
+    (void)state;
+    const char text[] = "one\r\ntwo\n\nlast";
+    lines_reader r;
+    lines_init(&r, text, sizeof text - 1, "t");
+    char buf[16];
+    const char *want[] = { "one", "two", "", "last" };
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(lines_next(&r, buf, 15, NULL, 0), LINES_OK);
+        assert_string_equal(buf, want[i]);
+        assert_int_equal(r.line, i + 1);
+    }
+    assert_int_equal(lines_next(&r, buf, 15, NULL, 0), LINES_END);
+}
+
+static void test_lines_final_newline_adds_no_empty_line(void **state)
+{
+    (void)state;
+    lines_reader r;
+    lines_init(&r, "a\n", 2, "t");
+    char buf[4];
+    assert_int_equal(lines_next(&r, buf, 3, NULL, 0), LINES_OK);
+    assert_int_equal(lines_next(&r, buf, 3, NULL, 0), LINES_END);
+    lines_init(&r, NULL, 0, "t");
+    assert_int_equal(lines_next(&r, buf, 3, NULL, 0), LINES_END);
+}
+
+static void test_lines_accept_max_length_and_reject_one_more(void **state)
+{
+    (void)state;
+    const char text[] = "abcd\r\nabcde\n";
+    lines_reader r;
+    lines_init(&r, text, sizeof text - 1, "f.keys");
+    char buf[5], err[64] = "";
+    assert_int_equal(lines_next(&r, buf, 4, err, sizeof err), LINES_OK);
+    assert_string_equal(buf, "abcd");
+    assert_int_equal(lines_next(&r, buf, 4, err, sizeof err), LINES_E_LINE);
+    assert_string_equal(err, "f.keys:2: line longer than 4 bytes");
+}
+
+static void test_lines_reject_nul_byte_with_its_line(void **state)
+{
+    (void)state;
+    const char text[] = "ok\nb\0d\n";
+    lines_reader r;
+    lines_init(&r, text, sizeof text - 1, "c.conf");
+    char buf[8], err[64] = "";
+    assert_int_equal(lines_next(&r, buf, 7, err, sizeof err), LINES_OK);
+    assert_int_equal(lines_next(&r, buf, 7, err, sizeof err), LINES_E_LINE);
+    assert_string_equal(err, "c.conf:2: NUL byte in line");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines_strip_lf_and_crlf_and_keep_a_last_unterminated_line),
+        cmocka_unit_test(test_lines_final_newline_adds_no_empty_line),
+        cmocka_unit_test(test_lines_accept_max_length_and_reject_one_more),
+        cmocka_unit_test(test_lines_reject_nul_byte_with_its_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
