@@ -387,28 +387,24 @@ config_status config_load_file(config *cfg, const char *path, char *err, size_t 
 {
     if (err && err_size) err[0] = '\0';
     if (!cfg || !path) return CONFIG_E_ARG;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
+    char *text;
+    size_t len;
+    struct stat st;
+    int e = 0;
+    switch (lines_read_file(path, CONFIG_MAX_FILE, &text, &len, &st, &e)) {
+    case LINES_OK: break;
+    case LINES_E_OPEN:
         return config_msg(e == ENOENT ? CONFIG_E_NOFILE : CONFIG_E_IO, err, err_size, "%s: %s",
                           path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)CONFIG_MAX_FILE) {
-        fclose(f);
+    case LINES_E_NOMEM:
+        return config_msg(CONFIG_E_IO, err, err_size, "%s: out of memory", path);
+    case LINES_E_READ:
+        return config_msg(CONFIG_E_IO, err, err_size, "%s: read error", path);
+    default:
         return config_msg(CONFIG_E_IO, err, err_size, "%s: not a regular file of at most %u bytes",
                           path, CONFIG_MAX_FILE);
     }
-    char *text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        fclose(f);
-        return config_msg(CONFIG_E_IO, err, err_size, "%s: out of memory", path);
-    }
-    size_t len = fread(text, 1, (size_t)st.st_size, f);
-    bool bad = ferror(f);
-    fclose(f);
-    config_status s = bad ? config_msg(CONFIG_E_IO, err, err_size, "%s: read error", path)
-                          : config_load_string(cfg, text, len, path, err, err_size);
+    config_status s = config_load_string(cfg, text, len, path, err, err_size);
     free(text);
     return s;
 }

@@ -388,37 +388,24 @@ keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const
 static keymap_status keymap_load_path(keymap *km, const char *path, char *err, size_t err_size,
                                       const char *from, int from_line)
 {
-    FILE *f = fopen(path, "rb");
+    char *text;
+    size_t len;
     struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = f ? EISDIR : errno;
-        if (f) fclose(f);
+    int e = EISDIR; /* errno of a failed open; a file that is not regular reads as a directory */
+    lines_status ls = lines_read_file(path, KEYMAP_MAX_FILE, &text, &len, &st, &e);
+    if (ls == LINES_E_NOMEM) return KEYMAP_E_NOMEM;
+    if (ls != LINES_OK) {
         if (err && err_size) {
-            if (from)
+            if (ls == LINES_E_BIG)
+                snprintf(err, err_size, "%s: larger than %u bytes", path, KEYMAP_MAX_FILE);
+            else if (ls == LINES_E_READ)
+                snprintf(err, err_size, "%s: read error", path);
+            else if (from)
                 snprintf(err, err_size, "%s:%d: include %s: %s", from, from_line, path,
                          strerror(e));
             else
                 snprintf(err, err_size, "%s: %s", path, strerror(e));
         }
-        return KEYMAP_E_IO;
-    }
-    if (st.st_size > (off_t)KEYMAP_MAX_FILE) {
-        fclose(f);
-        if (err && err_size) snprintf(err, err_size, "%s: larger than %u bytes", path,
-                                      KEYMAP_MAX_FILE);
-        return KEYMAP_E_IO;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        fclose(f);
-        return KEYMAP_E_NOMEM;
-    }
-    size_t len = fread(text, 1, (size_t)st.st_size, f);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(text);
-        if (err && err_size) snprintf(err, err_size, "%s: read error", path);
         return KEYMAP_E_IO;
     }
     km->stack[km->depth++] = (keymap_file_id){ st.st_dev, st.st_ino };

@@ -1,6 +1,9 @@
-/* lines.c: the line splitter shared by the keymap, theme and config parsers.
- * Depends on libc only. */
+/* lines.c: the file reader and line splitter shared by the keymap, theme and config parsers.
+ * Depends on libc/POSIX only. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "lines.h"
 
@@ -31,5 +34,35 @@ lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, 
     }
     memcpy(buf, start, n);
     buf[n] = '\0';
+    return LINES_OK;
+}
+
+lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len,
+                             struct stat *st, int *err_no)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *err_no = errno;
+        return LINES_E_OPEN;
+    }
+    lines_status s = LINES_OK;
+    if (fstat(fileno(f), st) != 0 || !S_ISREG(st->st_mode))
+        s = LINES_E_TYPE;
+    else if (st->st_size > (off_t)max_size)
+        s = LINES_E_BIG;
+    else if (!(*text = malloc((size_t)st->st_size + 1)))
+        s = LINES_E_NOMEM;
+    if (s != LINES_OK) {
+        fclose(f);
+        return s;
+    }
+    *len = fread(*text, 1, (size_t)st->st_size, f);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(*text);
+        *text = NULL;
+        return LINES_E_READ;
+    }
     return LINES_OK;
 }

@@ -1,14 +1,20 @@
-/* lines.h: splits the text of a keymap, theme or config file into checked lines for its parser.
- * Depends on libc only. */
+/* lines.h: reads a keymap, theme or config file and splits its text into checked lines for its
+ * parser. Depends on libc/POSIX only. */
 #ifndef BD3ED_LINES_H
 #define BD3ED_LINES_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 typedef enum lines_status {
-    LINES_OK,     /* a line was read */
-    LINES_END,    /* no lines left */
-    LINES_E_LINE, /* the line is too long or holds a NUL byte; err says which */
+    LINES_OK,      /* a line (or the file) was read */
+    LINES_END,     /* no lines left */
+    LINES_E_LINE,  /* the line is too long or holds a NUL byte; err says which */
+    LINES_E_OPEN,  /* the file cannot be opened (errno in *err_no) */
+    LINES_E_TYPE,  /* the file is not a regular file */
+    LINES_E_BIG,   /* the file is larger than the limit */
+    LINES_E_NOMEM, /* out of memory */
+    LINES_E_READ,  /* reading the file failed */
 } lines_status;
 
 /* A position in a text being split; set it up with lines_init. */
@@ -27,5 +33,11 @@ void lines_init(lines_reader *r, const char *text, size_t len, const char *sourc
  * NUL-terminated; r->line is its number. A line longer than max_line bytes or holding a NUL byte
  * gives LINES_E_LINE and "source:line: why" in err (when err is not NULL). */
 lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, size_t err_size);
+
+/* Reads the regular file at path, of at most max_size bytes, into *text (malloc'd, *len bytes,
+ * the caller frees it) and its status into *st. LINES_OK or one of the LINES_E_* file errors,
+ * with errno in *err_no for LINES_E_OPEN. */
+lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len,
+                             struct stat *st, int *err_no);
 
 #endif

@@ -467,37 +467,24 @@ theme_status theme_load_string(theme *t, const char *text, size_t len, const cha
 static theme_status theme_load_path(theme *t, const char *path, char *err, size_t err_size,
                                     const char *from, int from_line)
 {
-    FILE *f = fopen(path, "rb");
+    char *text;
+    size_t len;
     struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = f ? EISDIR : errno;
-        if (f) fclose(f);
+    int e = EISDIR; /* errno of a failed open; a file that is not regular reads as a directory */
+    lines_status ls = lines_read_file(path, THEME_MAX_FILE, &text, &len, &st, &e);
+    if (ls == LINES_E_NOMEM) return THEME_E_NOMEM;
+    if (ls != LINES_OK) {
         if (err && err_size) {
-            if (from)
+            if (ls == LINES_E_BIG)
+                snprintf(err, err_size, "%s: larger than %u bytes", path, THEME_MAX_FILE);
+            else if (ls == LINES_E_READ)
+                snprintf(err, err_size, "%s: read error", path);
+            else if (from)
                 snprintf(err, err_size, "%s:%d: include %s: %s", from, from_line, path,
                          strerror(e));
             else
                 snprintf(err, err_size, "%s: %s", path, strerror(e));
         }
-        return THEME_E_IO;
-    }
-    if (st.st_size > (off_t)THEME_MAX_FILE) {
-        fclose(f);
-        if (err && err_size) snprintf(err, err_size, "%s: larger than %u bytes", path,
-                                      THEME_MAX_FILE);
-        return THEME_E_IO;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        fclose(f);
-        return THEME_E_NOMEM;
-    }
-    size_t len = fread(text, 1, (size_t)st.st_size, f);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(text);
-        if (err && err_size) snprintf(err, err_size, "%s: read error", path);
         return THEME_E_IO;
     }
     t->stack[t->depth++] = (theme_file_id){ st.st_dev, st.st_ino };

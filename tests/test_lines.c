@@ -1,10 +1,13 @@
-/* test_lines.c: the line splitter under the keymap, theme and config parsers (editor/lines.c):
- * line ends, numbering, and the long-line and NUL-byte errors. */
+/* test_lines.c: the file reader and line splitter under the keymap, theme and config parsers
+ * (editor/lines.c): line ends, numbering, the long-line and NUL-byte errors, file checks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "lines.h"
 
@@ -61,6 +64,29 @@ static void test_lines_reject_nul_byte_with_its_line(void **state)
     assert_string_equal(err, "c.conf:2: NUL byte in line");
 }
 
+static void test_lines_read_file_returns_the_bytes_and_refuses_big_or_odd_files(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_lines_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "a\0b\n", 4), 4);
+    close(fd);
+    char *text = NULL;
+    size_t len = 0;
+    struct stat st;
+    int e = 0;
+    assert_int_equal(lines_read_file(path, 4, &text, &len, &st, &e), LINES_OK);
+    assert_int_equal(len, 4);
+    assert_memory_equal(text, "a\0b\n", 4);
+    free(text);
+    assert_int_equal(lines_read_file(path, 3, &text, &len, &st, &e), LINES_E_BIG);
+    unlink(path);
+    assert_int_equal(lines_read_file(path, 4, &text, &len, &st, &e), LINES_E_OPEN);
+    assert_int_equal(e, ENOENT);
+    assert_int_equal(lines_read_file("/tmp", 4, &text, &len, &st, &e), LINES_E_TYPE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -68,6 +94,7 @@ int main(void)
         cmocka_unit_test(test_lines_final_newline_adds_no_empty_line),
         cmocka_unit_test(test_lines_accept_max_length_and_reject_one_more),
         cmocka_unit_test(test_lines_reject_nul_byte_with_its_line),
+        cmocka_unit_test(test_lines_read_file_returns_the_bytes_and_refuses_big_or_odd_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
