@@ -80,30 +80,11 @@ void keymap_set_command_check(keymap *km, bool (*known)(const char *, void *), v
 static keymap_status keymap_error(char *err, size_t err_size, const char *source, int line,
                                   const char *fmt, ...)
 {
-    if (err && err_size) {
-        int n = snprintf(err, err_size, "%s:%d: ", source, line);
-        if (n >= 0 && (size_t)n < err_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    lines_verror(err, err_size, source, line, fmt, ap);
+    va_end(ap);
     return KEYMAP_E_SYNTAX;
-}
-
-/* True for a name of letters, digits, '-', '_', '.' (not starting with '.'), below max bytes. */
-static bool keymap_valid_name(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= max || s[0] == '.') return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
 }
 
 /* True when s[0..n) is valid UTF-8 without control characters (tab allowed). */
@@ -253,7 +234,7 @@ static keymap_status keymap_load_path(keymap *km, const char *path, char *err, s
 static keymap_status keymap_include(keymap *km, const char *name, const char *source, int line,
                                     char *err, size_t err_size)
 {
-    if (!keymap_valid_name(name, KEYMAP_MAX_NAME))
+    if (!lines_valid_name(name, KEYMAP_MAX_NAME))
         return keymap_error(err, err_size, source, line,
                             "bad keymap name '%.40s' (letters, digits, '-', '_', '.')", name);
     if (km->depth >= KEYMAP_MAX_DEPTH)
@@ -292,7 +273,7 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
         if (!name)
             return keymap_error(err, err_size, source, line,
                                 "usage: mode NAME [self-insert] [count]");
-        if (!keymap_valid_name(name, KEYMAP_MAX_NAME) || strcmp(name, "mode") == 0
+        if (!lines_valid_name(name, KEYMAP_MAX_NAME) || strcmp(name, "mode") == 0
             || strcmp(name, "include") == 0)
             return keymap_error(err, err_size, source, line, "bad mode name '%.40s'", name);
         keymap_mode m = { .self_insert = false, .count = false };
@@ -342,7 +323,7 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
         if (!comma) break;
         k = comma + 1;
     }
-    if (!keymap_valid_name(command, KEYMAP_MAX_COMMAND))
+    if (!lines_valid_name(command, KEYMAP_MAX_COMMAND))
         return keymap_error(err, err_size, source, line, "bad command name");
     while (*p == ' ' || *p == '\t') p++;
     size_t help_len = strlen(p);
@@ -428,7 +409,7 @@ keymap_status keymap_load_name(keymap *km, const char *name, char *err, size_t e
     if (err && err_size) err[0] = '\0';
     if (!km || !name) return KEYMAP_E_ARG;
     if (strchr(name, '/')) return keymap_load_file(km, name, err, err_size);
-    if (!keymap_valid_name(name, KEYMAP_MAX_NAME)) {
+    if (!lines_valid_name(name, KEYMAP_MAX_NAME)) {
         if (err && err_size) snprintf(err, err_size, "bad keymap name '%.40s'", name);
         return KEYMAP_E_ARG;
     }

@@ -1,7 +1,6 @@
-/* lines.c: the file reader and line splitter shared by the keymap, theme and config parsers.
- * Depends on libc/POSIX only. */
+/* lines.c: the file reader, line splitter, name check and messages shared by the keymap, theme
+ * and config parsers. Depends on libc/POSIX only. */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,37 @@
 void lines_init(lines_reader *r, const char *text, size_t len, const char *source)
 {
     *r = (lines_reader){ text, len, 0, 0, source };
+}
+
+void lines_verror(char *err, size_t err_size, const char *source, int line, const char *fmt,
+                  va_list ap)
+{
+    if (!err || !err_size) return;
+    int n = snprintf(err, err_size, "%s:%d: ", source, line);
+    if (n >= 0 && (size_t)n < err_size) vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
+}
+
+/* lines_verror with the arguments in place. */
+static void lines_error(char *err, size_t err_size, const char *source, int line,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lines_verror(err, err_size, source, line, fmt, ap);
+    va_end(ap);
+}
+
+bool lines_valid_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= max || s[0] == '.') return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
 }
 
 lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, size_t err_size)
@@ -22,14 +52,11 @@ lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, 
     r->pos = nl ? r->pos + n + 1 : r->len;
     if (n && start[n - 1] == '\r') n--;
     if (n > max_line) {
-        if (err && err_size)
-            snprintf(err, err_size, "%s:%d: line longer than %zu bytes", r->source, r->line,
-                     max_line);
+        lines_error(err, err_size, r->source, r->line, "line longer than %zu bytes", max_line);
         return LINES_E_LINE;
     }
     if (memchr(start, '\0', n)) {
-        if (err && err_size)
-            snprintf(err, err_size, "%s:%d: NUL byte in line", r->source, r->line);
+        lines_error(err, err_size, r->source, r->line, "NUL byte in line");
         return LINES_E_LINE;
     }
     memcpy(buf, start, n);

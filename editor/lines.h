@@ -1,8 +1,11 @@
-/* lines.h: reads a keymap, theme or config file and splits its text into checked lines for its
- * parser. Depends on libc/POSIX only. */
+/* lines.h: reads a keymap, theme or config file, splits its text into checked lines for its
+ * parser, and checks the names and formats the "file:line:" messages of those parsers.
+ * Depends on libc/POSIX only. */
 #ifndef BD3ED_LINES_H
 #define BD3ED_LINES_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -33,6 +36,14 @@ void lines_init(lines_reader *r, const char *text, size_t len, const char *sourc
  * NUL-terminated; r->line is its number. A line longer than max_line bytes or holding a NUL byte
  * gives LINES_E_LINE and "source:line: why" in err (when err is not NULL). */
 lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, size_t err_size);
+
+/* Writes "source:line: " and the printf-style message into err (nothing when err is NULL). */
+void lines_verror(char *err, size_t err_size, const char *source, int line, const char *fmt,
+                  va_list ap);
+
+/* True for a name of letters, digits, '-', '_', '.' (not starting with '.'), below max bytes:
+ * safe to join to a directory as a file name. */
+bool lines_valid_name(const char *s, size_t max);
 
 /* Reads the regular file at path, of at most max_size bytes, into *text (malloc'd, *len bytes,
  * the caller frees it) and its status into *st. LINES_OK or one of the LINES_E_* file errors,

@@ -288,29 +288,11 @@ theme_resolved theme_style_resolve(const theme *t, theme_slot slot, theme_depth 
 static theme_status theme_error(char *err, size_t err_size, const char *source, int line,
                                 const char *fmt, ...)
 {
-    if (err && err_size) {
-        int n = snprintf(err, err_size, "%s:%d: ", source, line);
-        if (n >= 0 && (size_t)n < err_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    lines_verror(err, err_size, source, line, fmt, ap);
+    va_end(ap);
     return THEME_E_SYNTAX;
-}
-
-static bool theme_valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= THEME_MAX_NAME || s[0] == '.') return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
 }
 
 /* Printable form of a field for an error message ("?" when it holds odd bytes). */
@@ -360,7 +342,7 @@ static theme_status theme_load_path(theme *t, const char *path, char *err, size_
 static theme_status theme_include(theme *t, const char *name, const char *source, int line,
                                   char *err, size_t err_size)
 {
-    if (!theme_valid_name(name))
+    if (!lines_valid_name(name, THEME_MAX_NAME))
         return theme_error(err, err_size, source, line,
                            "bad theme name '%.40s' (letters, digits, '-', '_', '.')",
                            theme_shown(name));
@@ -506,7 +488,7 @@ theme_status theme_load_name(theme *t, const char *name, char *err, size_t err_s
     if (err && err_size) err[0] = '\0';
     if (!t || !name) return THEME_E_ARG;
     if (strchr(name, '/')) return theme_load_file(t, name, err, err_size);
-    if (!theme_valid_name(name)) {
+    if (!lines_valid_name(name, THEME_MAX_NAME)) {
         if (err && err_size) snprintf(err, err_size, "bad theme name '%.40s'", theme_shown(name));
         return THEME_E_ARG;
     }

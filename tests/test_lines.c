@@ -87,6 +87,20 @@ static void test_lines_read_file_returns_the_bytes_and_refuses_big_or_odd_files(
     assert_int_equal(lines_read_file("/tmp", 4, &text, &len, &st, &e), LINES_E_TYPE);
 }
 
+static void test_lines_valid_name_allows_plain_file_names_only(void **state)
+{
+    (void)state;
+    assert_true(lines_valid_name("vi", 8));
+    assert_true(lines_valid_name("cb-safe_2.x", 32));
+    assert_false(lines_valid_name("", 8));
+    assert_false(lines_valid_name(".hidden", 8));
+    assert_false(lines_valid_name("../etc", 8));
+    assert_false(lines_valid_name("a/b", 8));
+    assert_false(lines_valid_name("a b", 8));
+    assert_true(lines_valid_name("1234567", 8));
+    assert_false(lines_valid_name("12345678", 8));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +108,7 @@ int main(void)
         cmocka_unit_test(test_lines_final_newline_adds_no_empty_line),
         cmocka_unit_test(test_lines_accept_max_length_and_reject_one_more),
         cmocka_unit_test(test_lines_reject_nul_byte_with_its_line),
+        cmocka_unit_test(test_lines_valid_name_allows_plain_file_names_only),
         cmocka_unit_test(test_lines_read_file_returns_the_bytes_and_refuses_big_or_odd_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
