@@ -17,11 +17,6 @@ typedef struct keymap_mode {
     bool count;                 /* leading digits are a repeat count */
 } keymap_mode;
 
-typedef struct keymap_file_id {
-    dev_t dev;  /* device of a file being read */
-    ino_t ino;  /* inode of a file being read */
-} keymap_file_id;
-
 struct keymap {
     keymap_mode modes[KEYMAP_MAX_MODES];   /* declared modes, n_modes used */
     int n_modes;                           /* 0..KEYMAP_MAX_MODES */
@@ -32,7 +27,7 @@ struct keymap {
     int n_dirs;                            /* 0..KEYMAP_MAX_DIRS */
     bool (*known)(const char *, void *);   /* command name check, or NULL */
     void *known_ctx;                       /* argument of known */
-    keymap_file_id stack[KEYMAP_MAX_DEPTH]; /* files being read (include nesting), depth used */
+    lines_file_id stack[KEYMAP_MAX_DEPTH]; /* files being read (include nesting), depth used */
     int depth;                             /* 0..KEYMAP_MAX_DEPTH */
 };
 
@@ -240,18 +235,10 @@ static keymap_status keymap_include(keymap *km, const char *name, const char *so
     if (km->depth >= KEYMAP_MAX_DEPTH)
         return keymap_error(err, err_size, source, line, "includes nested deeper than %d",
                             KEYMAP_MAX_DEPTH);
-    for (int d = 0; d < km->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.keys", km->dirs[d], name);
-        if (n < 0 || (size_t)n >= sizeof path) continue;
-        struct stat st;
-        if (stat(path, &st) != 0) continue;
-        bool busy = false;
-        for (int i = 0; i < km->depth; i++)
-            if (km->stack[i].dev == st.st_dev && km->stack[i].ino == st.st_ino) busy = true;
-        if (busy) continue;
+    char path[4096];
+    if (lines_find(km->dirs, km->n_dirs, name, "keys", km->stack, km->depth, path,
+                   sizeof path))
         return keymap_load_path(km, path, err, err_size, source, line);
-    }
     return keymap_error(err, err_size, source, line, "include: no keymap '%s' found", name);
 }
 
@@ -389,7 +376,7 @@ static keymap_status keymap_load_path(keymap *km, const char *path, char *err, s
         }
         return KEYMAP_E_IO;
     }
-    km->stack[km->depth++] = (keymap_file_id){ st.st_dev, st.st_ino };
+    km->stack[km->depth++] = (lines_file_id){ st.st_dev, st.st_ino };
     keymap_status s = keymap_load_string(km, text, len, path, err, err_size);
     km->depth--;
     free(text);
@@ -413,13 +400,9 @@ keymap_status keymap_load_name(keymap *km, const char *name, char *err, size_t e
         if (err && err_size) snprintf(err, err_size, "bad keymap name '%.40s'", name);
         return KEYMAP_E_ARG;
     }
-    for (int d = 0; d < km->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.keys", km->dirs[d], name);
-        struct stat st;
-        if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0) continue;
+    char path[4096];
+    if (lines_find(km->dirs, km->n_dirs, name, "keys", NULL, 0, path, sizeof path))
         return keymap_load_path(km, path, err, err_size, NULL, 0);
-    }
     if (err && err_size) snprintf(err, err_size, "no keymap '%s' found", name);
     return KEYMAP_E_IO;
 }

@@ -64,6 +64,21 @@ lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, 
     return LINES_OK;
 }
 
+bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext,
+                const lines_file_id *busy, int n_busy, char *path, size_t size)
+{
+    for (int d = 0; d < n_dirs; d++) {
+        int n = snprintf(path, size, "%s/%s.%s", dirs[d], name, ext);
+        struct stat st;
+        if (n < 0 || (size_t)n >= size || stat(path, &st) != 0) continue;
+        bool is_busy = false;
+        for (int i = 0; i < n_busy; i++)
+            if (busy[i].dev == st.st_dev && busy[i].ino == st.st_ino) is_busy = true;
+        if (!is_busy) return true;
+    }
+    return false;
+}
+
 lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len,
                              struct stat *st, int *err_no)
 {

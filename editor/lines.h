@@ -45,6 +45,17 @@ void lines_verror(char *err, size_t err_size, const char *source, int line, cons
  * safe to join to a directory as a file name. */
 bool lines_valid_name(const char *s, size_t max);
 
+/* A file being read, to refuse including it again inside itself. */
+typedef struct lines_file_id {
+    dev_t dev; /* device of the file */
+    ino_t ino; /* inode of the file */
+} lines_file_id;
+
+/* Writes into path (size bytes) the first dirs[d]/name.ext, d in 0..n_dirs, that exists and is
+ * none of the files busy[0..n_busy). False when there is none. */
+bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext,
+                const lines_file_id *busy, int n_busy, char *path, size_t size);
+
 /* Reads the regular file at path, of at most max_size bytes, into *text (malloc'd, *len bytes,
  * the caller frees it) and its status into *st. LINES_OK or one of the LINES_E_* file errors,
  * with errno in *err_no for LINES_E_OPEN. */

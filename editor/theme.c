@@ -13,17 +13,12 @@
 #define THEME_MAX_FILE (1u << 20) /* bytes of one theme file */
 #define THEME_MAX_NAME 32         /* bytes of a theme name, NUL included */
 
-typedef struct theme_file_id {
-    dev_t dev;  /* device of a file being read */
-    ino_t ino;  /* inode of a file being read */
-} theme_file_id;
-
 struct theme {
     theme_style styles[THEME_N_SLOTS];        /* one style per slot */
     float thresholds[THEME_N_BUCKETS - 1];    /* upper limits of conf0..conf3, increasing */
     char *dirs[THEME_MAX_DIRS];               /* search directories, n_dirs used (malloc'd) */
     int n_dirs;                               /* 0..THEME_MAX_DIRS */
-    theme_file_id stack[THEME_MAX_DEPTH];     /* files being read (include nesting), depth used */
+    lines_file_id stack[THEME_MAX_DEPTH];     /* files being read (include nesting), depth used */
     int depth;                                /* 0..THEME_MAX_DEPTH */
 };
 
@@ -349,18 +344,10 @@ static theme_status theme_include(theme *t, const char *name, const char *source
     if (t->depth >= THEME_MAX_DEPTH)
         return theme_error(err, err_size, source, line, "includes nested deeper than %d",
                            THEME_MAX_DEPTH);
-    for (int d = 0; d < t->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.theme", t->dirs[d], name);
-        if (n < 0 || (size_t)n >= sizeof path) continue;
-        struct stat st;
-        if (stat(path, &st) != 0) continue;
-        bool busy = false;
-        for (int i = 0; i < t->depth; i++)
-            if (t->stack[i].dev == st.st_dev && t->stack[i].ino == st.st_ino) busy = true;
-        if (busy) continue;
+    char path[4096];
+    if (lines_find(t->dirs, t->n_dirs, name, "theme", t->stack, t->depth, path,
+                   sizeof path))
         return theme_load_path(t, path, err, err_size, source, line);
-    }
     return theme_error(err, err_size, source, line, "include: no theme '%s' found", name);
 }
 
@@ -469,7 +456,7 @@ static theme_status theme_load_path(theme *t, const char *path, char *err, size_
         }
         return THEME_E_IO;
     }
-    t->stack[t->depth++] = (theme_file_id){ st.st_dev, st.st_ino };
+    t->stack[t->depth++] = (lines_file_id){ st.st_dev, st.st_ino };
     theme_status s = theme_load_string(t, text, len, path, err, err_size);
     t->depth--;
     free(text);
@@ -492,13 +479,9 @@ theme_status theme_load_name(theme *t, const char *name, char *err, size_t err_s
         if (err && err_size) snprintf(err, err_size, "bad theme name '%.40s'", theme_shown(name));
         return THEME_E_ARG;
     }
-    for (int d = 0; d < t->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.theme", t->dirs[d], name);
-        struct stat st;
-        if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0) continue;
+    char path[4096];
+    if (lines_find(t->dirs, t->n_dirs, name, "theme", NULL, 0, path, sizeof path))
         return theme_load_path(t, path, err, err_size, NULL, 0);
-    }
     if (err && err_size) snprintf(err, err_size, "no theme '%s' found", name);
     return THEME_E_IO;
 }

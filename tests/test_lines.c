@@ -101,6 +101,36 @@ static void test_lines_valid_name_allows_plain_file_names_only(void **state)
     assert_false(lines_valid_name("12345678", 8));
 }
 
+static void test_lines_find_takes_the_first_directory_and_skips_busy_files(void **state)
+{
+    (void)state;
+    char a[] = "/tmp/test_lines_a_XXXXXX", b[] = "/tmp/test_lines_b_XXXXXX";
+    assert_non_null(mkdtemp(a));
+    assert_non_null(mkdtemp(b));
+    char pa[64], pb[64], path[64];
+    snprintf(pa, sizeof pa, "%s/x.keys", a);
+    snprintf(pb, sizeof pb, "%s/x.keys", b);
+    FILE *f = fopen(pa, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_non_null(f = fopen(pb, "w"));
+    fclose(f);
+    char *dirs[] = { a, b };
+    assert_true(lines_find(dirs, 2, "x", "keys", NULL, 0, path, sizeof path));
+    assert_string_equal(path, pa);
+    struct stat st;
+    assert_int_equal(stat(pa, &st), 0);
+    lines_file_id busy = { st.st_dev, st.st_ino };
+    assert_true(lines_find(dirs, 2, "x", "keys", &busy, 1, path, sizeof path));
+    assert_string_equal(path, pb);
+    assert_false(lines_find(dirs, 2, "y", "keys", NULL, 0, path, sizeof path));
+    assert_false(lines_find(dirs, 2, "x", "keys", &busy, 1, path, 8)); /* path does not fit */
+    unlink(pa);
+    unlink(pb);
+    rmdir(a);
+    rmdir(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_lines_accept_max_length_and_reject_one_more),
         cmocka_unit_test(test_lines_reject_nul_byte_with_its_line),
         cmocka_unit_test(test_lines_valid_name_allows_plain_file_names_only),
+        cmocka_unit_test(test_lines_find_takes_the_first_directory_and_skips_busy_files),
         cmocka_unit_test(test_lines_read_file_returns_the_bytes_and_refuses_big_or_odd_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
