@@ -363,17 +363,7 @@ static keymap_status keymap_load_path(keymap *km, const char *path, char *err, s
     lines_status ls = lines_read_file(path, KEYMAP_MAX_FILE, &text, &len, &st, &e);
     if (ls == LINES_E_NOMEM) return KEYMAP_E_NOMEM;
     if (ls != LINES_OK) {
-        if (err && err_size) {
-            if (ls == LINES_E_BIG)
-                snprintf(err, err_size, "%s: larger than %u bytes", path, KEYMAP_MAX_FILE);
-            else if (ls == LINES_E_READ)
-                snprintf(err, err_size, "%s: read error", path);
-            else if (from)
-                snprintf(err, err_size, "%s:%d: include %s: %s", from, from_line, path,
-                         strerror(e));
-            else
-                snprintf(err, err_size, "%s: %s", path, strerror(e));
-        }
+        lines_file_error(ls, e, path, KEYMAP_MAX_FILE, from, from_line, err, err_size);
         return KEYMAP_E_IO;
     }
     km->stack[km->depth++] = (lines_file_id){ st.st_dev, st.st_ino };

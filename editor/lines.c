@@ -108,3 +108,17 @@ lines_status lines_read_file(const char *path, size_t max_size, char **text, siz
     }
     return LINES_OK;
 }
+
+void lines_file_error(lines_status s, int err_no, const char *path, size_t max_size,
+                      const char *from, int from_line, char *err, size_t err_size)
+{
+    if (!err || !err_size) return;
+    if (s == LINES_E_BIG)
+        snprintf(err, err_size, "%s: larger than %zu bytes", path, max_size);
+    else if (s == LINES_E_READ)
+        snprintf(err, err_size, "%s: read error", path);
+    else if (from)
+        snprintf(err, err_size, "%s:%d: include %s: %s", from, from_line, path, strerror(err_no));
+    else
+        snprintf(err, err_size, "%s: %s", path, strerror(err_no));
+}

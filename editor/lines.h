@@ -62,4 +62,9 @@ bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext
 lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len,
                              struct stat *st, int *err_no);
 
+/* Writes the message of the file error s of lines_read_file into err: "path: why", or
+ * "from:from_line: include path: why" when from is not NULL. */
+void lines_file_error(lines_status s, int err_no, const char *path, size_t max_size,
+                      const char *from, int from_line, char *err, size_t err_size);
+
 #endif

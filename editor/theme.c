@@ -443,17 +443,7 @@ static theme_status theme_load_path(theme *t, const char *path, char *err, size_
     lines_status ls = lines_read_file(path, THEME_MAX_FILE, &text, &len, &st, &e);
     if (ls == LINES_E_NOMEM) return THEME_E_NOMEM;
     if (ls != LINES_OK) {
-        if (err && err_size) {
-            if (ls == LINES_E_BIG)
-                snprintf(err, err_size, "%s: larger than %u bytes", path, THEME_MAX_FILE);
-            else if (ls == LINES_E_READ)
-                snprintf(err, err_size, "%s: read error", path);
-            else if (from)
-                snprintf(err, err_size, "%s:%d: include %s: %s", from, from_line, path,
-                         strerror(e));
-            else
-                snprintf(err, err_size, "%s: %s", path, strerror(e));
-        }
+        lines_file_error(ls, e, path, THEME_MAX_FILE, from, from_line, err, err_size);
         return THEME_E_IO;
     }
     t->stack[t->depth++] = (lines_file_id){ st.st_dev, st.st_ino };

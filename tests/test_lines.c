@@ -131,6 +131,23 @@ static void test_lines_find_takes_the_first_directory_and_skips_busy_files(void 
     rmdir(b);
 }
 
+static void test_lines_file_error_names_the_file_and_the_including_line(void **state)
+{
+    (void)state;
+    char err[128];
+    lines_file_error(LINES_E_BIG, 0, "big.keys", 1024, NULL, 0, err, sizeof err);
+    assert_string_equal(err, "big.keys: larger than 1024 bytes");
+    lines_file_error(LINES_E_READ, 0, "x.theme", 1024, NULL, 0, err, sizeof err);
+    assert_string_equal(err, "x.theme: read error");
+    lines_file_error(LINES_E_OPEN, ENOENT, "b.keys", 1024, "a.keys", 3, err, sizeof err);
+    char want[128];
+    snprintf(want, sizeof want, "a.keys:3: include b.keys: %s", strerror(ENOENT));
+    assert_string_equal(err, want);
+    lines_file_error(LINES_E_TYPE, EISDIR, "d", 1024, NULL, 0, err, sizeof err);
+    snprintf(want, sizeof want, "d: %s", strerror(EISDIR));
+    assert_string_equal(err, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_lines_reject_nul_byte_with_its_line),
         cmocka_unit_test(test_lines_valid_name_allows_plain_file_names_only),
         cmocka_unit_test(test_lines_find_takes_the_first_directory_and_skips_busy_files),
+        cmocka_unit_test(test_lines_file_error_names_the_file_and_the_including_line),
         cmocka_unit_test(test_lines_read_file_returns_the_bytes_and_refuses_big_or_odd_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
