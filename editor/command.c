@@ -227,37 +227,20 @@ static void delete_range(editor *ed, size_t s, size_t e)
 static void cmd_insert_newline(editor *ed, int c) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\n", 1); }
 static void cmd_insert_tab(editor *ed, int c) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\t", 1); }
 
-static void cmd_delete_char_before(editor *ed, int c)
+/* Deletes the selection, or else the bytes between the cursor and where step goes from it. */
+static void delete_step(editor *ed, size_t (*step)(const text *, size_t))
 {
-    (void)c;
     if (!editable(ed) || delete_selection(ed)) return;
     buffer *b = cur(ed);
-    delete_range(ed, view_prev_cluster(b->text, b->cursor), b->cursor);
+    size_t p = step(b->text, b->cursor);
+    if (p < b->cursor) delete_range(ed, p, b->cursor);
+    else delete_range(ed, b->cursor, p);
 }
 
-static void cmd_delete_char_after(editor *ed, int c)
-{
-    (void)c;
-    if (!editable(ed) || delete_selection(ed)) return;
-    buffer *b = cur(ed);
-    delete_range(ed, b->cursor, view_next_cluster(b->text, b->cursor));
-}
-
-static void cmd_delete_word_before(editor *ed, int c)
-{
-    (void)c;
-    if (!editable(ed) || delete_selection(ed)) return;
-    buffer *b = cur(ed);
-    delete_range(ed, motion_word_prev(b->text, b->cursor), b->cursor);
-}
-
-static void cmd_delete_word_after(editor *ed, int c)
-{
-    (void)c;
-    if (!editable(ed) || delete_selection(ed)) return;
-    buffer *b = cur(ed);
-    delete_range(ed, b->cursor, motion_word_end(b->text, b->cursor));
-}
+static void cmd_delete_char_before(editor *ed, int c) { (void)c; delete_step(ed, view_prev_cluster); }
+static void cmd_delete_char_after(editor *ed, int c) { (void)c; delete_step(ed, view_next_cluster); }
+static void cmd_delete_word_before(editor *ed, int c) { (void)c; delete_step(ed, motion_word_prev); }
+static void cmd_delete_word_after(editor *ed, int c) { (void)c; delete_step(ed, motion_word_end); }
 
 static void cmd_delete_line(editor *ed, int c)
 {

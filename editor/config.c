@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "config.h"
+#include "lines.h"
 
 #define CONFIG_MAX_FILE (1u << 20) /* bytes of a config file */
 
@@ -363,64 +364,47 @@ config_status config_load_string(config *cfg, const char *text, size_t len, cons
     if (!cfg || (!text && len)) return CONFIG_E_ARG;
     if (!source) source = "(config)";
     char buf[CONFIG_MAX_LINE + 1];
-    int line = 0;
-    for (size_t pos = 0; pos < len;) {
-        line++;
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t n = end - pos;
-        if (n && text[pos + n - 1] == '\r') n--;
-        const char *start = text + pos;
-        pos = nl ? end + 1 : len;
-        if (n > CONFIG_MAX_LINE)
-            return config_msg(CONFIG_E_SYNTAX, err, err_size, "%s:%d: line longer than %d bytes",
-                              source, line, CONFIG_MAX_LINE);
-        if (memchr(start, '\0', n))
-            return config_msg(CONFIG_E_SYNTAX, err, err_size, "%s:%d: NUL byte in line", source,
-                              line);
-        memcpy(buf, start, n);
-        buf[n] = '\0';
+    lines_reader r;
+    lines_init(&r, text, len, source);
+    lines_status ls;
+    while ((ls = lines_next(&r, buf, CONFIG_MAX_LINE, err, err_size)) == LINES_OK) {
         char *s = buf;
         while (*s == ' ' || *s == '\t') s++;
         if (!*s || *s == '#') continue;
         char *name, *value;
         const char *why;
         if (config_split(s, false, &name, &value, &why) != 0)
-            return config_msg(CONFIG_E_SYNTAX, err, err_size, "%s:%d: %s", source, line, why);
+            return config_msg(CONFIG_E_SYNTAX, err, err_size, "%s:%d: %s", source, r.line, why);
         char msg[512];
         config_status st = config_set(cfg, name, value, msg, sizeof msg);
         if (st != CONFIG_OK)
-            return config_msg(st, err, err_size, "%s:%d: %s", source, line, msg);
+            return config_msg(st, err, err_size, "%s:%d: %s", source, r.line, msg);
     }
-    return CONFIG_OK;
+    return ls == LINES_END ? CONFIG_OK : CONFIG_E_SYNTAX;
 }
 
 config_status config_load_file(config *cfg, const char *path, char *err, size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (!cfg || !path) return CONFIG_E_ARG;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
+    char *text;
+    size_t len;
+    struct stat st;
+    int e = 0;
+    switch (lines_read_file(path, CONFIG_MAX_FILE, &text, &len, &st, &e)) {
+    case LINES_OK: break;
+    case LINES_E_OPEN:
         return config_msg(e == ENOENT ? CONFIG_E_NOFILE : CONFIG_E_IO, err, err_size, "%s: %s",
                           path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)CONFIG_MAX_FILE) {
-        fclose(f);
+    case LINES_E_NOMEM:
+        return config_msg(CONFIG_E_IO, err, err_size, "%s: out of memory", path);
+    case LINES_E_READ:
+        return config_msg(CONFIG_E_IO, err, err_size, "%s: read error", path);
+    default:
         return config_msg(CONFIG_E_IO, err, err_size, "%s: not a regular file of at most %u bytes",
                           path, CONFIG_MAX_FILE);
     }
-    char *text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        fclose(f);
-        return config_msg(CONFIG_E_IO, err, err_size, "%s: out of memory", path);
-    }
-    size_t len = fread(text, 1, (size_t)st.st_size, f);
-    bool bad = ferror(f);
-    fclose(f);
-    config_status s = bad ? config_msg(CONFIG_E_IO, err, err_size, "%s: read error", path)
-                          : config_load_string(cfg, text, len, path, err, err_size);
+    config_status s = config_load_string(cfg, text, len, path, err, err_size);
     free(text);
     return s;
 }

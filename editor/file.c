@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,19 +45,22 @@ static void file_info_from_stat(file_info *info, const struct stat *st)
     info->mode = st->st_mode & 07777;
 }
 
-file_status file_load_fd(int fd, text **out, int *err)
+/* Reads fd up to its end or limit bytes into a new text; the buffer starts at cap (> 0) bytes
+ * and doubles when full. */
+static file_status file_read_text(int fd, size_t cap, size_t limit, text **out, int *err)
 {
-    size_t cap = 65536, n = 0;
+    size_t n = 0;
     char *buf = malloc(cap);
     if (!buf) return FILE_E_NOMEM;
-    for (;;) {
+    while (n < limit) {
         if (n == cap) {
             char *nb = realloc(buf, cap * 2);
             if (!nb) { free(buf); return FILE_E_NOMEM; }
             buf = nb;
             cap *= 2;
         }
-        ssize_t r = read(fd, buf + n, cap - n);
+        size_t want = cap - n < limit - n ? cap - n : limit - n;
+        ssize_t r = read(fd, buf + n, want);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) { int e = errno; free(buf); return file_fail(err, e); }
         if (r == 0) break;
@@ -65,6 +69,11 @@ file_status file_load_fd(int fd, text **out, int *err)
     *out = text_new_owned(buf, n, false);
     if (!*out) { free(buf); return FILE_E_NOMEM; }
     return FILE_OK;
+}
+
+file_status file_load_fd(int fd, text **out, int *err)
+{
+    return file_read_text(fd, 65536, SIZE_MAX, out, err);
 }
 
 /* ---- mapped files and truncation (SIGBUS) ---- */
@@ -147,23 +156,6 @@ bool file_mmap_fault_take(char *buf, size_t size)
 }
 
 /* Reads exactly the len bytes of a regular file (fewer when it shrinks meanwhile). */
-static file_status file_read_all(int fd, size_t len, text **out, int *err)
-{
-    char *buf = malloc(len ? len : 1);
-    if (!buf) return FILE_E_NOMEM;
-    size_t n = 0;
-    while (n < len) {
-        ssize_t r = read(fd, buf + n, len - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) { int e = errno; free(buf); return file_fail(err, e); }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    *out = text_new_owned(buf, n, false);
-    if (!*out) { free(buf); return FILE_E_NOMEM; }
-    return FILE_OK;
-}
-
 file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_info *info,
                            int *err)
 {
@@ -190,7 +182,7 @@ file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_i
         if (!*out) { munmap(map, len); return FILE_E_NOMEM; }
         return FILE_OK;
     }
-    file_status s = file_read_all(fd, len, out, err);
+    file_status s = file_read_text(fd, len ? len : 1, len, out, err);
     close(fd);
     return s;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "keymap.h"
+#include "lines.h"
 
 #define KEYMAP_MAX_FILE (1u << 20) /* bytes of one keymap file */
 
@@ -15,11 +16,6 @@ typedef struct keymap_mode {
     bool self_insert;           /* unbound printable keys insert themselves */
     bool count;                 /* leading digits are a repeat count */
 } keymap_mode;
-
-typedef struct keymap_file_id {
-    dev_t dev;  /* device of a file being read */
-    ino_t ino;  /* inode of a file being read */
-} keymap_file_id;
 
 struct keymap {
     keymap_mode modes[KEYMAP_MAX_MODES];   /* declared modes, n_modes used */
@@ -31,7 +27,7 @@ struct keymap {
     int n_dirs;                            /* 0..KEYMAP_MAX_DIRS */
     bool (*known)(const char *, void *);   /* command name check, or NULL */
     void *known_ctx;                       /* argument of known */
-    keymap_file_id stack[KEYMAP_MAX_DEPTH]; /* files being read (include nesting), depth used */
+    lines_file_id stack[KEYMAP_MAX_DEPTH]; /* files being read (include nesting), depth used */
     int depth;                             /* 0..KEYMAP_MAX_DEPTH */
 };
 
@@ -79,30 +75,11 @@ void keymap_set_command_check(keymap *km, bool (*known)(const char *, void *), v
 static keymap_status keymap_error(char *err, size_t err_size, const char *source, int line,
                                   const char *fmt, ...)
 {
-    if (err && err_size) {
-        int n = snprintf(err, err_size, "%s:%d: ", source, line);
-        if (n >= 0 && (size_t)n < err_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    lines_verror(err, err_size, source, line, fmt, ap);
+    va_end(ap);
     return KEYMAP_E_SYNTAX;
-}
-
-/* True for a name of letters, digits, '-', '_', '.' (not starting with '.'), below max bytes. */
-static bool keymap_valid_name(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= max || s[0] == '.') return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
 }
 
 /* True when s[0..n) is valid UTF-8 without control characters (tab allowed). */
@@ -252,24 +229,16 @@ static keymap_status keymap_load_path(keymap *km, const char *path, char *err, s
 static keymap_status keymap_include(keymap *km, const char *name, const char *source, int line,
                                     char *err, size_t err_size)
 {
-    if (!keymap_valid_name(name, KEYMAP_MAX_NAME))
+    if (!lines_valid_name(name, KEYMAP_MAX_NAME))
         return keymap_error(err, err_size, source, line,
                             "bad keymap name '%.40s' (letters, digits, '-', '_', '.')", name);
     if (km->depth >= KEYMAP_MAX_DEPTH)
         return keymap_error(err, err_size, source, line, "includes nested deeper than %d",
                             KEYMAP_MAX_DEPTH);
-    for (int d = 0; d < km->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.keys", km->dirs[d], name);
-        if (n < 0 || (size_t)n >= sizeof path) continue;
-        struct stat st;
-        if (stat(path, &st) != 0) continue;
-        bool busy = false;
-        for (int i = 0; i < km->depth; i++)
-            if (km->stack[i].dev == st.st_dev && km->stack[i].ino == st.st_ino) busy = true;
-        if (busy) continue;
+    char path[4096];
+    if (lines_find(km->dirs, km->n_dirs, name, "keys", km->stack, km->depth, path,
+                   sizeof path))
         return keymap_load_path(km, path, err, err_size, source, line);
-    }
     return keymap_error(err, err_size, source, line, "include: no keymap '%s' found", name);
 }
 
@@ -291,7 +260,7 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
         if (!name)
             return keymap_error(err, err_size, source, line,
                                 "usage: mode NAME [self-insert] [count]");
-        if (!keymap_valid_name(name, KEYMAP_MAX_NAME) || strcmp(name, "mode") == 0
+        if (!lines_valid_name(name, KEYMAP_MAX_NAME) || strcmp(name, "mode") == 0
             || strcmp(name, "include") == 0)
             return keymap_error(err, err_size, source, line, "bad mode name '%.40s'", name);
         keymap_mode m = { .self_insert = false, .count = false };
@@ -341,7 +310,7 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
         if (!comma) break;
         k = comma + 1;
     }
-    if (!keymap_valid_name(command, KEYMAP_MAX_COMMAND))
+    if (!lines_valid_name(command, KEYMAP_MAX_COMMAND))
         return keymap_error(err, err_size, source, line, "bad command name");
     while (*p == ' ' || *p == '\t') p++;
     size_t help_len = strlen(p);
@@ -373,65 +342,31 @@ keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const
     if (!km || (!text && len)) return KEYMAP_E_ARG;
     if (!source) source = "(keymap)";
     char buf[KEYMAP_MAX_LINE + 1];
-    int line = 0;
-    for (size_t pos = 0; pos < len;) {
-        line++;
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t n = end - pos;
-        if (n && text[pos + n - 1] == '\r') n--;
-        if (n > KEYMAP_MAX_LINE)
-            return keymap_error(err, err_size, source, line, "line longer than %d bytes",
-                                KEYMAP_MAX_LINE);
-        if (memchr(text + pos, '\0', n))
-            return keymap_error(err, err_size, source, line, "NUL byte in line");
-        memcpy(buf, text + pos, n);
-        buf[n] = '\0';
-        keymap_status st = keymap_parse_line(km, buf, source, line, err, err_size);
+    lines_reader r;
+    lines_init(&r, text, len, source);
+    lines_status ls;
+    while ((ls = lines_next(&r, buf, KEYMAP_MAX_LINE, err, err_size)) == LINES_OK) {
+        keymap_status st = keymap_parse_line(km, buf, source, r.line, err, err_size);
         if (st != KEYMAP_OK) return st;
-        pos = nl ? end + 1 : len;
     }
-    return KEYMAP_OK;
+    return ls == LINES_END ? KEYMAP_OK : KEYMAP_E_SYNTAX;
 }
 
 /* Reads and parses the file at path, pushing it on the include stack. */
 static keymap_status keymap_load_path(keymap *km, const char *path, char *err, size_t err_size,
                                       const char *from, int from_line)
 {
-    FILE *f = fopen(path, "rb");
+    char *text;
+    size_t len;
     struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = f ? EISDIR : errno;
-        if (f) fclose(f);
-        if (err && err_size) {
-            if (from)
-                snprintf(err, err_size, "%s:%d: include %s: %s", from, from_line, path,
-                         strerror(e));
-            else
-                snprintf(err, err_size, "%s: %s", path, strerror(e));
-        }
+    int e = EISDIR; /* errno of a failed open; a file that is not regular reads as a directory */
+    lines_status ls = lines_read_file(path, KEYMAP_MAX_FILE, &text, &len, &st, &e);
+    if (ls == LINES_E_NOMEM) return KEYMAP_E_NOMEM;
+    if (ls != LINES_OK) {
+        lines_file_error(ls, e, path, KEYMAP_MAX_FILE, from, from_line, err, err_size);
         return KEYMAP_E_IO;
     }
-    if (st.st_size > (off_t)KEYMAP_MAX_FILE) {
-        fclose(f);
-        if (err && err_size) snprintf(err, err_size, "%s: larger than %u bytes", path,
-                                      KEYMAP_MAX_FILE);
-        return KEYMAP_E_IO;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        fclose(f);
-        return KEYMAP_E_NOMEM;
-    }
-    size_t len = fread(text, 1, (size_t)st.st_size, f);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(text);
-        if (err && err_size) snprintf(err, err_size, "%s: read error", path);
-        return KEYMAP_E_IO;
-    }
-    km->stack[km->depth++] = (keymap_file_id){ st.st_dev, st.st_ino };
+    km->stack[km->depth++] = (lines_file_id){ st.st_dev, st.st_ino };
     keymap_status s = keymap_load_string(km, text, len, path, err, err_size);
     km->depth--;
     free(text);
@@ -451,17 +386,13 @@ keymap_status keymap_load_name(keymap *km, const char *name, char *err, size_t e
     if (err && err_size) err[0] = '\0';
     if (!km || !name) return KEYMAP_E_ARG;
     if (strchr(name, '/')) return keymap_load_file(km, name, err, err_size);
-    if (!keymap_valid_name(name, KEYMAP_MAX_NAME)) {
+    if (!lines_valid_name(name, KEYMAP_MAX_NAME)) {
         if (err && err_size) snprintf(err, err_size, "bad keymap name '%.40s'", name);
         return KEYMAP_E_ARG;
     }
-    for (int d = 0; d < km->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.keys", km->dirs[d], name);
-        struct stat st;
-        if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0) continue;
+    char path[4096];
+    if (lines_find(km->dirs, km->n_dirs, name, "keys", NULL, 0, path, sizeof path))
         return keymap_load_path(km, path, err, err_size, NULL, 0);
-    }
     if (err && err_size) snprintf(err, err_size, "no keymap '%s' found", name);
     return KEYMAP_E_IO;
 }

@@ -7,22 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "lines.h"
 #include "theme.h"
 
 #define THEME_MAX_FILE (1u << 20) /* bytes of one theme file */
 #define THEME_MAX_NAME 32         /* bytes of a theme name, NUL included */
-
-typedef struct theme_file_id {
-    dev_t dev;  /* device of a file being read */
-    ino_t ino;  /* inode of a file being read */
-} theme_file_id;
 
 struct theme {
     theme_style styles[THEME_N_SLOTS];        /* one style per slot */
     float thresholds[THEME_N_BUCKETS - 1];    /* upper limits of conf0..conf3, increasing */
     char *dirs[THEME_MAX_DIRS];               /* search directories, n_dirs used (malloc'd) */
     int n_dirs;                               /* 0..THEME_MAX_DIRS */
-    theme_file_id stack[THEME_MAX_DEPTH];     /* files being read (include nesting), depth used */
+    lines_file_id stack[THEME_MAX_DEPTH];     /* files being read (include nesting), depth used */
     int depth;                                /* 0..THEME_MAX_DEPTH */
 };
 
@@ -287,29 +283,11 @@ theme_resolved theme_style_resolve(const theme *t, theme_slot slot, theme_depth 
 static theme_status theme_error(char *err, size_t err_size, const char *source, int line,
                                 const char *fmt, ...)
 {
-    if (err && err_size) {
-        int n = snprintf(err, err_size, "%s:%d: ", source, line);
-        if (n >= 0 && (size_t)n < err_size) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    lines_verror(err, err_size, source, line, fmt, ap);
+    va_end(ap);
     return THEME_E_SYNTAX;
-}
-
-static bool theme_valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= THEME_MAX_NAME || s[0] == '.') return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
 }
 
 /* Printable form of a field for an error message ("?" when it holds odd bytes). */
@@ -359,25 +337,17 @@ static theme_status theme_load_path(theme *t, const char *path, char *err, size_
 static theme_status theme_include(theme *t, const char *name, const char *source, int line,
                                   char *err, size_t err_size)
 {
-    if (!theme_valid_name(name))
+    if (!lines_valid_name(name, THEME_MAX_NAME))
         return theme_error(err, err_size, source, line,
                            "bad theme name '%.40s' (letters, digits, '-', '_', '.')",
                            theme_shown(name));
     if (t->depth >= THEME_MAX_DEPTH)
         return theme_error(err, err_size, source, line, "includes nested deeper than %d",
                            THEME_MAX_DEPTH);
-    for (int d = 0; d < t->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.theme", t->dirs[d], name);
-        if (n < 0 || (size_t)n >= sizeof path) continue;
-        struct stat st;
-        if (stat(path, &st) != 0) continue;
-        bool busy = false;
-        for (int i = 0; i < t->depth; i++)
-            if (t->stack[i].dev == st.st_dev && t->stack[i].ino == st.st_ino) busy = true;
-        if (busy) continue;
+    char path[4096];
+    if (lines_find(t->dirs, t->n_dirs, name, "theme", t->stack, t->depth, path,
+                   sizeof path))
         return theme_load_path(t, path, err, err_size, source, line);
-    }
     return theme_error(err, err_size, source, line, "include: no theme '%s' found", name);
 }
 
@@ -453,64 +423,30 @@ theme_status theme_load_string(theme *t, const char *text, size_t len, const cha
     if (!t || (!text && len)) return THEME_E_ARG;
     if (!source) source = "(theme)";
     char buf[THEME_MAX_LINE + 1];
-    int line = 0;
-    for (size_t pos = 0; pos < len;) {
-        line++;
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        size_t n = end - pos;
-        if (n && text[pos + n - 1] == '\r') n--;
-        if (n > THEME_MAX_LINE)
-            return theme_error(err, err_size, source, line, "line longer than %d bytes",
-                               THEME_MAX_LINE);
-        if (memchr(text + pos, '\0', n))
-            return theme_error(err, err_size, source, line, "NUL byte in line");
-        memcpy(buf, text + pos, n);
-        buf[n] = '\0';
-        theme_status st = theme_parse_line(t, buf, source, line, err, err_size);
+    lines_reader r;
+    lines_init(&r, text, len, source);
+    lines_status ls;
+    while ((ls = lines_next(&r, buf, THEME_MAX_LINE, err, err_size)) == LINES_OK) {
+        theme_status st = theme_parse_line(t, buf, source, r.line, err, err_size);
         if (st != THEME_OK) return st;
-        pos = nl ? end + 1 : len;
     }
-    return THEME_OK;
+    return ls == LINES_END ? THEME_OK : THEME_E_SYNTAX;
 }
 
 static theme_status theme_load_path(theme *t, const char *path, char *err, size_t err_size,
                                     const char *from, int from_line)
 {
-    FILE *f = fopen(path, "rb");
+    char *text;
+    size_t len;
     struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = f ? EISDIR : errno;
-        if (f) fclose(f);
-        if (err && err_size) {
-            if (from)
-                snprintf(err, err_size, "%s:%d: include %s: %s", from, from_line, path,
-                         strerror(e));
-            else
-                snprintf(err, err_size, "%s: %s", path, strerror(e));
-        }
+    int e = EISDIR; /* errno of a failed open; a file that is not regular reads as a directory */
+    lines_status ls = lines_read_file(path, THEME_MAX_FILE, &text, &len, &st, &e);
+    if (ls == LINES_E_NOMEM) return THEME_E_NOMEM;
+    if (ls != LINES_OK) {
+        lines_file_error(ls, e, path, THEME_MAX_FILE, from, from_line, err, err_size);
         return THEME_E_IO;
     }
-    if (st.st_size > (off_t)THEME_MAX_FILE) {
-        fclose(f);
-        if (err && err_size) snprintf(err, err_size, "%s: larger than %u bytes", path,
-                                      THEME_MAX_FILE);
-        return THEME_E_IO;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        fclose(f);
-        return THEME_E_NOMEM;
-    }
-    size_t len = fread(text, 1, (size_t)st.st_size, f);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(text);
-        if (err && err_size) snprintf(err, err_size, "%s: read error", path);
-        return THEME_E_IO;
-    }
-    t->stack[t->depth++] = (theme_file_id){ st.st_dev, st.st_ino };
+    t->stack[t->depth++] = (lines_file_id){ st.st_dev, st.st_ino };
     theme_status s = theme_load_string(t, text, len, path, err, err_size);
     t->depth--;
     free(text);
@@ -529,17 +465,13 @@ theme_status theme_load_name(theme *t, const char *name, char *err, size_t err_s
     if (err && err_size) err[0] = '\0';
     if (!t || !name) return THEME_E_ARG;
     if (strchr(name, '/')) return theme_load_file(t, name, err, err_size);
-    if (!theme_valid_name(name)) {
+    if (!lines_valid_name(name, THEME_MAX_NAME)) {
         if (err && err_size) snprintf(err, err_size, "bad theme name '%.40s'", theme_shown(name));
         return THEME_E_ARG;
     }
-    for (int d = 0; d < t->n_dirs; d++) {
-        char path[4096];
-        int n = snprintf(path, sizeof path, "%s/%s.theme", t->dirs[d], name);
-        struct stat st;
-        if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0) continue;
+    char path[4096];
+    if (lines_find(t->dirs, t->n_dirs, name, "theme", NULL, 0, path, sizeof path))
         return theme_load_path(t, path, err, err_size, NULL, 0);
-    }
     if (err && err_size) snprintf(err, err_size, "no theme '%s' found", name);
     return THEME_E_IO;
 }

@@ -487,9 +487,10 @@ static void ctx_cache_keys(bd3_ctx *c)
     c->win_n = 0; /* the window cache's keys are gone */
 }
 
-bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logits)
+/* Runs ids[0..n) through every layer after the cached prefix, leaving the cache as it was;
+ * the hidden states end in c->x [n, n_embd]. */
+static bd3_status ctx_cache_pass(bd3_ctx *c, const int32_t *ids, int n)
 {
-    if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
     if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
     ctx_threads(c);
     ctx_cache_keys(c);
@@ -498,6 +499,13 @@ bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logit
         ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
         ctx_mlp_layer(c, l, n);
     }
+    return BD3_OK;
+}
+
+bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logits)
+{
+    if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx) return BD3_E_ARG;
+    if (ctx_cache_pass(c, ids, n) != BD3_OK) return BD3_E_ARG;
     ctx_output(c, n, logits);
     return BD3_OK;
 }
@@ -507,14 +515,7 @@ bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows
 {
     if (!c || !logits || n < 1 || c->cache_len + n > c->m->hp.n_ctx || !ctx_rows_ok(rows, n_rows, n))
         return BD3_E_ARG;
-    if (ctx_check_ids(c, ids, n)) return BD3_E_ARG;
-    ctx_threads(c);
-    ctx_cache_keys(c);
-    ctx_embed(c, ids, n);
-    for (int l = 0; l < c->m->hp.n_layer; l++) {
-        ctx_attn_layer(c, l, n, 0, c->cache_len, 0);
-        ctx_mlp_layer(c, l, n);
-    }
+    if (ctx_cache_pass(c, ids, n) != BD3_OK) return BD3_E_ARG;
     size_t D = (size_t)c->m->hp.n_embd;
     for (int j = 0; j < n_rows; j++) /* rows[j] >= j, ascending: gather to the front */
         if (rows[j] != j) memcpy(c->x + (size_t)j * D, c->x + (size_t)rows[j] * D, D * sizeof(float));

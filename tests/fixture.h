@@ -1,11 +1,13 @@
 /* fixture.h: a small random-weight bd3lm model for engine tests, generated once per build folder
- * by tests/ref/make_fixture.py (numpy). Test-only; depends on libc/POSIX. */
+ * by tests/ref/make_fixture.py (numpy), and helpers to load it. Test-only; depends on libc/POSIX
+ * and bd3.h. */
 #ifndef BD3_TEST_FIXTURE_H
 #define BD3_TEST_FIXTURE_H
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "bd3.h"
 
 /* Writes the path of $BUILD/fixtures/ops_f32.gguf (V 300, D 64, 4 heads, 2 layers, n_ctx 64,
  * block lengths 4, 8 and 64) to buf, generating it when absent. 0 ok, -1 failure (message on
@@ -32,6 +34,43 @@ static int fixture_model_path(char *buf, size_t size)
         return -1;
     }
     return 0;
+}
+
+/* Loads the fixture model into *model and a context of n_threads threads on it into *ctx (a
+ * cmocka group set-up). 0 ok, -1 failure (message on stderr). */
+static inline int fixture_open(int n_threads, bd3_model **model, bd3_ctx **ctx)
+{
+    char path[1024];
+    if (fixture_model_path(path, sizeof path) != 0)
+        return -1;
+    char err[256] = "";
+    if (bd3_model_load(path, model, err, sizeof err) != BD3_OK) {
+        fprintf(stderr, "cannot load %s: %s\n", path, err);
+        return -1;
+    }
+    return bd3_ctx_new(*model, n_threads, ctx) == BD3_OK ? 0 : -1;
+}
+
+/* Frees what fixture_open loaded. */
+static inline void fixture_close(bd3_model *model, bd3_ctx *ctx)
+{
+    bd3_ctx_free(ctx);
+    bd3_model_free(model);
+}
+
+/* n pseudo-random ordinary tokens of a model with hyperparameters hp (neither mask nor
+ * end-of-text), the same for the same seed. */
+static inline void fixture_fill_ids(const bd3_hparams *hp, int32_t *ids, int n, uint64_t seed)
+{
+    bd3_rng r;
+    bd3_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        int32_t v;
+        do
+            v = (int32_t)(bd3_rng_u64(&r) % (uint64_t)hp->n_vocab);
+        while (v == hp->mask_id || v == hp->eos_id);
+        ids[i] = v;
+    }
 }
 
 #endif

@@ -118,6 +118,32 @@ static void test_file_round_trip_is_byte_exact(void **state)
     free(big);
 }
 
+static void test_file_load_fd_reads_past_its_first_buffer(void **state)
+{
+    (void)state;
+    char p[PATH_MAX];
+    path_in(p, "stream");
+    size_t n = 200000; /* more than the first 64 KiB buffer, so the buffer grows twice */
+    char *bytes = malloc(n);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < n; i++) bytes[i] = (char)(i * 7 % 251);
+    write_file(p, bytes, n);
+    int fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    text *t;
+    assert_int_equal(file_load_fd(fd, &t, NULL), FILE_OK);
+    close(fd);
+    assert_int_equal(text_size(t), n);
+    char *got = malloc(n);
+    assert_non_null(got);
+    assert_int_equal(text_read(t, 0, n, got), n);
+    assert_memory_equal(got, bytes, n);
+    free(got);
+    free(bytes);
+    text_free(t);
+    unlink(p);
+}
+
 static void test_file_missing_file_loads_empty(void **state)
 {
     (void)state;
@@ -338,6 +364,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_file_round_trip_is_byte_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_missing_file_loads_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_load_fd_reads_past_its_first_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_keeps_mode_and_leaves_no_temporary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_failed_save_keeps_original, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_refuses_to_overwrite_changed_file, setup, teardown),

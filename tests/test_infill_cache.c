@@ -19,42 +19,19 @@ static bd3_ctx *g_ctx;     /* a context on it */
 static int group_setup(void **state)
 {
     (void)state;
-    char path[1024];
-    if (fixture_model_path(path, sizeof path) != 0)
-        return -1;
-    char err[256] = "";
-    if (bd3_model_load(path, &g_model, err, sizeof err) != BD3_OK) {
-        fprintf(stderr, "cannot load %s: %s\n", path, err);
-        return -1;
-    }
-    return bd3_ctx_new(g_model, 2, &g_ctx) == BD3_OK ? 0 : -1;
+    return fixture_open(2, &g_model, &g_ctx);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    bd3_ctx_free(g_ctx);
-    bd3_model_free(g_model);
+    fixture_close(g_model, g_ctx);
     return 0;
 }
 
 static const bd3_hparams *hp(void)
 {
     return bd3_model_hparams(g_model);
-}
-
-/* n pseudo-random ordinary tokens (neither mask nor end-of-text). */
-static void fill_ids(int32_t *ids, int n, uint64_t seed)
-{
-    bd3_rng r;
-    bd3_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) {
-        int32_t v;
-        do
-            v = (int32_t)(bd3_rng_u64(&r) % (uint64_t)hp()->n_vocab);
-        while (v == hp()->mask_id || v == hp()->eos_id);
-        ids[i] = v;
-    }
 }
 
 /* Gathers the chunks of a rows pass into one array [n_rows, V]. */
@@ -103,7 +80,7 @@ static void test_window_step_after_refresh_equals_full_forward(void **state)
     int active[64];
     const int spans[3][2] = {{0, 12}, {25, 37}, {n - 12, n}};
     for (int k = 0; k < 4; k++) {
-        fill_ids(ids, n, 40 + k);
+        fixture_fill_ids(hp(), ids, n, 40 + k);
         int na = 0;
         if (k < 3) {
             for (int i = spans[k][0]; i < spans[k][1]; i++)
@@ -154,7 +131,7 @@ static void test_window_step_uses_fresh_rows_and_cached_others(void **state)
     float *full = malloc((size_t)n * V * sizeof *full);
     float *got = malloc((size_t)n * V * sizeof *got);
     float *chunk = malloc((size_t)16 * V * sizeof *chunk);
-    fill_ids(ids, n, 51);
+    fixture_fill_ids(hp(), ids, n, 51);
     gather g = {.all = got};
     assert_int_equal(ctx_window_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
     for (int i = 0; i < n; i += 3)
@@ -165,7 +142,7 @@ static void test_window_step_uses_fresh_rows_and_cached_others(void **state)
     assert_true(max_row_diff(got, full, all, n) < 1e-4f);
     /* refresh over the old tokens again, then a step over rows 40..47 only: rows 0, 3, .. changed
      * outside it and their keys and values are the old ones, so the logits differ */
-    fill_ids(ids, n, 51);
+    fixture_fill_ids(hp(), ids, n, 51);
     g = (gather){.all = got};
     assert_int_equal(ctx_window_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
     for (int i = 0; i < 40; i += 3)
@@ -190,7 +167,7 @@ static void test_window_step_rejects_bad_requests(void **state)
         all[i] = i;
     float *chunk = malloc((size_t)4 * V * sizeof *chunk);
     float *got = malloc((size_t)32 * V * sizeof *got);
-    fill_ids(ids, 32, 60);
+    fixture_fill_ids(hp(), ids, 32, 60);
     gather g = {.all = got};
     assert_int_equal(ctx_window_refresh(g_ctx, ids, 32, all, 32, 4, chunk, gather_rows, &g), BD3_OK);
     g = (gather){.all = got};
@@ -230,7 +207,7 @@ static void test_infill_refresh_one_equals_exact(void **state)
     const bd3_sampler_kind kinds[2] = {BD3_SAMPLE_FIRST_HITTING, BD3_SAMPLE_CONFIDENCE};
     for (int k = 0; k < 3; k++)
         for (int s = 0; s < 2; s++) {
-            fill_ids(a, n, 70 + k);
+            fixture_fill_ids(hp(), a, n, 70 + k);
             for (int i = spans[k][0]; i < spans[k][1]; i++)
                 a[i] = hp()->mask_id;
             memcpy(b, a, sizeof a);
@@ -267,7 +244,7 @@ static void test_infill_cached_fills_masks_only(void **state)
     for (int layout = 0; layout < 4; layout++)
         for (int k = 0; k < 3; k++) {
             int len = layout == 3 ? 37 : n;
-            fill_ids(orig, len, 80 + layout);
+            fixture_fill_ids(hp(), orig, len, 80 + layout);
             for (int i = 0; i < len; i++) {
                 int masked = layout == 0 ? i < 12 : layout == 1 ? i >= n - 12
                            : layout == 2 ? i % 5 == 2 : (i >= 30 && i < 36);
@@ -309,7 +286,7 @@ static void test_revise_with_window_cache(void **state)
     int32_t ids[50], old[50];
     float conf[50];
     uint8_t changed[50];
-    fill_ids(ids, n, 90);
+    fixture_fill_ids(hp(), ids, n, 90);
     for (int i = 0; i < n; i++)
         conf[i] = (float)((i * 37) % 50 + 1) / 51.0f;
     memcpy(old, ids, sizeof ids);
@@ -337,7 +314,7 @@ static int count_reads(void *user, const bd3_progress *p)
 static void cache_probe(float *logits)
 {
     int32_t probe[4];
-    fill_ids(probe, 4, 99);
+    fixture_fill_ids(hp(), probe, 4, 99);
     assert_int_equal(bd3_cache_forward(g_ctx, probe, 4, logits), BD3_OK);
 }
 
@@ -380,7 +357,7 @@ static void test_continue_reuses_cache_of_extended_prompt(void **state)
     (void)state;
     int32_t prompt[40], out[16];
     int n_out = 0;
-    fill_ids(prompt, 13, 100);
+    fixture_fill_ids(hp(), prompt, 13, 100);
     bd3_cache_clear(g_ctx);
     /* the partial last block is completed and not committed (the output ends in it) */
     assert_int_equal(continue_matches_fresh(prompt, 13, 3, 1, out, &n_out), 3);
@@ -393,7 +370,7 @@ static void test_continue_reuses_cache_of_extended_prompt(void **state)
     int n = 16 + n_out;
     /* an infill with the window cache between two calls (it borrows the rotated-key buffer) */
     int32_t win[40];
-    fill_ids(win, 40, 120);
+    fixture_fill_ids(hp(), win, 40, 120);
     for (int i = 10; i < 20; i++)
         win[i] = hp()->mask_id;
     bd3_sampler_params ip = params(BD3_SAMPLE_FIRST_HITTING, 0, 8, 3);
@@ -423,7 +400,7 @@ static void test_continue_reuse_after_the_window_slid(void **state)
     int32_t prompt[120], out[16];
     int n_out = 0;
     const int n = 96; /* more than n_ctx = 64 */
-    fill_ids(prompt, n, 110);
+    fixture_fill_ids(hp(), prompt, n, 110);
     bd3_cache_clear(g_ctx);
     assert_int_equal(continue_matches_fresh(prompt, n, 4, 1, out, &n_out), n / 4);
     assert_int_equal(n_out, 4);

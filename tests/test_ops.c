@@ -19,42 +19,19 @@ static bd3_ctx *g_ctx;     /* a context on it */
 static int group_setup(void **state)
 {
     (void)state;
-    char path[1024];
-    if (fixture_model_path(path, sizeof path) != 0)
-        return -1;
-    char err[256] = "";
-    if (bd3_model_load(path, &g_model, err, sizeof err) != BD3_OK) {
-        fprintf(stderr, "cannot load %s: %s\n", path, err);
-        return -1;
-    }
-    return bd3_ctx_new(g_model, 1, &g_ctx) == BD3_OK ? 0 : -1;
+    return fixture_open(1, &g_model, &g_ctx);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    bd3_ctx_free(g_ctx);
-    bd3_model_free(g_model);
+    fixture_close(g_model, g_ctx);
     return 0;
 }
 
 static const bd3_hparams *hp(void)
 {
     return bd3_model_hparams(g_model);
-}
-
-/* n pseudo-random ordinary tokens (neither mask nor end-of-text). */
-static void fill_ids(int32_t *ids, int n, uint64_t seed)
-{
-    bd3_rng r;
-    bd3_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) {
-        int32_t v;
-        do
-            v = (int32_t)(bd3_rng_u64(&r) % (uint64_t)hp()->n_vocab);
-        while (v == hp()->mask_id || v == hp()->eos_id);
-        ids[i] = v;
-    }
 }
 
 static bd3_sampler_params params(bd3_sampler_kind kind, int steps, uint64_t seed)
@@ -74,7 +51,7 @@ static void test_forward_rows_equal_rows_of_full_forward(void **state)
     (void)state;
     const int n = 40, V = hp()->n_vocab;
     int32_t ids[40];
-    fill_ids(ids, n, 30);
+    fixture_fill_ids(hp(), ids, n, 30);
     ids[3] = ids[17] = hp()->mask_id;
     float *full = malloc((size_t)n * V * sizeof *full);
     float *part = malloc((size_t)4 * V * sizeof *part);
@@ -123,7 +100,7 @@ static void test_forward_rows_each_hands_over_all_rows_in_chunks(void **state)
     const int n = 50, V = hp()->n_vocab;
     int32_t ids[50];
     int rows[11];
-    fill_ids(ids, n, 31);
+    fixture_fill_ids(hp(), ids, n, 31);
     for (int j = 0; j < 11; j++)
         rows[j] = 4 * j + 3;
     float *want = malloc((size_t)11 * V * sizeof *want);
@@ -155,7 +132,7 @@ static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
     bd3_sampler_kind kinds[] = {BD3_SAMPLE_FIRST_HITTING, BD3_SAMPLE_STEPS, BD3_SAMPLE_CONFIDENCE,
                                 BD3_SAMPLE_MARGIN, BD3_SAMPLE_ENTROPY};
     for (int k = 0; k < 5; k++) {
-        fill_ids(orig, n, 1);
+        fixture_fill_ids(hp(), orig, n, 1);
         for (int i = 10; i < 22; i++)
             orig[i] = hp()->mask_id;
         orig[40] = hp()->mask_id;
@@ -181,7 +158,7 @@ static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
 
 static void run_infill(uint64_t seed, int32_t *ids, float *conf, int n)
 {
-    fill_ids(ids, n, 2);
+    fixture_fill_ids(hp(), ids, n, 2);
     memset(conf, 0, (size_t)n * sizeof *conf);
     for (int i = 5; i < 25; i++)
         ids[i] = hp()->mask_id;
@@ -239,7 +216,7 @@ static void test_infill_cancelled_by_callback_stops_and_reports_cancelled(void *
     enum { N = 40 };
     int32_t ids[N];
     float conf[N];
-    fill_ids(ids, N, 3);
+    fixture_fill_ids(hp(), ids, N, 3);
     for (int i = 10; i < 20; i++)
         ids[i] = hp()->mask_id;
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 1);
@@ -263,7 +240,7 @@ static void test_continue_with_and_without_cache_agree_without_sliding(void **st
     for (int k = 0; k < 3; k++) {
         int32_t prompt[9], a[20], b[20];
         float ca[20], cb[20];
-        fill_ids(prompt, 9, 4 + k);
+        fixture_fill_ids(hp(), prompt, 9, 4 + k);
         bd3_sampler_params p = params(kinds[k], 2, 21 + k);
         int na = -1, nb = -1;
         bd3_stop wa, wb;
@@ -287,7 +264,7 @@ static void test_continue_is_deterministic_per_seed(void **state)
 {
     (void)state;
     int32_t prompt[5], a[24], b[24], c[24];
-    fill_ids(prompt, 5, 8);
+    fixture_fill_ids(hp(), prompt, 5, 8);
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 77);
     int na, nb, nc;
     bd3_stop w;
@@ -307,7 +284,7 @@ static void test_continue_slides_past_n_ctx(void **state)
     const int B = 4, max_new = 2 * hp()->n_ctx;
     int32_t prompt[6];
     int32_t *out = malloc((size_t)max_new * sizeof *out);
-    fill_ids(prompt, 6, 9);
+    fixture_fill_ids(hp(), prompt, 6, 9);
     bd3_sampler_params p = params(BD3_SAMPLE_STEPS, 2, 5);
     p.temperature = 0.7;
     int n_out = -1;
@@ -339,7 +316,7 @@ static void test_continue_blocks_are_aligned_from_prompt_start(void **state)
 {
     (void)state;
     int32_t prompt[7], out[9];
-    fill_ids(prompt, 7, 10);
+    fixture_fill_ids(hp(), prompt, 7, 10);
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 3);
     int ok = 1, n_out;
     bd3_stop why;
@@ -380,7 +357,7 @@ static void test_score_single_masking_matches_alternatives(void **state)
     enum { N = 24 };
     int32_t ids[N];
     float conf[N];
-    fill_ids(ids, N, 12);
+    fixture_fill_ids(hp(), ids, N, 12);
     assert_int_equal(bd3_score(g_ctx, ids, N, N, conf, NULL, NULL), BD3_OK);
     const int V = hp()->n_vocab;
     int32_t *alt = malloc((size_t)V * sizeof *alt);
@@ -412,7 +389,7 @@ static void test_score_strided_gives_probabilities(void **state)
     enum { N = 40 };
     int32_t ids[N];
     float conf[N];
-    fill_ids(ids, N, 13);
+    fixture_fill_ids(hp(), ids, N, 13);
     for (int i = 0; i < N; i++)
         conf[i] = -1.0f;
     cancel_state cs = {.cancel_at = 1000};
@@ -440,7 +417,7 @@ static void test_revise_changes_only_remasked_positions(void **state)
     int32_t ids[N], orig[N];
     float conf[N], oconf[N];
     uint8_t changed[N];
-    fill_ids(orig, N, 14);
+    fixture_fill_ids(hp(), orig, N, 14);
     for (int i = 0; i < N; i++)
         oconf[i] = 0.5f + 0.01f * (float)(i % 13);
     /* The four least confident positions of [8, 40): 10, 20, 30 and 33. */
@@ -483,7 +460,7 @@ static void test_revise_cancelled_restores_window(void **state)
     enum { N = 32 };
     int32_t ids[N], orig[N];
     float conf[N], oconf[N];
-    fill_ids(orig, N, 15);
+    fixture_fill_ids(hp(), orig, N, 15);
     for (int i = 0; i < N; i++)
         oconf[i] = (float)i / N;
     memcpy(ids, orig, sizeof ids);
@@ -503,7 +480,7 @@ static void test_nelbo_is_finite_reproducible_and_counts_all_but_first_token(voi
     const int L = hp()->n_ctx;
     const size_t n = (size_t)L * 3 + 5;
     int32_t *ids = malloc(n * sizeof *ids);
-    fill_ids(ids, (int)n, 16);
+    fixture_fill_ids(hp(), ids, (int)n, 16);
     int modes[] = {BD3_GLOBAL, 4, 8};
     for (int k = 0; k < 3; k++) {
         double la = 0, lb = 0, lc = 0;
@@ -581,7 +558,7 @@ static void test_nelbo_block_mode_matches_direct_computation(void **state)
     (void)state;
     const int L = hp()->n_ctx;
     int32_t *ids = malloc((size_t)2 * L * sizeof *ids);
-    fill_ids(ids, 2 * L, 18);
+    fixture_fill_ids(hp(), ids, 2 * L, 18);
     int blocks[] = {4, 8, 24}; /* 24 does not divide n_ctx 64: a partial last block */
     for (int k = 0; k < 3; k++) {
         double loss = 0.0;
@@ -600,7 +577,7 @@ static void test_nelbo_cancelled_and_bad_input(void **state)
     (void)state;
     const int L = hp()->n_ctx;
     int32_t *ids = malloc((size_t)2 * L * sizeof *ids);
-    fill_ids(ids, 2 * L, 17);
+    fixture_fill_ids(hp(), ids, 2 * L, 17);
     double loss = 0;
     size_t cnt = 0;
     cancel_state cs = {.cancel_at = 1};
