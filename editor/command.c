@@ -17,6 +17,7 @@ static size_t mv_char_left(editor *ed, buffer *b) { (void)ed; return view_prev_c
 static size_t mv_char_right(editor *ed, buffer *b) { (void)ed; return view_next_cluster(b->text, b->cursor); }
 static size_t mv_word_left(editor *ed, buffer *b) { (void)ed; return motion_word_prev(b->text, b->cursor); }
 static size_t mv_word_right(editor *ed, buffer *b) { (void)ed; return motion_word_next(b->text, b->cursor); }
+static size_t mv_word_end(editor *ed, buffer *b) { (void)ed; return motion_word_last(b->text, b->cursor); }
 static size_t mv_sentence_prev(editor *ed, buffer *b) { (void)ed; return motion_sentence_prev(b->text, b->cursor); }
 static size_t mv_sentence_next(editor *ed, buffer *b) { (void)ed; return motion_sentence_next(b->text, b->cursor); }
 static size_t mv_paragraph_prev(editor *ed, buffer *b) { (void)ed; return motion_paragraph_prev(b->text, b->cursor); }
@@ -134,6 +135,18 @@ MOTION(line_up, mv_line_up)
 MOTION(line_down, mv_line_down)
 MOTION(word_left, mv_word_left)
 MOTION(word_right, mv_word_right)
+static void cmd_word_end(editor *ed, int count) { (void)count; run_motion(ed, mv_word_end, false); }
+/* Visual e: the selection ends after the word's last character, as vi's includes it; a cursor
+ * past the anchor already stands after the character vi's cursor is on. */
+static size_t mv_select_word_end(editor *ed, buffer *b)
+{
+    (void)ed;
+    size_t pos = b->cursor;
+    if (b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
+    size_t last = motion_word_last(b->text, pos);
+    return last == pos ? b->cursor : view_next_cluster(b->text, last);
+}
+static void cmd_select_word_end(editor *ed, int count) { (void)count; run_motion(ed, mv_select_word_end, true); }
 MOTION(sentence_prev, mv_sentence_prev)
 MOTION(sentence_next, mv_sentence_next)
 MOTION(paragraph_prev, mv_paragraph_prev)
@@ -523,6 +536,7 @@ static const command commands[] = {
     { "line-down", "Move one screen line down", cmd_line_down, G },
     { "word-left", "Move to the start of the word before", cmd_word_left, R },
     { "word-right", "Move to the start of the next word", cmd_word_right, R },
+    { "word-end", "Move to the last character of the word (vi e)", cmd_word_end, R },
     { "sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R },
     { "sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R },
     { "paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R },
@@ -540,6 +554,7 @@ static const command commands[] = {
     { "select-line-down", "Extend the selection one line down", cmd_select_line_down, G },
     { "select-word-left", "Extend the selection one word left", cmd_select_word_left, R },
     { "select-word-right", "Extend the selection one word right", cmd_select_word_right, R },
+    { "select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R },
     { "select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R },
     { "select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R },
     { "select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R },

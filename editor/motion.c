@@ -47,6 +47,17 @@ size_t motion_word_end(const text *t, size_t pos)
     return pos;
 }
 
+size_t motion_word_last(const text *t, size_t pos)
+{
+    size_t size = text_size(t);
+    size_t p = view_next_cluster(t, pos);
+    while (p < size && motion_class(t, p) == CLASS_SPACE) p++;
+    if (p >= size) return pos;
+    size_t end = motion_word_end(t, p);
+    size_t last = view_prev_cluster(t, end);
+    return last > pos ? last : pos;
+}
+
 static bool motion_is_blank(int b)
 {
     return b == ' ' || b == '\t' || b == '\r';

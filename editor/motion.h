@@ -11,6 +11,8 @@ size_t motion_word_next(const text *t, size_t pos);
 size_t motion_word_prev(const text *t, size_t pos);
 /* End of the word at or after pos (for "delete word after"). */
 size_t motion_word_end(const text *t, size_t pos);
+/* Start of the last character of the word after pos (vi e): pos itself when no word follows. */
+size_t motion_word_last(const text *t, size_t pos);
 /* Start of the next sentence after pos / start of this sentence (or the previous one when pos
  * is at a start). A sentence ends after . ! or ? (and closing quotes or brackets) followed by
  * blank space, or at a paragraph break. */

@@ -32,11 +32,16 @@ static const char *const all_commands[] = {
 };
 #define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
 
+/* Commands only modal keymaps bind (the default keymap need not). */
+static const char *const vi_commands[] = { "word-end", "select-word-end" };
+
 static bool known_command(const char *name, void *ctx)
 {
     (void)ctx;
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(all_commands[i], name) == 0) return true;
+    for (size_t i = 0; i < sizeof vi_commands / sizeof vi_commands[0]; i++)
+        if (strcmp(vi_commands[i], name) == 0) return true;
     return false;
 }
 
@@ -461,6 +466,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "5 j"), "line-down");
     assert_int_equal(st.count, 5);
     assert_string_equal(match_command(km, &st, "Z Z"), "quit");
+    assert_string_equal(match_command(km, &st, "e"), "word-end");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -468,6 +474,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "Esc"), "mode-normal");
     st.mode = keymap_mode_find(km, "visual");
     assert_string_equal(match_command(km, &st, "w"), "select-word-right");
+    assert_string_equal(match_command(km, &st, "e"), "select-word-end");
     assert_string_equal(match_command(km, &st, "y"), "copy");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strncmp(all_commands[i], "mode-", 5) != 0) continue;
