@@ -374,6 +374,8 @@ static void undo_redo(editor *ed, bool redo)
     b->anchor = TEXT_POS_NONE;
     if (b->top > size) b->top = size;
     b->lc_valid = false;
+    /* replaces whatever the undone step said (a model's "press again for another") */
+    editor_message(ed, false, redo ? "Redone" : "Undone");
 }
 
 static void cmd_undo(editor *ed, int c) { (void)c; undo_redo(ed, false); }

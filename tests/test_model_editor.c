@@ -150,6 +150,28 @@ static void test_model_editor_ctrl_r_infills_selection_and_undo_restores(void **
     free(now);
 }
 
+/* After undo takes an infill back, its "press again for another" message no longer stands. */
+static void test_model_editor_undo_replaces_infill_message(void **state)
+{
+    fx *f = *state;
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 11;
+    key(f, "C-r");
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "press again"));
+    key(f, "C-z");
+    tick_to_idle(f);
+    char *now = buf_text(f);
+    assert_string_equal(now, doc);
+    free(now);
+    assert_null(strstr(f->ed->message, "infilled"));
+    assert_string_equal(f->ed->message, "Undone");
+    key(f, "C-y");
+    tick_to_idle(f);
+    assert_string_equal(f->ed->message, "Redone");
+}
+
 static void test_model_editor_esc_cancels_and_restores(void **state)
 {
     fx *f = *state;
@@ -412,6 +434,7 @@ int main(void)
         return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_model_editor_ctrl_r_infills_selection_and_undo_restores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_undo_replaces_infill_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_esc_cancels_and_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_ctrl_n_continues_at_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_typing_stops_continuation, setup, teardown),
