@@ -349,9 +349,11 @@ uint64_t model_worker_submit(model_worker *w, const model_job *job)
     j->req.ids = j->ids;
     j->req.conf = j->conf;
     pthread_mutex_lock(&w->lock);
-    j->id = atomic_load(&w->latest) + 1;
-    atomic_store(&w->cancel_upto, j->id - 1); /* stops the running job at its next step */
-    atomic_store(&w->latest, j->id);
+    /* once the lock is released the worker owns j (and may free it): keep the id here */
+    uint64_t id = atomic_load(&w->latest) + 1;
+    j->id = id;
+    atomic_store(&w->cancel_upto, id - 1); /* stops the running job at its next step */
+    atomic_store(&w->latest, id);
     worker_job_free(w->pending);
     w->pending = j;
     /* events of older jobs still queued are stale now */
@@ -359,7 +361,7 @@ uint64_t model_worker_submit(model_worker *w, const model_job *job)
     w->tail = NULL;
     while (*pp) {
         model_event *e = *pp;
-        if (e->job_id < j->id) {
+        if (e->job_id < id) {
             *pp = e->next;
             model_event_free(e);
         } else {
@@ -369,7 +371,7 @@ uint64_t model_worker_submit(model_worker *w, const model_job *job)
     }
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
-    return j->id;
+    return id;
 }
 
 void model_worker_cancel(model_worker *w)
