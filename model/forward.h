@@ -1,5 +1,6 @@
-/* forward.h: the run-time context shared by the forward pass (forward.c) and the benchmark
- * (bench.c); internal to the engine. Depends on model.h, kernels.h and pool.h. */
+/* forward.h: the run-time context and the one layer loop of the forward pass (forward.c), the KV
+ * cache (kvcache.c) and the window cache (wincache.c); internal to the engine, shared with the
+ * benchmark (bench.c) and the operations (ops.c). Depends on model.h, kernels.h and pool.h. */
 #ifndef BD3_FORWARD_H
 #define BD3_FORWARD_H
 
@@ -7,62 +8,126 @@
 #include "model.h"
 #include "pool.h"
 
+/* The KV cache of spec section 2: committed clean rows, their keys before and after RoPE. */
+struct kvcache {
+    float *k;           /* [n_layer, n_ctx, D] cached keys BEFORE RoPE */
+    float *k_rot;       /* [n_layer, n_ctx, D] the same keys rotated at their current window
+                           positions (rows 0..len-1 valid); lent to the window cache (rot_stale) */
+    float *v;           /* [n_layer, n_ctx, D] cached values */
+    int len;            /* committed rows, <= n_ctx - block */
+    int32_t *ids;       /* [n_ctx] ids of the cached rows (rows 0..len-1 valid) */
+    long total;         /* ids committed since the cache was last cleared (dropped rows included) */
+    uint64_t hash;      /* FNV-1a hash of those total ids, in order */
+    int block;          /* rows of every commit since the clear; -1 when they differed, 0 none */
+    int rot_stale;      /* 1 when k_rot holds window-cache keys instead of the KV cache's */
+};
+
+/* The window cache of approximate global denoising (bd3_sampler_params.refresh). */
+struct wincache {
+    float *k;           /* [n_layer, n_ctx, D] keys of every row of the last refresh, rotated at
+                           their window positions: the KV cache's k_rot buffer, which the next
+                           KV-cache call rotates again from the raw keys */
+    float *v;           /* [n_layer, n_ctx, D] values of the same rows */
+    int n;              /* rows held; 0 when it holds nothing */
+};
+
 struct bd3_ctx {
     const bd3_model *m; /* the model (not owned) */
     int n_threads;      /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
-    pool *pool;         /* workers for attention heads and elementwise loops */
+    pool *pool;         /* workers for products, attention heads and elementwise loops */
     size_t bytes;       /* bytes of everything allocated below */
     int q_chunk;        /* query rows per attention chunk (rows of scores) */
-    float *x;           /* [n_ctx, D] residual stream */
+    float *x;           /* [n_ctx, D] residual stream h */
     float *a;           /* [n_ctx, D] normalised, modulated input of a sublayer */
     float *qkv;         /* [n_ctx, 3D] q | k | v of each row */
-    float *att;         /* [n_ctx, D] attention output, heads side by side */
+    float *att;         /* [n_ctx, D] attention output o, heads side by side */
     float *proj;        /* [n_ctx, D] output of a projection before gating */
     float *ff;          /* [n_ctx, F] MLP hidden activations */
     float *scores;      /* [n_threads, q_chunk, n_ctx] attention probabilities, one head per thread */
     float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;          /* [n_ctx] keys each query row sees */
-
+    int32_t *row_ids;   /* [n_ctx] ids of the rows of a window-cache step */
     float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
     float *rope_sin;    /* [n_ctx, hd/2] sin of position * inv_freq */
-    float *k_cache;     /* [n_layer, n_ctx, D] cached keys BEFORE RoPE */
-    float *k_rot;       /* [n_layer, n_ctx, D] the same keys rotated at their current window
-                           positions (rows 0..cache_len-1 valid) */
-    float *v_cache;     /* [n_layer, n_ctx, D] cached values */
-    int cache_len;      /* committed rows in the cache, <= n_ctx - block */
-    int32_t *cache_ids; /* [n_ctx] ids of the cached rows (rows 0..cache_len-1 valid) */
-    long cache_total;   /* ids committed since the cache was last cleared (dropped rows included) */
-    uint64_t cache_hash; /* FNV-1a hash of those cache_total ids, in order */
-    int cache_block;    /* rows of every commit since the clear; -1 when they differed, 0 none */
-
-    float *win_k;       /* [n_layer, n_ctx, D] window cache: keys of every row of the last
-                           refresh pass, rotated at their window positions; the same buffer as
-                           k_rot, which is rotated again from k_cache when the KV cache is next used */
-    int rot_stale;      /* 1 when k_rot holds window-cache keys instead of the KV cache's */
-    float *win_v;       /* [n_layer, n_ctx, D] window cache: values of the same rows */
-    int win_n;          /* rows held by the window cache; 0 when it holds nothing */
+    struct kvcache kv;  /* KV cache */
+    struct wincache win; /* window cache */
 };
+
+/* What a pass keeps besides the residual stream it leaves in c->x. */
+enum forward_store {
+    FORWARD_STORE_NONE,    /* nothing */
+    FORWARD_STORE_KV,      /* every layer's raw and rotated K and V of the rows into the KV cache at
+                              rows cache_pos.. (the queries then read them there) */
+    FORWARD_STORE_KV_ONLY, /* the same; the last layer stops once they are stored (a commit) */
+    FORWARD_STORE_WINDOW,  /* every layer's rotated K and V of the rows into the window cache at
+                              their window positions */
+};
+
+/* One pass of n rows through the layers: where the rows sit, which keys their queries see, what
+ * the pass stores. */
+struct forward_pass {
+    int block_len;            /* mask among the keys: BD3_GLOBAL, or B (query at position p sees
+                                 keys j < (p / B + 1) * B) */
+    int cache_pos;            /* -1: no KV cache, the rows are at positions 0..n-1 and see one
+                                 another; >= 0: rows at positions cache_pos.., seeing the cached
+                                 rows 0..cache_pos-1 and themselves (store KV or KV_ONLY) */
+    enum forward_store store; /* see above */
+    const int *active;        /* NULL, or [n] window positions (ascending) of the rows of a
+                                 window-cache step: each query sees all n_window rows of the window
+                                 cache, whose active rows the pass has just replaced */
+    int n_window;             /* rows of the window (with active) */
+};
+
+/* Runs ids[0..n) through every layer as p describes; the residual stream ends in c->x [n, D].
+ * ids are checked by the caller. */
+void forward_layers(bd3_ctx *c, const int32_t *ids, int n, const struct forward_pass *p);
+/* Final norm and output projection of the first n rows of c->x into logits [n, V]. */
+void forward_output(bd3_ctx *c, int n, float *logits);
+/* Moves rows rows[j] of c->x to row j (rows strictly ascending, so rows[j] >= j). */
+void forward_gather(bd3_ctx *c, const int *rows, int n_rows);
+/* Logits of the first n_rows rows of c->x, handed to fn in chunks of at most chunk rows. */
+bd3_status forward_emit(bd3_ctx *c, int n_rows, int chunk, float *logits, bd3_rows_fn fn, void *user);
+/* BD3_OK when ids is non-NULL and every id is in the vocabulary. */
+bd3_status forward_check_ids(const bd3_ctx *c, const int32_t *ids, int n);
+/* 1 when rows[0..n_rows) are strictly ascending indices into a window of n, n_rows >= 1. */
+int forward_rows_ok(const int *rows, int n_rows, int n);
+/* Allocates n floats (64-byte aligned) and adds their bytes to *bytes; NULL on failure. */
+float *forward_alloc(size_t n, size_t *bytes);
+/* Keeps OpenBLAS single-threaded inside the pool's tasks (call at the start of every pass). */
+void forward_threads(bd3_ctx *c);
+/* RoPE on n rows of stride floats: the first n_sets * H heads of each row; row i at position
+ * pos0 + i, or at active[i] when active is non-NULL. */
+void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_sets, int pos0, const int *active);
+
+/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y,
+ * split by output features over the pool, one single-threaded sgemm per slice. */
+void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
+                    float beta, float *y, int ldy);
+
+/* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
+ * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE
+ * applied), k: rows of ldk, v: rows of ldv; out: [nq, D]. block_len 0: every key visible;
+ * B > 0: query at position p sees keys j < (p / B + 1) * B. */
+void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
+                    const float *v, int ldv, int nk, int block_len, float *out);
+
+/* ---- KV cache (kvcache.c) ---- */
+
+/* Allocates the cache's buffers, adding their bytes to c->bytes; frees them. */
+bd3_status kvcache_init(bd3_ctx *c);
+void kvcache_free(bd3_ctx *c);
+/* Stores layer l's raw keys and values of n rows (rows of ld floats) at cache rows pos.. . */
+void kvcache_store_raw(bd3_ctx *c, int l, int pos, int n, const float *k, const float *v, int ld);
+/* Stores layer l's rotated keys of n rows (rows of ld floats) at rows pos.. of k_rot. */
+void kvcache_store_rot(bd3_ctx *c, int l, int pos, int n, const float *k, int ld);
+/* Before a pass through the KV cache: when the window cache used k_rot, rotate the cached rows'
+ * raw keys again at their window positions (the window cache then holds nothing). */
+void kvcache_keys(bd3_ctx *c);
 
 /* As bd3_cache_forward, but the output projection runs for the n_rows rows listed in rows
  * (strictly ascending block indices) only: logits [n_rows, n_vocab]. */
-bd3_status ctx_cache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
-                          float *logits);
-
-/* Window cache (approximate global denoising, bd3_sampler_params.refresh): a global pass over the
- * n ids that also stores every layer's rotated K and V of all n rows in the window cache, then
- * hands the logits of rows (strictly ascending window indices) to fn in chunks of at most chunk
- * rows, as bd3_forward_rows_each does (whose logits it equals exactly). */
-bd3_status ctx_window_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
-                              int chunk, float *logits, bd3_rows_fn fn, void *user);
-/* A step against the window cache: only the n_active rows listed in active (strictly ascending)
- * run through the layers; their queries attend to every row of the window, with the keys and
- * values of the active rows computed afresh (and stored) and those of the others as the last
- * refresh left them. rows (strictly ascending) must be a subset of active; their logits go to fn
- * as above. BD3_E_ARG when the cache holds no refresh of n rows. Right after a refresh over the
- * same ids the logits equal the refresh's to float32 rounding. */
-bd3_status ctx_window_step(bd3_ctx *c, const int32_t *ids, int n, const int *active, int n_active,
-                           const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn,
-                           void *user);
+bd3_status kvcache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                        float *logits);
 
 /* How many leading tokens of prompt[0..n_full) (the prompt's complete blocks of block_len) the KV
  * cache already holds committed, exactly as committing them block by block after a clear would
@@ -71,18 +136,33 @@ bd3_status ctx_window_step(bd3_ctx *c, const int32_t *ids, int n, const int *act
  * block_len rows; while no row was ever dropped, the longest block-aligned prefix of the cached ids
  * that matches the prompt is kept; after rows were dropped only the whole committed history (by
  * hash of every id committed since the clear, and the cached ids themselves) can match. */
-long ctx_cache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_len);
+long kvcache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_len);
 
-/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y,
- * split by output features over the pool, one single-threaded sgemm per slice. */
-void ctx_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
-                float beta, float *y, int ldy);
+/* ---- window cache (wincache.c) ---- */
 
-/* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
- * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE
- * applied), k: rows of ldk, v: rows of ldv; out: [nq, D]. block_len 0: every key visible;
- * B > 0: query at position p sees keys j < (p / B + 1) * B. */
-void ctx_attention(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
-                   const float *v, int ldv, int nk, int block_len, float *out);
+/* Allocates the cache's values (the keys are the KV cache's k_rot, allocated first); frees them. */
+bd3_status wincache_init(bd3_ctx *c);
+void wincache_free(bd3_ctx *c);
+/* Before a pass that stores into the window cache: it takes k_rot over from the KV cache. */
+void wincache_claim(bd3_ctx *c);
+/* Stores layer l's rotated keys and values of n rows (rows of ld floats) at window rows pos0..,
+ * or at active[i] when active is non-NULL. */
+void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, int ld, int pos0,
+                    const int *active);
+
+/* A global pass over the n ids that also stores every layer's rotated K and V of all n rows in the
+ * window cache, then hands the logits of rows (strictly ascending window indices) to fn in chunks
+ * of at most chunk rows, as bd3_forward_rows_each does (whose logits it equals exactly). */
+bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
+                            int chunk, float *logits, bd3_rows_fn fn, void *user);
+/* A step against the window cache: only the n_active rows listed in active (strictly ascending)
+ * run through the layers; their queries attend to every row of the window, with the keys and
+ * values of the active rows computed afresh (and stored) and those of the others as the last
+ * refresh left them. rows (strictly ascending) must be a subset of active; their logits go to fn
+ * as above. BD3_E_ARG when the cache holds no refresh of n rows. Right after a refresh over the
+ * same ids the logits equal the refresh's to float32 rounding. */
+bd3_status wincache_step(bd3_ctx *c, const int32_t *ids, int n, const int *active, int n_active,
+                         const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn,
+                         void *user);
 
 #endif

@@ -35,8 +35,8 @@ static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *r
     if (w->refresh > 0) { /* the canvas is the window here */
         int full = w->calls++ % w->refresh == 0;
         if (full)
-            return ctx_window_refresh(w->c, ids, w->n, rows, n_rows, OPS_CHUNK, w->chunk, fn, fn_user);
-        return ctx_window_step(w->c, ids, w->n, w->active, w->n_active, rows, n_rows, OPS_CHUNK,
+            return wincache_refresh(w->c, ids, w->n, rows, n_rows, OPS_CHUNK, w->chunk, fn, fn_user);
+        return wincache_step(w->c, ids, w->n, w->active, w->n_active, rows, n_rows, OPS_CHUNK,
                                w->chunk, fn, fn_user);
     }
     const int32_t *win = ids;
@@ -66,7 +66,7 @@ static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *r
 {
     ops_cached *k = user;
     /* only the rows asked for go through the output projection (one for first hitting) */
-    bd3_status st = ctx_cache_rows(k->c, ids, k->n, rows, n_rows, k->full);
+    bd3_status st = kvcache_rows(k->c, ids, k->n, rows, n_rows, k->full);
     return st == BD3_OK ? fn(fn_user, 0, n_rows, k->full) : st;
 }
 
@@ -208,7 +208,7 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     int n_ctx_tok = 0; /* uncached path: tokens of window[] holding committed context */
     const int n_full = n_prompt / B * B; /* prompt tokens in complete blocks */
     /* blocks an earlier call left in the cache are not read again */
-    int reused = use_cache ? (int)ctx_cache_reuse(c, prompt, n_full, B) : 0;
+    int reused = use_cache ? (int)kvcache_reuse(c, prompt, n_full, B) : 0;
     if (!use_cache)
         bd3_cache_clear(c);
     bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = 0};

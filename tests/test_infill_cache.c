@@ -94,20 +94,20 @@ static void test_window_step_after_refresh_equals_full_forward(void **state)
             ids[active[i]] = hp()->mask_id; /* some of the span still masked, some written */
         assert_int_equal(bd3_forward(g_ctx, ids, n, BD3_GLOBAL, full), BD3_OK);
         gather g = {.all = got};
-        assert_int_equal(ctx_window_refresh(g_ctx, ids, n, active, na, 8, chunk, gather_rows, &g),
+        assert_int_equal(wincache_refresh(g_ctx, ids, n, active, na, 8, chunk, gather_rows, &g),
                          BD3_OK);
         assert_int_equal(g.next, na);
         assert_true(max_row_diff(got, full, active, na) < 1e-5f); /* the same pass */
         /* the step: every active row, then only some of them */
         g = (gather){.all = got};
-        assert_int_equal(ctx_window_step(g_ctx, ids, n, active, na, active, na, 8, chunk, gather_rows,
+        assert_int_equal(wincache_step(g_ctx, ids, n, active, na, active, na, 8, chunk, gather_rows,
                                          &g),
                          BD3_OK);
         assert_int_equal(g.next, na);
         assert_true(max_row_diff(got, full, active, na) < 1e-4f);
         int some[2] = {active[1], active[na - 1]};
         g = (gather){.all = got};
-        assert_int_equal(ctx_window_step(g_ctx, ids, n, active, na, some, 2, 8, chunk, gather_rows, &g),
+        assert_int_equal(wincache_step(g_ctx, ids, n, active, na, some, 2, 8, chunk, gather_rows, &g),
                          BD3_OK);
         assert_true(max_row_diff(got, full, some, 2) < 1e-4f);
     }
@@ -133,22 +133,22 @@ static void test_window_step_uses_fresh_rows_and_cached_others(void **state)
     float *chunk = malloc((size_t)16 * V * sizeof *chunk);
     fixture_fill_ids(hp(), ids, n, 51);
     gather g = {.all = got};
-    assert_int_equal(ctx_window_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
+    assert_int_equal(wincache_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
     for (int i = 0; i < n; i += 3)
         ids[i] = hp()->mask_id;
     assert_int_equal(bd3_forward(g_ctx, ids, n, BD3_GLOBAL, full), BD3_OK);
     g = (gather){.all = got};
-    assert_int_equal(ctx_window_step(g_ctx, ids, n, all, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
+    assert_int_equal(wincache_step(g_ctx, ids, n, all, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
     assert_true(max_row_diff(got, full, all, n) < 1e-4f);
     /* refresh over the old tokens again, then a step over rows 40..47 only: rows 0, 3, .. changed
      * outside it and their keys and values are the old ones, so the logits differ */
     fixture_fill_ids(hp(), ids, n, 51);
     g = (gather){.all = got};
-    assert_int_equal(ctx_window_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
+    assert_int_equal(wincache_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
     for (int i = 0; i < 40; i += 3)
         ids[i] = hp()->mask_id;
     g = (gather){.all = got};
-    assert_int_equal(ctx_window_step(g_ctx, ids, n, all + 40, 8, all + 40, 8, 16, chunk, gather_rows,
+    assert_int_equal(wincache_step(g_ctx, ids, n, all + 40, 8, all + 40, 8, 16, chunk, gather_rows,
                                      &g),
                      BD3_OK);
     assert_true(max_row_diff(got, full, all + 40, 8) > 1e-3f);
@@ -169,15 +169,15 @@ static void test_window_step_rejects_bad_requests(void **state)
     float *got = malloc((size_t)32 * V * sizeof *got);
     fixture_fill_ids(hp(), ids, 32, 60);
     gather g = {.all = got};
-    assert_int_equal(ctx_window_refresh(g_ctx, ids, 32, all, 32, 4, chunk, gather_rows, &g), BD3_OK);
+    assert_int_equal(wincache_refresh(g_ctx, ids, 32, all, 32, 4, chunk, gather_rows, &g), BD3_OK);
     g = (gather){.all = got};
     /* a row outside the active set, a window of another length, rows out of order */
-    assert_int_equal(ctx_window_step(g_ctx, ids, 32, active, 4, rows, 2, 4, chunk, gather_rows, &g),
+    assert_int_equal(wincache_step(g_ctx, ids, 32, active, 4, rows, 2, 4, chunk, gather_rows, &g),
                      BD3_E_ARG);
-    assert_int_equal(ctx_window_step(g_ctx, ids, 31, active, 4, active, 1, 4, chunk, gather_rows, &g),
+    assert_int_equal(wincache_step(g_ctx, ids, 31, active, 4, active, 1, 4, chunk, gather_rows, &g),
                      BD3_E_ARG);
     int down[2] = {5, 4};
-    assert_int_equal(ctx_window_step(g_ctx, ids, 32, down, 2, down, 1, 4, chunk, gather_rows, &g),
+    assert_int_equal(wincache_step(g_ctx, ids, 32, down, 2, down, 1, 4, chunk, gather_rows, &g),
                      BD3_E_ARG);
     assert_int_equal(g.next, 0);
     free(chunk);
