@@ -1,6 +1,8 @@
-/* command.c: the command table and the handlers of every command (motions, selection,
- * editing, files, search, modes). Depends on editor.h, command.h, motion.h, view.h. */
+/* command.c: the command table, the handlers of every command (motions, selection, editing,
+ * files, search, modes), running a command by name and the command line (its prompt included).
+ * Depends on editor-core.h, motion.h, view.h; no curses, no model. */
 #include "command.h"
+#include "editor-core.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +116,7 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
     if (b->anchor == TEXT_POS_NONE) b->mark = false;   /* the selection ended: so did the mark */
     if (b->mark) select = true;
     size_t s, e;
-    if (!select && editor_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
+    if (!select && buffer_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
         /* Left/Right with a selection go to its edge */
         b->cursor = fn == mv_char_left ? s : e;
         b->anchor = TEXT_POS_NONE;
@@ -170,10 +172,25 @@ static void cmd_mark_set(editor *ed, int c)
     editor_message(ed, false, "Mark set");
 }
 
+/* Enter on the go-to-line prompt. */
+static void goto_accept(editor *ed, const char *input, void *ctx)
+{
+    (void)ctx;
+    char in[EDITOR_INPUT_MAX];
+    snprintf(in, sizeof in, "%s", input);
+    editor_prompt_end(ed);
+    char *end;
+    long line = strtol(in, &end, 10);
+    if (end == in || line < 1) { editor_message(ed, true, "Not a line number: %s", in); return; }
+    editor_goto_line(ed, (size_t)line - 1);
+}
+
+static const editor_prompt_ops goto_prompt = { .kind = PROMPT_GOTO, .accept = goto_accept };
+
 static void cmd_goto_line(editor *ed, int count)
 {
     if (count > 0) editor_goto_line(ed, (size_t)count - 1);
-    else editor_prompt_start(ed, PROMPT_GOTO, "Go to line: ", "");
+    else editor_prompt_open(ed, &goto_prompt, NULL, "Go to line: ", "");
 }
 
 /* ---- selection by unit ---- */
@@ -222,7 +239,7 @@ static bool delete_selection(editor *ed)
 {
     buffer *b = cur(ed);
     size_t s, e;
-    if (!editor_selection(b, &s, &e)) return false;
+    if (!buffer_selection(b, &s, &e)) return false;
     buffer_delete(b, s, e - s);
     b->cursor = s;
     b->anchor = TEXT_POS_NONE;
@@ -302,7 +319,7 @@ static void cmd_copy(editor *ed, int c)
     buffer *b = cur(ed);
     if (!b) return;
     size_t s, e;
-    if (!editor_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
+    if (!buffer_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
     editor_copy_range(ed, s, e);
     b->anchor = TEXT_POS_NONE;
     editor_message(ed, false, "Copied %zu bytes", e - s);
@@ -314,7 +331,7 @@ static void cmd_cut(editor *ed, int c)
     if (!editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
-    if (!editor_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
+    if (!buffer_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
     editor_copy_range(ed, s, e);
     delete_range(ed, s, e);
 }
@@ -336,7 +353,7 @@ static void cmd_paste_after(editor *ed, int c)
     if (!editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
-    if (editor_selection(b, &s, &e) || !ed->reg_len) { cmd_paste(ed, 0); return; }
+    if (buffer_selection(b, &s, &e) || !ed->reg_len) { cmd_paste(ed, 0); return; }
     if (ed->reg[ed->reg_len - 1] == '\n') {
         motion_line_range(b->text, b->cursor, &s, &e);
         if (e > s && text_byte_at(b->text, e - 1) == '\n') {
@@ -389,10 +406,10 @@ static void cmd_save_as(editor *ed, int c)
 {
     (void)c;
     buffer *b = cur(ed);
-    if (b && !b->is_help) editor_prompt_start(ed, PROMPT_SAVE_AS, "Save as: ", b->path ? b->path : "");
+    if (b && !b->is_help) editor_save_as_prompt(ed);
 }
 
-static void cmd_open(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_OPEN, "Open: ", ""); }
+static void cmd_open(editor *ed, int c) { (void)c; editor_open_prompt(ed); }
 static void cmd_quit(editor *ed, int c) { (void)c; editor_request_quit(ed, false); }
 
 static void switch_buffer(editor *ed, int d)
@@ -408,15 +425,15 @@ static void cmd_buffer_close(editor *ed, int c) { (void)c; editor_request_close(
 
 /* ---- search ---- */
 
-static void cmd_find(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_FIND, "Find: ", ""); }
-static void cmd_find_regex(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_FIND_REGEX, "Find regex: ", ""); }
+static void cmd_find(editor *ed, int c) { (void)c; editor_find_start(ed, false); }
+static void cmd_find_regex(editor *ed, int c) { (void)c; editor_find_start(ed, true); }
 static void cmd_find_next(editor *ed, int c) { (void)c; editor_find_again(ed, false); }
 static void cmd_find_prev(editor *ed, int c) { (void)c; editor_find_again(ed, true); }
 
 static void cmd_replace(editor *ed, int c)
 {
     (void)c;
-    if (editable(ed)) editor_prompt_start(ed, PROMPT_REPLACE_FIND, "Replace regex: ", "");
+    if (editable(ed)) editor_replace_start(ed);
 }
 
 /* ---- misc ---- */
@@ -441,7 +458,19 @@ static void cmd_help(editor *ed, int c)
     else editor_show_help(ed);
 }
 
-static void cmd_command_prompt(editor *ed, int c) { (void)c; editor_prompt_start(ed, PROMPT_COMMAND, ": ", ""); }
+/* Enter on the command-line prompt. */
+static void command_line_accept(editor *ed, const char *input, void *ctx)
+{
+    (void)ctx;
+    char in[EDITOR_INPUT_MAX];
+    snprintf(in, sizeof in, "%s", input);
+    editor_prompt_end(ed);
+    command_run_line(ed, in);
+}
+
+static const editor_prompt_ops command_line_prompt = { .kind = PROMPT_COMMAND, .accept = command_line_accept };
+
+static void cmd_command_prompt(editor *ed, int c) { (void)c; editor_prompt_open(ed, &command_line_prompt, NULL, ": ", ""); }
 static void cmd_redraw(editor *ed, int c) { (void)c; ed->redraw_requested = true; }
 static void cmd_suspend(editor *ed, int c) { (void)c; ed->suspend_requested = true; }
 
@@ -650,3 +679,86 @@ bool command_known(const char *name, void *ctx)
     (void)ctx;
     return strcmp(name, "none") == 0 || command_find(name) != NULL;
 }
+
+/* ---- running commands ---- */
+
+bool command_run(editor *ed, const char *name, int count)
+{
+    const command *c = command_find(name);
+    if (!c) {
+        editor_message(ed, true, "No command %s", name);
+        return false;
+    }
+    buffer *b = editor_buffer(ed);
+    if (b) { text_snapshot(b->text); b->typing = false; }
+    ed->keep_top = false;
+    if (!(c->flags & COMMAND_MODEL) && ed->command_hook &&
+        ed->command_hook(ed, c->name, ed->command_hook_ctx)) {
+        /* consumed by the hook */
+    } else if (c->flags & COMMAND_MODEL) {
+        if (ed->model_fn) ed->model_fn(ed, c->name, count, ed->model_ctx);
+        else editor_message(ed, true, "No model loaded");
+    } else {
+        int n = (c->flags & COMMAND_REPEAT) && count > 1 ? count : 1;
+        if (!(c->flags & COMMAND_REPEAT)) n = 1;
+        for (int i = 0; i < n; i++) c->fn(ed, c->flags & COMMAND_REPEAT ? 0 : count);
+    }
+    b = editor_buffer(ed);
+    if (b) {
+        text_snapshot(b->text);
+        if (!(c->flags & COMMAND_KEEP_GOAL)) b->goal_col = -1;
+        /* a command that used the selection ends visual mode */
+        int vm = ed->km ? keymap_mode_find(ed->km, "visual") : -1;
+        if (vm >= 0 && ed->ks.mode == vm && b->anchor == TEXT_POS_NONE &&
+            strcmp(c->name, "mode-visual") != 0) {
+            int nm = keymap_mode_find(ed->km, "normal");
+            if (nm >= 0) ed->ks.mode = nm;
+        }
+    }
+    return true;
+}
+
+/* Runs a command-prompt line: a command name, a line number, w q wq x q!, e FILE, set NAME VALUE. */
+void command_run_line(editor *ed, const char *line)
+{
+    while (*line == ' ') line++;
+    char word[64];
+    size_t n = strcspn(line, " ");
+    if (n == 0) return;
+    if (n >= sizeof word) n = sizeof word - 1;
+    memcpy(word, line, n);
+    word[n] = 0;
+    const char *arg = line + strcspn(line, " ");
+    while (*arg == ' ') arg++;
+    char *end;
+    long num = strtol(word, &end, 10);
+    if (*end == 0 && num > 0) { editor_goto_line(ed, (size_t)num - 1); return; }
+    if (!strcmp(word, "w")) { editor_save_buffer(ed, false); return; }
+    if (!strcmp(word, "q")) { editor_request_quit(ed, false); return; }
+    if (!strcmp(word, "q!")) { editor_request_quit(ed, true); return; }
+    if (!strcmp(word, "wq") || !strcmp(word, "x")) {
+        if (editor_save_current(ed, false)) editor_request_quit(ed, false);
+        return;
+    }
+    if (!strcmp(word, "e") && *arg) { editor_open(ed, arg); return; }
+    if (!strcmp(word, "set")) {
+        char name[64];
+        size_t k = strcspn(arg, " =");
+        if (k == 0 || k >= sizeof name) { editor_message(ed, true, "Usage: set NAME VALUE"); return; }
+        memcpy(name, arg, k);
+        name[k] = 0;
+        const char *val = arg + k;
+        while (*val == ' ' || *val == '=') val++;
+        char err[256];
+        if (config_set(ed->cfg, name, val, err, sizeof err) != CONFIG_OK) {
+            editor_message(ed, true, "%s", err);
+            return;
+        }
+        editor_apply_config(ed);
+        editor_message(ed, false, "%s = %s", name, val);
+        return;
+    }
+    if (command_find(word)) { command_run(ed, word, 0); return; }
+    editor_message(ed, true, "Unknown command: %s", word);
+}
+

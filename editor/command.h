@@ -1,5 +1,5 @@
-/* command.h: the command table (one descriptor per command: name, help, handler) and the
- * editor operations the handlers share with the key and prompt code. Depends on editor.h. */
+/* command.h: the command table (one descriptor per command: name, help, handler) and running
+ * a command by name or a command line. Depends on editor.h (the editor type only). */
 #ifndef BD3ED_COMMAND_H
 #define BD3ED_COMMAND_H
 
@@ -27,23 +27,10 @@ const command *command_at(int i);                /* NULL for a bad index */
 /* For keymap_set_command_check: true for a command name or "none". */
 bool command_known(const char *name, void *ctx);
 
-/* ---- editor operations used by the handlers (editor.c) ---- */
-void editor_prompt_start(editor *ed, editor_prompt kind, const char *label, const char *initial);
-void editor_save_buffer(editor *ed, bool force);
-void editor_request_quit(editor *ed, bool force);
-void editor_request_close(editor *ed);
-void editor_close_buffer(editor *ed, int index);
-void editor_find_again(editor *ed, bool backward);
-void editor_show_help(editor *ed);
-void editor_goto_line(editor *ed, size_t line);
-void editor_run_line(editor *ed, const char *line);
-/* Replaces the selection (or inserts at the cursor) with bytes; the cursor ends after them. */
-bool editor_replace_selection(editor *ed, const char *bytes, size_t len);
-/* Sets the register (and the system clipboard) to [start, end) of the current buffer. */
-void editor_copy_range(editor *ed, size_t start, size_t end);
-/* Scratch row for layouts of width columns (reused). */
-view_row *editor_scratch_row(editor *ed, int width);
-/* Sets the keymap mode by name; false (with a message) when the keymap has no such mode. */
-bool editor_set_mode(editor *ed, const char *mode);
+/* Runs a command by name (count 0 = none) on the current buffer, with one undo step around
+ * it; false (with a message) when there is no such command. */
+bool command_run(editor *ed, const char *name, int count);
+/* Runs a command-prompt line: a command name, a line number, w q wq x q!, e FILE, set NAME VALUE. */
+void command_run_line(editor *ed, const char *line);
 
 #endif

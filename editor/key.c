@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include "key.h"
+#include "utf8.h"
 
 const char *key_status_str(key_status s)
 {
@@ -34,48 +35,6 @@ static const struct {
     { "Ins", KEYC_INSERT }, { "BS", KEYC_BACKSPACE }, { "BSpace", KEYC_BACKSPACE },
     { "Ret", KEYC_ENTER }, { "Return", KEYC_ENTER }, { "Escape", KEYC_ESC },
 };
-
-/* Decodes one UTF-8 character of exactly len bytes; returns the code point or -1. */
-static long key_utf8_decode(const unsigned char *s, size_t len)
-{
-    if (len == 1) return s[0] < 0x80 ? s[0] : -1;
-    long cp;
-    size_t need;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) { cp = s[0] & 0x1f; need = 2; }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) { cp = s[0] & 0x0f; need = 3; }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) { cp = s[0] & 0x07; need = 4; }
-    else return -1;
-    if (len != need) return -1;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return -1;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    static const long min_cp[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (cp < min_cp[need] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return -1;
-    return cp;
-}
-
-/* Writes the UTF-8 form of cp (valid code point) to out; returns the byte count. */
-static size_t key_utf8_encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
 
 static bool key_is_codepoint(uint32_t base)
 {
@@ -118,7 +77,7 @@ key_status key_parse(const char *name, key_code *out)
     }
     size_t len = strlen(p);
     uint32_t base;
-    long cp = key_utf8_decode((const unsigned char *)p, len);
+    long cp = utf8_decode((const unsigned char *)p, len);
     if (cp >= 0) {
         if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) return KEY_E_CONTROL;
         base = (uint32_t)cp;
@@ -174,7 +133,7 @@ char *key_format(key_code key, char *buf, size_t size)
         memcpy(tmp + n, word, wl);
         n += wl;
     } else {
-        n += key_utf8_encode(base, tmp + n);
+        n += utf8_encode(base, tmp + n);
     }
     tmp[n] = '\0';
     return key_copy_name(buf, size, n + 1 <= size ? tmp : "<invalid>");

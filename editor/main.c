@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "command.h"
 #include "config.h"
-#include "editor.h"
+#include "editor-core.h"
 #include "file.h"
 #include "keymap.h"
 #include "loop.h"

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "command.h"
+#include "editor-core.h"
 #include "loop.h"
 #include "model-editor.h"
 #include "model-window.h"
@@ -72,6 +73,33 @@ static void me_flush_message(model_editor *me)
     }
 }
 
+/* Enter on the alternatives prompt: a number picks that alternative, anything else closes it. */
+static void me_alt_accept(editor *ed, const char *input, void *ctx)
+{
+    model_editor *me = ctx;
+    int k = atoi(input);
+    editor_prompt_end(ed);
+    me->alt_shown = false;
+    buffer *b = editor_buffer(ed);
+    if (b && k >= 1)
+        model_session_inspect_choose(me->s, b->text, k - 1);
+    else
+        model_session_alternatives_close(me->s);
+    me_flush_message(me);
+}
+
+static void me_alt_cancel(editor *ed, void *ctx)
+{
+    (void)ed;
+    model_editor *me = ctx;
+    me->alt_shown = false;
+    model_session_alternatives_close(me->s);
+}
+
+static const editor_prompt_ops me_alt_prompt = {
+    .kind = PROMPT_MODEL, .accept = me_alt_accept, .cancel = me_alt_cancel,
+};
+
 /* Shows the alternatives of an inspect as a prompt: a number picks one. */
 static void me_show_alternatives(model_editor *me)
 {
@@ -108,7 +136,7 @@ static void me_show_alternatives(model_editor *me)
     }
     if (used < sizeof label - 3)
         snprintf(label + used, sizeof label - used, ": ");
-    editor_prompt_start(me->ed, PROMPT_MODEL, label, "");
+    editor_prompt_open(me->ed, &me_alt_prompt, me, label, "");
     me->alt_shown = true;
 }
 
@@ -211,15 +239,6 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
 {
     model_editor *me = ctx;
     buffer *b = editor_buffer(ed);
-    if (!strcmp(name, "model-choose")) {
-        me->alt_shown = false;
-        if (b && count >= 1)
-            model_session_inspect_choose(me->s, b->text, count - 1);
-        else
-            model_session_alternatives_close(me->s);
-        me_flush_message(me);
-        return;
-    }
     if (!strcmp(name, "cancel")) {
         if (b)
             model_session_cancel(me->s, b->text);
@@ -270,7 +289,7 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
         return;
     }
     size_t s, e;
-    if (!editor_selection(b, &s, &e))
+    if (!buffer_selection(b, &s, &e))
         s = e = b->cursor;
     int n = count > 0 ? count : 1;
     if (!strcmp(name, "model-infill"))

@@ -2,6 +2,7 @@
  * The only editor file that includes curses. Text reaches the terminal only as view glyphs and
  * sanitised strings: never raw file bytes. */
 #include "term.h"
+#include "editor-core.h"
 
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
@@ -134,8 +135,8 @@ static void term_draw(editor *ed, term_state *ts)
         }
         view_row *row = &ts->row;
         size_t s = 0, e = 0, size = text_size(b->text);
-        bool sel = editor_selection(b, &s, &e);
-        size_t line = editor_line_of(b, b->top), p = b->top;
+        bool sel = buffer_selection(b, &s, &e);
+        size_t line = buffer_line_of(b, b->top), p = b->top;
         /* matches of the search on the screen: the screen shows at most rows * width bytes
          * of text plus line ends, so look that far (bounded, whatever the file size) */
         enum { TERM_MAX_MATCHES = 256 };
@@ -203,8 +204,8 @@ static void term_draw(editor *ed, term_state *ts)
         keymap_state_describe(&ed->ks, pend, sizeof pend);
         const char *mode = ed->km && keymap_n_modes(ed->km) > 1 ? keymap_mode_name(ed->km, ed->ks.mode) : "";
         snprintf(right, sizeof right, "%s%s%s%s%s  %zu:%zu ", ed->model_status, ed->model_status[0] ? "  " : "",
-                 pend, pend[0] ? " " : "", mode, editor_line_of(b, b->cursor) + 1,
-                 editor_col_of(b, b->cursor) + 1);
+                 pend, pend[0] ? " " : "", mode, buffer_line_of(b, b->cursor) + 1,
+                 buffer_col_of(b, b->cursor) + 1);
         int rl = (int)strlen(right);
         term_put(rows, 0, left, cols - rl - 1 > 0 ? cols - rl - 1 : cols);
         if (rl < cols) term_put(rows, cols - rl, right, rl);

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "command.h"
-#include "editor.h"
+#include "editor-core.h"
 
 #define CASES_DIR "tests/cases"
 

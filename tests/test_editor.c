@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "command.h"
-#include "editor.h"
+#include "editor-core.h"
 
 static char dir[256];   /* the test directory */
 
@@ -348,12 +348,12 @@ static void test_editor_mouse_click_and_drag_select(void **state)
     editor_mouse(ed, EDITOR_MOUSE_DRAG, 0, 5);
     editor_mouse(ed, EDITOR_MOUSE_RELEASE, 0, 5);
     size_t s, e;
-    assert_true(editor_selection(b, &s, &e));
+    assert_true(buffer_selection(b, &s, &e));
     assert_int_equal(s, 5);
     assert_int_equal(e, 14);
     editor_mouse(ed, EDITOR_MOUSE_PRESS, 0, 30);   /* past the line end: at its end */
     assert_int_equal(b->cursor, 10);
-    assert_false(editor_selection(b, &s, &e));
+    assert_false(buffer_selection(b, &s, &e));
     editor_free(ed);
 }
 
@@ -370,14 +370,14 @@ static void test_editor_wheel_and_page_keep_cursor_visible(void **state)
     editor_open_text(ed, t, "w");
     buffer *b = editor_buffer(ed);
     editor_mouse(ed, EDITOR_MOUSE_WHEEL_DOWN, 0, 0);
-    assert_int_equal(editor_line_of(b, b->top), 3);
-    assert_true(editor_line_of(b, b->cursor) >= 3);
+    assert_int_equal(buffer_line_of(b, b->top), 3);
+    assert_true(buffer_line_of(b, b->cursor) >= 3);
     keys(ed, "PageDown");
     /* 12 rows: 10 text rows, a page moves 8 */
-    assert_int_equal(editor_line_of(b, b->cursor), 11);
+    assert_int_equal(buffer_line_of(b, b->cursor), 11);
     keys(ed, "C-End");
     editor_scroll(ed);
-    assert_true(editor_line_of(b, b->top) >= 100 - 10);
+    assert_true(buffer_line_of(b, b->top) >= 100 - 10);
     keys(ed, "C-Home");
     assert_int_equal(b->top, 0);
     editor_free(ed);
@@ -433,10 +433,10 @@ static void test_editor_command_hook_sees_and_can_consume_commands(void **state)
     keys(ed, "S-Right Esc");
     assert_int_equal(seen, 2);
     size_t s, e;
-    assert_true(editor_selection(editor_buffer(ed), &s, &e));   /* cancel was consumed */
+    assert_true(buffer_selection(editor_buffer(ed), &s, &e));   /* cancel was consumed */
     ed->command_hook = NULL;
     keys(ed, "Esc");
-    assert_false(editor_selection(editor_buffer(ed), &s, &e));
+    assert_false(buffer_selection(editor_buffer(ed), &s, &e));
     editor_free(ed);
 }
 
@@ -461,7 +461,7 @@ static void test_editor_line_cache_matches_counting(void **state)
         }
         if (rand() % 5 == 0) { text_snapshot(b->text); keys(ed, "C-z"); }
         size_t q = (size_t)rand() % (text_size(b->text) + 1);
-        assert_int_equal(editor_line_of(b, q), view_count_lines(b->text, 0, q));
+        assert_int_equal(buffer_line_of(b, q), view_count_lines(b->text, 0, q));
     }
     editor_free(ed);
 }
@@ -524,7 +524,7 @@ static void test_editor_paste_into_find_prompt(void **state)
     assert_string_equal(ed->input, "beta");
     keys(ed, "Enter");
     size_t s, e;
-    assert_true(editor_selection(editor_buffer(ed), &s, &e));
+    assert_true(buffer_selection(editor_buffer(ed), &s, &e));
     assert_int_equal(s, 6);
     editor_free(ed);
 }

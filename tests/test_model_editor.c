@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include "command.h"
-#include "editor.h"
+#include "editor-core.h"
 #include "file.h"
 #include "fixture.h"
 #include "model-editor.h"
@@ -140,7 +140,7 @@ static void test_model_editor_ctrl_r_infills_selection_and_undo_restores(void **
     key(f, "C-r"); /* again: another sample of the same span */
     tick_to_idle(f);
     assert_non_null(strstr(f->ed->message, "sample 2"));
-    editor_run_line(f->ed, "model-sample-prev"); /* back to the first sample, by name */
+    command_run_line(f->ed, "model-sample-prev"); /* back to the first sample, by name */
     assert_non_null(strstr(f->ed->message, "sample 1 of 2"));
     key(f, "C-z");
     key(f, "C-z");

@@ -1,0 +1,132 @@
+/* buffer.c: one open text with its file, cursor, selection, line cache and recovery file path;
+ * edits through the buffer keep those in step (see editor-core.h). No curses, no model. */
+#include "editor-core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+buffer *buffer_new(text *t, const char *path, const char *name)
+{
+    buffer *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->text = t;
+    b->path = path ? strdup(path) : NULL;
+    b->name = strdup(name);
+    if ((path && !b->path) || !b->name) { free(b->path); free(b->name); free(b); return NULL; }
+    b->anchor = TEXT_POS_NONE;
+    b->goal_col = -1;
+    return b;
+}
+
+void buffer_free(buffer *b)
+{
+    if (!b) return;
+    text_free(b->text);
+    free(b->path);
+    free(b->name);
+    free(b->rec_file);
+    free(b->rec_offer);
+    free(b);
+}
+
+/* The buffer has a recovery file (a named file, or an unnamed buffer with its own path). */
+bool buffer_rec_able(const buffer *b)
+{
+    return !b->is_help && (b->path || b->rec_file);
+}
+
+file_status buffer_rec_write(buffer *b)
+{
+    if (b->path) return file_recovery_write(b->text, b->path, NULL);
+    return file_recovery_write_file(b->text, NULL, 0, b->rec_file, NULL);
+}
+
+void buffer_rec_remove(buffer *b)
+{
+    if (b->is_help) return;
+    if (b->path) file_recovery_remove(b->path);
+    else if (b->rec_file) unlink(b->rec_file);
+}
+
+/* Moves a position kept by the buffer across an insertion of len bytes at pos. */
+static size_t shift_insert(size_t p, size_t pos, size_t len)
+{
+    return p != TEXT_POS_NONE && p > pos ? p + len : p;
+}
+
+static size_t shift_delete(size_t p, size_t pos, size_t len)
+{
+    if (p == TEXT_POS_NONE || p <= pos) return p;
+    return p <= pos + len ? pos : p - len;
+}
+
+bool buffer_insert(buffer *b, size_t pos, const char *bytes, size_t len, const uint8_t *attrs)
+{
+    if (b->readonly) return false;
+    if (text_insert_attr(b->text, pos, bytes, len, attrs) != TEXT_OK) return false;
+    if (b->lc_valid && pos < b->lc_pos) {
+        for (size_t i = 0; i < len; i++) b->lc_line += bytes[i] == '\n';
+        b->lc_pos += len;
+    }
+    b->lc_rev = text_revision(b->text);
+    b->cursor = shift_insert(b->cursor, pos, len);
+    b->anchor = shift_insert(b->anchor, pos, len);
+    b->top = shift_insert(b->top, pos, len);
+    return true;
+}
+
+bool buffer_delete(buffer *b, size_t pos, size_t len)
+{
+    if (b->readonly) return false;
+    size_t nl = 0;
+    bool before = b->lc_valid && pos + len <= b->lc_pos;
+    if (before) nl = view_count_lines(b->text, pos, pos + len);
+    if (text_delete(b->text, pos, len) != TEXT_OK) return false;
+    if (before) { b->lc_line -= nl; b->lc_pos -= len; }
+    else if (pos < b->lc_pos) b->lc_valid = false;
+    b->lc_rev = text_revision(b->text);
+    b->cursor = shift_delete(b->cursor, pos, len);
+    b->anchor = shift_delete(b->anchor, pos, len);
+    b->top = shift_delete(b->top, pos, len);
+    return true;
+}
+
+size_t buffer_line_of(buffer *b, size_t pos)
+{
+    size_t size = text_size(b->text);
+    if (pos > size) pos = size;
+    if (!b->lc_valid || b->lc_rev != text_revision(b->text) || b->lc_pos > size ||
+        (pos < b->lc_pos && pos < b->lc_pos - pos)) {   /* nearer the start: count from 0 */
+        b->lc_pos = 0;
+        b->lc_line = 0;
+    }
+    if (pos >= b->lc_pos) b->lc_line += view_count_lines(b->text, b->lc_pos, pos);
+    else b->lc_line -= view_count_lines(b->text, pos, b->lc_pos);
+    b->lc_pos = pos;
+    b->lc_rev = text_revision(b->text);
+    b->lc_valid = true;
+    return b->lc_line;
+}
+
+size_t buffer_col_of(buffer *b, size_t pos)
+{
+    size_t ls = view_line_start(b->text, pos), col = 0;
+    while (ls < pos) {
+        size_t n;
+        const char *c = text_chunk(b->text, ls, &n);
+        if (!c) break;
+        if (n > pos - ls) n = pos - ls;
+        for (size_t i = 0; i < n; i++) col += ((unsigned char)c[i] & 0xc0) != 0x80;
+        ls += n;
+    }
+    return col;
+}
+
+bool buffer_selection(const buffer *b, size_t *start, size_t *end)
+{
+    if (!b || b->anchor == TEXT_POS_NONE || b->anchor == b->cursor) return false;
+    *start = b->anchor < b->cursor ? b->anchor : b->cursor;
+    *end = b->anchor < b->cursor ? b->cursor : b->anchor;
+    return true;
+}

@@ -1,0 +1,175 @@
+/* editor-core.h: the editor's internal state (struct editor, struct buffer) and the operations
+ * its own files share: buffer.c, command.c and editor*.c. Other modules use editor.h.
+ * Depends on editor.h; never on curses or the model. */
+#ifndef BD3ED_EDITOR_CORE_H
+#define BD3ED_EDITOR_CORE_H
+
+#include "editor.h"
+
+/* One open file (or unnamed text). */
+struct buffer {
+    text *text;             /* the content */
+    char *path;             /* file path; NULL for an unnamed buffer */
+    char *name;             /* name shown in the status line */
+    file_info info;         /* the file on disk when opened or last saved */
+    bool readonly;          /* edits refused (the help screen) */
+    bool is_help;           /* this is the help screen */
+    size_t cursor;          /* byte offset of the cursor */
+    size_t anchor;          /* other end of the selection; TEXT_POS_NONE when none */
+    bool mark;              /* the mark is set (emacs): plain motions extend the selection */
+    size_t top;             /* byte offset of the first row shown */
+    int hscroll;            /* first column shown when not wrapping */
+    int goal_col;           /* column kept by vertical motions; -1 when none */
+    bool typing;            /* the last key typed text (a typed run is one undo step) */
+    bool typed_blank;       /* the last typed character was a blank */
+    uint64_t rec_rev;       /* text revision of the last recovery write */
+    double rec_time;        /* time (s) of the last recovery write */
+    bool rec_written;       /* a recovery file of this buffer exists */
+    bool recovery_offer;    /* a recovery file was found on open and waits for an answer */
+    char *rec_file;         /* unnamed buffers: path of their recovery file; NULL otherwise */
+    char *rec_offer;        /* unnamed buffers: an earlier session's recovery file offered for
+                               restoring (recovery_offer); NULL otherwise */
+    size_t lc_pos;          /* line cache: a position ... */
+    size_t lc_line;         /* ... and its 0-based line number */
+    uint64_t lc_rev;        /* text revision the cache is valid for */
+    bool lc_valid;          /* the cache holds a position */
+};
+
+
+/* A prompt's behaviour, given by the code that opens it (its client). */
+typedef struct editor_prompt_ops {
+    editor_prompt kind;   /* which prompt this is */
+    bool yes_no;          /* answered by one letter: accept gets it as soon as it is typed */
+    char on_escape;       /* yes_no: the letter Esc, C-g and C-c answer; 0: cancel */
+    /* Enter (or the letter of a yes/no prompt): input is the text typed. The prompt is still
+     * open: the callback closes it (editor_prompt_end) or opens the next one. */
+    void (*accept)(editor *ed, const char *input, void *ctx);
+    /* The input changed (typing, deleting, pasting); NULL: nothing to do. */
+    void (*changed)(editor *ed, const char *input, void *ctx);
+    /* Esc, C-g, C-c: called before the prompt closes with "Cancelled"; NULL: nothing to do. */
+    void (*cancel)(editor *ed, void *ctx);
+    /* A key the prompt does not edit with; NULL: ignored. */
+    void (*key)(editor *ed, key_code key, void *ctx);
+} editor_prompt_ops;
+
+struct editor {
+    buffer **bufs;              /* n_bufs open buffers */
+    int n_bufs;                 /* count */
+    int cur;                    /* index of the current buffer */
+    keymap *km;                 /* active keymap (owned) */
+    char keymap_name[KEYMAP_MAX_NAME]; /* its name, for the help screen */
+    keymap_state ks;            /* pending keys, count and mode */
+    config *cfg;                /* options (owned) */
+    int rows;                   /* terminal rows */
+    int cols;                   /* terminal columns */
+    char *reg;                  /* register (cut/copy/paste), reg_len bytes */
+    size_t reg_len;             /* bytes in reg */
+    editor_clipboard_fn clipboard_fn; /* system clipboard sink, or NULL */
+    void *clipboard_ctx;        /* its context */
+    char message[EDITOR_MESSAGE_MAX]; /* message line text */
+    bool message_error;         /* the message is an error */
+    bool message_queueing;      /* a message does not replace the one shown but waits behind it
+                                   (start-up, until the first key) */
+    char msg_queue[EDITOR_MESSAGE_QUEUE][EDITOR_MESSAGE_MAX]; /* waiting messages, oldest first */
+    bool msg_queue_error[EDITOR_MESSAGE_QUEUE]; /* each is an error */
+    int n_msg_queue;            /* messages waiting, 0..EDITOR_MESSAGE_QUEUE */
+    uint64_t message_serial;    /* count of messages set, to see whether a key set one */
+    editor_prompt prompt;       /* which prompt is open (PROMPT_NONE: none) */
+    const editor_prompt_ops *prompt_ops; /* its behaviour (NULL when none is open) */
+    void *prompt_ctx;           /* argument of its callbacks, owned by the prompt's client */
+    char prompt_label[160];     /* prompt text before the input */
+    char input[EDITOR_INPUT_MAX]; /* prompt input, input_len bytes, NUL-terminated */
+    size_t input_len;           /* bytes in input */
+    size_t origin_cursor;       /* cursor when an incremental search began */
+    size_t origin_anchor;       /* anchor then */
+    size_t origin_top;          /* top then */
+    search search;              /* last search */
+    bool search_valid;          /* search holds a pattern */
+    bool search_highlight;      /* show the matches of search (until cancel) */
+    char *replace_with;         /* replacement of the running replace */
+    int replace_count;          /* replacements done in the running replace */
+    bool quit_after_save;       /* the quit prompt asked to save, then quit */
+    bool center_next;           /* the next scroll centres the cursor */
+    bool quit;                  /* the main loop should end */
+    bool suspend_requested;     /* the terminal layer should suspend */
+    bool redraw_requested;      /* the terminal layer should repaint everything */
+    bool dragging;              /* mouse button 1 held */
+    size_t drag_origin;         /* position where the drag began */
+    editor_model_fn model_fn;   /* handler of the model-* commands, or NULL */
+    void *model_ctx;            /* its context */
+    char model_status[EDITOR_MODEL_STATUS_MAX]; /* model slot of the status line */
+    editor_command_hook_fn command_hook; /* sees every command first, or NULL */
+    void *command_hook_ctx;     /* its context */
+    editor_style_fn style_fn;   /* style of cells by attribute, or NULL (no heatmap) */
+    void *style_ctx;            /* its context */
+    bool model_legend;          /* draw the heatmap legend (conf0..conf4) in the status line */
+    struct loop *loop;          /* main loop (extra fds, wakeups); set by the terminal layer */
+    struct editor_recovery_job *rec_job; /* recovery write running on a thread, or NULL */
+    bool keep_top;              /* the last command placed top itself (page motions) */
+    view_row scratch;           /* row reused by layouts in motions */
+    int scratch_width;          /* width scratch was allocated for */
+};
+
+/* ---- editor.c ---- */
+bool editor_add_buffer(editor *ed, buffer *b);  /* appends b as the current buffer */
+/* Sets the keymap mode by name; false (with a message) when the keymap has no such mode. */
+bool editor_set_mode(editor *ed, const char *mode);
+/* Scratch row for layouts of width columns (reused). */
+view_row *editor_scratch_row(editor *ed, int width);
+void editor_goto_line(editor *ed, size_t line);
+/* Keeps a running model job's text apart from the person's edits and from recovery files:
+ * hide before buffer index (-1: the current one) is edited or written out, show after. */
+void editor_model_hide(editor *ed, int index);
+void editor_model_show(editor *ed);
+
+/* ---- buffer.c ---- */
+buffer *buffer_new(text *t, const char *path, const char *name); /* NULL out of memory */
+void buffer_free(buffer *b);                  /* frees its text too; NULL is a no-op */
+bool buffer_rec_able(const buffer *b);        /* the buffer has a recovery file path */
+file_status buffer_rec_write(buffer *b);      /* writes its recovery file now */
+void buffer_rec_remove(buffer *b);            /* removes its recovery file */
+
+/* ---- editor-prompt.c ---- */
+/* Opens a prompt with label and initial input; ops and ctx belong to the caller and must stay
+ * valid until the prompt ends. */
+void editor_prompt_open(editor *ed, const editor_prompt_ops *ops, void *ctx, const char *label,
+                        const char *initial);
+/* Closes the prompt (then offers a waiting recovery file). */
+void editor_prompt_end(editor *ed);
+void editor_prompt_key(editor *ed, key_code key);                 /* a key while a prompt is open */
+void editor_prompt_paste(editor *ed, const char *bytes, size_t len); /* pasted while one is open */
+void editor_message_next(editor *ed);         /* shows the oldest waiting message */
+
+/* ---- editor-find.c ---- */
+void editor_find_start(editor *ed, bool regex); /* the find prompt (incremental when literal) */
+void editor_find_again(editor *ed, bool backward);
+void editor_replace_start(editor *ed);         /* the replace prompts */
+void editor_goto_prompt(editor *ed);            /* the go-to-line prompt */
+void editor_command_prompt(editor *ed);         /* the command-line prompt */
+
+/* ---- editor-file.c ---- */
+void editor_open_prompt(editor *ed);            /* the open prompt */
+void editor_save_as_prompt(editor *ed);         /* the save-as prompt (the current path offered) */
+void editor_save_buffer(editor *ed, bool force);
+/* Saves the current buffer; true when it was written. Asks when the file changed on disk. */
+bool editor_save_current(editor *ed, bool force);
+void editor_request_quit(editor *ed, bool force);
+void editor_request_close(editor *ed);
+void editor_close_buffer(editor *ed, int index);
+
+/* ---- editor-recovery.c ---- */
+/* Asks about the first buffer with a recovery offer waiting, unless a prompt is open. */
+void editor_recovery_offer(editor *ed);
+
+/* ---- editor-input.c ---- */
+/* Replaces the selection (or inserts at the cursor) with bytes; the cursor ends after them. */
+bool editor_replace_selection(editor *ed, const char *bytes, size_t len);
+/* Sets the register (and the system clipboard) to [start, end) of the current buffer. */
+void editor_copy_range(editor *ed, size_t start, size_t end);
+/* In a command mode of a modal keymap the cursor sits on a character, as in vi. */
+void editor_clamp_cursor(editor *ed);
+
+/* ---- editor-help.c ---- */
+void editor_show_help(editor *ed);
+
+#endif

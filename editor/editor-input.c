@@ -1,0 +1,226 @@
+/* editor-input.c: input from the terminal layer: keys (through the keymap to commands, or typed
+ * text), bracketed paste and the mouse; the register and the system clipboard. No curses;
+ * the model is told of keys through editor_model_fn. */
+#include "editor-core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "command.h"
+#include "utf8.h"
+
+bool editor_replace_selection(editor *ed, const char *bytes, size_t len)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || b->readonly) return false;
+    size_t s, e;
+    if (buffer_selection(b, &s, &e)) {
+        buffer_delete(b, s, e - s);
+        b->cursor = s;
+    }
+    b->anchor = TEXT_POS_NONE;
+    size_t pos = b->cursor;
+    if (!buffer_insert(b, pos, bytes, len, NULL)) {
+        editor_message(ed, true, "Out of memory");
+        return false;
+    }
+    b->cursor = pos + len;
+    return true;
+}
+
+void editor_copy_range(editor *ed, size_t start, size_t end)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || end < start) return;
+    char *r = malloc(end - start + 1);
+    if (!r) { editor_message(ed, true, "Out of memory"); return; }
+    text_read(b->text, start, end - start, r);
+    free(ed->reg);
+    ed->reg = r;
+    ed->reg_len = end - start;
+    if (ed->clipboard_fn) ed->clipboard_fn(r, ed->reg_len, ed->clipboard_ctx);
+}
+
+static bool is_blank_cp(uint32_t c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Inserts one typed character: a run of typed words is one undo step per word. */
+static void editor_type(editor *ed, uint32_t cp)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b) return;
+    if (b->readonly) { editor_message(ed, true, "This buffer is read-only"); return; }
+    char u[UTF8_MAX];
+    size_t n = utf8_encode(cp, u);
+    bool blank = is_blank_cp(cp);
+    size_t s, e;
+    bool sel = buffer_selection(b, &s, &e);
+    if (!b->typing || sel || (b->typed_blank && !blank)) text_snapshot(b->text);
+    editor_replace_selection(ed, u, n);
+    b->typing = true;
+    b->typed_blank = blank;
+    b->goal_col = -1;
+}
+
+static void editor_key_dispatch(editor *ed, key_code key);
+
+/* In a command mode of a modal keymap (vi normal: no self-insert while another mode has it) the
+ * cursor sits on a character, as in vi: never after the last one of a non-empty line. */
+void editor_clamp_cursor(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || !ed->km || ed->prompt != PROMPT_NONE || b->anchor != TEXT_POS_NONE) return;
+    if (keymap_mode_self_insert(ed->km, ed->ks.mode)) return;
+    bool modal = false;
+    for (int m = 0; m < keymap_n_modes(ed->km); m++)
+        if (keymap_mode_self_insert(ed->km, m)) modal = true;
+    if (!modal) return;
+    size_t end = view_line_end(b->text, b->cursor);
+    if (b->cursor >= end && end > view_line_start(b->text, b->cursor))
+        b->cursor = view_prev_cluster(b->text, end);
+}
+
+void editor_key(editor *ed, key_code key)
+{
+    editor_model_hide(ed, -1);   /* shown again on the next frame */
+    ed->message_queueing = false;
+    uint64_t serial = ed->message_serial;
+    editor_key_dispatch(ed, key);
+    editor_clamp_cursor(ed);
+    /* a waiting message comes next, unless this key said something itself */
+    if (ed->n_msg_queue > 0 && ed->prompt == PROMPT_NONE && ed->message_serial == serial)
+        editor_message_next(ed);
+}
+
+static void editor_key_dispatch(editor *ed, key_code key)
+{
+    if (ed->prompt != PROMPT_NONE) {
+        editor_prompt_key(ed, key);
+        editor_scroll(ed);
+        return;
+    }
+    if (!ed->km) return;
+    const keymap_binding *bd = NULL;
+    keymap_result r = keymap_feed(ed->km, &ed->ks, key, &bd);
+    switch (r) {
+    case KEYMAP_MATCH:
+        if (ed->model_fn && strncmp(bd->command, "model-", 6) != 0 && strcmp(bd->command, "cancel") != 0)
+            ed->model_fn(ed, "key", 0, ed->model_ctx); /* any other key ends a continuation */
+        command_run(ed, bd->command, (int)ed->ks.count);
+        break;
+    case KEYMAP_INSERT:
+        if (ed->model_fn) ed->model_fn(ed, "key", 0, ed->model_ctx);
+        editor_type(ed, key & KEYC_BASE_MASK);
+        break;
+    case KEYMAP_PREFIX:
+        break;
+    case KEYMAP_NONE: {
+        char name[KEY_NAME_MAX];
+        editor_message(ed, true, "%s is not bound (C-g: help)", key_format(key, name, sizeof name));
+        break;
+    }
+    }
+    if (!ed->keep_top) editor_scroll(ed);
+    ed->keep_top = false;
+}
+
+void editor_paste(editor *ed, const char *bytes, size_t len)
+{
+    editor_model_hide(ed, -1);
+    if (ed->prompt != PROMPT_NONE) {
+        editor_prompt_paste(ed, bytes, len);
+        editor_scroll(ed);
+        return;
+    }
+    buffer *b = editor_buffer(ed);
+    if (!b || b->readonly || len == 0) return;
+    text_snapshot(b->text);
+    b->typing = false;
+    editor_replace_selection(ed, bytes, len);
+    text_snapshot(b->text);
+    editor_scroll(ed);
+}
+
+/* ---- mouse ---- */
+
+/* Position shown at a screen cell of the text area (row from 0), or TEXT_POS_NONE. */
+static size_t editor_pos_at(editor *ed, int srow, int scol)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || srow < 0) return TEXT_POS_NONE;
+    view_opts o = editor_view_opts(ed);
+    view_row *row = editor_scratch_row(ed, o.width);
+    size_t p = b->top;
+    int rows = editor_text_rows(ed);
+    if (srow >= rows) srow = rows - 1;
+    for (int r = 0; ; r++) {
+        size_t next = view_row_layout(b->text, p, &o, row);
+        if (r == srow || row->last) break;
+        p = next;
+    }
+    int col = scol - editor_gutter(ed);
+    return view_row_pos(row, col < 0 ? 0 : col);
+}
+
+void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || ed->prompt != PROMPT_NONE) return;
+    view_opts o = editor_view_opts(ed);
+    switch (kind) {
+    case EDITOR_MOUSE_PRESS: {
+        size_t p = editor_pos_at(ed, row, col);
+        if (p == TEXT_POS_NONE) return;
+        text_snapshot(b->text);
+        b->typing = false;
+        b->cursor = p;
+        b->anchor = TEXT_POS_NONE;
+        b->goal_col = -1;
+        ed->dragging = true;
+        ed->drag_origin = p;
+        break;
+    }
+    case EDITOR_MOUSE_DRAG: {
+        if (!ed->dragging) return;
+        if (row < 0 && b->top > 0) b->top = view_row_prev(b->text, b->top, &o);
+        size_t p = editor_pos_at(ed, row < 0 ? 0 : row, col);
+        if (p == TEXT_POS_NONE) return;
+        b->anchor = ed->drag_origin;
+        b->cursor = p;
+        break;
+    }
+    case EDITOR_MOUSE_RELEASE:
+        ed->dragging = false;
+        return;
+    case EDITOR_MOUSE_WHEEL_UP:
+    case EDITOR_MOUSE_WHEEL_DOWN: {
+        view_row *r = editor_scratch_row(ed, o.width);
+        for (int i = 0; i < 3; i++) {
+            if (kind == EDITOR_MOUSE_WHEEL_UP) b->top = view_row_prev(b->text, b->top, &o);
+            else {
+                size_t next = view_row_layout(b->text, b->top, &o, r);
+                if (r->last) break;
+                b->top = next;
+            }
+        }
+        /* keep the cursor on the screen */
+        size_t first = b->top, p = b->top, last_pos = b->top;
+        int rows = editor_text_rows(ed);
+        for (int i = 0; i < rows; i++) {
+            size_t next = view_row_layout(b->text, p, &o, r);
+            last_pos = r->start;
+            if (r->last) break;
+            p = next;
+        }
+        if (b->anchor == TEXT_POS_NONE) {
+            if (b->cursor < first) b->cursor = first;
+            else if (b->cursor > p && !r->last) b->cursor = last_pos;
+        }
+        return;
+    }
+    }
+    editor_clamp_cursor(ed);
+    editor_scroll(ed);
+}

@@ -1,0 +1,242 @@
+/* editor-recovery.c: recovery files of unsaved changes: written when due (large texts on a
+ * thread), offered on open and restored on request, written at once on a hang-up or when a
+ * mapped file shrank on disk. No curses, no model (hidden through editor_model_hide). */
+#include "editor-core.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- recovery writes of large texts on a thread ---- */
+
+/* One recovery write in progress. The spans point into stored bytes of the buffer's text,
+ * which never move or change: the buffer is only freed after the job is joined. */
+typedef struct editor_recovery_job {
+    pthread_t thread;      /* the writer */
+    text_span *spans;      /* n spans of the text to write */
+    size_t n;              /* count */
+    char *path;            /* file the recovery file is for (direct: the recovery file) */
+    bool direct;           /* path is the recovery file itself (an unnamed buffer) */
+    buffer *buf;           /* buffer written */
+    uint64_t rev;          /* its text revision then */
+    double time;           /* tick time the job started */
+    atomic_bool done;      /* the writer has finished */
+    file_status status;    /* its result */
+} editor_recovery_job;
+
+static void *editor_recovery_thread(void *arg)
+{
+    editor_recovery_job *job = arg;
+    job->status = job->direct ? file_recovery_write_file(NULL, job->spans, job->n, job->path, NULL)
+                              : file_recovery_write_spans(job->spans, job->n, job->path, NULL);
+    atomic_store(&job->done, true);
+    return NULL;
+}
+
+/* Collects a finished job (or waits for it when wait). */
+static void editor_recovery_collect(editor *ed, bool wait)
+{
+    editor_recovery_job *job = ed->rec_job;
+    if (!job || (!wait && !atomic_load(&job->done))) return;
+    pthread_join(job->thread, NULL);
+    for (int i = 0; i < ed->n_bufs; i++)
+        if (ed->bufs[i] == job->buf && job->status == FILE_OK) {
+            job->buf->rec_written = true;
+            job->buf->rec_rev = job->rev;
+            job->buf->rec_time = job->time;
+        }
+    free(job->spans);
+    free(job->path);
+    free(job);
+    ed->rec_job = NULL;
+}
+
+void editor_recovery_wait(editor *ed)
+{
+    editor_recovery_collect(ed, true);
+}
+
+/* Starts writing b's recovery file on a thread; false when it could not start. */
+static bool editor_recovery_start(editor *ed, buffer *b, double now)
+{
+    editor_recovery_job *job = calloc(1, sizeof *job);
+    if (!job) return false;
+    job->spans = text_spans(b->text, &job->n);
+    job->path = strdup(b->path ? b->path : b->rec_file);
+    job->direct = !b->path;
+    job->buf = b;
+    job->rev = text_revision(b->text);
+    job->time = now;
+    atomic_init(&job->done, false);
+    if ((!job->spans && text_size(b->text) > 0) || !job->path ||
+        pthread_create(&job->thread, NULL, editor_recovery_thread, job) != 0) {
+        free(job->spans);
+        free(job->path);
+        free(job);
+        return false;
+    }
+    ed->rec_job = job;
+    return true;
+}
+
+static void editor_recover(editor *ed, bool yes)
+{
+    buffer *b = editor_buffer(ed);
+    b->recovery_offer = false;
+    if (!yes) {
+        if (b->path) file_recovery_remove(b->path);
+        else if (b->rec_offer) unlink(b->rec_offer);
+        free(b->rec_offer);
+        b->rec_offer = NULL;
+        editor_message(ed, false, "Recovery file removed");
+        return;
+    }
+    text *r = NULL;
+    int err = 0;
+    file_status s = FILE_E_NONE;
+    if (b->path) {
+        s = file_recovery_load(b->path, &r, &err);
+    } else if (b->rec_offer) {
+        file_info info;
+        s = file_load(b->rec_offer, &r, &info, &err);
+        if (s == FILE_OK && !info.exists) { text_free(r); r = NULL; s = FILE_E_NONE; }
+    }
+    if (s != FILE_OK) {
+        editor_message(ed, true, "Cannot read the recovery file: %s",
+                       s == FILE_E_IO ? strerror(err) : file_status_str(s));
+        return;
+    }
+    size_t n = text_size(r);
+    char *bytes = malloc(n ? n : 1);
+    if (!bytes) { text_free(r); editor_message(ed, true, "Out of memory"); return; }
+    text_read(r, 0, n, bytes);
+    text_free(r);
+    text_group_begin(b->text);
+    buffer_delete(b, 0, text_size(b->text));
+    buffer_insert(b, 0, bytes, n, NULL);
+    text_group_end(b->text);
+    free(bytes);
+    b->cursor = 0;
+    b->top = 0;
+    b->rec_written = true;
+    if (!b->path && b->rec_offer) {
+        /* the earlier session's file becomes this buffer's recovery file */
+        if (!b->rec_file || rename(b->rec_offer, b->rec_file) != 0) b->rec_written = false;
+        free(b->rec_offer);
+        b->rec_offer = NULL;
+    }
+    editor_message(ed, false, "Recovered unsaved changes (undo returns to the file on disk)");
+}
+
+/* yes_no accept of the recover prompt: y restores, n removes the recovery file. */
+static void recover_accept(editor *ed, const char *in, void *ctx)
+{
+    (void)ctx;
+    if (in[0] != 'y' && in[0] != 'n') return;
+    ed->prompt = PROMPT_NONE;
+    editor_recover(ed, in[0] == 'y');
+    editor_prompt_end(ed);
+}
+
+static const editor_prompt_ops recover_prompt = {
+    .kind = PROMPT_RECOVER, .yes_no = true, .on_escape = 'n', .accept = recover_accept,
+};
+
+void editor_recovery_offer(editor *ed)
+{
+    if (ed->prompt != PROMPT_NONE) return;
+    for (int i = 0; i < ed->n_bufs; i++) {
+        buffer *b = ed->bufs[i];
+        if (!b->recovery_offer) continue;
+        ed->cur = i;
+        char label[sizeof ed->prompt_label];
+        if (b->path)
+            snprintf(label, sizeof label, "Unsaved changes of %.100s were recovered. Restore them? (y/n) ",
+                     b->name);
+        else
+            snprintf(label, sizeof label, "Unsaved text of an unnamed buffer was recovered. Restore it? (y/n) ");
+        editor_prompt_open(ed, &recover_prompt, NULL, label, "");
+        return;
+    }
+}
+
+bool editor_offer_unnamed_recovery(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    if (!b || b->path || !b->rec_file || b->rec_offer || text_size(b->text) > 0) return false;
+    char found[1][PATH_MAX];
+    if (file_recovery_unnamed_list(found, 1) < 1) return false;
+    b->rec_offer = strdup(found[0]);
+    if (!b->rec_offer) return false;
+    b->recovery_offer = true;
+    editor_recovery_offer(ed);
+    return true;
+}
+
+/* A mapped file that another program truncated: its lost part now reads as zero bytes. Says
+ * so and writes the recovery files of that file's buffers at once. */
+static void editor_check_truncated(editor *ed)
+{
+    char path[PATH_MAX];
+    while (file_mmap_fault_take(path, sizeof path)) {
+        const char *slash = strrchr(path, '/');
+        editor_message(ed, true, "%.200s shrank on disk: its lost end reads as NUL bytes; your "
+                       "edits are kept in the recovery file", slash ? slash + 1 : path);
+        editor_recovery_wait(ed);
+        for (int i = 0; i < ed->n_bufs; i++) {
+            buffer *b = ed->bufs[i];
+            if (!b->path || strcmp(b->path, path) != 0 || !text_modified(b->text)) continue;
+            if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
+                b->rec_written = true;
+                b->rec_rev = text_revision(b->text);
+            }
+        }
+    }
+}
+
+void editor_tick(editor *ed, double now)
+{
+    editor_check_truncated(ed);
+    editor_recovery_collect(ed, false);
+    if (ed->rec_job) return;
+    for (int i = 0; i < ed->n_bufs; i++) {
+        buffer *b = ed->bufs[i];
+        if (!buffer_rec_able(b) || b->recovery_offer) continue;
+        if (!text_modified(b->text)) {
+            if (b->rec_written) { buffer_rec_remove(b); b->rec_written = false; }
+            continue;
+        }
+        if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
+        if (b->rec_written && now - b->rec_time < EDITOR_RECOVERY_SECONDS) continue;
+        editor_model_hide(ed, i);   /* the person's text, not a running job's */
+        if (text_size(b->text) >= EDITOR_RECOVERY_ASYNC_MIN) {
+            bool started = editor_recovery_start(ed, b, now);   /* spans of stored bytes */
+            editor_model_show(ed);
+            if (started) return;   /* one write at a time */
+            continue;
+        }
+        if (buffer_rec_write(b) == FILE_OK) {
+            b->rec_written = true;
+            b->rec_rev = text_revision(b->text);
+            b->rec_time = now;
+        }
+        editor_model_show(ed);
+    }
+}
+
+void editor_recovery_write_all(editor *ed)
+{
+    editor_recovery_wait(ed);
+    for (int i = 0; i < ed->n_bufs; i++) {
+        buffer *b = ed->bufs[i];
+        editor_model_hide(ed, i);
+        if (buffer_rec_able(b) && !b->recovery_offer && text_modified(b->text))
+            buffer_rec_write(b);
+        editor_model_show(ed);
+    }
+}
