@@ -65,12 +65,9 @@ static void me_on_edit(void *user, text *t, size_t pos, size_t old_len, size_t n
 static void me_flush_message(model_editor *me)
 {
     char msg[MODEL_MSG_MAX];
-    model_session_take_message(me->s, msg, sizeof msg);
-    if (msg[0]) {
-        bool err = strstr(msg, "cannot") || strstr(msg, "no model") || strstr(msg, "dropped") ||
-                   strstr(msg, "edited") || strstr(msg, "weak");
-        editor_message(me->ed, err, "%s", msg);
-    }
+    model_msg_kind kind = model_session_take_message(me->s, msg, sizeof msg);
+    if (msg[0])
+        editor_message(me->ed, kind == MODEL_MSG_ERROR, "%s", msg);
 }
 
 /* Enter on the alternatives prompt: a number picks that alternative, anything else closes it. */

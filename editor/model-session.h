@@ -21,6 +21,12 @@
 
 typedef struct model_session model_session;
 
+/* Severity of a message for the message line. */
+typedef enum model_msg_kind {
+    MODEL_MSG_INFO,   /* progress and results */
+    MODEL_MSG_ERROR,  /* a failure, a dropped result or a weak model */
+} model_msg_kind;
+
 /* The editor's view of a text while the model edits it: called after the session replaced
  * [pos, pos + old_len) of t with new_len bytes, so cursors and selections can follow. */
 typedef void (*model_edit_fn)(void *user, text *t, size_t pos, size_t old_len, size_t new_len);
@@ -39,9 +45,9 @@ const bd3_model *model_session_model(const model_session *s); /* NULL before a l
 void model_session_unload(model_session *s);
 
 /* The message for the message line after a command or event ("" when none); cleared by reading
- * through model_session_take_message. */
+ * through model_session_take_message, which returns its severity. */
 const char *model_session_message(const model_session *s);
-void model_session_take_message(model_session *s, char *buf, size_t size);
+model_msg_kind model_session_take_message(model_session *s, char *buf, size_t size);
 
 /* ---- commands (the editor passes the text, the selection [sel_lo, sel_hi) and the cursor) ---- */
 /* Infill the selection, or insert infill-length tokens at the cursor when it is empty; count > 0

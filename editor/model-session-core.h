@@ -1,0 +1,189 @@
+/* model-session-core.h: the model session's internal state and the parts its files share:
+ * model-session.c (load, params, submit, events, dispatch), model-live.c (the text a running job
+ * shows), and one file per job kind (model-infill.c, model-continue.c, model-revise.c,
+ * model-inspect.c, model-score.c). Other modules use model-session.h. No curses. */
+#ifndef BD3ED_MODEL_SESSION_CORE_H
+#define BD3ED_MODEL_SESSION_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "model-session.h"
+#include "model-window.h"
+
+#define SESSION_SAMPLES_MAX 16   /* infill samples kept for cycling */
+#define SESSION_REVISE_BYTES 1024 /* bytes around the cursor a revise without selection covers */
+#define SESSION_ALTS 8           /* alternatives an inspect asks for */
+#define SESSION_EDIT_BYTES 256   /* unscored runs shorter than this are scored as an edit */
+#define SESSION_EDIT_WINDOW 128  /* tokens of the window that scores an edit */
+#define SESSION_EDIT_AROUND 8    /* tokens on each side of an edit scored again (their context changed) */
+#define SESSION_AHEAD_BYTES 8192 /* bytes below and above the visible text scored after it */
+
+typedef struct session_sample {
+    char *bytes;    /* the span's text [len] */
+    uint8_t *attr;  /* its confidence attributes [len] */
+    size_t len;     /* bytes */
+} session_sample;
+
+/* A span of a text between two anchors: the byte before it (none when it starts the text) and
+ * the byte after it (or the end of the text). */
+typedef struct session_span {
+    text *t;            /* the text, NULL when unused */
+    bool at_start;      /* the span starts at byte 0 */
+    text_mark before;   /* mark on the byte before the span */
+    text_mark after;    /* mark on the byte after the span, or the end mark */
+} session_span;
+
+/* The text a running live job shows in its span (model-live.c). */
+typedef struct session_live {
+    bool on;                    /* the running job writes into span as it goes */
+    bool hidden;                /* the span holds orig for now (the person's turn) */
+    size_t base;                /* history position where the shown text starts */
+    size_t cur;                 /* history position after the job's last write */
+    uint64_t rev;               /* text revision after the job's last write */
+    session_span span;          /* where it writes */
+    char *orig;                 /* span text before the job [orig_len] */
+    uint8_t *orig_attr;         /* its attributes [orig_len] */
+    size_t orig_len;            /* bytes */
+    char *shown;                /* what the job last wrote into the span [shown_len] */
+    uint8_t *shown_attr;        /* its attributes [shown_len] */
+    size_t shown_len, shown_cap; /* bytes used and allocated in shown and shown_attr */
+} session_live;
+
+/* Infill: the running job's length and the last result with its samples (model-infill.c). */
+typedef struct session_infill {
+    int target_len;             /* target tokens of the running job */
+    bool again;                 /* the job draws another sample of the last span */
+    int pending_delta;          /* grow/shrink pressed before the next infill (tokens) */
+    session_span last;          /* span of the last result (last.t NULL: none) */
+    uint64_t last_rev;          /* text revision right after it was written */
+    int last_len;               /* its target tokens */
+    session_sample samples[SESSION_SAMPLES_MAX]; /* samples drawn, oldest first */
+    int n_samples, cur_sample;  /* count and the one shown */
+    bool result_new;            /* a result not yet taken by model_session_take_result */
+    bool result_select;         /* the last infill started from a selection (its result is selected) */
+} session_infill;
+
+/* Continue (model-continue.c). */
+typedef struct session_continue {
+    int32_t *gen;               /* tokens so far (mask where still masked) [gen_cap] */
+    float *gen_conf;            /* their confidence [gen_cap] */
+    int gen_n, gen_cap;         /* entries used and allocated */
+    int more_blocks;            /* blocks asked for while it ran */
+    int block_len;              /* block length of the job (tokens) */
+    const text *t;              /* text of the last continuation */
+    text_mark mark;             /* mark on the first byte of its prompt window */
+} session_continue;
+
+/* Background scoring and the person's edits it follows (model-score.c). */
+typedef struct session_score {
+    text *t;                    /* text scored by the running job */
+    text_mark mark;             /* mark on the first byte of the scored window */
+    char *bytes;                /* the window's text at submit [len] */
+    size_t len;                 /* bytes */
+    int over_lo, over_hi;       /* window tokens whose old scores are replaced [lo, hi) */
+    size_t elo, ehi;            /* byte range of the edits an edit scoring is for */
+    size_t last;                /* start of the last scoring window (no progress guard) */
+    uint64_t last_rev;          /* text revision of that window */
+    const text *edit_t;         /* text last edited by the person */
+    int64_t edit_ms;            /* when (monotonic ms) */
+    bool dirty;                 /* edits of edit_t wait to be scored again around them */
+    size_t dirty_lo, dirty_hi;  /* byte range of those edits (positions when they were made) */
+} session_score;
+
+/* Changed tokens of the last revise, highlighted until the next edit (model-revise.c). */
+typedef struct session_revise {
+    const text *t;              /* its text */
+    uint64_t rev;               /* text revision right after it was written */
+    size_t *chg;                /* [2 * n_chg] byte ranges lo, hi */
+    int n_chg;                  /* ranges */
+} session_revise;
+
+/* Alternatives of the last inspect (model-inspect.c). */
+typedef struct session_inspect {
+    const text *t;              /* its text */
+    uint64_t rev;               /* text revision when it was asked */
+    size_t lo, hi;              /* byte range of the inspected token */
+    int n;                      /* alternatives */
+    int32_t ids[MODEL_ALT_MAX]; /* their ids */
+    double probs[MODEL_ALT_MAX]; /* their probabilities */
+} session_inspect;
+
+struct model_session {
+    const config *cfg;          /* options (not owned) */
+    bd3_model *model;           /* loaded model, or NULL */
+    model_worker *worker;       /* worker thread, or NULL */
+    char msg[MODEL_MSG_MAX];    /* message for the message line */
+    model_msg_kind msg_kind;    /* its severity */
+    model_edit_fn edit_fn;      /* told about every replacement */
+    void *edit_user;            /* its argument */
+    bool heatmap;               /* heatmap shown */
+    uint64_t n_runs;            /* jobs started (varies the seed when the seed option is 0) */
+
+    /* the running job */
+    uint64_t job_id;            /* worker job id, 0 when none */
+    model_job_kind kind;        /* its operation */
+    model_window win;           /* the job's window (ids, offsets, target) */
+    int n_done, n_target;       /* progress: tokens written of tokens wanted */
+    double seconds;             /* progress: seconds since the job started */
+
+    session_live live;          /* the text a live job shows */
+    session_infill infill;      /* infill state and samples */
+    session_continue cont;      /* continue state */
+    session_score score;        /* background scoring */
+    session_revise revise;      /* last revise's changed tokens */
+    session_inspect inspect;    /* last inspect's alternatives */
+};
+
+/* What the session does with a job kind's events (the table is in model-session.c). */
+typedef struct session_job_ops {
+    const char *name;           /* shown in the status line */
+    bool shows_progress;        /* the status line shows n_done/n_target and tokens/s */
+    /* A progress event of the running job; false when its text was edited (the job stops). */
+    bool (*on_progress)(model_session *s, const model_event *e);
+    /* The done event of the running job (status BD3_OK; failures are handled by the session). */
+    void (*on_done)(model_session *s, const model_event *e);
+} session_job_ops;
+
+/* ---- model-session.c ---- */
+void session_msg(model_session *s, model_msg_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void span_set(session_span *sp, text *t, size_t lo, size_t hi);
+bool span_get(const session_span *sp, size_t *lo, size_t *hi); /* false: an anchor died */
+bool span_holds(const text *t, size_t lo, size_t hi, const char *want, size_t len);
+/* Replaces [lo, hi) of t with bytes/attr, editing only the part that differs. */
+bool session_replace(model_session *s, text *t, size_t lo, size_t hi, const char *bytes,
+                     const uint8_t *attr, size_t len);
+bool session_is_blank(int c);
+void span_snap(const text *t, size_t *lo, size_t *hi);
+void session_job_clear(model_session *s);     /* forgets the running job (not its text) */
+void session_params(model_session *s, bd3_sampler_params *p);
+void session_stop(model_session *s);          /* cancels the running job; its text goes back */
+uint64_t session_submit(model_session *s, const model_job *j); /* 0 with a message */
+int session_ready(model_session *s);          /* loads the model; scoring gives way */
+
+/* ---- model-live.c ---- */
+int live_begin(model_session *s, text *t, size_t lo, size_t hi);
+void live_end(model_session *s);
+bool live_hide(model_session *s);
+bool live_show(model_session *s);
+bool live_commit(model_session *s, const char *bytes, const uint8_t *attr, size_t len);
+bool live_commit_tokens(model_session *s, const int32_t *ids, const float *conf, int n);
+bool live_write_tokens(model_session *s, const int32_t *ids, const float *conf, int n);
+/* Infill and revise progress: writes the window's target from e into the span. */
+bool live_window_progress(model_session *s, const model_event *e);
+/* Renders the window's target from the done event e: bytes, attributes and the byte bounds of
+ * each target token [n + 1] (all malloc'ed); false when it cannot. */
+bool live_window_render(model_session *s, const model_event *e, char **buf, uint8_t **attr,
+                        size_t *len, size_t **bounds);
+
+/* ---- one file per job kind ---- */
+void infill_samples_clear(model_session *s);
+void infill_on_done(model_session *s, const model_event *e);
+bool continue_on_progress(model_session *s, const model_event *e);
+void continue_on_done(model_session *s, const model_event *e);
+void revise_on_done(model_session *s, const model_event *e);
+void inspect_on_done(model_session *s, const model_event *e);
+void score_on_done(model_session *s, const model_event *e);
+
+#endif
