@@ -34,6 +34,7 @@ class Config:
 
 
 DEFAULT = Config()
+DEEP16 = Config(n_layer=16)   # DEFAULT grown in depth (grow_depth): 34.6M parameters
 TOY = Config(n_layer=2, n_embd=64, n_head=4, n_ff=256, n_ctx=64, n_vocab=258)
 
 
@@ -160,6 +161,17 @@ class BD3LM(nn.Module):
         "2L", T = 2L and L = T/2. backend: "manual" (any torch), "sdpa" (dense bool mask), "flex"
         (block_mask from flex_block_mask), "auto" (flex when a block_mask is given, else SDPA when
         available, else manual)."""
+        return self.logits(self.hidden(x, mode, n_out, backend, block_mask))
+
+    def logits(self, a):
+        """Normalised hidden rows a [..., D] (from hidden) -> logits [..., V-1] (mask id left out)."""
+        mid = self.cfg.mask_id
+        return F.linear(a, self.output.weight[:mid], self.output.bias[:mid])
+
+    def hidden(self, x, mode, n_out=None, backend="auto", block_mask=None):
+        """x [N, T] ids -> the output layer's input [N, n_out, D]: the last hidden state after the
+        output norm and modulation, for the first n_out rows (all when None). Arguments as
+        forward; logits(hidden(...)) == forward(...)."""
         cfg = self.cfg
         N, T = x.shape
         L = T // 2 if mode[0] == "2L" else T
@@ -192,9 +204,33 @@ class BD3LM(nn.Module):
         if n_out is not None:
             h = h[:, :n_out]
         m = self.output_modulation
-        a = F.layer_norm(h, (cfg.n_embd,), self.output_norm * (1 + m[1]), m[0], cfg.norm_eps)
-        mid = cfg.mask_id
-        return F.linear(a, self.output.weight[:mid], self.output.bias[:mid])
+        return F.layer_norm(h, (cfg.n_embd,), self.output_norm * (1 + m[1]), m[0], cfg.norm_eps)
+
+
+def grow_depth(src, dst):
+    """Copies src into the deeper dst (same D, F, H, V, n_ctx) so that dst computes exactly the
+    function of src: src's layer i becomes dst's layer floor(i * m / n) (n, m layer counts), and
+    every layer between two of them is a copy of the one before with gate1 = gate2 = 0, which
+    makes it the identity (h + 0 * branch). Returns the list of dst indices that are new."""
+    n, m = src.cfg.n_layer, dst.cfg.n_layer
+    assert m >= n, (n, m)
+    for k in ("n_embd", "n_ff", "n_head", "n_vocab", "n_ctx"):
+        assert getattr(src.cfg, k) == getattr(dst.cfg, k), k
+    place = [i * m // n for i in range(n)]
+    new = []
+    with torch.no_grad():
+        for name in ("token_embd", "output"):
+            getattr(dst, name).load_state_dict(getattr(src, name).state_dict())
+        dst.output_norm.copy_(src.output_norm)
+        dst.output_modulation.copy_(src.output_modulation)
+        for j in range(m):
+            i = max(k for k in range(n) if place[k] <= j)
+            dst.blocks[j].load_state_dict(src.blocks[i].state_dict())
+            if j != place[i]:
+                dst.blocks[j].modulation[2].zero_()
+                dst.blocks[j].modulation[5].zero_()
+                new.append(j)
+    return new
 
 
 def amp(enabled):

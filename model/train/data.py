@@ -123,6 +123,16 @@ def train_bpe(train_files, vocab_size, out_path):
     return BPETokenizer(out_path)
 
 
+def token_byte_lengths(tokens):
+    """Bytes of text each id stands for (numpy int64 [n]), from the mapped-form vocabulary; special
+    tokens such as <|endoftext|> count their literal text, as the corpus files hold them."""
+    inv = {c: b for b, c in bytes_to_unicode().items()}
+    out = np.zeros(len(tokens), dtype=np.int64)
+    for i, t in enumerate(tokens):
+        out[i] = len(t.encode("utf-8")) if t == EOS or any(c not in inv for c in t) else len(t)
+    return out
+
+
 def load_tokenizer(spec):
     """'bytes' -> ByteTokenizer, else the path of a tokenizer JSON."""
     return ByteTokenizer() if spec == "bytes" else BPETokenizer(spec)

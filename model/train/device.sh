@@ -1,18 +1,21 @@
 #!/bin/sh
 # device.sh: the GPU-machine side of a training run, one phase per device command; state lives
 # in $W (default /root/work) on the machine's disk. Depends on python3 with torch 2.x there.
-#   setup                 train the tokenizer (unless model/train/tokenizer.json exists) and tokenize
+#   setup                 train the tokenizer (unless model/train/tokenizer.json exists), tokenize,
+#                         measure the matrix rate and pick the faster masked output head
 #   smoke STEPS           short run + export + evaluation on a slice (checks the whole chain)
 #   start RUN BUDGET ARGS start a training run in the background (survives the command)
 #   budget RUN SECONDS    change a running job's time budget
 #   wait SECONDS RUN      sleep, then show the run's log
-#   finish RUN            wait for the run, export its final weights, evaluate, copy results to $OUT
+#   finish RUN [PASSES]   wait for the run, export its final weights, compare its bits per byte with
+#                         $REF (default model/default.gguf) on the same masks, copy results to $OUT
 set -e
 W=${W:-/root/work}
 T=model/train
 export PYTHONUNBUFFERED=1
 [ -d .gw ] && export PYTHONPATH=$PWD/.gw
 CFG=${CFG:-default}
+REF=${REF:-model/default.gguf}
 TOK=${TOK:-$T/tokenizer.json}
 [ -f $TOK ] || [ $TOK = bytes ] || TOK=$W/tokenizer.json
 phase=$1
@@ -27,6 +30,7 @@ setup)
     fi
     [ -f $W/data/train.bin ] || python3 $T/train.py prepare --tokenizer $TOK --corpus .corpus --out $W/data \
         ${MAXB:+--max-bytes $MAXB}
+    python3 $T/train.py bench --config $CFG --out $W/head
     ;;
 smoke)
     rm -rf $W/smoke
@@ -42,7 +46,9 @@ start)
     budget=$2
     shift 2
     mkdir -p $W/$run
-    setsid nohup python3 $T/train.py train --config $CFG --data $W/data --work $W/$run --budget-s $budget "$@" \
+    head=$(cat $W/head 2>/dev/null || echo fused)
+    setsid nohup python3 $T/train.py train --config $CFG --data $W/data --work $W/$run --budget-s $budget \
+        --head $head "$@" \
         > $W/$run.log 2>&1 < /dev/null &
     sleep 5
     cat $W/$run.log
@@ -61,14 +67,14 @@ finish)
     while kill -0 "$(cat $W/$run/pid)" 2>/dev/null; do sleep 2; done
     tail -n 12 $W/$run.log
     python3 $T/train.py export --config $CFG --ckpt $W/$run/final.pt --weights model --tokenizer $TOK \
-        --out $W/$run.gguf
+        --out $W/$run.gguf ${NAME:+--name "$NAME"}
     sha256sum $W/$run.gguf
-    python3 $T/train.py evaluate --config $CFG --gguf $W/$run.gguf --data $W/data --passes ${2:-4} --seed 1 \
-        --json $W/$run.eval.json --samples 3 --tokenizer $TOK 2>&1 | tee $W/$run.eval.log
+    python3 $T/train.py compare --gguf $REF --gguf $W/$run.gguf --data $W/data --passes ${2:-2} --seed 1 \
+        --batch 32 --json $W/$run.eval.json --tokenizer $TOK 2>&1 | tee $W/$run.eval.log
     mkdir -p $OUT
     split -b 15000000 -d $W/$run.gguf $OUT/$run.gguf.part
     cp $W/$run.log $W/$run/curve.json $W/$run.eval.json $W/$run.eval.log $OUT/ 2>/dev/null || true
-    [ $TOK = bytes ] || cp $TOK $OUT/tokenizer.json
+    [ $TOK != $W/tokenizer.json ] || cp $TOK $OUT/tokenizer.json
     ls -la $OUT
     ;;
 *)

@@ -9,6 +9,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "convert"))
 import gguf_writer  # noqa: E402
 
+import bd3model  # noqa: E402
 from data import MASK  # noqa: E402
 
 _BLOCK = {  # module parameter suffix -> GGUF name suffix
@@ -79,3 +80,23 @@ def load_gguf_into(model, path):
         new[k] = torch.from_numpy(np.ascontiguousarray(a)).to(v.dtype)
     model.load_state_dict(new)
     return meta
+
+
+def config_of(meta):
+    """bd3model.Config of a bd3lm GGUF file's metadata (the f32 epsilon and base read back as the
+    decimal values they were written from)."""
+    return bd3model.Config(n_layer=int(meta["bd3lm.block_count"]), n_embd=int(meta["bd3lm.embedding_length"]),
+                           n_head=int(meta["bd3lm.attention.head_count"]),
+                           n_ff=int(meta["bd3lm.feed_forward_length"]),
+                           n_ctx=int(meta["bd3lm.context_length"]),
+                           n_vocab=int(meta["bd3lm.diffusion.mask_token_id"]) + 1,
+                           norm_eps=float("%.6g" % meta.get("bd3lm.attention.layer_norm_epsilon", 1e-5)),
+                           rope_base=float("%.6g" % meta.get("bd3lm.rope.freq_base", 10000.0)))
+
+
+def load_gguf_model(path):
+    """A BD3LM (CPU, float32) of the shape a bd3lm GGUF file describes, holding its weights."""
+    meta, _, _ = gguf_writer.read_gguf(path)
+    model = bd3model.BD3LM(config_of(meta))
+    load_gguf_into(model, path)
+    return model

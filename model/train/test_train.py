@@ -10,6 +10,7 @@ import unittest
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bd3model  # noqa: E402
@@ -220,6 +221,153 @@ class Gguf(unittest.TestCase):
         rel = ((a - b).norm() / a.norm()).item()
         self.assertLess(rel, 0.05)
         self.assertGreater(rel, 0.0)  # Q8_0 really was applied
+
+
+class Throughput(unittest.TestCase):
+    """The masked-row heads give the loss and gradients of the full-logit reference."""
+
+    def loss_and_grads(self, m, fn):
+        m.zero_grad()
+        loss = fn()
+        loss.backward()
+        return loss.item(), {k: p.grad.clone() for k, p in m.named_parameters() if p.grad is not None}
+
+    def test_masked_heads_equal_full_logit_loss_and_gradients(self):
+        cfg = SMALL
+        L = cfg.n_ctx
+        m = random_model(cfg, seed=21)
+        torch.manual_seed(21)
+        x0 = torch.randint(0, cfg.mask_id, (3, L))
+        for B, lo, hi in ((4, 0.02, 1.0), (8, 0.3, 0.8), (L, 0.02, 1.0)):
+            xt, w = train.noisy_batch(x0, B, lo, hi, cfg.mask_id)
+            ref, gref = self.loss_and_grads(m, lambda: train.group_loss(m, xt, x0, w.double(), B, None))
+            for head in ("masked", "fused"):
+                def fn():
+                    a = train.trunk(m, xt, x0, B, None)
+                    loss, k = train.masked_loss(m, a, x0, w.double(), head, chunk=7)
+                    self.assertEqual(k, int((w > 0).sum()))
+                    self.assertLess(k, x0.numel())  # some rows really were left out
+                    return loss
+                got, g = self.loss_and_grads(m, fn)
+                self.assertAlmostEqual(got, ref, delta=1e-9 * abs(ref), msg="B=%d %s" % (B, head))
+                self.assertEqual(sorted(g), sorted(gref))
+                for k in gref:
+                    err = (g[k] - gref[k]).norm() / max(1e-30, gref[k].norm())
+                    self.assertLess(err.item(), 1e-9, "B=%d %s grad %s" % (B, head, k))
+
+    def test_fused_head_gradient_matches_autograd_for_any_chunk(self):
+        g = torch.Generator().manual_seed(5)
+        K, D, V = 23, 6, 11
+        a = torch.randn(K, D, generator=g, dtype=torch.float64, requires_grad=True)
+        W = torch.randn(V, D, generator=g, dtype=torch.float64, requires_grad=True)
+        b = torch.randn(V, generator=g, dtype=torch.float64, requires_grad=True)
+        y = torch.randint(0, V, (K,), generator=g)
+        w = torch.rand(K, generator=g, dtype=torch.float64) + 0.5
+        ref = (F.cross_entropy(a @ W.t() + b, y, reduction="none") * w).sum()
+        gr = torch.autograd.grad(3.0 * ref, (a, W, b))
+        for chunk in (1, 5, 23, 64):
+            got = train.LinearCE.apply(a, W, b, y, w, chunk)
+            self.assertAlmostEqual(got.item(), ref.item(), delta=1e-10 * abs(ref.item()))
+            gg = torch.autograd.grad(3.0 * got, (a, W, b))
+            for x, r in zip(gg, gr):
+                self.assertLess(((x - r).norm() / r.norm()).item(), 1e-12)
+
+    def test_flop_count_of_the_training_mask(self):
+        L = 32
+        for B in (4, 8):
+            self.assertEqual(train.attention_pairs(B, L), L * (L + B))
+        self.assertEqual(train.attention_pairs(L, L), L * L)
+        cfg = SMALL
+        D, Fd = cfg.n_embd, cfg.n_ff
+        body = cfg.n_layer * (4 * D * D + 2 * D * Fd)
+        want = 6 * body * 2 * 2 * L + 6 * D * (cfg.n_vocab - 1) * 10 + 12 * D * cfg.n_layer * 2 * L * (L + 4)
+        self.assertEqual(train.group_flops(cfg, 4, 2, 10, L * (L + 4)), want)
+
+
+class Growth(unittest.TestCase):
+    def test_grown_model_computes_the_same_function(self):
+        src = random_model(SMALL, seed=31)
+        for n_layer in (4, 5):
+            cfg = bd3model.Config(n_layer=n_layer, n_embd=SMALL.n_embd, n_head=SMALL.n_head, n_ff=SMALL.n_ff,
+                                  n_ctx=SMALL.n_ctx, n_vocab=SMALL.n_vocab)
+            dst = bd3model.BD3LM(cfg).double().eval()
+            new = bd3model.grow_depth(src, dst)
+            self.assertEqual(len(new), n_layer - 2)
+            for j in new:  # the new layers are live (non-zero weights), only their gates are zero
+                self.assertGreater(dst.blocks[j].attn_qkv.weight.abs().sum().item(), 0)
+                self.assertEqual(dst.blocks[j].modulation[2].abs().sum().item(), 0)
+                self.assertEqual(dst.blocks[j].modulation[5].abs().sum().item(), 0)
+            L = SMALL.n_ctx
+            x = torch.randint(0, SMALL.mask_id, (2, 2 * L))
+            with torch.no_grad():
+                for mode, xx in ((("global",), x[:, :L]), (("block", 4), x[:, :L]), (("2L", 8), x)):
+                    a = src(xx, mode, backend="manual")
+                    b = dst(xx, mode, backend="manual")
+                    self.assertEqual((a - b).abs().max().item(), 0.0, "%d layers, mode %s" % (n_layer, mode))
+                # and a gate that opens changes the output (the check above is not vacuous)
+                dst.blocks[new[0]].modulation[5].fill_(0.5)
+                b = dst(x[:, :L], ("global",), backend="manual")
+                self.assertGreater((src(x[:, :L], ("global",), backend="manual") - b).abs().max().item(), 1e-6)
+
+    def test_gguf_model_loads_with_its_own_shape(self):
+        m = random_model(SMALL, seed=33).float()
+        tok = data.ByteTokenizer()
+        path = os.path.join(tempfile.mkdtemp(), "t.gguf")
+        export.export_gguf(m, tok.tokens, tok.merges, path, [16, 4, SMALL.n_ctx])
+        m2 = export.load_gguf_model(path)
+        self.assertEqual(m2.cfg, SMALL)
+        x = torch.randint(0, SMALL.mask_id, (1, SMALL.n_ctx))
+        with torch.no_grad():
+            rel = ((m(x, ("global",), backend="manual") - m2(x, ("global",), backend="manual")).norm()
+                   / m(x, ("global",), backend="manual").norm()).item()
+        self.assertLess(rel, 0.05)
+
+
+class BitsPerByte(unittest.TestCase):
+    def test_token_byte_lengths(self):
+        n = data.token_byte_lengths(data.ByteTokenizer().tokens)
+        self.assertTrue(np.all(n[:256] == 1))
+        self.assertEqual(n[256], len("<|endoftext|>"))
+        n = data.token_byte_lengths(["\u0120the", "\u00c3\u00a9", "<|endoftext|>", "ab"])
+        self.assertEqual(list(n), [4, 2, 13, 2])  # " the", "\u00e9" (2 UTF-8 bytes), eos, "ab"
+
+    def test_compare_of_a_model_with_itself_and_another(self):
+        d = tempfile.mkdtemp()
+        corpus = os.path.join(d, "corpus")
+        os.makedirs(corpus)
+        rng = np.random.default_rng(3)
+        words = ["alpha", "beta", "gamma", "delta", "caf\u00e9", "x"]
+        for split in ("train", "valid"):
+            text = "\n\n<|endoftext|>\n\n".join(" ".join(rng.choice(words, 300)) for _ in range(3))
+            with open(os.path.join(corpus, "t.%s.txt" % split), "w", encoding="utf-8") as f:
+                f.write(text)
+        out = os.path.join(d, "data")
+        data.prepare(data.ByteTokenizer(), corpus, out, log=lambda *a: None)
+        tok = data.ByteTokenizer()
+        paths = []
+        for seed in (41, 41, 42):
+            m = random_model(SMALL, seed=seed).float()
+            paths.append(os.path.join(d, "m%d_%d.gguf" % (seed, len(paths))))
+            export.export_gguf(m, tok.tokens, tok.merges, paths[-1], [8, SMALL.n_ctx])
+        js = os.path.join(d, "cmp.json")
+        train.main(["compare", "--data", out, "--gguf", paths[0], "--gguf", paths[1], "--gguf", paths[2],
+                    "--modes", "8,g", "--rows", "6", "--passes", "2", "--device", "cpu", "--json", js])
+        import json
+        with open(js) as f:
+            res = json.load(f)
+        r = res["table"]["t"]
+        ids = data.load_tokens(os.path.join(out, "t.valid.bin"))[:6 * SMALL.n_ctx]
+        want_bytes = sum(13 if i == tok.eos_id else 1 for i in ids)
+        for mode in ("block:8", "global"):
+            self.assertEqual(r[mode]["bytes"], want_bytes)
+            bpb, ppl, chg = r[mode]["bpb"], r[mode]["ppl"], r[mode]["change"]
+            self.assertEqual(bpb[0], bpb[1])          # same weights, same masks: identical
+            self.assertEqual(chg[0], [0.0, 0.0])
+            self.assertNotEqual(bpb[0], bpb[2])       # another model: a different figure
+            # bpb and ppl describe the same nats: bpb * bytes * ln 2 = ln(ppl) * counted tokens
+            nats = bpb[2] * r[mode]["bytes"] * math.log(2)
+            self.assertAlmostEqual(nats, math.log(ppl[2]) * r[mode]["counted"], delta=1e-6 * nats)
+            self.assertAlmostEqual(chg[1][0], bpb[2] / bpb[0] - 1, delta=1e-9)
 
 
 class Engine(unittest.TestCase):

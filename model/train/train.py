@@ -7,6 +7,8 @@
   train     --data DATA --work WORK [options]             train (resumes WORK/ckpt.pt if present)
   evaluate  --data DATA --gguf FILE | --ckpt FILE          NELBO table (B=4, B=16, global)
   export    --ckpt FILE --tokenizer T --out FILE.gguf      GGUF (Q8_0 large matrices) of the EMA
+  compare   --data DATA --gguf A --gguf B [...]           bits per byte of models on the same masks
+  bench     [--config C]                                  (CUDA) matrix rate and output-layer timings
 T is a tokenizer JSON, or "bytes" for the 256-byte vocabulary of the toy configuration."""
 import argparse
 import json
@@ -25,7 +27,7 @@ import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
 
-CONFIGS = {"default": bd3model.DEFAULT, "toy": bd3model.TOY}
+CONFIGS = {"default": bd3model.DEFAULT, "deep16": bd3model.DEEP16, "toy": bd3model.TOY}
 
 
 def log(*a):
@@ -68,15 +70,103 @@ def noisy_batch(x0, B, beta, omega, mask_id):
     return xt, masked.float() / t
 
 
+def upcast(x):
+    """bf16 / f16 / f32 logits -> float32 for the softmax; float64 stays float64 (tests)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def group_loss(model, xt, x0, w, B, block_mask):
-    """Sum over masked tokens of -log p(x0) / t (the BD3-LM / MDLM NELBO estimate)."""
+    """Sum over masked tokens of -log p(x0) / t (the BD3-LM / MDLM NELBO estimate), with logits
+    at every position of the noisy half (the reference the masked head is tested against)."""
     n, L = x0.shape
     if B == L:
         logits = model(xt, ("global",))
     else:
         logits = model(torch.cat([xt, x0], dim=1), ("2L", B), n_out=L, block_mask=block_mask)
-    ce = F.cross_entropy(logits.reshape(n * L, -1).float(), x0.reshape(-1), reduction="none")
+    ce = F.cross_entropy(upcast(logits.reshape(n * L, -1)), x0.reshape(-1), reduction="none")
     return (ce * w.reshape(-1)).sum()
+
+
+def trunk(model, xt, x0, B, block_mask):
+    """The output layer's input [n, L, D] at the noisy half: global rows alone, others as 2L."""
+    L = x0.shape[1]
+    if B == L:
+        return model.hidden(xt, ("global",))
+    return model.hidden(torch.cat([xt, x0], dim=1), ("2L", B), n_out=L, block_mask=block_mask)
+
+
+class LinearCE(torch.autograd.Function):
+    """sum_k w_k * cross_entropy(a_k W^T + b, y_k) over rows a [K, D], computed `chunk` rows at a
+    time; the forward also forms the gradients (softmax - onehot), so no [K, V] logits outlive a
+    chunk. Matrix products in bf16 on CUDA (as under autocast), in a's dtype elsewhere."""
+
+    @staticmethod
+    def forward(ctx, a, weight, bias, y, w, chunk):
+        mm = torch.bfloat16 if a.is_cuda else a.dtype
+        acc = torch.float32 if a.is_cuda else a.dtype
+        wm = weight.to(mm)
+        ga = torch.empty_like(a)
+        gw = torch.zeros(weight.shape, dtype=acc, device=a.device)
+        gb = torch.zeros(bias.shape, dtype=acc, device=a.device)
+        total = torch.zeros((), dtype=acc, device=a.device)
+        for s in range(0, a.shape[0], chunk):
+            ac = a[s:s + chunk].to(mm)
+            yc = y[s:s + chunk]
+            wc = w[s:s + chunk].to(acc)
+            z = (ac @ wm.t()).to(acc) + bias.to(acc)
+            lse = torch.logsumexp(z, dim=-1)
+            total += ((lse - z.gather(1, yc[:, None]).squeeze(1)) * wc).sum()
+            g = torch.exp(z - lse[:, None])
+            g.scatter_add_(1, yc[:, None], -torch.ones_like(lse)[:, None])
+            g *= wc[:, None]
+            gb += g.sum(dim=0)
+            gm = g.to(mm)
+            ga[s:s + chunk] = (gm @ wm).to(a.dtype)
+            gw += (gm.t() @ ac).to(acc)
+        ctx.save_for_backward(ga, gw, gb)
+        ctx.dtypes = (weight.dtype, bias.dtype)
+        return total
+
+    @staticmethod
+    def backward(ctx, go):
+        ga, gw, gb = ctx.saved_tensors
+        return (ga * go.to(ga.dtype), (gw * go).to(ctx.dtypes[0]), (gb * go).to(ctx.dtypes[1]),
+                None, None, None)
+
+
+def masked_loss(model, a, x0, w, head="fused", chunk=8192):
+    """The loss of group_loss from the output layer's input a [n, L, D], with logits only at the
+    masked positions (w > 0). Returns (loss, number of masked rows)."""
+    D = a.shape[-1]
+    wf = w.reshape(-1)
+    idx = torch.nonzero(wf).squeeze(1)
+    rows = a.reshape(-1, D).index_select(0, idx)
+    y = x0.reshape(-1).index_select(0, idx)
+    ww = wf.index_select(0, idx)
+    mid = model.cfg.mask_id
+    if head == "fused":
+        return LinearCE.apply(rows, model.output.weight[:mid], model.output.bias[:mid], y, ww, chunk), len(idx)
+    ce = F.cross_entropy(upcast(model.logits(rows)), y, reduction="none")
+    return (ce * ww).sum(), len(idx)
+
+
+def attention_pairs(B, L):
+    """Query-key pairs a group's row attends (global: L*L; 2L input: every allowed pair of the
+    training mask, which is L*(L+B))."""
+    if B == L:
+        return L * L
+    return int(bd3model.dense_mask(("2L", B), 2 * L, L).sum())
+
+
+def group_flops(cfg, B, n, k_rows, pairs):
+    """Training FLOPs (forward + backward) of one group of n rows with k_rows masked rows sent to
+    the output layer: 6 * parameters * rows for every matrix product over the rows actually
+    computed (2L rows: 2L positions), plus attention (4 D per allowed pair and layer forward,
+    3x that with backward). Layer norms, GELU and the embedding lookup are not counted."""
+    D, Fd, L = cfg.n_embd, cfg.n_ff, cfg.n_ctx
+    T = L if B == L else 2 * L
+    body = cfg.n_layer * (4 * D * D + 2 * D * Fd)
+    return 6 * body * n * T + 6 * D * (cfg.n_vocab - 1) * k_rows + 12 * D * cfg.n_layer * n * pairs
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -215,10 +305,16 @@ def cmd_train(a):
         log("resumed %s at step %d, %.0f s, %d tokens" % (ckpt_path, state["step"], state["elapsed"],
                                                           state["tokens"]))
     elif a.init_gguf:
-        export.load_gguf_into(model, a.init_gguf)
+        src = export.load_gguf_model(a.init_gguf)
+        if src.cfg.n_layer == cfg.n_layer:
+            model.load_state_dict(src.state_dict())
+            log("initialised from %s" % a.init_gguf)
+        else:
+            new = bd3model.grow_depth(src.to(dev), model)
+            log("initialised from %s, grown from %d to %d layers (new, identity at start: %s)"
+                % (a.init_gguf, src.cfg.n_layer, cfg.n_layer, new))
         for e, p in zip(ema, params):
             e.copy_(p.detach())
-        log("initialised from %s" % a.init_gguf)
 
     eval_model = bd3model.BD3LM(cfg).to(dev)
 
@@ -232,9 +328,16 @@ def cmd_train(a):
     for B, _, _, _ in groups:
         if B < L and use_flex:
             block_masks[B] = bd3model.flex_block_mask(("2L", B), L, dev)
-    loss_fn = group_loss
-    if cuda and hasattr(torch, "compile") and not a.no_compile:
-        loss_fn = torch.compile(group_loss, dynamic=False)
+    pairs = {B: attention_pairs(B, L) for B, _, _, _ in groups}
+    if a.head == "full":
+        trunk_fn = None
+        loss_fn = group_loss
+        if cuda and hasattr(torch, "compile") and not a.no_compile:
+            loss_fn = torch.compile(group_loss, dynamic=False)
+    else:
+        trunk_fn = trunk
+        if cuda and hasattr(torch, "compile") and not a.no_compile:
+            trunk_fn = torch.compile(trunk, dynamic=False)
 
     def quick_eval(tag):
         res = {}
@@ -264,6 +367,7 @@ def cmd_train(a):
     t_last = time.time()
     t_log = time.time()
     tok_log = 0
+    flops_log = 0
     loss_acc = torch.zeros((), device=dev)
     n_acc = 0
     last_ckpt = time.time()
@@ -279,13 +383,24 @@ def cmd_train(a):
         for g in opt.param_groups:
             g["lr"] = lr
         total = 0.0
+        prof = None
+        if cuda and a.profile_at and state["step"] == a.profile_at:
+            prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                                                      torch.profiler.ProfilerActivity.CUDA])
+            prof.__enter__()
         for B, n, beta, omega in groups:
             off = torch.randint(0, n_train - L, (n,), device=dev)
             x0 = train_ids[off[:, None] + ar[None, :]]
             xt, w = noisy_batch(x0, B, beta, omega, cfg.mask_id)
             with bd3model.amp(cuda):
-                loss = loss_fn(model, xt, x0, w, B, block_masks.get(B))
+                if trunk_fn is None:
+                    loss = loss_fn(model, xt, x0, w, B, block_masks.get(B))
+                    k_rows = n * L
+                else:
+                    loss, k_rows = masked_loss(model, trunk_fn(model, xt, x0, B, block_masks.get(B)),
+                                               x0, w, a.head, a.chunk)
             (loss / (rows_per_step * L)).backward()
+            flops_log += group_flops(cfg, B, n, k_rows, pairs[B])
             loss_acc += loss.detach() / (rows_per_step * L)
         n_acc += 1
         torch.nn.utils.clip_grad_norm_(params, a.clip_grad)
@@ -293,6 +408,14 @@ def cmd_train(a):
         opt.zero_grad(set_to_none=True)
         decay = min(a.ema, (1.0 + state["step"]) / (10.0 + state["step"]))
         ema_update(ema, [q.detach() for q in params], decay)
+        if prof is not None:  # one profiled step, kept out of the throughput figures
+            torch.cuda.synchronize()
+            prof.__exit__(None, None, None)
+            log("profile of step %d (one step, times summed over kernels):\n%s" % (
+                state["step"], prof.key_averages().table(sort_by="cuda_time_total", row_limit=30)))
+            tok_log = 0
+            flops_log = 0
+            t_log = time.time()
         state["step"] += 1
         state["tokens"] += rows_per_step * L
         tok_log += rows_per_step * L
@@ -304,6 +427,7 @@ def cmd_train(a):
             log("first step done (compile) in %.1f s" % (now - t_last))
             first = False
             tok_log = 0
+            flops_log = 0
             t_log = now
         else:
             state["elapsed"] += now - t_last
@@ -315,13 +439,15 @@ def cmd_train(a):
             state["elapsed"] += now - t_last
             t_last = now
             tps = tok_log / max(1e-9, now - t_log)
-            log("step %d  p %.3f  lr %.2e  loss %.4f  %.0f tok/s  tokens %d" % (
-                state["step"], p, lr, lv, tps, state["tokens"]))
+            tfs = flops_log / max(1e-9, now - t_log) / 1e12
+            log("step %d  p %.3f  lr %.2e  loss %.4f  %.0f tok/s  %.1f TFLOP/s (%.1f%% of %.0f)  tokens %d" % (
+                state["step"], p, lr, lv, tps, tfs, 100 * tfs / a.peak_tflops, a.peak_tflops, state["tokens"]))
             state["curve"].append({"step": state["step"], "elapsed": state["elapsed"], "loss": lv,
-                                   "lr": lr, "tok_s": tps, "tokens": state["tokens"]})
+                                   "lr": lr, "tok_s": tps, "tflops": tfs, "tokens": state["tokens"]})
             loss_acc.zero_()
             n_acc = 0
             tok_log = 0
+            flops_log = 0
             t_log = now
         if a.eval_every_s and time.time() - last_eval > a.eval_every_s:
             t0 = time.time()
@@ -399,6 +525,106 @@ def cmd_evaluate(a):
                     name, B, tok.decode(prompt), tok.decode(out)))
 
 
+def cmd_compare(a):
+    """Bits per byte (and NELBO perplexity) of several GGUF models on the same rows with the same
+    masks (same seed), and each model's change against the first, paired over rows."""
+    dev = torch.device(a.device if a.device else ("cuda" if torch.cuda.is_available() else "cpu"))
+    cuda = dev.type == "cuda"
+    models = [export.load_gguf_model(g).to(dev) for g in a.gguf]
+    cfg = models[0].cfg
+    for m in models[1:]:
+        assert (m.cfg.n_ctx, m.cfg.n_vocab) == (cfg.n_ctx, cfg.n_vocab), "models need the same n_ctx and vocabulary"
+    L = cfg.n_ctx
+    blen = data.token_byte_lengths(data.load_tokenizer(a.tokenizer).tokens)
+    valid = load_valid(a.data, L, a.rows)
+    modes = [L if b in ("g", "global") else int(b) for b in a.modes.split(",")]
+    res = {"seed": a.seed, "passes": a.passes, "models": a.gguf, "rows": {k: len(v) for k, v in valid.items()},
+           "table": {}}
+    lines = ["%-18s %-9s %s  %s" % ("file", "mode", "  ".join("bpb[%d]   ppl[%d]" % (i, i) for i in range(len(models))),
+                                    "change of bpb vs [0] (± paired s.e.)")]
+    t0 = time.time()
+    for name, rows in valid.items():
+        nbytes = int(blen[rows.numpy()].sum())
+        for B in modes:
+            per = []
+            for m in models:
+                gen = torch.Generator().manual_seed(a.seed)
+                r = np.stack([evaluate.nelbo_rows(m, rows, B, gen, batch=a.batch, device=dev, autocast=cuda)
+                              for _ in range(a.passes)]).mean(axis=0)
+                per.append(r)
+            counted = rows.shape[0] * (L - 1)
+            bpb = [float(r.sum() / math.log(2) / nbytes) for r in per]
+            ppl = [float(math.exp(r.sum() / counted)) for r in per]
+            chg = [(float(r.sum() / per[0].sum() - 1.0),
+                    float(np.std(r - per[0], ddof=1) * math.sqrt(len(r)) / per[0].sum()) if len(r) > 1 else 0.0)
+                   for r in per[1:]]
+            mode = "global" if B == L else "block:%d" % B
+            res["table"].setdefault(name, {})[mode] = {"bytes": nbytes, "counted": counted, "bpb": bpb,
+                                                       "ppl": ppl, "change": chg}
+            lines.append("%-18s %-9s %s  %s" % (name, mode, "  ".join("%.4f  %7.2f" % (b, p) for b, p in zip(bpb, ppl)),
+                                                "  ".join("%+.2f%% ± %.2f" % (100 * c, 100 * e) for c, e in chg)))
+    log("bits per byte, seed %d, %d passes, rows %s:\n%s" % (a.seed, a.passes, res["rows"], "\n".join(lines)))
+    log("comparison took %.1f s" % (time.time() - t0))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+def cmd_bench(a):
+    """The device's bf16 matrix rate on random data, and the output layer + loss of one group
+    (n rows of L, about half masked) forward and backward with each head, median of `reps`."""
+    dev = torch.device("cuda")
+    cfg = CONFIGS[a.config]
+    L, D = cfg.n_ctx, cfg.n_embd
+
+    def timed(fn, reps):
+        for _ in range(3):
+            fn()
+        ts = []
+        for _ in range(reps):
+            e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            e0.record()
+            fn()
+            e1.record()
+            torch.cuda.synchronize()
+            ts.append(e0.elapsed_time(e1) / 1e3)
+        return float(np.median(ts))
+    n = 8192
+    x, y = (torch.randn(n, n, device=dev, dtype=torch.bfloat16) for _ in range(2))
+    s = timed(lambda: x @ y, 20)
+    log("bf16 matmul %dx%dx%d on random data: %.2f ms, %.0f TFLOP/s" % (n, n, n, s * 1e3, 2 * n ** 3 / s / 1e12))
+    model = bd3model.BD3LM(cfg).to(dev)
+    torch.nn.init.normal_(model.output.weight, std=0.02)
+    rows = a.rows
+    x0 = torch.randint(0, cfg.mask_id, (rows, L), device=dev)
+    _, w = noisy_batch(x0, 16, 0.02, 1.0, cfg.mask_id)
+    h = torch.randn(rows, L, D, device=dev, requires_grad=True)
+    k = int((w > 0).sum())
+    best = None
+    for head in ("full", "masked", "fused"):
+        def step():
+            with bd3model.amp(True):
+                if head == "full":
+                    mid = cfg.mask_id
+                    a_ = F.layer_norm(h, (D,))
+                    logits = F.linear(a_, model.output.weight[:mid], model.output.bias[:mid])
+                    loss = (F.cross_entropy(logits.reshape(rows * L, -1).float(), x0.reshape(-1), reduction="none")
+                            * w.reshape(-1)).sum()
+                else:
+                    loss, _ = masked_loss(model, F.layer_norm(h, (D,)), x0, w, head, a.chunk)
+            loss.backward()
+        t = timed(step, 10)
+        log("head %-6s: %.2f ms forward+backward for %d rows (%d masked), peak memory %.1f GiB" % (
+            head, t * 1e3, rows * L, k, torch.cuda.max_memory_allocated() / 2 ** 30))
+        torch.cuda.reset_peak_memory_stats()
+        if head != "full" and (best is None or t < best[1]):
+            best = (head, t)
+    log("fastest masked head: %s" % best[0])
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(best[0] + "\n")
+
+
 def cmd_export(a):
     dev = torch.device("cpu")
     model = load_for_eval(a, dev)
@@ -444,6 +670,13 @@ def main(argv=None):
     p.add_argument("--quick-rows", type=int, default=32, help="rows per valid file in periodic evals")
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--no-flex", action="store_true")
+    p.add_argument("--head", default="fused", choices=("fused", "masked", "full"),
+                   help="output layer and loss: fused chunked linear + cross-entropy at masked rows, "
+                        "plain at masked rows, or logits at every row")
+    p.add_argument("--chunk", type=int, default=8192, help="rows per chunk of the fused head")
+    p.add_argument("--peak-tflops", type=float, default=989.0,
+                   help="the peak the logged utilisation is a fraction of (H100/H200 dense bf16: 989)")
+    p.add_argument("--profile-at", type=int, default=0, help="profile 3 steps from this step, log the table")
     for name in ("evaluate", "export"):
         p = sub.add_parser(name)
         p.add_argument("--config", default="default", choices=sorted(CONFIGS))
@@ -466,9 +699,25 @@ def main(argv=None):
             p.add_argument("--block-lengths", default="16,4,g")
             p.add_argument("--wtype", default="q8_0")
             p.add_argument("--name", default="bd3ed default (bd3lm 8x384)")
+    p = sub.add_parser("bench")
+    p.add_argument("--config", default="default", choices=sorted(CONFIGS))
+    p.add_argument("--rows", type=int, default=36)
+    p.add_argument("--chunk", type=int, default=8192)
+    p.add_argument("--out", default=None, help="write the fastest masked head's name here")
+    p = sub.add_parser("compare")
+    p.add_argument("--gguf", action="append", required=True, help="a model; give two or more, the first is the reference")
+    p.add_argument("--data", required=True)
+    p.add_argument("--tokenizer", default="bytes")
+    p.add_argument("--device", default=None)
+    p.add_argument("--rows", type=int, default=None, help="rows per valid file (all when absent)")
+    p.add_argument("--modes", default="4,16,g", help="block lengths; g = global")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--passes", type=int, default=1)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--json", default=None)
     a = ap.parse_args(argv)
-    {"tokenizer": cmd_tokenizer, "prepare": cmd_prepare, "train": cmd_train,
-     "evaluate": cmd_evaluate, "export": cmd_export}[a.cmd](a)
+    {"tokenizer": cmd_tokenizer, "prepare": cmd_prepare, "train": cmd_train, "evaluate": cmd_evaluate,
+     "export": cmd_export, "compare": cmd_compare, "bench": cmd_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":
