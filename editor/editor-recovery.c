@@ -89,7 +89,7 @@ static void editor_recover(editor *ed, bool yes)
     buffer *b = editor_buffer(ed);
     b->recovery_offer = false;
     if (!yes) {
-        if (b->path) file_recovery_remove(b->path);
+        if (b->path) file_recovery_discard(b->path);
         else if (b->rec_offer) unlink(b->rec_offer);
         free(b->rec_offer);
         b->rec_offer = NULL;

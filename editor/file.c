@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 const char *file_status_str(file_status s)
@@ -25,9 +26,17 @@ const char *file_status_str(file_status s)
     case FILE_E_CHANGED: return "file changed on disk since it was opened";
     case FILE_E_NOTREG: return "not a regular file";
     case FILE_E_NONE: return "no recovery file";
+    case FILE_E_TOOBIG: return "too large";
+    case FILE_E_READONLY: return "the file is read-only";
+    case FILE_E_DIR: return "no file can be created in its folder";
+    case FILE_E_NOCOPY: return "no safety copy of the old text could be made";
     }
     return "unknown status";
 }
+
+/* Internal: a save that cannot keep what the file is through a rename (owner, links, the
+ * folder): it is written in place instead. Never returned to callers. */
+#define FILE_E_KEEP ((file_status)100)
 
 static file_status file_fail(int *err, int e)
 {
@@ -71,88 +80,73 @@ static file_status file_read_text(int fd, size_t cap, size_t limit, text **out, 
     return FILE_OK;
 }
 
-file_status file_load_fd(int fd, text **out, int *err)
+file_status file_load_fd(int fd, size_t limit, text **out, int *err)
 {
-    return file_read_text(fd, 65536, SIZE_MAX, out, err);
+    file_status s = file_read_text(fd, 65536, limit, out, err);
+    if (s != FILE_OK || text_size(*out) < limit) return s;
+    char c;
+    ssize_t r;
+    while ((r = read(fd, &c, 1)) < 0 && errno == EINTR) {}
+    if (r == 0) return FILE_OK;   /* exactly limit bytes */
+    text_free(*out);
+    *out = NULL;
+    if (r < 0) return file_fail(err, errno);
+    return FILE_E_TOOBIG;
 }
 
-/* ---- mapped files and truncation (SIGBUS) ---- */
+/* ---- loading ---- */
 
-#define FILE_MAPS_MAX 64   /* mapped files remembered for the SIGBUS handler */
-
-/* A mapped file. Entries are written by the loading thread before `state` publishes them and
- * read by the signal handler on any thread. The text frees the mapping itself (munmap); an
- * entry then stays until its slot is reused, which is harmless: a SIGBUS in its range can only
- * come from a file mapping there, and zero pages are the better outcome for it too. */
-typedef struct file_map {
-    char *addr;                 /* start of the mapping */
-    size_t len;                 /* bytes mapped */
-    char path[PATH_MAX];        /* the file, for the message */
-    atomic_int state;           /* 0 free, 1 in use, 2 faulted (not yet reported) */
-} file_map;
-
-static file_map file_maps[FILE_MAPS_MAX];       /* registry, searched by the handler */
-static atomic_int file_maps_next;               /* next slot to (re)use, round robin */
-static struct sigaction file_old_bus;           /* the handler before ours */
-static atomic_int file_bus_installed;           /* ours is installed */
-
-static void file_on_bus(int sig, siginfo_t *si, void *uctx)
+/* Opens path for reading without ever blocking (a FIFO or a device given as a file) and
+ * refuses what is not a regular file. *fd is -1 and the status FILE_OK when path does not
+ * exist. */
+static file_status file_open_regular(const char *path, int *fd, struct stat *st, int *err)
 {
-    char *a = si ? (char *)si->si_addr : NULL;
-    long page = sysconf(_SC_PAGESIZE);
-    for (int i = 0; a && i < FILE_MAPS_MAX; i++) {
-        file_map *m = &file_maps[i];
-        if (atomic_load(&m->state) == 0 || a < m->addr || a >= m->addr + m->len) continue;
-        /* the file shrank: zero pages from the faulting page to the end of the mapping */
-        char *from = (char *)((uintptr_t)a & ~(uintptr_t)(page - 1));
-        size_t n = (size_t)(m->addr + m->len - from);
-        if (mmap(from, n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-            break;
-        atomic_store(&m->state, 2);
-        return;   /* the faulting read is retried and now reads zeros */
-    }
-    /* not ours: the previous disposition handles it when the fault repeats */
-    if (file_old_bus.sa_flags & SA_SIGINFO) {
-        if (file_old_bus.sa_sigaction) { file_old_bus.sa_sigaction(sig, si, uctx); return; }
-    } else if (file_old_bus.sa_handler != SIG_IGN && file_old_bus.sa_handler != SIG_DFL) {
-        file_old_bus.sa_handler(sig);
-        return;
-    }
-    signal(SIGBUS, SIG_DFL);
+    *fd = -1;
+    if (stat(path, st) < 0) return errno == ENOENT ? FILE_OK : file_fail(err, errno);
+    if (!S_ISREG(st->st_mode)) return FILE_E_NOTREG;
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (f < 0) return file_fail(err, errno);
+    if (fstat(f, st) < 0) { int e = errno; close(f); return file_fail(err, e); }
+    if (!S_ISREG(st->st_mode)) { close(f); return FILE_E_NOTREG; }   /* replaced meanwhile */
+    int fl = fcntl(f, F_GETFL);
+    if (fl >= 0) fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
+    *fd = f;
+    return FILE_OK;
 }
 
-static void file_map_register(void *addr, size_t len, const char *path)
+file_status file_check_regular(const char *path, int *err)
 {
-    if (!atomic_exchange(&file_bus_installed, 1)) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = file_on_bus;
-        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGBUS, &sa, &file_old_bus);
-    }
-    int slot = -1;
-    for (int i = 0; i < FILE_MAPS_MAX && slot < 0; i++)
-        if (atomic_load(&file_maps[i].state) == 0) slot = i;
-    if (slot < 0) slot = atomic_fetch_add(&file_maps_next, 1) % FILE_MAPS_MAX;
-    file_map *m = &file_maps[slot];
-    atomic_store(&m->state, 0);
-    m->addr = addr;
-    m->len = len;
-    snprintf(m->path, sizeof m->path, "%s", path);
-    atomic_store(&m->state, 1);
+    int fd;
+    struct stat st;
+    file_status s = file_open_regular(path, &fd, &st, err);
+    if (s == FILE_OK && fd < 0) return file_fail(err, ENOENT);
+    if (fd >= 0) close(fd);
+    return s;
 }
 
-bool file_mmap_fault_take(char *buf, size_t size)
+/* Reads a large file into private anonymous memory (released by the text with munmap): the
+ * text never shares pages with the file, so no other program can change it. */
+static file_status file_read_private(int fd, size_t len, text **out, int *err)
 {
-    for (int i = 0; i < FILE_MAPS_MAX; i++) {
-        int faulted = 2;
-        if (atomic_compare_exchange_strong(&file_maps[i].state, &faulted, 1)) {
-            if (buf && size) snprintf(buf, size, "%s", file_maps[i].path);
-            return true;
-        }
+    char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED) return FILE_E_NOMEM;
+    size_t n = 0;
+    while (n < len) {
+        ssize_t r = read(fd, map + n, len - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; munmap(map, len); return file_fail(err, e); }
+        if (r == 0) break;   /* the file shrank while read: what was there */
+        n += (size_t)r;
     }
-    return false;
+    if (n < len) {   /* give back the pages past what was read */
+        size_t page = (size_t)sysconf(_SC_PAGESIZE), keep = (n + page - 1) / page * page;
+        if (keep < len) munmap(map + keep, len - keep);
+        if (n == 0) { *out = text_new(); return *out ? FILE_OK : FILE_E_NOMEM; }
+        len = n;
+    }
+    *out = text_new_owned(map, len, true);
+    if (!*out) { munmap(map, len); return FILE_E_NOMEM; }
+    return FILE_OK;
 }
 
 /* Reads exactly the len bytes of a regular file (fewer when it shrinks meanwhile). */
@@ -162,51 +156,32 @@ file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_i
     memset(info, 0, sizeof *info);
     info->mode = 0666;
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
+    struct stat st;
+    file_status s = file_open_regular(path, &fd, &st, err);
+    if (s != FILE_OK) return s;
     if (fd < 0) {
-        if (errno != ENOENT) return file_fail(err, errno);
         *out = text_new();
         return *out ? FILE_OK : FILE_E_NOMEM;
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0) { int e = errno; close(fd); return file_fail(err, e); }
-    if (!S_ISREG(st.st_mode)) { close(fd); return FILE_E_NOTREG; }
     file_info_from_stat(info, &st);
     size_t len = (size_t)st.st_size;
-    if (len > 0 && len >= mmap_min) {
-        void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (map == MAP_FAILED) return file_fail(err, errno);
-        file_map_register(map, len, path);
-        *out = text_new_owned(map, len, true);
-        if (!*out) { munmap(map, len); return FILE_E_NOMEM; }
-        return FILE_OK;
-    }
-    file_status s = file_read_text(fd, len ? len : 1, len, out, err);
+    if (len > 0 && len >= mmap_min) s = file_read_private(fd, len, out, err);
+    else s = file_read_text(fd, len ? len : 1, len, out, err);
     close(fd);
     return s;
+}
+
+bool file_mmap_fault_take(char *buf, size_t size)
+{
+    (void)buf;
+    (void)size;
+    return false;   /* files are read into private memory: nothing can shrink under a text */
 }
 
 file_status file_load(const char *path, text **out, file_info *info, int *err)
 {
     return file_load_mmap(path, FILE_MMAP_MIN, out, info, err);
-}
-
-file_status file_write_fd(const text *t, int fd, int *err)
-{
-    size_t pos = 0, len;
-    const char *c;
-    while ((c = text_chunk(t, pos, &len)) != NULL) {
-        size_t done = 0;
-        while (done < len) {
-            ssize_t w = write(fd, c + done, len - done);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) return file_fail(err, errno);
-            done += (size_t)w;
-        }
-        pos += len;
-    }
-    return FILE_OK;
 }
 
 bool file_changed(const char *path, const file_info *info)
@@ -236,34 +211,78 @@ static void file_fsync_dir(const char *dir)
     if (fd >= 0) { fsync(fd); close(fd); }
 }
 
-static file_status file_write_spans_fd(const text_span *spans, size_t n, int fd, int *err)
+static file_status file_write_all(int fd, const char *p, size_t len, int *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        size_t done = 0;
-        while (done < spans[i].len) {
-            ssize_t w = write(fd, spans[i].data + done, spans[i].len - done);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) return file_fail(err, errno);
-            done += (size_t)w;
-        }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return file_fail(err, errno);
+        if (w == 0) return file_fail(err, EIO);
+        done += (size_t)w;
     }
     return FILE_OK;
 }
 
-/* Writes t (or, when t is NULL, the spans) to a temporary file beside target, then renames
- * it over target. */
-static file_status file_write_atomic(const text *t, const text_span *spans, size_t n_spans,
-                                     const char *target, mode_t mode, int *err)
+file_status file_write_fd(const text *t, int fd, int *err)
+{
+    size_t pos = 0, len;
+    const char *c;
+    while ((c = text_chunk(t, pos, &len)) != NULL) {
+        file_status s = file_write_all(fd, c, len, err);
+        if (s != FILE_OK) return s;
+        pos += len;
+    }
+    return FILE_OK;
+}
+
+/* What to write: a prefix of bytes (may be empty), then a text or, when it is NULL, spans. */
+typedef struct file_content {
+    const char *prefix;       /* bytes before the text (a recovery header), or NULL */
+    size_t prefix_len;        /* bytes */
+    const text *t;            /* the text, or NULL for spans */
+    const text_span *spans;   /* n_spans runs of stored bytes when t is NULL */
+    size_t n_spans;           /* count */
+} file_content;
+
+static file_status file_write_content(const file_content *c, int fd, int *err)
+{
+    if (c->prefix_len) {
+        file_status s = file_write_all(fd, c->prefix, c->prefix_len, err);
+        if (s != FILE_OK) return s;
+    }
+    if (c->t) return file_write_fd(c->t, fd, err);
+    for (size_t i = 0; i < c->n_spans; i++) {
+        file_status s = file_write_all(fd, c->spans[i].data, c->spans[i].len, err);
+        if (s != FILE_OK) return s;
+    }
+    return FILE_OK;
+}
+
+/* Creates a temporary file beside target (mode 0600); its name goes into tmp. */
+static int file_temp_beside(const char *target, char *tmp, size_t size)
+{
+    char dir[PATH_MAX];
+    if (!file_dir_of(target, dir, sizeof dir)) { errno = ENAMETOOLONG; return -1; }
+    const char *base = strrchr(target, '/');
+    base = base ? base + 1 : target;
+    /* a long file name is cut so that the temporary name still fits in NAME_MAX */
+    if (snprintf(tmp, size, "%s/.%.200s.bd3ed-XXXXXX", dir, base) >= (int)size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return mkstemp(tmp);
+}
+
+/* Writes c to a temporary file beside target, then renames it over target. */
+static file_status file_write_atomic(const file_content *c, const char *target, mode_t mode,
+                                     int *err)
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 32];
     if (!file_dir_of(target, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
-    const char *base = strrchr(target, '/');
-    base = base ? base + 1 : target;
-    if (snprintf(tmp, sizeof tmp, "%s/.%s.bd3ed-XXXXXX", dir, base) >= (int)sizeof tmp)
-        return file_fail(err, ENAMETOOLONG);
-    int fd = mkstemp(tmp);
+    int fd = file_temp_beside(target, tmp, sizeof tmp);
     if (fd < 0) return file_fail(err, errno);
-    file_status s = t ? file_write_fd(t, fd, err) : file_write_spans_fd(spans, n_spans, fd, err);
+    file_status s = file_write_content(c, fd, err);
     if (s == FILE_OK && fchmod(fd, mode) < 0) s = file_fail(err, errno);
     if (s == FILE_OK && fsync(fd) < 0) s = file_fail(err, errno);
     if (close(fd) < 0 && s == FILE_OK) s = file_fail(err, errno);
@@ -273,32 +292,276 @@ static file_status file_write_atomic(const text *t, const text_span *spans, size
     return FILE_OK;
 }
 
-file_status file_save(const text *t, const char *path, file_info *info, bool force, int *err)
+/* ---- saving: what a file is survives a save ---- */
+
+/* Follows symbolic links from path to the file they name, even when it does not exist (a
+ * dangling link is written through to its target). */
+static bool file_resolve(const char *path, char *out, size_t size, int *e)
 {
-    if (!force && file_changed(path, info)) return FILE_E_CHANGED;
+    char cur[PATH_MAX];
+    if (strlen(path) >= sizeof cur) { *e = ENAMETOOLONG; return false; }
+    strcpy(cur, path);
+    for (int depth = 0; depth < 40; depth++) {
+        struct stat st;
+        if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+            if (strlen(cur) >= size) { *e = ENAMETOOLONG; return false; }
+            strcpy(out, cur);
+            return true;
+        }
+        char link[PATH_MAX];
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0) { *e = errno; return false; }
+        link[n] = 0;
+        if (link[0] == '/') { strcpy(cur, link); continue; }
+        char dir[PATH_MAX];   /* relative: from the link's folder */
+        if (!file_dir_of(cur, dir, sizeof dir)) { *e = ENAMETOOLONG; return false; }
+        if (snprintf(cur, sizeof cur, "%s/%s", dir, link) >= (int)sizeof cur) {
+            *e = ENAMETOOLONG;
+            return false;
+        }
+    }
+    *e = ELOOP;
+    return false;
+}
+
+/* Copies every extended attribute of from (user.*, security.*, system.posix_acl_* ...) to
+ * to; false (errno set) when one cannot be copied. */
+static bool file_copy_xattrs(int from, int to)
+{
+    ssize_t n = flistxattr(from, NULL, 0);
+    if (n < 0) return errno == ENOTSUP;   /* none can exist */
+    if (n == 0) return true;
+    char *names = malloc((size_t)n), *val = NULL;
+    size_t val_cap = 0;
+    bool ok = names != NULL;
+    if (ok) n = flistxattr(from, names, (size_t)n);
+    if (n < 0) ok = false;
+    for (ssize_t i = 0; ok && i < n; i += (ssize_t)strlen(names + i) + 1) {
+        const char *name = names + i;
+        ssize_t vl = fgetxattr(from, name, NULL, 0);
+        if (vl < 0) { ok = false; break; }
+        if ((size_t)vl > val_cap) {
+            char *nv = realloc(val, (size_t)vl);
+            if (!nv) { ok = false; break; }
+            val = nv;
+            val_cap = (size_t)vl;
+        }
+        vl = fgetxattr(from, name, val, val_cap);
+        if (vl < 0 || fsetxattr(to, name, val, (size_t)vl, 0) < 0) ok = false;
+    }
+    int e = errno;
+    free(names);
+    free(val);
+    errno = e;
+    return ok;
+}
+
+static bool file_state_dir(char *buf, size_t size);
+static int file_mkdirs(const char *dir);
+
+/* Writes the bytes of the open file fd into a new file of the state folder (mode 0600),
+ * fsynced; its name goes into copy. */
+static file_status file_safety_copy(int fd, const char *target, char *copy, size_t size, int *err)
+{
+    char dir[PATH_MAX];
+    static unsigned count;   /* safety copies made by this process */
+    if (!file_state_dir(dir, sizeof dir)) return file_fail(err, ENOENT);
+    int e = file_mkdirs(dir);
+    if (e) return file_fail(err, e);
+    const char *base = strrchr(target, '/');
+    base = base ? base + 1 : target;
+    if (snprintf(copy, size, "%s/%s%.100s-%ld-%u", dir, FILE_SAFETY_COPY, base, (long)getpid(),
+                 ++count) >= (int)size)
+        return file_fail(err, ENAMETOOLONG);
+    int out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) return file_fail(err, errno);
+    file_status s = FILE_OK;
+    char buf[65536];
+    off_t off = 0;
+    for (;;) {
+        ssize_t r = pread(fd, buf, sizeof buf, off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { s = file_fail(err, errno); break; }
+        if (r == 0) break;
+        s = file_write_all(out, buf, (size_t)r, err);
+        if (s != FILE_OK) break;
+        off += r;
+    }
+    if (s == FILE_OK && fsync(out) < 0) s = file_fail(err, errno);
+    if (close(out) < 0 && s == FILE_OK) s = file_fail(err, errno);
+    if (s != FILE_OK) unlink(copy);
+    return s;
+}
+
+/* Puts the bytes of the safety copy back into fd (after a failed in-place write). */
+static bool file_restore(int fd, const char *copy)
+{
+    int in = open(copy, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return false;
+    bool ok = lseek(fd, 0, SEEK_SET) == 0;
+    char buf[65536];
+    off_t total = 0;
+    while (ok) {
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) { ok = r == 0; break; }
+        ok = file_write_all(fd, buf, (size_t)r, NULL) == FILE_OK;
+        total += r;
+    }
+    close(in);
+    return ok && ftruncate(fd, total) == 0 && fsync(fd) == 0;
+}
+
+/* Overwrites the file open as fd with c, keeping its inode (so its owner, group, links,
+ * attributes and ACLs). A safety copy of the old bytes is made first and put back when the
+ * write fails; it stays (and its name is in copy_left) only when even that fails. */
+static file_status file_write_in_place(const file_content *c, int fd, const char *target,
+                                       char *copy_left, size_t copy_size, int *err)
+{
+    char copy[PATH_MAX];
+    file_status s = file_safety_copy(fd, target, copy, sizeof copy, err);
+    if (s != FILE_OK) return s == FILE_E_IO ? FILE_E_NOCOPY : s;
+    if (lseek(fd, 0, SEEK_SET) != 0) s = file_fail(err, errno);
+    if (s == FILE_OK) s = file_write_content(c, fd, err);
+    if (s == FILE_OK) {
+        off_t end = lseek(fd, 0, SEEK_CUR);
+        if (end < 0 || ftruncate(fd, end) < 0) s = file_fail(err, errno);
+    }
+    if (s == FILE_OK && fsync(fd) < 0) s = file_fail(err, errno);
+    if (s == FILE_OK || file_restore(fd, copy)) unlink(copy);
+    else if (copy_left) snprintf(copy_left, copy_size, "%s", copy);
+    return s;
+}
+
+/* Writes c through a temporary file renamed over target, giving it the owner, group, mode
+ * and extended attributes of the existing file (open as old, stat st). FILE_E_KEEP when one
+ * of them cannot be kept: the caller writes in place instead. */
+static file_status file_replace(const file_content *c, const char *target, int old,
+                                const struct stat *st, bool owner_may_change, int *err)
+{
+    char dir[PATH_MAX], tmp[PATH_MAX + 32];
+    if (!file_dir_of(target, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
+    int fd = file_temp_beside(target, tmp, sizeof tmp);
+    if (fd < 0) {
+        if (errno == EACCES || errno == EPERM) return FILE_E_KEEP;   /* the folder */
+        return file_fail(err, errno);
+    }
+    mode_t mode = st->st_mode & 07777;
+    file_status s = FILE_OK;
+    struct stat ts;
+    if (fstat(fd, &ts) < 0) s = file_fail(err, errno);
+    else if ((ts.st_uid != st->st_uid || ts.st_gid != st->st_gid) &&
+             fchown(fd, st->st_uid, st->st_gid) < 0) {
+        if (!owner_may_change) s = FILE_E_KEEP;
+        else mode &= ~(mode_t)(S_ISUID | S_ISGID);   /* never on a file whose owner changed */
+    }
+    if (s == FILE_OK && !file_copy_xattrs(old, fd) && !owner_may_change) s = FILE_E_KEEP;
+    if (s == FILE_OK) s = file_write_content(c, fd, err);
+    if (s == FILE_OK && fchmod(fd, mode) < 0) s = file_fail(err, errno);
+    if (s == FILE_OK && fsync(fd) < 0) s = file_fail(err, errno);
+    if (close(fd) < 0 && s == FILE_OK) s = file_fail(err, errno);
+    if (s == FILE_OK && rename(tmp, target) < 0) {
+        s = errno == EACCES || errno == EPERM ? FILE_E_KEEP : file_fail(err, errno);
+    }
+    if (s != FILE_OK) { unlink(tmp); return s; }
+    file_fsync_dir(dir);
+    return FILE_OK;
+}
+
+file_status file_save_opts(const text *t, const char *path, file_info *info, unsigned flags,
+                           int *err)
+{
+    return file_save_report(t, path, info, flags, NULL, 0, err);
+}
+
+file_status file_save_report(const text *t, const char *path, file_info *info, unsigned flags,
+                             char *copy_left, size_t copy_size, int *err)
+{
+    if (copy_left && copy_size) copy_left[0] = 0;
+    if (!(flags & FILE_SAVE_CHANGED) && file_changed(path, info)) return FILE_E_CHANGED;
     char target[PATH_MAX];
+    int e = 0;
+    if (!file_resolve(path, target, sizeof target, &e)) return file_fail(err, e);
+    file_content c = { .t = t };
     struct stat st;
-    mode_t mode;
-    if (stat(path, &st) == 0) {
-        if (!S_ISREG(st.st_mode)) return FILE_E_NOTREG;
-        mode = st.st_mode & 07777;
-        if (!realpath(path, target)) return file_fail(err, errno);
-    } else {
+    file_status s;
+    if (stat(target, &st) < 0) {
+        if (errno != ENOENT) return file_fail(err, errno);
         mode_t um = umask(022);
         umask(um);
-        mode = 0666 & ~um;
-        if (strlen(path) >= sizeof target) return file_fail(err, ENAMETOOLONG);
-        strcpy(target, path);
+        s = file_write_atomic(&c, target, 0666 & ~um, err);
+        if (s == FILE_E_IO && err && (*err == EACCES || *err == EPERM)) s = FILE_E_DIR;
+    } else {
+        if (!S_ISREG(st.st_mode)) return FILE_E_NOTREG;
+        bool writable = access(target, W_OK) == 0 && (st.st_mode & 0222);
+        if (!writable && !(flags & FILE_SAVE_READONLY)) return FILE_E_READONLY;
+        int fd = open(target, (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && !writable) fd = open(target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return file_fail(err, errno);
+        struct stat fs;
+        if (fstat(fd, &fs) < 0 || !S_ISREG(fs.st_mode)) { close(fd); return FILE_E_NOTREG; }
+        int wfd = fd;
+        if (!writable) wfd = open(target, O_WRONLY | O_CLOEXEC);   /* root: a 0444 file */
+        s = FILE_E_KEEP;
+        if (fs.st_nlink <= 1)   /* several names: only in place do they all see the new text */
+            s = file_replace(&c, target, fd, &fs, wfd < 0, err);
+        if (s == FILE_E_KEEP) {
+            if (wfd < 0) {
+                s = FILE_E_READONLY;
+            } else {
+                s = file_write_in_place(&c, wfd, target, copy_left, copy_size, err);
+                struct stat rs;   /* old bytes put back: the same file as info, a new mtime */
+                if (s != FILE_OK && !(copy_left && copy_left[0]) && fstat(wfd, &rs) == 0)
+                    file_info_from_stat(info, &rs);
+            }
+        }
+        if (wfd >= 0 && wfd != fd) close(wfd);
+        close(fd);
     }
-    file_status s = file_write_atomic(t, NULL, 0, target, mode, err);
     if (s != FILE_OK) return s;
     if (stat(target, &st) == 0) file_info_from_stat(info, &st);
     return FILE_OK;
 }
 
+file_status file_save(const text *t, const char *path, file_info *info, bool force, int *err)
+{
+    return file_save_opts(t, path, info, force ? FILE_SAVE_CHANGED : 0, err);
+}
+
+void file_save_message(file_status s, int err, const char *path, const char *copy_left,
+                       char *buf, size_t size)
+{
+    char dir[PATH_MAX];
+    if (!file_dir_of(path, dir, sizeof dir)) snprintf(dir, sizeof dir, "its folder");
+    switch (s) {
+    case FILE_E_DIR:
+        snprintf(buf, size, "Cannot save %s: cannot create files in the folder %s (%s)", path, dir,
+                 strerror(err ? err : EACCES));
+        break;
+    case FILE_E_READONLY:
+        snprintf(buf, size, "Cannot save %s: the file is read-only", path);
+        break;
+    case FILE_E_NOCOPY:
+        snprintf(buf, size, "Cannot save %s: no safety copy of the old text could be made (%s); "
+                 "the file is unchanged", path, strerror(err));
+        break;
+    case FILE_E_IO:
+        if (copy_left && copy_left[0])
+            snprintf(buf, size, "Cannot save %s: %s; its old text is kept in %s", path,
+                     strerror(err), copy_left);
+        else
+            snprintf(buf, size, "Cannot save %s: %s", path, strerror(err));
+        break;
+    default:
+        snprintf(buf, size, "Cannot save %s: %s", path, file_status_str(s));
+        break;
+    }
+}
+
 /* ---- recovery ---- */
 
-static bool file_recovery_dir(char *buf, size_t size)
+/* $XDG_STATE_HOME/bd3ed, else ~/.local/state/bd3ed: recovery files and safety copies. */
+static bool file_state_dir(char *buf, size_t size)
 {
     const char *xdg = getenv("XDG_STATE_HOME");
     int n;
@@ -311,27 +574,97 @@ static bool file_recovery_dir(char *buf, size_t size)
     return n > 0 && (size_t)n < size;
 }
 
+static bool file_recovery_dir(char *buf, size_t size)
+{
+    return file_state_dir(buf, size);
+}
+
+bool file_canonical_path(const char *path, char *buf, size_t size)
+{
+    char abs[PATH_MAX], dir[PATH_MAX];
+    if (realpath(path, abs)) {
+        if (strlen(abs) >= size) return false;
+        strcpy(buf, abs);
+        return true;
+    }
+    /* a file not yet on disk: its folder made canonical, then its name */
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (!file_dir_of(path, dir, sizeof dir)) return false;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) return false;
+    if (realpath(dir, abs)) {
+        int n = snprintf(buf, size, "%s%s%s", abs, strcmp(abs, "/") ? "/" : "", base);
+        return n > 0 && (size_t)n < size;
+    }
+    /* no such folder: the path as given, made absolute */
+    if (path[0] == '/') {
+        if (strlen(path) >= size) return false;
+        strcpy(buf, path);
+        return true;
+    }
+    if (!getcwd(dir, sizeof dir)) return false;
+    int n = snprintf(buf, size, "%s/%s", dir, path);
+    return n > 0 && (size_t)n < size;
+}
+
+/* 64-bit FNV-1a of a string: the short part of a recovery file's name. */
+static uint64_t file_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++) { h ^= (unsigned char)*s; h *= 1099511628211ull; }
+    return h;
+}
+
+/* The tag of this editor process in file names: its pid and its start time. */
+static void file_instance(long *pid, long long *started)
+{
+    static time_t start;   /* this process's first call */
+    static pid_t owner;    /* the process that took start (a fork takes its own) */
+    if (!start || owner != getpid()) { start = time(NULL); owner = getpid(); }
+    *pid = (long)getpid();
+    *started = (long long)start;
+}
+
 bool file_recovery_path(const char *path, char *buf, size_t size)
 {
-    char dir[PATH_MAX], abs[PATH_MAX];
-    if (!file_recovery_dir(dir, sizeof dir)) return false;
-    if (path[0] == '/') {
-        if (strlen(path) >= sizeof abs) return false;
-        strcpy(abs, path);
-    } else {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd)) return false;
-        const char *p = path;
-        while (p[0] == '.' && p[1] == '/') p += 2;
-        if (snprintf(abs, sizeof abs, "%s/%s", cwd, p) >= (int)sizeof abs) return false;
-    }
-    size_t n = strlen(dir);
-    if (n + 2 + strlen(abs) >= size) return false;
-    memcpy(buf, dir, n);
-    buf[n++] = '/';
-    for (const char *p = abs; *p; p++) buf[n++] = *p == '/' ? '%' : *p;
-    buf[n] = 0;
-    return true;
+    char dir[PATH_MAX], canon[PATH_MAX];
+    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon))
+        return false;
+    long pid;
+    long long started;
+    file_instance(&pid, &started);
+    int n = snprintf(buf, size, "%s/%s%016llx-%ld-%lld", dir, FILE_RECOVERY_NAMED,
+                     (unsigned long long)file_hash(canon), pid, started);
+    return n > 0 && (size_t)n < size;
+}
+
+/* The header of a recovery file: a magic line, then the canonical path it belongs to with its
+ * length, so that a file of another path that happens to share the hash is never offered. */
+#define FILE_RECOVERY_MAGIC "bd3ed recovery 1\n"
+
+static char *file_recovery_header(const char *canon, size_t *len)
+{
+    size_t pl = strlen(canon), cap = sizeof FILE_RECOVERY_MAGIC + pl + 32;
+    char *h = malloc(cap);
+    if (!h) return NULL;
+    int n = snprintf(h, cap, "%spath %zu\n%s\n", FILE_RECOVERY_MAGIC, pl, canon);
+    *len = (size_t)n;
+    return h;
+}
+
+/* Length of the header of the recovery file bytes b (n bytes) when it names canon; 0 when
+ * it does not (another path, or not a recovery file). */
+static size_t file_recovery_header_match(const char *b, size_t n, const char *canon)
+{
+    size_t ml = strlen(FILE_RECOVERY_MAGIC), pl = strlen(canon);
+    if (n < ml + 5 || memcmp(b, FILE_RECOVERY_MAGIC, ml) != 0 || memcmp(b + ml, "path ", 5) != 0)
+        return 0;
+    size_t i = ml + 5, v = 0;
+    while (i < n && b[i] >= '0' && b[i] <= '9' && v < PATH_MAX) v = v * 10 + (size_t)(b[i++] - '0');
+    if (i >= n || b[i] != '\n' || v != pl) return 0;
+    i++;
+    if (n - i < pl + 1 || memcmp(b + i, canon, pl) != 0 || b[i + pl] != '\n') return 0;
+    return i + pl + 1;
 }
 
 /* mkdir -p with mode 0700 for each missing component. */
@@ -355,12 +688,19 @@ static int file_mkdirs(const char *dir)
 static file_status file_recovery_write_any(const text *t, const text_span *spans, size_t n,
                                            const char *path, int *err)
 {
-    char dir[PATH_MAX], rec[PATH_MAX];
-    if (!file_recovery_dir(dir, sizeof dir) || !file_recovery_path(path, rec, sizeof rec))
+    char dir[PATH_MAX], rec[PATH_MAX], canon[PATH_MAX];
+    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon) ||
+        !file_recovery_path(path, rec, sizeof rec))
         return file_fail(err, ENAMETOOLONG);
     int e = file_mkdirs(dir);
     if (e) return file_fail(err, e);
-    return file_write_atomic(t, spans, n, rec, 0600, err);
+    size_t hl;
+    char *h = file_recovery_header(canon, &hl);
+    if (!h) return FILE_E_NOMEM;
+    file_content c = { .prefix = h, .prefix_len = hl, .t = t, .spans = spans, .n_spans = n };
+    file_status s = file_write_atomic(&c, rec, 0600, err);
+    free(h);
+    return s;
 }
 
 file_status file_recovery_write(const text *t, const char *path, int *err)
@@ -373,31 +713,156 @@ file_status file_recovery_write_spans(const text_span *spans, size_t n, const ch
     return file_recovery_write_any(NULL, spans, n, path, err);
 }
 
+/* Reads the first bytes of a file (up to size) into buf; their count, or -1. */
+static ssize_t file_head(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return -1;
+    struct stat st;
+    ssize_t n = -1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        size_t got = 0;
+        while (got < size) {
+            ssize_t r = read(fd, buf + got, size - got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        n = (ssize_t)got;
+    }
+    close(fd);
+    return n;
+}
+
+/* The editor of pid is running (a pid that is not, or a zero, says the file is left over). */
+static bool file_pid_alive(long pid)
+{
+    if (pid <= 0) return false;
+    if (pid == (long)getpid()) return true;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Finds the recovery files of path: this editor's own (own, when wanted), the newest one
+ * left by an editor that is no longer running (left), and counts those of editors that are
+ * still running (returned). */
+static int file_recovery_scan(const char *path, char *own, char *left, long *other_pid)
+{
+    char dir[PATH_MAX], canon[PATH_MAX], prefix[64];
+    if (own) own[0] = 0;
+    if (left) left[0] = 0;
+    if (other_pid) *other_pid = 0;
+    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon))
+        return 0;
+    snprintf(prefix, sizeof prefix, "%s%016llx-", FILE_RECOVERY_NAMED,
+             (unsigned long long)file_hash(canon));
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t hcap = strlen(canon) + 64, pl = strlen(prefix);
+    char *head = malloc(hcap);
+    long me;
+    long long started;
+    file_instance(&me, &started);
+    int others = 0;
+    time_t newest = 0;
+    struct dirent *de;
+    while (head && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, pl) != 0) continue;
+        char *end;
+        long pid = strtol(de->d_name + pl, &end, 10);
+        if (end == de->d_name + pl || *end != '-') continue;
+        long long st_tag = strtoll(end + 1, &end, 10);
+        if (*end) continue;
+        char full[PATH_MAX];
+        if (snprintf(full, sizeof full, "%s/%s", dir, de->d_name) >= (int)sizeof full) continue;
+        ssize_t hn = file_head(full, head, hcap);
+        if (hn <= 0 || !file_recovery_header_match(head, (size_t)hn, canon)) continue;
+        if (pid == me && st_tag == started) {
+            if (own) strcpy(own, full);
+            continue;
+        }
+        if (file_pid_alive(pid)) {
+            others++;
+            if (other_pid) *other_pid = pid;
+            continue;
+        }
+        struct stat st;
+        if (stat(full, &st) < 0) continue;
+        if (left && (!left[0] || st.st_mtime >= newest)) {
+            strcpy(left, full);
+            newest = st.st_mtime;
+        }
+    }
+    free(head);
+    closedir(d);
+    return others;
+}
+
 bool file_recovery_exists(const char *path)
 {
-    char rec[PATH_MAX];
+    char own[PATH_MAX], left[PATH_MAX];
+    file_recovery_scan(path, own, left, NULL);
+    return own[0] || left[0];
+}
+
+int file_recovery_others(const char *path, long *pid)
+{
+    return file_recovery_scan(path, NULL, NULL, pid);
+}
+
+/* Reads a recovery file of canon (header checked) into a new text without its header. */
+static file_status file_recovery_read(const char *rec, const char *canon, text **out, int *err)
+{
+    int fd;
     struct stat st;
-    return file_recovery_path(path, rec, sizeof rec) && stat(rec, &st) == 0 && S_ISREG(st.st_mode);
+    file_status s = file_open_regular(rec, &fd, &st, err);
+    if (s != FILE_OK) return s;
+    if (fd < 0) return FILE_E_NONE;
+    size_t len = (size_t)st.st_size;
+    text *raw = NULL;
+    s = file_read_text(fd, len ? len : 1, len, &raw, err);
+    close(fd);
+    if (s != FILE_OK) return s;
+    size_t n = text_size(raw);
+    char *b = malloc(n ? n : 1);
+    if (!b) { text_free(raw); return FILE_E_NOMEM; }
+    text_read(raw, 0, n, b);
+    text_free(raw);
+    size_t h = file_recovery_header_match(b, n, canon);
+    if (!h) { free(b); return FILE_E_NONE; }
+    memmove(b, b + h, n - h);
+    *out = text_new_owned(b, n - h, false);
+    if (!*out) { free(b); return FILE_E_NOMEM; }
+    return FILE_OK;
 }
 
 file_status file_recovery_load(const char *path, text **out, int *err)
 {
-    char rec[PATH_MAX];
-    if (!file_recovery_path(path, rec, sizeof rec)) return FILE_E_NONE;
-    file_info info;
-    file_status s = file_load(rec, out, &info, err);
-    if (s == FILE_OK && !info.exists) {
-        text_free(*out);
-        *out = NULL;
-        return FILE_E_NONE;
-    }
+    char own[PATH_MAX], left[PATH_MAX], canon[PATH_MAX];
+    *out = NULL;
+    if (!file_canonical_path(path, canon, sizeof canon)) return FILE_E_NONE;
+    file_recovery_scan(path, own, left, NULL);
+    if (own[0]) return file_recovery_read(own, canon, out, err);
+    if (!left[0]) return FILE_E_NONE;
+    file_status s = file_recovery_read(left, canon, out, err);
+    /* the text left by an editor that is gone becomes this editor's recovery file */
+    char mine[PATH_MAX];
+    if (s == FILE_OK && file_recovery_path(path, mine, sizeof mine)) rename(left, mine);
     return s;
 }
 
 void file_recovery_remove(const char *path)
 {
-    char rec[PATH_MAX];
-    if (file_recovery_path(path, rec, sizeof rec)) unlink(rec);
+    char own[PATH_MAX];
+    file_recovery_scan(path, own, NULL, NULL);
+    if (own[0]) unlink(own);
+}
+
+void file_recovery_discard(const char *path)
+{
+    char own[PATH_MAX], left[PATH_MAX];
+    file_recovery_scan(path, own, left, NULL);
+    if (own[0]) unlink(own);
+    else if (left[0]) unlink(left);
 }
 
 bool file_recovery_unnamed_path(char *buf, size_t size)
@@ -419,7 +884,8 @@ file_status file_recovery_write_file(const text *t, const text_span *spans, size
     if (!file_dir_of(rec, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
     int e = file_mkdirs(dir);
     if (e) return file_fail(err, e);
-    return file_write_atomic(t, spans, n, rec, 0600, err);
+    file_content c = { .t = t, .spans = spans, .n_spans = n };
+    return file_write_atomic(&c, rec, 0600, err);
 }
 
 /* One unnamed recovery file found by file_recovery_unnamed_list. */

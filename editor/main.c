@@ -215,8 +215,15 @@ int main(int argc, char **argv)
             if (stdin_used) continue;
             text *t;
             int e = 0;
-            if (file_load_fd(0, &t, &e) != FILE_OK) {
-                fprintf(stderr, "bd3ed: cannot read standard input: %s\n", strerror(e));
+            file_status fs = file_load_fd(0, FILE_STDIN_MAX, &t, &e);
+            if (fs == FILE_E_TOOBIG) {
+                fprintf(stderr, "bd3ed: standard input is larger than %zu MiB; not opened "
+                        "(save it to a file and open that)\n", FILE_STDIN_MAX >> 20);
+                return 1;
+            }
+            if (fs != FILE_OK) {
+                fprintf(stderr, "bd3ed: cannot read standard input: %s\n",
+                        fs == FILE_E_IO ? strerror(e) : file_status_str(fs));
                 return 1;
             }
             editor_open_text(ed, t, "[stdin]");
