@@ -128,8 +128,8 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
 }
 
 #define MOTION(NAME, FN) \
-    static void cmd_##NAME(editor *ed, int count) { (void)count; run_motion(ed, FN, false); } \
-    static void cmd_select_##NAME(editor *ed, int count) { (void)count; run_motion(ed, FN, true); }
+    static void cmd_##NAME(editor *ed, int count, int arg) { (void)count; run_motion(ed, FN, false); } \
+    static void cmd_select_##NAME(editor *ed, int count, int arg) { (void)count; run_motion(ed, FN, true); }
 
 MOTION(char_left, mv_char_left)
 MOTION(char_right, mv_char_right)
@@ -137,7 +137,7 @@ MOTION(line_up, mv_line_up)
 MOTION(line_down, mv_line_down)
 MOTION(word_left, mv_word_left)
 MOTION(word_right, mv_word_right)
-static void cmd_word_end(editor *ed, int count) { (void)count; run_motion(ed, mv_word_end, false); }
+static void cmd_word_end(editor *ed, int count, int arg) { (void)count; run_motion(ed, mv_word_end, false); }
 /* Visual e: the selection ends after the word's last character, as vi's includes it; a cursor
  * past the anchor already stands after the character vi's cursor is on. */
 static size_t mv_select_word_end(editor *ed, buffer *b)
@@ -148,7 +148,7 @@ static size_t mv_select_word_end(editor *ed, buffer *b)
     size_t last = motion_word_last(b->text, pos);
     return last == pos ? b->cursor : view_next_cluster(b->text, last);
 }
-static void cmd_select_word_end(editor *ed, int count) { (void)count; run_motion(ed, mv_select_word_end, true); }
+static void cmd_select_word_end(editor *ed, int count, int arg) { (void)count; run_motion(ed, mv_select_word_end, true); }
 MOTION(sentence_prev, mv_sentence_prev)
 MOTION(sentence_next, mv_sentence_next)
 MOTION(paragraph_prev, mv_paragraph_prev)
@@ -162,7 +162,7 @@ MOTION(buffer_end, mv_buffer_end)
 
 /* emacs C-Space: the selection starts here and every motion extends it, until it ends (cancel,
  * cut, copy, an edit). */
-static void cmd_mark_set(editor *ed, int c)
+static void cmd_mark_set(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
@@ -187,7 +187,7 @@ static void goto_accept(editor *ed, const char *input, void *ctx)
 
 static const editor_prompt_ops goto_prompt = { .kind = PROMPT_GOTO, .accept = goto_accept };
 
-static void cmd_goto_line(editor *ed, int count)
+static void cmd_goto_line(editor *ed, int count, int arg)
 {
     if (count > 0) editor_goto_line(ed, (size_t)count - 1);
     else editor_prompt_open(ed, &goto_prompt, NULL, "Go to line: ", "");
@@ -202,7 +202,7 @@ static void select_range(editor *ed, size_t s, size_t e)
     b->cursor = e;
 }
 
-static void cmd_select_all(editor *ed, int count)
+static void cmd_select_all(editor *ed, int count, int arg)
 {
     (void)count;
     if (cur(ed)) select_range(ed, 0, text_size(cur(ed)->text));
@@ -219,10 +219,10 @@ static void select_unit(editor *ed, unit_fn fn)
     select_range(ed, s, e);
 }
 
-static void cmd_select_word(editor *ed, int c) { (void)c; select_unit(ed, motion_word_range); }
-static void cmd_select_sentence(editor *ed, int c) { (void)c; select_unit(ed, motion_sentence_range); }
-static void cmd_select_paragraph(editor *ed, int c) { (void)c; select_unit(ed, motion_paragraph_range); }
-static void cmd_select_line(editor *ed, int c) { (void)c; select_unit(ed, motion_line_range); }
+static void cmd_select_word(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_word_range); }
+static void cmd_select_sentence(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_sentence_range); }
+static void cmd_select_paragraph(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_paragraph_range); }
+static void cmd_select_line(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_line_range); }
 
 /* ---- editing ---- */
 
@@ -254,8 +254,8 @@ static void delete_range(editor *ed, size_t s, size_t e)
     b->anchor = TEXT_POS_NONE;
 }
 
-static void cmd_insert_newline(editor *ed, int c) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\n", 1); }
-static void cmd_insert_tab(editor *ed, int c) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\t", 1); }
+static void cmd_insert_newline(editor *ed, int c, int arg) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\n", 1); }
+static void cmd_insert_tab(editor *ed, int c, int arg) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\t", 1); }
 
 /* Deletes the selection, or else the bytes between the cursor and where step goes from it. */
 static void delete_step(editor *ed, size_t (*step)(const text *, size_t))
@@ -267,12 +267,12 @@ static void delete_step(editor *ed, size_t (*step)(const text *, size_t))
     else delete_range(ed, b->cursor, p);
 }
 
-static void cmd_delete_char_before(editor *ed, int c) { (void)c; delete_step(ed, view_prev_cluster); }
-static void cmd_delete_char_after(editor *ed, int c) { (void)c; delete_step(ed, view_next_cluster); }
-static void cmd_delete_word_before(editor *ed, int c) { (void)c; delete_step(ed, motion_word_prev); }
-static void cmd_delete_word_after(editor *ed, int c) { (void)c; delete_step(ed, motion_word_end); }
+static void cmd_delete_char_before(editor *ed, int c, int arg) { (void)c; delete_step(ed, view_prev_cluster); }
+static void cmd_delete_char_after(editor *ed, int c, int arg) { (void)c; delete_step(ed, view_next_cluster); }
+static void cmd_delete_word_before(editor *ed, int c, int arg) { (void)c; delete_step(ed, motion_word_prev); }
+static void cmd_delete_word_after(editor *ed, int c, int arg) { (void)c; delete_step(ed, motion_word_end); }
 
-static void cmd_delete_line(editor *ed, int c)
+static void cmd_delete_line(editor *ed, int c, int arg)
 {
     (void)c;
     if (!editable(ed)) return;
@@ -285,7 +285,7 @@ static void cmd_delete_line(editor *ed, int c)
 
 /* Cuts from the cursor to the end of its line into the register; at the end of a line, the
  * line break (emacs kill-line). */
-static void cmd_delete_line_end(editor *ed, int c)
+static void cmd_delete_line_end(editor *ed, int c, int arg)
 {
     (void)c;
     if (!editable(ed) || delete_selection(ed)) return;
@@ -310,10 +310,10 @@ static void change_to(editor *ed, size_t (*end_of)(const text *, size_t))
     editor_set_mode(ed, "insert");
 }
 
-static void cmd_change_word(editor *ed, int c) { (void)c; change_to(ed, motion_word_end); }
-static void cmd_change_line_end(editor *ed, int c) { (void)c; change_to(ed, view_line_end); }
+static void cmd_change_word(editor *ed, int c, int arg) { (void)c; change_to(ed, motion_word_end); }
+static void cmd_change_line_end(editor *ed, int c, int arg) { (void)c; change_to(ed, view_line_end); }
 
-static void cmd_copy(editor *ed, int c)
+static void cmd_copy(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
@@ -325,7 +325,7 @@ static void cmd_copy(editor *ed, int c)
     editor_message(ed, false, "Copied %zu bytes", e - s);
 }
 
-static void cmd_cut(editor *ed, int c)
+static void cmd_cut(editor *ed, int c, int arg)
 {
     (void)c;
     if (!editable(ed)) return;
@@ -336,7 +336,7 @@ static void cmd_cut(editor *ed, int c)
     delete_range(ed, s, e);
 }
 
-static void cmd_paste(editor *ed, int c)
+static void cmd_paste(editor *ed, int c, int arg)
 {
     (void)c;
     if (!editable(ed)) return;
@@ -347,13 +347,13 @@ static void cmd_paste(editor *ed, int c)
 /* vi p: whole lines (a register ending in a line break) go below the cursor's line, other
  * text after the cursor's character; the cursor ends on the start of the pasted lines or on
  * the last pasted character. */
-static void cmd_paste_after(editor *ed, int c)
+static void cmd_paste_after(editor *ed, int c, int arg)
 {
     (void)c;
     if (!editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
-    if (buffer_selection(b, &s, &e) || !ed->reg_len) { cmd_paste(ed, 0); return; }
+    if (buffer_selection(b, &s, &e) || !ed->reg_len) { cmd_paste(ed, 0, 0); return; }
     if (ed->reg[ed->reg_len - 1] == '\n') {
         motion_line_range(b->text, b->cursor, &s, &e);
         if (e > s && text_byte_at(b->text, e - 1) == '\n') {
@@ -382,7 +382,7 @@ static void undo_redo(editor *ed, bool redo)
 {
     buffer *b = cur(ed);
     if (!b) return;
-    if (ed->model_fn) ed->model_fn(ed, "undo", 0, ed->model_ctx); /* a running model job ends first */
+    editor_event_send(ed, EDITOR_EVENT_UNDO_PRE, b); /* a running model job's text is not undone */
     size_t pos;
     bool ok = redo ? text_redo(b->text, &pos) : text_undo(b->text, &pos);
     if (!ok) { editor_message(ed, false, redo ? "Nothing to redo" : "Nothing to undo"); return; }
@@ -395,22 +395,22 @@ static void undo_redo(editor *ed, bool redo)
     editor_message(ed, false, redo ? "Redone" : "Undone");
 }
 
-static void cmd_undo(editor *ed, int c) { (void)c; undo_redo(ed, false); }
-static void cmd_redo(editor *ed, int c) { (void)c; undo_redo(ed, true); }
+static void cmd_undo(editor *ed, int c, int arg) { (void)c; undo_redo(ed, false); }
+static void cmd_redo(editor *ed, int c, int arg) { (void)c; undo_redo(ed, true); }
 
 /* ---- files and buffers ---- */
 
-static void cmd_save(editor *ed, int c) { (void)c; editor_save_buffer(ed, false); }
+static void cmd_save(editor *ed, int c, int arg) { (void)c; editor_save_buffer(ed, false); }
 
-static void cmd_save_as(editor *ed, int c)
+static void cmd_save_as(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
     if (b && !b->is_help) editor_save_as_prompt(ed);
 }
 
-static void cmd_open(editor *ed, int c) { (void)c; editor_open_prompt(ed); }
-static void cmd_quit(editor *ed, int c) { (void)c; editor_request_quit(ed, false); }
+static void cmd_open(editor *ed, int c, int arg) { (void)c; editor_open_prompt(ed); }
+static void cmd_quit(editor *ed, int c, int arg) { (void)c; editor_request_quit(ed, false); }
 
 static void switch_buffer(editor *ed, int d)
 {
@@ -419,18 +419,18 @@ static void switch_buffer(editor *ed, int d)
     editor_message(ed, false, "%s", cur(ed)->name);
 }
 
-static void cmd_buffer_next(editor *ed, int c) { (void)c; switch_buffer(ed, 1); }
-static void cmd_buffer_prev(editor *ed, int c) { (void)c; switch_buffer(ed, -1); }
-static void cmd_buffer_close(editor *ed, int c) { (void)c; editor_request_close(ed); }
+static void cmd_buffer_next(editor *ed, int c, int arg) { (void)c; switch_buffer(ed, 1); }
+static void cmd_buffer_prev(editor *ed, int c, int arg) { (void)c; switch_buffer(ed, -1); }
+static void cmd_buffer_close(editor *ed, int c, int arg) { (void)c; editor_request_close(ed); }
 
 /* ---- search ---- */
 
-static void cmd_find(editor *ed, int c) { (void)c; editor_find_start(ed, false); }
-static void cmd_find_regex(editor *ed, int c) { (void)c; editor_find_start(ed, true); }
-static void cmd_find_next(editor *ed, int c) { (void)c; editor_find_again(ed, false); }
-static void cmd_find_prev(editor *ed, int c) { (void)c; editor_find_again(ed, true); }
+static void cmd_find(editor *ed, int c, int arg) { (void)c; editor_find_start(ed, false); }
+static void cmd_find_regex(editor *ed, int c, int arg) { (void)c; editor_find_start(ed, true); }
+static void cmd_find_next(editor *ed, int c, int arg) { (void)c; editor_find_again(ed, false); }
+static void cmd_find_prev(editor *ed, int c, int arg) { (void)c; editor_find_again(ed, true); }
 
-static void cmd_replace(editor *ed, int c)
+static void cmd_replace(editor *ed, int c, int arg)
 {
     (void)c;
     if (editable(ed)) editor_replace_start(ed);
@@ -438,19 +438,19 @@ static void cmd_replace(editor *ed, int c)
 
 /* ---- misc ---- */
 
-static void cmd_cancel(editor *ed, int c)
+static void cmd_cancel(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
     ed->message[0] = 0;
     ed->search_highlight = false;
-    if (ed->model_fn) ed->model_fn(ed, "cancel", 0, ed->model_ctx); /* stops a model job */
+    editor_event_send(ed, EDITOR_EVENT_CANCEL, b); /* stops a model job */
     if (!b) return;
     if (b->is_help) { editor_close_buffer(ed, ed->cur); return; }
     b->anchor = TEXT_POS_NONE;
 }
 
-static void cmd_help(editor *ed, int c)
+static void cmd_help(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
@@ -470,11 +470,11 @@ static void command_line_accept(editor *ed, const char *input, void *ctx)
 
 static const editor_prompt_ops command_line_prompt = { .kind = PROMPT_COMMAND, .accept = command_line_accept };
 
-static void cmd_command_prompt(editor *ed, int c) { (void)c; editor_prompt_open(ed, &command_line_prompt, NULL, ": ", ""); }
-static void cmd_redraw(editor *ed, int c) { (void)c; ed->redraw_requested = true; }
-static void cmd_suspend(editor *ed, int c) { (void)c; ed->suspend_requested = true; }
+static void cmd_command_prompt(editor *ed, int c, int arg) { (void)c; editor_prompt_open(ed, &command_line_prompt, NULL, ": ", ""); }
+static void cmd_redraw(editor *ed, int c, int arg) { (void)c; ed->redraw_requested = true; }
+static void cmd_suspend(editor *ed, int c, int arg) { (void)c; ed->suspend_requested = true; }
 
-static void cmd_toggle_wrap(editor *ed, int c)
+static void cmd_toggle_wrap(editor *ed, int c, int arg)
 {
     (void)c;
     ed->cfg->wrap = !ed->cfg->wrap;
@@ -482,7 +482,7 @@ static void cmd_toggle_wrap(editor *ed, int c)
     editor_message(ed, false, "Soft wrap %s", ed->cfg->wrap ? "on" : "off");
 }
 
-static void cmd_toggle_line_numbers(editor *ed, int c)
+static void cmd_toggle_line_numbers(editor *ed, int c, int arg)
 {
     (void)c;
     ed->cfg->line_numbers = !ed->cfg->line_numbers;
@@ -491,15 +491,15 @@ static void cmd_toggle_line_numbers(editor *ed, int c)
 
 /* ---- vi modes ---- */
 
-static void cmd_mode_normal(editor *ed, int c)
+static void cmd_mode_normal(editor *ed, int c, int arg)
 {
     (void)c;
     if (editor_set_mode(ed, "normal") && cur(ed)) cur(ed)->anchor = TEXT_POS_NONE;
 }
 
-static void cmd_mode_insert(editor *ed, int c) { (void)c; editor_set_mode(ed, "insert"); }
+static void cmd_mode_insert(editor *ed, int c, int arg) { (void)c; editor_set_mode(ed, "insert"); }
 
-static void cmd_mode_append(editor *ed, int c)
+static void cmd_mode_append(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
@@ -507,7 +507,7 @@ static void cmd_mode_append(editor *ed, int c)
         b->cursor = view_next_cluster(b->text, b->cursor);
 }
 
-static void cmd_mode_insert_line_start(editor *ed, int c)
+static void cmd_mode_insert_line_start(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
@@ -518,14 +518,14 @@ static void cmd_mode_insert_line_start(editor *ed, int c)
     b->cursor = p;
 }
 
-static void cmd_mode_append_line_end(editor *ed, int c)
+static void cmd_mode_append_line_end(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
     if (b && editor_set_mode(ed, "insert")) b->cursor = view_line_end(b->text, b->cursor);
 }
 
-static void cmd_mode_open_below(editor *ed, int c)
+static void cmd_mode_open_below(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
@@ -535,7 +535,7 @@ static void cmd_mode_open_below(editor *ed, int c)
     editor_replace_selection(ed, "\n", 1);
 }
 
-static void cmd_mode_open_above(editor *ed, int c)
+static void cmd_mode_open_above(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
@@ -547,113 +547,122 @@ static void cmd_mode_open_above(editor *ed, int c)
     b->cursor = ls;
 }
 
-static void cmd_mode_visual(editor *ed, int c)
+static void cmd_mode_visual(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
     if (b && editor_set_mode(ed, "visual")) b->anchor = b->cursor;
 }
 
+/* ---- the model ---- */
+
+/* A model command: handed to the model layer with its MODEL_CMD_* argument. */
+static void cmd_model(editor *ed, int count, int arg)
+{
+    if (ed->model_fn) ed->model_fn(ed, (editor_model_cmd)arg, count, ed->model_ctx);
+    else editor_message(ed, true, "No model loaded");
+}
+
 /* ---- the table ---- */
 
 #define R COMMAND_REPEAT
 #define G (COMMAND_REPEAT | COMMAND_KEEP_GOAL)
-#define M COMMAND_MODEL
+#define M (COMMAND_MODEL | COMMAND_KEEP_JOB)
 
 static const command commands[] = {
-    { "char-left", "Move one character left", cmd_char_left, R },
-    { "char-right", "Move one character right", cmd_char_right, R },
-    { "line-up", "Move one screen line up", cmd_line_up, G },
-    { "line-down", "Move one screen line down", cmd_line_down, G },
-    { "word-left", "Move to the start of the word before", cmd_word_left, R },
-    { "word-right", "Move to the start of the next word", cmd_word_right, R },
-    { "word-end", "Move to the last character of the word (vi e)", cmd_word_end, R },
-    { "sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R },
-    { "sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R },
-    { "paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R },
-    { "paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R },
-    { "line-start", "Move to the start of the line", cmd_line_start, 0 },
-    { "line-end", "Move to the end of the line", cmd_line_end, 0 },
-    { "page-up", "Move one screen up", cmd_page_up, G },
-    { "page-down", "Move one screen down", cmd_page_down, G },
-    { "buffer-start", "Move to the start of the file", cmd_buffer_start, 0 },
-    { "buffer-end", "Move to the end of the file", cmd_buffer_end, 0 },
-    { "goto-line", "Go to a line (the count, or asks)", cmd_goto_line, 0 },
-    { "select-char-left", "Extend the selection one character left", cmd_select_char_left, R },
-    { "select-char-right", "Extend the selection one character right", cmd_select_char_right, R },
-    { "select-line-up", "Extend the selection one line up", cmd_select_line_up, G },
-    { "select-line-down", "Extend the selection one line down", cmd_select_line_down, G },
-    { "select-word-left", "Extend the selection one word left", cmd_select_word_left, R },
-    { "select-word-right", "Extend the selection one word right", cmd_select_word_right, R },
-    { "select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R },
-    { "select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R },
-    { "select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R },
-    { "select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R },
-    { "select-paragraph-next", "Extend the selection to the next paragraph", cmd_select_paragraph_next, R },
-    { "select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0 },
-    { "select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0 },
-    { "select-page-up", "Extend the selection one screen up", cmd_select_page_up, G },
-    { "select-page-down", "Extend the selection one screen down", cmd_select_page_down, G },
-    { "select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0 },
-    { "select-buffer-end", "Extend the selection to the end of the file", cmd_select_buffer_end, 0 },
-    { "select-all", "Select the whole file", cmd_select_all, 0 },
-    { "select-word", "Select the word at the cursor", cmd_select_word, 0 },
-    { "select-sentence", "Select the sentence at the cursor", cmd_select_sentence, 0 },
-    { "select-paragraph", "Select the paragraph at the cursor", cmd_select_paragraph, 0 },
-    { "select-line", "Select the line at the cursor", cmd_select_line, 0 },
-    { "insert-newline", "Insert a line break", cmd_insert_newline, R },
-    { "insert-tab", "Insert a tab", cmd_insert_tab, R },
-    { "delete-char-before", "Delete the character before the cursor (or the selection)", cmd_delete_char_before, R },
-    { "delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R },
-    { "delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R },
-    { "delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R },
-    { "delete-line", "Cut the line into the register", cmd_delete_line, R },
-    { "delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R },
-    { "mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0 },
-    { "mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0 },
-    { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0 },
-    { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0 },
-    { "paste", "Paste the register", cmd_paste, R },
-    { "mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0 },
-    { "paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R },
-    { "undo", "Undo the last step", cmd_undo, R },
-    { "redo", "Redo the step undone last", cmd_redo, R },
-    { "save", "Save the file", cmd_save, 0 },
-    { "save-as", "Save under another name", cmd_save_as, 0 },
-    { "open", "Open a file", cmd_open, 0 },
-    { "quit", "Quit (asks when there are unsaved changes)", cmd_quit, 0 },
-    { "buffer-next", "Switch to the next open file", cmd_buffer_next, 0 },
-    { "buffer-prev", "Switch to the previous open file", cmd_buffer_prev, 0 },
-    { "buffer-close", "Close the file (asks when there are unsaved changes)", cmd_buffer_close, 0 },
-    { "find", "Find text as you type", cmd_find, 0 },
-    { "find-next", "Find the next match", cmd_find_next, R },
-    { "find-prev", "Find the previous match", cmd_find_prev, R },
-    { "find-regex", "Find a regular expression (POSIX extended)", cmd_find_regex, 0 },
-    { "replace", "Replace a regular expression, asking at each match", cmd_replace, 0 },
-    { "cancel", "Cancel: clear the selection and the message, close help", cmd_cancel, 0 },
-    { "help", "Show the keys of the active keymap", cmd_help, 0 },
-    { "command-prompt", "Run a command by name (or w, q, wq, q!, set NAME VALUE, LINE)", cmd_command_prompt, 0 },
-    { "redraw", "Redraw the screen", cmd_redraw, 0 },
-    { "suspend", "Suspend the editor (the shell's fg resumes it)", cmd_suspend, 0 },
-    { "toggle-wrap", "Soft wrap on or off", cmd_toggle_wrap, 0 },
-    { "toggle-line-numbers", "Line numbers on or off", cmd_toggle_line_numbers, 0 },
-    { "mode-normal", "Normal mode", cmd_mode_normal, 0 },
-    { "mode-insert", "Insert mode before the cursor", cmd_mode_insert, 0 },
-    { "mode-append", "Insert mode after the cursor", cmd_mode_append, 0 },
-    { "mode-insert-line-start", "Insert mode at the start of the line", cmd_mode_insert_line_start, 0 },
-    { "mode-append-line-end", "Insert mode at the end of the line", cmd_mode_append_line_end, 0 },
-    { "mode-open-below", "Open a line below and insert", cmd_mode_open_below, 0 },
-    { "mode-open-above", "Open a line above and insert", cmd_mode_open_above, 0 },
-    { "mode-visual", "Visual mode: motions extend the selection", cmd_mode_visual, 0 },
-    { "model-infill", "Model: rewrite the selection from both sides (again: another sample)", NULL, M },
-    { "model-continue", "Model: continue with the next block", NULL, M },
-    { "model-heatmap", "Model: confidence heatmap on or off", NULL, M },
-    { "model-revise", "Model: revise the least confident tokens", NULL, M },
-    { "model-inspect", "Model: alternatives for the token at the cursor", NULL, M },
-    { "model-grow", "Model: infill one token longer", NULL, M },
-    { "model-shrink", "Model: infill one token shorter", NULL, M },
-    { "model-sample-next", "Model: show the next kept sample of the last infill", NULL, M },
-    { "model-sample-prev", "Model: show the previous kept sample of the last infill", NULL, M },
+    { "char-left", "Move one character left", cmd_char_left, R, 0 },
+    { "char-right", "Move one character right", cmd_char_right, R, 0 },
+    { "line-up", "Move one screen line up", cmd_line_up, G, 0 },
+    { "line-down", "Move one screen line down", cmd_line_down, G, 0 },
+    { "word-left", "Move to the start of the word before", cmd_word_left, R, 0 },
+    { "word-right", "Move to the start of the next word", cmd_word_right, R, 0 },
+    { "word-end", "Move to the last character of the word (vi e)", cmd_word_end, R, 0 },
+    { "sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R, 0 },
+    { "sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R, 0 },
+    { "paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R, 0 },
+    { "paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R, 0 },
+    { "line-start", "Move to the start of the line", cmd_line_start, 0, 0 },
+    { "line-end", "Move to the end of the line", cmd_line_end, 0, 0 },
+    { "page-up", "Move one screen up", cmd_page_up, G, 0 },
+    { "page-down", "Move one screen down", cmd_page_down, G, 0 },
+    { "buffer-start", "Move to the start of the file", cmd_buffer_start, 0, 0 },
+    { "buffer-end", "Move to the end of the file", cmd_buffer_end, 0, 0 },
+    { "goto-line", "Go to a line (the count, or asks)", cmd_goto_line, 0, 0 },
+    { "select-char-left", "Extend the selection one character left", cmd_select_char_left, R, 0 },
+    { "select-char-right", "Extend the selection one character right", cmd_select_char_right, R, 0 },
+    { "select-line-up", "Extend the selection one line up", cmd_select_line_up, G, 0 },
+    { "select-line-down", "Extend the selection one line down", cmd_select_line_down, G, 0 },
+    { "select-word-left", "Extend the selection one word left", cmd_select_word_left, R, 0 },
+    { "select-word-right", "Extend the selection one word right", cmd_select_word_right, R, 0 },
+    { "select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R, 0 },
+    { "select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R, 0 },
+    { "select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R, 0 },
+    { "select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R, 0 },
+    { "select-paragraph-next", "Extend the selection to the next paragraph", cmd_select_paragraph_next, R, 0 },
+    { "select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0, 0 },
+    { "select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0, 0 },
+    { "select-page-up", "Extend the selection one screen up", cmd_select_page_up, G, 0 },
+    { "select-page-down", "Extend the selection one screen down", cmd_select_page_down, G, 0 },
+    { "select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0, 0 },
+    { "select-buffer-end", "Extend the selection to the end of the file", cmd_select_buffer_end, 0, 0 },
+    { "select-all", "Select the whole file", cmd_select_all, 0, 0 },
+    { "select-word", "Select the word at the cursor", cmd_select_word, 0, 0 },
+    { "select-sentence", "Select the sentence at the cursor", cmd_select_sentence, 0, 0 },
+    { "select-paragraph", "Select the paragraph at the cursor", cmd_select_paragraph, 0, 0 },
+    { "select-line", "Select the line at the cursor", cmd_select_line, 0, 0 },
+    { "insert-newline", "Insert a line break", cmd_insert_newline, R, 0 },
+    { "insert-tab", "Insert a tab", cmd_insert_tab, R, 0 },
+    { "delete-char-before", "Delete the character before the cursor (or the selection)", cmd_delete_char_before, R, 0 },
+    { "delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R, 0 },
+    { "delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0 },
+    { "delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0 },
+    { "delete-line", "Cut the line into the register", cmd_delete_line, R, 0 },
+    { "delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0 },
+    { "mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0, 0 },
+    { "mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0, 0 },
+    { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0, 0 },
+    { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0, 0 },
+    { "paste", "Paste the register", cmd_paste, R, 0 },
+    { "mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0, 0 },
+    { "paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0 },
+    { "undo", "Undo the last step", cmd_undo, R, 0 },
+    { "redo", "Redo the step undone last", cmd_redo, R, 0 },
+    { "save", "Save the file", cmd_save, 0, 0 },
+    { "save-as", "Save under another name", cmd_save_as, 0, 0 },
+    { "open", "Open a file", cmd_open, 0, 0 },
+    { "quit", "Quit (asks when there are unsaved changes)", cmd_quit, 0, 0 },
+    { "buffer-next", "Switch to the next open file", cmd_buffer_next, 0, 0 },
+    { "buffer-prev", "Switch to the previous open file", cmd_buffer_prev, 0, 0 },
+    { "buffer-close", "Close the file (asks when there are unsaved changes)", cmd_buffer_close, 0, 0 },
+    { "find", "Find text as you type", cmd_find, 0, 0 },
+    { "find-next", "Find the next match", cmd_find_next, R, 0 },
+    { "find-prev", "Find the previous match", cmd_find_prev, R, 0 },
+    { "find-regex", "Find a regular expression (POSIX extended)", cmd_find_regex, 0, 0 },
+    { "replace", "Replace a regular expression, asking at each match", cmd_replace, 0, 0 },
+    { "cancel", "Cancel: clear the selection and the message, close help", cmd_cancel, COMMAND_KEEP_JOB, 0 },
+    { "help", "Show the keys of the active keymap", cmd_help, 0, 0 },
+    { "command-prompt", "Run a command by name (or w, q, wq, q!, set NAME VALUE, LINE)", cmd_command_prompt, 0, 0 },
+    { "redraw", "Redraw the screen", cmd_redraw, 0, 0 },
+    { "suspend", "Suspend the editor (the shell's fg resumes it)", cmd_suspend, 0, 0 },
+    { "toggle-wrap", "Soft wrap on or off", cmd_toggle_wrap, 0, 0 },
+    { "toggle-line-numbers", "Line numbers on or off", cmd_toggle_line_numbers, 0, 0 },
+    { "mode-normal", "Normal mode", cmd_mode_normal, 0, 0 },
+    { "mode-insert", "Insert mode before the cursor", cmd_mode_insert, 0, 0 },
+    { "mode-append", "Insert mode after the cursor", cmd_mode_append, 0, 0 },
+    { "mode-insert-line-start", "Insert mode at the start of the line", cmd_mode_insert_line_start, 0, 0 },
+    { "mode-append-line-end", "Insert mode at the end of the line", cmd_mode_append_line_end, 0, 0 },
+    { "mode-open-below", "Open a line below and insert", cmd_mode_open_below, 0, 0 },
+    { "mode-open-above", "Open a line above and insert", cmd_mode_open_above, 0, 0 },
+    { "mode-visual", "Visual mode: motions extend the selection", cmd_mode_visual, 0, 0 },
+    { "model-infill", "Model: rewrite the selection from both sides (again: another sample)", cmd_model, M, MODEL_CMD_INFILL },
+    { "model-continue", "Model: continue with the next block", cmd_model, M, MODEL_CMD_CONTINUE },
+    { "model-heatmap", "Model: confidence heatmap on or off", cmd_model, M, MODEL_CMD_HEATMAP },
+    { "model-revise", "Model: revise the least confident tokens", cmd_model, M, MODEL_CMD_REVISE },
+    { "model-inspect", "Model: alternatives for the token at the cursor", cmd_model, M, MODEL_CMD_INSPECT },
+    { "model-grow", "Model: infill one token longer", cmd_model, M, MODEL_CMD_GROW },
+    { "model-shrink", "Model: infill one token shorter", cmd_model, M, MODEL_CMD_SHRINK },
+    { "model-sample-next", "Model: show the next kept sample of the last infill", cmd_model, M, MODEL_CMD_SAMPLE_NEXT },
+    { "model-sample-prev", "Model: show the previous kept sample of the last infill", cmd_model, M, MODEL_CMD_SAMPLE_PREV },
 };
 
 #undef R
@@ -672,6 +681,12 @@ const command *command_find(const char *name)
     for (int i = 0; i < command_count(); i++)
         if (strcmp(commands[i].name, name) == 0) return &commands[i];
     return NULL;
+}
+
+bool command_keeps_job(const char *name)
+{
+    const command *c = command_find(name);
+    return c && (c->flags & COMMAND_KEEP_JOB);
 }
 
 bool command_known(const char *name, void *ctx)
@@ -695,13 +710,9 @@ bool command_run(editor *ed, const char *name, int count)
     if (!(c->flags & COMMAND_MODEL) && ed->command_hook &&
         ed->command_hook(ed, c->name, ed->command_hook_ctx)) {
         /* consumed by the hook */
-    } else if (c->flags & COMMAND_MODEL) {
-        if (ed->model_fn) ed->model_fn(ed, c->name, count, ed->model_ctx);
-        else editor_message(ed, true, "No model loaded");
     } else {
         int n = (c->flags & COMMAND_REPEAT) && count > 1 ? count : 1;
-        if (!(c->flags & COMMAND_REPEAT)) n = 1;
-        for (int i = 0; i < n; i++) c->fn(ed, c->flags & COMMAND_REPEAT ? 0 : count);
+        for (int i = 0; i < n; i++) c->fn(ed, c->flags & COMMAND_REPEAT ? 0 : count, c->arg);
     }
     b = editor_buffer(ed);
     if (b) {

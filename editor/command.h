@@ -6,24 +6,30 @@
 #include <stdbool.h>
 #include "editor.h"
 
-typedef void (*command_fn)(editor *ed, int count);
+/* A command's handler: count as typed (0 = none; COMMAND_REPEAT: 0, the handler runs count
+ * times) and the descriptor's arg. */
+typedef void (*command_fn)(editor *ed, int count, int arg);
 
 enum {
     COMMAND_REPEAT = 1u << 0,     /* a count runs the handler count times */
     COMMAND_KEEP_GOAL = 1u << 1,  /* a vertical motion: keeps the goal column */
-    COMMAND_MODEL = 1u << 2,      /* handled by the model layer's hook */
+    COMMAND_MODEL = 1u << 2,      /* a model command (arg: its editor_model_cmd) */
+    COMMAND_KEEP_JOB = 1u << 3,   /* its key does not end a running continuation */
 };
 
 typedef struct command {
     const char *name;   /* name used by keymaps and the command prompt */
     const char *help;   /* one line for the help screen */
-    command_fn fn;      /* handler (NULL for model commands) */
+    command_fn fn;      /* handler */
     unsigned flags;     /* COMMAND_* bits */
+    int arg;            /* passed to fn: MODEL_CMD_* for the model commands, else 0 */
 } command;
 
 const command *command_find(const char *name);   /* NULL when unknown */
 int command_count(void);
 const command *command_at(int i);                /* NULL for a bad index */
+/* true for a command whose key leaves a running continuation alone (model commands, cancel). */
+bool command_keeps_job(const char *name);
 /* For keymap_set_command_check: true for a command name or "none". */
 bool command_known(const char *name, void *ctx);
 

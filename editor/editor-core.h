@@ -95,8 +95,9 @@ struct editor {
     bool redraw_requested;      /* the terminal layer should repaint everything */
     bool dragging;              /* mouse button 1 held */
     size_t drag_origin;         /* position where the drag began */
-    editor_model_fn model_fn;   /* handler of the model-* commands, or NULL */
-    void *model_ctx;            /* its context */
+    editor_model_fn model_fn;   /* handler of the model commands, or NULL */
+    editor_event_fn event_fn;   /* receiver of the editor's events, or NULL */
+    void *model_ctx;            /* context of both */
     char model_status[EDITOR_MODEL_STATUS_MAX]; /* model slot of the status line */
     editor_command_hook_fn command_hook; /* sees every command first, or NULL */
     void *command_hook_ctx;     /* its context */
@@ -117,10 +118,8 @@ bool editor_set_mode(editor *ed, const char *mode);
 /* Scratch row for layouts of width columns (reused). */
 view_row *editor_scratch_row(editor *ed, int width);
 void editor_goto_line(editor *ed, size_t line);
-/* Keeps a running model job's text apart from the person's edits and from recovery files:
- * hide before buffer index (-1: the current one) is edited or written out, show after. */
-void editor_model_hide(editor *ed, int index);
-void editor_model_show(editor *ed);
+/* Tells the model layer about ev on buffer b (NULL: the current one; none: nothing). */
+void editor_event_send(editor *ed, editor_event ev, buffer *b);
 
 /* ---- buffer.c ---- */
 buffer *buffer_new(text *t, const char *path, const char *name); /* NULL out of memory */

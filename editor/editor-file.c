@@ -1,6 +1,6 @@
 /* editor-file.c: opening files, saving (save-as, overwrite after a change on disk), closing
  * buffers and quitting, with their prompts. No curses, no model (told through
- * editor_model_fn around saves and closes). */
+ * editor events around saves and closes). */
 #include "editor-core.h"
 
 #include <errno.h>
@@ -108,7 +108,7 @@ void editor_close_buffer(editor *ed, int index)
     editor_recovery_wait(ed);
     buffer *b = ed->bufs[index];
     buffer_rec_remove(b);
-    if (ed->model_fn) ed->model_fn(ed, "forget", index, ed->model_ctx); /* drops jobs on its text */
+    editor_event_send(ed, EDITOR_EVENT_BUFFER_CLOSE, b); /* drops jobs on its text */
     buffer_free(b);
     memmove(ed->bufs + index, ed->bufs + index + 1, (size_t)(ed->n_bufs - index - 1) * sizeof *ed->bufs);
     ed->n_bufs--;
@@ -139,10 +139,10 @@ bool editor_save_current(editor *ed, bool force)
     int err = 0;
     editor_recovery_wait(ed);   /* its file is removed below */
     /* a running model job puts the text it replaces back for the save */
-    if (ed->model_fn) ed->model_fn(ed, "save-begin", 0, ed->model_ctx);
+    editor_event_send(ed, EDITOR_EVENT_SAVE_PRE, b);
     file_status s = file_save(b->text, b->path, &b->info, force, &err);
     if (s == FILE_OK) text_set_saved(b->text);
-    if (ed->model_fn) ed->model_fn(ed, "save-end", 0, ed->model_ctx);
+    editor_event_send(ed, EDITOR_EVENT_SAVE_POST, b);
     if (s == FILE_E_CHANGED) {
         char label[160];
         snprintf(label, sizeof label, "%.80s changed on disk since it was opened. Overwrite? (y/n) ",

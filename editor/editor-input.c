@@ -1,6 +1,6 @@
 /* editor-input.c: input from the terminal layer: keys (through the keymap to commands, or typed
  * text), bracketed paste and the mouse; the register and the system clipboard. No curses;
- * the model is told of keys through editor_model_fn. */
+ * the model is told of keys and edits through editor events. */
 #include "editor-core.h"
 
 #include <stdio.h>
@@ -84,7 +84,7 @@ void editor_clamp_cursor(editor *ed)
 
 void editor_key(editor *ed, key_code key)
 {
-    editor_model_hide(ed, -1);   /* shown again on the next frame */
+    editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, NULL);   /* a job's text is shown again on the next frame */
     ed->message_queueing = false;
     uint64_t serial = ed->message_serial;
     editor_key_dispatch(ed, key);
@@ -106,12 +106,12 @@ static void editor_key_dispatch(editor *ed, key_code key)
     keymap_result r = keymap_feed(ed->km, &ed->ks, key, &bd);
     switch (r) {
     case KEYMAP_MATCH:
-        if (ed->model_fn && strncmp(bd->command, "model-", 6) != 0 && strcmp(bd->command, "cancel") != 0)
-            ed->model_fn(ed, "key", 0, ed->model_ctx); /* any other key ends a continuation */
+        if (!command_keeps_job(bd->command))
+            editor_event_send(ed, EDITOR_EVENT_KEY, NULL); /* any other key ends a continuation */
         command_run(ed, bd->command, (int)ed->ks.count);
         break;
     case KEYMAP_INSERT:
-        if (ed->model_fn) ed->model_fn(ed, "key", 0, ed->model_ctx);
+        editor_event_send(ed, EDITOR_EVENT_KEY, NULL);
         editor_type(ed, key & KEYC_BASE_MASK);
         break;
     case KEYMAP_PREFIX:
@@ -128,7 +128,7 @@ static void editor_key_dispatch(editor *ed, key_code key)
 
 void editor_paste(editor *ed, const char *bytes, size_t len)
 {
-    editor_model_hide(ed, -1);
+    editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, NULL);
     if (ed->prompt != PROMPT_NONE) {
         editor_prompt_paste(ed, bytes, len);
         editor_scroll(ed);

@@ -1,6 +1,6 @@
 /* editor-recovery.c: recovery files of unsaved changes: written when due (large texts on a
  * thread), offered on open and restored on request, written at once on a hang-up or when a
- * mapped file shrank on disk. No curses, no model (hidden through editor_model_hide). */
+ * mapped file shrank on disk. No curses, no model (told through editor events). */
 #include "editor-core.h"
 
 #include <errno.h>
@@ -213,10 +213,10 @@ void editor_tick(editor *ed, double now)
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
         if (b->rec_written && now - b->rec_time < EDITOR_RECOVERY_SECONDS) continue;
-        editor_model_hide(ed, i);   /* the person's text, not a running job's */
+        editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b);   /* the person's text, not a running job's */
         if (text_size(b->text) >= EDITOR_RECOVERY_ASYNC_MIN) {
             bool started = editor_recovery_start(ed, b, now);   /* spans of stored bytes */
-            editor_model_show(ed);
+            editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
             if (started) return;   /* one write at a time */
             continue;
         }
@@ -225,7 +225,7 @@ void editor_tick(editor *ed, double now)
             b->rec_rev = text_revision(b->text);
             b->rec_time = now;
         }
-        editor_model_show(ed);
+        editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
     }
 }
 
@@ -234,9 +234,9 @@ void editor_recovery_write_all(editor *ed)
     editor_recovery_wait(ed);
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
-        editor_model_hide(ed, i);
+        editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b);
         if (buffer_rec_able(b) && !b->recovery_offer && text_modified(b->text))
             buffer_rec_write(b);
-        editor_model_show(ed);
+        editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
     }
 }

@@ -70,9 +70,10 @@ bool editor_add_buffer(editor *ed, buffer *b)
     return true;
 }
 
-void editor_set_model_hook(editor *ed, editor_model_fn fn, void *ctx)
+void editor_set_model_hook(editor *ed, editor_model_fn fn, editor_event_fn event_fn, void *ctx)
 {
     ed->model_fn = fn;
+    ed->event_fn = event_fn;
     ed->model_ctx = ctx;
 }
 
@@ -181,15 +182,10 @@ void editor_goto_line(editor *ed, size_t line)
     b->anchor = TEXT_POS_NONE;
     ed->center_next = true;
 }
-/* Keeps a running model job's text apart from the person's edits and from recovery files. */
-void editor_model_hide(editor *ed, int index)
+void editor_event_send(editor *ed, editor_event ev, buffer *b)
 {
-    if (ed->model_fn) ed->model_fn(ed, "hide", index, ed->model_ctx);
-}
-
-void editor_model_show(editor *ed)
-{
-    if (ed->model_fn) ed->model_fn(ed, "show", 0, ed->model_ctx);
+    if (!b) b = editor_buffer(ed);
+    if (b && ed->event_fn) ed->event_fn(ed, ev, b, ed->model_ctx);
 }
 
 /* ---- OSC 52 ---- */

@@ -57,11 +57,36 @@ typedef struct editor editor;
 struct loop;
 struct editor_recovery_job;
 
-/* Handles the model-* commands; set by the model layer. Also called with "cancel" (Esc), "undo"
- * (before an undo or redo runs), "key" (before any other key's command or typed text),
- * "forget" (buffer number count is about to be closed), "save-begin" / "save-end" (around
- * writing the current buffer to its file) and "model-choose" (a PROMPT_MODEL answer as count). */
-typedef void (*editor_model_fn)(editor *ed, const char *command, int count, void *ctx);
+/* The model commands of the command table (command.arg), handled by the model layer. */
+typedef enum editor_model_cmd {
+    MODEL_CMD_INFILL,       /* model-infill */
+    MODEL_CMD_CONTINUE,     /* model-continue */
+    MODEL_CMD_HEATMAP,      /* model-heatmap */
+    MODEL_CMD_REVISE,       /* model-revise */
+    MODEL_CMD_INSPECT,      /* model-inspect */
+    MODEL_CMD_GROW,         /* model-grow */
+    MODEL_CMD_SHRINK,       /* model-shrink */
+    MODEL_CMD_SAMPLE_NEXT,  /* model-sample-next */
+    MODEL_CMD_SAMPLE_PREV,  /* model-sample-prev */
+} editor_model_cmd;
+
+/* What the editor tells the model layer about, with the buffer concerned. */
+typedef enum editor_event {
+    EDITOR_EVENT_KEY,          /* a key other than the model's or cancel runs (ends a continuation) */
+    EDITOR_EVENT_CANCEL,       /* the cancel command (Esc): a running job stops */
+    EDITOR_EVENT_UNDO_PRE,     /* an undo or redo is about to run on the buffer */
+    EDITOR_EVENT_EDIT_PRE,     /* the person's edit or a recovery write of the buffer comes: a
+                                  running job's text must be taken out of it */
+    EDITOR_EVENT_EDIT_POST,    /* after a recovery write: the job's text may be shown again */
+    EDITOR_EVENT_SAVE_PRE,     /* the buffer is about to be saved to its file */
+    EDITOR_EVENT_SAVE_POST,    /* the save ended (written or not) */
+    EDITOR_EVENT_BUFFER_CLOSE, /* the buffer is about to be closed and freed */
+} editor_event;
+
+/* Runs a model command (count 0 = none); set by the model layer. */
+typedef void (*editor_model_fn)(editor *ed, editor_model_cmd cmd, int count, void *ctx);
+/* Receives the editor's events; set by the model layer. b is never NULL. */
+typedef void (*editor_event_fn)(editor *ed, editor_event ev, buffer *b, void *ctx);
 /* Called before every command other than the model-* ones (which go to editor_model_fn);
  * returning true consumes the command (e.g. "cancel" stops a model job instead of clearing the
  * selection). Set by the model layer. */
@@ -111,7 +136,8 @@ void editor_recovery_write_all(editor *ed);
  * set a message of its own, so no start-up error hides another. */
 void editor_message(editor *ed, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void editor_set_model_hook(editor *ed, editor_model_fn fn, void *ctx);
+/* Installs the model layer's command handler and event receiver (NULL, NULL: none). */
+void editor_set_model_hook(editor *ed, editor_model_fn fn, editor_event_fn event_fn, void *ctx);
 void editor_set_model_status(editor *ed, const char *status);
 
 /* ---- geometry and positions (for the renderer) ---- */

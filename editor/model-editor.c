@@ -232,56 +232,54 @@ static bool me_update_status(model_editor *me)
     return true;
 }
 
-static void me_command(editor *ed, const char *name, int count, void *ctx)
+/* editor_event_fn: the editor's events about buffer b. */
+static void me_event(editor *ed, editor_event ev, buffer *b, void *ctx)
+{
+    (void)ed;
+    model_editor *me = ctx;
+    switch (ev) {
+    case EDITOR_EVENT_KEY:
+        if (model_session_stop_continue(me->s))
+            me_flush_message(me);
+        break;
+    case EDITOR_EVENT_CANCEL:
+        model_session_cancel(me->s, b->text);
+        me_flush_message(me);
+        break;
+    case EDITOR_EVENT_UNDO_PRE:
+        model_session_before_undo(me->s, b->text);
+        break;
+    case EDITOR_EVENT_EDIT_PRE:
+        /* around the person's edits and recovery writes: the job's text is not theirs */
+        model_session_hide(me->s, b->text);
+        break;
+    case EDITOR_EVENT_EDIT_POST:
+        model_session_show(me->s);
+        break;
+    case EDITOR_EVENT_SAVE_PRE:
+        model_session_save_begin(me->s, b->text);
+        me->seen_rev = text_revision(b->text);
+        break;
+    case EDITOR_EVENT_SAVE_POST:
+        model_session_save_end(me->s, b->text);
+        me->seen_rev = text_revision(b->text);
+        break;
+    case EDITOR_EVENT_BUFFER_CLOSE:
+        model_session_forget(me->s, b->text);
+        if (me->seen_t == b->text)
+            me->seen_t = NULL;
+        break;
+    }
+}
+
+/* editor_model_fn: a model command on the current buffer. */
+static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
 {
     model_editor *me = ctx;
     buffer *b = editor_buffer(ed);
-    if (!strcmp(name, "cancel")) {
-        if (b)
-            model_session_cancel(me->s, b->text);
-        me_flush_message(me);
-        return;
-    }
-    if (!strcmp(name, "forget")) {
-        if (count >= 0 && count < ed->n_bufs) {
-            text *t = ed->bufs[count]->text;
-            model_session_forget(me->s, t);
-            if (me->seen_t == t)
-                me->seen_t = NULL;
-        }
-        return;
-    }
-    if (!strcmp(name, "hide") || !strcmp(name, "show")) {
-        /* around the person's edits and recovery writes: the job's text is not theirs */
-        text *t = count >= 0 && count < ed->n_bufs ? ed->bufs[count]->text : b ? b->text : NULL;
-        if (name[0] == 'h' && t)
-            model_session_hide(me->s, t);
-        else if (name[0] == 's')
-            model_session_show(me->s);
-        return;
-    }
-    if (!strcmp(name, "save-begin") || !strcmp(name, "save-end")) {
-        if (b && name[5] == 'b')
-            model_session_save_begin(me->s, b->text);
-        else if (b)
-            model_session_save_end(me->s, b->text);
-        if (b)
-            me->seen_rev = text_revision(b->text);
-        return;
-    }
-    if (!strcmp(name, "key")) {
-        if (model_session_stop_continue(me->s))
-            me_flush_message(me);
-        return;
-    }
-    if (!strcmp(name, "undo")) {
-        if (b)
-            model_session_before_undo(me->s, b->text);
-        return;
-    }
     if (!b)
         return;
-    if (b->readonly && strcmp(name, "model-heatmap") != 0) {
+    if (b->readonly && cmd != MODEL_CMD_HEATMAP) {
         editor_message(ed, true, "This buffer is read-only");
         return;
     }
@@ -289,26 +287,39 @@ static void me_command(editor *ed, const char *name, int count, void *ctx)
     if (!buffer_selection(b, &s, &e))
         s = e = b->cursor;
     int n = count > 0 ? count : 1;
-    if (!strcmp(name, "model-infill"))
+    switch (cmd) {
+    case MODEL_CMD_INFILL:
         model_session_infill(me->s, b->text, s, e, b->cursor, count);
-    else if (!strcmp(name, "model-continue"))
+        break;
+    case MODEL_CMD_CONTINUE:
         model_session_continue(me->s, b->text, b->cursor, n);
-    else if (!strcmp(name, "model-revise"))
+        break;
+    case MODEL_CMD_REVISE:
         model_session_revise(me->s, b->text, s, e, b->cursor);
-    else if (!strcmp(name, "model-inspect"))
+        break;
+    case MODEL_CMD_INSPECT:
         model_session_inspect(me->s, b->text, b->cursor);
-    else if (!strcmp(name, "model-grow"))
+        break;
+    case MODEL_CMD_GROW:
         model_session_resize(me->s, b->text, n);
-    else if (!strcmp(name, "model-shrink"))
+        break;
+    case MODEL_CMD_SHRINK:
         model_session_resize(me->s, b->text, -n);
-    else if (!strcmp(name, "model-sample-next") || !strcmp(name, "model-sample-prev"))
-        model_session_cycle(me->s, b->text, name[13] == 'n' ? n : -n);
-    else if (!strcmp(name, "model-heatmap")) {
+        break;
+    case MODEL_CMD_SAMPLE_NEXT:
+        model_session_cycle(me->s, b->text, n);
+        break;
+    case MODEL_CMD_SAMPLE_PREV:
+        model_session_cycle(me->s, b->text, -n);
+        break;
+    case MODEL_CMD_HEATMAP: {
         bool on = model_session_toggle_heatmap(me->s);
         if (on && !model_session_message(me->s)[0])
             editor_message(ed, false, "Heatmap on: conf0 (least likely) .. conf4 (most likely), see the status line");
         else if (!on && !model_session_message(me->s)[0])
             editor_message(ed, false, "Heatmap off");
+        break;
+    }
     }
     me->seen_t = b->text;
     me->seen_rev = text_revision(b->text);
@@ -335,7 +346,7 @@ model_editor *model_editor_new(editor *ed, const theme *th)
     model_session_set_edit_fn(me->s, me_on_edit, me);
     snprintf(me->model_path, sizeof me->model_path, "%s", ed->cfg ? ed->cfg->model : "");
     me->threads = ed->cfg ? ed->cfg->threads : 0;
-    editor_set_model_hook(ed, me_command, me);
+    editor_set_model_hook(ed, me_command, me_event, me);
     ed->style_fn = me_style;
     ed->style_ctx = me;
     return me;
@@ -346,7 +357,7 @@ void model_editor_free(model_editor *me)
     if (!me)
         return;
     if (me->ed->model_ctx == me)
-        editor_set_model_hook(me->ed, NULL, NULL);
+        editor_set_model_hook(me->ed, NULL, NULL, NULL);
     if (me->ed->style_ctx == me) {
         me->ed->style_fn = NULL;
         me->ed->style_ctx = NULL;

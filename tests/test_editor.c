@@ -384,14 +384,13 @@ static void test_editor_wheel_and_page_keep_cursor_visible(void **state)
 }
 
 static int hook_calls;
-static char hook_name[64];
+static editor_model_cmd hook_cmd;
 
-static void hook(editor *ed, const char *name, int count, void *ctx)
+static void hook(editor *ed, editor_model_cmd cmd, int count, void *ctx)
 {
     (void)ed; (void)count;
-    if (!strcmp(name, "hide") || !strcmp(name, "show")) return; /* around every key */
     hook_calls++;
-    snprintf(hook_name, sizeof hook_name, "%s", name);
+    hook_cmd = cmd;
     assert_ptr_equal(ctx, &hook_calls);
 }
 
@@ -402,15 +401,61 @@ static void test_editor_model_commands_reach_the_hook(void **state)
     editor_open_text(ed, text_new(), "x");
     keys(ed, "C-r");
     assert_non_null(strstr(ed->message, "No model loaded"));
-    editor_set_model_hook(ed, hook, &hook_calls);
+    editor_set_model_hook(ed, hook, NULL, &hook_calls);
     keys(ed, "C-r");
     assert_int_equal(hook_calls, 1);
-    assert_string_equal(hook_name, "model-infill");
+    assert_int_equal(hook_cmd, MODEL_CMD_INFILL);
     keys(ed, "M-=");
-    assert_string_equal(hook_name, "model-grow");
+    assert_int_equal(hook_cmd, MODEL_CMD_GROW);
     editor_set_model_status(ed, "infill 3/8\x1b[2J");
     assert_null(strchr(ed->model_status, '\x1b'));
     editor_free(ed);
+}
+
+/* Events received, in order, as letters: k key, c cancel, u undo, e edit-pre, E edit-post,
+ * s save-pre, S save-post, x buffer-close. */
+static char events[64];
+
+static void event_hook(editor *ed, editor_event ev, buffer *b, void *ctx)
+{
+    (void)ed; (void)ctx;
+    assert_non_null(b);
+    static const char letters[] = { [EDITOR_EVENT_KEY] = 'k', [EDITOR_EVENT_CANCEL] = 'c',
+        [EDITOR_EVENT_UNDO_PRE] = 'u', [EDITOR_EVENT_EDIT_PRE] = 'e', [EDITOR_EVENT_EDIT_POST] = 'E',
+        [EDITOR_EVENT_SAVE_PRE] = 's', [EDITOR_EVENT_SAVE_POST] = 'S', [EDITOR_EVENT_BUFFER_CLOSE] = 'x' };
+    size_t n = strlen(events);
+    if (n + 1 < sizeof events) { events[n] = letters[ev]; events[n + 1] = 0; }
+}
+
+static void test_editor_events_reach_the_model_layer_typed(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/events.txt", dir);
+    write_file(p, "abc\n");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    editor_set_model_hook(ed, hook, event_hook, &hook_calls);
+    events[0] = 0;
+    keys(ed, "x");           /* typed text: edit-pre, then key */
+    assert_string_equal(events, "ek");
+    events[0] = 0;
+    keys(ed, "C-r");         /* a model key does not end a continuation */
+    assert_string_equal(events, "e");
+    events[0] = 0;
+    keys(ed, "Esc");         /* cancel reaches the model, not as a key */
+    assert_string_equal(events, "ec");
+    events[0] = 0;
+    keys(ed, "C-z");
+    assert_string_equal(events, "eku");
+    events[0] = 0;
+    keys(ed, "x C-s");
+    assert_string_equal(events, "ekeksS");
+    events[0] = 0;
+    editor_close_buffer(ed, 0);
+    assert_string_equal(events, "x");
+    editor_free(ed);
+    hook_calls = 0;
 }
 
 static bool hook_eat_cancel(editor *ed, const char *name, void *ctx)
@@ -558,6 +603,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_editor_save_writes_file_and_clears_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_asks_before_overwriting_changed_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_events_reach_the_model_layer_typed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
