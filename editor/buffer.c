@@ -130,3 +130,9 @@ bool buffer_selection(const buffer *b, size_t *start, size_t *end)
     *end = b->anchor < b->cursor ? b->cursor : b->anchor;
     return true;
 }
+
+text *buffer_text(const buffer *b) { return b->text; }
+size_t buffer_cursor(const buffer *b) { return b->cursor; }
+size_t buffer_top(const buffer *b) { return b->top; }
+const char *buffer_name(const buffer *b) { return b->name; }
+bool buffer_readonly(const buffer *b) { return b->readonly; }

@@ -36,21 +36,6 @@ struct buffer {
 };
 
 
-/* A prompt's behaviour, given by the code that opens it (its client). */
-typedef struct editor_prompt_ops {
-    editor_prompt kind;   /* which prompt this is */
-    bool yes_no;          /* answered by one letter: accept gets it as soon as it is typed */
-    char on_escape;       /* yes_no: the letter Esc, C-g and C-c answer; 0: cancel */
-    /* Enter (or the letter of a yes/no prompt): input is the text typed. The prompt is still
-     * open: the callback closes it (editor_prompt_end) or opens the next one. */
-    void (*accept)(editor *ed, const char *input, void *ctx);
-    /* The input changed (typing, deleting, pasting); NULL: nothing to do. */
-    void (*changed)(editor *ed, const char *input, void *ctx);
-    /* Esc, C-g, C-c: called before the prompt closes with "Cancelled"; NULL: nothing to do. */
-    void (*cancel)(editor *ed, void *ctx);
-    /* A key the prompt does not edit with; NULL: ignored. */
-    void (*key)(editor *ed, key_code key, void *ctx);
-} editor_prompt_ops;
 
 struct editor {
     buffer **bufs;              /* n_bufs open buffers */
@@ -117,7 +102,6 @@ bool editor_add_buffer(editor *ed, buffer *b);  /* appends b as the current buff
 bool editor_set_mode(editor *ed, const char *mode);
 /* Scratch row for layouts of width columns (reused). */
 view_row *editor_scratch_row(editor *ed, int width);
-void editor_goto_line(editor *ed, size_t line);
 /* Tells the model layer about ev on buffer b (NULL: the current one; none: nothing). */
 void editor_event_send(editor *ed, editor_event ev, buffer *b);
 
@@ -129,12 +113,6 @@ file_status buffer_rec_write(buffer *b);      /* writes its recovery file now */
 void buffer_rec_remove(buffer *b);            /* removes its recovery file */
 
 /* ---- editor-prompt.c ---- */
-/* Opens a prompt with label and initial input; ops and ctx belong to the caller and must stay
- * valid until the prompt ends. */
-void editor_prompt_open(editor *ed, const editor_prompt_ops *ops, void *ctx, const char *label,
-                        const char *initial);
-/* Closes the prompt (then offers a waiting recovery file). */
-void editor_prompt_end(editor *ed);
 void editor_prompt_key(editor *ed, key_code key);                 /* a key while a prompt is open */
 void editor_prompt_paste(editor *ed, const char *bytes, size_t len); /* pasted while one is open */
 void editor_message_next(editor *ed);         /* shows the oldest waiting message */

@@ -208,3 +208,126 @@ size_t editor_base64(const char *bytes, size_t len, char *out, size_t size)
     out[o] = 0;
     return o;
 }
+
+/* ---- state for the terminal layer, main and the model layer ---- */
+
+config *editor_config(editor *ed) { return ed->cfg; }
+int editor_cols(const editor *ed) { return ed->cols; }
+int editor_n_buffers(const editor *ed) { return ed->n_bufs; }
+
+void editor_select_buffer(editor *ed, int index)
+{
+    if (index >= 0 && index < ed->n_bufs) ed->cur = index;
+}
+
+editor_prompt editor_prompt_kind(const editor *ed) { return ed->prompt; }
+const char *editor_prompt_label(const editor *ed) { return ed->prompt_label; }
+const char *editor_prompt_input(const editor *ed) { return ed->input; }
+
+const char *editor_message_text(const editor *ed, bool *error, int *n_waiting)
+{
+    if (error) *error = ed->message_error;
+    if (n_waiting) *n_waiting = ed->n_msg_queue;
+    return ed->message;
+}
+
+void editor_set_message_queueing(editor *ed, bool on) { ed->message_queueing = on; }
+const char *editor_model_status(const editor *ed) { return ed->model_status; }
+bool editor_model_legend(const editor *ed) { return ed->model_legend; }
+void editor_set_model_legend(editor *ed, bool on) { ed->model_legend = on; }
+void *editor_model_hook_ctx(const editor *ed) { return ed->model_ctx; }
+
+void editor_set_style_hook(editor *ed, editor_style_fn fn, void *ctx)
+{
+    ed->style_fn = fn;
+    ed->style_ctx = ctx;
+}
+
+editor_style_fn editor_style_hook(const editor *ed, void **ctx)
+{
+    if (ctx) *ctx = ed->style_ctx;
+    return ed->style_fn;
+}
+
+search *editor_search_shown(editor *ed)
+{
+    return ed->search_highlight && ed->search_valid && ed->search.len > 0 ? &ed->search : NULL;
+}
+
+const keymap *editor_keymap(const editor *ed) { return ed->km; }
+const keymap_state *editor_key_state(const editor *ed) { return &ed->ks; }
+
+bool editor_key_bound(const editor *ed, key_code key)
+{
+    if (!ed->km || ed->prompt != PROMPT_NONE || ed->ks.n_keys > 0) return true;
+    keymap_state st;
+    keymap_state_init(ed->km, &st);
+    st.mode = ed->ks.mode;
+    const keymap_binding *b = NULL;
+    return keymap_feed(ed->km, &st, key, &b) != KEYMAP_NONE;
+}
+
+void editor_set_clipboard(editor *ed, editor_clipboard_fn fn, void *ctx)
+{
+    ed->clipboard_fn = fn;
+    ed->clipboard_ctx = ctx;
+}
+
+void editor_set_loop(editor *ed, struct loop *lp) { ed->loop = lp; }
+struct loop *editor_loop(const editor *ed) { return ed->loop; }
+bool editor_quitting(const editor *ed) { return ed->quit; }
+
+bool editor_take_suspend(editor *ed)
+{
+    bool r = ed->suspend_requested;
+    ed->suspend_requested = false;
+    return r;
+}
+
+bool editor_take_redraw(editor *ed)
+{
+    bool r = ed->redraw_requested;
+    ed->redraw_requested = false;
+    return r;
+}
+
+/* Moves a position past a replacement of [pos, pos + old_len) by new_len bytes. */
+static size_t shift_replace(size_t p, size_t pos, size_t old_len, size_t new_len)
+{
+    if (p == TEXT_POS_NONE)
+        return p;
+    if (p >= pos + old_len)
+        return p - old_len + new_len;
+    if (p > pos)
+        return pos + (p - pos < new_len ? p - pos : new_len);
+    return p;
+}
+
+void editor_follow_replace(editor *ed, const text *t, size_t pos, size_t old_len, size_t new_len)
+{
+    for (int i = 0; i < ed->n_bufs; i++) {
+        buffer *b = ed->bufs[i];
+        if (b->text != t)
+            continue;
+        b->cursor = shift_replace(b->cursor, pos, old_len, new_len);
+        b->anchor = shift_replace(b->anchor, pos, old_len, new_len);
+        if (b->top > pos) {
+            b->top = shift_replace(b->top, pos, old_len, new_len);
+            if (b->top > pos && b->top < pos + new_len)
+                b->top = pos; /* keep a row start */
+        }
+        b->typing = false;
+        b->lc_valid = false;
+    }
+}
+
+void editor_select_in(editor *ed, const text *t, size_t lo, size_t hi)
+{
+    for (int i = 0; i < ed->n_bufs; i++) {
+        buffer *b = ed->bufs[i];
+        if (b->text == t && lo < hi) {
+            b->anchor = lo;
+            b->cursor = hi;
+        }
+    }
+}

@@ -99,6 +99,22 @@ typedef int (*editor_style_fn)(uint8_t attr, size_t pos, void *ctx);
 typedef void (*editor_clipboard_fn)(const char *bytes, size_t len, void *ctx);
 
 
+/* A prompt's behaviour, given by the code that opens it (its client). */
+typedef struct editor_prompt_ops {
+    editor_prompt kind;   /* which prompt this is */
+    bool yes_no;          /* answered by one letter: accept gets it as soon as it is typed */
+    char on_escape;       /* yes_no: the letter Esc, C-g and C-c answer; 0: cancel */
+    /* Enter (or the letter of a yes/no prompt): input is the text typed. The prompt is still
+     * open: the callback closes it (editor_prompt_end) or opens the next one. */
+    void (*accept)(editor *ed, const char *input, void *ctx);
+    /* The input changed (typing, deleting, pasting); NULL: nothing to do. */
+    void (*changed)(editor *ed, const char *input, void *ctx);
+    /* Esc, C-g, C-c: called before the prompt closes with "Cancelled"; NULL: nothing to do. */
+    void (*cancel)(editor *ed, void *ctx);
+    /* A key the prompt does not edit with; NULL: ignored. */
+    void (*key)(editor *ed, key_code key, void *ctx);
+} editor_prompt_ops;
+
 editor *editor_new(void);      /* no buffers, built-in config, no keymap; NULL out of memory */
 void editor_free(editor *ed);  /* NULL is a no-op */
 
@@ -149,6 +165,61 @@ size_t buffer_line_of(buffer *b, size_t pos); /* 0-based line number (cached) */
 size_t buffer_col_of(buffer *b, size_t pos);  /* 0-based character column in its line */
 /* Selection [*start, *end) of b; false when there is none. */
 bool buffer_selection(const buffer *b, size_t *start, size_t *end);
+
+
+/* ---- prompts (for clients outside the core, such as the model layer's menus) ---- */
+/* Opens a prompt with label and initial input; ops and ctx belong to the caller and must stay
+ * valid until the prompt ends. */
+void editor_prompt_open(editor *ed, const editor_prompt_ops *ops, void *ctx, const char *label,
+                        const char *initial);
+/* Closes the prompt (then offers a waiting recovery file). */
+void editor_prompt_end(editor *ed);
+
+/* ---- state for the terminal layer, main and the model layer ---- */
+config *editor_config(editor *ed);            /* options (owned by the editor) */
+int editor_cols(const editor *ed);            /* terminal columns */
+int editor_n_buffers(const editor *ed);
+void editor_select_buffer(editor *ed, int index); /* makes buffer index current */
+editor_prompt editor_prompt_kind(const editor *ed); /* PROMPT_NONE when no prompt is open */
+const char *editor_prompt_label(const editor *ed);
+const char *editor_prompt_input(const editor *ed);
+/* The message line text ("" when none); *error: its severity; *n_waiting: messages queued. */
+const char *editor_message_text(const editor *ed, bool *error, int *n_waiting);
+/* While on (start-up) messages queue behind the one shown instead of replacing it. */
+void editor_set_message_queueing(editor *ed, bool on);
+const char *editor_model_status(const editor *ed);
+bool editor_model_legend(const editor *ed);  /* draw the heatmap legend */
+void editor_set_model_legend(editor *ed, bool on);
+void *editor_model_hook_ctx(const editor *ed); /* ctx of editor_set_model_hook */
+/* Cell style hook (heatmap, masks, revised tokens); NULL fn: none. */
+void editor_set_style_hook(editor *ed, editor_style_fn fn, void *ctx);
+editor_style_fn editor_style_hook(const editor *ed, void **ctx);
+/* The search whose matches are highlighted, or NULL. */
+search *editor_search_shown(editor *ed);
+const keymap *editor_keymap(const editor *ed);          /* NULL when none */
+const keymap_state *editor_key_state(const editor *ed); /* pending keys, count and mode */
+/* true when key means something now: a binding in the current mode, an open prompt (which
+ * reads keys itself) or a pending key sequence. */
+bool editor_key_bound(const editor *ed, key_code key);
+void editor_set_clipboard(editor *ed, editor_clipboard_fn fn, void *ctx);
+void editor_set_loop(editor *ed, struct loop *lp);      /* main loop for extra fds and wakeups */
+struct loop *editor_loop(const editor *ed);
+bool editor_quitting(const editor *ed);       /* the main loop should end */
+bool editor_take_suspend(editor *ed);         /* a suspend was asked for (cleared) */
+bool editor_take_redraw(editor *ed);          /* a full repaint was asked for (cleared) */
+void editor_goto_line(editor *ed, size_t line); /* 0-based; centres it */
+/* The model replaced [pos, pos + old_len) of t with new_len bytes: cursors, selections and
+ * tops of the buffers showing t follow. */
+void editor_follow_replace(editor *ed, const text *t, size_t pos, size_t old_len, size_t new_len);
+/* Selects [lo, hi) in the buffers showing t. */
+void editor_select_in(editor *ed, const text *t, size_t lo, size_t hi);
+
+/* ---- a buffer's state ---- */
+text *buffer_text(const buffer *b);
+size_t buffer_cursor(const buffer *b);        /* byte offset of the cursor */
+size_t buffer_top(const buffer *b);           /* byte offset of the first row shown */
+const char *buffer_name(const buffer *b);     /* name for the status line */
+bool buffer_readonly(const buffer *b);
 
 /* ---- edits through the buffer (keep cursor, selection and caches in step) ---- */
 bool buffer_insert(buffer *b, size_t pos, const char *bytes, size_t len, const uint8_t *attrs);

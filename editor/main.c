@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "command.h"
 #include "config.h"
-#include "editor-core.h"
+#include "editor.h"
 #include "file.h"
 #include "keymap.h"
 #include "loop.h"
@@ -141,10 +141,10 @@ int main(int argc, char **argv)
 
     /* config file first; the command line overrides it */
     /* every start-up message is kept: each waits behind the one before it */
-    ed->message_queueing = true;
+    editor_set_message_queueing(ed, true);
     char path[PATH_MAX], err[1024] = "";
     if (config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), "config", path, sizeof path) == CONFIG_OK) {
-        config_status cs = config_load_file(ed->cfg, path, err, sizeof err);
+        config_status cs = config_load_file(editor_config(ed), path, err, sizeof err);
         if (cs != CONFIG_OK && cs != CONFIG_E_NOFILE) editor_message(ed, true, "%s", err);
     }
 
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
              * boolean */
             int used = 1;
             char cerr[512];
-            config_status cs = config_set_arg(ed->cfg, a, i + 1 < argc ? argv[i + 1] : NULL, &used,
+            config_status cs = config_set_arg(editor_config(ed), a, i + 1 < argc ? argv[i + 1] : NULL, &used,
                                               cerr, sizeof cerr);
             if (cs == CONFIG_E_NAME) {
                 fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a);
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
     }
     editor_apply_config(ed);
 
-    const char *km_name = ed->cfg->keymap[0] ? ed->cfg->keymap : "default";
+    const char *km_name = editor_config(ed)->keymap[0] ? editor_config(ed)->keymap : "default";
     keymap *km = main_keymap(km_name, true, err, sizeof err);
     if (!km) {
         /* a broken user keymap (even a user default.keys) must not stop the editor */
@@ -204,7 +204,7 @@ int main(int argc, char **argv)
         editor_set_keymap(ed, km, km_name);
     }
     err[0] = 0;
-    theme *th = main_theme(ed->cfg->theme, err, sizeof err);
+    theme *th = main_theme(editor_config(ed)->theme, err, sizeof err);
     if (!th) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
     if (err[0]) editor_message(ed, true, "%s", err);
 
@@ -232,14 +232,14 @@ int main(int argc, char **argv)
         }
         editor_open(ed, files[i]);
     }
-    if (ed->n_bufs == 0) {
+    if (editor_n_buffers(ed) == 0) {
         text *t = text_new();
         if (!t || !editor_open_text(ed, t, "[new]")) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
         /* text of an unnamed buffer that an earlier editor lost (killed, crashed) */
         editor_offer_unnamed_recovery(ed);
     }
-    if (ed->n_bufs > 0 && ed->prompt == PROMPT_NONE) ed->cur = 0;
-    if (start_line > 0 && ed->prompt == PROMPT_NONE) editor_goto_line(ed, (size_t)start_line - 1);
+    if (editor_prompt_kind(ed) == PROMPT_NONE) editor_select_buffer(ed, 0);
+    if (start_line > 0 && editor_prompt_kind(ed) == PROMPT_NONE) editor_goto_line(ed, (size_t)start_line - 1);
 
     /* the terminal: when stdin was a file or pipe, keys come from /dev/tty */
     FILE *in = stdin, *out = stdout;
@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 
     main_loop = loop_new();
     if (!main_loop) { fprintf(stderr, "bd3ed: cannot create the main loop\n"); return 1; }
-    ed->loop = main_loop;   /* model layer: loop_wakeup(ed->loop) from its worker requests a frame */
+    editor_set_loop(ed, main_loop); /* model layer: a wakeup of the loop from its worker requests a frame */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = main_on_signal;
@@ -263,7 +263,6 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    ed->loop = main_loop;
     model_editor *me = model_editor_new(ed, th);
     if (!me) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
     term_config tc = { .in = in, .out = out, .theme = th, .stop = &main_stop,

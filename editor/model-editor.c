@@ -7,8 +7,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#include "command.h"
-#include "editor-core.h"
 #include "loop.h"
 #include "model-editor.h"
 #include "model-window.h"
@@ -23,41 +21,16 @@ struct model_editor {
     char model_path[CONFIG_MAX_PATH]; /* model option the loaded model came from */
     int threads;              /* threads option the worker was started with */
     const theme *th;          /* confidence buckets (not owned) */
-    int watched_fd;           /* worker descriptor registered with ed->loop, or -1 */
+    int watched_fd;           /* worker descriptor registered with the editor's loop, or -1 */
     int timer_fd;             /* timerfd for the score delay, or -1 */
-    bool timer_watched;       /* timer_fd registered with ed->loop */
+    bool timer_watched;       /* timer_fd registered with the editor's loop */
 };
-
-/* Moves a position past a replacement of [pos, pos + old_len) by new_len bytes. */
-static size_t shift_pos(size_t p, size_t pos, size_t old_len, size_t new_len)
-{
-    if (p == TEXT_POS_NONE)
-        return p;
-    if (p >= pos + old_len)
-        return p - old_len + new_len;
-    if (p > pos)
-        return pos + (p - pos < new_len ? p - pos : new_len);
-    return p;
-}
 
 /* model_edit_fn: the model replaced bytes of t; cursors, selections and tops follow. */
 static void me_on_edit(void *user, text *t, size_t pos, size_t old_len, size_t new_len)
 {
     model_editor *me = user;
-    for (int i = 0; i < me->ed->n_bufs; i++) {
-        buffer *b = me->ed->bufs[i];
-        if (b->text != t)
-            continue;
-        b->cursor = shift_pos(b->cursor, pos, old_len, new_len);
-        b->anchor = shift_pos(b->anchor, pos, old_len, new_len);
-        if (b->top > pos) {
-            b->top = shift_pos(b->top, pos, old_len, new_len);
-            if (b->top > pos && b->top < pos + new_len)
-                b->top = pos; /* keep a row start */
-        }
-        b->typing = false;
-        b->lc_valid = false;
-    }
+    editor_follow_replace(me->ed, t, pos, old_len, new_len);
     if (t == me->seen_t)
         me->seen_rev = text_revision(t);
 }
@@ -79,7 +52,7 @@ static void me_alt_accept(editor *ed, const char *input, void *ctx)
     me->alt_shown = false;
     buffer *b = editor_buffer(ed);
     if (b && k >= 1)
-        model_session_inspect_choose(me->s, b->text, k - 1);
+        model_session_inspect_choose(me->s, buffer_text(b), k - 1);
     else
         model_session_alternatives_close(me->s);
     me_flush_message(me);
@@ -105,7 +78,7 @@ static void me_show_alternatives(model_editor *me)
         return;
     char label[160];
     size_t used = (size_t)snprintf(label, sizeof label, "Alternatives:");
-    size_t room = me->ed->cols > 8 && (size_t)me->ed->cols - 4 < sizeof label ? (size_t)me->ed->cols - 4
+    size_t room = editor_cols(me->ed) > 8 && (size_t)editor_cols(me->ed) - 4 < sizeof label ? (size_t)editor_cols(me->ed) - 4
                                                                              : sizeof label - 1;
     for (int i = 0; i < n && used < sizeof label - 24; i++) {
         size_t len;
@@ -144,12 +117,12 @@ static int me_style(uint8_t attr, size_t pos, void *ctx)
     buffer *b = editor_buffer(me->ed);
     if (!b)
         return -1;
-    if (model_session_changed_at(me->s, b->text, pos))
+    if (model_session_changed_at(me->s, buffer_text(b), pos))
         return THEME_SEARCH;
-    if (attr == 0 && model_session_busy(me->s) && text_byte_at(b->text, pos) == 0xe2 &&
-        text_byte_at(b->text, pos + 1) == 0x96 && text_byte_at(b->text, pos + 2) == 0x91)
+    if (attr == 0 && model_session_busy(me->s) && text_byte_at(buffer_text(b), pos) == 0xe2 &&
+        text_byte_at(buffer_text(b), pos + 1) == 0x96 && text_byte_at(buffer_text(b), pos + 2) == 0x91)
         return THEME_MASK; /* MODEL_MASK_TEXT */
-    if (attr == 0 || (!model_session_heatmap(me->s) && !model_session_in_job(me->s, b->text, pos)))
+    if (attr == 0 || (!model_session_heatmap(me->s) && !model_session_in_job(me->s, buffer_text(b), pos)))
         return -1; /* a running job's tokens are coloured even without the heatmap */
     return THEME_CONF0 + theme_confidence_bucket(me->th, model_window_conf_decode(attr));
 }
@@ -159,15 +132,8 @@ static void me_select_result(model_editor *me)
 {
     text *t;
     size_t lo, hi;
-    if (!model_session_take_result(me->s, &t, &lo, &hi))
-        return;
-    for (int i = 0; i < me->ed->n_bufs; i++) {
-        buffer *b = me->ed->bufs[i];
-        if (b->text == t && lo < hi) {
-            b->anchor = lo;
-            b->cursor = hi;
-        }
-    }
+    if (model_session_take_result(me->s, &t, &lo, &hi))
+        editor_select_in(me->ed, t, lo, hi);
 }
 
 /* loop_fd_fn for the worker's descriptor: applies its events (the frame follows). */
@@ -191,7 +157,7 @@ static void me_on_timer(int fd, void *ctx)
 /* Keeps the loop watching the current worker descriptor and the timer. */
 static void me_watch(model_editor *me)
 {
-    struct loop *lp = me->ed->loop;
+    struct loop *lp = editor_loop(me->ed);
     if (!lp)
         return;
     int fd = model_session_fd(me->s);
@@ -226,7 +192,7 @@ static bool me_update_status(model_editor *me)
     model_session_status(me->s, status, sizeof status);
     if (!status[0] && model_session_heatmap(me->s))
         snprintf(status, sizeof status, "heatmap");
-    if (strcmp(status, me->ed->model_status) == 0)
+    if (strcmp(status, editor_model_status(me->ed)) == 0)
         return false;
     editor_set_model_status(me->ed, status);
     return true;
@@ -243,30 +209,30 @@ static void me_event(editor *ed, editor_event ev, buffer *b, void *ctx)
             me_flush_message(me);
         break;
     case EDITOR_EVENT_CANCEL:
-        model_session_cancel(me->s, b->text);
+        model_session_cancel(me->s, buffer_text(b));
         me_flush_message(me);
         break;
     case EDITOR_EVENT_UNDO_PRE:
-        model_session_before_undo(me->s, b->text);
+        model_session_before_undo(me->s, buffer_text(b));
         break;
     case EDITOR_EVENT_EDIT_PRE:
         /* around the person's edits and recovery writes: the job's text is not theirs */
-        model_session_hide(me->s, b->text);
+        model_session_hide(me->s, buffer_text(b));
         break;
     case EDITOR_EVENT_EDIT_POST:
         model_session_show(me->s);
         break;
     case EDITOR_EVENT_SAVE_PRE:
-        model_session_save_begin(me->s, b->text);
-        me->seen_rev = text_revision(b->text);
+        model_session_save_begin(me->s, buffer_text(b));
+        me->seen_rev = text_revision(buffer_text(b));
         break;
     case EDITOR_EVENT_SAVE_POST:
-        model_session_save_end(me->s, b->text);
-        me->seen_rev = text_revision(b->text);
+        model_session_save_end(me->s, buffer_text(b));
+        me->seen_rev = text_revision(buffer_text(b));
         break;
     case EDITOR_EVENT_BUFFER_CLOSE:
-        model_session_forget(me->s, b->text);
-        if (me->seen_t == b->text)
+        model_session_forget(me->s, buffer_text(b));
+        if (me->seen_t == buffer_text(b))
             me->seen_t = NULL;
         break;
     }
@@ -279,38 +245,38 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
     buffer *b = editor_buffer(ed);
     if (!b)
         return;
-    if (b->readonly && cmd != MODEL_CMD_HEATMAP) {
+    if (buffer_readonly(b) && cmd != MODEL_CMD_HEATMAP) {
         editor_message(ed, true, "This buffer is read-only");
         return;
     }
     size_t s, e;
     if (!buffer_selection(b, &s, &e))
-        s = e = b->cursor;
+        s = e = buffer_cursor(b);
     int n = count > 0 ? count : 1;
     switch (cmd) {
     case MODEL_CMD_INFILL:
-        model_session_infill(me->s, b->text, s, e, b->cursor, count);
+        model_session_infill(me->s, buffer_text(b), s, e, buffer_cursor(b), count);
         break;
     case MODEL_CMD_CONTINUE:
-        model_session_continue(me->s, b->text, b->cursor, n);
+        model_session_continue(me->s, buffer_text(b), buffer_cursor(b), n);
         break;
     case MODEL_CMD_REVISE:
-        model_session_revise(me->s, b->text, s, e, b->cursor);
+        model_session_revise(me->s, buffer_text(b), s, e, buffer_cursor(b));
         break;
     case MODEL_CMD_INSPECT:
-        model_session_inspect(me->s, b->text, b->cursor);
+        model_session_inspect(me->s, buffer_text(b), buffer_cursor(b));
         break;
     case MODEL_CMD_GROW:
-        model_session_resize(me->s, b->text, n);
+        model_session_resize(me->s, buffer_text(b), n);
         break;
     case MODEL_CMD_SHRINK:
-        model_session_resize(me->s, b->text, -n);
+        model_session_resize(me->s, buffer_text(b), -n);
         break;
     case MODEL_CMD_SAMPLE_NEXT:
-        model_session_cycle(me->s, b->text, n);
+        model_session_cycle(me->s, buffer_text(b), n);
         break;
     case MODEL_CMD_SAMPLE_PREV:
-        model_session_cycle(me->s, b->text, -n);
+        model_session_cycle(me->s, buffer_text(b), -n);
         break;
     case MODEL_CMD_HEATMAP: {
         bool on = model_session_toggle_heatmap(me->s);
@@ -321,11 +287,11 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
         break;
     }
     }
-    me->seen_t = b->text;
-    me->seen_rev = text_revision(b->text);
+    me->seen_t = buffer_text(b);
+    me->seen_rev = text_revision(buffer_text(b));
     me_flush_message(me);
     me_update_status(me);
-    ed->model_legend = model_session_heatmap(me->s);
+    editor_set_model_legend(ed, model_session_heatmap(me->s));
     me_watch(me);
 }
 
@@ -338,17 +304,17 @@ model_editor *model_editor_new(editor *ed, const theme *th)
     me->th = th;
     me->watched_fd = -1;
     me->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    me->s = model_session_new(ed->cfg);
+    me->s = model_session_new(editor_config(ed));
     if (!me->s) {
         free(me);
         return NULL;
     }
     model_session_set_edit_fn(me->s, me_on_edit, me);
-    snprintf(me->model_path, sizeof me->model_path, "%s", ed->cfg ? ed->cfg->model : "");
-    me->threads = ed->cfg ? ed->cfg->threads : 0;
+    const config *cfg = editor_config(ed);
+    snprintf(me->model_path, sizeof me->model_path, "%s", cfg ? cfg->model : "");
+    me->threads = cfg ? cfg->threads : 0;
     editor_set_model_hook(ed, me_command, me_event, me);
-    ed->style_fn = me_style;
-    ed->style_ctx = me;
+    editor_set_style_hook(ed, me_style, me);
     return me;
 }
 
@@ -356,17 +322,17 @@ void model_editor_free(model_editor *me)
 {
     if (!me)
         return;
-    if (me->ed->model_ctx == me)
+    if (editor_model_hook_ctx(me->ed) == me)
         editor_set_model_hook(me->ed, NULL, NULL, NULL);
-    if (me->ed->style_ctx == me) {
-        me->ed->style_fn = NULL;
-        me->ed->style_ctx = NULL;
-    }
-    if (me->ed->loop) {
+    void *style_ctx;
+    if (editor_style_hook(me->ed, &style_ctx) && style_ctx == me)
+        editor_set_style_hook(me->ed, NULL, NULL);
+    struct loop *lp = editor_loop(me->ed);
+    if (lp) {
         if (me->watched_fd >= 0)
-            loop_remove_fd(me->ed->loop, me->watched_fd);
+            loop_remove_fd(lp, me->watched_fd);
         if (me->timer_watched)
-            loop_remove_fd(me->ed->loop, me->timer_fd);
+            loop_remove_fd(lp, me->timer_fd);
     }
     if (me->timer_fd >= 0)
         close(me->timer_fd);
@@ -391,29 +357,30 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     *timeout_ms = -1;
     me->now_ms = now_ms;
     /* "set model ..." or "set threads ..." at the prompt: the next command reloads */
-    if (ed->cfg && (strcmp(ed->cfg->model, me->model_path) != 0 || ed->cfg->threads != me->threads) &&
+    const config *cfg = editor_config(ed);
+    if (cfg && (strcmp(cfg->model, me->model_path) != 0 || cfg->threads != me->threads) &&
         !model_session_busy(me->s)) {
         model_session_unload(me->s);
-        snprintf(me->model_path, sizeof me->model_path, "%s", ed->cfg->model);
-        me->threads = ed->cfg->threads;
+        snprintf(me->model_path, sizeof me->model_path, "%s", cfg->model);
+        me->threads = cfg->threads;
     }
     /* buffers closed behind the session's back */
     buffer *b = editor_buffer(ed);
     if (b) {
-        if (me->seen_t == b->text && text_revision(b->text) != me->seen_rev)
-            model_session_note_edit_at(me->s, b->text, b->cursor, now_ms); /* the person edited */
-        me->seen_t = b->text;
+        if (me->seen_t == buffer_text(b) && text_revision(buffer_text(b)) != me->seen_rev)
+            model_session_note_edit_at(me->s, buffer_text(b), buffer_cursor(b), now_ms); /* the person edited */
+        me->seen_t = buffer_text(b);
     }
     if (model_session_process(me->s))
         redraw = true;
     me_select_result(me);
     if (b)
-        me->seen_rev = text_revision(b->text);
-    if (!me->alt_shown && model_session_alt_count(me->s) > 0 && ed->prompt == PROMPT_NONE) {
+        me->seen_rev = text_revision(buffer_text(b));
+    if (!me->alt_shown && model_session_alt_count(me->s) > 0 && editor_prompt_kind(ed) == PROMPT_NONE) {
         me_show_alternatives(me);
         redraw = true;
     }
-    if (me->alt_shown && ed->prompt != PROMPT_MODEL) {
+    if (me->alt_shown && editor_prompt_kind(ed) != PROMPT_MODEL) {
         me->alt_shown = false; /* the prompt was cancelled */
         model_session_alternatives_close(me->s);
     }
@@ -423,14 +390,14 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     }
     if (b && model_session_heatmap(me->s)) {
         int rows = editor_text_rows(ed);
-        size_t span = (size_t)(rows > 0 ? rows : 1) * (size_t)(ed->cols > 0 ? ed->cols : 80) * 2;
-        int t = model_session_tick(me->s, b->text, b->top, b->top + span, now_ms);
+        size_t span = (size_t)(rows > 0 ? rows : 1) * (size_t)(editor_cols(ed) > 0 ? editor_cols(ed) : 80) * 2;
+        int t = model_session_tick(me->s, buffer_text(b), buffer_top(b), buffer_top(b) + span, now_ms);
         if (t >= 0)
             *timeout_ms = t;
     }
     if (me_update_status(me))
         redraw = true;
-    ed->model_legend = model_session_heatmap(me->s);
+    editor_set_model_legend(ed, model_session_heatmap(me->s));
     me_watch(me);
     me_arm_timer(me, *timeout_ms);
     return redraw;
@@ -450,7 +417,7 @@ float model_editor_conf_at(const model_editor *me, const buffer *b, size_t pos)
     if (!model_session_heatmap(me->s) || !b)
         return -1.0f;
     uint8_t q = 0;
-    if (text_attr_get(b->text, pos, 1, &q) != TEXT_OK)
+    if (text_attr_get(buffer_text(b), pos, 1, &q) != TEXT_OK)
         return -1.0f;
     return model_window_conf_decode(q);
 }
@@ -462,5 +429,5 @@ bool model_editor_heatmap(const model_editor *me)
 
 bool model_editor_changed_at(const model_editor *me, const buffer *b, size_t pos)
 {
-    return b && model_session_changed_at(me->s, b->text, pos);
+    return b && model_session_changed_at(me->s, buffer_text(b), pos);
 }

@@ -2,7 +2,6 @@
  * The only editor file that includes curses. Text reaches the terminal only as view glyphs and
  * sanitised strings: never raw file bytes. */
 #include "term.h"
-#include "editor-core.h"
 
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
@@ -122,8 +121,10 @@ static void term_draw(editor *ed, term_state *ts)
 {
     erase();
     buffer *b = editor_buffer(ed);
-    int rows = editor_text_rows(ed), cols = ed->cols;
+    int rows = editor_text_rows(ed), cols = editor_cols(ed);
     int cy = 0, cx = 0;
+    void *style_ctx;
+    editor_style_fn style_fn = editor_style_hook(ed, &style_ctx);
     if (b) {
         editor_scroll(ed);
         view_opts o = editor_view_opts(ed);
@@ -134,27 +135,28 @@ static void term_draw(editor *ed, term_state *ts)
             ts->row_width = o.width;
         }
         view_row *row = &ts->row;
-        size_t s = 0, e = 0, size = text_size(b->text);
+        size_t s = 0, e = 0, size = text_size(buffer_text(b));
         bool sel = buffer_selection(b, &s, &e);
-        size_t line = buffer_line_of(b, b->top), p = b->top;
+        size_t line = buffer_line_of(b, buffer_top(b)), p = buffer_top(b);
         /* matches of the search on the screen: the screen shows at most rows * width bytes
          * of text plus line ends, so look that far (bounded, whatever the file size) */
         enum { TERM_MAX_MATCHES = 256 };
         size_t ms[TERM_MAX_MATCHES], me[TERM_MAX_MATCHES];
         int n_match = 0, mi = 0;
-        if (ed->search_highlight && ed->search_valid && ed->search.len > 0) {
-            size_t hi = b->top + (size_t)rows * (size_t)(o.width + 2) * 4;
-            size_t from = b->top;
+        search *shown = editor_search_shown(ed);
+        if (shown) {
+            size_t hi = buffer_top(b) + (size_t)rows * (size_t)(o.width + 2) * 4;
+            size_t from = buffer_top(b);
             search_match m;
-            while (n_match < TERM_MAX_MATCHES && search_in(&ed->search, b->text, from, hi, &m)) {
+            while (n_match < TERM_MAX_MATCHES && search_in(shown, buffer_text(b), from, hi, &m)) {
                 ms[n_match] = m.start;
                 me[n_match++] = m.end;
                 from = m.end > m.start ? m.end : m.start + 1;
             }
         }
         for (int r = 0; r < rows; r++) {
-            size_t next = view_row_layout(b->text, p, &o, row);
-            if (gutter && (row->start == 0 || text_byte_at(b->text, row->start - 1) == '\n')) {
+            size_t next = view_row_layout(buffer_text(b), p, &o, row);
+            if (gutter && (row->start == 0 || text_byte_at(buffer_text(b), row->start - 1) == '\n')) {
                 char num[32];
                 snprintf(num, sizeof num, "%*zu ", gutter - 1, line + 1);
                 attrset(ts->attr[THEME_LINE_NUMBER]);
@@ -167,10 +169,10 @@ static void term_draw(editor *ed, term_state *ts)
                 int slot = THEME_NORMAL;
                 if (c->kind == VIEW_CELL_CONTROL) slot = THEME_CONTROL;
                 else if (c->kind == VIEW_CELL_INVALID) slot = THEME_INVALID;
-                if (ed->style_fn) {
+                if (style_fn) {
                     uint8_t a = 0;
-                    text_attr_get(b->text, c->pos, 1, &a);
-                    int st = ed->style_fn(a, c->pos, ed->style_ctx);
+                    text_attr_get(buffer_text(b), c->pos, 1, &a);
+                    int st = style_fn(a, c->pos, style_ctx);
                     if (st >= 0 && st < THEME_N_SLOTS) slot = st;
                 }
                 while (mi < n_match && me[mi] <= c->pos) mi++;
@@ -186,9 +188,9 @@ static void term_draw(editor *ed, term_state *ts)
                 attrset(ts->attr[THEME_SELECTION]);
                 mvaddch(r, gutter + view_row_col(row, row->content_end), ' ');
             }
-            if (view_row_has(row, b->cursor, size)) {
+            if (view_row_has(row, buffer_cursor(b), size)) {
                 cy = r;
-                cx = gutter + view_row_col(row, b->cursor);
+                cx = gutter + view_row_col(row, buffer_cursor(b));
             }
             if (row->newline) line++;
             if (row->last) break;
@@ -199,17 +201,20 @@ static void term_draw(editor *ed, term_state *ts)
         move(rows, 0);
         for (int i = 0; i < cols; i++) addch(' ');
         char left[256], right[256], pend[64];
-        snprintf(left, sizeof left, " %s%s%s", b->name, text_modified(b->text) ? " [+]" : "",
-                 b->readonly ? " [read-only]" : "");
-        keymap_state_describe(&ed->ks, pend, sizeof pend);
-        const char *mode = ed->km && keymap_n_modes(ed->km) > 1 ? keymap_mode_name(ed->km, ed->ks.mode) : "";
-        snprintf(right, sizeof right, "%s%s%s%s%s  %zu:%zu ", ed->model_status, ed->model_status[0] ? "  " : "",
-                 pend, pend[0] ? " " : "", mode, buffer_line_of(b, b->cursor) + 1,
-                 buffer_col_of(b, b->cursor) + 1);
+        snprintf(left, sizeof left, " %s%s%s", buffer_name(b), text_modified(buffer_text(b)) ? " [+]" : "",
+                 buffer_readonly(b) ? " [read-only]" : "");
+        const keymap *km = editor_keymap(ed);
+        const keymap_state *ks = editor_key_state(ed);
+        const char *model_status = editor_model_status(ed);
+        keymap_state_describe(ks, pend, sizeof pend);
+        const char *mode = km && keymap_n_modes(km) > 1 ? keymap_mode_name(km, ks->mode) : "";
+        snprintf(right, sizeof right, "%s%s%s%s%s  %zu:%zu ", model_status, model_status[0] ? "  " : "",
+                 pend, pend[0] ? " " : "", mode, buffer_line_of(b, buffer_cursor(b)) + 1,
+                 buffer_col_of(b, buffer_cursor(b)) + 1);
         int rl = (int)strlen(right);
         term_put(rows, 0, left, cols - rl - 1 > 0 ? cols - rl - 1 : cols);
         if (rl < cols) term_put(rows, cols - rl, right, rl);
-        if (ed->model_legend && cols - rl - 15 > (int)strlen(left)) {
+        if (editor_model_legend(ed) && cols - rl - 15 > (int)strlen(left)) {
             /* heatmap legend: the five confidence buckets, least confident first */
             int x = cols - rl - 15;
             attrset(ts->attr[THEME_LEGEND]);
@@ -224,10 +229,13 @@ static void term_draw(editor *ed, term_state *ts)
     }
     /* message line */
     move(rows + 1, 0);
-    if (ed->prompt != PROMPT_NONE) {
+    bool msg_error;
+    int n_waiting;
+    const char *message = editor_message_text(ed, &msg_error, &n_waiting);
+    if (editor_prompt_kind(ed) != PROMPT_NONE) {
         attrset(ts->attr[THEME_MESSAGE]);
         char line[EDITOR_INPUT_MAX + 200];
-        snprintf(line, sizeof line, "%s%s", ed->prompt_label, ed->input);
+        snprintf(line, sizeof line, "%s%s", editor_prompt_label(ed), editor_prompt_input(ed));
         int lab = (int)strlen(line);
         /* keep the end of a long input visible */
         const char *show = line;
@@ -238,15 +246,15 @@ static void term_draw(editor *ed, term_state *ts)
         getyx(stdscr, y, x);
         cy = y;
         cx = x;
-    } else if (ed->message[0]) {
-        attrset(ts->attr[ed->message_error ? THEME_ERROR : THEME_MESSAGE]);
-        if (ed->n_msg_queue > 0) {
+    } else if (message[0]) {
+        attrset(ts->attr[msg_error ? THEME_ERROR : THEME_MESSAGE]);
+        if (n_waiting > 0) {
             /* more start-up messages wait (each key shows the next): say so first */
             char line[EDITOR_MESSAGE_MAX + 32];
-            snprintf(line, sizeof line, "[+%d more] %s", ed->n_msg_queue, ed->message);
+            snprintf(line, sizeof line, "[+%d more] %s", n_waiting, message);
             term_put(rows + 1, 0, line, cols - 1);
         } else {
-            term_put(rows + 1, 0, ed->message, cols - 1);
+            term_put(rows + 1, 0, message, cols - 1);
         }
     }
     attrset(A_NORMAL);
@@ -378,12 +386,7 @@ static void term_suspend(editor *ed, term_state *ts)
  * (which reads keys itself), or a pending key sequence. */
 static bool term_alt_bound(editor *ed, key_code key)
 {
-    if (!ed->km || ed->prompt != PROMPT_NONE || ed->ks.n_keys > 0) return true;
-    keymap_state st;
-    keymap_state_init(ed->km, &st);
-    st.mode = ed->ks.mode;
-    const keymap_binding *b = NULL;
-    return keymap_feed(ed->km, &st, key, &b) != KEYMAP_NONE;
+    return editor_key_bound(ed, key);
 }
 
 /* Reads every pending key and event; false when nothing was read. */
@@ -450,22 +453,21 @@ term_status term_run(editor *ed, loop *lp, const term_config *tc)
     define_key("\033[200~", TERM_KEY_PASTE_BEGIN);
     define_key("\033[201~", TERM_KEY_PASTE_END);
     term_modes(&ts, true);
-    ed->clipboard_fn = term_clipboard;
-    ed->clipboard_ctx = &ts;
-    ed->loop = lp;
+    editor_set_clipboard(ed, term_clipboard, &ts);
+    editor_set_loop(ed, lp);
     editor_resize(ed, LINES, COLS);
     int in_fd = fileno(tc->in);
-    while (!ed->quit) {
+    while (!editor_quitting(ed)) {
         if (*tc->stop) { editor_recovery_write_all(ed); break; }
-        if (ed->suspend_requested) { ed->suspend_requested = false; term_suspend(ed, &ts); }
-        if (ed->redraw_requested) { ed->redraw_requested = false; clearok(curscr, TRUE); }
+        if (editor_take_suspend(ed)) term_suspend(ed, &ts);
+        if (editor_take_redraw(ed)) clearok(curscr, TRUE);
         if (tc->on_frame) tc->on_frame(ed, tc->ctx);
         term_draw(ed, &ts);
         loop_wait(lp, in_fd, TERM_TICK_MS);
         term_input(ed, &ts);
         editor_tick(ed, term_now());
     }
-    ed->clipboard_fn = NULL;
+    editor_set_clipboard(ed, NULL, NULL);
     term_modes(&ts, false);
     endwin();
     delscreen(scr);

@@ -73,7 +73,7 @@ static void type(editor *ed, const char *s)
     for (; *s; s++) editor_key(ed, *s == '\n' ? KEYC_ENTER : (key_code)(unsigned char)*s);
 }
 
-static char *buffer_text(editor *ed)
+static char *buf_contents(editor *ed)
 {
     buffer *b = editor_buffer(ed);
     size_t n = text_size(b->text);
@@ -213,7 +213,7 @@ static void test_editor_unnamed_buffer_recovery_offered_on_next_start(void **sta
     assert_true(editor_offer_unnamed_recovery(ed));
     assert_int_equal(ed->prompt, PROMPT_RECOVER);
     keys(ed, "y");
-    char *s = buffer_text(ed);
+    char *s = buf_contents(ed);
     assert_string_equal(s, "lost words");
     free(s);
     assert_int_equal(unnamed_recovery_files(NULL, 0), 1);   /* now this buffer's */
@@ -243,12 +243,12 @@ static void test_editor_recovery_written_offered_and_removed(void **state)
     assert_true(editor_open(ed, p));
     assert_int_equal(ed->prompt, PROMPT_RECOVER);
     keys(ed, "y");
-    char *s = buffer_text(ed);
+    char *s = buf_contents(ed);
     assert_string_equal(s, "unsaved on disk\n");
     free(s);
     assert_true(text_modified(editor_buffer(ed)->text));
     keys(ed, "C-z");                            /* undo returns to the file on disk */
-    s = buffer_text(ed);
+    s = buf_contents(ed);
     assert_string_equal(s, "on disk\n");
     free(s);
     keys(ed, "C-y C-s");
@@ -273,7 +273,7 @@ static void test_editor_recovery_declined_is_removed(void **state)
     keys(ed, "Esc");
     assert_int_equal(ed->prompt, PROMPT_NONE);
     assert_false(file_recovery_exists(p));
-    char *s = buffer_text(ed);
+    char *s = buf_contents(ed);
     assert_string_equal(s, "disk\n");
     free(s);
     editor_free(ed);
@@ -519,7 +519,7 @@ static void test_editor_help_lists_active_bindings(void **state)
     keys(ed, "C-g");
     buffer *b = editor_buffer(ed);
     assert_true(b->is_help);
-    char *s = buffer_text(ed);
+    char *s = buf_contents(ed);
     assert_non_null(strstr(s, "C-s"));
     assert_non_null(strstr(s, "save"));
     assert_non_null(strstr(s, "model-infill"));
