@@ -139,8 +139,9 @@ typedef struct bd3_sampler_params {
                               R >= 1 = window cache, a full pass every R model calls (see below) */
 } bd3_sampler_params;
 
-/* Defaults: first hitting, steps 0, threshold 0, temperature 1, top_p 1 (per product defaults
- * the editor may override), top_k 0, seed 0, refresh 0 (exact).
+/* The plain sampler of spec section 3, exact and untruncated: first hitting, steps 0, threshold
+ * 0, temperature 1, top_p 1, top_k 0, seed 0, refresh 0 (exact). A baseline for callers that set
+ * every field themselves; the settings bd3ed and bd3 start from are bd3_model_defaults's.
  *
  * Window cache (refresh R >= 1; an approximation in the manner of Fast-dLLM's dual cache): the
  * first model call of bd3_infill / bd3_revise, and every R-th after it, is a full global pass
@@ -158,6 +159,28 @@ typedef struct bd3_sampler_params {
 void bd3_sampler_params_init(bd3_sampler_params *p);
 const char *bd3_sampler_kind_name(bd3_sampler_kind k);
 int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out); /* 0 ok, -1 unknown */
+
+/* The sampler defaults shared by every front end (bd3ed, bd3): built-in values, each of which a
+ * model may override with metadata (model/SAMPLER.md lists the keys). */
+typedef struct bd3_defaults {
+    bd3_sampler_params sampler; /* sampler settings; seed 0 means a fresh seed per run
+                                   (bd3_rng_fresh_seed), which front ends draw themselves */
+    double revise_fraction;     /* share of a range that a revise remasks, (0, 1] */
+} bd3_defaults;
+
+/* Built-in: first hitting, steps 0, threshold 0, temperature 1, top_p 0.9, top_k 0, seed 0
+ * (fresh per run), refresh 32, revise_fraction 0.3. */
+#define BD3_DEFAULT_TOP_P 0.9
+#define BD3_DEFAULT_REFRESH 32
+#define BD3_DEFAULT_REVISE_FRACTION 0.3
+
+/* The built-in defaults (m NULL), or m's: the built-in values with every bd3lm.sampler.* key of
+ * m's metadata applied (the loader has checked them: a bad value fails bd3_model_load). */
+void bd3_model_defaults(const bd3_model *m, bd3_defaults *out);
+
+/* A seed for a run whose settings say seed 0: mixes the clock, the process id and a counter;
+ * never 0, and two calls in one process differ. */
+uint64_t bd3_rng_fresh_seed(void);
 
 /* Progress of an operation, passed to the step callback after every model call. The arrays are
  * the operation's canvas; they stay valid only during the call. */
@@ -230,6 +253,17 @@ bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int blo
  * every k-th neighbour (k passes with offsets 0..k-1; k <= 0 picks a default). n <= n_ctx. */
 bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
                      bd3_step_fn cb, void *user);
+
+/* Exact left-to-right scoring with a model trained for block length 1 (1 in block_lengths):
+ * logp[i] = log p(ids[i] | ids[0..i)) in nats, float64 (SUBS), for every i (position 0 given an
+ * empty prefix; start ids with end-of-text to score a text as a document's beginning). Each
+ * position costs two one-row calls through the KV cache: the position masked after the clean
+ * prefix, then the commit of its true token. Past n_ctx the cache slides as in bd3_continue
+ * (the oldest rows drop out of the context). Clears the KV cache first and leaves it holding the
+ * last rows. BD3_E_UNSUPPORTED when the model was not trained for block length 1. The progress
+ * has no canvas (n_canvas 0). */
+bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3_step_fn cb,
+                        void *user);
 
 /* Revise: remask the ceil(fraction * (hi - lo)) positions of [lo, hi) with the lowest conf, then
  * regenerate them in global mode over the window ids[0..n) (p->refresh as in bd3_infill: the

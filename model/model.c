@@ -294,6 +294,7 @@ bd3_status bd3_model_load(const char *path, bd3_model **out, char *err, size_t e
     }
     if (st == BD3_OK) st = model_load_weights(m, err, err_size);
     if (st == BD3_OK) st = model_load_tokenizer(m, err, err_size);
+    if (st == BD3_OK) st = model_check_defaults(m, err, err_size);
     if (st != BD3_OK) {
         if (st == BD3_E_NOMEM && err && err_size && !err[0])
             model_err(err, err_size, path, "out of memory");

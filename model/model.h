@@ -37,4 +37,8 @@ struct bd3_model {
     tokenizer *tok;          /* byte-level BPE over the file's vocabulary */
 };
 
+/* Checks the bd3lm.sampler.* metadata of a loading model (defaults.c): BD3_E_FORMAT with a
+ * message naming the file and the key when one has the wrong type or an out-of-range value. */
+bd3_status model_check_defaults(const bd3_model *m, char *err, size_t err_size);
+
 #endif

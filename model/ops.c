@@ -398,6 +398,49 @@ done:
     return st;
 }
 
+bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3_step_fn cb,
+                        void *user)
+{
+    if (!c || !ids || !logp || n < 0)
+        return BD3_E_ARG;
+    const bd3_model *m = bd3_ctx_model(c);
+    const bd3_hparams *hp = bd3_model_hparams(m);
+    const int V = hp->n_vocab;
+    int trained = 0;
+    for (int i = 0; i < hp->n_block_lengths; i++)
+        trained |= hp->block_lengths[i] == 1;
+    if (!trained || hp->n_ctx < 2)
+        return BD3_E_UNSUPPORTED;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V || ids[i] == hp->mask_id)
+            return BD3_E_ARG;
+    float *logits = ops_alloc_logits(c, 1); /* [1, V] logits of the masked position */
+    if (!logits)
+        return BD3_E_NOMEM;
+    bd3_cache_clear(c);
+    bd3_progress prog = {.n_target = n};
+    const int32_t mask = hp->mask_id;
+    bd3_status st = BD3_OK;
+    for (int i = 0; i < n; i++) {
+        /* block length 1: the next position, masked, sees the clean prefix in the cache */
+        st = bd3_cache_forward(c, &mask, 1, logits);
+        if (st != BD3_OK)
+            break;
+        logp[i] = sampler_log_prob(logits, V, hp->mask_id, ids[i]);
+        st = bd3_cache_commit(c, ids + i, 1);
+        if (st != BD3_OK)
+            break;
+        prog.n_calls += 2;
+        prog.n_done = i + 1;
+        if (cb && cb(user, &prog)) {
+            st = BD3_E_CANCELLED;
+            break;
+        }
+    }
+    free(logits);
+    return st;
+}
+
 bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k,
                             int32_t *alt_ids, double *alt_probs)
 {

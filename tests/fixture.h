@@ -9,10 +9,10 @@
 #include <unistd.h>
 #include "bd3.h"
 
-/* Writes the path of $BUILD/fixtures/ops_f32.gguf (V 300, D 64, 4 heads, 2 layers, n_ctx 64,
- * block lengths 4, 8 and 64) to buf, generating it when absent. 0 ok, -1 failure (message on
- * stderr). */
-static int fixture_model_path(char *buf, size_t size)
+/* Writes the path of $BUILD/fixtures/FILE to buf, generating it when absent: a random F32 model
+ * of V 300, D 64, 4 heads, 2 layers, n_ctx 64 with the block lengths of blocks (a Python list,
+ * e.g. "[4, 8, 64]") and weights from seed. 0 ok, -1 failure (message on stderr). */
+static int fixture_path_for(char *buf, size_t size, const char *file, const char *blocks, int seed)
 {
     const char *build = getenv("BUILD");
     const char *python = getenv("PYTHON");
@@ -20,20 +20,35 @@ static int fixture_model_path(char *buf, size_t size)
         build = "build";
     if (!python || !*python)
         python = "/usr/bin/python3";
-    snprintf(buf, size, "%s/fixtures/ops_f32.gguf", build);
+    snprintf(buf, size, "%s/fixtures/%s", build, file);
     if (access(buf, R_OK) == 0)
         return 0;
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
              "mkdir -p '%s/fixtures' && '%s' -c \"import sys; sys.path.insert(0, 'tests/ref'); "
              "import make_fixture as f; f.random_model(sys.argv[1] + '.tmp', 300, 64, 4, 2, 64, "
-             "'f32', [4, 8, 64], 5)\" '%s' && mv '%s.tmp' '%s'",
-             build, python, buf, buf, buf);
+             "'f32', %s, %d)\" '%s' && mv '%s.tmp' '%s'",
+             build, python, blocks, seed, buf, buf, buf);
     if (system(cmd) != 0 || access(buf, R_OK) != 0) {
         fprintf(stderr, "cannot generate the fixture model %s\n", buf);
         return -1;
     }
     return 0;
+}
+
+/* Writes the path of $BUILD/fixtures/ops_f32.gguf (V 300, D 64, 4 heads, 2 layers, n_ctx 64,
+ * block lengths 4, 8 and 64) to buf, generating it when absent. 0 ok, -1 failure (message on
+ * stderr). */
+static int fixture_model_path(char *buf, size_t size)
+{
+    return fixture_path_for(buf, size, "ops_f32.gguf", "[4, 8, 64]", 5);
+}
+
+/* The same shape trained (as its metadata says) for block length 1 and global mode:
+ * $BUILD/fixtures/ar_f32.gguf, block lengths 1 and 64. */
+static inline int fixture_ar_model_path(char *buf, size_t size)
+{
+    return fixture_path_for(buf, size, "ar_f32.gguf", "[1, 64]", 7);
 }
 
 /* Loads the fixture model into *model and a context of n_threads threads on it into *ctx (a

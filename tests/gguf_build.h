@@ -155,6 +155,8 @@ typedef struct gb_model_opts {
     const char *arch;        /* general.architecture ("bd3lm" when NULL) */
     uint32_t mask_id;        /* bd3lm.diffusion.mask_token_id (5 = "<|mask|>") */
     uint32_t n_head;         /* head count (2) */
+    void (*more_kv)(gb_file *f, void *user); /* adds metadata after the standard keys, or NULL */
+    void *more_kv_user;      /* passed to more_kv */
 } gb_model_opts;
 
 static void gb_model_opts_init(gb_model_opts *o)
@@ -209,6 +211,8 @@ static void gb_model(const gb_model_opts *o, uint8_t **out, size_t *size)
     gb_kv_arr_str(&f, "tokenizer.ggml.tokens", toks, 6);
     gb_kv_arr_str(&f, "tokenizer.ggml.merges", merges, 1);
     gb_kv_u32(&f, "tokenizer.ggml.eos_token_id", 4);
+    if (o->more_kv)
+        o->more_kv(&f, o->more_kv_user);
     gb_model_tensor(&f, o, "token_embd.weight", D, V);
     gb_model_tensor(&f, o, "blk.0.attn_norm.weight", D, 1);
     gb_model_tensor(&f, o, "blk.0.attn_qkv.weight", D, 3 * D);

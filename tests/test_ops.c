@@ -589,6 +589,95 @@ static void test_nelbo_cancelled_and_bad_input(void **state)
     free(ids);
 }
 
+/* ---- exact left-to-right scoring (block length 1) ---------------------------------------- */
+
+/* log p(tok) of row logits under SUBS, computed here in float64 from raw logits. */
+static double ref_log_prob(const float *logits, int V, int32_t mask_id, int32_t tok)
+{
+    double mx = -INFINITY;
+    for (int v = 0; v < V; v++)
+        if (v != mask_id && logits[v] > mx)
+            mx = logits[v];
+    double sum = 0.0;
+    for (int v = 0; v < V; v++)
+        if (v != mask_id)
+            sum += exp((double)logits[v] - mx);
+    return (double)logits[tok] - mx - log(sum);
+}
+
+static void test_score_ar_equals_block1_pass_over_prefix_and_mask(void **state)
+{
+    (void)state;
+    char path[1024];
+    assert_int_equal(fixture_ar_model_path(path, sizeof path), 0);
+    bd3_model *m = NULL;
+    bd3_ctx *c = NULL;
+    char err[256] = "";
+    assert_int_equal(bd3_model_load(path, &m, err, sizeof err), BD3_OK);
+    assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+    const bd3_hparams *h = bd3_model_hparams(m);
+    const int n = 24, V = h->n_vocab;
+    int32_t ids[24], canvas[24];
+    double logp[24], logp2[24];
+    float *logits = malloc((size_t)n * V * sizeof *logits);
+    assert_non_null(logits);
+    fixture_fill_ids(h, ids, n, 41);
+    assert_int_equal(bd3_score_ar(c, ids, n, logp, NULL, NULL), BD3_OK);
+    for (int i = 0; i < n; i++) {
+        /* the definition: a block-causal pass (B = 1) over the clean prefix and the masked position */
+        memcpy(canvas, ids, (size_t)i * sizeof *canvas);
+        canvas[i] = h->mask_id;
+        assert_int_equal(bd3_forward(c, canvas, i + 1, 1, logits), BD3_OK);
+        double want = ref_log_prob(logits + (size_t)i * V, V, h->mask_id, ids[i]);
+        assert_true(isfinite(logp[i]) && logp[i] < 0.0);
+        assert_true(fabs(logp[i] - want) < 1e-4);
+    }
+    /* left to right: changing token 15 leaves the scores before it as they were */
+    ids[15] = ids[15] == 1 ? 2 : 1;
+    assert_int_equal(bd3_score_ar(c, ids, n, logp2, NULL, NULL), BD3_OK);
+    for (int i = 0; i < 15; i++)
+        assert_true(logp2[i] == logp[i]);
+    assert_true(logp2[15] != logp[15]);
+    free(logits);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
+static void test_score_ar_runs_past_n_ctx_and_rejects_other_models(void **state)
+{
+    (void)state;
+    char path[1024];
+    assert_int_equal(fixture_ar_model_path(path, sizeof path), 0);
+    bd3_model *m = NULL;
+    bd3_ctx *c = NULL;
+    assert_int_equal(bd3_model_load(path, &m, NULL, 0), BD3_OK);
+    assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+    const bd3_hparams *h = bd3_model_hparams(m);
+    const int n = 3 * h->n_ctx;
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    double *logp = malloc((size_t)n * sizeof *logp);
+    assert_non_null(ids);
+    assert_non_null(logp);
+    fixture_fill_ids(h, ids, n, 42);
+    cancel_state cs = {.cancel_at = n + 1};
+    assert_int_equal(bd3_score_ar(c, ids, n, logp, cancel_cb, &cs), BD3_OK);
+    for (int i = 0; i < n; i++)
+        assert_true(isfinite(logp[i]) && logp[i] < 0.0);
+    assert_int_equal(cs.calls, n);
+    cancel_state cs2 = {.cancel_at = 5};
+    assert_int_equal(bd3_score_ar(c, ids, n, logp, cancel_cb, &cs2), BD3_E_CANCELLED);
+    assert_int_equal(cs2.calls, 5);
+    ids[5] = h->mask_id;
+    assert_int_equal(bd3_score_ar(c, ids, n, logp, NULL, NULL), BD3_E_ARG);
+    /* the fixture of the other tests was trained for blocks of 4, 8 and 64 only */
+    fixture_fill_ids(hp(), ids, 8, 43);
+    assert_int_equal(bd3_score_ar(g_ctx, ids, 8, logp, NULL, NULL), BD3_E_UNSUPPORTED);
+    free(ids);
+    free(logp);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +700,8 @@ int main(void)
         cmocka_unit_test(test_nelbo_is_finite_reproducible_and_counts_all_but_first_token),
         cmocka_unit_test(test_nelbo_block_mode_matches_direct_computation),
         cmocka_unit_test(test_nelbo_cancelled_and_bad_input),
+        cmocka_unit_test(test_score_ar_equals_block1_pass_over_prefix_and_mask),
+        cmocka_unit_test(test_score_ar_runs_past_n_ctx_and_rejects_other_models),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

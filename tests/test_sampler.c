@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 #include "bd3.h"
+#include "gguf_build.h"
 #include "sampler.h"
 
 /* ---- RNG ---------------------------------------------------------------------------------- */
@@ -739,10 +741,144 @@ static void test_step_schedule_unmasks_half_at_first_of_two_steps(void **state)
     sampler_free(s);
 }
 
+/* ---- shared defaults and model metadata ---------------------------------------------------- */
+
+static void test_builtin_defaults_are_the_documented_values(void **state)
+{
+    (void)state;
+    bd3_defaults d;
+    bd3_model_defaults(NULL, &d);
+    assert_int_equal(d.sampler.kind, BD3_SAMPLE_FIRST_HITTING);
+    assert_int_equal(d.sampler.steps, 0);
+    assert_true(d.sampler.threshold == 0.0);
+    assert_true(d.sampler.temperature == 1.0);
+    assert_true(d.sampler.top_p == BD3_DEFAULT_TOP_P && d.sampler.top_p == 0.9);
+    assert_int_equal(d.sampler.top_k, 0);
+    assert_true(d.sampler.seed == 0);
+    assert_int_equal(d.sampler.refresh, BD3_DEFAULT_REFRESH);
+    assert_int_equal(d.sampler.refresh, 32);
+    assert_true(d.revise_fraction == BD3_DEFAULT_REVISE_FRACTION && d.revise_fraction == 0.3);
+    /* the defaults make a valid sampler */
+    sampler *s = NULL;
+    assert_int_equal(sampler_new(10, 9, &d.sampler, &s), BD3_OK);
+    sampler_free(s);
+}
+
+/* Metadata of one test model: a key and how to write it. */
+typedef struct kv_case {
+    const char *key;  /* metadata key */
+    int type;         /* 0 u32, 1 f32, 2 string */
+    uint32_t u;       /* value when u32 */
+    float f;          /* value when f32 */
+    const char *s;    /* value when string */
+} kv_case;
+
+static void add_kv_cases(gb_file *f, void *user)
+{
+    for (const kv_case *k = user; k->key; k++) {
+        if (k->type == 0)
+            gb_kv_u32(f, k->key, k->u);
+        else if (k->type == 1)
+            gb_kv_f32(f, k->key, k->f);
+        else
+            gb_kv_str(f, k->key, k->s);
+    }
+}
+
+/* Writes the tiny model with the extra metadata to a temporary file and loads it. */
+static bd3_status load_with_kv(const kv_case *cases, bd3_model **m, char *err, size_t err_size)
+{
+    gb_model_opts o;
+    gb_model_opts_init(&o);
+    o.more_kv = add_kv_cases;
+    o.more_kv_user = (void *)cases;
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    gb_model(&o, &buf, &size);
+    char path[] = "/tmp/bd3-defaults-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_true(write(fd, buf, size) == (ssize_t)size);
+    close(fd);
+    free(buf);
+    bd3_status st = bd3_model_load(path, m, err, err_size);
+    unlink(path);
+    return st;
+}
+
+static void test_model_metadata_overrides_the_defaults(void **state)
+{
+    (void)state;
+    const kv_case cases[] = {
+        {"bd3lm.sampler.kind", 2, 0, 0, "confidence"},
+        {"bd3lm.sampler.steps", 0, 7, 0, NULL},
+        {"bd3lm.sampler.top_p", 1, 0, 0.75f, NULL},
+        {"bd3lm.sampler.temperature", 1, 0, 0.5f, NULL},
+        {"bd3lm.sampler.refresh", 0, 0, 0, NULL},
+        {"bd3lm.sampler.revise_fraction", 1, 0, 0.5f, NULL},
+        {NULL, 0, 0, 0, NULL},
+    };
+    bd3_model *m = NULL;
+    char err[256] = "";
+    assert_int_equal(load_with_kv(cases, &m, err, sizeof err), BD3_OK);
+    bd3_defaults d;
+    bd3_model_defaults(m, &d);
+    assert_int_equal(d.sampler.kind, BD3_SAMPLE_CONFIDENCE);
+    assert_int_equal(d.sampler.steps, 7);
+    assert_true(d.sampler.top_p == 0.75);
+    assert_true(d.sampler.temperature == 0.5);
+    assert_int_equal(d.sampler.refresh, 0);
+    assert_true(d.revise_fraction == 0.5);
+    /* keys the model does not set keep the built-in values */
+    assert_int_equal(d.sampler.top_k, 0);
+    assert_true(d.sampler.threshold == 0.0);
+    bd3_model_free(m);
+    /* a model without sampler keys gives the built-in defaults */
+    const kv_case none[] = {{NULL, 0, 0, 0, NULL}};
+    assert_int_equal(load_with_kv(none, &m, err, sizeof err), BD3_OK);
+    bd3_model_defaults(m, &d);
+    assert_true(d.sampler.top_p == 0.9 && d.sampler.refresh == 32 && d.revise_fraction == 0.3);
+    bd3_model_free(m);
+}
+
+static void test_bad_sampler_metadata_fails_the_load_naming_the_key(void **state)
+{
+    (void)state;
+    const kv_case bad[][2] = {
+        {{"bd3lm.sampler.top_p", 1, 0, 1.5f, NULL}, {NULL, 0, 0, 0, NULL}},
+        {{"bd3lm.sampler.top_p", 1, 0, 0.0f, NULL}, {NULL, 0, 0, 0, NULL}},
+        {{"bd3lm.sampler.temperature", 1, 0, -1.0f, NULL}, {NULL, 0, 0, 0, NULL}},
+        {{"bd3lm.sampler.kind", 2, 0, 0, "sideways"}, {NULL, 0, 0, 0, NULL}},
+        {{"bd3lm.sampler.kind", 0, 3, 0, NULL}, {NULL, 0, 0, 0, NULL}},
+        {{"bd3lm.sampler.steps", 2, 0, 0, "many"}, {NULL, 0, 0, 0, NULL}},
+        {{"bd3lm.sampler.revise_fraction", 1, 0, 2.0f, NULL}, {NULL, 0, 0, 0, NULL}},
+        {{"bd3lm.sampler.threshold", 1, 0, NAN, NULL}, {NULL, 0, 0, 0, NULL}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bd3_model *m = (bd3_model *)1;
+        char err[256] = "";
+        assert_int_equal(load_with_kv(bad[i], &m, err, sizeof err), BD3_E_FORMAT);
+        assert_null(m);
+        assert_non_null(strstr(err, bad[i][0].key));
+    }
+}
+
+static void test_fresh_seeds_are_nonzero_and_differ(void **state)
+{
+    (void)state;
+    uint64_t a = bd3_rng_fresh_seed(), b = bd3_rng_fresh_seed();
+    assert_true(a != 0 && b != 0);
+    assert_true(a != b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng_matches_xoshiro256starstar_reference),
+        cmocka_unit_test(test_builtin_defaults_are_the_documented_values),
+        cmocka_unit_test(test_model_metadata_overrides_the_defaults),
+        cmocka_unit_test(test_bad_sampler_metadata_fails_the_load_naming_the_key),
+        cmocka_unit_test(test_fresh_seeds_are_nonzero_and_differ),
         cmocka_unit_test(test_rng_same_seed_same_sequence_other_seed_differs),
         cmocka_unit_test(test_rng_uniform_in_unit_interval_with_mean_half),
         cmocka_unit_test(test_sampler_params_init_sets_documented_defaults),

@@ -9,23 +9,84 @@
 #include "cli.h"
 
 static const cli_cmd cli_cmds[] = {
-    {"info", 0, 1, "[MODEL]", "model metadata, sizes and parameters", cmd_info},
+    {"info", 0, 1, "[MODEL]", "model metadata, sizes, parameters and sampler defaults",
+     "  MODEL                 the model file (the same as -m MODEL)\n",
+     cmd_info},
     {"tokenize", 0, 1, "[FILE]", "print the token ids of FILE (standard input without FILE)",
+     "  FILE                  text to tokenize; '-' or none: standard input\n",
      cmd_tokenize},
     {"logits", CLI_OPT_IDS | CLI_OPT_MODE | CLI_OPT_STREAM | CLI_OPT_OUTPUT, 0,
      "--ids LIST --mode global|block:B [--stream] [-o FILE]",
-     "raw logits of one model pass (float32 rows to FILE, text rows without -o)", cmd_logits},
-    {"generate", CLI_OPT_PROMPT | CLI_OPT_MAXNEW | CLI_OPT_BLOCK | CLI_OPT_NOCACHE | CLI_OPT_ECHO, 1,
+     "raw logits of one model pass (float32 rows to FILE, text rows without -o)",
+     "      --ids LIST        comma-separated token ids; 'mask' stands for the mask token\n"
+     "      --mode MODE       'global' (everyone sees everyone) or 'block:B' (block-causal)\n"
+     "      --stream          block:B through the KV cache, block by block (commit passes)\n"
+     "  -o, --output FILE     write raw float32 rows [n, n_vocab] to FILE instead of text\n",
+     cmd_logits},
+    {"generate", CLI_OPT_PROMPT | CLI_OPT_MAXNEW | CLI_OPT_BLOCK | CLI_OPT_NOCACHE | CLI_OPT_ECHO |
+     CLI_OPT_SAMPLER | CLI_OPT_SEED, 1,
      "[-p TEXT | FILE] [-n N] [--block B] [--no-cache] [--echo]",
-     "continue a prompt block by block with the KV cache", cmd_generate},
-    {"infill", CLI_OPT_RANGE | CLI_OPT_LENGTH | CLI_OPT_OUTPUT, 1,
-     "--range START:END [--length N] [-o OUT] FILE",
-     "regenerate a byte range of FILE with context on both sides", cmd_infill},
-    {"score", CLI_OPT_FORMAT | CLI_OPT_STRIDE, 1, "[--format plain|tsv|json|ansi] [--stride K] [FILE]",
-     "per-token confidence of existing text", cmd_score},
-    {"ppl", CLI_OPT_MODE | CLI_OPT_ROWS, 1, "[--mode global|block:B] [--rows N] FILE",
-     "NELBO perplexity (upper bound) and bits per byte", cmd_ppl},
-    {"bench", CLI_OPT_BLOCK, 0, "[--block B]", "speed figures of the engine on this machine",
+     "continue a prompt block by block with the KV cache",
+     "  -p, --prompt TEXT     the prompt (default: empty, which starts a new document)\n"
+     "  FILE                  read the prompt from FILE ('-': standard input)\n"
+     "  -n, --max-new N       tokens to write at most (default 128); stops earlier at\n"
+     "                        end-of-text or degenerate repetition\n"
+     "      --block B         block length (default: the model's preferred one)\n"
+     "      --no-cache        recompute the context every call (same tokens, slower)\n"
+     "      --echo            print the prompt before the continuation\n"
+     "  On a terminal, control bytes of the text are shown as \\xNN; a pipe or file gets the\n"
+     "  exact bytes.\n",
+     cmd_generate},
+    {"infill", CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_LENGTH | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER |
+     CLI_OPT_SEED, 1,
+     "(--range SPAN | --find TEXT) [--length N] [-o OUT] FILE",
+     "regenerate a span of FILE with context on both sides; prints the whole file",
+     "      --range SPAN      the span: START:END byte offsets (END exclusive), or\n"
+     "                        L1:C1-L2:C2 lines and columns (from 1, columns in bytes, the\n"
+     "                        end position just after the span)\n"
+     "      --find TEXT       the span: the first occurrence of TEXT in FILE\n"
+     "                        The span is widened to whole tokens of FILE (a span that starts\n"
+     "                        after a word's leading space takes the space too).\n"
+     "      --length N        tokens to write (default: the span's own token count)\n"
+     "  -o, --output FILE     write the result to FILE instead of standard output\n"
+     "  On a terminal, control bytes are shown as \\xNN; a pipe or -o gets the exact bytes.\n",
+     cmd_infill},
+    {"revise", CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_FRACTION | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER |
+     CLI_OPT_SEED, 1,
+     "[--range SPAN | --find TEXT] [--fraction X] [-o OUT] FILE",
+     "remask the least confident tokens of a span of FILE and regenerate them",
+     "      --range SPAN      the span to revise (default: the whole file): START:END bytes\n"
+     "                        or L1:C1-L2:C2 lines and columns, as for infill\n"
+     "      --find TEXT       the span: the first occurrence of TEXT in FILE\n"
+     "      --fraction X      share of the span's tokens remasked, (0, 1] (default: the\n"
+     "                        model's bd3lm.sampler.revise_fraction, else 0.3)\n"
+     "  -o, --output FILE     write the result to FILE instead of standard output\n"
+     "  Each token's confidence comes from a scoring pass; a long span is revised a window\n"
+     "  at a time. On a terminal, control bytes are shown as \\xNN; a pipe or -o gets the\n"
+     "  exact bytes.\n",
+     cmd_revise},
+    {"score", CLI_OPT_FORMAT | CLI_OPT_STRIDE | CLI_OPT_AR, 1,
+     "[--format plain|tsv|json|ansi] [--stride K | --ar] [FILE]",
+     "per-token confidence of existing text",
+     "  FILE                  text to score; '-' or none: standard input\n"
+     "      --format NAME     plain (p and token per line), tsv, json, or ansi (coloured text;\n"
+     "                        the default on a terminal, plain otherwise)\n"
+     "      --stride K        mask every K-th token per pass, K passes (default: the engine's)\n"
+     "      --ar              exact left-to-right scoring for a model trained with block\n"
+     "                        length 1: p of each token given the text before it (one pass\n"
+     "                        through the KV cache); prints the total log p and perplexity\n",
+     cmd_score},
+    {"ppl", CLI_OPT_MODE | CLI_OPT_ROWS | CLI_OPT_SEED, 1, "[--mode global|block:B] [--rows N] FILE",
+     "NELBO perplexity (upper bound) and bits per byte",
+     "      --mode MODE       'global' or 'block:B' (default: the model's preferred block)\n"
+     "      --rows N          evaluate the first N rows of n_ctx tokens (default: all)\n"
+     "      --seed N          seed of the masking draws (default 0)\n",
+     cmd_ppl},
+    {"bench", CLI_OPT_BLOCK | CLI_OPT_SAMPLER | CLI_OPT_SEED, 0, "[--block B]",
+     "speed figures of the engine on this machine",
+     "      --block B         block length of the continuation figures\n"
+     "      --seed N          seed of the random ids (default 0)\n"
+     "  Sampler options set the sampler of the continuation and infill figures.\n",
      cmd_bench},
 };
 #define CLI_N_CMDS ((int)(sizeof cli_cmds / sizeof cli_cmds[0]))
@@ -33,7 +94,7 @@ static const cli_cmd cli_cmds[] = {
 enum {
     OPT_SEED = 1000, OPT_SAMPLER, OPT_STEPS, OPT_THRESHOLD, OPT_TEMPERATURE, OPT_TOP_P, OPT_TOP_K,
     OPT_IDS, OPT_MODE, OPT_STREAM, OPT_ROWS, OPT_BLOCK, OPT_RANGE, OPT_LENGTH, OPT_FORMAT,
-    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO, OPT_REFRESH,
+    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO, OPT_REFRESH, OPT_FIND, OPT_FRACTION, OPT_AR,
 };
 
 static const struct option cli_long_opts[] = {
@@ -58,29 +119,38 @@ static const struct option cli_long_opts[] = {
     {"max-new", required_argument, NULL, 'n'},
     {"block", required_argument, NULL, OPT_BLOCK},
     {"range", required_argument, NULL, OPT_RANGE},
+    {"find", required_argument, NULL, OPT_FIND},
+    {"fraction", required_argument, NULL, OPT_FRACTION},
     {"length", required_argument, NULL, OPT_LENGTH},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"stride", required_argument, NULL, OPT_STRIDE},
+    {"ar", no_argument, NULL, OPT_AR},
     {"no-cache", no_argument, NULL, OPT_NOCACHE},
     {"echo", no_argument, NULL, OPT_ECHO},
     {NULL, 0, NULL, 0},
 };
+
+static const char cli_sampler_help[] =
+    "Sampler options (defaults: the model's bd3lm.sampler.* metadata, else the built-in value\n"
+    "shown; bd3ed uses the same defaults):\n"
+    "      --seed N          random seed (default 0: a fresh seed each run, printed on stderr)\n"
+    "      --sampler NAME    first-hitting (default), steps, confidence, margin or entropy\n"
+    "      --steps N         steps per block or span (default 0: one per mask)\n"
+    "      --threshold X     also keep every draw with confidence above X (ordered samplers;\n"
+    "                        default 0: off)\n"
+    "      --temperature X   divides the logits (default 1)\n"
+    "      --top-p X         nucleus mass in (0, 1] (default 0.9; 1: off)\n"
+    "      --top-k N         keep the N most probable tokens (default 0: off)\n"
+    "      --refresh R       infill and revise: a full pass every R model calls, the span\n"
+    "                        alone between (approximate window cache; default 32; 0: every\n"
+    "                        call a full pass)\n";
 
 static const char cli_common_help[] =
     "Common options:\n"
     "  -m, --model FILE      model file (default: $BD3_MODEL, then the model beside the\n"
     "                        executable, then the installed default.gguf)\n"
     "  -t, --threads N       worker threads (default: all cores)\n"
-    "  -q, --quiet           no progress bar\n"
-    "      --seed N          random seed (default 0)\n"
-    "      --sampler NAME    first-hitting, steps, confidence, margin or entropy\n"
-    "      --steps N         steps per block or span (0: one per mask)\n"
-    "      --threshold X     also keep every draw with confidence above X (ordered samplers)\n"
-    "      --temperature X   divides the logits (default 1)\n"
-    "      --top-p X         nucleus mass in (0, 1] (default 1: off)\n"
-    "      --top-k N         keep the N most probable tokens (default 0: off)\n"
-    "      --refresh R       infill: full pass every R model calls, the span alone between\n"
-    "                        (approximate window cache; default 0: every call a full pass)\n"
+    "  -q, --quiet           no progress bar and no summary on stderr\n"
     "  -h, --help            this help\n";
 
 static void cli_usage(FILE *f)
@@ -94,8 +164,11 @@ static void cli_usage(FILE *f)
 
 static void cli_cmd_usage(const cli_cmd *cmd, FILE *f)
 {
-    fprintf(f, "usage: bd3 %s [-m MODEL] %s\n%s\n\n%s", cmd->name, cmd->usage, cmd->help,
-            cli_common_help);
+    fprintf(f, "usage: bd3 %s [-m MODEL] %s\n%s\n\nOptions of %s:\n%s\n", cmd->name, cmd->usage,
+            cmd->help, cmd->name, cmd->options);
+    if (cmd->accepts & CLI_OPT_SAMPLER)
+        fprintf(f, "%s\n", cli_sampler_help);
+    fputs(cli_common_help, f);
 }
 
 static int cli_parse_long(const cli_opts *o, const char *name, const char *s, long lo, long hi, long *out)
@@ -142,6 +215,13 @@ static unsigned cli_opt_bit(int code)
     case OPT_STRIDE: return CLI_OPT_STRIDE;
     case OPT_NOCACHE: return CLI_OPT_NOCACHE;
     case OPT_ECHO: return CLI_OPT_ECHO;
+    case OPT_FIND: return CLI_OPT_FIND;
+    case OPT_FRACTION: return CLI_OPT_FRACTION;
+    case OPT_AR: return CLI_OPT_AR;
+    case OPT_SEED: return CLI_OPT_SEED;
+    case OPT_SAMPLER: case OPT_STEPS: case OPT_THRESHOLD: case OPT_TEMPERATURE: case OPT_TOP_P:
+    case OPT_TOP_K: case OPT_REFRESH:
+        return CLI_OPT_SAMPLER;
     default: return 0;
     }
 }
@@ -154,9 +234,8 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
     bd3_sampler_params_init(&o->sp);
     o->block_len = -1;
     o->max_new = -1;
-    o->range_start = -1;
-    o->range_end = -1;
     o->length = -1;
+    o->fraction = -1.0;
     optind = 1;
     opterr = 0;
     int code;
@@ -195,7 +274,7 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
                 return -1;
             }
             o->sp.seed = s;
-            o->seed_set = 1;
+            o->sp_given |= CLI_SP_SEED;
             break;
         }
         case OPT_SAMPLER:
@@ -204,10 +283,12 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
                              "margin, entropy)", optarg);
                 return -1;
             }
+            o->sp_given |= CLI_SP_KIND;
             break;
         case OPT_STEPS:
             if (cli_parse_long(o, "--steps", optarg, 0, 1 << 20, &v)) return -1;
             o->sp.steps = (int)v;
+            o->sp_given |= CLI_SP_STEPS;
             break;
         case OPT_THRESHOLD:
             if (cli_parse_double(o, "--threshold", optarg, &o->sp.threshold)) return -1;
@@ -215,6 +296,7 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
                 cli_error(o, "--threshold: must be in [0, 1]");
                 return -1;
             }
+            o->sp_given |= CLI_SP_THRESHOLD;
             break;
         case OPT_TEMPERATURE:
             if (cli_parse_double(o, "--temperature", optarg, &o->sp.temperature)) return -1;
@@ -222,6 +304,7 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
                 cli_error(o, "--temperature: must be > 0");
                 return -1;
             }
+            o->sp_given |= CLI_SP_TEMPERATURE;
             break;
         case OPT_TOP_P:
             if (cli_parse_double(o, "--top-p", optarg, &o->sp.top_p)) return -1;
@@ -229,14 +312,17 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
                 cli_error(o, "--top-p: must be in (0, 1]");
                 return -1;
             }
+            o->sp_given |= CLI_SP_TOP_P;
             break;
         case OPT_TOP_K:
             if (cli_parse_long(o, "--top-k", optarg, 0, INT_MAX, &v)) return -1;
             o->sp.top_k = (int)v;
+            o->sp_given |= CLI_SP_TOP_K;
             break;
         case OPT_REFRESH:
             if (cli_parse_long(o, "--refresh", optarg, 0, INT_MAX, &v)) return -1;
             o->sp.refresh = (int)v;
+            o->sp_given |= CLI_SP_REFRESH;
             break;
         case OPT_IDS: o->ids = optarg; break;
         case OPT_MODE:
@@ -260,26 +346,22 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
             if (cli_parse_long(o, "--block", optarg, 1, 1 << 20, &v)) return -1;
             o->block_len = (int)v;
             break;
-        case OPT_RANGE: {
-            char *end;
-            errno = 0;
-            long a = strtol(optarg, &end, 10);
-            long b = -1;
-            if (!errno && end != optarg && *end == ':') {
-                char *e2;
-                b = strtol(end + 1, &e2, 10);
-                if (errno || e2 == end + 1 || *e2)
-                    b = -1;
-            }
-            if (a < 0 || b < a) {
-                cli_error(o, "--range: expected START:END byte offsets with START <= END, got '%s'",
-                          optarg);
+        case OPT_RANGE: o->range = optarg; break;
+        case OPT_FIND:
+            if (!optarg[0]) {
+                cli_error(o, "--find: the text to find is empty");
                 return -1;
             }
-            o->range_start = a;
-            o->range_end = b;
+            o->find = optarg;
             break;
-        }
+        case OPT_FRACTION:
+            if (cli_parse_double(o, "--fraction", optarg, &o->fraction)) return -1;
+            if (!(o->fraction > 0 && o->fraction <= 1)) {
+                cli_error(o, "--fraction: must be in (0, 1]");
+                return -1;
+            }
+            break;
+        case OPT_AR: o->ar = 1; break;
         case OPT_LENGTH:
             if (cli_parse_long(o, "--length", optarg, 0, 1 << 20, &v)) return -1;
             o->length = (int)v;
@@ -298,6 +380,10 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
     }
     o->args = argv + optind;
     o->n_args = argc - optind;
+    if (o->range && o->find) {
+        cli_error(o, "give the span either with --range or with --find, not both");
+        return -1;
+    }
     if (o->n_args > cmd->max_args) {
         cli_error(o, "unexpected argument '%s'", o->args[cmd->max_args]);
         return -1;

@@ -1,6 +1,7 @@
 /* cli.c: helpers shared by the bd3 subcommands (messages, model loading, files, progress bar).
  * Depends on bd3.h, cli.h and libc/POSIX only. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,21 @@ int cli_load(cli_opts *o, bd3_model **m, bd3_ctx **c)
         cli_error(o, "%s", err[0] ? err : bd3_status_str(st));
         return CLI_EXIT_FAIL;
     }
+    /* the sampler: what the command line gave, the model's (or built-in) defaults for the rest */
+    bd3_defaults d;
+    bd3_model_defaults(*m, &d);
+    bd3_sampler_params given = o->sp;
+    o->sp = d.sampler;
+    if (o->sp_given & CLI_SP_KIND) o->sp.kind = given.kind;
+    if (o->sp_given & CLI_SP_STEPS) o->sp.steps = given.steps;
+    if (o->sp_given & CLI_SP_THRESHOLD) o->sp.threshold = given.threshold;
+    if (o->sp_given & CLI_SP_TEMPERATURE) o->sp.temperature = given.temperature;
+    if (o->sp_given & CLI_SP_TOP_P) o->sp.top_p = given.top_p;
+    if (o->sp_given & CLI_SP_TOP_K) o->sp.top_k = given.top_k;
+    if (o->sp_given & CLI_SP_SEED) o->sp.seed = given.seed;
+    if (o->sp_given & CLI_SP_REFRESH) o->sp.refresh = given.refresh;
+    if (!(o->fraction > 0))
+        o->fraction = d.revise_fraction;
     if (c) {
         st = bd3_ctx_new(*m, o->threads, c);
         if (st != BD3_OK) {
@@ -50,6 +66,14 @@ int cli_load(cli_opts *o, bd3_model **m, bd3_ctx **c)
         }
     }
     return CLI_EXIT_OK;
+}
+
+void cli_seed(cli_opts *o)
+{
+    if (o->sp.seed == 0) {
+        o->sp.seed = bd3_rng_fresh_seed();
+        o->seed_fresh = 1;
+    }
 }
 
 int cli_read_file(const cli_opts *o, const char *path, char **data, size_t *len)
@@ -200,9 +224,48 @@ int cli_utf8_incomplete_tail(const char *s, size_t len)
         if ((ch & 0xc0) == 0x80)
             continue; /* a continuation byte: look further back for the lead */
         size_t need = ch >= 0xf0 && ch <= 0xf4 ? 4 : ch >= 0xe0 && ch < 0xf0 ? 3 : ch >= 0xc2 && ch < 0xe0 ? 2 : 1;
-        return need > back;
+        return need > back ? (int)back : 0;
     }
     return 0;
+}
+
+void cli_out_init(cli_out *w, FILE *f)
+{
+    w->f = f;
+    w->tty = isatty(fileno(f));
+    w->n_carry = 0;
+    w->last = '\n';
+}
+
+void cli_out_write(cli_out *w, const char *s, size_t len)
+{
+    if (len == 0)
+        return;
+    w->last = (unsigned char)s[len - 1];
+    if (!w->tty) {
+        fwrite(s, 1, len, w->f);
+        return;
+    }
+    /* complete a character left over from the last write first */
+    while (w->n_carry > 0 && len > 0) {
+        w->carry[w->n_carry++] = *s++;
+        len--;
+        if (!cli_utf8_incomplete_tail(w->carry, w->n_carry) || w->n_carry == sizeof w->carry) {
+            cli_put_text(w->f, w->carry, w->n_carry);
+            w->n_carry = 0;
+        }
+    }
+    size_t hold = (size_t)cli_utf8_incomplete_tail(s, len);
+    cli_put_text(w->f, s, len - hold);
+    memcpy(w->carry, s + len - hold, hold);
+    w->n_carry = hold;
+}
+
+void cli_out_finish(cli_out *w)
+{
+    if (w->n_carry > 0)
+        cli_put_text(w->f, w->carry, w->n_carry);
+    w->n_carry = 0;
 }
 
 double cli_now(void)
@@ -219,11 +282,12 @@ void cli_progress_start(cli_progress *p, const cli_opts *o, const char *label)
     p->last_draw = 0.0;
     p->drawn = 0;
     p->label = label;
+    p->hold = 0;
 }
 
 void cli_progress_show(cli_progress *p, double done, double total, const char *what)
 {
-    if (!p || !p->enabled)
+    if (!p || !p->enabled || p->hold)
         return;
     double now = cli_now();
     if (now - p->start < 1.0 || now - p->last_draw < 0.1)
@@ -262,4 +326,120 @@ void cli_progress_end(cli_progress *p)
         fflush(stderr);
         p->drawn = 0;
     }
+}
+
+/* Parses a decimal number of at least one digit at *s, advancing *s. -1 when there is none. */
+static long cli_span_number(const char **s)
+{
+    const char *p = *s;
+    long v = 0;
+    if (*p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (LONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p++ - '0');
+    }
+    *s = p;
+    return v;
+}
+
+/* Byte offset of line:col (both from 1, col in bytes, at most the line's length + 1) of
+ * text[0..len), or -1 when the text has no such position. */
+static long cli_line_col(const char *text, size_t len, long line, long col)
+{
+    if (line < 1 || col < 1)
+        return -1;
+    size_t at = 0;
+    for (long l = 1; l < line; l++) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        if (!nl)
+            return -1;
+        at = (size_t)(nl - text) + 1;
+    }
+    const char *nl = memchr(text + at, '\n', len - at);
+    size_t line_len = (nl ? (size_t)(nl - text) : len) - at;
+    if ((size_t)col > line_len + 1)
+        return -1;
+    return (long)(at + (size_t)col - 1);
+}
+
+int cli_span(const cli_opts *o, const char *name, const char *text, size_t len, size_t *a, size_t *b)
+{
+    if (o->find) {
+        size_t k = strlen(o->find);
+        const char *hit = memmem(text, len, o->find, k);
+        if (!hit) {
+            cli_error(o, "--find: the text does not occur in %s", name);
+            return CLI_EXIT_USAGE;
+        }
+        *a = (size_t)(hit - text);
+        *b = *a + k;
+        return CLI_EXIT_OK;
+    }
+    const char *p = o->range;
+    long v[4];
+    int lc = strchr(p, '-') != NULL; /* L1:C1-L2:C2 */
+    int ok = (v[0] = cli_span_number(&p)) >= 0 && *p++ == ':' && (v[1] = cli_span_number(&p)) >= 0;
+    if (ok && lc)
+        ok = *p++ == '-' && (v[2] = cli_span_number(&p)) >= 0 && *p++ == ':' &&
+             (v[3] = cli_span_number(&p)) >= 0;
+    if (!ok || *p) {
+        cli_error(o, "--range: expected START:END byte offsets or L1:C1-L2:C2, got '%s'", o->range);
+        return CLI_EXIT_USAGE;
+    }
+    long lo, hi;
+    if (lc) {
+        lo = cli_line_col(text, len, v[0], v[1]);
+        hi = cli_line_col(text, len, v[2], v[3]);
+        if (lo < 0 || hi < 0) {
+            cli_error(o, "--range %s: %s has no such line and column", o->range, name);
+            return CLI_EXIT_USAGE;
+        }
+    } else {
+        lo = v[0];
+        hi = v[1];
+        if ((size_t)hi > len) {
+            cli_error(o, "--range %s is outside %s (%zu bytes)", o->range, name, len);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (hi < lo) {
+        cli_error(o, "--range %s: the end comes before the start", o->range);
+        return CLI_EXIT_USAGE;
+    }
+    *a = (size_t)lo;
+    *b = (size_t)hi;
+    return CLI_EXIT_OK;
+}
+
+int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len, size_t *a,
+                    size_t *b, size_t *i0, size_t *i1)
+{
+    size_t off = 0, lo = n, hi = n, s = len, e = len;
+    for (size_t i = 0; i < n; i++) {
+        size_t tl = 0;
+        if (!bd3_token_bytes(m, ids[i], &tl))
+            tl = 0;
+        if (lo == n && off + tl > *a) { /* the token that holds byte a */
+            lo = i;
+            s = off;
+        }
+        if (hi == n && off >= *b) { /* the first token at or after b */
+            hi = i;
+            e = off;
+        }
+        off += tl;
+    }
+    if (off != len)
+        return -1;
+    if (*a == *b) { /* an insertion point inside a token moves to that token's start */
+        hi = lo;
+        e = s;
+    }
+    *a = s;
+    *b = e;
+    *i0 = lo;
+    *i1 = hi;
+    return 0;
 }

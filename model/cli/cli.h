@@ -27,14 +27,30 @@ enum {
     CLI_OPT_STRIDE = 1 << 11, /* --stride K */
     CLI_OPT_NOCACHE = 1 << 12, /* --no-cache */
     CLI_OPT_ECHO = 1 << 13,   /* --echo */
+    CLI_OPT_FIND = 1 << 14,   /* --find TEXT */
+    CLI_OPT_FRACTION = 1 << 15, /* --fraction X */
+    CLI_OPT_AR = 1 << 16,     /* --ar */
+    CLI_OPT_SEED = 1 << 17,   /* --seed N */
+    CLI_OPT_SAMPLER = 1 << 18, /* --sampler --steps --threshold --temperature --top-p --top-k --refresh */
+};
+
+/* Sampler fields given on the command line (bits of cli_opts.sp_given); the others come from
+ * bd3_model_defaults once the model is loaded. */
+enum {
+    CLI_SP_KIND = 1 << 0, CLI_SP_STEPS = 1 << 1, CLI_SP_THRESHOLD = 1 << 2,
+    CLI_SP_TEMPERATURE = 1 << 3, CLI_SP_TOP_P = 1 << 4, CLI_SP_TOP_K = 1 << 5,
+    CLI_SP_SEED = 1 << 6, CLI_SP_REFRESH = 1 << 7,
 };
 
 /* Parsed command line of one subcommand. */
 typedef struct cli_opts {
     const char *cmd;          /* subcommand name, for messages */
     const char *model;        /* -m FILE, NULL: the default model */
-    bd3_sampler_params sp;    /* --sampler --steps --threshold --temperature --top-p --top-k --seed */
-    int seed_set;             /* 1 when --seed was given */
+    bd3_sampler_params sp;    /* the sampler: options given, the rest from bd3_model_defaults
+                                 (filled by cli_load) */
+    unsigned sp_given;        /* CLI_SP_* bits of the sampler fields given on the command line */
+    int seed_fresh;           /* 1 when cli_load drew a fresh seed (seed 0 or none given) */
+    double fraction;          /* --fraction X; after cli_load the revise fraction in use */
     int threads;              /* -t N, 0: all cores */
     int quiet;                /* -q: no progress bar */
     const char *ids;          /* --ids LIST */
@@ -44,8 +60,9 @@ typedef struct cli_opts {
     int rows;                 /* --rows N, 0: all */
     const char *prompt;       /* -p TEXT */
     int max_new;              /* -n N, -1 when not given */
-    long range_start;         /* --range START:END in bytes; -1 when not given */
-    long range_end;           /* end of --range (exclusive) */
+    const char *range;        /* --range SPAN (START:END bytes or L1:C1-L2:C2), NULL when not given */
+    const char *find;         /* --find TEXT, NULL when not given */
+    int ar;                   /* --ar */
     int length;               /* --length N tokens, -1 when not given */
     const char *format;       /* --format NAME */
     int stride;               /* --stride K, 0: default */
@@ -62,6 +79,7 @@ typedef struct cli_cmd {
     int max_args;                       /* positional arguments allowed */
     const char *usage;                  /* one line of synopsis after "bd3 NAME" */
     const char *help;                   /* one line of description */
+    const char *options;                /* help lines for the command's own options */
     int (*run)(cli_opts *o);            /* returns an exit code */
 } cli_cmd;
 
@@ -73,6 +91,7 @@ int cmd_infill(cli_opts *o);
 int cmd_score(cli_opts *o);
 int cmd_ppl(cli_opts *o);
 int cmd_bench(cli_opts *o);
+int cmd_revise(cli_opts *o);
 
 /* Prints "bd3 CMD: message" to stderr. */
 void cli_error(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -83,6 +102,22 @@ int cli_load(cli_opts *o, bd3_model **m, bd3_ctx **c);
 
 /* Reads a whole file (path NULL or "-": stdin). *data is malloc'd and NUL-terminated. */
 int cli_read_file(const cli_opts *o, const char *path, char **data, size_t *len);
+
+/* For commands that draw text: a seed of 0 (none given, and no model default) becomes a fresh
+ * one (bd3_rng_fresh_seed) and seed_fresh is set. Call after cli_load. */
+void cli_seed(cli_opts *o);
+
+/* The byte span [*a, *b) of text[0..len) that --find or --range names (o->find or o->range must
+ * be set); name is the file's name for messages. Prints the problem and returns CLI_EXIT_USAGE
+ * when the span is not in the text. */
+int cli_span(const cli_opts *o, const char *name, const char *text, size_t len, size_t *a, size_t *b);
+
+/* Widens the byte span [*a, *b) to whole tokens of ids[0..n), the tokens of a text of len bytes:
+ * the start moves back to the start of its token, the end forward to the end of its token (an
+ * empty span moves to the start of the token that holds it). *i0, *i1: the span's tokens
+ * [i0, i1). -1 when the tokens do not spell len bytes. */
+int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len, size_t *a,
+                    size_t *b, size_t *i0, size_t *i1);
 
 /* Parses "global" or "block:B" into BD3_GLOBAL or B. 0 ok, -1 bad. */
 int cli_parse_mode(const char *s, int *block_len);
@@ -95,8 +130,23 @@ void cli_put_escaped(FILE *f, const char *s, size_t len, int json);
  * characters and bytes that are not valid UTF-8 as \xNN. */
 void cli_put_text(FILE *f, const char *s, size_t len);
 
-/* 1 when s[0..len) ends inside a UTF-8 sequence that more bytes could complete. */
+/* Bytes of the UTF-8 sequence that s[0..len) ends inside and that more bytes could complete
+ * (1 to 3), or 0. */
 int cli_utf8_incomplete_tail(const char *s, size_t len);
+
+/* Writes text that comes from a model or a file (model output, metadata, echoed text): to a
+ * terminal through cli_put_text (control bytes and invalid UTF-8 shown as \xNN, a character
+ * split across two writes kept whole), anywhere else as the exact bytes. */
+typedef struct cli_out {
+    FILE *f;          /* the stream */
+    int tty;          /* 1 when f is a terminal */
+    char carry[4];    /* start of a UTF-8 character whose other bytes have not come yet */
+    size_t n_carry;   /* bytes in carry */
+    int last;         /* last byte written (unsigned char), '\n' before the first write */
+} cli_out;
+void cli_out_init(cli_out *w, FILE *f);
+void cli_out_write(cli_out *w, const char *s, size_t len);
+void cli_out_finish(cli_out *w); /* writes a held incomplete character as \xNN bytes */
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);
@@ -109,11 +159,13 @@ typedef struct cli_progress {
     double last_draw;   /* cli_now() of the last redraw */
     int drawn;          /* 1 once a bar is on the screen */
     const char *label;  /* text before the bar */
+    int hold;           /* 1 while the cursor is inside text streamed to the same terminal: the
+                           bar is not drawn, so that it never covers that text */
 } cli_progress;
 void cli_progress_start(cli_progress *p, const cli_opts *o, const char *label);
 int cli_progress_step(void *user, const bd3_progress *p);
 /* Draws fraction done/total directly (for loops outside the engine). */
 void cli_progress_show(cli_progress *p, double done, double total, const char *what);
-void cli_progress_end(cli_progress *p);
+void cli_progress_end(cli_progress *p); /* erases the bar; it may be drawn again later */
 
 #endif

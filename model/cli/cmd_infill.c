@@ -1,5 +1,6 @@
-/* cmd_infill.c: `bd3 infill`: regenerate a byte range of a file with the text on both sides as
- * context (global mode) and write the whole file with the new span. Depends on bd3.h and cli.h. */
+/* cmd_infill.c: `bd3 infill`: regenerate a span of a file (byte range, line:col range or found
+ * text, widened to whole tokens) with the text on both sides as context (global mode) and write
+ * the whole file with the new span. Depends on bd3.h and cli.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,20 +8,19 @@
 
 int cmd_infill(cli_opts *o)
 {
-    if (o->n_args != 1 || o->range_start < 0) {
-        cli_error(o, "--range START:END and a FILE are required");
+    if (o->n_args != 1 || (!o->range && !o->find)) {
+        cli_error(o, "a span (--range SPAN or --find TEXT) and a FILE are required");
         return CLI_EXIT_USAGE;
     }
     char *text;
-    size_t len;
+    size_t len, a, b;
     int rc = cli_read_file(o, o->args[0], &text, &len);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((size_t)o->range_end > len) {
-        cli_error(o, "--range %ld:%ld is outside %s (%zu bytes)", o->range_start, o->range_end,
-                  o->args[0], len);
+    rc = cli_span(o, o->args[0], text, len, &a, &b);
+    if (rc != CLI_EXIT_OK) {
         free(text);
-        return CLI_EXIT_USAGE;
+        return rc;
     }
     bd3_model *m;
     bd3_ctx *c;
@@ -29,25 +29,29 @@ int cmd_infill(cli_opts *o)
         free(text);
         return rc;
     }
+    cli_seed(o);
     const bd3_hparams *hp = bd3_model_hparams(m);
-    const size_t a = (size_t)o->range_start, b = (size_t)o->range_end;
-    int32_t *left = NULL, *mid = NULL, *right = NULL, *win = NULL;
+    int32_t *ids = NULL, *win = NULL;
     float *conf = NULL;
     char *gen = NULL;
-    size_t n_left = 0, n_mid = 0, n_right = 0, gen_len = 0;
-    bd3_status st = bd3_tokenize(m, text, a, &left, &n_left);
-    if (st == BD3_OK)
-        st = bd3_tokenize(m, text + a, b - a, &mid, &n_mid);
-    if (st == BD3_OK)
-        st = bd3_tokenize(m, text + b, len - b, &right, &n_right);
+    size_t n = 0, gen_len = 0, i0, i1;
+    const size_t a0 = a, b0 = b;
+    bd3_status st = bd3_tokenize(m, text, len, &ids, &n);
     if (st != BD3_OK) {
         cli_error(o, "cannot tokenize %s: %s", o->args[0], bd3_status_str(st));
         rc = CLI_EXIT_FAIL;
         goto done;
     }
+    if (cli_span_tokens(m, ids, n, len, &a, &b, &i0, &i1) != 0) {
+        cli_error(o, "the tokens of %s do not spell its bytes", o->args[0]);
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    const int32_t *left = ids, *right = ids + i1;
+    size_t n_left = i0, n_mid = i1 - i0, n_right = n - i1;
     int N = o->length >= 0 ? o->length : (int)n_mid;
     if (N <= 0) {
-        cli_error(o, "nothing to generate: the range is empty and --length is 0 or absent");
+        cli_error(o, "nothing to generate: the span is empty and --length is 0 or absent");
         rc = CLI_EXIT_USAGE;
         goto done;
     }
@@ -59,14 +63,18 @@ int cmd_infill(cli_opts *o)
     if (!bd3_model_has_global(m) && !o->quiet)
         fprintf(stderr, "bd3 infill: warning: the model was trained for block-causal mode only; "
                         "its global mode (used here) is weak\n");
+    if (!o->quiet)
+        fprintf(stderr, "bd3 infill: bytes %zu:%zu%s, %d tokens, seed %llu\n", a, b,
+                a != a0 || b != b0 ? " (widened to whole tokens)" : "", N,
+                (unsigned long long)o->sp.seed);
     /* The window: as much context on each side as fits, shared evenly. */
     size_t avail = (size_t)(hp->n_ctx - N);
     size_t nl = n_left < avail / 2 ? n_left : avail / 2;
     size_t nr = n_right < avail - nl ? n_right : avail - nl;
     nl = n_left < avail - nr ? n_left : avail - nr;
-    int n = (int)(nl + (size_t)N + nr);
-    win = malloc((size_t)n * sizeof *win);    /* [n] left context, masks, right context */
-    conf = calloc((size_t)n, sizeof *conf);   /* [n] confidences */
+    int nw = (int)(nl + (size_t)N + nr);
+    win = malloc((size_t)nw * sizeof *win);    /* [nw] left context, masks, right context */
+    conf = calloc((size_t)nw, sizeof *conf);   /* [nw] confidences */
     if (!win || !conf) {
         rc = CLI_EXIT_FAIL;
         cli_error(o, "out of memory");
@@ -78,7 +86,7 @@ int cmd_infill(cli_opts *o)
     memcpy(win + nl + N, right, nr * sizeof *win);
     cli_progress prog;
     cli_progress_start(&prog, o, "infill");
-    st = bd3_infill(c, &o->sp, win, conf, n, cli_progress_step, &prog);
+    st = bd3_infill(c, &o->sp, win, conf, nw, cli_progress_step, &prog);
     cli_progress_end(&prog);
     if (st != BD3_OK) {
         cli_error(o, "infill failed: %s", bd3_status_str(st));
@@ -97,10 +105,14 @@ int cmd_infill(cli_opts *o)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    fwrite(text, 1, a, f);
-    fwrite(gen, 1, gen_len, f);
-    fwrite(text + b, 1, len - b, f);
-    if ((f == stdout ? fflush(f) : fclose(f)) != 0) {
+    cli_out w;
+    cli_out_init(&w, f);
+    cli_out_write(&w, text, a);
+    cli_out_write(&w, gen, gen_len);
+    cli_out_write(&w, text + b, len - b);
+    cli_out_finish(&w);
+    int bad = ferror(f);
+    if ((f == stdout ? fflush(f) : fclose(f)) != 0 || bad) {
         cli_error(o, "cannot write %s", o->output ? o->output : "the output");
         rc = CLI_EXIT_FAIL;
     }
@@ -108,9 +120,7 @@ done:
     free(gen);
     free(win);
     free(conf);
-    free(left);
-    free(mid);
-    free(right);
+    free(ids);
     free(text);
     bd3_ctx_free(c);
     bd3_model_free(m);
