@@ -31,7 +31,7 @@ out_has() { grep -q -- "$1" "$T/out" || fail "stdout lacks '$1'"; }
 
 # ---- help, usage errors --------------------------------------------------------------------
 expect_rc 0 "--help" "$BD3" --help
-for c in info tokenize logits generate infill score ppl bench; do out_has "$c"; done
+for c in info tokenize logits generate infill revise score ppl bench; do out_has "$c"; done
 expect_rc 2 "no command" "$BD3"
 expect_rc 2 "unknown command" "$BD3" frobnicate
 err_has "unknown command 'frobnicate'"
@@ -46,6 +46,28 @@ err_has "unknown sampler"
 expect_rc 2 "bad top-p" "$BD3" generate -m "$M" --top-p 1.5
 expect_rc 0 "subcommand --help" "$BD3" ppl --help
 out_has "usage: bd3 ppl"
+# every command's help explains its own options, and only sampling commands list the sampler's
+for spec in "info MODEL" "tokenize FILE" "logits --ids --mode --stream --output" \
+    "generate --prompt --max-new --block --no-cache --echo --top-p --refresh --seed" \
+    "infill --range L1:C1-L2:C2 --find --length --output --top-p" \
+    "revise --range --find --fraction --output --top-p" "score --format --stride --ar" \
+    "ppl --mode --rows --seed" "bench --block --seed"; do
+    set -- $spec
+    cmd=$1
+    shift
+    "$BD3" "$cmd" --help >"$T/help" 2>&1 || fail "$cmd --help exits nonzero"
+    grep -q "^Options of $cmd:" "$T/help" || fail "$cmd --help has no section for its own options"
+    for word in "$@"; do
+        grep -q -F -- "$word" "$T/help" || fail "$cmd --help does not explain $word"
+    done
+done
+for cmd in info tokenize logits score ppl; do
+    "$BD3" "$cmd" --help >"$T/help" 2>&1
+    grep -q -- "--top-p" "$T/help" && fail "$cmd --help lists sampler options it does not take"
+done
+"$BD3" generate --help | grep -q "top-p X .*default 0.9" || fail "generate --help: top-p default"
+expect_rc 2 "sampler option on a command that does not sample" "$BD3" tokenize -m "$M" --top-p 0.5
+err_has "does not apply"
 expect_rc 1 "missing model file" "$BD3" info -m "$T/none.gguf"
 err_has "none.gguf"
 printf 'not a model' >"$T/bad.gguf"
@@ -181,12 +203,12 @@ expect_rc 2 "generate prompt twice" "$BD3" generate -m "$M" -p x "$T/a.txt"
 
 # ---- infill --------------------------------------------------------------------------------
 printf 'hello world, this is a test of the infill' >"$T/i.txt"
-expect_rc 0 "infill" "$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 "$T/i.txt"
+expect_rc 0 "infill" "$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 --refresh 0 "$T/i.txt"
 case "$(cat "$T/out")" in
     "hello "*", this is a test of the infill") ok "infill keeps the text around the range" ;;
     *) fail "infill changed text outside the range: $(cat "$T/out")" ;;
 esac
-"$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 -o "$T/i2.txt" "$T/i.txt" || fail "infill -o"
+"$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 --refresh 0 -o "$T/i2.txt" "$T/i.txt" || fail "infill -o"
 cmp -s "$T/out" "$T/i2.txt" || fail "infill: -o differs from stdout, or not reproducible"
 "$BD3" infill -m "$M" -q --range 6:11 --length 3 --seed 2 --refresh 1 -o "$T/i3.txt" "$T/i.txt" ||
     fail "infill --refresh 1"
@@ -243,9 +265,187 @@ expect_rc 0 "generate from a prompt longer than n_ctx" "$BD3" generate -m "$M" -
 head -c 200 "$T/p.txt" >"$T/head.txt"
 tail -c 200 "$T/p.txt" >"$T/tail.txt"
 SIZE=$(wc -c <"$T/p.txt")
-expect_rc 0 "infill inside a text longer than n_ctx" "$BD3" infill -m "$M" -q --range 200:$((SIZE - 200)) --length 6 "$T/p.txt"
-head -c 200 "$T/out" | cmp -s - "$T/head.txt" || fail "infill of a long text changed the start"
-tail -c 200 "$T/out" | cmp -s - "$T/tail.txt" || fail "infill of a long text changed the end"
+expect_rc 0 "infill inside a text longer than n_ctx" "$BD3" infill -m "$M" --range 200:$((SIZE - 200)) --length 6 "$T/p.txt"
+# the span may have been widened to whole tokens: the bytes before and after it are kept
+A=$(sed -n 's/.*bytes \([0-9]*\):\([0-9]*\).*/\1/p' "$T/err")
+B=$(sed -n 's/.*bytes \([0-9]*\):\([0-9]*\).*/\2/p' "$T/err")
+[ -n "$A" ] && [ "$A" -le 200 ] && [ "$A" -ge 190 ] && [ "$B" -ge $((SIZE - 200)) ] || fail "infill of a long text: span $A:$B"
+head -c "$A" "$T/out" | cmp -s - "$(head -c "$A" "$T/p.txt" >"$T/h2.txt"; echo "$T/h2.txt")" || fail "infill of a long text changed the start"
+tail -c 190 "$T/out" | cmp -s - "$(tail -c 190 "$T/p.txt" >"$T/t2.txt"; echo "$T/t2.txt")" || fail "infill of a long text changed the end"
+
+# ---- shared sampler defaults, model metadata, fresh seeds ---------------------------------
+expect_rc 0 "info shows the built-in sampler defaults" "$BD3" info "$M"
+out_has "^top_p *0.9$"
+out_has "^refresh *32$"
+out_has "^revise_fraction *0.3$"
+out_has "^sampler *first-hitting$"
+MS=$T/sampler.gguf
+"$PYTHON" -c "import sys; sys.path.insert(0, 'tests/ref'); import make_fixture as f; f.random_model(sys.argv[1], 300, 64, 4, 2, 64, 'f32', [4, 8, 64], 5, sampler={'top_p': 0.5, 'kind': 'confidence', 'steps': 3, 'refresh': 0, 'revise_fraction': 0.5})" "$MS" ||
+    fail "cannot make the sampler-metadata fixture"
+expect_rc 0 "info shows a model's own sampler defaults" "$BD3" info "$MS"
+out_has "^top_p *0.5$"
+out_has "^sampler *confidence$"
+out_has "^steps *3$"
+out_has "^refresh *0$"
+out_has "^revise_fraction *0.5$"
+# generate and infill without options use the model's defaults: the same text as the options
+"$BD3" generate -m "$MS" -q -p 'the rain' -n 12 --seed 9 >"$T/d1" 2>/dev/null || fail "generate with model defaults"
+"$BD3" generate -m "$M" -q -p 'the rain' -n 12 --seed 9 --top-p 0.5 --sampler confidence --steps 3 --refresh 0 >"$T/d2" 2>/dev/null
+cmp -s "$T/d1" "$T/d2" || fail "generate: the model's sampler metadata is not the default"
+"$BD3" generate -m "$M" -q -p 'the rain' -n 12 --seed 9 >"$T/d3" 2>/dev/null
+"$BD3" generate -m "$M" -q -p 'the rain' -n 12 --seed 9 --top-p 0.9 --refresh 32 --sampler first-hitting >"$T/d4" 2>/dev/null
+cmp -s "$T/d3" "$T/d4" || fail "generate: built-in defaults are not top-p 0.9, refresh 32, first hitting"
+"$BD3" infill -m "$M" -q --range 6:11 --seed 4 "$T/i.txt" >"$T/d5" 2>/dev/null || fail "infill with defaults"
+"$BD3" infill -m "$M" -q --range 6:11 --seed 4 --top-p 0.9 --refresh 32 "$T/i.txt" >"$T/d6" 2>/dev/null
+cmp -s "$T/d5" "$T/d6" || fail "infill: built-in defaults are not top-p 0.9, refresh 32"
+"$PYTHON" -c "import sys; sys.path.insert(0, 'tests/ref'); import make_fixture as f; f.random_model(sys.argv[1], 300, 64, 4, 2, 64, 'f32', [4, 8, 64], 5, sampler={'top_p': 1.5})" "$T/badsampler.gguf" &&
+    expect_rc 1 "a model with a bad sampler default" "$BD3" info "$T/badsampler.gguf" && err_has "bd3lm.sampler.top_p"
+# no --seed: a fresh seed per run, printed, and --seed with it repeats the run
+expect_rc 0 "generate with a fresh seed" "$BD3" generate -m "$M" -p 'the rain' -n 12
+cp "$T/out" "$T/f1"
+S1=$(sed -n 's/.*, seed \([0-9]*\)$/\1/p' "$T/err")
+"$BD3" generate -m "$M" -p 'the rain' -n 12 >"$T/f2" 2>"$T/err2"
+S2=$(sed -n 's/.*, seed \([0-9]*\)$/\1/p' "$T/err2")
+[ -n "$S1" ] && [ -n "$S2" ] && [ "$S1" != "$S2" ] || fail "generate: no fresh seed per run ($S1, $S2)"
+"$BD3" generate -m "$M" -q -p 'the rain' -n 12 --seed "$S1" >"$T/f3" 2>/dev/null
+cmp -s "$T/f1" "$T/f3" || fail "generate: --seed with the printed seed does not repeat the run"
+
+# ---- infill spans: found text, line:col, widened to whole tokens --------------------------
+printf 'the rain\nin spain stays\nmainly\n' >"$T/l.txt"
+expect_rc 0 "infill --find" "$BD3" infill -m "$M" --find "spain" --seed 3 "$T/l.txt"
+err_has "bytes 12:17"
+expect_rc 0 "infill --range line:col" "$BD3" infill -m "$M" --range 2:4-2:9 --seed 3 "$T/l.txt"
+cp "$T/out" "$T/lc"
+err_has "bytes 12:17"
+"$BD3" infill -m "$M" -q --range 12:17 --seed 3 "$T/l.txt" >"$T/lb" 2>/dev/null
+cmp -s "$T/lc" "$T/lb" || fail "infill: line:col and the same bytes give different results"
+case "$(cat "$T/lc")" in
+    "the rain
+in"*" stays
+mainly") ok "infill line:col keeps the text around the span" ;;
+    *) fail "infill line:col changed text outside the span: $(cat "$T/lc")" ;;
+esac
+# "th|e rain": a span starting inside the token "th" takes the whole token
+expect_rc 0 "infill snaps a span inside a token" "$BD3" infill -m "$M" --range 1:8 --seed 3 "$T/l.txt"
+err_has "bytes 0:8 (widened to whole tokens)"
+expect_rc 0 "infill insertion inside a token" "$BD3" infill -m "$M" --range 1:1 --length 2 --seed 3 "$T/l.txt"
+err_has "bytes 0:0"
+case "$(cat "$T/out")" in *"the rain
+in spain stays
+mainly") ok "infill insertion keeps the token it moved before" ;;
+    *) fail "infill insertion inside a token: $(cat "$T/out")" ;; esac
+expect_rc 2 "infill --find of absent text" "$BD3" infill -m "$M" --find "snow" "$T/l.txt"
+err_has "does not occur"
+expect_rc 2 "infill line out of range" "$BD3" infill -m "$M" --range 9:1-9:2 "$T/l.txt"
+err_has "no such line"
+expect_rc 2 "infill column out of range" "$BD3" infill -m "$M" --range 1:1-1:20 "$T/l.txt"
+expect_rc 2 "infill line:col end before start" "$BD3" infill -m "$M" --range 2:5-1:2 "$T/l.txt"
+expect_rc 2 "infill --range and --find" "$BD3" infill -m "$M" --range 1:2 --find x "$T/l.txt"
+
+# ---- revise --------------------------------------------------------------------------------
+expect_rc 0 "revise a span" "$BD3" revise -m "$M" --find "in spain" --fraction 1 --seed 6 "$T/l.txt"
+cp "$T/out" "$T/r1"
+err_has "bytes 9:17"
+case "$(cat "$T/r1")" in
+    "the rain
+"*"
+mainly") ok "revise keeps the text outside the span" ;;
+    *) fail "revise changed text outside the span: $(cat "$T/r1")" ;;
+esac
+cmp -s "$T/r1" "$T/l.txt" && fail "revise --fraction 1 changed nothing"
+"$BD3" revise -m "$M" -q --find "in spain" --fraction 1 --seed 6 -o "$T/r2" "$T/l.txt" || fail "revise -o"
+cmp -s "$T/r1" "$T/r2" || fail "revise: -o differs from stdout, or not reproducible"
+expect_rc 0 "revise the whole file" "$BD3" revise -m "$M" --seed 6 "$T/p.txt"
+err_has "bytes 0:$SIZE"
+err_has "fraction 0.3"
+[ "$(wc -c <"$T/out")" -gt 0 ] || fail "revise of a long file wrote nothing"
+expect_rc 0 "revise takes the model's fraction" "$BD3" revise -m "$MS" --seed 6 "$T/l.txt"
+err_has "fraction 0.5"
+expect_rc 2 "revise bad fraction" "$BD3" revise -m "$M" --fraction 0 "$T/l.txt"
+expect_rc 2 "revise without file" "$BD3" revise -m "$M"
+expect_rc 2 "revise empty span" "$BD3" revise -m "$M" --range 3:3 "$T/l.txt"
+
+# ---- exact left-to-right scoring (block length 1) -----------------------------------------
+MA=$BUILD/fixtures/ar_f32.gguf
+if [ ! -f "$MA" ]; then
+    "$PYTHON" -c "import sys; sys.path.insert(0, 'tests/ref'); import make_fixture as f; f.random_model(sys.argv[1] + '.tmp', 300, 64, 4, 2, 64, 'f32', [1, 64], 7)" "$MA" &&
+    mv "$MA.tmp" "$MA" || fail "cannot make the block-length-1 fixture"
+fi
+expect_rc 0 "score --ar" "$BD3" score -m "$MA" --ar --format tsv "$T/p.txt"
+head -1 "$T/out" | grep -q "^index	start	end	id	conf	logp	token$" || fail "score --ar tsv header"
+[ "$(($(wc -l <"$T/out") - 1))" -eq "$NLONG" ] || fail "score --ar: one line per token of a text longer than n_ctx"
+err_has "perplexity"
+"$PYTHON" - "$T/out" "$T/err" <<'PYEOF' || fail "score --ar: conf is not exp(logp), or the total is not their sum"
+import math, re, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
+lp = [float(r[5]) for r in rows]
+ok = all(abs(float(r[4]) - math.exp(float(r[5]))) < 2e-6 + 1e-4 * float(r[4]) for r in rows)
+ok = ok and all(v < 0 for v in lp)
+tot = float(re.search(r"log p (-?[0-9.]+) nats", open(sys.argv[2]).read()).group(1))
+sys.exit(0 if ok and abs(tot - sum(lp)) < 1e-2 else 1)
+PYEOF
+# the score of a prefix does not depend on what follows it
+head -c 100 "$T/p.txt" >"$T/p100.txt"
+"$BD3" score -m "$MA" -q --ar --format tsv "$T/p100.txt" >"$T/ar100" || fail "score --ar of a prefix"
+N100=$(($(wc -l <"$T/ar100") - 2))
+head -n "$N100" "$T/ar100" | cmp -s - "$(head -n "$N100" "$T/out" >"$T/arfull"; echo "$T/arfull")" ||
+    fail "score --ar: the score of a token depends on the text after it"
+expect_rc 1 "score --ar with a model not trained for block length 1" "$BD3" score -m "$M" --ar "$T/a.txt"
+err_has "block length 1"
+expect_rc 2 "score --ar with --stride" "$BD3" score -m "$MA" --ar --stride 2 "$T/a.txt"
+
+# ---- hostile bytes: shown on a terminal, exact through a pipe ------------------------------
+# A model whose name and one token hold terminal control sequences (title, clear screen),
+# with that token made the likeliest, and a file holding them too.
+MH=$T/hostile.gguf
+"$PYTHON" - "$MH" <<'PYEOF' || fail "cannot make the hostile fixture"
+import sys
+sys.path.insert(0, "tests/ref")
+import make_fixture as f
+bt = f.byte_tokens()
+evil = b"\x1b]0;pwned\x07\x1b[2J"
+# 404 tokens: 256 bytes, 144 letter pairs, then "x0" (id 400, made by no merge), which becomes
+# the hostile token
+f.random_model(sys.argv[1], 404, 64, 4, 2, 64, "f32", [4, 8, 64], 5,
+               name="evil\x1b]0;title\x07\x1b[2Jname", tokens={400: "".join(bt[b] for b in evil)},
+               bias={400: 40.0})
+PYEOF
+printf 'safe \033]52;c;Y2xpcA==\007text\033[2J and more words here\n' >"$T/h.txt"
+# through a pipe: the exact bytes
+"$BD3" info "$MH" | head -1 >"$T/hinfo" || fail "info of the hostile model"
+printf 'name            evil\033]0;title\007\033[2Jname\n' | cmp -s - "$T/hinfo" || fail "info through a pipe: not the exact name bytes"
+"$BD3" generate -m "$MH" -q -n 6 --seed 1 --echo "$T/h.txt" >"$T/hgen"
+"$PYTHON" - "$T/hgen" "$T/h.txt" <<'PYEOF' || fail "generate through a pipe: not the exact bytes of prompt and output"
+import sys
+out, prompt = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+sys.exit(0 if out.startswith(prompt) and b"\x1b]0;pwned\x07\x1b[2J" in out[len(prompt):] else 1)
+PYEOF
+"$BD3" infill -m "$MH" -q --find "and more" --seed 1 "$T/h.txt" >"$T/hinf"
+"$PYTHON" - "$T/hinf" <<'PYEOF' || fail "infill through a pipe: not the exact bytes of file and output"
+import sys
+out = open(sys.argv[1], "rb").read()
+ok = out.startswith(b"safe \x1b]52;c;Y2xpcA==\x07text\x1b[2J") and out.endswith(b" words here\n")
+sys.exit(0 if ok and b"\x1b]0;pwned\x07" in out else 1)
+PYEOF
+"$BD3" revise -m "$MH" -q --fraction 1 --seed 1 "$T/h.txt" -o "$T/hrev" || fail "revise of the hostile file"
+grep -q "$(printf '\033')" "$T/hrev" || fail "revise -o: control bytes were escaped in a file"
+# through a terminal: no control byte reaches it; they are shown as \xNN
+for what in info generate infill revise; do
+    case $what in
+        info) c="'$BD3' info '$MH'" ;;
+        generate) c="'$BD3' generate -m '$MH' -q -n 6 --seed 1 --echo '$T/h.txt'" ;;
+        infill) c="'$BD3' infill -m '$MH' -q --find 'and more' --seed 1 '$T/h.txt'" ;;
+        revise) c="'$BD3' revise -m '$MH' -q --fraction 1 --seed 1 '$T/h.txt'" ;;
+    esac
+    script -q -e -c "$c" /dev/null </dev/null >"$T/tty_$what" 2>&1 || fail "$what on a terminal exits nonzero"
+    "$PYTHON" - "$T/tty_$what" "$what" <<'PYEOF' || fail "$what on a terminal: raw control bytes or nothing shown"
+import sys
+b = open(sys.argv[1], "rb").read()
+bad = [c for c in b if c < 0x20 and c not in (0x0a, 0x0d, 0x09)] + [c for c in b if c == 0x7f]
+shown = b"\\x1b" in b and b"\\x07" in b
+sys.exit(0 if not bad and shown else 1)
+PYEOF
+done
 
 # ---- bench ---------------------------------------------------------------------------------
 expect_rc 0 "bench" "$BD3" bench -m "$M" -t 1

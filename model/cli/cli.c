@@ -319,6 +319,16 @@ int cli_progress_step(void *user, const bd3_progress *pr)
     return 0;
 }
 
+int cli_stream_write(cli_out *w, cli_progress *p, const char *s, size_t len)
+{
+    if (w->tty)
+        cli_progress_end(p);
+    cli_out_write(w, s, len);
+    int bad = ferror(w->f) || fflush(w->f) != 0;
+    p->hold = w->tty && w->last != '\n';
+    return bad ? -1 : 0;
+}
+
 void cli_progress_end(cli_progress *p)
 {
     if (p && p->drawn) {

@@ -167,5 +167,9 @@ int cli_progress_step(void *user, const bd3_progress *p);
 /* Draws fraction done/total directly (for loops outside the engine). */
 void cli_progress_show(cli_progress *p, double done, double total, const char *what);
 void cli_progress_end(cli_progress *p); /* erases the bar; it may be drawn again later */
+/* Streams text to w while p may draw on the same terminal: the bar is erased before the text
+ * and held back (p->hold) until the text has ended its line, so that it never covers or erases
+ * streamed text. Flushes w. -1 when the write failed. */
+int cli_stream_write(cli_out *w, cli_progress *p, const char *s, size_t len);
 
 #endif

@@ -41,16 +41,10 @@ static int gen_hold_back(const int32_t *toks, int n)
     return hold;
 }
 
-/* Writes streamed text. On a terminal the progress bar shares the screen with it: the bar is
- * erased before the text, and drawn again only once the text has ended its line. */
 static void gen_write(gen_stream *g, const char *s, size_t len)
 {
-    if (g->out->tty)
-        cli_progress_end(g->prog);
-    cli_out_write(g->out, s, len);
-    if (ferror(stdout) || fflush(stdout) != 0)
+    if (cli_stream_write(g->out, g->prog, s, len) != 0)
         g->failed = 1;
-    g->prog->hold = g->out->tty && g->out->last != '\n';
 }
 
 /* Prints toks[n_printed..upto). */

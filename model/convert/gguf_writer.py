@@ -341,7 +341,12 @@ def bd3lm_tensor_shapes(n_vocab, n_embd, n_ff, n_layer):
     return s
 
 
-def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm", progress=None):
+SAMPLER_KEYS = {"kind": "str", "steps": "u32", "top_k": "u32", "refresh": "u32",
+                "threshold": "f32", "temperature": "f32", "top_p": "f32", "revise_fraction": "f32"}
+
+
+def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm", progress=None,
+                sampler=None):
     """Writes a complete bd3lm GGUF file.
 
     tensors: dict GGUF name -> numpy array in numpy shape (see bd3lm_tensor_shapes); memmaps are fine.
@@ -352,6 +357,9 @@ def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm
     tokens:  list of token strings (GPT-2 byte-to-unicode mapped form; specials literal), id = index.
     merges:  list of "left right" strings, highest priority first.
     wtype:   'f32' | 'f16' | 'q8_0' for the large matrices (norms, biases, modulation stay F32).
+    sampler: optional dict of the model's own sampler defaults, written as bd3lm.sampler.KEY
+             (keys and ranges: model/SAMPLER.md): kind, steps, top_k, refresh, threshold,
+             temperature, top_p, revise_fraction.
     """
     wt = ggml_type_from_name(wtype)
     D = int(hparams["n_embd"])
@@ -411,6 +419,18 @@ def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm
         w.add_u32("tokenizer.ggml.bos_token_id", int(bos_id))
     if eos_id is not None:
         w.add_u32("tokenizer.ggml.eos_token_id", int(eos_id))
+
+    for key, value in (sampler or {}).items():
+        kind = SAMPLER_KEYS.get(key)
+        if kind is None:
+            raise GGUFError("unknown sampler default %r (known: %s)" % (key, ", ".join(SAMPLER_KEYS)))
+        full = "bd3lm.sampler." + key
+        if kind == "str":
+            w.add_string(full, str(value))
+        elif kind == "u32":
+            w.add_u32(full, int(value))
+        else:
+            w.add_f32(full, float(value))
 
     order = ["token_embd.weight"]
     for i in range(L):

@@ -48,8 +48,12 @@ def vocab(n_vocab):
     return toks, merges
 
 
-def random_model(path, n_vocab, n_embd, n_head, n_layer, n_ctx, wtype, block_lengths, seed):
+def random_model(path, n_vocab, n_embd, n_head, n_layer, n_ctx, wtype, block_lengths, seed,
+                 name=None, sampler=None, tokens=None, bias=None):
+    """tokens: {id: token string} replacing entries of the vocabulary; bias: {id: value} added to
+    output.bias; name: general.name; sampler: bd3lm.sampler.* defaults (see gguf_writer)."""
     rng = np.random.default_rng(seed)
+    model_name = name if name is not None else "random %s" % wtype
     D, F, V = n_embd, 4 * n_embd, n_vocab
     shapes = gguf_writer.bd3lm_tensor_shapes(V, D, F, n_layer)
     t = {}
@@ -69,9 +73,14 @@ def random_model(path, n_vocab, n_embd, n_head, n_layer, n_ctx, wtype, block_len
         else:
             t[name] = (rng.standard_normal(shape) / np.sqrt(shape[1])).astype(np.float32)
     toks, merges = vocab(V)
+    for i, tok in (tokens or {}).items():
+        toks[i] = tok
+    for i, v in (bias or {}).items():
+        t["output.bias"][i] += v
     hp = {"n_ctx": n_ctx, "n_embd": D, "n_head": n_head, "n_layer": n_layer, "n_ff": F,
           "block_lengths": block_lengths}
-    gguf_writer.write_bd3lm(path, t, hp, toks, merges, wtype=wtype, name="random %s" % wtype)
+    gguf_writer.write_bd3lm(path, t, hp, toks, merges, wtype=wtype,
+                            name=model_name, sampler=sampler)
 
 
 def write_case(f, outdir, name, model, mode, ids, logits):
