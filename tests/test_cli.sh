@@ -447,6 +447,14 @@ sys.exit(0 if not bad and shown else 1)
 PYEOF
 done
 
+# ---- the manual page names every command and option --------------------------------------
+MANTEXT=$(sed -e 's/\\-/-/g' -e 's/\\f[BIR]//g' man/bd3.1)
+for w in info tokenize logits generate infill revise score ppl bench --ar --find --fraction \
+    --range --top-p --refresh --seed --stride --echo --no-cache bd3lm.sampler.top_p \
+    bd3lm.sampler.revise_fraction bd3lm.sampler.kind; do
+    printf '%s\n' "$MANTEXT" | grep -q -F -- "$w" || fail "man/bd3.1 does not mention $w"
+done
+
 # ---- bench ---------------------------------------------------------------------------------
 expect_rc 0 "bench" "$BD3" bench -m "$M" -t 1
 for w in "sgemm" "forward" "continue" "infill" "peak memory"; do out_has "$w"; done
