@@ -55,11 +55,17 @@ int bd3_model_default_block(const bd3_model *m);     /* preferred block length <
 size_t bd3_model_file_size(const bd3_model *m);      /* bytes of the GGUF file */
 size_t bd3_model_n_params(const bd3_model *m);       /* number of weights */
 
-/* ---- tokenizer (byte-level BPE, GPT-2 pre-tokenisation) ---------------------------------- */
+/* ---- tokenizer (byte-level BPE; GPT-2 or Qwen2 pre-tokenisation, tokenizer.ggml.pre) ------ */
 
 /* Encodes len bytes of text (any bytes, not only valid UTF-8). *ids is malloc'd, caller frees.
- * The text "<|endoftext|>" is encoded as the eos token. */
+ * With the gpt2 rules the text "<|endoftext|>" is encoded as the eos token; with the qwen2 rules
+ * (NFC first) the text of every special or added token is plain text, as a writer typed it. */
 bd3_status bd3_tokenize(const bd3_model *m, const char *text, size_t len, int32_t **ids, size_t *n_ids);
+/* As bd3_tokenize, but the text of an added token (tokenizer.ggml.token_type control or
+ * user-defined, e.g. "<|endoftext|>", "<|im_start|>") becomes its id: for prompts a program
+ * builds, never for a writer's text. */
+bd3_status bd3_tokenize_special(const bd3_model *m, const char *text, size_t len, int32_t **ids,
+                                size_t *n_ids);
 /* The raw bytes a token stands for (not NUL-terminated), or NULL for an id out of range or the
  * mask token. */
 const char *bd3_token_bytes(const bd3_model *m, int32_t id, size_t *len);

@@ -246,6 +246,43 @@ static bd3_status model_load_weights(bd3_model *m, char *err, size_t err_size)
     return BD3_OK;
 }
 
+/* The pre-tokenisation rule set (tokenizer.ggml.pre, "gpt2" when absent) and the added tokens:
+ * entries of tokenizer.ggml.token_type that are control (3) or user-defined (4), which only
+ * bd3_tokenize_special turns into their ids. */
+static bd3_status model_tokenizer_rules(bd3_model *m, char *err, size_t err_size)
+{
+    const gguf_file *g = m->file;
+    const char *pre;
+    size_t plen;
+    gguf_get r = gguf_get_str(g, "tokenizer.ggml.pre", &pre, &plen);
+    if (r == GGUF_WRONG_TYPE) {
+        model_err(err, err_size, gguf_name(g), "tokenizer.ggml.pre is not a string");
+        return BD3_E_FORMAT;
+    }
+    if (r == GGUF_FOUND && tokenizer_set_pre(m->tok, pre, plen) != BD3_OK) {
+        model_err(err, err_size, gguf_name(g), "tokenizer.ggml.pre '%.*s' is not a rule set of this "
+                  "engine (gpt2, qwen2)", (int)(plen > 64 ? 64 : plen), pre);
+        return BD3_E_UNSUPPORTED;
+    }
+    const gguf_kv *kv;
+    r = gguf_get_arr(g, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, &kv);
+    if (r == GGUF_MISSING) return BD3_OK;
+    if (r == GGUF_WRONG_TYPE || kv->n != (uint64_t)m->hp.n_vocab) {
+        model_err(err, err_size, gguf_name(g), "tokenizer.ggml.token_type is not one int32 per token");
+        return BD3_E_FORMAT;
+    }
+    int32_t *ids = malloc((size_t)m->hp.n_vocab * sizeof *ids);
+    if (!ids) return BD3_E_NOMEM;
+    int n = 0;
+    for (int i = 0; i < m->hp.n_vocab; i++) {
+        uint32_t ty = 0;
+        if (gguf_arr_u32(kv, (uint64_t)i, &ty) == 0 && (ty == 3 || ty == 4)) ids[n++] = i;
+    }
+    bd3_status st = tokenizer_set_added(m->tok, ids, n);
+    free(ids);
+    return st;
+}
+
 static bd3_status model_load_tokenizer(bd3_model *m, char *err, size_t err_size)
 {
     const gguf_file *g = m->file;
@@ -271,6 +308,7 @@ static bd3_status model_load_tokenizer(bd3_model *m, char *err, size_t err_size)
         st = tokenizer_new(strs, lens, (int)n_tok, strs + n_tok, lens + n_tok, (int)n_merge,
                            m->hp.eos_id, m->hp.mask_id, &m->tok, terr, sizeof terr);
         if (st != BD3_OK) model_err(err, err_size, gguf_name(g), "%s", terr[0] ? terr : "bad tokenizer data");
+        if (st == BD3_OK) st = model_tokenizer_rules(m, err, err_size);
     } else {
         model_err(err, err_size, gguf_name(g), "out of memory reading the vocabulary");
     }
@@ -340,6 +378,13 @@ bd3_status bd3_tokenize(const bd3_model *m, const char *text, size_t len, int32_
 {
     if (!m || !ids || !n_ids || (!text && len)) return BD3_E_ARG;
     return tokenizer_encode(m->tok, text ? text : "", len, ids, n_ids);
+}
+
+bd3_status bd3_tokenize_special(const bd3_model *m, const char *text, size_t len, int32_t **ids,
+                                size_t *n_ids)
+{
+    if (!m || !ids || !n_ids || (!text && len)) return BD3_E_ARG;
+    return tokenizer_encode_special(m->tok, text ? text : "", len, 1, ids, n_ids);
 }
 
 const char *bd3_token_bytes(const bd3_model *m, int32_t id, size_t *len)

@@ -1,6 +1,7 @@
-/* tokenizer.c: byte-level BPE with GPT-2's pre-tokenisation, hand-written as a scanner.
- * Depends on libc and libutf8proc (character categories) only.
+/* tokenizer.c: byte-level BPE with two pre-tokenisation rule sets (GPT-2's and Qwen2's), each
+ * hand-written as a scanner. Depends on libc and libutf8proc (categories, NFC) only.
  *
+ * Rule set "gpt2" (the default):
  * Pre-tokenisation follows GPT-2's pattern, alternatives tried in order at each position:
  *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * \p{L} is the Unicode categories Lu Ll Lt Lm Lo, \p{N} is Nd Nl No, \s is the Unicode White_Space
@@ -12,7 +13,18 @@
  * before pre-tokenisation and becomes the eos id; the mask token is never produced.
  *
  * BPE merges the lowest-ranked adjacent pair, all its non-overlapping occurrences left to right,
- * then the next lowest, exactly as GPT-2's encoder does; a heap keeps this fast on long words. */
+ * then the next lowest, exactly as GPT-2's encoder does; a heap keeps this fast on long words.
+ *
+ * Rule set "qwen2" (Qwen2, Qwen2.5 and Qwen3 vocabularies): text is first put in Unicode NFC (each
+ * maximal run of valid UTF-8 on its own; invalid bytes are kept as they are), then cut with
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+ *   \s*[\r\n]+|\s+(?!\S)|\s+
+ * where the case-insensitive contractions are ASCII only and \s is JavaScript's white space
+ * (U+0009..U+000D, U+0020, U+2028, U+2029, U+FEFF and category Zs; not U+0085), as in the
+ * tokenizers.js encoder this rule set is checked against. Merging takes the lowest (rank, position)
+ * pair one at a time, so a pair created by a merge competes at once (the tokenizers library's
+ * order). Added tokens (control and user-defined entries) match only in
+ * tokenizer_encode_special; tokenizer_encode leaves their text to BPE like any other text. */
 #include "tokenizer.h"
 
 #include <stdlib.h>
@@ -45,7 +57,14 @@ struct tokenizer {
     int32_t byte_id[256];    /* id of the token for each single byte; -1 when absent */
     int32_t eos_id;          /* end-of-text id or -1 */
     int32_t mask_id;         /* mask id or -1 */
+    int pre;                 /* pre-tokenisation rule set, TOK_PRE_GPT2 or TOK_PRE_QWEN2 */
+    int32_t *added;          /* [n_added] ids matched literally by tokenizer_encode_special,
+                                longest text first */
+    int n_added;             /* entries in added */
 };
+
+#define TOK_PRE_GPT2 0  /* GPT-2 rules; "<|endoftext|>" always becomes the eos id */
+#define TOK_PRE_QWEN2 1 /* Qwen2 rules, NFC, added tokens only on request */
 
 /* ---- GPT-2's byte-to-unicode mapping ----------------------------------------------------- */
 
@@ -173,6 +192,86 @@ static size_t tok_pretoken_len(const unsigned char *s, size_t n)
         last = p;
         p += l;
     }
+    if (p == n || last == 0) return p;
+    return last;
+}
+
+/* Class of the character at s[0..n) under the qwen2 rules (JavaScript's \s) and its length. */
+static int tok_char_class_js(const unsigned char *s, size_t n, size_t *clen)
+{
+    int32_t cp;
+    *clen = tok_utf8_decode(s, n, &cp);
+    if (cp < 0) return TOK_CLASS_OTHER;
+    if ((cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF)
+        return TOK_CLASS_SPACE;
+    if (cp < 0x80) {
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return TOK_CLASS_LETTER;
+        if (cp >= '0' && cp <= '9') return TOK_CLASS_NUMBER;
+        return TOK_CLASS_OTHER;
+    }
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+        return TOK_CLASS_LETTER;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+        return TOK_CLASS_NUMBER;
+    case UTF8PROC_CATEGORY_ZS:
+        return TOK_CLASS_SPACE;
+    default:
+        return TOK_CLASS_OTHER;
+    }
+}
+
+/* End of the run of characters of class cls starting at s[p] (p <= n). */
+static size_t tok_run_js(const unsigned char *s, size_t n, size_t p, int cls)
+{
+    while (p < n) {
+        size_t l;
+        if (tok_char_class_js(s + p, n - p, &l) != cls) break;
+        p += l;
+    }
+    return p;
+}
+
+static int tok_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Length in bytes of the qwen2 pre-token starting at s[0..n), n >= 1 (pattern at the top). */
+static size_t tok_pretoken_len_qwen(const unsigned char *s, size_t n)
+{
+    if (s[0] == '\'' && n >= 2) {
+        int a = tok_lower(s[1]);
+        if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+        if (n >= 3) {
+            int b = tok_lower(s[2]);
+            if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+        }
+    }
+    size_t l0, l1 = 0;
+    int c0 = tok_char_class_js(s, n, &l0), c1 = -1;
+    if (l0 < n) c1 = tok_char_class_js(s + l0, n - l0, &l1);
+    /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    if (c0 == TOK_CLASS_LETTER) return tok_run_js(s, n, l0, TOK_CLASS_LETTER);
+    if (c0 != TOK_CLASS_NUMBER && s[0] != '\r' && s[0] != '\n' && c1 == TOK_CLASS_LETTER)
+        return tok_run_js(s, n, l0 + l1, TOK_CLASS_LETTER);
+    /* \p{N}: one character */
+    if (c0 == TOK_CLASS_NUMBER) return l0;
+    /*  ?[^\s\p{L}\p{N}]+[\r\n]* */
+    if (c0 == TOK_CLASS_OTHER || (s[0] == ' ' && c1 == TOK_CLASS_OTHER)) {
+        size_t p = tok_run_js(s, n, c0 == TOK_CLASS_OTHER ? 0 : l0, TOK_CLASS_OTHER);
+        while (p < n && (s[p] == '\r' || s[p] == '\n')) p++;
+        return p;
+    }
+    /* white space: \s*[\r\n]+ ends after the run's last CR or LF; else \s+(?!\S) leaves the
+     * run's last character when a non-space follows; a single one before a non-space is \s+ */
+    size_t p = 0, last = 0, nl_end = 0;
+    while (p < n) {
+        size_t l;
+        if (tok_char_class_js(s + p, n - p, &l) != TOK_CLASS_SPACE) break;
+        if (s[p] == '\r' || s[p] == '\n') nl_end = p + l;
+        last = p;
+        p += l;
+    }
+    if (nl_end) return nl_end;
     if (p == n || last == 0) return p;
     return last;
 }
@@ -372,12 +471,50 @@ void tokenizer_free(tokenizer *t)
     free(t->raw_off);
     free(t->vocab_slots);
     free(t->merges);
+    free(t->added);
     free(t);
 }
 
 int tokenizer_n_vocab(const tokenizer *t)
 {
     return t ? t->n_vocab : 0;
+}
+
+bd3_status tokenizer_set_pre(tokenizer *t, const char *name, size_t len)
+{
+    if (!t || (!name && len)) return BD3_E_ARG;
+    if (len == 4 && memcmp(name, "gpt2", 4) == 0) t->pre = TOK_PRE_GPT2;
+    else if (len == 5 && memcmp(name, "qwen2", 5) == 0) t->pre = TOK_PRE_QWEN2;
+    else return BD3_E_UNSUPPORTED;
+    return BD3_OK;
+}
+
+/* Orders added ids by the length of their text, longest first (ties: lower id first). */
+static int tok_added_cmp(const void *a, const void *b, void *arg)
+{
+    const tokenizer *t = arg;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    size_t lx = t->raw_off[x + 1] - t->raw_off[x], ly = t->raw_off[y + 1] - t->raw_off[y];
+    if (lx != ly) return lx > ly ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+bd3_status tokenizer_set_added(tokenizer *t, const int32_t *ids, int n)
+{
+    if (!t || n < 0 || (n && !ids)) return BD3_E_ARG;
+    int32_t *a = malloc(((size_t)n + 1) * sizeof *a);
+    if (!a) return BD3_E_NOMEM;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->n_vocab) { free(a); return BD3_E_ARG; }
+        if (ids[i] == t->mask_id || t->raw_off[ids[i] + 1] == t->raw_off[ids[i]]) continue;
+        a[k++] = ids[i];
+    }
+    qsort_r(a, (size_t)k, sizeof *a, tok_added_cmp, t);
+    free(t->added);
+    t->added = a;
+    t->n_added = k;
+    return BD3_OK;
 }
 
 const char *tokenizer_token_bytes(const tokenizer *t, int32_t id, size_t *len)
@@ -522,6 +659,11 @@ static bd3_status tok_encode_word(const tokenizer *t, tok_work *w, const unsigne
         if (w->next[b] >= 0) w->prev[w->next[b]] = a;
         w->prev[b] = -1;
         w->next[b] = -1;
+        if (t->pre == TOK_PRE_QWEN2) { /* new pairs compete at once */
+            if (w->prev[a] >= 0) tok_pair_add(t, w, w->heap, &nh, w->prev[a], a, 1);
+            if (w->next[a] >= 0) tok_pair_add(t, w, w->heap, &nh, a, w->next[a], 1);
+            continue;
+        }
         if (w->prev[a] >= 0) tok_pair_add(t, w, w->later, &nl, w->prev[a], a, 0);
         if (w->next[a] >= 0) tok_pair_add(t, w, w->later, &nl, a, w->next[a], 0);
     }
@@ -530,22 +672,121 @@ static bd3_status tok_encode_word(const tokenizer *t, tok_work *w, const unsigne
     return BD3_OK;
 }
 
-/* Pre-tokenises and encodes s[0..n), which holds no eos text. */
-static bd3_status tok_encode_span(const tokenizer *t, tok_work *w, const unsigned char *s, size_t n)
+/* NFC of s[0..n): each maximal run of valid UTF-8 holding a non-ASCII character goes through
+ * utf8proc, other bytes are copied. *out is malloc'd (length *out_len). */
+static bd3_status tok_nfc(const unsigned char *s, size_t n, unsigned char **out, size_t *out_len)
 {
+    size_t cap = n + 16, k = 0;
+    unsigned char *o = malloc(cap);
+    if (!o) return BD3_E_NOMEM;
     size_t p = 0;
     while (p < n) {
-        size_t l = tok_pretoken_len(s + p, n - p);
-        if (l == 0) l = 1; /* cannot happen; guards against an endless loop */
-        bd3_status st = tok_encode_word(t, w, s + p, l);
+        /* a run of valid characters: [p, e); ascii when none is above U+007F */
+        size_t e = p;
+        int ascii = 1;
+        while (e < n) {
+            int32_t cp;
+            size_t l = tok_utf8_decode(s + e, n - e, &cp);
+            if (cp < 0) break;
+            if (cp >= 0x80) ascii = 0;
+            e += l;
+        }
+        const unsigned char *src = s + p;
+        size_t len = e - p;
+        utf8proc_uint8_t *mapped = NULL;
+        if (!ascii) {
+            utf8proc_ssize_t r = utf8proc_map(src, (utf8proc_ssize_t)len, &mapped,
+                                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+            if (r >= 0) { src = mapped; len = (size_t)r; }
+            else if (r == UTF8PROC_ERROR_NOMEM) { free(o); return BD3_E_NOMEM; }
+        }
+        if (k + len + 1 > cap) {
+            size_t nc = (k + len + 1) * 2;
+            unsigned char *no = realloc(o, nc);
+            if (!no) { free(mapped); free(o); return BD3_E_NOMEM; }
+            o = no;
+            cap = nc;
+        }
+        memcpy(o + k, src, len);
+        k += len;
+        free(mapped);
+        if (e < n) o[k++] = s[e++]; /* an invalid byte stays itself */
+        p = e;
+    }
+    *out = o;
+    *out_len = k;
+    return BD3_OK;
+}
+
+/* Pre-tokenises and encodes s[0..n), which holds no special-token text to match. */
+static bd3_status tok_encode_span(const tokenizer *t, tok_work *w, const unsigned char *s, size_t n)
+{
+    unsigned char *norm = NULL;
+    if (t->pre == TOK_PRE_QWEN2 && n) {
+        bd3_status st = tok_nfc(s, n, &norm, &n);
         if (st != BD3_OK) return st;
+        s = norm;
+    }
+    size_t p = 0;
+    bd3_status st = BD3_OK;
+    while (st == BD3_OK && p < n) {
+        size_t l = t->pre == TOK_PRE_QWEN2 ? tok_pretoken_len_qwen(s + p, n - p) : tok_pretoken_len(s + p, n - p);
+        if (l == 0) l = 1; /* cannot happen; guards against an endless loop */
+        st = tok_encode_word(t, w, s + p, l);
         p += l;
     }
-    return BD3_OK;
+    free(norm);
+    return st;
+}
+
+/* The longest added token whose text starts at s[0..n); its id and length, or -1. */
+static int32_t tok_added_at(const tokenizer *t, const unsigned char *s, size_t n, size_t *len)
+{
+    for (int i = 0; i < t->n_added; i++) { /* longest first */
+        int32_t id = t->added[i];
+        size_t l = t->raw_off[id + 1] - t->raw_off[id];
+        if (l && l <= n && memcmp(s, t->raw + t->raw_off[id], l) == 0) {
+            *len = l;
+            return id;
+        }
+    }
+    return -1;
+}
+
+/* The next special match at or after s[p]: sets *at, *len and returns the id, or -1 (none). */
+static int32_t tok_next_special(const tokenizer *t, const unsigned char *s, size_t n, size_t p,
+                                int special, size_t *at, size_t *len)
+{
+    if (t->pre == TOK_PRE_GPT2) { /* GPT-2: the eos text, always */
+        const char *eos = NULL;
+        size_t eos_len = 0;
+        if (t->eos_id >= 0) eos = tokenizer_token_bytes(t, t->eos_id, &eos_len);
+        if (!eos || !eos_len) return -1;
+        const unsigned char *hit = memmem(s + p, n - p, eos, eos_len);
+        if (!hit) return -1;
+        *at = (size_t)(hit - s);
+        *len = eos_len;
+        return t->eos_id;
+    }
+    if (!special || !t->n_added) return -1;
+    for (size_t q = p; q < n; q++) {
+        int32_t id = tok_added_at(t, s + q, n - q, len);
+        if (id >= 0) {
+            *at = q;
+            return id;
+        }
+    }
+    return -1;
 }
 
 bd3_status tokenizer_encode(const tokenizer *t, const char *text, size_t len,
                             int32_t **ids, size_t *n_ids)
+{
+    return tokenizer_encode_special(t, text, len, 0, ids, n_ids);
+}
+
+bd3_status tokenizer_encode_special(const tokenizer *t, const char *text, size_t len, int special,
+                                    int32_t **ids, size_t *n_ids)
 {
     *ids = NULL;
     *n_ids = 0;
@@ -553,19 +794,16 @@ bd3_status tokenizer_encode(const tokenizer *t, const char *text, size_t len,
     tok_work w;
     memset(&w, 0, sizeof w);
     const unsigned char *s = (const unsigned char *)text;
-    const char *eos = NULL;
-    size_t eos_len = 0;
-    if (t->eos_id >= 0) eos = tokenizer_token_bytes(t, t->eos_id, &eos_len);
     bd3_status st = BD3_OK;
     size_t p = 0;
     while (st == BD3_OK && p < len) {
-        const unsigned char *hit = NULL;
-        if (eos && eos_len > 0) hit = memmem(s + p, len - p, eos, eos_len);
-        size_t end = hit ? (size_t)(hit - s) : len;
+        size_t at = len, sl = 0;
+        int32_t sid = tok_next_special(t, s, len, p, special, &at, &sl);
+        size_t end = sid >= 0 ? at : len;
         st = tok_encode_span(t, &w, s + p, end - p);
-        if (st == BD3_OK && hit) {
-            if (tok_out_push(&w, t->eos_id) < 0) st = BD3_E_NOMEM;
-            end += eos_len;
+        if (st == BD3_OK && sid >= 0) {
+            if (tok_out_push(&w, sid) < 0) st = BD3_E_NOMEM;
+            end += sl;
         }
         p = end;
     }

