@@ -163,6 +163,14 @@ class GGUFWriter:
         self._add(key, struct.pack("<IIQ", GGUF_TYPE_ARRAY, GGUF_TYPE_UINT32, len(vals))
                   + np.asarray(vals, dtype="<u4").tobytes())
 
+    def add_array_i32(self, key, values):
+        vals = [int(v) for v in values]
+        for v in vals:
+            if not -2 ** 31 <= v < 2 ** 31:
+                raise GGUFError("%s: %r does not fit in i32" % (key, v))
+        self._add(key, struct.pack("<IIQ", GGUF_TYPE_ARRAY, GGUF_TYPE_INT32, len(vals))
+                  + np.asarray(vals, dtype="<i4").tobytes())
+
     def add_array_string(self, key, values):
         parts = [struct.pack("<IIQ", GGUF_TYPE_ARRAY, GGUF_TYPE_STRING, len(values))]
         parts.extend(_pack_string(s) for s in values)

@@ -1,0 +1,110 @@
+#!/bin/sh
+# Script test for model/convert/prenorm_to_gguf.py: tiny random checkpoints in the published layouts
+# of SDAR (Qwen3), Fast-dLLM v2 and Dream (Qwen2.5), BF16 shards with an index, converted to f32,
+# f16 and q8_0 and checked against the float64 forward of tests/ref/qwen_ref.py in block-causal and
+# global modes; the metadata of each family; hostile inputs.
+PYTHON=${PYTHON:-/usr/bin/python3}
+BUILD=${BUILD:-build}
+"$PYTHON" -c 'import numpy' 2>/dev/null || { echo "numpy missing"; exit 77; }
+T=$BUILD/test_qwen_convert
+rm -rf "$T" && mkdir -p "$T" || exit 1
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+conv() { "$PYTHON" model/convert/prenorm_to_gguf.py "$@"; }
+gen() { "$PYTHON" tests/ref/make_qwen_checkpoint.py "$@" || { echo "FAIL: generator: $*"; exit 1; }; }
+check() { "$PYTHON" tests/ref/qwen_ref.py "$@" || fail "qwen_ref.py $*"; }
+
+IDS=1,2,3,mask,5,6,7,8,100,mask,mask,280,9,10,11,12,40,41,mask,43      # 20 ids, some masked
+for fam in sdar fastdllm dream; do
+    echo "-- $fam"
+    case $fam in
+        sdar) gen "$T/$fam" --family sdar --head-dim 32 --kv-heads 2; B=4 ;;   # H*hd = 128 != D = 64
+        fastdllm) gen "$T/$fam" --family fastdllm --kv-heads 1 --shards 3; B=16 ;;
+        dream) gen "$T/$fam" --family dream --kv-heads 4 --shards 1; B= ;;
+    esac
+    for ty in f32 f16 q8_0; do
+        conv "$T/$fam" -o "$T/${fam}_$ty.gguf" --type $ty --ctx 64 2>"$T/log_${fam}_$ty" ||
+            { cat "$T/log_${fam}_$ty"; fail "$fam conversion to $ty"; }
+    done
+    for mode in global ${B:+block:$B}; do
+        # f32 holds the BF16 values exactly: the same float64 forward to rounding
+        check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_f32.gguf" --ids "$IDS" --mode $mode --tol 1e-12
+        check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_f16.gguf" --ids "$IDS" --mode $mode --tol 3e-3
+        check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_q8_0.gguf" --ids "$IDS" --mode $mode --tol 3e-2
+    done
+done
+
+echo "-- metadata"
+"$PYTHON" - "$T" <<'PYEOF' || fail "metadata"
+import json, sys
+sys.path.insert(0, "model/convert")
+import gguf_writer as g
+T = sys.argv[1]
+for fam, block, shift, sampler, bias, qk, tied, kv in (
+        ("sdar", 4, 0, "confidence", False, True, True, 2),
+        ("fastdllm", 16, 1, "confidence", True, False, True, 1),
+        ("dream", 64, 1, "entropy", True, False, False, 4)):
+    meta, t, types = g.read_gguf("%s/%s_q8_0.gguf" % (T, fam))
+    tj = json.load(open("%s/%s/tokenizer.json" % (T, fam), encoding="utf-8"))
+    cfg = json.load(open("%s/%s/config.json" % (T, fam)))
+    assert meta["general.architecture"] == "bd3lm" and meta["bd3lm.backbone"] == "prenorm", fam
+    assert meta["bd3lm.diffusion.block_lengths"] == [block], (fam, meta["bd3lm.diffusion.block_lengths"])
+    assert meta["bd3lm.diffusion.logit_shift"] == shift and meta["bd3lm.sampler.kind"] == sampler, fam
+    assert meta["bd3lm.attention.head_count_kv"] == kv, fam
+    assert meta["bd3lm.context_length"] == 64 and meta["tokenizer.ggml.pre"] == "qwen2", fam
+    assert abs(meta["bd3lm.rope.freq_base"] - 1e6) < 1 and abs(meta["bd3lm.attention.layer_norm_rms_epsilon"] - 1e-6) < 1e-12
+    assert ("blk.1.attn_q.bias" in t) == bias and ("blk.1.attn_k_norm.weight" in t) == qk, fam
+    assert ("output.weight" not in t) == tied, fam
+    assert types["blk.0.ffn_gate.weight"] == g.GGML_TYPE_Q8_0 and types["blk.0.attn_norm.weight"] == g.GGML_TYPE_F32
+    toks, tt = meta["tokenizer.ggml.tokens"], meta["tokenizer.ggml.token_type"]
+    assert len(toks) == len(tt) == cfg["vocab_size"], fam
+    for s, i in tj["model"]["vocab"].items():
+        assert toks[i] == s and tt[i] == 1, (fam, s)
+    for a in tj["added_tokens"]:
+        assert toks[a["id"]] == a["content"] and tt[a["id"]] == (3 if a["special"] else 4), (fam, a)
+    mask = meta["bd3lm.diffusion.mask_token_id"]
+    assert tt[mask] == 3 and toks[tt.index(5)].startswith("[PAD"), fam
+    assert meta["tokenizer.ggml.merges"] == [" ".join(m) for m in tj["model"]["merges"]], fam
+    assert toks[meta["tokenizer.ggml.eos_token_id"]] == "<|endoftext|>", fam
+assert g.read_gguf(T + "/sdar_q8_0.gguf")[0]["bd3lm.attention.key_length"] == 32
+fd = g.read_gguf(T + "/fastdllm_q8_0.gguf")[0]
+assert fd["bd3lm.diffusion.sub_block_length"] == 8 and fd["bd3lm.sampler.top_k"] == 1
+sd = g.read_gguf(T + "/sdar_q8_0.gguf")[0]
+assert sd["bd3lm.sampler.steps"] == 4 and abs(sd["bd3lm.sampler.threshold"] - 0.85) < 1e-6
+print("metadata ok")
+PYEOF
+
+echo "-- hostile inputs"
+H=$T/bad
+expect_error() {  # expect_error WHAT PATTERN: conversion of $H must fail naming the problem
+    if conv "$H" -o "$T/bad.gguf" 2>"$T/err"; then fail "$1: accepted"; fi
+    grep -q "$2" "$T/err" || { cat "$T/err"; fail "$1: message lacks '$2'"; }
+    [ ! -e "$T/bad.gguf" ] && [ ! -e "$T/bad.gguf.part" ] || fail "$1: left an output file"
+}
+reset_bad() { rm -rf "$H"; cp -r "$T/fastdllm" "$H"; }
+reset_bad; rm "$H/model-00002-of-00003.safetensors"
+expect_error "missing shard" "model-00002-of-00003.safetensors: not found"
+reset_bad; "$PYTHON" -c "
+import json; p='$H/config.json'; c=json.load(open(p)); c['num_key_value_heads']=3; json.dump(c, open(p,'w'))"
+expect_error "kv heads not dividing heads" "num_key_value_heads 3"
+reset_bad; "$PYTHON" -c "
+import json; p='$H/config.json'; c=json.load(open(p)); c['intermediate_size']=100; json.dump(c, open(p,'w'))"
+expect_error "wrong MLP width" "mlp.gate_proj.weight has shape"
+reset_bad; "$PYTHON" -c "
+import json; p='$H/config.json'; c=json.load(open(p)); c['rope_scaling']={'type': 'yarn', 'factor': 4}; json.dump(c, open(p,'w'))"
+expect_error "rope scaling" "rope_scaling"
+reset_bad; "$PYTHON" -c "
+import json; p='$H/config.json'; c=json.load(open(p)); del c['bd_size']; c['architectures']=['OtherLM']; c['model_type']='x'; json.dump(c, open(p,'w'))"
+expect_error "unknown family" "give --logit-shift"
+reset_bad; head -c 1000 "$T/fastdllm/model-00001-of-00003.safetensors" > "$H/model-00001-of-00003.safetensors"
+expect_error "truncated shard" "truncated"
+reset_bad; "$PYTHON" -c "
+import json; p='$H/tokenizer.json'; t=json.load(open(p, encoding='utf-8')); t['model']['merges'].append(['zz', 'q']); json.dump(t, open(p,'w'))"
+expect_error "merge of unknown tokens" "missing from the vocabulary"
+rm -rf "$H"; cp -r "$T/sdar" "$H"; "$PYTHON" -c "
+import json; p='$H/config.json'; c=json.load(open(p)); c['block_size']=1000; json.dump(c, open(p,'w'))"
+expect_error "block longer than the window" "outside 1..n_ctx"
+
+if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all ok"
