@@ -1,7 +1,8 @@
 # bd3ed build: the engine library (model/), the bd3 tool (model/cli/), the editor (editor/),
 # one cmocka test program per module (tests/test_*.c) and script tests (tests/test_*.sh).
 #   make            build build/bd3ed and build/bd3
-#   make check      build and run every test (SANITIZE=1: under ASan/UBSan, in build-san/)
+#   make check      build and run every test (SANITIZE=1: under ASan/UBSan, in build-san/;
+#                   SANITIZE=thread: under ThreadSanitizer, in build-tsan/)
 #   make bench      engine speed figures (bd3 bench) with the default model
 #   make deps       install the Debian packages (root or sudo) and npm test fixtures
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -15,6 +16,10 @@ PYTHON  ?= /usr/bin/python3
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT     ?= -O1
+else ifeq ($(SANITIZE),thread)
+BUILD   ?= build-tsan
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
 OPT     ?= -O1
 else
 BUILD   ?= build
@@ -123,6 +128,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/bd3ed
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

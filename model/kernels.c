@@ -13,11 +13,60 @@
 typedef float kern_vf __attribute__((vector_size(KERN_W * 4)));   /* KERN_W float32 lanes */
 typedef int kern_vi __attribute__((vector_size(KERN_W * 4)));     /* KERN_W int32 lanes */
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define KERN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* Each public loop is written once as an always-inline body and compiled three times (AVX-512,
+ * AVX2, baseline) by KERN_VARIANTS; the public function calls the variant kern_isa() selects.
+ * Plain function pointers chosen at run time, not ifunc resolvers (target_clones), which run
+ * before sanitizer run-times are set up. */
+#define KERN_BODY static inline __attribute__((always_inline))
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KERN_X86 1
+#define KERN_VARIANTS(name, params, args)                                                          \
+    __attribute__((target("avx512f"))) static void name##_avx512 params { name##_body args; }     \
+    __attribute__((target("avx2"))) static void name##_avx2 params { name##_body args; }          \
+    static void name##_base params { name##_body args; }                                           \
+    void name params                                                                                \
+    {                                                                                               \
+        enum kern_isa isa = kern_isa();                                                             \
+        if (isa >= KERN_ISA_AVX512) name##_avx512 args;                                             \
+        else if (isa >= KERN_ISA_AVX2) name##_avx2 args;                                            \
+        else name##_base args;                                                                      \
+    }
 #else
-#define KERN_CLONES
+#define KERN_X86 0
+#define KERN_VARIANTS(name, params, args) \
+    void name params { name##_body args; }
 #endif
+
+static _Atomic int kern_isa_now = -1; /* enum kern_isa in use; -1 until first asked */
+
+enum kern_isa kern_isa_best(void)
+{
+#if KERN_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+        return KERN_ISA_AVX512_VNNI;
+    if (__builtin_cpu_supports("avx512f")) return KERN_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+        return KERN_ISA_AVX2;
+#endif
+    return KERN_ISA_BASE;
+}
+
+enum kern_isa kern_isa(void)
+{
+    int v = kern_isa_now;
+    if (v < 0) kern_isa_now = v = (int)kern_isa_best();
+    return (enum kern_isa)v;
+}
+
+int kern_isa_set(enum kern_isa isa)
+{
+    if (isa > kern_isa_best()) return -1;
+    kern_isa_now = (int)isa;
+    return 0;
+}
 
 static inline __attribute__((always_inline)) kern_vf kern_splat(float v)
 {
@@ -60,8 +109,7 @@ static inline __attribute__((always_inline)) float kern_sexp(float x)
     return kern_vexp(v)[0];
 }
 
-KERN_CLONES
-void kern_exp(const float *x, float *out, size_t n)
+KERN_BODY void kern_exp_body(const float *x, float *out, size_t n)
 {
     size_t i = 0;
     for (; i + KERN_W <= n; i += KERN_W) {
@@ -72,11 +120,11 @@ void kern_exp(const float *x, float *out, size_t n)
     }
     for (; i < n; i++) out[i] = kern_sexp(x[i]);
 }
+KERN_VARIANTS(kern_exp, (const float *x, float *out, size_t n), (x, out, n))
 
 typedef double kern_vd __attribute__((vector_size(KERN_W * 8))); /* KERN_W float64 lanes */
 
-KERN_CLONES
-void kern_norm_mod(const float *x, int n, int d, float eps, const float *w, const float *shift,
+KERN_BODY void kern_norm_mod_body(const float *x, int n, int d, float eps, const float *w, const float *shift,
                    const float *scale, float *out)
 {
     for (int i = 0; i < n; i++) {
@@ -121,9 +169,9 @@ void kern_norm_mod(const float *x, int n, int d, float eps, const float *w, cons
         for (; j < d; j++) o[j] = (xr[j] - fm) * inv * w[j] * (1.0f + scale[j]) + shift[j];
     }
 }
+KERN_VARIANTS(kern_norm_mod, (const float *x, int n, int d, float eps, const float *w, const float *shift, const float *scale, float *out), (x, n, d, eps, w, shift, scale, out))
 
-KERN_CLONES
-void kern_gate_add(float *h, const float *y, const float *bias, const float *gate, int n, int d)
+KERN_BODY void kern_gate_add_body(float *h, const float *y, const float *bias, const float *gate, int n, int d)
 {
     for (int i = 0; i < n; i++) {
         float *hr = h + (size_t)i * d;
@@ -141,9 +189,9 @@ void kern_gate_add(float *h, const float *y, const float *bias, const float *gat
         for (; j < d; j++) hr[j] += gate[j] * (yr[j] + (bias ? bias[j] : 0.0f));
     }
 }
+KERN_VARIANTS(kern_gate_add, (float *h, const float *y, const float *bias, const float *gate, int n, int d), (h, y, bias, gate, n, d))
 
-KERN_CLONES
-void kern_bias_gelu(float *x, const float *bias, int n, int d)
+KERN_BODY void kern_bias_gelu_body(float *x, const float *bias, int n, int d)
 {
     const float c = 0.7978845608028654f; /* sqrt(2/pi) */
     for (int i = 0; i < n; i++) {
@@ -168,6 +216,7 @@ void kern_bias_gelu(float *x, const float *bias, int n, int d)
         }
     }
 }
+KERN_VARIANTS(kern_bias_gelu, (float *x, const float *bias, int n, int d), (x, bias, n, d))
 
 void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_tab)
 {
@@ -182,8 +231,7 @@ void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_t
     }
 }
 
-KERN_CLONES
-void kern_rope(float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab,
+KERN_BODY void kern_rope_body(float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab,
                const float *sin_tab)
 {
     int half = hd / 2;
@@ -211,9 +259,9 @@ void kern_rope(float *x, int n, int stride, int n_head, int hd, int pos0, const 
         }
     }
 }
+KERN_VARIANTS(kern_rope, (float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab, const float *sin_tab), (x, n, stride, n_head, hd, pos0, cos_tab, sin_tab))
 
-KERN_CLONES
-void kern_softmax_rows(float *s, int n, int stride, int width, const int *len, float *inv_sum)
+KERN_BODY void kern_softmax_rows_body(float *s, int n, int stride, int width, const int *len, float *inv_sum)
 {
     for (int i = 0; i < n; i++) {
         float *r = s + (size_t)i * stride;
@@ -250,3 +298,4 @@ void kern_softmax_rows(float *s, int n, int stride, int width, const int *len, f
         for (j = m; j < width; j++) r[j] = 0.0f;
     }
 }
+KERN_VARIANTS(kern_softmax_rows, (float *s, int n, int stride, int width, const int *len, float *inv_sum), (s, n, stride, width, len, inv_sum))

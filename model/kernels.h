@@ -6,6 +6,22 @@
 
 #include <stddef.h>
 
+/* Instruction sets the engine's kernels are compiled for, in increasing order. */
+enum kern_isa {
+    KERN_ISA_BASE,        /* portable C (baseline x86-64 or any other CPU) */
+    KERN_ISA_AVX2,        /* AVX2 (with FMA and F16C) */
+    KERN_ISA_AVX512,      /* AVX-512 F */
+    KERN_ISA_AVX512_VNNI, /* AVX-512 F, BW, VL and VNNI (int8 dot products) */
+};
+
+/* The best instruction set this CPU supports (asked of the CPU, no ifunc resolvers). */
+enum kern_isa kern_isa_best(void);
+/* The instruction set the kernels use: kern_isa_best() unless kern_isa_set chose another. */
+enum kern_isa kern_isa(void);
+/* Makes the kernels use isa (tests compare the variants); -1 when the CPU lacks it. Not to be
+ * called while another thread runs a kernel. */
+int kern_isa_set(enum kern_isa isa);
+
 /* out[i, :] = LN(x[i, :]) * w * (1 + scale) + shift for i < n. x, out: [n, d]; w, shift,
  * scale: [d]. LN: subtract the mean, divide by sqrt(biased variance + eps); statistics are
  * accumulated in double. out may equal x. */

@@ -218,16 +218,43 @@ static void test_pool_runs_every_task_once(void **state)
     pool_free(NULL);
 }
 
+static enum kern_isa group_isa; /* instruction set of the group being run */
+
+/* Group setup: the kernels run on group_isa. */
+static int isa_setup(void **state)
+{
+    (void)state;
+    return kern_isa_set(group_isa);
+}
+
+static int isa_teardown(void **state)
+{
+    (void)state;
+    return kern_isa_set(kern_isa_best());
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest kernels[] = {
         cmocka_unit_test(test_kern_exp_matches_libm),
         cmocka_unit_test(test_kern_softmax_rows_matches_naive),
         cmocka_unit_test(test_kern_bias_gelu_matches_naive),
         cmocka_unit_test(test_kern_norm_mod_matches_naive),
         cmocka_unit_test(test_kern_gate_add_matches_naive),
         cmocka_unit_test(test_kern_rope_matches_formula),
+    };
+    const struct CMUnitTest others[] = {
         cmocka_unit_test(test_pool_runs_every_task_once),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    static const char *names[] = { "kernels, portable C", "kernels, AVX2", "kernels, AVX-512",
+                                   "kernels, AVX-512 VNNI" };
+    int failed = 0;
+    /* every variant this CPU can run, each against the same naive loops */
+    for (int isa = KERN_ISA_BASE; isa <= (int)kern_isa_best(); isa++) {
+        group_isa = (enum kern_isa)isa;
+        failed += _cmocka_run_group_tests(names[isa], kernels, sizeof kernels / sizeof kernels[0],
+                                          isa_setup, isa_teardown);
+    }
+    failed += cmocka_run_group_tests(others, NULL, NULL);
+    return failed;
 }
