@@ -44,9 +44,25 @@ typedef struct bd3_hparams {
 typedef struct bd3_model bd3_model; /* weights (views into the mapped file) and tokenizer; read-only
                                        after load, so several contexts and threads may share it */
 
-/* Loads a GGUF file. On failure *out is NULL and err (when non-NULL) holds a message naming
- * the file and the problem. */
+/* How the matrix products of the forward pass compute. */
+typedef enum bd3_compute {
+    BD3_COMPUTE_AUTO, /* the fastest: Q8_0 matrices stay packed and multiply in int8 (activations
+                         quantized per block of 32 as Q8_0 defines, on the fly), F32/F16 ones in
+                         float32 */
+    BD3_COMPUTE_F32,  /* every matrix expanded to float32 at load; float32 products (OpenBLAS) */
+    BD3_COMPUTE_Q8,   /* every matrix in Q8_0 and int8 products; F32/F16 matrices quantized at load */
+} bd3_compute;
+const char *bd3_compute_name(bd3_compute c); /* "auto", "f32", "q8" */
+int bd3_compute_parse(const char *name, bd3_compute *out); /* 0 ok, -1 unknown */
+
+/* Loads a GGUF file with BD3_COMPUTE_AUTO. On failure *out is NULL and err (when non-NULL) holds
+ * a message naming the file and the problem. */
 bd3_status bd3_model_load(const char *path, bd3_model **out, char *err, size_t err_size);
+/* The same with a compute mode. */
+bd3_status bd3_model_load_compute(const char *path, bd3_compute compute, bd3_model **out, char *err,
+                                  size_t err_size);
+/* BD3_COMPUTE_Q8 when any matrix multiplies in int8, else BD3_COMPUTE_F32. */
+bd3_compute bd3_model_compute(const bd3_model *m);
 void bd3_model_free(bd3_model *m); /* NULL is a no-op */
 const bd3_hparams *bd3_model_hparams(const bd3_model *m);
 const char *bd3_model_name(const bd3_model *m);      /* general.name, or "" */

@@ -77,9 +77,16 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->bytes += N * sizeof *c->lens;
     c->row_ids = malloc(N * sizeof *c->row_ids);
     c->bytes += N * sizeof *c->row_ids;
+    if (m->compute == BD3_COMPUTE_Q8) {
+        size_t K = F > D ? F : D; /* widest input of a product */
+        c->xq = (int8_t *)(void *)forward_alloc((N * K + 3) / 4, &c->bytes);
+        c->xd = forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
+        c->xs = (int32_t *)(void *)forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
+    }
     c->pool = pool_new(n_threads);
     if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
         !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->lens || !c->row_ids ||
+        (m->compute == BD3_COMPUTE_Q8 && (!c->xq || !c->xd || !c->xs)) ||
         kvcache_init(c) != BD3_OK || wincache_init(c) != BD3_OK) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
@@ -106,6 +113,9 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->rope_sin);
     free(c->lens);
     free(c->row_ids);
+    free(c->xq);
+    free(c->xd);
+    free(c->xs);
     wincache_free(c);
     kvcache_free(c);
     free(c);
@@ -138,8 +148,9 @@ static void forward_lin_task(void *arg, int t, int tid)
     forward_linear_part(j->n, o0, n_o, j->n_in, j->x, j->ldx, j->w, j->beta, j->y, j->ldy);
 }
 
-void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
-                float beta, float *y, int ldy)
+/* The float32 product of forward_linear. */
+static void forward_linear_f32(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
+                               const float *w, float beta, float *y, int ldy)
 {
     int T = pool_threads(c->pool);
     /* one slice of the output features per thread, each a single-threaded sgemm; for a few rows
@@ -153,6 +164,65 @@ void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int 
     }
     forward_lin_job j = { n, n_out, n_in, ldx, ldy, part, x, w, y, beta };
     pool_run(c->pool, (n_out + part - 1) / part, forward_lin_task, &j);
+}
+
+typedef struct forward_q_job {
+    bd3_ctx *c;               /* context (quantized input in xq, xd, xs) */
+    const quant_matrix *w;    /* the matrix */
+    const float *x;           /* [n, n_in] input rows of ldx (quantization tasks) */
+    int ldx;                  /* row stride of x */
+    int n;                    /* rows */
+    int panel;                /* rows per product task */
+    int n_panels;             /* ceil(n / panel) */
+    int tiles;                /* output tiles per product task */
+    float beta;               /* 0 or 1 */
+    float *y;                 /* [n, n_out] output rows of ldy */
+    int ldy;                  /* row stride of y */
+} forward_q_job;
+
+static void forward_quant_task(void *arg, int t, int tid)
+{
+    (void)tid;
+    const forward_q_job *j = arg;
+    int r0 = t * FORWARD_ROWS_PER_TASK, rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
+    size_t k = (size_t)j->w->cols, nb = k / QUANT_BLOCK;
+    quant_rows(j->x + (size_t)r0 * j->ldx, rows, (int)k, j->ldx, j->c->xq + r0 * k, j->c->xd + r0 * nb,
+               j->c->xs + r0 * nb);
+}
+
+/* Task t: row panel t % n_panels, tiles from (t / n_panels) * tiles. */
+static void forward_qmm_task(void *arg, int t, int tid)
+{
+    (void)tid;
+    const forward_q_job *j = arg;
+    int p = t % j->n_panels, t0 = (t / j->n_panels) * j->tiles;
+    int t1 = t0 + j->tiles < j->w->n_tiles ? t0 + j->tiles : j->w->n_tiles;
+    int r0 = p * j->panel, rows = j->n - r0 < j->panel ? j->n - r0 : j->panel;
+    size_t k = (size_t)j->w->cols, nb = k / QUANT_BLOCK;
+    quant_matmul(j->w, t0, t1, rows, j->c->xq + r0 * k, j->c->xd + r0 * nb, j->c->xs + r0 * nb, j->beta,
+                 j->y + (size_t)r0 * j->ldy, j->ldy);
+}
+
+#define FORWARD_Q_PANEL 256 /* rows of one int8 product task: their quantized input stays in L2 */
+
+void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
+                    const model_matrix *w, float beta, float *y, int ldy)
+{
+    if (w->f32) {
+        forward_linear_f32(c, n, n_out, n_in, x, ldx, w->f32, beta, y, ldy);
+        return;
+    }
+    int T = pool_threads(c->pool);
+    forward_q_job j = { .c = c, .w = &w->q, .x = x, .ldx = ldx, .n = n, .beta = beta, .y = y, .ldy = ldy };
+    pool_run(c->pool, (n + FORWARD_ROWS_PER_TASK - 1) / FORWARD_ROWS_PER_TASK, forward_quant_task, &j);
+    j.panel = n < FORWARD_Q_PANEL ? n : FORWARD_Q_PANEL;
+    j.n_panels = (n + j.panel - 1) / j.panel;
+    /* about four tasks per thread in all, so that threads finishing early take more */
+    int per_panel = (4 * T + j.n_panels - 1) / j.n_panels;
+    j.tiles = (w->q.n_tiles + per_panel - 1) / per_panel;
+    if (j.tiles < 1) j.tiles = 1;
+    int n_tasks = j.n_panels * ((w->q.n_tiles + j.tiles - 1) / j.tiles);
+    pool_run(c->pool, n_tasks, forward_qmm_task, &j);
 }
 
 /* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
@@ -334,7 +404,7 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
     /* a = LN(h) * w_attn_norm * (1 + scale1) + shift1 */
     forward_norm(c, c->x, n, L->attn_norm, shift1, scale1, c->a);
     /* q, k, v = split(a @ Wqkv^T, 3) */
-    forward_linear(c, n, 3 * D, D, c->a, D, L->wqkv, 0.0f, c->qkv, ld);
+    forward_linear(c, n, 3 * D, D, c->a, D, &L->wqkv, 0.0f, c->qkv, ld);
     if (kv) kvcache_store_raw(c, l, pos0, n, k, v, ld); /* the cache keeps keys before RoPE */
     /* q, k = rope(q, pos), rope(k, pos): q and k side by side, 2H heads */
     forward_rope(c, c->qkv, n, ld, 2, pos0, p->active);
@@ -363,7 +433,7 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
     forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len,
                    c->att);
     /* h = h + gate1 * (o @ Wo^T) */
-    forward_linear(c, n, D, D, c->att, D, L->wo, 0.0f, c->proj, D);
+    forward_linear(c, n, D, D, c->att, D, &L->wo, 0.0f, c->proj, D);
     forward_gate(c, c->x, c->proj, NULL, gate1, n);
     return 1;
 }
@@ -378,9 +448,9 @@ static void forward_mlp(bd3_ctx *c, int l, int n)
     /* a = LN(h) * w_ffn_norm * (1 + scale2) + shift2 */
     forward_norm(c, c->x, n, L->ffn_norm, shift2, scale2, c->a);
     /* h = h + gate2 * (gelu_tanh(a @ W1^T + b1) @ W2^T + b2) */
-    forward_linear(c, n, F, D, c->a, D, L->w_up, 0.0f, c->ff, F);
+    forward_linear(c, n, F, D, c->a, D, &L->w_up, 0.0f, c->ff, F);
     forward_gelu(c, c->ff, L->b_up, n);
-    forward_linear(c, n, D, F, c->ff, F, L->w_down, 0.0f, c->proj, D);
+    forward_linear(c, n, D, F, c->ff, F, &L->w_down, 0.0f, c->proj, D);
     forward_gate(c, c->x, c->proj, L->b_down, gate2, n);
 }
 
@@ -390,8 +460,7 @@ void forward_layers(bd3_ctx *c, const int32_t *ids, int n, const struct forward_
     const size_t D = (size_t)m->hp.n_embd;
     forward_threads(c);
     /* h = E[x] */
-    for (int i = 0; i < n; i++)
-        memcpy(c->x + (size_t)i * D, m->tok_embd + (size_t)ids[i] * D, D * sizeof(float));
+    for (int i = 0; i < n; i++) model_embed_row(m, ids[i], c->x + (size_t)i * D);
     for (int l = 0; l < m->hp.n_layer; l++) {
         if (!forward_attention(c, l, n, p)) break;
         forward_mlp(c, l, n);
@@ -407,7 +476,7 @@ void forward_output(bd3_ctx *c, int n, float *logits)
     forward_norm(c, c->x, n, m->out_norm, shift, scale, c->a);
     /* logits = a @ Wout^T + bout */
     for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
-    forward_linear(c, n, V, D, c->a, D, m->w_out, 1.0f, logits, V);
+    forward_linear(c, n, V, D, c->a, D, &m->w_out, 1.0f, logits, V);
 }
 
 void forward_gather(bd3_ctx *c, const int *rows, int n_rows)

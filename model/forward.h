@@ -47,6 +47,9 @@ struct bd3_ctx {
     float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;          /* [n_ctx] keys each query row sees */
     int32_t *row_ids;   /* [n_ctx] ids of the rows of a window-cache step */
+    int8_t *xq;         /* [n_ctx, max(D, F)] input of an int8 product, quantized (quant_rows) */
+    float *xd;          /* [n_ctx, max(D, F) / 32] its block scales */
+    int32_t *xs;        /* [n_ctx, max(D, F) / 32] its block sums times -128 */
     float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
     float *rope_sin;    /* [n_ctx, hd/2] sin of position * inv_freq */
     struct kvcache kv;  /* KV cache */
@@ -99,10 +102,12 @@ void forward_threads(bd3_ctx *c);
  * pos0 + i, or at active[i] when active is non-NULL. */
 void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_sets, int pos0, const int *active);
 
-/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y,
- * split by output features over the pool, one single-threaded sgemm per slice. */
-void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const float *w,
-                    float beta, float *y, int ldy);
+/* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y over
+ * the pool: float32 matrices split by output features, one single-threaded sgemm per slice;
+ * packed Q8_0 matrices with x quantized per block of 32 (quant_rows) and int8 products
+ * (quant_matmul) split by rows and output tiles. */
+void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
+                    const model_matrix *w, float beta, float *y, int ldy);
 
 /* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
  * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE

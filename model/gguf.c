@@ -698,3 +698,13 @@ void gguf_tensor_to_f32(const gguf_tensor *t, float *out)
         break;
     }
 }
+
+void gguf_drop_pages(const gguf_file *g, const void *data, size_t n)
+{
+    if (!g->mapped || n == 0) return;
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps <= 0) return;
+    uintptr_t lo = ((uintptr_t)data + (uintptr_t)ps - 1) / (uintptr_t)ps * (uintptr_t)ps;
+    uintptr_t hi = ((uintptr_t)data + n) / (uintptr_t)ps * (uintptr_t)ps;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}

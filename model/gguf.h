@@ -107,5 +107,9 @@ const char *gguf_tensor_type_name(uint32_t type);
  * is fine). F16 and Q8_0 are converted exactly: every f16 and every f16 * int8 is a float32. */
 void gguf_tensor_to_f32(const gguf_tensor *t, float *out);
 float gguf_f16_to_f32(uint16_t h);
+/* Hands the whole pages of data[0..n) back to the kernel when the file is mapped (they are read
+ * from the file again if touched): for tensors the caller has copied elsewhere. A no-op for a
+ * memory buffer. */
+void gguf_drop_pages(const gguf_file *g, const void *data, size_t n);
 
 #endif

@@ -70,9 +70,9 @@ static bd3_status model_f32(const gguf_file *g, const char *key, float def, floa
 }
 
 /* Finds tensor name with ne = [ne0, ne1] (ne1 = 1 for a vector) and one of the types in the
- * bit mask; sets *out to float32 values: a view into the file, or an owned converted copy. */
-static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1,
-                               unsigned types, const float **out, char *err, size_t err_size)
+ * bit mask; counts its weights. */
+static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1,
+                             unsigned types, const gguf_tensor **out, char *err, size_t err_size)
 {
     const gguf_file *g = m->file;
     const gguf_tensor *t = gguf_find_tensor(g, name);
@@ -96,6 +96,14 @@ static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uin
         return BD3_E_FORMAT;
     }
     m->n_params += (size_t)t->n_elements;
+    *out = t;
+    return BD3_OK;
+}
+
+/* Float32 values of t: a view into the file, or an owned converted copy. */
+static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const char *name,
+                                   const float **out, char *err, size_t err_size)
+{
     if (t->type == GGUF_TENSOR_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         *out = (const float *)(const void *)t->data;
         return BD3_OK;
@@ -110,8 +118,50 @@ static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uin
     *out = buf;
     return BD3_OK;
 nomem:
-    model_err(err, err_size, gguf_name(g), "out of memory converting tensor %s", name);
+    model_err(err, err_size, gguf_name(m->file), "out of memory converting tensor %s", name);
     return BD3_E_NOMEM;
+}
+
+/* A vector or small tensor as float32 (see model_find). */
+static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1,
+                               unsigned types, const float **out, char *err, size_t err_size)
+{
+    const gguf_tensor *t;
+    bd3_status st = model_find(m, name, ne0, ne1, types, &t, err, err_size);
+    return st != BD3_OK ? st : model_f32_values(m, t, name, out, err, err_size);
+}
+
+/* A matrix of ne = [cols, rows] for the products, as compute asks: Q8_0 packed for the int8
+ * products (AUTO: Q8_0 tensors; Q8: every tensor whose cols is a multiple of 32), else float32. */
+static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t cols, uint64_t rows,
+                                    unsigned types, bd3_compute compute, model_matrix *out,
+                                    char *err, size_t err_size)
+{
+    const gguf_tensor *t;
+    bd3_status st = model_find(m, name, cols, rows, types, &t, err, err_size);
+    if (st != BD3_OK) return st;
+    int packable = cols % QUANT_BLOCK == 0 && cols <= INT32_MAX && rows <= INT32_MAX;
+    if (packable && compute != BD3_COMPUTE_F32 && t->type == GGUF_TENSOR_Q8_0) {
+        st = quant_pack_q8_0(t->data, (int)rows, (int)cols, &out->q);
+        if (st == BD3_OK) gguf_drop_pages(m->file, t->data, t->n_bytes); /* the copy replaces them */
+    } else if (packable && compute == BD3_COMPUTE_Q8) {
+        const float *f;
+        size_t n_owned = (size_t)m->n_owned;
+        st = model_f32_values(m, t, name, &f, err, err_size);
+        if (st != BD3_OK) return st;
+        st = quant_pack_f32(f, (int)rows, (int)cols, &out->q);
+        if ((size_t)m->n_owned > n_owned) { /* the converted copy is not needed any more */
+            free(m->owned[--m->n_owned]);
+        }
+    } else {
+        return model_f32_values(m, t, name, &out->f32, err, err_size);
+    }
+    if (st != BD3_OK) {
+        model_err(err, err_size, gguf_name(m->file), "out of memory packing tensor %s", name);
+        return st;
+    }
+    m->compute = BD3_COMPUTE_Q8;
+    return BD3_OK;
 }
 
 #define T_F32 (1u << GGUF_TENSOR_F32)
@@ -208,39 +258,50 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
     return BD3_OK;
 }
 
-static bd3_status model_load_weights(bd3_model *m, char *err, size_t err_size)
+static bd3_status model_load_weights(bd3_model *m, bd3_compute compute, char *err, size_t err_size)
 {
     const bd3_hparams *hp = &m->hp;
     uint64_t D = (uint64_t)hp->n_embd, F = (uint64_t)hp->n_ff, V = (uint64_t)hp->n_vocab;
     bd3_status st;
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers) return BD3_E_NOMEM;
-    if ((st = model_tensor(m, "token_embd.weight", D, V, T_ANY, &m->tok_embd, err, err_size)))
+    const gguf_tensor *te;
+    if ((st = model_find(m, "token_embd.weight", D, V, T_ANY, &te, err, err_size))) return st;
+    if (te->type == GGUF_TENSOR_Q8_0 && compute != BD3_COMPUTE_F32)
+        m->tok_embd_q8 = te->data; /* rows are read from the file as they are looked up */
+    else if ((st = model_f32_values(m, te, "token_embd.weight", &m->tok_embd, err, err_size)))
         return st;
     char name[96];
     for (int l = 0; l < hp->n_layer; l++) {
         bd3_layer *L = &m->layers[l];
-        struct { const char *suffix; uint64_t ne0, ne1; unsigned types; const float **dst; } want[] = {
-            { "attn_norm.weight", D, 1, T_F32, &L->attn_norm },
-            { "attn_qkv.weight", D, 3 * D, T_ANY, &L->wqkv },
-            { "attn_output.weight", D, D, T_ANY, &L->wo },
-            { "ffn_norm.weight", D, 1, T_F32, &L->ffn_norm },
-            { "ffn_up.weight", D, F, T_ANY, &L->w_up },
-            { "ffn_up.bias", F, 1, T_F32, &L->b_up },
-            { "ffn_down.weight", F, D, T_ANY, &L->w_down },
-            { "ffn_down.bias", D, 1, T_F32, &L->b_down },
-            { "modulation", D, 6, T_F32, &L->mod },
+        struct { const char *suffix; uint64_t ne0, ne1; const float **dst; } vec[] = {
+            { "attn_norm.weight", D, 1, &L->attn_norm },
+            { "ffn_norm.weight", D, 1, &L->ffn_norm },
+            { "ffn_up.bias", F, 1, &L->b_up },
+            { "ffn_down.bias", D, 1, &L->b_down },
+            { "modulation", D, 6, &L->mod },
         };
-        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-            snprintf(name, sizeof name, "blk.%d.%s", l, want[i].suffix);
-            if ((st = model_tensor(m, name, want[i].ne0, want[i].ne1, want[i].types, want[i].dst, err,
-                                   err_size)))
+        struct { const char *suffix; uint64_t ne0, ne1; model_matrix *dst; } mat[] = {
+            { "attn_qkv.weight", D, 3 * D, &L->wqkv },
+            { "attn_output.weight", D, D, &L->wo },
+            { "ffn_up.weight", D, F, &L->w_up },
+            { "ffn_down.weight", F, D, &L->w_down },
+        };
+        for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s", l, vec[i].suffix);
+            if ((st = model_tensor(m, name, vec[i].ne0, vec[i].ne1, T_F32, vec[i].dst, err, err_size)))
+                return st;
+        }
+        for (size_t i = 0; i < sizeof mat / sizeof mat[0]; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s", l, mat[i].suffix);
+            if ((st = model_matrix_load(m, name, mat[i].ne0, mat[i].ne1, T_ANY, compute, mat[i].dst,
+                                        err, err_size)))
                 return st;
         }
     }
     if ((st = model_tensor(m, "output_norm.weight", D, 1, T_F32, &m->out_norm, err, err_size)) ||
         (st = model_tensor(m, "output_modulation", D, 2, T_F32, &m->out_mod, err, err_size)) ||
-        (st = model_tensor(m, "output.weight", D, V, T_ANY, &m->w_out, err, err_size)) ||
+        (st = model_matrix_load(m, "output.weight", D, V, T_ANY, compute, &m->w_out, err, err_size)) ||
         (st = model_tensor(m, "output.bias", V, 1, T_F32, &m->b_out, err, err_size)))
         return st;
     return BD3_OK;
@@ -319,6 +380,12 @@ static bd3_status model_load_tokenizer(bd3_model *m, char *err, size_t err_size)
 
 bd3_status bd3_model_load(const char *path, bd3_model **out, char *err, size_t err_size)
 {
+    return bd3_model_load_compute(path, BD3_COMPUTE_AUTO, out, err, err_size);
+}
+
+bd3_status bd3_model_load_compute(const char *path, bd3_compute compute, bd3_model **out, char *err,
+                                  size_t err_size)
+{
     if (err && err_size) err[0] = 0;
     if (!out) return BD3_E_ARG;
     *out = NULL;
@@ -330,7 +397,11 @@ bd3_status bd3_model_load(const char *path, bd3_model **out, char *err, size_t e
         m->file_size = gguf_size(m->file);
         st = model_load_hparams(m, err, err_size);
     }
-    if (st == BD3_OK) st = model_load_weights(m, err, err_size);
+    if (st == BD3_OK && compute != BD3_COMPUTE_AUTO && compute != BD3_COMPUTE_F32 &&
+        compute != BD3_COMPUTE_Q8)
+        st = BD3_E_ARG;
+    m->compute = BD3_COMPUTE_F32; /* until a matrix is packed */
+    if (st == BD3_OK) st = model_load_weights(m, compute, err, err_size);
     if (st == BD3_OK) st = model_load_tokenizer(m, err, err_size);
     if (st == BD3_OK) st = model_check_defaults(m, err, err_size);
     if (st != BD3_OK) {
@@ -348,6 +419,13 @@ void bd3_model_free(bd3_model *m)
     if (!m) return;
     tokenizer_free(m->tok);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    for (int l = 0; m->layers && l < m->hp.n_layer; l++) {
+        quant_matrix_free(&m->layers[l].wqkv.q);
+        quant_matrix_free(&m->layers[l].wo.q);
+        quant_matrix_free(&m->layers[l].w_up.q);
+        quant_matrix_free(&m->layers[l].w_down.q);
+    }
+    quant_matrix_free(&m->w_out.q);
     free(m->owned);
     free(m->layers);
     free(m->name);
@@ -359,6 +437,42 @@ const bd3_hparams *bd3_model_hparams(const bd3_model *m) { return &m->hp; }
 const char *bd3_model_name(const bd3_model *m) { return m->name ? m->name : ""; }
 size_t bd3_model_file_size(const bd3_model *m) { return m->file_size; }
 size_t bd3_model_n_params(const bd3_model *m) { return m->n_params; }
+bd3_compute bd3_model_compute(const bd3_model *m) { return m->compute; }
+
+const char *bd3_compute_name(bd3_compute c)
+{
+    switch (c) {
+    case BD3_COMPUTE_AUTO: return "auto";
+    case BD3_COMPUTE_F32: return "f32";
+    case BD3_COMPUTE_Q8: return "q8";
+    }
+    return "?";
+}
+
+int bd3_compute_parse(const char *name, bd3_compute *out)
+{
+    static const bd3_compute all[] = { BD3_COMPUTE_AUTO, BD3_COMPUTE_F32, BD3_COMPUTE_Q8 };
+    for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, bd3_compute_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+void model_embed_row(const bd3_model *m, int32_t id, float *out)
+{
+    const int D = m->hp.n_embd;
+    if (m->tok_embd) {
+        memcpy(out, m->tok_embd + (size_t)id * (size_t)D, (size_t)D * sizeof(float));
+        return;
+    }
+    const uint8_t *p = m->tok_embd_q8 + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q8_0_BLOCK_BYTES;
+    for (int b = 0; b < D / GGUF_Q8_0_BLOCK; b++, p += GGUF_Q8_0_BLOCK_BYTES) {
+        float d = gguf_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+        for (int e = 0; e < GGUF_Q8_0_BLOCK; e++) out[b * GGUF_Q8_0_BLOCK + e] = d * (float)(int8_t)p[2 + e];
+    }
+}
 
 int bd3_model_has_global(const bd3_model *m)
 {

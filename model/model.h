@@ -5,17 +5,25 @@
 
 #include "bd3.h"
 #include "gguf.h"
+#include "quant.h"
 #include "tokenizer.h"
 
-/* Weights of one transformer block; every pointer is float32, row-major in PyTorch order. */
+/* A weight matrix [rows, cols] (PyTorch [out, in]) as the products read it: float32 values, or
+ * Q8_0 values packed for the int8 products. */
+typedef struct model_matrix {
+    const float *f32;   /* [rows, cols] row-major float32 values; NULL when q holds the matrix */
+    quant_matrix q;     /* packed Q8_0 values when f32 is NULL (buffers owned by the model) */
+} model_matrix;
+
+/* Weights of one transformer block; vectors are float32, matrices row-major in PyTorch order. */
 typedef struct bd3_layer {
     const float *attn_norm; /* [D] weight of the attention layer norm */
-    const float *wqkv;      /* [3D, D] q, k, v projections stacked */
-    const float *wo;        /* [D, D] attention output projection */
+    model_matrix wqkv;      /* [3D, D] q, k, v projections stacked */
+    model_matrix wo;        /* [D, D] attention output projection */
     const float *ffn_norm;  /* [D] weight of the MLP layer norm */
-    const float *w_up;      /* [F, D] MLP up projection */
+    model_matrix w_up;      /* [F, D] MLP up projection */
     const float *b_up;      /* [F] its bias */
-    const float *w_down;    /* [D, F] MLP down projection */
+    model_matrix w_down;    /* [D, F] MLP down projection */
     const float *b_down;    /* [D] its bias */
     const float *mod;       /* [6, D] shift1, scale1, gate1, shift2, scale2, gate2 */
 } bd3_layer;
@@ -26,11 +34,14 @@ struct bd3_model {
     gguf_file *file;         /* the mapped file; F32 weights point into it */
     size_t file_size;        /* bytes of the file */
     size_t n_params;         /* weights counted over all tensors used */
-    const float *tok_embd;   /* [V, D] token embedding */
+    const float *tok_embd;   /* [V, D] token embedding as float32; NULL when tok_embd_q8 holds it */
+    const uint8_t *tok_embd_q8; /* [V, D / 32] Q8_0 blocks of the embedding in the file, or NULL */
     bd3_layer *layers;       /* [n_layer] */
     const float *out_norm;   /* [D] weight of the final layer norm */
     const float *out_mod;    /* [2, D] final shift, scale */
-    const float *w_out;      /* [V, D] output projection */
+    model_matrix w_out;      /* [V, D] output projection */
+    bd3_compute compute;     /* how the matrices were loaded: BD3_COMPUTE_F32 or BD3_COMPUTE_Q8
+                                (some or all of them packed Q8_0) */
     const float *b_out;      /* [V] its bias */
     float **owned;           /* [n_owned] buffers of dequantized or realigned weights */
     int n_owned;             /* buffers in owned */
@@ -40,5 +51,8 @@ struct bd3_model {
 /* Checks the bd3lm.sampler.* metadata of a loading model (defaults.c): BD3_E_FORMAT with a
  * message naming the file and the key when one has the wrong type or an out-of-range value. */
 bd3_status model_check_defaults(const bd3_model *m, char *err, size_t err_size);
+
+/* Row id of the token embedding as float32 into out[D]. */
+void model_embed_row(const bd3_model *m, int32_t id, float *out);
 
 #endif

@@ -13,6 +13,16 @@
 
 #define TOL 1e-5 /* max |engine - reference| / max |reference|: float32 rounding */
 
+/* The int8 products (BD3_COMPUTE_Q8) round every input of a product to a block of 32 values
+ * on a grid of max|x| / 127: an error uniform in +-step/2, RMS step / sqrt(12). A block's max is at
+ * most sqrt(32) times its RMS, so the RMS error relative to the block's RMS is at most
+ * EPS_Q8 = sqrt(32) / (127 sqrt(12)) = 1.29% (about 0.5% for Gaussian values, whose max over 32
+ * is about 2.1 sigma). Each of the 4 n_layer + 1 quantized products adds such relative noise to
+ * its output, independently; the residual stream sums them, so the logits' relative RMS error
+ * is about EPS_Q8 sqrt(4 n_layer + 1), times sqrt(2) when the weights were also rounded to Q8_0
+ * at load. The test allows twice that for the gain of the nonlinearities (GELU, softmax, norms). */
+#define EPS_Q8 (5.656854249 / (127.0 * 3.464101615))
+
 static const char *fixture_dir; /* folder with cases.txt, *.gguf and *.f32 */
 
 typedef struct fx_case {
@@ -50,13 +60,18 @@ static int fx_next(FILE *f, fx_case *c)
     return 0;
 }
 
-static bd3_model *fx_load(const char *model)
+static bd3_model *fx_load_compute(const char *model, bd3_compute compute)
 {
     bd3_model *m = NULL;
     char err[512];
-    bd3_status st = bd3_model_load(fx_path(model), &m, err, sizeof err);
+    bd3_status st = bd3_model_load_compute(fx_path(model), compute, &m, err, sizeof err);
     if (st != BD3_OK) fail_msg("load %s: %s", model, err);
     return m;
+}
+
+static bd3_model *fx_load(const char *model)
+{
+    return fx_load_compute(model, BD3_COMPUTE_F32);
 }
 
 /* Runs one case through the engine; logits [rows, V]. */
@@ -84,8 +99,13 @@ static void fx_run(bd3_ctx *c, const fx_case *k, float *logits)
     (void)V;
 }
 
+static bd3_compute fx_compute = BD3_COMPUTE_F32; /* compute mode fx_check loads models with */
+static double fx_worst_q8;                        /* largest relative RMS error seen (int8) */
+
 /* Runs every case whose mode starts with mode_prefix and whose model starts with model_prefix;
- * returns how many ran. */
+ * returns how many ran. With fx_compute f32 each must match to TOL; with q8 (int8 products)
+ * each must match to the bound above in relative RMS error, and differ from the reference by
+ * more than float32 rounding (the int8 products really ran). */
 static int fx_check(const char *mode_prefix, const char *model_prefix)
 {
     FILE *f = fopen(fx_path("cases.txt"), "r");
@@ -95,8 +115,9 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
     while (fx_next(f, &k)) {
         if (strncmp(k.mode, mode_prefix, strlen(mode_prefix)) != 0) continue;
         if (strncmp(k.model, model_prefix, strlen(model_prefix)) != 0) continue;
-        bd3_model *m = fx_load(k.model);
+        bd3_model *m = fx_load_compute(k.model, fx_compute);
         assert_int_equal(bd3_model_hparams(m)->n_vocab, k.n_vocab);
+        assert_int_equal(bd3_model_compute(m), fx_compute == BD3_COMPUTE_Q8 ? BD3_COMPUTE_Q8 : BD3_COMPUTE_F32);
         bd3_ctx *c = NULL;
         /* two threads: attention heads and elementwise loops run on the pool */
         assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
@@ -111,14 +132,26 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
         assert_int_equal(fread(want, sizeof(float), n, lf), n);
         fclose(lf);
         fx_run(c, &k, got);
-        double md = 0.0, mref = 0.0;
+        double md = 0.0, mref = 0.0, sd = 0.0, sref = 0.0;
         for (size_t i = 0; i < n; i++) {
             double d = fabs((double)got[i] - (double)want[i]);
             if (!(d <= md)) md = d; /* NaN propagates as a failure */
             if (fabs(want[i]) > mref) mref = fabs(want[i]);
+            sd += d * d;
+            sref += (double)want[i] * want[i];
         }
-        printf("  %-24s max|diff|/max|ref| = %.2e\n", k.name, md / mref);
-        if (!(md / mref <= TOL)) fail_msg("%s: relative error %.3e above %.1e", k.name, md / mref, TOL);
+        double rms = sqrt(sd / sref);
+        printf("  %-24s %s max|diff|/max|ref| = %.2e, rms relative %.2e\n", k.name,
+               bd3_compute_name(fx_compute), md / mref, rms);
+        if (fx_compute == BD3_COMPUTE_F32) {
+            if (!(md / mref <= TOL)) fail_msg("%s: relative error %.3e above %.1e", k.name, md / mref, TOL);
+        } else {
+            int L = bd3_model_hparams(m)->n_layer;
+            double tol = 2.0 * EPS_Q8 * sqrt(4.0 * L + 1.0) * (strstr(k.model, "q8_0") ? 1.0 : sqrt(2.0));
+            if (!(rms <= tol)) fail_msg("%s: int8 relative RMS error %.3e above %.3e", k.name, rms, tol);
+            if (!(md / mref > TOL)) fail_msg("%s: int8 products match float32 exactly", k.name);
+            if (rms > fx_worst_q8) fx_worst_q8 = rms;
+        }
         free(got);
         free(want);
         bd3_ctx_free(c);
@@ -164,6 +197,45 @@ static void test_forward_q8_0_weights_match_reference(void **state)
 {
     (void)state;
     assert_int_equal(fx_check("", "tiny_q8_0"), 6);
+}
+
+/* The int8 products against the same float64 reference: Q8_0 weights as they are in the file
+ * (the activations alone are rounded), and float32 weights rounded to Q8_0 at load. */
+static void test_forward_int8_products_within_derived_tolerance(void **state)
+{
+    (void)state;
+    fx_compute = BD3_COMPUTE_Q8;
+    fx_worst_q8 = 0.0;
+    assert_int_equal(fx_check("", "tiny_q8_0"), 6);
+    assert_int_equal(fx_check("", "tiny_f32"), 7);
+    assert_int_equal(fx_check("", "slide_"), 4);
+    fx_compute = BD3_COMPUTE_F32;
+    printf("  worst int8 relative RMS error %.2e (bound for 2 layers, Q8_0 weights: %.2e)\n", fx_worst_q8,
+           2.0 * EPS_Q8 * 3.0);
+}
+
+/* BD3_COMPUTE_AUTO keeps Q8_0 matrices packed and float32 ones as they are. */
+static void test_compute_auto_follows_the_file(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load_compute("tiny_q8_0.gguf", BD3_COMPUTE_AUTO);
+    assert_int_equal(bd3_model_compute(m), BD3_COMPUTE_Q8);
+    bd3_model_free(m);
+    m = fx_load_compute("tiny_f32.gguf", BD3_COMPUTE_AUTO);
+    assert_int_equal(bd3_model_compute(m), BD3_COMPUTE_F32);
+    bd3_model_free(m);
+    bd3_compute c;
+    assert_int_equal(bd3_compute_parse("q8", &c), 0);
+    assert_int_equal(c, BD3_COMPUTE_Q8);
+    assert_int_equal(bd3_compute_parse("f32", &c), 0);
+    assert_int_equal(c, BD3_COMPUTE_F32);
+    assert_int_equal(bd3_compute_parse("auto", &c), 0);
+    assert_int_equal(c, BD3_COMPUTE_AUTO);
+    assert_int_equal(bd3_compute_parse("f16", &c), -1);
+    char err[256];
+    assert_int_equal(bd3_model_load_compute(fx_path("tiny_f32.gguf"), (bd3_compute)7, &m, err, sizeof err),
+                     BD3_E_ARG);
+    assert_null(m);
 }
 
 /* ---- properties that need a model but no reference logits ---- */
@@ -320,6 +392,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cache_slides_past_n_ctx_like_reference),
         cmocka_unit_test(test_forward_f16_weights_match_reference),
         cmocka_unit_test(test_forward_q8_0_weights_match_reference),
+        cmocka_unit_test(test_forward_int8_products_within_derived_tolerance),
+        cmocka_unit_test(test_compute_auto_follows_the_file),
         cmocka_unit_test(test_model_metadata_is_read),
         cmocka_unit_test(test_tokenizer_wrappers_round_trip),
         cmocka_unit_test(test_forward_rejects_bad_arguments),

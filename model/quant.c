@@ -1,0 +1,389 @@
+/* quant.c: packing of Q8_0 weights into tiles, quantization of activations, and the block-scaled
+ * int8 matrix product in three variants (AVX-512 VNNI, AVX2, portable C) that give identical
+ * results. Depends on quant.h, kernels.h (instruction set) and libc only. */
+#include "quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QUANT_X86 1
+#define QUANT_T_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq")))
+#define QUANT_T_AVX2 __attribute__((target("avx2,fma,f16c")))
+#else
+#define QUANT_X86 0
+#endif
+
+#define QUANT_ROWS 8 /* rows of activations per register block */
+
+static float quant_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else { /* subnormal: value man * 2^-24 */
+            float v = (float)man * 0x1p-24f;
+            memcpy(&bits, &v, sizeof bits);
+            bits |= sign;
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Nearest f16 (ties to even) of a finite, non-negative float below 65520. */
+static uint16_t quant_f32_to_f16(float f)
+{
+    if (!(f > 0.0f)) return 0;
+    if (f < 0x1p-14f) { /* subnormal f16: units of 2^-24, rounded to nearest even */
+        float u = f * 0x1p24f;
+        return (uint16_t)nearbyintf(u);
+    }
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    uint32_t exp = (b >> 23) & 0xff, man = b & 0x7fffff;
+    uint32_t h = ((exp - 112) << 10) | (man >> 13), rest = man & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++; /* a carry into the exponent is right */
+    return h > 0x7bff ? 0x7bff : (uint16_t)h;
+}
+
+/* Allocates the packed buffers of a rows x cols matrix, scales zero and values 128 (zero). */
+static bd3_status quant_alloc(int rows, int cols, quant_matrix *out)
+{
+    memset(out, 0, sizeof *out);
+    if (rows < 1 || cols < QUANT_BLOCK || cols % QUANT_BLOCK) return BD3_E_ARG;
+    out->rows = rows;
+    out->cols = cols;
+    out->n_tiles = (rows + QUANT_TILE - 1) / QUANT_TILE;
+    out->n_blocks = cols / QUANT_BLOCK;
+    size_t tb = (size_t)out->n_tiles * (size_t)out->n_blocks;
+    void *q = NULL, *d = NULL;
+    if (posix_memalign(&q, 64, tb * QUANT_TILE_BYTES) ||
+        posix_memalign(&d, 64, (tb * QUANT_TILE * sizeof(uint16_t) + 63) / 64 * 64)) {
+        free(q);
+        return BD3_E_NOMEM;
+    }
+    out->q = q;
+    out->d = d;
+    memset(out->q, 128, tb * QUANT_TILE_BYTES);
+    memset(out->d, 0, tb * QUANT_TILE * sizeof(uint16_t));
+    return BD3_OK;
+}
+
+/* Places row r's block b (scale bits d16, values v[32]) into the tiles. */
+static void quant_put(quant_matrix *m, int r, int b, uint16_t d16, const int8_t *v)
+{
+    int t = r / QUANT_TILE, lane = r % QUANT_TILE;
+    size_t tb = (size_t)t * (size_t)m->n_blocks + (size_t)b;
+    m->d[tb * QUANT_TILE + (size_t)lane] = d16;
+    uint8_t *dst = m->q + tb * QUANT_TILE_BYTES;
+    for (int j = 0; j < QUANT_BLOCK / 4; j++)
+        for (int e = 0; e < 4; e++)
+            dst[(j * QUANT_TILE + lane) * 4 + e] = (uint8_t)(v[4 * j + e] + 128);
+}
+
+bd3_status quant_pack_q8_0(const void *src, int rows, int cols, quant_matrix *out)
+{
+    bd3_status st = quant_alloc(rows, cols, out);
+    if (st != BD3_OK) return st;
+    const uint8_t *p = src;
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < out->n_blocks; b++, p += 2 + QUANT_BLOCK) {
+            int8_t v[QUANT_BLOCK];
+            memcpy(v, p + 2, sizeof v);
+            quant_put(out, r, b, (uint16_t)(p[0] | p[1] << 8), v);
+        }
+    return BD3_OK;
+}
+
+bd3_status quant_pack_f32(const float *src, int rows, int cols, quant_matrix *out)
+{
+    bd3_status st = quant_alloc(rows, cols, out);
+    if (st != BD3_OK) return st;
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < out->n_blocks; b++) {
+            const float *x = src + (size_t)r * (size_t)cols + (size_t)b * QUANT_BLOCK;
+            float amax = 0.0f;
+            for (int e = 0; e < QUANT_BLOCK; e++) amax = fabsf(x[e]) > amax ? fabsf(x[e]) : amax;
+            uint16_t d16 = quant_f32_to_f16(amax / 127.0f);
+            float d = quant_f16_to_f32(d16);
+            int8_t v[QUANT_BLOCK];
+            for (int e = 0; e < QUANT_BLOCK; e++) {
+                float q = d > 0.0f ? nearbyintf(x[e] / d) : 0.0f;
+                v[e] = (int8_t)(q > 127.0f ? 127 : q < -127.0f ? -127 : q);
+            }
+            quant_put(out, r, b, d16, v);
+        }
+    return BD3_OK;
+}
+
+void quant_matrix_free(quant_matrix *m)
+{
+    if (!m) return;
+    free(m->q);
+    free(m->d);
+    m->q = NULL;
+    m->d = NULL;
+}
+
+size_t quant_matrix_bytes(const quant_matrix *m)
+{
+    size_t tb = (size_t)m->n_tiles * (size_t)m->n_blocks;
+    return tb * QUANT_TILE_BYTES + tb * QUANT_TILE * sizeof(uint16_t);
+}
+
+float quant_matrix_at(const quant_matrix *m, int row, int col)
+{
+    int t = row / QUANT_TILE, lane = row % QUANT_TILE, b = col / QUANT_BLOCK, k = col % QUANT_BLOCK;
+    size_t tb = (size_t)t * (size_t)m->n_blocks + (size_t)b;
+    int v = m->q[tb * QUANT_TILE_BYTES + (size_t)(((k / 4) * QUANT_TILE + lane) * 4 + k % 4)] - 128;
+    return quant_f16_to_f32(m->d[tb * QUANT_TILE + (size_t)lane]) * (float)v;
+}
+
+/* ---- activations ------------------------------------------------------------------------- */
+
+/* Nearest integer, ties to even, of |v| <= 2^22: the float addition rounds as cvtps2dq does. */
+static inline float quant_round(float v)
+{
+    return (v + 12582912.0f) - 12582912.0f;
+}
+
+static void quant_rows_base(const float *x, int n, int k, int ldx, int8_t *q, float *d, int32_t *s)
+{
+    int nb = k / QUANT_BLOCK;
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < nb; b++) {
+            const float *xb = x + (size_t)i * (size_t)ldx + (size_t)b * QUANT_BLOCK;
+            int8_t *qb = q + (size_t)i * (size_t)k + (size_t)b * QUANT_BLOCK;
+            float amax = 0.0f;
+            for (int e = 0; e < QUANT_BLOCK; e++) amax = fabsf(xb[e]) > amax ? fabsf(xb[e]) : amax;
+            float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+            int sum = 0;
+            for (int e = 0; e < QUANT_BLOCK; e++) {
+                int v = (int)quant_round(xb[e] * id);
+                qb[e] = (int8_t)v;
+                sum += v;
+            }
+            d[(size_t)i * nb + b] = amax / 127.0f;
+            s[(size_t)i * nb + b] = -128 * sum;
+        }
+}
+
+#if QUANT_X86
+QUANT_T_VNNI
+static void quant_rows_avx512(const float *x, int n, int k, int ldx, int8_t *q, float *d, int32_t *s)
+{
+    int nb = k / QUANT_BLOCK;
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < nb; b++) {
+            const float *xb = x + (size_t)i * (size_t)ldx + (size_t)b * QUANT_BLOCK;
+            int8_t *qb = q + (size_t)i * (size_t)k + (size_t)b * QUANT_BLOCK;
+            __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+            __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1));
+            float amax = _mm512_reduce_max_ps(a);
+            float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+            __m512 vid = _mm512_set1_ps(id);
+            __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));
+            __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+            _mm_storeu_si128((__m128i *)(void *)qb, _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128((__m128i *)(void *)(qb + 16), _mm512_cvtepi32_epi8(q1));
+            d[(size_t)i * nb + b] = amax / 127.0f;
+            s[(size_t)i * nb + b] = -128 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        }
+}
+#endif
+
+void quant_rows(const float *x, int n, int k, int ldx, int8_t *q, float *d, int32_t *s)
+{
+#if QUANT_X86
+    if (kern_isa() >= KERN_ISA_AVX512_VNNI) {
+        quant_rows_avx512(x, n, k, ldx, q, d, s);
+        return;
+    }
+#endif
+    quant_rows_base(x, n, k, ldx, q, d, s);
+}
+
+/* ---- products ---------------------------------------------------------------------------- */
+
+/* One tile (16 output rows from o0, lanes valid below n_out) for n activation rows. */
+static void quant_tile_base(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                            float beta, float *y, int ldy)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
+    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
+    const uint8_t *wt = w->q + (size_t)t * nb * QUANT_TILE_BYTES;
+    const uint16_t *dt = w->d + (size_t)t * nb * QUANT_TILE;
+    for (int i = 0; i < n; i++)
+        for (int lane = 0; lane < lanes; lane++) {
+            float f = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *wb = wt + (size_t)b * QUANT_TILE_BYTES;
+                const int8_t *qb = q + (size_t)i * k + (size_t)b * QUANT_BLOCK;
+                int32_t acc = 0;
+                for (int j = 0; j < QUANT_BLOCK / 4; j++)
+                    for (int e = 0; e < 4; e++)
+                        acc += ((int)wb[(j * QUANT_TILE + lane) * 4 + e] - 128) * qb[4 * j + e];
+                float sc = quant_f16_to_f32(dt[(size_t)b * QUANT_TILE + lane]) * d[(size_t)i * nb + b];
+                f = fmaf((float)acc, sc, f);
+            }
+            float *yo = y + (size_t)i * ldy + o0 + lane;
+            *yo = beta != 0.0f ? fmaf(beta, *yo, f) : f;
+        }
+}
+
+#if QUANT_X86
+static inline int32_t quant_load4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* R rows (R <= QUANT_ROWS) of one tile: the tile's 8 vectors of weights per block are loaded once
+ * and multiplied with each row's 4-value groups broadcast to every lane. */
+static inline __attribute__((always_inline)) QUANT_T_VNNI void
+quant_rows_vnni(int R, const uint8_t *wt, const uint16_t *dt, int nb, const int8_t *q, size_t ldq,
+                const float *d, const int32_t *s, float beta, float *y, size_t ldy, __mmask16 mask)
+{
+    __m512 f[QUANT_ROWS];
+    for (int r = 0; r < R; r++) f[r] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m512i *wb = (const __m512i *)(const void *)(wt + (size_t)b * QUANT_TILE_BYTES);
+        __m512i w0 = _mm512_load_si512(wb), w1 = _mm512_load_si512(wb + 1);
+        __m512i w2 = _mm512_load_si512(wb + 2), w3 = _mm512_load_si512(wb + 3);
+        __m512i w4 = _mm512_load_si512(wb + 4), w5 = _mm512_load_si512(wb + 5);
+        __m512i w6 = _mm512_load_si512(wb + 6), w7 = _mm512_load_si512(wb + 7);
+        __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(dt + (size_t)b * QUANT_TILE)));
+        for (int r = 0; r < R; r++) {
+            const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
+            size_t sb = (size_t)r * (size_t)nb + (size_t)b;
+            /* sum (w + 128) q over the block, less 128 sum q: sum w q, exactly */
+            __m512i acc = _mm512_set1_epi32(s[sb]);
+            acc = _mm512_dpbusd_epi32(acc, w0, _mm512_set1_epi32(quant_load4(qb)));
+            acc = _mm512_dpbusd_epi32(acc, w1, _mm512_set1_epi32(quant_load4(qb + 4)));
+            acc = _mm512_dpbusd_epi32(acc, w2, _mm512_set1_epi32(quant_load4(qb + 8)));
+            acc = _mm512_dpbusd_epi32(acc, w3, _mm512_set1_epi32(quant_load4(qb + 12)));
+            acc = _mm512_dpbusd_epi32(acc, w4, _mm512_set1_epi32(quant_load4(qb + 16)));
+            acc = _mm512_dpbusd_epi32(acc, w5, _mm512_set1_epi32(quant_load4(qb + 20)));
+            acc = _mm512_dpbusd_epi32(acc, w6, _mm512_set1_epi32(quant_load4(qb + 24)));
+            acc = _mm512_dpbusd_epi32(acc, w7, _mm512_set1_epi32(quant_load4(qb + 28)));
+            __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(d[sb]));
+            f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *yr = y + (size_t)r * ldy;
+        __m512 out = f[r];
+        if (beta != 0.0f)
+            out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
+        _mm512_mask_storeu_ps(yr, mask, out);
+    }
+}
+
+QUANT_T_VNNI
+static void quant_tile_vnni(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                            const int32_t *s, float beta, float *y, int ldy)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
+    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
+    __mmask16 mask = (__mmask16)((1u << lanes) - 1u);
+    const uint8_t *wt = w->q + (size_t)t * nb * QUANT_TILE_BYTES;
+    const uint16_t *dt = w->d + (size_t)t * nb * QUANT_TILE;
+    int i = 0;
+    for (; i + QUANT_ROWS <= n; i += QUANT_ROWS)
+        quant_rows_vnni(QUANT_ROWS, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                        s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+    for (; i + 4 <= n; i += 4)
+        quant_rows_vnni(4, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                        s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+    for (; i < n; i++)
+        quant_rows_vnni(1, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                        s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+}
+
+/* The same with AVX2 (no int8 dot product instruction): each half tile of 8 lanes, products of
+ * |w| and q with w's sign (vpmaddubsw, at most 2 * 128 * 127 per pair: no saturation). */
+static inline __attribute__((always_inline)) QUANT_T_AVX2 void
+quant_rows_avx2(int R, const uint8_t *wt, const uint16_t *dt, int nb, const int8_t *q, size_t ldq,
+                const float *d, float beta, float *y, size_t ldy, int lanes)
+{
+    const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
+    for (int h = 0; h < 2 && 8 * h < lanes; h++) {
+        __m256 f[QUANT_ROWS];
+        for (int r = 0; r < R; r++) f[r] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = wt + (size_t)b * QUANT_TILE_BYTES + 32 * h;
+            __m256i ws[8], wa[8];
+            for (int j = 0; j < 8; j++) {
+                ws[j] = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(const void *)(wb + 64 * j)), flip);
+                wa[j] = _mm256_abs_epi8(ws[j]);
+            }
+            __m256 dw = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)(dt + (size_t)b * QUANT_TILE + 8 * h)));
+            for (int r = 0; r < R; r++) {
+                const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
+                __m256i acc = _mm256_setzero_si256();
+                for (int j = 0; j < 8; j++) {
+                    __m256i x = _mm256_sign_epi8(_mm256_set1_epi32(quant_load4(qb + 4 * j)), ws[j]);
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(wa[j], x), ones));
+                }
+                __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)r * nb + b]));
+                f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), sc, f[r]);
+            }
+        }
+        int nl = lanes - 8 * h < 8 ? lanes - 8 * h : 8;
+        for (int r = 0; r < R; r++) {
+            float *yr = y + (size_t)r * ldy + 8 * h;
+            float tmp[8];
+            _mm256_storeu_ps(tmp, f[r]);
+            for (int l = 0; l < nl; l++) yr[l] = beta != 0.0f ? fmaf(beta, yr[l], tmp[l]) : tmp[l];
+        }
+    }
+}
+
+QUANT_T_AVX2
+static void quant_tile_avx2(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                            float beta, float *y, int ldy)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
+    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
+    const uint8_t *wt = w->q + (size_t)t * nb * QUANT_TILE_BYTES;
+    const uint16_t *dt = w->d + (size_t)t * nb * QUANT_TILE;
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        quant_rows_avx2(4, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, beta,
+                        y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
+    for (; i < n; i++)
+        quant_rows_avx2(1, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, beta,
+                        y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
+}
+#endif
+
+void quant_matmul(const quant_matrix *w, int t0, int t1, int n, const int8_t *q, const float *d,
+                  const int32_t *s, float beta, float *y, int ldy)
+{
+#if QUANT_X86
+    enum kern_isa isa = kern_isa();
+    if (isa >= KERN_ISA_AVX512_VNNI) {
+        for (int t = t0; t < t1; t++) quant_tile_vnni(w, t, n, q, d, s, beta, y, ldy);
+        return;
+    }
+    if (isa >= KERN_ISA_AVX2) {
+        for (int t = t0; t < t1; t++) quant_tile_avx2(w, t, n, q, d, beta, y, ldy);
+        return;
+    }
+#endif
+    (void)s;
+    for (int t = t0; t < t1; t++) quant_tile_base(w, t, n, q, d, beta, y, ldy);
+}

@@ -1,0 +1,244 @@
+/* test_quant.c: the quantized products against naive loops: Q8_0 packing (exact), activation
+ * quantization (error within half a step), and the int8 product of every variant the CPU runs
+ * against a double-precision sum over the same quantized values, and the variants against each
+ * other bit for bit. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "kernels.h"
+#include "quant.h"
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull; /* xorshift state */
+
+static double rnd(void) /* uniform in [-1, 1) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) * 0x1p-52 - 1.0;
+}
+
+/* A GGUF Q8_0 tensor of rows x cols with random scales and values (both signs, -128 included). */
+static uint8_t *make_q8_0(int rows, int cols)
+{
+    int nb = cols / 32;
+    uint8_t *t = malloc((size_t)rows * nb * 34);
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < nb; b++) {
+            uint8_t *blk = t + ((size_t)r * nb + b) * 34;
+            /* f16 scale between 2^-10 and 2^-6, some zero */
+            uint16_t h = (r + b) % 11 == 0 ? 0 : (uint16_t)(((5 + (int)(4.0 * (rnd() + 1) / 2)) << 10) | ((unsigned)(rnd() * 1023.0) & 0x3ff));
+            blk[0] = (uint8_t)(h & 0xff);
+            blk[1] = (uint8_t)(h >> 8);
+            for (int e = 0; e < 32; e++) blk[2 + e] = (uint8_t)(int8_t)(rnd() * 128.0);
+        }
+    return t;
+}
+
+static float f16(uint16_t h) /* naive f16 decoding for normal and zero values */
+{
+    if (h == 0) return 0.0f;
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    return (float)ldexp(1.0 + m / 1024.0, e - 15) * ((h >> 15) ? -1.0f : 1.0f);
+}
+
+static void test_pack_q8_0_is_exact(void **state)
+{
+    (void)state;
+    const int rows = 37, cols = 96, nb = cols / 32; /* a partial last tile */
+    uint8_t *t = make_q8_0(rows, cols);
+    quant_matrix m;
+    assert_int_equal(quant_pack_q8_0(t, rows, cols, &m), BD3_OK);
+    assert_int_equal(m.n_tiles, 3);
+    assert_int_equal(m.n_blocks, 3);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            const uint8_t *blk = t + ((size_t)r * nb + c / 32) * 34;
+            float want = f16((uint16_t)(blk[0] | blk[1] << 8)) * (float)(int8_t)blk[2 + c % 32];
+            assert_true(quant_matrix_at(&m, r, c) == want);
+        }
+    quant_matrix_free(&m);
+    assert_int_equal(quant_pack_q8_0(t, rows, 40, &m), BD3_E_ARG); /* not a multiple of 32 */
+    free(t);
+}
+
+static void test_pack_f32_error_is_half_a_step(void **state)
+{
+    (void)state;
+    const int rows = 20, cols = 64;
+    float *w = malloc(sizeof(float) * rows * cols);
+    for (int i = 0; i < rows * cols; i++) w[i] = (float)(rnd() * (1 + i % 7));
+    for (int c = 0; c < 32; c++) w[3 * cols + c] = 0.0f; /* a block of zeros */
+    quant_matrix m;
+    assert_int_equal(quant_pack_f32(w, rows, cols, &m), BD3_OK);
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 32; b++) {
+            double amax = 0.0;
+            for (int e = 0; e < 32; e++) amax = fmax(amax, fabs(w[r * cols + 32 * b + e]));
+            double step = amax / 127.0 * (1.0 + 1.0 / 1024); /* scale rounded to f16 */
+            for (int e = 0; e < 32; e++) {
+                int c = 32 * b + e;
+                double err = fabs((double)quant_matrix_at(&m, r, c) - w[r * cols + c]);
+                if (err > 0.5 * step + 1e-12) fail_msg("w[%d,%d]: error %g > half step %g", r, c, err, step / 2);
+            }
+        }
+    quant_matrix_free(&m);
+    free(w);
+}
+
+static enum kern_isa group_isa; /* instruction set of the group being run */
+
+static void test_quant_rows_error_is_half_a_step(void **state)
+{
+    (void)state;
+    const int n = 5, k = 96, ld = 100, nb = k / 32;
+    float x[5 * 100];
+    for (int i = 0; i < n * ld; i++) x[i] = (float)(rnd() * 3.0);
+    for (int e = 0; e < 32; e++) x[ld + 32 + e] = 0.0f; /* a block of zeros */
+    int8_t q[5 * 96];
+    float d[5 * 3];
+    int32_t s[5 * 3];
+    quant_rows(x, n, k, ld, q, d, s);
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < nb; b++) {
+            int sum = 0;
+            double amax = 0.0;
+            for (int e = 0; e < 32; e++) amax = fmax(amax, fabs(x[i * ld + 32 * b + e]));
+            assert_true(fabs(d[i * nb + b] - amax / 127.0) <= 1e-6 * amax);
+            for (int e = 0; e < 32; e++) {
+                int v = q[i * k + 32 * b + e];
+                sum += v;
+                assert_true(v >= -127 && v <= 127);
+                double err = fabs((double)d[i * nb + b] * v - x[i * ld + 32 * b + e]);
+                assert_true(err <= 0.5 * d[i * nb + b] * (1 + 1e-5) + 1e-30);
+            }
+            assert_int_equal(s[i * nb + b], -128 * sum);
+        }
+    assert_true(d[nb + 1] == 0.0f);
+}
+
+/* y = q-product of a random Q8_0 matrix and n quantized rows, against a double sum of the same
+ * values; every variant must also give the portable variant's floats exactly. */
+static void check_matmul(int rows, int cols, int n, float beta)
+{
+    int nb = cols / 32;
+    uint8_t *t = make_q8_0(rows, cols);
+    quant_matrix m;
+    assert_int_equal(quant_pack_q8_0(t, rows, cols, &m), BD3_OK);
+    float *x = malloc(sizeof(float) * n * cols);
+    for (int i = 0; i < n * cols; i++) x[i] = (float)rnd();
+    int8_t *q = malloc((size_t)n * cols);
+    float *d = malloc(sizeof(float) * n * nb);
+    int32_t *s = malloc(sizeof(int32_t) * n * nb);
+    quant_rows(x, n, cols, cols, q, d, s);
+    int ldy = rows + 3;
+    float *y = malloc(sizeof(float) * n * ldy), *yb = malloc(sizeof(float) * n * ldy);
+    for (int i = 0; i < n * ldy; i++) y[i] = yb[i] = (float)rnd();
+    /* two calls over tile ranges cover the matrix */
+    int half = m.n_tiles / 2;
+    quant_matmul(&m, 0, half, n, q, d, s, beta, y, ldy);
+    quant_matmul(&m, half, m.n_tiles, n, q, d, s, beta, y, ldy);
+    enum kern_isa now = kern_isa();
+    kern_isa_set(KERN_ISA_BASE);
+    quant_matmul(&m, 0, m.n_tiles, n, q, d, s, beta, yb, ldy);
+    kern_isa_set(now);
+    for (int i = 0; i < n; i++) {
+        for (int o = 0; o < rows; o++) {
+            double want = 0.0, mag = 0.0;
+            for (int c = 0; c < cols; c++) {
+                double p = (double)quant_matrix_at(&m, o, c) * d[i * nb + c / 32] * q[i * cols + c];
+                want += p;
+                mag += fabs(p);
+            }
+            float got = y[i * ldy + o];
+            if (beta == 0.0f && !(fabs(got - want) <= 1e-6 * mag + 1e-30))
+                fail_msg("y[%d,%d] = %.9g, want %.9g", i, o, (double)got, want);
+            if (got != yb[i * ldy + o] && !(isnan(got) && isnan(yb[i * ldy + o])))
+                fail_msg("y[%d,%d]: %.9g differs from the portable variant's %.9g", i, o,
+                         (double)got, (double)yb[i * ldy + o]);
+        }
+        for (int o = rows; o < ldy; o++) /* columns past the matrix untouched */
+            assert_true(y[i * ldy + o] == yb[i * ldy + o]);
+    }
+    quant_matrix_free(&m);
+    free(t);
+    free(x);
+    free(q);
+    free(d);
+    free(s);
+    free(y);
+    free(yb);
+}
+
+static void test_matmul_matches_naive(void **state)
+{
+    (void)state;
+    check_matmul(16, 32, 1, 0.0f);
+    check_matmul(37, 96, 13, 0.0f);   /* partial tile, 8 + 4 + 1 rows */
+    check_matmul(50, 384, 21, 0.0f);
+    check_matmul(33, 64, 9, 1.0f);    /* adds to y (logits with the bias preloaded) */
+}
+
+static void test_matmul_with_beta_adds_to_y(void **state)
+{
+    (void)state;
+    const int rows = 17, cols = 64, n = 3, nb = 2;
+    uint8_t *t = make_q8_0(rows, cols);
+    quant_matrix m;
+    assert_int_equal(quant_pack_q8_0(t, rows, cols, &m), BD3_OK);
+    float x[3 * 64], y0[3 * 17], y1[3 * 17];
+    for (int i = 0; i < n * cols; i++) x[i] = (float)rnd();
+    int8_t q[3 * 64];
+    float d[3 * 2];
+    int32_t s[3 * 2];
+    quant_rows(x, n, cols, cols, q, d, s);
+    for (int i = 0; i < n * rows; i++) {
+        y0[i] = 0.0f;
+        y1[i] = (float)(i % 5) - 2.0f;
+    }
+    quant_matmul(&m, 0, m.n_tiles, n, q, d, s, 0.0f, y0, rows);
+    quant_matmul(&m, 0, m.n_tiles, n, q, d, s, 1.0f, y1, rows);
+    for (int i = 0; i < n * rows; i++) assert_true(fabsf(y1[i] - (y0[i] + (float)(i % 5) - 2.0f)) <= 1e-5f);
+    (void)nb;
+    quant_matrix_free(&m);
+    free(t);
+}
+
+static int isa_setup(void **state)
+{
+    (void)state;
+    return kern_isa_set(group_isa);
+}
+
+static int isa_teardown(void **state)
+{
+    (void)state;
+    return kern_isa_set(kern_isa_best());
+}
+
+int main(void)
+{
+    const struct CMUnitTest packing[] = {
+        cmocka_unit_test(test_pack_q8_0_is_exact),
+        cmocka_unit_test(test_pack_f32_error_is_half_a_step),
+    };
+    const struct CMUnitTest products[] = {
+        cmocka_unit_test(test_quant_rows_error_is_half_a_step),
+        cmocka_unit_test(test_matmul_matches_naive),
+        cmocka_unit_test(test_matmul_with_beta_adds_to_y),
+    };
+    static const char *names[] = { "quant, portable C", "quant, AVX2", "quant, AVX-512 (AVX2 products)",
+                                   "quant, AVX-512 VNNI" };
+    int failed = cmocka_run_group_tests(packing, NULL, NULL);
+    for (int isa = KERN_ISA_BASE; isa <= (int)kern_isa_best(); isa++) {
+        group_isa = (enum kern_isa)isa;
+        failed += _cmocka_run_group_tests(names[isa], products, sizeof products / sizeof products[0],
+                                          isa_setup, isa_teardown);
+    }
+    return failed;
+}
