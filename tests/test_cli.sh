@@ -132,7 +132,7 @@ expect_rc 2 "logits too long without stream" "$BD3" logits -m "$M" --ids "$LONG"
 expect_rc 1 "logits unwritable output" "$BD3" logits -m "$M" --ids 1,2 --mode global -o "$T/no/such/dir"
 
 # The exact interface against float64 reference logits (tests/ref/bd3_ref.py), every case of
-# tests/ref/make_fixture.py: global, block-causal, streamed and sliding.
+# tests/ref/make_fixture.py: global, block-causal, streamed and sliding (float32 products).
 if "$PYTHON" tests/ref/make_fixture.py "$T/fx" >/dev/null; then
     ncase=0
     while read -r name model mode rows nv ids; do
@@ -141,7 +141,7 @@ if "$PYTHON" tests/ref/make_fixture.py "$T/fx" >/dev/null; then
             stream:*) set -- --mode "block:${mode#stream:}" --stream ;;
             *) set -- --mode "$mode" ;;
         esac
-        if ! "$BD3" logits -m "$T/fx/$model" --ids "$ids" "$@" -o "$T/case.f32" 2>"$T/err"; then
+        if ! "$BD3" logits -m "$T/fx/$model" --compute f32 --ids "$ids" "$@" -o "$T/case.f32" 2>"$T/err"; then
             fail "logits $name: $(head -c 200 "$T/err")"
             continue
         fi

@@ -94,7 +94,7 @@ static const cli_cmd cli_cmds[] = {
 enum {
     OPT_SEED = 1000, OPT_SAMPLER, OPT_STEPS, OPT_THRESHOLD, OPT_TEMPERATURE, OPT_TOP_P, OPT_TOP_K,
     OPT_IDS, OPT_MODE, OPT_STREAM, OPT_ROWS, OPT_BLOCK, OPT_RANGE, OPT_LENGTH, OPT_FORMAT,
-    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO, OPT_REFRESH, OPT_FIND, OPT_FRACTION, OPT_AR,
+    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO, OPT_REFRESH, OPT_FIND, OPT_FRACTION, OPT_AR, OPT_COMPUTE,
 };
 
 static const struct option cli_long_opts[] = {
@@ -110,6 +110,7 @@ static const struct option cli_long_opts[] = {
     {"top-p", required_argument, NULL, OPT_TOP_P},
     {"top-k", required_argument, NULL, OPT_TOP_K},
     {"refresh", required_argument, NULL, OPT_REFRESH},
+    {"compute", required_argument, NULL, OPT_COMPUTE},
     {"ids", required_argument, NULL, OPT_IDS},
     {"mode", required_argument, NULL, OPT_MODE},
     {"stream", no_argument, NULL, OPT_STREAM},
@@ -151,6 +152,8 @@ static const char cli_common_help[] =
     "                        executable, then the installed default.gguf)\n"
     "  -t, --threads N       worker threads (default: all cores)\n"
     "  -q, --quiet           no progress bar and no summary on stderr\n"
+    "      --compute MODE    matrix products: auto (default: Q8_0 weights in int8), f32\n"
+    "                        (float32 throughout) or q8 (every matrix in Q8_0 and int8)\n"
     "  -h, --help            this help\n";
 
 static void cli_usage(FILE *f)
@@ -323,6 +326,12 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
             if (cli_parse_long(o, "--refresh", optarg, 0, INT_MAX, &v)) return -1;
             o->sp.refresh = (int)v;
             o->sp_given |= CLI_SP_REFRESH;
+            break;
+        case OPT_COMPUTE:
+            if (bd3_compute_parse(optarg, &o->compute)) {
+                cli_error(o, "--compute: expected auto, f32 or q8, got '%s'", optarg);
+                return -1;
+            }
             break;
         case OPT_IDS: o->ids = optarg; break;
         case OPT_MODE:

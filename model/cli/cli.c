@@ -36,7 +36,7 @@ int cli_load(cli_opts *o, bd3_model **m, bd3_ctx **c)
         file = path;
     }
     char err[512] = "";
-    bd3_status st = bd3_model_load(file, m, err, sizeof err);
+    bd3_status st = bd3_model_load_compute(file, o->compute, m, err, sizeof err);
     if (st != BD3_OK) {
         cli_error(o, "%s", err[0] ? err : bd3_status_str(st));
         return CLI_EXIT_FAIL;

@@ -52,6 +52,7 @@ typedef struct cli_opts {
     int seed_fresh;           /* 1 when cli_load drew a fresh seed (seed 0 or none given) */
     double fraction;          /* --fraction X; after cli_load the revise fraction in use */
     int threads;              /* -t N, 0: all cores */
+    bd3_compute compute;      /* --compute MODE, BD3_COMPUTE_AUTO when not given */
     int quiet;                /* -q: no progress bar */
     const char *ids;          /* --ids LIST */
     int block_len;            /* --mode / --block: BD3_GLOBAL or B; -1 when not given */

@@ -389,7 +389,8 @@ class Engine(unittest.TestCase):
         x[0] = 5
         out = path + ".logits"
         for mode, arg in ((("block", 8), "block:8"), (("global",), "global")):
-            subprocess.run([bd3, "logits", "-q", "-t", "1", "-m", path, "--ids", ",".join(map(str, x)),
+            subprocess.run([bd3, "logits", "-q", "-t", "1", "--compute", "f32", "-m", path,
+                            "--ids", ",".join(map(str, x)),
                             "--mode", arg, "-o", out], check=True)
             c = np.fromfile(out, dtype=np.float32).reshape(cfg.n_ctx, cfg.n_vocab)[:, :cfg.mask_id]
             with torch.no_grad():
