@@ -87,6 +87,7 @@ static const config_entry config_table[] = {
         NULL }, CONFIG_FIELD(score_delay_ms) },
 };
 #define CONFIG_N_OPTIONS ((int)(sizeof config_table / sizeof config_table[0]))
+_Static_assert(sizeof config_table / sizeof config_table[0] <= 32, "config.given has 32 bits");
 
 const char *config_status_str(config_status s)
 {
@@ -179,8 +180,9 @@ static bool config_in_list(const char *list, const char *word)
     return false;
 }
 
-config_status config_set(config *cfg, const char *name, const char *value, char *err,
-                         size_t err_size)
+/* Stores one option's value (config_set without recording that it was given). */
+static config_status config_store(config *cfg, const char *name, const char *value, char *err,
+                                  size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (!cfg || !name || !value) return CONFIG_E_ARG;
@@ -409,6 +411,21 @@ config_status config_load_file(config *cfg, const char *path, char *err, size_t 
     return s;
 }
 
+config_status config_set(config *cfg, const char *name, const char *value, char *err,
+                         size_t err_size)
+{
+    config_status st = config_store(cfg, name, value, err, err_size);
+    if (st == CONFIG_OK)
+        cfg->given |= 1u << (config_entry_find(name) - config_table);
+    return st;
+}
+
+bool config_given(const config *cfg, const char *name)
+{
+    const config_entry *e = config_entry_find(name);
+    return cfg && e && (cfg->given >> (e - config_table) & 1u);
+}
+
 config *config_new(void)
 {
     config *cfg = calloc(1, sizeof *cfg);
@@ -418,6 +435,7 @@ config *config_new(void)
         free(cfg);
         return NULL;
     }
+    cfg->given = 0; /* the defaults were not given by anyone */
     return cfg;
 }
 

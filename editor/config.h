@@ -53,6 +53,8 @@ typedef struct config {
     int threads;                    /* "threads": model threads; 0 = all cores */
     int score_delay_ms;             /* "score-delay-ms": ms after the last keystroke before the
                                        heatmap re-scores the edited text */
+    uint32_t given;                 /* bit i: option i of the table was set after the
+                                       defaults (file, command line, prompt) */
 } config;
 
 /* A config holding the defaults (parsed from config_defaults_text()). NULL when out of memory. */
@@ -74,6 +76,9 @@ config_status config_set_text(config *cfg, const char *text, char *err, size_t e
  * CONFIG_E_NAME when arg names no option (the caller then tries its own options). */
 config_status config_set_arg(config *cfg, const char *arg, const char *next, int *used,
                              char *err, size_t err_size);
+/* true when the option was set by config_set since config_new (not only the built-in
+ * default): the model layer then uses it instead of the model's own default. */
+bool config_given(const config *cfg, const char *name);
 /* Writes the current value of an option as text (as config_set accepts it). */
 config_status config_get(const config *cfg, const char *name, char *buf, size_t size);
 

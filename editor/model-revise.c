@@ -15,7 +15,7 @@ static int revise_submit(model_session *s)
     j.n = s->win.n;
     j.lo = s->win.lo;
     j.hi = s->win.hi;
-    j.fraction = s->cfg ? s->cfg->revise_fraction : 0.3;
+    j.fraction = session_revise_fraction(s);
     session_params(s, &j.sp);
     s->n_target = (int)((j.hi - j.lo) * j.fraction + 0.999);
     s->n_done = 0;

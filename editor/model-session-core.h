@@ -158,6 +158,8 @@ bool session_is_blank(int c);
 void span_snap(const text *t, size_t *lo, size_t *hi);
 void session_job_clear(model_session *s);     /* forgets the running job (not its text) */
 void session_params(model_session *s, bd3_sampler_params *p);
+/* The share of tokens a revise remasks: the config's when set, else the model's default. */
+double session_revise_fraction(const model_session *s);
 void session_stop(model_session *s);          /* cancels the running job; its text goes back */
 uint64_t session_submit(model_session *s, const model_job *j); /* 0 with a message */
 int session_ready(model_session *s);          /* loads the model; scoring gives way */

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "model-session-core.h"
 
 void session_msg(model_session *s, model_msg_kind kind, const char *fmt, ...)
@@ -230,23 +229,37 @@ model_msg_kind model_session_take_message(model_session *s, char *buf, size_t si
 
 void session_params(model_session *s, bd3_sampler_params *p)
 {
-    bd3_sampler_params_init(p);
+    /* the defaults bd3 shares (the model's own where it has them); options the person set win */
+    bd3_defaults d;
+    bd3_model_defaults(s->model, &d);
+    *p = d.sampler;
     const config *c = s->cfg;
     s->n_runs++;
-    if (!c) {
-        p->seed = (uint64_t)time(NULL) * 1000003u + s->n_runs;
-        return;
-    }
     bd3_sampler_kind k;
-    if (bd3_sampler_kind_parse(c->sampler, &k) == 0)
+    if (c && config_given(c, "sampler") && bd3_sampler_kind_parse(c->sampler, &k) == 0)
         p->kind = k;
-    p->steps = c->steps;
-    p->threshold = c->threshold;
-    p->temperature = c->temperature > 0 ? c->temperature : 1.0;
-    p->top_p = c->top_p > 0 && c->top_p <= 1 ? c->top_p : 1.0;
-    p->top_k = c->top_k;
-    p->refresh = c->refresh;
-    p->seed = c->seed ? c->seed + s->n_runs - 1 : (uint64_t)time(NULL) * 1000003u + s->n_runs;
+    if (c && config_given(c, "steps"))
+        p->steps = c->steps;
+    if (c && config_given(c, "threshold"))
+        p->threshold = c->threshold;
+    if (c && config_given(c, "temperature") && c->temperature > 0)
+        p->temperature = c->temperature;
+    if (c && config_given(c, "top-p") && c->top_p > 0 && c->top_p <= 1)
+        p->top_p = c->top_p;
+    if (c && config_given(c, "top-k"))
+        p->top_k = c->top_k;
+    if (c && config_given(c, "refresh"))
+        p->refresh = c->refresh;
+    /* seed 0: a fresh seed every run; a set seed N gives N, N+1, ... for the runs of a session */
+    p->seed = c && c->seed ? c->seed + s->n_runs - 1 : bd3_rng_fresh_seed();
+}
+
+double session_revise_fraction(const model_session *s)
+{
+    bd3_defaults d;
+    bd3_model_defaults(s->model, &d);
+    return s->cfg && config_given(s->cfg, "revise-fraction") ? s->cfg->revise_fraction
+                                                              : d.revise_fraction;
 }
 
 /* Cancels the running job (worker side) and forgets it; a live job leaves the original text. */

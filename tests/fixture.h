@@ -11,8 +11,10 @@
 
 /* Writes the path of $BUILD/fixtures/FILE to buf, generating it when absent: a random F32 model
  * of V 300, D 64, 4 heads, 2 layers, n_ctx 64 with the block lengths of blocks (a Python list,
- * e.g. "[4, 8, 64]") and weights from seed. 0 ok, -1 failure (message on stderr). */
-static int fixture_path_for(char *buf, size_t size, const char *file, const char *blocks, int seed)
+ * e.g. "[4, 8, 64]"), weights from seed, and more keyword arguments of make_fixture.random_model
+ * in extra ("" or e.g. ", sampler={'top_p': 0.5}"). 0 ok, -1 failure (message on stderr). */
+static int fixture_path_for(char *buf, size_t size, const char *file, const char *blocks, int seed,
+                            const char *extra)
 {
     const char *build = getenv("BUILD");
     const char *python = getenv("PYTHON");
@@ -27,8 +29,8 @@ static int fixture_path_for(char *buf, size_t size, const char *file, const char
     snprintf(cmd, sizeof cmd,
              "mkdir -p '%s/fixtures' && '%s' -c \"import sys; sys.path.insert(0, 'tests/ref'); "
              "import make_fixture as f; f.random_model(sys.argv[1] + '.tmp', 300, 64, 4, 2, 64, "
-             "'f32', %s, %d)\" '%s' && mv '%s.tmp' '%s'",
-             build, python, blocks, seed, buf, buf, buf);
+             "'f32', %s, %d%s)\" '%s' && mv '%s.tmp' '%s'",
+             build, python, blocks, seed, extra, buf, buf, buf);
     if (system(cmd) != 0 || access(buf, R_OK) != 0) {
         fprintf(stderr, "cannot generate the fixture model %s\n", buf);
         return -1;
@@ -41,14 +43,24 @@ static int fixture_path_for(char *buf, size_t size, const char *file, const char
  * stderr). */
 static int fixture_model_path(char *buf, size_t size)
 {
-    return fixture_path_for(buf, size, "ops_f32.gguf", "[4, 8, 64]", 5);
+    return fixture_path_for(buf, size, "ops_f32.gguf", "[4, 8, 64]", 5, "");
 }
 
 /* The same shape trained (as its metadata says) for block length 1 and global mode:
  * $BUILD/fixtures/ar_f32.gguf, block lengths 1 and 64. */
 static inline int fixture_ar_model_path(char *buf, size_t size)
 {
-    return fixture_path_for(buf, size, "ar_f32.gguf", "[1, 64]", 7);
+    return fixture_path_for(buf, size, "ar_f32.gguf", "[1, 64]", 7, "");
+}
+
+/* The ops fixture's weights with sampler defaults of its own in the metadata:
+ * $BUILD/fixtures/sampler_f32.gguf, kind confidence, steps 3, top_p 0.5, refresh 0, revise
+ * fraction 0.5. */
+static inline int fixture_sampler_model_path(char *buf, size_t size)
+{
+    return fixture_path_for(buf, size, "sampler_f32.gguf", "[4, 8, 64]", 5,
+                            ", sampler={'kind': 'confidence', 'steps': 3, 'top_p': 0.5, "
+                            "'refresh': 0, 'revise_fraction': 0.5}");
 }
 
 /* Loads the fixture model into *model and a context of n_threads threads on it into *ctx (a

@@ -310,10 +310,44 @@ static void test_config_sampler_choices_are_engine_sampler_names(void **state)
     config_free(cfg);
 }
 
+/* The editor's sampler defaults are the engine's shared ones, and config_given tells an option the
+ * person set from a default (the model's own default applies to the others). */
+static void test_config_sampler_defaults_are_the_engines_and_given_is_tracked(void **state)
+{
+    config *cfg = *state;
+    bd3_defaults d;
+    bd3_model_defaults(NULL, &d);
+    bd3_sampler_kind k;
+    assert_int_equal(bd3_sampler_kind_parse(cfg->sampler, &k), 0);
+    assert_int_equal(k, d.sampler.kind);
+    assert_int_equal(cfg->steps, d.sampler.steps);
+    assert_true(cfg->threshold == d.sampler.threshold);
+    assert_true(cfg->temperature == d.sampler.temperature);
+    assert_true(cfg->top_p == d.sampler.top_p);
+    assert_int_equal(cfg->top_k, d.sampler.top_k);
+    assert_true(cfg->seed == d.sampler.seed);
+    assert_int_equal(cfg->refresh, d.sampler.refresh);
+    assert_true(cfg->revise_fraction == d.revise_fraction);
+    for (int i = 0; i < config_n_options(); i++)
+        assert_false(config_given(cfg, config_option_at(i)->name));
+    char err[256];
+    assert_int_equal(config_set(cfg, "top-p", "0.9", err, sizeof err), CONFIG_OK);
+    assert_true(config_given(cfg, "top-p")); /* set, even to the default value */
+    assert_false(config_given(cfg, "refresh"));
+    assert_int_equal(config_set(cfg, "refresh", "abc", err, sizeof err), CONFIG_E_VALUE);
+    assert_false(config_given(cfg, "refresh")); /* a rejected value is not given */
+    const char file[] = "refresh = 4\n";
+    assert_int_equal(config_load_string(cfg, file, sizeof file - 1, "t", err, sizeof err), CONFIG_OK);
+    assert_true(config_given(cfg, "refresh"));
+    assert_false(config_given(cfg, "no-such-option"));
+    assert_false(config_given(NULL, "top-p"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_config_defaults_come_from_defaults_text, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_sampler_defaults_are_the_engines_and_given_is_tracked, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_config_set_typed_values, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_config_set_rejects_bad_values_and_keeps_old, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_config_file_lines_comments_quotes, setup_cfg, teardown_cfg),

@@ -47,6 +47,8 @@ bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
 #define REVISE_MAX 512
 static float revise_conf[REVISE_MAX]; /* conf of the last call */
 static int revise_n, revise_lo, revise_hi; /* its window length and target */
+static bd3_sampler_params revise_sp;  /* the sampler of the last call */
+static double revise_fraction;        /* its fraction */
 
 bd3_status __real_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                              int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
@@ -58,6 +60,8 @@ bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     revise_n = n < REVISE_MAX ? n : REVISE_MAX;
     revise_lo = lo;
     revise_hi = hi;
+    revise_sp = *p;
+    revise_fraction = fraction;
     memcpy(revise_conf, conf, (size_t)revise_n * sizeof *conf);
     return __real_bd3_revise(c, p, ids, conf, n, lo, hi, fraction, changed, cb, user);
 }
@@ -781,6 +785,63 @@ static void test_model_missing_file_is_reported(void **state)
     model_session_free(NULL);
 }
 
+/* The editor starts from the engine's shared defaults (the model's own where it has them);
+ * options set in the config win; seed 0 draws a fresh seed each run. */
+static void test_model_sampler_is_the_shared_defaults_under_the_config(void **state)
+{
+    (void)state;
+    char path[1024], err[256];
+    assert_int_equal(fixture_sampler_model_path(path, sizeof path), 0);
+    const char *models[2] = {model_path, path};
+    for (int k = 0; k < 2; k++) {
+        config *cfg = config_new();
+        assert_int_equal(config_set(cfg, "model", models[k], err, sizeof err), CONFIG_OK);
+        assert_int_equal(config_set(cfg, "threads", "1", err, sizeof err), CONFIG_OK);
+        model_session *s = model_session_new(cfg);
+        text *t = text_new();
+        assert_int_equal(text_insert(t, 0, doc, strlen(doc)), TEXT_OK);
+        text_snapshot(t);
+        fx f = {.cfg = cfg, .s = s, .t = t};
+        uint64_t seeds[2];
+        for (int run = 0; run < 2; run++) {
+            assert_int_equal(model_session_revise(s, t, 24, 55, 24), 0);
+            run_to_idle(&f);
+            seeds[run] = revise_sp.seed;
+        }
+        bd3_model *m = NULL;
+        assert_int_equal(bd3_model_load(models[k], &m, NULL, 0), BD3_OK);
+        bd3_defaults d;
+        bd3_model_defaults(m, &d);
+        bd3_model_free(m);
+        assert_int_equal(revise_sp.kind, d.sampler.kind);
+        assert_int_equal(revise_sp.steps, d.sampler.steps);
+        assert_true(revise_sp.top_p == d.sampler.top_p);
+        assert_int_equal(revise_sp.refresh, d.sampler.refresh);
+        assert_true(revise_fraction == d.revise_fraction);
+        if (k == 0) /* the plain fixture: the built-in values */
+            assert_true(revise_sp.top_p == 0.9 && revise_sp.refresh == 32 && revise_fraction == 0.3);
+        else        /* the model's own */
+            assert_true(revise_sp.top_p == 0.5 && revise_sp.refresh == 0 && revise_fraction == 0.5 &&
+                        revise_sp.kind == BD3_SAMPLE_CONFIDENCE && revise_sp.steps == 3);
+        assert_true(seeds[0] != 0 && seeds[1] != 0 && seeds[0] != seeds[1]);
+        /* what the person sets wins over the model */
+        assert_int_equal(config_set(cfg, "top-p", "0.8", err, sizeof err), CONFIG_OK);
+        assert_int_equal(config_set(cfg, "revise-fraction", "0.9", err, sizeof err), CONFIG_OK);
+        assert_int_equal(config_set(cfg, "sampler", "first-hitting", err, sizeof err), CONFIG_OK);
+        assert_int_equal(config_set(cfg, "seed", "11", err, sizeof err), CONFIG_OK);
+        text_undo(t, NULL);
+        assert_int_equal(model_session_revise(s, t, 24, 55, 24), 0);
+        run_to_idle(&f);
+        assert_true(revise_sp.top_p == 0.8 && revise_fraction == 0.9);
+        assert_int_equal(revise_sp.kind, BD3_SAMPLE_FIRST_HITTING);
+        assert_true(revise_sp.seed >= 11);
+        assert_int_equal(revise_sp.refresh, d.sampler.refresh); /* not set: still the model's */
+        model_session_free(s);
+        text_free(t);
+        config_free(cfg);
+    }
+}
+
 int main(void)
 {
     if (fixture_model_path(model_path, sizeof model_path) != 0)
@@ -800,6 +861,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_stop_continue_keeps_no_placeholder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
+        cmocka_unit_test(test_model_sampler_is_the_shared_defaults_under_the_config),
         cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_inspect_choice_out_of_range_says_so_and_keeps_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
