@@ -34,7 +34,8 @@ VERSION := 0.1.0
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 PKGS    := ncursesw libutf8proc openblas
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DBD3ED_VERSION='"$(VERSION)"' -DBD3ED_DATADIR='"$(PREFIX)/share/bd3ed"' \
+DATADIR := $(PREFIX)/share/bd3ed
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DBD3ED_VERSION='"$(VERSION)"' $(DATADIR_FLAG) \
 	$(WARN) $(CFLAGS) $(SANFLAGS) -pthread -MMD -MP -Imodel -Ieditor \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS_MODEL  = $(shell $(PKG_CONFIG) --libs libutf8proc openblas 2>/dev/null) -lm -pthread
@@ -54,8 +55,20 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 TEST_SCRIPTS := $(sort $(wildcard tests/test_*.sh))
 
-.PHONY: all check test-bin bench deps install uninstall clean run fuzz
+.PHONY: all check check-deps test-bin bench deps install uninstall clean run fuzz FORCE
 all: $(BUILD)/bd3ed $(BUILD)/bd3
+
+# The installed data folder is baked into the two objects that look for data there. Its value
+# is kept in a stamp that is rewritten only when it changes, so `make install PREFIX=/opt/x`
+# after `make` rebuilds those objects (and relinks) instead of installing binaries that look
+# under the old PREFIX.
+DATADIR_OBJ := $(BUILD)/editor/main.o $(BUILD)/model/paths.o
+$(DATADIR_OBJ): DATADIR_FLAG = -DBD3ED_DATADIR='"$(DATADIR)"'
+$(DATADIR_OBJ): $(BUILD)/datadir.stamp
+$(BUILD)/datadir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(DATADIR)' | cmp -s - $@ || printf '%s\n' '$(DATADIR)' > $@
+FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -99,10 +112,15 @@ fuzz:
 
 test-bin: all $(TEST_BIN) $(FUZZ_BIN)
 
-# Runs every cmocka program, every fuzz target over its seeds, then every script test.
-# The last line is the summary: "check: N passed, N failed".
-check: test-bin
+# Runs the layer rules, every cmocka program, every fuzz target over its seeds, then every
+# script test. The last line is the summary: "check: N passed, N failed".
+check: check-deps test-bin
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) sh tests/run-all.sh $(TEST_BIN) -- $(FUZZ_BIN) -- $(TEST_SCRIPTS)
+
+# The layers point one way: curses only in editor/term.c; nothing of editor/ in model/;
+# model/bd3.h only in the editor's model files; struct editor (editor-core.h) only in the core.
+check-deps:
+	@sh tests/check-deps.sh
 
 bench: all
 	$(BUILD)/bd3 bench
