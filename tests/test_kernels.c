@@ -1,17 +1,14 @@
 /* test_kernels.c: each numeric kernel of the forward pass against naive double-precision loops
- * (exp, softmax with row lengths, GELU, layer norm with modulation, gated residual, RoPE), and the
- * worker pool running every task exactly once. */
+ * (exp, softmax with row lengths, GELU, layer norm with modulation, gated residual, RoPE). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include "kernels.h"
-#include "pool.h"
 
 static uint64_t rng_state = 88172645463325252ull; /* xorshift state */
 
@@ -185,39 +182,6 @@ static void test_kern_rope_matches_formula(void **state)
     free(sn);
 }
 
-typedef struct pool_count {
-    atomic_int hits[1000]; /* times each task ran */
-    atomic_int max_tid;    /* largest thread id seen */
-} pool_count;
-
-static void pool_count_task(void *arg, int i, int tid)
-{
-    pool_count *c = arg;
-    atomic_fetch_add(&c->hits[i], 1);
-    int m = atomic_load(&c->max_tid);
-    while (tid > m && !atomic_compare_exchange_weak(&c->max_tid, &m, tid)) {}
-}
-
-static void test_pool_runs_every_task_once(void **state)
-{
-    (void)state;
-    for (int threads = 1; threads <= 4; threads++) {
-        pool *p = pool_new(threads);
-        assert_non_null(p);
-        assert_int_equal(pool_threads(p), threads);
-        for (int round = 0; round < 50; round++) {
-            pool_count *c = calloc(1, sizeof *c);
-            int n = 1 + (round * 37) % 1000;
-            pool_run(p, n, pool_count_task, c);
-            for (int i = 0; i < 1000; i++) assert_int_equal(atomic_load(&c->hits[i]), i < n ? 1 : 0);
-            assert_true(atomic_load(&c->max_tid) < threads);
-            free(c);
-        }
-        pool_free(p);
-    }
-    pool_free(NULL);
-}
-
 static enum kern_isa group_isa; /* instruction set of the group being run */
 
 /* Group setup: the kernels run on group_isa. */
@@ -243,9 +207,6 @@ int main(void)
         cmocka_unit_test(test_kern_gate_add_matches_naive),
         cmocka_unit_test(test_kern_rope_matches_formula),
     };
-    const struct CMUnitTest others[] = {
-        cmocka_unit_test(test_pool_runs_every_task_once),
-    };
     static const char *names[] = { "kernels, portable C", "kernels, AVX2", "kernels, AVX-512",
                                    "kernels, AVX-512 VNNI" };
     int failed = 0;
@@ -255,6 +216,5 @@ int main(void)
         failed += _cmocka_run_group_tests(names[isa], kernels, sizeof kernels / sizeof kernels[0],
                                           isa_setup, isa_teardown);
     }
-    failed += cmocka_run_group_tests(others, NULL, NULL);
     return failed;
 }

@@ -12,7 +12,6 @@
 #include "fixture.h"
 #include "model-session.h"
 #include "model-window.h"
-#include "theme.h"
 
 static char model_path[1024]; /* the fixture model */
 
@@ -129,80 +128,6 @@ static char *text_all(const text *t)
     text_read(t, 0, n, b);
     b[n] = '\0';
     return b;
-}
-
-static void test_model_window_offsets_cover_the_bytes(void **state)
-{
-    fx *f = *state;
-    assert_int_equal(model_session_load(f->s), 0);
-    const bd3_model *m = model_session_model(f->s);
-    model_window w;
-    assert_int_equal(model_window_build(&w, m, f->t, 4, 11, -1, 64, -1, -1), BD3_OK);
-    assert_int_equal(w.pos[w.lo], 4);
-    assert_int_equal(w.pos[w.hi], 11);
-    assert_true(w.n <= 64);
-    for (int i = 0; i < w.n; i++) {
-        size_t len;
-        const char *b = bd3_token_bytes(m, w.ids[i], &len);
-        assert_non_null(b);
-        assert_int_equal(w.pos[i + 1] - w.pos[i], len);
-        assert_memory_equal(doc + w.pos[i], b, len);
-    }
-    model_window_release(&w);
-    /* masked target: masks have no bytes, the context keeps its offsets */
-    assert_int_equal(model_window_build(&w, m, f->t, 4, 11, 5, 64, -1, -1), BD3_OK);
-    assert_int_equal(w.hi - w.lo, 5);
-    for (int i = w.lo; i < w.hi; i++) {
-        assert_int_equal(w.ids[i], bd3_model_hparams(m)->mask_id);
-        assert_int_equal(w.pos[i], 4);
-    }
-    assert_int_equal(w.pos[w.hi], 11);
-    model_window_release(&w);
-    /* a window smaller than the text keeps the tokens nearest the target on both sides */
-    assert_int_equal(model_window_build(&w, m, f->t, 30, 30, 0, 10, -1, -1), BD3_OK);
-    assert_int_equal(w.n, 10);
-    assert_int_equal(w.lo, 5);
-    assert_int_equal(w.pos[w.lo], 30);
-    model_window_release(&w);
-    assert_int_equal(model_window_build(&w, m, f->t, 0, strlen(doc), -1, 4, -1, -1), BD3_E_ARG);
-}
-
-/* Encoding a confidence and decoding it lands in the bucket the theme gives the confidence, or
- * in the next one where the confidence lies within one quantisation step of a threshold; the
- * provenance bit comes back as written and unknown stays apart from every confidence. */
-static void test_model_window_conf_round_trip_stays_within_one_bucket(void **state)
-{
-    (void)state;
-    theme *th = theme_new();
-    char err[128];
-    const char *dark = "thresholds 0.1 0.3 0.6 0.9\n";
-    assert_int_equal(theme_load_string(th, dark, strlen(dark), "t", err, sizeof err), THEME_OK);
-    const float *thr = theme_thresholds(th);
-    float step = 1.0f / (MODEL_CONF_LEVELS - 1);
-    for (int by = 0; by < 2; by++) {
-        for (int i = 0; i <= 2000; i++) {
-            float p = (float)i / 2000.0f;
-            uint8_t a = model_window_conf_encode(p, by);
-            assert_int_not_equal(a & (MODEL_CONF_BY_MODEL - 1), 0);
-            assert_int_equal(model_window_conf_by_model(a), by);
-            float v = model_window_conf_decode(a);
-            assert_true(v >= 0.0f && v <= 1.0f);
-            assert_true(v - p <= step / 2 + 1e-6f && p - v <= step / 2 + 1e-6f);
-            int want = theme_confidence_bucket(th, p), got = theme_confidence_bucket(th, v);
-            assert_true(got - want <= 1 && want - got <= 1);
-            bool near = false;
-            for (int k = 0; k < THEME_N_BUCKETS - 1; k++)
-                near = near || (p - thr[k] < step && thr[k] - p < step);
-            if (!near)
-                assert_int_equal(got, want);
-        }
-    }
-    assert_int_equal(model_window_conf_encode(0.0f / 0.0f, false), 1);
-    assert_true(model_window_conf_decode(0) < 0.0f);
-    assert_true(model_window_conf_decode(MODEL_CONF_BY_MODEL) < 0.0f);
-    assert_false(model_window_conf_by_model(0));
-    assert_false(model_window_conf_by_model(MODEL_CONF_BY_MODEL));
-    theme_free(th);
 }
 
 static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
@@ -847,8 +772,6 @@ int main(void)
     if (fixture_model_path(model_path, sizeof model_path) != 0)
         return 77;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_model_window_offsets_cover_the_bytes, setup, teardown),
-        cmocka_unit_test(test_model_window_conf_round_trip_stays_within_one_bucket),
         cmocka_unit_test_setup_teardown(test_model_infill_rewrites_selection_as_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_again_keeps_samples_to_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_cancel_restores_text, setup, teardown),

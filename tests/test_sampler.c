@@ -1,4 +1,4 @@
-/* test_sampler.c: the engine RNG and samplers (spec section 3) on synthetic logits. */
+/* test_sampler.c: the samplers (spec section 3) on synthetic logits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,50 +10,6 @@
 #include "bd3.h"
 #include "gguf_build.h"
 #include "sampler.h"
-
-/* ---- RNG ---------------------------------------------------------------------------------- */
-
-static void test_rng_matches_xoshiro256starstar_reference(void **state)
-{
-    (void)state;
-    /* Values from an independent Python implementation of splitmix64 + xoshiro256**. */
-    bd3_rng r;
-    bd3_rng_seed(&r, 42);
-    assert_true(bd3_rng_u64(&r) == 0x15780b2e0c2ec716ULL);
-    assert_true(bd3_rng_u64(&r) == 0x6104d9866d113a7eULL);
-    assert_true(bd3_rng_u64(&r) == 0xae17533239e499a1ULL);
-}
-
-static void test_rng_same_seed_same_sequence_other_seed_differs(void **state)
-{
-    (void)state;
-    bd3_rng a, b, c;
-    bd3_rng_seed(&a, 7);
-    bd3_rng_seed(&b, 7);
-    bd3_rng_seed(&c, 8);
-    int differ = 0;
-    for (int i = 0; i < 100; i++) {
-        uint64_t x = bd3_rng_u64(&a);
-        assert_true(x == bd3_rng_u64(&b));
-        differ += x != bd3_rng_u64(&c);
-    }
-    assert_true(differ > 90);
-}
-
-static void test_rng_uniform_in_unit_interval_with_mean_half(void **state)
-{
-    (void)state;
-    bd3_rng r;
-    bd3_rng_seed(&r, 0);
-    double sum = 0.0;
-    const int n = 100000;
-    for (int i = 0; i < n; i++) {
-        double u = bd3_rng_uniform(&r);
-        assert_true(u >= 0.0 && u < 1.0);
-        sum += u;
-    }
-    assert_true(fabs(sum / n - 0.5) < 0.01);
-}
 
 /* ---- parameters --------------------------------------------------------------------------- */
 
@@ -874,13 +830,10 @@ static void test_fresh_seeds_are_nonzero_and_differ(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rng_matches_xoshiro256starstar_reference),
         cmocka_unit_test(test_builtin_defaults_are_the_documented_values),
         cmocka_unit_test(test_model_metadata_overrides_the_defaults),
         cmocka_unit_test(test_bad_sampler_metadata_fails_the_load_naming_the_key),
         cmocka_unit_test(test_fresh_seeds_are_nonzero_and_differ),
-        cmocka_unit_test(test_rng_same_seed_same_sequence_other_seed_differs),
-        cmocka_unit_test(test_rng_uniform_in_unit_interval_with_mean_half),
         cmocka_unit_test(test_sampler_params_init_sets_documented_defaults),
         cmocka_unit_test(test_sampler_kind_names_round_trip_and_unknown_fails),
         cmocka_unit_test(test_sampler_new_rejects_invalid_params),
