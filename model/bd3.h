@@ -233,6 +233,8 @@ bd3_status bd3_default_model_path(char *buf, size_t size);
 /* Infill (global mode): ids[0..n) is a window of n <= n_ctx tokens in which some are mask_id;
  * every mask is replaced by a sampled token and conf[i] set to its confidence. Other entries
  * are left unchanged; the end-of-text token is never drawn (the span lies inside a text).
+ * The masks may form several spans anywhere in the window: they are filled jointly, every draw
+ * seeing every other span as it stands and all the text between them (fill-in-the-blanks).
  * p->refresh >= 1 uses the window cache (approximate, see above). */
 bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                       bd3_step_fn cb, void *user);
@@ -289,7 +291,10 @@ bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3
 
 /* Revise: remask the ceil(fraction * (hi - lo)) positions of [lo, hi) with the lowest conf, then
  * regenerate them in global mode over the window ids[0..n) (p->refresh as in bd3_infill: the
- * window cache recomputes the remasked positions). ids and conf are updated in place;
+ * window cache recomputes the remasked positions). A remasked token is redrawn among the tokens
+ * whose first and last bytes are of the same kinds as its own (letter or digit, blank, line end,
+ * other), so word boundaries stay where they were: a final "." stays punctuation, a word's
+ * leading blank stays, no word is split or joined at either end. ids and conf are updated in place;
  * changed[i] (optional, [n]) is set to 1 where the token changed. fraction in (0, 1]. On an
  * error or cancellation ids and conf are restored to what they were. */
 bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
@@ -299,6 +304,25 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
  * temperature 1). Writes k ids and probabilities, most probable first. */
 bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k,
                             int32_t *alt_ids, double *alt_probs);
+
+/* NELBO of the target tokens of a window (target[i] != 0, none a mask) given the others, in
+ * global mode: the any-order form of the masked-diffusion bound, the mean over n_draws draws
+ * (<= 0: 8) of (m / k) * sum of -log p(x_i) over a random subset of k of the m target tokens
+ * masked together, k spread evenly over 1..m across the draws (seeded). Nats in *nats; an upper
+ * bound on -log p(target | rest) in expectation. One pass over the window per draw. */
+bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *target, int n_draws,
+                          uint64_t seed, double *nats);
+
+/* Length that fits: the tokens ids[lo..hi) of the window ids[0..n) are a span to replace; for
+ * every length len in [len_min, len_max] the window ids[0..lo) ++ len masks ++ ids[hi..n) (at
+ * most n_ctx tokens) is filled as bd3_infill does (same p for every length) and the span scored
+ * by bd3_nelbo_span (n_draws) per byte of its text. The fill with the fewest nats per byte wins:
+ * out (and out_conf when non-NULL), both [len_max], receive its tokens, *n_out its length and
+ * *nats_per_byte (when non-NULL) its score. cb sees each length's window as the canvas, with
+ * n_done and n_target counted over all lengths. */
+bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
+                          int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
+                          int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user);
 
 /* NELBO (spec section 4) over the first n_rows rows of n_ctx tokens of ids (all complete rows
  * when n_rows <= 0) with block_len (BD3_GLOBAL or B). Adds to *loss_sum (nats) and *n_counted.

@@ -1,6 +1,7 @@
 /* ops.c: the operations built on the forward pass and the samplers: infill (exact or with the
- * window cache), continue (with and without the KV cache, reusing it across calls), score, revise,
- * alternatives and NELBO. Depends on bd3.h, forward.h, sampler.h and libc/libm only. */
+ * window cache), continue (with and without the KV cache, reusing it across calls), score, revise
+ * (word-boundary classes kept), alternatives, span NELBO with the length that fits, and NELBO.
+ * Depends on bd3.h, forward.h, sampler.h and libc/libm only. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,11 @@ static bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n)
     return BD3_OK;
 }
 
-bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                      bd3_step_fn cb, void *user)
+/* Infill with an optional class restriction per position (pos_class [n], see sampler_set_classes;
+ * NULL: none) over the token classes tok_class [n_vocab]. */
+static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             const uint8_t *tok_class, const uint8_t *pos_class, bd3_step_fn cb,
+                             void *user)
 {
     bd3_status st = ops_check_window(c, ids, n);
     if (st != BD3_OK || !p)
@@ -104,6 +108,7 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
         return st;
     /* a span inside a text: an end-of-text token would be written out as "<|endoftext|>" */
     sampler_ban(s, hp->eos_id);
+    sampler_set_classes(s, tok_class, pos_class);
     ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL, .chunk = ops_alloc_logits(c, OPS_CHUNK)};
     if (!w.chunk) {
         sampler_free(s);
@@ -143,6 +148,47 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     free(w.chunk);
     sampler_free(s);
     return st;
+}
+
+bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                      bd3_step_fn cb, void *user)
+{
+    return ops_infill(c, p, ids, conf, n, NULL, NULL, cb, user);
+}
+
+/* ---- token classes ---------------------------------------------------------------------- */
+
+/* Kind of one byte for word boundaries: 0 letter or digit (any byte >= 0x80 counts: it belongs
+ * to a non-ASCII character), 1 blank, 2 line end, 3 anything else (punctuation, symbols). */
+static unsigned ops_byte_kind(unsigned char b)
+{
+    if ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b >= 0x80)
+        return 0;
+    if (b == ' ' || b == '\t')
+        return 1;
+    if (b == '\n' || b == '\r')
+        return 2;
+    return 3;
+}
+
+unsigned ops_token_class(const bd3_model *m, int32_t id)
+{
+    const bd3_hparams *hp = bd3_model_hparams(m);
+    size_t len = 0;
+    const char *b = id == hp->eos_id ? NULL : bd3_token_bytes(m, id, &len);
+    if (!b || len == 0)
+        return OPS_CLASS_SPECIAL;
+    return ops_byte_kind((unsigned char)b[0]) * 4 + ops_byte_kind((unsigned char)b[len - 1]);
+}
+
+/* Class of every token of the vocabulary: malloc'd [n_vocab], NULL when out of memory. */
+static uint8_t *ops_token_classes(const bd3_model *m)
+{
+    const int V = bd3_model_hparams(m)->n_vocab;
+    uint8_t *cls = malloc((size_t)V);
+    for (int v = 0; cls && v < V; v++)
+        cls[v] = (uint8_t)ops_token_class(m, v);
+    return cls;
 }
 
 /* ---- continue ----------------------------------------------------------------------------- */
@@ -525,9 +571,26 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
         }
         order[j] = pos;
     }
-    for (int i = 0; i < count; i++)
+    /* Each remasked token is redrawn among the tokens of its class (the kinds of its first and
+     * last bytes), so that word boundaries stay where they were at both of its ends. */
+    uint8_t *tok_class = ops_token_classes(bd3_ctx_model(c)); /* [n_vocab] */
+    uint8_t *pos_class = malloc((size_t)n);                   /* [n] class wanted per position */
+    if (!tok_class || !pos_class) {
+        free(tok_class);
+        free(pos_class);
+        free(old);
+        free(old_conf);
+        free(order);
+        return BD3_E_NOMEM;
+    }
+    memset(pos_class, SAMPLER_ANY_CLASS, (size_t)n);
+    for (int i = 0; i < count; i++) {
+        pos_class[order[i]] = tok_class[ids[order[i]]];
         ids[order[i]] = hp->mask_id;
-    st = bd3_infill(c, p, ids, conf, n, cb, user);
+    }
+    st = ops_infill(c, p, ids, conf, n, tok_class, pos_class, cb, user);
+    free(tok_class);
+    free(pos_class);
     if (st != BD3_OK) {
         /* Failed or cancelled: the window is left as it was. */
         memcpy(ids, old, (size_t)n * sizeof *ids);
@@ -539,6 +602,166 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     free(old);
     free(old_conf);
     free(order);
+    return st;
+}
+
+/* ---- span likelihood and length that fits ------------------------------------------------- */
+
+#define OPS_SPAN_DRAWS 8 /* default subsets of bd3_nelbo_span */
+
+bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *target, int n_draws,
+                          uint64_t seed, double *nats)
+{
+    bd3_status st = ops_check_window(c, ids, n);
+    if (st != BD3_OK || !target || !nats)
+        return st != BD3_OK ? st : BD3_E_ARG;
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (!target[i])
+            continue;
+        if (ids[i] == hp->mask_id)
+            return BD3_E_ARG; /* a target token must be known to be scored */
+        m++;
+    }
+    if (m == 0)
+        return BD3_E_ARG;
+    if (n_draws <= 0)
+        n_draws = OPS_SPAN_DRAWS;
+    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with a subset masked */
+    int *perm = malloc((size_t)m * sizeof *perm);         /* [m] target positions, shuffled */
+    int *rows = malloc((size_t)m * sizeof *rows);         /* [m] masked positions, ascending */
+    float *chunk = ops_alloc_logits(c, OPS_CHUNK);        /* [OPS_CHUNK, V] logits of some rows */
+    if (!canvas || !perm || !rows || !chunk) {
+        st = BD3_E_NOMEM;
+        goto done;
+    }
+    bd3_rng r;
+    bd3_rng_seed(&r, seed);
+    const double u0 = bd3_rng_uniform(&r); /* stratification offset of the subset sizes */
+    double total = 0.0;
+    for (int d = 0; d < n_draws; d++) {
+        /* subset size k spread evenly over 1..m across the draws */
+        int k = 1 + (int)(((double)d + u0) * m / n_draws);
+        if (k > m)
+            k = m;
+        int np = 0;
+        for (int i = 0; i < n; i++)
+            if (target[i])
+                perm[np++] = i;
+        for (int j = 0; j < k; j++) { /* partial Fisher-Yates: the first k are the subset */
+            int x = j + (int)(bd3_rng_uniform(&r) * (m - j));
+            if (x >= m)
+                x = m - 1;
+            int tmp = perm[j];
+            perm[j] = perm[x];
+            perm[x] = tmp;
+        }
+        memcpy(canvas, ids, (size_t)n * sizeof *canvas);
+        for (int j = 0; j < k; j++)
+            canvas[perm[j]] = hp->mask_id;
+        int nr = 0;
+        for (int i = 0; i < n; i++)
+            if (canvas[i] == hp->mask_id && target[i])
+                rows[nr++] = i;
+        double sum = 0.0;
+        ops_logp q = {.truth = ids, .rows = rows, .n_vocab = hp->n_vocab, .mask_id = hp->mask_id,
+                      .sum_neg = &sum, .scale = 1.0};
+        st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, nr, OPS_CHUNK, chunk, ops_logp_rows,
+                                   &q);
+        if (st != BD3_OK)
+            goto done;
+        total += sum * (double)m / (double)k;
+    }
+    *nats = total / n_draws;
+done:
+    free(canvas);
+    free(perm);
+    free(rows);
+    free(chunk);
+    return st;
+}
+
+/* Progress of one length of bd3_infill_fit, handed on with counts over all lengths. */
+typedef struct ops_fit_step {
+    bd3_step_fn cb;     /* the caller's callback */
+    void *user;         /* its argument */
+    int done_before;    /* tokens written at the lengths tried before */
+    int n_target;       /* tokens written at all lengths */
+} ops_fit_step;
+
+static int ops_fit_on_step(void *user, const bd3_progress *p)
+{
+    ops_fit_step *f = user;
+    bd3_progress q = *p;
+    q.n_done = f->done_before + p->n_done;
+    q.n_target = f->n_target;
+    return f->cb ? f->cb(f->user, &q) : 0;
+}
+
+bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
+                          int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
+                          int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user)
+{
+    bd3_status st = ops_check_window(c, ids, n);
+    if (st != BD3_OK)
+        return st;
+    const bd3_model *m = bd3_ctx_model(c);
+    const bd3_hparams *hp = bd3_model_hparams(m);
+    if (!p || !out || !n_out || lo < 0 || hi < lo || hi > n || len_min < 1 || len_max < len_min ||
+        n - (hi - lo) + len_max > hp->n_ctx)
+        return BD3_E_ARG;
+    const int n_max = n - (hi - lo) + len_max;
+    int32_t *canvas = malloc((size_t)n_max * sizeof *canvas); /* [n_max] window at one length */
+    float *conf = calloc((size_t)n_max, sizeof *conf);        /* [n_max] its confidence */
+    uint8_t *target = calloc((size_t)n_max, 1);               /* [n_max] 1 on the span */
+    if (!canvas || !conf || !target) {
+        st = BD3_E_NOMEM;
+        goto done;
+    }
+    ops_fit_step fs = {.cb = cb, .user = user};
+    for (int len = len_min; len <= len_max; len++)
+        fs.n_target += len;
+    double best = INFINITY;
+    *n_out = 0;
+    for (int len = len_min; len <= len_max; len++) {
+        const int w = n - (hi - lo) + len;
+        memcpy(canvas, ids, (size_t)lo * sizeof *canvas);
+        for (int i = lo; i < lo + len; i++)
+            canvas[i] = hp->mask_id;
+        memcpy(canvas + lo + len, ids + hi, (size_t)(n - hi) * sizeof *canvas);
+        memset(conf, 0, (size_t)w * sizeof *conf);
+        st = ops_infill(c, p, canvas, conf, w, NULL, NULL, ops_fit_on_step, &fs);
+        if (st != BD3_OK)
+            goto done;
+        fs.done_before += len;
+        memset(target, 0, (size_t)w);
+        size_t bytes = 0;
+        for (int i = lo; i < lo + len; i++) {
+            size_t bl = 0;
+            bd3_token_bytes(m, canvas[i], &bl);
+            bytes += bl;
+            target[i] = 1;
+        }
+        double nats = 0.0;
+        st = bd3_nelbo_span(c, canvas, w, target, n_draws, p->seed, &nats);
+        if (st != BD3_OK)
+            goto done;
+        double per_byte = nats / (double)(bytes > 0 ? bytes : 1);
+        if (per_byte < best) {
+            best = per_byte;
+            memcpy(out, canvas + lo, (size_t)len * sizeof *out);
+            if (out_conf)
+                memcpy(out_conf, conf + lo, (size_t)len * sizeof *out_conf);
+            *n_out = len;
+            if (nats_per_byte)
+                *nats_per_byte = per_byte;
+        }
+    }
+done:
+    free(canvas);
+    free(conf);
+    free(target);
     return st;
 }
 

@@ -10,6 +10,8 @@ struct sampler {
     int n_vocab;            /* V */
     int32_t mask_id;        /* id excluded from every distribution (SUBS) */
     int32_t ban_id;         /* a second id never drawn (sampler_ban), -1 for none */
+    const uint8_t *tok_class; /* [n_vocab] class of every token (sampler_set_classes), or NULL */
+    const uint8_t *pos_class; /* [canvas] class wanted at every canvas position, or NULL */
     bd3_sampler_params p;   /* parameters, checked */
     double *prob;           /* [n_vocab] scaled logits, then probabilities of candidates */
     int *cand;              /* [n_vocab] candidate ids (finite, not the mask; top-k subset) */
@@ -214,14 +216,27 @@ void sampler_ban(sampler *s, int32_t id)
     s->ban_id = id >= 0 && id < s->n_vocab ? id : -1;
 }
 
+void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint8_t *pos_class)
+{
+    s->tok_class = tok_class && pos_class ? tok_class : NULL;
+    s->pos_class = tok_class && pos_class ? pos_class : NULL;
+}
+
 bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampler_draw *out)
+{
+    return sampler_draw_token_class(s, logits, SAMPLER_ANY_CLASS, r, out);
+}
+
+bd3_status sampler_draw_token_class(sampler *s, const float *logits, unsigned want, bd3_rng *r,
+                                    sampler_draw *out)
 {
     const int V = s->n_vocab;
     const double inv_temp = 1.0 / s->p.temperature;
+    const uint8_t *cls = want != SAMPLER_ANY_CLASS ? s->tok_class : NULL;
     double *val = s->prob;
     int n = 0;
     for (int v = 0; v < V; v++) {
-        if (v == s->mask_id || v == s->ban_id || !isfinite(logits[v]))
+        if (v == s->mask_id || v == s->ban_id || !isfinite(logits[v]) || (cls && cls[v] != want))
             continue;
         val[v] = (double)logits[v] * inv_temp;
         s->cand[n++] = v;
@@ -355,6 +370,7 @@ typedef struct sampler_drawer {
     sampler *s;            /* the sampler */
     bd3_rng *r;            /* its generator */
     sampler_draw *draws;   /* [n_rows] one draw per requested row */
+    const int *rows;       /* [n_rows] canvas position of every requested row */
     int next;              /* index of the next row expected */
     int n_rows;            /* rows requested */
 } sampler_drawer;
@@ -365,8 +381,9 @@ static bd3_status sampler_drawer_rows(void *user, int j0, int nj, const float *l
     if (j0 != d->next || nj < 1 || j0 + nj > d->n_rows)
         return BD3_E_ARG; /* rows must arrive in order, once each */
     for (int j = 0; j < nj; j++) {
-        bd3_status st = sampler_draw_token(d->s, logits + (size_t)j * d->s->n_vocab, d->r,
-                                           &d->draws[j0 + j]);
+        unsigned want = d->s->pos_class ? d->s->pos_class[d->rows[j0 + j]] : SAMPLER_ANY_CLASS;
+        bd3_status st = sampler_draw_token_class(d->s, logits + (size_t)j * d->s->n_vocab, want,
+                                                 d->r, &d->draws[j0 + j]);
         if (st != BD3_OK)
             return st;
     }
@@ -441,7 +458,7 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
         }
         if (n_rows == 0)
             continue; /* nothing unmasks at this step: the canvas and its logits are unchanged */
-        sampler_drawer drawer = {.s = s, .r = r, .draws = draws, .n_rows = n_rows};
+        sampler_drawer drawer = {.s = s, .r = r, .draws = draws, .rows = rows, .n_rows = n_rows};
         st = logits_fn(logits_user, ids, rows, n_rows, sampler_drawer_rows, &drawer);
         if (st == BD3_OK && drawer.next != n_rows)
             st = BD3_E_ARG; /* some rows never arrived */

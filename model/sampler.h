@@ -30,9 +30,20 @@ void sampler_free(sampler *s); /* NULL is a no-op */
  * outside [0, n_vocab) clears it. Infill uses it for the end-of-text token. */
 void sampler_ban(sampler *s, int32_t id);
 
+/* Restricts draws by token class: a draw at canvas position i (of sampler_denoise) keeps only
+ * the tokens v with tok_class[v] == pos_class[i]; pos_class[i] == SAMPLER_ANY_CLASS leaves
+ * position i free. tok_class [n_vocab] and pos_class [canvas length] are the caller's and must
+ * stay valid while the sampler draws; NULL for either clears the restriction. */
+#define SAMPLER_ANY_CLASS 0xffu
+void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint8_t *pos_class);
+
 /* Draws a token from one row of raw logits [n_vocab] with the generator r. BD3_E_ARG when no
  * token has a finite logit. */
 bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampler_draw *out);
+/* As sampler_draw_token, keeping only the tokens of class want (sampler_set_classes's tok_class;
+ * SAMPLER_ANY_CLASS or no classes set: every token). */
+bd3_status sampler_draw_token_class(sampler *s, const float *logits, unsigned want, bd3_rng *r,
+                                    sampler_draw *out);
 
 /* Probabilities of one row under SUBS at temperature 1 (float64, mask probability 0). prob: [n_vocab].
  * Returns log of the normaliser (log-sum-exp over non-mask tokens), or -INFINITY when no token

@@ -472,6 +472,217 @@ static void test_revise_cancelled_restores_window(void **state)
     assert_memory_equal(conf, oconf, sizeof conf);
 }
 
+/* Revise redraws a token only among tokens of its word-boundary class: the text's first word
+ * gets no leading blank, a final "." stays punctuation, a word with its blank stays one. */
+static void test_revise_keeps_word_boundary_class_of_every_token(void **state)
+{
+    (void)state;
+    const char *txt = "the cat sat on a mat.\nit ran to the end. ";
+    int32_t *tok = NULL;
+    size_t nt = 0;
+    assert_int_equal(bd3_tokenize(g_model, txt, strlen(txt), &tok, &nt), BD3_OK);
+    const int n = (int)nt;
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    float *conf = malloc((size_t)n * sizeof *conf);
+    int mixed = 0; /* remasked tokens whose class differs from some other remasked token's */
+    for (uint64_t seed = 0; seed < 6; seed++) {
+        memcpy(ids, tok, (size_t)n * sizeof *ids);
+        for (int i = 0; i < n; i++)
+            conf[i] = 0.01f; /* everything remasked */
+        bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed);
+        assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, n, 0, n, 1.0, NULL, NULL, NULL), BD3_OK);
+        for (int i = 0; i < n; i++) {
+            assert_int_equal(ops_token_class(g_model, ids[i]), ops_token_class(g_model, tok[i]));
+            mixed += ops_token_class(g_model, tok[i]) != ops_token_class(g_model, tok[0]);
+        }
+        size_t len = 0;
+        const char *b = bd3_token_bytes(g_model, ids[0], &len);
+        assert_true(b && len > 0 && b[0] != ' '); /* no leading blank on the first word */
+    }
+    assert_true(mixed > 0); /* the text has tokens of several classes */
+    /* the classes themselves */
+    int32_t *one = NULL;
+    size_t n1 = 0;
+    assert_int_equal(bd3_tokenize(g_model, ".", 1, &one, &n1), BD3_OK);
+    assert_int_equal(n1, 1);
+    assert_int_equal(ops_token_class(g_model, one[0]), 3 * 4 + 3);
+    free(one);
+    assert_int_equal(bd3_tokenize(g_model, " a", 2, &one, &n1), BD3_OK);
+    assert_int_equal(ops_token_class(g_model, one[n1 - 1]), n1 == 1 ? 1 * 4 + 0 : 0 * 4 + 0);
+    free(one);
+    assert_int_equal(ops_token_class(g_model, hp()->mask_id), OPS_CLASS_SPECIAL);
+    assert_int_equal(ops_token_class(g_model, hp()->eos_id), OPS_CLASS_SPECIAL);
+    free(ids);
+    free(conf);
+    free(tok);
+}
+
+/* Progress of a fill of several spans: whether some canvas had both spans partly filled. */
+typedef struct spans_seen {
+    int a_lo, a_hi, b_lo, b_hi; /* the two spans */
+    int both_partial;           /* calls at which both spans held tokens and masks */
+    int calls;                  /* calls seen */
+} spans_seen;
+
+static int spans_cb(void *user, const bd3_progress *p)
+{
+    spans_seen *s = user;
+    int a_tok = 0, a_mask = 0, b_tok = 0, b_mask = 0;
+    for (int i = s->a_lo; i < s->a_hi; i++)
+        p->ids[i] == hp()->mask_id ? a_mask++ : a_tok++;
+    for (int i = s->b_lo; i < s->b_hi; i++)
+        p->ids[i] == hp()->mask_id ? b_mask++ : b_tok++;
+    s->both_partial += a_tok && a_mask && b_tok && b_mask;
+    s->calls++;
+    return 0;
+}
+
+/* Several masked spans in one window are filled in one operation: every model call sees the
+ * other span's tokens as they are drawn; the text between them stays. */
+static void test_infill_fills_several_spans_jointly(void **state)
+{
+    (void)state;
+    enum { N = 48 };
+    int32_t ids[N], orig[N];
+    float conf[N];
+    fixture_fill_ids(hp(), orig, N, 21);
+    for (int i = 6; i < 14; i++)
+        orig[i] = hp()->mask_id;
+    for (int i = 30; i < 38; i++)
+        orig[i] = hp()->mask_id;
+    memcpy(ids, orig, sizeof ids);
+    memset(conf, 0, sizeof conf);
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 3);
+    spans_seen seen = {6, 14, 30, 38, 0, 0};
+    assert_int_equal(bd3_infill(g_ctx, &p, ids, conf, N, spans_cb, &seen), BD3_OK);
+    assert_int_equal(seen.calls, 16); /* one model call per mask of both spans */
+    assert_true(seen.both_partial > 0);
+    for (int i = 0; i < N; i++) {
+        if (orig[i] == hp()->mask_id)
+            assert_true(ids[i] != hp()->mask_id && conf[i] > 0.0f);
+        else
+            assert_int_equal(ids[i], orig[i]);
+    }
+}
+
+/* log p(ids[pos]) with pos alone masked, from the logits (float64 log-softmax, mask excluded). */
+static double logp_alone(const int32_t *ids, int n, int pos)
+{
+    const int V = hp()->n_vocab;
+    int32_t *canvas = malloc((size_t)n * sizeof *canvas);
+    float *lg = malloc((size_t)V * sizeof *lg);
+    memcpy(canvas, ids, (size_t)n * sizeof *canvas);
+    canvas[pos] = hp()->mask_id;
+    assert_int_equal(bd3_forward_rows(g_ctx, canvas, n, BD3_GLOBAL, &pos, 1, lg), BD3_OK);
+    double mx = -INFINITY, sum = 0.0;
+    for (int v = 0; v < V; v++)
+        if (v != hp()->mask_id && lg[v] > mx)
+            mx = lg[v];
+    for (int v = 0; v < V; v++)
+        if (v != hp()->mask_id)
+            sum += exp((double)lg[v] - mx);
+    double r = (double)lg[ids[pos]] - mx - log(sum);
+    free(canvas);
+    free(lg);
+    return r;
+}
+
+/* The span NELBO of one token is -log p of that token masked alone; of several, finite,
+ * positive, reproducible per seed; bad targets are refused. */
+static void test_nelbo_span_of_one_token_is_its_log_prob_and_checks_input(void **state)
+{
+    (void)state;
+    enum { N = 32 };
+    int32_t ids[N];
+    uint8_t target[N] = {0};
+    fixture_fill_ids(hp(), ids, N, 22);
+    target[9] = 1;
+    double nats = 0.0;
+    assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 4, 1, &nats), BD3_OK);
+    assert_true(fabs(nats + logp_alone(ids, N, 9)) < 1e-6);
+    for (int i = 10; i < 20; i++)
+        target[i] = 1;
+    double a = 0.0, b = 0.0, c = 0.0;
+    assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 8, 5, &a), BD3_OK);
+    assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 8, 5, &b), BD3_OK);
+    assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 8, 6, &c), BD3_OK);
+    assert_true(isfinite(a) && a > 0.0);
+    assert_true(a == b);
+    assert_true(a != c);
+    memset(target, 0, sizeof target);
+    assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 8, 5, &a), BD3_E_ARG); /* empty */
+    target[3] = 1;
+    ids[3] = hp()->mask_id;
+    assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 8, 5, &a), BD3_E_ARG); /* a mask */
+}
+
+/* The length that fits is the length whose fill has the fewest nats per byte: each length's fill
+ * (bd3_infill with the same parameters) scored by bd3_nelbo_span gives the same winner. */
+static void test_infill_fit_keeps_the_length_with_fewest_nats_per_byte(void **state)
+{
+    (void)state;
+    enum { N = 40, LO = 12, HI = 18, MIN = 3, MAX = 9 };
+    int32_t ids[N];
+    fixture_fill_ids(hp(), ids, N, 23);
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 9);
+    int32_t out[MAX];
+    float out_conf[MAX];
+    int n_out = 0;
+    double npb = 0.0;
+    cancel_state cs = {.cancel_at = 1 << 30};
+    assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, MIN, MAX, 4, out, out_conf, &n_out, &npb,
+                                    cancel_cb, &cs),
+                     BD3_OK);
+    assert_true(n_out >= MIN && n_out <= MAX);
+    int sum_len = 0;
+    for (int len = MIN; len <= MAX; len++)
+        sum_len += len;
+    assert_int_equal(cs.calls, sum_len); /* first hitting: one call per token of every length */
+    double best = INFINITY;
+    int best_len = 0;
+    for (int len = MIN; len <= MAX; len++) {
+        int32_t w[N + MAX];
+        float cf[N + MAX];
+        uint8_t target[N + MAX] = {0};
+        int wn = N - (HI - LO) + len;
+        memcpy(w, ids, LO * sizeof *w);
+        for (int i = LO; i < LO + len; i++) {
+            w[i] = hp()->mask_id;
+            target[i] = 1;
+        }
+        memcpy(w + LO + len, ids + HI, (N - HI) * sizeof *w);
+        memset(cf, 0, sizeof cf);
+        assert_int_equal(bd3_infill(g_ctx, &p, w, cf, wn, NULL, NULL), BD3_OK);
+        double nats;
+        assert_int_equal(bd3_nelbo_span(g_ctx, w, wn, target, 4, p.seed, &nats), BD3_OK);
+        size_t bytes = 0;
+        for (int i = LO; i < LO + len; i++) {
+            size_t bl = 0;
+            bd3_token_bytes(g_model, w[i], &bl);
+            bytes += bl;
+        }
+        double per = nats / (double)bytes;
+        if (per < best) {
+            best = per;
+            best_len = len;
+            if (len == n_out) {
+                assert_memory_equal(out, w + LO, (size_t)len * sizeof *out);
+                assert_memory_equal(out_conf, cf + LO, (size_t)len * sizeof *out_conf);
+            }
+        }
+    }
+    assert_int_equal(n_out, best_len);
+    assert_true(fabs(npb - best) < 1e-12);
+    /* a window that would not fit at the longest length, and bad lengths */
+    assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, MIN, hp()->n_ctx, 4, out, NULL, &n_out,
+                                    NULL, NULL, NULL),
+                     BD3_E_ARG);
+    assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, 0, 4, 4, out, NULL, &n_out, NULL, NULL, NULL),
+                     BD3_E_ARG);
+    assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, 5, 4, 4, out, NULL, &n_out, NULL, NULL, NULL),
+                     BD3_E_ARG);
+}
+
 /* ---- NELBO -------------------------------------------------------------------------------- */
 
 static void test_nelbo_is_finite_reproducible_and_counts_all_but_first_token(void **state)
@@ -697,6 +908,10 @@ int main(void)
         cmocka_unit_test(test_alternatives_rejects_bad_arguments),
         cmocka_unit_test(test_revise_changes_only_remasked_positions),
         cmocka_unit_test(test_revise_cancelled_restores_window),
+        cmocka_unit_test(test_revise_keeps_word_boundary_class_of_every_token),
+        cmocka_unit_test(test_infill_fills_several_spans_jointly),
+        cmocka_unit_test(test_nelbo_span_of_one_token_is_its_log_prob_and_checks_input),
+        cmocka_unit_test(test_infill_fit_keeps_the_length_with_fewest_nats_per_byte),
         cmocka_unit_test(test_nelbo_is_finite_reproducible_and_counts_all_but_first_token),
         cmocka_unit_test(test_nelbo_block_mode_matches_direct_computation),
         cmocka_unit_test(test_nelbo_cancelled_and_bad_input),

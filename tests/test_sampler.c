@@ -479,6 +479,49 @@ static void run_canvas(bd3_sampler_kind kind, int steps, double threshold, uint6
     sampler_free(s);
 }
 
+/* With classes set, each position draws only tokens of the class it asks for (the fake model
+ * prefers another token at most positions); a position left free draws anything. */
+static void test_sampler_classes_restrict_each_position(void **state)
+{
+    (void)state;
+    enum { N = 24 };
+    const uint8_t tok_class[CV] = {0, 1, 0, 1, 0, 1, 0, 2}; /* even ids 0, odd ids 1 */
+    uint8_t pos_class[N];
+    for (uint64_t seed = 0; seed < 4; seed++) {
+        bd3_sampler_params p;
+        bd3_sampler_params_init(&p);
+        p.seed = seed;
+        sampler *s;
+        assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+        int32_t ids[N];
+        float conf[N];
+        make_canvas(ids, conf, N);
+        for (int i = 0; i < N; i++)
+            pos_class[i] = i % 4 == 1 ? 1 : i % 4 == 2 ? 0 : SAMPLER_ANY_CLASS;
+        sampler_set_classes(s, tok_class, pos_class);
+        fake_model f = {.fail_at = -1, .strength = 4.0f};
+        bd3_rng r;
+        bd3_rng_seed(&r, seed);
+        assert_int_equal(sampler_denoise(s, &r, ids, conf, N, fake_logits, &f, NULL, NULL, NULL), BD3_OK);
+        for (int i = 0; i < N; i++) {
+            if (i % 3 == 0)
+                continue; /* given, not drawn */
+            if (pos_class[i] != SAMPLER_ANY_CLASS)
+                assert_int_equal(tok_class[ids[i]], pos_class[i]);
+            assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
+        }
+        /* one draw: token 5 (odd) is all but certain; class 0 keeps the even ones only */
+        sampler_draw d;
+        float lg[CV] = {0, 0, 0, 0, 0, 30.0f, 0, 100.0f};
+        assert_int_equal(sampler_draw_token_class(s, lg, 0, &r, &d), BD3_OK);
+        assert_int_equal(d.token % 2, 0);
+        sampler_set_classes(s, NULL, NULL); /* cleared: the class asked for no longer applies */
+        assert_int_equal(sampler_draw_token_class(s, lg, 0, &r, &d), BD3_OK);
+        assert_int_equal(d.token, 5);
+        sampler_free(s);
+    }
+}
+
 static void test_every_sampler_fills_all_masks_and_keeps_unmasked_tokens(void **state)
 {
     (void)state;
@@ -852,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_log_prob_matches_softmax_and_excludes_mask),
         cmocka_unit_test(test_schedule_counts_cover_every_mask_and_end_with_all),
         cmocka_unit_test(test_every_sampler_fills_all_masks_and_keeps_unmasked_tokens),
+        cmocka_unit_test(test_sampler_classes_restrict_each_position),
         cmocka_unit_test(test_denoise_is_deterministic_per_seed),
         cmocka_unit_test(test_ordered_sampler_unmasks_schedule_count_per_step),
         cmocka_unit_test(test_threshold_keeps_every_confident_draw_in_one_step),
