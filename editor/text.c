@@ -436,6 +436,18 @@ void text_group_end(text *t)
     if (t->group_depth > 0 && --t->group_depth == 0) t->step_open = false;
 }
 
+bool text_group_join(text *t)
+{
+    if (t->group_depth > 0 || t->cur == 0) {
+        text_group_begin(t);
+        return false;
+    }
+    t->step = t->changes[t->cur - 1].step;
+    t->step_open = true;
+    t->group_depth++;
+    return true;
+}
+
 bool text_can_undo(const text *t) { return t->cur > 0; }
 bool text_can_redo(const text *t) { return t->cur < t->n_changes; }
 

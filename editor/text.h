@@ -85,6 +85,10 @@ void text_snapshot(text *t);
  * that was open before it. */
 void text_group_begin(text *t);
 void text_group_end(text *t);
+/* As text_group_begin, but the group's changes join the last undo step (one undo then takes back
+ * both): for results that replace the one just written (another sample, the next block). false,
+ * beginning a plain group, when there is no step to join or a group is already open. */
+bool text_group_join(text *t);
 /* Reverts the last step; returns true and sets *pos (when non-NULL) to the position of its
  * first change, or false when there is nothing to undo. */
 bool text_undo(text *t, size_t *pos);

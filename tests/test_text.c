@@ -126,6 +126,42 @@ static void test_text_group_makes_one_step_and_nests(void **state)
     text_free(t);
 }
 
+/* A joined group belongs to the last step: one undo takes back both; with nothing to join it is
+ * a plain group; the next change after it starts a step of its own. */
+static void test_text_group_join_extends_the_last_step(void **state)
+{
+    (void)state;
+    text *t = text_from("abc");
+    text_snapshot(t);
+    text_group_begin(t);
+    text_insert(t, 3, "d", 1);
+    text_group_end(t);
+    assert_true(text_group_join(t));
+    text_insert(t, 4, "e", 1);
+    text_delete(t, 0, 1);
+    text_group_end(t);
+    text_insert(t, 0, "Z", 1); /* a new step */
+    assert_text(t, "Zbcde");
+    assert_true(text_undo(t, NULL));
+    assert_text(t, "bcde");
+    assert_true(text_undo(t, NULL));
+    assert_text(t, "abc"); /* the group and the joined one in one step */
+    text_free(t);
+    text *u = text_new();
+    assert_false(text_group_join(u)); /* nothing to join: a plain group */
+    text_insert(u, 0, "x", 1);
+    text_group_end(u);
+    assert_true(text_group_join(u));
+    assert_false(text_group_join(u)); /* a group is open: nested, not joined again */
+    text_insert(u, 1, "y", 1);
+    text_group_end(u);
+    text_group_end(u);
+    assert_true(text_undo(u, NULL));
+    assert_int_equal(text_size(u), 0);
+    assert_false(text_can_undo(u));
+    text_free(u);
+}
+
 static void test_text_new_edit_drops_redo(void **state)
 {
     (void)state;
@@ -424,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_text_undo_restores_split_piece),
         cmocka_unit_test(test_text_typed_run_is_one_step),
         cmocka_unit_test(test_text_group_makes_one_step_and_nests),
+        cmocka_unit_test(test_text_group_join_extends_the_last_step),
         cmocka_unit_test(test_text_new_edit_drops_redo),
         cmocka_unit_test(test_text_revision_changes_on_every_edit),
         cmocka_unit_test(test_text_modified_follows_saved_state),
