@@ -48,6 +48,41 @@ bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     return __real_bd3_infill(c, p, ids, conf, n, gate_step, user);
 }
 
+/* bd3_continue passes through the same gate; its calls and the tokens they may write are
+ * counted. */
+static int cont_calls;      /* bd3_continue calls */
+static int cont_max_new;    /* sum of their max_new */
+static int cont_block_len;  /* block length of the last call */
+static bd3_step_fn gate_cont_cb; /* the worker's own callback for a continuation */
+
+static int gate_cont_step(void *user, const bd3_progress *pr)
+{
+    int r = gate_cont_cb ? gate_cont_cb(user, pr) : 0;
+    pthread_mutex_lock(&gate_mu);
+    while (gate_closed)
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    return r;
+}
+
+bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
+                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
+                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
+                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
+                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user)
+{
+    cont_calls++;
+    cont_max_new += max_new;
+    cont_block_len = block_len;
+    gate_cont_cb = cb;
+    return __real_bd3_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why,
+                               gate_cont_step, user);
+}
+
 static void gate_set(bool closed)
 {
     pthread_mutex_lock(&gate_mu);
@@ -76,6 +111,8 @@ static int setup(void **state)
     editor_resize(f->ed, 24, 80);
     assert_int_equal(config_set(f->ed->cfg, "model", model_path, err, sizeof err), CONFIG_OK);
     assert_int_equal(config_set(f->ed->cfg, "threads", "1", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(f->ed->cfg, "seed", "7", err, sizeof err), CONFIG_OK);
+    cont_calls = cont_max_new = 0;
     text *t = text_new();
     text_insert(t, 0, doc, strlen(doc));
     text_snapshot(t);
@@ -142,11 +179,15 @@ static void test_model_editor_ctrl_r_infills_selection_and_undo_restores(void **
     assert_non_null(strstr(f->ed->message, "sample 2"));
     command_run_line(f->ed, "model-sample-prev"); /* back to the first sample, by name */
     assert_non_null(strstr(f->ed->message, "sample 1 of 2"));
-    key(f, "C-z");
-    key(f, "C-z");
-    key(f, "C-z");
+    editor_run_line(f->ed, "model-sample-next");
+    assert_non_null(strstr(f->ed->message, "sample 2 of 2"));
+    key(f, "C-z"); /* the infill with all its samples is one undo step */
     now = buf_text(f);
     assert_string_equal(now, doc);
+    free(now);
+    key(f, "C-y"); /* and redo brings back the sample shown last */
+    now = buf_text(f);
+    assert_true(strcmp(now, doc) != 0);
     free(now);
 }
 
@@ -424,6 +465,102 @@ static void test_model_editor_recovery_file_during_job_holds_person_text(void **
     rmdir(dir);
 }
 
+/* Typing elsewhere while an infill runs: when it ends, the cursor stays where the writer put it
+ * and nothing gets selected (the next key must not replace the generated text). */
+static void test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection(void **state)
+{
+    fx *f = *state;
+    int timeout;
+    buffer *b = editor_buffer(f->ed);
+    start_held_infill(f);
+    key(f, "C-End");
+    key(f, "x");
+    model_editor_tick(f->me, 0, &timeout);
+    gate_set(false);
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "infilled"));
+    size_t s, e;
+    assert_false(editor_selection(b, &s, &e));
+    assert_int_equal(b->cursor, text_size(b->text)); /* after the typed x, at the end */
+    key(f, "y");
+    char *now = buf_text(f);
+    size_t n = strlen(now);
+    assert_true(n > 2 && now[n - 2] == 'x' && now[n - 1] == 'y');
+    size_t tail = strlen(doc) - 11;
+    assert_memory_equal(now + n - 2 - tail, doc + 11, tail); /* the infill's result is intact */
+    free(now);
+}
+
+/* Without moving, the writer finds the result selected: the infill key again draws another. */
+static void test_model_editor_infill_result_selected_when_writer_did_not_move(void **state)
+{
+    fx *f = *state;
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 11;
+    key(f, "C-r");
+    tick_to_idle(f);
+    size_t s, e;
+    assert_true(editor_selection(b, &s, &e));
+    assert_int_equal(s, 3); /* the span took the blank before "cat" */
+    char *now = buf_text(f);
+    assert_int_equal(e, strlen(now) - (strlen(doc) - 11));
+    free(now);
+}
+
+/* Key repeat on continue: presses while a block runs coalesce into one more block, so
+ * generation stops within one block of the last press. */
+static void test_model_editor_continue_key_repeat_coalesces(void **state)
+{
+    fx *f = *state;
+    int timeout;
+    buffer *b = editor_buffer(f->ed);
+    b->cursor = 24;
+    gate_set(true);
+    key(f, "C-n");
+    model_editor_tick(f->me, 0, &timeout);
+    for (int i = 0; i < 12; i++) { /* the key held: repeats arrive while the block runs */
+        key(f, "C-n");
+        model_editor_tick(f->me, 0, &timeout);
+    }
+    assert_true(model_session_busy(model_editor_session(f->me)));
+    gate_set(false);
+    tick_to_idle(f);
+    assert_true(cont_block_len > 0);
+    assert_int_equal(cont_calls, 2); /* the block running at the last press, then one more */
+    assert_true(cont_max_new <= 2 * cont_block_len);
+    char *now = buf_text(f);
+    assert_memory_equal(now, doc, 24);
+    assert_string_equal(now + strlen(now) - (strlen(doc) - 24), doc + 24);
+    free(now);
+}
+
+/* A run of continuation blocks (the key pressed again while a block runs, or right after one
+ * ended) is one undo step. */
+static void test_model_editor_continuation_run_is_one_undo_step(void **state)
+{
+    fx *f = *state;
+    int timeout;
+    buffer *b = editor_buffer(f->ed);
+    b->cursor = 24;
+    gate_set(true);
+    key(f, "C-n");
+    model_editor_tick(f->me, 0, &timeout);
+    key(f, "C-n");
+    gate_set(false);
+    tick_to_idle(f);
+    key(f, "C-n"); /* pressed again after the run ended, at its end */
+    tick_to_idle(f);
+    assert_int_equal(cont_calls, 3);
+    char *now = buf_text(f);
+    assert_true(strlen(now) > strlen(doc));
+    free(now);
+    key(f, "C-z");
+    now = buf_text(f);
+    assert_string_equal(now, doc);
+    free(now);
+}
+
 int main(void)
 {
     if (fixture_model_path(model_path, sizeof model_path) != 0)
@@ -441,6 +578,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_typing_during_job_is_not_part_of_its_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_undo_during_job_takes_back_only_the_person_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_recovery_file_during_job_holds_person_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_continue_key_repeat_coalesces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_continuation_run_is_one_undo_step, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -767,6 +767,76 @@ static void test_model_sampler_is_the_shared_defaults_under_the_config(void **st
     }
 }
 
+static const char paras[] = "Once upon a time there was a cat.\nIt sat on the mat all day.\n\n"
+                            "The dog ran to the park and back. It was glad.\n\nEnd of the story.\n";
+
+/* Replaces the fixture's text with s (one undo step before the test's). */
+static void set_text(fx *f, const char *s)
+{
+    text_delete(f->t, 0, text_size(f->t));
+    text_insert(f->t, 0, s, strlen(s));
+    text_snapshot(f->t);
+}
+
+/* Number of runs of bytes that are not blanks or line ends. */
+static int count_words(const char *s, size_t n)
+{
+    int w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += !strchr(" \t\r\n", s[i]) && (i == 0 || strchr(" \t\r\n", s[i - 1]));
+    return w;
+}
+
+/* Without a selection, revise works on the paragraph around the cursor: the other paragraphs
+ * stay as they were, even with every token of the target remasked. */
+static void test_model_revise_without_selection_works_on_the_cursor_paragraph(void **state)
+{
+    fx *f = *state;
+    char err[128];
+    config_set(f->cfg, "revise-fraction", "1", err, sizeof err);
+    set_text(f, paras);
+    const char *p2 = strstr(paras, "The dog");
+    size_t lo = (size_t)(p2 - paras), hi = (size_t)(strstr(paras, "\n\nEnd") - paras);
+    assert_int_equal(model_session_revise(f->s, f->t, 40, 40, lo + 10), 0);
+    run_to_idle(f);
+    assert_non_null(strstr(model_session_message(f->s), "revised"));
+    char *now = text_all(f->t);
+    size_t n = strlen(now), tail = strlen(paras) - hi;
+    assert_memory_equal(now, paras, lo);                    /* the first paragraph */
+    assert_string_equal(now + n - tail, paras + hi);        /* the last one */
+    assert_true(strcmp(now, paras) != 0);                   /* the cursor's paragraph changed */
+    free(now);
+}
+
+/* Revise keeps token boundaries on word boundaries: the text's first word gets no leading
+ * blank, no word is split or joined, a paragraph's final period does not become part of a
+ * word. */
+static void test_model_revise_keeps_word_boundaries(void **state)
+{
+    fx *f = *state;
+    char err[128];
+    config_set(f->cfg, "revise-fraction", "1", err, sizeof err);
+    const char *first = "Once upon a time there was a cat.\nIt sat on the mat all day.\n\n";
+    for (int round = 0; round < 3; round++) {
+        set_text(f, paras);
+        assert_int_equal(model_session_revise(f->s, f->t, 0, 0, 5), 0); /* in the first word */
+        run_to_idle(f);
+        char *now = text_all(f->t);
+        size_t n = strlen(now), tail = strlen(paras) - strlen(first);
+        assert_string_equal(now + n - tail, paras + strlen(first)); /* the other paragraphs */
+        size_t plen = n - tail;
+        assert_true(now[0] != ' ' && now[0] != '\t');
+        assert_int_equal(count_words(now, plen), count_words(first, strlen(first)));
+        size_t k = plen;
+        while (k > 0 && strchr(" \t\r\n", now[k - 1]))
+            k--;
+        assert_true(k > 0);
+        unsigned char last = (unsigned char)now[k - 1];
+        assert_false((last >= '0' && last <= '9') || (unsigned)((last | 0x20) - 'a') < 26u || last >= 0x80);
+        free(now);
+    }
+}
+
 int main(void)
 {
     if (fixture_model_path(model_path, sizeof model_path) != 0)
@@ -795,6 +865,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_revise_leaves_unchanged_person_tokens_the_persons, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_again_extends_the_last_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_completes_the_partial_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_revise_without_selection_works_on_the_cursor_paragraph, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_revise_keeps_word_boundaries, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),
     };
