@@ -73,8 +73,14 @@ static int continue_start(model_session *s, text *t, size_t cursor, int blocks)
         s->win.ids[0] = hp->eos_id;
         s->win.n = 1;
     }
+    /* the next block of a run (the cursor at the end of the last continuation, nothing edited
+     * since) joins its undo step */
+    bool join = s->cont.run_t == t && text_revision(t) == s->cont.run_rev && cursor == s->cont.run_end;
+    size_t join_hist = s->cont.run_hist;
     if (live_begin(s, t, cursor, cursor) != 0)
         return -1;
+    s->live.join = join;
+    s->live.join_hist = join_hist;
     model_job j = {0};
     j.kind = MODEL_JOB_CONTINUE;
     j.ids = s->win.ids;
@@ -101,12 +107,30 @@ static int continue_start(model_session *s, text *t, size_t cursor, int blocks)
     return 0;
 }
 
+/* Remembers the continuation just written (the live span), so the next block of the run joins
+ * its undo step. */
+static void continue_note_run(model_session *s)
+{
+    size_t lo, hi;
+    s->cont.run_t = NULL;
+    if (!span_get(&s->live.span, &lo, &hi))
+        return;
+    s->cont.run_t = s->live.span.t;
+    s->cont.run_rev = text_revision(s->live.span.t);
+    s->cont.run_hist = text_history_pos(s->live.span.t);
+    s->cont.run_end = hi;
+}
+
 int model_session_continue(model_session *s, text *t, size_t cursor, int count)
 {
     if (session_ready(s) != 0)
         return -1;
     if (s->job_id && s->kind == MODEL_JOB_CONTINUE && s->live.span.t == t) {
-        s->cont.more_blocks += count > 0 ? count : 1;
+        /* presses while a block runs (a held key repeats) coalesce: one more block after it, or
+         * the count typed, so generation stops within one block of the last press */
+        int want = count > 1 ? count : 1;
+        if (s->cont.more_blocks < want)
+            s->cont.more_blocks = want;
         return 0;
     }
     session_stop(s);
@@ -125,6 +149,8 @@ bool model_session_stop_continue(model_session *s)
     while (k < s->cont.gen_n && s->cont.gen[k] != mask)
         k++;
     bool ok = live_commit_tokens(s, s->cont.gen, s->cont.gen_conf, k);
+    if (ok)
+        continue_note_run(s);
     session_job_clear(s);
     session_msg(s, MODEL_MSG_INFO, ok ? "model: continuation stopped (%d tokens kept)" : "model: continuation stopped", k);
     return true;
@@ -165,8 +191,10 @@ void continue_on_done(model_session *s, const model_event *e)
     }
     bool ok = live_commit_tokens(s, s->cont.gen, s->cont.gen_conf, s->cont.gen_n);
     size_t lo = 0, hi = 0;
-    if (ok)
+    if (ok) {
         span_get(&s->live.span, &lo, &hi);
+        continue_note_run(s);
+    }
     int more = s->cont.more_blocks;
     session_job_clear(s);
     if (!ok) {

@@ -24,13 +24,51 @@ struct model_editor {
     int watched_fd;           /* worker descriptor registered with the editor's loop, or -1 */
     int timer_fd;             /* timerfd for the score delay, or -1 */
     bool timer_watched;       /* timer_fd registered with the editor's loop */
+    const buffer *sel_b;      /* buffer an infill was started from, NULL when none */
+    size_t sel_cursor;        /* its cursor as the model's edits left it (the writer's moves not) */
+    bool sel_on;              /* it had a selection */
+    size_t sel_lo, sel_hi;    /* that selection, as the model's edits left it */
 };
+
+/* Moves a position past a replacement of [pos, pos + old_len) by new_len bytes, as the editor
+ * moves cursors (editor_follow_replace). */
+static size_t shift_pos(size_t p, size_t pos, size_t old_len, size_t new_len)
+{
+    if (p >= pos + old_len)
+        return p - old_len + new_len;
+    if (p > pos)
+        return pos + (p - pos < new_len ? p - pos : new_len);
+    return p;
+}
+
+/* Remembers where the writer stands in b after an infill command. */
+static void me_note_writer(model_editor *me, const buffer *b)
+{
+    me->sel_b = b;
+    me->sel_cursor = buffer_cursor(b);
+    me->sel_on = buffer_selection(b, &me->sel_lo, &me->sel_hi);
+}
+
+/* true when the writer still stands in b where the last infill command left them (moved only
+ * by the model's edits). */
+static bool me_writer_stayed(const model_editor *me, const buffer *b)
+{
+    size_t lo = 0, hi = 0;
+    bool on = buffer_selection(b, &lo, &hi);
+    return b == me->sel_b && buffer_cursor(b) == me->sel_cursor && on == me->sel_on &&
+           (!on || (lo == me->sel_lo && hi == me->sel_hi));
+}
 
 /* model_edit_fn: the model replaced bytes of t; cursors, selections and tops follow. */
 static void me_on_edit(void *user, text *t, size_t pos, size_t old_len, size_t new_len)
 {
     model_editor *me = user;
     editor_follow_replace(me->ed, t, pos, old_len, new_len);
+    if (me->sel_b && buffer_text(me->sel_b) == t) {
+        me->sel_cursor = shift_pos(me->sel_cursor, pos, old_len, new_len);
+        me->sel_lo = shift_pos(me->sel_lo, pos, old_len, new_len);
+        me->sel_hi = shift_pos(me->sel_hi, pos, old_len, new_len);
+    }
     if (t == me->seen_t)
         me->seen_rev = text_revision(t);
 }
@@ -127,13 +165,19 @@ static int me_style(uint8_t attr, size_t pos, void *ctx)
     return THEME_CONF0 + theme_confidence_bucket(me->th, model_window_conf_decode(attr));
 }
 
-/* Selects the result of a finished infill in the buffers showing its text. */
+/* Selects the result of a finished infill when the writer stayed where the command left them
+ * (the key again then draws another sample); a writer who moved on keeps the cursor and the
+ * selection they have. */
 static void me_select_result(model_editor *me)
 {
     text *t;
     size_t lo, hi;
-    if (model_session_take_result(me->s, &t, &lo, &hi))
+    if (!model_session_take_result(me->s, &t, &lo, &hi))
+        return;
+    buffer *b = editor_buffer(me->ed);
+    if (b && buffer_text(b) == t && me_writer_stayed(me, b))
         editor_select_in(me->ed, t, lo, hi);
+    me->sel_b = NULL;
 }
 
 /* loop_fd_fn for the worker's descriptor: applies its events (the frame follows). */
@@ -231,6 +275,8 @@ static void me_event(editor *ed, editor_event ev, buffer *b, void *ctx)
         me->seen_rev = text_revision(buffer_text(b));
         break;
     case EDITOR_EVENT_BUFFER_CLOSE:
+        if (me->sel_b == b)
+            me->sel_b = NULL;
         model_session_forget(me->s, buffer_text(b));
         if (me->seen_t == buffer_text(b))
             me->seen_t = NULL;
@@ -287,6 +333,8 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
         break;
     }
     }
+    if (cmd == MODEL_CMD_INFILL || cmd == MODEL_CMD_GROW || cmd == MODEL_CMD_SHRINK)
+        me_note_writer(me, b); /* the result is selected if the writer stays */
     me->seen_t = buffer_text(b);
     me->seen_rev = text_revision(buffer_text(b));
     me_flush_message(me);

@@ -85,10 +85,14 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     size_t at = cursor, at_hi = cursor; /* the insertion point the cursor stands for */
     if (cursor <= text_size(t))
         span_snap(t, &at, &at_hi);
+    bool join = false;
+    size_t join_hist = 0;
     if (s->job_id && s->kind == MODEL_JOB_INFILL && s->live.span.t == t) {
         /* pressed again while it runs: draw another sample of the same span */
         session_span keep = s->live.span;
         int len = s->infill.target_len;
+        join = s->live.join;
+        join_hist = s->live.join_hist;
         session_stop(s);
         if (!span_get(&keep, &lo, &hi))
             return -1;
@@ -99,6 +103,8 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
                                  : (span_snap(t, &sel_lo, &sel_hi), sel_lo == lo && sel_hi == hi))) {
         n_target = s->infill.last_len; /* the same span again: another sample */
         again = true;
+        join = true; /* it replaces the sample shown, in the same undo step */
+        join_hist = s->infill.last_hist;
     } else {
         session_stop(s);
         s->infill.result_select = sel_lo < sel_hi;
@@ -140,6 +146,8 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         return -1;
     }
     s->infill.again = again;
+    s->live.join = join;
+    s->live.join_hist = join_hist;
     return 0;
 }
 
@@ -184,13 +192,14 @@ int model_session_cycle(model_session *s, text *t, int dir)
     span_get(&s->infill.last, &lo, &hi);
     int k = ((s->infill.cur_sample + dir) % s->infill.n_samples + s->infill.n_samples) % s->infill.n_samples;
     session_sample *x = &s->infill.samples[k];
-    text_group_begin(t);
+    text_group_join(t); /* the samples of one infill share its undo step */
     bool ok = session_replace(s, t, lo, hi, x->bytes, x->attr, x->len);
     text_group_end(t);
     if (!ok)
         return -1;
     s->infill.cur_sample = k;
     s->infill.last_rev = text_revision(t);
+    s->infill.last_hist = text_history_pos(t);
     session_msg(s, MODEL_MSG_INFO, "model: sample %d of %d", k + 1, s->infill.n_samples);
     return 0;
 }
@@ -221,6 +230,7 @@ void infill_on_done(model_session *s, const model_event *e)
             s->infill.cur_sample = s->infill.n_samples++;
             span_set(&s->infill.last, t, lo, hi);
             s->infill.last_rev = text_revision(t);
+            s->infill.last_hist = text_history_pos(t);
             s->infill.last_len = n;
             s->infill.result_new = true;
         }

@@ -172,7 +172,10 @@ bool live_commit(model_session *s, const char *bytes, const uint8_t *attr, size_
     size_t lo, hi;
     if (!span_get(&s->live.span, &lo, &hi) || !span_holds(t, lo, hi, s->live.orig, s->live.orig_len))
         return false;
-    text_group_begin(t);
+    if (s->live.join && text_history_pos(t) == s->live.join_hist)
+        text_group_join(t); /* replaces the sample just written, or extends the run */
+    else
+        text_group_begin(t);
     bool ok = session_replace(s, t, lo, hi, bytes, attr, len);
     text_group_end(t);
     return ok;

@@ -1,5 +1,6 @@
-/* model-revise.c: revision of the least confident tokens of a selection or of the text around
- * the cursor (scored first where confidence is unknown), and the tokens it changed.
+/* model-revise.c: revision of the least confident tokens of a selection or of the paragraph
+ * around the cursor, in whole words (scored first where confidence is unknown), and the tokens it
+ * changed.
  * Depends on model-session-core.h; no curses. */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,83 @@ static int revise_submit(model_session *s)
     return s->job_id ? 0 : -1;
 }
 
+/* true when the line starting at byte a holds only blanks (or is empty). */
+static bool line_blank(const text *t, size_t a)
+{
+    for (size_t p = a;; p++) {
+        int c = text_byte_at(t, p);
+        if (c < 0 || c == '\n')
+            return true;
+        if (!session_is_blank(c))
+            return false;
+    }
+}
+
+static size_t line_start(const text *t, size_t p)
+{
+    while (p > 0 && text_byte_at(t, p - 1) != '\n')
+        p--;
+    return p;
+}
+
+/* The paragraph around pos: its lines between blank lines, without its last line end and the
+ * blanks at either end. On a blank line, the paragraph before it (else the one after). false
+ * when the text has none. */
+static bool paragraph_around(const text *t, size_t pos, size_t *lo, size_t *hi)
+{
+    size_t size = text_size(t);
+    size_t a = line_start(t, pos);
+    if (line_blank(t, a)) {
+        size_t b = a; /* back over blank lines to the last line of the paragraph before */
+        while (b > 0 && line_blank(t, line_start(t, b - 1)))
+            b = line_start(t, b - 1);
+        if (b > 0) {
+            a = line_start(t, b - 1);
+        } else { /* none before: forward to the next one */
+            while (a < size && line_blank(t, a)) {
+                while (a < size && text_byte_at(t, a) != '\n')
+                    a++;
+                if (a < size)
+                    a++;
+            }
+            if (a >= size)
+                return false;
+        }
+    }
+    while (a > 0 && !line_blank(t, line_start(t, a - 1)))
+        a = line_start(t, a - 1);
+    size_t b = a; /* forward to the end of the paragraph's last line */
+    for (;;) {
+        while (b < size && text_byte_at(t, b) != '\n')
+            b++;
+        if (b + 1 >= size || line_blank(t, b + 1))
+            break;
+        b++;
+    }
+    while (b > a && session_is_blank(text_byte_at(t, b - 1)))
+        b--;
+    while (a < b && session_is_blank(text_byte_at(t, a)))
+        a++;
+    *lo = a;
+    *hi = b;
+    return a < b;
+}
+
+/* Widens [lo, hi) to whole words (runs of bytes that are not blanks), then lets the blank before
+ * the first word join it as span_snap does: a span edge inside a word would let the model split
+ * or join that word. */
+static void word_edges(const text *t, size_t *lo, size_t *hi)
+{
+    size_t size = text_size(t);
+    while (*lo > 0 && *lo < size && !session_is_blank(text_byte_at(t, *lo)) &&
+           !session_is_blank(text_byte_at(t, *lo - 1)))
+        (*lo)--;
+    while (*hi > *lo && *hi < size && !session_is_blank(text_byte_at(t, *hi - 1)) &&
+           !session_is_blank(text_byte_at(t, *hi)))
+        (*hi)++;
+    span_snap(t, lo, hi);
+}
+
 int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor)
 {
     if (session_ready(s) != 0)
@@ -32,17 +110,12 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     size_t size = text_size(t), lo, hi;
     if (sel_lo < sel_hi) {
         lo = sel_lo;
-        hi = sel_hi;
-        span_snap(t, &lo, &hi);
-    } else {
-        lo = cursor > SESSION_REVISE_BYTES / 2 ? cursor - SESSION_REVISE_BYTES / 2 : 0;
-        hi = size - cursor > SESSION_REVISE_BYTES / 2 ? cursor + SESSION_REVISE_BYTES / 2 : size;
-        /* start and end at line boundaries where there are some */
-        while (lo > 0 && text_byte_at(t, lo - 1) != '\n' && cursor - lo < SESSION_REVISE_BYTES)
-            lo--;
-        while (hi < size && text_byte_at(t, hi) != '\n' && hi - cursor < SESSION_REVISE_BYTES)
-            hi++;
+        hi = sel_hi < size ? sel_hi : size;
+    } else if (!paragraph_around(t, cursor < size ? cursor : size, &lo, &hi)) {
+        session_msg(s, MODEL_MSG_INFO, "model: nothing to revise here");
+        return -1;
     }
+    word_edges(t, &lo, &hi);
     if (hi > size || lo >= hi) {
         session_msg(s, MODEL_MSG_INFO, "model: nothing to revise");
         return -1;
@@ -50,13 +123,25 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     int max_target = hp->n_ctx * 3 / 4;
     bd3_status st = model_window_build(&s->win, s->model, t, lo, hi, -1, hp->n_ctx, -1, -1);
     while (st == BD3_OK && s->win.hi - s->win.lo > max_target && hi > lo + 16) {
-        /* too long for a window with context: revise the part nearest the cursor */
+        /* too long for a window with context: the part nearest the cursor, cut between words */
         model_window_release(&s->win);
         size_t cut = (hi - lo) / 4;
-        if (cursor - lo > hi - cursor)
+        if (cursor > lo && cursor - lo > hi - cursor) {
             lo += cut;
-        else
+            while (lo < hi && !session_is_blank(text_byte_at(t, lo)))
+                lo++;
+            while (lo < hi && session_is_blank(text_byte_at(t, lo)))
+                lo++;
+        } else {
             hi -= cut;
+            while (hi > lo && !session_is_blank(text_byte_at(t, hi - 1)))
+                hi--;
+            while (hi > lo && session_is_blank(text_byte_at(t, hi - 1)))
+                hi--;
+        }
+        word_edges(t, &lo, &hi);
+        if (lo >= hi)
+            break;
         st = model_window_build(&s->win, s->model, t, lo, hi, -1, hp->n_ctx, -1, -1);
     }
     if (st != BD3_OK || s->win.hi <= s->win.lo) {

@@ -12,7 +12,6 @@
 #include "model-window.h"
 
 #define SESSION_SAMPLES_MAX 16   /* infill samples kept for cycling */
-#define SESSION_REVISE_BYTES 1024 /* bytes around the cursor a revise without selection covers */
 #define SESSION_ALTS 8           /* alternatives an inspect asks for */
 #define SESSION_EDIT_BYTES 256   /* unscored runs shorter than this are scored as an edit */
 #define SESSION_EDIT_WINDOW 128  /* tokens of the window that scores an edit */
@@ -48,6 +47,9 @@ typedef struct session_live {
     char *shown;                /* what the job last wrote into the span [shown_len] */
     uint8_t *shown_attr;        /* its attributes [shown_len] */
     size_t shown_len, shown_cap; /* bytes used and allocated in shown and shown_attr */
+    bool join;                  /* the result joins the last undo step (another sample, the next
+                                   block of a run) when that step is still the last one */
+    size_t join_hist;           /* history position right after that step */
 } session_live;
 
 /* Infill: the running job's length and the last result with its samples (model-infill.c). */
@@ -57,6 +59,7 @@ typedef struct session_infill {
     int pending_delta;          /* grow/shrink pressed before the next infill (tokens) */
     session_span last;          /* span of the last result (last.t NULL: none) */
     uint64_t last_rev;          /* text revision right after it was written */
+    size_t last_hist;           /* history position right after it was written */
     int last_len;               /* its target tokens */
     session_sample samples[SESSION_SAMPLES_MAX]; /* samples drawn, oldest first */
     int n_samples, cur_sample;  /* count and the one shown */
@@ -73,6 +76,10 @@ typedef struct session_continue {
     int block_len;              /* block length of the job (tokens) */
     const text *t;              /* text of the last continuation */
     text_mark mark;             /* mark on the first byte of its prompt window */
+    const text *run_t;          /* text of the last continuation written (a run's undo step), or NULL */
+    uint64_t run_rev;           /* text revision right after it was written */
+    size_t run_hist;            /* history position right after it was written */
+    size_t run_end;             /* byte after it */
 } session_continue;
 
 /* Background scoring and the person's edits it follows (model-score.c). */

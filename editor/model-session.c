@@ -149,6 +149,7 @@ void session_job_clear(model_session *s)
     s->n_done = s->n_target = 0;
     s->seconds = 0;
     s->infill.again = false;
+    s->live.join = false;
     s->score.t = NULL;
     free(s->score.bytes);
     s->score.bytes = NULL;
@@ -324,6 +325,8 @@ void model_session_forget(model_session *s, const text *t)
         s->score.edit_t = NULL;
     if (s->cont.t == t)
         s->cont.t = NULL;
+    if (s->cont.run_t == t)
+        s->cont.run_t = NULL;
 }
 
 /* What each job kind does with its events. */

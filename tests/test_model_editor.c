@@ -179,7 +179,7 @@ static void test_model_editor_ctrl_r_infills_selection_and_undo_restores(void **
     assert_non_null(strstr(f->ed->message, "sample 2"));
     command_run_line(f->ed, "model-sample-prev"); /* back to the first sample, by name */
     assert_non_null(strstr(f->ed->message, "sample 1 of 2"));
-    editor_run_line(f->ed, "model-sample-next");
+    command_run_line(f->ed, "model-sample-next");
     assert_non_null(strstr(f->ed->message, "sample 2 of 2"));
     key(f, "C-z"); /* the infill with all its samples is one undo step */
     now = buf_text(f);
@@ -480,7 +480,7 @@ static void test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_se
     tick_to_idle(f);
     assert_non_null(strstr(f->ed->message, "infilled"));
     size_t s, e;
-    assert_false(editor_selection(b, &s, &e));
+    assert_false(buffer_selection(b, &s, &e));
     assert_int_equal(b->cursor, text_size(b->text)); /* after the typed x, at the end */
     key(f, "y");
     char *now = buf_text(f);
@@ -501,7 +501,7 @@ static void test_model_editor_infill_result_selected_when_writer_did_not_move(vo
     key(f, "C-r");
     tick_to_idle(f);
     size_t s, e;
-    assert_true(editor_selection(b, &s, &e));
+    assert_true(buffer_selection(b, &s, &e));
     assert_int_equal(s, 3); /* the span took the blank before "cat" */
     char *now = buf_text(f);
     assert_int_equal(e, strlen(now) - (strlen(doc) - 11));
