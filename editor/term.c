@@ -5,6 +5,7 @@
 
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,8 @@
 #define TERM_KEY_PASTE_END (KEY_MAX + 102)     /* ESC [ 201 ~ */
 #define TERM_CLIPBOARD_MAX (1u << 20)          /* bytes sent through OSC 52 at most */
 #define TERM_TICK_MS 1000                      /* longest wait between two ticks */
+#define TERM_IDLE_READY_MAX 64                 /* rounds of ready input without a key that
+                                                  mean end of file */
 
 /* Front-end state for one run. */
 typedef struct term_state {
@@ -29,6 +32,7 @@ const char *term_status_str(term_status s)
     switch (s) {
     case TERM_OK: return "success";
     case TERM_E_INIT: return "cannot set up the terminal";
+    case TERM_E_GONE: return "the terminal went away; unsaved changes are in the recovery files";
     }
     return "unknown status";
 }
@@ -431,6 +435,16 @@ static bool term_input(editor *ed, term_state *ts)
     return any;
 }
 
+/* The terminal is gone when its input hangs up or fails (POLLHUP/POLLERR/POLLNVAL, as when
+ * the terminal emulator, ssh connection or tmux server closes), or when it keeps being ready
+ * without giving a key (end of file: ncurses reads nothing). Polling on would spin a core. */
+static bool term_input_gone(int fd, int idle_ready)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL))) return true;
+    return idle_ready >= TERM_IDLE_READY_MAX;
+}
+
 term_status term_run(editor *ed, loop *lp, const term_config *tc)
 {
     SCREEN *scr = newterm(NULL, tc->out, tc->in);
@@ -457,20 +471,28 @@ term_status term_run(editor *ed, loop *lp, const term_config *tc)
     editor_set_loop(ed, lp);
     editor_resize(ed, LINES, COLS);
     int in_fd = fileno(tc->in);
+    term_status result = TERM_OK;
+    int idle_ready = 0;   /* rounds in a row where the input was ready but gave no key */
     while (!editor_quitting(ed)) {
         if (*tc->stop) { editor_recovery_write_all(ed); break; }
         if (editor_take_suspend(ed)) term_suspend(ed, &ts);
         if (editor_take_redraw(ed)) clearok(curscr, TRUE);
         if (tc->on_frame) tc->on_frame(ed, tc->ctx);
         term_draw(ed, &ts);
-        loop_wait(lp, in_fd, TERM_TICK_MS);
-        term_input(ed, &ts);
+        bool ready = loop_wait(lp, in_fd, TERM_TICK_MS);
+        bool got = term_input(ed, &ts);
         editor_tick(ed, term_now());
+        idle_ready = ready && !got ? idle_ready + 1 : 0;
+        if (idle_ready > 0 && term_input_gone(in_fd, idle_ready)) {
+            editor_recovery_write_all(ed);
+            result = TERM_E_GONE;
+            break;
+        }
     }
     editor_set_clipboard(ed, NULL, NULL);
     term_modes(&ts, false);
     endwin();
     delscreen(scr);
     view_row_release(&ts.row);
-    return TERM_OK;
+    return result;
 }

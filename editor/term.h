@@ -13,6 +13,7 @@
 typedef enum term_status {
     TERM_OK = 0,
     TERM_E_INIT,      /* the terminal could not be set up (not a terminal, unknown TERM) */
+    TERM_E_GONE,      /* the terminal went away (hang-up, end of input, read error) */
 } term_status;
 
 const char *term_status_str(term_status s);
