@@ -359,30 +359,61 @@ config_status config_set_arg(config *cfg, const char *arg, const char *next, int
     return config_set(cfg, name, next, err, err_size);
 }
 
+/* The bad lines of a config file: every message, and which lines were skipped. */
+typedef struct config_bad {
+    char msgs[1024];   /* "source:line: why" of each bad line, joined by "; " */
+    char lines[256];   /* their numbers, joined by ", " */
+    int n;             /* bad lines */
+    config_status first;   /* status of the first one */
+} config_bad;
+
+static void config_bad_add(config_bad *b, config_status st, const char *source, int line,
+                           const char *why)
+{
+    if (b->n++ == 0) b->first = st;
+    size_t m = strlen(b->msgs), l = strlen(b->lines);
+    snprintf(b->msgs + m, sizeof b->msgs - m, "%s%s:%d: %s", m ? "; " : "", source, line, why);
+    snprintf(b->lines + l, sizeof b->lines - l, "%s%d", l ? ", " : "", line);
+}
+
 config_status config_load_string(config *cfg, const char *text, size_t len, const char *source,
                                  char *err, size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (!cfg || (!text && len)) return CONFIG_E_ARG;
     if (!source) source = "(config)";
-    char buf[CONFIG_MAX_LINE + 1];
+    char buf[CONFIG_MAX_LINE + 1], why[512];
+    config_bad bad = { .n = 0 };
     lines_reader r;
     lines_init(&r, text, len, source);
     lines_status ls;
-    while ((ls = lines_next(&r, buf, CONFIG_MAX_LINE, err, err_size)) == LINES_OK) {
+    while ((ls = lines_next(&r, buf, CONFIG_MAX_LINE, why, sizeof why)) != LINES_END) {
+        if (ls != LINES_OK) {   /* too long, or a NUL byte: why is "source:line: ..." */
+            const char *w = why + strlen(source) + 1;
+            while (*w && *w != ' ') w++;
+            config_bad_add(&bad, CONFIG_E_SYNTAX, source, r.line, *w ? w + 1 : why);
+            continue;
+        }
         char *s = buf;
         while (*s == ' ' || *s == '\t') s++;
         if (!*s || *s == '#') continue;
         char *name, *value;
-        const char *why;
-        if (config_split(s, false, &name, &value, &why) != 0)
-            return config_msg(CONFIG_E_SYNTAX, err, err_size, "%s:%d: %s", source, r.line, why);
-        char msg[512];
-        config_status st = config_set(cfg, name, value, msg, sizeof msg);
-        if (st != CONFIG_OK)
-            return config_msg(st, err, err_size, "%s:%d: %s", source, r.line, msg);
+        const char *w;
+        if (config_split(s, false, &name, &value, &w) != 0) {
+            config_bad_add(&bad, CONFIG_E_SYNTAX, source, r.line, w);
+            continue;
+        }
+        config_status st = config_set(cfg, name, value, why, sizeof why);
+        if (st != CONFIG_OK) config_bad_add(&bad, st, source, r.line, why);
     }
-    return ls == LINES_END ? CONFIG_OK : CONFIG_E_SYNTAX;
+    if (bad.n == 0) return CONFIG_OK;
+    if (err && err_size) {
+        char tail[300];
+        int tn = snprintf(tail, sizeof tail, " (line%s %s skipped)", bad.n > 1 ? "s" : "", bad.lines);
+        size_t room = err_size > (size_t)tn + 1 ? err_size - (size_t)tn - 1 : 0;
+        snprintf(err, err_size, "%.*s%s", (int)room, bad.msgs, tail);
+    }
+    return bad.first;
 }
 
 config_status config_load_file(config *cfg, const char *path, char *err, size_t err_size)

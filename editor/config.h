@@ -82,8 +82,9 @@ bool config_given(const config *cfg, const char *name);
 /* Writes the current value of an option as text (as config_set accepts it). */
 config_status config_get(const config *cfg, const char *name, char *buf, size_t size);
 
-/* Reads "name = value" lines. On the first error, stops with err = "source:line: message"; the
- * lines before it stay applied. */
+/* Reads "name = value" lines. A bad line is skipped and the others applied; err then holds
+ * every bad line's "source:line: message" and says which were skipped ("(lines 3, 7 skipped)").
+ * The status is that of the first bad line. */
 config_status config_load_string(config *cfg, const char *text, size_t len, const char *source,
                                  char *err, size_t err_size);
 config_status config_load_file(config *cfg, const char *path, char *err, size_t err_size);

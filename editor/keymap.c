@@ -335,6 +335,18 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
     return st;
 }
 
+/* The first word of line s starts a keymap line (a keyword, a mode name). */
+static bool keymap_first_word_known(const keymap *km, const char *s)
+{
+    char w[64];
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strcspn(s, " \t");
+    if (n >= sizeof w) return false;
+    memcpy(w, s, n);
+    w[n] = 0;
+    return !strcmp(w, "include") || !strcmp(w, "mode") || keymap_mode_find(km, w) >= 0;
+}
+
 keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const char *source,
                                  char *err, size_t err_size)
 {
@@ -345,9 +357,19 @@ keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const
     lines_reader r;
     lines_init(&r, text, len, source);
     lines_status ls;
+    bool any = false;   /* a setting was read: the file is a keymap */
     while ((ls = lines_next(&r, buf, KEYMAP_MAX_LINE, err, err_size)) == LINES_OK) {
         keymap_status st = keymap_parse_line(km, buf, source, r.line, err, err_size);
-        if (st != KEYMAP_OK) return st;
+        if (st != KEYMAP_OK) {
+            /* the first setting is wrong: most likely not a keymap at all (a wrong path); its
+             * lines are not quoted, they may be anything (a password file) */
+            if (!any && st != KEYMAP_E_NOMEM && !keymap_first_word_known(km, buf) && err && err_size)
+                snprintf(err, err_size, "%s: not a keymap file", source);
+            return st;
+        }
+        const char *c = buf;
+        while (*c == ' ' || *c == '\t') c++;
+        if (*c && *c != '#') any = true;
     }
     return ls == LINES_END ? KEYMAP_OK : KEYMAP_E_SYNTAX;
 }

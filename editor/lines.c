@@ -1,9 +1,12 @@
 /* lines.c: the file reader, line splitter, name check and messages shared by the keymap, theme
  * and config parsers. Depends on libc/POSIX only. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lines.h"
 
 void lines_init(lines_reader *r, const char *text, size_t len, const char *source)
@@ -82,25 +85,34 @@ bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext
 lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len,
                              struct stat *st, int *err_no)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* a FIFO or device must not block the editor: non-blocking open, regular files only */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         *err_no = errno;
         return LINES_E_OPEN;
     }
     lines_status s = LINES_OK;
-    if (fstat(fileno(f), st) != 0 || !S_ISREG(st->st_mode))
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))
         s = LINES_E_TYPE;
     else if (st->st_size > (off_t)max_size)
         s = LINES_E_BIG;
     else if (!(*text = malloc((size_t)st->st_size + 1)))
         s = LINES_E_NOMEM;
     if (s != LINES_OK) {
-        fclose(f);
+        close(fd);
         return s;
     }
-    *len = fread(*text, 1, (size_t)st->st_size, f);
-    bool bad = ferror(f);
-    fclose(f);
+    size_t want = (size_t)st->st_size, got = 0;
+    bool bad = false;
+    while (got < want) {
+        ssize_t r = read(fd, *text + got, want - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { bad = true; break; }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    *len = got;
+    close(fd);
     if (bad) {
         free(*text);
         *text = NULL;
@@ -115,6 +127,10 @@ void lines_file_error(lines_status s, int err_no, const char *path, size_t max_s
     if (!err || !err_size) return;
     if (s == LINES_E_BIG)
         snprintf(err, err_size, "%s: larger than %zu bytes", path, max_size);
+    else if (s == LINES_E_TYPE && from)
+        snprintf(err, err_size, "%s:%d: include %s: not a regular file", from, from_line, path);
+    else if (s == LINES_E_TYPE)
+        snprintf(err, err_size, "%s: not a regular file", path);
     else if (s == LINES_E_READ)
         snprintf(err, err_size, "%s: read error", path);
     else if (from)

@@ -416,6 +416,18 @@ static theme_status theme_parse_line(theme *t, char *s, const char *source, int 
     return THEME_OK;
 }
 
+/* The first word of line s starts a theme line (a keyword, a slot name). */
+static bool theme_first_word_known(const theme *t, const char *s)
+{
+    char w[64];
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strcspn(s, " \t");
+    if (n >= sizeof w) return false;
+    memcpy(w, s, n);
+    w[n] = 0;
+    return !strcmp(w, "include") || !strcmp(w, "thresholds") || theme_slot_find(w) >= 0;
+}
+
 theme_status theme_load_string(theme *t, const char *text, size_t len, const char *source,
                                char *err, size_t err_size)
 {
@@ -426,9 +438,19 @@ theme_status theme_load_string(theme *t, const char *text, size_t len, const cha
     lines_reader r;
     lines_init(&r, text, len, source);
     lines_status ls;
+    bool any = false;   /* a setting was read: the file is a theme */
     while ((ls = lines_next(&r, buf, THEME_MAX_LINE, err, err_size)) == LINES_OK) {
         theme_status st = theme_parse_line(t, buf, source, r.line, err, err_size);
-        if (st != THEME_OK) return st;
+        if (st != THEME_OK) {
+            /* the first setting is wrong: most likely not a theme at all (a wrong path); its
+             * lines are not quoted, they may be anything (a password file) */
+            if (!any && st != THEME_E_NOMEM && !theme_first_word_known(t, buf) && err && err_size)
+                snprintf(err, err_size, "%s: not a theme file", source);
+            return st;
+        }
+        const char *c = buf;
+        while (*c == ' ' || *c == '\t') c++;
+        if (*c && *c != '#') any = true;
     }
     return ls == LINES_END ? THEME_OK : THEME_E_SYNTAX;
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "bd3.h"
 #include "config.h"
@@ -144,17 +146,17 @@ static void test_config_file_errors_give_line_numbers(void **state)
     const char *text = "wrap = off\n\n# x\ntab-width = 40\nkeymap = vi\n";
     assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
                      CONFIG_E_VALUE);
-    assert_string_equal(err, "cfg:4: tab-width: 40 is outside 1..16");
+    assert_string_equal(err, "cfg:4: tab-width: 40 is outside 1..16 (line 4 skipped)");
     assert_false(cfg->wrap);                      /* lines before the error stay applied */
-    assert_string_equal(cfg->keymap, "default");  /* lines after it are not read */
+    assert_string_equal(cfg->keymap, "vi");       /* and those after it too */
     text = "wrap off\n";
     assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
                      CONFIG_E_SYNTAX);
-    assert_string_equal(err, "cfg:1: expected: name = value");
+    assert_string_equal(err, "cfg:1: expected: name = value (line 1 skipped)");
     text = "a = 1\n";
     assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
                      CONFIG_E_NAME);
-    assert_string_equal(err, "cfg:1: unknown option 'a'");
+    assert_string_equal(err, "cfg:1: unknown option 'a' (line 1 skipped)");
     text = "model = \"abc\n";
     assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
                      CONFIG_E_SYNTAX);
@@ -165,7 +167,25 @@ static void test_config_file_errors_give_line_numbers(void **state)
     static const char nul[] = "wrap = on\nwrap = o\0n\n";
     assert_int_equal(config_load_string(cfg, nul, sizeof nul - 1, "cfg", err, sizeof err),
                      CONFIG_E_SYNTAX);
-    assert_string_equal(err, "cfg:2: NUL byte in line");
+    assert_string_equal(err, "cfg:2: NUL byte in line (line 2 skipped)");
+}
+
+static void test_config_reports_every_bad_line_and_applies_the_rest(void **state)
+{
+    config *cfg = *state;
+    char err[512];
+    const char *text = "tab-width = 40\nwrap = off\nfoo = 1\nno equals here\nkeymap = vi\n";
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
+                     CONFIG_E_VALUE);
+    assert_string_equal(err, "cfg:1: tab-width: 40 is outside 1..16; cfg:3: unknown option 'foo'; "
+                             "cfg:4: expected: name = value (lines 1, 3, 4 skipped)");
+    assert_false(cfg->wrap);
+    assert_string_equal(cfg->keymap, "vi");
+    /* a small buffer still says which lines were skipped */
+    char small[40];
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", small, sizeof small),
+                     CONFIG_E_VALUE);
+    assert_non_null(strstr(small, "(lines 1, 3, 4 skipped)"));
 }
 
 static void test_config_hostile_long_line(void **state)
@@ -255,6 +275,18 @@ static void test_config_load_file_missing_and_present(void **state)
     assert_int_equal(config_load_file(cfg, "/nonexistent/bd3ed/config", err, sizeof err),
                      CONFIG_E_NOFILE);
     assert_int_equal(config_load_file(cfg, "/", err, sizeof err), CONFIG_E_IO);
+    /* a FIFO is refused at once (the alarm only turns a hang into a failure) */
+    char fifo[] = "/tmp/bd3ed-config-fifo-XXXXXX";
+    assert_non_null(mkdtemp(fifo));
+    char fp[64];
+    snprintf(fp, sizeof fp, "%s/config", fifo);
+    assert_int_equal(mkfifo(fp, 0600), 0);
+    alarm(20);
+    assert_int_equal(config_load_file(cfg, fp, err, sizeof err), CONFIG_E_IO);
+    alarm(0);
+    assert_non_null(strstr(err, "not a regular file"));
+    unlink(fp);
+    rmdir(fifo);
     char path[] = "/tmp/bd3ed-config-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -357,6 +389,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_prompt_text_forms, setup_cfg, teardown_cfg),
         cmocka_unit_test(test_config_path_prefers_xdg),
         cmocka_unit_test_setup_teardown(test_config_load_file_missing_and_present, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_reports_every_bad_line_and_applies_the_rest, setup_cfg, teardown_cfg),
         cmocka_unit_test(test_config_option_table_is_consistent),
         cmocka_unit_test(test_config_sampler_choices_are_engine_sampler_names),
     };

@@ -581,6 +581,27 @@ static void test_keymap_error_in_included_file_names_that_file(void **state)
     keymap_free(km);
 }
 
+/* A wrong path to a file that is no keymap (a password file): its lines are never quoted; a
+ * FIFO is refused without blocking (the alarm only turns a hang into a failure). */
+static void test_keymap_other_files_are_not_quoted_and_fifos_refused(void **state)
+{
+    (void)state;
+    write_file(tmpdir, "shadow", "root:$6$secrethash:19000:0:99999:7:::\nmode normal\n");
+    char path[256], err[256] = "";
+    snprintf(path, sizeof path, "%s/shadow", tmpdir);
+    keymap *km = keymap_new();
+    assert_int_not_equal(keymap_load_file(km, path, err, sizeof err), KEYMAP_OK);
+    assert_null(strstr(err, "secret"));
+    assert_non_null(strstr(err, "not a keymap file"));
+    snprintf(path, sizeof path, "%s/fifo", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    assert_int_equal(keymap_load_file(km, path, err, sizeof err), KEYMAP_E_IO);
+    alarm(0);
+    assert_non_null(strstr(err, "not a regular file"));
+    keymap_free(km);
+}
+
 static void test_keymap_missing_file_and_bad_arguments(void **state)
 {
     (void)state;
@@ -626,6 +647,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keymap_include_cycle_is_an_error, setup_tmpdir,
                                         teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_keymap_error_in_included_file_names_that_file,
+                                        setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_keymap_other_files_are_not_quoted_and_fifos_refused,
                                         setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_keymap_missing_file_and_bad_arguments,
                                         setup_tmpdir, teardown_tmpdir),

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "theme.h"
 
@@ -203,7 +205,7 @@ static void test_theme_errors_name_file_and_line(void **state)
     LOAD_FAILS("include ../x\n", "bad theme name");
     LOAD_FAILS("include nothere\n", "no theme 'nothere'");
     LOAD_FAILS("normal red\0\n", "NUL byte");
-    LOAD_FAILS("\x1b]0;pwned\x07 red\n", "unknown slot '?'");
+    LOAD_FAILS("normal red\n\x1b]0;pwned\x07 red\n", "unknown slot '?'");
 }
 
 static void test_theme_error_keeps_earlier_lines_and_long_lines_rejected(void **state)
@@ -363,6 +365,35 @@ static void test_theme_include_and_override(void **state)
     theme_free(NULL);
 }
 
+/* A wrong path to a file that is no theme (a password file): its lines are never quoted; a
+ * FIFO is refused without blocking (the alarm only turns a hang into a failure). */
+static void test_theme_other_files_are_not_quoted_and_fifos_refused(void **state)
+{
+    (void)state;
+    char dir[64], path[128], err[256] = "";
+    snprintf(dir, sizeof dir, "/tmp/bd3ed-theme-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/shadow", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("root:$6$secrethash:19000:0:99999:7:::\nnormal red\n", f);
+    fclose(f);
+    theme *t = theme_new();
+    assert_int_not_equal(theme_load_file(t, path, err, sizeof err), THEME_OK);
+    assert_null(strstr(err, "secret"));
+    assert_non_null(strstr(err, "not a theme file"));
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    assert_int_equal(theme_load_file(t, path, err, sizeof err), THEME_E_IO);
+    alarm(0);
+    assert_non_null(strstr(err, "not a regular file"));
+    theme_free(t);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_theme_slot_names_round_trip),
         cmocka_unit_test(test_theme_thresholds_define_buckets),
         cmocka_unit_test(test_theme_errors_name_file_and_line),
+        cmocka_unit_test(test_theme_other_files_are_not_quoted_and_fifos_refused),
         cmocka_unit_test(test_theme_error_keeps_earlier_lines_and_long_lines_rejected),
         cmocka_unit_test(test_theme_no_colour_uses_attributes),
         cmocka_unit_test(test_theme_collapsed_colours_fall_back_to_attributes),
