@@ -236,6 +236,48 @@ static bd3_status gguf_parse_value(gguf_cursor *c, gguf_kv *kv, const char *fnam
     return BD3_OK;
 }
 
+/* One tensor's data range, for the overlap check. */
+typedef struct gguf_range {
+    uint64_t start;   /* offset in the data section */
+    uint64_t end;     /* one past its last byte */
+    int tensor;       /* index in g->tensors */
+} gguf_range;
+
+static int gguf_range_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const gguf_range *)a)->start, y = ((const gguf_range *)b)->start;
+    return x < y ? -1 : x > y;
+}
+
+/* Tensors may not share data bytes: each would be expanded on its own, so a small file could
+ * claim far more memory than it holds. With no overlap, the data a model converts is bounded by
+ * the data section the header describes. */
+static bd3_status gguf_check_overlap(const gguf_file *g, char *err, size_t err_size)
+{
+    if (g->n_tensors < 2) return BD3_OK;
+    gguf_range *r = malloc((size_t)g->n_tensors * sizeof *r);
+    if (!r) {
+        gguf_err(err, err_size, g->name, "out of memory");
+        return BD3_E_NOMEM;
+    }
+    for (int i = 0; i < g->n_tensors; i++)
+        r[i] = (gguf_range){ g->tensors[i].offset, g->tensors[i].offset + g->tensors[i].n_bytes, i };
+    qsort(r, (size_t)g->n_tensors, sizeof *r, gguf_range_cmp);
+    bd3_status st = BD3_OK;
+    for (int i = 1; i < g->n_tensors && st == BD3_OK; i++) {
+        if (r[i].start >= r[i - 1].end) continue;
+        const gguf_tensor *a = &g->tensors[r[i - 1].tensor], *b = &g->tensors[r[i].tensor];
+        char sa[80], sb[80];
+        gguf_err(err, err_size, g->name, "tensors '%s' and '%s' share data bytes (offsets %llu and %llu)",
+                 gguf_show(a->name, a->name_len, sa, sizeof sa),
+                 gguf_show(b->name, b->name_len, sb, sizeof sb),
+                 (unsigned long long)a->offset, (unsigned long long)b->offset);
+        st = BD3_E_FORMAT;
+    }
+    free(r);
+    return st;
+}
+
 static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
 {
     const char *fn = g->name;
@@ -401,6 +443,7 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
     }
     g->data_start = pos + pad;
     size_t data_size = g->size >= g->data_start ? g->size - g->data_start : 0;
+    bd3_status st_overlap;
     for (int i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
         if (t->offset > data_size || t->n_bytes > data_size - t->offset) {
@@ -411,6 +454,8 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
         }
         t->data = g->base + g->data_start + t->offset;
     }
+    st_overlap = gguf_check_overlap(g, err, err_size);
+    if (st_overlap != BD3_OK) return st_overlap;
     gguf_sort(g);
     for (int i = 1; i < g->n_kv; i++) {
         const gguf_kv *a = &g->kv[g->kv_sorted[i - 1]], *b = &g->kv[g->kv_sorted[i]];
@@ -463,7 +508,7 @@ bd3_status gguf_open_memory(const void *data, size_t size, const char *name, ggu
 bd3_status gguf_open(const char *path, gguf_file **out, char *err, size_t err_size)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);   /* a FIFO: no wait */
     if (fd < 0) {
         gguf_err(err, err_size, path, "cannot open: %s", strerror(errno));
         return BD3_E_IO;

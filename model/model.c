@@ -3,6 +3,7 @@
  * Depends on gguf.h, tokenizer.h and libc. */
 #include "model.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,19 @@ static bd3_status model_f32(const gguf_file *g, const char *key, float def, floa
     return BD3_OK;
 }
 
+/* Weights must be finite numbers: a NaN or infinity would silently poison every output. */
+static bd3_status model_check_finite(const gguf_file *g, const char *name, const float *v, size_t n,
+                                     char *err, size_t err_size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            model_err(err, err_size, gguf_name(g), "tensor %s holds %s at element %zu", name,
+                      isnan(v[i]) ? "NaN" : "an infinite value", i);
+            return BD3_E_FORMAT;
+        }
+    return BD3_OK;
+}
+
 /* Finds tensor name with ne = [ne0, ne1] (ne1 = 1 for a vector) and one of the types in the
  * bit mask; counts its weights. */
 static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1,
@@ -106,7 +120,7 @@ static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const cha
 {
     if (t->type == GGUF_TENSOR_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         *out = (const float *)(const void *)t->data;
-        return BD3_OK;
+        return model_check_finite(g, name, *out, (size_t)t->n_elements, err, err_size);
     }
     float **owned = realloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *owned);
     if (!owned) goto nomem;
@@ -116,7 +130,7 @@ static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const cha
     m->owned[m->n_owned++] = buf;
     gguf_tensor_to_f32(t, buf);
     *out = buf;
-    return BD3_OK;
+    return model_check_finite(g, name, buf, (size_t)t->n_elements, err, err_size);
 nomem:
     model_err(err, err_size, gguf_name(m->file), "out of memory converting tensor %s", name);
     return BD3_E_NOMEM;

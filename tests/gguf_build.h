@@ -157,6 +157,8 @@ typedef struct gb_model_opts {
     uint32_t n_head;         /* head count (2) */
     void (*more_kv)(gb_file *f, void *user); /* adds metadata after the standard keys, or NULL */
     void *more_kv_user;      /* passed to more_kv */
+    const char *bad_value;   /* tensor whose element 3 is bad_float, or NULL */
+    float bad_float;         /* the value put there (NaN, infinity) */
 } gb_model_opts;
 
 static void gb_model_opts_init(gb_model_opts *o)
@@ -181,6 +183,7 @@ static void gb_model_tensor(gb_file *f, const gb_model_opts *o, const char *name
             uint16_t h = v == 0.0f ? 0 : 0x3000; /* 0.125 */
             memcpy(buf + 2 * i, &h, 2);
         } else {
+            if (o->bad_value && strcmp(o->bad_value, name) == 0 && i == 3) v = o->bad_float;
             memcpy(buf + 4 * i, &v, 4);
         }
     }

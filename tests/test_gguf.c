@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include "bd3.h"
 #include "gguf.h"
@@ -446,6 +448,67 @@ static void test_model_rejects_missing_parts(void **state)
     expect_model_error(&o, BD3_E_FORMAT, "not a multiple of head_count 3");
 }
 
+static void test_model_rejects_nan_and_infinite_weights(void **state)
+{
+    (void)state;
+    gb_model_opts o;
+    gb_model_opts_init(&o);
+    o.bad_value = "blk.0.ffn_up.weight";
+    o.bad_float = NAN;
+    expect_model_error(&o, BD3_E_FORMAT, "blk.0.ffn_up.weight holds NaN at element 3");
+    o.bad_value = "output.bias";
+    o.bad_float = -INFINITY;
+    expect_model_error(&o, BD3_E_FORMAT, "output.bias holds an infinite value at element 3");
+}
+
+/* Two tensor infos naming the same data bytes: a 64-byte data section cannot stand for two
+ * 64-byte tensors (each would be expanded on its own). */
+static void test_gguf_rejects_tensors_sharing_data(void **state)
+{
+    (void)state;
+    for (int shift = 0; shift < 2; shift++) {
+        gb_file f;
+        gb_init(&f);
+        const char *names[2] = { "a", "b" };
+        uint64_t offsets[2] = { 0, shift ? 32 : 0 };
+        for (int i = 0; i < 2; i++) {
+            gb_str(&f.ti, names[i]);
+            gb_u32(&f.ti, 1);
+            gb_u64(&f.ti, 16);   /* 16 F32 = 64 bytes */
+            gb_u32(&f.ti, 0);
+            gb_u64(&f.ti, offsets[i]);
+        }
+        f.n_t = 2;
+        uint8_t zero[128] = { 0 };
+        gb_bytes(&f.data, zero, sizeof zero);
+        uint8_t *buf;
+        size_t size;
+        gb_finish(&f, &buf, &size);
+        gb_release(&f);
+        expect_error(buf, size, BD3_E_FORMAT, "share data bytes");
+        free(buf);
+    }
+}
+
+static void test_model_fifo_is_refused_without_blocking(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bd3ed-gguf-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/model.gguf", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);   /* turns a blocking open into a failure rather than a hang */
+    bd3_model *m = NULL;
+    char err[256] = "";
+    assert_int_equal(bd3_model_load(path, &m, err, sizeof err), BD3_E_IO);
+    alarm(0);
+    assert_null(m);
+    assert_non_null(strstr(err, "not a regular file"));
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_model_load_reports_missing_file(void **state)
 {
     (void)state;
@@ -462,6 +525,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gguf_valid_file_reads_back),
+        cmocka_unit_test(test_gguf_rejects_tensors_sharing_data),
+        cmocka_unit_test(test_model_rejects_nan_and_infinite_weights),
+        cmocka_unit_test(test_model_fifo_is_refused_without_blocking),
         cmocka_unit_test(test_gguf_every_truncation_fails_cleanly),
         cmocka_unit_test(test_gguf_rejects_bad_magic),
         cmocka_unit_test(test_gguf_rejects_other_versions),
