@@ -144,8 +144,9 @@ static void test_lines_file_error_names_the_file_and_the_including_line(void **s
     snprintf(want, sizeof want, "a.keys:3: include b.keys: %s", strerror(ENOENT));
     assert_string_equal(err, want);
     lines_file_error(LINES_E_TYPE, EISDIR, "d", 1024, NULL, 0, err, sizeof err);
-    snprintf(want, sizeof want, "d: %s", strerror(EISDIR));
-    assert_string_equal(err, want);
+    assert_string_equal(err, "d: not a regular file");
+    lines_file_error(LINES_E_TYPE, 0, "fifo", 1024, "a.keys", 2, err, sizeof err);
+    assert_string_equal(err, "a.keys:2: include fifo: not a regular file");
 }
 
 int main(void)
