@@ -109,6 +109,18 @@ static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint6
                   gguf_tensor_type_name(t->type));
         return BD3_E_FORMAT;
     }
+    if (t->type == GGUF_TENSOR_Q8_0) {   /* kept packed: its f16 scales must be finite */
+        size_t n_blocks = t->n_bytes / GGUF_Q8_0_BLOCK_BYTES;
+        for (size_t b = 0; b < n_blocks; b++) {
+            const uint8_t *p = t->data + b * GGUF_Q8_0_BLOCK_BYTES;
+            uint16_t h = (uint16_t)(p[0] | p[1] << 8);
+            if ((h & 0x7c00) == 0x7c00) {
+                model_err(err, err_size, gguf_name(g), "tensor %s holds %s scale in block %zu",
+                          name, (h & 0x3ff) ? "a NaN" : "an infinite", b);
+                return BD3_E_FORMAT;
+            }
+        }
+    }
     m->n_params += (size_t)t->n_elements;
     *out = t;
     return BD3_OK;
@@ -120,7 +132,7 @@ static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const cha
 {
     if (t->type == GGUF_TENSOR_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         *out = (const float *)(const void *)t->data;
-        return model_check_finite(g, name, *out, (size_t)t->n_elements, err, err_size);
+        return model_check_finite(m->file, name, *out, (size_t)t->n_elements, err, err_size);
     }
     float **owned = realloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *owned);
     if (!owned) goto nomem;
@@ -130,7 +142,7 @@ static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const cha
     m->owned[m->n_owned++] = buf;
     gguf_tensor_to_f32(t, buf);
     *out = buf;
-    return model_check_finite(g, name, buf, (size_t)t->n_elements, err, err_size);
+    return model_check_finite(m->file, name, buf, (size_t)t->n_elements, err, err_size);
 nomem:
     model_err(err, err_size, gguf_name(m->file), "out of memory converting tensor %s", name);
     return BD3_E_NOMEM;
