@@ -15,6 +15,7 @@
 #define FORWARD_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
 #define FORWARD_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
 #define FORWARD_MAX_THREADS 64         /* threads of one context at most */
+#define FORWARD_Q_ATT_ROWS 64          /* int8 attention from this many query rows */
 
 /* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
  * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
@@ -39,6 +40,38 @@ float *forward_alloc(size_t n, size_t *bytes)
     if (posix_memalign(&p, 64, sz)) return NULL;
     *bytes += sz;
     return p;
+}
+
+/* Allocates one packed matrix's buffers: n_tiles tiles of ld_blocks blocks. */
+static bd3_status forward_att_matrix(quant_matrix *q, int n_tiles, int ld_blocks, size_t *bytes)
+{
+    size_t tb = (size_t)n_tiles * (size_t)ld_blocks;
+    q->ld_blocks = ld_blocks;
+    q->q = (uint8_t *)(void *)forward_alloc(tb * QUANT_TILE_BYTES / sizeof(float), bytes);
+    q->d = forward_alloc(tb * QUANT_TILE, bytes);
+    return q->q && q->d ? BD3_OK : BD3_E_NOMEM;
+}
+
+/* Buffers of the int8 attention (hd a multiple of 32). */
+static bd3_status forward_att_alloc(bd3_ctx *c)
+{
+    const bd3_hparams *hp = &c->m->hp;
+    const int H = hp->n_head, hd = hp->n_embd / H, NP = c->ld_scores;
+    const size_t T = (size_t)c->n_threads, rows = (size_t)(c->q_chunk > hd ? c->q_chunk : hd);
+    c->att_k = calloc((size_t)H, sizeof *c->att_k);
+    c->att_vt = calloc((size_t)H, sizeof *c->att_vt);
+    c->bytes += 2 * (size_t)H * sizeof *c->att_k;
+    if (!c->att_k || !c->att_vt) return BD3_E_NOMEM;
+    for (int h = 0; h < H; h++)
+        if (forward_att_matrix(&c->att_k[h], NP / QUANT_TILE, hd / QUANT_BLOCK, &c->bytes) ||
+            forward_att_matrix(&c->att_vt[h], (hd + QUANT_TILE - 1) / QUANT_TILE, NP / QUANT_BLOCK,
+                               &c->bytes))
+            return BD3_E_NOMEM;
+    c->att_q = (int8_t *)(void *)forward_alloc(T * rows * (size_t)NP / sizeof(float), &c->bytes);
+    c->att_d = forward_alloc(T * rows * (size_t)NP / QUANT_BLOCK, &c->bytes);
+    c->att_s = (int32_t *)(void *)forward_alloc(T * rows * (size_t)NP / QUANT_BLOCK, &c->bytes);
+    c->att_vt_tmp = forward_alloc(T * (size_t)hd * (size_t)NP, &c->bytes);
+    return c->att_q && c->att_d && c->att_s && c->att_vt_tmp ? BD3_OK : BD3_E_NOMEM;
 }
 
 bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
@@ -69,7 +102,8 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->att = forward_alloc(N * D, &c->bytes);
     c->proj = forward_alloc(N * D, &c->bytes);
     c->ff = forward_alloc(N * F, &c->bytes);
-    c->scores = forward_alloc((size_t)n_threads * chunk * N, &c->bytes);
+    c->ld_scores = (int)((N + QUANT_BLOCK - 1) / QUANT_BLOCK * QUANT_BLOCK);
+    c->scores = forward_alloc((size_t)n_threads * chunk * (size_t)c->ld_scores, &c->bytes);
     c->inv_sum = forward_alloc((size_t)n_threads * chunk, &c->bytes);
     c->rope_cos = forward_alloc(N * hd / 2, &c->bytes);
     c->rope_sin = forward_alloc(N * hd / 2, &c->bytes);
@@ -82,6 +116,10 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
         c->xq = (int8_t *)(void *)forward_alloc((N * K + 3) / 4, &c->bytes);
         c->xd = forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
         c->xs = (int32_t *)(void *)forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
+        if (hd % QUANT_BLOCK == 0 && forward_att_alloc(c) != BD3_OK) {
+            bd3_ctx_free(c);
+            return BD3_E_NOMEM;
+        }
     }
     c->pool = pool_new(n_threads);
     if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
@@ -116,6 +154,14 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->xq);
     free(c->xd);
     free(c->xs);
+    for (int h = 0; c->att_k && h < c->m->hp.n_head; h++) quant_matrix_free(&c->att_k[h]);
+    for (int h = 0; c->att_vt && h < c->m->hp.n_head; h++) quant_matrix_free(&c->att_vt[h]);
+    free(c->att_k);
+    free(c->att_vt);
+    free(c->att_q);
+    free(c->att_d);
+    free(c->att_s);
+    free(c->att_vt_tmp);
     wincache_free(c);
     kvcache_free(c);
     free(c);
@@ -248,6 +294,7 @@ typedef struct forward_att_job {
     int ldq, ldk, ldv;    /* row strides, floats */
     int nq;               /* query rows */
     int n_chunks;         /* query chunks of q_chunk rows */
+    int nk;               /* keys */
 } forward_att_job;
 
 /* Task t: query chunk t / H, head t % H, on thread tid's score buffer. */
@@ -256,11 +303,11 @@ static void forward_att_task(void *arg, int t, int tid)
     const forward_att_job *j = arg;
     bd3_ctx *c = j->c;
     const bd3_hparams *hp = &c->m->hp;
-    int D = hp->n_embd, H = hp->n_head, hd = D / H, N = hp->n_ctx;
+    int D = hp->n_embd, H = hp->n_head, hd = D / H, LS = c->ld_scores;
     int r0 = (t / H) * c->q_chunk, h = t % H;
     int rows = j->nq - r0 < c->q_chunk ? j->nq - r0 : c->q_chunk;
     int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
-    float *s = c->scores + (size_t)tid * c->q_chunk * N;
+    float *s = c->scores + (size_t)tid * c->q_chunk * c->ld_scores;
     float alpha = (float)(1.0 / sqrt((double)hd));
     const float *q = j->q + (size_t)r0 * j->ldq + (size_t)h * hd;
     const float *k = j->k + (size_t)h * hd, *v = j->v + (size_t)h * hd;
@@ -272,16 +319,78 @@ static void forward_att_task(void *arg, int t, int tid)
     if (!vs) vs = kmax;
     for (int k0 = 0; k0 < kmax; k0 += ks) {
         int kk = kmax - k0 < ks ? kmax - k0 : ks;
-        forward_gemm_nt(rows, kk, hd, alpha, q, j->ldq, k + (size_t)k0 * j->ldk, j->ldk, 0.0f, s + k0, N);
+        forward_gemm_nt(rows, kk, hd, alpha, q, j->ldq, k + (size_t)k0 * j->ldk, j->ldk, 0.0f, s + k0, LS);
     }
     float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
-    kern_softmax_rows(s, rows, N, kmax, c->lens + r0, inv);
+    kern_softmax_rows(s, rows, LS, kmax, c->lens + r0, inv);
     for (int k0 = 0; k0 < kmax; k0 += vs) {
         int kk = kmax - k0 < vs ? kmax - k0 : vs;
-        forward_gemm_nn(rows, hd, kk, s + k0, N, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, D);
+        forward_gemm_nn(rows, hd, kk, s + k0, LS, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, D);
     }
     for (int i = 0; i < rows; i++)
         for (int d = 0; d < hd; d++) o[(size_t)i * D + d] *= inv[i];
+}
+
+/* int8 attention, first pass: task h packs head h's keys (nk x hd) and its values transposed
+ * (hd x keys, zero past nk up to a multiple of 32) for the products of forward_att_q8_task. */
+static void forward_att_pack_task(void *arg, int h, int tid)
+{
+    const forward_att_job *j = arg;
+    bd3_ctx *c = j->c;
+    const int D = c->m->hp.n_embd, hd = D / c->m->hp.n_head, LS = c->ld_scores;
+    const int nk = j->nk, kpad = (nk + QUANT_BLOCK - 1) / QUANT_BLOCK * QUANT_BLOCK;
+    const size_t rows = (size_t)(c->q_chunk > hd ? c->q_chunk : hd);
+    int8_t *q8 = c->att_q + (size_t)tid * rows * LS;
+    float *d = c->att_d + (size_t)tid * rows * (LS / QUANT_BLOCK);
+    int32_t *s = c->att_s + (size_t)tid * rows * (LS / QUANT_BLOCK);
+    quant_rows(j->k + (size_t)h * hd, nk, hd, j->ldk, q8, d, s);
+    quant_pack_rows(q8, hd, d, hd / QUANT_BLOCK, nk, hd, &c->att_k[h]);
+    float *vt = c->att_vt_tmp + (size_t)tid * hd * LS;
+    for (int i = 0; i < nk; i++) {
+        const float *vr = j->v + (size_t)i * j->ldv + (size_t)h * hd;
+        for (int e = 0; e < hd; e++) vt[(size_t)e * LS + i] = vr[e];
+    }
+    for (int e = 0; e < hd; e++)
+        for (int i = nk; i < kpad; i++) vt[(size_t)e * LS + i] = 0.0f;
+    quant_rows(vt, hd, kpad, LS, q8, d, s);
+    quant_pack_rows(q8, kpad, d, kpad / QUANT_BLOCK, hd, kpad, &c->att_vt[h]);
+}
+
+/* int8 attention, second pass: task t is query chunk t / H, head t % H. Queries quantized with
+ * 1 / sqrt(hd) folded into their scales, scores as int8 products with the packed keys, softmax in
+ * float32, probabilities quantized per block of 32 keys, int8 products with the packed values. */
+static void forward_att_q8_task(void *arg, int t, int tid)
+{
+    const forward_att_job *j = arg;
+    bd3_ctx *c = j->c;
+    const bd3_hparams *hp = &c->m->hp;
+    const int D = hp->n_embd, H = hp->n_head, hd = D / H, LS = c->ld_scores, nbh = hd / QUANT_BLOCK;
+    const int r0 = (t / H) * c->q_chunk, h = t % H;
+    const int rows = j->nq - r0 < c->q_chunk ? j->nq - r0 : c->q_chunk;
+    const int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
+    const int kpad = (kmax + QUANT_BLOCK - 1) / QUANT_BLOCK * QUANT_BLOCK;
+    const size_t brows = (size_t)(c->q_chunk > hd ? c->q_chunk : hd);
+    int8_t *q8 = c->att_q + (size_t)tid * brows * LS;
+    float *d = c->att_d + (size_t)tid * brows * (LS / QUANT_BLOCK);
+    int32_t *s8 = c->att_s + (size_t)tid * brows * (LS / QUANT_BLOCK);
+    float *s = c->scores + (size_t)tid * c->q_chunk * LS;
+    float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
+    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
+    const float alpha = (float)(1.0 / sqrt((double)hd));
+    quant_rows(j->q + (size_t)r0 * j->ldq + (size_t)h * hd, rows, hd, j->ldq, q8, d, s8);
+    for (int i = 0; i < rows * nbh; i++) d[i] *= alpha;
+    quant_matrix keys = c->att_k[h]; /* the keys this chunk sees */
+    keys.rows = kmax;
+    keys.n_tiles = (kmax + QUANT_TILE - 1) / QUANT_TILE;
+    quant_matmul(&keys, 0, keys.n_tiles, rows, q8, d, s8, 0.0f, s, LS);
+    kern_softmax_rows(s, rows, LS, kpad, c->lens + r0, inv);
+    quant_rows(s, rows, kpad, LS, q8, d, s8);
+    quant_matrix vals = c->att_vt[h];
+    vals.cols = kpad;
+    vals.n_blocks = kpad / QUANT_BLOCK;
+    quant_matmul(&vals, 0, vals.n_tiles, rows, q8, d, s8, 0.0f, o, D);
+    for (int i = 0; i < rows; i++)
+        for (int e = 0; e < hd; e++) o[(size_t)i * D + e] *= inv[i];
 }
 
 void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
@@ -296,8 +405,14 @@ void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, cons
         }
         c->lens[i] = lim;
     }
-    forward_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk };
-    /* heads run in parallel on the pool, each product on one thread */
+    forward_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk };
+    /* heads run in parallel on the pool, each product on one thread; int8 products when the
+       queries are many enough to pay for packing every key and value */
+    if (c->att_k && nq >= FORWARD_Q_ATT_ROWS) {
+        pool_run(c->pool, hp->n_head, forward_att_pack_task, &j);
+        pool_run(c->pool, j.n_chunks * hp->n_head, forward_att_q8_task, &j);
+        return;
+    }
     pool_run(c->pool, j.n_chunks * hp->n_head, forward_att_task, &j);
 }
 

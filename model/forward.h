@@ -43,13 +43,22 @@ struct bd3_ctx {
     float *att;         /* [n_ctx, D] attention output o, heads side by side */
     float *proj;        /* [n_ctx, D] output of a projection before gating */
     float *ff;          /* [n_ctx, F] MLP hidden activations */
-    float *scores;      /* [n_threads, q_chunk, n_ctx] attention probabilities, one head per thread */
+    int ld_scores;      /* floats per row of scores: n_ctx rounded up to a multiple of 32 */
+    float *scores;      /* [n_threads, q_chunk, ld_scores] attention probabilities, one head per
+                           thread */
     float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;          /* [n_ctx] keys each query row sees */
     int32_t *row_ids;   /* [n_ctx] ids of the rows of a window-cache step */
     int8_t *xq;         /* [n_ctx, max(D, F)] input of an int8 product, quantized (quant_rows) */
     float *xd;          /* [n_ctx, max(D, F) / 32] its block scales */
     int32_t *xs;        /* [n_ctx, max(D, F) / 32] its block sums times -128 */
+    quant_matrix *att_k;  /* [H] int8 attention: each head's keys packed, ld_scores keys x hd */
+    quant_matrix *att_vt; /* [H] each head's values transposed and packed, hd x ld_scores keys */
+    int8_t *att_q;      /* [n_threads, max(q_chunk, hd), ld_scores] quantized queries,
+                           probabilities, or keys and values being packed */
+    float *att_d;       /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block scales */
+    int32_t *att_s;     /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block sums * -128 */
+    float *att_vt_tmp;  /* [n_threads, hd, ld_scores] one head's values transposed, keys padded */
     float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
     float *rope_sin;    /* [n_ctx, hd/2] sin of position * inv_freq */
     struct kvcache kv;  /* KV cache */

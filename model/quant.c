@@ -66,26 +66,27 @@ static bd3_status quant_alloc(int rows, int cols, quant_matrix *out)
     out->cols = cols;
     out->n_tiles = (rows + QUANT_TILE - 1) / QUANT_TILE;
     out->n_blocks = cols / QUANT_BLOCK;
+    out->ld_blocks = out->n_blocks;
     size_t tb = (size_t)out->n_tiles * (size_t)out->n_blocks;
     void *q = NULL, *d = NULL;
     if (posix_memalign(&q, 64, tb * QUANT_TILE_BYTES) ||
-        posix_memalign(&d, 64, (tb * QUANT_TILE * sizeof(uint16_t) + 63) / 64 * 64)) {
+        posix_memalign(&d, 64, tb * QUANT_TILE * sizeof(float))) {
         free(q);
         return BD3_E_NOMEM;
     }
     out->q = q;
     out->d = d;
     memset(out->q, 128, tb * QUANT_TILE_BYTES);
-    memset(out->d, 0, tb * QUANT_TILE * sizeof(uint16_t));
+    memset(out->d, 0, tb * QUANT_TILE * sizeof(float));
     return BD3_OK;
 }
 
-/* Places row r's block b (scale bits d16, values v[32]) into the tiles. */
-static void quant_put(quant_matrix *m, int r, int b, uint16_t d16, const int8_t *v)
+/* Places row r's block b (scale d, values v[32]) into the tiles. */
+static void quant_put(quant_matrix *m, int r, int b, float d, const int8_t *v)
 {
     int t = r / QUANT_TILE, lane = r % QUANT_TILE;
-    size_t tb = (size_t)t * (size_t)m->n_blocks + (size_t)b;
-    m->d[tb * QUANT_TILE + (size_t)lane] = d16;
+    size_t tb = (size_t)t * (size_t)m->ld_blocks + (size_t)b;
+    m->d[tb * QUANT_TILE + (size_t)lane] = d;
     uint8_t *dst = m->q + tb * QUANT_TILE_BYTES;
     for (int j = 0; j < QUANT_BLOCK / 4; j++)
         for (int e = 0; e < 4; e++)
@@ -101,7 +102,7 @@ bd3_status quant_pack_q8_0(const void *src, int rows, int cols, quant_matrix *ou
         for (int b = 0; b < out->n_blocks; b++, p += 2 + QUANT_BLOCK) {
             int8_t v[QUANT_BLOCK];
             memcpy(v, p + 2, sizeof v);
-            quant_put(out, r, b, (uint16_t)(p[0] | p[1] << 8), v);
+            quant_put(out, r, b, quant_f16_to_f32((uint16_t)(p[0] | p[1] << 8)), v);
         }
     return BD3_OK;
 }
@@ -122,9 +123,25 @@ bd3_status quant_pack_f32(const float *src, int rows, int cols, quant_matrix *ou
                 float q = d > 0.0f ? nearbyintf(x[e] / d) : 0.0f;
                 v[e] = (int8_t)(q > 127.0f ? 127 : q < -127.0f ? -127 : q);
             }
-            quant_put(out, r, b, d16, v);
+            quant_put(out, r, b, d, v);
         }
     return BD3_OK;
+}
+
+void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols,
+                     quant_matrix *m)
+{
+    m->rows = rows;
+    m->cols = cols;
+    m->n_tiles = (rows + QUANT_TILE - 1) / QUANT_TILE;
+    m->n_blocks = cols / QUANT_BLOCK;
+    for (int r = 0; r < m->n_tiles * QUANT_TILE; r++)
+        for (int b = 0; b < m->n_blocks; b++) {
+            static const int8_t zero[QUANT_BLOCK];
+            int real = r < rows;
+            quant_put(m, r, b, real ? d[(size_t)r * ldd + b] : 0.0f,
+                      real ? q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK : zero);
+        }
 }
 
 void quant_matrix_free(quant_matrix *m)
@@ -138,16 +155,16 @@ void quant_matrix_free(quant_matrix *m)
 
 size_t quant_matrix_bytes(const quant_matrix *m)
 {
-    size_t tb = (size_t)m->n_tiles * (size_t)m->n_blocks;
-    return tb * QUANT_TILE_BYTES + tb * QUANT_TILE * sizeof(uint16_t);
+    size_t tb = (size_t)m->n_tiles * (size_t)m->ld_blocks;
+    return tb * QUANT_TILE_BYTES + tb * QUANT_TILE * sizeof(float);
 }
 
 float quant_matrix_at(const quant_matrix *m, int row, int col)
 {
     int t = row / QUANT_TILE, lane = row % QUANT_TILE, b = col / QUANT_BLOCK, k = col % QUANT_BLOCK;
-    size_t tb = (size_t)t * (size_t)m->n_blocks + (size_t)b;
+    size_t tb = (size_t)t * (size_t)m->ld_blocks + (size_t)b;
     int v = m->q[tb * QUANT_TILE_BYTES + (size_t)(((k / 4) * QUANT_TILE + lane) * 4 + k % 4)] - 128;
-    return quant_f16_to_f32(m->d[tb * QUANT_TILE + (size_t)lane]) * (float)v;
+    return m->d[tb * QUANT_TILE + (size_t)lane] * (float)v;
 }
 
 /* ---- activations ------------------------------------------------------------------------- */
@@ -223,8 +240,8 @@ static void quant_tile_base(const quant_matrix *w, int t, int n, const int8_t *q
 {
     int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
     int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
-    const uint8_t *wt = w->q + (size_t)t * nb * QUANT_TILE_BYTES;
-    const uint16_t *dt = w->d + (size_t)t * nb * QUANT_TILE;
+    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES;
+    const float *dt = w->d + (size_t)t * w->ld_blocks * QUANT_TILE;
     for (int i = 0; i < n; i++)
         for (int lane = 0; lane < lanes; lane++) {
             float f = 0.0f;
@@ -235,7 +252,7 @@ static void quant_tile_base(const quant_matrix *w, int t, int n, const int8_t *q
                 for (int j = 0; j < QUANT_BLOCK / 4; j++)
                     for (int e = 0; e < 4; e++)
                         acc += ((int)wb[(j * QUANT_TILE + lane) * 4 + e] - 128) * qb[4 * j + e];
-                float sc = quant_f16_to_f32(dt[(size_t)b * QUANT_TILE + lane]) * d[(size_t)i * nb + b];
+                float sc = dt[(size_t)b * QUANT_TILE + lane] * d[(size_t)i * nb + b];
                 f = fmaf((float)acc, sc, f);
             }
             float *yo = y + (size_t)i * ldy + o0 + lane;
@@ -254,7 +271,7 @@ static inline int32_t quant_load4(const int8_t *p)
 /* R rows (R <= QUANT_ROWS) of one tile: the tile's 8 vectors of weights per block are loaded once
  * and multiplied with each row's 4-value groups broadcast to every lane. */
 static inline __attribute__((always_inline)) QUANT_T_VNNI void
-quant_rows_vnni(int R, const uint8_t *wt, const uint16_t *dt, int nb, const int8_t *q, size_t ldq,
+quant_rows_vnni(int R, const uint8_t *wt, const float *dt, int nb, const int8_t *q, size_t ldq,
                 const float *d, const int32_t *s, float beta, float *y, size_t ldy, __mmask16 mask)
 {
     __m512 f[QUANT_ROWS];
@@ -265,7 +282,7 @@ quant_rows_vnni(int R, const uint8_t *wt, const uint16_t *dt, int nb, const int8
         __m512i w2 = _mm512_load_si512(wb + 2), w3 = _mm512_load_si512(wb + 3);
         __m512i w4 = _mm512_load_si512(wb + 4), w5 = _mm512_load_si512(wb + 5);
         __m512i w6 = _mm512_load_si512(wb + 6), w7 = _mm512_load_si512(wb + 7);
-        __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(dt + (size_t)b * QUANT_TILE)));
+        __m512 dw = _mm512_load_ps(dt + (size_t)b * QUANT_TILE);
         for (int r = 0; r < R; r++) {
             const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
             size_t sb = (size_t)r * (size_t)nb + (size_t)b;
@@ -299,8 +316,8 @@ static void quant_tile_vnni(const quant_matrix *w, int t, int n, const int8_t *q
     int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
     int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
     __mmask16 mask = (__mmask16)((1u << lanes) - 1u);
-    const uint8_t *wt = w->q + (size_t)t * nb * QUANT_TILE_BYTES;
-    const uint16_t *dt = w->d + (size_t)t * nb * QUANT_TILE;
+    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES;
+    const float *dt = w->d + (size_t)t * w->ld_blocks * QUANT_TILE;
     int i = 0;
     for (; i + QUANT_ROWS <= n; i += QUANT_ROWS)
         quant_rows_vnni(QUANT_ROWS, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
@@ -316,7 +333,7 @@ static void quant_tile_vnni(const quant_matrix *w, int t, int n, const int8_t *q
 /* The same with AVX2 (no int8 dot product instruction): each half tile of 8 lanes, products of
  * |w| and q with w's sign (vpmaddubsw, at most 2 * 128 * 127 per pair: no saturation). */
 static inline __attribute__((always_inline)) QUANT_T_AVX2 void
-quant_rows_avx2(int R, const uint8_t *wt, const uint16_t *dt, int nb, const int8_t *q, size_t ldq,
+quant_rows_avx2(int R, const uint8_t *wt, const float *dt, int nb, const int8_t *q, size_t ldq,
                 const float *d, float beta, float *y, size_t ldy, int lanes)
 {
     const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
@@ -330,7 +347,7 @@ quant_rows_avx2(int R, const uint8_t *wt, const uint16_t *dt, int nb, const int8
                 ws[j] = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(const void *)(wb + 64 * j)), flip);
                 wa[j] = _mm256_abs_epi8(ws[j]);
             }
-            __m256 dw = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)(dt + (size_t)b * QUANT_TILE + 8 * h)));
+            __m256 dw = _mm256_load_ps(dt + (size_t)b * QUANT_TILE + 8 * h);
             for (int r = 0; r < R; r++) {
                 const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
                 __m256i acc = _mm256_setzero_si256();
@@ -358,8 +375,8 @@ static void quant_tile_avx2(const quant_matrix *w, int t, int n, const int8_t *q
 {
     int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
     int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
-    const uint8_t *wt = w->q + (size_t)t * nb * QUANT_TILE_BYTES;
-    const uint16_t *dt = w->d + (size_t)t * nb * QUANT_TILE;
+    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES;
+    const float *dt = w->d + (size_t)t * w->ld_blocks * QUANT_TILE;
     int i = 0;
     for (; i + 4 <= n; i += 4)
         quant_rows_avx2(4, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, beta,

@@ -14,17 +14,19 @@
 #define QUANT_TILE_BYTES (QUANT_TILE * QUANT_BLOCK) /* int8 weights of one tile and block */
 
 /* A weight matrix w[rows, cols] in Q8_0 (cols a multiple of 32), packed by tiles of 16 rows: for
- * tile t and block b, the 16 rows' f16 scales, and their 16 x 32 values as unsigned bytes
- * (value + 128) in the order an int8 dot product over 4 values per lane reads them: byte
- * ((j * 16 + lane) * 4 + e) is row 16t + lane, column 32b + 4j + e. Rows past the end of the
- * last tile have scale 0. */
+ * tile t and block b, the 16 rows' scales (float32: a Q8_0 file's f16 scales exactly), and their
+ * 16 x 32 values as unsigned bytes (value + 128) in the order an int8 dot product over 4 values per
+ * lane reads them: byte ((j * 16 + lane) * 4 + e) is row 16t + lane, column 32b + 4j + e. Rows
+ * past the end of the last tile have scale 0. A view of the leading rows and blocks of a larger
+ * packed matrix keeps its ld_blocks. */
 typedef struct quant_matrix {
     int rows;           /* output features (rows of w) */
     int cols;           /* input features, a multiple of QUANT_BLOCK */
     int n_tiles;        /* ceil(rows / QUANT_TILE) */
     int n_blocks;       /* cols / QUANT_BLOCK */
-    uint8_t *q;         /* [n_tiles, n_blocks, QUANT_TILE_BYTES] values + 128, 64-byte aligned */
-    uint16_t *d;        /* [n_tiles, n_blocks, QUANT_TILE] f16 scales, 64-byte aligned */
+    int ld_blocks;      /* blocks per tile in memory (n_blocks, or more for a view) */
+    uint8_t *q;         /* [n_tiles, ld_blocks, QUANT_TILE_BYTES] values + 128, 64-byte aligned */
+    float *d;           /* [n_tiles, ld_blocks, QUANT_TILE] scales, 64-byte aligned */
 } quant_matrix;
 
 /* Packs a GGUF Q8_0 tensor of rows x cols (rows of cols / 32 blocks of 34 bytes: f16 scale, then
@@ -37,6 +39,12 @@ void quant_matrix_free(quant_matrix *m); /* frees the buffers; NULL buffers are 
 size_t quant_matrix_bytes(const quant_matrix *m); /* bytes of the packed buffers */
 /* The float32 value of w[row, col] (scale * value), for tests and naive loops. */
 float quant_matrix_at(const quant_matrix *m, int row, int col);
+
+/* Packs rows already quantized by quant_rows (q [rows, cols] of ldq bytes, d [rows, cols / 32] of
+ * ldd floats) into the tiles of m, whose buffers hold ld_blocks >= cols / 32 blocks per tile and
+ * at least ceil(rows / 16) tiles; sets m's shape. The float scales are kept as they are. */
+void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols,
+                     quant_matrix *m);
 
 /* Quantizes n rows of k floats (row stride ldx; k a multiple of 32) for quant_matmul: q [n, k]
  * int8 values, d [n, k / 32] float32 scales (max |x| / 127 of each block; 0 for a block of zeros),

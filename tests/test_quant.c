@@ -209,6 +209,61 @@ static void test_matmul_with_beta_adds_to_y(void **state)
     free(t);
 }
 
+/* Rows quantized by quant_rows, packed into a larger buffer (as the attention packs keys and
+ * values), and a view of fewer rows and blocks: the product over the view's blocks only. */
+static void test_pack_rows_and_views(void **state)
+{
+    (void)state;
+    const int rows = 21, cols = 96, nb = 3, ldb = 5; /* buffer of 2 tiles x 5 blocks */
+    float x[21 * 96];
+    for (int i = 0; i < rows * cols; i++) x[i] = (float)rnd();
+    int8_t q[21 * 96];
+    float d[21 * 3];
+    int32_t s[21 * 3];
+    quant_rows(x, rows, cols, cols, q, d, s);
+    quant_matrix m = { .ld_blocks = ldb };
+    m.q = aligned_alloc(64, 2 * ldb * QUANT_TILE_BYTES);
+    m.d = aligned_alloc(64, 2 * ldb * QUANT_TILE * sizeof(float));
+    quant_pack_rows(q, cols, d, nb, rows, cols, &m);
+    assert_int_equal(m.n_tiles, 2);
+    assert_int_equal(m.n_blocks, 3);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            assert_true(quant_matrix_at(&m, r, c) == d[r * nb + c / 32] * (float)q[r * cols + c]);
+    /* a view: the first 2 blocks of the first 18 rows, against a naive sum */
+    quant_matrix v = m;
+    v.rows = 18;
+    v.n_tiles = 2;
+    v.cols = 64;
+    v.n_blocks = 2;
+    const int n = 3;
+    float xa[3 * 64];
+    for (int i = 0; i < n * 64; i++) xa[i] = (float)rnd();
+    int8_t qa[3 * 64];
+    float da[3 * 2];
+    int32_t sa[3 * 2];
+    quant_rows(xa, n, 64, 64, qa, da, sa);
+    float y[3 * 20];
+    for (int i = 0; i < 3 * 20; i++) y[i] = -7.0f;
+    quant_matmul(&v, 0, v.n_tiles, n, qa, da, sa, 0.0f, y, 20);
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < 20; o++) {
+            if (o >= 18) {
+                assert_true(y[i * 20 + o] == -7.0f); /* past the view's rows: untouched */
+                continue;
+            }
+            double want = 0.0, mag = 0.0;
+            for (int c = 0; c < 64; c++) {
+                double p = (double)quant_matrix_at(&m, o, c) * da[i * 2 + c / 32] * qa[i * 64 + c];
+                want += p;
+                mag += fabs(p);
+            }
+            assert_true(fabs(y[i * 20 + o] - want) <= 1e-6 * mag + 1e-30);
+        }
+    free(m.q);
+    free(m.d);
+}
+
 static int isa_setup(void **state)
 {
     (void)state;
@@ -231,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_quant_rows_error_is_half_a_step),
         cmocka_unit_test(test_matmul_matches_naive),
         cmocka_unit_test(test_matmul_with_beta_adds_to_y),
+        cmocka_unit_test(test_pack_rows_and_views),
     };
     static const char *names[] = { "quant, portable C", "quant, AVX2", "quant, AVX-512 (AVX2 products)",
                                    "quant, AVX-512 VNNI" };

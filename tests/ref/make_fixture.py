@@ -110,6 +110,7 @@ def main():
     for name, kw in models.items():
         random_model(os.path.join(out, name), V, 64, 4, 2, kw["n_ctx"], kw["wtype"], [8, 4, kw["n_ctx"]],
                      kw["seed"])
+    random_model(os.path.join(out, "wide_q8_0.gguf"), V, 64, 2, 2, 128, "q8_0", [16, 128], 5)
     rng = np.random.default_rng(11)
     mask = V - 1
 
@@ -153,6 +154,14 @@ def main():
         write_case(f, out, "slide_stream16_96", "slide_f32.gguf", "stream:16", x, ref.stream(x, 16))
         x = ids(32)
         write_case(f, out, "slide_global32", "slide_f32.gguf", "global", x, ref.forward(x))
+        # heads of 32 and windows of 128: the int8 attention of the quantized path runs here
+        ref = Bd3Ref(os.path.join(out, "wide_q8_0.gguf"))
+        x = ids(128)
+        write_case(f, out, "wide_global128", "wide_q8_0.gguf", "global", x, ref.forward(x))
+        x = ids(100)
+        write_case(f, out, "wide_block16", "wide_q8_0.gguf", "block:16", x, ref.forward(x, 16))
+        x = ids(120)
+        write_case(f, out, "wide_stream16", "wide_q8_0.gguf", "stream:16", x, ref.stream(x, 16))
     return 0
 
 
