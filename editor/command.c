@@ -169,7 +169,7 @@ static void cmd_mark_set(editor *ed, int c, int arg)
     if (!b) return;
     b->anchor = b->cursor;
     b->mark = true;
-    editor_message(ed, false, "Mark set");
+    editor_message(ed, EDITOR_MSG_INFO, "Mark set");
 }
 
 /* Enter on the go-to-line prompt. */
@@ -181,7 +181,7 @@ static void goto_accept(editor *ed, const char *input, void *ctx)
     editor_prompt_end(ed);
     char *end;
     long line = strtol(in, &end, 10);
-    if (end == in || line < 1) { editor_message(ed, true, "Not a line number: %s", in); return; }
+    if (end == in || line < 1) { editor_message(ed, EDITOR_MSG_ERROR, "Not a line number: %s", in); return; }
     editor_goto_line(ed, (size_t)line - 1);
 }
 
@@ -230,7 +230,7 @@ static bool editable(editor *ed)
 {
     buffer *b = cur(ed);
     if (!b) return false;
-    if (b->readonly) { editor_message(ed, true, "This buffer is read-only"); return false; }
+    if (b->readonly) { editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only"); return false; }
     return true;
 }
 
@@ -322,7 +322,7 @@ static void cmd_copy(editor *ed, int c, int arg)
     if (!buffer_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
     editor_copy_range(ed, s, e);
     b->anchor = TEXT_POS_NONE;
-    editor_message(ed, false, "Copied %zu bytes", e - s);
+    editor_message(ed, EDITOR_MSG_INFO, "Copied %zu bytes", e - s);
 }
 
 static void cmd_cut(editor *ed, int c, int arg)
@@ -340,7 +340,7 @@ static void cmd_paste(editor *ed, int c, int arg)
 {
     (void)c;
     if (!editable(ed)) return;
-    if (!ed->reg_len) { editor_message(ed, false, "Nothing to paste"); return; }
+    if (!ed->reg_len) { editor_message(ed, EDITOR_MSG_INFO, "Nothing to paste"); return; }
     editor_replace_selection(ed, ed->reg, ed->reg_len);
 }
 
@@ -364,7 +364,7 @@ static void cmd_paste_after(editor *ed, int c, int arg)
         }
         /* the last line has no line break: one goes before the pasted lines instead */
         char *lines = malloc(ed->reg_len);
-        if (!lines) { editor_message(ed, true, "Out of memory"); return; }
+        if (!lines) { editor_message(ed, EDITOR_MSG_ERROR, "Out of memory"); return; }
         lines[0] = '\n';
         memcpy(lines + 1, ed->reg, ed->reg_len - 1);
         b->cursor = e;
@@ -385,14 +385,14 @@ static void undo_redo(editor *ed, bool redo)
     editor_event_send(ed, EDITOR_EVENT_UNDO_PRE, b); /* a running model job's text is not undone */
     size_t pos;
     bool ok = redo ? text_redo(b->text, &pos) : text_undo(b->text, &pos);
-    if (!ok) { editor_message(ed, false, redo ? "Nothing to redo" : "Nothing to undo"); return; }
+    if (!ok) { editor_message(ed, EDITOR_MSG_INFO, redo ? "Nothing to redo" : "Nothing to undo"); return; }
     size_t size = text_size(b->text);
     b->cursor = pos > size ? size : pos;
     b->anchor = TEXT_POS_NONE;
     if (b->top > size) b->top = size;
     b->lc_valid = false;
     /* replaces whatever the undone step said (a model's "press again for another") */
-    editor_message(ed, false, redo ? "Redone" : "Undone");
+    editor_message(ed, EDITOR_MSG_INFO, redo ? "Redone" : "Undone");
 }
 
 static void cmd_undo(editor *ed, int c, int arg) { (void)c; undo_redo(ed, false); }
@@ -414,9 +414,9 @@ static void cmd_quit(editor *ed, int c, int arg) { (void)c; editor_request_quit(
 
 static void switch_buffer(editor *ed, int d)
 {
-    if (ed->n_bufs < 2) { editor_message(ed, false, "Only one file is open"); return; }
+    if (ed->n_bufs < 2) { editor_message(ed, EDITOR_MSG_INFO, "Only one file is open"); return; }
     ed->cur = (ed->cur + d + ed->n_bufs) % ed->n_bufs;
-    editor_message(ed, false, "%s", cur(ed)->name);
+    editor_message(ed, EDITOR_MSG_INFO, "%s", cur(ed)->name);
 }
 
 static void cmd_buffer_next(editor *ed, int c, int arg) { (void)c; switch_buffer(ed, 1); }
@@ -479,14 +479,14 @@ static void cmd_toggle_wrap(editor *ed, int c, int arg)
     (void)c;
     ed->cfg->wrap = !ed->cfg->wrap;
     if (cur(ed)) cur(ed)->hscroll = 0;
-    editor_message(ed, false, "Soft wrap %s", ed->cfg->wrap ? "on" : "off");
+    editor_message(ed, EDITOR_MSG_INFO, "Soft wrap %s", ed->cfg->wrap ? "on" : "off");
 }
 
 static void cmd_toggle_line_numbers(editor *ed, int c, int arg)
 {
     (void)c;
     ed->cfg->line_numbers = !ed->cfg->line_numbers;
-    editor_message(ed, false, "Line numbers %s", ed->cfg->line_numbers ? "on" : "off");
+    editor_message(ed, EDITOR_MSG_INFO, "Line numbers %s", ed->cfg->line_numbers ? "on" : "off");
 }
 
 /* ---- vi modes ---- */
@@ -560,7 +560,7 @@ static void cmd_mode_visual(editor *ed, int c, int arg)
 static void cmd_model(editor *ed, int count, int arg)
 {
     if (ed->model_fn) ed->model_fn(ed, (editor_model_cmd)arg, count, ed->model_ctx);
-    else editor_message(ed, true, "No model loaded");
+    else editor_message(ed, EDITOR_MSG_ERROR, "No model loaded");
 }
 
 /* ---- the table ---- */
@@ -701,7 +701,7 @@ bool command_run(editor *ed, const char *name, int count)
 {
     const command *c = command_find(name);
     if (!c) {
-        editor_message(ed, true, "No command %s", name);
+        editor_message(ed, EDITOR_MSG_ERROR, "No command %s", name);
         return false;
     }
     buffer *b = editor_buffer(ed);
@@ -755,21 +755,21 @@ void command_run_line(editor *ed, const char *line)
     if (!strcmp(word, "set")) {
         char name[64];
         size_t k = strcspn(arg, " =");
-        if (k == 0 || k >= sizeof name) { editor_message(ed, true, "Usage: set NAME VALUE"); return; }
+        if (k == 0 || k >= sizeof name) { editor_message(ed, EDITOR_MSG_ERROR, "Usage: set NAME VALUE"); return; }
         memcpy(name, arg, k);
         name[k] = 0;
         const char *val = arg + k;
         while (*val == ' ' || *val == '=') val++;
         char err[256];
         if (config_set(ed->cfg, name, val, err, sizeof err) != CONFIG_OK) {
-            editor_message(ed, true, "%s", err);
+            editor_message(ed, EDITOR_MSG_ERROR, "%s", err);
             return;
         }
         editor_apply_config(ed);
-        editor_message(ed, false, "%s = %s", name, val);
+        editor_message(ed, EDITOR_MSG_INFO, "%s = %s", name, val);
         return;
     }
     if (command_find(word)) { command_run(ed, word, 0); return; }
-    editor_message(ed, true, "Unknown command: %s", word);
+    editor_message(ed, EDITOR_MSG_ERROR, "Unknown command: %s", word);
 }
 

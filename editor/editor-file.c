@@ -43,17 +43,17 @@ bool editor_open(editor *ed, const char *path)
     int err = 0;
     file_status s = file_load(path, &t, &info, &err);
     if (s != FILE_OK) {
-        editor_message(ed, true, "%s: %s", path, s == FILE_E_IO ? strerror(err) : file_status_str(s));
+        editor_message(ed, EDITOR_MSG_ERROR, "%s: %s", path, s == FILE_E_IO ? strerror(err) : file_status_str(s));
         return false;
     }
     buffer *b = buffer_new(t, path, base_name(path));
     if (!b || !editor_add_buffer(ed, b)) {
         if (b) buffer_free(b); else text_free(t);
-        editor_message(ed, true, "Out of memory");
+        editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
         return false;
     }
     b->info = info;
-    if (!info.exists) editor_message(ed, false, "%s: new file", path);
+    if (!info.exists) editor_message(ed, EDITOR_MSG_INFO, "%s: new file", path);
     if (file_recovery_exists(path)) {
         b->recovery_offer = true;
         editor_recovery_offer(ed);
@@ -151,13 +151,13 @@ bool editor_save_current(editor *ed, bool force)
         return false;
     }
     if (s != FILE_OK) {
-        editor_message(ed, true, "Cannot save %s: %s", b->path,
+        editor_message(ed, EDITOR_MSG_ERROR, "Cannot save %s: %s", b->path,
                        s == FILE_E_IO ? strerror(err) : file_status_str(s));
         return false;
     }
     file_recovery_remove(b->path);
     b->rec_written = false;
-    editor_message(ed, false, "Saved %s (%zu bytes)", b->path, text_size(b->text));
+    editor_message(ed, EDITOR_MSG_INFO, "Saved %s (%zu bytes)", b->path, text_size(b->text));
     return true;
 }
 
@@ -221,7 +221,7 @@ static void overwrite_accept(editor *ed, const char *in, void *ctx)
     } else if (c == 'n') {
         editor_prompt_end(ed);
         ed->quit_after_save = false;
-        editor_message(ed, false, "Not saved");
+        editor_message(ed, EDITOR_MSG_INFO, "Not saved");
     }
 }
 

@@ -39,7 +39,7 @@ static bool editor_set_search(editor *ed, const char *pattern, bool regex)
     search s;
     char err[256];
     if (!search_init(&s, pattern, regex, err, sizeof err)) {
-        editor_message(ed, true, "Bad expression: %s", err);
+        editor_message(ed, EDITOR_MSG_ERROR, "Bad expression: %s", err);
         return false;
     }
     if (ed->search_valid) search_release(&ed->search);
@@ -56,14 +56,14 @@ static bool editor_find_from(editor *ed, size_t from, bool backward)
     search_match m;
     if (!b || !ed->search_valid || ed->search.len == 0) return false;
     if (!search_next(&ed->search, b->text, from, backward, true, &m)) {
-        editor_message(ed, true, "Not found: %s", ed->search.pattern);
+        editor_message(ed, EDITOR_MSG_ERROR, "Not found: %s", ed->search.pattern);
         return false;
     }
     bool wrapped = backward ? m.start >= from : m.start < from;
     b->anchor = m.start;
     b->cursor = m.end;
     ed->center_next = true;
-    if (wrapped) editor_message(ed, false, "Search wrapped");
+    if (wrapped) editor_message(ed, EDITOR_MSG_INFO, "Search wrapped");
     return true;
 }
 
@@ -99,7 +99,7 @@ static void editor_replace_finish(editor *ed)
 {
     buffer *b = editor_buffer(ed);
     if (b) text_group_end(b->text);
-    editor_message(ed, false, "Replaced %d occurrence%s", ed->replace_count,
+    editor_message(ed, EDITOR_MSG_INFO, "Replaced %d occurrence%s", ed->replace_count,
                    ed->replace_count == 1 ? "" : "s");
     free(ed->replace_with);
     ed->replace_with = NULL;

@@ -21,7 +21,7 @@ bool editor_replace_selection(editor *ed, const char *bytes, size_t len)
     b->anchor = TEXT_POS_NONE;
     size_t pos = b->cursor;
     if (!buffer_insert(b, pos, bytes, len, NULL)) {
-        editor_message(ed, true, "Out of memory");
+        editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
         return false;
     }
     b->cursor = pos + len;
@@ -33,7 +33,7 @@ void editor_copy_range(editor *ed, size_t start, size_t end)
     buffer *b = editor_buffer(ed);
     if (!b || end < start) return;
     char *r = malloc(end - start + 1);
-    if (!r) { editor_message(ed, true, "Out of memory"); return; }
+    if (!r) { editor_message(ed, EDITOR_MSG_ERROR, "Out of memory"); return; }
     text_read(b->text, start, end - start, r);
     free(ed->reg);
     ed->reg = r;
@@ -51,7 +51,7 @@ static void editor_type(editor *ed, uint32_t cp)
 {
     buffer *b = editor_buffer(ed);
     if (!b) return;
-    if (b->readonly) { editor_message(ed, true, "This buffer is read-only"); return; }
+    if (b->readonly) { editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only"); return; }
     char u[UTF8_MAX];
     size_t n = utf8_encode(cp, u);
     bool blank = is_blank_cp(cp);
@@ -118,7 +118,7 @@ static void editor_key_dispatch(editor *ed, key_code key)
         break;
     case KEYMAP_NONE: {
         char name[KEY_NAME_MAX];
-        editor_message(ed, true, "%s is not bound (C-g: help)", key_format(key, name, sizeof name));
+        editor_message(ed, EDITOR_MSG_ERROR, "%s is not bound (C-g: help)", key_format(key, name, sizeof name));
         break;
     }
     }

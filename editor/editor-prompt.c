@@ -8,7 +8,7 @@
 #include <string.h>
 #include "utf8.h"
 
-void editor_message(editor *ed, bool error, const char *fmt, ...)
+void editor_message(editor *ed, editor_msg_kind kind, const char *fmt, ...)
 {
     char *dst = ed->message;
     bool *dst_error = &ed->message_error;
@@ -25,7 +25,7 @@ void editor_message(editor *ed, bool error, const char *fmt, ...)
     /* the message line is drawn by the terminal layer: keep it printable */
     for (char *p = dst; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-    *dst_error = error;
+    *dst_error = kind == EDITOR_MSG_ERROR;
     ed->message_serial++;
 }
 
@@ -94,7 +94,7 @@ static void prompt_cancel(editor *ed)
     if (ops && ops->cancel) ops->cancel(ed, ed->prompt_ctx);
     ed->quit_after_save = false;
     editor_prompt_end(ed);
-    editor_message(ed, false, "Cancelled");
+    editor_message(ed, EDITOR_MSG_INFO, "Cancelled");
 }
 
 static void prompt_changed(editor *ed)

@@ -93,7 +93,7 @@ static void editor_recover(editor *ed, bool yes)
         else if (b->rec_offer) unlink(b->rec_offer);
         free(b->rec_offer);
         b->rec_offer = NULL;
-        editor_message(ed, false, "Recovery file removed");
+        editor_message(ed, EDITOR_MSG_INFO, "Recovery file removed");
         return;
     }
     text *r = NULL;
@@ -107,13 +107,13 @@ static void editor_recover(editor *ed, bool yes)
         if (s == FILE_OK && !info.exists) { text_free(r); r = NULL; s = FILE_E_NONE; }
     }
     if (s != FILE_OK) {
-        editor_message(ed, true, "Cannot read the recovery file: %s",
+        editor_message(ed, EDITOR_MSG_ERROR, "Cannot read the recovery file: %s",
                        s == FILE_E_IO ? strerror(err) : file_status_str(s));
         return;
     }
     size_t n = text_size(r);
     char *bytes = malloc(n ? n : 1);
-    if (!bytes) { text_free(r); editor_message(ed, true, "Out of memory"); return; }
+    if (!bytes) { text_free(r); editor_message(ed, EDITOR_MSG_ERROR, "Out of memory"); return; }
     text_read(r, 0, n, bytes);
     text_free(r);
     text_group_begin(b->text);
@@ -130,7 +130,7 @@ static void editor_recover(editor *ed, bool yes)
         free(b->rec_offer);
         b->rec_offer = NULL;
     }
-    editor_message(ed, false, "Recovered unsaved changes (undo returns to the file on disk)");
+    editor_message(ed, EDITOR_MSG_INFO, "Recovered unsaved changes (undo returns to the file on disk)");
 }
 
 /* yes_no accept of the recover prompt: y restores, n removes the recovery file. */
@@ -185,7 +185,7 @@ static void editor_check_truncated(editor *ed)
     char path[PATH_MAX];
     while (file_mmap_fault_take(path, sizeof path)) {
         const char *slash = strrchr(path, '/');
-        editor_message(ed, true, "%.200s shrank on disk: its lost end reads as NUL bytes; your "
+        editor_message(ed, EDITOR_MSG_ERROR, "%.200s shrank on disk: its lost end reads as NUL bytes; your "
                        "edits are kept in the recovery file", slash ? slash + 1 : path);
         editor_recovery_wait(ed);
         for (int i = 0; i < ed->n_bufs; i++) {

@@ -88,7 +88,7 @@ bool editor_set_mode(editor *ed, const char *mode)
 {
     int m = ed->km ? keymap_mode_find(ed->km, mode) : -1;
     if (m < 0) {
-        editor_message(ed, true, "The keymap has no %s mode", mode);
+        editor_message(ed, EDITOR_MSG_ERROR, "The keymap has no %s mode", mode);
         return false;
     }
     ed->ks.mode = m;

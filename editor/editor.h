@@ -54,6 +54,12 @@ typedef enum editor_mouse_kind {
 } editor_mouse_kind;
 
 typedef struct editor editor;
+
+/* Severity of a message on the message line. */
+typedef enum editor_msg_kind {
+    EDITOR_MSG_INFO,   /* what happened (drawn in the message style) */
+    EDITOR_MSG_ERROR,  /* what failed or was refused (drawn in the error style) */
+} editor_msg_kind;
 struct loop;
 struct editor_recovery_job;
 
@@ -150,7 +156,7 @@ void editor_recovery_write_all(editor *ed);
 /* Sets the message line. While ed->message_queueing is on (start-up) a message arriving while
  * another is shown waits behind it; each key then shows the next waiting one, unless the key
  * set a message of its own, so no start-up error hides another. */
-void editor_message(editor *ed, bool error, const char *fmt, ...)
+void editor_message(editor *ed, editor_msg_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Installs the model layer's command handler and event receiver (NULL, NULL: none). */
 void editor_set_model_hook(editor *ed, editor_model_fn fn, editor_event_fn event_fn, void *ctx);

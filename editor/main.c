@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     char path[PATH_MAX], err[1024] = "";
     if (config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), "config", path, sizeof path) == CONFIG_OK) {
         config_status cs = config_load_file(editor_config(ed), path, err, sizeof err);
-        if (cs != CONFIG_OK && cs != CONFIG_E_NOFILE) editor_message(ed, true, "%s", err);
+        if (cs != CONFIG_OK && cs != CONFIG_E_NOFILE) editor_message(ed, EDITOR_MSG_ERROR, "%s", err);
     }
 
     const char **files = calloc((size_t)argc + 1, sizeof *files);
@@ -195,7 +195,7 @@ int main(int argc, char **argv)
     keymap *km = main_keymap(km_name, true, err, sizeof err);
     if (!km) {
         /* a broken user keymap (even a user default.keys) must not stop the editor */
-        editor_message(ed, true, "%s (using the shipped default keymap)", err);
+        editor_message(ed, EDITOR_MSG_ERROR, "%s (using the shipped default keymap)", err);
         err[0] = 0;
         km = main_keymap("default", false, err, sizeof err);
         if (!km) { fprintf(stderr, "bd3ed: cannot load the default keymap: %s\n", err); return 1; }
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
     err[0] = 0;
     theme *th = main_theme(editor_config(ed)->theme, err, sizeof err);
     if (!th) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
-    if (err[0]) editor_message(ed, true, "%s", err);
+    if (err[0]) editor_message(ed, EDITOR_MSG_ERROR, "%s", err);
 
     /* files: "-" reads standard input */
     bool stdin_used = false;

@@ -78,7 +78,7 @@ static void me_flush_message(model_editor *me)
     char msg[MODEL_MSG_MAX];
     model_msg_kind kind = model_session_take_message(me->s, msg, sizeof msg);
     if (msg[0])
-        editor_message(me->ed, kind == MODEL_MSG_ERROR, "%s", msg);
+        editor_message(me->ed, kind == MODEL_MSG_ERROR ? EDITOR_MSG_ERROR : EDITOR_MSG_INFO, "%s", msg);
 }
 
 /* Enter on the alternatives prompt: a number picks that alternative, anything else closes it. */
@@ -292,7 +292,7 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
     if (!b)
         return;
     if (buffer_readonly(b) && cmd != MODEL_CMD_HEATMAP) {
-        editor_message(ed, true, "This buffer is read-only");
+        editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only");
         return;
     }
     size_t s, e;
@@ -327,9 +327,9 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
     case MODEL_CMD_HEATMAP: {
         bool on = model_session_toggle_heatmap(me->s);
         if (on && !model_session_message(me->s)[0])
-            editor_message(ed, false, "Heatmap on: conf0 (least likely) .. conf4 (most likely), see the status line");
+            editor_message(ed, EDITOR_MSG_INFO, "Heatmap on: conf0 (least likely) .. conf4 (most likely), see the status line");
         else if (!on && !model_session_message(me->s)[0])
-            editor_message(ed, false, "Heatmap off");
+            editor_message(ed, EDITOR_MSG_INFO, "Heatmap off");
         break;
     }
     }

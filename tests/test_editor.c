@@ -593,7 +593,7 @@ static void test_editor_messages_are_sanitised(void **state)
 {
     (void)state;
     editor *ed = editor_new();
-    editor_message(ed, true, "bad \x1b]52;c;evil\a name");
+    editor_message(ed, EDITOR_MSG_ERROR, "bad \x1b]52;c;evil\a name");
     for (const char *p = ed->message; *p; p++) assert_true((unsigned char)*p >= 0x20);
     editor_free(ed);
 }
