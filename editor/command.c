@@ -272,6 +272,18 @@ static void cmd_delete_char_after(editor *ed, int c, int arg) { (void)c; delete_
 static void cmd_delete_word_before(editor *ed, int c, int arg) { (void)c; delete_step(ed, motion_word_prev); }
 static void cmd_delete_word_after(editor *ed, int c, int arg) { (void)c; delete_step(ed, motion_word_end); }
 
+/* vi d,w: the word and the blanks after it, up to the next word; from a line's last word only
+ * to the end of the line (the next line is not joined). */
+static void cmd_delete_word(editor *ed, int c, int arg)
+{
+    if (!editable(ed) || delete_selection(ed)) return;
+    buffer *b = cur(ed);
+    size_t end = motion_word_next(b->text, b->cursor);
+    size_t line_end = view_line_end(b->text, b->cursor);
+    if (b->cursor < line_end && end > line_end) end = line_end;
+    delete_range(ed, b->cursor, end);
+}
+
 static void cmd_delete_line(editor *ed, int c, int arg)
 {
     (void)c;
@@ -616,6 +628,7 @@ static const command commands[] = {
     { "delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R, 0 },
     { "delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0 },
     { "delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0 },
+    { "delete-word", "Delete the word and the blanks after it (vi d,w)", cmd_delete_word, R, 0 },
     { "delete-line", "Cut the line into the register", cmd_delete_line, R, 0 },
     { "delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0 },
     { "mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0, 0 },

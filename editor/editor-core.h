@@ -14,6 +14,8 @@ struct buffer {
     file_info info;         /* the file on disk when opened or last saved */
     bool readonly;          /* edits refused (the help screen) */
     bool is_help;           /* this is the help screen */
+    struct buffer *help_from; /* help: the buffer it was opened from (looked up before use: it
+                                 may have been closed) */
     size_t cursor;          /* byte offset of the cursor */
     size_t anchor;          /* other end of the selection; TEXT_POS_NONE when none */
     bool mark;              /* the mark is set (emacs): plain motions extend the selection */
@@ -100,6 +102,9 @@ struct editor {
 bool editor_add_buffer(editor *ed, buffer *b);  /* appends b as the current buffer */
 /* Sets the keymap mode by name; false (with a message) when the keymap has no such mode. */
 bool editor_set_mode(editor *ed, const char *mode);
+/* true in a command mode of a modal keymap (vi normal or visual: no self-insert while another
+ * mode has it): the cursor sits on a character, as in vi. */
+bool editor_command_mode(const editor *ed);
 /* Scratch row for layouts of width columns (reused). */
 view_row *editor_scratch_row(editor *ed, int width);
 /* Tells the model layer about ev on buffer b (NULL: the current one; none: nothing). */

@@ -60,8 +60,12 @@ static bool editor_find_from(editor *ed, size_t from, bool backward)
         return false;
     }
     bool wrapped = backward ? m.start >= from : m.start < from;
-    b->anchor = m.start;
-    b->cursor = m.end;
+    if (editor_command_mode(ed) && b->anchor == TEXT_POS_NONE) {
+        b->cursor = m.start;   /* vi: on the match's first character, no selection */
+    } else {
+        b->anchor = m.start;
+        b->cursor = m.end;
+    }
     ed->center_next = true;
     if (wrapped) editor_message(ed, EDITOR_MSG_INFO, "Search wrapped");
     return true;
@@ -75,6 +79,8 @@ void editor_find_again(editor *ed, bool backward)
     size_t s, e;
     size_t from = b->cursor;
     if (buffer_selection(b, &s, &e)) from = backward ? s : e;   /* after the match */
+    else if (!backward && editor_command_mode(ed) && from < text_size(b->text))
+        from = view_next_cluster(b->text, from);   /* vi: the cursor is on the last match */
     editor_find_from(ed, from, backward);
 }
 

@@ -24,6 +24,7 @@ static void help_append(char **buf, size_t *len, size_t *cap, const char *s)
 void editor_show_help(editor *ed)
 {
     if (!ed->km) return;
+    buffer *from = editor_buffer(ed);
     for (int i = 0; i < ed->n_bufs; i++)
         if (ed->bufs[i]->is_help) { editor_close_buffer(ed, i); break; }
     char *buf = NULL, line[512];
@@ -67,4 +68,5 @@ void editor_show_help(editor *ed)
     buffer *b = editor_buffer(ed);
     b->readonly = true;
     b->is_help = true;
+    b->help_from = from && !from->is_help ? from : NULL;
 }

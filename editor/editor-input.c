@@ -71,12 +71,7 @@ static void editor_key_dispatch(editor *ed, key_code key);
 void editor_clamp_cursor(editor *ed)
 {
     buffer *b = editor_buffer(ed);
-    if (!b || !ed->km || ed->prompt != PROMPT_NONE || b->anchor != TEXT_POS_NONE) return;
-    if (keymap_mode_self_insert(ed->km, ed->ks.mode)) return;
-    bool modal = false;
-    for (int m = 0; m < keymap_n_modes(ed->km); m++)
-        if (keymap_mode_self_insert(ed->km, m)) modal = true;
-    if (!modal) return;
+    if (!b || ed->prompt != PROMPT_NONE || b->anchor != TEXT_POS_NONE || !editor_command_mode(ed)) return;
     size_t end = view_line_end(b->text, b->cursor);
     if (b->cursor >= end && end > view_line_start(b->text, b->cursor))
         b->cursor = view_prev_cluster(b->text, end);

@@ -458,6 +458,36 @@ static void test_editor_events_reach_the_model_layer_typed(void **state)
     hook_calls = 0;
 }
 
+/* Closing help (Esc or the help key again) goes back to the buffer help was opened from, not to
+ * the last one open. */
+static void test_editor_closing_help_returns_to_its_buffer(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    const char *names[] = { "a.txt", "b.txt", "c.txt" };
+    for (int i = 0; i < 3; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        write_file(p, names[i]);
+        assert_true(editor_open(ed, p));
+    }
+    editor_select_buffer(ed, 0);
+    keys(ed, "C-g");
+    assert_true(editor_buffer(ed)->is_help);
+    keys(ed, "Esc");
+    assert_string_equal(buffer_name(editor_buffer(ed)), "a.txt");
+    editor_select_buffer(ed, 1);
+    keys(ed, "C-g C-g");     /* the help key closes it too */
+    assert_string_equal(buffer_name(editor_buffer(ed)), "b.txt");
+    /* the buffer it came from was closed meanwhile: another one is shown */
+    keys(ed, "C-g");
+    editor_close_buffer(ed, 1);
+    keys(ed, "Esc");
+    assert_false(editor_buffer(ed)->is_help);
+    assert_int_equal(editor_n_buffers(ed), 2);
+    editor_free(ed);
+}
+
 static bool hook_eat_cancel(editor *ed, const char *name, void *ctx)
 {
     (void)ed;
@@ -604,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_save_writes_file_and_clears_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_asks_before_overwriting_changed_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_events_reach_the_model_layer_typed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_closing_help_returns_to_its_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
