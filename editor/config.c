@@ -20,6 +20,7 @@ static const char config_defaults[] =
     "wrap = on\n"
     "line-numbers = off\n"
     "tab-width = 8\n"
+    "final-newline = on\n"
     "model = \"\"\n"
     "steps = 0\n"
     "block-length = 0\n"
@@ -53,6 +54,8 @@ static const config_entry config_table[] = {
       CONFIG_FIELD(wrap) },
     { { "line-numbers", CONFIG_BOOL, "show line numbers", 0, 1, NULL }, CONFIG_FIELD(line_numbers) },
     { { "tab-width", CONFIG_INT, "columns per tab stop", 1, 16, NULL }, CONFIG_FIELD(tab_width) },
+    { { "final-newline", CONFIG_BOOL, "a new file is saved with a newline at its end", 0, 1, NULL },
+      CONFIG_FIELD(final_newline) },
     { { "model", CONFIG_STRING, "model file (.gguf); empty for the default model", 0, 0, NULL },
       CONFIG_FIELD(model) },
     { { "steps", CONFIG_INT, "denoising steps per block; 0 = one per masked token", 0, 100000,
@@ -78,7 +81,7 @@ static const config_entry config_table[] = {
     { { "revise-fraction", CONFIG_DOUBLE, "share of the least confident tokens that revise redoes",
         0.01, 1, NULL }, CONFIG_FIELD(revise_fraction) },
     { { "infill-length", CONFIG_INT,
-        "tokens an infill writes at an empty selection; 0 = the selection's length", 0, 4096,
+        "tokens an infill inserts when nothing is selected; 0 inserts 16; a selection keeps its length", 0, 4096,
         NULL }, CONFIG_FIELD(infill_length) },
     { { "threads", CONFIG_INT, "threads for the model; 0 = all cores", 0, 1024, NULL },
       CONFIG_FIELD(threads) },

@@ -36,6 +36,7 @@ typedef struct config {
     bool wrap;                      /* "wrap": soft wrap at word boundaries */
     bool line_numbers;              /* "line-numbers": show line numbers */
     int tab_width;                  /* "tab-width": columns per tab stop, 1..16 */
+    bool final_newline;             /* "final-newline": a new file is saved ending with a newline */
     char model[CONFIG_MAX_PATH];    /* "model": GGUF file; "" = the default model */
     int steps;                      /* "steps": denoising steps per block; 0 = one per mask */
     int block_length;               /* "block-length": tokens per block; 0 = the model's own */

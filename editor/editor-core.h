@@ -14,6 +14,8 @@ struct buffer {
     file_info info;         /* the file on disk when opened or last saved */
     bool readonly;          /* edits refused (the help screen) */
     bool is_help;           /* this is the help screen */
+    bool new_file;          /* its file did not exist when opened or saved as: saves end it
+                               with a newline (final-newline) */
     struct buffer *help_from; /* help: the buffer it was opened from (looked up before use: it
                                  may have been closed) */
     size_t cursor;          /* byte offset of the cursor */

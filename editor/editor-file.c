@@ -53,6 +53,7 @@ bool editor_open(editor *ed, const char *path)
         return false;
     }
     b->info = info;
+    b->new_file = !info.exists;
     if (!info.exists) editor_message(ed, EDITOR_MSG_INFO, "%s: new file", path);
     if (file_recovery_exists(path)) {
         b->recovery_offer = true;
@@ -130,6 +131,19 @@ void editor_request_close(editor *ed)
     editor_prompt_open(ed, &close_prompt, NULL, label, "");
 }
 
+/* A new file ends with a newline when saved (final-newline): added to the text as the writer's
+ * own edit, so what is shown is what is written. */
+static void editor_final_newline(editor *ed, buffer *b)
+{
+    if (!b->new_file || !ed->cfg->final_newline || b->readonly) return;
+    editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b);   /* the writer's text, not a running job's */
+    size_t n = text_size(b->text);
+    if (n == 0 || text_byte_at(b->text, n - 1) == '\n') return;
+    text_snapshot(b->text);
+    buffer_insert(b, n, "\n", 1, NULL);
+    text_snapshot(b->text);
+}
+
 /* Saves the current buffer; true when it was written. Asks when the file changed on disk. */
 bool editor_save_current(editor *ed, bool force)
 {
@@ -141,6 +155,7 @@ bool editor_save_current(editor *ed, bool force)
     }
     int err = 0;
     editor_recovery_wait(ed);   /* its file is removed below */
+    editor_final_newline(ed, b);
     /* a running model job puts the text it replaces back for the save */
     editor_event_send(ed, EDITOR_EVENT_SAVE_PRE, b);
     file_status s = file_save(b->text, b->path, &b->info, force, &err);
@@ -246,6 +261,7 @@ static void save_as_accept(editor *ed, const char *input, void *ctx)
         b->path = np; b->name = nn;
         memset(&b->info, 0, sizeof b->info);
         b->info.exists = file_changed(np, &b->info);   /* an existing file: ask first */
+        b->new_file = !b->info.exists;
         if (b->info.exists) {
             char label[160];
             snprintf(label, sizeof label, "%.80s exists. Overwrite? (y/n) ", b->name);

@@ -119,6 +119,40 @@ static void test_editor_save_writes_file_and_clears_modified(void **state)
     editor_free(ed);
 }
 
+/* A new file (opened but not on disk, or an unnamed buffer saved as one) ends with a newline when
+ * saved, unless final-newline is off; an existing file is written as it is. */
+static void test_editor_new_file_gets_final_newline_on_save(void **state)
+{
+    (void)state;
+    char p[300], q[300], r[300];
+    snprintf(p, sizeof p, "%s/new.txt", dir);
+    snprintf(q, sizeof q, "%s/plain.txt", dir);
+    snprintf(r, sizeof r, "%s/old.txt", dir);
+    write_file(r, "no newline");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    type(ed, "hello");
+    keys(ed, "C-s");
+    assert_string_equal(read_file(p), "hello\n");
+    assert_false(text_modified(editor_buffer(ed)->text));
+    type(ed, " again");          /* the cursor stayed before the newline */
+    keys(ed, "C-s");
+    assert_string_equal(read_file(p), "hello again\n");
+    /* an existing file without a final newline keeps it that way */
+    assert_true(editor_open(ed, r));
+    keys(ed, "C-End");
+    type(ed, "!");
+    keys(ed, "C-s");
+    assert_string_equal(read_file(r), "no newline!");
+    /* the writer turned it off */
+    command_run_line(ed, "set final-newline off");
+    assert_true(editor_open(ed, q));
+    type(ed, "as typed");
+    keys(ed, "C-s");
+    assert_string_equal(read_file(q), "as typed");
+    editor_free(ed);
+}
+
 static void test_editor_asks_before_overwriting_changed_file(void **state)
 {
     (void)state;
@@ -632,6 +666,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_editor_save_writes_file_and_clears_modified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_new_file_gets_final_newline_on_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_asks_before_overwriting_changed_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_events_reach_the_model_layer_typed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_closing_help_returns_to_its_buffer, setup, teardown),
