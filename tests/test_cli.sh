@@ -431,15 +431,27 @@ PYEOF
 # come from the text around the revised span, which revise writes out as it is
 "$BD3" revise -m "$MH" -q --find "and more" --fraction 1 --seed 1 "$T/h.txt" -o "$T/hrev" || fail "revise of the hostile file"
 grep -q "$(printf '\033')" "$T/hrev" || fail "revise -o: control bytes were escaped in a file"
+# a model whose architecture is a control sequence: the error message quotes it
+"$PYTHON" - "$M" "$T/arch.gguf" <<'PYEOF' || fail "cannot make the hostile-architecture fixture"
+import sys
+b = open(sys.argv[1], "rb").read()
+i = b.index(b"\x05\x00\x00\x00\x00\x00\x00\x00bd3lm")
+open(sys.argv[2], "wb").write(b[:i + 8] + b"\x1b[2J\x07" + b[i + 13:])
+PYEOF
+expect_rc 1 "a model of another architecture" "$BD3" info "$T/arch.gguf"
+grep -q "$(printf '\033')\[2J" "$T/err" || fail "error message to a file: not the exact bytes"
 # through a terminal: no control byte reaches it; they are shown as \xNN
-for what in info generate infill revise; do
+for what in info generate infill revise error; do
     case $what in
+        error) c="'$BD3' info '$T/arch.gguf'" ;;
         info) c="'$BD3' info '$MH'" ;;
         generate) c="'$BD3' generate -m '$MH' -q -n 6 --seed 1 --echo '$T/h.txt'" ;;
         infill) c="'$BD3' infill -m '$MH' -q --find 'and more' --seed 1 '$T/h.txt'" ;;
         revise) c="'$BD3' revise -m '$MH' -q --find 'and more' --fraction 1 --seed 1 '$T/h.txt'" ;;
     esac
-    script -q -e -c "$c" /dev/null </dev/null >"$T/tty_$what" 2>&1 || fail "$what on a terminal exits nonzero"
+    script -q -e -c "$c" /dev/null </dev/null >"$T/tty_$what" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || [ $what = error ] || fail "$what on a terminal exits nonzero"
     "$PYTHON" - "$T/tty_$what" "$what" <<'PYEOF' || fail "$what on a terminal: raw control bytes or nothing shown"
 import sys
 b = open(sys.argv[1], "rb").read()

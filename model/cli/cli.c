@@ -11,12 +11,20 @@
 
 void cli_error(const cli_opts *o, const char *fmt, ...)
 {
+    /* messages may quote a file (a model's metadata, a path): on a terminal its control bytes
+     * are shown, not obeyed */
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "bd3 %s: ", o && o->cmd ? o->cmd : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    fprintf(stderr, "bd3 %s: ", o && o->cmd ? o->cmd : "");
+    if (isatty(STDERR_FILENO))
+        cli_put_text(stderr, msg, len);
+    else
+        fwrite(msg, 1, len, stderr);
+    fputc('\n', stderr);
 }
 
 int cli_load(cli_opts *o, bd3_model **m, bd3_ctx **c)

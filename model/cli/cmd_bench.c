@@ -77,8 +77,14 @@ int cmd_bench(cli_opts *o)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    printf("model %s: n_layer %d, n_embd %d, n_ff %d, n_vocab %d, n_ctx %d, block %d, threads %d\n",
-           bd3_model_name(m), hp->n_layer, hp->n_embd, hp->n_ff, hp->n_vocab, n, B, o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    /* the name comes from the file: shown, not obeyed, on a terminal */
+    cli_out w;
+    cli_out_init(&w, stdout);
+    printf("model ");
+    cli_out_write(&w, bd3_model_name(m), strlen(bd3_model_name(m)));
+    cli_out_finish(&w);
+    printf(": n_layer %d, n_embd %d, n_ff %d, n_vocab %d, n_ctx %d, block %d, threads %d\n",
+           hp->n_layer, hp->n_embd, hp->n_ff, hp->n_vocab, n, B, o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
     cli_progress prog;
     cli_progress_start(&prog, o, "bench");
     bd3_status st = BD3_OK;
