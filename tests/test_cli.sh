@@ -334,6 +334,9 @@ case "$(cat "$T/out")" in *"the rain
 in spain stays
 mainly") ok "infill insertion keeps the token it moved before" ;;
     *) fail "infill insertion inside a token: $(cat "$T/out")" ;; esac
+expect_rc 0 "infill --find of repeated text" "$BD3" infill -m "$M" --find "ain" --seed 3 "$T/l.txt"
+err_has "3 occurrences, the first is used"
+err_has "bytes 5:8"
 expect_rc 2 "infill --find of absent text" "$BD3" infill -m "$M" --find "snow" "$T/l.txt"
 err_has "does not occur"
 expect_rc 2 "infill line out of range" "$BD3" infill -m "$M" --range 9:1-9:2 "$T/l.txt"

@@ -393,6 +393,11 @@ int cli_span(const cli_opts *o, const char *name, const char *text, size_t len, 
         }
         *a = (size_t)(hit - text);
         *b = *a + k;
+        size_t count = 1;
+        for (const char *p = hit + 1; (p = memmem(p, len - (size_t)(p - text), o->find, k)); p++)
+            count++;
+        if (count > 1 && !o->quiet)
+            fprintf(stderr, "bd3 %s: --find: %zu occurrences, the first is used\n", o->cmd, count);
         return CLI_EXIT_OK;
     }
     const char *p = o->range;

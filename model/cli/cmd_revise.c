@@ -106,7 +106,7 @@ int cmd_revise(cli_opts *o)
         goto done;
     }
     if (!o->quiet)
-        fprintf(stderr, "bd3 revise: bytes %zu:%zu%s, %zu tokens, about %zu remasked (fraction %g), "
+        fprintf(stderr, "bd3 revise: bytes %zu:%zu%s, %zu tokens, %zu remasked (fraction %g), "
                         "%zu changed, seed %llu\n", a, b,
                 a != a0 || b != b0 ? " (widened to whole tokens)" : "", i1 - i0, n_remasked,
                 o->fraction, n_changed, (unsigned long long)o->sp.seed);
