@@ -33,6 +33,7 @@ static const char config_defaults[] =
     "refresh = 32\n"
     "revise-fraction = 0.3\n"
     "infill-length = 0\n"
+    "infill-fit = 0\n"
     "threads = 0\n"
     "score-delay-ms = 500\n";
 
@@ -83,6 +84,9 @@ static const config_entry config_table[] = {
     { { "infill-length", CONFIG_INT,
         "tokens an infill inserts when nothing is selected; 0 inserts 16; a selection keeps its length", 0, 4096,
         NULL }, CONFIG_FIELD(infill_length) },
+    { { "infill-fit", CONFIG_INT,
+        "infill also tries up to N tokens shorter and longer and keeps the length the model finds "
+        "most likely per byte; 0 = off", 0, 64, NULL }, CONFIG_FIELD(infill_fit) },
     { { "threads", CONFIG_INT, "threads for the model; 0 = all cores", 0, 1024, NULL },
       CONFIG_FIELD(threads) },
     { { "score-delay-ms", CONFIG_INT,

@@ -51,6 +51,8 @@ typedef struct config {
     double revise_fraction;         /* "revise-fraction": share of tokens remasked, (0, 1] */
     int infill_length;              /* "infill-length": tokens inserted by an empty-selection
                                        infill; 0 = the length of the selection */
+    int infill_fit;                 /* "infill-fit": tokens tried on each side of an infill's
+                                       length (the likeliest per byte is kept); 0 = off */
     int threads;                    /* "threads": model threads; 0 = all cores */
     int score_delay_ms;             /* "score-delay-ms": ms after the last keystroke before the
                                        heatmap re-scores the edited text */

@@ -324,6 +324,9 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
     case MODEL_CMD_SAMPLE_PREV:
         model_session_cycle(me->s, buffer_text(b), -n);
         break;
+    case MODEL_CMD_FILL:
+        model_session_fill(me->s, buffer_text(b), s, e, buffer_cursor(b));
+        break;
     case MODEL_CMD_HEATMAP: {
         bool on = model_session_toggle_heatmap(me->s);
         if (on && !model_session_message(me->s)[0])

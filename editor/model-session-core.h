@@ -65,6 +65,14 @@ typedef struct session_infill {
     int n_samples, cur_sample;  /* count and the one shown */
     bool result_new;            /* a result not yet taken by model_session_take_result */
     bool result_select;         /* the last infill started from a selection (its result is selected) */
+    int fit_lo, fit_hi;         /* lengths the running infill-fit job tries (tokens); 0: no fit */
+    int fit_len;                /* length the last result kept by infill-fit (tokens); 0: none */
+    double fit_npb;             /* its NELBO per byte (nats) */
+    bool fill;                  /* the running job and the last result fill blanks (model-fill.c) */
+    model_window fill_win;      /* fill: the window with masks in the blanks, for another sample */
+    uint8_t *fill_attr;         /* fill: attributes of the text between the blanks [fill_attr_len] */
+    size_t fill_attr_len;       /* bytes */
+    int fill_blanks;            /* fill: number of blanks */
 } session_infill;
 
 /* Continue (model-continue.c). */
@@ -188,7 +196,17 @@ bool live_window_render(model_session *s, const model_event *e, char **buf, uint
 
 /* ---- one file per job kind ---- */
 void infill_samples_clear(model_session *s);
+bool infill_last_intact(model_session *s, text *t);
+/* Ends the running infill or fill with its rendered result (buf/attr, len bytes, n tokens):
+ * commits it, keeps it as a sample, says so. */
+void infill_finish(model_session *s, char *buf, uint8_t *attr, size_t len, int n);
 void infill_on_done(model_session *s, const model_event *e);
+bool infill_fit_on_progress(model_session *s, const model_event *e);
+void infill_fit_on_done(model_session *s, const model_event *e);
+/* Fill: another sample of the last fill (or of the running one), over [lo, hi) of t. */
+int fill_again(model_session *s, text *t, size_t lo, size_t hi, bool join, size_t join_hist);
+void fill_forget(model_session *s);           /* frees the fill's window and attributes */
+void fill_keep_attrs(model_session *s, const int32_t *ids, uint8_t *attr, const size_t *bounds);
 bool continue_on_progress(model_session *s, const model_event *e);
 void continue_on_done(model_session *s, const model_event *e);
 void revise_on_done(model_session *s, const model_event *e);

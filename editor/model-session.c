@@ -172,6 +172,7 @@ void model_session_free(model_session *s)
         return;
     model_session_unload(s);
     infill_samples_clear(s);
+    fill_forget(s);
     free(s->live.shown);
     free(s->live.shown_attr);
     free(s->cont.gen);
@@ -313,8 +314,11 @@ void model_session_forget(model_session *s, const text *t)
         s->live.on = false; /* the text goes away: no group to close */
         session_job_clear(s);
     }
-    if (s->infill.last.t == t)
+    if (s->infill.last.t == t) {
         infill_samples_clear(s);
+        fill_forget(s);
+        s->infill.fill = false;
+    }
     if (s->revise.t == t)
         s->revise.t = NULL;
     if (s->inspect.t == t) {
@@ -336,6 +340,7 @@ static const session_job_ops job_ops[] = {
     [MODEL_JOB_SCORE] = { "scoring", false, NULL, score_on_done },
     [MODEL_JOB_REVISE] = { "revise", true, live_window_progress, revise_on_done },
     [MODEL_JOB_INSPECT] = { "inspect", false, NULL, inspect_on_done },
+    [MODEL_JOB_INFILL_FIT] = { "fit", true, infill_fit_on_progress, infill_fit_on_done },
 };
 
 static void on_progress(model_session *s, const model_event *e)
@@ -401,12 +406,21 @@ void model_session_status(const model_session *s, char *buf, size_t size)
     if (size == 0)
         return;
     buf[0] = '\0';
-    if (!s->job_id)
+    const session_infill *in = &s->infill;
+    if (!s->job_id) {
+        /* the length infill-fit kept, while its result stands as written */
+        if (in->fit_len > 0 && in->last.t && text_revision(in->last.t) == in->last_rev &&
+            in->cur_sample == in->n_samples - 1)
+            snprintf(buf, size, "fit %d tok %.2f nat/B", in->fit_len, in->fit_npb);
         return;
+    }
     const session_job_ops *ops = &job_ops[s->kind];
+    const char *name = s->kind == MODEL_JOB_INFILL && in->fill ? "fill" : ops->name;
     double rate = s->seconds > 0 ? s->n_done / s->seconds : 0;
     if (!ops->shows_progress)
-        snprintf(buf, size, "%s", ops->name);
+        snprintf(buf, size, "%s", name);
+    else if (s->kind == MODEL_JOB_INFILL_FIT)
+        snprintf(buf, size, "fit %d..%d %d/%d %.0f tok/s", in->fit_lo, in->fit_hi, s->n_done, s->n_target, rate);
     else
-        snprintf(buf, size, "%s %d/%d %.0f tok/s", ops->name, s->n_done, s->n_target, rate);
+        snprintf(buf, size, "%s %d/%d %.0f tok/s", name, s->n_done, s->n_target, rate);
 }

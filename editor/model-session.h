@@ -69,6 +69,12 @@ int model_session_inspect(model_session *s, text *t, size_t cursor);
 int model_session_inspect_choose(model_session *s, text *t, int k);
 /* Replaces the last infill's span with an earlier (dir < 0) or later sample (one undo step). */
 int model_session_cycle(model_session *s, text *t, int dir);
+/* Fill in the blanks: every run of three or more underscores in the selection (the whole text
+ * when nothing is selected) becomes one mask per underscore, and the model fills them all
+ * jointly in global mode over one window holding every blank and the text between them (the
+ * blank before a blank joins it). One undo step. Pressed again while the result stands (the
+ * cursor in its span): another sample, cycled with model_session_cycle like an infill's. */
+int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor);
 /* Esc: cancels the running job and restores the text it was working on. true when there was
  * one (the key is then used up). */
 bool model_session_cancel(model_session *s, text *t);
@@ -110,7 +116,9 @@ void model_session_note_edit_at(model_session *s, const text *t, size_t pos, int
 
 /* ---- display ---- */
 bool model_session_busy(const model_session *s);
-/* Status-line text: job, progress and tokens/s ("infill 12/32 45 tok/s"), or "" when idle. */
+/* Status-line text: job, progress and tokens/s ("infill 12/32 45 tok/s"; "fit 12..20 ..." while
+ * infill-fit tries lengths), or when idle the length infill-fit kept and its NELBO per byte
+ * ("fit 14 tok 1.07 nat/B") while that result stands, else "". */
 void model_session_status(const model_session *s, char *buf, size_t size);
 bool model_session_heatmap(const model_session *s);
 /* Once after an infill of a selection finished: its text and the byte range of its result (the

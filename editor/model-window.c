@@ -207,6 +207,70 @@ done:
     return st;
 }
 
+bd3_status model_window_build_spans(model_window *w, const bd3_model *m, const text *t, int n_spans,
+                                    const size_t *lo, const size_t *hi, const int *n_masks,
+                                    int max_tokens)
+{
+    memset(w, 0, sizeof *w);
+    if (n_spans < 1 || !lo || !hi || !n_masks)
+        return BD3_E_ARG;
+    for (int k = 0; k < n_spans; k++)
+        if (lo[k] > hi[k] || n_masks[k] < 0 || (k > 0 && lo[k] < hi[k - 1]) || hi[k] > text_size(t))
+            return BD3_E_ARG;
+    int32_t **bid = calloc((size_t)n_spans, sizeof *bid); /* [n_spans - 1] tokens between spans */
+    size_t **blen = calloc((size_t)n_spans, sizeof *blen); /* their byte lengths */
+    size_t *bn = calloc((size_t)n_spans, sizeof *bn);      /* their counts */
+    bd3_status st = bid && blen && bn ? BD3_OK : BD3_E_NOMEM;
+    size_t nt = 0; /* target tokens: masks and the tokens between */
+    for (int k = 0; st == BD3_OK && k < n_spans; k++) {
+        nt += (size_t)n_masks[k];
+        if (k + 1 < n_spans) {
+            st = window_tokenize(m, t, hi[k], lo[k + 1], &bid[k], &blen[k], &bn[k]);
+            nt += bn[k];
+        }
+    }
+    if (st == BD3_OK && nt > (size_t)INT32_MAX)
+        st = BD3_E_ARG;
+    if (st == BD3_OK)
+        st = model_window_build(w, m, t, lo[0], hi[n_spans - 1], (int)nt, max_tokens, -1, -1);
+    if (st == BD3_OK) {
+        const bd3_hparams *hp = bd3_model_hparams(m);
+        int i = w->lo;
+        for (int k = 0; k < n_spans; k++) {
+            for (int j = 0; j < n_masks[k]; j++, i++) {
+                w->ids[i] = hp->mask_id;
+                w->conf[i] = 0.0f;
+                w->pos[i] = lo[k];
+            }
+            size_t p = hi[k];
+            for (size_t j = 0; k + 1 < n_spans && j < bn[k]; j++, i++) {
+                w->ids[i] = bid[k][j];
+                w->pos[i] = p;
+                /* confidence as model_window_build reads it: the lowest of its bytes */
+                float v = 1.0f;
+                for (size_t b = 0; b < blen[k][j]; b++) {
+                    uint8_t a = 0;
+                    text_attr_get(t, p + b, 1, &a);
+                    float cf = model_window_conf_decode(a);
+                    v = cf < v ? cf : v;
+                }
+                w->conf[i] = blen[k][j] > 0 && v >= 0.0f ? (v > 1e-6f ? v : 1e-6f) : 0.0f;
+                p += blen[k][j];
+            }
+        }
+    }
+    for (int k = 0; bid && blen && k < n_spans; k++) {
+        free(bid[k]);
+        free(blen[k]);
+    }
+    free(bid);
+    free(blen);
+    free(bn);
+    if (st != BD3_OK)
+        model_window_release(w);
+    return st;
+}
+
 /* Grows *buf and *attrs to hold need bytes. */
 static int window_reserve(char **buf, uint8_t **attrs, size_t *cap, size_t need)
 {

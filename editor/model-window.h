@@ -32,6 +32,15 @@ typedef struct model_window {
 bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t, size_t byte_lo,
                               size_t byte_hi, int n_masks, int max_tokens, int max_left,
                               int max_right);
+/* As model_window_build with a target of several spans: [lo[k], hi[k]) for k < n_spans
+ * (ascending, not overlapping) become n_masks[k] >= 0 masks each, and the text between two
+ * spans keeps its own tokens (with their offsets and confidence); the target [w->lo, w->hi)
+ * runs from the first span's masks to the last one's, byte_lo = lo[0], byte_hi = hi[n_spans-1].
+ * Masks of span k sit at offset lo[k]. BD3_E_ARG when the spans are not in order or the target
+ * alone does not fit max_tokens. */
+bd3_status model_window_build_spans(model_window *w, const bd3_model *m, const text *t, int n_spans,
+                                    const size_t *lo, const size_t *hi, const int *n_masks,
+                                    int max_tokens);
 void model_window_release(model_window *w); /* frees the arrays; zeroed window: no-op */
 
 /* The bytes of tokens ids[0..n) appended to *buf (malloc'd, grown as needed; *len bytes used,

@@ -161,6 +161,7 @@ static void worker_run(model_worker *w, worker_job *j)
     uint8_t *changed = NULL;
     int n_out = 0;
     bd3_stop why = BD3_STOP_LIMIT;
+    double nats_per_byte = 0.0;
     int32_t alt_ids[MODEL_ALT_MAX];
     double alt_probs[MODEL_ALT_MAX];
     switch (r->kind) {
@@ -190,6 +191,15 @@ static void worker_run(model_worker *w, worker_job *j)
     case MODEL_JOB_INSPECT:
         st = bd3_alternatives(w->ctx, j->ids, r->n, r->pos, r->n_alt, alt_ids, alt_probs);
         break;
+    case MODEL_JOB_INFILL_FIT:
+        out = r->fit_max > 0 ? malloc((size_t)r->fit_max * sizeof *out) : NULL;
+        out_conf = r->fit_max > 0 ? calloc((size_t)r->fit_max, sizeof *out_conf) : NULL;
+        if (!out || !out_conf)
+            st = r->fit_max > 0 ? BD3_E_NOMEM : BD3_E_ARG;
+        else
+            st = bd3_infill_fit(w->ctx, &r->sp, j->ids, r->n, r->lo, r->hi, r->fit_min, r->fit_max, 0,
+                                out, out_conf, &n_out, &nats_per_byte, worker_on_step, &step);
+        break;
     }
     if (st == BD3_OK && worker_job_cancelled(w, j->id))
         st = BD3_E_CANCELLED; /* finished, but nobody wants it any more */
@@ -208,6 +218,11 @@ static void worker_run(model_worker *w, worker_job *j)
         e->stop = why;
         e->n_done = e->n;
         e->n_target = r->max_new;
+    } else if (r->kind == MODEL_JOB_INFILL_FIT) {
+        e->ids = out;
+        e->conf = out_conf;
+        e->n = n_out < 0 ? 0 : n_out;
+        e->nats_per_byte = nats_per_byte;
     } else {
         e->ids = j->ids; /* the job's window becomes the result */
         e->conf = j->conf;
@@ -325,6 +340,9 @@ static int worker_job_valid(const model_job *r)
         return r->lo >= 0 && r->lo < r->hi && r->hi <= r->n && r->fraction > 0 && r->fraction <= 1;
     case MODEL_JOB_INSPECT:
         return r->pos >= 0 && r->pos < r->n && r->n_alt >= 1 && r->n_alt <= MODEL_ALT_MAX;
+    case MODEL_JOB_INFILL_FIT:
+        return r->lo >= 0 && r->lo <= r->hi && r->hi <= r->n && r->fit_min >= 1 &&
+               r->fit_max >= r->fit_min;
     }
     return 0;
 }

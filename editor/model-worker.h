@@ -15,6 +15,7 @@ typedef enum model_job_kind {
     MODEL_JOB_SCORE,    /* bd3_score of the window */
     MODEL_JOB_REVISE,   /* bd3_revise of [lo, hi) in the window */
     MODEL_JOB_INSPECT,  /* bd3_alternatives at pos */
+    MODEL_JOB_INFILL_FIT, /* bd3_infill_fit: [lo, hi) refilled at every length fit_min..fit_max */
 } model_job_kind;
 
 /* A request. The arrays are copied by model_worker_submit; the caller keeps its own. */
@@ -31,6 +32,7 @@ typedef struct model_job {
     double fraction;       /* revise: fraction of [lo, hi) to remask, (0, 1] */
     int pos;               /* inspect: window index of the token */
     int n_alt;             /* inspect: alternatives wanted, 1..MODEL_ALT_MAX */
+    int fit_min, fit_max;  /* infill-fit: lengths tried, in tokens (n - (hi - lo) + fit_max <= n_ctx) */
     uint64_t tag;          /* caller's value, echoed in every event of the job */
 } model_job;
 
@@ -50,13 +52,15 @@ typedef struct model_event {
     int n_target;            /* tokens the operation writes in all */
     int n_done;              /* tokens written so far */
     double seconds;          /* wall time since the job started */
-    int32_t *ids;            /* progress: canvas [n]; done: window [n] (continue: new tokens [n]) */
+    int32_t *ids;            /* progress: canvas [n]; done: window [n] (continue: new tokens [n];
+                                infill-fit: the tokens of the span that fits [n]) */
     float *conf;             /* confidence [n] parallel to ids */
     int n;                   /* entries in ids and conf */
     int offset;              /* progress: index of ids[0] in the operation's token sequence */
     uint8_t *changed;        /* done, revise: [n], 1 where the token changed; else NULL */
     bd3_stop stop;           /* done, continue: why it stopped */
     int n_alt;               /* done, inspect: alternatives written */
+    double nats_per_byte;    /* done, infill-fit: NELBO per byte of the span kept */
     int32_t alt_ids[MODEL_ALT_MAX];  /* done, inspect: token ids, most probable first */
     double alt_probs[MODEL_ALT_MAX]; /* done, inspect: their probabilities */
     struct model_event *next; /* mailbox link (private) */

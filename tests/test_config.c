@@ -315,7 +315,7 @@ static void test_config_option_table_is_consistent(void **state)
     assert_null(config_option_find("bogus"));
     const char *required[] = { "keymap", "theme", "wrap", "line-numbers", "tab-width", "model",
                                "steps", "block-length", "sampler", "threshold", "temperature",
-                               "top-p", "top-k", "seed", "refresh", "revise-fraction", "infill-length",
+                               "top-p", "top-k", "seed", "refresh", "revise-fraction", "infill-length", "infill-fit",
                                "threads", "score-delay-ms" };
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!config_option_find(required[i])) fail_msg("no option %s", required[i]);

@@ -29,6 +29,7 @@ static const char *const all_commands[] = {
     "mode-insert", "mode-append", "mode-insert-line-start", "mode-append-line-end",
     "mode-open-below", "mode-open-above", "mode-visual", "model-infill", "model-continue",
     "model-heatmap", "model-revise", "model-inspect", "model-grow", "model-shrink",
+    "model-fill", "model-sample-next", "model-sample-prev",
 };
 #define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
 
@@ -403,7 +404,8 @@ static void test_keymap_default_has_required_bindings(void **state)
         { "S-Down", "select-line-down" }, { "Esc", "cancel" }, { "C-g", "help" },
         { "C-r", "model-infill" }, { "C-n", "model-continue" }, { "C-e", "model-heatmap" },
         { "M-r", "model-revise" }, { "M-i", "model-inspect" }, { "M-=", "model-grow" },
-        { "M--", "model-shrink" },
+        { "M--", "model-shrink" }, { "M-b", "model-fill" }, { "M->", "model-sample-next" },
+        { "M-<", "model-sample-prev" },
     };
     keymap *km = load_shipped("default");
     keymap_state st;
@@ -439,12 +441,13 @@ static void test_keymap_model_commands_bound_in_all_keymaps(void **state)
     (void)state;
     const char *names[] = { "default", "vi", "emacs" };
     const char *model[] = { "model-infill", "model-continue", "model-heatmap", "model-revise",
-                            "model-inspect", "model-grow", "model-shrink" };
+                            "model-inspect", "model-grow", "model-shrink", "model-fill",
+                            "model-sample-next", "model-sample-prev" };
     for (int i = 0; i < 3; i++) {
         keymap *km = load_shipped(names[i]);
         int normal = keymap_mode_find(km, "normal");
         assert_true(normal >= 0);
-        for (int j = 0; j < 7; j++)
+        for (int j = 0; j < (int)(sizeof model / sizeof model[0]); j++)
             if (!keymap_find_command(km, normal, model[j]))
                 fail_msg("%s does not bind %s", names[i], model[j]);
         keymap_free(km);

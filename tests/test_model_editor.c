@@ -561,6 +561,41 @@ static void test_model_editor_continuation_run_is_one_undo_step(void **state)
     free(now);
 }
 
+/* M-b fills every ___ blank of the text at once; the cursor stays where it was; M-b again draws
+ * another sample, M-< goes back to the first; one C-z takes the fill with its samples back. */
+static void test_model_editor_fill_key_fills_the_blanks(void **state)
+{
+    fx *f = *state;
+    static const char blanks[] = "The ___ sat on the ___.\nEnd of it.\n";
+    buffer *b = editor_buffer(f->ed);
+    text *t = b->text;
+    text_delete(t, 0, text_size(t));
+    text_insert(t, 0, blanks, strlen(blanks));
+    text_snapshot(t);
+    b->cursor = text_size(t); /* at the end, away from the blanks */
+    b->anchor = b->cursor;
+    key(f, "M-b");
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "filled 2 blanks"));
+    char *first = buf_text(f);
+    assert_null(strstr(first, "___"));
+    assert_int_equal(b->cursor, text_size(t)); /* the writer's cursor stayed */
+    b->cursor = b->anchor = 4; /* in the first filled blank, nothing selected */
+    key(f, "M-b");
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "sample 2"));
+    key(f, "M-<");
+    assert_non_null(strstr(f->ed->message, "sample 1 of 2"));
+    char *now = buf_text(f);
+    assert_string_equal(now, first);
+    free(now);
+    key(f, "C-z");
+    now = buf_text(f);
+    assert_string_equal(now, blanks);
+    free(now);
+    free(first);
+}
+
 int main(void)
 {
     if (fixture_model_path(model_path, sizeof model_path) != 0)
@@ -582,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_continue_key_repeat_coalesces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_continuation_run_is_one_undo_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_fill_key_fills_the_blanks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

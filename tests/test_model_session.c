@@ -65,6 +65,54 @@ bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     return __real_bd3_revise(c, p, ids, conf, n, lo, hi, fraction, changed, cb, user);
 }
 
+/* The windows bd3_infill was called with: how many, and the masks of the last one. */
+static int infill_calls;     /* calls seen */
+static int infill_masks;     /* masks in the last call's window */
+static int infill_runs;      /* runs of consecutive masks in it */
+
+bd3_status __real_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             bd3_step_fn cb, void *user)
+{
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    infill_calls++;
+    infill_masks = infill_runs = 0;
+    for (int i = 0; i < n; i++) {
+        infill_masks += ids[i] == hp->mask_id;
+        infill_runs += ids[i] == hp->mask_id && (i == 0 || ids[i - 1] != hp->mask_id);
+    }
+    return __real_bd3_infill(c, p, ids, conf, n, cb, user);
+}
+
+/* The lengths bd3_infill_fit tried and the one it kept. */
+static int fit_min, fit_max, fit_kept; /* of the last call */
+static double fit_npb;                 /* its nats per byte */
+
+bd3_status __real_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n,
+                                 int lo, int hi, int len_min, int len_max, int n_draws, int32_t *out,
+                                 float *out_conf, int *n_out, double *nats_per_byte, bd3_step_fn cb,
+                                 void *user);
+bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n,
+                                 int lo, int hi, int len_min, int len_max, int n_draws, int32_t *out,
+                                 float *out_conf, int *n_out, double *nats_per_byte, bd3_step_fn cb,
+                                 void *user);
+bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n,
+                                 int lo, int hi, int len_min, int len_max, int n_draws, int32_t *out,
+                                 float *out_conf, int *n_out, double *nats_per_byte, bd3_step_fn cb,
+                                 void *user)
+{
+    fit_min = len_min;
+    fit_max = len_max;
+    bd3_status st = __real_bd3_infill_fit(c, p, ids, n, lo, hi, len_min, len_max, n_draws, out, out_conf,
+                                          n_out, nats_per_byte, cb, user);
+    fit_kept = *n_out;
+    fit_npb = nats_per_byte ? *nats_per_byte : 0.0;
+    return st;
+}
+
 typedef struct fx {
     config *cfg;        /* options pointing at the fixture */
     model_session *s;   /* session under test */
@@ -839,6 +887,125 @@ static void test_model_revise_keeps_word_boundaries(void **state)
     }
 }
 
+static const char blanks[] = "The ___ sat on the ___.\nEnd of it.\n";
+
+/* Every blank is filled in one model operation over one window holding both blanks and the
+ * text between them; the text around the blanks stays, with its attributes; one undo step. */
+static void test_model_fill_fills_every_blank_jointly_in_one_undo_step(void **state)
+{
+    fx *f = *state;
+    set_text(f, blanks);
+    int calls = infill_calls;
+    assert_int_equal(model_session_fill(f->s, f->t, 0, 0, 0), 0);
+    run_to_idle(f);
+    assert_int_equal(infill_calls, calls + 1); /* one operation for both */
+    assert_int_equal(infill_runs, 2);
+    assert_int_equal(infill_masks, 6); /* one token per underscore */
+    assert_non_null(strstr(model_session_message(f->s), "filled 2 blanks"));
+    char *now = text_all(f->t);
+    size_t n = text_size(f->t);
+    assert_null(memmem(now, n, "___", 3));
+    assert_memory_equal(now, "The", 3);
+    const char *tail = ".\nEnd of it.\n";
+    assert_true(n > strlen(tail));
+    assert_memory_equal(now + n - strlen(tail), tail, strlen(tail));
+    char *mid = memmem(now, n, " sat on the", 11);
+    assert_non_null(mid); /* the text between the blanks */
+    uint8_t a[11];
+    text_attr_get(f->t, (size_t)(mid - now), 11, a);
+    for (int i = 0; i < 11; i++)
+        assert_int_equal(a[i], 0); /* still the writer's, unscored */
+    free(now);
+    assert_true(text_undo(f->t, NULL));
+    now = text_all(f->t);
+    assert_string_equal(now, blanks);
+    free(now);
+}
+
+/* The fill key again (cursor in the result) draws another sample of the same blanks; the samples
+ * cycle and share one undo step. */
+static void test_model_fill_again_and_cycle_share_one_undo_step(void **state)
+{
+    fx *f = *state;
+    set_text(f, blanks);
+    assert_int_equal(model_session_fill(f->s, f->t, 0, 0, 0), 0);
+    run_to_idle(f);
+    size_t n1 = text_size(f->t);
+    char *first = text_all(f->t);
+    assert_int_equal(model_session_fill(f->s, f->t, 5, 5, 5), 0);
+    run_to_idle(f);
+    assert_int_equal(infill_runs, 2);
+    assert_non_null(strstr(model_session_message(f->s), "sample 2"));
+    assert_int_equal(model_session_cycle(f->s, f->t, -1), 0);
+    char *back = text_all(f->t);
+    assert_int_equal(text_size(f->t), n1);
+    assert_memory_equal(back, first, n1);
+    assert_int_equal(model_session_resize(f->s, f->t, 1), -1); /* lengths come from the blanks */
+    assert_true(text_undo(f->t, NULL));
+    char *now = text_all(f->t);
+    assert_string_equal(now, blanks);
+    free(now);
+    free(first);
+    free(back);
+}
+
+/* With a selection, only the blanks inside it are filled; without blanks, nothing happens. */
+static void test_model_fill_takes_the_blanks_of_the_selection(void **state)
+{
+    fx *f = *state;
+    set_text(f, blanks);
+    assert_int_equal(model_session_fill(f->s, f->t, 0, 10, 0), 0); /* "The ___ sa" */
+    run_to_idle(f);
+    assert_int_equal(infill_runs, 1);
+    assert_int_equal(infill_masks, 3);
+    char *now = text_all(f->t);
+    size_t n = text_size(f->t);
+    const char *tail = " sat on the ___.\nEnd of it.\n";
+    assert_memory_equal(now + n - strlen(tail), tail, strlen(tail));
+    assert_null(memmem(now, n - strlen(tail), "___", 3));
+    free(now);
+    set_text(f, doc);
+    assert_int_equal(model_session_fill(f->s, f->t, 0, 0, 0), -1);
+    assert_non_null(strstr(model_session_message(f->s), "no blanks"));
+    assert_false(model_session_busy(f->s));
+}
+
+/* infill-fit: the infill tries the lengths around the one asked for and keeps the one the model
+ * finds likeliest per byte, said in the message and the status line; one undo step. */
+static void test_model_infill_fit_keeps_the_likeliest_length(void **state)
+{
+    fx *f = *state;
+    char err[128];
+    assert_int_equal(config_set(f->cfg, "infill-fit", "2", err, sizeof err), CONFIG_OK);
+    fit_kept = 0;
+    assert_int_equal(model_session_infill(f->s, f->t, 3, 11, 11, 4), 0); /* " cat sat", 4 tokens */
+    char st[128];
+    model_session_status(f->s, st, sizeof st);
+    assert_non_null(strstr(st, "fit 2..6"));
+    run_to_idle(f);
+    assert_int_equal(fit_min, 2);
+    assert_int_equal(fit_max, 6);
+    assert_true(fit_kept >= 2 && fit_kept <= 6);
+    char want[64];
+    snprintf(want, sizeof want, "infilled %d token", fit_kept);
+    assert_non_null(strstr(model_session_message(f->s), want));
+    assert_non_null(strstr(model_session_message(f->s), "best of 2..6"));
+    model_session_status(f->s, st, sizeof st);
+    snprintf(want, sizeof want, "fit %d tok %.2f nat/B", fit_kept, fit_npb);
+    assert_string_equal(st, want);
+    char *now = text_all(f->t);
+    size_t n = text_size(f->t), tail = strlen(doc) - 11;
+    assert_memory_equal(now, doc, 3);
+    assert_memory_equal(now + n - tail, doc + 11, tail);
+    free(now);
+    assert_true(text_undo(f->t, NULL));
+    now = text_all(f->t);
+    assert_string_equal(now, doc);
+    free(now);
+    model_session_status(f->s, st, sizeof st);
+    assert_string_equal(st, ""); /* the result is gone: so is its figure */
+}
+
 int main(void)
 {
     if (fixture_model_path(model_path, sizeof model_path) != 0)
@@ -869,6 +1036,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_continue_completes_the_partial_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_without_selection_works_on_the_cursor_paragraph, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_keeps_word_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_fill_fills_every_blank_jointly_in_one_undo_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_fill_again_and_cycle_share_one_undo_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_fill_takes_the_blanks_of_the_selection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_fit_keeps_the_likeliest_length, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),
     };

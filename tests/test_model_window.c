@@ -154,6 +154,46 @@ static void test_model_window_render_gives_back_the_bytes(void **state)
     model_window_release(&w);
 }
 
+/* Several spans: each becomes its masks at its own offset, the text between keeps its tokens
+ * and offsets, and the context around them is as for one span; spans out of order are refused. */
+static void test_model_window_spans_mask_each_span_and_keep_the_text_between(void **state)
+{
+    fx *f = *state;
+    const bd3_model *m = f->m;
+    const int32_t mask = bd3_model_hparams(m)->mask_id;
+    size_t lo[2] = {3, 18}, hi[2] = {7, 22}; /* " cat" and " mat" */
+    int nm[2] = {2, 3};
+    model_window w;
+    assert_int_equal(model_window_build_spans(&w, m, f->t, 2, lo, hi, nm, 64), BD3_OK);
+    assert_int_equal(w.byte_lo, 3);
+    assert_int_equal(w.byte_hi, 22);
+    assert_int_equal(w.pos[w.lo], 3);
+    assert_int_equal(w.pos[w.hi], 22);
+    int i = w.lo;
+    assert_int_equal(w.ids[i], mask);
+    assert_int_equal(w.ids[i + 1], mask);
+    assert_int_equal(w.pos[i + 1], 3);
+    i += 2;
+    assert_int_equal(w.pos[i], 7); /* " sat on the" */
+    for (; w.ids[i] != mask; i++) {
+        size_t len;
+        const char *b = bd3_token_bytes(m, w.ids[i], &len);
+        assert_non_null(b);
+        assert_int_equal(w.pos[i + 1] - w.pos[i], len);
+        assert_memory_equal(doc + w.pos[i], b, len);
+    }
+    assert_int_equal(w.pos[i], 18);
+    assert_int_equal(w.hi - i, 3);
+    for (int k = 0; k < w.lo; k++) /* the context before */
+        assert_true(w.ids[k] != mask && w.pos[k] < 3);
+    for (int k = w.hi; k < w.n; k++) /* and after */
+        assert_true(w.ids[k] != mask && w.pos[k] >= 22);
+    model_window_release(&w);
+    size_t rlo[2] = {18, 3}, rhi[2] = {22, 7};
+    assert_int_equal(model_window_build_spans(&w, m, f->t, 2, rlo, rhi, nm, 64), BD3_E_ARG);
+    assert_null(w.ids);
+}
+
 int main(void)
 {
     if (fixture_model_path(model_path, sizeof model_path) != 0)
@@ -161,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_model_window_offsets_cover_the_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_window_render_gives_back_the_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_window_spans_mask_each_span_and_keep_the_text_between, setup, teardown),
         cmocka_unit_test(test_model_window_conf_round_trip_stays_within_one_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

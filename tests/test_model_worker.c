@@ -156,6 +156,29 @@ bd3_status __wrap_bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int po
     return BD3_OK;
 }
 
+/* Keeps the middle length, with its tokens 3000 + i, after one step. */
+bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
+                                 int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
+                                 int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user)
+{
+    (void)c;
+    (void)p;
+    (void)lo;
+    (void)hi;
+    (void)n_draws;
+    int len = (len_min + len_max) / 2;
+    for (int i = 0; i < len; i++) {
+        out[i] = 3000 + i;
+        if (out_conf)
+            out_conf[i] = 0.75f;
+    }
+    *n_out = len;
+    *nats_per_byte = 1.5;
+    if (fake_step(1, (int32_t *)ids, NULL, n, 0, cb, user))
+        return BD3_E_CANCELLED;
+    return BD3_OK;
+}
+
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 /* A consistent copy of the fake's counters (assertions must not run with the lock held). */
@@ -468,6 +491,38 @@ static void test_model_worker_revise_reports_changed(void **state)
     model_event_free(d);
 }
 
+/* An infill-fit job's done event carries the tokens of the length kept and its score; a job
+ * whose lengths make no sense is refused. */
+static void test_model_worker_infill_fit_reports_the_kept_span(void **state)
+{
+    model_worker *w = *state;
+    int32_t ids[6] = {10, 20, FAKE_MASK, FAKE_MASK, 50, 60};
+    model_job j = infill_job(ids, 6);
+    j.kind = MODEL_JOB_INFILL_FIT;
+    j.lo = 2;
+    j.hi = 4;
+    j.fit_min = 1;
+    j.fit_max = 5;
+    fake_reset(0, 0, 1);
+    uint64_t id = model_worker_submit(w, &j);
+    int np;
+    model_event *d = wait_done(w, id, &np);
+    assert_int_equal(d->status, BD3_OK);
+    assert_int_equal(d->job_kind, MODEL_JOB_INFILL_FIT);
+    assert_int_equal(d->n, 3);
+    assert_int_equal(d->ids[0], 3000);
+    assert_int_equal(d->ids[2], 3002);
+    assert_true(d->conf[1] == 0.75f);
+    assert_true(d->nats_per_byte == 1.5);
+    model_event_free(d);
+    j.fit_min = 4;
+    j.fit_max = 3;
+    assert_int_equal(model_worker_submit(w, &j), 0);
+    j.fit_min = 0;
+    j.fit_max = 3;
+    assert_int_equal(model_worker_submit(w, &j), 0);
+}
+
 static void test_model_worker_rejects_invalid_jobs(void **state)
 {
     model_worker *w = *state;
@@ -520,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_worker_continue_reports_blocks_and_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_inspect_returns_alternatives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_revise_reports_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_worker_infill_fit_reports_the_kept_span, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_rejects_invalid_jobs, setup, teardown),
         cmocka_unit_test(test_model_worker_shutdown_with_running_job),
     };
