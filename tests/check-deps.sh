@@ -37,7 +37,7 @@ for f in $(grep -lE "$inc\"editor-core\.h\"" $EDITOR); do
 done
 for f in $(grep -lE "$inc\"model-session-core\.h\"" $EDITOR); do
     case $f in editor/model-session.c|editor/model-live.c|editor/model-infill.c|editor/model-continue.c|\
-               editor/model-revise.c|editor/model-inspect.c|editor/model-score.c) ;;
+               editor/model-revise.c|editor/model-inspect.c|editor/model-score.c|editor/model-fill.c) ;;
                *) bad "$f includes model-session-core.h (outside the session: model-session.h)" ;; esac
 done
 
