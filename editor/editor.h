@@ -1,7 +1,8 @@
-/* editor.h: the editor core: buffers (text + file + cursor/selection), key dispatch through the
- * keymap to named commands, prompts on the message line, search, register, recovery timing.
- * Runs without a terminal (tests drive it with keys). Depends on text, file, view, motion,
- * search, key, keymap and config; never on curses. */
+/* editor.h: the editor core's public API for main, the terminal layer and the model layer:
+ * buffers, input (keys, paste, mouse), prompts with callbacks, the message line, the typed
+ * editor<->model seam (editor_model_cmd, editor_event), recovery timing and the state the
+ * renderer reads. The state itself is in editor-core.h (the core's files only). Runs without a
+ * terminal (tests drive it with keys); never depends on curses. */
 #ifndef BD3ED_EDITOR_H
 #define BD3ED_EDITOR_H
 

@@ -17,12 +17,12 @@ static void score_apply(model_session *s, const model_event *e, size_t p)
     if (!attr)
         return;
     text_attr_get(t, p, s->score.len, attr);
-    size_t base = s->win.pos[0];
+    size_t base = s->score.win.pos[0];
     size_t size = text_size(t);
-    for (int i = 0; i < s->win.n; i++) {
-        size_t a = s->win.pos[i] - base, b = s->win.pos[i + 1] - base;
+    for (int i = 0; i < s->score.win.n; i++) {
+        size_t a = s->score.win.pos[i] - base, b = s->score.win.pos[i + 1] - base;
         /* a token cut at the window's edge is scored from a window that starts with it */
-        if ((i == 0 && p > 0) || (i == s->win.n - 1 && p + s->score.len < size))
+        if ((i == 0 && p > 0) || (i == s->score.win.n - 1 && p + s->score.len < size))
             continue;
         uint8_t q = model_window_conf_encode(e->conf[i], false);
         bool over = i >= s->score.over_lo && i < s->score.over_hi;
@@ -39,7 +39,7 @@ void score_on_done(model_session *s, const model_event *e)
 {
     text *t = s->score.t;
     size_t p = text_mark_get(t, s->score.mark);
-    if (p != TEXT_POS_NONE && e->n == s->win.n && s->score.len > 0 &&
+    if (p != TEXT_POS_NONE && e->n == s->score.win.n && s->score.len > 0 &&
         span_holds(t, p, p + s->score.len, s->score.bytes, s->score.len))
         score_apply(s, e, p); /* else edited meanwhile: scored again after the delay */
     session_job_clear(s);
@@ -119,9 +119,9 @@ static int score_range(model_session *s, text *t, size_t vis_lo, size_t vis_hi)
     }
     if (a == s->score.last && text_revision(t) == s->score.last_rev)
         return 1; /* that window did not help; wait for an edit */
-    bd3_status st = model_window_build(&s->win, s->model, t, a, a, -1, max_tokens, max_left, -1);
-    if (st != BD3_OK || s->win.n < 2) {
-        model_window_release(&s->win);
+    bd3_status st = model_window_build(&s->score.win, s->model, t, a, a, -1, max_tokens, max_left, -1);
+    if (st != BD3_OK || s->score.win.n < 2) {
+        model_window_release(&s->score.win);
         return 1;
     }
     s->score.over_lo = s->score.over_hi = 0;
@@ -142,40 +142,40 @@ static int score_edit(model_session *s, text *t)
     int max_tokens = hp->n_ctx < SESSION_EDIT_WINDOW ? hp->n_ctx : SESSION_EDIT_WINDOW;
     if (hi - lo > SESSION_EDIT_BYTES)
         lo = hi - SESSION_EDIT_BYTES; /* edits far apart: the latest one */
-    bd3_status st = model_window_build(&s->win, s->model, t, lo, hi, -1, max_tokens, max_tokens / 2, -1);
-    if (st != BD3_OK || s->win.n < 2) {
-        model_window_release(&s->win);
+    bd3_status st = model_window_build(&s->score.win, s->model, t, lo, hi, -1, max_tokens, max_tokens / 2, -1);
+    if (st != BD3_OK || s->score.win.n < 2) {
+        model_window_release(&s->score.win);
         return 0;
     }
-    s->score.over_lo = s->win.lo > SESSION_EDIT_AROUND ? s->win.lo - SESSION_EDIT_AROUND : 0;
-    s->score.over_hi = s->win.hi + SESSION_EDIT_AROUND < s->win.n ? s->win.hi + SESSION_EDIT_AROUND : s->win.n;
+    s->score.over_lo = s->score.win.lo > SESSION_EDIT_AROUND ? s->score.win.lo - SESSION_EDIT_AROUND : 0;
+    s->score.over_hi = s->score.win.hi + SESSION_EDIT_AROUND < s->score.win.n ? s->score.win.hi + SESSION_EDIT_AROUND : s->score.win.n;
     s->score.elo = lo;
     s->score.ehi = hi;
-    score_submit(s, t, s->win.pos[0]);
+    score_submit(s, t, s->score.win.pos[0]);
     s->score.last = SIZE_MAX;
     return 1;
 }
 
-/* Submits the scoring job over s->win, a window of t starting at byte a. Always 1. */
+/* Submits the scoring job over s->score.win, a window of t starting at byte a. Always 1. */
 static int score_submit(model_session *s, text *t, size_t a)
 {
-    s->score.len = s->win.pos[s->win.n] - s->win.pos[0];
+    s->score.len = s->score.win.pos[s->score.win.n] - s->score.win.pos[0];
     s->score.bytes = malloc(s->score.len ? s->score.len : 1);
     if (!s->score.bytes) {
         session_job_clear(s);
         return 1;
     }
-    text_read(t, s->win.pos[0], s->score.len, s->score.bytes);
-    s->score.mark = text_mark_set(t, s->win.pos[0]);
+    text_read(t, s->score.win.pos[0], s->score.len, s->score.bytes);
+    s->score.mark = text_mark_set(t, s->score.win.pos[0]);
     s->score.t = t;
     s->score.last = a;
     s->score.last_rev = text_revision(t);
     model_job j = {0};
     j.kind = MODEL_JOB_SCORE;
-    j.ids = s->win.ids;
-    j.n = s->win.n;
+    j.ids = s->score.win.ids;
+    j.n = s->score.win.n;
     s->kind = MODEL_JOB_SCORE;
-    s->n_target = s->win.n;
+    s->n_target = s->score.win.n;
     s->n_done = 0;
     s->job_id = model_worker_submit(s->worker, &j);
     if (!s->job_id)

@@ -92,6 +92,7 @@ typedef struct session_continue {
 
 /* Background scoring and the person's edits it follows (model-score.c). */
 typedef struct session_score {
+    model_window win;           /* the scoring job's window (its own: a job's window stays apart) */
     text *t;                    /* text scored by the running job */
     text_mark mark;             /* mark on the first byte of the scored window */
     char *bytes;                /* the window's text at submit [len] */
@@ -138,7 +139,7 @@ struct model_session {
     /* the running job */
     uint64_t job_id;            /* worker job id, 0 when none */
     model_job_kind kind;        /* its operation */
-    model_window win;           /* the job's window (ids, offsets, target) */
+    model_window win;           /* the live or inspect job's window (ids, offsets, target) */
     int n_done, n_target;       /* progress: tokens written of tokens wanted */
     double seconds;             /* progress: seconds since the job started */
 

@@ -151,6 +151,7 @@ void session_job_clear(model_session *s)
     s->infill.again = false;
     s->live.join = false;
     s->score.t = NULL;
+    model_window_release(&s->score.win);
     free(s->score.bytes);
     s->score.bytes = NULL;
     s->score.len = 0;
