@@ -219,6 +219,9 @@ static void test_model_infill_again_keeps_samples_to_cycle(void **state)
     char *second = text_all(f->t);
     assert_memory_equal(second, doc, 3);
     assert_int_equal(model_session_cycle(f->s, f->t, -1), 0);
+    char msg[MODEL_MSG_MAX];
+    assert_int_equal(model_session_take_message(f->s, msg, sizeof msg), MODEL_MSG_INFO);
+    assert_string_equal(msg, "model: sample 1 of 2");
     char *back = text_all(f->t);
     assert_string_equal(back, first); /* cycled back to the first sample */
     /* a different selection is a new infill, not another sample */
@@ -752,6 +755,10 @@ static void test_model_missing_file_is_reported(void **state)
     assert_int_equal(model_session_infill(s, t, 0, 0, 0, 0), -1);
     assert_true(strlen(model_session_message(s)) > 0);
     assert_int_equal(model_session_fd(s), -1);
+    char msg[MODEL_MSG_MAX];
+    assert_int_equal(model_session_take_message(s, msg, sizeof msg), MODEL_MSG_ERROR); /* severity given */
+    assert_non_null(strstr(msg, "/nonexistent/m.gguf"));
+    assert_string_equal(model_session_message(s), "");
     model_session_free(s);
     text_free(t);
     config_free(cfg);
