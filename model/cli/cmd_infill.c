@@ -64,8 +64,8 @@ int cmd_infill(cli_opts *o)
         fprintf(stderr, "bd3 infill: warning: the model was trained for block-causal mode only; "
                         "its global mode (used here) is weak\n");
     if (!o->quiet)
-        fprintf(stderr, "bd3 infill: bytes %zu:%zu%s, %d tokens, seed %llu\n", a, b,
-                a != a0 || b != b0 ? " (widened to whole tokens)" : "", N,
+        fprintf(stderr, "bd3 infill: bytes %zu:%zu%s, %d token%s, seed %llu\n", a, b,
+                a != a0 || b != b0 ? " (widened to whole tokens)" : "", N, N == 1 ? "" : "s",
                 (unsigned long long)o->sp.seed);
     /* The window: as much context on each side as fits, shared evenly. */
     size_t avail = (size_t)(hp->n_ctx - N);
