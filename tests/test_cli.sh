@@ -393,6 +393,13 @@ head -c 100 "$T/p.txt" >"$T/p100.txt"
 N100=$(($(wc -l <"$T/ar100") - 2))
 head -n "$N100" "$T/ar100" | cmp -s - "$(head -n "$N100" "$T/out" >"$T/arfull"; echo "$T/arfull")" ||
     fail "score --ar: the score of a token depends on the text after it"
+expect_rc 0 "score --ar json" "$BD3" score -m "$MA" -q --ar --format json "$T/a.txt"
+"$PYTHON" - "$T/out" <<'PYEOF' || fail "score --ar json: logp per token and logp_sum their sum"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = sum(t["logp"] for t in d["tokens"])
+sys.exit(0 if d["tokens"] and abs(d["logp_sum"] - s) < 1e-3 else 1)
+PYEOF
 expect_rc 1 "score --ar with a model not trained for block length 1" "$BD3" score -m "$M" --ar "$T/a.txt"
 err_has "block length 1"
 expect_rc 2 "score --ar with --stride" "$BD3" score -m "$MA" --ar --stride 2 "$T/a.txt"

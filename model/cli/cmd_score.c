@@ -225,8 +225,14 @@ print:;
         }
         off += tl;
     }
-    if (fmt == SCORE_JSON)
+    if (fmt == SCORE_JSON && logp) {
+        double sum = 0.0;
+        for (size_t i = 0; i < n; i++)
+            sum += logp[i];
+        printf("\n], \"logp_sum\": %.6f}\n", sum);
+    } else if (fmt == SCORE_JSON) {
         printf("\n]}\n");
+    }
     if (fmt == SCORE_ANSI)
         printf("\n\033[32m>=0.5\033[0m \033[33m>=0.1\033[0m \033[31m>=0.01\033[0m \033[35m<0.01\033[0m\n");
     if (fflush(stdout) != 0) {
