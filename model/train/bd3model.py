@@ -163,20 +163,26 @@ class BD3LM(nn.Module):
         available, else manual)."""
         return self.logits(self.hidden(x, mode, n_out, backend, block_mask))
 
+    def rope_for(self, mode, T, device):
+        """(cos, sin) [T, hd/2] float32 for an input of T rows in mode."""
+        L = T // 2 if mode[0] == "2L" else T
+        return rope_tables(self.cfg, positions(mode, T, L, device))
+
     def logits(self, a):
         """Normalised hidden rows a [..., D] (from hidden) -> logits [..., V-1] (mask id left out)."""
         mid = self.cfg.mask_id
         return F.linear(a, self.output.weight[:mid], self.output.bias[:mid])
 
-    def hidden(self, x, mode, n_out=None, backend="auto", block_mask=None):
+    def hidden(self, x, mode, n_out=None, backend="auto", block_mask=None, rope_cs=None):
         """x [N, T] ids -> the output layer's input [N, n_out, D]: the last hidden state after the
         output norm and modulation, for the first n_out rows (all when None). Arguments as
-        forward; logits(hidden(...)) == forward(...)."""
+        forward; logits(hidden(...)) == forward(...). rope_cs: the (cos, sin) tables of this
+        mode and length (rope_for), computed here when None; a compiled caller passes them in,
+        else the compiled kernels recompute cos and sin for every element of q and k."""
         cfg = self.cfg
         N, T = x.shape
         L = T // 2 if mode[0] == "2L" else T
-        pos = positions(mode, T, L, x.device)
-        cos, sin = rope_tables(cfg, pos)
+        cos, sin = rope_cs if rope_cs is not None else self.rope_for(mode, T, x.device)
         if backend == "auto":
             backend = "flex" if block_mask is not None else ("sdpa" if HAVE_SDPA else "manual")
         hd = cfg.n_embd // cfg.n_head

@@ -242,8 +242,11 @@ class Throughput(unittest.TestCase):
             xt, w = train.noisy_batch(x0, B, lo, hi, cfg.mask_id)
             ref, gref = self.loss_and_grads(m, lambda: train.group_loss(m, xt, x0, w.double(), B, None))
             for head in ("masked", "fused"):
+                mode = ("global",) if B == L else ("2L", B)
+                cs = m.rope_for(mode, L if B == L else 2 * L, "cpu")
+
                 def fn():
-                    a = train.trunk(m, xt, x0, B, None)
+                    a = train.trunk(m, xt, x0, B, None, cs if head == "fused" else None)
                     loss, k = train.masked_loss(m, a, x0, w.double(), head, chunk=7)
                     self.assertEqual(k, int((w > 0).sum()))
                     self.assertLess(k, x0.numel())  # some rows really were left out

@@ -87,12 +87,13 @@ def group_loss(model, xt, x0, w, B, block_mask):
     return (ce * w.reshape(-1)).sum()
 
 
-def trunk(model, xt, x0, B, block_mask):
-    """The output layer's input [n, L, D] at the noisy half: global rows alone, others as 2L."""
+def trunk(model, xt, x0, B, block_mask, rope_cs=None):
+    """The output layer's input [n, L, D] at the noisy half: global rows alone, others as 2L.
+    rope_cs: model.rope_for of the group's mode (computed when None)."""
     L = x0.shape[1]
     if B == L:
-        return model.hidden(xt, ("global",))
-    return model.hidden(torch.cat([xt, x0], dim=1), ("2L", B), n_out=L, block_mask=block_mask)
+        return model.hidden(xt, ("global",), rope_cs=rope_cs)
+    return model.hidden(torch.cat([xt, x0], dim=1), ("2L", B), n_out=L, block_mask=block_mask, rope_cs=rope_cs)
 
 
 class LinearCE(torch.autograd.Function):
@@ -329,6 +330,8 @@ def cmd_train(a):
         if B < L and use_flex:
             block_masks[B] = bd3model.flex_block_mask(("2L", B), L, dev)
     pairs = {B: attention_pairs(B, L) for B, _, _, _ in groups}
+    rope_cs = {B: model.rope_for(("global",), L, dev) if B == L else model.rope_for(("2L", B), 2 * L, dev)
+               for B, _, _, _ in groups}
     if a.head == "full":
         trunk_fn = None
         loss_fn = group_loss
@@ -397,7 +400,7 @@ def cmd_train(a):
                     loss = loss_fn(model, xt, x0, w, B, block_masks.get(B))
                     k_rows = n * L
                 else:
-                    loss, k_rows = masked_loss(model, trunk_fn(model, xt, x0, B, block_masks.get(B)),
+                    loss, k_rows = masked_loss(model, trunk_fn(model, xt, x0, B, block_masks.get(B), rope_cs[B]),
                                                x0, w, a.head, a.chunk)
             (loss / (rows_per_step * L)).backward()
             flops_log += group_flops(cfg, B, n, k_rows, pairs[B])
