@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "utf8.h"
 
 buffer *buffer_new(text *t, const char *path, const char *name)
 {
@@ -117,7 +118,7 @@ size_t buffer_col_of(buffer *b, size_t pos)
         const char *c = text_chunk(b->text, ls, &n);
         if (!c) break;
         if (n > pos - ls) n = pos - ls;
-        for (size_t i = 0; i < n; i++) col += ((unsigned char)c[i] & 0xc0) != 0x80;
+        for (size_t i = 0; i < n; i++) col += !utf8_is_cont((unsigned char)c[i]);
         ls += n;
     }
     return col;

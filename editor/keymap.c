@@ -1,5 +1,5 @@
 /* keymap.c: the keymap file parser (shipped and user keymaps alike), modes, and key-sequence
- * lookup. Depends on key.h and libc only; command names stay strings for the editor to resolve. */
+ * lookup. Depends on key.h, lines.h, utf8.h and libc only; command names stay strings for the editor to resolve. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "keymap.h"
 #include "lines.h"
+#include "utf8.h"
 
 #define KEYMAP_MAX_FILE (1u << 20) /* bytes of one keymap file */
 
@@ -92,20 +93,10 @@ static bool keymap_valid_text(const unsigned char *s, size_t n)
             i++;
             continue;
         }
-        size_t need;
-        unsigned long cp;
-        if (c >= 0xc2 && c <= 0xdf) { need = 2; cp = c & 0x1f; }
-        else if (c >= 0xe0 && c <= 0xef) { need = 3; cp = c & 0x0f; }
-        else if (c >= 0xf0 && c <= 0xf4) { need = 4; cp = c & 0x07; }
-        else return false;
-        if (i + need > n) return false;
-        for (size_t k = 1; k < need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff))
-            || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-            return false;
+        size_t need = utf8_lead_len(c);
+        if (need == 1 || i + need > n) return false;   /* a stray or cut character */
+        long cp = utf8_decode(s + i, need);
+        if (cp < 0 || (cp >= 0x80 && cp < 0xa0)) return false;   /* malformed, or a C1 control */
         i += need;
     }
     return true;

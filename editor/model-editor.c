@@ -10,6 +10,7 @@
 #include "loop.h"
 #include "model-editor.h"
 #include "model-window.h"
+#include "utf8.h"
 
 struct model_editor {
     editor *ed;               /* the editor (not owned) */
@@ -125,7 +126,7 @@ static void me_show_alternatives(model_editor *me)
         size_t k = 0;
         for (size_t j = 0; b && j < len;) {
             unsigned char c = (unsigned char)b[j];
-            size_t cl = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+            size_t cl = utf8_lead_len(c);
             if (j + cl > len || k + cl > 12)
                 break;
             for (size_t q = 0; q < cl; q++) {

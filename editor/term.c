@@ -2,6 +2,7 @@
  * The only editor file that includes curses. Text reaches the terminal only as view glyphs and
  * sanitised strings: never raw file bytes. */
 #include "term.h"
+#include "utf8.h"
 
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
@@ -244,7 +245,7 @@ static void term_draw(editor *ed, term_state *ts)
         /* keep the end of a long input visible */
         const char *show = line;
         if (lab > cols - 1) show = line + (lab - (cols - 1));
-        while (((unsigned char)*show & 0xc0) == 0x80) show++;
+        while (utf8_is_cont((unsigned char)*show)) show++;
         term_put(rows + 1, 0, show, cols - 1);
         int y, x;
         getyx(stdscr, y, x);
