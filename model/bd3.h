@@ -32,6 +32,12 @@ typedef struct bd3_hparams {
     int n_head;             /* H: attention heads; head size is n_embd / n_head */
     int n_layer;            /* transformer blocks */
     int n_ff;               /* F: MLP width */
+    int n_head_kv;          /* key/value heads (grouped-query attention); n_head when not grouped */
+    int head_dim;           /* hd: size of one attention head; n_embd / n_head for the DiT */
+    int prenorm;            /* 1: the pre-norm RMSNorm/SwiGLU backbone of model/QWEN.md; 0: DiT */
+    int logit_shift;        /* 1: the distribution of position i is the output of row i - 1 (row 0
+                               its own), model/QWEN.md; 0: row i */
+    int sub_block;          /* block decoding one sub-block of this many tokens at a time; 0: whole */
     int n_ctx;              /* tokens per window (the paper's L) */
     float norm_eps;         /* layer-norm epsilon */
     float rope_base;        /* RoPE frequency base */

@@ -41,6 +41,34 @@ static double bench_sgemm_pass(bd3_ctx *c, float *logits, const float *wq)
     int n = hp->n_ctx, D = hp->n_embd, F = hp->n_ff, V = hp->n_vocab, H = hp->n_head, hd = D / H;
     int N = hp->n_ctx;
     double flop = 0.0;
+#define BENCH_W(mat) ((mat).f32 ? (mat).f32 : wq)
+    if (hp->prenorm) { /* model/QWEN.md: q, k, v, grouped heads, SwiGLU */
+        int Q = c->q_dim, KD = c->kv_dim, ld = Q + 2 * KD, g = hp->n_head / hp->n_head_kv;
+        hd = hp->head_dim;
+        for (int l = 0; l < hp->n_layer; l++) {
+            const bd3_layer *L = &m->layers[l];
+            bench_linear(n, Q, D, c->a, BENCH_W(L->wq), c->qkv, &flop);
+            bench_linear(n, KD, D, c->a, BENCH_W(L->wk), c->ff, &flop);
+            bench_linear(n, KD, D, c->a, BENCH_W(L->wv), c->ff, &flop);
+            for (int r0 = 0; r0 < n; r0 += c->q_chunk) {
+                int rows = n - r0 < c->q_chunk ? n - r0 : c->q_chunk;
+                for (int h = 0; h < H; h++) {
+                    const float *k = c->qkv + Q + (size_t)(h / g) * hd, *v = k + KD;
+                    bench_gemm(1, rows, n, hd, c->qkv + (size_t)r0 * ld + (size_t)h * hd, ld, k, ld,
+                               c->scores, N, &flop);
+                    bench_gemm(0, rows, hd, n, c->scores, N, v, ld, c->att + (size_t)r0 * Q + (size_t)h * hd,
+                               Q, &flop);
+                }
+            }
+            bench_linear(n, D, Q, c->att, BENCH_W(L->wo), c->proj, &flop);
+            bench_linear(n, F, D, c->a, BENCH_W(L->w_gate), c->ff, &flop);
+            bench_linear(n, F, D, c->a, BENCH_W(L->w_up), c->ff2, &flop);
+            bench_linear(n, D, F, c->ff, BENCH_W(L->w_down), c->proj, &flop);
+        }
+        bench_linear(n, V, D, c->a, BENCH_W(m->w_out), logits, &flop);
+        return flop;
+    }
+#undef BENCH_W
     for (int l = 0; l < hp->n_layer; l++) {
         const bd3_layer *L = &m->layers[l];
         bench_linear(n, 3 * D, D, c->a, L->wqkv.f32 ? L->wqkv.f32 : wq, c->qkv, &flop);
@@ -72,6 +100,7 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
     /* float32 stand-ins for packed matrices: the sgemm figure is the float32 speed */
     size_t big = (size_t)hp->n_embd * (size_t)(hp->n_vocab > hp->n_ff ? hp->n_vocab : hp->n_ff);
     if (big < (size_t)3 * hp->n_embd * hp->n_embd) big = (size_t)3 * hp->n_embd * hp->n_embd;
+    if (big < (size_t)c->q_dim * hp->n_embd) big = (size_t)c->q_dim * hp->n_embd;
     float *wq = c->m->compute == BD3_COMPUTE_Q8 ? malloc(big * sizeof *wq) : NULL;
     if (!logits || !ids || (c->m->compute == BD3_COMPUTE_Q8 && !wq)) {
         free(logits);

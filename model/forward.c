@@ -56,7 +56,7 @@ static bd3_status forward_att_matrix(quant_matrix *q, int n_tiles, int ld_blocks
 static bd3_status forward_att_alloc(bd3_ctx *c)
 {
     const bd3_hparams *hp = &c->m->hp;
-    const int H = hp->n_head, hd = hp->n_embd / H, NP = c->ld_scores;
+    const int H = hp->n_head, hd = hp->head_dim, NP = c->ld_scores;
     const size_t T = (size_t)c->n_threads, rows = (size_t)(c->q_chunk > hd ? c->q_chunk : hd);
     c->att_k = calloc((size_t)H, sizeof *c->att_k);
     c->att_vt = calloc((size_t)H, sizeof *c->att_vt);
@@ -90,7 +90,10 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     if (n_threads > FORWARD_MAX_THREADS) n_threads = FORWARD_MAX_THREADS;
     c->n_threads = n_threads;
     size_t N = (size_t)hp->n_ctx, D = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
-    size_t hd = D / (size_t)hp->n_head;
+    size_t hd = (size_t)hp->head_dim;
+    c->q_dim = hp->n_head * hp->head_dim;
+    c->kv_dim = hp->n_head_kv * hp->head_dim;
+    size_t Q = (size_t)c->q_dim, KD = (size_t)c->kv_dim, AW = Q > D ? Q : D;
     size_t chunk = FORWARD_SCORE_FLOATS / N;
     if (chunk < 16) chunk = 16;
     if (chunk > N) chunk = N;
@@ -98,12 +101,15 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->bytes = sizeof *c;
     c->x = forward_alloc(N * D, &c->bytes);
     c->a = forward_alloc(N * D, &c->bytes);
-    c->qkv = forward_alloc(N * 3 * D, &c->bytes);
-    c->att = forward_alloc(N * D, &c->bytes);
+    c->qkv = forward_alloc(N * (Q + 2 * KD), &c->bytes);
+    c->att = forward_alloc(N * AW, &c->bytes);
     c->proj = forward_alloc(N * D, &c->bytes);
     c->ff = forward_alloc(N * F, &c->bytes);
     c->ld_scores = (int)((N + QUANT_BLOCK - 1) / QUANT_BLOCK * QUANT_BLOCK);
     c->scores = forward_alloc((size_t)n_threads * chunk * (size_t)c->ld_scores, &c->bytes);
+    if (hp->prenorm) c->ff2 = forward_alloc(N * F, &c->bytes);
+    c->prev_h = forward_alloc(D, &c->bytes);
+    c->prev_len = -1;
     c->inv_sum = forward_alloc((size_t)n_threads * chunk, &c->bytes);
     c->rope_cos = forward_alloc(N * hd / 2, &c->bytes);
     c->rope_sin = forward_alloc(N * hd / 2, &c->bytes);
@@ -112,7 +118,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->row_ids = malloc(N * sizeof *c->row_ids);
     c->bytes += N * sizeof *c->row_ids;
     if (m->compute == BD3_COMPUTE_Q8) {
-        size_t K = F > D ? F : D; /* widest input of a product */
+        size_t K = F > AW ? F : AW; /* widest input of a product (D, F or the attention width) */
         c->xq = (int8_t *)(void *)forward_alloc((N * K + 3) / 4, &c->bytes);
         c->xd = forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
         c->xs = (int32_t *)(void *)forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
@@ -123,6 +129,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     }
     c->pool = pool_new(n_threads);
     if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
+        (hp->prenorm && !c->ff2) || !c->prev_h ||
         !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->lens || !c->row_ids ||
         (m->compute == BD3_COMPUTE_Q8 && (!c->xq || !c->xd || !c->xs)) ||
         kvcache_init(c) != BD3_OK || wincache_init(c) != BD3_OK) {
@@ -145,6 +152,8 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->att);
     free(c->proj);
     free(c->ff);
+    free(c->ff2);
+    free(c->prev_h);
     free(c->scores);
     free(c->inv_sum);
     free(c->rope_cos);
@@ -303,15 +312,15 @@ static void forward_att_task(void *arg, int t, int tid)
     const forward_att_job *j = arg;
     bd3_ctx *c = j->c;
     const bd3_hparams *hp = &c->m->hp;
-    int D = hp->n_embd, H = hp->n_head, hd = D / H, LS = c->ld_scores;
-    int r0 = (t / H) * c->q_chunk, h = t % H;
+    int H = hp->n_head, hd = hp->head_dim, Q = c->q_dim, LS = c->ld_scores;
+    int r0 = (t / H) * c->q_chunk, h = t % H, g = h / (H / hp->n_head_kv); /* g: its kv head */
     int rows = j->nq - r0 < c->q_chunk ? j->nq - r0 : c->q_chunk;
     int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
     float *s = c->scores + (size_t)tid * c->q_chunk * c->ld_scores;
     float alpha = (float)(1.0 / sqrt((double)hd));
     const float *q = j->q + (size_t)r0 * j->ldq + (size_t)h * hd;
-    const float *k = j->k + (size_t)h * hd, *v = j->v + (size_t)h * hd;
-    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
+    const float *k = j->k + (size_t)g * hd, *v = j->v + (size_t)g * hd;
+    float *o = j->out + (size_t)r0 * Q + (size_t)h * hd;
     /* a few query rows (a cache call): slices of keys small enough for the unpacked kernels */
     int ks = rows <= FORWARD_SMALL_ROWS ? forward_small_slice(rows, hd, 1) : 0;
     int vs = rows <= FORWARD_SMALL_ROWS ? forward_small_slice(rows, hd, 0) : 0;
@@ -325,29 +334,31 @@ static void forward_att_task(void *arg, int t, int tid)
     kern_softmax_rows(s, rows, LS, kmax, c->lens + r0, inv);
     for (int k0 = 0; k0 < kmax; k0 += vs) {
         int kk = kmax - k0 < vs ? kmax - k0 : vs;
-        forward_gemm_nn(rows, hd, kk, s + k0, LS, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, D);
+        forward_gemm_nn(rows, hd, kk, s + k0, LS, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, Q);
     }
     for (int i = 0; i < rows; i++)
-        for (int d = 0; d < hd; d++) o[(size_t)i * D + d] *= inv[i];
+        for (int d = 0; d < hd; d++) o[(size_t)i * Q + d] *= inv[i];
 }
 
-/* int8 attention, first pass: task h packs head h's keys (nk x hd) and its values transposed
- * (hd x keys, zero past nk up to a multiple of 32) for the products of forward_att_q8_task. */
+/* int8 attention, first pass: task h packs query head h's keys (nk x hd; those of its kv head g)
+ * and its values transposed (hd x keys, zero past nk up to a multiple of 32) for the products of
+ * forward_att_q8_task. */
 static void forward_att_pack_task(void *arg, int h, int tid)
 {
     const forward_att_job *j = arg;
     bd3_ctx *c = j->c;
-    const int D = c->m->hp.n_embd, hd = D / c->m->hp.n_head, LS = c->ld_scores;
+    const int hd = c->m->hp.head_dim, LS = c->ld_scores;
+    const int g = h / (c->m->hp.n_head / c->m->hp.n_head_kv);
     const int nk = j->nk, kpad = (nk + QUANT_BLOCK - 1) / QUANT_BLOCK * QUANT_BLOCK;
     const size_t rows = (size_t)(c->q_chunk > hd ? c->q_chunk : hd);
     int8_t *q8 = c->att_q + (size_t)tid * rows * LS;
     float *d = c->att_d + (size_t)tid * rows * (LS / QUANT_BLOCK);
     int32_t *s = c->att_s + (size_t)tid * rows * (LS / QUANT_BLOCK);
-    quant_rows(j->k + (size_t)h * hd, nk, hd, j->ldk, q8, d, s);
+    quant_rows(j->k + (size_t)g * hd, nk, hd, j->ldk, q8, d, s);
     quant_pack_rows(q8, hd, d, hd / QUANT_BLOCK, nk, hd, &c->att_k[h]);
     float *vt = c->att_vt_tmp + (size_t)tid * hd * LS;
     for (int i = 0; i < nk; i++) {
-        const float *vr = j->v + (size_t)i * j->ldv + (size_t)h * hd;
+        const float *vr = j->v + (size_t)i * j->ldv + (size_t)g * hd;
         for (int e = 0; e < hd; e++) vt[(size_t)e * LS + i] = vr[e];
     }
     for (int e = 0; e < hd; e++)
@@ -364,7 +375,7 @@ static void forward_att_q8_task(void *arg, int t, int tid)
     const forward_att_job *j = arg;
     bd3_ctx *c = j->c;
     const bd3_hparams *hp = &c->m->hp;
-    const int D = hp->n_embd, H = hp->n_head, hd = D / H, LS = c->ld_scores, nbh = hd / QUANT_BLOCK;
+    const int Q = c->q_dim, H = hp->n_head, hd = hp->head_dim, LS = c->ld_scores, nbh = hd / QUANT_BLOCK;
     const int r0 = (t / H) * c->q_chunk, h = t % H;
     const int rows = j->nq - r0 < c->q_chunk ? j->nq - r0 : c->q_chunk;
     const int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
@@ -375,7 +386,7 @@ static void forward_att_q8_task(void *arg, int t, int tid)
     int32_t *s8 = c->att_s + (size_t)tid * brows * (LS / QUANT_BLOCK);
     float *s = c->scores + (size_t)tid * c->q_chunk * LS;
     float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
-    float *o = j->out + (size_t)r0 * D + (size_t)h * hd;
+    float *o = j->out + (size_t)r0 * Q + (size_t)h * hd;
     const float alpha = (float)(1.0 / sqrt((double)hd));
     quant_rows(j->q + (size_t)r0 * j->ldq + (size_t)h * hd, rows, hd, j->ldq, q8, d, s8);
     for (int i = 0; i < rows * nbh; i++) d[i] *= alpha;
@@ -388,9 +399,9 @@ static void forward_att_q8_task(void *arg, int t, int tid)
     quant_matrix vals = c->att_vt[h];
     vals.cols = kpad;
     vals.n_blocks = kpad / QUANT_BLOCK;
-    quant_matmul(&vals, 0, vals.n_tiles, rows, q8, d, s8, 0.0f, o, D);
+    quant_matmul(&vals, 0, vals.n_tiles, rows, q8, d, s8, 0.0f, o, Q);
     for (int i = 0; i < rows; i++)
-        for (int e = 0; e < hd; e++) o[(size_t)i * D + e] *= inv[i];
+        for (int e = 0; e < hd; e++) o[(size_t)i * Q + e] *= inv[i];
 }
 
 void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
@@ -420,7 +431,9 @@ void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, cons
 
 /* ---- elementwise loops split by rows over the pool ---- */
 
-typedef enum forward_op { FORWARD_NORM, FORWARD_GATE, FORWARD_GELU, FORWARD_ROPE } forward_op;
+typedef enum forward_op {
+    FORWARD_NORM, FORWARD_GATE, FORWARD_GELU, FORWARD_ROPE, FORWARD_RMS, FORWARD_HEAD_RMS, FORWARD_SWIGLU
+} forward_op;
 
 typedef struct forward_rows_job {
     forward_op op;            /* which kernel */
@@ -444,6 +457,14 @@ static void forward_rows_task(void *arg, int t, int tid)
     case FORWARD_NORM: kern_norm_mod(j->x + off, rows, j->d, j->eps, j->w, j->p1, j->p2, j->out + off); break;
     case FORWARD_GATE: kern_gate_add(j->x + off, j->y + off, j->w, j->p1, rows, j->d); break;
     case FORWARD_GELU: kern_bias_gelu(j->x + off, j->w, rows, j->d); break;
+    case FORWARD_RMS: kern_rms_norm(j->x + off, rows, j->d, j->eps, j->w, j->out + off); break;
+    case FORWARD_HEAD_RMS: /* n_head heads of hd at the start of each row of stride floats */
+        for (int i = 0; i < rows; i++) {
+            float *xr = j->x + (size_t)(r0 + i) * j->stride;
+            kern_rms_norm(xr, j->n_head, j->hd, j->eps, j->w, xr);
+        }
+        break;
+    case FORWARD_SWIGLU: kern_silu_mul(j->x + off, j->y + off, rows, j->d); break;
     case FORWARD_ROPE:
         kern_rope(j->x + (size_t)r0 * j->stride, rows, j->stride, j->n_head, j->hd, j->pos0 + r0,
                   j->cos_tab, j->sin_tab);
@@ -477,11 +498,11 @@ static void forward_gelu(bd3_ctx *c, float *x, const float *bias, int n)
     forward_rows(c, &j);
 }
 
-void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_sets, int pos0, const int *active)
+void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_heads, int pos0, const int *active)
 {
     const bd3_hparams *hp = &c->m->hp;
     forward_rows_job j = { .op = FORWARD_ROPE, .d = stride, .stride = stride,
-                           .n_head = n_sets * hp->n_head, .hd = hp->n_embd / hp->n_head,
+                           .n_head = n_heads, .hd = hp->head_dim,
                            .cos_tab = c->rope_cos, .sin_tab = c->rope_sin };
     if (!active) {
         j.x = x;
@@ -522,7 +543,7 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
     forward_linear(c, n, 3 * D, D, c->a, D, &L->wqkv, 0.0f, c->qkv, ld);
     if (kv) kvcache_store_raw(c, l, pos0, n, k, v, ld); /* the cache keeps keys before RoPE */
     /* q, k = rope(q, pos), rope(k, pos): q and k side by side, 2H heads */
-    forward_rope(c, c->qkv, n, ld, 2, pos0, p->active);
+    forward_rope(c, c->qkv, n, ld, 2 * m->hp.n_head, pos0, p->active);
     /* the keys and values the queries see */
     const float *keys = k, *vals = v;
     int ldkv = ld, n_keys = n;
@@ -569,6 +590,106 @@ static void forward_mlp(bd3_ctx *c, int l, int n)
     forward_gate(c, c->x, c->proj, L->b_down, gate2, n);
 }
 
+/* ---- the pre-norm backbone (model/QWEN.md section 1) ------------------------------------- */
+
+/* out = rms(x) * w over rows of D. */
+static void forward_rms(bd3_ctx *c, const float *x, int n, const float *w, float *out)
+{
+    const bd3_hparams *hp = &c->m->hp;
+    forward_rows_job j = { .op = FORWARD_RMS, .n = n, .d = hp->n_embd, .x = (float *)x, .out = out,
+                           .w = w, .eps = hp->norm_eps };
+    forward_rows(c, &j);
+}
+
+/* Per-head RMSNorm of the first n_heads heads of n rows of stride floats, in place. */
+static void forward_head_rms(bd3_ctx *c, float *x, int n, int stride, int n_heads, const float *w)
+{
+    const bd3_hparams *hp = &c->m->hp;
+    forward_rows_job j = { .op = FORWARD_HEAD_RMS, .n = n, .d = stride, .x = x, .stride = stride,
+                           .n_head = n_heads, .hd = hp->head_dim, .w = w, .eps = hp->norm_eps };
+    forward_rows(c, &j);
+}
+
+/* The attention sublayer of a pre-norm layer; returns as forward_attention. */
+static int forward_attention_prenorm(bd3_ctx *c, int l, int n, const struct forward_pass *p)
+{
+    const bd3_model *m = c->m;
+    const bd3_layer *L = &m->layers[l];
+    const int D = m->hp.n_embd, H = m->hp.n_head, Hkv = m->hp.n_head_kv;
+    const int Q = c->q_dim, KD = c->kv_dim, ld = Q + 2 * KD;
+    const int kv = p->store == FORWARD_STORE_KV || p->store == FORWARD_STORE_KV_ONLY;
+    const int pos0 = p->cache_pos > 0 ? p->cache_pos : 0;
+    float *q = c->qkv, *k = c->qkv + Q, *v = c->qkv + Q + KD;
+
+    /* a = rms(h) * w_attn_norm */
+    forward_rms(c, c->x, n, L->attn_norm, c->a);
+    /* q, k, v = a @ W^T (+ b) */
+    forward_linear(c, n, Q, D, c->a, D, &L->wq, 0.0f, q, ld);
+    forward_linear(c, n, KD, D, c->a, D, &L->wk, 0.0f, k, ld);
+    forward_linear(c, n, KD, D, c->a, D, &L->wv, 0.0f, v, ld);
+    if (L->bq) {
+        kern_add_bias(q, L->bq, n, Q, ld);
+        kern_add_bias(k, L->bk, n, KD, ld);
+        kern_add_bias(v, L->bv, n, KD, ld);
+    }
+    /* per-head RMSNorm of q and k before RoPE (Qwen3) */
+    if (L->q_norm) {
+        forward_head_rms(c, q, n, ld, H, L->q_norm);
+        forward_head_rms(c, k, n, ld, Hkv, L->k_norm);
+    }
+    if (kv) kvcache_store_raw(c, l, pos0, n, k, v, ld); /* the cache keeps keys before RoPE */
+    /* q, k = rope(q, pos), rope(k, pos): H query heads then Hkv key heads, side by side */
+    forward_rope(c, c->qkv, n, ld, H + Hkv, pos0, p->active);
+    const float *keys = k, *vals = v;
+    int ldkv = ld, n_keys = n;
+    if (kv) {
+        kvcache_store_rot(c, l, pos0, n, k, ld);
+        if (p->store == FORWARD_STORE_KV_ONLY && l == m->hp.n_layer - 1) return 0;
+        size_t lo = (size_t)l * m->hp.n_ctx * KD;
+        keys = c->kv.k_rot + lo;
+        vals = c->kv.v + lo;
+        ldkv = KD;
+        n_keys = pos0 + n;
+    } else if (p->store == FORWARD_STORE_WINDOW) {
+        wincache_store(c, l, n, k, v, ld, 0, p->active);
+        if (p->active) {
+            size_t lo = (size_t)l * m->hp.n_ctx * KD;
+            keys = c->win.k + lo;
+            vals = c->win.v + lo;
+            ldkv = KD;
+            n_keys = p->n_window;
+        }
+    }
+    /* o_h = softmax(q_h k_g^T / sqrt(hd) + mask) v_g, g = the kv head of query head h */
+    forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len,
+                   c->att);
+    /* h = h + o @ Wo^T */
+    forward_linear(c, n, D, Q, c->att, Q, &L->wo, 1.0f, c->x, D);
+    return 1;
+}
+
+/* The SwiGLU MLP sublayer of a pre-norm layer. */
+static void forward_mlp_prenorm(bd3_ctx *c, int l, int n)
+{
+    const bd3_layer *L = &c->m->layers[l];
+    const int D = c->m->hp.n_embd, F = c->m->hp.n_ff;
+    /* a = rms(h) * w_ffn_norm */
+    forward_rms(c, c->x, n, L->ffn_norm, c->a);
+    /* h = h + (silu(a @ Wgate^T) * (a @ Wup^T)) @ Wdown^T */
+    forward_linear(c, n, F, D, c->a, D, &L->w_gate, 0.0f, c->ff, F);
+    forward_linear(c, n, F, D, c->a, D, &L->w_up, 0.0f, c->ff2, F);
+    forward_rows_job j = { .op = FORWARD_SWIGLU, .n = n, .d = F, .x = c->ff, .y = c->ff2 };
+    forward_rows(c, &j);
+    forward_linear(c, n, D, F, c->ff, F, &L->w_down, 1.0f, c->x, D);
+}
+
+void forward_shift(bd3_ctx *c, int n, const float *first)
+{
+    size_t D = (size_t)c->m->hp.n_embd;
+    if (n > 1) memmove(c->x + D, c->x, (size_t)(n - 1) * D * sizeof(float));
+    if (first) memcpy(c->x, first, D * sizeof(float));
+}
+
 void forward_layers(bd3_ctx *c, const int32_t *ids, int n, const struct forward_pass *p)
 {
     const bd3_model *m = c->m;
@@ -577,6 +698,11 @@ void forward_layers(bd3_ctx *c, const int32_t *ids, int n, const struct forward_
     /* h = E[x] */
     for (int i = 0; i < n; i++) model_embed_row(m, ids[i], c->x + (size_t)i * D);
     for (int l = 0; l < m->hp.n_layer; l++) {
+        if (m->hp.prenorm) {
+            if (!forward_attention_prenorm(c, l, n, p)) break;
+            forward_mlp_prenorm(c, l, n);
+            continue;
+        }
         if (!forward_attention(c, l, n, p)) break;
         forward_mlp(c, l, n);
     }
@@ -586,6 +712,12 @@ void forward_output(bd3_ctx *c, int n, float *logits)
 {
     const bd3_model *m = c->m;
     const int D = m->hp.n_embd, V = m->hp.n_vocab;
+    if (m->hp.prenorm) {
+        /* logits = (rms(h) * w_out_norm) @ Wout^T, Wout possibly the embedding itself */
+        forward_rms(c, c->x, n, m->out_norm, c->a);
+        forward_linear(c, n, V, D, c->a, D, &m->w_out, 0.0f, logits, V);
+        return;
+    }
     const float *shift = m->out_mod, *scale = m->out_mod + D;
     /* a = LN(h) * w_out_norm * (1 + scale) + shift */
     forward_norm(c, c->x, n, m->out_norm, shift, scale, c->a);
@@ -647,6 +779,7 @@ bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, flo
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
     struct forward_pass p = { .block_len = block_len, .cache_pos = -1, .store = FORWARD_STORE_NONE };
     forward_layers(c, ids, n, &p);
+    if (c->m->hp.logit_shift) forward_shift(c, n, NULL);
     forward_output(c, n, logits);
     return BD3_OK;
 }
@@ -660,6 +793,7 @@ static bd3_status forward_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int b
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
     struct forward_pass p = { .block_len = block_len, .cache_pos = -1, .store = FORWARD_STORE_NONE };
     forward_layers(c, ids, n, &p);
+    if (c->m->hp.logit_shift) forward_shift(c, n, NULL);
     forward_gather(c, rows, n_rows);
     return BD3_OK;
 }

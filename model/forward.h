@@ -10,16 +10,18 @@
 
 /* The KV cache of spec section 2: committed clean rows, their keys before and after RoPE. */
 struct kvcache {
-    float *k;           /* [n_layer, n_ctx, D] cached keys BEFORE RoPE */
-    float *k_rot;       /* [n_layer, n_ctx, D] the same keys rotated at their current window
+    float *k;           /* [n_layer, n_ctx, KD] cached keys BEFORE RoPE (KD = kv_dim) */
+    float *k_rot;       /* [n_layer, n_ctx, KD] the same keys rotated at their current window
                            positions (rows 0..len-1 valid); lent to the window cache (rot_stale) */
-    float *v;           /* [n_layer, n_ctx, D] cached values */
+    float *v;           /* [n_layer, n_ctx, KD] cached values */
     int len;            /* committed rows, <= n_ctx - block */
     int32_t *ids;       /* [n_ctx] ids of the cached rows (rows 0..len-1 valid) */
     long total;         /* ids committed since the cache was last cleared (dropped rows included) */
     uint64_t hash;      /* FNV-1a hash of those total ids, in order */
     int block;          /* rows of every commit since the clear; -1 when they differed, 0 none */
     int rot_stale;      /* 1 when k_rot holds window-cache keys instead of the KV cache's */
+    float *saved;       /* [n_layer, 3, KD] logit shift only: one row's k, k_rot, v kept aside
+                           while that row is recomputed; NULL otherwise */
 };
 
 /* The window cache of approximate global denoising (bd3_sampler_params.refresh). */
@@ -39,27 +41,33 @@ struct bd3_ctx {
     int q_chunk;        /* query rows per attention chunk (rows of scores) */
     float *x;           /* [n_ctx, D] residual stream h */
     float *a;           /* [n_ctx, D] normalised, modulated input of a sublayer */
-    float *qkv;         /* [n_ctx, 3D] q | k | v of each row */
-    float *att;         /* [n_ctx, D] attention output o, heads side by side */
+    int q_dim;          /* Q = n_head * head_dim: query width (D for the DiT) */
+    int kv_dim;         /* KD = n_head_kv * head_dim: key and value width (D for the DiT) */
+    float *qkv;         /* [n_ctx, Q + 2 KD] q | k | v of each row */
+    float *att;         /* [n_ctx, max(D, Q)] attention output o, heads side by side */
     float *proj;        /* [n_ctx, D] output of a projection before gating */
-    float *ff;          /* [n_ctx, F] MLP hidden activations */
+    float *ff;          /* [n_ctx, F] MLP hidden activations (pre-norm: the gate) */
+    float *ff2;         /* [n_ctx, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */
+    float *prev_h;      /* [D] logit shift with the KV cache: hidden state of the last cached row */
+    int prev_len;       /* cache length prev_h belongs to; -1 when it holds nothing */
     int ld_scores;      /* floats per row of scores: n_ctx rounded up to a multiple of 32 */
     float *scores;      /* [n_threads, q_chunk, ld_scores] attention probabilities, one head per
                            thread */
     float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;          /* [n_ctx] keys each query row sees */
     int32_t *row_ids;   /* [n_ctx] ids of the rows of a window-cache step */
-    int8_t *xq;         /* [n_ctx, max(D, F)] input of an int8 product, quantized (quant_rows) */
-    float *xd;          /* [n_ctx, max(D, F) / 32] its block scales */
-    int32_t *xs;        /* [n_ctx, max(D, F) / 32] its block sums times -128 */
-    quant_matrix *att_k;  /* [H] int8 attention: each head's keys packed, ld_scores keys x hd */
-    quant_matrix *att_vt; /* [H] each head's values transposed and packed, hd x ld_scores keys */
+    int8_t *xq;         /* [n_ctx, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
+    float *xd;          /* [n_ctx, max(D, F, Q) / 32] its block scales */
+    int32_t *xs;        /* [n_ctx, max(D, F, Q) / 32] its block sums times -128 */
+    quant_matrix *att_k;  /* [H] int8 attention: each query head's keys (those of its kv head)
+                             packed, ld_scores keys x hd */
+    quant_matrix *att_vt; /* [H] each query head's values transposed and packed, hd x ld_scores */
     int8_t *att_q;      /* [n_threads, max(q_chunk, hd), ld_scores] quantized queries,
                            probabilities, or keys and values being packed */
     float *att_d;       /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block scales */
     int32_t *att_s;     /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block sums * -128 */
     float *att_vt_tmp;  /* [n_threads, hd, ld_scores] one head's values transposed, keys padded */
-    float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq */
+    float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq (hd = head_dim) */
     float *rope_sin;    /* [n_ctx, hd/2] sin of position * inv_freq */
     struct kvcache kv;  /* KV cache */
     struct wincache win; /* window cache */
@@ -107,9 +115,12 @@ int forward_rows_ok(const int *rows, int n_rows, int n);
 float *forward_alloc(size_t n, size_t *bytes);
 /* Keeps OpenBLAS single-threaded inside the pool's tasks (call at the start of every pass). */
 void forward_threads(bd3_ctx *c);
-/* RoPE on n rows of stride floats: the first n_sets * H heads of each row; row i at position
- * pos0 + i, or at active[i] when active is non-NULL. */
-void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_sets, int pos0, const int *active);
+/* RoPE on n rows of stride floats: the first n_heads heads (head_dim each) of each row; row i at
+ * position pos0 + i, or at active[i] when active is non-NULL. */
+void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_heads, int pos0, const int *active);
+/* Logit shift (hparams.logit_shift): row i of c->x [n, D] takes row i - 1's hidden state; row 0
+ * takes first when non-NULL, else keeps its own. */
+void forward_shift(bd3_ctx *c, int n, const float *first);
 
 /* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y over
  * the pool: float32 matrices split by output features, one single-threaded sgemm per slice;

@@ -299,3 +299,27 @@ KERN_BODY void kern_softmax_rows_body(float *s, int n, int stride, int width, co
     }
 }
 KERN_VARIANTS(kern_softmax_rows, (float *s, int n, int stride, int width, const int *len, float *inv_sum), (s, n, stride, width, len, inv_sum))
+
+void kern_rms_norm(const float *x, int n, int d, float eps, const float *w, float *out)
+{
+    for (int i = 0; i < n; i++) {
+        const float *xr = x + (size_t)i * d;
+        float *o = out + (size_t)i * d;
+        double sq = 0.0; /* mean square in double */
+        for (int j = 0; j < d; j++) sq += (double)xr[j] * xr[j];
+        float r = (float)(1.0 / sqrt(sq / d + (double)eps));
+        for (int j = 0; j < d; j++) o[j] = xr[j] * r * w[j];
+    }
+}
+
+void kern_silu_mul(float *g, const float *u, int n, int d)
+{
+    size_t k = (size_t)n * d;
+    for (size_t i = 0; i < k; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void kern_add_bias(float *x, const float *b, int n, int d, int stride)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) x[(size_t)i * stride + j] += b[j];
+}

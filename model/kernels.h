@@ -52,6 +52,16 @@ void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_t
  * and inv_sum[i] = 1 / their sum, for the caller to scale a smaller product instead. */
 void kern_softmax_rows(float *s, int n, int stride, int width, const int *len, float *inv_sum);
 
+/* out[i, :] = x[i, :] / sqrt(mean(x[i, :]^2) + eps) * w for i < n (RMSNorm; the mean square in
+ * double). x, out: [n, d]; w: [d]. out may equal x. */
+void kern_rms_norm(const float *x, int n, int d, float eps, const float *w, float *out);
+
+/* g = silu(g) * u elementwise over [n, d] (SwiGLU); silu(x) = x / (1 + exp(-x)). */
+void kern_silu_mul(float *g, const float *u, int n, int d);
+
+/* x[i, j] += b[j] for i < n, j < d; rows of x are stride floats apart. */
+void kern_add_bias(float *x, const float *b, int n, int d, int stride);
+
 /* out[i] = exp(x[i]) for i < n, relative error below 2e-7 for x in [-87, 88]; x may equal out. */
 void kern_exp(const float *x, float *out, size_t n);
 

@@ -222,13 +222,58 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
         (st = model_u32(g, "bd3lm.block_count", 1, BD3_MAX_N_LAYER, &hp->n_layer, err, err_size)) ||
         (st = model_u32(g, "bd3lm.attention.head_count", 1, BD3_MAX_N_EMBD, &hp->n_head, err, err_size)))
         return st;
-    if (hp->n_embd % hp->n_head || (hp->n_embd / hp->n_head) % 2) {
-        model_err(err, err_size, fn, "embedding_length %d is not a multiple of head_count %d with an "
-                  "even head size", hp->n_embd, hp->n_head);
+    /* the backbone: "dit" (spec sections 1-5, the default) or "prenorm" (model/QWEN.md) */
+    r = gguf_get_str(g, "bd3lm.backbone", &s, &len);
+    if (r == GGUF_WRONG_TYPE) {
+        model_err(err, err_size, fn, "bd3lm.backbone is not a string");
         return BD3_E_FORMAT;
     }
-    if ((st = model_f32(g, "bd3lm.attention.layer_norm_epsilon", 1e-5f, &hp->norm_eps, err, err_size)) ||
-        (st = model_f32(g, "bd3lm.rope.freq_base", 10000.0f, &hp->rope_base, err, err_size)))
+    if (r == GGUF_FOUND && len == 7 && memcmp(s, "prenorm", 7) == 0) {
+        hp->prenorm = 1;
+    } else if (r == GGUF_FOUND && !(len == 3 && memcmp(s, "dit", 3) == 0)) {
+        model_err(err, err_size, fn, "backbone '%.*s' is not one of this engine's (dit, prenorm)",
+                  (int)(len > 64 ? 64 : len), s);
+        return BD3_E_UNSUPPORTED;
+    }
+    hp->n_head_kv = hp->n_head;
+    hp->head_dim = hp->n_embd / hp->n_head;
+    if (hp->prenorm) {
+        if (gguf_get_u32(g, "bd3lm.attention.head_count_kv", &(uint32_t){0}) != GGUF_MISSING &&
+            (st = model_u32(g, "bd3lm.attention.head_count_kv", 1, (uint32_t)hp->n_head, &hp->n_head_kv,
+                            err, err_size)))
+            return st;
+        if (gguf_get_u32(g, "bd3lm.attention.key_length", &(uint32_t){0}) != GGUF_MISSING &&
+            (st = model_u32(g, "bd3lm.attention.key_length", 2, 4096, &hp->head_dim, err, err_size)))
+            return st;
+        if (hp->n_head % hp->n_head_kv || hp->head_dim % 2) {
+            model_err(err, err_size, fn, "head_count %d is not a multiple of head_count_kv %d, or "
+                      "key_length %d is odd", hp->n_head, hp->n_head_kv, hp->head_dim);
+            return BD3_E_FORMAT;
+        }
+        if ((st = model_f32(g, "bd3lm.attention.layer_norm_rms_epsilon", 1e-6f, &hp->norm_eps, err,
+                            err_size)))
+            return st;
+        uint32_t v = 0;
+        r = gguf_get_u32(g, "bd3lm.diffusion.logit_shift", &v);
+        if (r == GGUF_WRONG_TYPE || v > 1) {
+            model_err(err, err_size, fn, "bd3lm.diffusion.logit_shift must be 0 or 1");
+            return BD3_E_FORMAT;
+        }
+        hp->logit_shift = (int)v;
+        if (gguf_get_u32(g, "bd3lm.diffusion.sub_block_length", &(uint32_t){0}) != GGUF_MISSING &&
+            (st = model_u32(g, "bd3lm.diffusion.sub_block_length", 1, (uint32_t)hp->n_ctx, &hp->sub_block,
+                            err, err_size)))
+            return st;
+    } else {
+        if (hp->n_embd % hp->n_head || (hp->n_embd / hp->n_head) % 2) {
+            model_err(err, err_size, fn, "embedding_length %d is not a multiple of head_count %d with an "
+                      "even head size", hp->n_embd, hp->n_head);
+            return BD3_E_FORMAT;
+        }
+        if ((st = model_f32(g, "bd3lm.attention.layer_norm_epsilon", 1e-5f, &hp->norm_eps, err, err_size)))
+            return st;
+    }
+    if ((st = model_f32(g, "bd3lm.rope.freq_base", 10000.0f, &hp->rope_base, err, err_size)))
         return st;
 
     const gguf_kv *kv;
@@ -284,6 +329,67 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
     return BD3_OK;
 }
 
+/* The tensors of the pre-norm backbone (model/QWEN.md section 3) after the embedding. Optional
+ * ones (biases, q/k norms) come in every layer or in none, as layer 0 has them; without
+ * output.weight the output is tied to the embedding. */
+static bd3_status model_load_prenorm(bd3_model *m, bd3_compute compute, char *err, size_t err_size)
+{
+    const bd3_hparams *hp = &m->hp;
+    uint64_t D = (uint64_t)hp->n_embd, F = (uint64_t)hp->n_ff, V = (uint64_t)hp->n_vocab;
+    uint64_t Q = (uint64_t)hp->n_head * (uint64_t)hp->head_dim;
+    uint64_t K = (uint64_t)hp->n_head_kv * (uint64_t)hp->head_dim, hd = (uint64_t)hp->head_dim;
+    bd3_status st;
+    char name[96];
+    int has_bias = gguf_find_tensor(m->file, "blk.0.attn_q.bias") != NULL;
+    int has_norm = gguf_find_tensor(m->file, "blk.0.attn_q_norm.weight") != NULL;
+    for (int l = 0; l < hp->n_layer; l++) {
+        bd3_layer *L = &m->layers[l];
+        struct { const char *suffix; uint64_t ne0, ne1; const float **dst; int want; } vec[] = {
+            { "attn_norm.weight", D, 1, &L->attn_norm, 1 },
+            { "attn_q.bias", Q, 1, &L->bq, has_bias },
+            { "attn_k.bias", K, 1, &L->bk, has_bias },
+            { "attn_v.bias", K, 1, &L->bv, has_bias },
+            { "attn_q_norm.weight", hd, 1, &L->q_norm, has_norm },
+            { "attn_k_norm.weight", hd, 1, &L->k_norm, has_norm },
+            { "ffn_norm.weight", D, 1, &L->ffn_norm, 1 },
+        };
+        struct { const char *suffix; uint64_t ne0, ne1; model_matrix *dst; } mat[] = {
+            { "attn_q.weight", D, Q, &L->wq },
+            { "attn_k.weight", D, K, &L->wk },
+            { "attn_v.weight", D, K, &L->wv },
+            { "attn_output.weight", Q, D, &L->wo },
+            { "ffn_gate.weight", D, F, &L->w_gate },
+            { "ffn_up.weight", D, F, &L->w_up },
+            { "ffn_down.weight", F, D, &L->w_down },
+        };
+        for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s", l, vec[i].suffix);
+            if (!vec[i].want && gguf_find_tensor(m->file, name)) {
+                model_err(err, err_size, gguf_name(m->file), "tensor %s is present but layer 0 has no %s",
+                          name, vec[i].suffix);
+                return BD3_E_FORMAT;
+            }
+            if (vec[i].want &&
+                (st = model_tensor(m, name, vec[i].ne0, vec[i].ne1, T_F32, vec[i].dst, err, err_size)))
+                return st;
+        }
+        for (size_t i = 0; i < sizeof mat / sizeof mat[0]; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s", l, mat[i].suffix);
+            if ((st = model_matrix_load(m, name, mat[i].ne0, mat[i].ne1, T_ANY, compute, mat[i].dst,
+                                        err, err_size)))
+                return st;
+        }
+    }
+    if ((st = model_tensor(m, "output_norm.weight", D, 1, T_F32, &m->out_norm, err, err_size)))
+        return st;
+    int tied = gguf_find_tensor(m->file, "output.weight") == NULL;
+    size_t counted = m->n_params;
+    st = model_matrix_load(m, tied ? "token_embd.weight" : "output.weight", D, V, T_ANY, compute, &m->w_out,
+                           err, err_size);
+    if (tied) m->n_params = counted; /* the embedding's weights are counted once */
+    return st;
+}
+
 static bd3_status model_load_weights(bd3_model *m, bd3_compute compute, char *err, size_t err_size)
 {
     const bd3_hparams *hp = &m->hp;
@@ -297,6 +403,7 @@ static bd3_status model_load_weights(bd3_model *m, bd3_compute compute, char *er
         m->tok_embd_q8 = te->data; /* rows are read from the file as they are looked up */
     else if ((st = model_f32_values(m, te, "token_embd.weight", &m->tok_embd, err, err_size)))
         return st;
+    if (hp->prenorm) return model_load_prenorm(m, compute, err, err_size);
     char name[96];
     for (int l = 0; l < hp->n_layer; l++) {
         bd3_layer *L = &m->layers[l];

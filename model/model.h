@@ -26,6 +26,16 @@ typedef struct bd3_layer {
     model_matrix w_down;    /* [D, F] MLP down projection */
     const float *b_down;    /* [D] its bias */
     const float *mod;       /* [6, D] shift1, scale1, gate1, shift2, scale2, gate2 */
+    /* pre-norm backbone (model/QWEN.md); empty for the DiT, which uses the fields above */
+    model_matrix wq;        /* [H*hd, D] query projection */
+    model_matrix wk;        /* [Hkv*hd, D] key projection */
+    model_matrix wv;        /* [Hkv*hd, D] value projection */
+    const float *bq;        /* [H*hd] query bias, or NULL */
+    const float *bk;        /* [Hkv*hd] key bias, or NULL */
+    const float *bv;        /* [Hkv*hd] value bias, or NULL */
+    const float *q_norm;    /* [hd] per-head RMSNorm weight of the queries, or NULL */
+    const float *k_norm;    /* [hd] per-head RMSNorm weight of the keys, or NULL */
+    model_matrix w_gate;    /* [F, D] SwiGLU gate projection (w_up, w_down: [F, D], [D, F]) */
 } bd3_layer;
 
 struct bd3_model {
@@ -38,11 +48,11 @@ struct bd3_model {
     const uint8_t *tok_embd_q8; /* [V, D / 32] Q8_0 blocks of the embedding in the file, or NULL */
     bd3_layer *layers;       /* [n_layer] */
     const float *out_norm;   /* [D] weight of the final layer norm */
-    const float *out_mod;    /* [2, D] final shift, scale */
-    model_matrix w_out;      /* [V, D] output projection */
+    const float *out_mod;    /* [2, D] final shift, scale (DiT only; NULL for pre-norm) */
+    model_matrix w_out;      /* [V, D] output projection (pre-norm: the embedding when tied) */
     bd3_compute compute;     /* how the matrices were loaded: BD3_COMPUTE_F32 or BD3_COMPUTE_Q8
                                 (some or all of them packed Q8_0) */
-    const float *b_out;      /* [V] its bias */
+    const float *b_out;      /* [V] its bias (DiT only; NULL for pre-norm) */
     float **owned;           /* [n_owned] buffers of dequantized or realigned weights */
     int n_owned;             /* buffers in owned */
     tokenizer *tok;          /* byte-level BPE over the file's vocabulary */

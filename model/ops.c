@@ -122,9 +122,12 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     int *active = NULL; /* [n_mask] the masked positions: what the window cache recomputes */
     if (!conf)
         own = calloc((size_t)n, sizeof *own); /* [n] */
-    if (p->refresh > 0 && n_mask > 0)
+    /* the window cache recomputes only the span's rows; a logit shift needs the row before each
+       one too, so such models take exact passes */
+    const int refresh = hp->logit_shift ? 0 : p->refresh;
+    if (refresh > 0 && n_mask > 0)
         active = malloc((size_t)n_mask * sizeof *active);
-    if ((!conf && !own) || (p->refresh > 0 && n_mask > 0 && !active)) {
+    if ((!conf && !own) || (refresh > 0 && n_mask > 0 && !active)) {
         free(own);
         free(w.chunk);
         sampler_free(s);
@@ -137,7 +140,7 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
             if (ids[i] == hp->mask_id)
                 active[w.n_active++] = i;
         w.active = active;
-        w.refresh = p->refresh;
+        w.refresh = refresh;
     }
     bd3_rng r;
     bd3_rng_seed(&r, p->seed);

@@ -10,7 +10,7 @@ bd3_status wincache_init(bd3_ctx *c)
 {
     const bd3_hparams *hp = &c->m->hp;
     c->win.k = c->kv.k_rot; /* the window cache and the KV cache take turns with the rotated keys */
-    c->win.v = forward_alloc((size_t)hp->n_layer * (size_t)hp->n_ctx * (size_t)hp->n_embd, &c->bytes);
+    c->win.v = forward_alloc((size_t)hp->n_layer * (size_t)hp->n_ctx * (size_t)c->kv_dim, &c->bytes);
     c->win.n = 0;
     return c->win.v ? BD3_OK : BD3_E_NOMEM;
 }
@@ -26,7 +26,7 @@ void wincache_claim(bd3_ctx *c)
 void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, int ld, int pos0,
                     const int *active)
 {
-    const size_t D = (size_t)c->m->hp.n_embd;
+    const size_t D = (size_t)c->kv_dim; /* key and value width */
     const size_t lo = (size_t)l * (size_t)c->m->hp.n_ctx * D;
     for (int i = 0; i < n; i++) {
         size_t at = lo + (size_t)(active ? active[i] : pos0 + i) * D;
@@ -47,6 +47,7 @@ bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *ro
                               .store = FORWARD_STORE_WINDOW };
     forward_layers(c, ids, n, &p);
     c->win.n = n;
+    if (c->m->hp.logit_shift) forward_shift(c, n, NULL);
     forward_gather(c, rows, n_rows);
     return forward_emit(c, n_rows, chunk, logits, fn, user);
 }

@@ -35,6 +35,33 @@ for fam in sdar fastdllm dream; do
     done
 done
 
+echo "-- engine: bd3 logits against the float64 reference"
+BD3=$BUILD/bd3
+if [ -x "$BD3" ]; then
+    LIDS=$IDS,50,51                     # 22 ids: the streamed runs end in a partial block
+    for fam in sdar fastdllm dream; do
+        S=; [ $fam = sdar ] || S=--shift    # Fast-dLLM v2 and Dream read position i from row i - 1
+        for mode in global block:4 block:8; do
+            "$BD3" logits -q --compute f32 -m "$T/${fam}_f32.gguf" --ids "$LIDS" --mode $mode -o "$T/l.f32" ||
+                fail "bd3 logits $fam $mode"
+            check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode $mode --tol 1e-5 $S
+        done
+        # through the KV cache, block by block: the last (partial) block's rows
+        for B in 4 8; do
+            "$BD3" logits -q --compute f32 -m "$T/${fam}_f32.gguf" --ids "$LIDS" --mode block:$B --stream \
+                -o "$T/l.f32" || fail "bd3 logits --stream $fam block:$B"
+            check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode block:$B --tol 1e-5 $S \
+                --last $((22 % B))
+        done
+        # q8_0 with the int8 products: within the rounding of weights and activations
+        "$BD3" logits -q -m "$T/${fam}_q8_0.gguf" --ids "$LIDS" --mode block:4 -o "$T/l.f32" ||
+            fail "bd3 logits q8_0 $fam"
+        check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode block:4 --tol 3e-2 $S
+    done
+else
+    echo "skipped: no $BD3"
+fi
+
 echo "-- metadata"
 "$PYTHON" - "$T" <<'PYEOF' || fail "metadata"
 import json, sys

@@ -4,12 +4,13 @@
 # (RMSNorm, GQA with optional QKV bias and per-head q/k RMSNorm before RoPE, SwiGLU, tied or
 # untied head), and the same forward over a converted GGUF file. Test reference; numpy only.
 """usage: qwen_ref.py --ref hf:DIR|gguf:FILE --got gguf:FILE|logits:FILE --ids LIST
-                    --mode global|block:B [--tol T]
+                    --mode global|block:B [--tol T] [--shift] [--last N]
 --ref  float64 reference from an HF checkpoint (config.json, safetensors or shards) or a GGUF file
 --got  a GGUF file (the same float64 forward over its tensors: checks a conversion) or raw
        little-endian float32 logits [rows, V] (checks the engine)
 LIST is comma-separated ids; the word mask stands for the mask token id of config/metadata.
-The logits compared are each row's raw output (no logit shift). Exit status 0 when
+The logits compared are each row's raw output, or with --shift each position's (row i - 1's
+output; row 0 its own), as the engine gives them for a model with a logit shift. Exit status 0 when
 max |diff| / max |logit| <= T, 1 otherwise; the figures go to stdout.
 """
 
@@ -171,11 +172,18 @@ def main():
     ap.add_argument("--ids", required=True)
     ap.add_argument("--mode", required=True)
     ap.add_argument("--tol", type=float, default=1e-5)
+    ap.add_argument("--shift", action="store_true",
+                    help="logit shift: row i of the output is row i - 1 of the model (row 0 its own)")
+    ap.add_argument("--last", type=int, default=0, help="compare only the last N rows (streamed logits)")
     a = ap.parse_args()
     hp, w = load(a.ref)
     ids = [hp["mask_id"] if x == "mask" else int(x) for x in a.ids.split(",")]
     block = 0 if a.mode == "global" else int(a.mode.split(":")[1])
     ref = forward(hp, w, np.array(ids), block)
+    if a.shift:
+        ref = np.concatenate([ref[:1], ref[:-1]], axis=0)
+    if a.last:
+        ref = ref[-a.last:]
     if a.got.startswith("logits:"):
         raw = np.fromfile(a.got[7:], dtype="<f4")
         if raw.size != ref.size:
@@ -185,6 +193,10 @@ def main():
     else:
         ghp, gw = load(a.got)
         got = forward(ghp, gw, np.array(ids), block)
+        if a.shift:
+            got = np.concatenate([got[:1], got[:-1]], axis=0)
+        if a.last:
+            got = got[-a.last:]
     err = np.max(np.abs(got - ref)) / max(np.max(np.abs(ref)), 1e-30)
     ok = err <= a.tol
     print("%s: %s vs %s, %s, %d ids: max |diff| / max |logit| = %.3g (tolerance %.3g)"
