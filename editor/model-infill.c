@@ -272,7 +272,7 @@ void infill_finish(model_session *s, char *buf, uint8_t *attr, size_t len, int n
         s->infill.last_len = s->infill.target_len;
         s->infill.result_new = true;
     }
-    const char *weak = bd3_model_has_global(s->model) ? "" : "; weak: no global training";
+    const char *weak = bd3_model_has_global(s->model) ? "" : "; no global training: the text after it was not seen";
     model_msg_kind kind = weak[0] ? MODEL_MSG_ERROR : MODEL_MSG_INFO;
     if (s->infill.fill)
         session_msg(s, kind, "model: filled %d blank%s with %d token%s (sample %d; press again for another)%s",

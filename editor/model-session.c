@@ -207,8 +207,8 @@ int model_session_load(model_session *s)
         return -1;
     }
     if (!bd3_model_has_global(s->model))
-        session_msg(s, MODEL_MSG_ERROR, "model %s: not trained for global mode; infill and revise will be weak",
-                    bd3_model_name(s->model));
+        session_msg(s, MODEL_MSG_ERROR, "model %s: not trained for global mode; infill and revise see only "
+                    "the text before a span (and its own block), not the text after it", bd3_model_name(s->model));
     return 0;
 }
 

@@ -241,7 +241,10 @@ bd3_status bd3_default_model_path(char *buf, size_t size);
  * are left unchanged; the end-of-text token is never drawn (the span lies inside a text).
  * The masks may form several spans anywhere in the window: they are filled jointly, every draw
  * seeing every other span as it stands and all the text between them (fill-in-the-blanks).
- * p->refresh >= 1 uses the window cache (approximate, see above). */
+ * p->refresh >= 1 uses the window cache (approximate, see above). A model not trained for global
+ * mode (bd3_model_has_global 0, e.g. SDAR, Fast-dLLM v2) runs block-causal with its default block
+ * instead: a masked position sees the window before its block and its own block, not what comes
+ * after; such models, and those with a logit shift, take exact passes whatever p->refresh says. */
 bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                       bd3_step_fn cb, void *user);
 

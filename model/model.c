@@ -466,11 +466,16 @@ static bd3_status model_tokenizer_rules(bd3_model *m, char *err, size_t err_size
         return BD3_E_FORMAT;
     }
     int32_t *ids = malloc((size_t)m->hp.n_vocab * sizeof *ids);
-    if (!ids) return BD3_E_NOMEM;
+    m->never_drawn = calloc((size_t)m->hp.n_vocab, 1);
+    if (!ids || !m->never_drawn) {
+        free(ids);
+        return BD3_E_NOMEM;
+    }
     int n = 0;
     for (int i = 0; i < m->hp.n_vocab; i++) {
         uint32_t ty = 0;
         if (gguf_arr_u32(kv, (uint64_t)i, &ty) == 0 && (ty == 3 || ty == 4)) ids[n++] = i;
+        m->never_drawn[i] = (ty == 3 || ty == 4 || ty == 5) && i != m->hp.eos_id;
     }
     bd3_status st = tokenizer_set_added(m->tok, ids, n);
     free(ids);
@@ -551,6 +556,7 @@ void bd3_model_free(bd3_model *m)
 {
     if (!m) return;
     tokenizer_free(m->tok);
+    free(m->never_drawn);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     for (int l = 0; m->layers && l < m->hp.n_layer; l++) {
         quant_matrix_free(&m->layers[l].wqkv.q);

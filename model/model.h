@@ -56,6 +56,9 @@ struct bd3_model {
     float **owned;           /* [n_owned] buffers of dequantized or realigned weights */
     int n_owned;             /* buffers in owned */
     tokenizer *tok;          /* byte-level BPE over the file's vocabulary */
+    uint8_t *never_drawn;    /* [n_vocab] 1 for control, user-defined and unused tokens other than
+                                eos (tokenizer.ggml.token_type 3, 4, 5): a writer's text never
+                                holds them, so samplers never draw them; NULL without token types */
 };
 
 /* Checks the bd3lm.sampler.* metadata of a loading model (defaults.c): BD3_E_FORMAT with a

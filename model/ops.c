@@ -71,6 +71,43 @@ static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *r
     return st == BD3_OK ? fn(fn_user, 0, n_rows, k->full) : st;
 }
 
+/* One sub-block of a block (hparams.sub_block): the sampler works on the sub-block's positions,
+ * the model call on the whole block. */
+typedef struct ops_sub {
+    sampler_logits_fn inner; /* the block's logits callback */
+    void *inner_user;        /* its user data */
+    const int32_t *block;    /* [B] the whole block canvas */
+    int off;                 /* block index of the sub-block's first position */
+    int *rows;               /* [B] rows of a call in block indices */
+} ops_sub;
+
+static bd3_status ops_sub_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
+                                 sampler_rows_fn fn, void *fn_user)
+{
+    ops_sub *u = user;
+    (void)ids; /* the sub-block, which lies inside u->block */
+    for (int j = 0; j < n_rows; j++)
+        u->rows[j] = rows[j] + u->off;
+    return u->inner(u->inner_user, u->block, u->rows, n_rows, fn, fn_user);
+}
+
+/* Denoises the block canvas of B positions: at once, or one sub-block of sub positions at a time
+ * from the left when 0 < sub < B divides B (Fast-dLLM v2's sub-blocks; the later sub-blocks stay
+ * masked while an earlier one is denoised). rows: [B] scratch. */
+static bd3_status ops_denoise_block(sampler *s, bd3_rng *r, int32_t *block, float *bconf, int B, int sub,
+                                    int *rows, sampler_logits_fn fn, void *user, bd3_progress *prog,
+                                    bd3_step_fn cb, void *cb_user)
+{
+    if (sub <= 0 || sub >= B || B % sub)
+        return sampler_denoise(s, r, block, bconf, B, fn, user, prog, cb, cb_user);
+    bd3_status st = BD3_OK;
+    for (int off = 0; off < B && st == BD3_OK; off += sub) {
+        ops_sub u = {.inner = fn, .inner_user = user, .block = block, .off = off, .rows = rows};
+        st = sampler_denoise(s, r, block + off, bconf + off, sub, ops_sub_logits, &u, prog, cb, cb_user);
+    }
+    return st;
+}
+
 static float *ops_alloc_logits(const bd3_ctx *c, int rows)
 {
     const int V = bd3_model_hparams(bd3_ctx_model(c))->n_vocab;
@@ -109,7 +146,13 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     /* a span inside a text: an end-of-text token would be written out as "<|endoftext|>" */
     sampler_ban(s, hp->eos_id);
     sampler_set_classes(s, tok_class, pos_class);
-    ops_window w = {.c = c, .n = n, .block_len = BD3_GLOBAL, .chunk = ops_alloc_logits(c, OPS_CHUNK)};
+    sampler_ban_many(s, bd3_ctx_model(c)->never_drawn); /* nor are control or unused tokens */
+    /* A model trained block by block only never saw global attention: it runs block-causal here,
+       each masked position seeing the text before its block and its own block, never the text
+       after it (the front ends say so). */
+    const int block_only = !bd3_model_has_global(bd3_ctx_model(c));
+    ops_window w = {.c = c, .n = n, .block_len = block_only ? bd3_model_default_block(bd3_ctx_model(c)) : BD3_GLOBAL,
+                    .chunk = ops_alloc_logits(c, OPS_CHUNK)};
     if (!w.chunk) {
         sampler_free(s);
         return BD3_E_NOMEM;
@@ -122,9 +165,9 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     int *active = NULL; /* [n_mask] the masked positions: what the window cache recomputes */
     if (!conf)
         own = calloc((size_t)n, sizeof *own); /* [n] */
-    /* the window cache recomputes only the span's rows; a logit shift needs the row before each
-       one too, so such models take exact passes */
-    const int refresh = hp->logit_shift ? 0 : p->refresh;
+    /* The window cache recomputes only the span's rows, in global mode; a logit shift needs the
+       row before each one too: block-only and shifted models take exact passes. */
+    const int refresh = hp->logit_shift || block_only ? 0 : p->refresh;
     if (refresh > 0 && n_mask > 0)
         active = malloc((size_t)n_mask * sizeof *active);
     if ((!conf && !own) || (refresh > 0 && n_mask > 0 && !active)) {
@@ -239,13 +282,15 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     bd3_status st = sampler_new(V, hp->mask_id, p, &s);
     if (st != BD3_OK)
         return st;
+    sampler_ban_many(s, bd3_ctx_model(c)->never_drawn); /* control and unused tokens are no text */
     int32_t *block = malloc((size_t)B * sizeof *block);         /* [B] canvas of the current block */
     float *bconf = malloc((size_t)B * sizeof *bconf);           /* [B] its confidences */
     int32_t *window = malloc((size_t)hp->n_ctx * sizeof *window); /* [n_ctx] uncached window */
     int *wrows = malloc((size_t)hp->n_ctx * sizeof *wrows);     /* [n_ctx] uncached window rows */
     float *full = ops_alloc_logits(c, B > OPS_CHUNK ? B : OPS_CHUNK); /* [max(B, chunk), V] */
     float *tconf = out_conf ? NULL : malloc((size_t)max_new * sizeof *tconf); /* [max_new] */
-    if (!block || !bconf || !window || !wrows || !full || (!out_conf && !tconf)) {
+    int *brows = malloc((size_t)B * sizeof *brows);             /* [B] rows of a sub-block call */
+    if (!block || !bconf || !window || !wrows || !full || (!out_conf && !tconf) || !brows) {
         st = BD3_E_NOMEM;
         goto done;
     }
@@ -288,11 +333,13 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
         prog.n_done = written;
         if (use_cache) {
             ops_cached k = {.c = c, .n = B, .full = full};
-            st = sampler_denoise(s, &r, block, bconf, B, ops_cached_logits, &k, &prog, cb, user);
+            st = ops_denoise_block(s, &r, block, bconf, B, hp->sub_block, brows, ops_cached_logits, &k,
+                                   &prog, cb, user);
         } else {
             ops_window w = {.c = c, .n = n_ctx_tok + B, .block_len = B, .row0 = n_ctx_tok,
                             .window = window, .wrows = wrows, .chunk = full};
-            st = sampler_denoise(s, &r, block, bconf, B, ops_window_logits, &w, &prog, cb, user);
+            st = ops_denoise_block(s, &r, block, bconf, B, hp->sub_block, brows, ops_window_logits, &w,
+                                   &prog, cb, user);
         }
         if (st != BD3_OK)
             goto done;
@@ -347,6 +394,7 @@ done:
     free(wrows);
     free(full);
     free(tconf);
+    free(brows);
     return st;
 }
 

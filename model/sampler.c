@@ -12,6 +12,7 @@ struct sampler {
     int32_t ban_id;         /* a second id never drawn (sampler_ban), -1 for none */
     const uint8_t *tok_class; /* [n_vocab] class of every token (sampler_set_classes), or NULL */
     const uint8_t *pos_class; /* [canvas] class wanted at every canvas position, or NULL */
+    const uint8_t *banned;  /* [n_vocab] 1 for ids never drawn (sampler_ban_many), or NULL */
     bd3_sampler_params p;   /* parameters, checked */
     double *prob;           /* [n_vocab] scaled logits, then probabilities of candidates */
     int *cand;              /* [n_vocab] candidate ids (finite, not the mask; top-k subset) */
@@ -211,6 +212,11 @@ static void sampler_sort_rank(int *ids, int *tmp, int n, const double *val)
     }
 }
 
+void sampler_ban_many(sampler *s, const uint8_t *banned)
+{
+    s->banned = banned;
+}
+
 void sampler_ban(sampler *s, int32_t id)
 {
     s->ban_id = id >= 0 && id < s->n_vocab ? id : -1;
@@ -236,7 +242,8 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, unsigned wa
     double *val = s->prob;
     int n = 0;
     for (int v = 0; v < V; v++) {
-        if (v == s->mask_id || v == s->ban_id || !isfinite(logits[v]) || (cls && cls[v] != want))
+        if (v == s->mask_id || v == s->ban_id || (s->banned && s->banned[v]) || !isfinite(logits[v]) ||
+            (cls && cls[v] != want))
             continue;
         val[v] = (double)logits[v] * inv_temp;
         s->cand[n++] = v;

@@ -29,6 +29,9 @@ void sampler_free(sampler *s); /* NULL is a no-op */
 /* Excludes one more id (besides the mask) from every draw, as if its logit were -inf; an id
  * outside [0, n_vocab) clears it. Infill uses it for the end-of-text token. */
 void sampler_ban(sampler *s, int32_t id);
+/* Ids with banned[id] != 0 are never drawn either (banned: [n_vocab], kept by the caller while the
+ * sampler is used; NULL for none). */
+void sampler_ban_many(sampler *s, const uint8_t *banned);
 
 /* Restricts draws by token class: a draw at canvas position i (of sampler_denoise) keeps only
  * the tokens v with tok_class[v] == pos_class[i]; pos_class[i] == SAMPLER_ANY_CLASS leaves

@@ -31,6 +31,8 @@ typedef struct pn_opts {
     int tied;           /* no output.weight */
     int bias_layer1;    /* defect: biases in layer 1 only */
     const char *backbone; /* bd3lm.backbone */
+    int sub_block;      /* bd3lm.diffusion.sub_block_length; 0: absent */
+    int n_control;      /* ids 0 .. n_control-1 get token type 3 (control); 0: no token types */
 } pn_opts;
 
 static uint32_t pn_seed;
@@ -74,9 +76,18 @@ static void pn_write(const char *path, const pn_opts *o)
     gb_kv_arr_u32(&f, "bd3lm.diffusion.block_lengths", bl, 1);
     gb_kv_u32(&f, "bd3lm.diffusion.mask_token_id", PN_V - 1);
     gb_kv_u32(&f, "bd3lm.diffusion.logit_shift", (uint32_t)o->shift);
+    if (o->sub_block) gb_kv_u32(&f, "bd3lm.diffusion.sub_block_length", (uint32_t)o->sub_block);
     gb_kv_str(&f, "tokenizer.ggml.model", "gpt2");
     gb_kv_str(&f, "tokenizer.ggml.pre", "qwen2");
     gb_kv_arr_str(&f, "tokenizer.ggml.tokens", toks, PN_V);
+    if (o->n_control) { /* tokenizer.ggml.token_type: an array of int32 */
+        gb_str(&f.kv, "tokenizer.ggml.token_type");
+        gb_u32(&f.kv, 9);
+        gb_u32(&f.kv, 5);
+        gb_u64(&f.kv, PN_V);
+        for (int i = 0; i < PN_V; i++) gb_u32(&f.kv, i < o->n_control || i == PN_V - 1 ? 3u : 1u);
+        f.n_kv++;
+    }
     pn_tensor(&f, "token_embd.weight", PN_D, PN_V, 2.0f, 0.0f);
     char name[64];
     for (int l = 0; l < PN_L; l++) {
@@ -160,7 +171,7 @@ static void test_prenorm_loads_grouped_heads_and_tied_output(void **state)
     assert_int_equal(hp->head_dim, PN_HD);
     assert_int_equal(hp->logit_shift, 0);
     assert_true(fabsf(hp->norm_eps - 1e-6f) < 1e-12f);
-    assert_ptr_equal(m->w_out, m->tok_embd);
+    assert_ptr_equal(m->w_out.f32, m->tok_embd);
     assert_non_null(m->layers[1].bq);
     assert_non_null(m->layers[1].k_norm);
     /* the qwen2 rules: a writer's "<|MASK|>" is text, letters are letters */
@@ -267,6 +278,100 @@ static void test_prenorm_cache_matches_block_causal_passes(void **state)
     }
 }
 
+/* Progress of a continuation: the block canvas after every model call. */
+typedef struct pn_watch {
+    int calls;       /* callbacks seen with a block canvas */
+    int violations;  /* callbacks where a later sub-block had a token before an earlier one was done */
+    int mask_id;     /* the mask */
+} pn_watch;
+
+static int pn_watch_cb(void *user, const bd3_progress *p)
+{
+    pn_watch *w = user;
+    if (p->n_canvas != PN_B) return 0;
+    w->calls++;
+    /* sub-blocks of 2: position 2 or 3 may hold a token only once 0 and 1 do (the prompt fills
+       none of this block here) */
+    int first_done = p->ids[0] != w->mask_id && p->ids[1] != w->mask_id;
+    int second_any = p->ids[2] != w->mask_id || p->ids[3] != w->mask_id;
+    if (second_any && !first_done) w->violations++;
+    return 0;
+}
+
+static void test_prenorm_sub_blocks_are_denoised_left_to_right(void **state)
+{
+    (void)state;
+    for (int sub = 0; sub <= 2; sub += 2) {
+        pn_opts o;
+        pn_opts_init(&o);
+        o.shift = 1;
+        o.sub_block = sub;
+        bd3_model *m = NULL;
+        assert_int_equal(pn_load(&o, &m, NULL, 0), BD3_OK);
+        assert_int_equal(bd3_model_hparams(m)->sub_block, sub);
+        bd3_ctx *c = NULL;
+        assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+        bd3_sampler_params p;
+        bd3_sampler_params_init(&p);
+        p.kind = BD3_SAMPLE_CONFIDENCE; /* one position per call, the most confident anywhere */
+        p.seed = 3;
+        const int32_t prompt[4] = {1, 2, 3, 4};
+        int32_t out[16], out2[16];
+        int n_out = 0, n_out2 = 0;
+        bd3_stop why;
+        pn_watch w = {.mask_id = PN_V - 1};
+        assert_int_equal(bd3_continue(c, &p, PN_B, prompt, 4, 16, out, NULL, &n_out, &why, pn_watch_cb, &w),
+                         BD3_OK);
+        assert_true(w.calls >= 8);
+        if (sub) assert_int_equal(w.violations, 0);
+        /* the uncached path decodes the same way and gives the same tokens */
+        assert_int_equal(bd3_continue_nocache(c, &p, PN_B, prompt, 4, 16, out2, NULL, &n_out2, &why, NULL,
+                                              NULL), BD3_OK);
+        assert_int_equal(n_out, n_out2);
+        assert_memory_equal(out, out2, (size_t)n_out * sizeof *out);
+        bd3_ctx_free(c);
+        bd3_model_free(m);
+        if (!sub) assert_true(w.violations > 0); /* without sub-blocks the order is free */
+    }
+}
+
+static void test_prenorm_never_draws_control_tokens(void **state)
+{
+    (void)state;
+    pn_opts o;
+    pn_opts_init(&o);
+    o.n_control = 10; /* only ids 10..14 are text */
+    bd3_model *m = NULL;
+    assert_int_equal(pn_load(&o, &m, NULL, 0), BD3_OK);
+    bd3_ctx *c = NULL;
+    assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.seed = 5;
+    const int32_t prompt[4] = {10, 11, 12, 13};
+    int32_t out[24], win[16];
+    int n_out = 0;
+    bd3_stop why;
+    assert_int_equal(bd3_continue(c, &p, PN_B, prompt, 4, 24, out, NULL, &n_out, &why, NULL, NULL), BD3_OK);
+    assert_int_equal(n_out, 24);
+    for (int i = 0; i < n_out; i++) assert_true(out[i] >= 10 && out[i] < PN_V - 1);
+    for (int i = 0; i < 16; i++) win[i] = i % 3 ? PN_V - 1 : 10 + i % 5;
+    assert_int_equal(bd3_infill(c, &p, win, NULL, 16, NULL, NULL), BD3_OK);
+    for (int i = 0; i < 16; i++) assert_true(win[i] >= 10 && win[i] < PN_V - 1);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+    /* the same model without token types draws them (the test above can fail) */
+    o.n_control = 0;
+    assert_int_equal(pn_load(&o, &m, NULL, 0), BD3_OK);
+    assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
+    assert_int_equal(bd3_continue(c, &p, PN_B, prompt, 4, 24, out, NULL, &n_out, &why, NULL, NULL), BD3_OK);
+    int low = 0;
+    for (int i = 0; i < n_out; i++) low += out[i] < 10;
+    assert_true(low > 0);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
 int main(void)
 {
     (void)gb_model; /* the DiT fixture of gguf_build.h is not used here */
@@ -276,6 +381,8 @@ int main(void)
         cmocka_unit_test(test_prenorm_rejects_partial_biases_and_bad_heads),
         cmocka_unit_test(test_prenorm_logit_shift_reads_the_row_before),
         cmocka_unit_test(test_prenorm_cache_matches_block_causal_passes),
+        cmocka_unit_test(test_prenorm_sub_blocks_are_denoised_left_to_right),
+        cmocka_unit_test(test_prenorm_never_draws_control_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

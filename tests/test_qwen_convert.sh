@@ -96,7 +96,7 @@ for fam, block, shift, sampler, bias, qk, tied, kv in (
     assert toks[meta["tokenizer.ggml.eos_token_id"]] == "<|endoftext|>", fam
 assert g.read_gguf(T + "/sdar_q8_0.gguf")[0]["bd3lm.attention.key_length"] == 32
 fd = g.read_gguf(T + "/fastdllm_q8_0.gguf")[0]
-assert fd["bd3lm.diffusion.sub_block_length"] == 8 and fd["bd3lm.sampler.top_k"] == 1
+assert fd["bd3lm.diffusion.sub_block_length"] == 8 and abs(fd["bd3lm.sampler.threshold"] - 0.9) < 1e-6
 sd = g.read_gguf(T + "/sdar_q8_0.gguf")[0]
 assert sd["bd3lm.sampler.steps"] == 4 and abs(sd["bd3lm.sampler.threshold"] - 0.85) < 1e-6
 print("metadata ok")

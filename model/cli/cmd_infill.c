@@ -61,8 +61,9 @@ int cmd_infill(cli_opts *o)
         goto done;
     }
     if (!bd3_model_has_global(m) && !o->quiet)
-        fprintf(stderr, "bd3 infill: warning: the model was trained for block-causal mode only; "
-                        "its global mode (used here) is weak\n");
+        fprintf(stderr, "bd3 infill: warning: the model was trained for block-causal mode only: the span "
+                        "is filled from the text before it (and within its own block); the text after it "
+                        "is not seen\n");
     if (!o->quiet)
         fprintf(stderr, "bd3 infill: bytes %zu:%zu%s, %d token%s, seed %llu\n", a, b,
                 a != a0 || b != b0 ? " (widened to whole tokens)" : "", N, N == 1 ? "" : "s",

@@ -55,8 +55,9 @@ int cmd_revise(cli_opts *o)
         goto done;
     }
     if (!bd3_model_has_global(m) && !o->quiet)
-        fprintf(stderr, "bd3 revise: warning: the model was trained for block-causal mode only; "
-                        "its global mode (used here) is weak\n");
+        fprintf(stderr, "bd3 revise: warning: the model was trained for block-causal mode only: a "
+                        "remasked token is redrawn from the text before it (and within its own block); "
+                        "the text after it is not seen\n");
     const size_t W = (size_t)hp->n_ctx;
     win = malloc(W * sizeof *win);           /* [n_ctx] one window */
     conf = malloc(W * sizeof *conf);         /* [n_ctx] its confidences */

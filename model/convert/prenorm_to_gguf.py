@@ -32,12 +32,15 @@ TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER, TOKEN_UNUSED = 1, 3, 4, 5
 
 # Decoding defaults of the published generation code (model/QWEN.md section 2), by the config key
 # that marks the family: logit shift, sub-block length, and the bd3lm.sampler.* keys
-# (model/SAMPLER.md). Fast-dLLM v2 decodes greedily (temperature 0): top_k 1 here.
+# (model/SAMPLER.md). Fast-dLLM v2's code decodes greedily by default (temperature 0) and takes
+# its confidence from the untempered softmax; the engine's confidence is that of the distribution
+# drawn from, so top_k 1 would make every draw certain: its sampling settings (temperature 1,
+# top-p 0.95) are stored instead.
 FAMILY_DEFAULTS = {
     "sdar": dict(shift=0, sub_block=0, sampler=dict(kind="confidence", steps=4, threshold=0.85,
                                                     temperature=1.0, top_p=1.0, top_k=0)),
     "fast_dllm_v2": dict(shift=1, sub_block=8, sampler=dict(kind="confidence", steps=0, threshold=0.9,
-                                                            temperature=1.0, top_p=0.95, top_k=1)),
+                                                            temperature=1.0, top_p=0.95, top_k=0)),
     "dream": dict(shift=1, sub_block=0, sampler=dict(kind="entropy", steps=0, threshold=0.0,
                                                      temperature=0.2, top_p=0.95, top_k=0)),
 }
