@@ -1,8 +1,6 @@
-/* editor.h: the editor core's public API for main, the terminal layer and the model layer:
- * buffers, input (keys, paste, mouse), prompts with callbacks, the message line, the typed
- * editor<->model seam (editor_model_cmd, editor_event), recovery timing and the state the
- * renderer reads. The state itself is in editor-core.h (the core's files only). Runs without a
- * terminal (tests drive it with keys); never depends on curses. */
+/* editor.h: the editor core's public API for main, the terminal and the model layer: input,
+ * prompts with callbacks, messages, the typed editor<->model seam and the state drawn. The state
+ * itself is in editor-core.h. Runs without a terminal; never depends on curses. */
 #ifndef BD3ED_EDITOR_H
 #define BD3ED_EDITOR_H
 

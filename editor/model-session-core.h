@@ -1,7 +1,6 @@
-/* model-session-core.h: the model session's internal state and the parts its files share:
- * model-session.c (load, params, submit, events, dispatch), model-live.c (the text a running job
- * shows), and one file per job kind (model-infill.c, model-continue.c, model-revise.c,
- * model-inspect.c, model-score.c, model-fill.c). Other modules use model-session.h. No curses. */
+/* model-session-core.h: the model session's state (one sub-struct per job kind) and what its
+ * files share: model-session.c, model-live.c and one model-KIND.c per job kind. Other modules
+ * use model-session.h. No curses. */
 #ifndef BD3ED_MODEL_SESSION_CORE_H
 #define BD3ED_MODEL_SESSION_CORE_H
 

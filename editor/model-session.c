@@ -1,8 +1,6 @@
-/* model-session.c: the model inside the editor: loading, sampler parameters, submitting jobs,
- * cancelling and forgetting them, and the dispatch of worker events to the job kinds' handlers
- * (job_ops). The job kinds live in model-infill.c, model-continue.c, model-revise.c,
- * model-inspect.c and model-score.c; the text a running job shows in model-live.c.
- * Depends on text.h, config.h, model-worker.h, model-window.h and model/bd3.h: no curses. */
+/* model-session.c: the model session's core: loading, sampler parameters, submitting, stopping
+ * and forgetting jobs, and the job_ops table that hands worker events to each job kind's file.
+ * Depends on model-session-core.h (text, config, worker, window, model/bd3.h); no curses. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
