@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_tmux_model_keys.sh: the model keys of the default keymap in the real editor under tmux:
 # Ctrl-R infill (again, grow), undo as one step, Ctrl-N continue, Ctrl-E heatmap legend, Alt-I
-# inspect and choose, Alt-R revise. Skips (77) without tmux or a model.
+# inspect and choose, Alt-R revise, Alt-B fill the blanks (again, Alt-< back, one undo step).
+# Skips (77) without tmux or a model.
 . tests/tmux/lib.sh
 . tests/tmux/model.sh
 pick_model small
@@ -19,8 +20,8 @@ screen | grep -q "A dog ran to the park." || fail "next line changed"
 n=$(screen | tail -n 1 | sed -n 's/.*infilled \([0-9]*\) token.*/\1/p')
 keys M-=
 wait_for "model: infilled $((n + 1)) tokens (sample 2" 60
-keys C-z C-z
-wait_for "The cat sat on the mat." 5 # each sample was one undo step
+keys C-z
+wait_for "The cat sat on the mat." 5 # the infill with its samples is one undo step
 screen | grep -q "░" && fail "a mask placeholder was left"
 
 # continue after the end of the first line; what follows stays
@@ -59,6 +60,21 @@ keys C-Home S-Down
 keys M-r
 wait_for "model: revised" 60
 screen | grep -q "^End\.$" || fail "revise changed text outside the selection"
+
+# fill in the blanks: both in one go, the text between stays; again, back, one undo step
+keys C-End
+type_text "The ___ ran to the ___."
+wait_for "The ___ ran to the ___." 5
+keys M-b
+wait_for "model: filled 2 blanks" 60
+screen | grep -q "___" && fail "a blank was left"
+screen | grep -q " ran to the" || fail "fill changed the text between the blanks"
+keys Left M-b
+wait_for "(sample 2;" 60
+keys 'M-<'
+wait_for "sample 1 of 2" 10
+keys C-z
+wait_for "The ___ ran to the ___." 5
 
 keys C-q
 wait_for "Save" 5
