@@ -73,6 +73,7 @@ static int fill_submit(model_session *s)
     for (int i = s->win.lo; i < s->win.hi; i++)
         n_masks += s->win.ids[i] == mask;
     s->infill.target_len = s->win.hi - s->win.lo;
+    s->infill.fill_masks = n_masks;
     s->infill.fit_lo = s->infill.fit_hi = 0;
     s->n_target = n_masks;
     s->n_done = 0;

@@ -276,7 +276,8 @@ void infill_finish(model_session *s, char *buf, uint8_t *attr, size_t len, int n
     model_msg_kind kind = weak[0] ? MODEL_MSG_ERROR : MODEL_MSG_INFO;
     if (s->infill.fill)
         session_msg(s, kind, "model: filled %d blank%s with %d token%s (sample %d; press again for another)%s",
-                    s->infill.fill_blanks, s->infill.fill_blanks == 1 ? "" : "s", n, n == 1 ? "" : "s",
+                    s->infill.fill_blanks, s->infill.fill_blanks == 1 ? "" : "s", s->infill.fill_masks,
+                    s->infill.fill_masks == 1 ? "" : "s",
                     s->infill.n_samples, weak);
     else if (s->infill.fit_lo > 0)
         session_msg(s, kind,

@@ -72,6 +72,7 @@ typedef struct session_infill {
     uint8_t *fill_attr;         /* fill: attributes of the text between the blanks [fill_attr_len] */
     size_t fill_attr_len;       /* bytes */
     int fill_blanks;            /* fill: number of blanks */
+    int fill_masks;             /* fill: masks in them (tokens the model writes) */
 } session_infill;
 
 /* Continue (model-continue.c). */

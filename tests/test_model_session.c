@@ -908,7 +908,7 @@ static void test_model_fill_fills_every_blank_jointly_in_one_undo_step(void **st
     assert_int_equal(infill_calls, calls + 1); /* one operation for both */
     assert_int_equal(infill_runs, 2);
     assert_int_equal(infill_masks, 6); /* one token per underscore */
-    assert_non_null(strstr(model_session_message(f->s), "filled 2 blanks"));
+    assert_non_null(strstr(model_session_message(f->s), "filled 2 blanks with 6 tokens"));
     char *now = text_all(f->t);
     size_t n = text_size(f->t);
     assert_null(memmem(now, n, "___", 3));
