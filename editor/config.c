@@ -35,6 +35,7 @@ static const char config_defaults[] =
     "infill-length = 0\n"
     "infill-fit = 0\n"
     "threads = 0\n"
+    "compute = auto\n"
     "score-delay-ms = 500\n";
 
 /* An option with where its value lives in struct config. */
@@ -89,6 +90,9 @@ static const config_entry config_table[] = {
         "most likely per byte; 0 = off", 0, 64, NULL }, CONFIG_FIELD(infill_fit) },
     { { "threads", CONFIG_INT, "threads for the model; 0 = all cores", 0, 1024, NULL },
       CONFIG_FIELD(threads) },
+    { { "compute", CONFIG_ENUM,
+        "model products: auto (Q8_0 weights in int8, the fastest), f32 or q8 (all int8)", 0, 0,
+        "auto f32 q8" }, CONFIG_FIELD(compute) },
     { { "score-delay-ms", CONFIG_INT,
         "milliseconds after typing stops before the heatmap re-scores the edit", 0, 600000,
         NULL }, CONFIG_FIELD(score_delay_ms) },

@@ -54,6 +54,7 @@ typedef struct config {
     int infill_fit;                 /* "infill-fit": tokens tried on each side of an infill's
                                        length (the likeliest per byte is kept); 0 = off */
     int threads;                    /* "threads": model threads; 0 = all cores */
+    char compute[CONFIG_MAX_NAME];  /* "compute": model products, auto f32 q8 (bd3_compute) */
     int score_delay_ms;             /* "score-delay-ms": ms after the last keystroke before the
                                        heatmap re-scores the edited text */
     uint32_t given;                 /* bit i: option i of the table was set after the

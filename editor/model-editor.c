@@ -21,6 +21,7 @@ struct model_editor {
     bool alt_shown;           /* the alternatives prompt is open */
     char model_path[CONFIG_MAX_PATH]; /* model option the loaded model came from */
     int threads;              /* threads option the worker was started with */
+    char compute[CONFIG_MAX_NAME]; /* compute option the model was loaded with */
     const theme *th;          /* confidence buckets (not owned) */
     int watched_fd;           /* worker descriptor registered with the editor's loop, or -1 */
     int timer_fd;             /* timerfd for the score delay, or -1 */
@@ -365,6 +366,7 @@ model_editor *model_editor_new(editor *ed, const theme *th)
     const config *cfg = editor_config(ed);
     snprintf(me->model_path, sizeof me->model_path, "%s", cfg ? cfg->model : "");
     me->threads = cfg ? cfg->threads : 0;
+    snprintf(me->compute, sizeof me->compute, "%s", cfg ? cfg->compute : "auto");
     editor_set_model_hook(ed, me_command, me_event, me);
     editor_set_style_hook(ed, me_style, me);
     return me;
@@ -408,13 +410,16 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     bool redraw = false;
     *timeout_ms = -1;
     me->now_ms = now_ms;
-    /* "set model ..." or "set threads ..." at the prompt: the next command reloads */
+    /* "set model ...", "set threads ..." or "set compute ..." at the prompt: the next command
+       reloads */
     const config *cfg = editor_config(ed);
-    if (cfg && (strcmp(cfg->model, me->model_path) != 0 || cfg->threads != me->threads) &&
+    if (cfg && (strcmp(cfg->model, me->model_path) != 0 || cfg->threads != me->threads ||
+                strcmp(cfg->compute, me->compute) != 0) &&
         !model_session_busy(me->s)) {
         model_session_unload(me->s);
         snprintf(me->model_path, sizeof me->model_path, "%s", cfg->model);
         me->threads = cfg->threads;
+        snprintf(me->compute, sizeof me->compute, "%s", cfg->compute);
     }
     /* buffers closed behind the session's back */
     buffer *b = editor_buffer(ed);

@@ -193,7 +193,10 @@ int model_session_load(model_session *s)
     }
     if (!s->model) {
         char err[256] = "";
-        bd3_status st = bd3_model_load(path, &s->model, err, sizeof err);
+        bd3_compute compute = BD3_COMPUTE_AUTO;
+        if (s->cfg && bd3_compute_parse(s->cfg->compute, &compute) != 0)
+            compute = BD3_COMPUTE_AUTO;
+        bd3_status st = bd3_model_load_compute(path, compute, &s->model, err, sizeof err);
         if (st != BD3_OK) {
             session_msg(s, MODEL_MSG_ERROR, "model: %s", err[0] ? err : bd3_status_str(st));
             return -1;

@@ -315,8 +315,8 @@ static void test_config_option_table_is_consistent(void **state)
     assert_null(config_option_find("bogus"));
     const char *required[] = { "keymap", "theme", "wrap", "line-numbers", "tab-width", "model",
                                "steps", "block-length", "sampler", "threshold", "temperature",
-                               "top-p", "top-k", "seed", "refresh", "revise-fraction", "infill-length", "infill-fit",
-                               "threads", "score-delay-ms" };
+                               "top-p", "top-k", "seed", "refresh", "revise-fraction", "infill-length",
+                               "infill-fit", "threads", "score-delay-ms", "compute" };
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!config_option_find(required[i])) fail_msg("no option %s", required[i]);
 }
@@ -339,6 +339,32 @@ static void test_config_sampler_choices_are_engine_sampler_names(void **state)
     config *cfg = config_new();
     bd3_sampler_kind k;
     assert_int_equal(bd3_sampler_kind_parse(cfg->sampler, &k), 0);
+    config_free(cfg);
+}
+
+/* The compute option's choices are the engine's compute modes; the default is auto. */
+static void test_config_compute_choices_are_engine_modes(void **state)
+{
+    (void)state;
+    const config_option *o = config_option_find("compute");
+    assert_non_null(o);
+    char list[128];
+    snprintf(list, sizeof list, "%s", o->choices);
+    int n = 0;
+    for (char *save = NULL, *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        bd3_compute c;
+        if (bd3_compute_parse(w, &c) != 0) fail_msg("engine does not know compute mode '%s'", w);
+        assert_string_equal(bd3_compute_name(c), w);
+        n++;
+    }
+    assert_int_equal(n, 3);
+    config *cfg = config_new();
+    assert_string_equal(cfg->compute, "auto");
+    char err[200];
+    assert_int_equal(config_set(cfg, "compute", "f32", err, sizeof err), CONFIG_OK);
+    assert_string_equal(cfg->compute, "f32");
+    assert_int_not_equal(config_set(cfg, "compute", "f16", err, sizeof err), CONFIG_OK);
+    assert_string_equal(cfg->compute, "f32");
     config_free(cfg);
 }
 
@@ -392,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_reports_every_bad_line_and_applies_the_rest, setup_cfg, teardown_cfg),
         cmocka_unit_test(test_config_option_table_is_consistent),
         cmocka_unit_test(test_config_sampler_choices_are_engine_sampler_names),
+        cmocka_unit_test(test_config_compute_choices_are_engine_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
