@@ -115,7 +115,8 @@ test-bin: all $(TEST_BIN) $(FUZZ_BIN)
 # Runs the layer rules, every cmocka program, every fuzz target over its seeds, then every
 # script test. The last line is the summary: "check: N passed, N failed".
 check: check-deps test-bin
-	@BUILD=$(BUILD) PYTHON=$(PYTHON) sh tests/run-all.sh $(TEST_BIN) -- $(FUZZ_BIN) -- $(TEST_SCRIPTS)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) BD3ED_MAKE_VARS='SANITIZE=$(SANITIZE) CC=$(CC)' \
+		sh tests/run-all.sh $(TEST_BIN) -- $(FUZZ_BIN) -- $(TEST_SCRIPTS)
 
 # The layers point one way: curses only in editor/term.c; nothing of editor/ in model/;
 # model/bd3.h only in the editor's model files; struct editor (editor-core.h) only in the core.

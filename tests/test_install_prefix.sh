@@ -2,6 +2,7 @@
 # Script test: after a build with one PREFIX, `make install PREFIX=...` with another installs a
 # bd3 and a bd3ed that look for their data under the new PREFIX (the data folder is rebuilt into
 # them). Works on a copy of the build folder, so $BUILD keeps the default PREFIX.
+# BD3ED_MAKE_VARS (set by make check): the variables $BUILD was built with (SANITIZE, CC).
 BUILD=${BUILD:-build}
 [ -f model/default.gguf ] || { echo "no model/default.gguf to install"; exit 77; }
 [ -x "$BUILD/bd3" ] && [ -x "$BUILD/bd3ed" ] || { echo "$BUILD not built"; exit 1; }
@@ -13,7 +14,8 @@ cp -pr "$BUILD/model" "$BUILD/editor" "$BUILD/libbd3.a" "$BUILD/libbd3ed.a" "$BU
 [ -f "$BUILD/datadir.stamp" ] && cp -p "$BUILD/datadir.stamp" "$tmp/build/"
 unset BD3_MODEL
 for p in a b; do
-    make -s BUILD="$tmp/build" PREFIX="$tmp/$p" install >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log"; exit 1; }
+    # shellcheck disable=SC2086 # BD3ED_MAKE_VARS is a list of NAME=VALUE words
+    make -s $BD3ED_MAKE_VARS BUILD="$tmp/build" PREFIX="$tmp/$p" install >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log"; exit 1; }
     out=$("$tmp/$p/bin/bd3" info 2>&1) || { echo "bd3 installed under PREFIX=$tmp/$p: $out"; exit 1; }
     # the editor's keymaps come from the same data folder
     strings "$tmp/$p/bin/bd3ed" | grep -qx "$tmp/$p/share/bd3ed" ||
