@@ -26,6 +26,7 @@
 
 typedef struct buffer buffer;
 
+/* Which prompt is open (what it does is in its editor_prompt_ops). */
 typedef enum editor_prompt {
     PROMPT_NONE,
     PROMPT_SAVE_AS,          /* file name to save to */
@@ -93,9 +94,8 @@ typedef enum editor_event {
 typedef void (*editor_model_fn)(editor *ed, editor_model_cmd cmd, int count, void *ctx);
 /* Receives the editor's events; set by the model layer. b is never NULL. */
 typedef void (*editor_event_fn)(editor *ed, editor_event ev, buffer *b, void *ctx);
-/* Called before every command other than the model-* ones (which go to editor_model_fn);
- * returning true consumes the command (e.g. "cancel" stops a model job instead of clearing the
- * selection). Set by the model layer. */
+/* Called before every command other than the model ones, with its name; returning true consumes
+ * the command. No module installs one today (the model layer uses editor_event_fn); tests do. */
 typedef bool (*editor_command_hook_fn)(editor *ed, const char *command, void *ctx);
 /* Theme slot (theme_slot) for a cell of the current buffer whose first byte is at pos and has
  * attribute attr, or -1 for the default style; set by the model layer (confidence heatmap,
