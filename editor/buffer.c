@@ -37,10 +37,10 @@ bool buffer_rec_able(const buffer *b)
     return !b->is_help && (b->path || b->rec_file);
 }
 
-file_status buffer_rec_write(buffer *b)
+file_status buffer_rec_write(buffer *b, int *err)
 {
-    if (b->path) return file_recovery_write(b->text, b->path, NULL);
-    return file_recovery_write_file(b->text, NULL, 0, b->rec_file, NULL);
+    if (b->path) return file_recovery_write(b->text, b->path, err);
+    return file_recovery_write_file(b->text, NULL, 0, b->rec_file, err);
 }
 
 void buffer_rec_remove(buffer *b)
@@ -137,3 +137,4 @@ size_t buffer_cursor(const buffer *b) { return b->cursor; }
 size_t buffer_top(const buffer *b) { return b->top; }
 const char *buffer_name(const buffer *b) { return b->name; }
 bool buffer_readonly(const buffer *b) { return b->readonly; }
+bool buffer_file_readonly(const buffer *b) { return b->file_readonly; }

@@ -13,6 +13,7 @@ struct buffer {
     char *name;             /* name shown in the status line */
     file_info info;         /* the file on disk when opened or last saved */
     bool readonly;          /* edits refused (the help screen) */
+    bool file_readonly;     /* the file on disk may not be written by this user (mode 0444) */
     bool is_help;           /* this is the help screen */
     bool new_file;          /* its file did not exist when opened or saved as: saves end it
                                with a newline (final-newline) */
@@ -29,6 +30,7 @@ struct buffer {
     uint64_t rec_rev;       /* text revision of the last recovery write */
     double rec_time;        /* time (s) of the last recovery write */
     bool rec_written;       /* a recovery file of this buffer exists */
+    double rec_fail_time;   /* time (s) of the last failed recovery write; 0 when none */
     bool recovery_offer;    /* a recovery file was found on open and waits for an answer */
     char *rec_file;         /* unnamed buffers: path of their recovery file; NULL otherwise */
     char *rec_offer;        /* unnamed buffers: an earlier session's recovery file offered for
@@ -78,6 +80,10 @@ struct editor {
     char *replace_with;         /* replacement of the running replace */
     int replace_count;          /* replacements done in the running replace */
     bool quit_after_save;       /* the quit prompt asked to save, then quit */
+    char *save_path;            /* Save As target of a save waiting for an answer, or NULL (the
+                                   buffer keeps its name until the save succeeds) */
+    unsigned save_flags;        /* FILE_SAVE_* already confirmed for that save */
+    bool rec_error_shown;       /* a failed recovery write was reported; cleared on success */
     bool center_next;           /* the next scroll centres the cursor */
     bool quit;                  /* the main loop should end */
     bool suspend_requested;     /* the terminal layer should suspend */
@@ -116,7 +122,7 @@ void editor_event_send(editor *ed, editor_event ev, buffer *b);
 buffer *buffer_new(text *t, const char *path, const char *name); /* NULL out of memory */
 void buffer_free(buffer *b);                  /* frees its text too; NULL is a no-op */
 bool buffer_rec_able(const buffer *b);        /* the buffer has a recovery file path */
-file_status buffer_rec_write(buffer *b);      /* writes its recovery file now */
+file_status buffer_rec_write(buffer *b, int *err); /* writes its recovery file now (errno in *err) */
 void buffer_rec_remove(buffer *b);            /* removes its recovery file */
 
 /* ---- editor-prompt.c ---- */
@@ -137,6 +143,8 @@ void editor_save_as_prompt(editor *ed);         /* the save-as prompt (the curre
 void editor_save_buffer(editor *ed, bool force);
 /* Saves the current buffer; true when it was written. Asks when the file changed on disk. */
 bool editor_save_current(editor *ed, bool force);
+/* True when b's file exists and this user may not write it (no write permission or bit). */
+bool buffer_file_not_writable(const buffer *b);
 void editor_request_quit(editor *ed, bool force);
 void editor_request_close(editor *ed);
 void editor_close_buffer(editor *ed, int index);

@@ -1,6 +1,6 @@
 /* editor-recovery.c: recovery files of unsaved changes: written when due (large texts on a
- * thread), offered on open and restored on request, written at once on a hang-up or when a
- * mapped file shrank on disk. No curses, no model (told through editor events). */
+ * thread), offered on open and restored on request, written at once on a hang-up; a write
+ * that fails is reported once and retried. No curses, no model (told through editor events). */
 #include "editor-core.h"
 
 #include <errno.h>
@@ -27,15 +27,40 @@ typedef struct editor_recovery_job {
     double time;           /* tick time the job started */
     atomic_bool done;      /* the writer has finished */
     file_status status;    /* its result */
+    int err;               /* errno value of a failed write */
 } editor_recovery_job;
 
 static void *editor_recovery_thread(void *arg)
 {
     editor_recovery_job *job = arg;
-    job->status = job->direct ? file_recovery_write_file(NULL, job->spans, job->n, job->path, NULL)
-                              : file_recovery_write_spans(job->spans, job->n, job->path, NULL);
+    job->status = job->direct ? file_recovery_write_file(NULL, job->spans, job->n, job->path, &job->err)
+                              : file_recovery_write_spans(job->spans, job->n, job->path, &job->err);
     atomic_store(&job->done, true);
     return NULL;
+}
+
+/* A recovery write failed (full disk, no permission): says so once, until one succeeds; the
+ * writes go on being tried every EDITOR_RECOVERY_SECONDS. */
+static void editor_recovery_failed(editor *ed, buffer *b, file_status s, int err, double now)
+{
+    b->rec_fail_time = now > 0 ? now : 1e-9;
+    if (ed->rec_error_shown) return;
+    ed->rec_error_shown = true;
+    editor_message(ed, EDITOR_MSG_ERROR, "Cannot write the recovery file of %.100s: %s (unsaved changes are "
+                   "not protected; still trying)", b->name,
+                   s == FILE_E_IO ? strerror(err) : file_status_str(s));
+}
+
+static void editor_recovery_done(editor *ed, buffer *b, uint64_t rev, double now)
+{
+    b->rec_written = true;
+    b->rec_rev = rev;
+    b->rec_time = now;
+    b->rec_fail_time = 0;
+    if (ed->rec_error_shown) {
+        ed->rec_error_shown = false;
+        editor_message(ed, EDITOR_MSG_INFO, "Recovery file of %.100s written", b->name);
+    }
 }
 
 /* Collects a finished job (or waits for it when wait). */
@@ -44,12 +69,11 @@ static void editor_recovery_collect(editor *ed, bool wait)
     editor_recovery_job *job = ed->rec_job;
     if (!job || (!wait && !atomic_load(&job->done))) return;
     pthread_join(job->thread, NULL);
-    for (int i = 0; i < ed->n_bufs; i++)
-        if (ed->bufs[i] == job->buf && job->status == FILE_OK) {
-            job->buf->rec_written = true;
-            job->buf->rec_rev = job->rev;
-            job->buf->rec_time = job->time;
-        }
+    for (int i = 0; i < ed->n_bufs; i++) {
+        if (ed->bufs[i] != job->buf) continue;
+        if (job->status == FILE_OK) editor_recovery_done(ed, job->buf, job->rev, job->time);
+        else editor_recovery_failed(ed, job->buf, job->status, job->err, job->time);
+    }
     free(job->spans);
     free(job->path);
     free(job);
@@ -178,30 +202,8 @@ bool editor_offer_unnamed_recovery(editor *ed)
     return true;
 }
 
-/* A mapped file that another program truncated: its lost part now reads as zero bytes. Says
- * so and writes the recovery files of that file's buffers at once. */
-static void editor_check_truncated(editor *ed)
-{
-    char path[PATH_MAX];
-    while (file_mmap_fault_take(path, sizeof path)) {
-        const char *slash = strrchr(path, '/');
-        editor_message(ed, EDITOR_MSG_ERROR, "%.200s shrank on disk: its lost end reads as NUL bytes; your "
-                       "edits are kept in the recovery file", slash ? slash + 1 : path);
-        editor_recovery_wait(ed);
-        for (int i = 0; i < ed->n_bufs; i++) {
-            buffer *b = ed->bufs[i];
-            if (!b->path || strcmp(b->path, path) != 0 || !text_modified(b->text)) continue;
-            if (file_recovery_write(b->text, b->path, NULL) == FILE_OK) {
-                b->rec_written = true;
-                b->rec_rev = text_revision(b->text);
-            }
-        }
-    }
-}
-
 void editor_tick(editor *ed, double now)
 {
-    editor_check_truncated(ed);
     editor_recovery_collect(ed, false);
     if (ed->rec_job) return;
     for (int i = 0; i < ed->n_bufs; i++) {
@@ -213,6 +215,7 @@ void editor_tick(editor *ed, double now)
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
         if (b->rec_written && now - b->rec_time < EDITOR_RECOVERY_SECONDS) continue;
+        if (b->rec_fail_time > 0 && now - b->rec_fail_time < EDITOR_RECOVERY_SECONDS) continue;
         editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b);   /* the person's text, not a running job's */
         if (text_size(b->text) >= EDITOR_RECOVERY_ASYNC_MIN) {
             bool started = editor_recovery_start(ed, b, now);   /* spans of stored bytes */
@@ -220,11 +223,10 @@ void editor_tick(editor *ed, double now)
             if (started) return;   /* one write at a time */
             continue;
         }
-        if (buffer_rec_write(b) == FILE_OK) {
-            b->rec_written = true;
-            b->rec_rev = text_revision(b->text);
-            b->rec_time = now;
-        }
+        int err = 0;
+        file_status st = buffer_rec_write(b, &err);
+        if (st == FILE_OK) editor_recovery_done(ed, b, text_revision(b->text), now);
+        else editor_recovery_failed(ed, b, st, err, now);
         editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
     }
 }
@@ -236,7 +238,7 @@ void editor_recovery_write_all(editor *ed)
         buffer *b = ed->bufs[i];
         editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b);
         if (buffer_rec_able(b) && !b->recovery_offer && text_modified(b->text))
-            buffer_rec_write(b);
+            buffer_rec_write(b, NULL);
         editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
     }
 }

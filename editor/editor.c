@@ -29,6 +29,7 @@ void editor_free(editor *ed)
     keymap_free(ed->km);
     config_free(ed->cfg);
     free(ed->reg);
+    free(ed->save_path);
     free(ed->replace_with);
     if (ed->search_valid) search_release(&ed->search);
     view_row_release(&ed->scratch);

@@ -226,6 +226,8 @@ size_t buffer_cursor(const buffer *b);        /* byte offset of the cursor */
 size_t buffer_top(const buffer *b);           /* byte offset of the first row shown */
 const char *buffer_name(const buffer *b);     /* name for the status line */
 bool buffer_readonly(const buffer *b);
+/* The buffer's file on disk is read-only for this user (saving asks first). */
+bool buffer_file_readonly(const buffer *b);
 
 /* ---- edits through the buffer (keep cursor, selection and caches in step) ---- */
 bool buffer_insert(buffer *b, size_t pos, const char *bytes, size_t len, const uint8_t *attrs);

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,13 +169,6 @@ file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_i
     else s = file_read_text(fd, len ? len : 1, len, out, err);
     close(fd);
     return s;
-}
-
-bool file_mmap_fault_take(char *buf, size_t size)
-{
-    (void)buf;
-    (void)size;
-    return false;   /* files are read into private memory: nothing can shrink under a text */
 }
 
 file_status file_load(const char *path, text **out, file_info *info, int *err)

@@ -52,9 +52,6 @@ file_status file_load(const char *path, text **out, file_info *info, int *err);
  * not change it. */
 file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_info *info,
                            int *err);
-/* Always false: no open text shares pages with its file any more, so none can be truncated
- * under the editor. */
-bool file_mmap_fault_take(char *buf, size_t size);
 /* FILE_OK when path is an existing regular file; FILE_E_NOTREG otherwise, found
  * without a blocking open (for keymaps, themes, config and model files). */
 file_status file_check_regular(const char *path, int *err);

@@ -207,7 +207,7 @@ static void term_draw(editor *ed, term_state *ts)
         for (int i = 0; i < cols; i++) addch(' ');
         char left[256], right[256], pend[64];
         snprintf(left, sizeof left, " %s%s%s", buffer_name(b), text_modified(buffer_text(b)) ? " [+]" : "",
-                 buffer_readonly(b) ? " [read-only]" : "");
+                 buffer_readonly(b) ? " [read-only]" : buffer_file_readonly(b) ? " [RO]" : "");
         const keymap *km = editor_keymap(ed);
         const keymap_state *ks = editor_key_state(ed);
         const char *model_status = editor_model_status(ed);

@@ -174,6 +174,100 @@ static void test_editor_asks_before_overwriting_changed_file(void **state)
     editor_free(ed);
 }
 
+static void test_editor_read_only_file_is_marked_and_asks_before_saving(void **state)
+{
+    (void)state;
+    char p[300];
+    snprintf(p, sizeof p, "%s/ro.txt", dir);
+    write_file(p, "keep\n");
+    assert_int_equal(chmod(p, 0444), 0);
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    assert_true(buffer_file_readonly(editor_buffer(ed)));   /* the status line shows [RO] */
+    assert_non_null(strstr(ed->message, "read-only"));
+    type(ed, "mine ");
+    keys(ed, "C-s");
+    assert_int_equal(ed->prompt, PROMPT_OVERWRITE);
+    assert_non_null(strstr(ed->prompt_label, "read-only"));
+    keys(ed, "n");
+    assert_int_equal(ed->prompt, PROMPT_NONE);
+    assert_string_equal(read_file(p), "keep\n");
+    assert_true(text_modified(editor_buffer(ed)->text));
+    keys(ed, "C-s y");
+    assert_string_equal(read_file(p), "mine keep\n");
+    assert_false(text_modified(editor_buffer(ed)->text));
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0444);
+    editor_free(ed);
+}
+
+/* Save As to a place that cannot be written: the buffer keeps its name, path and recovery. */
+static void test_editor_failed_save_as_keeps_the_buffer_name(void **state)
+{
+    (void)state;
+    char p[300], bad[300];
+    snprintf(p, sizeof p, "%s/doc.txt", dir);
+    snprintf(bad, sizeof bad, "%s/no-such-folder/copy.txt", dir);
+    write_file(p, "text\n");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    type(ed, "x");
+    editor_save_as_prompt(ed);
+    assert_int_equal(ed->prompt, PROMPT_SAVE_AS);
+    snprintf(ed->input, sizeof ed->input, "%s", bad);
+    ed->input_len = strlen(bad);
+    keys(ed, "Enter");
+    buffer *b = editor_buffer(ed);
+    assert_string_equal(b->path, p);
+    assert_string_equal(b->name, "doc.txt");
+    assert_true(ed->message_error);
+    assert_non_null(strstr(ed->message, "no-such-folder"));
+    assert_true(text_modified(b->text));
+    assert_string_equal(read_file(p), "text\n");
+    /* a Save As that works renames the buffer */
+    snprintf(bad, sizeof bad, "%s/copy.txt", dir);
+    editor_save_as_prompt(ed);
+    snprintf(ed->input, sizeof ed->input, "%s", bad);
+    ed->input_len = strlen(bad);
+    keys(ed, "Enter");
+    assert_string_equal(b->path, bad);
+    assert_string_equal(b->name, "copy.txt");
+    assert_string_equal(read_file(bad), "xtext\n");
+    editor_free(ed);
+}
+
+/* A recovery file that cannot be written is reported once (not on every try) while the writes
+ * go on; once one works again, the editor says so. */
+static void test_editor_recovery_write_failure_reported_once(void **state)
+{
+    (void)state;
+    char p[300], st[300];
+    snprintf(p, sizeof p, "%s/doc.txt", dir);
+    snprintf(st, sizeof st, "%s/state", dir);
+    write_file(p, "text\n");
+    write_file(st, "a file where the state folder should be\n");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    type(ed, "a");
+    editor_tick(ed, 100.0);
+    assert_true(ed->message_error);
+    assert_non_null(strstr(ed->message, "Cannot write the recovery file"));
+    uint64_t serial = ed->message_serial;
+    for (int i = 1; i <= 5; i++) {
+        type(ed, "b");
+        editor_tick(ed, 100.0 + 10.0 * i);   /* each one tries again */
+    }
+    assert_int_equal(ed->message_serial, serial);
+    assert_false(file_recovery_exists(p));
+    assert_int_equal(unlink(st), 0);
+    editor_tick(ed, 200.0);
+    assert_true(file_recovery_exists(p));
+    assert_false(ed->message_error);
+    assert_non_null(strstr(ed->message, "written"));
+    editor_free(ed);
+}
+
 static void test_editor_quit_asks_when_modified(void **state)
 {
     (void)state;
@@ -673,6 +767,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_failed_save_as_keeps_the_buffer_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_recovery_write_failure_reported_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_all_on_signal_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_large_recovery_written_on_a_thread, setup, teardown),
         cmocka_unit_test(test_editor_mouse_click_and_drag_select),

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -465,6 +466,45 @@ static void test_model_editor_recovery_file_during_job_holds_person_text(void **
     rmdir(dir);
 }
 
+/* Saving while a job shows its placeholders writes the person's text and says how many bytes
+ * that was (not the size of the text on screen). */
+static void test_model_editor_save_during_job_reports_bytes_written(void **state)
+{
+    fx *f = *state;
+    char dir[] = "/tmp/bd3ed-model-saveXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("XDG_STATE_HOME", dir, 1);
+    char path[300];
+    snprintf(path, sizeof path, "%s/doc.txt", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(doc, fp);
+    fclose(fp);
+    assert_true(editor_open(f->ed, path));
+    int timeout;
+    start_held_infill(f);
+    key(f, "C-End");
+    key(f, "z");
+    model_editor_tick(f->me, 0, &timeout);
+    char *shown = buf_text(f);
+    assert_non_null(strstr(shown, MODEL_MASK_TEXT));
+    size_t shown_len = strlen(shown);
+    free(shown);
+    key(f, "C-s");
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal((size_t)st.st_size, strlen(doc) + 1);   /* the person's text and the z */
+    assert_true(shown_len != (size_t)st.st_size);
+    char want[400];
+    snprintf(want, sizeof want, "Saved %s (%zu bytes)", path, (size_t)st.st_size);
+    assert_string_equal(f->ed->message, want);
+    gate_set(false);
+    tick_to_idle(f);
+    file_recovery_remove(path);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Typing elsewhere while an infill runs: when it ends, the cursor stays where the writer put it
  * and nothing gets selected (the next key must not replace the generated text). */
 static void test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection(void **state)
@@ -612,6 +652,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_missing_model_reports_on_message_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_typing_during_job_is_not_part_of_its_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_undo_during_job_takes_back_only_the_person_edit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_save_during_job_reports_bytes_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_recovery_file_during_job_holds_person_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move, setup, teardown),
