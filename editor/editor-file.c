@@ -122,11 +122,14 @@ void editor_close_buffer(editor *ed, int index)
     buffer *b = ed->bufs[index];
     buffer_rec_remove(b);
     editor_event_send(ed, EDITOR_EVENT_BUFFER_CLOSE, b); /* drops jobs on its text */
+    buffer *back = b->is_help ? b->help_from : NULL;   /* help goes back where it came from */
     buffer_free(b);
     memmove(ed->bufs + index, ed->bufs + index + 1, (size_t)(ed->n_bufs - index - 1) * sizeof *ed->bufs);
     ed->n_bufs--;
     if (ed->cur >= ed->n_bufs) ed->cur = ed->n_bufs - 1;
     if (ed->cur < 0) ed->cur = 0;
+    for (int i = 0; back && i < ed->n_bufs; i++)
+        if (ed->bufs[i] == back) ed->cur = i;
     if (ed->n_bufs == 0) ed->quit = true;
 }
 
