@@ -15,7 +15,6 @@
 #define FORWARD_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
 #define FORWARD_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
 #define FORWARD_MAX_THREADS 64         /* threads of one context at most */
-#define FORWARD_Q_ATT_ROWS 64          /* int8 attention from this many query rows */
 
 /* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
  * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
@@ -42,8 +41,7 @@ float *forward_alloc(size_t n, size_t *bytes)
     return p;
 }
 
-/* Allocates one packed matrix's buffers: n_tiles tiles of ld_blocks blocks. */
-static bd3_status forward_att_matrix(quant_matrix *q, int n_tiles, int ld_blocks, size_t *bytes)
+bd3_status forward_alloc_packed(quant_matrix *q, int n_tiles, int ld_blocks, size_t *bytes)
 {
     size_t tb = (size_t)n_tiles * (size_t)ld_blocks;
     q->ld_blocks = ld_blocks;
@@ -63,8 +61,8 @@ static bd3_status forward_att_alloc(bd3_ctx *c)
     c->bytes += 2 * (size_t)H * sizeof *c->att_k;
     if (!c->att_k || !c->att_vt) return BD3_E_NOMEM;
     for (int h = 0; h < H; h++)
-        if (forward_att_matrix(&c->att_k[h], NP / QUANT_TILE, hd / QUANT_BLOCK, &c->bytes) ||
-            forward_att_matrix(&c->att_vt[h], (hd + QUANT_TILE - 1) / QUANT_TILE, NP / QUANT_BLOCK,
+        if (forward_alloc_packed(&c->att_k[h], NP / QUANT_TILE, hd / QUANT_BLOCK, &c->bytes) ||
+            forward_alloc_packed(&c->att_vt[h], (hd + QUANT_TILE - 1) / QUANT_TILE, NP / QUANT_BLOCK,
                                &c->bytes))
             return BD3_E_NOMEM;
     c->att_q = (int8_t *)(void *)forward_alloc(T * rows * (size_t)NP / sizeof(float), &c->bytes);
@@ -304,6 +302,8 @@ typedef struct forward_att_job {
     int nq;               /* query rows */
     int n_chunks;         /* query chunks of q_chunk rows */
     int nk;               /* keys */
+    quant_matrix *pk;     /* [H] int8 attention: packed keys of each head */
+    quant_matrix *pvt;    /* [H] packed transposed values of each head */
 } forward_att_job;
 
 /* Task t: query chunk t / H, head t % H, on thread tid's score buffer. */
@@ -355,7 +355,7 @@ static void forward_att_pack_task(void *arg, int h, int tid)
     float *d = c->att_d + (size_t)tid * rows * (LS / QUANT_BLOCK);
     int32_t *s = c->att_s + (size_t)tid * rows * (LS / QUANT_BLOCK);
     quant_rows(j->k + (size_t)g * hd, nk, hd, j->ldk, q8, d, s);
-    quant_pack_rows(q8, hd, d, hd / QUANT_BLOCK, nk, hd, &c->att_k[h]);
+    quant_pack_rows(q8, hd, d, hd / QUANT_BLOCK, nk, hd, &j->pk[h]);
     float *vt = c->att_vt_tmp + (size_t)tid * hd * LS;
     for (int i = 0; i < nk; i++) {
         const float *vr = j->v + (size_t)i * j->ldv + (size_t)g * hd;
@@ -364,7 +364,7 @@ static void forward_att_pack_task(void *arg, int h, int tid)
     for (int e = 0; e < hd; e++)
         for (int i = nk; i < kpad; i++) vt[(size_t)e * LS + i] = 0.0f;
     quant_rows(vt, hd, kpad, LS, q8, d, s);
-    quant_pack_rows(q8, kpad, d, kpad / QUANT_BLOCK, hd, kpad, &c->att_vt[h]);
+    quant_pack_rows(q8, kpad, d, kpad / QUANT_BLOCK, hd, kpad, &j->pvt[h]);
 }
 
 /* int8 attention, second pass: task t is query chunk t / H, head t % H. Queries quantized with
@@ -390,18 +390,29 @@ static void forward_att_q8_task(void *arg, int t, int tid)
     const float alpha = (float)(1.0 / sqrt((double)hd));
     quant_rows(j->q + (size_t)r0 * j->ldq + (size_t)h * hd, rows, hd, j->ldq, q8, d, s8);
     for (int i = 0; i < rows * nbh; i++) d[i] *= alpha;
-    quant_matrix keys = c->att_k[h]; /* the keys this chunk sees */
+    quant_matrix keys = j->pk[h]; /* the keys this chunk sees */
     keys.rows = kmax;
     keys.n_tiles = (kmax + QUANT_TILE - 1) / QUANT_TILE;
     quant_matmul(&keys, 0, keys.n_tiles, rows, q8, d, s8, 0.0f, s, LS);
     kern_softmax_rows(s, rows, LS, kpad, c->lens + r0, inv);
     quant_rows(s, rows, kpad, LS, q8, d, s8);
-    quant_matrix vals = c->att_vt[h];
+    quant_matrix vals = j->pvt[h];
     vals.cols = kpad;
     vals.n_blocks = kpad / QUANT_BLOCK;
     quant_matmul(&vals, 0, vals.n_tiles, rows, q8, d, s8, 0.0f, o, Q);
     for (int i = 0; i < rows; i++)
         for (int e = 0; e < hd; e++) o[(size_t)i * Q + e] *= inv[i];
+}
+
+void forward_attend_packed(bd3_ctx *c, const float *q, int ldq, int nq, const float *k, int ldk,
+                           const float *v, int ldv, int nk, quant_matrix *pk, quant_matrix *pvt,
+                           int pack, float *out)
+{
+    for (int i = 0; i < nq; i++) c->lens[i] = nk;
+    forward_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk,
+                          pk, pvt };
+    if (pack) pool_run(c->pool, c->m->hp.n_head, forward_att_pack_task, &j);
+    pool_run(c->pool, j.n_chunks * c->m->hp.n_head, forward_att_q8_task, &j);
 }
 
 void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
@@ -416,7 +427,8 @@ void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, cons
         }
         c->lens[i] = lim;
     }
-    forward_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk };
+    forward_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk,
+                          c->att_k, c->att_vt };
     /* heads run in parallel on the pool, each product on one thread; int8 products when the
        queries are many enough to pay for packing every key and value */
     if (c->att_k && nq >= FORWARD_Q_ATT_ROWS) {
@@ -566,8 +578,9 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
         }
     }
     /* o = softmax(q k^T / sqrt(hd) + mask) v */
-    forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len,
-                   c->att);
+    if (p->store != FORWARD_STORE_WINDOW || !wincache_attend(c, l, q, ld, n, k, v, ld, p, c->att))
+        forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys,
+                       p->active ? 0 : p->block_len, c->att);
     /* h = h + gate1 * (o @ Wo^T) */
     forward_linear(c, n, D, D, c->att, D, &L->wo, 0.0f, c->proj, D);
     forward_gate(c, c->x, c->proj, NULL, gate1, n);

@@ -31,6 +31,10 @@ struct wincache {
                            KV-cache call rotates again from the raw keys */
     float *v;           /* [n_layer, n_ctx, D] values of the same rows */
     int n;              /* rows held; 0 when it holds nothing */
+    quant_matrix *pk;   /* [n_layer * H] int8 attention: each layer's and head's keys packed
+                           (keys x hd), or NULL when the context has no int8 attention */
+    quant_matrix *pvt;  /* [n_layer * H] the values transposed and packed (hd x keys) */
+    int packed;         /* 1 when pk and pvt hold the last refresh's keys and values */
 };
 
 struct bd3_ctx {
@@ -72,6 +76,8 @@ struct bd3_ctx {
     struct kvcache kv;  /* KV cache */
     struct wincache win; /* window cache */
 };
+
+#define FORWARD_Q_ATT_ROWS 64 /* int8 attention from this many query rows (quantized contexts) */
 
 /* What a pass keeps besides the residual stream it leaves in c->x. */
 enum forward_store {
@@ -136,6 +142,15 @@ void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int 
 void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
                     const float *v, int ldv, int nk, int block_len, float *out);
 
+/* Global int8 attention of nq queries over nk keys through packed keys and transposed values
+ * pk[H], pvt[H] (int8 contexts only); pack: first pack k and v (rows of ldk, ldv) into them,
+ * else they already hold the keys and values. */
+void forward_attend_packed(bd3_ctx *c, const float *q, int ldq, int nq, const float *k, int ldk,
+                           const float *v, int ldv, int nk, quant_matrix *pk, quant_matrix *pvt,
+                           int pack, float *out);
+/* Allocates a packed matrix's buffers, n_tiles tiles of ld_blocks blocks; adds to *bytes. */
+bd3_status forward_alloc_packed(quant_matrix *q, int n_tiles, int ld_blocks, size_t *bytes);
+
 /* ---- KV cache (kvcache.c) ---- */
 
 /* Allocates the cache's buffers, adding their bytes to c->bytes; frees them. */
@@ -174,6 +189,12 @@ void wincache_claim(bd3_ctx *c);
  * or at active[i] when active is non-NULL. */
 void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, int ld, int pos0,
                     const int *active);
+
+/* The attention of layer l in a pass that stores into the window cache (int8 contexts): a
+ * refresh packs the rows' keys and values for the steps to come, a step repacks its active rows
+ * and attends through the packed window. Returns 0 when float32 attention must run instead. */
+int wincache_attend(bd3_ctx *c, int l, const float *q, int ldq, int n, const float *k,
+                    const float *v, int ld, const struct forward_pass *p, float *out);
 
 /* A global pass over the n ids that also stores every layer's rotated K and V of all n rows in the
  * window cache, then hands the logits of rows (strictly ascending window indices) to fn in chunks

@@ -81,8 +81,7 @@ static bd3_status quant_alloc(int rows, int cols, quant_matrix *out)
     return BD3_OK;
 }
 
-/* Places row r's block b (scale d, values v[32]) into the tiles. */
-static void quant_put(quant_matrix *m, int r, int b, float d, const int8_t *v)
+void quant_set_block(quant_matrix *m, int r, int b, const int8_t *v, float d)
 {
     int t = r / QUANT_TILE, lane = r % QUANT_TILE;
     size_t tb = (size_t)t * (size_t)m->ld_blocks + (size_t)b;
@@ -102,7 +101,7 @@ bd3_status quant_pack_q8_0(const void *src, int rows, int cols, quant_matrix *ou
         for (int b = 0; b < out->n_blocks; b++, p += 2 + QUANT_BLOCK) {
             int8_t v[QUANT_BLOCK];
             memcpy(v, p + 2, sizeof v);
-            quant_put(out, r, b, quant_f16_to_f32((uint16_t)(p[0] | p[1] << 8)), v);
+            quant_set_block(out, r, b, v, quant_f16_to_f32((uint16_t)(p[0] | p[1] << 8)));
         }
     return BD3_OK;
 }
@@ -123,7 +122,7 @@ bd3_status quant_pack_f32(const float *src, int rows, int cols, quant_matrix *ou
                 float q = d > 0.0f ? nearbyintf(x[e] / d) : 0.0f;
                 v[e] = (int8_t)(q > 127.0f ? 127 : q < -127.0f ? -127 : q);
             }
-            quant_put(out, r, b, d, v);
+            quant_set_block(out, r, b, v, d);
         }
     return BD3_OK;
 }
@@ -139,8 +138,8 @@ void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows
         for (int b = 0; b < m->n_blocks; b++) {
             static const int8_t zero[QUANT_BLOCK];
             int real = r < rows;
-            quant_put(m, r, b, real ? d[(size_t)r * ldd + b] : 0.0f,
-                      real ? q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK : zero);
+            quant_set_block(m, r, b, real ? q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK : zero,
+                            real ? d[(size_t)r * ldd + b] : 0.0f);
         }
 }
 

@@ -46,6 +46,9 @@ float quant_matrix_at(const quant_matrix *m, int row, int col);
 void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols,
                      quant_matrix *m);
 
+/* Sets block b of row r of a packed matrix (within its tiles) to scale d and values q[32]. */
+void quant_set_block(quant_matrix *m, int r, int b, const int8_t *q, float d);
+
 /* Quantizes n rows of k floats (row stride ldx; k a multiple of 32) for quant_matmul: q [n, k]
  * int8 values, d [n, k / 32] float32 scales (max |x| / 127 of each block; 0 for a block of zeros),
  * s [n, k / 32] int32 = -128 * (sum of the block's values). x = d * q to within d / 2. */

@@ -12,14 +12,35 @@ bd3_status wincache_init(bd3_ctx *c)
     c->win.k = c->kv.k_rot; /* the window cache and the KV cache take turns with the rotated keys */
     c->win.v = forward_alloc((size_t)hp->n_layer * (size_t)hp->n_ctx * (size_t)c->kv_dim, &c->bytes);
     c->win.n = 0;
-    return c->win.v ? BD3_OK : BD3_E_NOMEM;
+    c->win.packed = 0;
+    if (!c->win.v) return BD3_E_NOMEM;
+    if (!c->att_k) return BD3_OK; /* no int8 attention */
+    const int LH = hp->n_layer * hp->n_head, hd = hp->n_embd / hp->n_head, NP = c->ld_scores;
+    c->win.pk = calloc((size_t)LH, sizeof *c->win.pk);
+    c->win.pvt = calloc((size_t)LH, sizeof *c->win.pvt);
+    if (!c->win.pk || !c->win.pvt) return BD3_E_NOMEM;
+    for (int i = 0; i < LH; i++)
+        if (forward_alloc_packed(&c->win.pk[i], NP / QUANT_TILE, hd / QUANT_BLOCK, &c->bytes) ||
+            forward_alloc_packed(&c->win.pvt[i], (hd + QUANT_TILE - 1) / QUANT_TILE, NP / QUANT_BLOCK,
+                                 &c->bytes))
+            return BD3_E_NOMEM;
+    return BD3_OK;
 }
 
-void wincache_free(bd3_ctx *c) { free(c->win.v); }
+void wincache_free(bd3_ctx *c)
+{
+    const int LH = c->m->hp.n_layer * c->m->hp.n_head;
+    for (int i = 0; c->win.pk && i < LH; i++) quant_matrix_free(&c->win.pk[i]);
+    for (int i = 0; c->win.pvt && i < LH; i++) quant_matrix_free(&c->win.pvt[i]);
+    free(c->win.pk);
+    free(c->win.pvt);
+    free(c->win.v);
+}
 
 void wincache_claim(bd3_ctx *c)
 {
     c->win.n = 0;
+    c->win.packed = 0;
     c->kv.rot_stale = 1; /* the window cache's keys go to the rotated-key buffer */
 }
 
@@ -35,6 +56,67 @@ void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, in
     }
 }
 
+/* A window-cache step's repacking, task h: head h's keys of the active rows, and the 32-key
+ * blocks of its transposed values that hold an active row, quantized again from the window
+ * cache's float32 values. */
+typedef struct wincache_job {
+    bd3_ctx *c;          /* context */
+    int l;               /* layer */
+    const int *active;   /* [n] active window positions, ascending */
+    int n;               /* active rows */
+} wincache_job;
+
+static void wincache_repack_task(void *arg, int h, int tid)
+{
+    const wincache_job *j = arg;
+    bd3_ctx *c = j->c;
+    const bd3_hparams *hp = &c->m->hp;
+    const int D = hp->n_embd, H = hp->n_head, hd = D / H, LS = c->ld_scores, nw = c->win.n;
+    const size_t rows = (size_t)(c->q_chunk > hd ? c->q_chunk : hd);
+    const size_t lo = (size_t)j->l * (size_t)hp->n_ctx * (size_t)D;
+    int8_t *q8 = c->att_q + (size_t)tid * rows * LS;
+    float *d = c->att_d + (size_t)tid * rows * (LS / QUANT_BLOCK);
+    int32_t *s = c->att_s + (size_t)tid * rows * (LS / QUANT_BLOCK);
+    float *vt = c->att_vt_tmp + (size_t)tid * hd * LS;
+    quant_matrix *pk = &c->win.pk[j->l * H + h], *pvt = &c->win.pvt[j->l * H + h];
+    for (int i = 0; i < j->n; i++) {
+        int a = j->active[i];
+        quant_rows(c->win.k + lo + (size_t)a * D + (size_t)h * hd, 1, hd, D, q8, d, s);
+        for (int b = 0; b < hd / QUANT_BLOCK; b++) quant_set_block(pk, a, b, q8 + b * QUANT_BLOCK, d[b]);
+    }
+    for (int i = 0; i < j->n; i++) {
+        int kb = j->active[i] / QUANT_BLOCK;
+        if (i > 0 && j->active[i - 1] / QUANT_BLOCK == kb) continue; /* block done already */
+        for (int e = 0; e < hd; e++)
+            for (int r = 0; r < QUANT_BLOCK; r++) {
+                int key = kb * QUANT_BLOCK + r;
+                vt[(size_t)e * QUANT_BLOCK + r] =
+                    key < nw ? c->win.v[lo + (size_t)key * D + (size_t)h * hd + (size_t)e] : 0.0f;
+            }
+        quant_rows(vt, hd, QUANT_BLOCK, QUANT_BLOCK, q8, d, s);
+        for (int e = 0; e < hd; e++) quant_set_block(pvt, e, kb, q8 + (size_t)e * QUANT_BLOCK, d[e]);
+    }
+}
+
+int wincache_attend(bd3_ctx *c, int l, const float *q, int ldq, int n, const float *k,
+                    const float *v, int ld, const struct forward_pass *p, float *out)
+{
+    const int H = c->m->hp.n_head;
+    if (!c->win.pk) return 0;
+    if (!p->active) { /* a refresh: its own rows are the window */
+        if (n < FORWARD_Q_ATT_ROWS) return 0;
+        forward_attend_packed(c, q, ldq, n, k, ld, v, ld, n, c->win.pk + l * H, c->win.pvt + l * H, 1,
+                              out);
+        return 1;
+    }
+    if (!c->win.packed) return 0;
+    wincache_job j = { c, l, p->active, n };
+    pool_run(c->pool, H, wincache_repack_task, &j);
+    forward_attend_packed(c, q, ldq, n, NULL, 0, NULL, 0, p->n_window, c->win.pk + l * H,
+                          c->win.pvt + l * H, 0, out);
+    return 1;
+}
+
 bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
                             int chunk, float *logits, bd3_rows_fn fn, void *user)
 {
@@ -47,6 +129,7 @@ bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *ro
                               .store = FORWARD_STORE_WINDOW };
     forward_layers(c, ids, n, &p);
     c->win.n = n;
+    c->win.packed = c->win.pk && n >= FORWARD_Q_ATT_ROWS; /* wincache_attend packed every layer */
     if (c->m->hp.logit_shift) forward_shift(c, n, NULL);
     forward_gather(c, rows, n_rows);
     return forward_emit(c, n_rows, chunk, logits, fn, user);
