@@ -238,7 +238,10 @@ bd3_status bd3_default_model_path(char *buf, size_t size);
 
 /* Infill (global mode): ids[0..n) is a window of n <= n_ctx tokens in which some are mask_id;
  * every mask is replaced by a sampled token and conf[i] set to its confidence. Other entries
- * are left unchanged; the end-of-text token is never drawn (the span lies inside a text).
+ * are left unchanged; the end-of-text token is never drawn (the span lies inside a text). A
+ * span never glues onto the words around it: a mask right after a known token that ends with a
+ * letter or digit draws no token that starts with one, and a mask right before a known token
+ * that starts with one draws no token that ends with one.
  * The masks may form several spans anywhere in the window: they are filled jointly, every draw
  * seeing every other span as it stands and all the text between them (fill-in-the-blanks).
  * p->refresh >= 1 uses the window cache (approximate, see above). A model not trained for global

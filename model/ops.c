@@ -129,10 +129,10 @@ static bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n)
     return BD3_OK;
 }
 
-/* Infill with an optional class restriction per position (pos_class [n], see sampler_set_classes;
- * NULL: none) over the token classes tok_class [n_vocab]. */
+/* Infill with an optional restriction per position (pos_allow [n], classes allowed as bits, see
+ * sampler_set_classes; NULL: none) over the token classes tok_class [n_vocab]. */
 static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                             const uint8_t *tok_class, const uint8_t *pos_class, bd3_step_fn cb,
+                             const uint8_t *tok_class, const uint32_t *pos_allow, bd3_step_fn cb,
                              void *user)
 {
     bd3_status st = ops_check_window(c, ids, n);
@@ -145,7 +145,7 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
         return st;
     /* a span inside a text: an end-of-text token would be written out as "<|endoftext|>" */
     sampler_ban(s, hp->eos_id);
-    sampler_set_classes(s, tok_class, pos_class);
+    sampler_set_classes(s, tok_class, pos_allow);
     sampler_ban_many(s, bd3_ctx_model(c)->never_drawn); /* nor are control or unused tokens */
     /* A model trained block by block only never saw global attention: it runs block-causal here,
        each masked position seeing the text before its block and its own block, never the text
@@ -196,10 +196,55 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     return st;
 }
 
+static uint8_t *ops_token_classes(const bd3_model *m);
+
+#define OPS_NOT_FIRST_WORD 0xfff0u /* classes whose first byte is not a letter or digit */
+#define OPS_NOT_LAST_WORD 0xeeeeu  /* classes whose last byte is not a letter or digit */
+
+/* Infill whose masks never glue onto the words around them: a mask right after a known token
+ * ending in a letter or digit draws no token that starts with one, a mask right before a known
+ * token starting with one draws no token that ends with one. */
+static bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf,
+                                   int n, bd3_step_fn cb, void *user)
+{
+    bd3_status st = ops_check_window(c, ids, n);
+    if (st != BD3_OK)
+        return st;
+    const bd3_model *m = bd3_ctx_model(c);
+    const int32_t mask = bd3_model_hparams(m)->mask_id;
+    int edges = 0;
+    for (int i = 0; i < n && !edges; i++)
+        edges = ids[i] == mask && ((i > 0 && ids[i - 1] != mask) || (i + 1 < n && ids[i + 1] != mask));
+    if (!edges)
+        return ops_infill(c, p, ids, conf, n, NULL, NULL, cb, user);
+    uint8_t *tok_class = ops_token_classes(m);              /* [n_vocab] */
+    uint32_t *allow = malloc((size_t)n * sizeof *allow);     /* [n] classes allowed per position */
+    if (!tok_class || !allow) {
+        free(tok_class);
+        free(allow);
+        return BD3_E_NOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        allow[i] = SAMPLER_ANY_CLASS;
+        if (ids[i] != mask)
+            continue;
+        unsigned before = i > 0 && ids[i - 1] != mask ? tok_class[ids[i - 1]] : OPS_CLASS_SPECIAL;
+        unsigned after = i + 1 < n && ids[i + 1] != mask ? tok_class[ids[i + 1]] : OPS_CLASS_SPECIAL;
+        if (before < OPS_CLASS_SPECIAL && before % 4 == 0)
+            allow[i] &= OPS_NOT_FIRST_WORD;
+        if (after < OPS_CLASS_SPECIAL && after / 4 == 0)
+            allow[i] &= OPS_NOT_LAST_WORD;
+    }
+    st = ops_infill(c, p, ids, conf, n, tok_class, allow, cb, user);
+    free(tok_class);
+    free(allow);
+    return st;
+}
+
 bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                       bd3_step_fn cb, void *user)
 {
-    return ops_infill(c, p, ids, conf, n, NULL, NULL, cb, user);
+    return ops_infill_words(c, p, ids, conf, n, cb, user);
 }
 
 /* ---- token classes ---------------------------------------------------------------------- */
@@ -624,24 +669,27 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     }
     /* Each remasked token is redrawn among the tokens of its class (the kinds of its first and
      * last bytes), so that word boundaries stay where they were at both of its ends. */
-    uint8_t *tok_class = ops_token_classes(bd3_ctx_model(c)); /* [n_vocab] */
-    uint8_t *pos_class = malloc((size_t)n);                   /* [n] class wanted per position */
-    if (!tok_class || !pos_class) {
+    uint8_t *tok_class = ops_token_classes(bd3_ctx_model(c));  /* [n_vocab] */
+    uint32_t *pos_allow = malloc((size_t)n * sizeof *pos_allow); /* [n] classes allowed per position */
+    if (!tok_class || !pos_allow) {
         free(tok_class);
-        free(pos_class);
+        free(pos_allow);
         free(old);
         free(old_conf);
         free(order);
         return BD3_E_NOMEM;
     }
-    memset(pos_class, SAMPLER_ANY_CLASS, (size_t)n);
+    for (int i = 0; i < n; i++)
+        pos_allow[i] = SAMPLER_ANY_CLASS;
     for (int i = 0; i < count; i++) {
-        pos_class[order[i]] = tok_class[ids[order[i]]];
+        unsigned cls = tok_class[ids[order[i]]];
+        /* a special token (end-of-text in the text) has no class to keep */
+        pos_allow[order[i]] = cls < OPS_CLASS_SPECIAL ? 1u << cls : SAMPLER_ANY_CLASS;
         ids[order[i]] = hp->mask_id;
     }
-    st = ops_infill(c, p, ids, conf, n, tok_class, pos_class, cb, user);
+    st = ops_infill(c, p, ids, conf, n, tok_class, pos_allow, cb, user);
     free(tok_class);
-    free(pos_class);
+    free(pos_allow);
     if (st != BD3_OK) {
         /* Failed or cancelled: the window is left as it was. */
         memcpy(ids, old, (size_t)n * sizeof *ids);
@@ -782,7 +830,7 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
             canvas[i] = hp->mask_id;
         memcpy(canvas + lo + len, ids + hi, (size_t)(n - hi) * sizeof *canvas);
         memset(conf, 0, (size_t)w * sizeof *conf);
-        st = ops_infill(c, p, canvas, conf, w, NULL, NULL, ops_fit_on_step, &fs);
+        st = ops_infill_words(c, p, canvas, conf, w, ops_fit_on_step, &fs);
         if (st != BD3_OK)
             goto done;
         fs.done_before += len;

@@ -11,7 +11,7 @@ struct sampler {
     int32_t mask_id;        /* id excluded from every distribution (SUBS) */
     int32_t ban_id;         /* a second id never drawn (sampler_ban), -1 for none */
     const uint8_t *tok_class; /* [n_vocab] class of every token (sampler_set_classes), or NULL */
-    const uint8_t *pos_class; /* [canvas] class wanted at every canvas position, or NULL */
+    const uint32_t *pos_allow; /* [canvas] classes allowed at every canvas position (bits), or NULL */
     const uint8_t *banned;  /* [n_vocab] 1 for ids never drawn (sampler_ban_many), or NULL */
     bd3_sampler_params p;   /* parameters, checked */
     double *prob;           /* [n_vocab] scaled logits, then probabilities of candidates */
@@ -222,10 +222,10 @@ void sampler_ban(sampler *s, int32_t id)
     s->ban_id = id >= 0 && id < s->n_vocab ? id : -1;
 }
 
-void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint8_t *pos_class)
+void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint32_t *pos_allow)
 {
-    s->tok_class = tok_class && pos_class ? tok_class : NULL;
-    s->pos_class = tok_class && pos_class ? pos_class : NULL;
+    s->tok_class = tok_class && pos_allow ? tok_class : NULL;
+    s->pos_allow = tok_class && pos_allow ? pos_allow : NULL;
 }
 
 bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampler_draw *out)
@@ -233,17 +233,17 @@ bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampl
     return sampler_draw_token_class(s, logits, SAMPLER_ANY_CLASS, r, out);
 }
 
-bd3_status sampler_draw_token_class(sampler *s, const float *logits, unsigned want, bd3_rng *r,
+bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t allow, bd3_rng *r,
                                     sampler_draw *out)
 {
     const int V = s->n_vocab;
     const double inv_temp = 1.0 / s->p.temperature;
-    const uint8_t *cls = want != SAMPLER_ANY_CLASS ? s->tok_class : NULL;
+    const uint8_t *cls = allow != SAMPLER_ANY_CLASS ? s->tok_class : NULL;
     double *val = s->prob;
     int n = 0;
     for (int v = 0; v < V; v++) {
         if (v == s->mask_id || v == s->ban_id || (s->banned && s->banned[v]) || !isfinite(logits[v]) ||
-            (cls && cls[v] != want))
+            (cls && !(cls[v] < 32 && (allow >> cls[v]) & 1u)))
             continue;
         val[v] = (double)logits[v] * inv_temp;
         s->cand[n++] = v;
@@ -388,8 +388,8 @@ static bd3_status sampler_drawer_rows(void *user, int j0, int nj, const float *l
     if (j0 != d->next || nj < 1 || j0 + nj > d->n_rows)
         return BD3_E_ARG; /* rows must arrive in order, once each */
     for (int j = 0; j < nj; j++) {
-        unsigned want = d->s->pos_class ? d->s->pos_class[d->rows[j0 + j]] : SAMPLER_ANY_CLASS;
-        bd3_status st = sampler_draw_token_class(d->s, logits + (size_t)j * d->s->n_vocab, want,
+        uint32_t allow = d->s->pos_allow ? d->s->pos_allow[d->rows[j0 + j]] : SAMPLER_ANY_CLASS;
+        bd3_status st = sampler_draw_token_class(d->s, logits + (size_t)j * d->s->n_vocab, allow,
                                                  d->r, &d->draws[j0 + j]);
         if (st != BD3_OK)
             return st;

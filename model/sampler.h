@@ -33,19 +33,20 @@ void sampler_ban(sampler *s, int32_t id);
  * sampler is used; NULL for none). */
 void sampler_ban_many(sampler *s, const uint8_t *banned);
 
-/* Restricts draws by token class: a draw at canvas position i (of sampler_denoise) keeps only
- * the tokens v with tok_class[v] == pos_class[i]; pos_class[i] == SAMPLER_ANY_CLASS leaves
- * position i free. tok_class [n_vocab] and pos_class [canvas length] are the caller's and must
- * stay valid while the sampler draws; NULL for either clears the restriction. */
-#define SAMPLER_ANY_CLASS 0xffu
-void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint8_t *pos_class);
+/* Restricts draws by token class (0..31): a draw at canvas position i (of sampler_denoise) keeps
+ * only the tokens v whose bit tok_class[v] is set in pos_allow[i]; pos_allow[i] ==
+ * SAMPLER_ANY_CLASS (all bits) leaves position i free. tok_class [n_vocab] and pos_allow [canvas
+ * length] are the caller's and must stay valid while the sampler draws; NULL for either clears
+ * the restriction. */
+#define SAMPLER_ANY_CLASS 0xffffffffu
+void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint32_t *pos_allow);
 
 /* Draws a token from one row of raw logits [n_vocab] with the generator r. BD3_E_ARG when no
  * token has a finite logit. */
 bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampler_draw *out);
-/* As sampler_draw_token, keeping only the tokens of class want (sampler_set_classes's tok_class;
- * SAMPLER_ANY_CLASS or no classes set: every token). */
-bd3_status sampler_draw_token_class(sampler *s, const float *logits, unsigned want, bd3_rng *r,
+/* As sampler_draw_token, keeping only the tokens whose class bit (sampler_set_classes's
+ * tok_class) is set in allow (SAMPLER_ANY_CLASS, or no classes set: every token). */
+bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t allow, bd3_rng *r,
                                     sampler_draw *out);
 
 /* Probabilities of one row under SUBS at temperature 1 (float64, mask probability 0). prob: [n_vocab].

@@ -156,6 +156,50 @@ static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
     free(conf);
 }
 
+static int first_is_word(int32_t id)
+{
+    size_t len = 0;
+    const char *b = bd3_token_bytes(g_model, id, &len);
+    return b && len > 0 && ops_token_class(g_model, id) / 4 == 0;
+}
+
+static int last_is_word(int32_t id)
+{
+    size_t len = 0;
+    const char *b = bd3_token_bytes(g_model, id, &len);
+    return b && len > 0 && ops_token_class(g_model, id) % 4 == 0;
+}
+
+/* A masked span between two words never glues onto them: its first token starts, and its last
+ * token ends, with something other than a letter or digit; inside, anything goes. */
+static void test_infill_span_never_glues_onto_the_words_around_it(void **state)
+{
+    (void)state;
+    int32_t *l = NULL, *r = NULL;
+    size_t nl = 0, nr = 0;
+    assert_int_equal(bd3_tokenize(g_model, "the old", 7, &l, &nl), BD3_OK);
+    assert_int_equal(bd3_tokenize(g_model, "stairs", 6, &r, &nr), BD3_OK);
+    assert_true(last_is_word(l[nl - 1]) && first_is_word(r[0]));
+    const int span = 4, n = (int)(nl + span + nr);
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    int inner_word = 0; /* tokens inside the span that start with a letter: nothing forbids them */
+    for (uint64_t seed = 0; seed < 8; seed++) {
+        memcpy(ids, l, nl * sizeof *ids);
+        for (int i = 0; i < span; i++)
+            ids[nl + i] = hp()->mask_id;
+        memcpy(ids + nl + span, r, nr * sizeof *ids);
+        bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed);
+        assert_int_equal(bd3_infill(g_ctx, &p, ids, NULL, n, NULL, NULL), BD3_OK);
+        assert_false(first_is_word(ids[nl]));
+        assert_false(last_is_word(ids[nl + span - 1]));
+        inner_word += first_is_word(ids[nl + 1]) + first_is_word(ids[nl + 2]);
+    }
+    assert_true(inner_word > 0);
+    free(ids);
+    free(l);
+    free(r);
+}
+
 static void run_infill(uint64_t seed, int32_t *ids, float *conf, int n)
 {
     fixture_fill_ids(hp(), ids, n, 2);
@@ -896,6 +940,7 @@ int main(void)
         cmocka_unit_test(test_forward_rows_each_hands_over_all_rows_in_chunks),
         cmocka_unit_test(test_infill_fills_every_mask_and_keeps_other_tokens),
         cmocka_unit_test(test_infill_is_deterministic_per_seed),
+        cmocka_unit_test(test_infill_span_never_glues_onto_the_words_around_it),
         cmocka_unit_test(test_infill_rejects_bad_windows),
         cmocka_unit_test(test_infill_cancelled_by_callback_stops_and_reports_cancelled),
         cmocka_unit_test(test_continue_with_and_without_cache_agree_without_sliding),

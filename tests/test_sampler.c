@@ -486,7 +486,7 @@ static void test_sampler_classes_restrict_each_position(void **state)
     (void)state;
     enum { N = 24 };
     const uint8_t tok_class[CV] = {0, 1, 0, 1, 0, 1, 0, 2}; /* even ids 0, odd ids 1 */
-    uint8_t pos_class[N];
+    uint32_t pos_allow[N];
     for (uint64_t seed = 0; seed < 4; seed++) {
         bd3_sampler_params p;
         bd3_sampler_params_init(&p);
@@ -497,8 +497,8 @@ static void test_sampler_classes_restrict_each_position(void **state)
         float conf[N];
         make_canvas(ids, conf, N);
         for (int i = 0; i < N; i++)
-            pos_class[i] = i % 4 == 1 ? 1 : i % 4 == 2 ? 0 : SAMPLER_ANY_CLASS;
-        sampler_set_classes(s, tok_class, pos_class);
+            pos_allow[i] = i % 4 == 1 ? 1u << 1 : i % 4 == 2 ? 1u << 0 : SAMPLER_ANY_CLASS;
+        sampler_set_classes(s, tok_class, pos_allow);
         fake_model f = {.fail_at = -1, .strength = 4.0f};
         bd3_rng r;
         bd3_rng_seed(&r, seed);
@@ -506,17 +506,18 @@ static void test_sampler_classes_restrict_each_position(void **state)
         for (int i = 0; i < N; i++) {
             if (i % 3 == 0)
                 continue; /* given, not drawn */
-            if (pos_class[i] != SAMPLER_ANY_CLASS)
-                assert_int_equal(tok_class[ids[i]], pos_class[i]);
+            if (pos_allow[i] != SAMPLER_ANY_CLASS)
+                assert_true((pos_allow[i] >> tok_class[ids[i]]) & 1u);
             assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
         }
         /* one draw: token 5 (odd) is all but certain; class 0 keeps the even ones only */
         sampler_draw d;
         float lg[CV] = {0, 0, 0, 0, 0, 30.0f, 0, 100.0f};
-        assert_int_equal(sampler_draw_token_class(s, lg, 0, &r, &d), BD3_OK);
+        assert_int_equal(sampler_draw_token_class(s, lg, 1u << 0, &r, &d), BD3_OK);
         assert_int_equal(d.token % 2, 0);
+        assert_int_equal(sampler_draw_token_class(s, lg, 1u << 3, &r, &d), BD3_E_ARG); /* no token */
         sampler_set_classes(s, NULL, NULL); /* cleared: the class asked for no longer applies */
-        assert_int_equal(sampler_draw_token_class(s, lg, 0, &r, &d), BD3_OK);
+        assert_int_equal(sampler_draw_token_class(s, lg, 1u << 0, &r, &d), BD3_OK);
         assert_int_equal(d.token, 5);
         sampler_free(s);
     }
