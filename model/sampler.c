@@ -248,6 +248,8 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t al
         val[v] = (double)logits[v] * inv_temp;
         s->cand[n++] = v;
     }
+    if (n == 0 && cls) /* no token of the classes allowed can be drawn: any class will do */
+        return sampler_draw_token_class(s, logits, SAMPLER_ANY_CLASS, r, out);
     if (n == 0)
         return BD3_E_ARG;
     /* Top-k on the scaled logits (the order is the same as on probabilities). */

@@ -45,7 +45,8 @@ void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint32_t *p
  * token has a finite logit. */
 bd3_status sampler_draw_token(sampler *s, const float *logits, bd3_rng *r, sampler_draw *out);
 /* As sampler_draw_token, keeping only the tokens whose class bit (sampler_set_classes's
- * tok_class) is set in allow (SAMPLER_ANY_CLASS, or no classes set: every token). */
+ * tok_class) is set in allow (SAMPLER_ANY_CLASS, or no classes set: every token). When no token
+ * of those classes can be drawn (all banned or non-finite), draws as sampler_draw_token. */
 bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t allow, bd3_rng *r,
                                     sampler_draw *out);
 

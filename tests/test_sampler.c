@@ -515,7 +515,8 @@ static void test_sampler_classes_restrict_each_position(void **state)
         float lg[CV] = {0, 0, 0, 0, 0, 30.0f, 0, 100.0f};
         assert_int_equal(sampler_draw_token_class(s, lg, 1u << 0, &r, &d), BD3_OK);
         assert_int_equal(d.token % 2, 0);
-        assert_int_equal(sampler_draw_token_class(s, lg, 1u << 3, &r, &d), BD3_E_ARG); /* no token */
+        assert_int_equal(sampler_draw_token_class(s, lg, 1u << 3, &r, &d), BD3_OK); /* none: any */
+        assert_int_equal(d.token, 5);
         sampler_set_classes(s, NULL, NULL); /* cleared: the class asked for no longer applies */
         assert_int_equal(sampler_draw_token_class(s, lg, 1u << 0, &r, &d), BD3_OK);
         assert_int_equal(d.token, 5);
