@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bd3model  # noqa: E402
 import export  # noqa: E402
 
 M64 = (1 << 64) - 1
@@ -92,20 +91,19 @@ def main():
     ap.add_argument("--rows", type=int, default=2)
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--modes", default="block:16,global")
+    ap.add_argument("--compute", default=None, help="the engine's --compute (f32: float32 products; default: its own)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     out = subprocess.run([a.bd3, "tokenize", "-m", a.model, a.text], check=True, capture_output=True, text=True)
     ids = np.array(out.stdout.split(), dtype=np.int64)
-    cfg_model = bd3model.BD3LM(bd3model.DEFAULT)
-    meta = export.load_gguf_into(cfg_model, a.model)
-    model = cfg_model.eval()
-    L = int(meta["bd3lm.context_length"])
+    model = export.load_gguf_model(a.model).eval()  # any shape the file describes
+    L = model.cfg.n_ctx
     rows = ids[:a.rows * L].reshape(a.rows, L)
     for mode in a.modes.split(","):
         B = L if mode == "global" else int(mode.split(":")[1])
         for seed in (int(s) for s in a.seeds.split(",")):
             res = subprocess.run([a.bd3, "ppl", "-q", "-m", a.model, "--mode", mode, "--rows", str(a.rows),
-                                  "--seed", str(seed), a.text], check=True, capture_output=True, text=True)
+                                  "--seed", str(seed)] + (["--compute", a.compute] if a.compute else []) + [a.text], check=True, capture_output=True, text=True)
             kv = dict(line.split(None, 1) for line in res.stdout.splitlines() if " " in line)
             c_nats = float(kv["nats"])
             masked, t = engine_masks(rows, B, seed)
