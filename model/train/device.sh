@@ -46,7 +46,7 @@ start)
     budget=$2
     shift 2
     mkdir -p $W/$run
-    head=$(cat $W/head 2>/dev/null || echo fused)
+    head=$(cat $W/head 2>/dev/null || echo masked)
     setsid nohup python3 $T/train.py train --config $CFG --data $W/data --work $W/$run --budget-s $budget \
         --head $head "$@" \
         > $W/$run.log 2>&1 < /dev/null &
