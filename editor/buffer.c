@@ -112,7 +112,12 @@ size_t buffer_line_of(buffer *b, size_t pos)
 
 size_t buffer_col_of(buffer *b, size_t pos)
 {
-    size_t ls = view_line_start(b->text, pos), col = 0;
+    size_t ls = view_line_start(b->text, pos), col = 0, from = ls;
+    if (b->cc_valid && text_changed_from(b->text, b->cc_rev) <= b->cc_pos) b->cc_valid = false;
+    if (b->cc_valid && b->cc_ls == ls && b->cc_pos <= pos) {   /* count on from there */
+        ls = b->cc_pos;
+        col = b->cc_col;
+    }
     while (ls < pos) {
         size_t n;
         const char *c = text_chunk(b->text, ls, &n);
@@ -121,6 +126,11 @@ size_t buffer_col_of(buffer *b, size_t pos)
         for (size_t i = 0; i < n; i++) col += !utf8_is_cont((unsigned char)c[i]);
         ls += n;
     }
+    b->cc_ls = from;
+    b->cc_pos = ls;
+    b->cc_col = col;
+    b->cc_rev = text_revision(b->text);
+    b->cc_valid = true;
     return col;
 }
 

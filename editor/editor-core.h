@@ -23,7 +23,7 @@ struct buffer {
     size_t anchor;          /* other end of the selection; TEXT_POS_NONE when none */
     bool mark;              /* the mark is set (emacs): plain motions extend the selection */
     size_t top;             /* byte offset of the first row shown */
-    int hscroll;            /* first column shown when not wrapping */
+    long hscroll;           /* first column shown when not wrapping */
     int goal_col;           /* column kept by vertical motions; -1 when none */
     bool typing;            /* the last key typed text (a typed run is one undo step) */
     bool typed_blank;       /* the last typed character was a blank */
@@ -39,6 +39,11 @@ struct buffer {
     size_t lc_line;         /* ... and its 0-based line number */
     uint64_t lc_rev;        /* text revision the cache is valid for */
     bool lc_valid;          /* the cache holds a position */
+    size_t cc_ls;           /* column cache: a line start ... */
+    size_t cc_pos;          /* ... a position on that line ... */
+    size_t cc_col;          /* ... and the code points between them */
+    uint64_t cc_rev;        /* text revision the column cache was checked at */
+    bool cc_valid;          /* the column cache holds a position */
 };
 
 

@@ -156,7 +156,7 @@ void editor_scroll(editor *ed)
     if (b->anchor != TEXT_POS_NONE && b->anchor > size) b->anchor = size;
     view_opts o = editor_view_opts(ed);
     if (!o.wrap) {
-        int col = view_col_from(b->text, view_line_start(b->text, b->cursor), b->cursor, &o);
+        long col = view_col_from(b->text, view_line_start(b->text, b->cursor), b->cursor, &o);
         if (col < b->hscroll) b->hscroll = col;
         else if (col >= b->hscroll + o.width) b->hscroll = col - o.width + 1;
         o.hscroll = b->hscroll;

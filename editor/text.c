@@ -2,6 +2,7 @@
  * Depends on libc only (mmap's munmap to release a mapped original). */
 #include "text.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +13,8 @@
 
 /* One buffer: the original (block 0) or an append-only added block. Bytes never change once
  * written, so pieces and marks can point into them. */
+#define TEXT_LOW_RING 64   /* revisions whose lowest changed position is remembered */
+
 typedef struct text_block {
     char *data;        /* cap bytes, len used */
     uint8_t *attr;     /* cap attributes beside data; NULL while all are 0 */
@@ -56,6 +59,8 @@ struct text {
     bool step_open;        /* the next change joins step */
     int group_depth;       /* nesting of text_group_begin */
     uint64_t revision;     /* changes on every edit/undo/redo */
+    uint64_t id;           /* unique among the texts of this process */
+    size_t low[TEXT_LOW_RING]; /* lowest byte position revision r changed, at [r % TEXT_LOW_RING] */
     uint64_t attr_revision;/* changes on every attribute write */
     size_t saved_cur;      /* cur at the last text_set_saved */
     bool saved_valid;      /* false when the saved state left the history */
@@ -78,6 +83,8 @@ const char *text_status_str(text_status s)
 text *text_new_owned(void *data, size_t len, bool mapped)
 {
     text *t = calloc(1, sizeof *t);
+    static atomic_ullong next_id;   /* ids handed out (texts may be made on any thread) */
+    if (t) t->id = atomic_fetch_add(&next_id, 1) + 1;
     if (!t) return NULL;
     t->blocks = calloc(4, sizeof *t->blocks);
     t->pieces = malloc(16 * sizeof *t->pieces);
@@ -264,6 +271,13 @@ static text_status text_reserve_pieces(text *t, size_t extra)
 }
 
 /* Records and applies one change: pieces[index..index+n_old) become new_p[0..n_new). */
+/* Counts one more revision whose changes start at byte low. */
+static void text_bump(text *t, size_t low)
+{
+    t->revision++;
+    t->low[t->revision % TEXT_LOW_RING] = low;
+}
+
 static text_status text_change_apply(text *t, size_t index, size_t n_old, const text_piece *new_p,
                                      size_t n_new, size_t pos)
 {
@@ -292,7 +306,7 @@ static text_status text_change_apply(text *t, size_t index, size_t n_old, const 
     t->cur = t->n_changes;
     t->size = t->size - text_pieces_len(mem, n_old) + text_pieces_len(new_p, n_new);
     text_splice(t, index, n_old, new_p, n_new);
-    t->revision++;
+    text_bump(t, pos);
     return TEXT_OK;
 }
 
@@ -455,7 +469,7 @@ bool text_undo(text *t, size_t *pos)
 {
     if (t->cur == 0) return false;
     uint64_t step = t->changes[t->cur - 1].step;
-    size_t p = 0;
+    size_t p = 0, low = SIZE_MAX;
     while (t->cur > 0 && t->changes[t->cur - 1].step == step) {
         text_change *c = &t->changes[--t->cur];
         /* the old pieces fit: they were there before */
@@ -463,9 +477,10 @@ bool text_undo(text *t, size_t *pos)
         t->size = t->size - text_pieces_len(c->new, c->n_new) + text_pieces_len(c->old, c->n_old);
         text_splice(t, c->index, c->n_new, c->old, c->n_old);
         p = c->pos;
+        if (c->pos < low) low = c->pos;
     }
     t->step_open = false;
-    t->revision++;
+    text_bump(t, low == SIZE_MAX ? 0 : low);
     if (pos) *pos = p;
     return true;
 }
@@ -474,7 +489,7 @@ bool text_redo(text *t, size_t *pos)
 {
     if (t->cur >= t->n_changes) return false;
     uint64_t step = t->changes[t->cur].step;
-    size_t p = 0;
+    size_t p = 0, low = SIZE_MAX;
     while (t->cur < t->n_changes && t->changes[t->cur].step == step) {
         text_change *c = &t->changes[t->cur];
         if (text_reserve_pieces(t, c->n_new) != TEXT_OK) break;
@@ -482,9 +497,10 @@ bool text_redo(text *t, size_t *pos)
         t->size = t->size - text_pieces_len(c->old, c->n_old) + text_pieces_len(c->new, c->n_new);
         text_splice(t, c->index, c->n_old, c->new, c->n_new);
         p = c->pos + text_pieces_len(c->new, c->n_new);   /* after the last change */
+        if (c->pos < low) low = c->pos;
     }
     t->step_open = false;
-    t->revision++;
+    text_bump(t, low == SIZE_MAX ? 0 : low);
     if (pos) *pos = p;
     return true;
 }
@@ -506,11 +522,22 @@ bool text_rollback(text *t, size_t pos)
     t->n_changes = t->cur;
     if (t->saved_valid && t->saved_cur > t->cur) t->saved_valid = false;
     t->step_open = false;
-    t->revision++;
+    text_bump(t, 0);   /* many changes: say all */
     return ok;
 }
 
 uint64_t text_revision(const text *t) { return t->revision; }
+uint64_t text_id(const text *t) { return t->id; }
+
+size_t text_changed_from(const text *t, uint64_t since)
+{
+    if (since > t->revision) return 0;
+    if (t->revision - since >= TEXT_LOW_RING) return 0;   /* too long ago to know */
+    size_t low = SIZE_MAX;
+    for (uint64_t r = since + 1; r <= t->revision; r++)
+        if (t->low[r % TEXT_LOW_RING] < low) low = t->low[r % TEXT_LOW_RING];
+    return low;
+}
 
 void text_set_saved(text *t)
 {

@@ -107,6 +107,11 @@ bool text_rollback(text *t, size_t pos);
 
 /* Counter that changes on every edit, undo and redo (never repeats a value). */
 uint64_t text_revision(const text *t);
+/* A number that tells this text apart from every other text of the process (for caches). */
+uint64_t text_id(const text *t);
+/* The lowest byte position changed since revision since (bytes before it are as they were
+ * then): SIZE_MAX when nothing changed, 0 when it is not known (many revisions ago). */
+size_t text_changed_from(const text *t, uint64_t since);
 /* Records the current state as saved; text_modified is false until the content changes
  * (an undo back to the saved state makes it false again). */
 void text_set_saved(text *t);

@@ -2,10 +2,102 @@
  * Depends on text.h and libutf8proc only. */
 #include "view.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+
+/* ---- known columns on long lines ----
+ * A memo says: from line start ls, position q (a cell boundary, no line end in between) is at
+ * column col. It stays valid while the text changes only at q or after (text_changed_from), so
+ * typing at the end of a very long line never walks the line again. Per thread: no locks. */
+#define VIEW_MEMO_N 16        /* memos kept */
+#define VIEW_MEMO_MIN 4096    /* walks shorter than this many bytes are not remembered */
+
+typedef struct view_memo {
+    uint64_t id;        /* text_id of its text; 0 for a free slot */
+    uint64_t rev;       /* text revision it was last checked at */
+    size_t ls;          /* a line start */
+    size_t q;           /* a cell boundary on that line, no line end in [ls, q) */
+    long col;           /* column of q counted from ls; -1 when not known */
+    int tab_width;      /* tab width col was counted with */
+    unsigned used;      /* clock of its last use, for replacement */
+} view_memo;
+
+static _Thread_local view_memo view_memos[VIEW_MEMO_N]; /* this thread's memos */
+static _Thread_local unsigned view_memo_clock;           /* use counter */
+static _Thread_local size_t view_work_count;              /* cells made + bytes scanned */
+
+size_t view_work(void) { return view_work_count; }
+
+/* The memo of t on line ls with the greatest q <= max_q (and, when want_col, a known column
+ * <= max_col for tab width tw); NULL when none is valid. */
+static view_memo *view_memo_find(const text *t, size_t ls, size_t max_q, bool want_col, long max_col,
+                                 int tw)
+{
+    uint64_t id = text_id(t), rev = text_revision(t);
+    view_memo *best = NULL;
+    for (int i = 0; i < VIEW_MEMO_N; i++) {
+        view_memo *m = &view_memos[i];
+        if (m->id != id || (ls != SIZE_MAX && m->ls != ls)) continue;
+        if (m->rev != rev) {
+            if (text_changed_from(t, m->rev) <= m->q) { m->id = 0; continue; }
+            m->rev = rev;
+        }
+        if (m->q > max_q || m->ls > max_q) continue;
+        if (want_col && (m->col < 0 || m->col > max_col || m->tab_width != tw)) continue;
+        if (!best || m->q > best->q) best = m;
+    }
+    if (best) best->used = ++view_memo_clock;
+    return best;
+}
+
+static void view_memo_put(const text *t, size_t ls, size_t q, long col, int tw)
+{
+    if (q < ls || q - ls < VIEW_MEMO_MIN) return;
+    uint64_t id = text_id(t);
+    view_memo *slot = NULL;
+    for (int i = 0; i < VIEW_MEMO_N && !slot; i++) {
+        view_memo *m = &view_memos[i];
+        /* the same line, near the same place: move it (one memo per place) */
+        if (m->id == id && m->ls == ls && (m->col < 0) == (col < 0) &&
+            (m->q > q ? m->q - q : q - m->q) < VIEW_MEMO_MIN)
+            slot = m;
+    }
+    for (int i = 0; i < VIEW_MEMO_N && !slot; i++)
+        if (!view_memos[i].id) slot = &view_memos[i];
+    for (int i = 0; i < VIEW_MEMO_N; i++)
+        if (!slot || (slot->id && view_memos[i].used < slot->used)) slot = &view_memos[i];
+    *slot = (view_memo){ id, text_revision(t), ls, q, col, tw, ++view_memo_clock };
+}
+
+/* Adds the widths of plain ASCII bytes from pos on (each followed by another ASCII byte, so
+ * that no combining mark can join it; not a tab or line end) to *col while it stays <=
+ * max_col and pos < end. Returns the position reached: what view_cell_make would do, fast. */
+static size_t view_skip_plain(const text *t, size_t pos, size_t end, long *col, long max_col)
+{
+    while (pos < end) {
+        size_t n;
+        const char *c = text_chunk(t, pos, &n);
+        if (!c) break;
+        if (n > end - pos + 1) n = end - pos + 1;   /* one byte past end to see the next */
+        size_t i = 0;
+        long cl = *col;
+        for (; i + 1 < n; i++) {
+            unsigned char b = (unsigned char)c[i], nb = (unsigned char)c[i + 1];
+            if (b >= 0x80 || nb >= 0x80 || b == '\t' || b == '\n' || b == '\r') break;
+            long w = b < 0x20 || b == 0x7f ? 2 : 1;
+            if (cl + w > max_col) break;
+            cl += w;
+        }
+        *col = cl;
+        view_work_count += i;
+        pos += i;
+        if (i + 1 < n || i == 0) break;
+    }
+    return pos;
+}
 
 bool view_row_init(view_row *row, int width)
 {
@@ -56,9 +148,10 @@ static bool view_is_blank(int32_t cp)
 }
 
 /* Fills cell with the cluster at pos (not a line end); col is the column it starts at. */
-static void view_cell_make(const text *t, size_t pos, int col, const view_opts *o, view_cell *cell)
+static void view_cell_make(const text *t, size_t pos, long col, const view_opts *o, view_cell *cell)
 {
     int len;
+    view_work_count++;
     int32_t cp = view_decode(t, pos, &len);
     cell->pos = pos;
     cell->col = (uint16_t)(col > 65535 ? 65535 : col);
@@ -71,7 +164,7 @@ static void view_cell_make(const text *t, size_t pos, int col, const view_opts *
         return;
     }
     if (cp == '\t') {
-        int w = o->tab_width - col % o->tab_width;
+        int w = o->tab_width - (int)(col % o->tab_width);
         if (w > VIEW_GLYPH_MAX - 1) w = VIEW_GLYPH_MAX - 1;
         cell->len = 1;
         cell->kind = VIEW_CELL_TAB;
@@ -140,9 +233,15 @@ size_t view_row_layout(const text *t, size_t start, const view_opts *o, view_row
 {
     size_t size = text_size(t), pos = start;
     int width = o->width < 1 ? 1 : o->width;
-    int col = 0, n = 0, brk = -1;
+    long col = 0;
+    int n = 0, brk = -1;
     row->start = start;
     row->n_cells = 0;
+    bool skipped = false;   /* the columns before hscroll were passed (no wrap) */
+    if (!o->wrap && o->hscroll > 0) {   /* start from a known column on this line */
+        view_memo *m = view_memo_find(t, start, size, true, o->hscroll, o->tab_width);
+        if (m) { pos = m->q; col = m->col; }
+    }
     /* soft-wrapped rows also end at anchors (multiples of VIEW_ANCHOR), so that a row start
      * can be found from the nearest anchor instead of the start of a very long line */
     size_t anchor = o->wrap ? view_align(t, (start / VIEW_ANCHOR + 1) * VIEW_ANCHOR) : SIZE_MAX;
@@ -154,6 +253,13 @@ size_t view_row_layout(const text *t, size_t start, const view_opts *o, view_row
         if (pos >= size) break;
         int nl = view_line_end_len(t, pos);
         if (nl) { row->n_cells = n; return view_row_finish(row, pos, pos + (size_t)nl, true, size); }
+        if (!o->wrap && col < o->hscroll) {
+            pos = view_skip_plain(t, pos, size, &col, o->hscroll);
+            if (pos >= size || view_line_end_len(t, pos)) continue;
+        } else if (!o->wrap && !skipped) {
+            skipped = true;
+            view_memo_put(t, start, pos, col, o->tab_width);   /* the first column shown */
+        }
         view_cell cell;
         view_cell_make(t, pos, col, o, &cell);
         if (!o->wrap) {
@@ -201,14 +307,28 @@ size_t view_row_layout(const text *t, size_t start, const view_opts *o, view_row
 size_t view_line_start(const text *t, size_t pos)
 {
     if (pos > text_size(t)) pos = text_size(t);
-    while (pos > 0) {
+    size_t from = pos, stop = 0, found = 0;
+    /* a memo on this line: no line end before its q, so the scan stops there */
+    view_memo *m = view_memo_find(t, SIZE_MAX, pos, false, 0, 0);
+    for (int i = 0; m && i < 1; i++) {
+        stop = m->q;
+        found = m->ls;
+    }
+    while (pos > stop) {
         size_t n;
         const char *c = text_chunk_before(t, pos, &n);
+        if (n > pos - stop) { c += n - (pos - stop); n = pos - stop; }
+        view_work_count += n;
         const char *nl = memrchr(c, '\n', n);
-        if (nl) return pos - n + (size_t)(nl - c) + 1;
+        if (nl) {
+            size_t ls = pos - n + (size_t)(nl - c) + 1;
+            if (!m || ls != found) view_memo_put(t, ls, from, -1, 0);
+            return ls;
+        }
         pos -= n;
     }
-    return 0;
+    if (!m) view_memo_put(t, 0, from, -1, 0);
+    return found;
 }
 
 size_t view_line_end(const text *t, size_t pos)
@@ -294,17 +414,23 @@ size_t view_row_pos(const view_row *row, int col)
     return row->content_end;
 }
 
-int view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o)
+long view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o)
 {
-    int col = 0;
+    size_t from = rs;
+    long col = 0;
+    view_memo *m = view_memo_find(t, rs, pos, true, LONG_MAX, o->tab_width);
+    if (m) { rs = m->q; col = m->col; }
     view_cell cell;
     while (rs < pos && !view_line_end_len(t, rs)) {
+        rs = view_skip_plain(t, rs, pos, &col, LONG_MAX);
+        if (rs >= pos || view_line_end_len(t, rs)) break;
         view_cell_make(t, rs, col, o, &cell);
         if (rs + cell.len > pos) break;
         col += cell.width;
         rs += cell.len;
-        if (col > 1000000) break;
     }
+    if (from == 0 || text_byte_at(t, from - 1) == '\n')   /* memos start at line starts */
+        view_memo_put(t, from, rs, col, o->tab_width);
     return col;
 }
 

@@ -34,7 +34,7 @@ typedef struct view_opts {
     int width;        /* columns of the text area, >= 1 */
     bool wrap;        /* soft wrap at word boundaries; else one row per line */
     int tab_width;    /* columns between tab stops, >= 1 */
-    int hscroll;      /* first column shown when not wrapping */
+    long hscroll;     /* first column shown when not wrapping */
 } view_opts;
 
 typedef struct view_row {
@@ -74,7 +74,10 @@ size_t view_row_pos(const view_row *row, int col);
 
 /* Screen column of pos counted from the row start rs (tabs expanded), as if the line were not
  * wrapped: for horizontal scrolling. */
-int view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o);
+long view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o);
+/* Work done by this thread's layout so far: cells made plus bytes scanned. Tests compare it
+ * before and after a key to check that a key costs what the screen shows, not the line. */
+size_t view_work(void);
 
 /* Newlines in [from, to). */
 size_t view_count_lines(const text *t, size_t from, size_t to);

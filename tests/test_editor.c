@@ -268,6 +268,72 @@ static void test_editor_recovery_write_failure_reported_once(void **state)
     editor_free(ed);
 }
 
+/* What a frame costs: the view work of laying out every visible row, the cursor's column and
+ * line (status line), as the terminal layer does. Returns whether the cursor is on screen. */
+static bool draw_frame(editor *ed)
+{
+    editor_scroll(ed);
+    buffer *b = editor_buffer(ed);
+    view_opts o = editor_view_opts(ed);
+    view_row row;
+    assert_true(view_row_init(&row, o.width));
+    size_t p = b->top, size = text_size(b->text);
+    bool seen = false;
+    for (int r = 0; r < editor_text_rows(ed); r++) {
+        size_t next = view_row_layout(b->text, p, &o, &row);
+        if (view_row_has(&row, b->cursor, size)) {
+            int col = view_row_col(&row, b->cursor);
+            seen = col >= 0 && col < o.width;
+        }
+        if (row.last) break;
+        p = next;
+    }
+    view_row_release(&row);
+    buffer_col_of(b, b->cursor);
+    buffer_line_of(b, b->cursor);
+    return seen;
+}
+
+/* Typing at the end of a very long line (wrap off) costs what the screen shows, not the line:
+ * the view work of a key stays far below the line's length. */
+static void test_editor_key_at_end_of_long_line_costs_the_screen(void **state)
+{
+    (void)state;
+    const size_t n = (size_t)5 << 20;
+    for (int kind = 0; kind < 2; kind++) {   /* 5 MB of letters; 5 MB of NUL bytes */
+        char p[300];
+        snprintf(p, sizeof p, "%s/long%d.txt", dir, kind);
+        char *big = malloc(n + 16);
+        assert_non_null(big);
+        for (size_t i = 0; i < n; i++) big[i] = kind ? 0 : (char)('a' + i % 26);
+        memcpy(big + n, "\nshort line\n", 12);
+        FILE *f = fopen(p, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(big, 1, n + 12, f), n + 12);
+        fclose(f);
+        free(big);
+        editor *ed = new_editor("default");
+        char err[128];
+        assert_int_equal(config_set(ed->cfg, "wrap", "off", err, sizeof err), CONFIG_OK);
+        assert_true(editor_open(ed, p));
+        keys(ed, "End");   /* the end of the long line */
+        assert_int_equal(editor_buffer(ed)->cursor, n);
+        assert_true(draw_frame(ed));
+        assert_true(draw_frame(ed));
+        for (int k = 0; k < 5; k++) {
+            size_t before = view_work();
+            type(ed, "x");
+            assert_true(draw_frame(ed));   /* the cursor stays on screen */
+            size_t cost = view_work() - before;
+            if (cost > 20000) fail_msg("a key cost %zu units of view work on a %zu-byte line", cost, n);
+        }
+        assert_int_equal(buffer_col_of(editor_buffer(ed), editor_buffer(ed)->cursor), n + 5);
+        keys(ed, "BSpace");
+        assert_true(draw_frame(ed));
+        editor_free(ed);
+    }
+}
+
 static void test_editor_quit_asks_when_modified(void **state)
 {
     (void)state;
@@ -770,6 +836,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_failed_save_as_keeps_the_buffer_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_write_failure_reported_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_key_at_end_of_long_line_costs_the_screen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_all_on_signal_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_large_recovery_written_on_a_thread, setup, teardown),
         cmocka_unit_test(test_editor_mouse_click_and_drag_select),
