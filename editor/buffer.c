@@ -113,7 +113,7 @@ size_t buffer_line_of(buffer *b, size_t pos)
 size_t buffer_col_of(buffer *b, size_t pos)
 {
     size_t ls = view_line_start(b->text, pos), col = 0, from = ls;
-    if (b->cc_valid && text_changed_from(b->text, b->cc_rev) <= b->cc_pos) b->cc_valid = false;
+    if (b->cc_valid && text_changed_from(b->text, b->cc_rev) < b->cc_pos) b->cc_valid = false;
     if (b->cc_valid && b->cc_ls == ls && b->cc_pos <= pos) {   /* count on from there */
         ls = b->cc_pos;
         col = b->cc_col;
