@@ -258,6 +258,46 @@ class Throughput(unittest.TestCase):
                     err = (g[k] - gref[k]).norm() / max(1e-30, gref[k].norm())
                     self.assertLess(err.item(), 1e-9, "B=%d %s grad %s" % (B, head, k))
 
+    def test_static_head_equals_full_logit_loss_and_reports_what_it_left_out(self):
+        cfg = SMALL
+        L = cfg.n_ctx
+        m = random_model(cfg, seed=23)
+        torch.manual_seed(23)
+        x0 = torch.randint(0, cfg.mask_id, (4, L))
+        for B, lo, hi in ((4, 0.02, 1.0), (8, 0.3, 0.8), (L, 0.02, 1.0)):
+            xt, w = train.noisy_batch(x0, B, lo, hi, cfg.mask_id)
+            n_masked = int((w > 0).sum())
+            cap = train.mask_capacity(4, L, B, lo, hi)
+            self.assertGreaterEqual(cap, n_masked)
+            self.assertLessEqual(cap, 4 * L)
+            ref, gref = self.loss_and_grads(m, lambda: train.group_loss(m, xt, x0, w.double(), B, None))
+            out = {}
+
+            def fn():
+                loss, lost = train.static_loss(m, xt, x0, w.double(), B, None, None, cap)
+                out["lost"] = int(lost)
+                return loss
+            got, g = self.loss_and_grads(m, fn)
+            self.assertEqual(out["lost"], 0)
+            self.assertAlmostEqual(got, ref, delta=1e-9 * abs(ref), msg="B=%d" % B)
+            for k in gref:
+                err = (g[k] - gref[k]).norm() / max(1e-30, gref[k].norm())
+                self.assertLess(err.item(), 1e-9, "B=%d grad %s" % (B, k))
+            # a capacity that is too small drops masked rows and says how many
+            with torch.no_grad():
+                small, lost = train.static_loss(m, xt, x0, w.double(), B, None, None, 5)
+            self.assertEqual(int(lost), n_masked - 5)
+            self.assertLess(small.item(), ref)
+
+    def test_mask_capacity_covers_large_groups(self):
+        torch.manual_seed(0)
+        for B, n, lo, hi in ((4, 20, 0.02, 1.0), (16, 40, 0.02, 1.0), (1024, 36, 0.02, 1.0)):
+            cap = train.mask_capacity(n, 1024, B, lo, hi)
+            self.assertLess(cap, 0.56 * n * 1024)  # a real saving over every row
+            worst = max(int((train.noisy_batch(torch.zeros(n, 1024, dtype=torch.long), B, lo, hi, 1)[1] > 0).sum())
+                        for _ in range(20))
+            self.assertGreater(cap, worst)
+
     def test_fused_head_gradient_matches_autograd_for_any_chunk(self):
         g = torch.Generator().manual_seed(5)
         K, D, V = 23, 6, 11

@@ -151,6 +151,31 @@ def masked_loss(model, a, x0, w, head="masked", chunk=8192):
     return (ce * ww).sum(), len(idx)
 
 
+def mask_capacity(n, L, B, beta, omega, sigmas=8.0):
+    """Rows that hold every masked token of a noisy_batch group of n rows of L (block length B,
+    t in [beta, omega]) except with probability about that of a `sigmas`-sigma event: the
+    antithetic grid's mean t is below beta + (omega - beta) (M + 1) / 2M for M blocks, and the
+    count's Bernoulli spread is at most sqrt(N / 4) for the N = n (L - 1) maskable tokens."""
+    M = n * (L // B)
+    N = n * (L - 1)
+    pmax = beta + (omega - beta) * (M + 1) / (2.0 * M)
+    return min(n * L, int(math.ceil(N * pmax + sigmas * math.sqrt(N / 4.0))) + 1)
+
+
+def static_loss(model, xt, x0, w, B, block_mask, rope_cs, cap):
+    """group_loss with logits at a fixed number `cap` of rows (mask_capacity): the masked rows
+    first, then unmasked ones of weight 0; every shape is static, so the whole group compiles as
+    one graph and the step needs no host synchronisation. Returns (loss, masked rows left out:
+    0 unless cap was too small)."""
+    a = trunk(model, xt, x0, B, block_mask, rope_cs)
+    wf = w.reshape(-1)
+    idx = torch.sort((wf == 0).to(torch.int8), stable=True).indices[:cap]
+    rows = a.reshape(-1, a.shape[-1]).index_select(0, idx)
+    ww = wf.index_select(0, idx)
+    ce = F.cross_entropy(upcast(model.logits(rows)), x0.reshape(-1).index_select(0, idx), reduction="none")
+    return (ce * ww).sum(), (wf > 0).sum() - (ww > 0).sum()
+
+
 def attention_pairs(B, L):
     """Query-key pairs a group's row attends (global: L*L; 2L input: every allowed pair of the
     training mask, which is L*(L+B))."""
@@ -332,6 +357,11 @@ def cmd_train(a):
     pairs = {B: attention_pairs(B, L) for B, _, _, _ in groups}
     rope_cs = {B: model.rope_for(("global",), L, dev) if B == L else model.rope_for(("2L", B), 2 * L, dev)
                for B, _, _, _ in groups}
+    caps = {B: mask_capacity(n, L, B, beta, omega) for B, n, beta, omega in groups}
+    left_out = torch.zeros((), dtype=torch.long, device=dev)
+    static_fn = static_loss
+    if cuda and hasattr(torch, "compile") and not a.no_compile:
+        static_fn = torch.compile(static_loss, dynamic=False)
     if a.head == "full":
         trunk_fn = None
         loss_fn = group_loss
@@ -396,7 +426,11 @@ def cmd_train(a):
             x0 = train_ids[off[:, None] + ar[None, :]]
             xt, w = noisy_batch(x0, B, beta, omega, cfg.mask_id)
             with bd3model.amp(cuda):
-                if trunk_fn is None:
+                if a.head == "static":
+                    loss, lost = static_fn(model, xt, x0, w, B, block_masks.get(B), rope_cs[B], caps[B])
+                    left_out += lost
+                    k_rows = caps[B]
+                elif trunk_fn is None:
                     loss = loss_fn(model, xt, x0, w, B, block_masks.get(B))
                     k_rows = n * L
                 else:
@@ -440,6 +474,8 @@ def cmd_train(a):
         t_last = now
         if state["step"] % a.log_every == 0:
             budget = read_budget(a.work, budget)
+            if a.head == "static" and left_out.item():
+                log("warning: %d masked rows did not fit the static head's capacity so far" % left_out.item())
             lv = loss_acc.item() / max(1, n_acc)
             now = time.time()
             state["elapsed"] += now - t_last
@@ -676,9 +712,10 @@ def main(argv=None):
     p.add_argument("--quick-rows", type=int, default=32, help="rows per valid file in periodic evals")
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--no-flex", action="store_true")
-    p.add_argument("--head", default="masked", choices=("fused", "masked", "full"),
-                   help="output layer and loss: plain at masked rows (fastest on the H200), fused chunked "
-                        "linear + cross-entropy at masked rows (least memory), or logits at every row")
+    p.add_argument("--head", default="masked", choices=("fused", "masked", "static", "full"),
+                   help="output layer and loss: plain at masked rows (fastest measured on the H200), fused "
+                        "chunked linear + cross-entropy at masked rows (least memory), static (a fixed "
+                        "number of rows, masked first: one compiled graph, no host sync), or every row")
     p.add_argument("--chunk", type=int, default=8192, help="rows per chunk of the fused head")
     p.add_argument("--peak-tflops", type=float, default=989.0,
                    help="the peak the logged utilisation is a fraction of (H100/H200 dense bf16: 989)")
