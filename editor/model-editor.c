@@ -1,16 +1,31 @@
 /* model-editor.c: the model in the editor core: model-* commands, cursors kept in step with the
  * model's edits, status slot, messages, background scoring of the visible text.
  * Depends on editor.h and model-session.h; no curses. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "file.h"
 #include "loop.h"
 #include "model-editor.h"
 #include "model-window.h"
 #include "utf8.h"
+
+/* A model file read on a thread of its own: the screen never waits for a load. */
+typedef struct me_loader {
+    pthread_t thread;            /* the reader */
+    char path[CONFIG_MAX_PATH];  /* the model file */
+    bd3_compute compute;         /* how its matrices multiply */
+    bd3_model *model;            /* the result, or NULL */
+    bd3_status st;               /* its status */
+    char err[256];               /* its message */
+    struct loop *lp;             /* woken when the reader is done */
+    atomic_bool done;            /* the reader has finished */
+} me_loader;
 
 struct model_editor {
     editor *ed;               /* the editor (not owned) */
@@ -30,7 +45,78 @@ struct model_editor {
     size_t sel_cursor;        /* its cursor as the model's edits left it (the writer's moves not) */
     bool sel_on;              /* it had a selection */
     size_t sel_lo, sel_hi;    /* that selection, as the model's edits left it */
+    me_loader *loader;        /* a model load in progress, or NULL */
+    editor_model_cmd pending_cmd; /* the command that asked for it, run once it is loaded */
+    int pending_count;        /* its count */
+    const buffer *pending_b;  /* the buffer it was given on */
 };
+
+static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx);
+
+static void *me_loader_run(void *arg)
+{
+    me_loader *l = arg;
+    l->st = bd3_model_load_compute(l->path, l->compute, &l->model, l->err, sizeof l->err);
+    atomic_store(&l->done, true);
+    loop_wakeup(l->lp);
+    return NULL;
+}
+
+/* Starts reading the model on a thread for cmd (run when it is there); false when the model
+ * cannot be read (said on the message line at once) or no thread could start. */
+static bool me_load_start(model_editor *me, editor_model_cmd cmd, int count, const buffer *b)
+{
+    me_loader *l = calloc(1, sizeof *l);
+    if (!l) return false;
+    if (!model_session_model_path(me->s, l->path, sizeof l->path, &l->compute)) {
+        free(l);
+        return false;   /* the session said why */
+    }
+    int err = 0;
+    file_status fs = file_check_regular(l->path, &err);   /* a FIFO would hang the reader */
+    if (fs != FILE_OK) {
+        editor_message(me->ed, EDITOR_MSG_ERROR, "model: %s: %s", l->path,
+                       fs == FILE_E_IO ? strerror(err) : file_status_str(fs));
+        free(l);
+        return true;
+    }
+    l->lp = editor_loop(me->ed);
+    atomic_init(&l->done, false);
+    if (pthread_create(&l->thread, NULL, me_loader_run, l) != 0) {
+        free(l);
+        return false;
+    }
+    me->loader = l;
+    me->pending_cmd = cmd;
+    me->pending_count = count;
+    me->pending_b = b;
+    const char *base = strrchr(l->path, '/');
+    editor_message(me->ed, EDITOR_MSG_INFO, "model: loading %s (the command runs when it is loaded)",
+                   base ? base + 1 : l->path);
+    return true;
+}
+
+/* Takes a finished load (or waits for it when wait): the model goes to the session and the
+ * command that asked for it runs, on the buffer it was given on when that is still current. */
+static bool me_load_collect(model_editor *me, bool wait)
+{
+    me_loader *l = me->loader;
+    if (!l || (!wait && !atomic_load(&l->done))) return false;
+    pthread_join(l->thread, NULL);
+    me->loader = NULL;
+    if (wait) { bd3_model_free(l->model); free(l); return false; }
+    if (l->st != BD3_OK) {
+        editor_message(me->ed, EDITOR_MSG_ERROR, "model: %s", l->err[0] ? l->err : bd3_status_str(l->st));
+        free(l);
+        return true;
+    }
+    model_session_set_model(me->s, l->model);
+    free(l);
+    buffer *b = editor_buffer(me->ed);
+    if (b && b == me->pending_b) me_command(me->ed, me->pending_cmd, me->pending_count, me);
+    else editor_message(me->ed, EDITOR_MSG_INFO, "model: loaded");
+    return true;
+}
 
 /* Moves a position past a replacement of [pos, pos + old_len) by new_len bytes, as the editor
  * moves cursors (editor_follow_replace). */
@@ -297,6 +383,17 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
         editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only");
         return;
     }
+    if (me->loader) {   /* a load is under way: this command runs instead when it is done */
+        me->pending_cmd = cmd;
+        me->pending_count = count;
+        me->pending_b = b;
+        editor_message(ed, EDITOR_MSG_INFO, "model: still loading");
+        return;
+    }
+    /* the model is read on a thread when the editor runs a main loop (to wake it when done) */
+    bool needs = cmd != MODEL_CMD_HEATMAP || !model_session_heatmap(me->s);
+    if (needs && !model_session_model(me->s) && editor_loop(ed) && me_load_start(me, cmd, count, b))
+        return;
     size_t s, e;
     if (!buffer_selection(b, &s, &e))
         s = e = buffer_cursor(b);
@@ -390,6 +487,7 @@ void model_editor_free(model_editor *me)
     }
     if (me->timer_fd >= 0)
         close(me->timer_fd);
+    me_load_collect(me, true);
     model_session_free(me->s);
     free(me);
 }
@@ -410,6 +508,8 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     bool redraw = false;
     *timeout_ms = -1;
     me->now_ms = now_ms;
+    if (me_load_collect(me, false))
+        redraw = true;
     /* "set model ...", "set threads ..." or "set compute ..." at the prompt: the next command
        reloads */
     const config *cfg = editor_config(ed);

@@ -180,22 +180,39 @@ void model_session_free(model_session *s)
     free(s);
 }
 
+bool model_session_model_path(model_session *s, char *path, size_t size, bd3_compute *compute)
+{
+    *compute = BD3_COMPUTE_AUTO;
+    if (s->cfg && bd3_compute_parse(s->cfg->compute, compute) != 0)
+        *compute = BD3_COMPUTE_AUTO;
+    if (s->cfg && s->cfg->model[0]) {
+        snprintf(path, size, "%s", s->cfg->model);
+    } else if (bd3_default_model_path(path, size) != BD3_OK) {
+        session_msg(s, MODEL_MSG_ERROR, "model: no model file (looked for %s); set the model option or $BD3_MODEL", path);
+        return false;
+    }
+    return true;
+}
+
+void model_session_set_model(model_session *s, bd3_model *m)
+{
+    if (s->model) {
+        bd3_model_free(m);   /* one is there already */
+        return;
+    }
+    s->model = m;
+}
+
 int model_session_load(model_session *s)
 {
     if (s->model && s->worker)
         return 0;
     char path[CONFIG_MAX_PATH];
-    if (s->cfg && s->cfg->model[0]) {
-        snprintf(path, sizeof path, "%s", s->cfg->model);
-    } else if (bd3_default_model_path(path, sizeof path) != BD3_OK) {
-        session_msg(s, MODEL_MSG_ERROR, "model: no model file (looked for %s); set the model option or $BD3_MODEL", path);
+    bd3_compute compute;
+    if (!s->model && !model_session_model_path(s, path, sizeof path, &compute))
         return -1;
-    }
     if (!s->model) {
         char err[256] = "";
-        bd3_compute compute = BD3_COMPUTE_AUTO;
-        if (s->cfg && bd3_compute_parse(s->cfg->compute, &compute) != 0)
-            compute = BD3_COMPUTE_AUTO;
         bd3_status st = bd3_model_load_compute(path, compute, &s->model, err, sizeof err);
         if (st != BD3_OK) {
             session_msg(s, MODEL_MSG_ERROR, "model: %s", err[0] ? err : bd3_status_str(st));

@@ -40,6 +40,11 @@ void model_session_set_edit_fn(model_session *s, model_edit_fn fn, void *user);
 /* Loads the model now (config "model", else $BD3_MODEL / the default model) unless loaded. 0 on
  * success; -1 with the reason in model_session_message. Later calls after a failure retry. */
 int model_session_load(model_session *s);
+/* The model file a load reads and how it computes; false (message set) when there is none. */
+bool model_session_model_path(model_session *s, char *path, size_t size, bd3_compute *compute);
+/* Takes a model loaded elsewhere (a loader thread) as the session's own; the next command starts
+ * its worker. A session that has a model already frees m. */
+void model_session_set_model(model_session *s, bd3_model *m);
 const bd3_model *model_session_model(const model_session *s); /* NULL before a load */
 /* Drops the model and worker (the next command reloads: after "model" or "threads" changed). */
 void model_session_unload(model_session *s);

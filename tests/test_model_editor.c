@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include "loop.h"
 #include <stdio.h>
 #include <unistd.h>
 #include "command.h"
@@ -466,6 +467,42 @@ static void test_model_editor_recovery_file_during_job_holds_person_text(void **
     rmdir(dir);
 }
 
+/* With a main loop, a model command never waits for the model file to be read: the key
+ * returns at once (the editor keeps taking keys), and the command runs once the loader thread
+ * has read the model and woken the loop. */
+static void test_model_editor_loads_the_model_off_the_screen_thread(void **state)
+{
+    fx *f = *state;
+    loop *lp = loop_new();
+    assert_non_null(lp);
+    editor_set_loop(f->ed, lp);
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 11;
+    key(f, "C-r");
+    assert_null(model_session_model(model_editor_session(f->me)));   /* not read on this thread */
+    assert_non_null(strstr(f->ed->message, "loading"));
+    char *now = buf_text(f);
+    assert_string_equal(now, doc);   /* nothing ran yet */
+    free(now);
+    int timeout;
+    for (int i = 0; i < 600 && !model_session_model(model_editor_session(f->me)); i++) {
+        loop_wait(lp, -1, 100);   /* the loader's wakeup ends the wait */
+        model_editor_tick(f->me, 0, &timeout);
+    }
+    assert_non_null(model_session_model(model_editor_session(f->me)));
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "infilled"));
+    now = buf_text(f);
+    assert_string_not_equal(now, doc);   /* the infill ran on the selection (whole tokens) */
+    assert_memory_equal(now, doc, 3);
+    free(now);
+    model_editor_free(f->me);   /* teardown frees it again: make it a fresh one */
+    f->me = model_editor_new(f->ed, NULL);
+    editor_set_loop(f->ed, NULL);
+    loop_free(lp);
+}
+
 /* Saving while a job shows its placeholders writes the person's text and says how many bytes
  * that was (not the size of the text on screen). */
 static void test_model_editor_save_during_job_reports_bytes_written(void **state)
@@ -653,6 +690,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_typing_during_job_is_not_part_of_its_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_undo_during_job_takes_back_only_the_person_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_save_during_job_reports_bytes_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_loads_the_model_off_the_screen_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_recovery_file_during_job_holds_person_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move, setup, teardown),
