@@ -281,8 +281,7 @@ void infill_finish(model_session *s, char *buf, uint8_t *attr, size_t len, int n
                     s->infill.n_samples, weak);
     else if (s->infill.fit_lo > 0)
         session_msg(s, kind,
-                    "model: infilled %d token%s, the length that fits best of %d..%d (%.3f nats/byte; "
-                    "sample %d; press again for another)%s",
+                    "model: infilled %d token%s, best fit of %d..%d (%.2f nat/B; sample %d; press again)%s",
                     n, n == 1 ? "" : "s", s->infill.fit_lo, s->infill.fit_hi, s->infill.fit_npb,
                     s->infill.n_samples, weak);
     else

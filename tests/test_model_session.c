@@ -996,7 +996,7 @@ static void test_model_infill_fit_keeps_the_likeliest_length(void **state)
     char want[64];
     snprintf(want, sizeof want, "infilled %d token", fit_kept);
     assert_non_null(strstr(model_session_message(f->s), want));
-    assert_non_null(strstr(model_session_message(f->s), "best of 2..6"));
+    assert_non_null(strstr(model_session_message(f->s), "best fit of 2..6"));
     model_session_status(f->s, st, sizeof st);
     snprintf(want, sizeof want, "fit %d tok %.2f nat/B", fit_kept, fit_npb);
     assert_string_equal(st, want);
