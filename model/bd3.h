@@ -327,8 +327,9 @@ bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *
 
 /* Length that fits: the tokens ids[lo..hi) of the window ids[0..n) are a span to replace; for
  * every length len in [len_min, len_max] the window ids[0..lo) ++ len masks ++ ids[hi..n) (at
- * most n_ctx tokens) is filled as bd3_infill does (same p for every length) and the span scored
- * by bd3_nelbo_span (n_draws) per byte of its text. The fill with the fewest nats per byte wins:
+ * most n_ctx tokens) is filled as bd3_infill does (same p for every length) and the fill with
+ * the 8 tokens on each side of it (how well it joins the text around it) is scored by
+ * bd3_nelbo_span (n_draws) per byte of their text. The fill with the fewest nats per byte wins:
  * out (and out_conf when non-NULL), both [len_max], receive its tokens, *n_out its length and
  * *nats_per_byte (when non-NULL) its score. cb sees each length's window as the canvas, with
  * n_done and n_target counted over all lengths. */

@@ -707,6 +707,7 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
 /* ---- span likelihood and length that fits ------------------------------------------------- */
 
 #define OPS_SPAN_DRAWS 8 /* default subsets of bd3_nelbo_span */
+#define OPS_FIT_AROUND 8 /* tokens on each side of a fill scored with it by bd3_infill_fit */
 
 bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *target, int n_draws,
                           uint64_t seed, double *nats)
@@ -802,6 +803,7 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
                           int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
                           int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user)
 {
+    const int around = OPS_FIT_AROUND;
     bd3_status st = ops_check_window(c, ids, n);
     if (st != BD3_OK)
         return st;
@@ -836,7 +838,8 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
         fs.done_before += len;
         memset(target, 0, (size_t)w);
         size_t bytes = 0;
-        for (int i = lo; i < lo + len; i++) {
+        int t0 = lo - around > 0 ? lo - around : 0, t1 = lo + len + around < w ? lo + len + around : w;
+        for (int i = t0; i < t1; i++) {
             size_t bl = 0;
             bd3_token_bytes(m, canvas[i], &bl);
             bytes += bl;

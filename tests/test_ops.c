@@ -690,17 +690,17 @@ static void test_infill_fit_keeps_the_length_with_fewest_nats_per_byte(void **st
         uint8_t target[N + MAX] = {0};
         int wn = N - (HI - LO) + len;
         memcpy(w, ids, LO * sizeof *w);
-        for (int i = LO; i < LO + len; i++) {
+        for (int i = LO; i < LO + len; i++)
             w[i] = hp()->mask_id;
+        for (int i = LO - 8; i < LO + len + 8; i++) /* the fill and 8 tokens on each side */
             target[i] = 1;
-        }
         memcpy(w + LO + len, ids + HI, (N - HI) * sizeof *w);
         memset(cf, 0, sizeof cf);
         assert_int_equal(bd3_infill(g_ctx, &p, w, cf, wn, NULL, NULL), BD3_OK);
         double nats;
         assert_int_equal(bd3_nelbo_span(g_ctx, w, wn, target, 4, p.seed, &nats), BD3_OK);
         size_t bytes = 0;
-        for (int i = LO; i < LO + len; i++) {
+        for (int i = LO - 8; i < LO + len + 8; i++) {
             size_t bl = 0;
             bd3_token_bytes(g_model, w[i], &bl);
             bytes += bl;
