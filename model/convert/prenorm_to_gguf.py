@@ -46,6 +46,9 @@ FAMILY_DEFAULTS = {
 }
 
 
+FAST_DLLM_V2_MASK = 151665  # mask id of Fast-dLLM v2's modeling code when its files name none
+
+
 def positive_int(cfg, key, path, default=None):
     v = cfg.get(key, default)
     if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
@@ -224,11 +227,14 @@ def convert(hf_dir, out_path, wtype="f32", n_ctx=4096, name=None, tokenizer=None
     if mask_id is None:
         mask_id = c["mask_id"]
     if mask_id is None:
-        found = [i for i, s in tokens.items() if s in ("<|MASK|>", "<|mask|>") and i in added]
-        if len(found) != 1:
+        found = [i for i, s in tokens.items() if s in ("<|MASK|>", "<|mask|>", "|<MASK>|") and i in added]
+        if len(found) == 1:
+            mask_id = found[0]
+        elif not found and c["family"] == "fast_dllm_v2" and V > FAST_DLLM_V2_MASK:
+            mask_id = FAST_DLLM_V2_MASK  # the default of its published forward() and generate()
+        else:
             raise ConvertError("%s: no mask_token_id and no single <|MASK|> token in %s; give --mask-id"
                                % (c["path"], tok_path))
-        mask_id = found[0]
     if not isinstance(mask_id, int) or not 0 <= mask_id < V:
         raise ConvertError("mask id %r is outside the vocabulary of %d" % (mask_id, V))
     vocab = []
