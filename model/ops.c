@@ -1,6 +1,6 @@
 /* ops.c: the operations built on the forward pass and the samplers: infill (exact or with the
  * window cache), continue (with and without the KV cache, reusing it across calls), score, revise
- * (word-boundary classes kept), alternatives, span NELBO with the length that fits, and NELBO.
+ * (word-boundary classes kept), alternatives and NELBO (span NELBO and the length that fits: fit.c).
  * Depends on bd3.h, forward.h, sampler.h and libc/libm only. */
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 
 /* ---- logits of selected rows --------------------------------------------------------------- */
 
-#define OPS_CHUNK 32 /* rows of logits held at a time by a window pass */
 
 /* A window pass (bd3_forward_rows_each) whose rows the sampler picks from. */
 typedef struct ops_window {
@@ -108,7 +107,7 @@ static bd3_status ops_denoise_block(sampler *s, bd3_rng *r, int32_t *block, floa
     return st;
 }
 
-static float *ops_alloc_logits(const bd3_ctx *c, int rows)
+float *ops_alloc_logits(const bd3_ctx *c, int rows)
 {
     const int V = bd3_model_hparams(bd3_ctx_model(c))->n_vocab;
     return malloc((size_t)rows * (size_t)V * sizeof(float));
@@ -116,7 +115,7 @@ static float *ops_alloc_logits(const bd3_ctx *c, int rows)
 
 /* ---- infill ------------------------------------------------------------------------------- */
 
-static bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n)
+bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n)
 {
     if (!c || !ids || n <= 0)
         return BD3_E_ARG;
@@ -204,8 +203,8 @@ static uint8_t *ops_token_classes(const bd3_model *m);
 /* Infill whose masks never glue onto the words around them: a mask right after a known token
  * ending in a letter or digit draws no token that starts with one, a mask right before a known
  * token starting with one draws no token that ends with one. */
-static bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf,
-                                   int n, bd3_step_fn cb, void *user)
+bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                            bd3_step_fn cb, void *user)
 {
     bd3_status st = ops_check_window(c, ids, n);
     if (st != BD3_OK)
@@ -465,18 +464,8 @@ bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int blo
 
 #define OPS_SCORE_STRIDE 8 /* default k of bd3_score: each pass masks one token in 8 */
 
-/* Log-probabilities of the true tokens at the rows of a chunked pass, as they arrive. */
-typedef struct ops_logp {
-    const int32_t *truth;  /* [window] ids whose probability is wanted */
-    const int *rows;       /* [n_rows] window positions of the pass's rows */
-    int n_vocab;           /* V */
-    int32_t mask_id;       /* the mask id (probability 0) */
-    float *conf;           /* [window] receives p(truth[i]) at each row i; NULL: not kept */
-    double *sum_neg;       /* receives the sum of -log p / *scale; NULL: not kept */
-    double scale;          /* divisor of each term of *sum_neg (the masking rate t) */
-} ops_logp;
 
-static bd3_status ops_logp_rows(void *user, int j0, int nj, const float *logits)
+bd3_status ops_logp_rows(void *user, int j0, int nj, const float *logits)
 {
     ops_logp *q = user;
     for (int j = 0; j < nj; j++) {
@@ -701,169 +690,6 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     free(old);
     free(old_conf);
     free(order);
-    return st;
-}
-
-/* ---- span likelihood and length that fits ------------------------------------------------- */
-
-#define OPS_SPAN_DRAWS 8 /* default subsets of bd3_nelbo_span */
-#define OPS_FIT_AROUND 8 /* tokens on each side of a fill scored with it by bd3_infill_fit */
-
-bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *target, int n_draws,
-                          uint64_t seed, double *nats)
-{
-    bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK || !target || !nats)
-        return st != BD3_OK ? st : BD3_E_ARG;
-    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-        if (!target[i])
-            continue;
-        if (ids[i] == hp->mask_id)
-            return BD3_E_ARG; /* a target token must be known to be scored */
-        m++;
-    }
-    if (m == 0)
-        return BD3_E_ARG;
-    if (n_draws <= 0)
-        n_draws = OPS_SPAN_DRAWS;
-    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with a subset masked */
-    int *perm = malloc((size_t)m * sizeof *perm);         /* [m] target positions, shuffled */
-    int *rows = malloc((size_t)m * sizeof *rows);         /* [m] masked positions, ascending */
-    float *chunk = ops_alloc_logits(c, OPS_CHUNK);        /* [OPS_CHUNK, V] logits of some rows */
-    if (!canvas || !perm || !rows || !chunk) {
-        st = BD3_E_NOMEM;
-        goto done;
-    }
-    bd3_rng r;
-    bd3_rng_seed(&r, seed);
-    const double u0 = bd3_rng_uniform(&r); /* stratification offset of the subset sizes */
-    double total = 0.0;
-    for (int d = 0; d < n_draws; d++) {
-        /* subset size k spread evenly over 1..m across the draws */
-        int k = 1 + (int)(((double)d + u0) * m / n_draws);
-        if (k > m)
-            k = m;
-        int np = 0;
-        for (int i = 0; i < n; i++)
-            if (target[i])
-                perm[np++] = i;
-        for (int j = 0; j < k; j++) { /* partial Fisher-Yates: the first k are the subset */
-            int x = j + (int)(bd3_rng_uniform(&r) * (m - j));
-            if (x >= m)
-                x = m - 1;
-            int tmp = perm[j];
-            perm[j] = perm[x];
-            perm[x] = tmp;
-        }
-        memcpy(canvas, ids, (size_t)n * sizeof *canvas);
-        for (int j = 0; j < k; j++)
-            canvas[perm[j]] = hp->mask_id;
-        int nr = 0;
-        for (int i = 0; i < n; i++)
-            if (canvas[i] == hp->mask_id && target[i])
-                rows[nr++] = i;
-        double sum = 0.0;
-        ops_logp q = {.truth = ids, .rows = rows, .n_vocab = hp->n_vocab, .mask_id = hp->mask_id,
-                      .sum_neg = &sum, .scale = 1.0};
-        st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, nr, OPS_CHUNK, chunk, ops_logp_rows,
-                                   &q);
-        if (st != BD3_OK)
-            goto done;
-        total += sum * (double)m / (double)k;
-    }
-    *nats = total / n_draws;
-done:
-    free(canvas);
-    free(perm);
-    free(rows);
-    free(chunk);
-    return st;
-}
-
-/* Progress of one length of bd3_infill_fit, handed on with counts over all lengths. */
-typedef struct ops_fit_step {
-    bd3_step_fn cb;     /* the caller's callback */
-    void *user;         /* its argument */
-    int done_before;    /* tokens written at the lengths tried before */
-    int n_target;       /* tokens written at all lengths */
-} ops_fit_step;
-
-static int ops_fit_on_step(void *user, const bd3_progress *p)
-{
-    ops_fit_step *f = user;
-    bd3_progress q = *p;
-    q.n_done = f->done_before + p->n_done;
-    q.n_target = f->n_target;
-    return f->cb ? f->cb(f->user, &q) : 0;
-}
-
-bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
-                          int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
-                          int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user)
-{
-    const int around = OPS_FIT_AROUND;
-    bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK)
-        return st;
-    const bd3_model *m = bd3_ctx_model(c);
-    const bd3_hparams *hp = bd3_model_hparams(m);
-    if (!p || !out || !n_out || lo < 0 || hi < lo || hi > n || len_min < 1 || len_max < len_min ||
-        n - (hi - lo) + len_max > hp->n_ctx)
-        return BD3_E_ARG;
-    const int n_max = n - (hi - lo) + len_max;
-    int32_t *canvas = malloc((size_t)n_max * sizeof *canvas); /* [n_max] window at one length */
-    float *conf = calloc((size_t)n_max, sizeof *conf);        /* [n_max] its confidence */
-    uint8_t *target = calloc((size_t)n_max, 1);               /* [n_max] 1 on the span */
-    if (!canvas || !conf || !target) {
-        st = BD3_E_NOMEM;
-        goto done;
-    }
-    ops_fit_step fs = {.cb = cb, .user = user};
-    for (int len = len_min; len <= len_max; len++)
-        fs.n_target += len;
-    double best = INFINITY;
-    *n_out = 0;
-    for (int len = len_min; len <= len_max; len++) {
-        const int w = n - (hi - lo) + len;
-        memcpy(canvas, ids, (size_t)lo * sizeof *canvas);
-        for (int i = lo; i < lo + len; i++)
-            canvas[i] = hp->mask_id;
-        memcpy(canvas + lo + len, ids + hi, (size_t)(n - hi) * sizeof *canvas);
-        memset(conf, 0, (size_t)w * sizeof *conf);
-        st = ops_infill_words(c, p, canvas, conf, w, ops_fit_on_step, &fs);
-        if (st != BD3_OK)
-            goto done;
-        fs.done_before += len;
-        memset(target, 0, (size_t)w);
-        size_t bytes = 0;
-        int t0 = lo - around > 0 ? lo - around : 0, t1 = lo + len + around < w ? lo + len + around : w;
-        for (int i = t0; i < t1; i++) {
-            size_t bl = 0;
-            bd3_token_bytes(m, canvas[i], &bl);
-            bytes += bl;
-            target[i] = 1;
-        }
-        double nats = 0.0;
-        st = bd3_nelbo_span(c, canvas, w, target, n_draws, p->seed, &nats);
-        if (st != BD3_OK)
-            goto done;
-        double per_byte = nats / (double)(bytes > 0 ? bytes : 1);
-        if (per_byte < best) {
-            best = per_byte;
-            memcpy(out, canvas + lo, (size_t)len * sizeof *out);
-            if (out_conf)
-                memcpy(out_conf, conf + lo, (size_t)len * sizeof *out_conf);
-            *n_out = len;
-            if (nats_per_byte)
-                *nats_per_byte = per_byte;
-        }
-    }
-done:
-    free(canvas);
-    free(conf);
-    free(target);
     return st;
 }
 

@@ -1,4 +1,5 @@
-/* ops.h: helpers of ops.c shared with its tests, internal to the engine. Depends on bd3.h and libc only. */
+/* ops.h: helpers of ops.c shared with fit.c and the tests, internal to the engine. Depends on
+ * bd3.h and libc only. */
 #ifndef BD3_OPS_H
 #define BD3_OPS_H
 
@@ -16,5 +17,28 @@ int ops_repeat_tail(const int32_t *out, int n);
  * the end-of-text and mask tokens and ids without bytes. */
 #define OPS_CLASS_SPECIAL 16u
 unsigned ops_token_class(const bd3_model *m, int32_t id);
+
+#define OPS_CHUNK 32 /* rows of logits held at a time by a window pass */
+
+/* BD3_OK when ids[0..n) is a window the context can run (1..n_ctx ids in the vocabulary). */
+bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n);
+/* malloc'd logits for rows rows of the context's vocabulary ([rows, n_vocab]); NULL out of memory. */
+float *ops_alloc_logits(const bd3_ctx *c, int rows);
+/* bd3_infill itself: masks never glue onto the words next to them (see bd3.h). */
+bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                            bd3_step_fn cb, void *user);
+
+/* Log-probabilities of the true tokens at the rows of a chunked pass, as they arrive. */
+typedef struct ops_logp {
+    const int32_t *truth;  /* [window] ids whose probability is wanted */
+    const int *rows;       /* [n_rows] window positions of the pass's rows */
+    int n_vocab;           /* V */
+    int32_t mask_id;       /* the mask id (probability 0) */
+    float *conf;           /* [window] receives p(truth[i]) at each row i; NULL: not kept */
+    double *sum_neg;       /* receives the sum of -log p / *scale; NULL: not kept */
+    double scale;          /* divisor of each term of *sum_neg (the masking rate t) */
+} ops_logp;
+/* bd3_rows_fn over an ops_logp: records p or sums -log p / scale of the true token at each row. */
+bd3_status ops_logp_rows(void *user, int j0, int nj, const float *logits);
 
 #endif
