@@ -563,6 +563,10 @@ void bd3_model_free(bd3_model *m)
         quant_matrix_free(&m->layers[l].wo.q);
         quant_matrix_free(&m->layers[l].w_up.q);
         quant_matrix_free(&m->layers[l].w_down.q);
+        quant_matrix_free(&m->layers[l].wq.q);      /* pre-norm models */
+        quant_matrix_free(&m->layers[l].wk.q);
+        quant_matrix_free(&m->layers[l].wv.q);
+        quant_matrix_free(&m->layers[l].w_gate.q);
     }
     quant_matrix_free(&m->w_out.q);
     free(m->owned);
