@@ -607,14 +607,51 @@ static uint64_t file_hash(const char *s)
     return h;
 }
 
+/* Start time of process pid in seconds since the epoch, from /proc (field 22 of
+ * /proc/PID/stat, in clock ticks after boot, plus the boot time of /proc/stat); -1 when it
+ * cannot be read. With the pid it tells an editor apart from a later process given its pid. */
+static long long file_proc_start(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');   /* the command name may hold spaces and parentheses */
+    if (!p) return -1;
+    unsigned long long ticks = 0;
+    /* after ")": state is field 3; starttime is field 22 */
+    int field = 2;
+    for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " "))
+        if (++field == 22) { ticks = strtoull(tok, NULL, 10); break; }
+    if (field != 22) return -1;
+    static long long boot = -1;   /* boot time, read once */
+    if (boot < 0) {
+        FILE *s = fopen("/proc/stat", "r");
+        char line[256];
+        while (s && fgets(line, sizeof line, s))
+            if (!strncmp(line, "btime ", 6)) boot = atoll(line + 6);
+        if (s) fclose(s);
+        if (boot < 0) return -1;
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    return boot + (long long)(ticks / (unsigned long long)(hz > 0 ? hz : 100));
+}
+
 /* The tag of this editor process in file names: its pid and its start time. */
 static void file_instance(long *pid, long long *started)
 {
-    static time_t start;   /* this process's first call */
-    static pid_t owner;    /* the process that took start (a fork takes its own) */
-    if (!start || owner != getpid()) { start = time(NULL); owner = getpid(); }
+    static long long start;   /* this process's start time */
+    static pid_t owner;       /* the process that took start (a fork takes its own) */
+    if (!start || owner != getpid()) {
+        owner = getpid();
+        start = file_proc_start((long)owner);
+        if (start < 0) start = (long long)time(NULL);
+    }
     *pid = (long)getpid();
-    *started = (long long)start;
+    *started = start;
 }
 
 bool file_recovery_path(const char *path, char *buf, size_t size)
@@ -726,12 +763,15 @@ static ssize_t file_head(const char *path, char *buf, size_t size)
     return n;
 }
 
-/* The editor of pid is running (a pid that is not, or a zero, says the file is left over). */
-static bool file_pid_alive(long pid)
+/* The editor of pid started at started is still running (a pid that is not, or one that now
+ * belongs to a process started at another time, says the file is left over). */
+static bool file_pid_alive(long pid, long long started)
 {
     if (pid <= 0) return false;
     if (pid == (long)getpid()) return true;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    if (!(kill((pid_t)pid, 0) == 0 || errno == EPERM)) return false;
+    long long s = file_proc_start(pid);
+    return s < 0 || (s >= started - 1 && s <= started + 1);   /* no /proc: trust the pid */
 }
 
 /* Finds the recovery files of path: this editor's own (own, when wanted), the newest one
@@ -772,7 +812,7 @@ static int file_recovery_scan(const char *path, char *own, char *left, long *oth
             if (own) strcpy(own, full);
             continue;
         }
-        if (file_pid_alive(pid)) {
+        if (file_pid_alive(pid, st_tag)) {
             others++;
             if (other_pid) *other_pid = pid;
             continue;

@@ -549,6 +549,29 @@ static void test_file_recovery_per_editor(void **state)
     close(go[0]); close(go[1]); close(ready[0]); close(ready[1]);
 }
 
+/* A recovery file whose pid now belongs to another process (pid reuse: here pid 1, started at
+ * boot, not at the time in the name) is left over: it is offered, not taken as a running
+ * editor's. */
+static void test_file_recovery_of_a_reused_pid_is_offered(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], rec[PATH_MAX], cut[PATH_MAX], other[PATH_MAX + 32];
+    path_in(p, "reused.txt");
+    text *t = text_of("left by an editor whose pid was reused");
+    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
+    assert_true(file_recovery_path(p, rec, sizeof rec));
+    /* "file-HASH-PID-START": keep "file-HASH", then pid 1 with a start time it never had */
+    snprintf(cut, sizeof cut, "%s", rec);
+    *strrchr(cut, '-') = 0;
+    *strrchr(cut, '-') = 0;
+    snprintf(other, sizeof other, "%s-1-12345", cut);
+    assert_int_equal(rename(rec, other), 0);
+    assert_int_equal(file_recovery_others(p, NULL), 0);
+    assert_true(file_recovery_exists(p));
+    assert_recovers(p, "left by an editor whose pid was reused");
+    text_free(t);
+}
+
 static void test_file_recovery_discard_removes_the_offered_file(void **state)
 {
     (void)state;
@@ -978,6 +1001,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_recovery_of_a_path_longer_than_name_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_per_editor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_discard_removes_the_offered_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_recovery_of_a_reused_pid_is_offered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_keeps_hard_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_as_root_keeps_owner_and_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_writes_in_place_when_owner_cannot_be_kept, setup, teardown),

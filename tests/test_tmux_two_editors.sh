@@ -1,6 +1,7 @@
 #!/bin/sh
-# test_tmux_two_editors.sh: two bd3ed editing one file each keep their own recovery text: a save
-# in one never deletes the other's, and the other's text survives its kill -9. Files whose
+# test_tmux_two_editors.sh: two bd3ed editing one file each keep their own recovery text: the
+# second is told of the first's unsaved changes, a save in one never deletes the other's, and
+# the other's text survives its kill -9. Files whose
 # names differ only by '/' and '%' (x/y.txt, x%y.txt) never share a recovery file.
 . tests/tmux/lib.sh
 
@@ -25,11 +26,11 @@ f=$WORK/shared.txt
 printf 'base\n' > "$f"
 start_editor shared.txt
 wait_for " shared.txt"
-second shared.txt
-wait_for2 " shared.txt"
 type_text "first-editor "
-tm send-keys -t second -l -- "second-editor "
 wait_grep "first-editor base" "$WORK/state" 30
+second shared.txt
+wait_for2 "also being edited in another bd3ed"   # told of the first one's unsaved changes
+tm send-keys -t second -l -- "second-editor "
 wait_grep "second-editor base" "$WORK/state" 30
 keys C-s
 wait_for "Saved"
