@@ -441,8 +441,6 @@ void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, cons
 
 /* ---- elementwise loops split by rows over the pool ---- */
 
-/* ---- elementwise loops split by rows over the pool ---- */
-
 typedef enum forward_op {
     FORWARD_NORM, FORWARD_GATE, FORWARD_GELU, FORWARD_ROPE, FORWARD_RMS, FORWARD_HEAD_RMS, FORWARD_SWIGLU
 } forward_op;

@@ -14,7 +14,9 @@ bd3_status wincache_init(bd3_ctx *c)
     c->win.n = 0;
     c->win.packed = 0;
     if (!c->win.v) return BD3_E_NOMEM;
-    if (!c->att_k) return BD3_OK; /* no int8 attention */
+    /* packed keys and values for the int8 attention of the DiT backbone's steps (the pre-norm
+       backbone's window steps attend in float32) */
+    if (!c->att_k || hp->prenorm) return BD3_OK;
     const int LH = hp->n_layer * hp->n_head, hd = hp->n_embd / hp->n_head, NP = c->ld_scores;
     c->win.pk = calloc((size_t)LH, sizeof *c->win.pk);
     c->win.pvt = calloc((size_t)LH, sizeof *c->win.pvt);
