@@ -26,7 +26,10 @@ int cmd_info(cli_opts *o)
     printf("f32_bytes       %zu\n", bd3_model_n_params(m) * 4);
     printf("n_vocab         %d\n", hp->n_vocab);
     printf("n_embd          %d\n", hp->n_embd);
+    printf("backbone        %s\n", hp->prenorm ? "prenorm" : "dit");
     printf("n_head          %d\n", hp->n_head);
+    printf("n_head_kv       %d\n", hp->n_head_kv);
+    printf("head_dim        %d\n", hp->head_dim);
     printf("n_layer         %d\n", hp->n_layer);
     printf("n_ff            %d\n", hp->n_ff);
     printf("n_ctx           %d\n", hp->n_ctx);
@@ -39,6 +42,8 @@ int cmd_info(cli_opts *o)
         printf(" %d%s", hp->block_lengths[i], hp->block_lengths[i] == hp->n_ctx ? "(global)" : "");
     printf("\n");
     printf("default_block   %d\n", bd3_model_default_block(m));
+    printf("sub_block       %d\n", hp->sub_block);
+    printf("logit_shift     %d\n", hp->logit_shift);
     printf("global_trained  %s\n", bd3_model_has_global(m) ? "yes" : "no");
     printf("ctx_bytes       %zu\n", bd3_ctx_bytes(c));
     /* the defaults every front end starts from (built-in, or this model's metadata) */
