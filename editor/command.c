@@ -677,6 +677,7 @@ static const command commands[] = {
     { "model-sample-next", "Model: show the next kept sample of the last infill", cmd_model, M, MODEL_CMD_SAMPLE_NEXT },
     { "model-sample-prev", "Model: show the previous kept sample of the last infill", cmd_model, M, MODEL_CMD_SAMPLE_PREV },
     { "model-fill", "Model: fill every ___ blank in the selection or text at once (again: another sample)", cmd_model, M, MODEL_CMD_FILL },
+    { "model-mark-blank", "Model: mark the selection as a blank for the next fill (again: unmark)", cmd_model, M, MODEL_CMD_MARK_BLANK },
 };
 
 #undef R

@@ -75,6 +75,7 @@ typedef enum editor_model_cmd {
     MODEL_CMD_SAMPLE_NEXT,  /* model-sample-next */
     MODEL_CMD_SAMPLE_PREV,  /* model-sample-prev */
     MODEL_CMD_FILL,         /* model-fill */
+    MODEL_CMD_MARK_BLANK,   /* model-mark-blank */
 } editor_model_cmd;
 
 /* What the editor tells the model layer about, with the buffer concerned. */

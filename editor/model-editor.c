@@ -236,7 +236,8 @@ static void me_show_alternatives(model_editor *me)
     me->alt_shown = true;
 }
 
-/* editor_style_fn: tokens a revise changed, mask placeholders, then the heatmap buckets. */
+/* editor_style_fn: tokens a revise changed, spans marked as blanks and mask placeholders (the
+ * mask colour), then the heatmap buckets. */
 static int me_style(uint8_t attr, size_t pos, void *ctx)
 {
     model_editor *me = ctx;
@@ -245,6 +246,8 @@ static int me_style(uint8_t attr, size_t pos, void *ctx)
         return -1;
     if (model_session_changed_at(me->s, buffer_text(b), pos))
         return THEME_SEARCH;
+    if (model_session_blank_at(me->s, buffer_text(b), pos))
+        return THEME_MASK;
     if (attr == 0 && model_session_busy(me->s) && text_byte_at(buffer_text(b), pos) == 0xe2 &&
         text_byte_at(buffer_text(b), pos + 1) == 0x96 && text_byte_at(buffer_text(b), pos + 2) == 0x91)
         return THEME_MASK; /* MODEL_MASK_TEXT */
@@ -425,6 +428,9 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
         break;
     case MODEL_CMD_FILL:
         model_session_fill(me->s, buffer_text(b), s, e, buffer_cursor(b));
+        break;
+    case MODEL_CMD_MARK_BLANK:
+        model_session_mark_blank(me->s, buffer_text(b), s, e);
         break;
     case MODEL_CMD_HEATMAP: {
         bool on = model_session_toggle_heatmap(me->s);

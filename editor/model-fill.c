@@ -1,6 +1,7 @@
 /* model-fill.c: fill in the blanks: every run of underscores in the selection (or the text) is
- * masked, one mask per underscore, and the model fills them all in one pass over one window that
- * holds every blank and all the text between them; more samples and cycling as for infill.
+ * masked, one mask per underscore, and so is every span marked as a blank (as many masks as it
+ * had tokens); the model fills them all in one pass over one window that holds every blank and
+ * all the text between them; more samples and cycling as for infill.
  * Depends on model-session-core.h; no curses. */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,71 @@ void fill_forget(model_session *s)
     free(s->infill.fill_attr);
     s->infill.fill_attr = NULL;
     s->infill.fill_attr_len = 0;
+}
+
+void fill_marks_clear(model_session *s)
+{
+    memset(s->infill.marks, 0, sizeof s->infill.marks);
+    s->infill.n_marks = 0;
+}
+
+int model_session_mark_blank(model_session *s, text *t, size_t sel_lo, size_t sel_hi)
+{
+    if (sel_lo >= sel_hi || sel_hi > text_size(t)) {
+        session_msg(s, MODEL_MSG_INFO, "model: select the words to mark as a blank");
+        return -1;
+    }
+    if (session_ready(s) != 0)
+        return -1;
+    if (s->infill.n_marks > 0 && s->infill.marks[0].t != t)
+        fill_marks_clear(s);
+    size_t lo = sel_lo, hi = sel_hi;
+    span_snap(t, &lo, &hi);
+    /* a marked blank it overlaps is unmarked; marks whose text is gone are dropped */
+    int w = 0, removed = 0;
+    for (int i = 0; i < s->infill.n_marks; i++) {
+        size_t a, b;
+        if (!span_get(&s->infill.marks[i], &a, &b))
+            continue;
+        if (a < hi && lo < b) {
+            removed++;
+            continue;
+        }
+        s->infill.marks[w] = s->infill.marks[i];
+        s->infill.mark_len[w++] = s->infill.mark_len[i];
+    }
+    s->infill.n_marks = w;
+    if (removed) {
+        session_msg(s, MODEL_MSG_INFO, "model: blank unmarked (%d marked)", w);
+        return 0;
+    }
+    if (w == SESSION_MARKS_MAX) {
+        session_msg(s, MODEL_MSG_ERROR, "model: at most %d marked blanks", SESSION_MARKS_MAX);
+        return -1;
+    }
+    model_window tw;
+    const bd3_hparams *hp = bd3_model_hparams(s->model);
+    if (model_window_build(&tw, s->model, t, lo, hi, -1, hp->n_ctx, 0, 0) != BD3_OK) {
+        session_msg(s, MODEL_MSG_ERROR, "model: the selection is longer than the model's window");
+        return -1;
+    }
+    s->infill.mark_len[w] = tw.hi - tw.lo > 0 ? tw.hi - tw.lo : 1;
+    model_window_release(&tw);
+    span_set(&s->infill.marks[w], t, lo, hi);
+    s->infill.n_marks = w + 1;
+    session_msg(s, MODEL_MSG_INFO, "model: blank %d marked (%d tokens); the fill key fills every blank",
+                w + 1, s->infill.mark_len[w]);
+    return 0;
+}
+
+bool model_session_blank_at(const model_session *s, const text *t, size_t pos)
+{
+    for (int i = 0; t && i < s->infill.n_marks; i++) {
+        size_t a, b;
+        if (s->infill.marks[i].t == t && span_get(&s->infill.marks[i], &a, &b) && pos >= a && pos < b)
+            return true;
+    }
+    return false;
 }
 
 /* A copy of window w into *out (zeroed first); BD3_E_NOMEM when out of memory. */
@@ -151,8 +217,26 @@ int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, 
         }
         p = q;
     }
+    /* the spans marked as blanks join them, in text order; one overlapping another is left out */
+    for (int i = 0; i < s->infill.n_marks && n < FILL_MAX_BLANKS; i++) {
+        size_t l, h;
+        if (s->infill.marks[i].t != t || !span_get(&s->infill.marks[i], &l, &h) || l >= h)
+            continue;
+        int at = 0;
+        while (at < n && blo[at] < l)
+            at++;
+        if ((at > 0 && bhi[at - 1] > l) || (at < n && blo[at] < h))
+            continue;
+        memmove(blo + at + 1, blo + at, (size_t)(n - at) * sizeof *blo);
+        memmove(bhi + at + 1, bhi + at, (size_t)(n - at) * sizeof *bhi);
+        memmove(nm + at + 1, nm + at, (size_t)(n - at) * sizeof *nm);
+        blo[at] = l;
+        bhi[at] = h;
+        nm[at] = s->infill.mark_len[i];
+        n++;
+    }
     if (n == 0) {
-        session_msg(s, MODEL_MSG_INFO, "model: no blanks to fill (mark one with three or more _)");
+        session_msg(s, MODEL_MSG_INFO, "model: no blanks to fill (write ___ or mark a selection as a blank)");
         return -1;
     }
     const bd3_hparams *hp = bd3_model_hparams(s->model);
@@ -197,6 +281,7 @@ int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, 
         session_job_clear(s);
         return -1;
     }
+    fill_marks_clear(s); /* used up: their spans are this fill's blanks now */
     s->infill.again = false;
     s->live.join = false;
     return 0;

@@ -12,6 +12,7 @@
 
 #define SESSION_SAMPLES_MAX 16   /* infill samples kept for cycling */
 #define SESSION_ALTS 8           /* alternatives an inspect asks for */
+#define SESSION_MARKS_MAX 32     /* spans marked as blanks for the next fill */
 #define SESSION_EDIT_BYTES 256   /* unscored runs shorter than this are scored as an edit */
 #define SESSION_EDIT_WINDOW 128  /* tokens of the window that scores an edit */
 #define SESSION_EDIT_AROUND 8    /* tokens on each side of an edit scored again (their context changed) */
@@ -73,6 +74,9 @@ typedef struct session_infill {
     size_t fill_attr_len;       /* bytes */
     int fill_blanks;            /* fill: number of blanks */
     int fill_masks;             /* fill: masks in them (tokens the model writes) */
+    session_span marks[SESSION_MARKS_MAX]; /* spans marked as blanks for the next fill (one text) */
+    int mark_len[SESSION_MARKS_MAX];       /* their lengths in tokens when marked */
+    int n_marks;                /* spans marked */
 } session_infill;
 
 /* Continue (model-continue.c). */
@@ -207,6 +211,7 @@ void infill_fit_on_done(model_session *s, const model_event *e);
 /* Fill: another sample of the last fill (or of the running one), over [lo, hi) of t. */
 int fill_again(model_session *s, text *t, size_t lo, size_t hi, bool join, size_t join_hist);
 void fill_forget(model_session *s);           /* frees the fill's window and attributes */
+void fill_marks_clear(model_session *s);      /* forgets the spans marked as blanks */
 void fill_keep_attrs(model_session *s, const int32_t *ids, uint8_t *attr, const size_t *bounds);
 bool continue_on_progress(model_session *s, const model_event *e);
 void continue_on_done(model_session *s, const model_event *e);

@@ -338,6 +338,8 @@ void model_session_forget(model_session *s, const text *t)
         fill_forget(s);
         s->infill.fill = false;
     }
+    if (s->infill.n_marks > 0 && s->infill.marks[0].t == t)
+        fill_marks_clear(s);
     if (s->revise.t == t)
         s->revise.t = NULL;
     if (s->inspect.t == t) {

@@ -80,6 +80,12 @@ int model_session_cycle(model_session *s, text *t, int dir);
  * blank before a blank joins it). One undo step. Pressed again while the result stands (the
  * cursor in its span): another sample, cycled with model_session_cycle like an infill's. */
 int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor);
+/* Marks the selection [sel_lo, sel_hi) of t as a blank for the next fill (its length in tokens is
+ * kept), or unmarks the marked blank it overlaps. Marked blanks follow edits and are filled with
+ * the ___ runs by the next model_session_fill, jointly; marks of another text are dropped. */
+int model_session_mark_blank(model_session *s, text *t, size_t sel_lo, size_t sel_hi);
+/* true when byte pos of t lies in a span marked as a blank. */
+bool model_session_blank_at(const model_session *s, const text *t, size_t pos);
 /* Esc: cancels the running job and restores the text it was working on. true when there was
  * one (the key is then used up). */
 bool model_session_cancel(model_session *s, text *t);

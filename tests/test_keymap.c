@@ -29,7 +29,7 @@ static const char *const all_commands[] = {
     "mode-insert", "mode-append", "mode-insert-line-start", "mode-append-line-end",
     "mode-open-below", "mode-open-above", "mode-visual", "model-infill", "model-continue",
     "model-heatmap", "model-revise", "model-inspect", "model-grow", "model-shrink",
-    "model-fill", "model-sample-next", "model-sample-prev",
+    "model-fill", "model-sample-next", "model-sample-prev", "model-mark-blank",
 };
 #define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
 

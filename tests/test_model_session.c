@@ -977,6 +977,47 @@ static void test_model_fill_takes_the_blanks_of_the_selection(void **state)
     assert_false(model_session_busy(f->s));
 }
 
+/* Selections marked as blanks are filled with the ___ runs, jointly, each with as many tokens as
+ * it had; marking a marked one again unmarks it; the marks are used up by the fill. */
+static void test_model_fill_takes_the_marked_selections_as_blanks(void **state)
+{
+    fx *f = *state;
+    /* doc: "The cat sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n" */
+    assert_int_equal(model_session_mark_blank(f->s, f->t, 4, 7), 0);   /* "cat" (with its blank) */
+    assert_true(model_session_blank_at(f->s, f->t, 5));
+    assert_int_equal(model_session_mark_blank(f->s, f->t, 41, 45), 0); /* "park" */
+    assert_int_equal(model_session_mark_blank(f->s, f->t, 14, 18), 0); /* "the " */
+    assert_int_equal(model_session_mark_blank(f->s, f->t, 15, 16), 0); /* again: unmarked */
+    assert_false(model_session_blank_at(f->s, f->t, 15));
+    assert_non_null(strstr(model_session_message(f->s), "unmarked"));
+    const bd3_model *m = model_session_model(f->s);
+    model_window a, b;
+    assert_int_equal(model_window_build(&a, m, f->t, 3, 7, -1, 64, 0, 0), BD3_OK);
+    assert_int_equal(model_window_build(&b, m, f->t, 40, 45, -1, 64, 0, 0), BD3_OK);
+    int want = (a.hi - a.lo) + (b.hi - b.lo);
+    model_window_release(&a);
+    model_window_release(&b);
+    int calls = infill_calls;
+    assert_int_equal(model_session_fill(f->s, f->t, 0, 0, 0), 0);
+    assert_false(model_session_blank_at(f->s, f->t, 5)); /* used up */
+    run_to_idle(f);
+    assert_int_equal(infill_calls, calls + 1);
+    assert_int_equal(infill_runs, 2);
+    assert_int_equal(infill_masks, want);
+    char *now = text_all(f->t);
+    size_t n = text_size(f->t);
+    assert_memory_equal(now, "The", 3);
+    assert_non_null(memmem(now, n, " sat on the mat.\nA dog ran to the", 33));
+    const char *tail = " and back.\nEnd of it.\n";
+    assert_memory_equal(now + n - strlen(tail), tail, strlen(tail));
+    free(now);
+    assert_true(text_undo(f->t, NULL));
+    now = text_all(f->t);
+    assert_string_equal(now, doc);
+    free(now);
+    assert_int_equal(model_session_mark_blank(f->s, f->t, 5, 5), -1); /* nothing selected */
+}
+
 /* infill-fit: the infill tries the lengths around the one asked for and keeps the one the model
  * finds likeliest per byte, said in the message and the status line; one undo step. */
 static void test_model_infill_fit_keeps_the_likeliest_length(void **state)
@@ -1046,6 +1087,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_fill_fills_every_blank_jointly_in_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_fill_again_and_cycle_share_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_fill_takes_the_blanks_of_the_selection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_fill_takes_the_marked_selections_as_blanks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_fit_keeps_the_likeliest_length, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),
