@@ -68,8 +68,8 @@ int model_session_mark_blank(model_session *s, text *t, size_t sel_lo, size_t se
     model_window_release(&tw);
     span_set(&s->infill.marks[w], t, lo, hi);
     s->infill.n_marks = w + 1;
-    session_msg(s, MODEL_MSG_INFO, "model: blank %d marked (%d tokens); the fill key fills every blank",
-                w + 1, s->infill.mark_len[w]);
+    session_msg(s, MODEL_MSG_INFO, "model: blank %d marked (%d token%s); the fill key fills every blank",
+                w + 1, s->infill.mark_len[w], s->infill.mark_len[w] == 1 ? "" : "s");
     return 0;
 }
 
