@@ -414,23 +414,36 @@ size_t view_row_pos(const view_row *row, int col)
     return row->content_end;
 }
 
+/* Walks cells from rs (at column *col) towards pos: stops at a line end, at pos, or before a
+ * cell that would cross pos. Returns the cell boundary reached. */
+static size_t view_walk(const text *t, size_t rs, size_t pos, long *col, const view_opts *o)
+{
+    view_cell cell;
+    while (rs < pos && !view_line_end_len(t, rs)) {
+        rs = view_skip_plain(t, rs, pos, col, LONG_MAX);
+        if (rs >= pos || view_line_end_len(t, rs)) break;
+        view_cell_make(t, rs, *col, o, &cell);
+        if (rs + cell.len > pos) break;
+        *col += cell.width;
+        rs += cell.len;
+    }
+    return rs;
+}
+
 long view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o)
 {
     size_t from = rs;
     long col = 0;
     view_memo *m = view_memo_find(t, rs, pos, true, LONG_MAX, o->tab_width);
     if (m) { rs = m->q; col = m->col; }
-    view_cell cell;
-    while (rs < pos && !view_line_end_len(t, rs)) {
-        rs = view_skip_plain(t, rs, pos, &col, LONG_MAX);
-        if (rs >= pos || view_line_end_len(t, rs)) break;
-        view_cell_make(t, rs, col, o, &cell);
-        if (rs + cell.len > pos) break;
-        col += cell.width;
-        rs += cell.len;
+    bool line_start = from == 0 || text_byte_at(t, from - 1) == '\n';   /* memos start there */
+    if (pos - rs > 2 * (size_t)VIEW_ANCHOR) {
+        /* a memo a little before pos too: the columns shown left of pos start from it */
+        rs = view_walk(t, rs, pos - VIEW_ANCHOR, &col, o);
+        if (line_start) view_memo_put(t, from, rs, col, o->tab_width);
     }
-    if (from == 0 || text_byte_at(t, from - 1) == '\n')   /* memos start at line starts */
-        view_memo_put(t, from, rs, col, o->tab_width);
+    rs = view_walk(t, rs, pos, &col, o);
+    if (line_start) view_memo_put(t, from, rs, col, o->tab_width);
     return col;
 }
 
