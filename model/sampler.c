@@ -18,7 +18,41 @@ struct sampler {
     int *cand;              /* [n_vocab] candidate ids (finite, not the mask; top-k subset) */
     int *nucleus;           /* [n_vocab] ids gathered for top-p, sorted by probability */
     int *scratch;           /* [n_vocab] merge-sort scratch */
+    int cap;                /* canvas masks the denoising buffers below hold */
+    int *masked;            /* [cap] masked positions of a canvas, ascending */
+    int *rows;              /* [cap] rows asked for in one step */
+    int *order;             /* [cap] draw indices by score */
+    int *tmp;               /* [cap] merge-sort scratch of the draws */
+    double *score;          /* [cap] rank key per draw */
+    uint8_t *keep;          /* [cap] 1 where the draw is kept */
+    sampler_draw *draws;    /* [cap] draws of one step */
 };
+
+/* Grows the denoising buffers to hold m masks (only when a canvas has more masks than any before:
+ * a sampler denoising block after block allocates once). */
+static bd3_status sampler_reserve(sampler *s, int m)
+{
+    if (m <= s->cap)
+        return BD3_OK;
+    int *masked = realloc(s->masked, (size_t)m * sizeof *masked);
+    if (masked) s->masked = masked;
+    int *rows = realloc(s->rows, (size_t)m * sizeof *rows);
+    if (rows) s->rows = rows;
+    int *order = realloc(s->order, (size_t)m * sizeof *order);
+    if (order) s->order = order;
+    int *tmp = realloc(s->tmp, (size_t)m * sizeof *tmp);
+    if (tmp) s->tmp = tmp;
+    double *score = realloc(s->score, (size_t)m * sizeof *score);
+    if (score) s->score = score;
+    uint8_t *keep = realloc(s->keep, (size_t)m);
+    if (keep) s->keep = keep;
+    sampler_draw *draws = realloc(s->draws, (size_t)m * sizeof *draws);
+    if (draws) s->draws = draws;
+    if (!masked || !rows || !order || !tmp || !score || !keep || !draws)
+        return BD3_E_NOMEM;
+    s->cap = m;
+    return BD3_OK;
+}
 
 /* ---- parameters ------------------------------------------------------------------------- */
 
@@ -115,6 +149,13 @@ void sampler_free(sampler *s)
     free(s->cand);
     free(s->nucleus);
     free(s->scratch);
+    free(s->masked);
+    free(s->rows);
+    free(s->order);
+    free(s->tmp);
+    free(s->score);
+    free(s->keep);
+    free(s->draws);
     free(s);
 }
 
@@ -418,18 +459,13 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
     prog->n_masked = m;
     if (m == 0)
         return BD3_OK;
-    int *masked = malloc((size_t)m * sizeof *masked);      /* [m] masked positions, ascending */
-    int *rows = malloc((size_t)m * sizeof *rows);          /* [m] rows asked for this step */
-    int *order = malloc((size_t)m * sizeof *order);        /* [m] draw indices by score */
-    int *tmp = malloc((size_t)m * sizeof *tmp);            /* [m] merge-sort scratch */
-    double *score = malloc((size_t)m * sizeof *score);     /* [m] rank key per draw */
-    uint8_t *keep = malloc((size_t)m);                     /* [m] 1 where the draw is kept */
-    sampler_draw *draws = malloc((size_t)m * sizeof *draws); /* [m] draws of this step */
-    bd3_status st = BD3_OK;
-    if (!masked || !rows || !order || !tmp || !score || !keep || !draws) {
-        st = BD3_E_NOMEM;
-        goto done;
-    }
+    bd3_status st = sampler_reserve(s, m);
+    if (st != BD3_OK)
+        return st;
+    int *masked = s->masked, *rows = s->rows, *order = s->order, *tmp = s->tmp;
+    double *score = s->score;
+    uint8_t *keep = s->keep;
+    sampler_draw *draws = s->draws;
     m = 0;
     for (int i = 0; i < n; i++)
         if (ids[i] == s->mask_id)
@@ -515,12 +551,5 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
         }
     }
 done:
-    free(masked);
-    free(rows);
-    free(order);
-    free(tmp);
-    free(score);
-    free(keep);
-    free(draws);
     return st;
 }

@@ -479,6 +479,44 @@ static void run_canvas(bd3_sampler_kind kind, int steps, double threshold, uint6
     sampler_free(s);
 }
 
+/* One sampler denoising canvas after canvas (as continue does block after block), with more
+ * masks, fewer, then more again, gives exactly what a fresh sampler gives for each canvas: its
+ * buffers are reused and grown, never stale. */
+static void test_sampler_reused_across_canvases_equals_fresh(void **state)
+{
+    (void)state;
+    static const int sizes[4] = {6, 40, 9, 64};
+    for (int kind = 0; kind < 3; kind++) {
+        bd3_sampler_params p;
+        bd3_sampler_params_init(&p);
+        p.kind = kind == 0 ? BD3_SAMPLE_FIRST_HITTING : kind == 1 ? BD3_SAMPLE_CONFIDENCE : BD3_SAMPLE_STEPS;
+        p.steps = kind ? 4 : 0;
+        sampler *s;
+        assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+        for (int k = 0; k < 4; k++) {
+            int n = sizes[k];
+            int32_t a[64], b[64];
+            float ca[64], cb[64];
+            bd3_rng r;
+            bd3_rng_seed(&r, 100 + (uint64_t)k);
+            make_canvas(a, ca, n);
+            fake_model f = {.fail_at = -1};
+            assert_int_equal(sampler_denoise(s, &r, a, ca, n, fake_logits, &f, NULL, NULL, NULL), BD3_OK);
+            sampler *fresh;
+            assert_int_equal(sampler_new(CV, MASK, &p, &fresh), BD3_OK);
+            bd3_rng_seed(&r, 100 + (uint64_t)k);
+            make_canvas(b, cb, n);
+            fake_model g = {.fail_at = -1};
+            assert_int_equal(sampler_denoise(fresh, &r, b, cb, n, fake_logits, &g, NULL, NULL, NULL), BD3_OK);
+            sampler_free(fresh);
+            assert_memory_equal(a, b, (size_t)n * sizeof *a);
+            assert_memory_equal(ca, cb, (size_t)n * sizeof *ca);
+            for (int i = 0; i < n; i++) assert_int_not_equal(a[i], MASK);
+        }
+        sampler_free(s);
+    }
+}
+
 /* With classes set, each position draws only tokens of the class it asks for (the fake model
  * prefers another token at most positions); a position left free draws anything. */
 static void test_sampler_classes_restrict_each_position(void **state)
@@ -898,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_schedule_counts_cover_every_mask_and_end_with_all),
         cmocka_unit_test(test_every_sampler_fills_all_masks_and_keeps_unmasked_tokens),
         cmocka_unit_test(test_sampler_classes_restrict_each_position),
+        cmocka_unit_test(test_sampler_reused_across_canvases_equals_fresh),
         cmocka_unit_test(test_denoise_is_deterministic_per_seed),
         cmocka_unit_test(test_ordered_sampler_unmasks_schedule_count_per_step),
         cmocka_unit_test(test_threshold_keeps_every_confident_draw_in_one_step),
