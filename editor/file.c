@@ -470,6 +470,8 @@ file_status file_save_report(const text *t, const char *path, file_info *info, u
                              char *copy_left, size_t copy_size, int *err)
 {
     if (copy_left && copy_size) copy_left[0] = 0;
+    struct stat pre;   /* a folder or FIFO there is refused before asking to overwrite it */
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) return FILE_E_NOTREG;
     if (!(flags & FILE_SAVE_CHANGED) && file_changed(path, info)) return FILE_E_CHANGED;
     char target[PATH_MAX];
     int e = 0;

@@ -251,6 +251,33 @@ static void test_file_refuses_to_overwrite_changed_file(void **state)
     text_free(t);
 }
 
+/* Save As onto a folder or a FIFO: refused as not a regular file before any question about
+ * overwriting it (there is nothing to overwrite), and nothing there changes. */
+static void test_file_save_onto_non_regular_is_refused_first(void **state)
+{
+    (void)state;
+    char d[PATH_MAX], f[PATH_MAX];
+    path_in(d, "folder");
+    assert_int_equal(mkdir(d, 0700), 0);
+    path_in(f, "fifo-target");
+    assert_int_equal(mkfifo(f, 0600), 0);
+    text *t = text_new();
+    assert_non_null(t);
+    assert_int_equal(text_insert(t, 0, "words", 5), TEXT_OK);
+    file_info none = { 0 };
+    alarm(20);
+    assert_int_equal(file_save(t, d, &none, false, NULL), FILE_E_NOTREG);
+    assert_int_equal(file_save(t, f, &none, false, NULL), FILE_E_NOTREG);
+    assert_int_equal(file_save(t, f, &none, true, NULL), FILE_E_NOTREG);
+    alarm(0);
+    struct stat st;
+    assert_int_equal(stat(d, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(stat(f, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    text_free(t);
+}
+
 static void test_file_recovery_round_trip_and_removal(void **state)
 {
     (void)state;
@@ -988,6 +1015,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_load_fd_reads_past_its_first_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_keeps_mode_and_leaves_no_temporary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_failed_save_keeps_original, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_onto_non_regular_is_refused_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_refuses_to_overwrite_changed_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_round_trip_and_removal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_load_fd_reads_pipe, setup, teardown),
