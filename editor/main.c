@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,44 @@
 #include "model-editor.h"
 #include "term.h"
 #include "theme.h"
+#include "utf8.h"
 
 static volatile sig_atomic_t main_stop;   /* SIGHUP/SIGTERM arrived */
 static loop *main_loop;                   /* woken by the signal handler */
+
+/* Prints "bd3ed: " and the message on stderr with its control characters shown (^[, <9b>), as
+ * the screen shows them: a message may quote an argument, and an argument is not a command to
+ * the terminal. */
+static void main_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void main_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    fputs("bd3ed: ", stderr);
+    const unsigned char *u = (const unsigned char *)msg;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_lead_len(u[i]);
+        long cp = k <= len - i ? utf8_decode(u + i, k) : -1;
+        if (cp < 0) {   /* a byte that is no character */
+            fprintf(stderr, "<%02x>", u[i]);
+            i++;
+        } else if (cp < 0x20 || cp == 0x7f) {
+            fprintf(stderr, "^%c", cp == 0x7f ? '?' : (char)(cp + '@'));
+            i++;
+        } else if (cp >= 0x80 && cp < 0xa0) {   /* C1 controls, e.g. CSI */
+            fprintf(stderr, "<%02lx>", cp);
+            i += k;
+        } else {
+            fwrite(u + i, 1, k, stderr);
+            i += k;
+        }
+    }
+    fputc('\n', stderr);
+}
 
 static void main_on_signal(int sig)
 {
@@ -167,21 +203,21 @@ int main(int argc, char **argv)
             config_status cs = config_set_arg(editor_config(ed), a, i + 1 < argc ? argv[i + 1] : NULL, &used,
                                               cerr, sizeof cerr);
             if (cs == CONFIG_E_NAME) {
-                fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a);
+                main_error("unknown option %s (see --help)", a);
                 early = 2;
                 break;
             }
-            if (cs != CONFIG_OK) { fprintf(stderr, "bd3ed: %s\n", cerr); early = 2; break; }
+            if (cs != CONFIG_OK) { main_error("%s", cerr); early = 2; break; }
             i += used - 1;
             continue;
         }
         if (!opts_done && a[0] == '+' && a[1]) {
             char *end;
             start_line = strtol(a + 1, &end, 10);
-            if (*end || start_line < 1) { fprintf(stderr, "bd3ed: bad line number %s\n", a); early = 2; break; }
+            if (*end || start_line < 1) { main_error("bad line number %s", a); early = 2; break; }
             continue;
         }
-        if (!opts_done && a[0] == '-' && a[1]) { fprintf(stderr, "bd3ed: unknown option %s (see --help)\n", a); early = 2; break; }
+        if (!opts_done && a[0] == '-' && a[1]) { main_error("unknown option %s (see --help)", a); early = 2; break; }
         files[n_files++] = a;
     }
     if (early >= 0) {
@@ -198,7 +234,7 @@ int main(int argc, char **argv)
         editor_message(ed, EDITOR_MSG_ERROR, "%s (using the shipped default keymap)", err);
         err[0] = 0;
         km = main_keymap("default", false, err, sizeof err);
-        if (!km) { fprintf(stderr, "bd3ed: cannot load the default keymap: %s\n", err); return 1; }
+        if (!km) { main_error("cannot load the default keymap: %s", err); return 1; }
         editor_set_keymap(ed, km, "default");
     } else {
         editor_set_keymap(ed, km, km_name);

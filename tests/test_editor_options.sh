@@ -24,6 +24,15 @@ for args in "--tab-width 99" "--tab-width" "--no-tab-width" "--no-theme" "--bogu
     [ $rc -eq 2 ] || fail "'$args' gave status $rc ($out), expected 2"
     case $out in "bd3ed: "*) ;; *) fail "'$args': no message ($out)" ;; esac
 done
+# An argument quoted in a message is shown, not obeyed: its control characters (an OSC that
+# sets the terminal title, a C1 CSI) never reach stderr raw.
+esc=$(printf '\033') c1=$(printf '\302\233')
+for arg in "--bogus${esc}]0;title$(printf '\007')x" "-${esc}[2J" "+1${esc}[2J" "--x${c1}2J"; do
+    out=$("$BIN" "$arg" --version 2>&1)
+    [ $? -eq 2 ] || fail "control characters in '$arg': not refused with status 2"
+    case $out in *"$esc"*|*"$c1"*|*"$(printf '\007')"*) fail "the message passes control characters raw: $(printf '%s' "$out" | od -c | head -2)";; esac
+    case $out in "bd3ed: "*"^["*|"bd3ed: "*"<9b>"*) ;; *) fail "the message does not show the control characters: $out";; esac
+done
 help=$("$BIN" --help) || fail "--help failed"
 for opt in $(sed -n 's/^ *"\([a-z-]*\) = .*/\1/p' editor/config.c); do
     printf '%s\n' "$help" | grep -q -F -- "--$opt" || fail "--help does not list --$opt"
