@@ -420,7 +420,8 @@ f.random_model(sys.argv[1], 404, 64, 4, 2, 64, "f32", [4, 8, 64], 5,
                name="evil\x1b]0;title\x07\x1b[2Jname", tokens={400: "".join(bt[b] for b in evil)},
                bias={400: 40.0})
 PYEOF
-printf 'safe \033]52;c;Y2xpcA==\007text\033[2J and more words here\n' >"$T/h.txt"
+# (\302\233 is U+009B, the C1 form of CSI that a terminal may obey as ESC [)
+printf 'safe \033]52;c;Y2xpcA==\007text\033[2J\302\2332J and more words here\n' >"$T/h.txt"
 # through a pipe: the exact bytes
 "$BD3" info "$MH" | head -1 >"$T/hinfo" || fail "info of the hostile model"
 printf 'name            evil\033]0;title\007\033[2Jname\n' | cmp -s - "$T/hinfo" || fail "info through a pipe: not the exact name bytes"
@@ -451,13 +452,14 @@ PYEOF
 expect_rc 1 "a model of another architecture" "$BD3" info "$T/arch.gguf"
 grep -q "$(printf '\033')\[2J" "$T/err" || fail "error message to a file: not the exact bytes"
 # through a terminal: no control byte reaches it; they are shown as \xNN
-for what in info generate infill revise error; do
+for what in info generate infill revise score error; do
     case $what in
         error) c="'$BD3' info '$T/arch.gguf'" ;;
         info) c="'$BD3' info '$MH'" ;;
         generate) c="'$BD3' generate -m '$MH' -q -n 6 --seed 1 --echo '$T/h.txt'" ;;
         infill) c="'$BD3' infill -m '$MH' -q --find 'and more' --seed 1 '$T/h.txt'" ;;
         revise) c="'$BD3' revise -m '$MH' -q --find 'and more' --fraction 1 --seed 1 '$T/h.txt'" ;;
+        score) c="'$BD3' score -m '$MH' -q '$T/h.txt'" ;;
     esac
     script -q -e -c "$c" /dev/null </dev/null >"$T/tty_$what" 2>&1
     rc=$?
@@ -465,7 +467,11 @@ for what in info generate infill revise error; do
     "$PYTHON" - "$T/tty_$what" "$what" <<'PYEOF' || fail "$what on a terminal: raw control bytes or nothing shown"
 import sys
 b = open(sys.argv[1], "rb").read()
-bad = [c for c in b if c < 0x20 and c not in (0x0a, 0x0d, 0x09)] + [c for c in b if c == 0x7f]
+import re
+# score's colours are the one escape sequence it writes itself
+t = re.sub(rb"\x1b\[[0-9;]*m", b"", b) if sys.argv[2] == "score" else b
+bad = [c for c in t if c < 0x20 and c not in (0x0a, 0x0d, 0x09)] + [c for c in t if c == 0x7f]
+bad += [i for i in range(len(b) - 1) if b[i] == 0xc2 and 0x80 <= b[i + 1] < 0xa0]   # C1 controls
 shown = b"\\x1b" in b and b"\\x07" in b
 sys.exit(0 if not bad and shown else 1)
 PYEOF

@@ -188,7 +188,11 @@ void cli_put_escaped(FILE *f, const char *s, size_t len, int json)
             i++;
         } else {
             size_t n = cli_utf8_len(u + i, len - i);
-            if (n == 0) {
+            if (n == 2 && ch == 0xc2 && u[i + 1] < 0xa0) {   /* a C1 control, as C0 above */
+                if (json) fprintf(f, "\\u%04x", u[i + 1]);
+                else fprintf(f, "\\x%02x\\x%02x", ch, u[i + 1]);
+                i += 2;
+            } else if (n == 0) {
                 /* JSON strings cannot hold raw bytes: show them as U+FFFD-free escapes. */
                 fprintf(f, json ? "\\\\x%02x" : "\\x%02x", ch);
                 i++;
@@ -213,7 +217,11 @@ void cli_put_text(FILE *f, const char *s, size_t len)
             i++;
         } else {
             size_t n = cli_utf8_len(u + i, len - i);
-            if (n == 0) {
+            if (n == 2 && ch == 0xc2 && u[i + 1] < 0xa0) {
+                /* a C1 control (U+0080..U+009F, e.g. CSI): a terminal may obey it as ESC + key */
+                fprintf(f, "\\x%02x\\x%02x", ch, u[i + 1]);
+                i += 2;
+            } else if (n == 0) {
                 fprintf(f, "\\x%02x", ch);
                 i++;
             } else {
