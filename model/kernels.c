@@ -4,7 +4,11 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 /* The vector helpers below are static inline and never cross an ABI boundary. */
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -37,6 +41,15 @@ typedef int kern_vi __attribute__((vector_size(KERN_W * 4)));     /* KERN_W int3
     void name params { name##_body args; }
 #endif
 
+#if KERN_X86
+/* F16C from CPUID leaf 1 (ECX bit 29): not every compiler's __builtin_cpu_supports knows it. */
+static bool kern_cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+#endif
+
 static _Atomic int kern_isa_now = -1; /* enum kern_isa in use; -1 until first asked */
 
 enum kern_isa kern_isa_best(void)
@@ -47,8 +60,7 @@ enum kern_isa kern_isa_best(void)
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
         return KERN_ISA_AVX512_VNNI;
     if (__builtin_cpu_supports("avx512f")) return KERN_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kern_cpu_has_f16c())
         return KERN_ISA_AVX2;
 #endif
     return KERN_ISA_BASE;

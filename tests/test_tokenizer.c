@@ -869,10 +869,14 @@ static void test_tokenizer_matches_qwen_on_validation_files(void **state)
     int done = 0;
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char src[256], tmp[] = "/tmp/bd3-qwen-valid-XXXXXX", cmd[600];
-        const char *dir = getenv("BD3_CORPUS"); /* the corpus folder of the trainer */
-        snprintf(src, sizeof src, "%s/%s.valid.txt.xz", dir && *dir ? dir : "/work/shared/corpus", files[f]);
+        /* The corpus folder: $BD3_CORPUS, else shared/corpus beside the checkout. */
+        const char *dir = getenv("BD3_CORPUS");
+        snprintf(src, sizeof src, "%s/%s.valid.txt.xz", dir && *dir ? dir : "../shared/corpus", files[f]);
         FILE *probe = fopen(src, "rb");
-        if (!probe) continue;
+        if (!probe) {
+            print_message("%s: no corpus file (set BD3_CORPUS): not compared\n", src);
+            continue;
+        }
         fclose(probe);
         int fd = mkstemp(tmp);
         assert_true(fd >= 0);
