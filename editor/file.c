@@ -1,6 +1,7 @@
-/* file.c: file loading, atomic save, change detection and recovery files (see file.h).
- * Depends on text.h and POSIX only. */
+/* file.c: file loading, atomic save and change detection (see file.h); recovery files are in
+ * file-recovery.c. Depends on text.h and POSIX only. */
 #include "file.h"
+#include "file-core.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +38,7 @@ const char *file_status_str(file_status s)
  * folder): it is written in place instead. Never returned to callers. */
 #define FILE_E_KEEP ((file_status)100)
 
-static file_status file_fail(int *err, int e)
+file_status file_fail(int *err, int e)
 {
     if (err) *err = e;
     return FILE_E_IO;
@@ -55,7 +56,7 @@ static void file_info_from_stat(file_info *info, const struct stat *st)
 
 /* Reads fd up to its end or limit bytes into a new text; the buffer starts at cap (> 0) bytes
  * and doubles when full. */
-static file_status file_read_text(int fd, size_t cap, size_t limit, text **out, int *err)
+file_status file_read_text(int fd, size_t cap, size_t limit, text **out, int *err)
 {
     size_t n = 0;
     char *buf = malloc(cap);
@@ -98,7 +99,7 @@ file_status file_load_fd(int fd, size_t limit, text **out, int *err)
 /* Opens path for reading without ever blocking (a FIFO or a device given as a file) and
  * refuses what is not a regular file. *fd is -1 and the status FILE_OK when path does not
  * exist. */
-static file_status file_open_regular(const char *path, int *fd, struct stat *st, int *err)
+file_status file_open_regular(const char *path, int *fd, struct stat *st, int *err)
 {
     *fd = -1;
     if (stat(path, st) < 0) return errno == ENOENT ? FILE_OK : file_fail(err, errno);
@@ -186,7 +187,7 @@ bool file_changed(const char *path, const file_info *info)
 }
 
 /* Splits path into its directory (written into dir, "." when none). */
-static bool file_dir_of(const char *path, char *dir, size_t size)
+bool file_dir_of(const char *path, char *dir, size_t size)
 {
     const char *slash = strrchr(path, '/');
     if (!slash) { snprintf(dir, size, "."); return true; }
@@ -228,15 +229,6 @@ file_status file_write_fd(const text *t, int fd, int *err)
     return FILE_OK;
 }
 
-/* What to write: a prefix of bytes (may be empty), then a text or, when it is NULL, spans. */
-typedef struct file_content {
-    const char *prefix;       /* bytes before the text (a recovery header), or NULL */
-    size_t prefix_len;        /* bytes */
-    const text *t;            /* the text, or NULL for spans */
-    const text_span *spans;   /* n_spans runs of stored bytes when t is NULL */
-    size_t n_spans;           /* count */
-} file_content;
-
 static file_status file_write_content(const file_content *c, int fd, int *err)
 {
     if (c->prefix_len) {
@@ -267,7 +259,7 @@ static int file_temp_beside(const char *target, char *tmp, size_t size)
 }
 
 /* Writes c to a temporary file beside target, then renames it over target. */
-static file_status file_write_atomic(const file_content *c, const char *target, mode_t mode,
+file_status file_write_atomic(const file_content *c, const char *target, mode_t mode,
                                      int *err)
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 32];
@@ -347,9 +339,6 @@ static bool file_copy_xattrs(int from, int to)
     errno = e;
     return ok;
 }
-
-static bool file_state_dir(char *buf, size_t size);
-static int file_mkdirs(const char *dir);
 
 /* Writes the bytes of the open file fd into a new file of the state folder (mode 0600),
  * fsynced; its name goes into copy. */
@@ -552,10 +541,8 @@ void file_save_message(file_status s, int err, const char *path, const char *cop
     }
 }
 
-/* ---- recovery ---- */
-
 /* $XDG_STATE_HOME/bd3ed, else ~/.local/state/bd3ed: recovery files and safety copies. */
-static bool file_state_dir(char *buf, size_t size)
+bool file_state_dir(char *buf, size_t size)
 {
     const char *xdg = getenv("XDG_STATE_HOME");
     int n;
@@ -568,138 +555,8 @@ static bool file_state_dir(char *buf, size_t size)
     return n > 0 && (size_t)n < size;
 }
 
-static bool file_recovery_dir(char *buf, size_t size)
-{
-    return file_state_dir(buf, size);
-}
-
-bool file_canonical_path(const char *path, char *buf, size_t size)
-{
-    char abs[PATH_MAX], dir[PATH_MAX];
-    if (realpath(path, abs)) {
-        if (strlen(abs) >= size) return false;
-        strcpy(buf, abs);
-        return true;
-    }
-    /* a file not yet on disk: its folder made canonical, then its name */
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (!file_dir_of(path, dir, sizeof dir)) return false;
-    if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) return false;
-    if (realpath(dir, abs)) {
-        int n = snprintf(buf, size, "%s%s%s", abs, strcmp(abs, "/") ? "/" : "", base);
-        return n > 0 && (size_t)n < size;
-    }
-    /* no such folder: the path as given, made absolute */
-    if (path[0] == '/') {
-        if (strlen(path) >= size) return false;
-        strcpy(buf, path);
-        return true;
-    }
-    if (!getcwd(dir, sizeof dir)) return false;
-    int n = snprintf(buf, size, "%s/%s", dir, path);
-    return n > 0 && (size_t)n < size;
-}
-
-/* 64-bit FNV-1a of a string: the short part of a recovery file's name. */
-static uint64_t file_hash(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (; *s; s++) { h ^= (unsigned char)*s; h *= 1099511628211ull; }
-    return h;
-}
-
-/* Start time of process pid in seconds since the epoch, from /proc (field 22 of
- * /proc/PID/stat, in clock ticks after boot, plus the boot time of /proc/stat); -1 when it
- * cannot be read. With the pid it tells an editor apart from a later process given its pid. */
-static long long file_proc_start(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');   /* the command name may hold spaces and parentheses */
-    if (!p) return -1;
-    unsigned long long ticks = 0;
-    /* after ")": state is field 3; starttime is field 22 */
-    int field = 2;
-    for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " "))
-        if (++field == 22) { ticks = strtoull(tok, NULL, 10); break; }
-    if (field != 22) return -1;
-    static long long boot = -1;   /* boot time, read once */
-    if (boot < 0) {
-        FILE *s = fopen("/proc/stat", "r");
-        char line[256];
-        while (s && fgets(line, sizeof line, s))
-            if (!strncmp(line, "btime ", 6)) boot = atoll(line + 6);
-        if (s) fclose(s);
-        if (boot < 0) return -1;
-    }
-    long hz = sysconf(_SC_CLK_TCK);
-    return boot + (long long)(ticks / (unsigned long long)(hz > 0 ? hz : 100));
-}
-
-/* The tag of this editor process in file names: its pid and its start time. */
-static void file_instance(long *pid, long long *started)
-{
-    static long long start;   /* this process's start time */
-    static pid_t owner;       /* the process that took start (a fork takes its own) */
-    if (!start || owner != getpid()) {
-        owner = getpid();
-        start = file_proc_start((long)owner);
-        if (start < 0) start = (long long)time(NULL);
-    }
-    *pid = (long)getpid();
-    *started = start;
-}
-
-bool file_recovery_path(const char *path, char *buf, size_t size)
-{
-    char dir[PATH_MAX], canon[PATH_MAX];
-    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon))
-        return false;
-    long pid;
-    long long started;
-    file_instance(&pid, &started);
-    int n = snprintf(buf, size, "%s/%s%016llx-%ld-%lld", dir, FILE_RECOVERY_NAMED,
-                     (unsigned long long)file_hash(canon), pid, started);
-    return n > 0 && (size_t)n < size;
-}
-
-/* The header of a recovery file: a magic line, then the canonical path it belongs to with its
- * length, so that a file of another path that happens to share the hash is never offered. */
-#define FILE_RECOVERY_MAGIC "bd3ed recovery 1\n"
-
-static char *file_recovery_header(const char *canon, size_t *len)
-{
-    size_t pl = strlen(canon), cap = sizeof FILE_RECOVERY_MAGIC + pl + 32;
-    char *h = malloc(cap);
-    if (!h) return NULL;
-    int n = snprintf(h, cap, "%spath %zu\n%s\n", FILE_RECOVERY_MAGIC, pl, canon);
-    *len = (size_t)n;
-    return h;
-}
-
-/* Length of the header of the recovery file bytes b (n bytes) when it names canon; 0 when
- * it does not (another path, or not a recovery file). */
-static size_t file_recovery_header_match(const char *b, size_t n, const char *canon)
-{
-    size_t ml = strlen(FILE_RECOVERY_MAGIC), pl = strlen(canon);
-    if (n < ml + 5 || memcmp(b, FILE_RECOVERY_MAGIC, ml) != 0 || memcmp(b + ml, "path ", 5) != 0)
-        return 0;
-    size_t i = ml + 5, v = 0;
-    while (i < n && b[i] >= '0' && b[i] <= '9' && v < PATH_MAX) v = v * 10 + (size_t)(b[i++] - '0');
-    if (i >= n || b[i] != '\n' || v != pl) return 0;
-    i++;
-    if (n - i < pl + 1 || memcmp(b + i, canon, pl) != 0 || b[i + pl] != '\n') return 0;
-    return i + pl + 1;
-}
-
 /* mkdir -p with mode 0700 for each missing component. */
-static int file_mkdirs(const char *dir)
+int file_mkdirs(const char *dir)
 {
     char tmp[PATH_MAX];
     if (strlen(dir) >= sizeof tmp) return ENAMETOOLONG;
@@ -714,255 +571,4 @@ static int file_mkdirs(const char *dir)
         }
     }
     return 0;
-}
-
-static file_status file_recovery_write_any(const text *t, const text_span *spans, size_t n,
-                                           const char *path, int *err)
-{
-    char dir[PATH_MAX], rec[PATH_MAX], canon[PATH_MAX];
-    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon) ||
-        !file_recovery_path(path, rec, sizeof rec))
-        return file_fail(err, ENAMETOOLONG);
-    int e = file_mkdirs(dir);
-    if (e) return file_fail(err, e);
-    size_t hl;
-    char *h = file_recovery_header(canon, &hl);
-    if (!h) return FILE_E_NOMEM;
-    file_content c = { .prefix = h, .prefix_len = hl, .t = t, .spans = spans, .n_spans = n };
-    file_status s = file_write_atomic(&c, rec, 0600, err);
-    free(h);
-    return s;
-}
-
-file_status file_recovery_write(const text *t, const char *path, int *err)
-{
-    return file_recovery_write_any(t, NULL, 0, path, err);
-}
-
-file_status file_recovery_write_spans(const text_span *spans, size_t n, const char *path, int *err)
-{
-    return file_recovery_write_any(NULL, spans, n, path, err);
-}
-
-/* Reads the first bytes of a file (up to size) into buf; their count, or -1. */
-static ssize_t file_head(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return -1;
-    struct stat st;
-    ssize_t n = -1;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        size_t got = 0;
-        while (got < size) {
-            ssize_t r = read(fd, buf + got, size - got);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) break;
-            got += (size_t)r;
-        }
-        n = (ssize_t)got;
-    }
-    close(fd);
-    return n;
-}
-
-/* The editor of pid started at started is still running (a pid that is not, or one that now
- * belongs to a process started at another time, says the file is left over). */
-static bool file_pid_alive(long pid, long long started)
-{
-    if (pid <= 0) return false;
-    if (pid == (long)getpid()) return true;
-    if (!(kill((pid_t)pid, 0) == 0 || errno == EPERM)) return false;
-    long long s = file_proc_start(pid);
-    return s < 0 || (s >= started - 1 && s <= started + 1);   /* no /proc: trust the pid */
-}
-
-/* Finds the recovery files of path: this editor's own (own, when wanted), the newest one
- * left by an editor that is no longer running (left), and counts those of editors that are
- * still running (returned). */
-static int file_recovery_scan(const char *path, char *own, char *left, long *other_pid)
-{
-    char dir[PATH_MAX], canon[PATH_MAX], prefix[64];
-    if (own) own[0] = 0;
-    if (left) left[0] = 0;
-    if (other_pid) *other_pid = 0;
-    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon))
-        return 0;
-    snprintf(prefix, sizeof prefix, "%s%016llx-", FILE_RECOVERY_NAMED,
-             (unsigned long long)file_hash(canon));
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    size_t hcap = strlen(canon) + 64, pl = strlen(prefix);
-    char *head = malloc(hcap);
-    long me;
-    long long started;
-    file_instance(&me, &started);
-    int others = 0;
-    time_t newest = 0;
-    struct dirent *de;
-    while (head && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, prefix, pl) != 0) continue;
-        char *end;
-        long pid = strtol(de->d_name + pl, &end, 10);
-        if (end == de->d_name + pl || *end != '-') continue;
-        long long st_tag = strtoll(end + 1, &end, 10);
-        if (*end) continue;
-        char full[PATH_MAX];
-        if (snprintf(full, sizeof full, "%s/%s", dir, de->d_name) >= (int)sizeof full) continue;
-        ssize_t hn = file_head(full, head, hcap);
-        if (hn <= 0 || !file_recovery_header_match(head, (size_t)hn, canon)) continue;
-        if (pid == me && st_tag == started) {
-            if (own) strcpy(own, full);
-            continue;
-        }
-        if (file_pid_alive(pid, st_tag)) {
-            others++;
-            if (other_pid) *other_pid = pid;
-            continue;
-        }
-        struct stat st;
-        if (stat(full, &st) < 0) continue;
-        if (left && (!left[0] || st.st_mtime >= newest)) {
-            strcpy(left, full);
-            newest = st.st_mtime;
-        }
-    }
-    free(head);
-    closedir(d);
-    return others;
-}
-
-bool file_recovery_exists(const char *path)
-{
-    char own[PATH_MAX], left[PATH_MAX];
-    file_recovery_scan(path, own, left, NULL);
-    return own[0] || left[0];
-}
-
-int file_recovery_others(const char *path, long *pid)
-{
-    return file_recovery_scan(path, NULL, NULL, pid);
-}
-
-/* Reads a recovery file of canon (header checked) into a new text without its header. */
-static file_status file_recovery_read(const char *rec, const char *canon, text **out, int *err)
-{
-    int fd;
-    struct stat st;
-    file_status s = file_open_regular(rec, &fd, &st, err);
-    if (s != FILE_OK) return s;
-    if (fd < 0) return FILE_E_NONE;
-    size_t len = (size_t)st.st_size;
-    text *raw = NULL;
-    s = file_read_text(fd, len ? len : 1, len, &raw, err);
-    close(fd);
-    if (s != FILE_OK) return s;
-    size_t n = text_size(raw);
-    char *b = malloc(n ? n : 1);
-    if (!b) { text_free(raw); return FILE_E_NOMEM; }
-    text_read(raw, 0, n, b);
-    text_free(raw);
-    size_t h = file_recovery_header_match(b, n, canon);
-    if (!h) { free(b); return FILE_E_NONE; }
-    memmove(b, b + h, n - h);
-    *out = text_new_owned(b, n - h, false);
-    if (!*out) { free(b); return FILE_E_NOMEM; }
-    return FILE_OK;
-}
-
-file_status file_recovery_load(const char *path, text **out, int *err)
-{
-    char own[PATH_MAX], left[PATH_MAX], canon[PATH_MAX];
-    *out = NULL;
-    if (!file_canonical_path(path, canon, sizeof canon)) return FILE_E_NONE;
-    file_recovery_scan(path, own, left, NULL);
-    if (own[0]) return file_recovery_read(own, canon, out, err);
-    if (!left[0]) return FILE_E_NONE;
-    file_status s = file_recovery_read(left, canon, out, err);
-    /* the text left by an editor that is gone becomes this editor's recovery file */
-    char mine[PATH_MAX];
-    if (s == FILE_OK && file_recovery_path(path, mine, sizeof mine)) rename(left, mine);
-    return s;
-}
-
-void file_recovery_remove(const char *path)
-{
-    char own[PATH_MAX];
-    file_recovery_scan(path, own, NULL, NULL);
-    if (own[0]) unlink(own);
-}
-
-void file_recovery_discard(const char *path)
-{
-    char own[PATH_MAX], left[PATH_MAX];
-    file_recovery_scan(path, own, left, NULL);
-    if (own[0]) unlink(own);
-    else if (left[0]) unlink(left);
-}
-
-bool file_recovery_unnamed_path(char *buf, size_t size)
-{
-    static time_t started;   /* this process's first call */
-    static unsigned count;   /* unnamed buffers named so far */
-    char dir[PATH_MAX];
-    if (!file_recovery_dir(dir, sizeof dir)) return false;
-    if (!started) started = time(NULL);
-    int n = snprintf(buf, size, "%s/%s%ld-%lld-%u", dir, FILE_RECOVERY_UNNAMED, (long)getpid(),
-                     (long long)started, ++count);
-    return n > 0 && (size_t)n < size;
-}
-
-file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n,
-                                     const char *rec, int *err)
-{
-    char dir[PATH_MAX];
-    if (!file_dir_of(rec, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
-    int e = file_mkdirs(dir);
-    if (e) return file_fail(err, e);
-    file_content c = { .t = t, .spans = spans, .n_spans = n };
-    return file_write_atomic(&c, rec, 0600, err);
-}
-
-/* One unnamed recovery file found by file_recovery_unnamed_list. */
-typedef struct file_unnamed {
-    char path[PATH_MAX];   /* the file */
-    time_t mtime;          /* its modification time, for the order */
-} file_unnamed;
-
-static int file_unnamed_newer(const void *a, const void *b)
-{
-    time_t x = ((const file_unnamed *)a)->mtime, y = ((const file_unnamed *)b)->mtime;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max)
-{
-    char dir[PATH_MAX];
-    if (max <= 0 || !file_recovery_dir(dir, sizeof dir)) return 0;
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    enum { FILE_UNNAMED_SCAN = 64 };   /* files considered at most */
-    file_unnamed *found = calloc(FILE_UNNAMED_SCAN, sizeof *found);
-    int n = 0;
-    struct dirent *de;
-    size_t pl = strlen(FILE_RECOVERY_UNNAMED);
-    while (found && n < FILE_UNNAMED_SCAN && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, FILE_RECOVERY_UNNAMED, pl) != 0) continue;
-        char *end;
-        long pid = strtol(de->d_name + pl, &end, 10);
-        if (end == de->d_name + pl || *end != '-' || pid <= 0) continue;
-        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM)
-            continue;   /* its editor is still running */
-        struct stat st;
-        if (snprintf(found[n].path, PATH_MAX, "%s/%s", dir, de->d_name) >= PATH_MAX) continue;
-        if (stat(found[n].path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
-        found[n].mtime = st.st_mtime;
-        n++;
-    }
-    closedir(d);
-    if (!found) return 0;
-    qsort(found, (size_t)n, sizeof *found, file_unnamed_newer);
-    int k = n < max ? n : max;
-    for (int i = 0; i < k; i++) memcpy(paths[i], found[i].path, PATH_MAX);
-    free(found);
-    return k;
 }
