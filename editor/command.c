@@ -1,5 +1,6 @@
-/* command.c: the command table, the handlers of every command (motions, selection, editing,
- * files, search, modes), running a command by name and the command line (its prompt included).
+/* command.c: the command table, the handlers of the commands that edit, open and save files,
+ * search and switch modes (motions and selection are in command-motion.c), running a command by
+ * name and the command line (its prompt included).
  * Depends on editor-core.h, motion.h, view.h; no curses, no model. */
 #include "command.h"
 #include "editor-core.h"
@@ -11,154 +12,7 @@
 
 static buffer *cur(editor *ed) { return editor_buffer(ed); }
 
-/* ---- motions: each returns the new cursor position ---- */
-
-typedef size_t (*motion_fn)(editor *ed, buffer *b);
-
-static size_t mv_char_left(editor *ed, buffer *b) { (void)ed; return view_prev_cluster(b->text, b->cursor); }
-static size_t mv_char_right(editor *ed, buffer *b) { (void)ed; return view_next_cluster(b->text, b->cursor); }
-static size_t mv_word_left(editor *ed, buffer *b) { (void)ed; return motion_word_prev(b->text, b->cursor); }
-static size_t mv_word_right(editor *ed, buffer *b) { (void)ed; return motion_word_next(b->text, b->cursor); }
-static size_t mv_word_end(editor *ed, buffer *b) { (void)ed; return motion_word_last(b->text, b->cursor); }
-static size_t mv_sentence_prev(editor *ed, buffer *b) { (void)ed; return motion_sentence_prev(b->text, b->cursor); }
-static size_t mv_sentence_next(editor *ed, buffer *b) { (void)ed; return motion_sentence_next(b->text, b->cursor); }
-static size_t mv_paragraph_prev(editor *ed, buffer *b) { (void)ed; return motion_paragraph_prev(b->text, b->cursor); }
-static size_t mv_paragraph_next(editor *ed, buffer *b) { (void)ed; return motion_paragraph_next(b->text, b->cursor); }
-static size_t mv_buffer_start(editor *ed, buffer *b) { (void)ed; (void)b; return 0; }
-static size_t mv_buffer_end(editor *ed, buffer *b) { (void)ed; return text_size(b->text); }
-
-/* Layout options for vertical motions: no horizontal scroll, wide rows when not wrapping. */
-static view_opts mv_opts(editor *ed)
-{
-    view_opts o = editor_view_opts(ed);
-    if (!o.wrap) { o.width = 4096; o.hscroll = 0; }
-    return o;
-}
-
-static size_t mv_line_start(editor *ed, buffer *b)
-{
-    view_opts o = mv_opts(ed);
-    size_t rs = view_row_start(b->text, b->cursor, &o);
-    /* on a wrapped row's start, go on to the line start */
-    return rs == b->cursor ? view_line_start(b->text, b->cursor) : rs;
-}
-
-static size_t mv_line_end(editor *ed, buffer *b)
-{
-    view_opts o = mv_opts(ed);
-    view_row *row = editor_scratch_row(ed, o.width);
-    view_row_layout(b->text, view_row_start(b->text, b->cursor, &o), &o, row);
-    size_t e = row->content_end;
-    if (!row->newline && !row->last && row->n_cells > 0) e = row->cells[row->n_cells - 1].pos;
-    return e == b->cursor ? view_line_end(b->text, b->cursor) : e;
-}
-
-static size_t mv_line_up(editor *ed, buffer *b)
-{
-    view_opts o = mv_opts(ed);
-    view_row *row = editor_scratch_row(ed, o.width);
-    size_t rs = view_row_start(b->text, b->cursor, &o);
-    view_row_layout(b->text, rs, &o, row);
-    if (b->goal_col < 0) b->goal_col = view_row_col(row, b->cursor);
-    if (rs == 0) return 0;
-    view_row_layout(b->text, view_row_prev(b->text, rs, &o), &o, row);
-    return view_row_pos(row, b->goal_col);
-}
-
-static size_t mv_line_down(editor *ed, buffer *b)
-{
-    view_opts o = mv_opts(ed);
-    view_row *row = editor_scratch_row(ed, o.width);
-    size_t rs = view_row_start(b->text, b->cursor, &o);
-    size_t next = view_row_layout(b->text, rs, &o, row);
-    if (b->goal_col < 0) b->goal_col = view_row_col(row, b->cursor);
-    if (row->last) return text_size(b->text);
-    view_row_layout(b->text, next, &o, row);
-    return view_row_pos(row, b->goal_col);
-}
-
-/* Page motions move the cursor by a screen less two rows and keep its row on the screen. */
-static size_t mv_page(editor *ed, buffer *b, bool down)
-{
-    view_opts o = editor_view_opts(ed);
-    view_row *row = editor_scratch_row(ed, o.width);
-    int rows = editor_text_rows(ed), r0 = 0;
-    size_t p = view_row_start(b->text, b->top, &o), crs = view_row_start(b->text, b->cursor, &o);
-    while (p < crs && r0 < rows) {
-        size_t next = view_row_layout(b->text, p, &o, row);
-        if (row->last || next <= p) break;
-        p = next;
-        r0++;
-    }
-    int n = rows > 3 ? rows - 2 : 1;
-    size_t saved = b->cursor;
-    for (int i = 0; i < n; i++) {
-        size_t np = down ? mv_line_down(ed, b) : mv_line_up(ed, b);
-        if (np == b->cursor) break;
-        b->cursor = np;
-    }
-    size_t np = b->cursor;
-    b->cursor = saved;
-    size_t top = view_row_start(b->text, np, &o);
-    for (int i = 0; i < r0 && top > 0; i++) top = view_row_prev(b->text, top, &o);
-    b->top = top;
-    ed->keep_top = true;
-    return np;
-}
-
-static size_t mv_page_up(editor *ed, buffer *b) { return mv_page(ed, b, false); }
-static size_t mv_page_down(editor *ed, buffer *b) { return mv_page(ed, b, true); }
-
-static void run_motion(editor *ed, motion_fn fn, bool select)
-{
-    buffer *b = cur(ed);
-    if (!b) return;
-    if (b->anchor == TEXT_POS_NONE) b->mark = false;   /* the selection ended: so did the mark */
-    if (b->mark) select = true;
-    size_t s, e;
-    if (!select && buffer_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
-        /* Left/Right with a selection go to its edge */
-        b->cursor = fn == mv_char_left ? s : e;
-        b->anchor = TEXT_POS_NONE;
-        return;
-    }
-    if (select && b->anchor == TEXT_POS_NONE) b->anchor = b->cursor;
-    if (!select) b->anchor = TEXT_POS_NONE;
-    b->cursor = fn(ed, b);
-}
-
-#define MOTION(NAME, FN) \
-    static void cmd_##NAME(editor *ed, int count, int arg) { (void)count; run_motion(ed, FN, false); } \
-    static void cmd_select_##NAME(editor *ed, int count, int arg) { (void)count; run_motion(ed, FN, true); }
-
-MOTION(char_left, mv_char_left)
-MOTION(char_right, mv_char_right)
-MOTION(line_up, mv_line_up)
-MOTION(line_down, mv_line_down)
-MOTION(word_left, mv_word_left)
-MOTION(word_right, mv_word_right)
-static void cmd_word_end(editor *ed, int count, int arg) { (void)count; run_motion(ed, mv_word_end, false); }
-/* Visual e: the selection ends after the word's last character, as vi's includes it; a cursor
- * past the anchor already stands after the character vi's cursor is on. */
-static size_t mv_select_word_end(editor *ed, buffer *b)
-{
-    (void)ed;
-    size_t pos = b->cursor;
-    if (b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
-    size_t last = motion_word_last(b->text, pos);
-    return last == pos ? b->cursor : view_next_cluster(b->text, last);
-}
-static void cmd_select_word_end(editor *ed, int count, int arg) { (void)count; run_motion(ed, mv_select_word_end, true); }
-MOTION(sentence_prev, mv_sentence_prev)
-MOTION(sentence_next, mv_sentence_next)
-MOTION(paragraph_prev, mv_paragraph_prev)
-MOTION(paragraph_next, mv_paragraph_next)
-MOTION(line_start, mv_line_start)
-MOTION(line_end, mv_line_end)
-MOTION(page_up, mv_page_up)
-MOTION(page_down, mv_page_down)
-MOTION(buffer_start, mv_buffer_start)
-MOTION(buffer_end, mv_buffer_end)
+/* ---- editing ---- */
 
 /* emacs C-Space: the selection starts here and every motion extends it, until it ends (cancel,
  * cut, copy, an edit). */
@@ -171,60 +25,6 @@ static void cmd_mark_set(editor *ed, int c, int arg)
     b->mark = true;
     editor_message(ed, EDITOR_MSG_INFO, "Mark set");
 }
-
-/* Enter on the go-to-line prompt. */
-static void goto_accept(editor *ed, const char *input, void *ctx)
-{
-    (void)ctx;
-    char in[EDITOR_INPUT_MAX];
-    snprintf(in, sizeof in, "%s", input);
-    editor_prompt_end(ed);
-    char *end;
-    long line = strtol(in, &end, 10);
-    if (end == in || line < 1) { editor_message(ed, EDITOR_MSG_ERROR, "Not a line number: %s", in); return; }
-    editor_goto_line(ed, (size_t)line - 1);
-}
-
-static const editor_prompt_ops goto_prompt = { .kind = PROMPT_GOTO, .accept = goto_accept };
-
-static void cmd_goto_line(editor *ed, int count, int arg)
-{
-    if (count > 0) editor_goto_line(ed, (size_t)count - 1);
-    else editor_prompt_open(ed, &goto_prompt, NULL, "Go to line: ", "");
-}
-
-/* ---- selection by unit ---- */
-
-static void select_range(editor *ed, size_t s, size_t e)
-{
-    buffer *b = cur(ed);
-    b->anchor = s;
-    b->cursor = e;
-}
-
-static void cmd_select_all(editor *ed, int count, int arg)
-{
-    (void)count;
-    if (cur(ed)) select_range(ed, 0, text_size(cur(ed)->text));
-}
-
-typedef void (*unit_fn)(const text *t, size_t pos, size_t *s, size_t *e);
-
-static void select_unit(editor *ed, unit_fn fn)
-{
-    buffer *b = cur(ed);
-    if (!b) return;
-    size_t s, e;
-    fn(b->text, b->cursor, &s, &e);
-    select_range(ed, s, e);
-}
-
-static void cmd_select_word(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_word_range); }
-static void cmd_select_sentence(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_sentence_range); }
-static void cmd_select_paragraph(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_paragraph_range); }
-static void cmd_select_line(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_line_range); }
-
-/* ---- editing ---- */
 
 static bool editable(editor *ed)
 {
@@ -582,46 +382,6 @@ static void cmd_model(editor *ed, int count, int arg)
 #define M (COMMAND_MODEL | COMMAND_KEEP_JOB)
 
 static const command commands[] = {
-    { "char-left", "Move one character left", cmd_char_left, R, 0 },
-    { "char-right", "Move one character right", cmd_char_right, R, 0 },
-    { "line-up", "Move one screen line up", cmd_line_up, G, 0 },
-    { "line-down", "Move one screen line down", cmd_line_down, G, 0 },
-    { "word-left", "Move to the start of the word before", cmd_word_left, R, 0 },
-    { "word-right", "Move to the start of the next word", cmd_word_right, R, 0 },
-    { "word-end", "Move to the last character of the word (vi e)", cmd_word_end, R, 0 },
-    { "sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R, 0 },
-    { "sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R, 0 },
-    { "paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R, 0 },
-    { "paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R, 0 },
-    { "line-start", "Move to the start of the line", cmd_line_start, 0, 0 },
-    { "line-end", "Move to the end of the line", cmd_line_end, 0, 0 },
-    { "page-up", "Move one screen up", cmd_page_up, G, 0 },
-    { "page-down", "Move one screen down", cmd_page_down, G, 0 },
-    { "buffer-start", "Move to the start of the file", cmd_buffer_start, 0, 0 },
-    { "buffer-end", "Move to the end of the file", cmd_buffer_end, 0, 0 },
-    { "goto-line", "Go to a line (the count, or asks)", cmd_goto_line, 0, 0 },
-    { "select-char-left", "Extend the selection one character left", cmd_select_char_left, R, 0 },
-    { "select-char-right", "Extend the selection one character right", cmd_select_char_right, R, 0 },
-    { "select-line-up", "Extend the selection one line up", cmd_select_line_up, G, 0 },
-    { "select-line-down", "Extend the selection one line down", cmd_select_line_down, G, 0 },
-    { "select-word-left", "Extend the selection one word left", cmd_select_word_left, R, 0 },
-    { "select-word-right", "Extend the selection one word right", cmd_select_word_right, R, 0 },
-    { "select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R, 0 },
-    { "select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R, 0 },
-    { "select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R, 0 },
-    { "select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R, 0 },
-    { "select-paragraph-next", "Extend the selection to the next paragraph", cmd_select_paragraph_next, R, 0 },
-    { "select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0, 0 },
-    { "select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0, 0 },
-    { "select-page-up", "Extend the selection one screen up", cmd_select_page_up, G, 0 },
-    { "select-page-down", "Extend the selection one screen down", cmd_select_page_down, G, 0 },
-    { "select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0, 0 },
-    { "select-buffer-end", "Extend the selection to the end of the file", cmd_select_buffer_end, 0, 0 },
-    { "select-all", "Select the whole file", cmd_select_all, 0, 0 },
-    { "select-word", "Select the word at the cursor", cmd_select_word, 0, 0 },
-    { "select-sentence", "Select the sentence at the cursor", cmd_select_sentence, 0, 0 },
-    { "select-paragraph", "Select the paragraph at the cursor", cmd_select_paragraph, 0, 0 },
-    { "select-line", "Select the line at the cursor", cmd_select_line, 0, 0 },
     { "insert-newline", "Insert a line break", cmd_insert_newline, R, 0 },
     { "insert-tab", "Insert a tab", cmd_insert_tab, R, 0 },
     { "delete-char-before", "Delete the character before the cursor (or the selection)", cmd_delete_char_before, R, 0 },
@@ -684,17 +444,21 @@ static const command commands[] = {
 #undef G
 #undef M
 
-int command_count(void) { return (int)(sizeof commands / sizeof commands[0]); }
+static const int commands_n = (int)(sizeof commands / sizeof commands[0]);
 
+int command_count(void) { return command_motion_count + commands_n; }
+
+/* The motion and selection commands come first, then this file's. */
 const command *command_at(int i)
 {
-    return i >= 0 && i < command_count() ? &commands[i] : NULL;
+    if (i < 0 || i >= command_count()) return NULL;
+    return i < command_motion_count ? &command_motion_table[i] : &commands[i - command_motion_count];
 }
 
 const command *command_find(const char *name)
 {
     for (int i = 0; i < command_count(); i++)
-        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+        if (strcmp(command_at(i)->name, name) == 0) return command_at(i);
     return NULL;
 }
 

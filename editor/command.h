@@ -25,6 +25,10 @@ typedef struct command {
     int arg;            /* passed to fn: MODEL_CMD_* for the model commands, else 0 */
 } command;
 
+/* The motion and selection commands (command-motion.c); command_at lists them first. */
+extern const command command_motion_table[];
+extern const int command_motion_count;   /* entries of command_motion_table */
+
 const command *command_find(const char *name);   /* NULL when unknown */
 int command_count(void);
 const command *command_at(int i);                /* NULL for a bad index */
