@@ -115,6 +115,7 @@ const char *gguf_tensor_type_name(uint32_t type)
     case GGUF_TENSOR_F32: return "F32";
     case GGUF_TENSOR_F16: return "F16";
     case GGUF_TENSOR_Q8_0: return "Q8_0";
+    case GGUF_TENSOR_Q4_0: return "Q4_0";
     }
     return "unsupported";
 }
@@ -416,8 +417,16 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
             }
             nb = prod / GGUF_Q8_0_BLOCK * GGUF_Q8_0_BLOCK_BYTES;
             break;
+        case GGUF_TENSOR_Q4_0:
+            if (t->ne[0] % GGUF_Q8_0_BLOCK) {
+                gguf_err(err, err_size, fn, "Q4_0 tensor '%s' has ne[0] = %llu, not a multiple of 32",
+                         show, (unsigned long long)t->ne[0]);
+                return BD3_E_FORMAT;
+            }
+            nb = prod / GGUF_Q8_0_BLOCK * GGUF_Q4_0_BLOCK_BYTES;
+            break;
         default:
-            gguf_err(err, err_size, fn, "tensor '%s' has type %u (only F32, F16 and Q8_0 are supported)",
+            gguf_err(err, err_size, fn, "tensor '%s' has type %u (only F32, F16, Q8_0 and Q4_0 are supported)",
                      show, t->type);
             return BD3_E_UNSUPPORTED;
         }
@@ -739,6 +748,16 @@ void gguf_tensor_to_f32(const gguf_tensor *t, float *out)
             float d = gguf_f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
             for (int i = 0; i < GGUF_Q8_0_BLOCK; i++)
                 out[b * GGUF_Q8_0_BLOCK + i] = d * (float)(int8_t)blk[2 + i];
+        }
+        break;
+    case GGUF_TENSOR_Q4_0:
+        for (uint64_t b = 0; b < n / GGUF_Q8_0_BLOCK; b++) {
+            const uint8_t *blk = p + b * GGUF_Q4_0_BLOCK_BYTES;
+            float d = gguf_f16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
+            for (int i = 0; i < GGUF_Q8_0_BLOCK / 2; i++) {
+                out[b * GGUF_Q8_0_BLOCK + i] = d * (float)((blk[2 + i] & 0x0f) - 8);
+                out[b * GGUF_Q8_0_BLOCK + i + 16] = d * (float)((blk[2 + i] >> 4) - 8);
+            }
         }
         break;
     }

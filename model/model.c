@@ -109,10 +109,11 @@ static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint6
                   gguf_tensor_type_name(t->type));
         return BD3_E_FORMAT;
     }
-    if (t->type == GGUF_TENSOR_Q8_0) {   /* kept packed: its f16 scales must be finite */
-        size_t n_blocks = t->n_bytes / GGUF_Q8_0_BLOCK_BYTES;
+    if (t->type == GGUF_TENSOR_Q8_0 || t->type == GGUF_TENSOR_Q4_0) { /* kept packed: finite scales */
+        size_t bb = t->type == GGUF_TENSOR_Q8_0 ? GGUF_Q8_0_BLOCK_BYTES : GGUF_Q4_0_BLOCK_BYTES;
+        size_t n_blocks = t->n_bytes / bb;
         for (size_t b = 0; b < n_blocks; b++) {
-            const uint8_t *p = t->data + b * GGUF_Q8_0_BLOCK_BYTES;
+            const uint8_t *p = t->data + b * bb;
             uint16_t h = (uint16_t)(p[0] | p[1] << 8);
             if ((h & 0x7c00) == 0x7c00) {
                 model_err(err, err_size, gguf_name(g), "tensor %s holds %s scale in block %zu",
@@ -157,8 +158,9 @@ static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uin
     return st != BD3_OK ? st : model_f32_values(m, t, name, out, err, err_size);
 }
 
-/* A matrix of ne = [cols, rows] for the products, as compute asks: Q8_0 packed for the int8
- * products (AUTO: Q8_0 tensors; Q8: every tensor whose cols is a multiple of 32), else float32. */
+/* A matrix of ne = [cols, rows] for the products, as compute asks: Q8_0 or Q4_0 packed for the
+ * int8 products (AUTO: Q8_0 and Q4_0 tensors; Q8: also every other tensor whose cols is a multiple
+ * of 32, rounded to Q8_0), else float32 (F32: Q4_0 and Q8_0 values converted exactly). */
 static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t cols, uint64_t rows,
                                     unsigned types, bd3_compute compute, model_matrix *out,
                                     char *err, size_t err_size)
@@ -170,6 +172,9 @@ static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t col
     if (packable && compute != BD3_COMPUTE_F32 && t->type == GGUF_TENSOR_Q8_0) {
         st = quant_pack_q8_0(t->data, (int)rows, (int)cols, &out->q);
         if (st == BD3_OK) gguf_drop_pages(m->file, t->data, t->n_bytes); /* the copy replaces them */
+    } else if (packable && compute != BD3_COMPUTE_F32 && t->type == GGUF_TENSOR_Q4_0) {
+        st = quant_pack_q4_0(t->data, (int)rows, (int)cols, &out->q);
+        if (st == BD3_OK) gguf_drop_pages(m->file, t->data, t->n_bytes);
     } else if (packable && compute == BD3_COMPUTE_Q8) {
         const float *f;
         size_t n_owned = (size_t)m->n_owned;
@@ -191,7 +196,8 @@ static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t col
 }
 
 #define T_F32 (1u << GGUF_TENSOR_F32)
-#define T_ANY ((1u << GGUF_TENSOR_F32) | (1u << GGUF_TENSOR_F16) | (1u << GGUF_TENSOR_Q8_0))
+#define T_ANY ((1u << GGUF_TENSOR_F32) | (1u << GGUF_TENSOR_F16) | (1u << GGUF_TENSOR_Q8_0) | \
+               (1u << GGUF_TENSOR_Q4_0))
 
 static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
 {
@@ -399,8 +405,10 @@ static bd3_status model_load_weights(bd3_model *m, bd3_compute compute, char *er
     if (!m->layers) return BD3_E_NOMEM;
     const gguf_tensor *te;
     if ((st = model_find(m, "token_embd.weight", D, V, T_ANY, &te, err, err_size))) return st;
-    if (te->type == GGUF_TENSOR_Q8_0 && compute != BD3_COMPUTE_F32)
+    if ((te->type == GGUF_TENSOR_Q8_0 || te->type == GGUF_TENSOR_Q4_0) && compute != BD3_COMPUTE_F32) {
         m->tok_embd_q8 = te->data; /* rows are read from the file as they are looked up */
+        m->tok_embd_q4 = te->type == GGUF_TENSOR_Q4_0;
+    }
     else if ((st = model_f32_values(m, te, "token_embd.weight", &m->tok_embd, err, err_size)))
         return st;
     if (hp->prenorm) return model_load_prenorm(m, compute, err, err_size);
@@ -608,6 +616,17 @@ void model_embed_row(const bd3_model *m, int32_t id, float *out)
     const int D = m->hp.n_embd;
     if (m->tok_embd) {
         memcpy(out, m->tok_embd + (size_t)id * (size_t)D, (size_t)D * sizeof(float));
+        return;
+    }
+    if (m->tok_embd_q4) {
+        const uint8_t *p = m->tok_embd_q8 + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q4_0_BLOCK_BYTES;
+        for (int b = 0; b < D / GGUF_Q8_0_BLOCK; b++, p += GGUF_Q4_0_BLOCK_BYTES) {
+            float d = gguf_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+            for (int e = 0; e < GGUF_Q8_0_BLOCK / 2; e++) {
+                out[b * GGUF_Q8_0_BLOCK + e] = d * (float)((p[2 + e] & 0x0f) - 8);
+                out[b * GGUF_Q8_0_BLOCK + e + 16] = d * (float)((p[2 + e] >> 4) - 8);
+            }
+        }
         return;
     }
     const uint8_t *p = m->tok_embd_q8 + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q8_0_BLOCK_BYTES;

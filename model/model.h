@@ -45,7 +45,8 @@ struct bd3_model {
     size_t file_size;        /* bytes of the file */
     size_t n_params;         /* weights counted over all tensors used */
     const float *tok_embd;   /* [V, D] token embedding as float32; NULL when tok_embd_q8 holds it */
-    const uint8_t *tok_embd_q8; /* [V, D / 32] Q8_0 blocks of the embedding in the file, or NULL */
+    const uint8_t *tok_embd_q8; /* [V, D / 32] Q8_0 (or Q4_0) blocks of the embedding in the file, or NULL */
+    int tok_embd_q4;         /* 1: tok_embd_q8 holds Q4_0 blocks (18 bytes), 0: Q8_0 (34 bytes) */
     bd3_layer *layers;       /* [n_layer] */
     const float *out_norm;   /* [D] weight of the final layer norm */
     const float *out_mod;    /* [2, D] final shift, scale (DiT only; NULL for pre-norm) */

@@ -106,6 +106,47 @@ bd3_status quant_pack_q8_0(const void *src, int rows, int cols, quant_matrix *ou
     return BD3_OK;
 }
 
+bd3_status quant_pack_q4_0(const void *src, int rows, int cols, quant_matrix *out)
+{
+    memset(out, 0, sizeof *out);
+    if (rows < 1 || cols < QUANT_BLOCK || cols % QUANT_BLOCK) return BD3_E_ARG;
+    out->rows = rows;
+    out->cols = cols;
+    out->n_tiles = (rows + QUANT_TILE - 1) / QUANT_TILE;
+    out->n_blocks = cols / QUANT_BLOCK;
+    out->ld_blocks = out->n_blocks;
+    out->bits = 4;
+    size_t tb = (size_t)out->n_tiles * (size_t)out->n_blocks;
+    void *q = NULL, *h = NULL;
+    if (posix_memalign(&q, 64, tb * QUANT_TILE_BYTES4) ||
+        posix_memalign(&h, 64, tb * QUANT_TILE * sizeof(uint16_t))) {
+        free(q);
+        return BD3_E_NOMEM;
+    }
+    out->q = q;
+    out->h = h;
+    memset(out->q, 0x88, tb * QUANT_TILE_BYTES4); /* rows past the end: code 8 (zero), scale 0 */
+    memset(out->h, 0, tb * QUANT_TILE * sizeof(uint16_t));
+    const uint8_t *p = src;
+    for (int r = 0; r < rows; r++) {
+        int t = r / QUANT_TILE, lane = r % QUANT_TILE;
+        for (int b = 0; b < out->n_blocks; b++, p += 2 + QUANT_BLOCK / 2) {
+            size_t tbi = (size_t)t * (size_t)out->ld_blocks + (size_t)b;
+            out->h[tbi * QUANT_TILE + (size_t)lane] = (uint16_t)(p[0] | p[1] << 8);
+            uint8_t *dst = out->q + tbi * QUANT_TILE_BYTES4;
+            for (int k = 0; k < QUANT_BLOCK; k++) {
+                int code = k < 16 ? p[2 + k] & 0x0f : p[2 + k - 16] >> 4;
+                int pos = ((k / 4) * QUANT_TILE + lane) * 4 + k % 4; /* byte of the 8-bit layout */
+                if (pos < QUANT_TILE_BYTES4)
+                    dst[pos] = (uint8_t)((dst[pos] & 0xf0) | code);
+                else
+                    dst[pos - QUANT_TILE_BYTES4] = (uint8_t)((dst[pos - QUANT_TILE_BYTES4] & 0x0f) | code << 4);
+            }
+        }
+    }
+    return BD3_OK;
+}
+
 bd3_status quant_pack_f32(const float *src, int rows, int cols, quant_matrix *out)
 {
     bd3_status st = quant_alloc(rows, cols, out);
@@ -148,13 +189,16 @@ void quant_matrix_free(quant_matrix *m)
     if (!m) return;
     free(m->q);
     free(m->d);
+    free(m->h);
     m->q = NULL;
     m->d = NULL;
+    m->h = NULL;
 }
 
 size_t quant_matrix_bytes(const quant_matrix *m)
 {
     size_t tb = (size_t)m->n_tiles * (size_t)m->ld_blocks;
+    if (m->bits == 4) return tb * QUANT_TILE_BYTES4 + tb * QUANT_TILE * sizeof(uint16_t);
     return tb * QUANT_TILE_BYTES + tb * QUANT_TILE * sizeof(float);
 }
 
@@ -162,6 +206,12 @@ float quant_matrix_at(const quant_matrix *m, int row, int col)
 {
     int t = row / QUANT_TILE, lane = row % QUANT_TILE, b = col / QUANT_BLOCK, k = col % QUANT_BLOCK;
     size_t tb = (size_t)t * (size_t)m->ld_blocks + (size_t)b;
+    if (m->bits == 4) {
+        int pos = ((k / 4) * QUANT_TILE + lane) * 4 + k % 4;
+        uint8_t byte = m->q[tb * QUANT_TILE_BYTES4 + (size_t)(pos % QUANT_TILE_BYTES4)];
+        int code = pos < QUANT_TILE_BYTES4 ? byte & 0x0f : byte >> 4;
+        return quant_f16_to_f32(m->h[tb * QUANT_TILE + (size_t)lane]) * (float)(code - 8);
+    }
     int v = m->q[tb * QUANT_TILE_BYTES + (size_t)(((k / 4) * QUANT_TILE + lane) * 4 + k % 4)] - 128;
     return m->d[tb * QUANT_TILE + (size_t)lane] * (float)v;
 }
@@ -252,6 +302,38 @@ static void quant_tile_base(const quant_matrix *w, int t, int n, const int8_t *q
                     for (int e = 0; e < 4; e++)
                         acc += ((int)wb[(j * QUANT_TILE + lane) * 4 + e] - 128) * qb[4 * j + e];
                 float sc = dt[(size_t)b * QUANT_TILE + lane] * d[(size_t)i * nb + b];
+                f = fmaf((float)acc, sc, f);
+            }
+            float *yo = y + (size_t)i * ldy + o0 + lane;
+            *yo = beta != 0.0f ? fmaf(beta, *yo, f) : f;
+        }
+}
+
+/* The code (0..15) of lane `lane`, column 4j + e of a Q4_0 tile block of 256 bytes. */
+static inline int quant_code4(const uint8_t *wb, int lane, int j, int e)
+{
+    int pos = (j * QUANT_TILE + lane) * 4 + e;
+    return pos < QUANT_TILE_BYTES4 ? wb[pos] & 0x0f : wb[pos - QUANT_TILE_BYTES4] >> 4;
+}
+
+/* One Q4_0 tile for n activation rows: the same sums and float operations as the vector kernels. */
+static void quant_tile4_base(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                             float beta, float *y, int ldy)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
+    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
+    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES4;
+    const uint16_t *ht = w->h + (size_t)t * w->ld_blocks * QUANT_TILE;
+    for (int i = 0; i < n; i++)
+        for (int lane = 0; lane < lanes; lane++) {
+            float f = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *wb = wt + (size_t)b * QUANT_TILE_BYTES4;
+                const int8_t *qb = q + (size_t)i * k + (size_t)b * QUANT_BLOCK;
+                int32_t acc = 0;
+                for (int j = 0; j < QUANT_BLOCK / 4; j++)
+                    for (int e = 0; e < 4; e++) acc += (quant_code4(wb, lane, j, e) - 8) * qb[4 * j + e];
+                float sc = quant_f16_to_f32(ht[(size_t)b * QUANT_TILE + lane]) * d[(size_t)i * nb + b];
                 f = fmaf((float)acc, sc, f);
             }
             float *yo = y + (size_t)i * ldy + o0 + lane;
@@ -384,6 +466,128 @@ static void quant_tile_avx2(const quant_matrix *w, int t, int n, const int8_t *q
         quant_rows_avx2(1, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, beta,
                         y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
 }
+
+/* Q4_0 rows: each block's 4 vectors of nibbles give the 8 vectors of codes (0..15); the sum of
+ * code * q less 8 sum q (s / 16, s being -128 sum q) is the exact sum of (code - 8) q. */
+static inline __attribute__((always_inline)) QUANT_T_VNNI void
+quant_rows4_vnni(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int8_t *q, size_t ldq,
+                 const float *d, const int32_t *s, float beta, float *y, size_t ldy, __mmask16 mask)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512 f[QUANT_ROWS];
+    for (int r = 0; r < R; r++) f[r] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m512i *wb = (const __m512i *)(const void *)(wt + (size_t)b * QUANT_TILE_BYTES4);
+        __m512i v0 = _mm512_load_si512(wb), v1 = _mm512_load_si512(wb + 1);
+        __m512i v2 = _mm512_load_si512(wb + 2), v3 = _mm512_load_si512(wb + 3);
+        __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(v1, m4);
+        __m512i w2 = _mm512_and_si512(v2, m4), w3 = _mm512_and_si512(v3, m4);
+        __m512i w4 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
+        __m512i w5 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
+        __m512i w6 = _mm512_and_si512(_mm512_srli_epi16(v2, 4), m4);
+        __m512i w7 = _mm512_and_si512(_mm512_srli_epi16(v3, 4), m4);
+        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(ht + (size_t)b * QUANT_TILE)));
+        for (int r = 0; r < R; r++) {
+            const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
+            size_t sb = (size_t)r * (size_t)nb + (size_t)b;
+            __m512i acc = _mm512_set1_epi32(s[sb] / 16);
+            acc = _mm512_dpbusd_epi32(acc, w0, _mm512_set1_epi32(quant_load4(qb)));
+            acc = _mm512_dpbusd_epi32(acc, w1, _mm512_set1_epi32(quant_load4(qb + 4)));
+            acc = _mm512_dpbusd_epi32(acc, w2, _mm512_set1_epi32(quant_load4(qb + 8)));
+            acc = _mm512_dpbusd_epi32(acc, w3, _mm512_set1_epi32(quant_load4(qb + 12)));
+            acc = _mm512_dpbusd_epi32(acc, w4, _mm512_set1_epi32(quant_load4(qb + 16)));
+            acc = _mm512_dpbusd_epi32(acc, w5, _mm512_set1_epi32(quant_load4(qb + 20)));
+            acc = _mm512_dpbusd_epi32(acc, w6, _mm512_set1_epi32(quant_load4(qb + 24)));
+            acc = _mm512_dpbusd_epi32(acc, w7, _mm512_set1_epi32(quant_load4(qb + 28)));
+            __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(d[sb]));
+            f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *yr = y + (size_t)r * ldy;
+        __m512 out = f[r];
+        if (beta != 0.0f)
+            out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
+        _mm512_mask_storeu_ps(yr, mask, out);
+    }
+}
+
+QUANT_T_VNNI
+static void quant_tile4_vnni(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                             const int32_t *s, float beta, float *y, int ldy)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
+    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
+    __mmask16 mask = (__mmask16)((1u << lanes) - 1u);
+    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES4;
+    const uint16_t *ht = w->h + (size_t)t * w->ld_blocks * QUANT_TILE;
+    int i = 0;
+    for (; i + QUANT_ROWS <= n; i += QUANT_ROWS)
+        quant_rows4_vnni(QUANT_ROWS, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+    for (; i + 4 <= n; i += 4)
+        quant_rows4_vnni(4, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+    for (; i < n; i++)
+        quant_rows4_vnni(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+}
+
+/* Q4_0 with AVX2: codes (unsigned, at most 15) times q with vpmaddubsw (no saturation), plus s / 16. */
+static inline __attribute__((always_inline)) QUANT_T_AVX2 void
+quant_rows4_avx2(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int8_t *q, size_t ldq,
+                 const float *d, const int32_t *s, float beta, float *y, size_t ldy, int lanes)
+{
+    const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0f);
+    for (int h = 0; h < 2 && 8 * h < lanes; h++) {
+        __m256 f[QUANT_ROWS];
+        for (int r = 0; r < R; r++) f[r] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = wt + (size_t)b * QUANT_TILE_BYTES4 + 32 * h;
+            __m256i wc[8];
+            for (int j = 0; j < 4; j++) {
+                __m256i v = _mm256_load_si256((const __m256i *)(const void *)(wb + 64 * j));
+                wc[j] = _mm256_and_si256(v, m4);
+                wc[j + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            }
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(ht + (size_t)b * QUANT_TILE + 8 * h)));
+            for (int r = 0; r < R; r++) {
+                const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
+                __m256i acc = _mm256_set1_epi32(s[(size_t)r * nb + b] / 16);
+                for (int j = 0; j < 8; j++) {
+                    __m256i x = _mm256_set1_epi32(quant_load4(qb + 4 * j));
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(wc[j], x), ones));
+                }
+                __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)r * nb + b]));
+                f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), sc, f[r]);
+            }
+        }
+        int nl = lanes - 8 * h < 8 ? lanes - 8 * h : 8;
+        for (int r = 0; r < R; r++) {
+            float *yr = y + (size_t)r * ldy + 8 * h;
+            float tmp[8];
+            _mm256_storeu_ps(tmp, f[r]);
+            for (int l = 0; l < nl; l++) yr[l] = beta != 0.0f ? fmaf(beta, yr[l], tmp[l]) : tmp[l];
+        }
+    }
+}
+
+QUANT_T_AVX2
+static void quant_tile4_avx2(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                             const int32_t *s, float beta, float *y, int ldy)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
+    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
+    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES4;
+    const uint16_t *ht = w->h + (size_t)t * w->ld_blocks * QUANT_TILE;
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        quant_rows4_avx2(4, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
+    for (; i < n; i++)
+        quant_rows4_avx2(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
+}
 #endif
 
 void quant_matmul(const quant_matrix *w, int t0, int t1, int n, const int8_t *q, const float *d,
@@ -391,6 +595,14 @@ void quant_matmul(const quant_matrix *w, int t0, int t1, int n, const int8_t *q,
 {
 #if QUANT_X86
     enum kern_isa isa = kern_isa();
+    if (w->bits == 4 && isa >= KERN_ISA_AVX512_VNNI) {
+        for (int t = t0; t < t1; t++) quant_tile4_vnni(w, t, n, q, d, s, beta, y, ldy);
+        return;
+    }
+    if (w->bits == 4 && isa >= KERN_ISA_AVX2) {
+        for (int t = t0; t < t1; t++) quant_tile4_avx2(w, t, n, q, d, s, beta, y, ldy);
+        return;
+    }
     if (isa >= KERN_ISA_AVX512_VNNI) {
         for (int t = t0; t < t1; t++) quant_tile_vnni(w, t, n, q, d, s, beta, y, ldy);
         return;
@@ -401,5 +613,9 @@ void quant_matmul(const quant_matrix *w, int t0, int t1, int n, const int8_t *q,
     }
 #endif
     (void)s;
+    if (w->bits == 4) {
+        for (int t = t0; t < t1; t++) quant_tile4_base(w, t, n, q, d, beta, y, ldy);
+        return;
+    }
     for (int t = t0; t < t1; t++) quant_tile_base(w, t, n, q, d, beta, y, ldy);
 }

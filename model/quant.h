@@ -18,7 +18,10 @@
  * 16 x 32 values as unsigned bytes (value + 128) in the order an int8 dot product over 4 values per
  * lane reads them: byte ((j * 16 + lane) * 4 + e) is row 16t + lane, column 32b + 4j + e. Rows
  * past the end of the last tile have scale 0. A view of the leading rows and blocks of a larger
- * packed matrix keeps its ld_blocks. */
+ * packed matrix keeps its ld_blocks.
+ * Q4_0 weights (bits 4) keep 4.5 bits per value: for tile t and block b, 16 f16 scales (h) and
+ * 256 bytes whose low nibbles are the bytes 0..255 of the layout above and whose high nibbles are
+ * the bytes 256..511, each holding the unsigned 4-bit code q (value q - 8, as Q4_0 defines). */
 typedef struct quant_matrix {
     int rows;           /* output features (rows of w) */
     int cols;           /* input features, a multiple of QUANT_BLOCK */
@@ -26,12 +29,20 @@ typedef struct quant_matrix {
     int n_blocks;       /* cols / QUANT_BLOCK */
     int ld_blocks;      /* blocks per tile in memory (n_blocks, or more for a view) */
     uint8_t *q;         /* [n_tiles, ld_blocks, QUANT_TILE_BYTES] values + 128, 64-byte aligned */
-    float *d;           /* [n_tiles, ld_blocks, QUANT_TILE] scales, 64-byte aligned */
+    float *d;           /* [n_tiles, ld_blocks, QUANT_TILE] scales, 64-byte aligned (NULL: bits 4) */
+    uint16_t *h;        /* [n_tiles, ld_blocks, QUANT_TILE] f16 scales when bits is 4, else NULL */
+    int bits;           /* 4: Q4_0 nibbles in q and f16 scales in h; anything else: 8 */
 } quant_matrix;
+
+#define QUANT_TILE_BYTES4 (QUANT_TILE_BYTES / 2) /* nibble bytes of one Q4_0 tile and block */
 
 /* Packs a GGUF Q8_0 tensor of rows x cols (rows of cols / 32 blocks of 34 bytes: f16 scale, then
  * 32 int8) exactly. src may be unaligned. BD3_E_ARG when cols is not a multiple of 32. */
 bd3_status quant_pack_q8_0(const void *src, int rows, int cols, quant_matrix *out);
+/* Packs a GGUF Q4_0 tensor of rows x cols (rows of cols / 32 blocks of 18 bytes: f16 scale d, then
+ * 16 bytes whose low nibbles are values 0..15 and high nibbles values 16..31, value d * (q - 8))
+ * exactly, 4 bits per value. src may be unaligned. BD3_E_ARG when cols is not a multiple of 32. */
+bd3_status quant_pack_q4_0(const void *src, int rows, int cols, quant_matrix *out);
 /* Quantizes float32 rows [rows, cols] to Q8_0 as GGUF does (scale = f16(max |x| / 127), values
  * round(x / scale)) and packs them. */
 bd3_status quant_pack_f32(const float *src, int rows, int cols, quant_matrix *out);
@@ -46,7 +57,7 @@ float quant_matrix_at(const quant_matrix *m, int row, int col);
 void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols,
                      quant_matrix *m);
 
-/* Sets block b of row r of a packed matrix (within its tiles) to scale d and values q[32]. */
+/* Sets block b of row r of a packed 8-bit matrix (within its tiles) to scale d and values q[32]. */
 void quant_set_block(quant_matrix *m, int r, int b, const int8_t *q, float d);
 
 /* Quantizes n rows of k floats (row stride ldx; k a multiple of 32) for quant_matmul: q [n, k]

@@ -1,5 +1,5 @@
 /* test_forward.c: forward pass and KV cache against float64 reference logits (tests/ref/bd3_ref.py):
- * global, block-causal, streamed and sliding-cache calls on random F32/F16/Q8_0 models. Takes the
+ * global, block-causal, streamed and sliding-cache calls on random F32/F16/Q8_0/Q4_0 models. Takes the
  * fixture folder as argument (tests/test_forward.sh makes it); exits 77 (skipped) without one. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +20,11 @@
  * is about 2.1 sigma). Each of the 4 n_layer + 1 quantized products adds such relative noise to
  * its output, independently; the residual stream sums them, so the logits' relative RMS error
  * is about EPS_Q8 sqrt(4 n_layer + 1), times sqrt(2) when the weights were also rounded to Q8_0
- * at load. The test allows twice that for the gain of the nonlinearities (GELU, softmax, norms). */
+ * at load. The test allows twice that for the gain of the nonlinearities (GELU, softmax, norms).
+ * Q4_0 weights (grid step |max| / 8 per block of 32) are exact in the file, like Q8_0 ones, and
+ * the reference reads the same values, so only the activations' rounding counts for them too: the
+ * same bound. (Their distance to the weights before 4-bit rounding is the converter's affair:
+ * tests/test_qwen_convert.sh.) */
 #define EPS_Q8 (5.656854249 / (127.0 * 3.464101615))
 
 static const char *fixture_dir; /* folder with cases.txt, *.gguf and *.f32 */
@@ -151,7 +155,7 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
             /* with int8 attention (heads of a multiple of 32, 64 rows or more) two more products
                a layer: q k^T and p v */
             double tol = 2.0 * EPS_Q8 * sqrt((att ? 6.0 : 4.0) * L + 1.0) *
-                         (strstr(k.model, "q8_0") ? 1.0 : sqrt(2.0));
+                         (strstr(k.model, "q8_0") || strstr(k.model, "q4_0") ? 1.0 : sqrt(2.0));
             if (!(rms <= tol)) fail_msg("%s: int8 relative RMS error %.3e above %.3e", k.name, rms, tol);
             if (!(md / mref > TOL)) fail_msg("%s: int8 products match float32 exactly", k.name);
             if (rms > fx_worst_q8) fx_worst_q8 = rms;
@@ -202,6 +206,7 @@ static void test_forward_q8_0_weights_match_reference(void **state)
     (void)state;
     assert_int_equal(fx_check("", "tiny_q8_0"), 6);
     assert_int_equal(fx_check("", "wide_q8_0"), 3);
+    assert_int_equal(fx_check("", "tiny_q4_0"), 6); /* --compute f32 dequantizes Q4_0 exactly */
 }
 
 /* The int8 products against the same float64 reference: Q8_0 weights as they are in the file
@@ -212,6 +217,7 @@ static void test_forward_int8_products_within_derived_tolerance(void **state)
     fx_compute = BD3_COMPUTE_Q8;
     fx_worst_q8 = 0.0;
     assert_int_equal(fx_check("", "tiny_q8_0"), 6);
+    assert_int_equal(fx_check("", "tiny_q4_0"), 6); /* 4-bit weights kept packed */
     assert_int_equal(fx_check("", "tiny_f32"), 7);
     assert_int_equal(fx_check("", "slide_"), 4);
     assert_int_equal(fx_check("", "wide_q8_0"), 3); /* int8 attention too: 6 products a layer */
@@ -225,6 +231,9 @@ static void test_compute_auto_follows_the_file(void **state)
 {
     (void)state;
     bd3_model *m = fx_load_compute("tiny_q8_0.gguf", BD3_COMPUTE_AUTO);
+    assert_int_equal(bd3_model_compute(m), BD3_COMPUTE_Q8);
+    bd3_model_free(m);
+    m = fx_load_compute("tiny_q4_0.gguf", BD3_COMPUTE_AUTO);
     assert_int_equal(bd3_model_compute(m), BD3_COMPUTE_Q8);
     bd3_model_free(m);
     m = fx_load_compute("tiny_f32.gguf", BD3_COMPUTE_AUTO);

@@ -1,5 +1,5 @@
 /* test_quant.c: the quantized products against naive loops: Q8_0 packing (exact), activation
- * quantization (error within half a step), and the int8 product of every variant the CPU runs
+ * quantization (error within half a step), Q4_0 packing (exact, 4.5 bits per value), and the int8 product of every variant the CPU runs
  * against a double-precision sum over the same quantized values, and the variants against each
  * other bit for bit. */
 #include <stdarg.h>
@@ -40,6 +40,23 @@ static uint8_t *make_q8_0(int rows, int cols)
     return t;
 }
 
+/* A GGUF Q4_0 tensor of rows x cols: random f16 scales (some zero, some negative) and codes 0..15. */
+static uint8_t *make_q4_0(int rows, int cols)
+{
+    int nb = cols / 32;
+    uint8_t *t = malloc((size_t)rows * nb * 18);
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < nb; b++) {
+            uint8_t *blk = t + ((size_t)r * nb + b) * 18;
+            uint16_t h = (r + b) % 11 == 0 ? 0 : (uint16_t)(((5 + (int)(4.0 * (rnd() + 1) / 2)) << 10) | ((unsigned)(rnd() * 1023.0) & 0x3ff));
+            if ((r + b) % 7 == 3) h |= 0x8000;
+            blk[0] = (uint8_t)(h & 0xff);
+            blk[1] = (uint8_t)(h >> 8);
+            for (int e = 0; e < 16; e++) blk[2 + e] = (uint8_t)((unsigned)((rnd() + 1) * 128.0) & 0xff);
+        }
+    return t;
+}
+
 static float f16(uint16_t h) /* naive f16 decoding for normal and zero values */
 {
     if (h == 0) return 0.0f;
@@ -64,6 +81,31 @@ static void test_pack_q8_0_is_exact(void **state)
         }
     quant_matrix_free(&m);
     assert_int_equal(quant_pack_q8_0(t, rows, 40, &m), BD3_E_ARG); /* not a multiple of 32 */
+    free(t);
+}
+
+/* Q4_0 packed at 4.5 bits per value reads back d * (q - 8) with GGUF's nibble order. */
+static void test_pack_q4_0_is_exact(void **state)
+{
+    (void)state;
+    const int rows = 37, cols = 96, nb = cols / 32;
+    uint8_t *t = make_q4_0(rows, cols);
+    quant_matrix m;
+    assert_int_equal(quant_pack_q4_0(t, rows, cols, &m), BD3_OK);
+    assert_int_equal(m.bits, 4);
+    assert_int_equal(m.n_tiles, 3);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            const uint8_t *blk = t + ((size_t)r * nb + c / 32) * 18;
+            int k = c % 32, code = k < 16 ? blk[2 + k] & 15 : blk[2 + k - 16] >> 4;
+            float want = f16((uint16_t)(blk[0] | blk[1] << 8)) * (float)(code - 8);
+            if (quant_matrix_at(&m, r, c) != want)
+                fail_msg("w[%d,%d] = %g, want %g", r, c, (double)quant_matrix_at(&m, r, c), (double)want);
+        }
+    /* 48 rows (3 tiles) x 96 values: 16 bytes of nibbles and 2 of scale per 32 values */
+    assert_int_equal(quant_matrix_bytes(&m), 48 * 3 * 18);
+    quant_matrix_free(&m);
+    assert_int_equal(quant_pack_q4_0(t, 4, 48, &m), BD3_E_ARG);
     free(t);
 }
 
@@ -124,12 +166,15 @@ static void test_quant_rows_error_is_half_a_step(void **state)
 
 /* y = q-product of a random Q8_0 matrix and n quantized rows, against a double sum of the same
  * values; every variant must also give the portable variant's floats exactly. */
-static void check_matmul(int rows, int cols, int n, float beta)
+static void check_matmul_bits(int bits, int rows, int cols, int n, float beta)
 {
     int nb = cols / 32;
-    uint8_t *t = make_q8_0(rows, cols);
+    uint8_t *t = bits == 4 ? make_q4_0(rows, cols) : make_q8_0(rows, cols);
     quant_matrix m;
-    assert_int_equal(quant_pack_q8_0(t, rows, cols, &m), BD3_OK);
+    if (bits == 4)
+        assert_int_equal(quant_pack_q4_0(t, rows, cols, &m), BD3_OK);
+    else
+        assert_int_equal(quant_pack_q8_0(t, rows, cols, &m), BD3_OK);
     float *x = malloc(sizeof(float) * n * cols);
     for (int i = 0; i < n * cols; i++) x[i] = (float)rnd();
     int8_t *q = malloc((size_t)n * cols);
@@ -173,6 +218,12 @@ static void check_matmul(int rows, int cols, int n, float beta)
     free(s);
     free(y);
     free(yb);
+}
+
+static void check_matmul(int rows, int cols, int n, float beta)
+{
+    check_matmul_bits(8, rows, cols, n, beta);
+    check_matmul_bits(4, rows, cols, n, beta);
 }
 
 static void test_matmul_matches_naive(void **state)
@@ -280,6 +331,7 @@ int main(void)
 {
     const struct CMUnitTest packing[] = {
         cmocka_unit_test(test_pack_q8_0_is_exact),
+        cmocka_unit_test(test_pack_q4_0_is_exact),
         cmocka_unit_test(test_pack_f32_error_is_half_a_step),
     };
     const struct CMUnitTest products[] = {

@@ -7,7 +7,7 @@ High level: write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", nam
 
 Numpy arrays are given in their natural row-major shape ([out, in] for a weight); GGUF lists
 dimensions fastest-varying first, so such an array is written with ne = [in, out] and the same
-bytes. Tensors are converted (F16, Q8_0) one at a time while writing, so numpy memmaps can be
+bytes. Tensors are converted (F16, Q8_0, Q4_0) one at a time while writing, so numpy memmaps can be
 passed without loading a whole checkpoint into memory.
 """
 
@@ -38,12 +38,14 @@ GGUF_TYPE_FLOAT64 = 12
 # tensor types
 GGML_TYPE_F32 = 0
 GGML_TYPE_F16 = 1
+GGML_TYPE_Q4_0 = 2
 GGML_TYPE_Q8_0 = 8
 
 QK8_0 = 32  # values per Q8_0 block
 Q8_0_BLOCK_BYTES = 2 + QK8_0  # f16 scale + 32 int8
+Q4_0_BLOCK_BYTES = 2 + QK8_0 // 2  # f16 scale + 16 bytes of two 4-bit codes
 
-TYPE_NAMES = {"f32": GGML_TYPE_F32, "f16": GGML_TYPE_F16, "q8_0": GGML_TYPE_Q8_0}
+TYPE_NAMES = {"f32": GGML_TYPE_F32, "f16": GGML_TYPE_F16, "q8_0": GGML_TYPE_Q8_0, "q4_0": GGML_TYPE_Q4_0}
 
 
 class GGUFError(Exception):
@@ -51,11 +53,11 @@ class GGUFError(Exception):
 
 
 def ggml_type_from_name(name):
-    """'f32' | 'f16' | 'q8_0' -> GGML type number."""
+    """'f32' | 'f16' | 'q8_0' | 'q4_0' -> GGML type number."""
     try:
         return TYPE_NAMES[name.lower()]
     except KeyError:
-        raise GGUFError("unknown tensor type %r (expected f32, f16 or q8_0)" % name) from None
+        raise GGUFError("unknown tensor type %r (expected f32, f16, q8_0 or q4_0)" % name) from None
 
 
 def tensor_nbytes(ne, ggml_type):
@@ -71,6 +73,10 @@ def tensor_nbytes(ne, ggml_type):
         if not ne or int(ne[0]) % QK8_0 != 0:
             raise GGUFError("Q8_0 needs the first dimension to be a multiple of 32, got ne=%s" % list(ne))
         return n // QK8_0 * Q8_0_BLOCK_BYTES
+    if ggml_type == GGML_TYPE_Q4_0:
+        if not ne or int(ne[0]) % QK8_0 != 0:
+            raise GGUFError("Q4_0 needs the first dimension to be a multiple of 32, got ne=%s" % list(ne))
+        return n // QK8_0 * Q4_0_BLOCK_BYTES
     raise GGUFError("unsupported tensor type %d" % ggml_type)
 
 
@@ -90,6 +96,47 @@ def quantize_q8_0(x):
     out[:, :2] = d.astype(np.float16).view(np.uint8).reshape(-1, 2)
     out[:, 2:] = q.view(np.uint8)
     return out.tobytes()
+
+
+def quantize_q4_0(x):
+    """GGUF Q4_0 bytes of a float array whose size is a multiple of 32 (row-major order).
+
+    Per block of 32, as ggml's reference quantizer: m = the value of largest magnitude (its sign
+    kept, the first one on ties), d = m / -8 stored as f16, codes q = min(15, floor(x / d + 8.5))
+    computed in float32 with the unrounded d (round half up of x / d, then + 8); value d * (q - 8).
+    Byte i of the 16 holds code i in its low nibble and code i + 16 in its high nibble."""
+    x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, QK8_0)
+    m = x[np.arange(x.shape[0]), np.argmax(np.abs(x), axis=1)]
+    d = (m / np.float32(-8.0)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d != 0, np.float32(1.0) / np.where(d != 0, d, 1), 0).astype(np.float32)
+    v = (x * inv[:, None]).astype(np.float32) + np.float32(8.5)
+    q = np.minimum(np.float32(15), np.floor(v)).astype(np.uint8)
+    out = np.empty((x.shape[0], Q4_0_BLOCK_BYTES), dtype=np.uint8)
+    out[:, :2] = d.astype(np.float16).view(np.uint8).reshape(-1, 2)
+    out[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
+    return out.tobytes()
+
+
+EMBEDDING_TENSORS = ("token_embd.weight", "output.weight")
+
+
+def matrix_type(name, ggml_type):
+    """Storage type of the large matrix `name` when the file asks for ggml_type: with Q4_0 the
+    token embedding and the output projection stay at Q8_0 (they are read once per token and
+    feed the logits directly; llama.cpp's Q4_0 files also keep the output at higher precision);
+    every other matrix takes ggml_type."""
+    if ggml_type == GGML_TYPE_Q4_0 and name in EMBEDDING_TENSORS:
+        return GGML_TYPE_Q8_0
+    return ggml_type
+
+
+def dequantize_q4_0(buf, n):
+    """float32 values of n Q4_0-coded values in buf (bytes-like)."""
+    blocks = np.frombuffer(buf, dtype=np.uint8, count=n // QK8_0 * Q4_0_BLOCK_BYTES).reshape(-1, Q4_0_BLOCK_BYTES)
+    d = blocks[:, :2].copy().view(np.float16).astype(np.float32)
+    q = np.concatenate([blocks[:, 2:] & 15, blocks[:, 2:] >> 4], axis=1).astype(np.float32) - 8
+    return (q * d).reshape(-1)
 
 
 def dequantize_q8_0(buf, n):
@@ -186,8 +233,8 @@ class GGUFWriter:
         if array.ndim < 1 or array.ndim > 4:
             raise GGUFError("%s: %d dimensions (1 to 4 allowed)" % (name, array.ndim))
         ne = [int(d) for d in reversed(array.shape)]
-        if ggml_type == GGML_TYPE_Q8_0 and ne[0] % QK8_0 != 0:
-            raise GGUFError("%s: Q8_0 needs ne[0] (%d) to be a multiple of %d" % (name, ne[0], QK8_0))
+        if ggml_type in (GGML_TYPE_Q8_0, GGML_TYPE_Q4_0) and ne[0] % QK8_0 != 0:
+            raise GGUFError("%s: Q8_0/Q4_0 need ne[0] (%d) to be a multiple of %d" % (name, ne[0], QK8_0))
         self.names.add(name)
         self.tensors.append(_Tensor(name, array, ne, ggml_type, tensor_nbytes(ne, ggml_type)))
 
@@ -200,6 +247,8 @@ class GGUFWriter:
                 yield np.ascontiguousarray(chunk, dtype="<f4").tobytes()
             elif t.ggml_type == GGML_TYPE_F16:
                 yield np.ascontiguousarray(chunk.astype(np.float32), dtype="<f2").tobytes()
+            elif t.ggml_type == GGML_TYPE_Q4_0:
+                yield quantize_q4_0(chunk)
             else:
                 yield quantize_q8_0(chunk)
 
@@ -314,7 +363,8 @@ def read_gguf(path):
             n = 1
             for d in ne:
                 n *= d
-            arr = dequantize_q8_0(data[start:start + nb], n)
+            deq = dequantize_q4_0 if t == GGML_TYPE_Q4_0 else dequantize_q8_0
+            arr = deq(data[start:start + nb], n)
         tensors[name] = arr.reshape(list(reversed(ne)))
         types[name] = t
     return meta, tensors, types
@@ -364,7 +414,8 @@ def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm
              eos_id / bos_id (default: index of "<|endoftext|>", omitted when absent).
     tokens:  list of token strings (GPT-2 byte-to-unicode mapped form; specials literal), id = index.
     merges:  list of "left right" strings, highest priority first.
-    wtype:   'f32' | 'f16' | 'q8_0' for the large matrices (norms, biases, modulation stay F32).
+    wtype:   'f32' | 'f16' | 'q8_0' | 'q4_0' for the large matrices (norms, biases, modulation stay
+             F32; with q4_0 the embedding and output stay Q8_0, see matrix_type).
     sampler: optional dict of the model's own sampler defaults, written as bd3lm.sampler.KEY
              (keys and ranges: model/SAMPLER.md): kind, steps, top_k, refresh, threshold,
              temperature, top_p, revise_fraction.
@@ -449,7 +500,7 @@ def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm
     order += ["output_norm.weight", "output_modulation", "output.weight", "output.bias"]
     for k in order:
         large = k.endswith(_LARGE)
-        w.add_tensor(k, tensors[k], wt if large else GGML_TYPE_F32)
+        w.add_tensor(k, tensors[k], matrix_type(k, wt) if large else GGML_TYPE_F32)
     w.write(path, progress=progress)
 
 
