@@ -302,12 +302,24 @@ static void test_gguf_rejects_unknown_tensor_type(void **state)
     uint8_t *buf;
     size_t size;
     uint64_t ne[1] = { 32 };
-    one_tensor(1, ne, 2 /* Q4_0 */, 0, 32, &buf, &size);
-    expect_error(buf, size, BD3_E_UNSUPPORTED, "type 2");
+    one_tensor(1, ne, 3 /* Q4_1 */, 0, 32, &buf, &size);
+    expect_error(buf, size, BD3_E_UNSUPPORTED, "type 3");
     free(buf);
     uint64_t odd[1] = { 48 };
     one_tensor(1, odd, GGUF_TENSOR_Q8_0, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "not a multiple of 32");
+    free(buf);
+    one_tensor(1, odd, GGUF_TENSOR_Q4_0, 0, 32, &buf, &size);
+    expect_error(buf, size, BD3_E_FORMAT, "Q4_0 tensor 'w' has ne[0] = 48, not a multiple of 32");
+    free(buf);
+    /* Q4_0: 18 bytes per 32 values; 96 values (54 bytes) fit the 64-byte data section, 128 do not */
+    uint64_t n96[1] = { 96 }, n128[1] = { 128 };
+    one_tensor(1, n96, GGUF_TENSOR_Q4_0, 0, 32, &buf, &size);
+    char err[256];
+    assert_int_equal(try_open(buf, size, err, sizeof err), BD3_OK);
+    free(buf);
+    one_tensor(1, n128, GGUF_TENSOR_Q4_0, 0, 32, &buf, &size);
+    expect_error(buf, size, BD3_E_FORMAT, "outside the data section");
     free(buf);
 }
 
@@ -335,7 +347,7 @@ static void test_gguf_rejects_duplicates(void **state)
     gb_release(&f);
 }
 
-static void test_gguf_f16_and_q8_0_convert_exactly(void **state)
+static void test_gguf_f16_q8_0_and_q4_0_convert_exactly(void **state)
 {
     (void)state;
     assert_true(gguf_f16_to_f32(0x3c00) == 1.0f);
@@ -361,6 +373,18 @@ static void test_gguf_f16_and_q8_0_convert_exactly(void **state)
     float out[32];
     gguf_tensor_to_f32(&t, out);
     for (int i = 0; i < 32; i++) assert_true(out[i] == 0.5f * (float)(i - 16));
+    /* Q4_0: low nibbles are values 0..15, high nibbles 16..31, value d (q - 8) */
+    uint8_t b4[18];
+    b4[0] = 0x00;
+    b4[1] = 0xc0; /* -2 */
+    for (int i = 0; i < 16; i++) b4[2 + i] = (uint8_t)(i | (15 - i) << 4);
+    t.type = GGUF_TENSOR_Q4_0;
+    t.data = b4;
+    gguf_tensor_to_f32(&t, out);
+    for (int i = 0; i < 16; i++) {
+        assert_true(out[i] == -2.0f * (float)(i - 8));
+        assert_true(out[16 + i] == -2.0f * (float)(7 - i));
+    }
 }
 
 /* ---- the bd3lm loader on complete files ---- */
@@ -539,7 +563,7 @@ int main(void)
         cmocka_unit_test(test_gguf_rejects_overflowing_dimensions),
         cmocka_unit_test(test_gguf_rejects_unknown_tensor_type),
         cmocka_unit_test(test_gguf_rejects_duplicates),
-        cmocka_unit_test(test_gguf_f16_and_q8_0_convert_exactly),
+        cmocka_unit_test(test_gguf_f16_q8_0_and_q4_0_convert_exactly),
         cmocka_unit_test(test_model_loads_tiny_valid_file),
         cmocka_unit_test(test_model_rejects_wrong_shape),
         cmocka_unit_test(test_model_rejects_wrong_type),

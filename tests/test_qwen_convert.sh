@@ -1,7 +1,7 @@
 #!/bin/sh
 # Script test for model/convert/prenorm_to_gguf.py: tiny random checkpoints in the published layouts
 # of SDAR (Qwen3), Fast-dLLM v2 and Dream (Qwen2.5), BF16 shards with an index, converted to f32,
-# f16 and q8_0 and checked against the float64 forward of tests/ref/qwen_ref.py in block-causal and
+# f16, q8_0 and q4_0 and checked against the float64 forward of tests/ref/qwen_ref.py in block-causal and
 # global modes; the metadata of each family; hostile inputs.
 PYTHON=${PYTHON:-/usr/bin/python3}
 BUILD=${BUILD:-build}
@@ -23,7 +23,7 @@ for fam in sdar fastdllm dream; do
         fastdllm) gen "$T/$fam" --family fastdllm --kv-heads 1 --shards 3; B=16 ;;
         dream) gen "$T/$fam" --family dream --kv-heads 4 --shards 1; B= ;;
     esac
-    for ty in f32 f16 q8_0; do
+    for ty in f32 f16 q8_0 q4_0; do
         conv "$T/$fam" -o "$T/${fam}_$ty.gguf" --type $ty --ctx 64 2>"$T/log_${fam}_$ty" ||
             { cat "$T/log_${fam}_$ty"; fail "$fam conversion to $ty"; }
     done
@@ -32,6 +32,10 @@ for fam in sdar fastdllm dream; do
         check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_f32.gguf" --ids "$IDS" --mode $mode --tol 1e-12
         check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_f16.gguf" --ids "$IDS" --mode $mode --tol 3e-3
         check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_q8_0.gguf" --ids "$IDS" --mode $mode --tol 3e-2
+        # 4-bit weights: a block's step is |max| / 8, its RMS error step / sqrt(12), about 7.6% of
+        # the RMS of Gaussian weights (max of 32 ~ 2.1 sigma) per product; twice that for about
+        # four products adding independently to a logit: 0.3 (measured 0.08-0.16)
+        check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_q4_0.gguf" --ids "$IDS" --mode $mode --tol 0.3
     done
 done
 
@@ -57,6 +61,14 @@ if [ -x "$BD3" ]; then
         "$BD3" logits -q -m "$T/${fam}_q8_0.gguf" --ids "$LIDS" --mode block:4 -o "$T/l.f32" ||
             fail "bd3 logits q8_0 $fam"
         check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode block:4 --tol 3e-2 $S
+        # q4_0 kept packed: against the float64 forward of the file's own (4-bit) weights, only
+        # the activations' rounding remains (as for q8_0); --compute f32 dequantizes exactly
+        "$BD3" logits -q -m "$T/${fam}_q4_0.gguf" --ids "$LIDS" --mode block:4 -o "$T/l.f32" ||
+            fail "bd3 logits q4_0 $fam"
+        check --ref gguf:"$T/${fam}_q4_0.gguf" --got logits:"$T/l.f32" --ids "$LIDS" --mode block:4 --tol 3e-2 $S
+        "$BD3" logits -q --compute f32 -m "$T/${fam}_q4_0.gguf" --ids "$LIDS" --mode global -o "$T/l.f32" ||
+            fail "bd3 logits --compute f32 q4_0 $fam"
+        check --ref gguf:"$T/${fam}_q4_0.gguf" --got logits:"$T/l.f32" --ids "$LIDS" --mode global --tol 1e-5 $S
     done
 else
     echo "skipped: no $BD3"
@@ -99,7 +111,51 @@ fd = g.read_gguf(T + "/fastdllm_q8_0.gguf")[0]
 assert fd["bd3lm.diffusion.sub_block_length"] == 8 and abs(fd["bd3lm.sampler.threshold"] - 0.9) < 1e-6
 sd = g.read_gguf(T + "/sdar_q8_0.gguf")[0]
 assert sd["bd3lm.sampler.steps"] == 4 and abs(sd["bd3lm.sampler.threshold"] - 0.85) < 1e-6
+for fam in ("sdar", "dream"):  # q4_0: large matrices 4-bit, embedding and output q8_0, vectors f32
+    meta, t, types = g.read_gguf("%s/%s_q4_0.gguf" % (T, fam))
+    assert types["blk.0.ffn_gate.weight"] == g.GGML_TYPE_Q4_0 and types["blk.1.attn_q.weight"] == g.GGML_TYPE_Q4_0
+    assert types["token_embd.weight"] == g.GGML_TYPE_Q8_0 and types["blk.0.attn_norm.weight"] == g.GGML_TYPE_F32
+    assert types.get("output.weight", g.GGML_TYPE_Q8_0) == g.GGML_TYPE_Q8_0
 print("metadata ok")
+PYEOF
+
+echo "-- q4_0 rounding (ggml's reference quantizer) and round trip"
+"$PYTHON" - <<'PYEOF' || fail "q4_0 rounding"
+import sys
+import numpy as np
+sys.path.insert(0, "model/convert")
+import gguf_writer as g
+rng = np.random.default_rng(5)
+x = rng.standard_normal((40, 96)).astype(np.float32)
+x[0, :32] = 0.0                              # a zero block
+x[1, 3], x[1, 9] = -2.5, 2.5                 # equal magnitudes: the first one sets the scale
+x[2, :32] = np.float32(0.25) * np.arange(-16, 16, dtype=np.float32)  # exact halves of the grid
+buf = g.quantize_q4_0(x)
+assert len(buf) == x.size // 32 * 18
+want = bytearray()                           # the definition, one value at a time in float32
+for blk in x.reshape(-1, 32):
+    amax, m = np.float32(0), np.float32(0)
+    for v in blk:
+        if abs(v) > amax:
+            amax, m = abs(v), v
+    d = np.float32(m / np.float32(-8))
+    inv = np.float32(1) / d if d != 0 else np.float32(0)
+    q = [min(15, int(np.floor(np.float32(v * inv) + np.float32(8.5)))) for v in blk]
+    want += np.float16(d).tobytes() + bytes(q[i] | q[i + 16] << 4 for i in range(16))
+assert bytes(want) == buf, "bytes differ from the reference definition"
+y = g.dequantize_q4_0(buf, x.size).reshape(x.shape)
+d = np.abs(np.frombuffer(buf, np.uint8).reshape(-1, 18)[:, :2].copy().view(np.float16).astype(np.float32))
+err = np.abs(y - x).reshape(-1, 32)
+codes = np.concatenate([np.frombuffer(buf, np.uint8).reshape(-1, 18)[:, 2:] & 15,
+                        np.frombuffer(buf, np.uint8).reshape(-1, 18)[:, 2:] >> 4], axis=1)
+# half a step (plus the f16 rounding of the scale, at most 8 |d| 2^-11), a whole step for a code
+# clamped at 15 (+8 steps is not on the grid)
+lim = np.where(codes == 15, 1.0, 0.5) * d + 8 * d * 2.0 ** -11
+assert np.all(err <= lim), np.max(err - lim)
+assert np.all(y[0, :32] == 0)
+rel = np.sqrt(((y - x) ** 2).sum() / (x ** 2).sum())
+assert 0.04 < rel < 0.204, rel          # bound sqrt(32) / (8 sqrt(12)) = 20.4%; ~7.6% for Gaussian values
+print("q4_0 rounding ok (relative RMS error %.3f)" % rel)
 PYEOF
 
 echo "-- hostile inputs"
