@@ -52,7 +52,7 @@ typedef struct bd3_model bd3_model; /* weights (views into the mapped file) and 
 
 /* How the matrix products of the forward pass compute. */
 typedef enum bd3_compute {
-    BD3_COMPUTE_AUTO, /* the fastest: Q8_0 matrices stay packed and multiply in int8 (activations
+    BD3_COMPUTE_AUTO, /* the fastest: Q8_0 and Q4_0 matrices stay packed and multiply in int8 (activations
                          quantized per block of 32 as Q8_0 defines, on the fly), F32/F16 ones in
                          float32 */
     BD3_COMPUTE_F32,  /* every matrix expanded to float32 at load; float32 products (OpenBLAS) */
