@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 #include "bd3.h"
+#include "gguf.h"
 
 #define TOL 1e-5 /* max |engine - reference| / max |reference|: float32 rounding */
 
@@ -226,6 +228,46 @@ static void test_forward_int8_products_within_derived_tolerance(void **state)
            2.0 * EPS_Q8 * 3.0);
 }
 
+/* A Q4_0 matrix whose block 1 has a NaN or infinite f16 scale is refused by name, in every mode. */
+static void test_q4_0_bad_scale_is_refused(void **state)
+{
+    (void)state;
+    FILE *f = fopen(fx_path("tiny_q4_0.gguf"), "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    gguf_file *g = NULL;
+    char err[512];
+    assert_int_equal(gguf_open_memory(buf, (size_t)size, "copy", &g, err, sizeof err), BD3_OK);
+    const gguf_tensor *t = gguf_find_tensor(g, "blk.0.ffn_up.weight");
+    assert_non_null(t);
+    assert_int_equal(t->type, GGUF_TENSOR_Q4_0);
+    size_t at = (size_t)(t->data - buf) + GGUF_Q4_0_BLOCK_BYTES; /* block 1's scale */
+    gguf_free(g);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/bd3_test_q4_%d.gguf", (int)getpid());
+    static const uint16_t bad[2] = { 0x7e00, 0xfc00 }; /* NaN, -infinity */
+    for (int i = 0; i < 2; i++) {
+        buf[at] = (uint8_t)(bad[i] & 0xff);
+        buf[at + 1] = (uint8_t)(bad[i] >> 8);
+        f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(buf, 1, (size_t)size, f), (size_t)size);
+        fclose(f);
+        bd3_model *m = NULL;
+        assert_int_equal(bd3_model_load_compute(path, BD3_COMPUTE_AUTO, &m, err, sizeof err), BD3_E_FORMAT);
+        assert_non_null(strstr(err, i ? "blk.0.ffn_up.weight holds an infinite scale in block 1"
+                                      : "blk.0.ffn_up.weight holds a NaN scale in block 1"));
+    }
+    unlink(path);
+    free(buf);
+}
+
 /* BD3_COMPUTE_AUTO keeps Q8_0 matrices packed and float32 ones as they are. */
 static void test_compute_auto_follows_the_file(void **state)
 {
@@ -408,6 +450,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_forward_f16_weights_match_reference),
         cmocka_unit_test(test_forward_q8_0_weights_match_reference),
         cmocka_unit_test(test_forward_int8_products_within_derived_tolerance),
+        cmocka_unit_test(test_q4_0_bad_scale_is_refused),
         cmocka_unit_test(test_compute_auto_follows_the_file),
         cmocka_unit_test(test_model_metadata_is_read),
         cmocka_unit_test(test_tokenizer_wrappers_round_trip),
