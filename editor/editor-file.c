@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -215,7 +216,7 @@ static bool editor_save_to(editor *ed, const char *path, unsigned flags)
     size_t written = text_size(b->text);   /* the person's text, without a job's */
     if (s == FILE_OK) text_set_saved(b->text);
     editor_event_send(ed, EDITOR_EVENT_SAVE_POST, b);
-    char label[160];
+    char label[256];
     if (s == FILE_E_CHANGED) {
         if (as) snprintf(label, sizeof label, "%.80s exists. Overwrite? (y/n) ", base_name(target));
         else snprintf(label, sizeof label, "%.80s changed on disk since it was opened. Overwrite? (y/n) ",
@@ -224,7 +225,19 @@ static bool editor_save_to(editor *ed, const char *path, unsigned flags)
         return false;
     }
     if (s == FILE_E_READONLY) {
-        snprintf(label, sizeof label, "%.80s is read-only. Write it anyway? (y/n) ", base_name(target));
+        /* Another user's file can only be written anew, which makes it this user's: say so. */
+        struct stat ost;
+        uid_t me = geteuid();
+        if (me != 0 && stat(target, &ost) == 0 && ost.st_uid != me) {
+            const struct passwd *pw = getpwuid(ost.st_uid);
+            char owner[64];
+            if (pw && pw->pw_name) snprintf(owner, sizeof owner, "%.40s", pw->pw_name);
+            else snprintf(owner, sizeof owner, "uid %ld", (long)ost.st_uid);
+            snprintf(label, sizeof label, "%.60s is read-only and belongs to %s; writing makes it yours. "
+                     "Write it anyway? (y/n) ", base_name(target), owner);
+        } else {
+            snprintf(label, sizeof label, "%.80s is read-only. Write it anyway? (y/n) ", base_name(target));
+        }
         editor_save_ask(ed, &readonly_prompt, label, target, as, flags);
         return false;
     }

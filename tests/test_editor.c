@@ -202,6 +202,46 @@ static void test_editor_read_only_file_is_marked_and_asks_before_saving(void **s
     editor_free(ed);
 }
 
+/* Another user's read-only file can only be written anew, which changes its owner: the question
+ * says so before anything is written. As root, a child drops to uid 4242 in a folder it may write. */
+static void test_editor_read_only_file_of_another_user_says_the_owner_changes(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("needs root to make a file of another user: skipped\n");
+        skip();
+    }
+    char sub[300], p[320];
+    snprintf(sub, sizeof sub, "%s/shared", dir);
+    assert_int_equal(mkdir(sub, 0777), 0);
+    assert_int_equal(chmod(sub, 0777), 0);
+    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(p, sizeof p, "%s/theirs.txt", sub);
+    write_file(p, "keep\n");
+    assert_int_equal(chmod(p, 0444), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgid(4242) != 0 || setuid(4242) != 0) _exit(10);
+        editor *ed = new_editor("default");
+        if (!editor_open(ed, p)) _exit(11);
+        type(ed, "mine ");
+        keys(ed, "C-s");
+        if (ed->prompt != PROMPT_OVERWRITE) _exit(12);
+        if (!strstr(ed->prompt_label, "belongs to") || !strstr(ed->prompt_label, "yours")) _exit(13);
+        keys(ed, "n");
+        editor_free(ed);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_string_equal(read_file(p), "keep\n");   /* "n": nothing written */
+    unlink(p);
+    rmdir(sub);
+}
+
 /* Save As to a place that cannot be written: the buffer keeps its name, path and recovery. */
 static void test_editor_failed_save_as_keeps_the_buffer_name(void **state)
 {
@@ -834,6 +874,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_read_only_file_of_another_user_says_the_owner_changes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_editor_failed_save_as_keeps_the_buffer_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_write_failure_reported_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_key_at_end_of_long_line_costs_the_screen, setup, teardown),
