@@ -169,6 +169,30 @@ static theme *main_theme(const char *name, char *err, size_t err_size)
     return th;
 }
 
+/* The errors of a config file, "P:N: why; P:M: why (lines N, M skipped)", as start-up messages:
+ * for several bad lines, first which lines were skipped, then each line's reason on its own (one
+ * joined message would be cut at the screen's width). */
+static void main_config_messages(editor *ed, const char *path, char *err)
+{
+    char *tail = strstr(err, " (line");
+    while (tail && strstr(tail + 1, " (line")) tail = strstr(tail + 1, " (line");
+    if (!tail || strncmp(tail, " (lines ", 8) != 0 || tail[strlen(tail) - 1] != ')') {   /* one line */
+        editor_message(ed, EDITOR_MSG_ERROR, "%s", err);
+        return;
+    }
+    editor_message(ed, EDITOR_MSG_ERROR, "Config file: %.*s; the reasons follow", (int)strlen(tail + 2) - 1,
+                   tail + 2);
+    *tail = 0;
+    char sep[PATH_MAX + 4];
+    snprintf(sep, sizeof sep, "; %s:", path);
+    for (char *m = err; m && *m;) {
+        char *next = strstr(m, sep);
+        if (next) *next = 0;
+        editor_message(ed, EDITOR_MSG_ERROR, "%s", m);
+        m = next ? next + 2 : NULL;
+    }
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
@@ -181,7 +205,7 @@ int main(int argc, char **argv)
     char path[PATH_MAX], err[1024] = "";
     if (config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), "config", path, sizeof path) == CONFIG_OK) {
         config_status cs = config_load_file(editor_config(ed), path, err, sizeof err);
-        if (cs != CONFIG_OK && cs != CONFIG_E_NOFILE) editor_message(ed, EDITOR_MSG_ERROR, "%s", err);
+        if (cs != CONFIG_OK && cs != CONFIG_E_NOFILE) main_config_messages(ed, path, err);
     }
 
     const char **files = calloc((size_t)argc + 1, sizeof *files);

@@ -16,6 +16,21 @@ wait_for "config:3: tab-width: 99 is outside 1..16"
 keys C-q
 expect_exit 0
 
+# Several bad lines: first which lines were skipped, then each reason in turn (a key shows the
+# next), so none is cut off at the screen's width; the good line between them is applied.
+printf 'wrap = maybe\ntab-width = 99\nline-numbers = on\nbogus = 1\n' > "$cfg/config"
+start_editor t.txt
+wait_for "lines 1, 2, 4 skipped; the reasons follow"
+keys Right
+wait_for "config:1: wrap"
+keys Right
+wait_for "config:2: tab-width"
+keys Right
+wait_for "config:4: unknown"
+screen | grep -q "^ *1 a line of text" || fail "line-numbers = on (line 3) was not applied"
+keys C-q
+expect_exit 0
+
 # A keymap of the user's own, chosen in the config file; its help screen lists its keys.
 printf 'keymap = mini\n' > "$cfg/config"
 cat > "$cfg/keymaps/mini.keys" <<'KEYS'
