@@ -14,7 +14,12 @@ buffer *buffer_new(text *t, const char *path, const char *name)
     b->text = t;
     b->path = path ? strdup(path) : NULL;
     b->name = strdup(name);
-    if ((path && !b->path) || !b->name) { free(b->path); free(b->name); free(b); return NULL; }
+    if ((path && !b->path) || !b->name) {
+        free(b->path);
+        free(b->name);
+        free(b);
+        return NULL;
+    }
     b->anchor = TEXT_POS_NONE;
     b->goal_col = -1;
     return b;
@@ -32,10 +37,7 @@ void buffer_free(buffer *b)
 }
 
 /* The buffer has a recovery file (a named file, or an unnamed buffer with its own path). */
-bool buffer_rec_able(const buffer *b)
-{
-    return !b->is_help && (b->path || b->rec_file);
-}
+bool buffer_rec_able(const buffer *b) { return !b->is_help && (b->path || b->rec_file); }
 
 file_status buffer_rec_write(buffer *b, int *err)
 {
@@ -46,8 +48,10 @@ file_status buffer_rec_write(buffer *b, int *err)
 void buffer_rec_remove(buffer *b)
 {
     if (b->is_help) return;
-    if (b->path) file_recovery_remove(b->path);
-    else if (b->rec_file) unlink(b->rec_file);
+    if (b->path)
+        file_recovery_remove(b->path);
+    else if (b->rec_file)
+        unlink(b->rec_file);
 }
 
 /* Moves a position kept by the buffer across an insertion of len bytes at pos. */
@@ -84,8 +88,11 @@ bool buffer_delete(buffer *b, size_t pos, size_t len)
     bool before = b->lc_valid && pos + len <= b->lc_pos;
     if (before) nl = view_count_lines(b->text, pos, pos + len);
     if (text_delete(b->text, pos, len) != TEXT_OK) return false;
-    if (before) { b->lc_line -= nl; b->lc_pos -= len; }
-    else if (pos < b->lc_pos) b->lc_valid = false;
+    if (before) {
+        b->lc_line -= nl;
+        b->lc_pos -= len;
+    } else if (pos < b->lc_pos)
+        b->lc_valid = false;
     b->lc_rev = text_revision(b->text);
     b->cursor = shift_delete(b->cursor, pos, len);
     b->anchor = shift_delete(b->anchor, pos, len);
@@ -98,12 +105,14 @@ size_t buffer_line_of(buffer *b, size_t pos)
     size_t size = text_size(b->text);
     if (pos > size) pos = size;
     if (!b->lc_valid || b->lc_rev != text_revision(b->text) || b->lc_pos > size ||
-        (pos < b->lc_pos && pos < b->lc_pos - pos)) {   /* nearer the start: count from 0 */
+        (pos < b->lc_pos && pos < b->lc_pos - pos)) { /* nearer the start: count from 0 */
         b->lc_pos = 0;
         b->lc_line = 0;
     }
-    if (pos >= b->lc_pos) b->lc_line += view_count_lines(b->text, b->lc_pos, pos);
-    else b->lc_line -= view_count_lines(b->text, pos, b->lc_pos);
+    if (pos >= b->lc_pos)
+        b->lc_line += view_count_lines(b->text, b->lc_pos, pos);
+    else
+        b->lc_line -= view_count_lines(b->text, pos, b->lc_pos);
     b->lc_pos = pos;
     b->lc_rev = text_revision(b->text);
     b->lc_valid = true;
@@ -114,7 +123,7 @@ size_t buffer_col_of(buffer *b, size_t pos)
 {
     size_t ls = view_line_start(b->text, pos), col = 0, from = ls;
     if (b->cc_valid && text_changed_from(b->text, b->cc_rev) < b->cc_pos) b->cc_valid = false;
-    if (b->cc_valid && b->cc_ls == ls && b->cc_pos <= pos) {   /* count on from there */
+    if (b->cc_valid && b->cc_ls == ls && b->cc_pos <= pos) { /* count on from there */
         ls = b->cc_pos;
         col = b->cc_col;
     }

@@ -15,23 +15,71 @@ static buffer *cur(editor *ed) { return editor_buffer(ed); }
 
 typedef size_t (*motion_fn)(editor *ed, buffer *b);
 
-static size_t mv_char_left(editor *ed, buffer *b) { (void)ed; return view_prev_cluster(b->text, b->cursor); }
-static size_t mv_char_right(editor *ed, buffer *b) { (void)ed; return view_next_cluster(b->text, b->cursor); }
-static size_t mv_word_left(editor *ed, buffer *b) { (void)ed; return motion_word_prev(b->text, b->cursor); }
-static size_t mv_word_right(editor *ed, buffer *b) { (void)ed; return motion_word_next(b->text, b->cursor); }
-static size_t mv_word_end(editor *ed, buffer *b) { (void)ed; return motion_word_last(b->text, b->cursor); }
-static size_t mv_sentence_prev(editor *ed, buffer *b) { (void)ed; return motion_sentence_prev(b->text, b->cursor); }
-static size_t mv_sentence_next(editor *ed, buffer *b) { (void)ed; return motion_sentence_next(b->text, b->cursor); }
-static size_t mv_paragraph_prev(editor *ed, buffer *b) { (void)ed; return motion_paragraph_prev(b->text, b->cursor); }
-static size_t mv_paragraph_next(editor *ed, buffer *b) { (void)ed; return motion_paragraph_next(b->text, b->cursor); }
-static size_t mv_buffer_start(editor *ed, buffer *b) { (void)ed; (void)b; return 0; }
-static size_t mv_buffer_end(editor *ed, buffer *b) { (void)ed; return text_size(b->text); }
+static size_t mv_char_left(editor *ed, buffer *b)
+{
+    (void)ed;
+    return view_prev_cluster(b->text, b->cursor);
+}
+static size_t mv_char_right(editor *ed, buffer *b)
+{
+    (void)ed;
+    return view_next_cluster(b->text, b->cursor);
+}
+static size_t mv_word_left(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_word_prev(b->text, b->cursor);
+}
+static size_t mv_word_right(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_word_next(b->text, b->cursor);
+}
+static size_t mv_word_end(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_word_last(b->text, b->cursor);
+}
+static size_t mv_sentence_prev(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_sentence_prev(b->text, b->cursor);
+}
+static size_t mv_sentence_next(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_sentence_next(b->text, b->cursor);
+}
+static size_t mv_paragraph_prev(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_paragraph_prev(b->text, b->cursor);
+}
+static size_t mv_paragraph_next(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_paragraph_next(b->text, b->cursor);
+}
+static size_t mv_buffer_start(editor *ed, buffer *b)
+{
+    (void)ed;
+    (void)b;
+    return 0;
+}
+static size_t mv_buffer_end(editor *ed, buffer *b)
+{
+    (void)ed;
+    return text_size(b->text);
+}
 
 /* Layout options for vertical motions: no horizontal scroll, wide rows when not wrapping. */
 static view_opts mv_opts(editor *ed)
 {
     view_opts o = editor_view_opts(ed);
-    if (!o.wrap) { o.width = 4096; o.hscroll = 0; }
+    if (!o.wrap) {
+        o.width = 4096;
+        o.hscroll = 0;
+    }
     return o;
 }
 
@@ -113,7 +161,7 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
 {
     buffer *b = cur(ed);
     if (!b) return;
-    if (b->anchor == TEXT_POS_NONE) b->mark = false;   /* the selection ended: so did the mark */
+    if (b->anchor == TEXT_POS_NONE) b->mark = false; /* the selection ended: so did the mark */
     if (b->mark) select = true;
     size_t s, e;
     if (!select && buffer_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
@@ -127,9 +175,17 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
     b->cursor = fn(ed, b);
 }
 
-#define MOTION(NAME, FN) \
-    static void cmd_##NAME(editor *ed, int count, int arg) { (void)count; run_motion(ed, FN, false); } \
-    static void cmd_select_##NAME(editor *ed, int count, int arg) { (void)count; run_motion(ed, FN, true); }
+#define MOTION(NAME, FN)                                                                                     \
+    static void cmd_##NAME(editor *ed, int count, int arg)                                                   \
+    {                                                                                                        \
+        (void)count;                                                                                         \
+        run_motion(ed, FN, false);                                                                           \
+    }                                                                                                        \
+    static void cmd_select_##NAME(editor *ed, int count, int arg)                                            \
+    {                                                                                                        \
+        (void)count;                                                                                         \
+        run_motion(ed, FN, true);                                                                            \
+    }
 
 MOTION(char_left, mv_char_left)
 MOTION(char_right, mv_char_right)
@@ -137,7 +193,11 @@ MOTION(line_up, mv_line_up)
 MOTION(line_down, mv_line_down)
 MOTION(word_left, mv_word_left)
 MOTION(word_right, mv_word_right)
-static void cmd_word_end(editor *ed, int count, int arg) { (void)count; run_motion(ed, mv_word_end, false); }
+static void cmd_word_end(editor *ed, int count, int arg)
+{
+    (void)count;
+    run_motion(ed, mv_word_end, false);
+}
 /* Visual e: the selection ends after the word's last character, as vi's includes it; a cursor
  * past the anchor already stands after the character vi's cursor is on. */
 static size_t mv_select_word_end(editor *ed, buffer *b)
@@ -148,7 +208,11 @@ static size_t mv_select_word_end(editor *ed, buffer *b)
     size_t last = motion_word_last(b->text, pos);
     return last == pos ? b->cursor : view_next_cluster(b->text, last);
 }
-static void cmd_select_word_end(editor *ed, int count, int arg) { (void)count; run_motion(ed, mv_select_word_end, true); }
+static void cmd_select_word_end(editor *ed, int count, int arg)
+{
+    (void)count;
+    run_motion(ed, mv_select_word_end, true);
+}
 MOTION(sentence_prev, mv_sentence_prev)
 MOTION(sentence_next, mv_sentence_next)
 MOTION(paragraph_prev, mv_paragraph_prev)
@@ -169,16 +233,21 @@ static void goto_accept(editor *ed, const char *input, void *ctx)
     editor_prompt_end(ed);
     char *end;
     long line = strtol(in, &end, 10);
-    if (end == in || line < 1) { editor_message(ed, EDITOR_MSG_ERROR, "Not a line number: %s", in); return; }
+    if (end == in || line < 1) {
+        editor_message(ed, EDITOR_MSG_ERROR, "Not a line number: %s", in);
+        return;
+    }
     editor_goto_line(ed, (size_t)line - 1);
 }
 
-static const editor_prompt_ops goto_prompt = { .kind = PROMPT_GOTO, .accept = goto_accept };
+static const editor_prompt_ops goto_prompt = {.kind = PROMPT_GOTO, .accept = goto_accept};
 
 static void cmd_goto_line(editor *ed, int count, int arg)
 {
-    if (count > 0) editor_goto_line(ed, (size_t)count - 1);
-    else editor_prompt_open(ed, &goto_prompt, NULL, "Go to line: ", "");
+    if (count > 0)
+        editor_goto_line(ed, (size_t)count - 1);
+    else
+        editor_prompt_open(ed, &goto_prompt, NULL, "Go to line: ", "");
 }
 
 /* ---- selection by unit ---- */
@@ -207,10 +276,26 @@ static void select_unit(editor *ed, unit_fn fn)
     select_range(ed, s, e);
 }
 
-static void cmd_select_word(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_word_range); }
-static void cmd_select_sentence(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_sentence_range); }
-static void cmd_select_paragraph(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_paragraph_range); }
-static void cmd_select_line(editor *ed, int c, int arg) { (void)c; select_unit(ed, motion_line_range); }
+static void cmd_select_word(editor *ed, int c, int arg)
+{
+    (void)c;
+    select_unit(ed, motion_word_range);
+}
+static void cmd_select_sentence(editor *ed, int c, int arg)
+{
+    (void)c;
+    select_unit(ed, motion_sentence_range);
+}
+static void cmd_select_paragraph(editor *ed, int c, int arg)
+{
+    (void)c;
+    select_unit(ed, motion_paragraph_range);
+}
+static void cmd_select_line(editor *ed, int c, int arg)
+{
+    (void)c;
+    select_unit(ed, motion_line_range);
+}
 
 /* ---- the table ---- */
 
@@ -218,46 +303,46 @@ static void cmd_select_line(editor *ed, int c, int arg) { (void)c; select_unit(e
 #define G (COMMAND_REPEAT | COMMAND_KEEP_GOAL)
 
 const command command_motion_table[] = {
-    { "char-left", "Move one character left", cmd_char_left, R, 0 },
-    { "char-right", "Move one character right", cmd_char_right, R, 0 },
-    { "line-up", "Move one screen line up", cmd_line_up, G, 0 },
-    { "line-down", "Move one screen line down", cmd_line_down, G, 0 },
-    { "word-left", "Move to the start of the word before", cmd_word_left, R, 0 },
-    { "word-right", "Move to the start of the next word", cmd_word_right, R, 0 },
-    { "word-end", "Move to the last character of the word (vi e)", cmd_word_end, R, 0 },
-    { "sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R, 0 },
-    { "sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R, 0 },
-    { "paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R, 0 },
-    { "paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R, 0 },
-    { "line-start", "Move to the start of the line", cmd_line_start, 0, 0 },
-    { "line-end", "Move to the end of the line", cmd_line_end, 0, 0 },
-    { "page-up", "Move one screen up", cmd_page_up, G, 0 },
-    { "page-down", "Move one screen down", cmd_page_down, G, 0 },
-    { "buffer-start", "Move to the start of the file", cmd_buffer_start, 0, 0 },
-    { "buffer-end", "Move to the end of the file", cmd_buffer_end, 0, 0 },
-    { "goto-line", "Go to a line (the count, or asks)", cmd_goto_line, 0, 0 },
-    { "select-char-left", "Extend the selection one character left", cmd_select_char_left, R, 0 },
-    { "select-char-right", "Extend the selection one character right", cmd_select_char_right, R, 0 },
-    { "select-line-up", "Extend the selection one line up", cmd_select_line_up, G, 0 },
-    { "select-line-down", "Extend the selection one line down", cmd_select_line_down, G, 0 },
-    { "select-word-left", "Extend the selection one word left", cmd_select_word_left, R, 0 },
-    { "select-word-right", "Extend the selection one word right", cmd_select_word_right, R, 0 },
-    { "select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R, 0 },
-    { "select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R, 0 },
-    { "select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R, 0 },
-    { "select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R, 0 },
-    { "select-paragraph-next", "Extend the selection to the next paragraph", cmd_select_paragraph_next, R, 0 },
-    { "select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0, 0 },
-    { "select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0, 0 },
-    { "select-page-up", "Extend the selection one screen up", cmd_select_page_up, G, 0 },
-    { "select-page-down", "Extend the selection one screen down", cmd_select_page_down, G, 0 },
-    { "select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0, 0 },
-    { "select-buffer-end", "Extend the selection to the end of the file", cmd_select_buffer_end, 0, 0 },
-    { "select-all", "Select the whole file", cmd_select_all, 0, 0 },
-    { "select-word", "Select the word at the cursor", cmd_select_word, 0, 0 },
-    { "select-sentence", "Select the sentence at the cursor", cmd_select_sentence, 0, 0 },
-    { "select-paragraph", "Select the paragraph at the cursor", cmd_select_paragraph, 0, 0 },
-    { "select-line", "Select the line at the cursor", cmd_select_line, 0, 0 },
+    {"char-left", "Move one character left", cmd_char_left, R, 0},
+    {"char-right", "Move one character right", cmd_char_right, R, 0},
+    {"line-up", "Move one screen line up", cmd_line_up, G, 0},
+    {"line-down", "Move one screen line down", cmd_line_down, G, 0},
+    {"word-left", "Move to the start of the word before", cmd_word_left, R, 0},
+    {"word-right", "Move to the start of the next word", cmd_word_right, R, 0},
+    {"word-end", "Move to the last character of the word (vi e)", cmd_word_end, R, 0},
+    {"sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R, 0},
+    {"sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R, 0},
+    {"paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R, 0},
+    {"paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R, 0},
+    {"line-start", "Move to the start of the line", cmd_line_start, 0, 0},
+    {"line-end", "Move to the end of the line", cmd_line_end, 0, 0},
+    {"page-up", "Move one screen up", cmd_page_up, G, 0},
+    {"page-down", "Move one screen down", cmd_page_down, G, 0},
+    {"buffer-start", "Move to the start of the file", cmd_buffer_start, 0, 0},
+    {"buffer-end", "Move to the end of the file", cmd_buffer_end, 0, 0},
+    {"goto-line", "Go to a line (the count, or asks)", cmd_goto_line, 0, 0},
+    {"select-char-left", "Extend the selection one character left", cmd_select_char_left, R, 0},
+    {"select-char-right", "Extend the selection one character right", cmd_select_char_right, R, 0},
+    {"select-line-up", "Extend the selection one line up", cmd_select_line_up, G, 0},
+    {"select-line-down", "Extend the selection one line down", cmd_select_line_down, G, 0},
+    {"select-word-left", "Extend the selection one word left", cmd_select_word_left, R, 0},
+    {"select-word-right", "Extend the selection one word right", cmd_select_word_right, R, 0},
+    {"select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R, 0},
+    {"select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R, 0},
+    {"select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R, 0},
+    {"select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R, 0},
+    {"select-paragraph-next", "Extend the selection to the next paragraph", cmd_select_paragraph_next, R, 0},
+    {"select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0, 0},
+    {"select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0, 0},
+    {"select-page-up", "Extend the selection one screen up", cmd_select_page_up, G, 0},
+    {"select-page-down", "Extend the selection one screen down", cmd_select_page_down, G, 0},
+    {"select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0, 0},
+    {"select-buffer-end", "Extend the selection to the end of the file", cmd_select_buffer_end, 0, 0},
+    {"select-all", "Select the whole file", cmd_select_all, 0, 0},
+    {"select-word", "Select the word at the cursor", cmd_select_word, 0, 0},
+    {"select-sentence", "Select the sentence at the cursor", cmd_select_sentence, 0, 0},
+    {"select-paragraph", "Select the paragraph at the cursor", cmd_select_paragraph, 0, 0},
+    {"select-line", "Select the line at the cursor", cmd_select_line, 0, 0},
 };
 
 const int command_motion_count = (int)(sizeof command_motion_table / sizeof command_motion_table[0]);

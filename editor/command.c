@@ -30,7 +30,10 @@ static bool editable(editor *ed)
 {
     buffer *b = cur(ed);
     if (!b) return false;
-    if (b->readonly) { editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only"); return false; }
+    if (b->readonly) {
+        editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only");
+        return false;
+    }
     return true;
 }
 
@@ -54,8 +57,16 @@ static void delete_range(editor *ed, size_t s, size_t e)
     b->anchor = TEXT_POS_NONE;
 }
 
-static void cmd_insert_newline(editor *ed, int c, int arg) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\n", 1); }
-static void cmd_insert_tab(editor *ed, int c, int arg) { (void)c; if (editable(ed)) editor_replace_selection(ed, "\t", 1); }
+static void cmd_insert_newline(editor *ed, int c, int arg)
+{
+    (void)c;
+    if (editable(ed)) editor_replace_selection(ed, "\n", 1);
+}
+static void cmd_insert_tab(editor *ed, int c, int arg)
+{
+    (void)c;
+    if (editable(ed)) editor_replace_selection(ed, "\t", 1);
+}
 
 /* Deletes the selection, or else the bytes between the cursor and where step goes from it. */
 static void delete_step(editor *ed, size_t (*step)(const text *, size_t))
@@ -63,14 +74,32 @@ static void delete_step(editor *ed, size_t (*step)(const text *, size_t))
     if (!editable(ed) || delete_selection(ed)) return;
     buffer *b = cur(ed);
     size_t p = step(b->text, b->cursor);
-    if (p < b->cursor) delete_range(ed, p, b->cursor);
-    else delete_range(ed, b->cursor, p);
+    if (p < b->cursor)
+        delete_range(ed, p, b->cursor);
+    else
+        delete_range(ed, b->cursor, p);
 }
 
-static void cmd_delete_char_before(editor *ed, int c, int arg) { (void)c; delete_step(ed, view_prev_cluster); }
-static void cmd_delete_char_after(editor *ed, int c, int arg) { (void)c; delete_step(ed, view_next_cluster); }
-static void cmd_delete_word_before(editor *ed, int c, int arg) { (void)c; delete_step(ed, motion_word_prev); }
-static void cmd_delete_word_after(editor *ed, int c, int arg) { (void)c; delete_step(ed, motion_word_end); }
+static void cmd_delete_char_before(editor *ed, int c, int arg)
+{
+    (void)c;
+    delete_step(ed, view_prev_cluster);
+}
+static void cmd_delete_char_after(editor *ed, int c, int arg)
+{
+    (void)c;
+    delete_step(ed, view_next_cluster);
+}
+static void cmd_delete_word_before(editor *ed, int c, int arg)
+{
+    (void)c;
+    delete_step(ed, motion_word_prev);
+}
+static void cmd_delete_word_after(editor *ed, int c, int arg)
+{
+    (void)c;
+    delete_step(ed, motion_word_end);
+}
 
 /* vi d,w: the word and the blanks after it, up to the next word; from a line's last word only
  * to the end of the line (the next line is not joined). */
@@ -122,8 +151,16 @@ static void change_to(editor *ed, size_t (*end_of)(const text *, size_t))
     editor_set_mode(ed, "insert");
 }
 
-static void cmd_change_word(editor *ed, int c, int arg) { (void)c; change_to(ed, motion_word_end); }
-static void cmd_change_line_end(editor *ed, int c, int arg) { (void)c; change_to(ed, view_line_end); }
+static void cmd_change_word(editor *ed, int c, int arg)
+{
+    (void)c;
+    change_to(ed, motion_word_end);
+}
+static void cmd_change_line_end(editor *ed, int c, int arg)
+{
+    (void)c;
+    change_to(ed, view_line_end);
+}
 
 static void cmd_copy(editor *ed, int c, int arg)
 {
@@ -152,7 +189,10 @@ static void cmd_paste(editor *ed, int c, int arg)
 {
     (void)c;
     if (!editable(ed)) return;
-    if (!ed->reg_len) { editor_message(ed, EDITOR_MSG_INFO, "Nothing to paste"); return; }
+    if (!ed->reg_len) {
+        editor_message(ed, EDITOR_MSG_INFO, "Nothing to paste");
+        return;
+    }
     editor_replace_selection(ed, ed->reg, ed->reg_len);
 }
 
@@ -165,7 +205,10 @@ static void cmd_paste_after(editor *ed, int c, int arg)
     if (!editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
-    if (buffer_selection(b, &s, &e) || !ed->reg_len) { cmd_paste(ed, 0, 0); return; }
+    if (buffer_selection(b, &s, &e) || !ed->reg_len) {
+        cmd_paste(ed, 0, 0);
+        return;
+    }
     if (ed->reg[ed->reg_len - 1] == '\n') {
         motion_line_range(b->text, b->cursor, &s, &e);
         if (e > s && text_byte_at(b->text, e - 1) == '\n') {
@@ -176,7 +219,10 @@ static void cmd_paste_after(editor *ed, int c, int arg)
         }
         /* the last line has no line break: one goes before the pasted lines instead */
         char *lines = malloc(ed->reg_len);
-        if (!lines) { editor_message(ed, EDITOR_MSG_ERROR, "Out of memory"); return; }
+        if (!lines) {
+            editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
+            return;
+        }
         lines[0] = '\n';
         memcpy(lines + 1, ed->reg, ed->reg_len - 1);
         b->cursor = e;
@@ -197,7 +243,10 @@ static void undo_redo(editor *ed, bool redo)
     editor_event_send(ed, EDITOR_EVENT_UNDO_PRE, b); /* a running model job's text is not undone */
     size_t pos;
     bool ok = redo ? text_redo(b->text, &pos) : text_undo(b->text, &pos);
-    if (!ok) { editor_message(ed, EDITOR_MSG_INFO, redo ? "Nothing to redo" : "Nothing to undo"); return; }
+    if (!ok) {
+        editor_message(ed, EDITOR_MSG_INFO, redo ? "Nothing to redo" : "Nothing to undo");
+        return;
+    }
     size_t size = text_size(b->text);
     b->cursor = pos > size ? size : pos;
     b->anchor = TEXT_POS_NONE;
@@ -207,12 +256,24 @@ static void undo_redo(editor *ed, bool redo)
     editor_message(ed, EDITOR_MSG_INFO, redo ? "Redone" : "Undone");
 }
 
-static void cmd_undo(editor *ed, int c, int arg) { (void)c; undo_redo(ed, false); }
-static void cmd_redo(editor *ed, int c, int arg) { (void)c; undo_redo(ed, true); }
+static void cmd_undo(editor *ed, int c, int arg)
+{
+    (void)c;
+    undo_redo(ed, false);
+}
+static void cmd_redo(editor *ed, int c, int arg)
+{
+    (void)c;
+    undo_redo(ed, true);
+}
 
 /* ---- files and buffers ---- */
 
-static void cmd_save(editor *ed, int c, int arg) { (void)c; editor_save_buffer(ed, false); }
+static void cmd_save(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_save_buffer(ed, false);
+}
 
 static void cmd_save_as(editor *ed, int c, int arg)
 {
@@ -221,26 +282,65 @@ static void cmd_save_as(editor *ed, int c, int arg)
     if (b && !b->is_help) editor_save_as_prompt(ed);
 }
 
-static void cmd_open(editor *ed, int c, int arg) { (void)c; editor_open_prompt(ed); }
-static void cmd_quit(editor *ed, int c, int arg) { (void)c; editor_request_quit(ed, false); }
+static void cmd_open(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_open_prompt(ed);
+}
+static void cmd_quit(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_request_quit(ed, false);
+}
 
 static void switch_buffer(editor *ed, int d)
 {
-    if (ed->n_bufs < 2) { editor_message(ed, EDITOR_MSG_INFO, "Only one file is open"); return; }
+    if (ed->n_bufs < 2) {
+        editor_message(ed, EDITOR_MSG_INFO, "Only one file is open");
+        return;
+    }
     ed->cur = (ed->cur + d + ed->n_bufs) % ed->n_bufs;
     editor_message(ed, EDITOR_MSG_INFO, "%s", cur(ed)->name);
 }
 
-static void cmd_buffer_next(editor *ed, int c, int arg) { (void)c; switch_buffer(ed, 1); }
-static void cmd_buffer_prev(editor *ed, int c, int arg) { (void)c; switch_buffer(ed, -1); }
-static void cmd_buffer_close(editor *ed, int c, int arg) { (void)c; editor_request_close(ed); }
+static void cmd_buffer_next(editor *ed, int c, int arg)
+{
+    (void)c;
+    switch_buffer(ed, 1);
+}
+static void cmd_buffer_prev(editor *ed, int c, int arg)
+{
+    (void)c;
+    switch_buffer(ed, -1);
+}
+static void cmd_buffer_close(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_request_close(ed);
+}
 
 /* ---- search ---- */
 
-static void cmd_find(editor *ed, int c, int arg) { (void)c; editor_find_start(ed, false); }
-static void cmd_find_regex(editor *ed, int c, int arg) { (void)c; editor_find_start(ed, true); }
-static void cmd_find_next(editor *ed, int c, int arg) { (void)c; editor_find_again(ed, false); }
-static void cmd_find_prev(editor *ed, int c, int arg) { (void)c; editor_find_again(ed, true); }
+static void cmd_find(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_find_start(ed, false);
+}
+static void cmd_find_regex(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_find_start(ed, true);
+}
+static void cmd_find_next(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_find_again(ed, false);
+}
+static void cmd_find_prev(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_find_again(ed, true);
+}
 
 static void cmd_replace(editor *ed, int c, int arg)
 {
@@ -258,7 +358,10 @@ static void cmd_cancel(editor *ed, int c, int arg)
     ed->search_highlight = false;
     editor_event_send(ed, EDITOR_EVENT_CANCEL, b); /* stops a model job */
     if (!b) return;
-    if (b->is_help) { editor_close_buffer(ed, ed->cur); return; }
+    if (b->is_help) {
+        editor_close_buffer(ed, ed->cur);
+        return;
+    }
     b->anchor = TEXT_POS_NONE;
 }
 
@@ -266,8 +369,10 @@ static void cmd_help(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
-    if (b && b->is_help) editor_close_buffer(ed, ed->cur);
-    else editor_show_help(ed);
+    if (b && b->is_help)
+        editor_close_buffer(ed, ed->cur);
+    else
+        editor_show_help(ed);
 }
 
 /* Enter on the command-line prompt. */
@@ -280,11 +385,23 @@ static void command_line_accept(editor *ed, const char *input, void *ctx)
     command_run_line(ed, in);
 }
 
-static const editor_prompt_ops command_line_prompt = { .kind = PROMPT_COMMAND, .accept = command_line_accept };
+static const editor_prompt_ops command_line_prompt = {.kind = PROMPT_COMMAND, .accept = command_line_accept};
 
-static void cmd_command_prompt(editor *ed, int c, int arg) { (void)c; editor_prompt_open(ed, &command_line_prompt, NULL, ": ", ""); }
-static void cmd_redraw(editor *ed, int c, int arg) { (void)c; ed->redraw_requested = true; }
-static void cmd_suspend(editor *ed, int c, int arg) { (void)c; ed->suspend_requested = true; }
+static void cmd_command_prompt(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_prompt_open(ed, &command_line_prompt, NULL, ": ", "");
+}
+static void cmd_redraw(editor *ed, int c, int arg)
+{
+    (void)c;
+    ed->redraw_requested = true;
+}
+static void cmd_suspend(editor *ed, int c, int arg)
+{
+    (void)c;
+    ed->suspend_requested = true;
+}
 
 static void cmd_toggle_wrap(editor *ed, int c, int arg)
 {
@@ -309,7 +426,11 @@ static void cmd_mode_normal(editor *ed, int c, int arg)
     if (editor_set_mode(ed, "normal") && cur(ed)) cur(ed)->anchor = TEXT_POS_NONE;
 }
 
-static void cmd_mode_insert(editor *ed, int c, int arg) { (void)c; editor_set_mode(ed, "insert"); }
+static void cmd_mode_insert(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_set_mode(ed, "insert");
+}
 
 static void cmd_mode_append(editor *ed, int c, int arg)
 {
@@ -371,8 +492,10 @@ static void cmd_mode_visual(editor *ed, int c, int arg)
 /* A model command: handed to the model layer with its MODEL_CMD_* argument. */
 static void cmd_model(editor *ed, int count, int arg)
 {
-    if (ed->model_fn) ed->model_fn(ed, (editor_model_cmd)arg, count, ed->model_ctx);
-    else editor_message(ed, EDITOR_MSG_ERROR, "No model loaded");
+    if (ed->model_fn)
+        ed->model_fn(ed, (editor_model_cmd)arg, count, ed->model_ctx);
+    else
+        editor_message(ed, EDITOR_MSG_ERROR, "No model loaded");
 }
 
 /* ---- the table ---- */
@@ -382,62 +505,70 @@ static void cmd_model(editor *ed, int count, int arg)
 #define M (COMMAND_MODEL | COMMAND_KEEP_JOB)
 
 static const command commands[] = {
-    { "insert-newline", "Insert a line break", cmd_insert_newline, R, 0 },
-    { "insert-tab", "Insert a tab", cmd_insert_tab, R, 0 },
-    { "delete-char-before", "Delete the character before the cursor (or the selection)", cmd_delete_char_before, R, 0 },
-    { "delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R, 0 },
-    { "delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0 },
-    { "delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0 },
-    { "delete-word", "Delete the word and the blanks after it (vi d,w)", cmd_delete_word, R, 0 },
-    { "delete-line", "Cut the line into the register", cmd_delete_line, R, 0 },
-    { "delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0 },
-    { "mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0, 0 },
-    { "mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0, 0 },
-    { "cut", "Cut the selection (or the line) into the register", cmd_cut, 0, 0 },
-    { "copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0, 0 },
-    { "paste", "Paste the register", cmd_paste, R, 0 },
-    { "mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0, 0 },
-    { "paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0 },
-    { "undo", "Undo the last step", cmd_undo, R, 0 },
-    { "redo", "Redo the step undone last", cmd_redo, R, 0 },
-    { "save", "Save the file", cmd_save, 0, 0 },
-    { "save-as", "Save under another name", cmd_save_as, 0, 0 },
-    { "open", "Open a file", cmd_open, 0, 0 },
-    { "quit", "Quit (asks when there are unsaved changes)", cmd_quit, 0, 0 },
-    { "buffer-next", "Switch to the next open file", cmd_buffer_next, 0, 0 },
-    { "buffer-prev", "Switch to the previous open file", cmd_buffer_prev, 0, 0 },
-    { "buffer-close", "Close the file (asks when there are unsaved changes)", cmd_buffer_close, 0, 0 },
-    { "find", "Find text as you type", cmd_find, 0, 0 },
-    { "find-next", "Find the next match", cmd_find_next, R, 0 },
-    { "find-prev", "Find the previous match", cmd_find_prev, R, 0 },
-    { "find-regex", "Find a regular expression (POSIX extended)", cmd_find_regex, 0, 0 },
-    { "replace", "Replace a regular expression, asking at each match", cmd_replace, 0, 0 },
-    { "cancel", "Cancel: clear the selection and the message, close help", cmd_cancel, COMMAND_KEEP_JOB, 0 },
-    { "help", "Show the keys of the active keymap", cmd_help, 0, 0 },
-    { "command-prompt", "Run a command by name (or w, q, wq, q!, set NAME VALUE, LINE)", cmd_command_prompt, 0, 0 },
-    { "redraw", "Redraw the screen", cmd_redraw, 0, 0 },
-    { "suspend", "Suspend the editor (the shell's fg resumes it)", cmd_suspend, 0, 0 },
-    { "toggle-wrap", "Soft wrap on or off", cmd_toggle_wrap, 0, 0 },
-    { "toggle-line-numbers", "Line numbers on or off", cmd_toggle_line_numbers, 0, 0 },
-    { "mode-normal", "Normal mode", cmd_mode_normal, 0, 0 },
-    { "mode-insert", "Insert mode before the cursor", cmd_mode_insert, 0, 0 },
-    { "mode-append", "Insert mode after the cursor", cmd_mode_append, 0, 0 },
-    { "mode-insert-line-start", "Insert mode at the start of the line", cmd_mode_insert_line_start, 0, 0 },
-    { "mode-append-line-end", "Insert mode at the end of the line", cmd_mode_append_line_end, 0, 0 },
-    { "mode-open-below", "Open a line below and insert", cmd_mode_open_below, 0, 0 },
-    { "mode-open-above", "Open a line above and insert", cmd_mode_open_above, 0, 0 },
-    { "mode-visual", "Visual mode: motions extend the selection", cmd_mode_visual, 0, 0 },
-    { "model-infill", "Model: rewrite the selection from both sides (again: another sample)", cmd_model, M, MODEL_CMD_INFILL },
-    { "model-continue", "Model: continue with the next block", cmd_model, M, MODEL_CMD_CONTINUE },
-    { "model-heatmap", "Model: confidence heatmap on or off", cmd_model, M, MODEL_CMD_HEATMAP },
-    { "model-revise", "Model: revise the least confident tokens", cmd_model, M, MODEL_CMD_REVISE },
-    { "model-inspect", "Model: alternatives for the token at the cursor", cmd_model, M, MODEL_CMD_INSPECT },
-    { "model-grow", "Model: infill one token longer", cmd_model, M, MODEL_CMD_GROW },
-    { "model-shrink", "Model: infill one token shorter", cmd_model, M, MODEL_CMD_SHRINK },
-    { "model-sample-next", "Model: show the next kept sample of the last infill", cmd_model, M, MODEL_CMD_SAMPLE_NEXT },
-    { "model-sample-prev", "Model: show the previous kept sample of the last infill", cmd_model, M, MODEL_CMD_SAMPLE_PREV },
-    { "model-fill", "Model: fill every ___ blank in the selection or text at once (again: another sample)", cmd_model, M, MODEL_CMD_FILL },
-    { "model-mark-blank", "Model: mark the selection as a blank for the next fill (again: unmark)", cmd_model, M, MODEL_CMD_MARK_BLANK },
+    {"insert-newline", "Insert a line break", cmd_insert_newline, R, 0},
+    {"insert-tab", "Insert a tab", cmd_insert_tab, R, 0},
+    {"delete-char-before", "Delete the character before the cursor (or the selection)",
+     cmd_delete_char_before, R, 0},
+    {"delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R,
+     0},
+    {"delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0},
+    {"delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0},
+    {"delete-word", "Delete the word and the blanks after it (vi d,w)", cmd_delete_word, R, 0},
+    {"delete-line", "Cut the line into the register", cmd_delete_line, R, 0},
+    {"delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0},
+    {"mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0, 0},
+    {"mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0, 0},
+    {"cut", "Cut the selection (or the line) into the register", cmd_cut, 0, 0},
+    {"copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0, 0},
+    {"paste", "Paste the register", cmd_paste, R, 0},
+    {"mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0, 0},
+    {"paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0},
+    {"undo", "Undo the last step", cmd_undo, R, 0},
+    {"redo", "Redo the step undone last", cmd_redo, R, 0},
+    {"save", "Save the file", cmd_save, 0, 0},
+    {"save-as", "Save under another name", cmd_save_as, 0, 0},
+    {"open", "Open a file", cmd_open, 0, 0},
+    {"quit", "Quit (asks when there are unsaved changes)", cmd_quit, 0, 0},
+    {"buffer-next", "Switch to the next open file", cmd_buffer_next, 0, 0},
+    {"buffer-prev", "Switch to the previous open file", cmd_buffer_prev, 0, 0},
+    {"buffer-close", "Close the file (asks when there are unsaved changes)", cmd_buffer_close, 0, 0},
+    {"find", "Find text as you type", cmd_find, 0, 0},
+    {"find-next", "Find the next match", cmd_find_next, R, 0},
+    {"find-prev", "Find the previous match", cmd_find_prev, R, 0},
+    {"find-regex", "Find a regular expression (POSIX extended)", cmd_find_regex, 0, 0},
+    {"replace", "Replace a regular expression, asking at each match", cmd_replace, 0, 0},
+    {"cancel", "Cancel: clear the selection and the message, close help", cmd_cancel, COMMAND_KEEP_JOB, 0},
+    {"help", "Show the keys of the active keymap", cmd_help, 0, 0},
+    {"command-prompt", "Run a command by name (or w, q, wq, q!, set NAME VALUE, LINE)", cmd_command_prompt, 0,
+     0},
+    {"redraw", "Redraw the screen", cmd_redraw, 0, 0},
+    {"suspend", "Suspend the editor (the shell's fg resumes it)", cmd_suspend, 0, 0},
+    {"toggle-wrap", "Soft wrap on or off", cmd_toggle_wrap, 0, 0},
+    {"toggle-line-numbers", "Line numbers on or off", cmd_toggle_line_numbers, 0, 0},
+    {"mode-normal", "Normal mode", cmd_mode_normal, 0, 0},
+    {"mode-insert", "Insert mode before the cursor", cmd_mode_insert, 0, 0},
+    {"mode-append", "Insert mode after the cursor", cmd_mode_append, 0, 0},
+    {"mode-insert-line-start", "Insert mode at the start of the line", cmd_mode_insert_line_start, 0, 0},
+    {"mode-append-line-end", "Insert mode at the end of the line", cmd_mode_append_line_end, 0, 0},
+    {"mode-open-below", "Open a line below and insert", cmd_mode_open_below, 0, 0},
+    {"mode-open-above", "Open a line above and insert", cmd_mode_open_above, 0, 0},
+    {"mode-visual", "Visual mode: motions extend the selection", cmd_mode_visual, 0, 0},
+    {"model-infill", "Model: rewrite the selection from both sides (again: another sample)", cmd_model, M,
+     MODEL_CMD_INFILL},
+    {"model-continue", "Model: continue with the next block", cmd_model, M, MODEL_CMD_CONTINUE},
+    {"model-heatmap", "Model: confidence heatmap on or off", cmd_model, M, MODEL_CMD_HEATMAP},
+    {"model-revise", "Model: revise the least confident tokens", cmd_model, M, MODEL_CMD_REVISE},
+    {"model-inspect", "Model: alternatives for the token at the cursor", cmd_model, M, MODEL_CMD_INSPECT},
+    {"model-grow", "Model: infill one token longer", cmd_model, M, MODEL_CMD_GROW},
+    {"model-shrink", "Model: infill one token shorter", cmd_model, M, MODEL_CMD_SHRINK},
+    {"model-sample-next", "Model: show the next kept sample of the last infill", cmd_model, M,
+     MODEL_CMD_SAMPLE_NEXT},
+    {"model-sample-prev", "Model: show the previous kept sample of the last infill", cmd_model, M,
+     MODEL_CMD_SAMPLE_PREV},
+    {"model-fill", "Model: fill every ___ blank in the selection or text at once (again: another sample)",
+     cmd_model, M, MODEL_CMD_FILL},
+    {"model-mark-blank", "Model: mark the selection as a blank for the next fill (again: unmark)", cmd_model,
+     M, MODEL_CMD_MARK_BLANK},
 };
 
 #undef R
@@ -484,7 +615,10 @@ bool command_run(editor *ed, const char *name, int count)
         return false;
     }
     buffer *b = editor_buffer(ed);
-    if (b) { text_snapshot(b->text); b->typing = false; }
+    if (b) {
+        text_snapshot(b->text);
+        b->typing = false;
+    }
     ed->keep_top = false;
     if (!(c->flags & COMMAND_MODEL) && ed->command_hook &&
         ed->command_hook(ed, c->name, ed->command_hook_ctx)) {
@@ -522,19 +656,37 @@ void command_run_line(editor *ed, const char *line)
     while (*arg == ' ') arg++;
     char *end;
     long num = strtol(word, &end, 10);
-    if (*end == 0 && num > 0) { editor_goto_line(ed, (size_t)num - 1); return; }
-    if (!strcmp(word, "w")) { editor_save_buffer(ed, false); return; }
-    if (!strcmp(word, "q")) { editor_request_quit(ed, false); return; }
-    if (!strcmp(word, "q!")) { editor_request_quit(ed, true); return; }
+    if (*end == 0 && num > 0) {
+        editor_goto_line(ed, (size_t)num - 1);
+        return;
+    }
+    if (!strcmp(word, "w")) {
+        editor_save_buffer(ed, false);
+        return;
+    }
+    if (!strcmp(word, "q")) {
+        editor_request_quit(ed, false);
+        return;
+    }
+    if (!strcmp(word, "q!")) {
+        editor_request_quit(ed, true);
+        return;
+    }
     if (!strcmp(word, "wq") || !strcmp(word, "x")) {
         if (editor_save_current(ed, false)) editor_request_quit(ed, false);
         return;
     }
-    if (!strcmp(word, "e") && *arg) { editor_open(ed, arg); return; }
+    if (!strcmp(word, "e") && *arg) {
+        editor_open(ed, arg);
+        return;
+    }
     if (!strcmp(word, "set")) {
         char name[64];
         size_t k = strcspn(arg, " =");
-        if (k == 0 || k >= sizeof name) { editor_message(ed, EDITOR_MSG_ERROR, "Usage: set NAME VALUE"); return; }
+        if (k == 0 || k >= sizeof name) {
+            editor_message(ed, EDITOR_MSG_ERROR, "Usage: set NAME VALUE");
+            return;
+        }
         memcpy(name, arg, k);
         name[k] = 0;
         const char *val = arg + k;
@@ -548,7 +700,9 @@ void command_run_line(editor *ed, const char *line)
         editor_message(ed, EDITOR_MSG_INFO, "%s = %s", name, val);
         return;
     }
-    if (command_find(word)) { command_run(ed, word, 0); return; }
+    if (command_find(word)) {
+        command_run(ed, word, 0);
+        return;
+    }
     editor_message(ed, EDITOR_MSG_ERROR, "Unknown command: %s", word);
 }
-

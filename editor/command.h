@@ -11,27 +11,27 @@
 typedef void (*command_fn)(editor *ed, int count, int arg);
 
 enum {
-    COMMAND_REPEAT = 1u << 0,     /* a count runs the handler count times */
-    COMMAND_KEEP_GOAL = 1u << 1,  /* a vertical motion: keeps the goal column */
-    COMMAND_MODEL = 1u << 2,      /* a model command (arg: its editor_model_cmd) */
-    COMMAND_KEEP_JOB = 1u << 3,   /* its key does not end a running continuation */
+    COMMAND_REPEAT = 1u << 0,    /* a count runs the handler count times */
+    COMMAND_KEEP_GOAL = 1u << 1, /* a vertical motion: keeps the goal column */
+    COMMAND_MODEL = 1u << 2,     /* a model command (arg: its editor_model_cmd) */
+    COMMAND_KEEP_JOB = 1u << 3,  /* its key does not end a running continuation */
 };
 
 typedef struct command {
-    const char *name;   /* name used by keymaps and the command prompt */
-    const char *help;   /* one line for the help screen */
-    command_fn fn;      /* handler */
-    unsigned flags;     /* COMMAND_* bits */
-    int arg;            /* passed to fn: MODEL_CMD_* for the model commands, else 0 */
+    const char *name; /* name used by keymaps and the command prompt */
+    const char *help; /* one line for the help screen */
+    command_fn fn;    /* handler */
+    unsigned flags;   /* COMMAND_* bits */
+    int arg;          /* passed to fn: MODEL_CMD_* for the model commands, else 0 */
 } command;
 
 /* The motion and selection commands (command-motion.c); command_at lists them first. */
 extern const command command_motion_table[];
-extern const int command_motion_count;   /* entries of command_motion_table */
+extern const int command_motion_count; /* entries of command_motion_table */
 
-const command *command_find(const char *name);   /* NULL when unknown */
+const command *command_find(const char *name); /* NULL when unknown */
 int command_count(void);
-const command *command_at(int i);                /* NULL for a bad index */
+const command *command_at(int i); /* NULL for a bad index */
 /* true for a command whose key leaves a running continuation alone (model commands, cancel). */
 bool command_keeps_job(const char *name);
 /* For keymap_set_command_check: true for a command name or "none". */

@@ -48,54 +48,56 @@ typedef struct config_entry {
 #define CONFIG_FIELD(f) offsetof(config, f), sizeof(((config *)0)->f)
 
 static const config_entry config_table[] = {
-    { { "keymap", CONFIG_STRING, "key bindings: default, vi, emacs, or a .keys file", 0, 0, NULL },
-      CONFIG_FIELD(keymap) },
-    { { "theme", CONFIG_STRING, "colours: dark, light, cb-safe, mono, or a .theme file", 0, 0,
-        NULL }, CONFIG_FIELD(theme) },
-    { { "wrap", CONFIG_BOOL, "soft wrap long lines at word boundaries", 0, 1, NULL },
-      CONFIG_FIELD(wrap) },
-    { { "line-numbers", CONFIG_BOOL, "show line numbers", 0, 1, NULL }, CONFIG_FIELD(line_numbers) },
-    { { "tab-width", CONFIG_INT, "columns per tab stop", 1, 16, NULL }, CONFIG_FIELD(tab_width) },
-    { { "final-newline", CONFIG_BOOL, "a new file is saved with a newline at its end", 0, 1, NULL },
-      CONFIG_FIELD(final_newline) },
-    { { "model", CONFIG_STRING, "model file (.gguf); empty for the default model", 0, 0, NULL },
-      CONFIG_FIELD(model) },
-    { { "steps", CONFIG_INT, "denoising steps per block; 0 = one per masked token", 0, 100000,
-        NULL }, CONFIG_FIELD(steps) },
-    { { "block-length", CONFIG_INT, "tokens per generated block; 0 = the model's own", 0, 65536,
-        NULL }, CONFIG_FIELD(block_length) },
-    { { "sampler", CONFIG_ENUM, "order in which masked tokens are revealed", 0, 0,
-        "first-hitting steps confidence margin entropy" }, CONFIG_FIELD(sampler) },
-    { { "threshold", CONFIG_DOUBLE,
-        "ordered samplers: also reveal every token above this confidence; 0 = off", 0, 1, NULL },
-      CONFIG_FIELD(threshold) },
-    { { "temperature", CONFIG_DOUBLE, "sampling temperature", 0.01, 100, NULL },
-      CONFIG_FIELD(temperature) },
-    { { "top-p", CONFIG_DOUBLE, "nucleus sampling mass; 1 = off", 0.001, 1, NULL },
-      CONFIG_FIELD(top_p) },
-    { { "top-k", CONFIG_INT, "sample among the k most probable tokens; 0 = off", 0, 1000000,
-        NULL }, CONFIG_FIELD(top_k) },
-    { { "seed", CONFIG_U64, "random seed; 0 = a new seed every run", 0, 18446744073709551615.0,
-        NULL }, CONFIG_FIELD(seed) },
-    { { "refresh", CONFIG_INT,
-        "infill and revise: a full model pass every N calls, the span alone between; 0 = exact",
-        0, 100000, NULL }, CONFIG_FIELD(refresh) },
-    { { "revise-fraction", CONFIG_DOUBLE, "share of the least confident tokens that revise redoes",
-        0.01, 1, NULL }, CONFIG_FIELD(revise_fraction) },
-    { { "infill-length", CONFIG_INT,
-        "tokens an infill inserts when nothing is selected; 0 inserts 16; a selection keeps its length", 0, 4096,
-        NULL }, CONFIG_FIELD(infill_length) },
-    { { "infill-fit", CONFIG_INT,
-        "infill also tries up to N tokens shorter and longer and keeps the length the model finds "
-        "most likely per byte; 0 = off", 0, 64, NULL }, CONFIG_FIELD(infill_fit) },
-    { { "threads", CONFIG_INT, "threads for the model; 0 = all cores", 0, 1024, NULL },
-      CONFIG_FIELD(threads) },
-    { { "compute", CONFIG_ENUM,
-        "model products: auto (Q8_0 weights in int8, the fastest), f32 or q8 (all int8)", 0, 0,
-        "auto f32 q8" }, CONFIG_FIELD(compute) },
-    { { "score-delay-ms", CONFIG_INT,
-        "milliseconds after typing stops before the heatmap re-scores the edit", 0, 600000,
-        NULL }, CONFIG_FIELD(score_delay_ms) },
+    {{"keymap", CONFIG_STRING, "key bindings: default, vi, emacs, or a .keys file", 0, 0, NULL},
+     CONFIG_FIELD(keymap)},
+    {{"theme", CONFIG_STRING, "colours: dark, light, cb-safe, mono, or a .theme file", 0, 0, NULL},
+     CONFIG_FIELD(theme)},
+    {{"wrap", CONFIG_BOOL, "soft wrap long lines at word boundaries", 0, 1, NULL}, CONFIG_FIELD(wrap)},
+    {{"line-numbers", CONFIG_BOOL, "show line numbers", 0, 1, NULL}, CONFIG_FIELD(line_numbers)},
+    {{"tab-width", CONFIG_INT, "columns per tab stop", 1, 16, NULL}, CONFIG_FIELD(tab_width)},
+    {{"final-newline", CONFIG_BOOL, "a new file is saved with a newline at its end", 0, 1, NULL},
+     CONFIG_FIELD(final_newline)},
+    {{"model", CONFIG_STRING, "model file (.gguf); empty for the default model", 0, 0, NULL},
+     CONFIG_FIELD(model)},
+    {{"steps", CONFIG_INT, "denoising steps per block; 0 = one per masked token", 0, 100000, NULL},
+     CONFIG_FIELD(steps)},
+    {{"block-length", CONFIG_INT, "tokens per generated block; 0 = the model's own", 0, 65536, NULL},
+     CONFIG_FIELD(block_length)},
+    {{"sampler", CONFIG_ENUM, "order in which masked tokens are revealed", 0, 0,
+      "first-hitting steps confidence margin entropy"},
+     CONFIG_FIELD(sampler)},
+    {{"threshold", CONFIG_DOUBLE, "ordered samplers: also reveal every token above this confidence; 0 = off",
+      0, 1, NULL},
+     CONFIG_FIELD(threshold)},
+    {{"temperature", CONFIG_DOUBLE, "sampling temperature", 0.01, 100, NULL}, CONFIG_FIELD(temperature)},
+    {{"top-p", CONFIG_DOUBLE, "nucleus sampling mass; 1 = off", 0.001, 1, NULL}, CONFIG_FIELD(top_p)},
+    {{"top-k", CONFIG_INT, "sample among the k most probable tokens; 0 = off", 0, 1000000, NULL},
+     CONFIG_FIELD(top_k)},
+    {{"seed", CONFIG_U64, "random seed; 0 = a new seed every run", 0, 18446744073709551615.0, NULL},
+     CONFIG_FIELD(seed)},
+    {{"refresh", CONFIG_INT,
+      "infill and revise: a full model pass every N calls, the span alone between; 0 = exact", 0, 100000,
+      NULL},
+     CONFIG_FIELD(refresh)},
+    {{"revise-fraction", CONFIG_DOUBLE, "share of the least confident tokens that revise redoes", 0.01, 1,
+      NULL},
+     CONFIG_FIELD(revise_fraction)},
+    {{"infill-length", CONFIG_INT,
+      "tokens an infill inserts when nothing is selected; 0 inserts 16; a selection keeps its length", 0,
+      4096, NULL},
+     CONFIG_FIELD(infill_length)},
+    {{"infill-fit", CONFIG_INT,
+      "infill also tries up to N tokens shorter and longer and keeps the length the model finds "
+      "most likely per byte; 0 = off",
+      0, 64, NULL},
+     CONFIG_FIELD(infill_fit)},
+    {{"threads", CONFIG_INT, "threads for the model; 0 = all cores", 0, 1024, NULL}, CONFIG_FIELD(threads)},
+    {{"compute", CONFIG_ENUM,
+      "model products: auto (Q8_0 weights in int8, the fastest), f32 or q8 (all int8)", 0, 0, "auto f32 q8"},
+     CONFIG_FIELD(compute)},
+    {{"score-delay-ms", CONFIG_INT, "milliseconds after typing stops before the heatmap re-scores the edit",
+      0, 600000, NULL},
+     CONFIG_FIELD(score_delay_ms)},
 };
 #define CONFIG_N_OPTIONS ((int)(sizeof config_table / sizeof config_table[0]))
 _Static_assert(sizeof config_table / sizeof config_table[0] <= 32, "config.given has 32 bits");
@@ -137,8 +139,7 @@ const config_option *config_option_find(const char *name)
     return e ? &e->opt : NULL;
 }
 
-static config_status config_msg(config_status st, char *err, size_t err_size, const char *fmt,
-                                ...)
+static config_status config_msg(config_status st, char *err, size_t err_size, const char *fmt, ...)
 {
     if (err && err_size) {
         va_list ap;
@@ -167,11 +168,17 @@ static bool config_text_ok(const char *s)
 
 static int config_parse_bool(const char *v, bool *out)
 {
-    static const char *const yes[] = { "on", "true", "yes", "1" };
-    static const char *const no[] = { "off", "false", "no", "0" };
+    static const char *const yes[] = {"on", "true", "yes", "1"};
+    static const char *const no[] = {"off", "false", "no", "0"};
     for (int i = 0; i < 4; i++) {
-        if (strcmp(v, yes[i]) == 0) { *out = true; return 0; }
-        if (strcmp(v, no[i]) == 0) { *out = false; return 0; }
+        if (strcmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
     }
     return -1;
 }
@@ -198,17 +205,15 @@ static config_status config_store(config *cfg, const char *name, const char *val
     if (err && err_size) err[0] = '\0';
     if (!cfg || !name || !value) return CONFIG_E_ARG;
     const config_entry *e = config_entry_find(name);
-    if (!e)
-        return config_msg(CONFIG_E_NAME, err, err_size, "unknown option '%.60s'",
-                          config_shown(name));
+    if (!e) return config_msg(CONFIG_E_NAME, err, err_size, "unknown option '%.60s'", config_shown(name));
     const config_option *o = &e->opt;
     char *field = (char *)cfg + e->offset;
     switch (o->type) {
     case CONFIG_BOOL: {
         bool b;
         if (config_parse_bool(value, &b) != 0)
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not on or off",
-                              o->name, config_shown(value));
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not on or off", o->name,
+                              config_shown(value));
         *(bool *)field = b;
         return CONFIG_OK;
     }
@@ -217,11 +222,11 @@ static config_status config_store(config *cfg, const char *name, const char *val
         errno = 0;
         long v = strtol(value, &end, 10);
         if (!*value || *end || errno)
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not a whole number",
-                              o->name, config_shown(value));
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not a whole number", o->name,
+                              config_shown(value));
         if (v < (long)o->min || v > (long)o->max)
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: %ld is outside %ld..%ld",
-                              o->name, v, (long)o->min, (long)o->max);
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: %ld is outside %ld..%ld", o->name, v,
+                              (long)o->min, (long)o->max);
         *(int *)field = (int)v;
         return CONFIG_OK;
     }
@@ -231,8 +236,8 @@ static config_status config_store(config *cfg, const char *name, const char *val
         unsigned long long v = strtoull(value, &end, 10);
         if (!*value || *end || errno || value[0] == '-' || value[0] == '+' || value[0] == ' ')
             return config_msg(CONFIG_E_VALUE, err, err_size,
-                              "%s: '%.40s' is not a whole number 0..18446744073709551615",
-                              o->name, config_shown(value));
+                              "%s: '%.40s' is not a whole number 0..18446744073709551615", o->name,
+                              config_shown(value));
         *(uint64_t *)field = (uint64_t)v;
         return CONFIG_OK;
     }
@@ -241,27 +246,26 @@ static config_status config_store(config *cfg, const char *name, const char *val
         errno = 0;
         double v = strtod(value, &end);
         if (!*value || *end || errno || !isfinite(v))
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not a number",
-                              o->name, config_shown(value));
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not a number", o->name,
+                              config_shown(value));
         if (v < o->min || v > o->max)
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: %g is outside %g..%g",
-                              o->name, v, o->min, o->max);
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: %g is outside %g..%g", o->name, v, o->min,
+                              o->max);
         *(double *)field = v;
         return CONFIG_OK;
     }
     case CONFIG_STRING:
         if (strlen(value) >= e->size)
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: value longer than %zu bytes",
-                              o->name, e->size - 1);
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: value longer than %zu bytes", o->name,
+                              e->size - 1);
         if (!config_text_ok(value))
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: control character in value",
-                              o->name);
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: control character in value", o->name);
         memcpy(field, value, strlen(value) + 1);
         return CONFIG_OK;
     case CONFIG_ENUM:
         if (!config_in_list(o->choices, value) || strlen(value) >= e->size)
-            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not one of: %s",
-                              o->name, config_shown(value), o->choices);
+            return config_msg(CONFIG_E_VALUE, err, err_size, "%s: '%.40s' is not one of: %s", o->name,
+                              config_shown(value), o->choices);
         memcpy(field, value, strlen(value) + 1);
         return CONFIG_OK;
     }
@@ -279,9 +283,7 @@ config_status config_get(const config *cfg, const char *name, char *buf, size_t 
     switch (e->opt.type) {
     case CONFIG_BOOL: n = snprintf(buf, size, "%s", *(const bool *)field ? "on" : "off"); break;
     case CONFIG_INT: n = snprintf(buf, size, "%d", *(const int *)field); break;
-    case CONFIG_U64:
-        n = snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field);
-        break;
+    case CONFIG_U64: n = snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field); break;
     case CONFIG_DOUBLE: n = snprintf(buf, size, "%.17g", *(const double *)field); break;
     case CONFIG_STRING:
     case CONFIG_ENUM: n = snprintf(buf, size, "%s", field); break;
@@ -298,7 +300,8 @@ static int config_split(char *s, bool loose, char **name, char **value, const ch
     while (*s && *s != ' ' && *s != '\t' && *s != '=') s++;
     char *name_end = s;
     while (*s == ' ' || *s == '\t') s++;
-    if (*s == '=') s++;
+    if (*s == '=')
+        s++;
     else if (!loose || s == name_end) {
         *why = "expected: name = value";
         return -1;
@@ -340,8 +343,8 @@ config_status config_set_text(config *cfg, const char *text, char *err, size_t e
     return config_set(cfg, name, value, err, err_size);
 }
 
-config_status config_set_arg(config *cfg, const char *arg, const char *next, int *used,
-                             char *err, size_t err_size)
+config_status config_set_arg(config *cfg, const char *arg, const char *next, int *used, char *err,
+                             size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (used) *used = 1;
@@ -364,22 +367,20 @@ config_status config_set_arg(config *cfg, const char *arg, const char *next, int
         return CONFIG_E_NAME;
     }
     if (!e) return CONFIG_E_NAME;
-    if (!next)
-        return config_msg(CONFIG_E_VALUE, err, err_size, "--%s needs a value", name);
+    if (!next) return config_msg(CONFIG_E_VALUE, err, err_size, "--%s needs a value", name);
     if (used) *used = 2;
     return config_set(cfg, name, next, err, err_size);
 }
 
 /* The bad lines of a config file: every message, and which lines were skipped. */
 typedef struct config_bad {
-    char msgs[1024];   /* "source:line: why" of each bad line, joined by "; " */
-    char lines[256];   /* their numbers, joined by ", " */
-    int n;             /* bad lines */
-    config_status first;   /* status of the first one */
+    char msgs[1024];     /* "source:line: why" of each bad line, joined by "; " */
+    char lines[256];     /* their numbers, joined by ", " */
+    int n;               /* bad lines */
+    config_status first; /* status of the first one */
 } config_bad;
 
-static void config_bad_add(config_bad *b, config_status st, const char *source, int line,
-                           const char *why)
+static void config_bad_add(config_bad *b, config_status st, const char *source, int line, const char *why)
 {
     if (b->n++ == 0) b->first = st;
     size_t m = strlen(b->msgs), l = strlen(b->lines);
@@ -387,19 +388,19 @@ static void config_bad_add(config_bad *b, config_status st, const char *source, 
     snprintf(b->lines + l, sizeof b->lines - l, "%s%d", l ? ", " : "", line);
 }
 
-config_status config_load_string(config *cfg, const char *text, size_t len, const char *source,
-                                 char *err, size_t err_size)
+config_status config_load_string(config *cfg, const char *text, size_t len, const char *source, char *err,
+                                 size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (!cfg || (!text && len)) return CONFIG_E_ARG;
     if (!source) source = "(config)";
     char buf[CONFIG_MAX_LINE + 1], why[512];
-    config_bad bad = { .n = 0 };
+    config_bad bad = {.n = 0};
     lines_reader r;
     lines_init(&r, text, len, source);
     lines_status ls;
     while ((ls = lines_next(&r, buf, CONFIG_MAX_LINE, why, sizeof why)) != LINES_END) {
-        if (ls != LINES_OK) {   /* too long, or a NUL byte: why is "source:line: ..." */
+        if (ls != LINES_OK) { /* too long, or a NUL byte: why is "source:line: ..." */
             const char *w = why + strlen(source) + 1;
             while (*w && *w != ' ') w++;
             config_bad_add(&bad, CONFIG_E_SYNTAX, source, r.line, *w ? w + 1 : why);
@@ -438,27 +439,23 @@ config_status config_load_file(config *cfg, const char *path, char *err, size_t 
     switch (lines_read_file(path, CONFIG_MAX_FILE, &text, &len, &st, &e)) {
     case LINES_OK: break;
     case LINES_E_OPEN:
-        return config_msg(e == ENOENT ? CONFIG_E_NOFILE : CONFIG_E_IO, err, err_size, "%s: %s",
-                          path, strerror(e));
-    case LINES_E_NOMEM:
-        return config_msg(CONFIG_E_IO, err, err_size, "%s: out of memory", path);
-    case LINES_E_READ:
-        return config_msg(CONFIG_E_IO, err, err_size, "%s: read error", path);
+        return config_msg(e == ENOENT ? CONFIG_E_NOFILE : CONFIG_E_IO, err, err_size, "%s: %s", path,
+                          strerror(e));
+    case LINES_E_NOMEM: return config_msg(CONFIG_E_IO, err, err_size, "%s: out of memory", path);
+    case LINES_E_READ: return config_msg(CONFIG_E_IO, err, err_size, "%s: read error", path);
     default:
-        return config_msg(CONFIG_E_IO, err, err_size, "%s: not a regular file of at most %u bytes",
-                          path, CONFIG_MAX_FILE);
+        return config_msg(CONFIG_E_IO, err, err_size, "%s: not a regular file of at most %u bytes", path,
+                          CONFIG_MAX_FILE);
     }
     config_status s = config_load_string(cfg, text, len, path, err, err_size);
     free(text);
     return s;
 }
 
-config_status config_set(config *cfg, const char *name, const char *value, char *err,
-                         size_t err_size)
+config_status config_set(config *cfg, const char *name, const char *value, char *err, size_t err_size)
 {
     config_status st = config_store(cfg, name, value, err, err_size);
-    if (st == CONFIG_OK)
-        cfg->given |= 1u << (config_entry_find(name) - config_table);
+    if (st == CONFIG_OK) cfg->given |= 1u << (config_entry_find(name) - config_table);
     return st;
 }
 
@@ -472,8 +469,8 @@ config *config_new(void)
 {
     config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) return NULL;
-    if (config_load_string(cfg, config_defaults, sizeof config_defaults - 1, "(defaults)", NULL,
-                           0) != CONFIG_OK) {
+    if (config_load_string(cfg, config_defaults, sizeof config_defaults - 1, "(defaults)", NULL, 0) !=
+        CONFIG_OK) {
         free(cfg);
         return NULL;
     }
@@ -481,13 +478,10 @@ config *config_new(void)
     return cfg;
 }
 
-void config_free(config *cfg)
-{
-    free(cfg);
-}
+void config_free(config *cfg) { free(cfg); }
 
-config_status config_path(const char *xdg_config_home, const char *home, const char *file_name,
-                          char *buf, size_t size)
+config_status config_path(const char *xdg_config_home, const char *home, const char *file_name, char *buf,
+                          size_t size)
 {
     if (!buf || size == 0 || !file_name || !*file_name) return CONFIG_E_ARG;
     buf[0] = '\0';

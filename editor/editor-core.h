@@ -8,111 +8,109 @@
 
 /* One open file (or unnamed text). */
 struct buffer {
-    text *text;             /* the content */
-    char *path;             /* file path; NULL for an unnamed buffer */
-    char *name;             /* name shown in the status line */
-    file_info info;         /* the file on disk when opened or last saved */
-    bool readonly;          /* edits refused (the help screen) */
-    bool file_readonly;     /* the file on disk may not be written by this user (mode 0444) */
-    bool is_help;           /* this is the help screen */
-    bool new_file;          /* its file did not exist when opened or saved as: saves end it
-                               with a newline (final-newline) */
+    text *text;               /* the content */
+    char *path;               /* file path; NULL for an unnamed buffer */
+    char *name;               /* name shown in the status line */
+    file_info info;           /* the file on disk when opened or last saved */
+    bool readonly;            /* edits refused (the help screen) */
+    bool file_readonly;       /* the file on disk may not be written by this user (mode 0444) */
+    bool is_help;             /* this is the help screen */
+    bool new_file;            /* its file did not exist when opened or saved as: saves end it
+                                 with a newline (final-newline) */
     struct buffer *help_from; /* help: the buffer it was opened from (looked up before use: it
                                  may have been closed) */
-    size_t cursor;          /* byte offset of the cursor */
-    size_t anchor;          /* other end of the selection; TEXT_POS_NONE when none */
-    bool mark;              /* the mark is set (emacs): plain motions extend the selection */
-    size_t top;             /* byte offset of the first row shown */
-    long hscroll;           /* first column shown when not wrapping */
-    int goal_col;           /* column kept by vertical motions; -1 when none */
-    bool typing;            /* the last key typed text (a typed run is one undo step) */
-    bool typed_blank;       /* the last typed character was a blank */
-    uint64_t rec_rev;       /* text revision of the last recovery write */
-    double rec_time;        /* time (s) of the last recovery write */
-    bool rec_written;       /* a recovery file of this buffer exists */
-    double rec_fail_time;   /* time (s) of the last failed recovery write; 0 when none */
-    bool recovery_offer;    /* a recovery file was found on open and waits for an answer */
-    char *rec_file;         /* unnamed buffers: path of their recovery file; NULL otherwise */
-    char *rec_offer;        /* unnamed buffers: an earlier session's recovery file offered for
-                               restoring (recovery_offer); NULL otherwise */
-    size_t lc_pos;          /* line cache: a position ... */
-    size_t lc_line;         /* ... and its 0-based line number */
-    uint64_t lc_rev;        /* text revision the cache is valid for */
-    bool lc_valid;          /* the cache holds a position */
-    size_t cc_ls;           /* column cache: a line start ... */
-    size_t cc_pos;          /* ... a position on that line ... */
-    size_t cc_col;          /* ... and the code points between them */
-    uint64_t cc_rev;        /* text revision the column cache was checked at */
-    bool cc_valid;          /* the column cache holds a position */
+    size_t cursor;            /* byte offset of the cursor */
+    size_t anchor;            /* other end of the selection; TEXT_POS_NONE when none */
+    bool mark;                /* the mark is set (emacs): plain motions extend the selection */
+    size_t top;               /* byte offset of the first row shown */
+    long hscroll;             /* first column shown when not wrapping */
+    int goal_col;             /* column kept by vertical motions; -1 when none */
+    bool typing;              /* the last key typed text (a typed run is one undo step) */
+    bool typed_blank;         /* the last typed character was a blank */
+    uint64_t rec_rev;         /* text revision of the last recovery write */
+    double rec_time;          /* time (s) of the last recovery write */
+    bool rec_written;         /* a recovery file of this buffer exists */
+    double rec_fail_time;     /* time (s) of the last failed recovery write; 0 when none */
+    bool recovery_offer;      /* a recovery file was found on open and waits for an answer */
+    char *rec_file;           /* unnamed buffers: path of their recovery file; NULL otherwise */
+    char *rec_offer;          /* unnamed buffers: an earlier session's recovery file offered for
+                                 restoring (recovery_offer); NULL otherwise */
+    size_t lc_pos;            /* line cache: a position ... */
+    size_t lc_line;           /* ... and its 0-based line number */
+    uint64_t lc_rev;          /* text revision the cache is valid for */
+    bool lc_valid;            /* the cache holds a position */
+    size_t cc_ls;             /* column cache: a line start ... */
+    size_t cc_pos;            /* ... a position on that line ... */
+    size_t cc_col;            /* ... and the code points between them */
+    uint64_t cc_rev;          /* text revision the column cache was checked at */
+    bool cc_valid;            /* the column cache holds a position */
 };
 
-
-
 struct editor {
-    buffer **bufs;              /* n_bufs open buffers */
-    int n_bufs;                 /* count */
-    int cur;                    /* index of the current buffer */
-    keymap *km;                 /* active keymap (owned) */
+    buffer **bufs;                     /* n_bufs open buffers */
+    int n_bufs;                        /* count */
+    int cur;                           /* index of the current buffer */
+    keymap *km;                        /* active keymap (owned) */
     char keymap_name[KEYMAP_MAX_NAME]; /* its name, for the help screen */
-    keymap_state ks;            /* pending keys, count and mode */
-    config *cfg;                /* options (owned) */
-    int rows;                   /* terminal rows */
-    int cols;                   /* terminal columns */
-    char *reg;                  /* register (cut/copy/paste), reg_len bytes */
-    size_t reg_len;             /* bytes in reg */
-    editor_clipboard_fn clipboard_fn; /* system clipboard sink, or NULL */
-    void *clipboard_ctx;        /* its context */
-    char message[EDITOR_MESSAGE_MAX]; /* message line text */
-    bool message_error;         /* the message is an error */
-    bool message_queueing;      /* a message does not replace the one shown but waits behind it
-                                   (start-up, until the first key) */
+    keymap_state ks;                   /* pending keys, count and mode */
+    config *cfg;                       /* options (owned) */
+    int rows;                          /* terminal rows */
+    int cols;                          /* terminal columns */
+    char *reg;                         /* register (cut/copy/paste), reg_len bytes */
+    size_t reg_len;                    /* bytes in reg */
+    editor_clipboard_fn clipboard_fn;  /* system clipboard sink, or NULL */
+    void *clipboard_ctx;               /* its context */
+    char message[EDITOR_MESSAGE_MAX];  /* message line text */
+    bool message_error;                /* the message is an error */
+    bool message_queueing;             /* a message does not replace the one shown but waits behind it
+                                          (start-up, until the first key) */
     char msg_queue[EDITOR_MESSAGE_QUEUE][EDITOR_MESSAGE_MAX]; /* waiting messages, oldest first */
-    bool msg_queue_error[EDITOR_MESSAGE_QUEUE]; /* each is an error */
-    int n_msg_queue;            /* messages waiting, 0..EDITOR_MESSAGE_QUEUE */
-    uint64_t message_serial;    /* count of messages set, to see whether a key set one */
-    editor_prompt prompt;       /* which prompt is open (PROMPT_NONE: none) */
+    bool msg_queue_error[EDITOR_MESSAGE_QUEUE];               /* each is an error */
+    int n_msg_queue;                                          /* messages waiting, 0..EDITOR_MESSAGE_QUEUE */
+    uint64_t message_serial;             /* count of messages set, to see whether a key set one */
+    editor_prompt prompt;                /* which prompt is open (PROMPT_NONE: none) */
     const editor_prompt_ops *prompt_ops; /* its behaviour (NULL when none is open) */
-    void *prompt_ctx;           /* argument of its callbacks, owned by the prompt's client */
-    char prompt_label[160];     /* prompt text before the input */
-    char input[EDITOR_INPUT_MAX]; /* prompt input, input_len bytes, NUL-terminated */
-    size_t input_len;           /* bytes in input */
-    size_t origin_cursor;       /* cursor when an incremental search began */
-    size_t origin_anchor;       /* anchor then */
-    size_t origin_top;          /* top then */
-    search search;              /* last search */
-    bool search_valid;          /* search holds a pattern */
-    bool search_highlight;      /* show the matches of search (until cancel) */
-    char *replace_with;         /* replacement of the running replace */
-    int replace_count;          /* replacements done in the running replace */
-    bool quit_after_save;       /* the quit prompt asked to save, then quit */
-    char *save_path;            /* Save As target of a save waiting for an answer, or NULL (the
-                                   buffer keeps its name until the save succeeds) */
-    unsigned save_flags;        /* FILE_SAVE_* already confirmed for that save */
-    bool rec_error_shown;       /* a failed recovery write was reported; cleared on success */
-    bool center_next;           /* the next scroll centres the cursor */
-    bool quit;                  /* the main loop should end */
-    bool suspend_requested;     /* the terminal layer should suspend */
-    bool redraw_requested;      /* the terminal layer should repaint everything */
-    bool dragging;              /* mouse button 1 held */
-    size_t drag_origin;         /* position where the drag began */
-    editor_model_fn model_fn;   /* handler of the model commands, or NULL */
-    editor_event_fn event_fn;   /* receiver of the editor's events, or NULL */
-    void *model_ctx;            /* context of both */
+    void *prompt_ctx;                    /* argument of its callbacks, owned by the prompt's client */
+    char prompt_label[160];              /* prompt text before the input */
+    char input[EDITOR_INPUT_MAX];        /* prompt input, input_len bytes, NUL-terminated */
+    size_t input_len;                    /* bytes in input */
+    size_t origin_cursor;                /* cursor when an incremental search began */
+    size_t origin_anchor;                /* anchor then */
+    size_t origin_top;                   /* top then */
+    search search;                       /* last search */
+    bool search_valid;                   /* search holds a pattern */
+    bool search_highlight;               /* show the matches of search (until cancel) */
+    char *replace_with;                  /* replacement of the running replace */
+    int replace_count;                   /* replacements done in the running replace */
+    bool quit_after_save;                /* the quit prompt asked to save, then quit */
+    char *save_path;                     /* Save As target of a save waiting for an answer, or NULL (the
+                                            buffer keeps its name until the save succeeds) */
+    unsigned save_flags;                 /* FILE_SAVE_* already confirmed for that save */
+    bool rec_error_shown;                /* a failed recovery write was reported; cleared on success */
+    bool center_next;                    /* the next scroll centres the cursor */
+    bool quit;                           /* the main loop should end */
+    bool suspend_requested;              /* the terminal layer should suspend */
+    bool redraw_requested;               /* the terminal layer should repaint everything */
+    bool dragging;                       /* mouse button 1 held */
+    size_t drag_origin;                  /* position where the drag began */
+    editor_model_fn model_fn;            /* handler of the model commands, or NULL */
+    editor_event_fn event_fn;            /* receiver of the editor's events, or NULL */
+    void *model_ctx;                     /* context of both */
     char model_status[EDITOR_MODEL_STATUS_MAX]; /* model slot of the status line */
-    editor_command_hook_fn command_hook; /* sees every command first, or NULL */
-    void *command_hook_ctx;     /* its context */
-    editor_style_fn style_fn;   /* style of cells by attribute, or NULL (no heatmap) */
-    void *style_ctx;            /* its context */
-    bool model_legend;          /* draw the heatmap legend (conf0..conf4) in the status line */
-    struct loop *loop;          /* main loop (extra fds, wakeups); set by the terminal layer */
+    editor_command_hook_fn command_hook;        /* sees every command first, or NULL */
+    void *command_hook_ctx;                     /* its context */
+    editor_style_fn style_fn;                   /* style of cells by attribute, or NULL (no heatmap) */
+    void *style_ctx;                            /* its context */
+    bool model_legend;                   /* draw the heatmap legend (conf0..conf4) in the status line */
+    struct loop *loop;                   /* main loop (extra fds, wakeups); set by the terminal layer */
     struct editor_recovery_job *rec_job; /* recovery write running on a thread, or NULL */
-    bool keep_top;              /* the last command placed top itself (page motions) */
-    view_row scratch;           /* row reused by layouts in motions */
-    int scratch_width;          /* width scratch was allocated for */
+    bool keep_top;                       /* the last command placed top itself (page motions) */
+    view_row scratch;                    /* row reused by layouts in motions */
+    int scratch_width;                   /* width scratch was allocated for */
 };
 
 /* ---- editor.c ---- */
-bool editor_add_buffer(editor *ed, buffer *b);  /* appends b as the current buffer */
+bool editor_add_buffer(editor *ed, buffer *b); /* appends b as the current buffer */
 /* Sets the keymap mode by name; false (with a message) when the keymap has no such mode. */
 bool editor_set_mode(editor *ed, const char *mode);
 /* true in a command mode of a modal keymap (vi normal or visual: no self-insert while another
@@ -125,26 +123,26 @@ void editor_event_send(editor *ed, editor_event ev, buffer *b);
 
 /* ---- buffer.c ---- */
 buffer *buffer_new(text *t, const char *path, const char *name); /* NULL out of memory */
-void buffer_free(buffer *b);                  /* frees its text too; NULL is a no-op */
-bool buffer_rec_able(const buffer *b);        /* the buffer has a recovery file path */
+void buffer_free(buffer *b);                                     /* frees its text too; NULL is a no-op */
+bool buffer_rec_able(const buffer *b);                           /* the buffer has a recovery file path */
 file_status buffer_rec_write(buffer *b, int *err); /* writes its recovery file now (errno in *err) */
-void buffer_rec_remove(buffer *b);            /* removes its recovery file */
+void buffer_rec_remove(buffer *b);                 /* removes its recovery file */
 
 /* ---- editor-prompt.c ---- */
-void editor_prompt_key(editor *ed, key_code key);                 /* a key while a prompt is open */
+void editor_prompt_key(editor *ed, key_code key);                    /* a key while a prompt is open */
 void editor_prompt_paste(editor *ed, const char *bytes, size_t len); /* pasted while one is open */
-void editor_message_next(editor *ed);         /* shows the oldest waiting message */
+void editor_message_next(editor *ed);                                /* shows the oldest waiting message */
 
 /* ---- editor-find.c ---- */
 void editor_find_start(editor *ed, bool regex); /* the find prompt (incremental when literal) */
 void editor_find_again(editor *ed, bool backward);
-void editor_replace_start(editor *ed);         /* the replace prompts */
-void editor_goto_prompt(editor *ed);            /* the go-to-line prompt */
-void editor_command_prompt(editor *ed);         /* the command-line prompt */
+void editor_replace_start(editor *ed);  /* the replace prompts */
+void editor_goto_prompt(editor *ed);    /* the go-to-line prompt */
+void editor_command_prompt(editor *ed); /* the command-line prompt */
 
 /* ---- editor-file.c ---- */
-void editor_open_prompt(editor *ed);            /* the open prompt */
-void editor_save_as_prompt(editor *ed);         /* the save-as prompt (the current path offered) */
+void editor_open_prompt(editor *ed);    /* the open prompt */
+void editor_save_as_prompt(editor *ed); /* the save-as prompt (the current path offered) */
 void editor_save_buffer(editor *ed, bool force);
 /* Saves the current buffer; true when it was written. Asks when the file changed on disk. */
 bool editor_save_current(editor *ed, bool force);

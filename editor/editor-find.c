@@ -17,20 +17,31 @@ static void replace_with_cancel(editor *ed, void *ctx);
 static void replace_confirm_accept(editor *ed, const char *input, void *ctx);
 
 static const editor_prompt_ops find_prompt = {
-    .kind = PROMPT_FIND, .accept = find_accept, .changed = find_changed, .cancel = find_cancel,
+    .kind = PROMPT_FIND,
+    .accept = find_accept,
+    .changed = find_changed,
+    .cancel = find_cancel,
     .key = find_key,
 };
 static const editor_prompt_ops find_regex_prompt = {
-    .kind = PROMPT_FIND_REGEX, .accept = find_regex_accept, .cancel = find_cancel,
+    .kind = PROMPT_FIND_REGEX,
+    .accept = find_regex_accept,
+    .cancel = find_cancel,
 };
 static const editor_prompt_ops replace_find_prompt = {
-    .kind = PROMPT_REPLACE_FIND, .accept = replace_find_accept,
+    .kind = PROMPT_REPLACE_FIND,
+    .accept = replace_find_accept,
 };
 static const editor_prompt_ops replace_with_prompt = {
-    .kind = PROMPT_REPLACE_WITH, .accept = replace_with_accept, .cancel = replace_with_cancel,
+    .kind = PROMPT_REPLACE_WITH,
+    .accept = replace_with_accept,
+    .cancel = replace_with_cancel,
 };
 static const editor_prompt_ops replace_confirm_prompt = {
-    .kind = PROMPT_REPLACE_CONFIRM, .yes_no = true, .on_escape = 'q', .accept = replace_confirm_accept,
+    .kind = PROMPT_REPLACE_CONFIRM,
+    .yes_no = true,
+    .on_escape = 'q',
+    .accept = replace_confirm_accept,
 };
 
 /* Compiles pattern as the current search; false with a message on a bad expression. */
@@ -61,7 +72,7 @@ static bool editor_find_from(editor *ed, size_t from, bool backward)
     }
     bool wrapped = backward ? m.start >= from : m.start < from;
     if (editor_command_mode(ed) && b->anchor == TEXT_POS_NONE) {
-        b->cursor = m.start;   /* vi: on the match's first character, no selection */
+        b->cursor = m.start; /* vi: on the match's first character, no selection */
     } else {
         b->anchor = m.start;
         b->cursor = m.end;
@@ -75,15 +86,18 @@ void editor_find_again(editor *ed, bool backward)
 {
     buffer *b = editor_buffer(ed);
     if (!b) return;
-    if (!ed->search_valid) { editor_find_start(ed, false); return; }
+    if (!ed->search_valid) {
+        editor_find_start(ed, false);
+        return;
+    }
     size_t s, e;
     size_t from = b->cursor;
-    if (buffer_selection(b, &s, &e)) from = backward ? s : e;   /* after the match */
+    if (buffer_selection(b, &s, &e))
+        from = backward ? s : e; /* after the match */
     else if (!backward && editor_command_mode(ed) && from < text_size(b->text))
-        from = view_next_cluster(b->text, from);   /* vi: the cursor is on the last match */
+        from = view_next_cluster(b->text, from); /* vi: the cursor is on the last match */
     editor_find_from(ed, from, backward);
 }
-
 
 /* Incremental search: every change of the input searches again from where it began. */
 static void find_changed(editor *ed, const char *input, void *ctx)
@@ -161,11 +175,12 @@ static void editor_replace_all(editor *ed)
     editor_replace_finish(ed);
 }
 
-
 void editor_find_start(editor *ed, bool regex)
 {
-    if (regex) editor_prompt_open(ed, &find_regex_prompt, NULL, "Find regex: ", "");
-    else editor_prompt_open(ed, &find_prompt, NULL, "Find: ", "");
+    if (regex)
+        editor_prompt_open(ed, &find_regex_prompt, NULL, "Find regex: ", "");
+    else
+        editor_prompt_open(ed, &find_prompt, NULL, "Find: ", "");
 }
 
 void editor_replace_start(editor *ed)
@@ -177,7 +192,8 @@ void editor_replace_start(editor *ed)
 
 static void find_accept(editor *ed, const char *input, void *ctx)
 {
-    (void)input; (void)ctx;
+    (void)input;
+    (void)ctx;
     editor_prompt_end(ed);
 }
 
@@ -211,15 +227,20 @@ static void find_key(editor *ed, key_code key, void *ctx)
     st.mode = ed->ks.mode;
     const keymap_binding *bd = NULL;
     if (keymap_feed(ed->km, &st, key, &bd) == KEYMAP_MATCH && bd) {
-        if (!strcmp(bd->command, "find-next") || !strcmp(bd->command, "find")) editor_find_again(ed, false);
-        else if (!strcmp(bd->command, "find-prev")) editor_find_again(ed, true);
+        if (!strcmp(bd->command, "find-next") || !strcmp(bd->command, "find"))
+            editor_find_again(ed, false);
+        else if (!strcmp(bd->command, "find-prev"))
+            editor_find_again(ed, true);
     }
 }
 
 static void replace_find_accept(editor *ed, const char *input, void *ctx)
 {
     (void)ctx;
-    if (!input[0] || !editor_set_search(ed, input, true)) { editor_prompt_end(ed); return; }
+    if (!input[0] || !editor_set_search(ed, input, true)) {
+        editor_prompt_end(ed);
+        return;
+    }
     editor_prompt_open(ed, &replace_with_prompt, NULL, "Replace with: ", "");
 }
 
@@ -230,8 +251,11 @@ static void replace_with_accept(editor *ed, const char *input, void *ctx)
     free(ed->replace_with);
     ed->replace_with = strdup(input);
     ed->replace_count = 0;
-    if (!ed->replace_with || !b) { editor_prompt_end(ed); return; }
-    text_group_begin(b->text);   /* the whole replace is one undo step */
+    if (!ed->replace_with || !b) {
+        editor_prompt_end(ed);
+        return;
+    }
+    text_group_begin(b->text); /* the whole replace is one undo step */
     b->anchor = TEXT_POS_NONE;
     editor_replace_next(ed);
 }
@@ -255,8 +279,11 @@ static void replace_confirm_accept(editor *ed, const char *input, void *ctx)
             m.start == s)
             editor_replace_one(ed, &m);
         editor_replace_next(ed);
-    }
-    else if (c == 'n') { b->anchor = TEXT_POS_NONE; editor_replace_next(ed); }
-    else if (c == 'a') editor_replace_all(ed);
-    else if (c == 'q') editor_replace_finish(ed);
+    } else if (c == 'n') {
+        b->anchor = TEXT_POS_NONE;
+        editor_replace_next(ed);
+    } else if (c == 'a')
+        editor_replace_all(ed);
+    else if (c == 'q')
+        editor_replace_finish(ed);
 }

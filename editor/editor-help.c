@@ -26,12 +26,16 @@ void editor_show_help(editor *ed)
     if (!ed->km) return;
     buffer *from = editor_buffer(ed);
     for (int i = 0; i < ed->n_bufs; i++)
-        if (ed->bufs[i]->is_help) { editor_close_buffer(ed, i); break; }
+        if (ed->bufs[i]->is_help) {
+            editor_close_buffer(ed, i);
+            break;
+        }
     char *buf = NULL, line[512];
     size_t len = 0, cap = 0;
     int mode = ed->ks.mode;
-    snprintf(line, sizeof line, "bd3ed %s: keys of the %s keymap, %s mode (Esc or the help key closes this)\n\n",
-             BD3ED_VERSION, ed->keymap_name[0] ? ed->keymap_name : "active", keymap_mode_name(ed->km, mode));
+    snprintf(line, sizeof line,
+             "bd3ed %s: keys of the %s keymap, %s mode (Esc or the help key closes this)\n\n", BD3ED_VERSION,
+             ed->keymap_name[0] ? ed->keymap_name : "active", keymap_mode_name(ed->km, mode));
     help_append(&buf, &len, &cap, line);
     for (int m = 0; m < keymap_n_modes(ed->km); m++) {
         if (keymap_n_modes(ed->km) > 1) {
@@ -46,7 +50,9 @@ void editor_show_help(editor *ed)
             keymap_format_keys(bd->keys, bd->n_keys, keys, sizeof keys);
             const command *c = command_find(bd->command);
             snprintf(line, sizeof line, "  %-16s %-22s %s\n", keys, bd->command,
-                     bd->help[0] ? bd->help : c ? c->help : "");
+                     bd->help[0] ? bd->help
+                     : c         ? c->help
+                                 : "");
             help_append(&buf, &len, &cap, line);
         }
         help_append(&buf, &len, &cap, "\n");
@@ -63,8 +69,14 @@ void editor_show_help(editor *ed)
     }
     if (!buf) return;
     text *t = text_new_owned(buf, len, false);
-    if (!t) { free(buf); return; }
-    if (!editor_open_text(ed, t, "[help]")) { text_free(t); return; }
+    if (!t) {
+        free(buf);
+        return;
+    }
+    if (!editor_open_text(ed, t, "[help]")) {
+        text_free(t);
+        return;
+    }
     buffer *b = editor_buffer(ed);
     b->readonly = true;
     b->is_help = true;

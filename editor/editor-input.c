@@ -33,7 +33,10 @@ void editor_copy_range(editor *ed, size_t start, size_t end)
     buffer *b = editor_buffer(ed);
     if (!b || end < start) return;
     char *r = malloc(end - start + 1);
-    if (!r) { editor_message(ed, EDITOR_MSG_ERROR, "Out of memory"); return; }
+    if (!r) {
+        editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
+        return;
+    }
     text_read(b->text, start, end - start, r);
     free(ed->reg);
     ed->reg = r;
@@ -41,17 +44,17 @@ void editor_copy_range(editor *ed, size_t start, size_t end)
     if (ed->clipboard_fn) ed->clipboard_fn(r, ed->reg_len, ed->clipboard_ctx);
 }
 
-static bool is_blank_cp(uint32_t c)
-{
-    return c == ' ' || c == '\t';
-}
+static bool is_blank_cp(uint32_t c) { return c == ' ' || c == '\t'; }
 
 /* Inserts one typed character: a run of typed words is one undo step per word. */
 static void editor_type(editor *ed, uint32_t cp)
 {
     buffer *b = editor_buffer(ed);
     if (!b) return;
-    if (b->readonly) { editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only"); return; }
+    if (b->readonly) {
+        editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only");
+        return;
+    }
     char u[UTF8_MAX];
     size_t n = utf8_encode(cp, u);
     bool blank = is_blank_cp(cp);
@@ -79,7 +82,7 @@ void editor_clamp_cursor(editor *ed)
 
 void editor_key(editor *ed, key_code key)
 {
-    editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, NULL);   /* a job's text is shown again on the next frame */
+    editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, NULL); /* a job's text is shown again on the next frame */
     ed->message_queueing = false;
     uint64_t serial = ed->message_serial;
     editor_key_dispatch(ed, key);
@@ -109,11 +112,11 @@ static void editor_key_dispatch(editor *ed, key_code key)
         editor_event_send(ed, EDITOR_EVENT_KEY, NULL);
         editor_type(ed, key & KEYC_BASE_MASK);
         break;
-    case KEYMAP_PREFIX:
-        break;
+    case KEYMAP_PREFIX: break;
     case KEYMAP_NONE: {
         char name[KEY_NAME_MAX];
-        editor_message(ed, EDITOR_MSG_ERROR, "%s is not bound (C-g: help)", key_format(key, name, sizeof name));
+        editor_message(ed, EDITOR_MSG_ERROR, "%s is not bound (C-g: help)",
+                       key_format(key, name, sizeof name));
         break;
     }
     }
@@ -150,7 +153,7 @@ static size_t editor_pos_at(editor *ed, int srow, int scol)
     size_t p = b->top;
     int rows = editor_text_rows(ed);
     if (srow >= rows) srow = rows - 1;
-    for (int r = 0; ; r++) {
+    for (int r = 0;; r++) {
         size_t next = view_row_layout(b->text, p, &o, row);
         if (r == srow || row->last) break;
         p = next;
@@ -186,14 +189,13 @@ void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
         b->cursor = p;
         break;
     }
-    case EDITOR_MOUSE_RELEASE:
-        ed->dragging = false;
-        return;
+    case EDITOR_MOUSE_RELEASE: ed->dragging = false; return;
     case EDITOR_MOUSE_WHEEL_UP:
     case EDITOR_MOUSE_WHEEL_DOWN: {
         view_row *r = editor_scratch_row(ed, o.width);
         for (int i = 0; i < 3; i++) {
-            if (kind == EDITOR_MOUSE_WHEEL_UP) b->top = view_row_prev(b->text, b->top, &o);
+            if (kind == EDITOR_MOUSE_WHEEL_UP)
+                b->top = view_row_prev(b->text, b->top, &o);
             else {
                 size_t next = view_row_layout(b->text, b->top, &o, r);
                 if (r->last) break;
@@ -210,8 +212,10 @@ void editor_mouse(editor *ed, editor_mouse_kind kind, int row, int col)
             p = next;
         }
         if (b->anchor == TEXT_POS_NONE) {
-            if (b->cursor < first) b->cursor = first;
-            else if (b->cursor > p && !r->last) b->cursor = last_pos;
+            if (b->cursor < first)
+                b->cursor = first;
+            else if (b->cursor > p && !r->last)
+                b->cursor = last_pos;
         }
         return;
     }

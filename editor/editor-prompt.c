@@ -13,7 +13,7 @@ void editor_message(editor *ed, editor_msg_kind kind, const char *fmt, ...)
     char *dst = ed->message;
     bool *dst_error = &ed->message_error;
     if (ed->message_queueing && (ed->message[0] || ed->prompt != PROMPT_NONE)) {
-        if (ed->n_msg_queue == EDITOR_MESSAGE_QUEUE) return;   /* the first ones are kept */
+        if (ed->n_msg_queue == EDITOR_MESSAGE_QUEUE) return; /* the first ones are kept */
         dst = ed->msg_queue[ed->n_msg_queue];
         dst_error = &ed->msg_queue_error[ed->n_msg_queue];
         ed->n_msg_queue++;
@@ -84,8 +84,10 @@ static void prompt_accept(editor *ed, const char *input)
     const editor_prompt_ops *ops = ed->prompt_ops;
     char in[EDITOR_INPUT_MAX];
     snprintf(in, sizeof in, "%s", input);
-    if (ops && ops->accept) ops->accept(ed, in, ed->prompt_ctx);
-    else editor_prompt_end(ed);
+    if (ops && ops->accept)
+        ops->accept(ed, in, ed->prompt_ctx);
+    else
+        editor_prompt_end(ed);
 }
 
 static void prompt_cancel(editor *ed)
@@ -103,10 +105,7 @@ static void prompt_changed(editor *ed)
     if (ops && ops->changed) ops->changed(ed, ed->input, ed->prompt_ctx);
 }
 
-static bool prompt_is_yes_no(const editor *ed)
-{
-    return ed->prompt_ops && ed->prompt_ops->yes_no;
-}
+static bool prompt_is_yes_no(const editor *ed) { return ed->prompt_ops && ed->prompt_ops->yes_no; }
 
 static bool is_cancel_key(key_code key)
 {
@@ -116,10 +115,13 @@ static bool is_cancel_key(key_code key)
 void editor_prompt_key(editor *ed, key_code key)
 {
     if (prompt_is_yes_no(ed)) {
-        char answer[2] = { 0, 0 };
+        char answer[2] = {0, 0};
         if (is_cancel_key(key)) {
             answer[0] = ed->prompt_ops->on_escape;
-            if (!answer[0]) { prompt_cancel(ed); return; }
+            if (!answer[0]) {
+                prompt_cancel(ed);
+                return;
+            }
         } else if (key < 0x80 && key_is_printable(key)) {
             answer[0] = (char)(key | 0x20);
         } else {
@@ -132,10 +134,14 @@ void editor_prompt_key(editor *ed, key_code key)
         prompt_cancel(ed);
         return;
     }
-    if (key == KEYC_ENTER) { prompt_accept(ed, ed->input); return; }
+    if (key == KEYC_ENTER) {
+        prompt_accept(ed, ed->input);
+        return;
+    }
     if (key == KEYC_BACKSPACE || key == (KEYC_CTRL | 'h')) {
         if (ed->input_len == 0) return;
-        do ed->input_len--; while (ed->input_len > 0 && utf8_is_cont((unsigned char)ed->input[ed->input_len]));
+        do ed->input_len--;
+        while (ed->input_len > 0 && utf8_is_cont((unsigned char)ed->input[ed->input_len]));
         ed->input[ed->input_len] = 0;
         prompt_changed(ed);
         return;

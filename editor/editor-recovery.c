@@ -17,17 +17,17 @@
 /* One recovery write in progress. The spans point into stored bytes of the buffer's text,
  * which never move or change: the buffer is only freed after the job is joined. */
 typedef struct editor_recovery_job {
-    pthread_t thread;      /* the writer */
-    text_span *spans;      /* n spans of the text to write */
-    size_t n;              /* count */
-    char *path;            /* file the recovery file is for (direct: the recovery file) */
-    bool direct;           /* path is the recovery file itself (an unnamed buffer) */
-    buffer *buf;           /* buffer written */
-    uint64_t rev;          /* its text revision then */
-    double time;           /* tick time the job started */
-    atomic_bool done;      /* the writer has finished */
-    file_status status;    /* its result */
-    int err;               /* errno value of a failed write */
+    pthread_t thread;   /* the writer */
+    text_span *spans;   /* n spans of the text to write */
+    size_t n;           /* count */
+    char *path;         /* file the recovery file is for (direct: the recovery file) */
+    bool direct;        /* path is the recovery file itself (an unnamed buffer) */
+    buffer *buf;        /* buffer written */
+    uint64_t rev;       /* its text revision then */
+    double time;        /* tick time the job started */
+    atomic_bool done;   /* the writer has finished */
+    file_status status; /* its result */
+    int err;            /* errno value of a failed write */
 } editor_recovery_job;
 
 static void *editor_recovery_thread(void *arg)
@@ -46,9 +46,10 @@ static void editor_recovery_failed(editor *ed, buffer *b, file_status s, int err
     b->rec_fail_time = now > 0 ? now : 1e-9;
     if (ed->rec_error_shown) return;
     ed->rec_error_shown = true;
-    editor_message(ed, EDITOR_MSG_ERROR, "Cannot write the recovery file of %.100s: %s (unsaved changes are "
-                   "not protected; still trying)", b->name,
-                   s == FILE_E_IO ? strerror(err) : file_status_str(s));
+    editor_message(ed, EDITOR_MSG_ERROR,
+                   "Cannot write the recovery file of %.100s: %s (unsaved changes are "
+                   "not protected; still trying)",
+                   b->name, s == FILE_E_IO ? strerror(err) : file_status_str(s));
 }
 
 static void editor_recovery_done(editor *ed, buffer *b, uint64_t rev, double now)
@@ -71,8 +72,10 @@ static void editor_recovery_collect(editor *ed, bool wait)
     pthread_join(job->thread, NULL);
     for (int i = 0; i < ed->n_bufs; i++) {
         if (ed->bufs[i] != job->buf) continue;
-        if (job->status == FILE_OK) editor_recovery_done(ed, job->buf, job->rev, job->time);
-        else editor_recovery_failed(ed, job->buf, job->status, job->err, job->time);
+        if (job->status == FILE_OK)
+            editor_recovery_done(ed, job->buf, job->rev, job->time);
+        else
+            editor_recovery_failed(ed, job->buf, job->status, job->err, job->time);
     }
     free(job->spans);
     free(job->path);
@@ -80,10 +83,7 @@ static void editor_recovery_collect(editor *ed, bool wait)
     ed->rec_job = NULL;
 }
 
-void editor_recovery_wait(editor *ed)
-{
-    editor_recovery_collect(ed, true);
-}
+void editor_recovery_wait(editor *ed) { editor_recovery_collect(ed, true); }
 
 /* Starts writing b's recovery file on a thread; false when it could not start. */
 static bool editor_recovery_start(editor *ed, buffer *b, double now)
@@ -113,8 +113,10 @@ static void editor_recover(editor *ed, bool yes)
     buffer *b = editor_buffer(ed);
     b->recovery_offer = false;
     if (!yes) {
-        if (b->path) file_recovery_discard(b->path);
-        else if (b->rec_offer) unlink(b->rec_offer);
+        if (b->path)
+            file_recovery_discard(b->path);
+        else if (b->rec_offer)
+            unlink(b->rec_offer);
         free(b->rec_offer);
         b->rec_offer = NULL;
         editor_message(ed, EDITOR_MSG_INFO, "Recovery file removed");
@@ -128,7 +130,11 @@ static void editor_recover(editor *ed, bool yes)
     } else if (b->rec_offer) {
         file_info info;
         s = file_load(b->rec_offer, &r, &info, &err);
-        if (s == FILE_OK && !info.exists) { text_free(r); r = NULL; s = FILE_E_NONE; }
+        if (s == FILE_OK && !info.exists) {
+            text_free(r);
+            r = NULL;
+            s = FILE_E_NONE;
+        }
     }
     if (s != FILE_OK) {
         editor_message(ed, EDITOR_MSG_ERROR, "Cannot read the recovery file: %s",
@@ -137,7 +143,11 @@ static void editor_recover(editor *ed, bool yes)
     }
     size_t n = text_size(r);
     char *bytes = malloc(n ? n : 1);
-    if (!bytes) { text_free(r); editor_message(ed, EDITOR_MSG_ERROR, "Out of memory"); return; }
+    if (!bytes) {
+        text_free(r);
+        editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
+        return;
+    }
     text_read(r, 0, n, bytes);
     text_free(r);
     text_group_begin(b->text);
@@ -168,7 +178,10 @@ static void recover_accept(editor *ed, const char *in, void *ctx)
 }
 
 static const editor_prompt_ops recover_prompt = {
-    .kind = PROMPT_RECOVER, .yes_no = true, .on_escape = 'n', .accept = recover_accept,
+    .kind = PROMPT_RECOVER,
+    .yes_no = true,
+    .on_escape = 'n',
+    .accept = recover_accept,
 };
 
 void editor_recovery_offer(editor *ed)
@@ -183,7 +196,8 @@ void editor_recovery_offer(editor *ed)
             snprintf(label, sizeof label, "Unsaved changes of %.100s were recovered. Restore them? (y/n) ",
                      b->name);
         else
-            snprintf(label, sizeof label, "Unsaved text of an unnamed buffer was recovered. Restore it? (y/n) ");
+            snprintf(label, sizeof label,
+                     "Unsaved text of an unnamed buffer was recovered. Restore it? (y/n) ");
         editor_prompt_open(ed, &recover_prompt, NULL, label, "");
         return;
     }
@@ -210,23 +224,28 @@ void editor_tick(editor *ed, double now)
         buffer *b = ed->bufs[i];
         if (!buffer_rec_able(b) || b->recovery_offer) continue;
         if (!text_modified(b->text)) {
-            if (b->rec_written) { buffer_rec_remove(b); b->rec_written = false; }
+            if (b->rec_written) {
+                buffer_rec_remove(b);
+                b->rec_written = false;
+            }
             continue;
         }
         if (b->rec_rev == text_revision(b->text) && b->rec_written) continue;
         if (b->rec_written && now - b->rec_time < EDITOR_RECOVERY_SECONDS) continue;
         if (b->rec_fail_time > 0 && now - b->rec_fail_time < EDITOR_RECOVERY_SECONDS) continue;
-        editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b);   /* the person's text, not a running job's */
+        editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b); /* the person's text, not a running job's */
         if (text_size(b->text) >= EDITOR_RECOVERY_ASYNC_MIN) {
-            bool started = editor_recovery_start(ed, b, now);   /* spans of stored bytes */
+            bool started = editor_recovery_start(ed, b, now); /* spans of stored bytes */
             editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
-            if (started) return;   /* one write at a time */
+            if (started) return; /* one write at a time */
             continue;
         }
         int err = 0;
         file_status st = buffer_rec_write(b, &err);
-        if (st == FILE_OK) editor_recovery_done(ed, b, text_revision(b->text), now);
-        else editor_recovery_failed(ed, b, st, err, now);
+        if (st == FILE_OK)
+            editor_recovery_done(ed, b, text_revision(b->text), now);
+        else
+            editor_recovery_failed(ed, b, st, err, now);
         editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
     }
 }
@@ -237,8 +256,7 @@ void editor_recovery_write_all(editor *ed)
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
         editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, b);
-        if (buffer_rec_able(b) && !b->recovery_offer && text_modified(b->text))
-            buffer_rec_write(b, NULL);
+        if (buffer_rec_able(b) && !b->recovery_offer && text_modified(b->text)) buffer_rec_write(b, NULL);
         editor_event_send(ed, EDITOR_EVENT_EDIT_POST, b);
     }
 }

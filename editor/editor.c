@@ -14,7 +14,10 @@ editor *editor_new(void)
     editor *ed = calloc(1, sizeof *ed);
     if (!ed) return NULL;
     ed->cfg = config_new();
-    if (!ed->cfg) { free(ed); return NULL; }
+    if (!ed->cfg) {
+        free(ed);
+        return NULL;
+    }
     ed->rows = 24;
     ed->cols = 80;
     return ed;
@@ -56,10 +59,7 @@ void editor_resize(editor *ed, int rows, int cols)
     editor_scroll(ed);
 }
 
-buffer *editor_buffer(editor *ed)
-{
-    return ed->n_bufs > 0 ? ed->bufs[ed->cur] : NULL;
-}
+buffer *editor_buffer(editor *ed) { return ed->n_bufs > 0 ? ed->bufs[ed->cur] : NULL; }
 
 bool editor_add_buffer(editor *ed, buffer *b)
 {
@@ -122,10 +122,7 @@ view_row *editor_scratch_row(editor *ed, int width)
 
 /* ---- geometry ---- */
 
-int editor_text_rows(const editor *ed)
-{
-    return ed->rows - 2 > 1 ? ed->rows - 2 : 1;
-}
+int editor_text_rows(const editor *ed) { return ed->rows - 2 > 1 ? ed->rows - 2 : 1; }
 
 int editor_gutter(editor *ed)
 {
@@ -133,7 +130,10 @@ int editor_gutter(editor *ed)
     if (!ed->cfg->line_numbers || !b) return 0;
     size_t last = buffer_line_of(b, b->top) + (size_t)editor_text_rows(ed) + 1;
     int digits = 1;
-    while (last >= 10) { last /= 10; digits++; }
+    while (last >= 10) {
+        last /= 10;
+        digits++;
+    }
     if (digits < 3) digits = 3;
     return digits + 1 < ed->cols / 2 ? digits + 1 : 0;
 }
@@ -142,9 +142,10 @@ view_opts editor_view_opts(editor *ed)
 {
     buffer *b = editor_buffer(ed);
     int w = ed->cols - editor_gutter(ed);
-    return (view_opts){ .width = w < 1 ? 1 : w, .wrap = ed->cfg->wrap,
-                        .tab_width = ed->cfg->tab_width > 0 ? ed->cfg->tab_width : 8,
-                        .hscroll = b && !ed->cfg->wrap ? b->hscroll : 0 };
+    return (view_opts){.width = w < 1 ? 1 : w,
+                       .wrap = ed->cfg->wrap,
+                       .tab_width = ed->cfg->tab_width > 0 ? ed->cfg->tab_width : 8,
+                       .hscroll = b && !ed->cfg->wrap ? b->hscroll : 0};
 }
 
 void editor_scroll(editor *ed)
@@ -157,8 +158,10 @@ void editor_scroll(editor *ed)
     view_opts o = editor_view_opts(ed);
     if (!o.wrap) {
         long col = view_col_from(b->text, view_line_start(b->text, b->cursor), b->cursor, &o);
-        if (col < b->hscroll) b->hscroll = col;
-        else if (col >= b->hscroll + o.width) b->hscroll = col - o.width + 1;
+        if (col < b->hscroll)
+            b->hscroll = col;
+        else if (col >= b->hscroll + o.width)
+            b->hscroll = col - o.width + 1;
         o.hscroll = b->hscroll;
     }
     int rows = editor_text_rows(ed);
@@ -303,12 +306,9 @@ bool editor_take_redraw(editor *ed)
 /* Moves a position past a replacement of [pos, pos + old_len) by new_len bytes. */
 static size_t shift_replace(size_t p, size_t pos, size_t old_len, size_t new_len)
 {
-    if (p == TEXT_POS_NONE)
-        return p;
-    if (p >= pos + old_len)
-        return p - old_len + new_len;
-    if (p > pos)
-        return pos + (p - pos < new_len ? p - pos : new_len);
+    if (p == TEXT_POS_NONE) return p;
+    if (p >= pos + old_len) return p - old_len + new_len;
+    if (p > pos) return pos + (p - pos < new_len ? p - pos : new_len);
     return p;
 }
 
@@ -316,14 +316,12 @@ void editor_follow_replace(editor *ed, const text *t, size_t pos, size_t old_len
 {
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
-        if (b->text != t)
-            continue;
+        if (b->text != t) continue;
         b->cursor = shift_replace(b->cursor, pos, old_len, new_len);
         b->anchor = shift_replace(b->anchor, pos, old_len, new_len);
         if (b->top > pos) {
             b->top = shift_replace(b->top, pos, old_len, new_len);
-            if (b->top > pos && b->top < pos + new_len)
-                b->top = pos; /* keep a row start */
+            if (b->top > pos && b->top < pos + new_len) b->top = pos; /* keep a row start */
         }
         b->typing = false;
         b->lc_valid = false;

@@ -16,66 +16,67 @@
 #include "text.h"
 #include "view.h"
 
-#define EDITOR_INPUT_MAX 1024        /* bytes of prompt input */
-#define EDITOR_MESSAGE_MAX 512       /* bytes of the message line */
-#define EDITOR_MESSAGE_QUEUE 8       /* messages that can wait behind the one shown */
+#define EDITOR_INPUT_MAX        1024 /* bytes of prompt input */
+#define EDITOR_MESSAGE_MAX      512  /* bytes of the message line */
+#define EDITOR_MESSAGE_QUEUE    8    /* messages that can wait behind the one shown */
 #define EDITOR_MODEL_STATUS_MAX 96   /* bytes of the model's status slot */
 #define EDITOR_RECOVERY_SECONDS 2.0  /* least time between two recovery writes of a buffer */
-#define EDITOR_RECOVERY_ASYNC_MIN (4u << 20) /* texts of at least this many bytes are written
-                                                to their recovery file by a thread */
+#define EDITOR_RECOVERY_ASYNC_MIN                                                                            \
+    (4u << 20) /* texts of at least this many bytes are written                                              \
+                  to their recovery file by a thread */
 
 typedef struct buffer buffer;
 
 /* Which prompt is open (what it does is in its editor_prompt_ops). */
 typedef enum editor_prompt {
     PROMPT_NONE,
-    PROMPT_SAVE_AS,          /* file name to save to */
-    PROMPT_OPEN,             /* file name to open */
-    PROMPT_GOTO,             /* line number */
-    PROMPT_FIND,             /* incremental literal search */
-    PROMPT_FIND_REGEX,       /* regular expression search */
-    PROMPT_REPLACE_FIND,     /* replace: the expression */
-    PROMPT_REPLACE_WITH,     /* replace: the replacement */
-    PROMPT_REPLACE_CONFIRM,  /* replace this match? y n a q */
-    PROMPT_QUIT,             /* unsaved changes on quit: y n c */
-    PROMPT_CLOSE,            /* unsaved changes on close: y n c */
-    PROMPT_OVERWRITE,        /* the file changed on disk: y n */
-    PROMPT_RECOVER,          /* a recovery file exists: y n */
-    PROMPT_COMMAND,          /* a command line */
-    PROMPT_MODEL,            /* a choice for the model layer (model-choose with the number) */
+    PROMPT_SAVE_AS,         /* file name to save to */
+    PROMPT_OPEN,            /* file name to open */
+    PROMPT_GOTO,            /* line number */
+    PROMPT_FIND,            /* incremental literal search */
+    PROMPT_FIND_REGEX,      /* regular expression search */
+    PROMPT_REPLACE_FIND,    /* replace: the expression */
+    PROMPT_REPLACE_WITH,    /* replace: the replacement */
+    PROMPT_REPLACE_CONFIRM, /* replace this match? y n a q */
+    PROMPT_QUIT,            /* unsaved changes on quit: y n c */
+    PROMPT_CLOSE,           /* unsaved changes on close: y n c */
+    PROMPT_OVERWRITE,       /* the file changed on disk: y n */
+    PROMPT_RECOVER,         /* a recovery file exists: y n */
+    PROMPT_COMMAND,         /* a command line */
+    PROMPT_MODEL,           /* a choice for the model layer (model-choose with the number) */
 } editor_prompt;
 
 typedef enum editor_mouse_kind {
-    EDITOR_MOUSE_PRESS,       /* button 1 pressed */
-    EDITOR_MOUSE_DRAG,        /* moved with button 1 held */
-    EDITOR_MOUSE_RELEASE,     /* button 1 released */
-    EDITOR_MOUSE_WHEEL_UP,    /* wheel up */
-    EDITOR_MOUSE_WHEEL_DOWN,  /* wheel down */
+    EDITOR_MOUSE_PRESS,      /* button 1 pressed */
+    EDITOR_MOUSE_DRAG,       /* moved with button 1 held */
+    EDITOR_MOUSE_RELEASE,    /* button 1 released */
+    EDITOR_MOUSE_WHEEL_UP,   /* wheel up */
+    EDITOR_MOUSE_WHEEL_DOWN, /* wheel down */
 } editor_mouse_kind;
 
 typedef struct editor editor;
 
 /* Severity of a message on the message line. */
 typedef enum editor_msg_kind {
-    EDITOR_MSG_INFO,   /* what happened (drawn in the message style) */
-    EDITOR_MSG_ERROR,  /* what failed or was refused (drawn in the error style) */
+    EDITOR_MSG_INFO,  /* what happened (drawn in the message style) */
+    EDITOR_MSG_ERROR, /* what failed or was refused (drawn in the error style) */
 } editor_msg_kind;
 struct loop;
 struct editor_recovery_job;
 
 /* The model commands of the command table (command.arg), handled by the model layer. */
 typedef enum editor_model_cmd {
-    MODEL_CMD_INFILL,       /* model-infill */
-    MODEL_CMD_CONTINUE,     /* model-continue */
-    MODEL_CMD_HEATMAP,      /* model-heatmap */
-    MODEL_CMD_REVISE,       /* model-revise */
-    MODEL_CMD_INSPECT,      /* model-inspect */
-    MODEL_CMD_GROW,         /* model-grow */
-    MODEL_CMD_SHRINK,       /* model-shrink */
-    MODEL_CMD_SAMPLE_NEXT,  /* model-sample-next */
-    MODEL_CMD_SAMPLE_PREV,  /* model-sample-prev */
-    MODEL_CMD_FILL,         /* model-fill */
-    MODEL_CMD_MARK_BLANK,   /* model-mark-blank */
+    MODEL_CMD_INFILL,      /* model-infill */
+    MODEL_CMD_CONTINUE,    /* model-continue */
+    MODEL_CMD_HEATMAP,     /* model-heatmap */
+    MODEL_CMD_REVISE,      /* model-revise */
+    MODEL_CMD_INSPECT,     /* model-inspect */
+    MODEL_CMD_GROW,        /* model-grow */
+    MODEL_CMD_SHRINK,      /* model-shrink */
+    MODEL_CMD_SAMPLE_NEXT, /* model-sample-next */
+    MODEL_CMD_SAMPLE_PREV, /* model-sample-prev */
+    MODEL_CMD_FILL,        /* model-fill */
+    MODEL_CMD_MARK_BLANK,  /* model-mark-blank */
 } editor_model_cmd;
 
 /* What the editor tells the model layer about, with the buffer concerned. */
@@ -105,12 +106,11 @@ typedef int (*editor_style_fn)(uint8_t attr, size_t pos, void *ctx);
 /* Receives copied text for the system clipboard (the terminal layer sends OSC 52). */
 typedef void (*editor_clipboard_fn)(const char *bytes, size_t len, void *ctx);
 
-
 /* A prompt's behaviour, given by the code that opens it (its client). */
 typedef struct editor_prompt_ops {
-    editor_prompt kind;   /* which prompt this is */
-    bool yes_no;          /* answered by one letter: accept gets it as soon as it is typed */
-    char on_escape;       /* yes_no: the letter Esc, C-g and C-c answer; 0: cancel */
+    editor_prompt kind; /* which prompt this is */
+    bool yes_no;        /* answered by one letter: accept gets it as soon as it is typed */
+    char on_escape;     /* yes_no: the letter Esc, C-g and C-c answer; 0: cancel */
     /* Enter (or the letter of a yes/no prompt): input is the text typed. The prompt is still
      * open: the callback closes it (editor_prompt_end) or opens the next one. */
     void (*accept)(editor *ed, const char *input, void *ctx);
@@ -122,8 +122,8 @@ typedef struct editor_prompt_ops {
     void (*key)(editor *ed, key_code key, void *ctx);
 } editor_prompt_ops;
 
-editor *editor_new(void);      /* no buffers, built-in config, no keymap; NULL out of memory */
-void editor_free(editor *ed);  /* NULL is a no-op */
+editor *editor_new(void);     /* no buffers, built-in config, no keymap; NULL out of memory */
+void editor_free(editor *ed); /* NULL is a no-op */
 
 /* Takes ownership of km (freeing the previous one) and resets the key state. */
 void editor_set_keymap(editor *ed, keymap *km, const char *name);
@@ -139,7 +139,7 @@ bool editor_open_text(editor *ed, text *t, const char *name);
 /* Offers, in the current buffer when it is unnamed and empty, the newest recovery file of an
  * unnamed buffer left by an editor that is no longer running; false when there is none. */
 bool editor_offer_unnamed_recovery(editor *ed);
-buffer *editor_buffer(editor *ed);   /* current buffer, NULL when none */
+buffer *editor_buffer(editor *ed); /* current buffer, NULL when none */
 
 /* Input. */
 void editor_key(editor *ed, key_code key);
@@ -173,7 +173,6 @@ size_t buffer_col_of(buffer *b, size_t pos);  /* 0-based character column in its
 /* Selection [*start, *end) of b; false when there is none. */
 bool buffer_selection(const buffer *b, size_t *start, size_t *end);
 
-
 /* ---- prompts (for clients outside the core, such as the model layer's menus) ---- */
 /* Opens a prompt with label and initial input; ops and ctx belong to the caller and must stay
  * valid until the prompt ends. */
@@ -183,10 +182,10 @@ void editor_prompt_open(editor *ed, const editor_prompt_ops *ops, void *ctx, con
 void editor_prompt_end(editor *ed);
 
 /* ---- state for the terminal layer, main and the model layer ---- */
-config *editor_config(editor *ed);            /* options (owned by the editor) */
-int editor_cols(const editor *ed);            /* terminal columns */
+config *editor_config(editor *ed); /* options (owned by the editor) */
+int editor_cols(const editor *ed); /* terminal columns */
 int editor_n_buffers(const editor *ed);
-void editor_select_buffer(editor *ed, int index); /* makes buffer index current */
+void editor_select_buffer(editor *ed, int index);   /* makes buffer index current */
 editor_prompt editor_prompt_kind(const editor *ed); /* PROMPT_NONE when no prompt is open */
 const char *editor_prompt_label(const editor *ed);
 const char *editor_prompt_input(const editor *ed);
@@ -195,7 +194,7 @@ const char *editor_message_text(const editor *ed, bool *error, int *n_waiting);
 /* While on (start-up) messages queue behind the one shown instead of replacing it. */
 void editor_set_message_queueing(editor *ed, bool on);
 const char *editor_model_status(const editor *ed);
-bool editor_model_legend(const editor *ed);  /* draw the heatmap legend */
+bool editor_model_legend(const editor *ed); /* draw the heatmap legend */
 void editor_set_model_legend(editor *ed, bool on);
 void *editor_model_hook_ctx(const editor *ed); /* ctx of editor_set_model_hook */
 /* Cell style hook (heatmap, masks, revised tokens); NULL fn: none. */
@@ -209,11 +208,11 @@ const keymap_state *editor_key_state(const editor *ed); /* pending keys, count a
  * reads keys itself) or a pending key sequence. */
 bool editor_key_bound(const editor *ed, key_code key);
 void editor_set_clipboard(editor *ed, editor_clipboard_fn fn, void *ctx);
-void editor_set_loop(editor *ed, struct loop *lp);      /* main loop for extra fds and wakeups */
+void editor_set_loop(editor *ed, struct loop *lp); /* main loop for extra fds and wakeups */
 struct loop *editor_loop(const editor *ed);
-bool editor_quitting(const editor *ed);       /* the main loop should end */
-bool editor_take_suspend(editor *ed);         /* a suspend was asked for (cleared) */
-bool editor_take_redraw(editor *ed);          /* a full repaint was asked for (cleared) */
+bool editor_quitting(const editor *ed);         /* the main loop should end */
+bool editor_take_suspend(editor *ed);           /* a suspend was asked for (cleared) */
+bool editor_take_redraw(editor *ed);            /* a full repaint was asked for (cleared) */
 void editor_goto_line(editor *ed, size_t line); /* 0-based; centres it */
 /* The model replaced [pos, pos + old_len) of t with new_len bytes: cursors, selections and
  * tops of the buffers showing t follow. */
@@ -223,9 +222,9 @@ void editor_select_in(editor *ed, const text *t, size_t lo, size_t hi);
 
 /* ---- a buffer's state ---- */
 text *buffer_text(const buffer *b);
-size_t buffer_cursor(const buffer *b);        /* byte offset of the cursor */
-size_t buffer_top(const buffer *b);           /* byte offset of the first row shown */
-const char *buffer_name(const buffer *b);     /* name for the status line */
+size_t buffer_cursor(const buffer *b);    /* byte offset of the cursor */
+size_t buffer_top(const buffer *b);       /* byte offset of the first row shown */
+const char *buffer_name(const buffer *b); /* name for the status line */
 bool buffer_readonly(const buffer *b);
 /* The buffer's file on disk is read-only for this user (saving asks first). */
 bool buffer_file_readonly(const buffer *b);

@@ -12,11 +12,11 @@
 
 /* What to write: a prefix of bytes (may be empty), then a text or, when it is NULL, spans. */
 typedef struct file_content {
-    const char *prefix;       /* bytes before the text (a recovery header), or NULL */
-    size_t prefix_len;        /* bytes */
-    const text *t;            /* the text, or NULL for spans */
-    const text_span *spans;   /* n_spans runs of stored bytes when t is NULL */
-    size_t n_spans;           /* count */
+    const char *prefix;     /* bytes before the text (a recovery header), or NULL */
+    size_t prefix_len;      /* bytes */
+    const text *t;          /* the text, or NULL for spans */
+    const text_span *spans; /* n_spans runs of stored bytes when t is NULL */
+    size_t n_spans;         /* count */
 } file_content;
 
 /* Stores errno e into *err (when err is set) and returns FILE_E_IO. */

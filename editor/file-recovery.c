@@ -17,10 +17,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static bool file_recovery_dir(char *buf, size_t size)
-{
-    return file_state_dir(buf, size);
-}
+static bool file_recovery_dir(char *buf, size_t size) { return file_state_dir(buf, size); }
 
 bool file_canonical_path(const char *path, char *buf, size_t size)
 {
@@ -54,7 +51,10 @@ bool file_canonical_path(const char *path, char *buf, size_t size)
 static uint64_t file_hash(const char *s)
 {
     uint64_t h = 14695981039346656037ull;
-    for (; *s; s++) { h ^= (unsigned char)*s; h *= 1099511628211ull; }
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
     return h;
 }
 
@@ -70,15 +70,18 @@ static long long file_proc_start(long pid)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    char *p = strrchr(buf, ')');   /* the command name may hold spaces and parentheses */
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
     if (!p) return -1;
     unsigned long long ticks = 0;
     /* after ")": state is field 3; starttime is field 22 */
     int field = 2;
     for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " "))
-        if (++field == 22) { ticks = strtoull(tok, NULL, 10); break; }
+        if (++field == 22) {
+            ticks = strtoull(tok, NULL, 10);
+            break;
+        }
     if (field != 22) return -1;
-    static long long boot = -1;   /* boot time, read once */
+    static long long boot = -1; /* boot time, read once */
     if (boot < 0) {
         FILE *s = fopen("/proc/stat", "r");
         char line[256];
@@ -94,8 +97,8 @@ static long long file_proc_start(long pid)
 /* The tag of this editor process in file names: its pid and its start time. */
 static void file_instance(long *pid, long long *started)
 {
-    static long long start;   /* this process's start time */
-    static pid_t owner;       /* the process that took start (a fork takes its own) */
+    static long long start; /* this process's start time */
+    static pid_t owner;     /* the process that took start (a fork takes its own) */
     if (!start || owner != getpid()) {
         owner = getpid();
         start = file_proc_start((long)owner);
@@ -108,8 +111,7 @@ static void file_instance(long *pid, long long *started)
 bool file_recovery_path(const char *path, char *buf, size_t size)
 {
     char dir[PATH_MAX], canon[PATH_MAX];
-    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon))
-        return false;
+    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon)) return false;
     long pid;
     long long started;
     file_instance(&pid, &started);
@@ -137,8 +139,7 @@ static char *file_recovery_header(const char *canon, size_t *len)
 static size_t file_recovery_header_match(const char *b, size_t n, const char *canon)
 {
     size_t ml = strlen(FILE_RECOVERY_MAGIC), pl = strlen(canon);
-    if (n < ml + 5 || memcmp(b, FILE_RECOVERY_MAGIC, ml) != 0 || memcmp(b + ml, "path ", 5) != 0)
-        return 0;
+    if (n < ml + 5 || memcmp(b, FILE_RECOVERY_MAGIC, ml) != 0 || memcmp(b + ml, "path ", 5) != 0) return 0;
     size_t i = ml + 5, v = 0;
     while (i < n && b[i] >= '0' && b[i] <= '9' && v < PATH_MAX) v = v * 10 + (size_t)(b[i++] - '0');
     if (i >= n || b[i] != '\n' || v != pl) return 0;
@@ -147,9 +148,8 @@ static size_t file_recovery_header_match(const char *b, size_t n, const char *ca
     return i + pl + 1;
 }
 
-
-static file_status file_recovery_write_any(const text *t, const text_span *spans, size_t n,
-                                           const char *path, int *err)
+static file_status file_recovery_write_any(const text *t, const text_span *spans, size_t n, const char *path,
+                                           int *err)
 {
     char dir[PATH_MAX], rec[PATH_MAX], canon[PATH_MAX];
     if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon) ||
@@ -160,7 +160,7 @@ static file_status file_recovery_write_any(const text *t, const text_span *spans
     size_t hl;
     char *h = file_recovery_header(canon, &hl);
     if (!h) return FILE_E_NOMEM;
-    file_content c = { .prefix = h, .prefix_len = hl, .t = t, .spans = spans, .n_spans = n };
+    file_content c = {.prefix = h, .prefix_len = hl, .t = t, .spans = spans, .n_spans = n};
     file_status s = file_write_atomic(&c, rec, 0600, err);
     free(h);
     return s;
@@ -205,7 +205,7 @@ static bool file_pid_alive(long pid, long long started)
     if (pid == (long)getpid()) return true;
     if (!(kill((pid_t)pid, 0) == 0 || errno == EPERM)) return false;
     long long s = file_proc_start(pid);
-    return s < 0 || (s >= started - 1 && s <= started + 1);   /* no /proc: trust the pid */
+    return s < 0 || (s >= started - 1 && s <= started + 1); /* no /proc: trust the pid */
 }
 
 /* Finds the recovery files of path: this editor's own (own, when wanted), the newest one
@@ -217,10 +217,8 @@ static int file_recovery_scan(const char *path, char *own, char *left, long *oth
     if (own) own[0] = 0;
     if (left) left[0] = 0;
     if (other_pid) *other_pid = 0;
-    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon))
-        return 0;
-    snprintf(prefix, sizeof prefix, "%s%016llx-", FILE_RECOVERY_NAMED,
-             (unsigned long long)file_hash(canon));
+    if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon)) return 0;
+    snprintf(prefix, sizeof prefix, "%s%016llx-", FILE_RECOVERY_NAMED, (unsigned long long)file_hash(canon));
     DIR *d = opendir(dir);
     if (!d) return 0;
     size_t hcap = strlen(canon) + 64, pl = strlen(prefix);
@@ -270,10 +268,7 @@ bool file_recovery_exists(const char *path)
     return own[0] || left[0];
 }
 
-int file_recovery_others(const char *path, long *pid)
-{
-    return file_recovery_scan(path, NULL, NULL, pid);
-}
+int file_recovery_others(const char *path, long *pid) { return file_recovery_scan(path, NULL, NULL, pid); }
 
 /* Reads a recovery file of canon (header checked) into a new text without its header. */
 static file_status file_recovery_read(const char *rec, const char *canon, text **out, int *err)
@@ -290,14 +285,23 @@ static file_status file_recovery_read(const char *rec, const char *canon, text *
     if (s != FILE_OK) return s;
     size_t n = text_size(raw);
     char *b = malloc(n ? n : 1);
-    if (!b) { text_free(raw); return FILE_E_NOMEM; }
+    if (!b) {
+        text_free(raw);
+        return FILE_E_NOMEM;
+    }
     text_read(raw, 0, n, b);
     text_free(raw);
     size_t h = file_recovery_header_match(b, n, canon);
-    if (!h) { free(b); return FILE_E_NONE; }
+    if (!h) {
+        free(b);
+        return FILE_E_NONE;
+    }
     memmove(b, b + h, n - h);
     *out = text_new_owned(b, n - h, false);
-    if (!*out) { free(b); return FILE_E_NOMEM; }
+    if (!*out) {
+        free(b);
+        return FILE_E_NOMEM;
+    }
     return FILE_OK;
 }
 
@@ -327,14 +331,16 @@ void file_recovery_discard(const char *path)
 {
     char own[PATH_MAX], left[PATH_MAX];
     file_recovery_scan(path, own, left, NULL);
-    if (own[0]) unlink(own);
-    else if (left[0]) unlink(left);
+    if (own[0])
+        unlink(own);
+    else if (left[0])
+        unlink(left);
 }
 
 bool file_recovery_unnamed_path(char *buf, size_t size)
 {
-    static time_t started;   /* this process's first call */
-    static unsigned count;   /* unnamed buffers named so far */
+    static time_t started; /* this process's first call */
+    static unsigned count; /* unnamed buffers named so far */
     char dir[PATH_MAX];
     if (!file_recovery_dir(dir, sizeof dir)) return false;
     if (!started) started = time(NULL);
@@ -343,21 +349,21 @@ bool file_recovery_unnamed_path(char *buf, size_t size)
     return n > 0 && (size_t)n < size;
 }
 
-file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n,
-                                     const char *rec, int *err)
+file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n, const char *rec,
+                                     int *err)
 {
     char dir[PATH_MAX];
     if (!file_dir_of(rec, dir, sizeof dir)) return file_fail(err, ENAMETOOLONG);
     int e = file_mkdirs(dir);
     if (e) return file_fail(err, e);
-    file_content c = { .t = t, .spans = spans, .n_spans = n };
+    file_content c = {.t = t, .spans = spans, .n_spans = n};
     return file_write_atomic(&c, rec, 0600, err);
 }
 
 /* One unnamed recovery file found by file_recovery_unnamed_list. */
 typedef struct file_unnamed {
-    char path[PATH_MAX];   /* the file */
-    time_t mtime;          /* its modification time, for the order */
+    char path[PATH_MAX]; /* the file */
+    time_t mtime;        /* its modification time, for the order */
 } file_unnamed;
 
 static int file_unnamed_newer(const void *a, const void *b)
@@ -372,7 +378,7 @@ int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max)
     if (max <= 0 || !file_recovery_dir(dir, sizeof dir)) return 0;
     DIR *d = opendir(dir);
     if (!d) return 0;
-    enum { FILE_UNNAMED_SCAN = 64 };   /* files considered at most */
+    enum { FILE_UNNAMED_SCAN = 64 }; /* files considered at most */
     file_unnamed *found = calloc(FILE_UNNAMED_SCAN, sizeof *found);
     int n = 0;
     struct dirent *de;
@@ -383,7 +389,7 @@ int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max)
         long pid = strtol(de->d_name + pl, &end, 10);
         if (end == de->d_name + pl || *end != '-' || pid <= 0) continue;
         if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM)
-            continue;   /* its editor is still running */
+            continue; /* its editor is still running */
         struct stat st;
         if (snprintf(found[n].path, PATH_MAX, "%s/%s", dir, de->d_name) >= PATH_MAX) continue;
         if (stat(found[n].path, &st) < 0 || !S_ISREG(st.st_mode)) continue;

@@ -12,35 +12,36 @@
 #include <time.h>
 #include "text.h"
 
-#define FILE_MMAP_MIN ((size_t)256 << 20) /* files of at least this many bytes are read into
-                                            anonymous mappings (released page by page), smaller
-                                            ones into malloc'ed memory; neither shares pages
-                                            with the file */
-#define FILE_STDIN_MAX ((size_t)1 << 30)  /* bytes read from standard input ("-") at most */
+#define FILE_MMAP_MIN                                                                                        \
+    ((size_t)256 << 20)                  /* files of at least this many bytes are read into                  \
+                                           anonymous mappings (released page by page), smaller               \
+                                           ones into malloc'ed memory; neither shares pages                  \
+                                           with the file */
+#define FILE_STDIN_MAX ((size_t)1 << 30) /* bytes read from standard input ("-") at most */
 
 typedef enum file_status {
     FILE_OK = 0,
-    FILE_E_IO,        /* a system call failed: see the errno value returned beside it */
-    FILE_E_NOMEM,     /* an allocation failed */
-    FILE_E_CHANGED,   /* the file changed on disk since it was opened or last saved */
-    FILE_E_NOTREG,    /* not a regular file (a directory, a device) */
-    FILE_E_NONE,      /* no such recovery file */
-    FILE_E_TOOBIG,    /* more bytes than the limit asked for */
-    FILE_E_READONLY,  /* the file may not be written (no write permission): ask first */
-    FILE_E_DIR,       /* no file can be created in its folder */
-    FILE_E_NOCOPY,    /* an in-place save needs a safety copy of the old text that cannot be made */
+    FILE_E_IO,       /* a system call failed: see the errno value returned beside it */
+    FILE_E_NOMEM,    /* an allocation failed */
+    FILE_E_CHANGED,  /* the file changed on disk since it was opened or last saved */
+    FILE_E_NOTREG,   /* not a regular file (a directory, a device) */
+    FILE_E_NONE,     /* no such recovery file */
+    FILE_E_TOOBIG,   /* more bytes than the limit asked for */
+    FILE_E_READONLY, /* the file may not be written (no write permission): ask first */
+    FILE_E_DIR,      /* no file can be created in its folder */
+    FILE_E_NOCOPY,   /* an in-place save needs a safety copy of the old text that cannot be made */
 } file_status;
 
 const char *file_status_str(file_status s);
 
 /* What a buffer remembers of its file on disk, to detect changes by others. */
 typedef struct file_info {
-    bool exists;             /* the file existed when opened or last saved */
-    dev_t dev;               /* device of the file */
-    ino_t ino;               /* inode */
-    struct timespec mtime;   /* modification time */
-    off_t size;              /* bytes */
-    mode_t mode;             /* permission bits to keep on save */
+    bool exists;           /* the file existed when opened or last saved */
+    dev_t dev;             /* device of the file */
+    ino_t ino;             /* inode */
+    struct timespec mtime; /* modification time */
+    off_t size;            /* bytes */
+    mode_t mode;           /* permission bits to keep on save */
 } file_info;
 
 /* Loads path into a new text (*out). A missing file gives an empty text with info->exists
@@ -50,8 +51,7 @@ file_status file_load(const char *path, text **out, file_info *info, int *err);
 /* file_load with another threshold for anonymous mappings (mmap_min bytes and more). The text
  * is a private copy either way: another program writing or truncating the file later does
  * not change it. */
-file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_info *info,
-                           int *err);
+file_status file_load_mmap(const char *path, size_t mmap_min, text **out, file_info *info, int *err);
 /* FILE_OK when path is an existing regular file; FILE_E_NOTREG otherwise, found
  * without a blocking open (for keymaps, themes, config and model files). */
 file_status file_check_regular(const char *path, int *err);
@@ -74,10 +74,9 @@ bool file_changed(const char *path, const file_info *info);
  * FILE_SAVE_CHANGED), with FILE_E_READONLY when it has no write permission for this user or
  * no write bit at all (unless FILE_SAVE_READONLY), with FILE_E_DIR when a new file cannot be
  * created in its folder. On success info describes the file. */
-#define FILE_SAVE_CHANGED  1u   /* overwrite a file changed on disk since info */
-#define FILE_SAVE_READONLY 2u   /* overwrite a read-only file (the person confirmed) */
-file_status file_save_opts(const text *t, const char *path, file_info *info, unsigned flags,
-                           int *err);
+#define FILE_SAVE_CHANGED  1u /* overwrite a file changed on disk since info */
+#define FILE_SAVE_READONLY 2u /* overwrite a read-only file (the person confirmed) */
+file_status file_save_opts(const text *t, const char *path, file_info *info, unsigned flags, int *err);
 /* file_save_opts that also writes into copy_left (copy_size bytes) the safety copy that holds
  * the old text when a failed in-place write could not even be undone ("" otherwise). */
 file_status file_save_report(const text *t, const char *path, file_info *info, unsigned flags,
@@ -86,9 +85,9 @@ file_status file_save_report(const text *t, const char *path, file_info *info, u
 file_status file_save(const text *t, const char *path, file_info *info, bool force, int *err);
 /* A message for the person about a failed save of path (naming the folder when the folder is
  * the cause, and a safety copy left behind). */
-void file_save_message(file_status s, int err, const char *path, const char *copy_left,
-                       char *buf, size_t size);
-#define FILE_SAFETY_COPY "saved-old-"   /* prefix of safety copies in the state folder */
+void file_save_message(file_status s, int err, const char *path, const char *copy_left, char *buf,
+                       size_t size);
+#define FILE_SAFETY_COPY "saved-old-" /* prefix of safety copies in the state folder */
 
 /* ---- recovery files ---- */
 /* Each editor process keeps its own recovery file for each file it edits, in
@@ -96,7 +95,7 @@ void file_save_message(file_status s, int err, const char *path, const char *cop
  * the canonical path (symbolic links, "." and ".." resolved), the editor's process id and
  * start time. The file begins with a header that holds the canonical path; a recovery file
  * is only offered for the path its header names. */
-#define FILE_RECOVERY_NAMED "file-"   /* prefix of recovery files of named files */
+#define FILE_RECOVERY_NAMED "file-" /* prefix of recovery files of named files */
 /* The canonical absolute path of path (which need not exist yet). */
 bool file_canonical_path(const char *path, char *buf, size_t size);
 /* Path of this editor's recovery file for path. Writes at most size bytes into buf; false
@@ -125,13 +124,13 @@ void file_recovery_discard(const char *path);
 
 /* Recovery files of unnamed buffers ([new], [stdin]) live in the same folder, named
  * "unnamed-PID-SECONDS-N" after the editor process, its start time and a counter. */
-#define FILE_RECOVERY_UNNAMED "unnamed-"   /* prefix of their names */
+#define FILE_RECOVERY_UNNAMED "unnamed-" /* prefix of their names */
 /* A new recovery file path for an unnamed buffer of this process (nothing is created). */
 bool file_recovery_unnamed_path(char *buf, size_t size);
 /* Writes t (or, when t is NULL, the n spans) as the recovery file at rec (a path from
  * file_recovery_unnamed_path), atomically, creating the folder. */
-file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n,
-                                     const char *rec, int *err);
+file_status file_recovery_write_file(const text *t, const text_span *spans, size_t n, const char *rec,
+                                     int *err);
 /* Recovery files of unnamed buffers left by editors that are no longer running, newest first:
  * writes up to max paths (each PATH_MAX bytes) into paths and returns how many. */
 int file_recovery_unnamed_list(char (*paths)[PATH_MAX], int max);

@@ -20,9 +20,9 @@ const char *key_status_str(key_status s)
 
 /* Names of the named keys, in KEYC_ order from KEYC_UP (the canonical spelling first). */
 static const char *const key_names[] = {
-    "Up", "Down", "Left", "Right", "Home", "End", "PageUp", "PageDown", "Insert", "Delete",
-    "Backspace", "Enter", "Tab", "Esc", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9",
-    "F10", "F11", "F12",
+    "Up",     "Down",      "Left",  "Right", "Home", "End", "PageUp", "PageDown", "Insert",
+    "Delete", "Backspace", "Enter", "Tab",   "Esc",  "F1",  "F2",     "F3",       "F4",
+    "F5",     "F6",        "F7",    "F8",    "F9",   "F10", "F11",    "F12",
 };
 
 /* Other spellings accepted by key_parse. */
@@ -30,10 +30,13 @@ static const struct {
     const char *name; /* alias, case-insensitive */
     key_code key;     /* what it means */
 } key_aliases[] = {
-    { "Space", ' ' }, { "Comma", ',' }, { "PgUp", KEYC_PAGEUP }, { "PgDn", KEYC_PAGEDOWN },
-    { "PPage", KEYC_PAGEUP }, { "NPage", KEYC_PAGEDOWN }, { "Del", KEYC_DELETE },
-    { "Ins", KEYC_INSERT }, { "BS", KEYC_BACKSPACE }, { "BSpace", KEYC_BACKSPACE },
-    { "Ret", KEYC_ENTER }, { "Return", KEYC_ENTER }, { "Escape", KEYC_ESC },
+    {"Space", ' '},         {"Comma", ','},
+    {"PgUp", KEYC_PAGEUP},  {"PgDn", KEYC_PAGEDOWN},
+    {"PPage", KEYC_PAGEUP}, {"NPage", KEYC_PAGEDOWN},
+    {"Del", KEYC_DELETE},   {"Ins", KEYC_INSERT},
+    {"BS", KEYC_BACKSPACE}, {"BSpace", KEYC_BACKSPACE},
+    {"Ret", KEYC_ENTER},    {"Return", KEYC_ENTER},
+    {"Escape", KEYC_ESC},
 };
 
 static bool key_is_codepoint(uint32_t base)
@@ -67,7 +70,8 @@ key_status key_parse(const char *name, key_code *out)
         uint32_t m;
         switch (p[0]) {
         case 'C': m = KEYC_CTRL; break;
-        case 'M': case 'A': m = KEYC_ALT; break;
+        case 'M':
+        case 'A': m = KEYC_ALT; break;
         case 'S': m = KEYC_SHIFT; break;
         default: return KEY_E_MODIFIER;
         }
@@ -116,18 +120,29 @@ char *key_format(key_code key, char *buf, size_t size)
     char tmp[KEY_NAME_MAX];
     size_t n = 0;
     uint32_t base = key & KEYC_BASE_MASK;
-    bool valid = (key & ~(uint32_t)(KEYC_BASE_MASK | KEYC_MOD_MASK)) == 0
-                 && (key_is_codepoint(base) ? base >= 0x20 && base != 0x7f
-                                                  && !(base >= 0x80 && base < 0xa0)
-                                            : base >= KEYC_NAMED && base < KEYC_NAMED_END);
+    bool valid = (key & ~(uint32_t)(KEYC_BASE_MASK | KEYC_MOD_MASK)) == 0 &&
+                 (key_is_codepoint(base) ? base >= 0x20 && base != 0x7f && !(base >= 0x80 && base < 0xa0)
+                                         : base >= KEYC_NAMED && base < KEYC_NAMED_END);
     if (!valid) return key_copy_name(buf, size, "<invalid>");
-    if (key & KEYC_CTRL) { tmp[n++] = 'C'; tmp[n++] = '-'; }
-    if (key & KEYC_ALT) { tmp[n++] = 'M'; tmp[n++] = '-'; }
-    if (key & KEYC_SHIFT) { tmp[n++] = 'S'; tmp[n++] = '-'; }
+    if (key & KEYC_CTRL) {
+        tmp[n++] = 'C';
+        tmp[n++] = '-';
+    }
+    if (key & KEYC_ALT) {
+        tmp[n++] = 'M';
+        tmp[n++] = '-';
+    }
+    if (key & KEYC_SHIFT) {
+        tmp[n++] = 'S';
+        tmp[n++] = '-';
+    }
     const char *word = NULL;
-    if (base >= KEYC_NAMED) word = key_names[base - KEYC_NAMED];
-    else if (base == ' ') word = "Space";
-    else if (base == ',') word = "Comma";
+    if (base >= KEYC_NAMED)
+        word = key_names[base - KEYC_NAMED];
+    else if (base == ' ')
+        word = "Space";
+    else if (base == ',')
+        word = "Comma";
     if (word) {
         size_t wl = strlen(word);
         memcpy(tmp + n, word, wl);
@@ -152,7 +167,8 @@ key_code key_from_byte(unsigned char byte)
     switch (byte) {
     case 0x00: return KEYC_CTRL | ' ';
     case 0x09: return KEYC_TAB;
-    case 0x0a: case 0x0d: return KEYC_ENTER;
+    case 0x0a:
+    case 0x0d: return KEYC_ENTER;
     case 0x1b: return KEYC_ESC;
     case 0x7f: return KEYC_BACKSPACE;
     case 0x1c: return KEYC_CTRL | '\\';
@@ -171,9 +187,9 @@ key_code key_from_terminfo(const char *name)
         const char *cap; /* terminfo extended-key stem */
         key_code key;    /* base key */
     } stems[] = {
-        { "kUP", KEYC_UP }, { "kDN", KEYC_DOWN }, { "kLFT", KEYC_LEFT }, { "kRIT", KEYC_RIGHT },
-        { "kHOM", KEYC_HOME }, { "kEND", KEYC_END }, { "kPRV", KEYC_PAGEUP },
-        { "kNXT", KEYC_PAGEDOWN }, { "kDC", KEYC_DELETE }, { "kIC", KEYC_INSERT },
+        {"kUP", KEYC_UP},     {"kDN", KEYC_DOWN},   {"kLFT", KEYC_LEFT},   {"kRIT", KEYC_RIGHT},
+        {"kHOM", KEYC_HOME},  {"kEND", KEYC_END},   {"kPRV", KEYC_PAGEUP}, {"kNXT", KEYC_PAGEDOWN},
+        {"kDC", KEYC_DELETE}, {"kIC", KEYC_INSERT},
     };
     /* xterm modifier parameter minus 1: bit 0 Shift, bit 1 Alt, bit 2 Ctrl. */
     if (!name) return KEYC_NONE;

@@ -17,9 +17,9 @@
 typedef uint32_t key_code;
 
 enum {
-    KEYC_NONE = 0,                   /* no key / parse failure */
-    KEYC_BASE_MASK = 0x00ffffffu,    /* code point or named key */
-    KEYC_NAMED = 0x00200000u,        /* first named key, above every code point */
+    KEYC_NONE = 0,                /* no key / parse failure */
+    KEYC_BASE_MASK = 0x00ffffffu, /* code point or named key */
+    KEYC_NAMED = 0x00200000u,     /* first named key, above every code point */
     KEYC_UP = KEYC_NAMED,
     KEYC_DOWN,
     KEYC_LEFT,
@@ -34,12 +34,12 @@ enum {
     KEYC_ENTER,
     KEYC_TAB,
     KEYC_ESC,
-    KEYC_F1,                         /* KEYC_F1 + n - 1 is Fn, n = 1..12 */
+    KEYC_F1, /* KEYC_F1 + n - 1 is Fn, n = 1..12 */
     KEYC_F12 = KEYC_F1 + 11,
-    KEYC_NAMED_END,                  /* one past the last named key */
-    KEYC_SHIFT = 1u << 24,           /* modifier bit: Shift */
-    KEYC_CTRL = 1u << 25,            /* modifier bit: Ctrl */
-    KEYC_ALT = 1u << 26,             /* modifier bit: Alt (Meta), written M- */
+    KEYC_NAMED_END,        /* one past the last named key */
+    KEYC_SHIFT = 1u << 24, /* modifier bit: Shift */
+    KEYC_CTRL = 1u << 25,  /* modifier bit: Ctrl */
+    KEYC_ALT = 1u << 26,   /* modifier bit: Alt (Meta), written M- */
     KEYC_MOD_MASK = KEYC_SHIFT | KEYC_CTRL | KEYC_ALT,
 };
 
@@ -48,11 +48,11 @@ enum {
 
 typedef enum key_status {
     KEY_OK = 0,
-    KEY_E_EMPTY,       /* empty name */
-    KEY_E_MODIFIER,    /* a modifier prefix repeated or unknown ("C-C-x", "Q-x") */
-    KEY_E_UNKNOWN,     /* not a single character and not a key name */
-    KEY_E_UTF8,        /* the character is not valid UTF-8 or not a valid code point */
-    KEY_E_CONTROL,     /* a raw control character; write it as C-x, Tab, Enter, Esc */
+    KEY_E_EMPTY,    /* empty name */
+    KEY_E_MODIFIER, /* a modifier prefix repeated or unknown ("C-C-x", "Q-x") */
+    KEY_E_UNKNOWN,  /* not a single character and not a key name */
+    KEY_E_UTF8,     /* the character is not valid UTF-8 or not a valid code point */
+    KEY_E_CONTROL,  /* a raw control character; write it as C-x, Tab, Enter, Esc */
 } key_status;
 
 const char *key_status_str(key_status s);

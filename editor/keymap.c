@@ -1,5 +1,6 @@
 /* keymap.c: the keymap file parser (shipped and user keymaps alike), modes, and key-sequence
- * lookup. Depends on key.h, lines.h, utf8.h and libc only; command names stay strings for the editor to resolve. */
+ * lookup. Depends on key.h, lines.h, utf8.h and libc only; command names stay strings for the editor to
+ * resolve. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,10 +45,7 @@ const char *keymap_status_str(keymap_status s)
     return "unknown status";
 }
 
-keymap *keymap_new(void)
-{
-    return calloc(1, sizeof(keymap));
-}
+keymap *keymap_new(void) { return calloc(1, sizeof(keymap)); }
 
 void keymap_free(keymap *km)
 {
@@ -73,8 +71,8 @@ void keymap_set_command_check(keymap *km, bool (*known)(const char *, void *), v
 }
 
 /* Writes "source:line: message" into err. */
-static keymap_status keymap_error(char *err, size_t err_size, const char *source, int line,
-                                  const char *fmt, ...)
+static keymap_status keymap_error(char *err, size_t err_size, const char *source, int line, const char *fmt,
+                                  ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -94,9 +92,9 @@ static bool keymap_valid_text(const unsigned char *s, size_t n)
             continue;
         }
         size_t need = utf8_lead_len(c);
-        if (need == 1 || i + need > n) return false;   /* a stray or cut character */
+        if (need == 1 || i + need > n) return false; /* a stray or cut character */
         long cp = utf8_decode(s + i, need);
-        if (cp < 0 || (cp >= 0x80 && cp < 0xa0)) return false;   /* malformed, or a C1 control */
+        if (cp < 0 || (cp >= 0x80 && cp < 0xa0)) return false; /* malformed, or a C1 control */
         i += need;
     }
     return true;
@@ -189,8 +187,8 @@ static void keymap_unbind(keymap *km, int mode, const key_code *keys, int n_keys
 {
     for (int i = 0; i < km->n_bindings; i++) {
         keymap_binding *o = &km->bindings[i];
-        if (o->mode == mode && o->n_keys == n_keys
-            && memcmp(o->keys, keys, (size_t)n_keys * sizeof(key_code)) == 0) {
+        if (o->mode == mode && o->n_keys == n_keys &&
+            memcmp(o->keys, keys, (size_t)n_keys * sizeof(key_code)) == 0) {
             keymap_remove_at(km, i);
             return;
         }
@@ -217,25 +215,23 @@ static keymap_status keymap_load_path(keymap *km, const char *path, char *err, s
                                       const char *from, int from_line);
 
 /* Loads NAME.keys from the first search directory that has it and is not being read. */
-static keymap_status keymap_include(keymap *km, const char *name, const char *source, int line,
-                                    char *err, size_t err_size)
+static keymap_status keymap_include(keymap *km, const char *name, const char *source, int line, char *err,
+                                    size_t err_size)
 {
     if (!lines_valid_name(name, KEYMAP_MAX_NAME))
         return keymap_error(err, err_size, source, line,
                             "bad keymap name '%.40s' (letters, digits, '-', '_', '.')", name);
     if (km->depth >= KEYMAP_MAX_DEPTH)
-        return keymap_error(err, err_size, source, line, "includes nested deeper than %d",
-                            KEYMAP_MAX_DEPTH);
+        return keymap_error(err, err_size, source, line, "includes nested deeper than %d", KEYMAP_MAX_DEPTH);
     char path[4096];
-    if (lines_find(km->dirs, km->n_dirs, name, "keys", km->stack, km->depth, path,
-                   sizeof path))
+    if (lines_find(km->dirs, km->n_dirs, name, "keys", km->stack, km->depth, path, sizeof path))
         return keymap_load_path(km, path, err, err_size, source, line);
     return keymap_error(err, err_size, source, line, "include: no keymap '%s' found", name);
 }
 
 /* Parses one line (NUL-terminated, no newline). */
-static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, int line,
-                                       char *err, size_t err_size)
+static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, int line, char *err,
+                                       size_t err_size)
 {
     char *p = s;
     char *first = keymap_field(&p);
@@ -248,17 +244,17 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
     }
     if (strcmp(first, "mode") == 0) {
         char *name = keymap_field(&p);
-        if (!name)
-            return keymap_error(err, err_size, source, line,
-                                "usage: mode NAME [self-insert] [count]");
-        if (!lines_valid_name(name, KEYMAP_MAX_NAME) || strcmp(name, "mode") == 0
-            || strcmp(name, "include") == 0)
+        if (!name) return keymap_error(err, err_size, source, line, "usage: mode NAME [self-insert] [count]");
+        if (!lines_valid_name(name, KEYMAP_MAX_NAME) || strcmp(name, "mode") == 0 ||
+            strcmp(name, "include") == 0)
             return keymap_error(err, err_size, source, line, "bad mode name '%.40s'", name);
-        keymap_mode m = { .self_insert = false, .count = false };
+        keymap_mode m = {.self_insert = false, .count = false};
         snprintf(m.name, sizeof m.name, "%s", name);
         for (char *opt; (opt = keymap_field(&p));) {
-            if (strcmp(opt, "self-insert") == 0) m.self_insert = true;
-            else if (strcmp(opt, "count") == 0) m.count = true;
+            if (strcmp(opt, "self-insert") == 0)
+                m.self_insert = true;
+            else if (strcmp(opt, "count") == 0)
+                m.count = true;
             else
                 return keymap_error(err, err_size, source, line,
                                     "unknown mode option '%.40s' (self-insert, count)", opt);
@@ -269,8 +265,7 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
             return KEYMAP_OK;
         }
         if (km->n_modes == KEYMAP_MAX_MODES)
-            return keymap_error(err, err_size, source, line, "more than %d modes",
-                                KEYMAP_MAX_MODES);
+            return keymap_error(err, err_size, source, line, "more than %d modes", KEYMAP_MAX_MODES);
         km->modes[km->n_modes++] = m;
         return KEYMAP_OK;
     }
@@ -282,7 +277,7 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
     char *command = keymap_field(&p);
     if (!keys || !command)
         return keymap_error(err, err_size, source, line, "usage: MODE KEYS COMMAND [HELP]");
-    keymap_binding b = { .mode = mode };
+    keymap_binding b = {.mode = mode};
     for (char *k = keys;;) {
         char *comma = strchr(k, ',');
         if (comma) *comma = '\0';
@@ -310,8 +305,7 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
         return keymap_error(err, err_size, source, line, "help text longer than %d bytes",
                             KEYMAP_MAX_HELP - 1);
     if (!keymap_valid_text((const unsigned char *)p, help_len))
-        return keymap_error(err, err_size, source, line,
-                            "help text has invalid UTF-8 or control characters");
+        return keymap_error(err, err_size, source, line, "help text has invalid UTF-8 or control characters");
     if (strcmp(command, "none") == 0) {
         keymap_unbind(km, mode, b.keys, b.n_keys);
         return KEYMAP_OK;
@@ -338,8 +332,8 @@ static bool keymap_first_word_known(const keymap *km, const char *s)
     return !strcmp(w, "include") || !strcmp(w, "mode") || keymap_mode_find(km, w) >= 0;
 }
 
-keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const char *source,
-                                 char *err, size_t err_size)
+keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const char *source, char *err,
+                                 size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (!km || (!text && len)) return KEYMAP_E_ARG;
@@ -348,7 +342,7 @@ keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const
     lines_reader r;
     lines_init(&r, text, len, source);
     lines_status ls;
-    bool any = false;   /* a setting was read: the file is a keymap */
+    bool any = false; /* a setting was read: the file is a keymap */
     while ((ls = lines_next(&r, buf, KEYMAP_MAX_LINE, err, err_size)) == LINES_OK) {
         keymap_status st = keymap_parse_line(km, buf, source, r.line, err, err_size);
         if (st != KEYMAP_OK) {
@@ -379,7 +373,7 @@ static keymap_status keymap_load_path(keymap *km, const char *path, char *err, s
         lines_file_error(ls, e, path, KEYMAP_MAX_FILE, from, from_line, err, err_size);
         return KEYMAP_E_IO;
     }
-    km->stack[km->depth++] = (lines_file_id){ st.st_dev, st.st_ino };
+    km->stack[km->depth++] = (lines_file_id){st.st_dev, st.st_ino};
     keymap_status s = keymap_load_string(km, text, len, path, err, err_size);
     km->depth--;
     free(text);
@@ -425,8 +419,7 @@ void keymap_state_reset(keymap_state *state)
     state->matched = false;
 }
 
-keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key,
-                          const keymap_binding **out)
+keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key, const keymap_binding **out)
 {
     if (out) *out = NULL;
     if (state->matched) keymap_state_reset(state);
@@ -435,8 +428,7 @@ keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key,
         return KEYMAP_NONE;
     }
     const keymap_mode *m = &km->modes[state->mode];
-    if (m->count && state->n_keys == 0 && key >= '0' && key <= '9'
-        && (key != '0' || state->count > 0)) {
+    if (m->count && state->n_keys == 0 && key >= '0' && key <= '9' && (key != '0' || state->count > 0)) {
         unsigned c = state->count * 10 + (key - '0');
         state->count = c > KEYMAP_MAX_COUNT ? KEYMAP_MAX_COUNT : c;
         return KEYMAP_PREFIX;
@@ -517,8 +509,7 @@ const keymap_binding *keymap_find_command(const keymap *km, int mode, const char
     return NULL;
 }
 
-int keymap_keys_for_command(const keymap *km, int mode, const char *command, char *buf,
-                            size_t size)
+int keymap_keys_for_command(const keymap *km, int mode, const char *command, char *buf, size_t size)
 {
     if (buf && size) buf[0] = '\0';
     if (!km || !command) return 0;

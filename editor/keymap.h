@@ -17,22 +17,22 @@
 #include <stddef.h>
 #include "key.h"
 
-#define KEYMAP_MAX_SEQ 4        /* keys in one binding */
-#define KEYMAP_MAX_MODES 8      /* modes in one keymap */
-#define KEYMAP_MAX_NAME 32      /* bytes of a mode or keymap name, NUL included */
-#define KEYMAP_MAX_COMMAND 64   /* bytes of a command name, NUL included */
-#define KEYMAP_MAX_HELP 160     /* bytes of a help text, NUL included */
-#define KEYMAP_MAX_LINE 1024    /* bytes of one line of a keymap file */
-#define KEYMAP_MAX_DEPTH 8      /* nested includes */
-#define KEYMAP_MAX_DIRS 4       /* search directories */
-#define KEYMAP_MAX_COUNT 99999  /* largest vi count */
+#define KEYMAP_MAX_SEQ     4     /* keys in one binding */
+#define KEYMAP_MAX_MODES   8     /* modes in one keymap */
+#define KEYMAP_MAX_NAME    32    /* bytes of a mode or keymap name, NUL included */
+#define KEYMAP_MAX_COMMAND 64    /* bytes of a command name, NUL included */
+#define KEYMAP_MAX_HELP    160   /* bytes of a help text, NUL included */
+#define KEYMAP_MAX_LINE    1024  /* bytes of one line of a keymap file */
+#define KEYMAP_MAX_DEPTH   8     /* nested includes */
+#define KEYMAP_MAX_DIRS    4     /* search directories */
+#define KEYMAP_MAX_COUNT   99999 /* largest vi count */
 
 typedef enum keymap_status {
     KEYMAP_OK = 0,
-    KEYMAP_E_IO,        /* a file could not be read, or a keymap name was not found */
-    KEYMAP_E_SYNTAX,    /* a malformed line (message in err: "file:line: problem") */
-    KEYMAP_E_NOMEM,     /* an allocation failed */
-    KEYMAP_E_ARG,       /* invalid argument (too many directories, name too long) */
+    KEYMAP_E_IO,     /* a file could not be read, or a keymap name was not found */
+    KEYMAP_E_SYNTAX, /* a malformed line (message in err: "file:line: problem") */
+    KEYMAP_E_NOMEM,  /* an allocation failed */
+    KEYMAP_E_ARG,    /* invalid argument (too many directories, name too long) */
 } keymap_status;
 
 const char *keymap_status_str(keymap_status s);
@@ -47,8 +47,8 @@ typedef struct keymap_binding {
 
 typedef struct keymap keymap;
 
-keymap *keymap_new(void);           /* empty keymap, no modes; NULL when out of memory */
-void keymap_free(keymap *km);       /* NULL is a no-op */
+keymap *keymap_new(void);     /* empty keymap, no modes; NULL when out of memory */
+void keymap_free(keymap *km); /* NULL is a no-op */
 
 /* Directory searched for NAME.keys by keymap_load_name and "include NAME", in the order added
  * (user directory first, then the shipped one). An include never reopens a file already being
@@ -64,31 +64,31 @@ void keymap_set_command_check(keymap *km, bool (*known)(const char *command, voi
 keymap_status keymap_load_name(keymap *km, const char *name, char *err, size_t err_size);
 keymap_status keymap_load_file(keymap *km, const char *path, char *err, size_t err_size);
 /* text: len bytes (need not be NUL-terminated; may contain anything); source names it in errors. */
-keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const char *source,
-                                 char *err, size_t err_size);
+keymap_status keymap_load_string(keymap *km, const char *text, size_t len, const char *source, char *err,
+                                 size_t err_size);
 
 /* ---- modes ---- */
 int keymap_n_modes(const keymap *km);
-int keymap_mode_find(const keymap *km, const char *name);   /* index, or -1 */
-const char *keymap_mode_name(const keymap *km, int mode);   /* "" for a bad index */
+int keymap_mode_find(const keymap *km, const char *name); /* index, or -1 */
+const char *keymap_mode_name(const keymap *km, int mode); /* "" for a bad index */
 bool keymap_mode_self_insert(const keymap *km, int mode);
 bool keymap_mode_count(const keymap *km, int mode);
-int keymap_mode_initial(const keymap *km);                  /* "normal", else 0; -1 if none */
+int keymap_mode_initial(const keymap *km); /* "normal", else 0; -1 if none */
 
 /* ---- lookup, one key at a time ---- */
 typedef enum keymap_result {
-    KEYMAP_NONE,     /* no binding: the pending sequence (if any) is dropped */
-    KEYMAP_PREFIX,   /* the keys so far start a longer binding (or a count): feed the next key */
-    KEYMAP_MATCH,    /* *out is the binding; state->count holds the count (0 = none) */
-    KEYMAP_INSERT,   /* self-insert mode, printable key, nothing pending: insert the key */
+    KEYMAP_NONE,   /* no binding: the pending sequence (if any) is dropped */
+    KEYMAP_PREFIX, /* the keys so far start a longer binding (or a count): feed the next key */
+    KEYMAP_MATCH,  /* *out is the binding; state->count holds the count (0 = none) */
+    KEYMAP_INSERT, /* self-insert mode, printable key, nothing pending: insert the key */
 } keymap_result;
 
 typedef struct keymap_state {
-    int mode;                         /* current mode index */
-    key_code keys[KEYMAP_MAX_SEQ];    /* keys of the pending sequence */
-    int n_keys;                       /* pending keys, 0 when idle */
-    unsigned count;                   /* count typed so far / of the last match; 0 = none */
-    bool matched;                     /* count belongs to the last MATCH (cleared on next feed) */
+    int mode;                      /* current mode index */
+    key_code keys[KEYMAP_MAX_SEQ]; /* keys of the pending sequence */
+    int n_keys;                    /* pending keys, 0 when idle */
+    unsigned count;                /* count typed so far / of the last match; 0 = none */
+    bool matched;                  /* count belongs to the last MATCH (cleared on next feed) */
 } keymap_state;
 
 /* Sets state to idle in the keymap's initial mode. */
@@ -97,20 +97,18 @@ void keymap_state_init(const keymap *km, keymap_state *state);
 void keymap_state_reset(keymap_state *state);
 /* Feeds one key. After MATCH, INSERT or NONE the pending keys are cleared (the count survives
  * MATCH so the caller can read it; the next feed starts fresh). */
-keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key,
-                          const keymap_binding **out);
+keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key, const keymap_binding **out);
 /* Writes the pending count and keys ("3 C-x") into buf, for the status line; "" when idle. */
 char *keymap_state_describe(const keymap_state *state, char *buf, size_t size);
 
 /* ---- enumeration (help screen) ---- */
 int keymap_n_bindings(const keymap *km);
-const keymap_binding *keymap_binding_at(const keymap *km, int i);  /* file order; NULL if bad i */
+const keymap_binding *keymap_binding_at(const keymap *km, int i); /* file order; NULL if bad i */
 /* First binding of command in mode, or NULL ("Press C-g for help"). */
 const keymap_binding *keymap_find_command(const keymap *km, int mode, const char *command);
 /* Writes every key sequence bound to command in mode, in file order, as "C-s, F2" into buf
  * ("" when unbound; truncated at a whole sequence). Returns the number of sequences. */
-int keymap_keys_for_command(const keymap *km, int mode, const char *command, char *buf,
-                            size_t size);
+int keymap_keys_for_command(const keymap *km, int mode, const char *command, char *buf, size_t size);
 /* Writes a key sequence as in the files ("C-x,C-s") into buf. Returns buf. */
 char *keymap_format_keys(const key_code *keys, int n_keys, char *buf, size_t size);
 

@@ -11,11 +11,10 @@
 
 void lines_init(lines_reader *r, const char *text, size_t len, const char *source)
 {
-    *r = (lines_reader){ text, len, 0, 0, source };
+    *r = (lines_reader){text, len, 0, 0, source};
 }
 
-void lines_verror(char *err, size_t err_size, const char *source, int line, const char *fmt,
-                  va_list ap)
+void lines_verror(char *err, size_t err_size, const char *source, int line, const char *fmt, va_list ap)
 {
     if (!err || !err_size) return;
     int n = snprintf(err, err_size, "%s:%d: ", source, line);
@@ -23,8 +22,7 @@ void lines_verror(char *err, size_t err_size, const char *source, int line, cons
 }
 
 /* lines_verror with the arguments in place. */
-static void lines_error(char *err, size_t err_size, const char *source, int line,
-                        const char *fmt, ...)
+static void lines_error(char *err, size_t err_size, const char *source, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -38,8 +36,8 @@ bool lines_valid_name(const char *s, size_t max)
     if (n == 0 || n >= max || s[0] == '.') return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '-' || c == '_' || c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.'))
             return false;
     }
     return true;
@@ -67,8 +65,8 @@ lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, 
     return LINES_OK;
 }
 
-bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext,
-                const lines_file_id *busy, int n_busy, char *path, size_t size)
+bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext, const lines_file_id *busy,
+                int n_busy, char *path, size_t size)
 {
     for (int d = 0; d < n_dirs; d++) {
         int n = snprintf(path, size, "%s/%s.%s", dirs[d], name, ext);
@@ -82,8 +80,8 @@ bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext
     return false;
 }
 
-lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len,
-                             struct stat *st, int *err_no)
+lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len, struct stat *st,
+                             int *err_no)
 {
     /* a FIFO or device must not block the editor: non-blocking open, regular files only */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -107,7 +105,10 @@ lines_status lines_read_file(const char *path, size_t max_size, char **text, siz
     while (got < want) {
         ssize_t r = read(fd, *text + got, want - got);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) { bad = true; break; }
+        if (r < 0) {
+            bad = true;
+            break;
+        }
         if (r == 0) break;
         got += (size_t)r;
     }
@@ -121,8 +122,8 @@ lines_status lines_read_file(const char *path, size_t max_size, char **text, siz
     return LINES_OK;
 }
 
-void lines_file_error(lines_status s, int err_no, const char *path, size_t max_size,
-                      const char *from, int from_line, char *err, size_t err_size)
+void lines_file_error(lines_status s, int err_no, const char *path, size_t max_size, const char *from,
+                      int from_line, char *err, size_t err_size)
 {
     if (!err || !err_size) return;
     if (s == LINES_E_BIG)

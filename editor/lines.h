@@ -38,8 +38,7 @@ void lines_init(lines_reader *r, const char *text, size_t len, const char *sourc
 lines_status lines_next(lines_reader *r, char *buf, size_t max_line, char *err, size_t err_size);
 
 /* Writes "source:line: " and the printf-style message into err (nothing when err is NULL). */
-void lines_verror(char *err, size_t err_size, const char *source, int line, const char *fmt,
-                  va_list ap);
+void lines_verror(char *err, size_t err_size, const char *source, int line, const char *fmt, va_list ap);
 
 /* True for a name of letters, digits, '-', '_', '.' (not starting with '.'), below max bytes:
  * safe to join to a directory as a file name. */
@@ -53,18 +52,18 @@ typedef struct lines_file_id {
 
 /* Writes into path (size bytes) the first dirs[d]/name.ext, d in 0..n_dirs, that exists and is
  * none of the files busy[0..n_busy). False when there is none. */
-bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext,
-                const lines_file_id *busy, int n_busy, char *path, size_t size);
+bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext, const lines_file_id *busy,
+                int n_busy, char *path, size_t size);
 
 /* Reads the regular file at path, of at most max_size bytes, into *text (malloc'd, *len bytes,
  * the caller frees it) and its status into *st. LINES_OK or one of the LINES_E_* file errors,
  * with errno in *err_no for LINES_E_OPEN. */
-lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len,
-                             struct stat *st, int *err_no);
+lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len, struct stat *st,
+                             int *err_no);
 
 /* Writes the message of the file error s of lines_read_file into err: "path: why", or
  * "from:from_line: include path: why" when from is not NULL. */
-void lines_file_error(lines_status s, int err_no, const char *path, size_t max_size,
-                      const char *from, int from_line, char *err, size_t err_size);
+void lines_file_error(lines_status s, int err_no, const char *path, size_t max_size, const char *from,
+                      int from_line, char *err, size_t err_size);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#define LOOP_MAX_FDS 8   /* registered descriptors besides the input and the wake pipe */
+#define LOOP_MAX_FDS 8 /* registered descriptors besides the input and the wake pipe */
 
 typedef struct loop loop;
 
@@ -15,8 +15,8 @@ typedef void (*loop_fd_fn)(int fd, void *ctx);
 /* Called on the main thread after one or more loop_wakeup calls. */
 typedef void (*loop_wake_fn)(void *ctx);
 
-loop *loop_new(void);          /* NULL when the pipe cannot be made */
-void loop_free(loop *lp);      /* NULL is a no-op */
+loop *loop_new(void);     /* NULL when the pipe cannot be made */
+void loop_free(loop *lp); /* NULL is a no-op */
 
 /* Watches fd for input; false when LOOP_MAX_FDS are in use. */
 bool loop_add_fd(loop *lp, int fd, loop_fd_fn fn, void *ctx);

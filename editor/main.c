@@ -21,8 +21,8 @@
 #include "theme.h"
 #include "utf8.h"
 
-static volatile sig_atomic_t main_stop;   /* SIGHUP/SIGTERM arrived */
-static loop *main_loop;                   /* woken by the signal handler */
+static volatile sig_atomic_t main_stop; /* SIGHUP/SIGTERM arrived */
+static loop *main_loop;                 /* woken by the signal handler */
 
 /* Prints "bd3ed: " and the message on stderr with its control characters shown (^[, <9b>), as
  * the screen shows them: a message may quote an argument, and an argument is not a command to
@@ -41,13 +41,13 @@ static void main_error(const char *fmt, ...)
     for (size_t i = 0; i < len;) {
         size_t k = utf8_lead_len(u[i]);
         long cp = k <= len - i ? utf8_decode(u + i, k) : -1;
-        if (cp < 0) {   /* a byte that is no character */
+        if (cp < 0) { /* a byte that is no character */
             fprintf(stderr, "<%02x>", u[i]);
             i++;
         } else if (cp < 0x20 || cp == 0x7f) {
             fprintf(stderr, "^%c", cp == 0x7f ? '?' : (char)(cp + '@'));
             i++;
-        } else if (cp >= 0x80 && cp < 0xa0) {   /* C1 controls, e.g. CSI */
+        } else if (cp >= 0x80 && cp < 0xa0) { /* C1 controls, e.g. CSI */
             fprintf(stderr, "<%02lx>", cp);
             i += k;
         } else {
@@ -67,22 +67,21 @@ static void main_on_signal(int sig)
 
 static void main_usage(FILE *f)
 {
-    fprintf(f,
-        "Usage: bd3ed [options] [+LINE] [FILE...]\n"
-        "A terminal text editor for prose with a block-diffusion language model inside.\n"
-        "\n"
-        "  FILE             files to open (a missing file is created on save); - reads stdin\n"
-        "  +LINE            start on line LINE of the first file\n"
-        "  --keymap NAME    keymap: default, vi, emacs, or a file path\n"
-        "  --theme NAME     theme: dark, light, cb-safe, mono, or a file path\n"
-        "  --model FILE     model file (GGUF) for the model commands\n"
-        "  --NAME=VALUE, --NAME VALUE\n"
-        "                   set any option of the config file (e.g. --tab-width 4)\n"
-        "  --NAME, --no-NAME  turn a boolean option on or off (e.g. --no-wrap, --line-numbers)\n"
-        "  -h, --help       show this help\n"
-        "  -V, --version    show the version\n"
-        "\n"
-        "Options (as in the config file):\n");
+    fprintf(f, "Usage: bd3ed [options] [+LINE] [FILE...]\n"
+               "A terminal text editor for prose with a block-diffusion language model inside.\n"
+               "\n"
+               "  FILE             files to open (a missing file is created on save); - reads stdin\n"
+               "  +LINE            start on line LINE of the first file\n"
+               "  --keymap NAME    keymap: default, vi, emacs, or a file path\n"
+               "  --theme NAME     theme: dark, light, cb-safe, mono, or a file path\n"
+               "  --model FILE     model file (GGUF) for the model commands\n"
+               "  --NAME=VALUE, --NAME VALUE\n"
+               "                   set any option of the config file (e.g. --tab-width 4)\n"
+               "  --NAME, --no-NAME  turn a boolean option on or off (e.g. --no-wrap, --line-numbers)\n"
+               "  -h, --help       show this help\n"
+               "  -V, --version    show the version\n"
+               "\n"
+               "Options (as in the config file):\n");
     for (int i = 0; i < config_n_options(); i++) {
         const config_option *o = config_option_at(i);
         /* the default as the built-in defaults write it ("name = value" lines) */
@@ -95,14 +94,13 @@ static void main_usage(FILE *f)
             size_t n = strcspn(d, "\n");
             snprintf(def, sizeof def, "%.*s", (int)(n < sizeof def ? n : sizeof def - 1), d);
         }
-        fprintf(f, "  --%-16s %s%s (default: %s)\n", o->name,
-                o->type == CONFIG_BOOL ? "on/off: " : "", o->help, def);
+        fprintf(f, "  --%-16s %s%s (default: %s)\n", o->name, o->type == CONFIG_BOOL ? "on/off: " : "",
+                o->help, def);
     }
-    fprintf(f,
-        "\n"
-        "Config: $XDG_CONFIG_HOME/bd3ed/config (else ~/.config/bd3ed/config); user keymaps and\n"
-        "themes in the keymaps/ and themes/ folders beside it. Recovery files of unsaved changes:\n"
-        "$XDG_STATE_HOME/bd3ed (else ~/.local/state/bd3ed). In the editor, C-g shows the keys.\n");
+    fprintf(f, "\n"
+               "Config: $XDG_CONFIG_HOME/bd3ed/config (else ~/.config/bd3ed/config); user keymaps and\n"
+               "themes in the keymaps/ and themes/ folders beside it. Recovery files of unsaved changes:\n"
+               "$XDG_STATE_HOME/bd3ed (else ~/.local/state/bd3ed). In the editor, C-g shows the keys.\n");
 }
 
 static bool main_is_dir(const char *p)
@@ -116,17 +114,21 @@ static bool main_is_dir(const char *p)
 static int main_data_dirs(const char *name, bool user, char dirs[][PATH_MAX], int max)
 {
     int n = 0;
-    if (user && n < max && config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), name, dirs[n], PATH_MAX) == CONFIG_OK &&
+    if (user && n < max &&
+        config_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), name, dirs[n], PATH_MAX) == CONFIG_OK &&
         main_is_dir(dirs[n]))
         n++;
-    if (n < max && snprintf(dirs[n], PATH_MAX, "%s/%s", BD3ED_DATADIR, name) < PATH_MAX && main_is_dir(dirs[n])) n++;
+    if (n < max && snprintf(dirs[n], PATH_MAX, "%s/%s", BD3ED_DATADIR, name) < PATH_MAX &&
+        main_is_dir(dirs[n]))
+        n++;
     char exe[PATH_MAX];
     ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (l > 0) {
         exe[l] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
-        if (n < max && snprintf(dirs[n], PATH_MAX, "%s/../%s", exe, name) < PATH_MAX && main_is_dir(dirs[n])) n++;
+        if (n < max && snprintf(dirs[n], PATH_MAX, "%s/../%s", exe, name) < PATH_MAX && main_is_dir(dirs[n]))
+            n++;
         if (n < max && snprintf(dirs[n], PATH_MAX, "%s/../share/bd3ed/%s", exe, name) < PATH_MAX &&
             main_is_dir(dirs[n]))
             n++;
@@ -139,7 +141,10 @@ static int main_data_dirs(const char *name, bool user, char dirs[][PATH_MAX], in
 static keymap *main_keymap(const char *name, bool user, char *err, size_t err_size)
 {
     keymap *km = keymap_new();
-    if (!km) { snprintf(err, err_size, "out of memory"); return NULL; }
+    if (!km) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
     keymap_set_command_check(km, command_known, NULL);
     char dirs[4][PATH_MAX];
     int n = main_data_dirs("keymaps", user, dirs, 4);
@@ -176,7 +181,7 @@ static void main_config_messages(editor *ed, const char *path, char *err)
 {
     char *tail = strstr(err, " (line");
     while (tail && strstr(tail + 1, " (line")) tail = strstr(tail + 1, " (line");
-    if (!tail || strncmp(tail, " (lines ", 8) != 0 || tail[strlen(tail) - 1] != ')') {   /* one line */
+    if (!tail || strncmp(tail, " (lines ", 8) != 0 || tail[strlen(tail) - 1] != ')') { /* one line */
         editor_message(ed, EDITOR_MSG_ERROR, "%s", err);
         return;
     }
@@ -197,7 +202,10 @@ int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
     editor *ed = editor_new();
-    if (!ed) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
+    if (!ed) {
+        fprintf(stderr, "bd3ed: out of memory\n");
+        return 1;
+    }
 
     /* config file first; the command line overrides it */
     /* every start-up message is kept: each waits behind the one before it */
@@ -212,13 +220,28 @@ int main(int argc, char **argv)
     int n_files = 0;
     long start_line = 0;
     bool opts_done = false;
-    int early = -1;   /* exit status when the options end the program (help, version, error) */
-    if (!files) { fprintf(stderr, "bd3ed: out of memory\n"); editor_free(ed); return 1; }
+    int early = -1; /* exit status when the options end the program (help, version, error) */
+    if (!files) {
+        fprintf(stderr, "bd3ed: out of memory\n");
+        editor_free(ed);
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!opts_done && a[0] == '-' && a[1] == '-' && a[2] == 0) { opts_done = true; continue; }
-        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) { main_usage(stdout); early = 0; break; }
-        if (!opts_done && (!strcmp(a, "-V") || !strcmp(a, "--version"))) { printf("bd3ed %s\n", BD3ED_VERSION); early = 0; break; }
+        if (!opts_done && a[0] == '-' && a[1] == '-' && a[2] == 0) {
+            opts_done = true;
+            continue;
+        }
+        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+            main_usage(stdout);
+            early = 0;
+            break;
+        }
+        if (!opts_done && (!strcmp(a, "-V") || !strcmp(a, "--version"))) {
+            printf("bd3ed %s\n", BD3ED_VERSION);
+            early = 0;
+            break;
+        }
         if (!opts_done && a[0] == '-' && a[1] == '-') {
             /* any config option: --NAME=VALUE, --NAME VALUE, and --NAME / --no-NAME for a
              * boolean */
@@ -231,17 +254,29 @@ int main(int argc, char **argv)
                 early = 2;
                 break;
             }
-            if (cs != CONFIG_OK) { main_error("%s", cerr); early = 2; break; }
+            if (cs != CONFIG_OK) {
+                main_error("%s", cerr);
+                early = 2;
+                break;
+            }
             i += used - 1;
             continue;
         }
         if (!opts_done && a[0] == '+' && a[1]) {
             char *end;
             start_line = strtol(a + 1, &end, 10);
-            if (*end || start_line < 1) { main_error("bad line number %s", a); early = 2; break; }
+            if (*end || start_line < 1) {
+                main_error("bad line number %s", a);
+                early = 2;
+                break;
+            }
             continue;
         }
-        if (!opts_done && a[0] == '-' && a[1]) { main_error("unknown option %s (see --help)", a); early = 2; break; }
+        if (!opts_done && a[0] == '-' && a[1]) {
+            main_error("unknown option %s (see --help)", a);
+            early = 2;
+            break;
+        }
         files[n_files++] = a;
     }
     if (early >= 0) {
@@ -258,14 +293,20 @@ int main(int argc, char **argv)
         editor_message(ed, EDITOR_MSG_ERROR, "%s (using the shipped default keymap)", err);
         err[0] = 0;
         km = main_keymap("default", false, err, sizeof err);
-        if (!km) { main_error("cannot load the default keymap: %s", err); return 1; }
+        if (!km) {
+            main_error("cannot load the default keymap: %s", err);
+            return 1;
+        }
         editor_set_keymap(ed, km, "default");
     } else {
         editor_set_keymap(ed, km, km_name);
     }
     err[0] = 0;
     theme *th = main_theme(editor_config(ed)->theme, err, sizeof err);
-    if (!th) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
+    if (!th) {
+        fprintf(stderr, "bd3ed: out of memory\n");
+        return 1;
+    }
     if (err[0]) editor_message(ed, EDITOR_MSG_ERROR, "%s", err);
 
     /* files: "-" reads standard input */
@@ -277,8 +318,10 @@ int main(int argc, char **argv)
             int e = 0;
             file_status fs = file_load_fd(0, FILE_STDIN_MAX, &t, &e);
             if (fs == FILE_E_TOOBIG) {
-                fprintf(stderr, "bd3ed: standard input is larger than %zu MiB; not opened "
-                        "(save it to a file and open that)\n", FILE_STDIN_MAX >> 20);
+                fprintf(stderr,
+                        "bd3ed: standard input is larger than %zu MiB; not opened "
+                        "(save it to a file and open that)\n",
+                        FILE_STDIN_MAX >> 20);
                 return 1;
             }
             if (fs != FILE_OK) {
@@ -294,7 +337,10 @@ int main(int argc, char **argv)
     }
     if (editor_n_buffers(ed) == 0) {
         text *t = text_new();
-        if (!t || !editor_open_text(ed, t, "[new]")) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
+        if (!t || !editor_open_text(ed, t, "[new]")) {
+            fprintf(stderr, "bd3ed: out of memory\n");
+            return 1;
+        }
         /* text of an unnamed buffer that an earlier editor lost (killed, crashed) */
         editor_offer_unnamed_recovery(ed);
     }
@@ -305,15 +351,24 @@ int main(int argc, char **argv)
     FILE *in = stdin, *out = stdout;
     if (stdin_used || !isatty(0)) {
         in = fopen("/dev/tty", "r");
-        if (!in) { fprintf(stderr, "bd3ed: cannot open /dev/tty: %s\n", strerror(errno)); return 1; }
+        if (!in) {
+            fprintf(stderr, "bd3ed: cannot open /dev/tty: %s\n", strerror(errno));
+            return 1;
+        }
     }
     if (!isatty(1)) {
         out = fopen("/dev/tty", "w");
-        if (!out) { fprintf(stderr, "bd3ed: cannot open /dev/tty: %s\n", strerror(errno)); return 1; }
+        if (!out) {
+            fprintf(stderr, "bd3ed: cannot open /dev/tty: %s\n", strerror(errno));
+            return 1;
+        }
     }
 
     main_loop = loop_new();
-    if (!main_loop) { fprintf(stderr, "bd3ed: cannot create the main loop\n"); return 1; }
+    if (!main_loop) {
+        fprintf(stderr, "bd3ed: cannot create the main loop\n");
+        return 1;
+    }
     editor_set_loop(ed, main_loop); /* model layer: a wakeup of the loop from its worker requests a frame */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -324,13 +379,19 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     model_editor *me = model_editor_new(ed, th);
-    if (!me) { fprintf(stderr, "bd3ed: out of memory\n"); return 1; }
-    term_config tc = { .in = in, .out = out, .theme = th, .stop = &main_stop,
-                       .on_frame = model_editor_on_frame, .ctx = me };
+    if (!me) {
+        fprintf(stderr, "bd3ed: out of memory\n");
+        return 1;
+    }
+    term_config tc = {
+        .in = in, .out = out, .theme = th, .stop = &main_stop, .on_frame = model_editor_on_frame, .ctx = me};
     term_status ts = term_run(ed, main_loop, &tc);
     model_editor_free(me);
     int rc = 0;
-    if (ts != TERM_OK) { fprintf(stderr, "bd3ed: %s\n", term_status_str(ts)); rc = 1; }
+    if (ts != TERM_OK) {
+        fprintf(stderr, "bd3ed: %s\n", term_status_str(ts));
+        rc = 1;
+    }
     if (main_stop) rc = 1;
     editor_free(ed);
     theme_free(th);

@@ -17,38 +17,38 @@
 
 /* A model file read on a thread of its own: the screen never waits for a load. */
 typedef struct me_loader {
-    pthread_t thread;            /* the reader */
-    char path[CONFIG_MAX_PATH];  /* the model file */
-    bd3_compute compute;         /* how its matrices multiply */
-    bd3_model *model;            /* the result, or NULL */
-    bd3_status st;               /* its status */
-    char err[256];               /* its message */
-    struct loop *lp;             /* woken when the reader is done */
-    atomic_bool done;            /* the reader has finished */
+    pthread_t thread;           /* the reader */
+    char path[CONFIG_MAX_PATH]; /* the model file */
+    bd3_compute compute;        /* how its matrices multiply */
+    bd3_model *model;           /* the result, or NULL */
+    bd3_status st;              /* its status */
+    char err[256];              /* its message */
+    struct loop *lp;            /* woken when the reader is done */
+    atomic_bool done;           /* the reader has finished */
 } me_loader;
 
 struct model_editor {
-    editor *ed;               /* the editor (not owned) */
-    model_session *s;         /* the model session (owned) */
-    const text *seen_t;       /* text whose revision is remembered in seen_rev */
-    uint64_t seen_rev;        /* its revision after the last tick or model edit */
-    int64_t now_ms;           /* time of the last tick */
-    bool alt_shown;           /* the alternatives prompt is open */
+    editor *ed;                       /* the editor (not owned) */
+    model_session *s;                 /* the model session (owned) */
+    const text *seen_t;               /* text whose revision is remembered in seen_rev */
+    uint64_t seen_rev;                /* its revision after the last tick or model edit */
+    int64_t now_ms;                   /* time of the last tick */
+    bool alt_shown;                   /* the alternatives prompt is open */
     char model_path[CONFIG_MAX_PATH]; /* model option the loaded model came from */
-    int threads;              /* threads option the worker was started with */
-    char compute[CONFIG_MAX_NAME]; /* compute option the model was loaded with */
-    const theme *th;          /* confidence buckets (not owned) */
-    int watched_fd;           /* worker descriptor registered with the editor's loop, or -1 */
-    int timer_fd;             /* timerfd for the score delay, or -1 */
-    bool timer_watched;       /* timer_fd registered with the editor's loop */
-    const buffer *sel_b;      /* buffer an infill was started from, NULL when none */
-    size_t sel_cursor;        /* its cursor as the model's edits left it (the writer's moves not) */
-    bool sel_on;              /* it had a selection */
-    size_t sel_lo, sel_hi;    /* that selection, as the model's edits left it */
-    me_loader *loader;        /* a model load in progress, or NULL */
-    editor_model_cmd pending_cmd; /* the command that asked for it, run once it is loaded */
-    int pending_count;        /* its count */
-    const buffer *pending_b;  /* the buffer it was given on */
+    int threads;                      /* threads option the worker was started with */
+    char compute[CONFIG_MAX_NAME];    /* compute option the model was loaded with */
+    const theme *th;                  /* confidence buckets (not owned) */
+    int watched_fd;                   /* worker descriptor registered with the editor's loop, or -1 */
+    int timer_fd;                     /* timerfd for the score delay, or -1 */
+    bool timer_watched;               /* timer_fd registered with the editor's loop */
+    const buffer *sel_b;              /* buffer an infill was started from, NULL when none */
+    size_t sel_cursor;                /* its cursor as the model's edits left it (the writer's moves not) */
+    bool sel_on;                      /* it had a selection */
+    size_t sel_lo, sel_hi;            /* that selection, as the model's edits left it */
+    me_loader *loader;                /* a model load in progress, or NULL */
+    editor_model_cmd pending_cmd;     /* the command that asked for it, run once it is loaded */
+    int pending_count;                /* its count */
+    const buffer *pending_b;          /* the buffer it was given on */
 };
 
 static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx);
@@ -70,10 +70,10 @@ static bool me_load_start(model_editor *me, editor_model_cmd cmd, int count, con
     if (!l) return false;
     if (!model_session_model_path(me->s, l->path, sizeof l->path, &l->compute)) {
         free(l);
-        return false;   /* the session said why */
+        return false; /* the session said why */
     }
     int err = 0;
-    file_status fs = file_check_regular(l->path, &err);   /* a FIFO would hang the reader */
+    file_status fs = file_check_regular(l->path, &err); /* a FIFO would hang the reader */
     if (fs != FILE_OK) {
         editor_message(me->ed, EDITOR_MSG_ERROR, "model: %s: %s", l->path,
                        fs == FILE_E_IO ? strerror(err) : file_status_str(fs));
@@ -104,7 +104,11 @@ static bool me_load_collect(model_editor *me, bool wait)
     if (!l || (!wait && !atomic_load(&l->done))) return false;
     pthread_join(l->thread, NULL);
     me->loader = NULL;
-    if (wait) { bd3_model_free(l->model); free(l); return false; }
+    if (wait) {
+        bd3_model_free(l->model);
+        free(l);
+        return false;
+    }
     if (l->st != BD3_OK) {
         editor_message(me->ed, EDITOR_MSG_ERROR, "model: %s", l->err[0] ? l->err : bd3_status_str(l->st));
         free(l);
@@ -113,8 +117,10 @@ static bool me_load_collect(model_editor *me, bool wait)
     model_session_set_model(me->s, l->model);
     free(l);
     buffer *b = editor_buffer(me->ed);
-    if (b && b == me->pending_b) me_command(me->ed, me->pending_cmd, me->pending_count, me);
-    else editor_message(me->ed, EDITOR_MSG_INFO, "model: loaded");
+    if (b && b == me->pending_b)
+        me_command(me->ed, me->pending_cmd, me->pending_count, me);
+    else
+        editor_message(me->ed, EDITOR_MSG_INFO, "model: loaded");
     return true;
 }
 
@@ -122,10 +128,8 @@ static bool me_load_collect(model_editor *me, bool wait)
  * moves cursors (editor_follow_replace). */
 static size_t shift_pos(size_t p, size_t pos, size_t old_len, size_t new_len)
 {
-    if (p >= pos + old_len)
-        return p - old_len + new_len;
-    if (p > pos)
-        return pos + (p - pos < new_len ? p - pos : new_len);
+    if (p >= pos + old_len) return p - old_len + new_len;
+    if (p > pos) return pos + (p - pos < new_len ? p - pos : new_len);
     return p;
 }
 
@@ -157,8 +161,7 @@ static void me_on_edit(void *user, text *t, size_t pos, size_t old_len, size_t n
         me->sel_lo = shift_pos(me->sel_lo, pos, old_len, new_len);
         me->sel_hi = shift_pos(me->sel_hi, pos, old_len, new_len);
     }
-    if (t == me->seen_t)
-        me->seen_rev = text_revision(t);
+    if (t == me->seen_t) me->seen_rev = text_revision(t);
 }
 
 static void me_flush_message(model_editor *me)
@@ -193,19 +196,21 @@ static void me_alt_cancel(editor *ed, void *ctx)
 }
 
 static const editor_prompt_ops me_alt_prompt = {
-    .kind = PROMPT_MODEL, .accept = me_alt_accept, .cancel = me_alt_cancel,
+    .kind = PROMPT_MODEL,
+    .accept = me_alt_accept,
+    .cancel = me_alt_cancel,
 };
 
 /* Shows the alternatives of an inspect as a prompt: a number picks one. */
 static void me_show_alternatives(model_editor *me)
 {
     int n = model_session_alt_count(me->s);
-    if (n <= 0)
-        return;
+    if (n <= 0) return;
     char label[160];
     size_t used = (size_t)snprintf(label, sizeof label, "Alternatives:");
-    size_t room = editor_cols(me->ed) > 8 && (size_t)editor_cols(me->ed) - 4 < sizeof label ? (size_t)editor_cols(me->ed) - 4
-                                                                             : sizeof label - 1;
+    size_t room = editor_cols(me->ed) > 8 && (size_t)editor_cols(me->ed) - 4 < sizeof label
+                      ? (size_t)editor_cols(me->ed) - 4
+                      : sizeof label - 1;
     for (int i = 0; i < n && used < sizeof label - 24; i++) {
         size_t len;
         const char *b = model_session_alt_text(me->s, i, &len);
@@ -214,8 +219,7 @@ static void me_show_alternatives(model_editor *me)
         for (size_t j = 0; b && j < len;) {
             unsigned char c = (unsigned char)b[j];
             size_t cl = utf8_lead_len(c);
-            if (j + cl > len || k + cl > 12)
-                break;
+            if (j + cl > len || k + cl > 12) break;
             for (size_t q = 0; q < cl; q++) {
                 unsigned char d = (unsigned char)b[j + q];
                 tok[k++] = cl == 1 && (d < 0x20 || d >= 0x7f) ? '?' : (char)d;
@@ -224,14 +228,13 @@ static void me_show_alternatives(model_editor *me)
         }
         tok[k] = '\0';
         char item[48];
-        int il = snprintf(item, sizeof item, " %d'%s'%.0f%%", i + 1, tok, 100.0 * model_session_alt_prob(me->s, i));
-        if (il < 0 || used + (size_t)il > room)
-            break; /* the prompt shows what fits on the line */
+        int il = snprintf(item, sizeof item, " %d'%s'%.0f%%", i + 1, tok,
+                          100.0 * model_session_alt_prob(me->s, i));
+        if (il < 0 || used + (size_t)il > room) break; /* the prompt shows what fits on the line */
         memcpy(label + used, item, (size_t)il + 1);
         used += (size_t)il;
     }
-    if (used < sizeof label - 3)
-        snprintf(label + used, sizeof label - used, ": ");
+    if (used < sizeof label - 3) snprintf(label + used, sizeof label - used, ": ");
     editor_prompt_open(me->ed, &me_alt_prompt, me, label, "");
     me->alt_shown = true;
 }
@@ -242,12 +245,9 @@ static int me_style(uint8_t attr, size_t pos, void *ctx)
 {
     model_editor *me = ctx;
     buffer *b = editor_buffer(me->ed);
-    if (!b)
-        return -1;
-    if (model_session_changed_at(me->s, buffer_text(b), pos))
-        return THEME_SEARCH;
-    if (model_session_blank_at(me->s, buffer_text(b), pos))
-        return THEME_MASK;
+    if (!b) return -1;
+    if (model_session_changed_at(me->s, buffer_text(b), pos)) return THEME_SEARCH;
+    if (model_session_blank_at(me->s, buffer_text(b), pos)) return THEME_MASK;
     if (attr == 0 && model_session_busy(me->s) && text_byte_at(buffer_text(b), pos) == 0xe2 &&
         text_byte_at(buffer_text(b), pos + 1) == 0x96 && text_byte_at(buffer_text(b), pos + 2) == 0x91)
         return THEME_MASK; /* MODEL_MASK_TEXT */
@@ -263,11 +263,9 @@ static void me_select_result(model_editor *me)
 {
     text *t;
     size_t lo, hi;
-    if (!model_session_take_result(me->s, &t, &lo, &hi))
-        return;
+    if (!model_session_take_result(me->s, &t, &lo, &hi)) return;
     buffer *b = editor_buffer(me->ed);
-    if (b && buffer_text(b) == t && me_writer_stayed(me, b))
-        editor_select_in(me->ed, t, lo, hi);
+    if (b && buffer_text(b) == t && me_writer_stayed(me, b)) editor_select_in(me->ed, t, lo, hi);
     me->sel_b = NULL;
 }
 
@@ -293,12 +291,10 @@ static void me_on_timer(int fd, void *ctx)
 static void me_watch(model_editor *me)
 {
     struct loop *lp = editor_loop(me->ed);
-    if (!lp)
-        return;
+    if (!lp) return;
     int fd = model_session_fd(me->s);
     if (fd != me->watched_fd) {
-        if (me->watched_fd >= 0)
-            loop_remove_fd(lp, me->watched_fd);
+        if (me->watched_fd >= 0) loop_remove_fd(lp, me->watched_fd);
         me->watched_fd = fd >= 0 && loop_add_fd(lp, fd, me_on_fd, me) ? fd : -1;
     }
     if (me->timer_fd >= 0 && !me->timer_watched)
@@ -307,13 +303,11 @@ static void me_watch(model_editor *me)
 
 static void me_arm_timer(model_editor *me, int ms)
 {
-    if (me->timer_fd < 0)
-        return;
+    if (me->timer_fd < 0) return;
     struct itimerspec its;
     memset(&its, 0, sizeof its);
     if (ms >= 0) {
-        if (ms == 0)
-            ms = 1; /* zero would disarm */
+        if (ms == 0) ms = 1; /* zero would disarm */
         its.it_value.tv_sec = ms / 1000;
         its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
     }
@@ -325,10 +319,8 @@ static bool me_update_status(model_editor *me)
 {
     char status[EDITOR_MODEL_STATUS_MAX];
     model_session_status(me->s, status, sizeof status);
-    if (!status[0] && model_session_heatmap(me->s))
-        snprintf(status, sizeof status, "heatmap");
-    if (strcmp(status, editor_model_status(me->ed)) == 0)
-        return false;
+    if (!status[0] && model_session_heatmap(me->s)) snprintf(status, sizeof status, "heatmap");
+    if (strcmp(status, editor_model_status(me->ed)) == 0) return false;
     editor_set_model_status(me->ed, status);
     return true;
 }
@@ -340,23 +332,18 @@ static void me_event(editor *ed, editor_event ev, buffer *b, void *ctx)
     model_editor *me = ctx;
     switch (ev) {
     case EDITOR_EVENT_KEY:
-        if (model_session_stop_continue(me->s))
-            me_flush_message(me);
+        if (model_session_stop_continue(me->s)) me_flush_message(me);
         break;
     case EDITOR_EVENT_CANCEL:
         model_session_cancel(me->s, buffer_text(b));
         me_flush_message(me);
         break;
-    case EDITOR_EVENT_UNDO_PRE:
-        model_session_before_undo(me->s, buffer_text(b));
-        break;
+    case EDITOR_EVENT_UNDO_PRE: model_session_before_undo(me->s, buffer_text(b)); break;
     case EDITOR_EVENT_EDIT_PRE:
         /* around the person's edits and recovery writes: the job's text is not theirs */
         model_session_hide(me->s, buffer_text(b));
         break;
-    case EDITOR_EVENT_EDIT_POST:
-        model_session_show(me->s);
-        break;
+    case EDITOR_EVENT_EDIT_POST: model_session_show(me->s); break;
     case EDITOR_EVENT_SAVE_PRE:
         model_session_save_begin(me->s, buffer_text(b));
         me->seen_rev = text_revision(buffer_text(b));
@@ -366,11 +353,9 @@ static void me_event(editor *ed, editor_event ev, buffer *b, void *ctx)
         me->seen_rev = text_revision(buffer_text(b));
         break;
     case EDITOR_EVENT_BUFFER_CLOSE:
-        if (me->sel_b == b)
-            me->sel_b = NULL;
+        if (me->sel_b == b) me->sel_b = NULL;
         model_session_forget(me->s, buffer_text(b));
-        if (me->seen_t == buffer_text(b))
-            me->seen_t = NULL;
+        if (me->seen_t == buffer_text(b)) me->seen_t = NULL;
         break;
     }
 }
@@ -380,13 +365,12 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
 {
     model_editor *me = ctx;
     buffer *b = editor_buffer(ed);
-    if (!b)
-        return;
+    if (!b) return;
     if (buffer_readonly(b) && cmd != MODEL_CMD_HEATMAP) {
         editor_message(ed, EDITOR_MSG_ERROR, "This buffer is read-only");
         return;
     }
-    if (me->loader) {   /* a load is under way: this command runs instead when it is done */
+    if (me->loader) { /* a load is under way: this command runs instead when it is done */
         me->pending_cmd = cmd;
         me->pending_count = count;
         me->pending_b = b;
@@ -395,47 +379,26 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
     }
     /* the model is read on a thread when the editor runs a main loop (to wake it when done) */
     bool needs = cmd != MODEL_CMD_HEATMAP || !model_session_heatmap(me->s);
-    if (needs && !model_session_model(me->s) && editor_loop(ed) && me_load_start(me, cmd, count, b))
-        return;
+    if (needs && !model_session_model(me->s) && editor_loop(ed) && me_load_start(me, cmd, count, b)) return;
     size_t s, e;
-    if (!buffer_selection(b, &s, &e))
-        s = e = buffer_cursor(b);
+    if (!buffer_selection(b, &s, &e)) s = e = buffer_cursor(b);
     int n = count > 0 ? count : 1;
     switch (cmd) {
-    case MODEL_CMD_INFILL:
-        model_session_infill(me->s, buffer_text(b), s, e, buffer_cursor(b), count);
-        break;
-    case MODEL_CMD_CONTINUE:
-        model_session_continue(me->s, buffer_text(b), buffer_cursor(b), n);
-        break;
-    case MODEL_CMD_REVISE:
-        model_session_revise(me->s, buffer_text(b), s, e, buffer_cursor(b));
-        break;
-    case MODEL_CMD_INSPECT:
-        model_session_inspect(me->s, buffer_text(b), buffer_cursor(b));
-        break;
-    case MODEL_CMD_GROW:
-        model_session_resize(me->s, buffer_text(b), n);
-        break;
-    case MODEL_CMD_SHRINK:
-        model_session_resize(me->s, buffer_text(b), -n);
-        break;
-    case MODEL_CMD_SAMPLE_NEXT:
-        model_session_cycle(me->s, buffer_text(b), n);
-        break;
-    case MODEL_CMD_SAMPLE_PREV:
-        model_session_cycle(me->s, buffer_text(b), -n);
-        break;
-    case MODEL_CMD_FILL:
-        model_session_fill(me->s, buffer_text(b), s, e, buffer_cursor(b));
-        break;
-    case MODEL_CMD_MARK_BLANK:
-        model_session_mark_blank(me->s, buffer_text(b), s, e);
-        break;
+    case MODEL_CMD_INFILL: model_session_infill(me->s, buffer_text(b), s, e, buffer_cursor(b), count); break;
+    case MODEL_CMD_CONTINUE: model_session_continue(me->s, buffer_text(b), buffer_cursor(b), n); break;
+    case MODEL_CMD_REVISE: model_session_revise(me->s, buffer_text(b), s, e, buffer_cursor(b)); break;
+    case MODEL_CMD_INSPECT: model_session_inspect(me->s, buffer_text(b), buffer_cursor(b)); break;
+    case MODEL_CMD_GROW: model_session_resize(me->s, buffer_text(b), n); break;
+    case MODEL_CMD_SHRINK: model_session_resize(me->s, buffer_text(b), -n); break;
+    case MODEL_CMD_SAMPLE_NEXT: model_session_cycle(me->s, buffer_text(b), n); break;
+    case MODEL_CMD_SAMPLE_PREV: model_session_cycle(me->s, buffer_text(b), -n); break;
+    case MODEL_CMD_FILL: model_session_fill(me->s, buffer_text(b), s, e, buffer_cursor(b)); break;
+    case MODEL_CMD_MARK_BLANK: model_session_mark_blank(me->s, buffer_text(b), s, e); break;
     case MODEL_CMD_HEATMAP: {
         bool on = model_session_toggle_heatmap(me->s);
         if (on && !model_session_message(me->s)[0])
-            editor_message(ed, EDITOR_MSG_INFO, "Heatmap on: conf0 (least likely) .. conf4 (most likely), see the status line");
+            editor_message(ed, EDITOR_MSG_INFO,
+                           "Heatmap on: conf0 (least likely) .. conf4 (most likely), see the status line");
         else if (!on && !model_session_message(me->s)[0])
             editor_message(ed, EDITOR_MSG_INFO, "Heatmap off");
         break;
@@ -454,8 +417,7 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
 model_editor *model_editor_new(editor *ed, const theme *th)
 {
     model_editor *me = calloc(1, sizeof *me);
-    if (!me)
-        return NULL;
+    if (!me) return NULL;
     me->ed = ed;
     me->th = th;
     me->watched_fd = -1;
@@ -477,36 +439,24 @@ model_editor *model_editor_new(editor *ed, const theme *th)
 
 void model_editor_free(model_editor *me)
 {
-    if (!me)
-        return;
-    if (editor_model_hook_ctx(me->ed) == me)
-        editor_set_model_hook(me->ed, NULL, NULL, NULL);
+    if (!me) return;
+    if (editor_model_hook_ctx(me->ed) == me) editor_set_model_hook(me->ed, NULL, NULL, NULL);
     void *style_ctx;
-    if (editor_style_hook(me->ed, &style_ctx) && style_ctx == me)
-        editor_set_style_hook(me->ed, NULL, NULL);
+    if (editor_style_hook(me->ed, &style_ctx) && style_ctx == me) editor_set_style_hook(me->ed, NULL, NULL);
     struct loop *lp = editor_loop(me->ed);
     if (lp) {
-        if (me->watched_fd >= 0)
-            loop_remove_fd(lp, me->watched_fd);
-        if (me->timer_watched)
-            loop_remove_fd(lp, me->timer_fd);
+        if (me->watched_fd >= 0) loop_remove_fd(lp, me->watched_fd);
+        if (me->timer_watched) loop_remove_fd(lp, me->timer_fd);
     }
-    if (me->timer_fd >= 0)
-        close(me->timer_fd);
+    if (me->timer_fd >= 0) close(me->timer_fd);
     me_load_collect(me, true);
     model_session_free(me->s);
     free(me);
 }
 
-model_session *model_editor_session(model_editor *me)
-{
-    return me->s;
-}
+model_session *model_editor_session(model_editor *me) { return me->s; }
 
-int model_editor_fd(const model_editor *me)
-{
-    return model_session_fd(me->s);
-}
+int model_editor_fd(const model_editor *me) { return model_session_fd(me->s); }
 
 bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
 {
@@ -514,13 +464,13 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     bool redraw = false;
     *timeout_ms = -1;
     me->now_ms = now_ms;
-    if (me_load_collect(me, false))
-        redraw = true;
+    if (me_load_collect(me, false)) redraw = true;
     /* "set model ...", "set threads ..." or "set compute ..." at the prompt: the next command
        reloads */
     const config *cfg = editor_config(ed);
-    if (cfg && (strcmp(cfg->model, me->model_path) != 0 || cfg->threads != me->threads ||
-                strcmp(cfg->compute, me->compute) != 0) &&
+    if (cfg &&
+        (strcmp(cfg->model, me->model_path) != 0 || cfg->threads != me->threads ||
+         strcmp(cfg->compute, me->compute) != 0) &&
         !model_session_busy(me->s)) {
         model_session_unload(me->s);
         snprintf(me->model_path, sizeof me->model_path, "%s", cfg->model);
@@ -531,14 +481,13 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     buffer *b = editor_buffer(ed);
     if (b) {
         if (me->seen_t == buffer_text(b) && text_revision(buffer_text(b)) != me->seen_rev)
-            model_session_note_edit_at(me->s, buffer_text(b), buffer_cursor(b), now_ms); /* the person edited */
+            model_session_note_edit_at(me->s, buffer_text(b), buffer_cursor(b),
+                                       now_ms); /* the person edited */
         me->seen_t = buffer_text(b);
     }
-    if (model_session_process(me->s))
-        redraw = true;
+    if (model_session_process(me->s)) redraw = true;
     me_select_result(me);
-    if (b)
-        me->seen_rev = text_revision(buffer_text(b));
+    if (b) me->seen_rev = text_revision(buffer_text(b));
     if (!me->alt_shown && model_session_alt_count(me->s) > 0 && editor_prompt_kind(ed) == PROMPT_NONE) {
         me_show_alternatives(me);
         redraw = true;
@@ -553,13 +502,12 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
     }
     if (b && model_session_heatmap(me->s)) {
         int rows = editor_text_rows(ed);
-        size_t span = (size_t)(rows > 0 ? rows : 1) * (size_t)(editor_cols(ed) > 0 ? editor_cols(ed) : 80) * 2;
+        size_t span =
+            (size_t)(rows > 0 ? rows : 1) * (size_t)(editor_cols(ed) > 0 ? editor_cols(ed) : 80) * 2;
         int t = model_session_tick(me->s, buffer_text(b), buffer_top(b), buffer_top(b) + span, now_ms);
-        if (t >= 0)
-            *timeout_ms = t;
+        if (t >= 0) *timeout_ms = t;
     }
-    if (me_update_status(me))
-        redraw = true;
+    if (me_update_status(me)) redraw = true;
     editor_set_model_legend(ed, model_session_heatmap(me->s));
     me_watch(me);
     me_arm_timer(me, *timeout_ms);
@@ -577,18 +525,13 @@ void model_editor_on_frame(editor *ed, void *ctx)
 
 float model_editor_conf_at(const model_editor *me, const buffer *b, size_t pos)
 {
-    if (!model_session_heatmap(me->s) || !b)
-        return -1.0f;
+    if (!model_session_heatmap(me->s) || !b) return -1.0f;
     uint8_t q = 0;
-    if (text_attr_get(buffer_text(b), pos, 1, &q) != TEXT_OK)
-        return -1.0f;
+    if (text_attr_get(buffer_text(b), pos, 1, &q) != TEXT_OK) return -1.0f;
     return model_window_conf_decode(q);
 }
 
-bool model_editor_heatmap(const model_editor *me)
-{
-    return model_session_heatmap(me->s);
-}
+bool model_editor_heatmap(const model_editor *me) { return model_session_heatmap(me->s); }
 
 bool model_editor_changed_at(const model_editor *me, const buffer *b, size_t pos)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "model-session-core.h"
 
-#define FILL_MIN_RUN 3     /* underscores that make a blank */
+#define FILL_MIN_RUN    3  /* underscores that make a blank */
 #define FILL_MAX_BLANKS 64 /* blanks filled at once */
 
 void fill_forget(model_session *s)
@@ -30,18 +30,15 @@ int model_session_mark_blank(model_session *s, text *t, size_t sel_lo, size_t se
         session_msg(s, MODEL_MSG_INFO, "model: select the words to mark as a blank");
         return -1;
     }
-    if (session_ready(s) != 0)
-        return -1;
-    if (s->infill.n_marks > 0 && s->infill.marks[0].t != t)
-        fill_marks_clear(s);
+    if (session_ready(s) != 0) return -1;
+    if (s->infill.n_marks > 0 && s->infill.marks[0].t != t) fill_marks_clear(s);
     size_t lo = sel_lo, hi = sel_hi;
     span_snap(t, &lo, &hi);
     /* a marked blank it overlaps is unmarked; marks whose text is gone are dropped */
     int w = 0, removed = 0;
     for (int i = 0; i < s->infill.n_marks; i++) {
         size_t a, b;
-        if (!span_get(&s->infill.marks[i], &a, &b))
-            continue;
+        if (!span_get(&s->infill.marks[i], &a, &b)) continue;
         if (a < hi && lo < b) {
             removed++;
             continue;
@@ -112,11 +109,9 @@ void fill_keep_attrs(model_session *s, const int32_t *ids, uint8_t *attr, const 
     const model_window *fw = &s->infill.fill_win;
     size_t k = 0; /* next byte of fill_attr */
     for (int i = fw->lo; i < fw->hi; i++) {
-        if (fw->ids[i] == mask)
-            continue; /* a blank's token: the model's, with its confidence */
+        if (fw->ids[i] == mask) continue; /* a blank's token: the model's, with its confidence */
         size_t a = bounds[i - fw->lo], b = bounds[i - fw->lo + 1];
-        if (ids[i - fw->lo] != fw->ids[i] || k + (b - a) > s->infill.fill_attr_len)
-            return;
+        if (ids[i - fw->lo] != fw->ids[i] || k + (b - a) > s->infill.fill_attr_len) return;
         memcpy(attr + a, s->infill.fill_attr + k, b - a);
         k += b - a;
     }
@@ -126,8 +121,7 @@ void fill_keep_attrs(model_session *s, const int32_t *ids, uint8_t *attr, const 
 static int fill_submit(model_session *s)
 {
     model_window_release(&s->win);
-    if (fill_window_copy(&s->win, &s->infill.fill_win) != BD3_OK)
-        return -1;
+    if (fill_window_copy(&s->win, &s->infill.fill_win) != BD3_OK) return -1;
     model_job j = {0};
     j.kind = MODEL_JOB_INFILL;
     j.ids = s->win.ids;
@@ -136,8 +130,7 @@ static int fill_submit(model_session *s)
     session_params(s, &j.sp);
     const int32_t mask = bd3_model_hparams(s->model)->mask_id;
     int n_masks = 0;
-    for (int i = s->win.lo; i < s->win.hi; i++)
-        n_masks += s->win.ids[i] == mask;
+    for (int i = s->win.lo; i < s->win.hi; i++) n_masks += s->win.ids[i] == mask;
     s->infill.target_len = s->win.hi - s->win.lo;
     s->infill.fill_masks = n_masks;
     s->infill.fit_lo = s->infill.fit_hi = 0;
@@ -145,8 +138,7 @@ static int fill_submit(model_session *s)
     s->n_done = 0;
     s->seconds = 0;
     s->job_id = session_submit(s, &j);
-    if (!s->job_id)
-        return -1;
+    if (!s->job_id) return -1;
     s->kind = MODEL_JOB_INFILL;
     s->infill.fill = true;
     live_write_tokens(s, s->win.ids + s->win.lo, s->win.conf + s->win.lo, s->win.hi - s->win.lo);
@@ -174,8 +166,7 @@ int fill_again(model_session *s, text *t, size_t lo, size_t hi, bool join, size_
 
 int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor)
 {
-    if (session_ready(s) != 0)
-        return -1;
+    if (session_ready(s) != 0) return -1;
     size_t size = text_size(t), lo, hi;
     if (s->job_id && s->kind == MODEL_JOB_INFILL && s->infill.fill && s->live.span.t == t) {
         /* pressed again while it runs: another sample of the same blanks */
@@ -203,13 +194,11 @@ int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, 
             continue;
         }
         size_t q = p;
-        while (q < b && text_byte_at(t, q) == '_')
-            q++;
+        while (q < b && text_byte_at(t, q) == '_') q++;
         if (q - p >= FILL_MIN_RUN) {
             size_t l = p, h = q;
             span_snap(t, &l, &h); /* the blank before a blank joins it: tokens carry it */
-            if (n > 0 && l < bhi[n - 1])
-                l = bhi[n - 1];
+            if (n > 0 && l < bhi[n - 1]) l = bhi[n - 1];
             blo[n] = l;
             bhi[n] = h;
             nm[n] = (int)(q - p);
@@ -220,13 +209,10 @@ int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, 
     /* the spans marked as blanks join them, in text order; one overlapping another is left out */
     for (int i = 0; i < s->infill.n_marks && n < FILL_MAX_BLANKS; i++) {
         size_t l, h;
-        if (s->infill.marks[i].t != t || !span_get(&s->infill.marks[i], &l, &h) || l >= h)
-            continue;
+        if (s->infill.marks[i].t != t || !span_get(&s->infill.marks[i], &l, &h) || l >= h) continue;
         int at = 0;
-        while (at < n && blo[at] < l)
-            at++;
-        if ((at > 0 && bhi[at - 1] > l) || (at < n && blo[at] < h))
-            continue;
+        while (at < n && blo[at] < l) at++;
+        if ((at > 0 && bhi[at - 1] > l) || (at < n && blo[at] < h)) continue;
         memmove(blo + at + 1, blo + at, (size_t)(n - at) * sizeof *blo);
         memmove(bhi + at + 1, bhi + at, (size_t)(n - at) * sizeof *bhi);
         memmove(nm + at + 1, nm + at, (size_t)(n - at) * sizeof *nm);
@@ -247,16 +233,17 @@ int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, 
         st = BD3_E_ARG; /* the blanks and the text between leave no room for context */
     if (st != BD3_OK) {
         fill_forget(s);
-        session_msg(s, MODEL_MSG_ERROR, "model: the blanks are too far apart for one window (%d tokens); "
-                    "select the part to fill", hp->n_ctx);
+        session_msg(s, MODEL_MSG_ERROR,
+                    "model: the blanks are too far apart for one window (%d tokens); "
+                    "select the part to fill",
+                    hp->n_ctx);
         return -1;
     }
     /* the attributes of the text between the blanks, kept for every sample */
     const int32_t mask = hp->mask_id;
     size_t keep = 0;
     for (int i = fw->lo; i < fw->hi; i++)
-        if (fw->ids[i] != mask)
-            keep += fw->pos[i + 1] - fw->pos[i];
+        if (fw->ids[i] != mask) keep += fw->pos[i + 1] - fw->pos[i];
     s->infill.fill_attr = malloc(keep ? keep : 1);
     if (!s->infill.fill_attr) {
         fill_forget(s);
@@ -264,8 +251,7 @@ int model_session_fill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, 
     }
     size_t k = 0;
     for (int i = fw->lo; i < fw->hi; i++) {
-        if (fw->ids[i] == mask)
-            continue;
+        if (fw->ids[i] == mask) continue;
         size_t len = fw->pos[i + 1] - fw->pos[i];
         text_attr_get(t, fw->pos[i], len, s->infill.fill_attr + k);
         k += len;

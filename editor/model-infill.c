@@ -31,8 +31,7 @@ static int sample_copy(session_sample *x, const char *bytes, const uint8_t *attr
 
 void infill_samples_clear(model_session *s)
 {
-    for (int i = 0; i < s->infill.n_samples; i++)
-        sample_free(&s->infill.samples[i]);
+    for (int i = 0; i < s->infill.n_samples; i++) sample_free(&s->infill.samples[i]);
     s->infill.n_samples = 0;
     s->infill.cur_sample = 0;
     s->infill.result_new = false;
@@ -46,10 +45,8 @@ static int infill_submit(model_session *s, text *t, size_t lo, size_t hi, int n_
 {
     const bd3_hparams *hp = bd3_model_hparams(s->model);
     int fit = s->cfg && s->cfg->infill_fit > 0 ? s->cfg->infill_fit : 0;
-    if (fit > hp->n_ctx / 4)
-        fit = hp->n_ctx / 4;
-    if (n_target + fit > hp->n_ctx)
-        fit = 0;
+    if (fit > hp->n_ctx / 4) fit = hp->n_ctx / 4;
+    if (n_target + fit > hp->n_ctx) fit = 0;
     bd3_status st = model_window_build(&s->win, s->model, t, lo, hi, n_target, hp->n_ctx - fit, -1, -1);
     if (st != BD3_OK) {
         session_msg(s, MODEL_MSG_ERROR, "model: cannot build the window: %s", bd3_status_str(st));
@@ -70,15 +67,12 @@ static int infill_submit(model_session *s, text *t, size_t lo, size_t hi, int n_
     s->infill.fit_hi = fit > 0 ? j.fit_max : 0;
     s->infill.fill = false;
     s->n_target = 0;
-    for (int len = j.fit_min; fit > 0 && len <= j.fit_max; len++)
-        s->n_target += len;
-    if (fit == 0)
-        s->n_target = n_target;
+    for (int len = j.fit_min; fit > 0 && len <= j.fit_max; len++) s->n_target += len;
+    if (fit == 0) s->n_target = n_target;
     s->n_done = 0;
     s->seconds = 0;
     s->job_id = session_submit(s, &j);
-    if (!s->job_id)
-        return -1;
+    if (!s->job_id) return -1;
     s->kind = j.kind;
     /* show the masks right away */
     live_write_tokens(s, s->win.ids + s->win.lo, s->win.conf + s->win.lo, s->win.hi - s->win.lo);
@@ -95,22 +89,19 @@ bool infill_last_intact(model_session *s, text *t)
 /* true when an infill (with or without fitting its length, not a fill) runs on t. */
 static bool infill_running(const model_session *s, const text *t)
 {
-    return s->job_id && (s->kind == MODEL_JOB_INFILL || s->kind == MODEL_JOB_INFILL_FIT) &&
-           !s->infill.fill && s->live.span.t == t;
+    return s->job_id && (s->kind == MODEL_JOB_INFILL || s->kind == MODEL_JOB_INFILL_FIT) && !s->infill.fill &&
+           s->live.span.t == t;
 }
 
-int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor,
-                         int count)
+int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor, int count)
 {
-    if (session_ready(s) != 0)
-        return -1;
+    if (session_ready(s) != 0) return -1;
     const bd3_hparams *hp = bd3_model_hparams(s->model);
     int n_target;
     bool again = false;
     size_t lo, hi;
     size_t at = cursor, at_hi = cursor; /* the insertion point the cursor stands for */
-    if (cursor <= text_size(t))
-        span_snap(t, &at, &at_hi);
+    if (cursor <= text_size(t)) span_snap(t, &at, &at_hi);
     bool join = false;
     size_t join_hist = 0;
     if (s->job_id && s->kind == MODEL_JOB_INFILL && s->infill.fill && s->live.span.t == t) {
@@ -131,8 +122,7 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         join = s->live.join;
         join_hist = s->live.join_hist;
         session_stop(s);
-        if (!span_get(&keep, &lo, &hi))
-            return -1;
+        if (!span_get(&keep, &lo, &hi)) return -1;
         n_target = len;
         again = true;
     } else if (infill_last_intact(s, t) && span_get(&s->infill.last, &lo, &hi) && sel_hi <= text_size(t) &&
@@ -147,36 +137,31 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         s->infill.result_select = sel_lo < sel_hi;
         lo = sel_lo < sel_hi ? sel_lo : cursor;
         hi = sel_lo < sel_hi ? sel_hi : cursor;
-        if (lo > text_size(t) || hi > text_size(t))
-            return -1;
+        if (lo > text_size(t) || hi > text_size(t)) return -1;
         span_snap(t, &lo, &hi);
         if (lo == hi) {
             n_target = s->cfg && s->cfg->infill_length > 0 ? s->cfg->infill_length : MODEL_INFILL_DEFAULT;
         } else {
             model_window tw;
             if (model_window_build(&tw, s->model, t, lo, hi, -1, hp->n_ctx, 0, 0) != BD3_OK) {
-                session_msg(s, MODEL_MSG_ERROR, "model: the selection is longer than the model's window (%d tokens)", hp->n_ctx);
+                session_msg(s, MODEL_MSG_ERROR,
+                            "model: the selection is longer than the model's window (%d tokens)", hp->n_ctx);
                 return -1;
             }
             n_target = tw.hi - tw.lo;
             model_window_release(&tw);
-            if (s->cfg && s->cfg->infill_length > 0 && n_target == 0)
-                n_target = s->cfg->infill_length;
+            if (s->cfg && s->cfg->infill_length > 0 && n_target == 0) n_target = s->cfg->infill_length;
         }
         infill_samples_clear(s);
     }
     if (!again) {
-        if (count > 0)
-            n_target = count; /* a typed token count */
+        if (count > 0) n_target = count; /* a typed token count */
         n_target += s->infill.pending_delta;
         s->infill.pending_delta = 0;
     }
-    if (n_target < 1)
-        n_target = 1;
-    if (n_target > hp->n_ctx)
-        n_target = hp->n_ctx;
-    if (!again)
-        infill_samples_clear(s);
+    if (n_target < 1) n_target = 1;
+    if (n_target > hp->n_ctx) n_target = hp->n_ctx;
+    if (!again) infill_samples_clear(s);
     if (live_begin(s, t, lo, hi) != 0 || infill_submit(s, t, lo, hi, n_target) != 0) {
         live_end(s);
         session_job_clear(s);
@@ -190,19 +175,17 @@ int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi
 
 int model_session_resize(model_session *s, text *t, int delta)
 {
-    if (s->infill.fill && ((s->job_id && s->kind == MODEL_JOB_INFILL && s->live.span.t == t) ||
-                           infill_last_intact(s, t))) {
+    if (s->infill.fill &&
+        ((s->job_id && s->kind == MODEL_JOB_INFILL && s->live.span.t == t) || infill_last_intact(s, t))) {
         session_msg(s, MODEL_MSG_INFO, "model: a fill takes its lengths from its blanks (one token per _)");
         return -1;
     }
     if (infill_running(s, t)) {
         int len = s->infill.target_len + delta;
         const bd3_hparams *hp = bd3_model_hparams(s->model);
-        if (len < 1 || len > hp->n_ctx)
-            return -1;
+        if (len < 1 || len > hp->n_ctx) return -1;
         size_t lo, hi;
-        if (!span_get(&s->live.span, &lo, &hi))
-            return -1;
+        if (!span_get(&s->live.span, &lo, &hi)) return -1;
         model_window_release(&s->win);
         if (infill_submit(s, t, lo, hi, len) != 0) { /* supersedes the running job */
             session_stop(s);
@@ -213,14 +196,14 @@ int model_session_resize(model_session *s, text *t, int delta)
     if (infill_last_intact(s, t)) {
         /* resize the last result and draw a new sample of the new length */
         s->infill.last_len += delta;
-        if (s->infill.last_len < 1)
-            s->infill.last_len = 1;
+        if (s->infill.last_len < 1) s->infill.last_len = 1;
         size_t lo, hi;
         span_get(&s->infill.last, &lo, &hi);
         return model_session_infill(s, t, lo, hi, hi, 0);
     }
     s->infill.pending_delta += delta;
-    session_msg(s, MODEL_MSG_INFO, "model: the next infill writes %+d tokens more than its selection", s->infill.pending_delta);
+    session_msg(s, MODEL_MSG_INFO, "model: the next infill writes %+d tokens more than its selection",
+                s->infill.pending_delta);
     return 0;
 }
 
@@ -237,8 +220,7 @@ int model_session_cycle(model_session *s, text *t, int dir)
     text_group_join(t); /* the samples of one infill share its undo step */
     bool ok = session_replace(s, t, lo, hi, x->bytes, x->attr, x->len);
     text_group_end(t);
-    if (!ok)
-        return -1;
+    if (!ok) return -1;
     s->infill.cur_sample = k;
     s->infill.last_rev = text_revision(t);
     s->infill.last_hist = text_history_pos(t);
@@ -251,17 +233,16 @@ void infill_finish(model_session *s, char *buf, uint8_t *attr, size_t len, int n
     text *t = s->live.span.t;
     bool ok = live_commit(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len);
     size_t lo = 0, hi = 0;
-    if (ok)
-        span_get(&s->live.span, &lo, &hi);
+    if (ok) span_get(&s->live.span, &lo, &hi);
     if (!ok) {
         session_msg(s, MODEL_MSG_ERROR, "model: the text under the job was edited; result dropped");
         return;
     }
-    if (!s->infill.again)
-        infill_samples_clear(s);
+    if (!s->infill.again) infill_samples_clear(s);
     if (s->infill.n_samples == SESSION_SAMPLES_MAX) {
         sample_free(&s->infill.samples[0]);
-        memmove(s->infill.samples, s->infill.samples + 1, sizeof s->infill.samples[0] * (SESSION_SAMPLES_MAX - 1));
+        memmove(s->infill.samples, s->infill.samples + 1,
+                sizeof s->infill.samples[0] * (SESSION_SAMPLES_MAX - 1));
         s->infill.n_samples--;
     }
     if (sample_copy(&s->infill.samples[s->infill.n_samples], buf ? buf : "", attr, len) == 0) {
@@ -272,13 +253,14 @@ void infill_finish(model_session *s, char *buf, uint8_t *attr, size_t len, int n
         s->infill.last_len = s->infill.target_len;
         s->infill.result_new = true;
     }
-    const char *weak = bd3_model_has_global(s->model) ? "" : "; no global training: the text after it was not seen";
+    const char *weak =
+        bd3_model_has_global(s->model) ? "" : "; no global training: the text after it was not seen";
     model_msg_kind kind = weak[0] ? MODEL_MSG_ERROR : MODEL_MSG_INFO;
     if (s->infill.fill)
-        session_msg(s, kind, "model: filled %d blank%s with %d token%s (sample %d; press again for another)%s",
+        session_msg(s, kind,
+                    "model: filled %d blank%s with %d token%s (sample %d; press again for another)%s",
                     s->infill.fill_blanks, s->infill.fill_blanks == 1 ? "" : "s", s->infill.fill_masks,
-                    s->infill.fill_masks == 1 ? "" : "s",
-                    s->infill.n_samples, weak);
+                    s->infill.fill_masks == 1 ? "" : "s", s->infill.n_samples, weak);
     else if (s->infill.fit_lo > 0)
         session_msg(s, kind,
                     "model: infilled %d token%s, best fit of %d..%d (%.2f nat/B; sample %d; press again)%s",
@@ -315,8 +297,7 @@ bool infill_fit_on_progress(model_session *s, const model_event *e)
      * window's context on either side */
     int right = s->win.n - s->win.hi;
     int end = e->n - right;
-    if (e->offset != 0 || end < s->win.lo || !e->ids)
-        return true;
+    if (e->offset != 0 || end < s->win.lo || !e->ids) return true;
     return live_write_tokens(s, e->ids + s->win.lo, e->conf + s->win.lo, end - s->win.lo);
 }
 
@@ -326,12 +307,12 @@ void infill_fit_on_done(model_session *s, const model_event *e)
     uint8_t *attr = NULL;
     size_t len = 0, cap = 0;
     bool ok = model_window_render(s->model, e->ids, e->conf, e->n, MODEL_MASK_TEXT, &buf, &attr, &len, &cap,
-                                  NULL) == BD3_OK && e->n > 0;
+                                  NULL) == BD3_OK &&
+              e->n > 0;
     s->infill.fit_npb = e->nats_per_byte;
     if (ok) {
         infill_finish(s, buf, attr, len, e->n);
-        if (s->infill.n_samples > 0)
-            s->infill.fit_len = e->n;
+        if (s->infill.n_samples > 0) s->infill.fit_len = e->n;
     } else {
         live_end(s);
     }
@@ -342,13 +323,10 @@ void infill_fit_on_done(model_session *s, const model_event *e)
 
 bool model_session_take_result(model_session *s, text **t, size_t *lo, size_t *hi)
 {
-    if (!s->infill.result_new)
-        return false;
+    if (!s->infill.result_new) return false;
     s->infill.result_new = false;
-    if (!s->infill.result_select)
-        return false; /* an insertion leaves the cursor after it */
-    if (!infill_last_intact(s, s->infill.last.t))
-        return false;
+    if (!s->infill.result_select) return false; /* an insertion leaves the cursor after it */
+    if (!infill_last_intact(s, s->infill.last.t)) return false;
     *t = s->infill.last.t;
     return span_get(&s->infill.last, lo, hi);
 }

@@ -6,25 +6,20 @@
 
 int model_session_inspect(model_session *s, text *t, size_t cursor)
 {
-    if (session_ready(s) != 0)
-        return -1;
+    if (session_ready(s) != 0) return -1;
     size_t size = text_size(t);
     if (size == 0) {
         session_msg(s, MODEL_MSG_INFO, "model: no token here");
         return -1;
     }
-    if (cursor >= size)
-        cursor = size - 1;
+    if (cursor >= size) cursor = size - 1;
     session_stop(s);
     /* the word around the cursor, with the blank before it (GPT-2 tokens start with it) */
     size_t lo = cursor, hi = cursor + 1;
     if (!session_is_blank(text_byte_at(t, cursor))) {
-        while (lo > 0 && !session_is_blank(text_byte_at(t, lo - 1)) && cursor - lo < 256)
-            lo--;
-        while (hi < size && !session_is_blank(text_byte_at(t, hi)) && hi - cursor < 256)
-            hi++;
-        if (lo > 0 && text_byte_at(t, lo - 1) == ' ')
-            lo--;
+        while (lo > 0 && !session_is_blank(text_byte_at(t, lo - 1)) && cursor - lo < 256) lo--;
+        while (hi < size && !session_is_blank(text_byte_at(t, hi)) && hi - cursor < 256) hi++;
+        if (lo > 0 && text_byte_at(t, lo - 1) == ' ') lo--;
     }
     const bd3_hparams *hp = bd3_model_hparams(s->model);
     bd3_status st = model_window_build(&s->win, s->model, t, lo, hi, -1, hp->n_ctx, -1, -1);
@@ -34,8 +29,7 @@ int model_session_inspect(model_session *s, text *t, size_t cursor)
         return -1;
     }
     int pos = s->win.lo;
-    while (pos + 1 < s->win.hi && s->win.pos[pos + 1] <= cursor)
-        pos++;
+    while (pos + 1 < s->win.hi && s->win.pos[pos + 1] <= cursor) pos++;
     model_job j = {0};
     j.kind = MODEL_JOB_INSPECT;
     j.ids = s->win.ids;
@@ -58,16 +52,12 @@ int model_session_inspect(model_session *s, text *t, size_t cursor)
     return 0;
 }
 
-int model_session_alt_count(const model_session *s)
-{
-    return s->inspect.n;
-}
+int model_session_alt_count(const model_session *s) { return s->inspect.n; }
 
 const char *model_session_alt_text(const model_session *s, int i, size_t *len)
 {
     *len = 0;
-    if (i < 0 || i >= s->inspect.n || !s->model)
-        return NULL;
+    if (i < 0 || i >= s->inspect.n || !s->model) return NULL;
     return bd3_token_bytes(s->model, s->inspect.ids[i], len);
 }
 
@@ -76,15 +66,13 @@ double model_session_alt_prob(const model_session *s, int i)
     return i >= 0 && i < s->inspect.n ? s->inspect.probs[i] : 0.0;
 }
 
-void model_session_alternatives_close(model_session *s)
-{
-    s->inspect.n = 0;
-}
+void model_session_alternatives_close(model_session *s) { s->inspect.n = 0; }
 
 int model_session_inspect_choose(model_session *s, text *t, int k)
 {
     if (s->inspect.n > 0 && (k < 0 || k >= s->inspect.n)) {
-        session_msg(s, MODEL_MSG_INFO, "model: no alternative %d; the choices were 1 to %d", k + 1, s->inspect.n);
+        session_msg(s, MODEL_MSG_INFO, "model: no alternative %d; the choices were 1 to %d", k + 1,
+                    s->inspect.n);
         s->inspect.n = 0;
         return -1;
     }
@@ -95,11 +83,9 @@ int model_session_inspect_choose(model_session *s, text *t, int k)
     }
     size_t len = 0;
     const char *b = bd3_token_bytes(s->model, s->inspect.ids[k], &len);
-    if (!b)
-        return -1;
+    if (!b) return -1;
     uint8_t *attr = malloc(len ? len : 1);
-    if (!attr)
-        return -1;
+    if (!attr) return -1;
     memset(attr, model_window_conf_encode((float)s->inspect.probs[k], true), len);
     text_group_begin(t);
     bool ok = session_replace(s, t, s->inspect.lo, s->inspect.hi, b, attr, len);

@@ -7,18 +7,14 @@
 
 static int shown_reserve(model_session *s, size_t need)
 {
-    if (need <= s->live.shown_cap)
-        return 0;
+    if (need <= s->live.shown_cap) return 0;
     size_t c = s->live.shown_cap ? s->live.shown_cap : 256;
-    while (c < need)
-        c *= 2;
+    while (c < need) c *= 2;
     char *b = realloc(s->live.shown, c);
-    if (!b)
-        return -1;
+    if (!b) return -1;
     s->live.shown = b;
     uint8_t *a = realloc(s->live.shown_attr, c);
-    if (!a)
-        return -1;
+    if (!a) return -1;
     s->live.shown_attr = a;
     s->live.shown_cap = c;
     return 0;
@@ -48,18 +44,14 @@ static void live_note_write(model_session *s)
  * job's changes are then part of the history). */
 bool live_hide(model_session *s)
 {
-    if (!s->live.on || s->live.hidden)
-        return true;
+    if (!s->live.on || s->live.hidden) return true;
     text *t = s->live.span.t;
-    if (!live_ours(s))
-        return false;
+    if (!live_ours(s)) return false;
     size_t lo = 0, hi = 0;
     bool have = span_get(&s->live.span, &lo, &hi);
-    if (!text_rollback(t, s->live.base))
-        return false;
+    if (!text_rollback(t, s->live.base)) return false;
     s->live.hidden = true;
-    if (have && s->edit_fn)
-        s->edit_fn(s->edit_user, t, lo, hi - lo, s->live.orig_len);
+    if (have && s->edit_fn) s->edit_fn(s->edit_user, t, lo, hi - lo, s->live.orig_len);
     return true;
 }
 
@@ -67,8 +59,7 @@ bool live_hide(model_session *s)
  * anchors meanwhile (the job must stop). */
 bool live_show(model_session *s)
 {
-    if (!s->live.on || !s->live.hidden)
-        return true;
+    if (!s->live.on || !s->live.hidden) return true;
     text *t = s->live.span.t;
     size_t lo, hi;
     if (!span_get(&s->live.span, &lo, &hi) || !span_holds(t, lo, hi, s->live.orig, s->live.orig_len))
@@ -87,15 +78,14 @@ static bool live_write(model_session *s, const char *bytes, const uint8_t *attr,
     size_t lo, hi;
     text *t = s->live.span.t;
     if (!s->live.hidden) {
-        if (!live_ours(s) || !span_get(&s->live.span, &lo, &hi) || !span_holds(t, lo, hi, s->live.shown, s->live.shown_len))
+        if (!live_ours(s) || !span_get(&s->live.span, &lo, &hi) ||
+            !span_holds(t, lo, hi, s->live.shown, s->live.shown_len))
             return false;
         bool ok = session_replace(s, t, lo, hi, bytes, attr, len);
         live_note_write(s);
-        if (!ok)
-            return false;
+        if (!ok) return false;
     }
-    if (shown_reserve(s, len + 1) != 0)
-        return false;
+    if (shown_reserve(s, len + 1) != 0) return false;
     memcpy(s->live.shown, bytes, len);
     memcpy(s->live.shown_attr, attr, len);
     s->live.shown_len = len;
@@ -108,8 +98,7 @@ int live_begin(model_session *s, text *t, size_t lo, size_t hi)
     s->live.orig_len = hi - lo;
     s->live.orig = malloc(s->live.orig_len ? s->live.orig_len : 1);
     s->live.orig_attr = malloc(s->live.orig_len ? s->live.orig_len : 1);
-    if (!s->live.orig || !s->live.orig_attr || shown_reserve(s, s->live.orig_len + 1) != 0)
-        return -1;
+    if (!s->live.orig || !s->live.orig_attr || shown_reserve(s, s->live.orig_len + 1) != 0) return -1;
     text_read(t, lo, s->live.orig_len, s->live.orig);
     text_attr_get(t, lo, s->live.orig_len, s->live.orig_attr);
     memcpy(s->live.shown, s->live.orig, s->live.orig_len);
@@ -130,8 +119,7 @@ static void live_strip_masks(model_session *s)
 {
     size_t lo, hi;
     text *t = s->live.span.t;
-    if (!s->live.on || !span_get(&s->live.span, &lo, &hi))
-        return;
+    if (!s->live.on || !span_get(&s->live.span, &lo, &hi)) return;
     const size_t ml = sizeof MODEL_MASK_TEXT - 1;
     for (size_t p = hi; p >= lo + ml; p--) {
         char b[sizeof MODEL_MASK_TEXT - 1];
@@ -147,10 +135,8 @@ static void live_strip_masks(model_session *s)
 /* Ends a live job without a result: the original text is back and the job left no history. */
 void live_end(model_session *s)
 {
-    if (!s->live.on)
-        return;
-    if (!live_hide(s))
-        live_strip_masks(s);
+    if (!s->live.on) return;
+    if (!live_hide(s)) live_strip_masks(s);
     s->live.on = false;
     s->live.hidden = false;
 }
@@ -159,8 +145,7 @@ void live_end(model_session *s)
  * undo step. false (original text kept) when the span was edited meanwhile. */
 bool live_commit(model_session *s, const char *bytes, const uint8_t *attr, size_t len)
 {
-    if (!s->live.on)
-        return false;
+    if (!s->live.on) return false;
     text *t = s->live.span.t;
     if (!live_hide(s)) {
         live_strip_masks(s);
@@ -187,7 +172,8 @@ bool live_commit_tokens(model_session *s, const int32_t *ids, const float *conf,
     char *buf = NULL;
     uint8_t *attr = NULL;
     size_t len = 0, cap = 0;
-    bd3_status st = model_window_render(s->model, ids, conf, n, MODEL_MASK_TEXT, &buf, &attr, &len, &cap, NULL);
+    bd3_status st =
+        model_window_render(s->model, ids, conf, n, MODEL_MASK_TEXT, &buf, &attr, &len, &cap, NULL);
     bool ok = st == BD3_OK ? live_commit(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len)
                            : (live_end(s), false);
     free(buf);
@@ -201,7 +187,8 @@ bool live_write_tokens(model_session *s, const int32_t *ids, const float *conf, 
     char *buf = NULL;
     uint8_t *attr = NULL;
     size_t len = 0, cap = 0;
-    bd3_status st = model_window_render(s->model, ids, conf, n, MODEL_MASK_TEXT, &buf, &attr, &len, &cap, NULL);
+    bd3_status st =
+        model_window_render(s->model, ids, conf, n, MODEL_MASK_TEXT, &buf, &attr, &len, &cap, NULL);
     bool ok = st == BD3_OK && live_write(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len);
     free(buf);
     free(attr);
@@ -215,8 +202,8 @@ bool live_window_progress(model_session *s, const model_event *e)
     return true;
 }
 
-bool live_window_render(model_session *s, const model_event *e, char **buf, uint8_t **attr,
-                        size_t *len, size_t **bounds)
+bool live_window_render(model_session *s, const model_event *e, char **buf, uint8_t **attr, size_t *len,
+                        size_t **bounds)
 {
     size_t cap = 0;
     int n = s->win.hi - s->win.lo;
@@ -231,13 +218,11 @@ bool live_window_render(model_session *s, const model_event *e, char **buf, uint
 
 void model_session_hide(model_session *s, text *t)
 {
-    if (!s->job_id || !s->live.on || s->live.span.t != t || s->live.hidden)
-        return;
+    if (!s->job_id || !s->live.on || s->live.span.t != t || s->live.hidden) return;
     if (!live_hide(s)) {
         /* edited behind the session's back: the job cannot keep its text apart any more */
         live_end(s);
-        if (s->worker)
-            model_worker_cancel(s->worker);
+        if (s->worker) model_worker_cancel(s->worker);
         session_job_clear(s);
         session_msg(s, MODEL_MSG_ERROR, "model: the text under the job was edited; stopped");
     }
@@ -245,8 +230,7 @@ void model_session_hide(model_session *s, text *t)
 
 bool model_session_show(model_session *s)
 {
-    if (!s->job_id || !s->live.on || !s->live.hidden)
-        return false;
+    if (!s->job_id || !s->live.on || !s->live.hidden) return false;
     if (!live_show(s)) {
         session_stop(s);
         session_msg(s, MODEL_MSG_ERROR, "model: the text under the job was edited; stopped");
@@ -254,10 +238,7 @@ bool model_session_show(model_session *s)
     return true;
 }
 
-void model_session_save_begin(model_session *s, text *t)
-{
-    model_session_hide(s, t);
-}
+void model_session_save_begin(model_session *s, text *t) { model_session_hide(s, t); }
 
 void model_session_save_end(model_session *s, text *t)
 {
@@ -275,6 +256,6 @@ bool model_session_before_undo(model_session *s, text *t)
 bool model_session_in_job(const model_session *s, const text *t, size_t pos)
 {
     size_t lo, hi;
-    return s->job_id && s->live.on && t && s->live.span.t == t && span_get(&s->live.span, &lo, &hi) && pos >= lo &&
-           pos < hi;
+    return s->job_id && s->live.on && t && s->live.span.t == t && span_get(&s->live.span, &lo, &hi) &&
+           pos >= lo && pos < hi;
 }

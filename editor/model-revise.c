@@ -29,17 +29,14 @@ static bool line_blank(const text *t, size_t a)
 {
     for (size_t p = a;; p++) {
         int c = text_byte_at(t, p);
-        if (c < 0 || c == '\n')
-            return true;
-        if (!session_is_blank(c))
-            return false;
+        if (c < 0 || c == '\n') return true;
+        if (!session_is_blank(c)) return false;
     }
 }
 
 static size_t line_start(const text *t, size_t p)
 {
-    while (p > 0 && text_byte_at(t, p - 1) != '\n')
-        p--;
+    while (p > 0 && text_byte_at(t, p - 1) != '\n') p--;
     return p;
 }
 
@@ -52,35 +49,26 @@ static bool paragraph_around(const text *t, size_t pos, size_t *lo, size_t *hi)
     size_t a = line_start(t, pos);
     if (line_blank(t, a)) {
         size_t b = a; /* back over blank lines to the last line of the paragraph before */
-        while (b > 0 && line_blank(t, line_start(t, b - 1)))
-            b = line_start(t, b - 1);
+        while (b > 0 && line_blank(t, line_start(t, b - 1))) b = line_start(t, b - 1);
         if (b > 0) {
             a = line_start(t, b - 1);
         } else { /* none before: forward to the next one */
             while (a < size && line_blank(t, a)) {
-                while (a < size && text_byte_at(t, a) != '\n')
-                    a++;
-                if (a < size)
-                    a++;
+                while (a < size && text_byte_at(t, a) != '\n') a++;
+                if (a < size) a++;
             }
-            if (a >= size)
-                return false;
+            if (a >= size) return false;
         }
     }
-    while (a > 0 && !line_blank(t, line_start(t, a - 1)))
-        a = line_start(t, a - 1);
+    while (a > 0 && !line_blank(t, line_start(t, a - 1))) a = line_start(t, a - 1);
     size_t b = a; /* forward to the end of the paragraph's last line */
     for (;;) {
-        while (b < size && text_byte_at(t, b) != '\n')
-            b++;
-        if (b + 1 >= size || line_blank(t, b + 1))
-            break;
+        while (b < size && text_byte_at(t, b) != '\n') b++;
+        if (b + 1 >= size || line_blank(t, b + 1)) break;
         b++;
     }
-    while (b > a && session_is_blank(text_byte_at(t, b - 1)))
-        b--;
-    while (a < b && session_is_blank(text_byte_at(t, a)))
-        a++;
+    while (b > a && session_is_blank(text_byte_at(t, b - 1))) b--;
+    while (a < b && session_is_blank(text_byte_at(t, a))) a++;
     *lo = a;
     *hi = b;
     return a < b;
@@ -103,8 +91,7 @@ static void word_edges(const text *t, size_t *lo, size_t *hi)
 
 int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor)
 {
-    if (session_ready(s) != 0)
-        return -1;
+    if (session_ready(s) != 0) return -1;
     session_stop(s);
     const bd3_hparams *hp = bd3_model_hparams(s->model);
     size_t size = text_size(t), lo, hi;
@@ -128,20 +115,15 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
         size_t cut = (hi - lo) / 4;
         if (cursor > lo && cursor - lo > hi - cursor) {
             lo += cut;
-            while (lo < hi && !session_is_blank(text_byte_at(t, lo)))
-                lo++;
-            while (lo < hi && session_is_blank(text_byte_at(t, lo)))
-                lo++;
+            while (lo < hi && !session_is_blank(text_byte_at(t, lo))) lo++;
+            while (lo < hi && session_is_blank(text_byte_at(t, lo))) lo++;
         } else {
             hi -= cut;
-            while (hi > lo && !session_is_blank(text_byte_at(t, hi - 1)))
-                hi--;
-            while (hi > lo && session_is_blank(text_byte_at(t, hi - 1)))
-                hi--;
+            while (hi > lo && !session_is_blank(text_byte_at(t, hi - 1))) hi--;
+            while (hi > lo && session_is_blank(text_byte_at(t, hi - 1))) hi--;
         }
         word_edges(t, &lo, &hi);
-        if (lo >= hi)
-            break;
+        if (lo >= hi) break;
         st = model_window_build(&s->win, s->model, t, lo, hi, -1, hp->n_ctx, -1, -1);
     }
     if (st != BD3_OK || s->win.hi <= s->win.lo) {
@@ -157,8 +139,7 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
     /* tokens without a recorded confidence (the person's, not yet scored) are scored first */
     bool unknown = false;
     for (int i = s->win.lo; i < s->win.hi; i++)
-        if (s->win.conf[i] <= 0.0f)
-            unknown = true;
+        if (s->win.conf[i] <= 0.0f) unknown = true;
     int ok;
     if (unknown) {
         model_job j = {0};
@@ -184,8 +165,7 @@ int model_session_revise(model_session *s, text *t, size_t sel_lo, size_t sel_hi
 static void revise_keep_attrs(model_session *s, const model_event *e, uint8_t *attr, const size_t *bounds)
 {
     for (int i = s->win.lo; i < s->win.hi; i++) {
-        if ((e->changed && e->changed[i]) || e->ids[i] != s->win.ids[i])
-            continue;
+        if ((e->changed && e->changed[i]) || e->ids[i] != s->win.ids[i]) continue;
         size_t from = s->win.pos[i] - s->win.byte_lo, len = s->win.pos[i + 1] - s->win.pos[i];
         size_t to = bounds[i - s->win.lo];
         if (len != bounds[i - s->win.lo + 1] - to || from + len > s->live.orig_len)
@@ -201,10 +181,8 @@ void revise_on_done(model_session *s, const model_event *e)
     if (e->job_kind == MODEL_JOB_SCORE) {
         /* the scoring pass before the revise: its confidence fills the unknown ones */
         for (int i = 0; i < s->win.n && i < e->n; i++)
-            if (s->win.conf[i] <= 0.0f)
-                s->win.conf[i] = e->conf[i] > 0.0f ? e->conf[i] : 1e-6f;
-        if (revise_submit(s) != 0)
-            session_stop(s);
+            if (s->win.conf[i] <= 0.0f) s->win.conf[i] = e->conf[i] > 0.0f ? e->conf[i] : 1e-6f;
+        if (revise_submit(s) != 0) session_stop(s);
         return;
     }
     text *t = s->live.span.t;
@@ -213,12 +191,10 @@ void revise_on_done(model_session *s, const model_event *e)
     size_t len, *bounds;
     int n = s->win.hi - s->win.lo;
     bool ok = live_window_render(s, e, &buf, &attr, &len, &bounds);
-    if (ok)
-        revise_keep_attrs(s, e, attr, bounds);
+    if (ok) revise_keep_attrs(s, e, attr, bounds);
     ok = ok ? live_commit(s, buf ? buf : "", attr ? attr : (const uint8_t *)"", len) : (live_end(s), false);
     size_t lo = 0, hi = 0;
-    if (ok)
-        span_get(&s->live.span, &lo, &hi);
+    if (ok) span_get(&s->live.span, &lo, &hi);
     if (!ok) {
         session_msg(s, MODEL_MSG_ERROR, "model: the text under the job was edited; result dropped");
     } else {
@@ -226,8 +202,7 @@ void revise_on_done(model_session *s, const model_event *e)
         free(s->revise.chg);
         s->revise.chg = malloc((size_t)(2 * n + 2) * sizeof *s->revise.chg);
         for (int i = 0; s->revise.chg && i < n; i++) {
-            if (!e->changed || !e->changed[s->win.lo + i])
-                continue;
+            if (!e->changed || !e->changed[s->win.lo + i]) continue;
             s->revise.chg[2 * n_chg] = lo + bounds[i];
             s->revise.chg[2 * n_chg + 1] = lo + bounds[i + 1];
             n_chg++;
@@ -245,10 +220,8 @@ void revise_on_done(model_session *s, const model_event *e)
 
 bool model_session_changed_at(const model_session *s, const text *t, size_t pos)
 {
-    if (s->revise.t != t || !t || text_revision(t) != s->revise.rev)
-        return false;
+    if (s->revise.t != t || !t || text_revision(t) != s->revise.rev) return false;
     for (int i = 0; i < s->revise.n_chg; i++)
-        if (pos >= s->revise.chg[2 * i] && pos < s->revise.chg[2 * i + 1])
-            return true;
+        if (pos >= s->revise.chg[2 * i] && pos < s->revise.chg[2 * i + 1]) return true;
     return false;
 }

@@ -27,12 +27,10 @@ void span_set(session_span *sp, text *t, size_t lo, size_t hi)
 /* Current byte range of a span; false when an anchor was deleted. */
 bool span_get(const session_span *sp, size_t *lo, size_t *hi)
 {
-    if (!sp->t)
-        return false;
+    if (!sp->t) return false;
     size_t b = sp->at_start ? 0 : text_mark_get(sp->t, sp->before);
     size_t a = text_mark_get(sp->t, sp->after);
-    if (b == TEXT_POS_NONE || a == TEXT_POS_NONE)
-        return false;
+    if (b == TEXT_POS_NONE || a == TEXT_POS_NONE) return false;
     *lo = sp->at_start ? 0 : b + 1;
     *hi = a;
     return *lo <= *hi;
@@ -41,21 +39,19 @@ bool span_get(const session_span *sp, size_t *lo, size_t *hi)
 /* true when t holds exactly len bytes equal to want in [lo, hi). */
 bool span_holds(const text *t, size_t lo, size_t hi, const char *want, size_t len)
 {
-    if (hi - lo != len)
-        return false;
+    if (hi - lo != len) return false;
     char buf[4096];
     for (size_t off = 0; off < len;) {
         size_t n = len - off < sizeof buf ? len - off : sizeof buf;
-        if (text_read(t, lo + off, n, buf) != n || memcmp(buf, want + off, n) != 0)
-            return false;
+        if (text_read(t, lo + off, n, buf) != n || memcmp(buf, want + off, n) != 0) return false;
         off += n;
     }
     return true;
 }
 
 /* Replaces [lo, hi) of t with bytes/attr, editing only the part that differs. */
-bool session_replace(model_session *s, text *t, size_t lo, size_t hi, const char *bytes,
-                            const uint8_t *attr, size_t len)
+bool session_replace(model_session *s, text *t, size_t lo, size_t hi, const char *bytes, const uint8_t *attr,
+                     size_t len)
 {
     size_t old = hi - lo;
     char *cur = malloc(old ? old : 1);
@@ -68,8 +64,7 @@ bool session_replace(model_session *s, text *t, size_t lo, size_t hi, const char
     text_read(t, lo, old, cur);
     text_attr_get(t, lo, old, cur_attr);
     size_t p = 0;
-    while (p < old && p < len && cur[p] == bytes[p] && cur_attr[p] == attr[p])
-        p++;
+    while (p < old && p < len && cur[p] == bytes[p] && cur_attr[p] == attr[p]) p++;
     size_t q = 0;
     while (q < old - p && q < len - p && cur[old - 1 - q] == bytes[len - 1 - q] &&
            cur_attr[old - 1 - q] == attr[len - 1 - q])
@@ -77,21 +72,14 @@ bool session_replace(model_session *s, text *t, size_t lo, size_t hi, const char
     free(cur);
     free(cur_attr);
     size_t del = old - p - q, ins = len - p - q;
-    if (del == 0 && ins == 0)
-        return true;
-    if (del > 0 && text_delete(t, lo + p, del) != TEXT_OK)
-        return false;
-    if (ins > 0 && text_insert_attr(t, lo + p, bytes + p, ins, attr + p) != TEXT_OK)
-        return false;
-    if (s->edit_fn)
-        s->edit_fn(s->edit_user, t, lo + p, del, ins);
+    if (del == 0 && ins == 0) return true;
+    if (del > 0 && text_delete(t, lo + p, del) != TEXT_OK) return false;
+    if (ins > 0 && text_insert_attr(t, lo + p, bytes + p, ins, attr + p) != TEXT_OK) return false;
+    if (s->edit_fn) s->edit_fn(s->edit_user, t, lo + p, del, ins);
     return true;
 }
 
-bool session_is_blank(int c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+bool session_is_blank(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* Moves the edges of a span so the text on both sides tokenizes as it would whole: the blank
  * before a word starting the span joins the span (tokens carry their leading blank), blanks
@@ -105,19 +93,15 @@ void span_snap(const text *t, size_t *lo, size_t *hi)
         return;
     }
     size_t h = *hi;
-    while (h > *lo + 1 && text_byte_at(t, h - 1) == ' ')
-        h--;
-    if (h < *hi && *hi < text_size(t) && !session_is_blank(text_byte_at(t, *hi)))
-        *hi = h;
-    if (*lo > 0 && text_byte_at(t, *lo - 1) == ' ' && !session_is_blank(text_byte_at(t, *lo)))
-        (*lo)--;
+    while (h > *lo + 1 && text_byte_at(t, h - 1) == ' ') h--;
+    if (h < *hi && *hi < text_size(t) && !session_is_blank(text_byte_at(t, *hi))) *hi = h;
+    if (*lo > 0 && text_byte_at(t, *lo - 1) == ' ' && !session_is_blank(text_byte_at(t, *lo))) (*lo)--;
 }
 
 model_session *model_session_new(const config *cfg)
 {
     model_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->cfg = cfg;
     s->score.last = SIZE_MAX;
     return s;
@@ -167,8 +151,7 @@ void model_session_unload(model_session *s)
 
 void model_session_free(model_session *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     model_session_unload(s);
     infill_samples_clear(s);
     fill_forget(s);
@@ -183,12 +166,12 @@ void model_session_free(model_session *s)
 bool model_session_model_path(model_session *s, char *path, size_t size, bd3_compute *compute)
 {
     *compute = BD3_COMPUTE_AUTO;
-    if (s->cfg && bd3_compute_parse(s->cfg->compute, compute) != 0)
-        *compute = BD3_COMPUTE_AUTO;
+    if (s->cfg && bd3_compute_parse(s->cfg->compute, compute) != 0) *compute = BD3_COMPUTE_AUTO;
     if (s->cfg && s->cfg->model[0]) {
         snprintf(path, size, "%s", s->cfg->model);
     } else if (bd3_default_model_path(path, size) != BD3_OK) {
-        session_msg(s, MODEL_MSG_ERROR, "model: no model file (looked for %s); set the model option or $BD3_MODEL", path);
+        session_msg(s, MODEL_MSG_ERROR,
+                    "model: no model file (looked for %s); set the model option or $BD3_MODEL", path);
         return false;
     }
     return true;
@@ -197,7 +180,7 @@ bool model_session_model_path(model_session *s, char *path, size_t size, bd3_com
 void model_session_set_model(model_session *s, bd3_model *m)
 {
     if (s->model) {
-        bd3_model_free(m);   /* one is there already */
+        bd3_model_free(m); /* one is there already */
         return;
     }
     s->model = m;
@@ -205,12 +188,10 @@ void model_session_set_model(model_session *s, bd3_model *m)
 
 int model_session_load(model_session *s)
 {
-    if (s->model && s->worker)
-        return 0;
+    if (s->model && s->worker) return 0;
     char path[CONFIG_MAX_PATH];
     bd3_compute compute;
-    if (!s->model && !model_session_model_path(s, path, sizeof path, &compute))
-        return -1;
+    if (!s->model && !model_session_model_path(s, path, sizeof path, &compute)) return -1;
     if (!s->model) {
         char err[256] = "";
         bd3_status st = bd3_model_load_compute(path, compute, &s->model, err, sizeof err);
@@ -225,25 +206,20 @@ int model_session_load(model_session *s)
         return -1;
     }
     if (!bd3_model_has_global(s->model))
-        session_msg(s, MODEL_MSG_ERROR, "model %s: not trained for global mode; infill and revise see only "
-                    "the text before a span (and its own block), not the text after it", bd3_model_name(s->model));
+        session_msg(s, MODEL_MSG_ERROR,
+                    "model %s: not trained for global mode; infill and revise see only "
+                    "the text before a span (and its own block), not the text after it",
+                    bd3_model_name(s->model));
     return 0;
 }
 
-const bd3_model *model_session_model(const model_session *s)
-{
-    return s->model;
-}
+const bd3_model *model_session_model(const model_session *s) { return s->model; }
 
-const char *model_session_message(const model_session *s)
-{
-    return s->msg;
-}
+const char *model_session_message(const model_session *s) { return s->msg; }
 
 model_msg_kind model_session_take_message(model_session *s, char *buf, size_t size)
 {
-    if (size > 0)
-        snprintf(buf, size, "%s", s->msg);
+    if (size > 0) snprintf(buf, size, "%s", s->msg);
     s->msg[0] = '\0';
     return s->msg_kind;
 }
@@ -257,20 +233,13 @@ void session_params(model_session *s, bd3_sampler_params *p)
     const config *c = s->cfg;
     s->n_runs++;
     bd3_sampler_kind k;
-    if (c && config_given(c, "sampler") && bd3_sampler_kind_parse(c->sampler, &k) == 0)
-        p->kind = k;
-    if (c && config_given(c, "steps"))
-        p->steps = c->steps;
-    if (c && config_given(c, "threshold"))
-        p->threshold = c->threshold;
-    if (c && config_given(c, "temperature") && c->temperature > 0)
-        p->temperature = c->temperature;
-    if (c && config_given(c, "top-p") && c->top_p > 0 && c->top_p <= 1)
-        p->top_p = c->top_p;
-    if (c && config_given(c, "top-k"))
-        p->top_k = c->top_k;
-    if (c && config_given(c, "refresh"))
-        p->refresh = c->refresh;
+    if (c && config_given(c, "sampler") && bd3_sampler_kind_parse(c->sampler, &k) == 0) p->kind = k;
+    if (c && config_given(c, "steps")) p->steps = c->steps;
+    if (c && config_given(c, "threshold")) p->threshold = c->threshold;
+    if (c && config_given(c, "temperature") && c->temperature > 0) p->temperature = c->temperature;
+    if (c && config_given(c, "top-p") && c->top_p > 0 && c->top_p <= 1) p->top_p = c->top_p;
+    if (c && config_given(c, "top-k")) p->top_k = c->top_k;
+    if (c && config_given(c, "refresh")) p->refresh = c->refresh;
     /* seed 0: a fresh seed every run; a set seed N gives N, N+1, ... for the runs of a session */
     p->seed = c && c->seed ? c->seed + s->n_runs - 1 : bd3_rng_fresh_seed();
 }
@@ -279,17 +248,14 @@ double session_revise_fraction(const model_session *s)
 {
     bd3_defaults d;
     bd3_model_defaults(s->model, &d);
-    return s->cfg && config_given(s->cfg, "revise-fraction") ? s->cfg->revise_fraction
-                                                              : d.revise_fraction;
+    return s->cfg && config_given(s->cfg, "revise-fraction") ? s->cfg->revise_fraction : d.revise_fraction;
 }
 
 /* Cancels the running job (worker side) and forgets it; a live job leaves the original text. */
 void session_stop(model_session *s)
 {
-    if (!s->job_id)
-        return;
-    if (s->worker)
-        model_worker_cancel(s->worker);
+    if (!s->job_id) return;
+    if (s->worker) model_worker_cancel(s->worker);
     live_end(s);
     session_job_clear(s);
 }
@@ -297,18 +263,15 @@ void session_stop(model_session *s)
 uint64_t session_submit(model_session *s, const model_job *j)
 {
     uint64_t id = model_worker_submit(s->worker, j);
-    if (!id)
-        session_msg(s, MODEL_MSG_ERROR, "model: the request does not fit the model");
+    if (!id) session_msg(s, MODEL_MSG_ERROR, "model: the request does not fit the model");
     return id;
 }
 
 /* Loads the model if needed; a background scoring job gives way to the command. */
 int session_ready(model_session *s)
 {
-    if (model_session_load(s) != 0)
-        return -1;
-    if (s->job_id && s->kind == MODEL_JOB_SCORE)
-        session_stop(s);
+    if (model_session_load(s) != 0) return -1;
+    if (s->job_id && s->kind == MODEL_JOB_SCORE) session_stop(s);
     return 0;
 }
 
@@ -328,8 +291,7 @@ bool model_session_cancel(model_session *s, text *t)
 void model_session_forget(model_session *s, const text *t)
 {
     if (s->job_id && (s->live.span.t == t || s->score.t == t)) {
-        if (s->worker)
-            model_worker_cancel(s->worker);
+        if (s->worker) model_worker_cancel(s->worker);
         s->live.on = false; /* the text goes away: no group to close */
         session_job_clear(s);
     }
@@ -338,36 +300,30 @@ void model_session_forget(model_session *s, const text *t)
         fill_forget(s);
         s->infill.fill = false;
     }
-    if (s->infill.n_marks > 0 && s->infill.marks[0].t == t)
-        fill_marks_clear(s);
-    if (s->revise.t == t)
-        s->revise.t = NULL;
+    if (s->infill.n_marks > 0 && s->infill.marks[0].t == t) fill_marks_clear(s);
+    if (s->revise.t == t) s->revise.t = NULL;
     if (s->inspect.t == t) {
         s->inspect.t = NULL;
         s->inspect.n = 0;
     }
-    if (s->score.edit_t == t)
-        s->score.edit_t = NULL;
-    if (s->cont.t == t)
-        s->cont.t = NULL;
-    if (s->cont.run_t == t)
-        s->cont.run_t = NULL;
+    if (s->score.edit_t == t) s->score.edit_t = NULL;
+    if (s->cont.t == t) s->cont.t = NULL;
+    if (s->cont.run_t == t) s->cont.run_t = NULL;
 }
 
 /* What each job kind does with its events. */
 static const session_job_ops job_ops[] = {
-    [MODEL_JOB_INFILL] = { "infill", true, live_window_progress, infill_on_done },
-    [MODEL_JOB_CONTINUE] = { "continue", true, continue_on_progress, continue_on_done },
-    [MODEL_JOB_SCORE] = { "scoring", false, NULL, score_on_done },
-    [MODEL_JOB_REVISE] = { "revise", true, live_window_progress, revise_on_done },
-    [MODEL_JOB_INSPECT] = { "inspect", false, NULL, inspect_on_done },
-    [MODEL_JOB_INFILL_FIT] = { "fit", true, infill_fit_on_progress, infill_fit_on_done },
+    [MODEL_JOB_INFILL] = {"infill", true, live_window_progress, infill_on_done},
+    [MODEL_JOB_CONTINUE] = {"continue", true, continue_on_progress, continue_on_done},
+    [MODEL_JOB_SCORE] = {"scoring", false, NULL, score_on_done},
+    [MODEL_JOB_REVISE] = {"revise", true, live_window_progress, revise_on_done},
+    [MODEL_JOB_INSPECT] = {"inspect", false, NULL, inspect_on_done},
+    [MODEL_JOB_INFILL_FIT] = {"fit", true, infill_fit_on_progress, infill_fit_on_done},
 };
 
 static void on_progress(model_session *s, const model_event *e)
 {
-    if (e->job_kind != s->kind)
-        return; /* the scoring pass before a revise */
+    if (e->job_kind != s->kind) return; /* the scoring pass before a revise */
     s->n_done = e->n_done;
     s->n_target = e->n_target > 0 ? e->n_target : s->n_target;
     s->seconds = e->seconds;
@@ -393,15 +349,11 @@ static void on_done(model_session *s, const model_event *e)
     job_ops[s->kind].on_done(s, e);
 }
 
-int model_session_fd(const model_session *s)
-{
-    return s->worker ? model_worker_fd(s->worker) : -1;
-}
+int model_session_fd(const model_session *s) { return s->worker ? model_worker_fd(s->worker) : -1; }
 
 bool model_session_process(model_session *s)
 {
-    if (!s->worker)
-        return false;
+    if (!s->worker) return false;
     bool changed = model_session_show(s);
     model_event *e;
     while ((e = model_worker_poll(s->worker)) != NULL) {
@@ -417,15 +369,11 @@ bool model_session_process(model_session *s)
     return changed;
 }
 
-bool model_session_busy(const model_session *s)
-{
-    return s->job_id != 0;
-}
+bool model_session_busy(const model_session *s) { return s->job_id != 0; }
 
 void model_session_status(const model_session *s, char *buf, size_t size)
 {
-    if (size == 0)
-        return;
+    if (size == 0) return;
     buf[0] = '\0';
     const session_infill *in = &s->infill;
     if (!s->job_id) {
@@ -441,7 +389,8 @@ void model_session_status(const model_session *s, char *buf, size_t size)
     if (!ops->shows_progress)
         snprintf(buf, size, "%s", name);
     else if (s->kind == MODEL_JOB_INFILL_FIT)
-        snprintf(buf, size, "fit %d..%d %d/%d %.0f tok/s", in->fit_lo, in->fit_hi, s->n_done, s->n_target, rate);
+        snprintf(buf, size, "fit %d..%d %d/%d %.0f tok/s", in->fit_lo, in->fit_hi, s->n_done, s->n_target,
+                 rate);
     else
         snprintf(buf, size, "%s %d/%d %.0f tok/s", name, s->n_done, s->n_target, rate);
 }

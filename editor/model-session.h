@@ -15,16 +15,16 @@
 #include "model-worker.h"
 #include "text.h"
 
-#define MODEL_MSG_MAX 256       /* bytes of a message, NUL included */
-#define MODEL_MASK_TEXT "\xe2\x96\x91" /* placeholder drawn for a mask: U+2591 LIGHT SHADE */
-#define MODEL_INFILL_DEFAULT 16 /* tokens of an empty-selection infill when infill-length is 0 */
+#define MODEL_MSG_MAX        256            /* bytes of a message, NUL included */
+#define MODEL_MASK_TEXT      "\xe2\x96\x91" /* placeholder drawn for a mask: U+2591 LIGHT SHADE */
+#define MODEL_INFILL_DEFAULT 16             /* tokens of an empty-selection infill when infill-length is 0 */
 
 typedef struct model_session model_session;
 
 /* Severity of a message for the message line. */
 typedef enum model_msg_kind {
-    MODEL_MSG_INFO,   /* progress and results */
-    MODEL_MSG_ERROR,  /* a failure, a dropped result or a weak model */
+    MODEL_MSG_INFO,  /* progress and results */
+    MODEL_MSG_ERROR, /* a failure, a dropped result or a weak model */
 } model_msg_kind;
 
 /* The editor's view of a text while the model edits it: called after the session replaced
@@ -58,8 +58,7 @@ model_msg_kind model_session_take_message(model_session *s, char *buf, size_t si
 /* Infill the selection, or insert infill-length tokens at the cursor when it is empty; count > 0
  * sets the number of tokens written. When the last infill's result is still untouched, draws
  * another sample of the same span instead. */
-int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor,
-                         int count);
+int model_session_infill(model_session *s, text *t, size_t sel_lo, size_t sel_hi, size_t cursor, int count);
 /* Grow or shrink the infill target by delta tokens: restarts a running infill, redraws the last
  * one at the new length, or else applies to the next infill. */
 int model_session_resize(model_session *s, text *t, int delta);

@@ -11,16 +11,14 @@
 uint8_t model_window_conf_encode(float p, bool by_model)
 {
     uint8_t level = 1;
-    if (p >= 0.0f)
-        level = (uint8_t)(1 + lrintf((p > 1.0f ? 1.0f : p) * (MODEL_CONF_LEVELS - 1)));
+    if (p >= 0.0f) level = (uint8_t)(1 + lrintf((p > 1.0f ? 1.0f : p) * (MODEL_CONF_LEVELS - 1)));
     return by_model ? (uint8_t)(MODEL_CONF_BY_MODEL | level) : level;
 }
 
 float model_window_conf_decode(uint8_t attr)
 {
     unsigned level = attr & (MODEL_CONF_BY_MODEL - 1);
-    if (level == 0)
-        return -1.0f;
+    if (level == 0) return -1.0f;
     return (float)(level - 1) / (MODEL_CONF_LEVELS - 1);
 }
 
@@ -40,22 +38,19 @@ void model_window_release(model_window *w)
 /* Tokens of document bytes [a, b); *ids malloc'd (NULL when empty). Also writes the byte length
  * of every token to *lens (malloc'd [n]); fails with BD3_E_FORMAT when the tokens do not cover
  * the bytes exactly. */
-static bd3_status window_tokenize(const bd3_model *m, const text *t, size_t a, size_t b,
-                                  int32_t **ids, size_t **lens, size_t *n)
+static bd3_status window_tokenize(const bd3_model *m, const text *t, size_t a, size_t b, int32_t **ids,
+                                  size_t **lens, size_t *n)
 {
     *ids = NULL;
     *lens = NULL;
     *n = 0;
-    if (b <= a)
-        return BD3_OK;
+    if (b <= a) return BD3_OK;
     char *buf = malloc(b - a);
-    if (!buf)
-        return BD3_E_NOMEM;
+    if (!buf) return BD3_E_NOMEM;
     size_t got = text_read(t, a, b - a, buf);
     bd3_status st = bd3_tokenize(m, buf, got, ids, n);
     free(buf);
-    if (st != BD3_OK)
-        return st;
+    if (st != BD3_OK) return st;
     *lens = malloc((*n ? *n : 1) * sizeof **lens);
     if (!*lens) {
         free(*ids);
@@ -65,8 +60,7 @@ static bd3_status window_tokenize(const bd3_model *m, const text *t, size_t a, s
     size_t sum = 0;
     for (size_t i = 0; i < *n; i++) {
         size_t len = 0;
-        if (!bd3_token_bytes(m, (*ids)[i], &len))
-            len = 0;
+        if (!bd3_token_bytes(m, (*ids)[i], &len)) len = 0;
         (*lens)[i] = len;
         sum += len;
     }
@@ -82,24 +76,20 @@ static bd3_status window_tokenize(const bd3_model *m, const text *t, size_t a, s
 }
 
 bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t, size_t byte_lo,
-                              size_t byte_hi, int n_masks, int max_tokens, int max_left,
-                              int max_right)
+                              size_t byte_hi, int n_masks, int max_tokens, int max_left, int max_right)
 {
     memset(w, 0, sizeof *w);
     const bd3_hparams *hp = bd3_model_hparams(m);
     size_t size = text_size(t);
-    if (byte_lo > byte_hi || byte_hi > size || max_tokens <= 0)
-        return BD3_E_ARG;
-    if (max_tokens > hp->n_ctx)
-        max_tokens = hp->n_ctx;
+    if (byte_lo > byte_hi || byte_hi > size || max_tokens <= 0) return BD3_E_ARG;
+    if (max_tokens > hp->n_ctx) max_tokens = hp->n_ctx;
     int32_t *tid = NULL, *lid = NULL, *rid = NULL;
     size_t *tlen = NULL, *llen = NULL, *rlen = NULL;
     size_t nt = 0, nl = 0, nr = 0;
     bd3_status st = BD3_OK;
     if (n_masks < 0) {
         st = window_tokenize(m, t, byte_lo, byte_hi, &tid, &tlen, &nt);
-        if (st != BD3_OK)
-            goto done;
+        if (st != BD3_OK) goto done;
     } else {
         nt = (size_t)n_masks;
     }
@@ -114,14 +104,10 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
     size_t rbytes = want_r * WINDOW_BYTES_PER_TOKEN + 64;
     size_t left_start = byte_lo > lbytes ? byte_lo - lbytes : 0;
     size_t right_end = size - byte_hi > rbytes ? byte_hi + rbytes : size;
-    if (want_l > 0)
-        st = window_tokenize(m, t, left_start, byte_lo, &lid, &llen, &nl);
-    if (st == BD3_OK && want_r > 0)
-        st = window_tokenize(m, t, byte_hi, right_end, &rid, &rlen, &nr);
-    if (st != BD3_OK)
-        goto done;
-    if (want_r == 0)
-        right_end = byte_hi;
+    if (want_l > 0) st = window_tokenize(m, t, left_start, byte_lo, &lid, &llen, &nl);
+    if (st == BD3_OK && want_r > 0) st = window_tokenize(m, t, byte_hi, right_end, &rid, &rlen, &nr);
+    if (st != BD3_OK) goto done;
+    if (want_r == 0) right_end = byte_hi;
     /* split: each side gets half, a short side gives the rest to the other */
     size_t take_l = nl < want_l ? nl : want_l;
     size_t take_r = nr < want_r ? nr : want_r;
@@ -157,12 +143,10 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
     for (size_t i = 0; i < nt; i++, k++) {
         w->ids[k] = tid ? tid[i] : hp->mask_id;
         w->pos[k] = p;
-        if (tlen)
-            p += tlen[i];
+        if (tlen) p += tlen[i];
     }
     w->hi = (int)k;
-    if (!tid)
-        p = byte_hi;
+    if (!tid) p = byte_hi;
     for (size_t i = 0; i < take_r; i++, k++) {
         w->ids[k] = rid[i];
         w->pos[k] = p;
@@ -183,8 +167,7 @@ bd3_status model_window_build(model_window *w, const bd3_model *m, const text *t
         }
         text_attr_get(t, first, last - first, attr);
         for (size_t i = 0; i < n; i++) {
-            if (w->ids[i] == hp->mask_id)
-                continue;
+            if (w->ids[i] == hp->mask_id) continue;
             float v = 1.0f;
             for (size_t b = w->pos[i]; b < w->pos[i + 1]; b++) {
                 float c = model_window_conf_decode(attr[b - first]);
@@ -202,22 +185,19 @@ done:
     free(tlen);
     free(llen);
     free(rlen);
-    if (st != BD3_OK)
-        model_window_release(w);
+    if (st != BD3_OK) model_window_release(w);
     return st;
 }
 
 bd3_status model_window_build_spans(model_window *w, const bd3_model *m, const text *t, int n_spans,
-                                    const size_t *lo, const size_t *hi, const int *n_masks,
-                                    int max_tokens)
+                                    const size_t *lo, const size_t *hi, const int *n_masks, int max_tokens)
 {
     memset(w, 0, sizeof *w);
-    if (n_spans < 1 || !lo || !hi || !n_masks)
-        return BD3_E_ARG;
+    if (n_spans < 1 || !lo || !hi || !n_masks) return BD3_E_ARG;
     for (int k = 0; k < n_spans; k++)
         if (lo[k] > hi[k] || n_masks[k] < 0 || (k > 0 && lo[k] < hi[k - 1]) || hi[k] > text_size(t))
             return BD3_E_ARG;
-    int32_t **bid = calloc((size_t)n_spans, sizeof *bid); /* [n_spans - 1] tokens between spans */
+    int32_t **bid = calloc((size_t)n_spans, sizeof *bid);  /* [n_spans - 1] tokens between spans */
     size_t **blen = calloc((size_t)n_spans, sizeof *blen); /* their byte lengths */
     size_t *bn = calloc((size_t)n_spans, sizeof *bn);      /* their counts */
     bd3_status st = bid && blen && bn ? BD3_OK : BD3_E_NOMEM;
@@ -229,10 +209,8 @@ bd3_status model_window_build_spans(model_window *w, const bd3_model *m, const t
             nt += bn[k];
         }
     }
-    if (st == BD3_OK && nt > (size_t)INT32_MAX)
-        st = BD3_E_ARG;
-    if (st == BD3_OK)
-        st = model_window_build(w, m, t, lo[0], hi[n_spans - 1], (int)nt, max_tokens, -1, -1);
+    if (st == BD3_OK && nt > (size_t)INT32_MAX) st = BD3_E_ARG;
+    if (st == BD3_OK) st = model_window_build(w, m, t, lo[0], hi[n_spans - 1], (int)nt, max_tokens, -1, -1);
     if (st == BD3_OK) {
         const bd3_hparams *hp = bd3_model_hparams(m);
         int i = w->lo;
@@ -266,40 +244,34 @@ bd3_status model_window_build_spans(model_window *w, const bd3_model *m, const t
     free(bid);
     free(blen);
     free(bn);
-    if (st != BD3_OK)
-        model_window_release(w);
+    if (st != BD3_OK) model_window_release(w);
     return st;
 }
 
 /* Grows *buf and *attrs to hold need bytes. */
 static int window_reserve(char **buf, uint8_t **attrs, size_t *cap, size_t need)
 {
-    if (need <= *cap && *buf && *attrs)
-        return 0;
+    if (need <= *cap && *buf && *attrs) return 0;
     size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
+    while (c < need) c *= 2;
     char *nb = realloc(*buf, c);
-    if (!nb)
-        return -1;
+    if (!nb) return -1;
     *buf = nb;
     uint8_t *na = realloc(*attrs, c);
-    if (!na)
-        return -1;
+    if (!na) return -1;
     *attrs = na;
     *cap = c;
     return 0;
 }
 
 bd3_status model_window_render(const bd3_model *m, const int32_t *ids, const float *conf, int n,
-                               const char *mask_text, char **buf, uint8_t **attrs, size_t *len,
-                               size_t *cap, size_t *bounds)
+                               const char *mask_text, char **buf, uint8_t **attrs, size_t *len, size_t *cap,
+                               size_t *bounds)
 {
     const bd3_hparams *hp = bd3_model_hparams(m);
     size_t mlen = strlen(mask_text);
     for (int i = 0; i < n; i++) {
-        if (bounds)
-            bounds[i] = *len;
+        if (bounds) bounds[i] = *len;
         const char *b;
         size_t bl = 0;
         uint8_t q = 0;
@@ -308,17 +280,14 @@ bd3_status model_window_render(const bd3_model *m, const int32_t *ids, const flo
             bl = mlen;
         } else {
             b = bd3_token_bytes(m, ids[i], &bl);
-            if (!b)
-                bl = 0;
+            if (!b) bl = 0;
             q = conf ? model_window_conf_encode(conf[i], true) : 0;
         }
-        if (window_reserve(buf, attrs, cap, *len + bl + 1) != 0)
-            return BD3_E_NOMEM;
+        if (window_reserve(buf, attrs, cap, *len + bl + 1) != 0) return BD3_E_NOMEM;
         memcpy(*buf + *len, b, bl);
         memset(*attrs + *len, q, bl);
         *len += bl;
     }
-    if (bounds)
-        bounds[n] = *len;
+    if (bounds) bounds[n] = *len;
     return BD3_OK;
 }

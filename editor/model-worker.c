@@ -13,25 +13,25 @@
 
 /* A queued or running job with its own copies of the arrays. */
 typedef struct worker_job {
-    model_job req;     /* the request; req.ids and req.conf point at ids and conf below */
-    uint64_t id;       /* job id, increasing from 1 */
-    int32_t *ids;      /* window ids [req.n] */
-    float *conf;       /* window confidence [req.n] */
-    double t_start;    /* monotonic seconds when the job started */
+    model_job req;  /* the request; req.ids and req.conf point at ids and conf below */
+    uint64_t id;    /* job id, increasing from 1 */
+    int32_t *ids;   /* window ids [req.n] */
+    float *conf;    /* window confidence [req.n] */
+    double t_start; /* monotonic seconds when the job started */
 } worker_job;
 
 struct model_worker {
-    bd3_ctx *ctx;               /* owned; used only by the thread once it runs */
-    pthread_t thread;           /* the worker thread */
-    pthread_mutex_t lock;       /* guards everything below except the atomics */
-    pthread_cond_t wake;        /* signalled on submit and on quit */
-    worker_job *pending;        /* next job to run, or NULL */
-    int running;                /* 1 while the thread runs a job */
-    model_event *head, *tail;   /* mailbox, oldest first */
-    int pipe_rd, pipe_wr;       /* wakeup pipe, both ends non-blocking */
-    atomic_uint_fast64_t latest;     /* id of the newest job submitted */
+    bd3_ctx *ctx;                     /* owned; used only by the thread once it runs */
+    pthread_t thread;                 /* the worker thread */
+    pthread_mutex_t lock;             /* guards everything below except the atomics */
+    pthread_cond_t wake;              /* signalled on submit and on quit */
+    worker_job *pending;              /* next job to run, or NULL */
+    int running;                      /* 1 while the thread runs a job */
+    model_event *head, *tail;         /* mailbox, oldest first */
+    int pipe_rd, pipe_wr;             /* wakeup pipe, both ends non-blocking */
+    atomic_uint_fast64_t latest;      /* id of the newest job submitted */
     atomic_uint_fast64_t cancel_upto; /* every job with id <= this is cancelled */
-    atomic_int quit;            /* 1: stop the thread */
+    atomic_int quit;                  /* 1: stop the thread */
 };
 
 static double worker_now(void)
@@ -43,8 +43,7 @@ static double worker_now(void)
 
 void model_event_free(model_event *e)
 {
-    if (!e)
-        return;
+    if (!e) return;
     free(e->ids);
     free(e->conf);
     free(e->changed);
@@ -53,8 +52,7 @@ void model_event_free(model_event *e)
 
 static void worker_job_free(worker_job *j)
 {
-    if (!j)
-        return;
+    if (!j) return;
     free(j->ids);
     free(j->conf);
     free(j);
@@ -77,8 +75,8 @@ static void worker_post(model_worker *w, model_event *e)
         return;
     }
     model_event *t = w->tail;
-    if (e->kind == MODEL_EVENT_PROGRESS && t && t->kind == MODEL_EVENT_PROGRESS &&
-        t->job_id == e->job_id && t->offset == e->offset && t->n == e->n) {
+    if (e->kind == MODEL_EVENT_PROGRESS && t && t->kind == MODEL_EVENT_PROGRESS && t->job_id == e->job_id &&
+        t->offset == e->offset && t->n == e->n) {
         free(t->ids);
         free(t->conf);
         model_event *keep_next = t->next;
@@ -103,8 +101,7 @@ static void worker_post(model_worker *w, model_event *e)
 static model_event *worker_event_new(const worker_job *j, model_event_kind kind)
 {
     model_event *e = calloc(1, sizeof *e);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     e->kind = kind;
     e->job_kind = j->req.kind;
     e->job_id = j->id;
@@ -114,19 +111,17 @@ static model_event *worker_event_new(const worker_job *j, model_event_kind kind)
 }
 
 typedef struct worker_step {
-    model_worker *w;   /* the worker */
-    worker_job *job;   /* the running job */
+    model_worker *w; /* the worker */
+    worker_job *job; /* the running job */
 } worker_step;
 
 /* bd3_step_fn: copies the canvas into a progress event; nonzero when the job was cancelled. */
 static int worker_on_step(void *user, const bd3_progress *p)
 {
     worker_step *s = user;
-    if (worker_job_cancelled(s->w, s->job->id))
-        return 1;
+    if (worker_job_cancelled(s->w, s->job->id)) return 1;
     model_event *e = worker_event_new(s->job, MODEL_EVENT_PROGRESS);
-    if (!e)
-        return 0;
+    if (!e) return 0;
     e->n_calls = p->n_calls;
     e->n_masked = p->n_masked;
     e->n_target = p->n_target;
@@ -140,8 +135,7 @@ static int worker_on_step(void *user, const bd3_progress *p)
             return 0;
         }
         memcpy(e->ids, p->ids, (size_t)p->n_canvas * sizeof *e->ids);
-        if (p->conf)
-            memcpy(e->conf, p->conf, (size_t)p->n_canvas * sizeof *e->conf);
+        if (p->conf) memcpy(e->conf, p->conf, (size_t)p->n_canvas * sizeof *e->conf);
         e->n = p->n_canvas;
     }
     worker_post(s->w, e);
@@ -174,8 +168,8 @@ static void worker_run(model_worker *w, worker_job *j)
         if (!out || !out_conf)
             st = BD3_E_NOMEM;
         else
-            st = bd3_continue(w->ctx, &r->sp, r->block_len, j->ids, r->n, r->max_new, out, out_conf,
-                              &n_out, &why, worker_on_step, &step);
+            st = bd3_continue(w->ctx, &r->sp, r->block_len, j->ids, r->n, r->max_new, out, out_conf, &n_out,
+                              &why, worker_on_step, &step);
         break;
     case MODEL_JOB_SCORE:
         st = bd3_score(w->ctx, j->ids, r->n, r->score_k, j->conf, worker_on_step, &step);
@@ -197,8 +191,8 @@ static void worker_run(model_worker *w, worker_job *j)
         if (!out || !out_conf)
             st = r->fit_max > 0 ? BD3_E_NOMEM : BD3_E_ARG;
         else
-            st = bd3_infill_fit(w->ctx, &r->sp, j->ids, r->n, r->lo, r->hi, r->fit_min, r->fit_max, 0,
-                                out, out_conf, &n_out, &nats_per_byte, worker_on_step, &step);
+            st = bd3_infill_fit(w->ctx, &r->sp, j->ids, r->n, r->lo, r->hi, r->fit_min, r->fit_max, 0, out,
+                                out_conf, &n_out, &nats_per_byte, worker_on_step, &step);
         break;
     }
     if (st == BD3_OK && worker_job_cancelled(w, j->id))
@@ -265,8 +259,7 @@ bd3_status model_worker_new(const bd3_model *m, int n_threads, model_worker **ou
 {
     *out = NULL;
     model_worker *w = calloc(1, sizeof *w);
-    if (!w)
-        return BD3_E_NOMEM;
+    if (!w) return BD3_E_NOMEM;
     int fds[2];
     if (pipe(fds) != 0) {
         free(w);
@@ -305,8 +298,7 @@ bd3_status model_worker_new(const bd3_model *m, int n_threads, model_worker **ou
 
 void model_worker_free(model_worker *w)
 {
-    if (!w)
-        return;
+    if (!w) return;
     pthread_mutex_lock(&w->lock);
     atomic_store(&w->quit, 1);
     pthread_cond_signal(&w->wake);
@@ -328,32 +320,25 @@ void model_worker_free(model_worker *w)
 /* Checks a request's sizes so the engine only ever sees valid ranges. */
 static int worker_job_valid(const model_job *r)
 {
-    if (r->n <= 0 || !r->ids)
-        return 0;
+    if (r->n <= 0 || !r->ids) return 0;
     switch (r->kind) {
     case MODEL_JOB_INFILL:
-    case MODEL_JOB_SCORE:
-        return 1;
-    case MODEL_JOB_CONTINUE:
-        return r->max_new > 0 && r->block_len > 0;
+    case MODEL_JOB_SCORE: return 1;
+    case MODEL_JOB_CONTINUE: return r->max_new > 0 && r->block_len > 0;
     case MODEL_JOB_REVISE:
         return r->lo >= 0 && r->lo < r->hi && r->hi <= r->n && r->fraction > 0 && r->fraction <= 1;
-    case MODEL_JOB_INSPECT:
-        return r->pos >= 0 && r->pos < r->n && r->n_alt >= 1 && r->n_alt <= MODEL_ALT_MAX;
+    case MODEL_JOB_INSPECT: return r->pos >= 0 && r->pos < r->n && r->n_alt >= 1 && r->n_alt <= MODEL_ALT_MAX;
     case MODEL_JOB_INFILL_FIT:
-        return r->lo >= 0 && r->lo <= r->hi && r->hi <= r->n && r->fit_min >= 1 &&
-               r->fit_max >= r->fit_min;
+        return r->lo >= 0 && r->lo <= r->hi && r->hi <= r->n && r->fit_min >= 1 && r->fit_max >= r->fit_min;
     }
     return 0;
 }
 
 uint64_t model_worker_submit(model_worker *w, const model_job *job)
 {
-    if (!worker_job_valid(job))
-        return 0;
+    if (!worker_job_valid(job)) return 0;
     worker_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return 0;
+    if (!j) return 0;
     j->req = *job;
     j->ids = malloc((size_t)job->n * sizeof *j->ids);
     j->conf = calloc((size_t)job->n, sizeof *j->conf);
@@ -362,8 +347,7 @@ uint64_t model_worker_submit(model_worker *w, const model_job *job)
         return 0;
     }
     memcpy(j->ids, job->ids, (size_t)job->n * sizeof *j->ids);
-    if (job->conf)
-        memcpy(j->conf, job->conf, (size_t)job->n * sizeof *j->conf);
+    if (job->conf) memcpy(j->conf, job->conf, (size_t)job->n * sizeof *j->conf);
     j->req.ids = j->ids;
     j->req.conf = j->conf;
     pthread_mutex_lock(&w->lock);
@@ -414,10 +398,7 @@ void model_worker_cancel(model_worker *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-uint64_t model_worker_latest(model_worker *w)
-{
-    return atomic_load(&w->latest);
-}
+uint64_t model_worker_latest(model_worker *w) { return atomic_load(&w->latest); }
 
 int model_worker_busy(model_worker *w)
 {
@@ -427,10 +408,7 @@ int model_worker_busy(model_worker *w)
     return busy;
 }
 
-int model_worker_fd(const model_worker *w)
-{
-    return w->pipe_rd;
-}
+int model_worker_fd(const model_worker *w) { return w->pipe_rd; }
 
 model_event *model_worker_poll(model_worker *w)
 {
@@ -442,13 +420,11 @@ model_event *model_worker_poll(model_worker *w)
     model_event *e;
     while ((e = w->head) != NULL) {
         w->head = e->next;
-        if (!w->head)
-            w->tail = NULL;
+        if (!w->head) w->tail = NULL;
         e->next = NULL;
         int stale = e->job_id < latest ||
                     (e->kind == MODEL_EVENT_PROGRESS && e->job_id <= atomic_load(&w->cancel_upto));
-        if (!stale)
-            break;
+        if (!stale) break;
         model_event_free(e);
     }
     pthread_mutex_unlock(&w->lock);

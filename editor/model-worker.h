@@ -10,11 +10,11 @@
 #define MODEL_ALT_MAX 16 /* most alternatives an inspect job returns */
 
 typedef enum model_job_kind {
-    MODEL_JOB_INFILL,   /* bd3_infill over the window: every mask is regenerated */
-    MODEL_JOB_CONTINUE, /* bd3_continue after the window (the window is the prompt) */
-    MODEL_JOB_SCORE,    /* bd3_score of the window */
-    MODEL_JOB_REVISE,   /* bd3_revise of [lo, hi) in the window */
-    MODEL_JOB_INSPECT,  /* bd3_alternatives at pos */
+    MODEL_JOB_INFILL,     /* bd3_infill over the window: every mask is regenerated */
+    MODEL_JOB_CONTINUE,   /* bd3_continue after the window (the window is the prompt) */
+    MODEL_JOB_SCORE,      /* bd3_score of the window */
+    MODEL_JOB_REVISE,     /* bd3_revise of [lo, hi) in the window */
+    MODEL_JOB_INSPECT,    /* bd3_alternatives at pos */
     MODEL_JOB_INFILL_FIT, /* bd3_infill_fit: [lo, hi) refilled at every length fit_min..fit_max */
 } model_job_kind;
 
@@ -42,28 +42,28 @@ typedef enum model_event_kind {
 } model_event_kind;
 
 typedef struct model_event {
-    model_event_kind kind;   /* progress or done */
-    model_job_kind job_kind; /* operation of the job */
-    uint64_t job_id;         /* id model_worker_submit returned */
-    uint64_t tag;            /* the job's tag */
-    bd3_status status;       /* done: the operation's status (BD3_E_CANCELLED when stopped) */
-    int n_calls;             /* model calls made so far */
-    int n_masked;            /* masks left on the canvas */
-    int n_target;            /* tokens the operation writes in all */
-    int n_done;              /* tokens written so far */
-    double seconds;          /* wall time since the job started */
-    int32_t *ids;            /* progress: canvas [n]; done: window [n] (continue: new tokens [n];
-                                infill-fit: the tokens of the span that fits [n]) */
-    float *conf;             /* confidence [n] parallel to ids */
-    int n;                   /* entries in ids and conf */
-    int offset;              /* progress: index of ids[0] in the operation's token sequence */
-    uint8_t *changed;        /* done, revise: [n], 1 where the token changed; else NULL */
-    bd3_stop stop;           /* done, continue: why it stopped */
-    int n_alt;               /* done, inspect: alternatives written */
-    double nats_per_byte;    /* done, infill-fit: NELBO per byte of the span kept */
+    model_event_kind kind;           /* progress or done */
+    model_job_kind job_kind;         /* operation of the job */
+    uint64_t job_id;                 /* id model_worker_submit returned */
+    uint64_t tag;                    /* the job's tag */
+    bd3_status status;               /* done: the operation's status (BD3_E_CANCELLED when stopped) */
+    int n_calls;                     /* model calls made so far */
+    int n_masked;                    /* masks left on the canvas */
+    int n_target;                    /* tokens the operation writes in all */
+    int n_done;                      /* tokens written so far */
+    double seconds;                  /* wall time since the job started */
+    int32_t *ids;                    /* progress: canvas [n]; done: window [n] (continue: new tokens [n];
+                                        infill-fit: the tokens of the span that fits [n]) */
+    float *conf;                     /* confidence [n] parallel to ids */
+    int n;                           /* entries in ids and conf */
+    int offset;                      /* progress: index of ids[0] in the operation's token sequence */
+    uint8_t *changed;                /* done, revise: [n], 1 where the token changed; else NULL */
+    bd3_stop stop;                   /* done, continue: why it stopped */
+    int n_alt;                       /* done, inspect: alternatives written */
+    double nats_per_byte;            /* done, infill-fit: NELBO per byte of the span kept */
     int32_t alt_ids[MODEL_ALT_MAX];  /* done, inspect: token ids, most probable first */
     double alt_probs[MODEL_ALT_MAX]; /* done, inspect: their probabilities */
-    struct model_event *next; /* mailbox link (private) */
+    struct model_event *next;        /* mailbox link (private) */
 } model_event;
 
 void model_event_free(model_event *e); /* NULL is a no-op */

@@ -23,7 +23,8 @@ size_t motion_word_next(const text *t, size_t pos)
     size_t size = text_size(t);
     if (pos >= size) return size;
     int c = motion_class(t, pos);
-    if (c != CLASS_SPACE) while (pos < size && motion_class(t, pos) == c) pos++;
+    if (c != CLASS_SPACE)
+        while (pos < size && motion_class(t, pos) == c) pos++;
     while (pos < size && motion_class(t, pos) == CLASS_SPACE) pos++;
     return pos;
 }
@@ -58,10 +59,7 @@ size_t motion_word_last(const text *t, size_t pos)
     return last > pos ? last : pos;
 }
 
-static bool motion_is_blank(int b)
-{
-    return b == ' ' || b == '\t' || b == '\r';
-}
+static bool motion_is_blank(int b) { return b == ' ' || b == '\t' || b == '\r'; }
 
 /* True when the line starting at pos is blank (only blanks before its newline or the end). */
 static bool motion_line_blank(const text *t, size_t pos)
@@ -89,13 +87,19 @@ static bool motion_sentence_start(const text *t, size_t pos)
     }
     if (p == 0) return true;
     if (newlines >= 2) return true;
-    if (p == pos) return false;  /* no blank before pos */
+    if (p == pos) return false; /* no blank before pos */
     while (p > 0) {
         int c = text_byte_at(t, p - 1);
-        if (c == '"' || c == '\'' || c == ')' || c == ']') { p--; continue; }
+        if (c == '"' || c == '\'' || c == ')' || c == ']') {
+            p--;
+            continue;
+        }
         /* closing quotes ’ ” (E2 80 99 / E2 80 9D) */
         if ((c == 0x99 || c == 0x9d) && p >= 3 && text_byte_at(t, p - 2) == 0x80 &&
-            text_byte_at(t, p - 3) == 0xe2) { p -= 3; continue; }
+            text_byte_at(t, p - 3) == 0xe2) {
+            p -= 3;
+            continue;
+        }
         return c == '.' || c == '!' || c == '?';
     }
     return false;

@@ -27,6 +27,6 @@ size_t motion_paragraph_prev(const text *t, size_t pos);
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end);
 void motion_sentence_range(const text *t, size_t pos, size_t *start, size_t *end);
 void motion_paragraph_range(const text *t, size_t pos, size_t *start, size_t *end);
-void motion_line_range(const text *t, size_t pos, size_t *start, size_t *end);  /* with its newline */
+void motion_line_range(const text *t, size_t pos, size_t *start, size_t *end); /* with its newline */
 
 #endif

@@ -13,10 +13,14 @@ bool search_init(search *s, const char *pattern, bool regex, char *err, size_t e
     memset(s, 0, sizeof *s);
     s->len = strlen(pattern);
     s->pattern = strdup(pattern);
-    if (!s->pattern) { snprintf(err, err_size, "out of memory"); return false; }
+    if (!s->pattern) {
+        snprintf(err, err_size, "out of memory");
+        return false;
+    }
     s->regex = regex;
     bool lower = true;
-    for (const char *p = pattern; *p; p++) if (isupper((unsigned char)*p)) lower = false;
+    for (const char *p = pattern; *p; p++)
+        if (isupper((unsigned char)*p)) lower = false;
     s->icase = lower;
     if (regex) {
         int flags = REG_EXTENDED | REG_NEWLINE | (s->icase ? REG_ICASE : 0);
@@ -67,31 +71,45 @@ static bool search_literal(const search *s, const text *t, size_t lo, size_t hi,
     size_t last = hi - s->len;
     int first = (unsigned char)s->pattern[0];
     if (!backward) {
-        for (size_t p = lo; p <= last; ) {
+        for (size_t p = lo; p <= last;) {
             size_t n;
             const char *c = text_chunk(t, p, &n);
             if (n > last - p + 1) n = last - p + 1;
             const char *hit = NULL;
-            if (!s->icase || !isalpha(first)) hit = memchr(c, first, n);
+            if (!s->icase || !isalpha(first))
+                hit = memchr(c, first, n);
             else {
-                for (size_t i = 0; i < n; i++) if (tolower((unsigned char)c[i]) == first) { hit = c + i; break; }
+                for (size_t i = 0; i < n; i++)
+                    if (tolower((unsigned char)c[i]) == first) {
+                        hit = c + i;
+                        break;
+                    }
             }
-            if (!hit) { p += n; continue; }
+            if (!hit) {
+                p += n;
+                continue;
+            }
             size_t q = p + (size_t)(hit - c);
-            if (search_eq(s, t, q)) { search_match_set(m, q, q + s->len); return true; }
+            if (search_eq(s, t, q)) {
+                search_match_set(m, q, q + s->len);
+                return true;
+            }
             p = q + 1;
         }
         return false;
     }
     for (size_t p = last + 1; p > lo; p--)
-        if (search_eq(s, t, p - 1)) { search_match_set(m, p - 1, p - 1 + s->len); return true; }
+        if (search_eq(s, t, p - 1)) {
+            search_match_set(m, p - 1, p - 1 + s->len);
+            return true;
+        }
     return false;
 }
 
 /* Regular-expression matches in the line [ls, le): the first one starting at or after from
  * (forward), or the last one starting before from (backward). */
-static bool search_regex_line(search *s, const text *t, size_t ls, size_t le, size_t from,
-                              bool backward, search_match *m)
+static bool search_regex_line(search *s, const text *t, size_t ls, size_t le, size_t from, bool backward,
+                              search_match *m)
 {
     size_t n = le - ls;
     char *buf = malloc(n + 1);
@@ -124,8 +142,7 @@ static bool search_regex_line(search *s, const text *t, size_t ls, size_t le, si
     return found;
 }
 
-static bool search_regex(search *s, const text *t, size_t lo, size_t hi, bool backward,
-                         search_match *m)
+static bool search_regex(search *s, const text *t, size_t lo, size_t hi, bool backward, search_match *m)
 {
     if (!backward) {
         size_t ls = view_line_start(t, lo);
@@ -147,11 +164,9 @@ static bool search_regex(search *s, const text *t, size_t lo, size_t hi, bool ba
     }
 }
 
-static bool search_range(search *s, const text *t, size_t lo, size_t hi, bool backward,
-                         search_match *m)
+static bool search_range(search *s, const text *t, size_t lo, size_t hi, bool backward, search_match *m)
 {
-    return s->regex ? search_regex(s, t, lo, hi, backward, m)
-                    : search_literal(s, t, lo, hi, backward, m);
+    return s->regex ? search_regex(s, t, lo, hi, backward, m) : search_literal(s, t, lo, hi, backward, m);
 }
 
 bool search_in(search *s, const text *t, size_t lo, size_t hi, search_match *m)
@@ -188,13 +203,16 @@ char *search_expand(const text *t, const search_match *m, const char *repl, size
     char *out = malloc(cap);
     if (!out) return NULL;
     for (const char *p = repl; *p; p++) {
-        char lit = *p;       /* the byte to add when not a group */
-        int group = -1;      /* group to add, or -1 */
-        if (*p == '&') group = 0;
+        char lit = *p;  /* the byte to add when not a group */
+        int group = -1; /* group to add, or -1 */
+        if (*p == '&')
+            group = 0;
         else if (*p == '\\' && p[1]) {
             p++;
-            if (*p >= '0' && *p <= '9') group = *p - '0';
-            else lit = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+            if (*p >= '0' && *p <= '9')
+                group = *p - '0';
+            else
+                lit = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
         }
         size_t add = 1, gs = TEXT_POS_NONE;
         if (group >= 0) {
@@ -204,11 +222,16 @@ char *search_expand(const text *t, const search_match *m, const char *repl, size
         if (n + add + 1 > cap) {
             while (n + add + 1 > cap) cap *= 2;
             char *nb = realloc(out, cap);
-            if (!nb) { free(out); return NULL; }
+            if (!nb) {
+                free(out);
+                return NULL;
+            }
             out = nb;
         }
-        if (group < 0) out[n] = lit;
-        else if (add) text_read(t, gs, add, out + n);
+        if (group < 0)
+            out[n] = lit;
+        else if (add)
+            text_read(t, gs, add, out + n);
         n += add;
     }
     out[n] = 0;

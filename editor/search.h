@@ -9,22 +9,22 @@
 #include <stddef.h>
 #include "text.h"
 
-#define SEARCH_MAX_GROUPS 10   /* \0..\9 */
+#define SEARCH_MAX_GROUPS 10 /* \0..\9 */
 
 typedef struct search_match {
-    size_t start;                           /* byte offset of the match */
-    size_t end;                             /* byte offset after it */
-    size_t group_start[SEARCH_MAX_GROUPS];  /* subexpression offsets; TEXT_POS_NONE if unset */
-    size_t group_end[SEARCH_MAX_GROUPS];    /* offsets after them */
+    size_t start;                          /* byte offset of the match */
+    size_t end;                            /* byte offset after it */
+    size_t group_start[SEARCH_MAX_GROUPS]; /* subexpression offsets; TEXT_POS_NONE if unset */
+    size_t group_end[SEARCH_MAX_GROUPS];   /* offsets after them */
 } search_match;
 
 typedef struct search {
-    bool regex;           /* pattern is a POSIX extended regular expression */
-    bool icase;           /* ignore case (regex only, or an all-lower-case literal) */
-    char *pattern;        /* NUL-terminated pattern */
-    size_t len;           /* bytes of pattern */
-    regex_t re;           /* compiled expression when regex */
-    bool compiled;        /* re holds a compiled expression */
+    bool regex;    /* pattern is a POSIX extended regular expression */
+    bool icase;    /* ignore case (regex only, or an all-lower-case literal) */
+    char *pattern; /* NUL-terminated pattern */
+    size_t len;    /* bytes of pattern */
+    regex_t re;    /* compiled expression when regex */
+    bool compiled; /* re holds a compiled expression */
 } search;
 
 /* Prepares a search; on a bad expression returns false and writes the message into err. */

@@ -13,19 +13,20 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#define TERM_KEY_PASTE_BEGIN (KEY_MAX + 101)   /* ESC [ 200 ~ */
-#define TERM_KEY_PASTE_END (KEY_MAX + 102)     /* ESC [ 201 ~ */
-#define TERM_CLIPBOARD_MAX (1u << 20)          /* bytes sent through OSC 52 at most */
-#define TERM_TICK_MS 1000                      /* longest wait between two ticks */
-#define TERM_IDLE_READY_MAX 64                 /* rounds of ready input without a key that
-                                                  mean end of file */
+#define TERM_KEY_PASTE_BEGIN (KEY_MAX + 101) /* ESC [ 200 ~ */
+#define TERM_KEY_PASTE_END   (KEY_MAX + 102) /* ESC [ 201 ~ */
+#define TERM_CLIPBOARD_MAX   (1u << 20)      /* bytes sent through OSC 52 at most */
+#define TERM_TICK_MS         1000            /* longest wait between two ticks */
+#define TERM_IDLE_READY_MAX                                                                                  \
+    64 /* rounds of ready input without a key that                                                           \
+          mean end of file */
 
 /* Front-end state for one run. */
 typedef struct term_state {
-    FILE *out;                       /* terminal output */
-    attr_t attr[THEME_N_SLOTS];      /* curses attributes per theme slot (pair included) */
-    view_row row;                    /* layout of the row being drawn */
-    int row_width;                   /* width row was allocated for */
+    FILE *out;                  /* terminal output */
+    attr_t attr[THEME_N_SLOTS]; /* curses attributes per theme slot (pair included) */
+    view_row row;               /* layout of the row being drawn */
+    int row_width;              /* width row was allocated for */
 } term_state;
 
 const char *term_status_str(term_status s)
@@ -86,10 +87,17 @@ static void term_put(int y, int x, const char *s, int maxcols)
     while (n > 0) {
         wchar_t wc;
         size_t l = mbrtowc(&wc, s, n, &st);
-        if (l == (size_t)-1 || l == (size_t)-2 || l == 0) { wc = L'?'; l = 1; memset(&st, 0, sizeof st); }
+        if (l == (size_t)-1 || l == (size_t)-2 || l == 0) {
+            wc = L'?';
+            l = 1;
+            memset(&st, 0, sizeof st);
+        }
         if (wc < 0x20 || wc == 0x7f || (wc >= 0x80 && wc < 0xa0)) wc = L'?';
         int w = wcwidth(wc);
-        if (w < 0) { wc = L'?'; w = 1; }
+        if (w < 0) {
+            wc = L'?';
+            w = 1;
+        }
         if (used + w > maxcols) break;
         addnwstr(&wc, 1);
         used += w;
@@ -117,7 +125,10 @@ static void term_put_glyph(int y, int x, const char *g)
         g += l;
         len -= l;
     }
-    if (n == 0) { w[0] = L'?'; n = 1; }
+    if (n == 0) {
+        w[0] = L'?';
+        n = 1;
+    }
     w[n] = 0;
     mvaddnwstr(y, x, w, n);
 }
@@ -172,8 +183,10 @@ static void term_draw(editor *ed, term_state *ts)
                 int x = gutter + c->col;
                 if (c->width == 0 || x + c->width > cols) continue;
                 int slot = THEME_NORMAL;
-                if (c->kind == VIEW_CELL_CONTROL) slot = THEME_CONTROL;
-                else if (c->kind == VIEW_CELL_INVALID) slot = THEME_INVALID;
+                if (c->kind == VIEW_CELL_CONTROL)
+                    slot = THEME_CONTROL;
+                else if (c->kind == VIEW_CELL_INVALID)
+                    slot = THEME_INVALID;
                 if (style_fn) {
                     uint8_t a = 0;
                     text_attr_get(buffer_text(b), c->pos, 1, &a);
@@ -184,11 +197,15 @@ static void term_draw(editor *ed, term_state *ts)
                 if (mi < n_match && c->pos >= ms[mi] && c->pos < me[mi]) slot = THEME_SEARCH;
                 if (sel && c->pos >= s && c->pos < e) slot = THEME_SELECTION;
                 attrset(ts->attr[slot]);
-                if (c->kind == VIEW_CELL_TEXT) term_put_glyph(r, x, c->glyph);
-                else term_put(r, x, c->glyph, c->width);
+                if (c->kind == VIEW_CELL_TEXT)
+                    term_put_glyph(r, x, c->glyph);
+                else
+                    term_put(r, x, c->glyph, c->width);
             }
             if (sel && row->newline && row->content_end >= s && row->content_end < e &&
-                gutter + (row->n_cells ? row->cells[row->n_cells - 1].col + row->cells[row->n_cells - 1].width : 0) < cols) {
+                gutter + (row->n_cells ? row->cells[row->n_cells - 1].col + row->cells[row->n_cells - 1].width
+                                       : 0) <
+                    cols) {
                 /* a selected line end shows as one selected blank */
                 attrset(ts->attr[THEME_SELECTION]);
                 mvaddch(r, gutter + view_row_col(row, row->content_end), ' ');
@@ -207,14 +224,16 @@ static void term_draw(editor *ed, term_state *ts)
         for (int i = 0; i < cols; i++) addch(' ');
         char left[256], right[256], pend[64];
         snprintf(left, sizeof left, " %s%s%s", buffer_name(b), text_modified(buffer_text(b)) ? " [+]" : "",
-                 buffer_readonly(b) ? " [read-only]" : buffer_file_readonly(b) ? " [RO]" : "");
+                 buffer_readonly(b)        ? " [read-only]"
+                 : buffer_file_readonly(b) ? " [RO]"
+                                           : "");
         const keymap *km = editor_keymap(ed);
         const keymap_state *ks = editor_key_state(ed);
         const char *model_status = editor_model_status(ed);
         keymap_state_describe(ks, pend, sizeof pend);
         const char *mode = km && keymap_n_modes(km) > 1 ? keymap_mode_name(km, ks->mode) : "";
-        snprintf(right, sizeof right, "%s%s%s%s%s  %zu:%zu ", model_status, model_status[0] ? "  " : "",
-                 pend, pend[0] ? " " : "", mode, buffer_line_of(b, buffer_cursor(b)) + 1,
+        snprintf(right, sizeof right, "%s%s%s%s%s  %zu:%zu ", model_status, model_status[0] ? "  " : "", pend,
+                 pend[0] ? " " : "", mode, buffer_line_of(b, buffer_cursor(b)) + 1,
                  buffer_col_of(b, buffer_cursor(b)) + 1);
         int rl = (int)strlen(right);
         term_put(rows, 0, left, cols - rl - 1 > 0 ? cols - rl - 1 : cols);
@@ -331,7 +350,7 @@ static void term_paste(editor *ed)
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) return;
-    bool prev_cr = false;   /* the last character was a CR (CRLF pastes as one newline) */
+    bool prev_cr = false; /* the last character was a CR (CRLF pastes as one newline) */
     wtimeout(stdscr, 200);
     for (;;) {
         wint_t ch;
@@ -342,7 +361,10 @@ static void term_paste(editor *ed)
             if (ch != KEY_ENTER) continue;
             ch = '\n';
         }
-        if (ch == '\n' && prev_cr) { prev_cr = false; continue; }
+        if (ch == '\n' && prev_cr) {
+            prev_cr = false;
+            continue;
+        }
         prev_cr = ch == '\r';
         if (ch == '\r') ch = '\n';
         if (n + 4 >= cap) {
@@ -366,11 +388,16 @@ static void term_mouse(editor *ed)
     MEVENT ev;
     if (getmouse(&ev) != OK) return;
     int rows = editor_text_rows(ed);
-    if (ev.bstate & BUTTON4_PRESSED) editor_mouse(ed, EDITOR_MOUSE_WHEEL_UP, ev.y, ev.x);
-    else if (ev.bstate & BUTTON5_PRESSED) editor_mouse(ed, EDITOR_MOUSE_WHEEL_DOWN, ev.y, ev.x);
-    else if (ev.bstate & BUTTON1_PRESSED) { if (ev.y < rows) editor_mouse(ed, EDITOR_MOUSE_PRESS, ev.y, ev.x); }
-    else if (ev.bstate & BUTTON1_RELEASED) editor_mouse(ed, EDITOR_MOUSE_RELEASE, ev.y, ev.x);
-    else if (ev.bstate & REPORT_MOUSE_POSITION) editor_mouse(ed, EDITOR_MOUSE_DRAG, ev.y < rows ? ev.y : rows - 1, ev.x);
+    if (ev.bstate & BUTTON4_PRESSED)
+        editor_mouse(ed, EDITOR_MOUSE_WHEEL_UP, ev.y, ev.x);
+    else if (ev.bstate & BUTTON5_PRESSED)
+        editor_mouse(ed, EDITOR_MOUSE_WHEEL_DOWN, ev.y, ev.x);
+    else if (ev.bstate & BUTTON1_PRESSED) {
+        if (ev.y < rows) editor_mouse(ed, EDITOR_MOUSE_PRESS, ev.y, ev.x);
+    } else if (ev.bstate & BUTTON1_RELEASED)
+        editor_mouse(ed, EDITOR_MOUSE_RELEASE, ev.y, ev.x);
+    else if (ev.bstate & REPORT_MOUSE_POSITION)
+        editor_mouse(ed, EDITOR_MOUSE_DRAG, ev.y < rows ? ev.y : rows - 1, ev.x);
 }
 
 static void term_suspend(editor *ed, term_state *ts)
@@ -389,10 +416,7 @@ static void term_suspend(editor *ed, term_state *ts)
 
 /* True when key (an Alt key) means something now: a binding in the current mode, a prompt
  * (which reads keys itself), or a pending key sequence. */
-static bool term_alt_bound(editor *ed, key_code key)
-{
-    return editor_key_bound(ed, key);
-}
+static bool term_alt_bound(editor *ed, key_code key) { return editor_key_bound(ed, key); }
 
 /* Reads every pending key and event; false when nothing was read. */
 static bool term_input(editor *ed, term_state *ts)
@@ -404,9 +428,18 @@ static bool term_input(editor *ed, term_state *ts)
         if (rc == ERR) break;
         any = true;
         if (rc == KEY_CODE_YES) {
-            if (ch == KEY_RESIZE) { editor_resize(ed, LINES, COLS); continue; }
-            if (ch == KEY_MOUSE) { term_mouse(ed); continue; }
-            if (ch == TERM_KEY_PASTE_BEGIN) { term_paste(ed); continue; }
+            if (ch == KEY_RESIZE) {
+                editor_resize(ed, LINES, COLS);
+                continue;
+            }
+            if (ch == KEY_MOUSE) {
+                term_mouse(ed);
+                continue;
+            }
+            if (ch == TERM_KEY_PASTE_BEGIN) {
+                term_paste(ed);
+                continue;
+            }
             if (ch == TERM_KEY_PASTE_END) continue;
             key_code k = term_key_code((int)ch);
             if (k != KEYC_NONE) editor_key(ed, k);
@@ -417,9 +450,14 @@ static bool term_input(editor *ed, term_state *ts)
             wint_t c2;
             int rc2 = wget_wch(stdscr, &c2);
             key_code k = KEYC_NONE;
-            if (rc2 == OK) k = term_key_char(c2);
-            else if (rc2 == KEY_CODE_YES) k = term_key_code((int)c2);
-            if (k == KEYC_NONE) { editor_key(ed, KEYC_ESC); continue; }
+            if (rc2 == OK)
+                k = term_key_char(c2);
+            else if (rc2 == KEY_CODE_YES)
+                k = term_key_code((int)c2);
+            if (k == KEYC_NONE) {
+                editor_key(ed, KEYC_ESC);
+                continue;
+            }
             if (!term_alt_bound(ed, key_with_alt(k))) {
                 /* Esc typed quickly before a key (vi): two keys, unless Alt+key is bound */
                 editor_key(ed, KEYC_ESC);
@@ -441,7 +479,7 @@ static bool term_input(editor *ed, term_state *ts)
  * without giving a key (end of file: ncurses reads nothing). Polling on would spin a core. */
 static bool term_input_gone(int fd, int idle_ready)
 {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct pollfd p = {.fd = fd, .events = POLLIN};
     if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL))) return true;
     return idle_ready >= TERM_IDLE_READY_MAX;
 }
@@ -462,8 +500,8 @@ term_status term_run(editor *ed, loop *lp, const term_config *tc)
     set_escdelay(25);
     meta(stdscr, TRUE);
     term_colors(&ts, tc->theme);
-    mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED | BUTTON5_PRESSED |
-              REPORT_MOUSE_POSITION, NULL);
+    mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED | BUTTON5_PRESSED | REPORT_MOUSE_POSITION,
+              NULL);
     mouseinterval(0);
     define_key("\033[200~", TERM_KEY_PASTE_BEGIN);
     define_key("\033[201~", TERM_KEY_PASTE_END);
@@ -473,9 +511,12 @@ term_status term_run(editor *ed, loop *lp, const term_config *tc)
     editor_resize(ed, LINES, COLS);
     int in_fd = fileno(tc->in);
     term_status result = TERM_OK;
-    int idle_ready = 0;   /* rounds in a row where the input was ready but gave no key */
+    int idle_ready = 0; /* rounds in a row where the input was ready but gave no key */
     while (!editor_quitting(ed)) {
-        if (*tc->stop) { editor_recovery_write_all(ed); break; }
+        if (*tc->stop) {
+            editor_recovery_write_all(ed);
+            break;
+        }
         if (editor_take_suspend(ed)) term_suspend(ed, &ts);
         if (editor_take_redraw(ed)) clearok(curscr, TRUE);
         if (tc->on_frame) tc->on_frame(ed, tc->ctx);

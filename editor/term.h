@@ -12,19 +12,19 @@
 
 typedef enum term_status {
     TERM_OK = 0,
-    TERM_E_INIT,      /* the terminal could not be set up (not a terminal, unknown TERM) */
-    TERM_E_GONE,      /* the terminal went away (hang-up, end of input, read error) */
+    TERM_E_INIT, /* the terminal could not be set up (not a terminal, unknown TERM) */
+    TERM_E_GONE, /* the terminal went away (hang-up, end of input, read error) */
 } term_status;
 
 const char *term_status_str(term_status s);
 
 typedef struct term_config {
-    FILE *in;                          /* terminal input (stdin, or /dev/tty when stdin was a file) */
-    FILE *out;                         /* terminal output */
-    const theme *theme;                /* colours */
-    volatile sig_atomic_t *stop;       /* set by SIGHUP/SIGTERM: write recovery files and end */
+    FILE *in;                                /* terminal input (stdin, or /dev/tty when stdin was a file) */
+    FILE *out;                               /* terminal output */
+    const theme *theme;                      /* colours */
+    volatile sig_atomic_t *stop;             /* set by SIGHUP/SIGTERM: write recovery files and end */
     void (*on_frame)(editor *ed, void *ctx); /* called before each frame is drawn, or NULL */
-    void *ctx;                         /* its context */
+    void *ctx;                               /* its context */
 } term_config;
 
 /* Runs the editor on the terminal until it quits (or *stop is set). The first frame is drawn

@@ -7,65 +7,65 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define TEXT_BLOCK_MIN (1u << 20)        /* bytes of a new added block, at least */
-#define TEXT_MARK_SHIFT 40               /* mark = (block + 1) << 40 | offset */
-#define TEXT_MARK_END UINT64_MAX         /* mark of the end of the text */
+#define TEXT_BLOCK_MIN  (1u << 20) /* bytes of a new added block, at least */
+#define TEXT_MARK_SHIFT 40         /* mark = (block + 1) << 40 | offset */
+#define TEXT_MARK_END   UINT64_MAX /* mark of the end of the text */
 
 /* One buffer: the original (block 0) or an append-only added block. Bytes never change once
  * written, so pieces and marks can point into them. */
-#define TEXT_LOW_RING 64   /* revisions whose lowest changed position is remembered */
+#define TEXT_LOW_RING 64 /* revisions whose lowest changed position is remembered */
 
 typedef struct text_block {
-    char *data;        /* cap bytes, len used */
-    uint8_t *attr;     /* cap attributes beside data; NULL while all are 0 */
-    size_t len;        /* bytes used */
-    size_t cap;        /* bytes allocated (== len for the original) */
-    bool mapped;       /* data is an mmap (original only) */
-    bool readonly;     /* data must not be appended to (the original) */
+    char *data;    /* cap bytes, len used */
+    uint8_t *attr; /* cap attributes beside data; NULL while all are 0 */
+    size_t len;    /* bytes used */
+    size_t cap;    /* bytes allocated (== len for the original) */
+    bool mapped;   /* data is an mmap (original only) */
+    bool readonly; /* data must not be appended to (the original) */
 } text_block;
 
 /* A span of one block: bytes block[off .. off+len-1]. */
 typedef struct text_piece {
-    uint32_t block;    /* index into text.blocks */
-    size_t off;        /* byte offset in the block */
-    size_t len;        /* bytes, > 0 */
+    uint32_t block; /* index into text.blocks */
+    size_t off;     /* byte offset in the block */
+    size_t len;     /* bytes, > 0 */
 } text_piece;
 
 /* One change: pieces[index .. index+n_old-1] were replaced by n_new pieces. */
 typedef struct text_change {
-    size_t index;      /* piece index of the replacement */
-    text_piece *old;   /* n_old pieces removed (points into the same allocation as new) */
-    size_t n_old;      /* count */
-    text_piece *new;   /* n_new pieces inserted */
-    size_t n_new;      /* count */
-    size_t pos;        /* byte position of the change (cursor after undo/redo) */
-    uint64_t step;     /* undo step the change belongs to */
+    size_t index;    /* piece index of the replacement */
+    text_piece *old; /* n_old pieces removed (points into the same allocation as new) */
+    size_t n_old;    /* count */
+    text_piece *new; /* n_new pieces inserted */
+    size_t n_new;    /* count */
+    size_t pos;      /* byte position of the change (cursor after undo/redo) */
+    uint64_t step;   /* undo step the change belongs to */
 } text_change;
 
 struct text {
-    text_block *blocks;    /* n_blocks buffers; [0] is the original */
-    size_t n_blocks;       /* count */
-    size_t cap_blocks;     /* allocated entries */
-    text_piece *pieces;    /* n_pieces spans in document order */
-    size_t n_pieces;       /* count */
-    size_t cap_pieces;     /* allocated entries */
-    size_t size;           /* bytes in the document */
-    text_change *changes;  /* history: [0, cur) applied, [cur, n_changes) redoable */
-    size_t n_changes;      /* count */
-    size_t cap_changes;    /* allocated entries */
-    size_t cur;            /* changes applied */
-    uint64_t step;         /* step number of the open step */
-    uint64_t n_steps;      /* steps numbered so far */
-    bool step_open;        /* the next change joins step */
-    int group_depth;       /* nesting of text_group_begin */
-    uint64_t revision;     /* changes on every edit/undo/redo */
-    uint64_t id;           /* unique among the texts of this process */
+    text_block *blocks;        /* n_blocks buffers; [0] is the original */
+    size_t n_blocks;           /* count */
+    size_t cap_blocks;         /* allocated entries */
+    text_piece *pieces;        /* n_pieces spans in document order */
+    size_t n_pieces;           /* count */
+    size_t cap_pieces;         /* allocated entries */
+    size_t size;               /* bytes in the document */
+    text_change *changes;      /* history: [0, cur) applied, [cur, n_changes) redoable */
+    size_t n_changes;          /* count */
+    size_t cap_changes;        /* allocated entries */
+    size_t cur;                /* changes applied */
+    uint64_t step;             /* step number of the open step */
+    uint64_t n_steps;          /* steps numbered so far */
+    bool step_open;            /* the next change joins step */
+    int group_depth;           /* nesting of text_group_begin */
+    uint64_t revision;         /* changes on every edit/undo/redo */
+    uint64_t id;               /* unique among the texts of this process */
     size_t low[TEXT_LOW_RING]; /* lowest byte position revision r changed, at [r % TEXT_LOW_RING] */
-    uint64_t attr_revision;/* changes on every attribute write */
-    size_t saved_cur;      /* cur at the last text_set_saved */
-    bool saved_valid;      /* false when the saved state left the history */
-    size_t cache_idx;      /* piece index of the last lookup */
-    size_t cache_start;    /* document position of that piece */
+    uint64_t attr_revision;    /* changes on every attribute write */
+    size_t saved_cur;          /* cur at the last text_set_saved */
+    bool saved_valid;          /* false when the saved state left the history */
+    size_t cache_idx;          /* piece index of the last lookup */
+    size_t cache_start;        /* document position of that piece */
 };
 
 const char *text_status_str(text_status s)
@@ -83,22 +83,23 @@ const char *text_status_str(text_status s)
 text *text_new_owned(void *data, size_t len, bool mapped)
 {
     text *t = calloc(1, sizeof *t);
-    static atomic_ullong next_id;   /* ids handed out (texts may be made on any thread) */
+    static atomic_ullong next_id; /* ids handed out (texts may be made on any thread) */
     if (t) t->id = atomic_fetch_add(&next_id, 1) + 1;
     if (!t) return NULL;
     t->blocks = calloc(4, sizeof *t->blocks);
     t->pieces = malloc(16 * sizeof *t->pieces);
     if (!t->blocks || !t->pieces) {
-        free(t->blocks); free(t->pieces); free(t);
+        free(t->blocks);
+        free(t->pieces);
+        free(t);
         return NULL;
     }
     t->cap_blocks = 4;
     t->cap_pieces = 16;
     t->n_blocks = 1;
-    t->blocks[0] = (text_block){ .data = data, .len = len, .cap = len, .mapped = mapped,
-                                 .readonly = true };
+    t->blocks[0] = (text_block){.data = data, .len = len, .cap = len, .mapped = mapped, .readonly = true};
     if (len > 0) {
-        t->pieces[0] = (text_piece){ .block = 0, .off = 0, .len = len };
+        t->pieces[0] = (text_piece){.block = 0, .off = 0, .len = len};
         t->n_pieces = 1;
     }
     t->size = len;
@@ -106,18 +107,17 @@ text *text_new_owned(void *data, size_t len, bool mapped)
     return t;
 }
 
-text *text_new(void)
-{
-    return text_new_owned(NULL, 0, false);
-}
+text *text_new(void) { return text_new_owned(NULL, 0, false); }
 
 void text_free(text *t)
 {
     if (!t) return;
     for (size_t i = 0; i < t->n_blocks; i++) {
         text_block *b = &t->blocks[i];
-        if (b->mapped) { if (b->len) munmap(b->data, b->len); }
-        else free(b->data);
+        if (b->mapped) {
+            if (b->len) munmap(b->data, b->len);
+        } else
+            free(b->data);
         free(b->attr);
     }
     for (size_t i = 0; i < t->n_changes; i++) free(t->changes[i].old);
@@ -132,11 +132,20 @@ void text_free(text *t)
 /* Index of the piece holding pos and that piece's start; pos == size gives n_pieces, size. */
 static size_t text_find(const text *t, size_t pos, size_t *start)
 {
-    text *mt = (text *)t;  /* the cache is not part of the observable state */
+    text *mt = (text *)t; /* the cache is not part of the observable state */
     size_t i = 0, s = 0;
-    if (t->cache_idx < t->n_pieces && t->cache_start <= pos) { i = t->cache_idx; s = t->cache_start; }
-    while (i < t->n_pieces && s + t->pieces[i].len <= pos) { s += t->pieces[i].len; i++; }
-    if (i < t->n_pieces) { mt->cache_idx = i; mt->cache_start = s; }
+    if (t->cache_idx < t->n_pieces && t->cache_start <= pos) {
+        i = t->cache_idx;
+        s = t->cache_start;
+    }
+    while (i < t->n_pieces && s + t->pieces[i].len <= pos) {
+        s += t->pieces[i].len;
+        i++;
+    }
+    if (i < t->n_pieces) {
+        mt->cache_idx = i;
+        mt->cache_start = s;
+    }
     *start = s;
     return i;
 }
@@ -151,7 +160,10 @@ static const char *text_piece_data(const text *t, const text_piece *p)
 
 const char *text_chunk(const text *t, size_t pos, size_t *len)
 {
-    if (pos >= t->size) { *len = 0; return NULL; }
+    if (pos >= t->size) {
+        *len = 0;
+        return NULL;
+    }
     size_t start, i = text_find(t, pos, &start);
     const text_piece *p = &t->pieces[i];
     *len = p->len - (pos - start);
@@ -160,7 +172,10 @@ const char *text_chunk(const text *t, size_t pos, size_t *len)
 
 const char *text_chunk_before(const text *t, size_t pos, size_t *len)
 {
-    if (pos == 0 || pos > t->size) { *len = 0; return NULL; }
+    if (pos == 0 || pos > t->size) {
+        *len = 0;
+        return NULL;
+    }
     size_t start, i = text_find(t, pos - 1, &start);
     const text_piece *p = &t->pieces[i];
     *len = pos - start;
@@ -195,7 +210,7 @@ text_span *text_spans(const text *t, size_t *n)
     text_span *s = malloc(t->n_pieces * sizeof *s);
     if (!s) return NULL;
     for (size_t i = 0; i < t->n_pieces; i++)
-        s[i] = (text_span){ .data = text_piece_data(t, &t->pieces[i]), .len = t->pieces[i].len };
+        s[i] = (text_span){.data = text_piece_data(t, &t->pieces[i]), .len = t->pieces[i].len};
     *n = t->n_pieces;
     return s;
 }
@@ -203,8 +218,8 @@ text_span *text_spans(const text *t, size_t *n)
 /* ---- buffers ---- */
 
 /* Appends len bytes (and attributes, NULL = 0) to an added block; sets *block and *off. */
-static text_status text_append(text *t, const char *bytes, size_t len, const uint8_t *attrs,
-                               uint32_t *block, size_t *off)
+static text_status text_append(text *t, const char *bytes, size_t len, const uint8_t *attrs, uint32_t *block,
+                               size_t *off)
 {
     text_block *b = &t->blocks[t->n_blocks - 1];
     if (b->readonly || b->cap - b->len < len) {
@@ -219,18 +234,24 @@ static text_status text_append(text *t, const char *bytes, size_t len, const uin
         char *data = malloc(cap);
         if (!data) return TEXT_E_NOMEM;
         b = &t->blocks[t->n_blocks++];
-        *b = (text_block){ .data = data, .cap = cap };
+        *b = (text_block){.data = data, .cap = cap};
     }
     bool any_attr = false;
-    for (size_t i = 0; attrs && i < len; i++) if (attrs[i]) { any_attr = true; break; }
+    for (size_t i = 0; attrs && i < len; i++)
+        if (attrs[i]) {
+            any_attr = true;
+            break;
+        }
     if (any_attr && !b->attr) {
         b->attr = calloc(b->cap, 1);
         if (!b->attr) return TEXT_E_NOMEM;
     }
     memcpy(b->data + b->len, bytes, len);
     if (b->attr) {
-        if (attrs) memcpy(b->attr + b->len, attrs, len);
-        else memset(b->attr + b->len, 0, len);
+        if (attrs)
+            memcpy(b->attr + b->len, attrs, len);
+        else
+            memset(b->attr + b->len, 0, len);
     }
     *block = (uint32_t)(t->n_blocks - 1);
     *off = b->len;
@@ -301,8 +322,13 @@ static text_status text_change_apply(text *t, size_t index, size_t n_old, const 
     }
     memcpy(mem, t->pieces + index, n_old * sizeof *mem);
     memcpy(mem + n_old, new_p, n_new * sizeof *mem);
-    t->changes[t->n_changes++] = (text_change){ .index = index, .old = mem, .n_old = n_old,
-        .new = mem + n_old, .n_new = n_new, .pos = pos, .step = t->step };
+    t->changes[t->n_changes++] = (text_change){.index = index,
+                                               .old = mem,
+                                               .n_old = n_old,
+                                               .new = mem + n_old,
+                                               .n_new = n_new,
+                                               .pos = pos,
+                                               .step = t->step};
     t->cur = t->n_changes;
     t->size = t->size - text_pieces_len(mem, n_old) + text_pieces_len(new_p, n_new);
     text_splice(t, index, n_old, new_p, n_new);
@@ -312,8 +338,7 @@ static text_status text_change_apply(text *t, size_t index, size_t n_old, const 
 
 /* ---- editing ---- */
 
-text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len,
-                             const uint8_t *attrs)
+text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len, const uint8_t *attrs)
 {
     if (pos > t->size) return TEXT_E_RANGE;
     if (len == 0) return TEXT_OK;
@@ -322,7 +347,7 @@ text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len,
     size_t off;
     text_status st = text_append(t, bytes, len, attrs, &block, &off);
     if (st != TEXT_OK) return st;
-    text_piece np = { .block = block, .off = off, .len = len };
+    text_piece np = {.block = block, .off = off, .len = len};
     size_t start, i = text_find(t, pos, &start);
     if (pos == start) {
         /* at a piece boundary: extend the previous piece when the new bytes follow it */
@@ -338,9 +363,9 @@ text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len,
     text_piece p = t->pieces[i];
     size_t k = pos - start;
     text_piece three[3] = {
-        { .block = p.block, .off = p.off, .len = k },
+        {.block = p.block, .off = p.off, .len = k},
         np,
-        { .block = p.block, .off = p.off + k, .len = p.len - k },
+        {.block = p.block, .off = p.off + k, .len = p.len - k},
     };
     return text_change_apply(t, i, 1, three, 3, pos);
 }
@@ -360,12 +385,12 @@ text_status text_delete(text *t, size_t pos, size_t len)
     size_t n = 0;
     if (pos > s1) {
         text_piece p = t->pieces[i];
-        keep[n++] = (text_piece){ .block = p.block, .off = p.off, .len = pos - s1 };
+        keep[n++] = (text_piece){.block = p.block, .off = p.off, .len = pos - s1};
     }
-    size_t end_in_j = pos + len - s2;  /* bytes of piece j that are deleted */
+    size_t end_in_j = pos + len - s2; /* bytes of piece j that are deleted */
     if (end_in_j < t->pieces[j].len) {
         text_piece p = t->pieces[j];
-        keep[n++] = (text_piece){ .block = p.block, .off = p.off + end_in_j, .len = p.len - end_in_j };
+        keep[n++] = (text_piece){.block = p.block, .off = p.off + end_in_j, .len = p.len - end_in_j};
     }
     return text_change_apply(t, i, j - i + 1, keep, n, pos);
 }
@@ -382,16 +407,17 @@ text_status text_attr_get(const text *t, size_t pos, size_t len, uint8_t *out)
         size_t k = pos + done - start, n = p->len - k;
         if (n > len - done) n = len - done;
         const text_block *b = &t->blocks[p->block];
-        if (b->attr) memcpy(out + done, b->attr + p->off + k, n);
-        else memset(out + done, 0, n);
+        if (b->attr)
+            memcpy(out + done, b->attr + p->off + k, n);
+        else
+            memset(out + done, 0, n);
         done += n;
     }
     return TEXT_OK;
 }
 
 /* Writes vals (or val when vals is NULL) over the attributes of pos..pos+len-1. */
-static text_status text_attr_write(text *t, size_t pos, size_t len, const uint8_t *vals,
-                                   uint8_t val)
+static text_status text_attr_write(text *t, size_t pos, size_t len, const uint8_t *vals, uint8_t val)
 {
     if (pos > t->size || len > t->size - pos) return TEXT_E_RANGE;
     size_t done = 0;
@@ -404,15 +430,20 @@ static text_status text_attr_write(text *t, size_t pos, size_t len, const uint8_
         if (!b->attr) {
             bool zero = true;
             for (size_t q = 0; q < n; q++)
-                if (vals ? vals[done + q] : val) { zero = false; break; }
+                if (vals ? vals[done + q] : val) {
+                    zero = false;
+                    break;
+                }
             if (!zero) {
                 b->attr = calloc(b->cap ? b->cap : 1, 1);
                 if (!b->attr) return TEXT_E_NOMEM;
             }
         }
         if (b->attr) {
-            if (vals) memcpy(b->attr + p->off + k, vals + done, n);
-            else memset(b->attr + p->off + k, val, n);
+            if (vals)
+                memcpy(b->attr + p->off + k, vals + done, n);
+            else
+                memset(b->attr + p->off + k, val, n);
         }
         done += n;
     }
@@ -473,7 +504,10 @@ bool text_undo(text *t, size_t *pos)
     while (t->cur > 0 && t->changes[t->cur - 1].step == step) {
         text_change *c = &t->changes[--t->cur];
         /* the old pieces fit: they were there before */
-        if (text_reserve_pieces(t, c->n_old) != TEXT_OK) { t->cur++; break; }
+        if (text_reserve_pieces(t, c->n_old) != TEXT_OK) {
+            t->cur++;
+            break;
+        }
         t->size = t->size - text_pieces_len(c->new, c->n_new) + text_pieces_len(c->old, c->n_old);
         text_splice(t, c->index, c->n_new, c->old, c->n_old);
         p = c->pos;
@@ -496,7 +530,7 @@ bool text_redo(text *t, size_t *pos)
         t->cur++;
         t->size = t->size - text_pieces_len(c->old, c->n_old) + text_pieces_len(c->new, c->n_new);
         text_splice(t, c->index, c->n_old, c->new, c->n_new);
-        p = c->pos + text_pieces_len(c->new, c->n_new);   /* after the last change */
+        p = c->pos + text_pieces_len(c->new, c->n_new); /* after the last change */
         if (c->pos < low) low = c->pos;
     }
     t->step_open = false;
@@ -513,7 +547,10 @@ bool text_rollback(text *t, size_t pos)
     bool ok = true;
     while (t->cur > pos) {
         text_change *c = &t->changes[t->cur - 1];
-        if (text_reserve_pieces(t, c->n_old) != TEXT_OK) { ok = false; break; }
+        if (text_reserve_pieces(t, c->n_old) != TEXT_OK) {
+            ok = false;
+            break;
+        }
         t->cur--;
         t->size = t->size - text_pieces_len(c->new, c->n_new) + text_pieces_len(c->old, c->n_old);
         text_splice(t, c->index, c->n_new, c->old, c->n_old);
@@ -522,7 +559,7 @@ bool text_rollback(text *t, size_t pos)
     t->n_changes = t->cur;
     if (t->saved_valid && t->saved_cur > t->cur) t->saved_valid = false;
     t->step_open = false;
-    text_bump(t, 0);   /* many changes: say all */
+    text_bump(t, 0); /* many changes: say all */
     return ok;
 }
 
@@ -532,7 +569,7 @@ uint64_t text_id(const text *t) { return t->id; }
 size_t text_changed_from(const text *t, uint64_t since)
 {
     if (since > t->revision) return 0;
-    if (t->revision - since >= TEXT_LOW_RING) return 0;   /* too long ago to know */
+    if (t->revision - since >= TEXT_LOW_RING) return 0; /* too long ago to know */
     size_t low = SIZE_MAX;
     for (uint64_t r = since + 1; r <= t->revision; r++)
         if (t->low[r % TEXT_LOW_RING] < low) low = t->low[r % TEXT_LOW_RING];
@@ -546,10 +583,7 @@ void text_set_saved(text *t)
     t->step_open = false;
 }
 
-bool text_modified(const text *t)
-{
-    return !(t->saved_valid && t->saved_cur == t->cur);
-}
+bool text_modified(const text *t) { return !(t->saved_valid && t->saved_cur == t->cur); }
 
 /* ---- marks ---- */
 

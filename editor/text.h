@@ -14,8 +14,8 @@
 
 typedef enum text_status {
     TEXT_OK = 0,
-    TEXT_E_NOMEM,     /* an allocation failed; the text is unchanged */
-    TEXT_E_RANGE,     /* a position or length outside 0..text_size() */
+    TEXT_E_NOMEM, /* an allocation failed; the text is unchanged */
+    TEXT_E_RANGE, /* a position or length outside 0..text_size() */
 } text_status;
 
 const char *text_status_str(text_status s);
@@ -28,15 +28,15 @@ typedef struct text text;
  * the current size. */
 typedef uint64_t text_mark;
 #define TEXT_MARK_NONE ((text_mark)0)
-#define TEXT_POS_NONE SIZE_MAX
+#define TEXT_POS_NONE  SIZE_MAX
 
 /* ---- lifetime ---- */
-text *text_new(void);  /* empty text; NULL when out of memory */
+text *text_new(void); /* empty text; NULL when out of memory */
 /* Takes ownership of len bytes at data: malloc'ed (mapped false, freed with free) or a
  * read-only mmap (mapped true, released with munmap). data may be NULL when len is 0. NULL when
  * out of memory (data is then still the caller's). */
 text *text_new_owned(void *data, size_t len, bool mapped);
-void text_free(text *t);  /* NULL is a no-op */
+void text_free(text *t); /* NULL is a no-op */
 
 /* ---- reading ---- */
 size_t text_size(const text *t);
@@ -52,8 +52,8 @@ const char *text_chunk_before(const text *t, size_t pos, size_t *len);
 /* A run of stored bytes. Stored bytes never move or change while the text lives, so spans may
  * be read by another thread (e.g. to write a recovery file) while this one keeps editing. */
 typedef struct text_span {
-    const char *data;   /* first byte */
-    size_t len;         /* bytes */
+    const char *data; /* first byte */
+    size_t len;       /* bytes */
 } text_span;
 /* The spans of the whole text in order: a malloc'ed array of *n entries (NULL with *n = 0 for
  * an empty text or when out of memory). */
@@ -64,8 +64,7 @@ size_t text_n_pieces(const text *t);
 /* ---- editing (each call is one change inside the current undo step) ---- */
 text_status text_insert(text *t, size_t pos, const char *bytes, size_t len);
 /* As text_insert, with one attribute per byte (attrs may be NULL: all 0). */
-text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len,
-                             const uint8_t *attrs);
+text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len, const uint8_t *attrs);
 text_status text_delete(text *t, size_t pos, size_t len);
 
 /* ---- attributes (not edits: no undo step, the revision does not change) ---- */
@@ -118,7 +117,7 @@ void text_set_saved(text *t);
 bool text_modified(const text *t);
 
 /* ---- marks ---- */
-text_mark text_mark_set(const text *t, size_t pos);  /* TEXT_MARK_NONE when pos > size */
-size_t text_mark_get(const text *t, text_mark m);    /* position, or TEXT_POS_NONE */
+text_mark text_mark_set(const text *t, size_t pos); /* TEXT_MARK_NONE when pos > size */
+size_t text_mark_get(const text *t, text_mark m);   /* position, or TEXT_POS_NONE */
 
 #endif

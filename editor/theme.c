@@ -14,17 +14,17 @@
 #define THEME_MAX_NAME 32         /* bytes of a theme name, NUL included */
 
 struct theme {
-    theme_style styles[THEME_N_SLOTS];        /* one style per slot */
-    float thresholds[THEME_N_BUCKETS - 1];    /* upper limits of conf0..conf3, increasing */
-    char *dirs[THEME_MAX_DIRS];               /* search directories, n_dirs used (malloc'd) */
-    int n_dirs;                               /* 0..THEME_MAX_DIRS */
-    lines_file_id stack[THEME_MAX_DEPTH];     /* files being read (include nesting), depth used */
-    int depth;                                /* 0..THEME_MAX_DEPTH */
+    theme_style styles[THEME_N_SLOTS];     /* one style per slot */
+    float thresholds[THEME_N_BUCKETS - 1]; /* upper limits of conf0..conf3, increasing */
+    char *dirs[THEME_MAX_DIRS];            /* search directories, n_dirs used (malloc'd) */
+    int n_dirs;                            /* 0..THEME_MAX_DIRS */
+    lines_file_id stack[THEME_MAX_DEPTH];  /* files being read (include nesting), depth used */
+    int depth;                             /* 0..THEME_MAX_DEPTH */
 };
 
 static const char *const theme_slot_names[THEME_N_SLOTS] = {
-    "normal", "selection", "status", "message", "error", "line-number", "search", "mask",
-    "control", "invalid", "legend", "conf0", "conf1", "conf2", "conf3", "conf4",
+    "normal",  "selection", "status", "message", "error", "line-number", "search", "mask",
+    "control", "invalid",   "legend", "conf0",   "conf1", "conf2",       "conf3",  "conf4",
 };
 
 /* Attributes a slot gets when colours are not available (or collapse), per slot. */
@@ -68,11 +68,11 @@ theme *theme_new(void)
     theme *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     for (int i = 0; i < THEME_N_SLOTS; i++) t->styles[i].attr = theme_mono_attr[i];
-    t->styles[THEME_ERROR].fg = (theme_color){ THEME_COLOR_INDEX, 1 };
-    t->styles[THEME_CONTROL].fg = (theme_color){ THEME_COLOR_INDEX, 6 };
-    t->styles[THEME_INVALID].fg = (theme_color){ THEME_COLOR_INDEX, 1 };
-    t->styles[THEME_SEARCH].fg = (theme_color){ THEME_COLOR_INDEX, 3 };
-    static const float defaults[THEME_N_BUCKETS - 1] = { 0.1f, 0.3f, 0.6f, 0.9f };
+    t->styles[THEME_ERROR].fg = (theme_color){THEME_COLOR_INDEX, 1};
+    t->styles[THEME_CONTROL].fg = (theme_color){THEME_COLOR_INDEX, 6};
+    t->styles[THEME_INVALID].fg = (theme_color){THEME_COLOR_INDEX, 1};
+    t->styles[THEME_SEARCH].fg = (theme_color){THEME_COLOR_INDEX, 3};
+    static const float defaults[THEME_N_BUCKETS - 1] = {0.1f, 0.3f, 0.6f, 0.9f};
     memcpy(t->thresholds, defaults, sizeof defaults);
     return t;
 }
@@ -135,7 +135,7 @@ uint32_t theme_index_rgb(int index)
         uint32_t g = 8 + 10 * (uint32_t)(index - 232);
         return g << 16 | g << 8 | g;
     }
-    static const uint32_t level[6] = { 0, 95, 135, 175, 215, 255 };
+    static const uint32_t level[6] = {0, 95, 135, 175, 215, 255};
     int i = index - 16;
     return level[i / 36] << 16 | level[(i / 6) % 6] << 8 | level[i % 6];
 }
@@ -168,16 +168,16 @@ int theme_color_parse(const char *text, theme_color *out)
 {
     if (!text || !out) return -1;
     if (strcmp(text, "default") == 0) {
-        *out = (theme_color){ THEME_COLOR_DEFAULT, 0 };
+        *out = (theme_color){THEME_COLOR_DEFAULT, 0};
         return 0;
     }
     for (uint32_t i = 0; i < 8; i++) {
         if (strcmp(text, theme_color_names[i]) == 0) {
-            *out = (theme_color){ THEME_COLOR_INDEX, i };
+            *out = (theme_color){THEME_COLOR_INDEX, i};
             return 0;
         }
         if (strncmp(text, "bright-", 7) == 0 && strcmp(text + 7, theme_color_names[i]) == 0) {
-            *out = (theme_color){ THEME_COLOR_INDEX, i + 8 };
+            *out = (theme_color){THEME_COLOR_INDEX, i + 8};
             return 0;
         }
     }
@@ -187,12 +187,14 @@ int theme_color_parse(const char *text, theme_color *out)
         uint32_t v = 0;
         for (size_t i = 1; i < 7; i++) {
             char c = text[i];
-            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
             if (d < 0) return -1;
             v = v << 4 | (uint32_t)d;
         }
-        *out = (theme_color){ THEME_COLOR_RGB, v };
+        *out = (theme_color){THEME_COLOR_RGB, v};
         return 0;
     }
     if (n == 0 || n > 3) return -1;
@@ -202,7 +204,7 @@ int theme_color_parse(const char *text, theme_color *out)
         v = v * 10 + (uint32_t)(text[i] - '0');
     }
     if (v > 255) return -1;
-    *out = (theme_color){ THEME_COLOR_INDEX, v };
+    *out = (theme_color){THEME_COLOR_INDEX, v};
     return 0;
 }
 
@@ -245,15 +247,14 @@ theme_depth theme_depth_from_colors(long colors)
 static theme_resolved theme_resolve_plain(const theme *t, int slot, theme_depth depth)
 {
     const theme_style *s = &t->styles[slot];
-    theme_resolved r = { theme_color_resolve(s->fg, depth), theme_color_resolve(s->bg, depth),
-                         s->attr };
+    theme_resolved r = {theme_color_resolve(s->fg, depth), theme_color_resolve(s->bg, depth), s->attr};
     if (depth == THEME_DEPTH_NONE && !r.attr) r.attr = theme_mono_attr[slot];
     return r;
 }
 
 theme_resolved theme_style_resolve(const theme *t, theme_slot slot, theme_depth depth)
 {
-    theme_resolved none = { -1, -1, 0 };
+    theme_resolved none = {-1, -1, 0};
     if (!t || (unsigned)slot >= THEME_N_SLOTS) return none;
     theme_resolved r = theme_resolve_plain(t, slot, depth);
     if (depth == THEME_DEPTH_NONE) return r;
@@ -280,8 +281,8 @@ theme_resolved theme_style_resolve(const theme *t, theme_slot slot, theme_depth 
 
 /* ---- parser ---- */
 
-static theme_status theme_error(char *err, size_t err_size, const char *source, int line,
-                                const char *fmt, ...)
+static theme_status theme_error(char *err, size_t err_size, const char *source, int line, const char *fmt,
+                                ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -319,9 +320,8 @@ static int theme_attr_parse(const char *s, unsigned *attr)
         const char *name; /* attribute word */
         unsigned bit;     /* THEME_ATTR_* */
     } attrs[] = {
-        { "bold", THEME_ATTR_BOLD }, { "underline", THEME_ATTR_UNDERLINE },
-        { "dim", THEME_ATTR_DIM }, { "reverse", THEME_ATTR_REVERSE },
-        { "italic", THEME_ATTR_ITALIC }, { "plain", 0 },
+        {"bold", THEME_ATTR_BOLD},       {"underline", THEME_ATTR_UNDERLINE}, {"dim", THEME_ATTR_DIM},
+        {"reverse", THEME_ATTR_REVERSE}, {"italic", THEME_ATTR_ITALIC},       {"plain", 0},
     };
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
         if (strcmp(s, attrs[i].name) == 0) {
@@ -331,22 +331,19 @@ static int theme_attr_parse(const char *s, unsigned *attr)
     return -1;
 }
 
-static theme_status theme_load_path(theme *t, const char *path, char *err, size_t err_size,
-                                    const char *from, int from_line);
+static theme_status theme_load_path(theme *t, const char *path, char *err, size_t err_size, const char *from,
+                                    int from_line);
 
-static theme_status theme_include(theme *t, const char *name, const char *source, int line,
-                                  char *err, size_t err_size)
+static theme_status theme_include(theme *t, const char *name, const char *source, int line, char *err,
+                                  size_t err_size)
 {
     if (!lines_valid_name(name, THEME_MAX_NAME))
         return theme_error(err, err_size, source, line,
-                           "bad theme name '%.40s' (letters, digits, '-', '_', '.')",
-                           theme_shown(name));
+                           "bad theme name '%.40s' (letters, digits, '-', '_', '.')", theme_shown(name));
     if (t->depth >= THEME_MAX_DEPTH)
-        return theme_error(err, err_size, source, line, "includes nested deeper than %d",
-                           THEME_MAX_DEPTH);
+        return theme_error(err, err_size, source, line, "includes nested deeper than %d", THEME_MAX_DEPTH);
     char path[4096];
-    if (lines_find(t->dirs, t->n_dirs, name, "theme", t->stack, t->depth, path,
-                   sizeof path))
+    if (lines_find(t->dirs, t->n_dirs, name, "theme", t->stack, t->depth, path, sizeof path))
         return theme_load_path(t, path, err, err_size, source, line);
     return theme_error(err, err_size, source, line, "include: no theme '%s' found", name);
 }
@@ -359,8 +356,7 @@ static theme_status theme_parse_line(theme *t, char *s, const char *source, int 
     if (!first || first[0] == '#') return THEME_OK;
     if (strcmp(first, "include") == 0) {
         char *name = theme_field(&p);
-        if (!name || theme_field(&p))
-            return theme_error(err, err_size, source, line, "usage: include NAME");
+        if (!name || theme_field(&p)) return theme_error(err, err_size, source, line, "usage: include NAME");
         return theme_include(t, name, source, line, err, err_size);
     }
     if (strcmp(first, "thresholds") == 0) {
@@ -373,13 +369,11 @@ static theme_status theme_parse_line(theme *t, char *s, const char *source, int 
             errno = 0;
             double d = strtod(f, &end);
             if (errno || *end || !(d > 0.0 && d < 1.0))
-                return theme_error(err, err_size, source, line,
-                                   "threshold '%.20s' is not a number in (0, 1)",
+                return theme_error(err, err_size, source, line, "threshold '%.20s' is not a number in (0, 1)",
                                    theme_shown(f));
             v[i] = (float)d;
             if (i > 0 && !(v[i] > v[i - 1]))
-                return theme_error(err, err_size, source, line,
-                                   "thresholds must increase");
+                return theme_error(err, err_size, source, line, "thresholds must increase");
         }
         if (theme_field(&p))
             return theme_error(err, err_size, source, line,
@@ -393,13 +387,12 @@ static theme_status theme_parse_line(theme *t, char *s, const char *source, int 
                            "unknown slot '%.40s' (normal selection status message error "
                            "line-number search mask control invalid legend conf0..conf4)",
                            theme_shown(first));
-    theme_style st = { { THEME_COLOR_DEFAULT, 0 }, { THEME_COLOR_DEFAULT, 0 }, 0 };
+    theme_style st = {{THEME_COLOR_DEFAULT, 0}, {THEME_COLOR_DEFAULT, 0}, 0};
     char *f = theme_field(&p);
     if (!f) return theme_error(err, err_size, source, line, "usage: SLOT FG [BG] [ATTR...]");
     if (theme_color_parse(f, &st.fg) != 0)
         return theme_error(err, err_size, source, line,
-                           "bad colour '%.40s' (default, a colour name, 0..255 or #rrggbb)",
-                           theme_shown(f));
+                           "bad colour '%.40s' (default, a colour name, 0..255 or #rrggbb)", theme_shown(f));
     bool have_bg = false;
     while ((f = theme_field(&p))) {
         if (!have_bg && st.attr == 0 && theme_color_parse(f, &st.bg) == 0) {
@@ -410,7 +403,8 @@ static theme_status theme_parse_line(theme *t, char *s, const char *source, int 
         if (theme_attr_parse(f, &st.attr) != 0)
             return theme_error(err, err_size, source, line,
                                "bad colour or attribute '%.40s' (bold underline dim reverse "
-                               "italic plain)", theme_shown(f));
+                               "italic plain)",
+                               theme_shown(f));
     }
     t->styles[slot] = st;
     return THEME_OK;
@@ -428,8 +422,8 @@ static bool theme_first_word_known(const theme *t, const char *s)
     return !strcmp(w, "include") || !strcmp(w, "thresholds") || theme_slot_find(w) >= 0;
 }
 
-theme_status theme_load_string(theme *t, const char *text, size_t len, const char *source,
-                               char *err, size_t err_size)
+theme_status theme_load_string(theme *t, const char *text, size_t len, const char *source, char *err,
+                               size_t err_size)
 {
     if (err && err_size) err[0] = '\0';
     if (!t || (!text && len)) return THEME_E_ARG;
@@ -438,7 +432,7 @@ theme_status theme_load_string(theme *t, const char *text, size_t len, const cha
     lines_reader r;
     lines_init(&r, text, len, source);
     lines_status ls;
-    bool any = false;   /* a setting was read: the file is a theme */
+    bool any = false; /* a setting was read: the file is a theme */
     while ((ls = lines_next(&r, buf, THEME_MAX_LINE, err, err_size)) == LINES_OK) {
         theme_status st = theme_parse_line(t, buf, source, r.line, err, err_size);
         if (st != THEME_OK) {
@@ -455,8 +449,8 @@ theme_status theme_load_string(theme *t, const char *text, size_t len, const cha
     return ls == LINES_END ? THEME_OK : THEME_E_SYNTAX;
 }
 
-static theme_status theme_load_path(theme *t, const char *path, char *err, size_t err_size,
-                                    const char *from, int from_line)
+static theme_status theme_load_path(theme *t, const char *path, char *err, size_t err_size, const char *from,
+                                    int from_line)
 {
     char *text;
     size_t len;
@@ -468,7 +462,7 @@ static theme_status theme_load_path(theme *t, const char *path, char *err, size_
         lines_file_error(ls, e, path, THEME_MAX_FILE, from, from_line, err, err_size);
         return THEME_E_IO;
     }
-    t->stack[t->depth++] = (lines_file_id){ st.st_dev, st.st_ino };
+    t->stack[t->depth++] = (lines_file_id){st.st_dev, st.st_ino};
     theme_status s = theme_load_string(t, text, len, path, err, err_size);
     t->depth--;
     free(text);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UTF8_MAX 4   /* bytes of the longest character */
+#define UTF8_MAX 4 /* bytes of the longest character */
 
 /* Writes the UTF-8 form of cp (a valid code point: <= 0x10ffff, no surrogate) to out, which has
  * room for UTF8_MAX bytes; returns the byte count, 1 to 4. */

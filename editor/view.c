@@ -12,29 +12,28 @@
  * A memo says: from line start ls, position q (a cell boundary, no line end in between) is at
  * column col. It stays valid while the text changes only at q or after (text_changed_from), so
  * typing at the end of a very long line never walks the line again. Per thread: no locks. */
-#define VIEW_MEMO_N 16        /* memos kept */
-#define VIEW_MEMO_MIN 4096    /* walks shorter than this many bytes are not remembered */
+#define VIEW_MEMO_N   16   /* memos kept */
+#define VIEW_MEMO_MIN 4096 /* walks shorter than this many bytes are not remembered */
 
 typedef struct view_memo {
-    uint64_t id;        /* text_id of its text; 0 for a free slot */
-    uint64_t rev;       /* text revision it was last checked at */
-    size_t ls;          /* a line start */
-    size_t q;           /* a cell boundary on that line, no line end in [ls, q) */
-    long col;           /* column of q counted from ls; -1 when not known */
-    int tab_width;      /* tab width col was counted with */
-    unsigned used;      /* clock of its last use, for replacement */
+    uint64_t id;   /* text_id of its text; 0 for a free slot */
+    uint64_t rev;  /* text revision it was last checked at */
+    size_t ls;     /* a line start */
+    size_t q;      /* a cell boundary on that line, no line end in [ls, q) */
+    long col;      /* column of q counted from ls; -1 when not known */
+    int tab_width; /* tab width col was counted with */
+    unsigned used; /* clock of its last use, for replacement */
 } view_memo;
 
 static _Thread_local view_memo view_memos[VIEW_MEMO_N]; /* this thread's memos */
-static _Thread_local unsigned view_memo_clock;           /* use counter */
-static _Thread_local size_t view_work_count;              /* cells made + bytes scanned */
+static _Thread_local unsigned view_memo_clock;          /* use counter */
+static _Thread_local size_t view_work_count;            /* cells made + bytes scanned */
 
 size_t view_work(void) { return view_work_count; }
 
 /* The memo of t on line ls with the greatest q <= max_q (and, when want_col, a known column
  * <= max_col for tab width tw); NULL when none is valid. */
-static view_memo *view_memo_find(const text *t, size_t ls, size_t max_q, bool want_col, long max_col,
-                                 int tw)
+static view_memo *view_memo_find(const text *t, size_t ls, size_t max_q, bool want_col, long max_col, int tw)
 {
     uint64_t id = text_id(t), rev = text_revision(t);
     view_memo *best = NULL;
@@ -42,7 +41,10 @@ static view_memo *view_memo_find(const text *t, size_t ls, size_t max_q, bool wa
         view_memo *m = &view_memos[i];
         if (m->id != id || (ls != SIZE_MAX && m->ls != ls)) continue;
         if (m->rev != rev) {
-            if (text_changed_from(t, m->rev) <= m->q) { m->id = 0; continue; }
+            if (text_changed_from(t, m->rev) <= m->q) {
+                m->id = 0;
+                continue;
+            }
             m->rev = rev;
         }
         if (m->q > max_q || m->ls > max_q) continue;
@@ -69,7 +71,7 @@ static void view_memo_put(const text *t, size_t ls, size_t q, long col, int tw)
         if (!view_memos[i].id) slot = &view_memos[i];
     for (int i = 0; i < VIEW_MEMO_N; i++)
         if (!slot || (slot->id && view_memos[i].used < slot->used)) slot = &view_memos[i];
-    *slot = (view_memo){ id, text_revision(t), ls, q, col, tw, ++view_memo_clock };
+    *slot = (view_memo){id, text_revision(t), ls, q, col, tw, ++view_memo_clock};
 }
 
 /* Adds the widths of plain ASCII bytes from pos on (each followed by another ASCII byte, so
@@ -81,7 +83,7 @@ static size_t view_skip_plain(const text *t, size_t pos, size_t end, long *col, 
         size_t n;
         const char *c = text_chunk(t, pos, &n);
         if (!c) break;
-        if (n > end - pos + 1) n = end - pos + 1;   /* one byte past end to see the next */
+        if (n > end - pos + 1) n = end - pos + 1; /* one byte past end to see the next */
         size_t i = 0;
         long cl = *col;
         for (; i + 1 < n; i++) {
@@ -123,11 +125,20 @@ static int32_t view_decode(const text *t, size_t pos, int *len)
     size_t n;
     char buf[4];
     const char *c = text_chunk(t, pos, &n);
-    if (!c) { *len = 0; return -1; }
-    if (n < 4) { n = text_read(t, pos, 4, buf); c = buf; }
+    if (!c) {
+        *len = 0;
+        return -1;
+    }
+    if (n < 4) {
+        n = text_read(t, pos, 4, buf);
+        c = buf;
+    }
     utf8proc_int32_t cp;
     utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)c, n > 4 ? 4 : (utf8proc_ssize_t)n, &cp);
-    if (r <= 0) { *len = 1; return -1; }
+    if (r <= 0) {
+        *len = 1;
+        return -1;
+    }
     *len = (int)r;
     return cp;
 }
@@ -137,15 +148,11 @@ static bool view_is_control(int32_t cp)
 {
     if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) return true;
     utf8proc_category_t cat = utf8proc_category(cp);
-    return cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_ZL ||
-           cat == UTF8PROC_CATEGORY_ZP || cat == UTF8PROC_CATEGORY_CS ||
-           cat == UTF8PROC_CATEGORY_CN || utf8proc_charwidth(cp) == 0;
+    return cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP ||
+           cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CN || utf8proc_charwidth(cp) == 0;
 }
 
-static bool view_is_blank(int32_t cp)
-{
-    return cp == ' ' || cp == '\t';
-}
+static bool view_is_blank(int32_t cp) { return cp == ' ' || cp == '\t'; }
 
 /* Fills cell with the cluster at pos (not a line end); col is the column it starts at. */
 static void view_cell_make(const text *t, size_t pos, long col, const view_opts *o, view_cell *cell)
@@ -176,8 +183,10 @@ static void view_cell_make(const text *t, size_t pos, long col, const view_opts 
     if (view_is_control(cp)) {
         cell->len = (uint32_t)len;
         cell->kind = VIEW_CELL_CONTROL;
-        if (cp < 0x20 || cp == 0x7f) snprintf(cell->glyph, sizeof cell->glyph, "^%c", (char)(cp ^ 0x40));
-        else snprintf(cell->glyph, sizeof cell->glyph, "<U+%04X>", (unsigned)cp);
+        if (cp < 0x20 || cp == 0x7f)
+            snprintf(cell->glyph, sizeof cell->glyph, "^%c", (char)(cp ^ 0x40));
+        else
+            snprintf(cell->glyph, sizeof cell->glyph, "<U+%04X>", (unsigned)cp);
         cell->width = (uint8_t)strlen(cell->glyph);
         return;
     }
@@ -219,8 +228,7 @@ static int view_line_end_len(const text *t, size_t pos)
 
 static size_t view_align(const text *t, size_t pos);
 
-static size_t view_row_finish(view_row *row, size_t content_end, size_t end, bool newline,
-                              size_t size)
+static size_t view_row_finish(view_row *row, size_t content_end, size_t end, bool newline, size_t size)
 {
     row->content_end = content_end;
     row->end = end;
@@ -237,10 +245,13 @@ size_t view_row_layout(const text *t, size_t start, const view_opts *o, view_row
     int n = 0, brk = -1;
     row->start = start;
     row->n_cells = 0;
-    bool skipped = false;   /* the columns before hscroll were passed (no wrap) */
-    if (!o->wrap && o->hscroll > 0) {   /* start from a known column on this line */
+    bool skipped = false;             /* the columns before hscroll were passed (no wrap) */
+    if (!o->wrap && o->hscroll > 0) { /* start from a known column on this line */
         view_memo *m = view_memo_find(t, start, size, true, o->hscroll, o->tab_width);
-        if (m) { pos = m->q; col = m->col; }
+        if (m) {
+            pos = m->q;
+            col = m->col;
+        }
     }
     /* soft-wrapped rows also end at anchors (multiples of VIEW_ANCHOR), so that a row start
      * can be found from the nearest anchor instead of the start of a very long line */
@@ -252,13 +263,16 @@ size_t view_row_layout(const text *t, size_t start, const view_opts *o, view_row
         }
         if (pos >= size) break;
         int nl = view_line_end_len(t, pos);
-        if (nl) { row->n_cells = n; return view_row_finish(row, pos, pos + (size_t)nl, true, size); }
+        if (nl) {
+            row->n_cells = n;
+            return view_row_finish(row, pos, pos + (size_t)nl, true, size);
+        }
         if (!o->wrap && col < o->hscroll) {
             pos = view_skip_plain(t, pos, size, &col, o->hscroll);
             if (pos >= size || view_line_end_len(t, pos)) continue;
         } else if (!o->wrap && !skipped) {
             skipped = true;
-            view_memo_put(t, start, pos, col, o->tab_width);   /* the first column shown */
+            view_memo_put(t, start, pos, col, o->tab_width); /* the first column shown */
         }
         view_cell cell;
         view_cell_make(t, pos, col, o, &cell);
@@ -317,7 +331,10 @@ size_t view_line_start(const text *t, size_t pos)
     while (pos > stop) {
         size_t n;
         const char *c = text_chunk_before(t, pos, &n);
-        if (n > pos - stop) { c += n - (pos - stop); n = pos - stop; }
+        if (n > pos - stop) {
+            c += n - (pos - stop);
+            n = pos - stop;
+        }
         view_work_count += n;
         const char *nl = memrchr(c, '\n', n);
         if (nl) {
@@ -410,7 +427,7 @@ size_t view_row_pos(const view_row *row, int col)
         if (col < c->col + c->width) return c->pos;
     }
     if (!row->newline && !row->last && row->n_cells > 0)
-        return row->cells[row->n_cells - 1].pos;   /* stay on this wrapped row */
+        return row->cells[row->n_cells - 1].pos; /* stay on this wrapped row */
     return row->content_end;
 }
 
@@ -435,8 +452,11 @@ long view_col_from(const text *t, size_t rs, size_t pos, const view_opts *o)
     size_t from = rs;
     long col = 0;
     view_memo *m = view_memo_find(t, rs, pos, true, LONG_MAX, o->tab_width);
-    if (m) { rs = m->q; col = m->col; }
-    bool line_start = from == 0 || text_byte_at(t, from - 1) == '\n';   /* memos start there */
+    if (m) {
+        rs = m->q;
+        col = m->col;
+    }
+    bool line_start = from == 0 || text_byte_at(t, from - 1) == '\n'; /* memos start there */
     if (pos - rs > 2 * (size_t)VIEW_ANCHOR) {
         /* a memo a little before pos too: the columns shown left of pos start from it */
         rs = view_walk(t, rs, pos - VIEW_ANCHOR, &col, o);
@@ -456,7 +476,10 @@ size_t view_count_lines(const text *t, size_t from, size_t to)
         const char *c = text_chunk(t, pos, &n);
         if (n > to - pos) n = to - pos;
         const char *p = c, *e = c + n;
-        while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) { count++; p++; }
+        while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+            count++;
+            p++;
+        }
         pos += n;
     }
     return count;
@@ -469,7 +492,10 @@ size_t view_line_pos(const text *t, size_t line)
         size_t n;
         const char *c = text_chunk(t, pos, &n);
         const char *p = c, *e = c + n;
-        while (line > 0 && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) { line--; p++; }
+        while (line > 0 && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+            line--;
+            p++;
+        }
         if (line == 0) return pos + (size_t)(p - c);
         pos += n;
     }
@@ -483,7 +509,7 @@ size_t view_next_cluster(const text *t, size_t pos)
     int nl = view_line_end_len(t, pos);
     if (nl) return pos + (size_t)nl;
     view_cell cell;
-    view_opts o = { .width = 80, .wrap = true, .tab_width = 8, .hscroll = 0 };
+    view_opts o = {.width = 80, .wrap = true, .tab_width = 8, .hscroll = 0};
     view_cell_make(t, pos, 0, &o, &cell);
     return pos + cell.len;
 }

@@ -9,43 +9,43 @@
 #include <stdint.h>
 #include "text.h"
 
-#define VIEW_GLYPH_MAX 40        /* bytes of a cell's glyph, NUL included */
-#define VIEW_CLUSTER_MAX 256     /* bytes of one grapheme cluster; longer ones are split */
-#define VIEW_ANCHOR 65536        /* lines longer than this are laid out from anchors this far apart */
+#define VIEW_GLYPH_MAX   40    /* bytes of a cell's glyph, NUL included */
+#define VIEW_CLUSTER_MAX 256   /* bytes of one grapheme cluster; longer ones are split */
+#define VIEW_ANCHOR      65536 /* lines longer than this are laid out from anchors this far apart */
 
 typedef enum view_cell_kind {
-    VIEW_CELL_TEXT,      /* a grapheme cluster, glyph = its bytes (possibly cut short) */
-    VIEW_CELL_TAB,       /* a tab, glyph = spaces */
-    VIEW_CELL_CONTROL,   /* a control or invisible format character, glyph "^[" or "<U+202E>" */
-    VIEW_CELL_INVALID,   /* a byte that is not valid UTF-8, glyph "<ff>" */
-    VIEW_CELL_HANG,      /* a blank that ends a wrapped row, drawn as nothing (width 0) */
+    VIEW_CELL_TEXT,    /* a grapheme cluster, glyph = its bytes (possibly cut short) */
+    VIEW_CELL_TAB,     /* a tab, glyph = spaces */
+    VIEW_CELL_CONTROL, /* a control or invisible format character, glyph "^[" or "<U+202E>" */
+    VIEW_CELL_INVALID, /* a byte that is not valid UTF-8, glyph "<ff>" */
+    VIEW_CELL_HANG,    /* a blank that ends a wrapped row, drawn as nothing (width 0) */
 } view_cell_kind;
 
 typedef struct view_cell {
-    size_t pos;                    /* byte offset of the first byte */
-    uint32_t len;                  /* bytes covered */
-    uint16_t col;                  /* first screen column in the row */
-    uint8_t width;                 /* screen columns, 0 only for VIEW_CELL_HANG */
-    uint8_t kind;                  /* view_cell_kind */
-    char glyph[VIEW_GLYPH_MAX];    /* UTF-8 text to draw, NUL-terminated, never a control byte */
+    size_t pos;                 /* byte offset of the first byte */
+    uint32_t len;               /* bytes covered */
+    uint16_t col;               /* first screen column in the row */
+    uint8_t width;              /* screen columns, 0 only for VIEW_CELL_HANG */
+    uint8_t kind;               /* view_cell_kind */
+    char glyph[VIEW_GLYPH_MAX]; /* UTF-8 text to draw, NUL-terminated, never a control byte */
 } view_cell;
 
 typedef struct view_opts {
-    int width;        /* columns of the text area, >= 1 */
-    bool wrap;        /* soft wrap at word boundaries; else one row per line */
-    int tab_width;    /* columns between tab stops, >= 1 */
-    long hscroll;     /* first column shown when not wrapping */
+    int width;     /* columns of the text area, >= 1 */
+    bool wrap;     /* soft wrap at word boundaries; else one row per line */
+    int tab_width; /* columns between tab stops, >= 1 */
+    long hscroll;  /* first column shown when not wrapping */
 } view_opts;
 
 typedef struct view_row {
-    size_t start;        /* byte offset of the row's first byte */
-    size_t end;          /* byte offset after the row (after its newline, if any) */
-    size_t content_end;  /* byte offset after the last cell (the newline's position, if any) */
-    bool newline;        /* the row ends a line */
-    bool last;           /* the last row of the text (ends at text_size without a newline) */
-    int n_cells;         /* cells used */
-    int cap_cells;       /* cells allocated */
-    view_cell *cells;    /* cap_cells cells */
+    size_t start;       /* byte offset of the row's first byte */
+    size_t end;         /* byte offset after the row (after its newline, if any) */
+    size_t content_end; /* byte offset after the last cell (the newline's position, if any) */
+    bool newline;       /* the row ends a line */
+    bool last;          /* the last row of the text (ends at text_size without a newline) */
+    int n_cells;        /* cells used */
+    int cap_cells;      /* cells allocated */
+    view_cell *cells;   /* cap_cells cells */
 } view_row;
 
 /* Allocates a row's cells for a text area width (cells = width + 1). false when out of memory. */

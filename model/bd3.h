@@ -27,23 +27,23 @@ const char *bd3_status_str(bd3_status s);
 #define BD3_MAX_BLOCK_LENGTHS 16
 
 typedef struct bd3_hparams {
-    int n_vocab;            /* V: vocabulary size, mask token included */
-    int n_embd;             /* D: hidden size */
-    int n_head;             /* H: attention heads; head size is n_embd / n_head */
-    int n_layer;            /* transformer blocks */
-    int n_ff;               /* F: MLP width */
-    int n_head_kv;          /* key/value heads (grouped-query attention); n_head when not grouped */
-    int head_dim;           /* hd: size of one attention head; n_embd / n_head for the DiT */
-    int prenorm;            /* 1: the pre-norm RMSNorm/SwiGLU backbone of model/QWEN.md; 0: DiT */
-    int logit_shift;        /* 1: the distribution of position i is the output of row i - 1 (row 0
-                               its own), model/QWEN.md; 0: row i */
-    int sub_block;          /* block decoding one sub-block of this many tokens at a time; 0: whole */
-    int n_ctx;              /* tokens per window (the paper's L) */
-    float norm_eps;         /* layer-norm epsilon */
-    float rope_base;        /* RoPE frequency base */
-    int32_t mask_id;        /* id of the mask token */
-    int32_t eos_id;         /* id of <|endoftext|>, -1 when the vocabulary has none */
-    int n_block_lengths;    /* entries used in block_lengths */
+    int n_vocab;         /* V: vocabulary size, mask token included */
+    int n_embd;          /* D: hidden size */
+    int n_head;          /* H: attention heads; head size is n_embd / n_head */
+    int n_layer;         /* transformer blocks */
+    int n_ff;            /* F: MLP width */
+    int n_head_kv;       /* key/value heads (grouped-query attention); n_head when not grouped */
+    int head_dim;        /* hd: size of one attention head; n_embd / n_head for the DiT */
+    int prenorm;         /* 1: the pre-norm RMSNorm/SwiGLU backbone of model/QWEN.md; 0: DiT */
+    int logit_shift;     /* 1: the distribution of position i is the output of row i - 1 (row 0
+                            its own), model/QWEN.md; 0: row i */
+    int sub_block;       /* block decoding one sub-block of this many tokens at a time; 0: whole */
+    int n_ctx;           /* tokens per window (the paper's L) */
+    float norm_eps;      /* layer-norm epsilon */
+    float rope_base;     /* RoPE frequency base */
+    int32_t mask_id;     /* id of the mask token */
+    int32_t eos_id;      /* id of <|endoftext|>, -1 when the vocabulary has none */
+    int n_block_lengths; /* entries used in block_lengths */
     int block_lengths[BD3_MAX_BLOCK_LENGTHS]; /* trained block lengths, preferred first; n_ctx = global */
 } bd3_hparams;
 
@@ -58,7 +58,7 @@ typedef enum bd3_compute {
     BD3_COMPUTE_F32,  /* every matrix expanded to float32 at load; float32 products (OpenBLAS) */
     BD3_COMPUTE_Q8,   /* every matrix in Q8_0 and int8 products; F32/F16 matrices quantized at load */
 } bd3_compute;
-const char *bd3_compute_name(bd3_compute c); /* "auto", "f32", "q8" */
+const char *bd3_compute_name(bd3_compute c);               /* "auto", "f32", "q8" */
 int bd3_compute_parse(const char *name, bd3_compute *out); /* 0 ok, -1 unknown */
 
 /* Loads a GGUF file with BD3_COMPUTE_AUTO. On failure *out is NULL and err (when non-NULL) holds
@@ -71,11 +71,11 @@ bd3_status bd3_model_load_compute(const char *path, bd3_compute compute, bd3_mod
 bd3_compute bd3_model_compute(const bd3_model *m);
 void bd3_model_free(bd3_model *m); /* NULL is a no-op */
 const bd3_hparams *bd3_model_hparams(const bd3_model *m);
-const char *bd3_model_name(const bd3_model *m);      /* general.name, or "" */
-int bd3_model_has_global(const bd3_model *m);        /* 1 if trained for global mode (n_ctx in block_lengths) */
-int bd3_model_default_block(const bd3_model *m);     /* preferred block length < n_ctx, or n_ctx */
-size_t bd3_model_file_size(const bd3_model *m);      /* bytes of the GGUF file */
-size_t bd3_model_n_params(const bd3_model *m);       /* number of weights */
+const char *bd3_model_name(const bd3_model *m);  /* general.name, or "" */
+int bd3_model_has_global(const bd3_model *m);    /* 1 if trained for global mode (n_ctx in block_lengths) */
+int bd3_model_default_block(const bd3_model *m); /* preferred block length < n_ctx, or n_ctx */
+size_t bd3_model_file_size(const bd3_model *m);  /* bytes of the GGUF file */
+size_t bd3_model_n_params(const bd3_model *m);   /* number of weights */
 
 /* ---- tokenizer (byte-level BPE; GPT-2 or Qwen2 pre-tokenisation, tokenizer.ggml.pre) ------ */
 
@@ -115,19 +115,18 @@ bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, flo
 /* As bd3_forward, but writes the logits of the n_rows rows listed in rows (strictly ascending
  * window indices) only: logits [n_rows, n_vocab]. The output projection, the largest product of a
  * pass with a large vocabulary, then costs n_rows rows instead of n. */
-bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
-                            int n_rows, float *logits);
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows, int n_rows,
+                            float *logits);
 /* Receives the logits [nj, n_vocab] of rows[j0 .. j0 + nj) of a bd3_forward_rows_each pass. A
  * status other than BD3_OK stops the pass and is returned. */
 typedef bd3_status (*bd3_rows_fn)(void *user, int j0, int nj, const float *logits);
 /* As bd3_forward_rows, but hands the logits to fn in chunks of at most chunk rows, so that the
  * caller needs only logits [chunk, n_vocab] however many rows it asks for. */
-bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len,
-                                 const int *rows, int n_rows, int chunk, float *logits,
-                                 bd3_rows_fn fn, void *user);
+bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                                 int n_rows, int chunk, float *logits, bd3_rows_fn fn, void *user);
 
 /* KV cache (spec section 2). The cache holds m committed clean rows. */
-void bd3_cache_clear(bd3_ctx *c); /* also forgets which ids the cache held (bd3_continue) */
+void bd3_cache_clear(bd3_ctx *c);    /* also forgets which ids the cache held (bd3_continue) */
 int bd3_cache_len(const bd3_ctx *c); /* rows held, at most n_ctx - block */
 /* Denoising call for the current block of n ids (n <= n_ctx / 2 in practice): queries see every
  * cached row and the whole block. logits: [n, n_vocab]. The cache is unchanged. */
@@ -198,8 +197,8 @@ typedef struct bd3_defaults {
 
 /* Built-in: first hitting, steps 0, threshold 0, temperature 1, top_p 0.9, top_k 0, seed 0
  * (fresh per run), refresh 32, revise_fraction 0.3. */
-#define BD3_DEFAULT_TOP_P 0.9
-#define BD3_DEFAULT_REFRESH 32
+#define BD3_DEFAULT_TOP_P           0.9
+#define BD3_DEFAULT_REFRESH         32
 #define BD3_DEFAULT_REVISE_FRACTION 0.3
 
 /* The built-in defaults (m NULL), or m's: the built-in values with every bd3lm.sampler.* key of
@@ -213,14 +212,14 @@ uint64_t bd3_rng_fresh_seed(void);
 /* Progress of an operation, passed to the step callback after every model call. The arrays are
  * the operation's canvas; they stay valid only during the call. */
 typedef struct bd3_progress {
-    int n_calls;           /* model calls made so far */
-    int n_masked;          /* masks left on the canvas */
-    int n_target;          /* tokens the operation writes in all */
-    int n_done;            /* tokens written so far */
-    const int32_t *ids;    /* canvas ids [n_canvas]; mask_id where still masked */
-    const float *conf;     /* canvas confidence [n_canvas], probability at unmask time */
-    int n_canvas;          /* canvas length */
-    int canvas_offset;     /* index of canvas[0] in the caller's token sequence */
+    int n_calls;        /* model calls made so far */
+    int n_masked;       /* masks left on the canvas */
+    int n_target;       /* tokens the operation writes in all */
+    int n_done;         /* tokens written so far */
+    const int32_t *ids; /* canvas ids [n_canvas]; mask_id where still masked */
+    const float *conf;  /* canvas confidence [n_canvas], probability at unmask time */
+    int n_canvas;       /* canvas length */
+    int canvas_offset;  /* index of canvas[0] in the caller's token sequence */
 } bd3_progress;
 /* Return nonzero to cancel: the operation returns BD3_E_CANCELLED and leaves its outputs as they
  * were when it stopped. */
@@ -253,9 +252,9 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
 
 /* Why a continuation stopped. */
 typedef enum bd3_stop {
-    BD3_STOP_LIMIT,      /* max_new tokens written */
-    BD3_STOP_EOS,        /* the model wrote end-of-text (not included in the output) */
-    BD3_STOP_REPEAT,     /* degenerate repetition detected; the repeating tail is dropped */
+    BD3_STOP_LIMIT,  /* max_new tokens written */
+    BD3_STOP_EOS,    /* the model wrote end-of-text (not included in the output) */
+    BD3_STOP_REPEAT, /* degenerate repetition detected; the repeating tail is dropped */
 } bd3_stop;
 
 /* Continue block by block with the KV cache: blocks are aligned to block_len from the start of
@@ -272,23 +271,20 @@ typedef enum bd3_stop {
  * that the repeating tail spans at least 4 periods and 16 tokens; all but its first period are
  * dropped from the output. The progress canvas is the current block (empty, n_canvas 0, while the
  * prompt's complete blocks are committed to the cache). */
-bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                        const int32_t *prompt, int n_prompt, int max_new,
-                        int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
+bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                        int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
                         bd3_step_fn cb, void *user);
 /* The same without the KV cache: every model call recomputes the context window (the last whole
  * blocks of at most n_ctx - block_len tokens) plus the current block with the block-causal mask.
  * Gives the tokens bd3_continue gives for the same seed while the window does not slide; it
  * exists for benchmarks and tests. Uses the cache buffers' context but leaves the cache empty. */
-bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                                const int32_t *prompt, int n_prompt, int max_new,
-                                int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
-                                bd3_step_fn cb, void *user);
+bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                                int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                                bd3_stop *why, bd3_step_fn cb, void *user);
 
 /* Score existing text (global mode): conf[i] = p(ids[i]) when position i is masked together with
  * every k-th neighbour (k passes with offsets 0..k-1; k <= 0 picks a default). n <= n_ctx. */
-bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
-                     bd3_step_fn cb, void *user);
+bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf, bd3_step_fn cb, void *user);
 
 /* Exact left-to-right scoring with a model trained for block length 1 (1 in block_lengths):
  * logp[i] = log p(ids[i] | ids[0..i)) in nats, float64 (SUBS), for every i (position 0 given an
@@ -298,8 +294,7 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
  * (the oldest rows drop out of the context). Clears the KV cache first and leaves it holding the
  * last rows. BD3_E_UNSUPPORTED when the model was not trained for block length 1. The progress
  * has no canvas (n_canvas 0). */
-bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3_step_fn cb,
-                        void *user);
+bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3_step_fn cb, void *user);
 
 /* Revise: remask the ceil(fraction * (hi - lo)) positions of [lo, hi) with the lowest conf, then
  * regenerate them in global mode over the window ids[0..n) (p->refresh as in bd3_infill: the
@@ -309,13 +304,13 @@ bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3
  * leading blank stays, no word is split or joined at either end. ids and conf are updated in place;
  * changed[i] (optional, [n]) is set to 1 where the token changed. fraction in (0, 1]. On an
  * error or cancellation ids and conf are restored to what they were. */
-bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                      int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
+bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n, int lo,
+                      int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
 
 /* The k most probable tokens at position pos when it alone is masked (global mode, SUBS,
  * temperature 1). Writes k ids and probabilities, most probable first. */
-bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k,
-                            int32_t *alt_ids, double *alt_probs);
+bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k, int32_t *alt_ids,
+                            double *alt_probs);
 
 /* NELBO of the target tokens of a window (target[i] != 0, none a mask) given the others, in
  * global mode: the any-order form of the masked-diffusion bound, the mean over n_draws draws
@@ -333,17 +328,17 @@ bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *
  * out (and out_conf when non-NULL), both [len_max], receive its tokens, *n_out its length and
  * *nats_per_byte (when non-NULL) its score. cb sees each length's window as the canvas, with
  * n_done and n_target counted over all lengths. */
-bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
-                          int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
-                          int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user);
+bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo, int hi,
+                          int len_min, int len_max, int n_draws, int32_t *out, float *out_conf, int *n_out,
+                          double *nats_per_byte, bd3_step_fn cb, void *user);
 
 /* NELBO (spec section 4) over the first n_rows rows of n_ctx tokens of ids (all complete rows
  * when n_rows <= 0) with block_len (BD3_GLOBAL or B). Adds to *loss_sum (nats) and *n_counted.
  * Text shorter than n_ctx is evaluated as one shorter row. The masking rates of all blocks of the
  * evaluated rows are one antithetic set drawn from seed. Block-causal mode uses the KV cache
  * (clears it). On cancellation only complete rows have been added. */
-bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
-                     uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
+bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
+                     double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
 
 /* ---- benchmark ---------------------------------------------------------------------------- */
 
@@ -354,13 +349,13 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
  * counted. The sgemm figure runs the same products as plain sgemm calls, one per product, with
  * OpenBLAS's own threads (c's thread count). */
 typedef struct bd3_bench_result {
-    double flop;            /* FLOPs of one forward (matrix products only) */
-    double forward_s;       /* seconds of one forward, best of the runs */
-    double sgemm_s;         /* seconds of the same sgemm calls alone, best of the runs */
-    double forward_gflops;  /* flop / forward_s / 1e9 */
-    double sgemm_gflops;    /* flop / sgemm_s / 1e9: sgemm at the model's shapes */
-    double peak_gflops;     /* sgemm GFLOP/s of the MLP up projection alone ([n_ctx, D] x [D, F]) */
-    double ratio;           /* forward_gflops / sgemm_gflops */
+    double flop;           /* FLOPs of one forward (matrix products only) */
+    double forward_s;      /* seconds of one forward, best of the runs */
+    double sgemm_s;        /* seconds of the same sgemm calls alone, best of the runs */
+    double forward_gflops; /* flop / forward_s / 1e9 */
+    double sgemm_gflops;   /* flop / sgemm_s / 1e9: sgemm at the model's shapes */
+    double peak_gflops;    /* sgemm GFLOP/s of the MLP up projection alone ([n_ctx, D] x [D, F]) */
+    double ratio;          /* forward_gflops / sgemm_gflops */
 } bd3_bench_result;
 
 /* Runs n_runs (<= 0: 3) forwards of n_ctx fixed pseudo-random ids and the matching sgemm calls on

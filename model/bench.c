@@ -17,8 +17,8 @@ static double bench_now(void)
    its FLOPs to *flop. */
 static void bench_linear(int n, int n_out, int n_in, const float *x, const float *w, float *y, double *flop)
 {
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, n, n_in, 1.0f, w, n_in, x, n_in, 0.0f,
-                y, n_out);
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, n, n_in, 1.0f, w, n_in, x, n_in, 0.0f, y,
+                n_out);
     *flop += 2.0 * n * n_out * n_in;
 }
 
@@ -26,8 +26,8 @@ static void bench_linear(int n, int n_out, int n_in, const float *x, const float
 static void bench_gemm(int transb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                        float *cc, int ldc, double *flop)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, transb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda,
-                b, ldb, 0.0f, cc, ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
+                ldb, 0.0f, cc, ldc);
     *flop += 2.0 * m * n * k;
 }
 

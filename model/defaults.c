@@ -42,11 +42,9 @@ static void defaults_err(char *err, size_t err_size, const char *file, const cha
     __attribute__((format(printf, 4, 5)));
 static void defaults_err(char *err, size_t err_size, const char *file, const char *fmt, ...)
 {
-    if (!err || !err_size)
-        return;
+    if (!err || !err_size) return;
     int k = snprintf(err, err_size, "%s: ", file);
-    if (k < 0 || (size_t)k >= err_size)
-        return;
+    if (k < 0 || (size_t)k >= err_size) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err + k, err_size - (size_t)k, fmt, ap);
@@ -91,11 +89,10 @@ static bd3_status defaults_read(const gguf_file *g, bd3_defaults *d, char *err, 
         const defaults_int_key *k = &defaults_ints[i];
         uint32_t v;
         r = gguf_get_u32(g, k->key, &v);
-        if (r == GGUF_MISSING)
-            continue;
+        if (r == GGUF_MISSING) continue;
         if (r == GGUF_WRONG_TYPE || v < (uint32_t)k->lo || v > (uint32_t)k->hi) {
-            defaults_err(err, err_size, fn, "metadata key %s must be an integer from %ld to %ld",
-                         k->key, k->lo, k->hi);
+            defaults_err(err, err_size, fn, "metadata key %s must be an integer from %ld to %ld", k->key,
+                         k->lo, k->hi);
             return BD3_E_FORMAT;
         }
         *(int *)((char *)&d->sampler + k->offset) = (int)v;
@@ -104,10 +101,8 @@ static bd3_status defaults_read(const gguf_file *g, bd3_defaults *d, char *err, 
         const defaults_real_key *k = &defaults_reals[i];
         float v;
         r = gguf_get_f32(g, k->key, &v);
-        if (r == GGUF_MISSING)
-            continue;
-        int ok = r == GGUF_FOUND && isfinite(v) && (k->lo_closed ? v >= k->lo : v > k->lo) &&
-                 v <= k->hi;
+        if (r == GGUF_MISSING) continue;
+        int ok = r == GGUF_FOUND && isfinite(v) && (k->lo_closed ? v >= k->lo : v > k->lo) && v <= k->hi;
         if (!ok) {
             defaults_err(err, err_size, fn, "metadata key %s must be a number in %c%g, %g]", k->key,
                          k->lo_closed ? '[' : '(', k->lo, k->hi);
@@ -140,8 +135,8 @@ uint64_t bd3_rng_fresh_seed(void)
     static _Atomic uint64_t counter; /* calls so far in this process */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^
-                 ((uint64_t)getpid() << 32) ^ (++counter * 0x9e3779b97f4a7c15ULL);
+    uint64_t x = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^
+                 (++counter * 0x9e3779b97f4a7c15ULL);
     bd3_rng r;
     bd3_rng_seed(&r, x);
     uint64_t s = bd3_rng_u64(&r);

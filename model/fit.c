@@ -8,27 +8,22 @@
 #include "ops.h"
 
 #define FIT_SPAN_DRAWS 8 /* default subsets of bd3_nelbo_span */
-#define FIT_AROUND 8 /* tokens on each side of a fill scored with it by bd3_infill_fit */
+#define FIT_AROUND     8 /* tokens on each side of a fill scored with it by bd3_infill_fit */
 
 bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *target, int n_draws,
                           uint64_t seed, double *nats)
 {
     bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK || !target || !nats)
-        return st != BD3_OK ? st : BD3_E_ARG;
+    if (st != BD3_OK || !target || !nats) return st != BD3_OK ? st : BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     int m = 0;
     for (int i = 0; i < n; i++) {
-        if (!target[i])
-            continue;
-        if (ids[i] == hp->mask_id)
-            return BD3_E_ARG; /* a target token must be known to be scored */
+        if (!target[i]) continue;
+        if (ids[i] == hp->mask_id) return BD3_E_ARG; /* a target token must be known to be scored */
         m++;
     }
-    if (m == 0)
-        return BD3_E_ARG;
-    if (n_draws <= 0)
-        n_draws = FIT_SPAN_DRAWS;
+    if (m == 0) return BD3_E_ARG;
+    if (n_draws <= 0) n_draws = FIT_SPAN_DRAWS;
     int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with a subset masked */
     int *perm = malloc((size_t)m * sizeof *perm);         /* [m] target positions, shuffled */
     int *rows = malloc((size_t)m * sizeof *rows);         /* [m] masked positions, ascending */
@@ -44,34 +39,31 @@ bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *
     for (int d = 0; d < n_draws; d++) {
         /* subset size k spread evenly over 1..m across the draws */
         int k = 1 + (int)(((double)d + u0) * m / n_draws);
-        if (k > m)
-            k = m;
+        if (k > m) k = m;
         int np = 0;
         for (int i = 0; i < n; i++)
-            if (target[i])
-                perm[np++] = i;
+            if (target[i]) perm[np++] = i;
         for (int j = 0; j < k; j++) { /* partial Fisher-Yates: the first k are the subset */
             int x = j + (int)(bd3_rng_uniform(&r) * (m - j));
-            if (x >= m)
-                x = m - 1;
+            if (x >= m) x = m - 1;
             int tmp = perm[j];
             perm[j] = perm[x];
             perm[x] = tmp;
         }
         memcpy(canvas, ids, (size_t)n * sizeof *canvas);
-        for (int j = 0; j < k; j++)
-            canvas[perm[j]] = hp->mask_id;
+        for (int j = 0; j < k; j++) canvas[perm[j]] = hp->mask_id;
         int nr = 0;
         for (int i = 0; i < n; i++)
-            if (canvas[i] == hp->mask_id && target[i])
-                rows[nr++] = i;
+            if (canvas[i] == hp->mask_id && target[i]) rows[nr++] = i;
         double sum = 0.0;
-        ops_logp q = {.truth = ids, .rows = rows, .n_vocab = hp->n_vocab, .mask_id = hp->mask_id,
-                      .sum_neg = &sum, .scale = 1.0};
-        st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, nr, OPS_CHUNK, chunk, ops_logp_rows,
-                                   &q);
-        if (st != BD3_OK)
-            goto done;
+        ops_logp q = {.truth = ids,
+                      .rows = rows,
+                      .n_vocab = hp->n_vocab,
+                      .mask_id = hp->mask_id,
+                      .sum_neg = &sum,
+                      .scale = 1.0};
+        st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, nr, OPS_CHUNK, chunk, ops_logp_rows, &q);
+        if (st != BD3_OK) goto done;
         total += sum * (double)m / (double)k;
     }
     *nats = total / n_draws;
@@ -85,10 +77,10 @@ done:
 
 /* Progress of one length of bd3_infill_fit, handed on with counts over all lengths. */
 typedef struct fit_step {
-    bd3_step_fn cb;     /* the caller's callback */
-    void *user;         /* its argument */
-    int done_before;    /* tokens written at the lengths tried before */
-    int n_target;       /* tokens written at all lengths */
+    bd3_step_fn cb;  /* the caller's callback */
+    void *user;      /* its argument */
+    int done_before; /* tokens written at the lengths tried before */
+    int n_target;    /* tokens written at all lengths */
 } fit_step;
 
 static int fit_on_step(void *user, const bd3_progress *p)
@@ -100,14 +92,13 @@ static int fit_on_step(void *user, const bd3_progress *p)
     return f->cb ? f->cb(f->user, &q) : 0;
 }
 
-bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
-                          int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
-                          int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user)
+bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo, int hi,
+                          int len_min, int len_max, int n_draws, int32_t *out, float *out_conf, int *n_out,
+                          double *nats_per_byte, bd3_step_fn cb, void *user)
 {
     const int around = FIT_AROUND;
     bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK)
-        return st;
+    if (st != BD3_OK) return st;
     const bd3_model *m = bd3_ctx_model(c);
     const bd3_hparams *hp = bd3_model_hparams(m);
     if (!p || !out || !n_out || lo < 0 || hi < lo || hi > n || len_min < 1 || len_max < len_min ||
@@ -122,20 +113,17 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
         goto done;
     }
     fit_step fs = {.cb = cb, .user = user};
-    for (int len = len_min; len <= len_max; len++)
-        fs.n_target += len;
+    for (int len = len_min; len <= len_max; len++) fs.n_target += len;
     double best = INFINITY;
     *n_out = 0;
     for (int len = len_min; len <= len_max; len++) {
         const int w = n - (hi - lo) + len;
         memcpy(canvas, ids, (size_t)lo * sizeof *canvas);
-        for (int i = lo; i < lo + len; i++)
-            canvas[i] = hp->mask_id;
+        for (int i = lo; i < lo + len; i++) canvas[i] = hp->mask_id;
         memcpy(canvas + lo + len, ids + hi, (size_t)(n - hi) * sizeof *canvas);
         memset(conf, 0, (size_t)w * sizeof *conf);
         st = ops_infill_words(c, p, canvas, conf, w, fit_on_step, &fs);
-        if (st != BD3_OK)
-            goto done;
+        if (st != BD3_OK) goto done;
         fs.done_before += len;
         memset(target, 0, (size_t)w);
         size_t bytes = 0;
@@ -148,17 +136,14 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
         }
         double nats = 0.0;
         st = bd3_nelbo_span(c, canvas, w, target, n_draws, p->seed, &nats);
-        if (st != BD3_OK)
-            goto done;
+        if (st != BD3_OK) goto done;
         double per_byte = nats / (double)(bytes > 0 ? bytes : 1);
         if (per_byte < best) {
             best = per_byte;
             memcpy(out, canvas + lo, (size_t)len * sizeof *out);
-            if (out_conf)
-                memcpy(out_conf, conf + lo, (size_t)len * sizeof *out_conf);
+            if (out_conf) memcpy(out_conf, conf + lo, (size_t)len * sizeof *out_conf);
             *n_out = len;
-            if (nats_per_byte)
-                *nats_per_byte = per_byte;
+            if (nats_per_byte) *nats_per_byte = per_byte;
         }
     }
 done:
@@ -167,4 +152,3 @@ done:
     free(target);
     return st;
 }
-

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FORWARD_SCORE_FLOATS (1 << 18) /* target size of one thread's attention scores, floats */
-#define FORWARD_ROWS_PER_TASK 32       /* rows per task of the elementwise loops */
-#define FORWARD_SMALL_ROWS 32          /* products over at most this many rows run in small slices */
-#define FORWARD_MAX_THREADS 64         /* threads of one context at most */
+#define FORWARD_SCORE_FLOATS  (1 << 18) /* target size of one thread's attention scores, floats */
+#define FORWARD_ROWS_PER_TASK 32        /* rows per task of the elementwise loops */
+#define FORWARD_SMALL_ROWS    32        /* products over at most this many rows run in small slices */
+#define FORWARD_MAX_THREADS   64        /* threads of one context at most */
 
 /* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
  * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
@@ -63,7 +63,7 @@ static bd3_status forward_att_alloc(bd3_ctx *c)
     for (int h = 0; h < H; h++)
         if (forward_alloc_packed(&c->att_k[h], NP / QUANT_TILE, hd / QUANT_BLOCK, &c->bytes) ||
             forward_alloc_packed(&c->att_vt[h], (hd + QUANT_TILE - 1) / QUANT_TILE, NP / QUANT_BLOCK,
-                               &c->bytes))
+                                 &c->bytes))
             return BD3_E_NOMEM;
     c->att_q = (int8_t *)(void *)forward_alloc(T * rows * (size_t)NP / sizeof(float), &c->bytes);
     c->att_d = forward_alloc(T * rows * (size_t)NP / QUANT_BLOCK, &c->bytes);
@@ -127,9 +127,8 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     }
     c->pool = pool_new(n_threads);
     if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
-        (hp->prenorm && !c->ff2) || !c->prev_h ||
-        !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->lens || !c->row_ids ||
-        (m->compute == BD3_COMPUTE_Q8 && (!c->xq || !c->xd || !c->xs)) ||
+        (hp->prenorm && !c->ff2) || !c->prev_h || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->lens ||
+        !c->row_ids || (m->compute == BD3_COMPUTE_Q8 && (!c->xq || !c->xd || !c->xs)) ||
         kvcache_init(c) != BD3_OK || wincache_init(c) != BD3_OK) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
@@ -180,10 +179,10 @@ size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
 /* y^T = w x^T in column-major terms, for output rows [o0, o0 + n_o): the weight is the long
    operand, which OpenBLAS packs once per call even when n is small. */
 static void forward_linear_part(int n, int o0, int n_o, int n_in, const float *x, int ldx, const float *w,
-                            float beta, float *y, int ldy)
+                                float beta, float *y, int ldy)
 {
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_o, n, n_in, 1.0f, w + (size_t)o0 * n_in, n_in,
-                x, ldx, beta, y + o0, ldy);
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_o, n, n_in, 1.0f, w + (size_t)o0 * n_in, n_in, x,
+                ldx, beta, y + o0, ldy);
 }
 
 typedef struct forward_lin_job {
@@ -215,29 +214,30 @@ static void forward_linear_f32(bd3_ctx *c, int n, int n_out, int n_in, const flo
         forward_linear_part(n, 0, n_out, n_in, x, ldx, w, beta, y, ldy);
         return;
     }
-    forward_lin_job j = { n, n_out, n_in, ldx, ldy, part, x, w, y, beta };
+    forward_lin_job j = {n, n_out, n_in, ldx, ldy, part, x, w, y, beta};
     pool_run(c->pool, (n_out + part - 1) / part, forward_lin_task, &j);
 }
 
 typedef struct forward_q_job {
-    bd3_ctx *c;               /* context (quantized input in xq, xd, xs) */
-    const quant_matrix *w;    /* the matrix */
-    const float *x;           /* [n, n_in] input rows of ldx (quantization tasks) */
-    int ldx;                  /* row stride of x */
-    int n;                    /* rows */
-    int panel;                /* rows per product task */
-    int n_panels;             /* ceil(n / panel) */
-    int tiles;                /* output tiles per product task */
-    float beta;               /* 0 or 1 */
-    float *y;                 /* [n, n_out] output rows of ldy */
-    int ldy;                  /* row stride of y */
+    bd3_ctx *c;            /* context (quantized input in xq, xd, xs) */
+    const quant_matrix *w; /* the matrix */
+    const float *x;        /* [n, n_in] input rows of ldx (quantization tasks) */
+    int ldx;               /* row stride of x */
+    int n;                 /* rows */
+    int panel;             /* rows per product task */
+    int n_panels;          /* ceil(n / panel) */
+    int tiles;             /* output tiles per product task */
+    float beta;            /* 0 or 1 */
+    float *y;              /* [n, n_out] output rows of ldy */
+    int ldy;               /* row stride of y */
 } forward_q_job;
 
 static void forward_quant_task(void *arg, int t, int tid)
 {
     (void)tid;
     const forward_q_job *j = arg;
-    int r0 = t * FORWARD_ROWS_PER_TASK, rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
+    int r0 = t * FORWARD_ROWS_PER_TASK,
+        rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
     size_t k = (size_t)j->w->cols, nb = k / QUANT_BLOCK;
     quant_rows(j->x + (size_t)r0 * j->ldx, rows, (int)k, j->ldx, j->c->xq + r0 * k, j->c->xd + r0 * nb,
                j->c->xs + r0 * nb);
@@ -258,15 +258,15 @@ static void forward_qmm_task(void *arg, int t, int tid)
 
 #define FORWARD_Q_PANEL 256 /* rows of one int8 product task: their quantized input stays in L2 */
 
-void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
-                    const model_matrix *w, float beta, float *y, int ldy)
+void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const model_matrix *w,
+                    float beta, float *y, int ldy)
 {
     if (w->f32) {
         forward_linear_f32(c, n, n_out, n_in, x, ldx, w->f32, beta, y, ldy);
         return;
     }
     int T = pool_threads(c->pool);
-    forward_q_job j = { .c = c, .w = &w->q, .x = x, .ldx = ldx, .n = n, .beta = beta, .y = y, .ldy = ldy };
+    forward_q_job j = {.c = c, .w = &w->q, .x = x, .ldx = ldx, .n = n, .beta = beta, .y = y, .ldy = ldy};
     pool_run(c->pool, (n + FORWARD_ROWS_PER_TASK - 1) / FORWARD_ROWS_PER_TASK, forward_quant_task, &j);
     j.panel = n < FORWARD_Q_PANEL ? n : FORWARD_Q_PANEL;
     j.n_panels = (n + j.panel - 1) / j.panel;
@@ -280,30 +280,30 @@ void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int 
 
 /* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
 static void forward_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
-                        int ldb, float beta, float *cc, int ldc)
+                            int ldb, float beta, float *cc, int ldc)
 {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, cc, ldc);
 }
 
 /* c[m, n] = a[m, k] @ b[k, n] + beta * c. */
-static void forward_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                        float beta, float *cc, int ldc)
+static void forward_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta,
+                            float *cc, int ldc)
 {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, cc, ldc);
 }
 
 typedef struct forward_att_job {
-    bd3_ctx *c;           /* context (scores, lens) */
-    const float *q;       /* queries, rows of ldq */
-    const float *k;       /* keys, rows of ldk */
-    const float *v;       /* values, rows of ldv */
-    float *out;           /* [nq, D] */
-    int ldq, ldk, ldv;    /* row strides, floats */
-    int nq;               /* query rows */
-    int n_chunks;         /* query chunks of q_chunk rows */
-    int nk;               /* keys */
-    quant_matrix *pk;     /* [H] int8 attention: packed keys of each head */
-    quant_matrix *pvt;    /* [H] packed transposed values of each head */
+    bd3_ctx *c;        /* context (scores, lens) */
+    const float *q;    /* queries, rows of ldq */
+    const float *k;    /* keys, rows of ldk */
+    const float *v;    /* values, rows of ldv */
+    float *out;        /* [nq, D] */
+    int ldq, ldk, ldv; /* row strides, floats */
+    int nq;            /* query rows */
+    int n_chunks;      /* query chunks of q_chunk rows */
+    int nk;            /* keys */
+    quant_matrix *pk;  /* [H] int8 attention: packed keys of each head */
+    quant_matrix *pvt; /* [H] packed transposed values of each head */
 } forward_att_job;
 
 /* Task t: query chunk t / H, head t % H, on thread tid's score buffer. */
@@ -405,18 +405,17 @@ static void forward_att_q8_task(void *arg, int t, int tid)
 }
 
 void forward_attend_packed(bd3_ctx *c, const float *q, int ldq, int nq, const float *k, int ldk,
-                           const float *v, int ldv, int nk, quant_matrix *pk, quant_matrix *pvt,
-                           int pack, float *out)
+                           const float *v, int ldv, int nk, quant_matrix *pk, quant_matrix *pvt, int pack,
+                           float *out)
 {
     for (int i = 0; i < nq; i++) c->lens[i] = nk;
-    forward_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk,
-                          pk, pvt };
+    forward_att_job j = {c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk, pk, pvt};
     if (pack) pool_run(c->pool, c->m->hp.n_head, forward_att_pack_task, &j);
     pool_run(c->pool, j.n_chunks * c->m->hp.n_head, forward_att_q8_task, &j);
 }
 
 void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
-                   const float *v, int ldv, int nk, int block_len, float *out)
+                    const float *v, int ldv, int nk, int block_len, float *out)
 {
     const bd3_hparams *hp = &c->m->hp;
     for (int i = 0; i < nq; i++) {
@@ -427,8 +426,8 @@ void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, cons
         }
         c->lens[i] = lim;
     }
-    forward_att_job j = { c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk,
-                          c->att_k, c->att_vt };
+    forward_att_job j = {
+        c, q, k, v, out, ldq, ldk, ldv, nq, (nq + c->q_chunk - 1) / c->q_chunk, nk, c->att_k, c->att_vt};
     /* heads run in parallel on the pool, each product on one thread; int8 products when the
        queries are many enough to pay for packing every key and value */
     if (c->att_k && nq >= FORWARD_Q_ATT_ROWS) {
@@ -442,18 +441,24 @@ void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, cons
 /* ---- elementwise loops split by rows over the pool ---- */
 
 typedef enum forward_op {
-    FORWARD_NORM, FORWARD_GATE, FORWARD_GELU, FORWARD_ROPE, FORWARD_RMS, FORWARD_HEAD_RMS, FORWARD_SWIGLU
+    FORWARD_NORM,
+    FORWARD_GATE,
+    FORWARD_GELU,
+    FORWARD_ROPE,
+    FORWARD_RMS,
+    FORWARD_HEAD_RMS,
+    FORWARD_SWIGLU
 } forward_op;
 
 typedef struct forward_rows_job {
-    forward_op op;            /* which kernel */
-    int n, d;             /* rows, row width */
-    float *x;             /* in/out rows (norm: input) */
-    float *out;           /* norm output */
-    const float *y;       /* gate: added rows */
-    const float *w, *p1, *p2; /* norm: weight, shift, scale; gate: bias, gate; gelu: bias */
-    float eps;            /* norm epsilon */
-    int stride, n_head, hd, pos0; /* rope */
+    forward_op op;                  /* which kernel */
+    int n, d;                       /* rows, row width */
+    float *x;                       /* in/out rows (norm: input) */
+    float *out;                     /* norm output */
+    const float *y;                 /* gate: added rows */
+    const float *w, *p1, *p2;       /* norm: weight, shift, scale; gate: bias, gate; gelu: bias */
+    float eps;                      /* norm epsilon */
+    int stride, n_head, hd, pos0;   /* rope */
     const float *cos_tab, *sin_tab; /* rope tables */
 } forward_rows_job;
 
@@ -461,7 +466,8 @@ static void forward_rows_task(void *arg, int t, int tid)
 {
     (void)tid;
     const forward_rows_job *j = arg;
-    int r0 = t * FORWARD_ROWS_PER_TASK, rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
+    int r0 = t * FORWARD_ROWS_PER_TASK,
+        rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
     size_t off = (size_t)r0 * j->d;
     switch (j->op) {
     case FORWARD_NORM: kern_norm_mod(j->x + off, rows, j->d, j->eps, j->w, j->p1, j->p2, j->out + off); break;
@@ -476,8 +482,8 @@ static void forward_rows_task(void *arg, int t, int tid)
         break;
     case FORWARD_SWIGLU: kern_silu_mul(j->x + off, j->y + off, rows, j->d); break;
     case FORWARD_ROPE:
-        kern_rope(j->x + (size_t)r0 * j->stride, rows, j->stride, j->n_head, j->hd, j->pos0 + r0,
-                  j->cos_tab, j->sin_tab);
+        kern_rope(j->x + (size_t)r0 * j->stride, rows, j->stride, j->n_head, j->hd, j->pos0 + r0, j->cos_tab,
+                  j->sin_tab);
         break;
     }
 }
@@ -488,32 +494,44 @@ static void forward_rows(bd3_ctx *c, forward_rows_job *j)
 }
 
 static void forward_norm(bd3_ctx *c, const float *x, int n, const float *w, const float *shift,
-                     const float *scale, float *out)
+                         const float *scale, float *out)
 {
     const bd3_hparams *hp = &c->m->hp;
-    forward_rows_job j = { .op = FORWARD_NORM, .n = n, .d = hp->n_embd, .x = (float *)x, .out = out, .w = w,
-                       .p1 = shift, .p2 = scale, .eps = hp->norm_eps };
+    forward_rows_job j = {.op = FORWARD_NORM,
+                          .n = n,
+                          .d = hp->n_embd,
+                          .x = (float *)x,
+                          .out = out,
+                          .w = w,
+                          .p1 = shift,
+                          .p2 = scale,
+                          .eps = hp->norm_eps};
     forward_rows(c, &j);
 }
 
 static void forward_gate(bd3_ctx *c, float *h, const float *y, const float *bias, const float *gate, int n)
 {
-    forward_rows_job j = { .op = FORWARD_GATE, .n = n, .d = c->m->hp.n_embd, .x = h, .y = y, .w = bias, .p1 = gate };
+    forward_rows_job j = {
+        .op = FORWARD_GATE, .n = n, .d = c->m->hp.n_embd, .x = h, .y = y, .w = bias, .p1 = gate};
     forward_rows(c, &j);
 }
 
 static void forward_gelu(bd3_ctx *c, float *x, const float *bias, int n)
 {
-    forward_rows_job j = { .op = FORWARD_GELU, .n = n, .d = c->m->hp.n_ff, .x = x, .w = bias };
+    forward_rows_job j = {.op = FORWARD_GELU, .n = n, .d = c->m->hp.n_ff, .x = x, .w = bias};
     forward_rows(c, &j);
 }
 
 void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_heads, int pos0, const int *active)
 {
     const bd3_hparams *hp = &c->m->hp;
-    forward_rows_job j = { .op = FORWARD_ROPE, .d = stride, .stride = stride,
-                           .n_head = n_heads, .hd = hp->head_dim,
-                           .cos_tab = c->rope_cos, .sin_tab = c->rope_sin };
+    forward_rows_job j = {.op = FORWARD_ROPE,
+                          .d = stride,
+                          .stride = stride,
+                          .n_head = n_heads,
+                          .hd = hp->head_dim,
+                          .cos_tab = c->rope_cos,
+                          .sin_tab = c->rope_sin};
     if (!active) {
         j.x = x;
         j.n = n;
@@ -577,8 +595,8 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
     }
     /* o = softmax(q k^T / sqrt(hd) + mask) v */
     if (p->store != FORWARD_STORE_WINDOW || !wincache_attend(c, l, q, ld, n, k, v, ld, p, c->att))
-        forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys,
-                       p->active ? 0 : p->block_len, c->att);
+        forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len,
+                       c->att);
     /* h = h + gate1 * (o @ Wo^T) */
     forward_linear(c, n, D, D, c->att, D, &L->wo, 0.0f, c->proj, D);
     forward_gate(c, c->x, c->proj, NULL, gate1, n);
@@ -607,8 +625,8 @@ static void forward_mlp(bd3_ctx *c, int l, int n)
 static void forward_rms(bd3_ctx *c, const float *x, int n, const float *w, float *out)
 {
     const bd3_hparams *hp = &c->m->hp;
-    forward_rows_job j = { .op = FORWARD_RMS, .n = n, .d = hp->n_embd, .x = (float *)x, .out = out,
-                           .w = w, .eps = hp->norm_eps };
+    forward_rows_job j = {
+        .op = FORWARD_RMS, .n = n, .d = hp->n_embd, .x = (float *)x, .out = out, .w = w, .eps = hp->norm_eps};
     forward_rows(c, &j);
 }
 
@@ -616,8 +634,15 @@ static void forward_rms(bd3_ctx *c, const float *x, int n, const float *w, float
 static void forward_head_rms(bd3_ctx *c, float *x, int n, int stride, int n_heads, const float *w)
 {
     const bd3_hparams *hp = &c->m->hp;
-    forward_rows_job j = { .op = FORWARD_HEAD_RMS, .n = n, .d = stride, .x = x, .stride = stride,
-                           .n_head = n_heads, .hd = hp->head_dim, .w = w, .eps = hp->norm_eps };
+    forward_rows_job j = {.op = FORWARD_HEAD_RMS,
+                          .n = n,
+                          .d = stride,
+                          .x = x,
+                          .stride = stride,
+                          .n_head = n_heads,
+                          .hd = hp->head_dim,
+                          .w = w,
+                          .eps = hp->norm_eps};
     forward_rows(c, &j);
 }
 
@@ -672,8 +697,7 @@ static int forward_attention_prenorm(bd3_ctx *c, int l, int n, const struct forw
         }
     }
     /* o_h = softmax(q_h k_g^T / sqrt(hd) + mask) v_g, g = the kv head of query head h */
-    forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len,
-                   c->att);
+    forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len, c->att);
     /* h = h + o @ Wo^T */
     forward_linear(c, n, D, Q, c->att, Q, &L->wo, 1.0f, c->x, D);
     return 1;
@@ -689,7 +713,7 @@ static void forward_mlp_prenorm(bd3_ctx *c, int l, int n)
     /* h = h + (silu(a @ Wgate^T) * (a @ Wup^T)) @ Wdown^T */
     forward_linear(c, n, F, D, c->a, D, &L->w_gate, 0.0f, c->ff, F);
     forward_linear(c, n, F, D, c->a, D, &L->w_up, 0.0f, c->ff2, F);
-    forward_rows_job j = { .op = FORWARD_SWIGLU, .n = n, .d = F, .x = c->ff, .y = c->ff2 };
+    forward_rows_job j = {.op = FORWARD_SWIGLU, .n = n, .d = F, .x = c->ff, .y = c->ff2};
     forward_rows(c, &j);
     forward_linear(c, n, D, F, c->ff, F, &L->w_down, 1.0f, c->x, D);
 }
@@ -788,7 +812,7 @@ bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, flo
 {
     if (!c || !logits || n < 1 || n > c->m->hp.n_ctx || block_len < 0) return BD3_E_ARG;
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
-    struct forward_pass p = { .block_len = block_len, .cache_pos = -1, .store = FORWARD_STORE_NONE };
+    struct forward_pass p = {.block_len = block_len, .cache_pos = -1, .store = FORWARD_STORE_NONE};
     forward_layers(c, ids, n, &p);
     if (c->m->hp.logit_shift) forward_shift(c, n, NULL);
     forward_output(c, n, logits);
@@ -796,21 +820,21 @@ bd3_status bd3_forward(bd3_ctx *c, const int32_t *ids, int n, int block_len, flo
 }
 
 /* Checks a rows pass and runs its layers, leaving the wanted rows at the front of c->x. */
-static bd3_status forward_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int block_len,
-                                    const int *rows, int n_rows)
+static bd3_status forward_rows_pass(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                                    int n_rows)
 {
     if (!c || n < 1 || n > c->m->hp.n_ctx || block_len < 0 || !forward_rows_ok(rows, n_rows, n))
         return BD3_E_ARG;
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
-    struct forward_pass p = { .block_len = block_len, .cache_pos = -1, .store = FORWARD_STORE_NONE };
+    struct forward_pass p = {.block_len = block_len, .cache_pos = -1, .store = FORWARD_STORE_NONE};
     forward_layers(c, ids, n, &p);
     if (c->m->hp.logit_shift) forward_shift(c, n, NULL);
     forward_gather(c, rows, n_rows);
     return BD3_OK;
 }
 
-bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
-                            int n_rows, float *logits)
+bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows, int n_rows,
+                            float *logits)
 {
     if (!logits) return BD3_E_ARG;
     bd3_status st = forward_rows_pass(c, ids, n, block_len, rows, n_rows);
@@ -819,9 +843,8 @@ bd3_status bd3_forward_rows(bd3_ctx *c, const int32_t *ids, int n, int block_len
     return BD3_OK;
 }
 
-bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len,
-                                 const int *rows, int n_rows, int chunk, float *logits,
-                                 bd3_rows_fn fn, void *user)
+bd3_status bd3_forward_rows_each(bd3_ctx *c, const int32_t *ids, int n, int block_len, const int *rows,
+                                 int n_rows, int chunk, float *logits, bd3_rows_fn fn, void *user)
 {
     if (!logits || !fn || chunk < 1) return BD3_E_ARG;
     bd3_status st = forward_rows_pass(c, ids, n, block_len, rows, n_rows);

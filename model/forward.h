@@ -10,71 +10,71 @@
 
 /* The KV cache of spec section 2: committed clean rows, their keys before and after RoPE. */
 struct kvcache {
-    float *k;           /* [n_layer, n_ctx, KD] cached keys BEFORE RoPE (KD = kv_dim) */
-    float *k_rot;       /* [n_layer, n_ctx, KD] the same keys rotated at their current window
-                           positions (rows 0..len-1 valid); lent to the window cache (rot_stale) */
-    float *v;           /* [n_layer, n_ctx, KD] cached values */
-    int len;            /* committed rows, <= n_ctx - block */
-    int32_t *ids;       /* [n_ctx] ids of the cached rows (rows 0..len-1 valid) */
-    long total;         /* ids committed since the cache was last cleared (dropped rows included) */
-    uint64_t hash;      /* FNV-1a hash of those total ids, in order */
-    int block;          /* rows of every commit since the clear; -1 when they differed, 0 none */
-    int rot_stale;      /* 1 when k_rot holds window-cache keys instead of the KV cache's */
-    float *saved;       /* [n_layer, 3, KD] logit shift only: one row's k, k_rot, v kept aside
-                           while that row is recomputed; NULL otherwise */
+    float *k;      /* [n_layer, n_ctx, KD] cached keys BEFORE RoPE (KD = kv_dim) */
+    float *k_rot;  /* [n_layer, n_ctx, KD] the same keys rotated at their current window
+                      positions (rows 0..len-1 valid); lent to the window cache (rot_stale) */
+    float *v;      /* [n_layer, n_ctx, KD] cached values */
+    int len;       /* committed rows, <= n_ctx - block */
+    int32_t *ids;  /* [n_ctx] ids of the cached rows (rows 0..len-1 valid) */
+    long total;    /* ids committed since the cache was last cleared (dropped rows included) */
+    uint64_t hash; /* FNV-1a hash of those total ids, in order */
+    int block;     /* rows of every commit since the clear; -1 when they differed, 0 none */
+    int rot_stale; /* 1 when k_rot holds window-cache keys instead of the KV cache's */
+    float *saved;  /* [n_layer, 3, KD] logit shift only: one row's k, k_rot, v kept aside
+                      while that row is recomputed; NULL otherwise */
 };
 
 /* The window cache of approximate global denoising (bd3_sampler_params.refresh). */
 struct wincache {
-    float *k;           /* [n_layer, n_ctx, D] keys of every row of the last refresh, rotated at
-                           their window positions: the KV cache's k_rot buffer, which the next
-                           KV-cache call rotates again from the raw keys */
-    float *v;           /* [n_layer, n_ctx, D] values of the same rows */
-    int n;              /* rows held; 0 when it holds nothing */
-    quant_matrix *pk;   /* [n_layer * H] int8 attention: each layer's and head's keys packed
-                           (keys x hd), or NULL when the context has no int8 attention */
-    quant_matrix *pvt;  /* [n_layer * H] the values transposed and packed (hd x keys) */
-    int packed;         /* 1 when pk and pvt hold the last refresh's keys and values */
+    float *k;          /* [n_layer, n_ctx, D] keys of every row of the last refresh, rotated at
+                          their window positions: the KV cache's k_rot buffer, which the next
+                          KV-cache call rotates again from the raw keys */
+    float *v;          /* [n_layer, n_ctx, D] values of the same rows */
+    int n;             /* rows held; 0 when it holds nothing */
+    quant_matrix *pk;  /* [n_layer * H] int8 attention: each layer's and head's keys packed
+                          (keys x hd), or NULL when the context has no int8 attention */
+    quant_matrix *pvt; /* [n_layer * H] the values transposed and packed (hd x keys) */
+    int packed;        /* 1 when pk and pvt hold the last refresh's keys and values */
 };
 
 struct bd3_ctx {
-    const bd3_model *m; /* the model (not owned) */
-    int n_threads;      /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
-    pool *pool;         /* workers for products, attention heads and elementwise loops */
-    size_t bytes;       /* bytes of everything allocated below */
-    int q_chunk;        /* query rows per attention chunk (rows of scores) */
-    float *x;           /* [n_ctx, D] residual stream h */
-    float *a;           /* [n_ctx, D] normalised, modulated input of a sublayer */
-    int q_dim;          /* Q = n_head * head_dim: query width (D for the DiT) */
-    int kv_dim;         /* KD = n_head_kv * head_dim: key and value width (D for the DiT) */
-    float *qkv;         /* [n_ctx, Q + 2 KD] q | k | v of each row */
-    float *att;         /* [n_ctx, max(D, Q)] attention output o, heads side by side */
-    float *proj;        /* [n_ctx, D] output of a projection before gating */
-    float *ff;          /* [n_ctx, F] MLP hidden activations (pre-norm: the gate) */
-    float *ff2;         /* [n_ctx, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */
-    float *prev_h;      /* [D] logit shift with the KV cache: hidden state of the last cached row */
-    int prev_len;       /* cache length prev_h belongs to; -1 when it holds nothing */
-    int ld_scores;      /* floats per row of scores: n_ctx rounded up to a multiple of 32 */
-    float *scores;      /* [n_threads, q_chunk, ld_scores] attention probabilities, one head per
-                           thread */
-    float *inv_sum;     /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
-    int *lens;          /* [n_ctx] keys each query row sees */
-    int32_t *row_ids;   /* [n_ctx] ids of the rows of a window-cache step */
-    int8_t *xq;         /* [n_ctx, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
-    float *xd;          /* [n_ctx, max(D, F, Q) / 32] its block scales */
-    int32_t *xs;        /* [n_ctx, max(D, F, Q) / 32] its block sums times -128 */
+    const bd3_model *m;   /* the model (not owned) */
+    int n_threads;        /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
+    pool *pool;           /* workers for products, attention heads and elementwise loops */
+    size_t bytes;         /* bytes of everything allocated below */
+    int q_chunk;          /* query rows per attention chunk (rows of scores) */
+    float *x;             /* [n_ctx, D] residual stream h */
+    float *a;             /* [n_ctx, D] normalised, modulated input of a sublayer */
+    int q_dim;            /* Q = n_head * head_dim: query width (D for the DiT) */
+    int kv_dim;           /* KD = n_head_kv * head_dim: key and value width (D for the DiT) */
+    float *qkv;           /* [n_ctx, Q + 2 KD] q | k | v of each row */
+    float *att;           /* [n_ctx, max(D, Q)] attention output o, heads side by side */
+    float *proj;          /* [n_ctx, D] output of a projection before gating */
+    float *ff;            /* [n_ctx, F] MLP hidden activations (pre-norm: the gate) */
+    float *ff2;           /* [n_ctx, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */
+    float *prev_h;        /* [D] logit shift with the KV cache: hidden state of the last cached row */
+    int prev_len;         /* cache length prev_h belongs to; -1 when it holds nothing */
+    int ld_scores;        /* floats per row of scores: n_ctx rounded up to a multiple of 32 */
+    float *scores;        /* [n_threads, q_chunk, ld_scores] attention probabilities, one head per
+                             thread */
+    float *inv_sum;       /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
+    int *lens;            /* [n_ctx] keys each query row sees */
+    int32_t *row_ids;     /* [n_ctx] ids of the rows of a window-cache step */
+    int8_t *xq;           /* [n_ctx, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
+    float *xd;            /* [n_ctx, max(D, F, Q) / 32] its block scales */
+    int32_t *xs;          /* [n_ctx, max(D, F, Q) / 32] its block sums times -128 */
     quant_matrix *att_k;  /* [H] int8 attention: each query head's keys (those of its kv head)
                              packed, ld_scores keys x hd */
     quant_matrix *att_vt; /* [H] each query head's values transposed and packed, hd x ld_scores */
-    int8_t *att_q;      /* [n_threads, max(q_chunk, hd), ld_scores] quantized queries,
-                           probabilities, or keys and values being packed */
-    float *att_d;       /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block scales */
-    int32_t *att_s;     /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block sums * -128 */
-    float *att_vt_tmp;  /* [n_threads, hd, ld_scores] one head's values transposed, keys padded */
-    float *rope_cos;    /* [n_ctx, hd/2] cos of position * inv_freq (hd = head_dim) */
-    float *rope_sin;    /* [n_ctx, hd/2] sin of position * inv_freq */
-    struct kvcache kv;  /* KV cache */
-    struct wincache win; /* window cache */
+    int8_t *att_q;        /* [n_threads, max(q_chunk, hd), ld_scores] quantized queries,
+                             probabilities, or keys and values being packed */
+    float *att_d;         /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block scales */
+    int32_t *att_s;       /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block sums * -128 */
+    float *att_vt_tmp;    /* [n_threads, hd, ld_scores] one head's values transposed, keys padded */
+    float *rope_cos;      /* [n_ctx, hd/2] cos of position * inv_freq (hd = head_dim) */
+    float *rope_sin;      /* [n_ctx, hd/2] sin of position * inv_freq */
+    struct kvcache kv;    /* KV cache */
+    struct wincache win;  /* window cache */
 };
 
 #define FORWARD_Q_ATT_ROWS 64 /* int8 attention from this many query rows (quantized contexts) */
@@ -132,8 +132,8 @@ void forward_shift(bd3_ctx *c, int n, const float *first);
  * the pool: float32 matrices split by output features, one single-threaded sgemm per slice;
  * packed Q8_0 matrices with x quantized per block of 32 (quant_rows) and int8 products
  * (quant_matmul) split by rows and output tiles. */
-void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
-                    const model_matrix *w, float beta, float *y, int ldy);
+void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const model_matrix *w,
+                    float beta, float *y, int ldy);
 
 /* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
  * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE
@@ -146,8 +146,8 @@ void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, cons
  * pk[H], pvt[H] (int8 contexts only); pack: first pack k and v (rows of ldk, ldv) into them,
  * else they already hold the keys and values. */
 void forward_attend_packed(bd3_ctx *c, const float *q, int ldq, int nq, const float *k, int ldk,
-                           const float *v, int ldv, int nk, quant_matrix *pk, quant_matrix *pvt,
-                           int pack, float *out);
+                           const float *v, int ldv, int nk, quant_matrix *pk, quant_matrix *pvt, int pack,
+                           float *out);
 /* Allocates a packed matrix's buffers, n_tiles tiles of ld_blocks blocks; adds to *bytes. */
 bd3_status forward_alloc_packed(quant_matrix *q, int n_tiles, int ld_blocks, size_t *bytes);
 
@@ -166,8 +166,7 @@ void kvcache_keys(bd3_ctx *c);
 
 /* As bd3_cache_forward, but the output projection runs for the n_rows rows listed in rows
  * (strictly ascending block indices) only: logits [n_rows, n_vocab]. */
-bd3_status kvcache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
-                        float *logits);
+bd3_status kvcache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows, float *logits);
 
 /* How many leading tokens of prompt[0..n_full) (the prompt's complete blocks of block_len) the KV
  * cache already holds committed, exactly as committing them block by block after a clear would
@@ -193,14 +192,14 @@ void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, in
 /* The attention of layer l in a pass that stores into the window cache (int8 contexts): a
  * refresh packs the rows' keys and values for the steps to come, a step repacks its active rows
  * and attends through the packed window. Returns 0 when float32 attention must run instead. */
-int wincache_attend(bd3_ctx *c, int l, const float *q, int ldq, int n, const float *k,
-                    const float *v, int ld, const struct forward_pass *p, float *out);
+int wincache_attend(bd3_ctx *c, int l, const float *q, int ldq, int n, const float *k, const float *v, int ld,
+                    const struct forward_pass *p, float *out);
 
 /* A global pass over the n ids that also stores every layer's rotated K and V of all n rows in the
  * window cache, then hands the logits of rows (strictly ascending window indices) to fn in chunks
  * of at most chunk rows, as bd3_forward_rows_each does (whose logits it equals exactly). */
-bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
-                            int chunk, float *logits, bd3_rows_fn fn, void *user);
+bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows, int chunk,
+                            float *logits, bd3_rows_fn fn, void *user);
 /* A step against the window cache: only the n_active rows listed in active (strictly ascending)
  * run through the layers; their queries attend to every row of the window, with the keys and
  * values of the active rows computed afresh (and stored) and those of the others as the last
@@ -208,7 +207,6 @@ bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *ro
  * as above. BD3_E_ARG when the cache holds no refresh of n rows. Right after a refresh over the
  * same ids the logits equal the refresh's to float32 rounding. */
 bd3_status wincache_step(bd3_ctx *c, const int32_t *ids, int n, const int *active, int n_active,
-                         const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn,
-                         void *user);
+                         const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn, void *user);
 
 #endif

@@ -12,23 +12,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define GGUF_MAX_NAME 4096        /* longest key or tensor name accepted, bytes */
-#define GGUF_MAX_KV (1 << 16)     /* metadata entries accepted (real files have tens) */
+#define GGUF_MAX_NAME    4096      /* longest key or tensor name accepted, bytes */
+#define GGUF_MAX_KV      (1 << 16) /* metadata entries accepted (real files have tens) */
 #define GGUF_MAX_TENSORS (1 << 20) /* tensors accepted (real files have hundreds to thousands) */
 
 struct gguf_file {
-    char *name;               /* path or name for messages (owned) */
-    const uint8_t *base;      /* first byte of the file */
-    size_t size;              /* bytes of the file */
-    int mapped;               /* 1 when base is our mmap */
-    uint32_t alignment;       /* data alignment, bytes (power of two) */
-    size_t data_start;        /* offset of the data section in the file */
-    int n_kv;                 /* metadata entries */
-    gguf_kv *kv;              /* [n_kv] in file order */
-    int *kv_sorted;           /* [n_kv] indices into kv sorted by key */
-    int n_tensors;            /* tensors */
-    gguf_tensor *tensors;     /* [n_tensors] in file order */
-    int *tensor_sorted;       /* [n_tensors] indices into tensors sorted by name */
+    char *name;           /* path or name for messages (owned) */
+    const uint8_t *base;  /* first byte of the file */
+    size_t size;          /* bytes of the file */
+    int mapped;           /* 1 when base is our mmap */
+    uint32_t alignment;   /* data alignment, bytes (power of two) */
+    size_t data_start;    /* offset of the data section in the file */
+    int n_kv;             /* metadata entries */
+    gguf_kv *kv;          /* [n_kv] in file order */
+    int *kv_sorted;       /* [n_kv] indices into kv sorted by key */
+    int n_tensors;        /* tensors */
+    gguf_tensor *tensors; /* [n_tensors] in file order */
+    int *tensor_sorted;   /* [n_tensors] indices into tensors sorted by name */
 };
 
 /* ---- reading little-endian values from a bounded cursor ---- */
@@ -100,11 +100,19 @@ static void gguf_err(char *err, size_t err_size, const char *name, const char *f
 static int gguf_scalar_size(uint32_t t)
 {
     switch (t) {
-    case GGUF_TYPE_UINT8: case GGUF_TYPE_INT8: case GGUF_TYPE_BOOL: return 1;
-    case GGUF_TYPE_UINT16: case GGUF_TYPE_INT16: return 2;
-    case GGUF_TYPE_UINT32: case GGUF_TYPE_INT32: case GGUF_TYPE_FLOAT32: return 4;
-    case GGUF_TYPE_UINT64: case GGUF_TYPE_INT64: case GGUF_TYPE_FLOAT64: return 8;
-    case GGUF_TYPE_STRING: case GGUF_TYPE_ARRAY: return 0;
+    case GGUF_TYPE_UINT8:
+    case GGUF_TYPE_INT8:
+    case GGUF_TYPE_BOOL: return 1;
+    case GGUF_TYPE_UINT16:
+    case GGUF_TYPE_INT16: return 2;
+    case GGUF_TYPE_UINT32:
+    case GGUF_TYPE_INT32:
+    case GGUF_TYPE_FLOAT32: return 4;
+    case GGUF_TYPE_UINT64:
+    case GGUF_TYPE_INT64:
+    case GGUF_TYPE_FLOAT64: return 8;
+    case GGUF_TYPE_STRING:
+    case GGUF_TYPE_ARRAY: return 0;
     }
     return -1;
 }
@@ -155,15 +163,19 @@ static const char *gguf_show(const char *s, size_t n, char *buf, size_t size)
     size_t k = 0;
     for (size_t i = 0; i < n && k + 4 < size && i < 64; i++)
         buf[k++] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
-    if (n > 64 && k + 4 < size) { buf[k++] = '.'; buf[k++] = '.'; buf[k++] = '.'; }
+    if (n > 64 && k + 4 < size) {
+        buf[k++] = '.';
+        buf[k++] = '.';
+        buf[k++] = '.';
+    }
     buf[k] = 0;
     return buf;
 }
 
 /* ---- parsing ---- */
 
-static bd3_status gguf_parse_value(gguf_cursor *c, gguf_kv *kv, const char *fname, const char *key,
-                                   char *err, size_t err_size)
+static bd3_status gguf_parse_value(gguf_cursor *c, gguf_kv *kv, const char *fname, const char *key, char *err,
+                                   size_t err_size)
 {
     uint32_t t = kv->type;
     int sz = gguf_scalar_size(t);
@@ -213,8 +225,8 @@ static bd3_status gguf_parse_value(gguf_cursor *c, gguf_kv *kv, const char *fnam
     if (et == GGUF_TYPE_STRING) {
         /* every string needs at least its 8-byte length */
         if (n > gguf_left(c) / 8) {
-            gguf_err(err, err_size, fname, "array '%s' claims %llu strings, more than the file holds",
-                     key, (unsigned long long)n);
+            gguf_err(err, err_size, fname, "array '%s' claims %llu strings, more than the file holds", key,
+                     (unsigned long long)n);
             return BD3_E_FORMAT;
         }
         for (uint64_t i = 0; i < n; i++) {
@@ -230,8 +242,8 @@ static bd3_status gguf_parse_value(gguf_cursor *c, gguf_kv *kv, const char *fnam
     }
     const uint8_t *p;
     if (n > gguf_left(c) / (size_t)esz || gguf_take(c, (size_t)n * (size_t)esz, &p)) {
-        gguf_err(err, err_size, fname, "array '%s' of %llu elements runs past the end of the file",
-                 key, (unsigned long long)n);
+        gguf_err(err, err_size, fname, "array '%s' of %llu elements runs past the end of the file", key,
+                 (unsigned long long)n);
         return BD3_E_FORMAT;
     }
     return BD3_OK;
@@ -239,9 +251,9 @@ static bd3_status gguf_parse_value(gguf_cursor *c, gguf_kv *kv, const char *fnam
 
 /* One tensor's data range, for the overlap check. */
 typedef struct gguf_range {
-    uint64_t start;   /* offset in the data section */
-    uint64_t end;     /* one past its last byte */
-    int tensor;       /* index in g->tensors */
+    uint64_t start; /* offset in the data section */
+    uint64_t end;   /* one past its last byte */
+    int tensor;     /* index in g->tensors */
 } gguf_range;
 
 static int gguf_range_cmp(const void *a, const void *b)
@@ -262,7 +274,7 @@ static bd3_status gguf_check_overlap(const gguf_file *g, char *err, size_t err_s
         return BD3_E_NOMEM;
     }
     for (int i = 0; i < g->n_tensors; i++)
-        r[i] = (gguf_range){ g->tensors[i].offset, g->tensors[i].offset + g->tensors[i].n_bytes, i };
+        r[i] = (gguf_range){g->tensors[i].offset, g->tensors[i].offset + g->tensors[i].n_bytes, i};
     qsort(r, (size_t)g->n_tensors, sizeof *r, gguf_range_cmp);
     bd3_status st = BD3_OK;
     for (int i = 1; i < g->n_tensors && st == BD3_OK; i++) {
@@ -271,8 +283,8 @@ static bd3_status gguf_check_overlap(const gguf_file *g, char *err, size_t err_s
         char sa[80], sb[80];
         gguf_err(err, err_size, g->name, "tensors '%s' and '%s' share data bytes (offsets %llu and %llu)",
                  gguf_show(a->name, a->name_len, sa, sizeof sa),
-                 gguf_show(b->name, b->name_len, sb, sizeof sb),
-                 (unsigned long long)a->offset, (unsigned long long)b->offset);
+                 gguf_show(b->name, b->name_len, sb, sizeof sb), (unsigned long long)a->offset,
+                 (unsigned long long)b->offset);
         st = BD3_E_FORMAT;
     }
     free(r);
@@ -283,11 +295,13 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
 {
     const char *fn = g->name;
     char show[80];
-    gguf_cursor c = { g->base, g->base + g->size, g->base };
+    gguf_cursor c = {g->base, g->base + g->size, g->base};
     const uint8_t *magic;
     if (gguf_take(&c, 4, &magic) || memcmp(magic, "GGUF", 4) != 0) {
-        if (g->size < 4) gguf_err(err, err_size, fn, "file too short for a GGUF header (%zu bytes)", g->size);
-        else gguf_err(err, err_size, fn, "not a GGUF file (bad magic)");
+        if (g->size < 4)
+            gguf_err(err, err_size, fn, "file too short for a GGUF header (%zu bytes)", g->size);
+        else
+            gguf_err(err, err_size, fn, "not a GGUF file (bad magic)");
         return BD3_E_FORMAT;
     }
     uint32_t version;
@@ -317,9 +331,10 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
         return BD3_E_FORMAT;
     }
     if (n_kv > GGUF_MAX_KV || n_tensors > GGUF_MAX_TENSORS) {
-        gguf_err(err, err_size, fn, "header claims %llu metadata entries and %llu tensors (at most "
-                 "%d and %d supported)", (unsigned long long)n_kv, (unsigned long long)n_tensors,
-                 GGUF_MAX_KV, GGUF_MAX_TENSORS);
+        gguf_err(err, err_size, fn,
+                 "header claims %llu metadata entries and %llu tensors (at most "
+                 "%d and %d supported)",
+                 (unsigned long long)n_kv, (unsigned long long)n_tensors, GGUF_MAX_KV, GGUF_MAX_TENSORS);
         return BD3_E_FORMAT;
     }
     g->kv = calloc(n_kv ? (size_t)n_kv : 1, sizeof *g->kv);
@@ -339,8 +354,8 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
             return BD3_E_FORMAT;
         }
         if (kv->key_len == 0 || kv->key_len > GGUF_MAX_NAME) {
-            gguf_err(err, err_size, fn, "metadata entry %llu has a key of %zu bytes",
-                     (unsigned long long)i, kv->key_len);
+            gguf_err(err, err_size, fn, "metadata entry %llu has a key of %zu bytes", (unsigned long long)i,
+                     kv->key_len);
             return BD3_E_FORMAT;
         }
         gguf_show(kv->key, kv->key_len, show, sizeof show);
@@ -411,23 +426,23 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
         case GGUF_TENSOR_F16: nb = prod * 2; break;
         case GGUF_TENSOR_Q8_0:
             if (t->ne[0] % GGUF_Q8_0_BLOCK) {
-                gguf_err(err, err_size, fn, "Q8_0 tensor '%s' has ne[0] = %llu, not a multiple of 32",
-                         show, (unsigned long long)t->ne[0]);
+                gguf_err(err, err_size, fn, "Q8_0 tensor '%s' has ne[0] = %llu, not a multiple of 32", show,
+                         (unsigned long long)t->ne[0]);
                 return BD3_E_FORMAT;
             }
             nb = prod / GGUF_Q8_0_BLOCK * GGUF_Q8_0_BLOCK_BYTES;
             break;
         case GGUF_TENSOR_Q4_0:
             if (t->ne[0] % GGUF_Q8_0_BLOCK) {
-                gguf_err(err, err_size, fn, "Q4_0 tensor '%s' has ne[0] = %llu, not a multiple of 32",
-                         show, (unsigned long long)t->ne[0]);
+                gguf_err(err, err_size, fn, "Q4_0 tensor '%s' has ne[0] = %llu, not a multiple of 32", show,
+                         (unsigned long long)t->ne[0]);
                 return BD3_E_FORMAT;
             }
             nb = prod / GGUF_Q8_0_BLOCK * GGUF_Q4_0_BLOCK_BYTES;
             break;
         default:
-            gguf_err(err, err_size, fn, "tensor '%s' has type %u (only F32, F16, Q8_0 and Q4_0 are supported)",
-                     show, t->type);
+            gguf_err(err, err_size, fn,
+                     "tensor '%s' has type %u (only F32, F16, Q8_0 and Q4_0 are supported)", show, t->type);
             return BD3_E_UNSUPPORTED;
         }
         if (t->offset % g->alignment) {
@@ -456,9 +471,11 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
     for (int i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
         if (t->offset > data_size || t->n_bytes > data_size - t->offset) {
-            gguf_err(err, err_size, fn, "tensor '%s' (offset %llu, %zu bytes) lies outside the data "
-                     "section of %zu bytes (file truncated?)", gguf_show(t->name, t->name_len, show, sizeof show),
-                     (unsigned long long)t->offset, t->n_bytes, data_size);
+            gguf_err(err, err_size, fn,
+                     "tensor '%s' (offset %llu, %zu bytes) lies outside the data "
+                     "section of %zu bytes (file truncated?)",
+                     gguf_show(t->name, t->name_len, show, sizeof show), (unsigned long long)t->offset,
+                     t->n_bytes, data_size);
             return BD3_E_FORMAT;
         }
         t->data = g->base + g->data_start + t->offset;
@@ -499,8 +516,8 @@ static bd3_status gguf_finish(gguf_file *g, gguf_file **out, char *err, size_t e
     return BD3_OK;
 }
 
-bd3_status gguf_open_memory(const void *data, size_t size, const char *name, gguf_file **out,
-                            char *err, size_t err_size)
+bd3_status gguf_open_memory(const void *data, size_t size, const char *name, gguf_file **out, char *err,
+                            size_t err_size)
 {
     *out = NULL;
     gguf_file *g = calloc(1, sizeof *g);
@@ -517,7 +534,7 @@ bd3_status gguf_open_memory(const void *data, size_t size, const char *name, ggu
 bd3_status gguf_open(const char *path, gguf_file **out, char *err, size_t err_size)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);   /* a FIFO: no wait */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); /* a FIFO: no wait */
     if (fd < 0) {
         gguf_err(err, err_size, path, "cannot open: %s", strerror(errno));
         return BD3_E_IO;
@@ -584,7 +601,10 @@ const gguf_kv *gguf_find_kv(const gguf_file *g, const char *key)
         const gguf_kv *kv = &g->kv[g->kv_sorted[mid]];
         int r = gguf_cmp_bytes(kv->key, kv->key_len, key, n);
         if (r == 0) return kv;
-        if (r < 0) lo = mid + 1; else hi = mid;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -598,7 +618,10 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name)
         const gguf_tensor *t = &g->tensors[g->tensor_sorted[mid]];
         int r = gguf_cmp_bytes(t->name, t->name_len, name, n);
         if (r == 0) return t;
-        if (r < 0) lo = mid + 1; else hi = mid;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -718,7 +741,10 @@ float gguf_f16_to_f32(uint16_t h)
             bits = sign;
         } else { /* subnormal: normalise */
             int e = -1;
-            do { man <<= 1; e++; } while (!(man & 0x400));
+            do {
+                man <<= 1;
+                e++;
+            } while (!(man & 0x400));
             bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
         }
     } else if (exp == 31) {
@@ -736,9 +762,7 @@ void gguf_tensor_to_f32(const gguf_tensor *t, float *out)
     const uint8_t *p = t->data;
     uint64_t n = t->n_elements;
     switch (t->type) {
-    case GGUF_TENSOR_F32:
-        memcpy(out, p, (size_t)n * 4);
-        break;
+    case GGUF_TENSOR_F32: memcpy(out, p, (size_t)n * 4); break;
     case GGUF_TENSOR_F16:
         for (uint64_t i = 0; i < n; i++) out[i] = gguf_f16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
         break;

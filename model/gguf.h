@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "bd3.h"
 
-#define GGUF_MAX_DIMS 4
+#define GGUF_MAX_DIMS          4
 #define GGUF_DEFAULT_ALIGNMENT 32
 
 /* metadata value types (GGUF numbering) */
@@ -36,24 +36,24 @@ typedef enum gguf_tensor_type {
     GGUF_TENSOR_Q8_0 = 8,
 } gguf_tensor_type;
 
-#define GGUF_Q8_0_BLOCK 32          /* values per Q8_0 block */
-#define GGUF_Q8_0_BLOCK_BYTES 34    /* f16 scale + 32 int8 */
-#define GGUF_Q4_0_BLOCK_BYTES 18    /* f16 scale + 16 bytes of two 4-bit codes (32 values) */
+#define GGUF_Q8_0_BLOCK       32 /* values per Q8_0 block */
+#define GGUF_Q8_0_BLOCK_BYTES 34 /* f16 scale + 32 int8 */
+#define GGUF_Q4_0_BLOCK_BYTES 18 /* f16 scale + 16 bytes of two 4-bit codes (32 values) */
 
 /* Result of a metadata getter. */
 typedef enum gguf_get {
-    GGUF_FOUND = 0,   /* the value was stored into *out */
-    GGUF_MISSING,     /* no such key */
-    GGUF_WRONG_TYPE,  /* the key exists with a type that cannot represent the request */
+    GGUF_FOUND = 0,  /* the value was stored into *out */
+    GGUF_MISSING,    /* no such key */
+    GGUF_WRONG_TYPE, /* the key exists with a type that cannot represent the request */
 } gguf_get;
 
 typedef struct gguf_kv {
-    const char *key;        /* key bytes inside the file, NOT NUL-terminated */
-    size_t key_len;         /* bytes of key */
-    uint32_t type;          /* gguf_type of the value */
-    uint32_t arr_type;      /* element gguf_type when type is GGUF_TYPE_ARRAY */
-    uint64_t n;             /* array elements (1 for scalars) */
-    const uint8_t *value;   /* first byte of the value (for arrays: of the first element) */
+    const char *key;      /* key bytes inside the file, NOT NUL-terminated */
+    size_t key_len;       /* bytes of key */
+    uint32_t type;        /* gguf_type of the value */
+    uint32_t arr_type;    /* element gguf_type when type is GGUF_TYPE_ARRAY */
+    uint64_t n;           /* array elements (1 for scalars) */
+    const uint8_t *value; /* first byte of the value (for arrays: of the first element) */
 } gguf_kv;
 
 typedef struct gguf_tensor {
@@ -74,13 +74,13 @@ typedef struct gguf_file gguf_file;
 bd3_status gguf_open(const char *path, gguf_file **out, char *err, size_t err_size);
 /* Validates a buffer that the caller keeps alive and unchanged until gguf_free; name is used in
  * messages. */
-bd3_status gguf_open_memory(const void *data, size_t size, const char *name, gguf_file **out,
-                            char *err, size_t err_size);
+bd3_status gguf_open_memory(const void *data, size_t size, const char *name, gguf_file **out, char *err,
+                            size_t err_size);
 void gguf_free(gguf_file *g); /* NULL is a no-op */
 
-const char *gguf_name(const gguf_file *g);  /* path or name given at open */
-size_t gguf_size(const gguf_file *g);       /* bytes of the file */
-uint32_t gguf_alignment(const gguf_file *g);/* data alignment in bytes */
+const char *gguf_name(const gguf_file *g);   /* path or name given at open */
+size_t gguf_size(const gguf_file *g);        /* bytes of the file */
+uint32_t gguf_alignment(const gguf_file *g); /* data alignment in bytes */
 
 /* ---- metadata ---- */
 int gguf_n_kv(const gguf_file *g);

@@ -14,8 +14,8 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 #define KERN_W 16 /* floats per vector in the vectorised loops */
-typedef float kern_vf __attribute__((vector_size(KERN_W * 4)));   /* KERN_W float32 lanes */
-typedef int kern_vi __attribute__((vector_size(KERN_W * 4)));     /* KERN_W int32 lanes */
+typedef float kern_vf __attribute__((vector_size(KERN_W * 4))); /* KERN_W float32 lanes */
+typedef int kern_vi __attribute__((vector_size(KERN_W * 4)));   /* KERN_W int32 lanes */
 
 /* Each public loop is written once as an always-inline body and compiled three times (AVX-512,
  * AVX2, baseline) by KERN_VARIANTS; the public function calls the variant kern_isa() selects.
@@ -24,20 +24,23 @@ typedef int kern_vi __attribute__((vector_size(KERN_W * 4)));     /* KERN_W int3
 #define KERN_BODY static inline __attribute__((always_inline))
 #if defined(__x86_64__) && defined(__GNUC__)
 #define KERN_X86 1
-#define KERN_VARIANTS(name, params, args)                                                          \
-    __attribute__((target("avx512f"))) static void name##_avx512 params { name##_body args; }     \
-    __attribute__((target("avx2"))) static void name##_avx2 params { name##_body args; }          \
-    static void name##_base params { name##_body args; }                                           \
-    void name params                                                                                \
-    {                                                                                               \
-        enum kern_isa isa = kern_isa();                                                             \
-        if (isa >= KERN_ISA_AVX512) name##_avx512 args;                                             \
-        else if (isa >= KERN_ISA_AVX2) name##_avx2 args;                                            \
-        else name##_base args;                                                                      \
+#define KERN_VARIANTS(name, params, args)                                                                    \
+    __attribute__((target("avx512f"))) static void name##_avx512 params { name##_body args; }                \
+    __attribute__((target("avx2"))) static void name##_avx2 params { name##_body args; }                     \
+    static void name##_base params { name##_body args; }                                                     \
+    void name params                                                                                         \
+    {                                                                                                        \
+        enum kern_isa isa = kern_isa();                                                                      \
+        if (isa >= KERN_ISA_AVX512)                                                                          \
+            name##_avx512 args;                                                                              \
+        else if (isa >= KERN_ISA_AVX2)                                                                       \
+            name##_avx2 args;                                                                                \
+        else                                                                                                 \
+            name##_base args;                                                                                \
     }
 #else
 #define KERN_X86 0
-#define KERN_VARIANTS(name, params, args) \
+#define KERN_VARIANTS(name, params, args)                                                                    \
     void name params { name##_body args; }
 #endif
 
@@ -137,13 +140,13 @@ KERN_VARIANTS(kern_exp, (const float *x, float *out, size_t n), (x, out, n))
 typedef double kern_vd __attribute__((vector_size(KERN_W * 8))); /* KERN_W float64 lanes */
 
 KERN_BODY void kern_norm_mod_body(const float *x, int n, int d, float eps, const float *w, const float *shift,
-                   const float *scale, float *out)
+                                  const float *scale, float *out)
 {
     for (int i = 0; i < n; i++) {
         const float *xr = x + (size_t)i * d;
         float *o = out + (size_t)i * d;
         /* mean and variance in double, KERN_W independent lanes */
-        kern_vd acc = { 0 };
+        kern_vd acc = {0};
         int j = 0;
         for (; j + KERN_W <= d; j += KERN_W) {
             kern_vf v;
@@ -154,7 +157,7 @@ KERN_BODY void kern_norm_mod_body(const float *x, int n, int d, float eps, const
         for (int k = 0; k < KERN_W; k++) sum += acc[k];
         for (; j < d; j++) sum += xr[j];
         double mean = sum / d;
-        kern_vd accq = { 0 }, vm = { 0 };
+        kern_vd accq = {0}, vm = {0};
         for (int k = 0; k < KERN_W; k++) vm[k] = mean;
         for (j = 0; j + KERN_W <= d; j += KERN_W) {
             kern_vf v;
@@ -181,16 +184,20 @@ KERN_BODY void kern_norm_mod_body(const float *x, int n, int d, float eps, const
         for (; j < d; j++) o[j] = (xr[j] - fm) * inv * w[j] * (1.0f + scale[j]) + shift[j];
     }
 }
-KERN_VARIANTS(kern_norm_mod, (const float *x, int n, int d, float eps, const float *w, const float *shift, const float *scale, float *out), (x, n, d, eps, w, shift, scale, out))
+KERN_VARIANTS(kern_norm_mod,
+              (const float *x, int n, int d, float eps, const float *w, const float *shift,
+               const float *scale, float *out),
+              (x, n, d, eps, w, shift, scale, out))
 
-KERN_BODY void kern_gate_add_body(float *h, const float *y, const float *bias, const float *gate, int n, int d)
+KERN_BODY void kern_gate_add_body(float *h, const float *y, const float *bias, const float *gate, int n,
+                                  int d)
 {
     for (int i = 0; i < n; i++) {
         float *hr = h + (size_t)i * d;
         const float *yr = y + (size_t)i * d;
         int j = 0;
         for (; j + KERN_W <= d; j += KERN_W) {
-            kern_vf vh, vy, vg, vb = { 0 };
+            kern_vf vh, vy, vg, vb = {0};
             memcpy(&vh, hr + j, sizeof vh);
             memcpy(&vy, yr + j, sizeof vy);
             memcpy(&vg, gate + j, sizeof vg);
@@ -201,7 +208,8 @@ KERN_BODY void kern_gate_add_body(float *h, const float *y, const float *bias, c
         for (; j < d; j++) hr[j] += gate[j] * (yr[j] + (bias ? bias[j] : 0.0f));
     }
 }
-KERN_VARIANTS(kern_gate_add, (float *h, const float *y, const float *bias, const float *gate, int n, int d), (h, y, bias, gate, n, d))
+KERN_VARIANTS(kern_gate_add, (float *h, const float *y, const float *bias, const float *gate, int n, int d),
+              (h, y, bias, gate, n, d))
 
 KERN_BODY void kern_bias_gelu_body(float *x, const float *bias, int n, int d)
 {
@@ -244,7 +252,7 @@ void kern_rope_table(int n_pos, int hd, float base, float *cos_tab, float *sin_t
 }
 
 KERN_BODY void kern_rope_body(float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab,
-               const float *sin_tab)
+                              const float *sin_tab)
 {
     int half = hd / 2;
     for (int i = 0; i < n; i++) {
@@ -271,7 +279,10 @@ KERN_BODY void kern_rope_body(float *x, int n, int stride, int n_head, int hd, i
         }
     }
 }
-KERN_VARIANTS(kern_rope, (float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab, const float *sin_tab), (x, n, stride, n_head, hd, pos0, cos_tab, sin_tab))
+KERN_VARIANTS(kern_rope,
+              (float *x, int n, int stride, int n_head, int hd, int pos0, const float *cos_tab,
+               const float *sin_tab),
+              (x, n, stride, n_head, hd, pos0, cos_tab, sin_tab))
 
 KERN_BODY void kern_softmax_rows_body(float *s, int n, int stride, int width, const int *len, float *inv_sum)
 {
@@ -305,12 +316,15 @@ KERN_BODY void kern_softmax_rows_body(float *s, int n, int stride, int width, co
             sum += r[j];
         }
         float inv = 1.0f / sum;
-        if (inv_sum) inv_sum[i] = inv;
-        else for (j = 0; j < m; j++) r[j] *= inv;
+        if (inv_sum)
+            inv_sum[i] = inv;
+        else
+            for (j = 0; j < m; j++) r[j] *= inv;
         for (j = m; j < width; j++) r[j] = 0.0f;
     }
 }
-KERN_VARIANTS(kern_softmax_rows, (float *s, int n, int stride, int width, const int *len, float *inv_sum), (s, n, stride, width, len, inv_sum))
+KERN_VARIANTS(kern_softmax_rows, (float *s, int n, int stride, int width, const int *len, float *inv_sum),
+              (s, n, stride, width, len, inv_sum))
 
 void kern_rms_norm(const float *x, int n, int d, float eps, const float *w, float *out)
 {

@@ -18,8 +18,7 @@ bd3_status kvcache_init(bd3_ctx *c)
     kv->ids = malloc((size_t)hp->n_ctx * sizeof *kv->ids);
     c->bytes += (size_t)hp->n_ctx * sizeof *kv->ids;
     if (hp->logit_shift) kv->saved = forward_alloc((size_t)hp->n_layer * 3 * (size_t)c->kv_dim, &c->bytes);
-    return kv->k && kv->k_rot && kv->v && kv->ids && (!hp->logit_shift || kv->saved) ? BD3_OK
-                                                                                     : BD3_E_NOMEM;
+    return kv->k && kv->k_rot && kv->v && kv->ids && (!hp->logit_shift || kv->saved) ? BD3_OK : BD3_E_NOMEM;
 }
 
 void kvcache_free(bd3_ctx *c)
@@ -140,7 +139,7 @@ static void kvcache_prev(bd3_ctx *c)
         memcpy(s + KD, kv->k_rot + at, KD * sizeof(float));
         memcpy(s + 2 * KD, kv->v + at, KD * sizeof(float));
     }
-    struct forward_pass p = { .block_len = BD3_GLOBAL, .cache_pos = (int)r, .store = FORWARD_STORE_KV };
+    struct forward_pass p = {.block_len = BD3_GLOBAL, .cache_pos = (int)r, .store = FORWARD_STORE_KV};
     forward_layers(c, kv->ids + r, 1, &p);
     memcpy(c->prev_h, c->x, (size_t)hp->n_embd * sizeof(float));
     for (int l = 0; l < hp->n_layer; l++) {
@@ -158,8 +157,7 @@ static bd3_status kvcache_pass(bd3_ctx *c, const int32_t *ids, int n)
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
     kvcache_keys(c);
     kvcache_prev(c);
-    struct forward_pass p = { .block_len = BD3_GLOBAL, .cache_pos = c->kv.len,
-                              .store = FORWARD_STORE_KV };
+    struct forward_pass p = {.block_len = BD3_GLOBAL, .cache_pos = c->kv.len, .store = FORWARD_STORE_KV};
     forward_layers(c, ids, n, &p);
     /* logit shift: block row 0 reads the last cached row's output (its own when nothing is cached) */
     if (c->m->hp.logit_shift) forward_shift(c, n, c->kv.len > 0 ? c->prev_h : NULL);
@@ -174,8 +172,7 @@ bd3_status bd3_cache_forward(bd3_ctx *c, const int32_t *ids, int n, float *logit
     return BD3_OK;
 }
 
-bd3_status kvcache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
-                        float *logits)
+bd3_status kvcache_rows(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows, float *logits)
 {
     if (!c || !logits || n < 1 || c->kv.len + n > c->m->hp.n_ctx || !forward_rows_ok(rows, n_rows, n))
         return BD3_E_ARG;
@@ -194,8 +191,9 @@ bd3_status bd3_cache_commit(bd3_ctx *c, const int32_t *ids, int n)
     kvcache_keys(c);
     /* with a logit shift the last layer runs to the end: the next block's row 0 reads the last
        committed row's output */
-    struct forward_pass p = { .block_len = BD3_GLOBAL, .cache_pos = kv->len,
-                              .store = hp->logit_shift ? FORWARD_STORE_KV : FORWARD_STORE_KV_ONLY };
+    struct forward_pass p = {.block_len = BD3_GLOBAL,
+                             .cache_pos = kv->len,
+                             .store = hp->logit_shift ? FORWARD_STORE_KV : FORWARD_STORE_KV_ONLY};
     forward_layers(c, ids, n, &p);
     if (hp->logit_shift)
         memcpy(c->prev_h, c->x + (size_t)(n - 1) * hp->n_embd, (size_t)hp->n_embd * sizeof(float));

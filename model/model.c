@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BD3_MAX_N_CTX   (1 << 16)
-#define BD3_MAX_N_EMBD  (1 << 16)
-#define BD3_MAX_N_FF    (1 << 18)
-#define BD3_MAX_N_VOCAB (1 << 24)
-#define BD3_MAX_N_LAYER 1024
+#define BD3_MAX_N_CTX    (1 << 16)
+#define BD3_MAX_N_EMBD   (1 << 16)
+#define BD3_MAX_N_FF     (1 << 18)
+#define BD3_MAX_N_VOCAB  (1 << 24)
+#define BD3_MAX_N_LAYER  1024
 #define BD3_MAX_N_MERGES (1 << 24)
 
 static void model_err(char *err, size_t err_size, const char *path, const char *fmt, ...)
@@ -41,8 +41,7 @@ static bd3_status model_u32(const gguf_file *g, const char *key, uint32_t lo, ui
     case GGUF_WRONG_TYPE:
         model_err(err, err_size, gguf_name(g), "metadata key %s is not an unsigned integer", key);
         return BD3_E_FORMAT;
-    case GGUF_FOUND:
-        break;
+    case GGUF_FOUND: break;
     }
     if (v < lo || v > hi) {
         model_err(err, err_size, gguf_name(g), "%s = %u is outside %u..%u", key, v, lo, hi);
@@ -85,8 +84,8 @@ static bd3_status model_check_finite(const gguf_file *g, const char *name, const
 
 /* Finds tensor name with ne = [ne0, ne1] (ne1 = 1 for a vector) and one of the types in the
  * bit mask; counts its weights. */
-static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1,
-                             unsigned types, const gguf_tensor **out, char *err, size_t err_size)
+static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1, unsigned types,
+                             const gguf_tensor **out, char *err, size_t err_size)
 {
     const gguf_file *g = m->file;
     const gguf_tensor *t = gguf_find_tensor(g, name);
@@ -98,10 +97,9 @@ static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint6
     for (int d = 2; d < GGUF_MAX_DIMS; d++) extra |= t->ne[d] != 1;
     if (t->ne[0] != ne0 || t->ne[1] != ne1 || extra) {
         model_err(err, err_size, gguf_name(g),
-                  "tensor %s has shape [%llu, %llu, %llu, %llu], the metadata implies [%llu, %llu]",
-                  name, (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
-                  (unsigned long long)t->ne[2], (unsigned long long)t->ne[3],
-                  (unsigned long long)ne0, (unsigned long long)ne1);
+                  "tensor %s has shape [%llu, %llu, %llu, %llu], the metadata implies [%llu, %llu]", name,
+                  (unsigned long long)t->ne[0], (unsigned long long)t->ne[1], (unsigned long long)t->ne[2],
+                  (unsigned long long)t->ne[3], (unsigned long long)ne0, (unsigned long long)ne1);
         return BD3_E_FORMAT;
     }
     if (t->type >= 32 || !(types & (1u << t->type))) {
@@ -116,8 +114,8 @@ static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint6
             const uint8_t *p = t->data + b * bb;
             uint16_t h = (uint16_t)(p[0] | p[1] << 8);
             if ((h & 0x7c00) == 0x7c00) {
-                model_err(err, err_size, gguf_name(g), "tensor %s holds %s scale in block %zu",
-                          name, (h & 0x3ff) ? "a NaN" : "an infinite", b);
+                model_err(err, err_size, gguf_name(g), "tensor %s holds %s scale in block %zu", name,
+                          (h & 0x3ff) ? "a NaN" : "an infinite", b);
                 return BD3_E_FORMAT;
             }
         }
@@ -128,8 +126,8 @@ static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint6
 }
 
 /* Float32 values of t: a view into the file, or an owned converted copy. */
-static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const char *name,
-                                   const float **out, char *err, size_t err_size)
+static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const char *name, const float **out,
+                                   char *err, size_t err_size)
 {
     if (t->type == GGUF_TENSOR_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         *out = (const float *)(const void *)t->data;
@@ -150,8 +148,8 @@ nomem:
 }
 
 /* A vector or small tensor as float32 (see model_find). */
-static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1,
-                               unsigned types, const float **out, char *err, size_t err_size)
+static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uint64_t ne1, unsigned types,
+                               const float **out, char *err, size_t err_size)
 {
     const gguf_tensor *t;
     bd3_status st = model_find(m, name, ne0, ne1, types, &t, err, err_size);
@@ -162,8 +160,8 @@ static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uin
  * int8 products (AUTO: Q8_0 and Q4_0 tensors; Q8: also every other tensor whose cols is a multiple
  * of 32, rounded to Q8_0), else float32 (F32: Q4_0 and Q8_0 values converted exactly). */
 static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t cols, uint64_t rows,
-                                    unsigned types, bd3_compute compute, model_matrix *out,
-                                    char *err, size_t err_size)
+                                    unsigned types, bd3_compute compute, model_matrix *out, char *err,
+                                    size_t err_size)
 {
     const gguf_tensor *t;
     bd3_status st = model_find(m, name, cols, rows, types, &t, err, err_size);
@@ -196,8 +194,8 @@ static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t col
 }
 
 #define T_F32 (1u << GGUF_TENSOR_F32)
-#define T_ANY ((1u << GGUF_TENSOR_F32) | (1u << GGUF_TENSOR_F16) | (1u << GGUF_TENSOR_Q8_0) | \
-               (1u << GGUF_TENSOR_Q4_0))
+#define T_ANY                                                                                                \
+    ((1u << GGUF_TENSOR_F32) | (1u << GGUF_TENSOR_F16) | (1u << GGUF_TENSOR_Q8_0) | (1u << GGUF_TENSOR_Q4_0))
 
 static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
 {
@@ -215,7 +213,10 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
         model_err(err, err_size, fn, "architecture '%.*s' is not bd3lm", (int)(len > 64 ? 64 : len), s);
         return BD3_E_UNSUPPORTED;
     }
-    if (gguf_get_str(g, "general.name", &s, &len) != GGUF_FOUND) { s = ""; len = 0; }
+    if (gguf_get_str(g, "general.name", &s, &len) != GGUF_FOUND) {
+        s = "";
+        len = 0;
+    }
     m->name = malloc(len + 1);
     if (!m->name) return BD3_E_NOMEM;
     memcpy(m->name, s, len);
@@ -245,19 +246,21 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
     hp->head_dim = hp->n_embd / hp->n_head;
     if (hp->prenorm) {
         if (gguf_get_u32(g, "bd3lm.attention.head_count_kv", &(uint32_t){0}) != GGUF_MISSING &&
-            (st = model_u32(g, "bd3lm.attention.head_count_kv", 1, (uint32_t)hp->n_head, &hp->n_head_kv,
-                            err, err_size)))
+            (st = model_u32(g, "bd3lm.attention.head_count_kv", 1, (uint32_t)hp->n_head, &hp->n_head_kv, err,
+                            err_size)))
             return st;
         if (gguf_get_u32(g, "bd3lm.attention.key_length", &(uint32_t){0}) != GGUF_MISSING &&
             (st = model_u32(g, "bd3lm.attention.key_length", 2, 4096, &hp->head_dim, err, err_size)))
             return st;
         if (hp->n_head % hp->n_head_kv || hp->head_dim % 2) {
-            model_err(err, err_size, fn, "head_count %d is not a multiple of head_count_kv %d, or "
-                      "key_length %d is odd", hp->n_head, hp->n_head_kv, hp->head_dim);
+            model_err(err, err_size, fn,
+                      "head_count %d is not a multiple of head_count_kv %d, or "
+                      "key_length %d is odd",
+                      hp->n_head, hp->n_head_kv, hp->head_dim);
             return BD3_E_FORMAT;
         }
-        if ((st = model_f32(g, "bd3lm.attention.layer_norm_rms_epsilon", 1e-6f, &hp->norm_eps, err,
-                            err_size)))
+        if ((st =
+                 model_f32(g, "bd3lm.attention.layer_norm_rms_epsilon", 1e-6f, &hp->norm_eps, err, err_size)))
             return st;
         uint32_t v = 0;
         r = gguf_get_u32(g, "bd3lm.diffusion.logit_shift", &v);
@@ -272,21 +275,23 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
             return st;
     } else {
         if (hp->n_embd % hp->n_head || (hp->n_embd / hp->n_head) % 2) {
-            model_err(err, err_size, fn, "embedding_length %d is not a multiple of head_count %d with an "
-                      "even head size", hp->n_embd, hp->n_head);
+            model_err(err, err_size, fn,
+                      "embedding_length %d is not a multiple of head_count %d with an "
+                      "even head size",
+                      hp->n_embd, hp->n_head);
             return BD3_E_FORMAT;
         }
         if ((st = model_f32(g, "bd3lm.attention.layer_norm_epsilon", 1e-5f, &hp->norm_eps, err, err_size)))
             return st;
     }
-    if ((st = model_f32(g, "bd3lm.rope.freq_base", 10000.0f, &hp->rope_base, err, err_size)))
-        return st;
+    if ((st = model_f32(g, "bd3lm.rope.freq_base", 10000.0f, &hp->rope_base, err, err_size))) return st;
 
     const gguf_kv *kv;
     r = gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &kv);
     if (r != GGUF_FOUND) {
-        model_err(err, err_size, fn, r == GGUF_MISSING ? "missing tokenizer.ggml.tokens"
-                                                       : "tokenizer.ggml.tokens is not an array of strings");
+        model_err(err, err_size, fn,
+                  r == GGUF_MISSING ? "missing tokenizer.ggml.tokens"
+                                    : "tokenizer.ggml.tokens is not an array of strings");
         return BD3_E_FORMAT;
     }
     if (kv->n < 1 || kv->n > BD3_MAX_N_VOCAB) {
@@ -296,7 +301,8 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
     }
     hp->n_vocab = (int)kv->n;
     int id;
-    if ((st = model_u32(g, "bd3lm.diffusion.mask_token_id", 0, (uint32_t)hp->n_vocab - 1, &id, err, err_size)))
+    if ((st =
+             model_u32(g, "bd3lm.diffusion.mask_token_id", 0, (uint32_t)hp->n_vocab - 1, &id, err, err_size)))
         return st;
     hp->mask_id = id;
     hp->eos_id = -1;
@@ -325,8 +331,8 @@ static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
         for (int i = 0; i < hp->n_block_lengths; i++) {
             uint32_t b;
             if (gguf_arr_u32(kv, (uint64_t)i, &b) || b < 1 || b > (uint32_t)hp->n_ctx) {
-                model_err(err, err_size, fn, "bd3lm.diffusion.block_lengths[%d] is outside 1..n_ctx (%d)",
-                          i, hp->n_ctx);
+                model_err(err, err_size, fn, "bd3lm.diffusion.block_lengths[%d] is outside 1..n_ctx (%d)", i,
+                          hp->n_ctx);
                 return BD3_E_FORMAT;
             }
             hp->block_lengths[i] = (int)b;
@@ -350,23 +356,29 @@ static bd3_status model_load_prenorm(bd3_model *m, bd3_compute compute, char *er
     int has_norm = gguf_find_tensor(m->file, "blk.0.attn_q_norm.weight") != NULL;
     for (int l = 0; l < hp->n_layer; l++) {
         bd3_layer *L = &m->layers[l];
-        struct { const char *suffix; uint64_t ne0, ne1; const float **dst; int want; } vec[] = {
-            { "attn_norm.weight", D, 1, &L->attn_norm, 1 },
-            { "attn_q.bias", Q, 1, &L->bq, has_bias },
-            { "attn_k.bias", K, 1, &L->bk, has_bias },
-            { "attn_v.bias", K, 1, &L->bv, has_bias },
-            { "attn_q_norm.weight", hd, 1, &L->q_norm, has_norm },
-            { "attn_k_norm.weight", hd, 1, &L->k_norm, has_norm },
-            { "ffn_norm.weight", D, 1, &L->ffn_norm, 1 },
+        struct {
+            const char *suffix;
+            uint64_t ne0, ne1;
+            const float **dst;
+            int want;
+        } vec[] = {
+            {"attn_norm.weight", D, 1, &L->attn_norm, 1},
+            {"attn_q.bias", Q, 1, &L->bq, has_bias},
+            {"attn_k.bias", K, 1, &L->bk, has_bias},
+            {"attn_v.bias", K, 1, &L->bv, has_bias},
+            {"attn_q_norm.weight", hd, 1, &L->q_norm, has_norm},
+            {"attn_k_norm.weight", hd, 1, &L->k_norm, has_norm},
+            {"ffn_norm.weight", D, 1, &L->ffn_norm, 1},
         };
-        struct { const char *suffix; uint64_t ne0, ne1; model_matrix *dst; } mat[] = {
-            { "attn_q.weight", D, Q, &L->wq },
-            { "attn_k.weight", D, K, &L->wk },
-            { "attn_v.weight", D, K, &L->wv },
-            { "attn_output.weight", Q, D, &L->wo },
-            { "ffn_gate.weight", D, F, &L->w_gate },
-            { "ffn_up.weight", D, F, &L->w_up },
-            { "ffn_down.weight", F, D, &L->w_down },
+        struct {
+            const char *suffix;
+            uint64_t ne0, ne1;
+            model_matrix *dst;
+        } mat[] = {
+            {"attn_q.weight", D, Q, &L->wq},       {"attn_k.weight", D, K, &L->wk},
+            {"attn_v.weight", D, K, &L->wv},       {"attn_output.weight", Q, D, &L->wo},
+            {"ffn_gate.weight", D, F, &L->w_gate}, {"ffn_up.weight", D, F, &L->w_up},
+            {"ffn_down.weight", F, D, &L->w_down},
         };
         for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
             snprintf(name, sizeof name, "blk.%d.%s", l, vec[i].suffix);
@@ -381,13 +393,12 @@ static bd3_status model_load_prenorm(bd3_model *m, bd3_compute compute, char *er
         }
         for (size_t i = 0; i < sizeof mat / sizeof mat[0]; i++) {
             snprintf(name, sizeof name, "blk.%d.%s", l, mat[i].suffix);
-            if ((st = model_matrix_load(m, name, mat[i].ne0, mat[i].ne1, T_ANY, compute, mat[i].dst,
-                                        err, err_size)))
+            if ((st = model_matrix_load(m, name, mat[i].ne0, mat[i].ne1, T_ANY, compute, mat[i].dst, err,
+                                        err_size)))
                 return st;
         }
     }
-    if ((st = model_tensor(m, "output_norm.weight", D, 1, T_F32, &m->out_norm, err, err_size)))
-        return st;
+    if ((st = model_tensor(m, "output_norm.weight", D, 1, T_F32, &m->out_norm, err, err_size))) return st;
     int tied = gguf_find_tensor(m->file, "output.weight") == NULL;
     size_t counted = m->n_params;
     st = model_matrix_load(m, tied ? "token_embd.weight" : "output.weight", D, V, T_ANY, compute, &m->w_out,
@@ -408,25 +419,32 @@ static bd3_status model_load_weights(bd3_model *m, bd3_compute compute, char *er
     if ((te->type == GGUF_TENSOR_Q8_0 || te->type == GGUF_TENSOR_Q4_0) && compute != BD3_COMPUTE_F32) {
         m->tok_embd_q8 = te->data; /* rows are read from the file as they are looked up */
         m->tok_embd_q4 = te->type == GGUF_TENSOR_Q4_0;
-    }
-    else if ((st = model_f32_values(m, te, "token_embd.weight", &m->tok_embd, err, err_size)))
+    } else if ((st = model_f32_values(m, te, "token_embd.weight", &m->tok_embd, err, err_size)))
         return st;
     if (hp->prenorm) return model_load_prenorm(m, compute, err, err_size);
     char name[96];
     for (int l = 0; l < hp->n_layer; l++) {
         bd3_layer *L = &m->layers[l];
-        struct { const char *suffix; uint64_t ne0, ne1; const float **dst; } vec[] = {
-            { "attn_norm.weight", D, 1, &L->attn_norm },
-            { "ffn_norm.weight", D, 1, &L->ffn_norm },
-            { "ffn_up.bias", F, 1, &L->b_up },
-            { "ffn_down.bias", D, 1, &L->b_down },
-            { "modulation", D, 6, &L->mod },
+        struct {
+            const char *suffix;
+            uint64_t ne0, ne1;
+            const float **dst;
+        } vec[] = {
+            {"attn_norm.weight", D, 1, &L->attn_norm},
+            {"ffn_norm.weight", D, 1, &L->ffn_norm},
+            {"ffn_up.bias", F, 1, &L->b_up},
+            {"ffn_down.bias", D, 1, &L->b_down},
+            {"modulation", D, 6, &L->mod},
         };
-        struct { const char *suffix; uint64_t ne0, ne1; model_matrix *dst; } mat[] = {
-            { "attn_qkv.weight", D, 3 * D, &L->wqkv },
-            { "attn_output.weight", D, D, &L->wo },
-            { "ffn_up.weight", D, F, &L->w_up },
-            { "ffn_down.weight", F, D, &L->w_down },
+        struct {
+            const char *suffix;
+            uint64_t ne0, ne1;
+            model_matrix *dst;
+        } mat[] = {
+            {"attn_qkv.weight", D, 3 * D, &L->wqkv},
+            {"attn_output.weight", D, D, &L->wo},
+            {"ffn_up.weight", D, F, &L->w_up},
+            {"ffn_down.weight", F, D, &L->w_down},
         };
         for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
             snprintf(name, sizeof name, "blk.%d.%s", l, vec[i].suffix);
@@ -435,8 +453,8 @@ static bd3_status model_load_weights(bd3_model *m, bd3_compute compute, char *er
         }
         for (size_t i = 0; i < sizeof mat / sizeof mat[0]; i++) {
             snprintf(name, sizeof name, "blk.%d.%s", l, mat[i].suffix);
-            if ((st = model_matrix_load(m, name, mat[i].ne0, mat[i].ne1, T_ANY, compute, mat[i].dst,
-                                        err, err_size)))
+            if ((st = model_matrix_load(m, name, mat[i].ne0, mat[i].ne1, T_ANY, compute, mat[i].dst, err,
+                                        err_size)))
                 return st;
         }
     }
@@ -462,8 +480,10 @@ static bd3_status model_tokenizer_rules(bd3_model *m, char *err, size_t err_size
         return BD3_E_FORMAT;
     }
     if (r == GGUF_FOUND && tokenizer_set_pre(m->tok, pre, plen) != BD3_OK) {
-        model_err(err, err_size, gguf_name(g), "tokenizer.ggml.pre '%.*s' is not a rule set of this "
-                  "engine (gpt2, qwen2)", (int)(plen > 64 ? 64 : plen), pre);
+        model_err(err, err_size, gguf_name(g),
+                  "tokenizer.ggml.pre '%.*s' is not a rule set of this "
+                  "engine (gpt2, qwen2)",
+                  (int)(plen > 64 ? 64 : plen), pre);
         return BD3_E_UNSUPPORTED;
     }
     const gguf_kv *kv;
@@ -512,8 +532,8 @@ static bd3_status model_load_tokenizer(bd3_model *m, char *err, size_t err_size)
         gguf_arr_strings(tk, strs, lens);
         if (n_merge) gguf_arr_strings(mk, strs + n_tok, lens + n_tok);
         char terr[200] = "";
-        st = tokenizer_new(strs, lens, (int)n_tok, strs + n_tok, lens + n_tok, (int)n_merge,
-                           m->hp.eos_id, m->hp.mask_id, &m->tok, terr, sizeof terr);
+        st = tokenizer_new(strs, lens, (int)n_tok, strs + n_tok, lens + n_tok, (int)n_merge, m->hp.eos_id,
+                           m->hp.mask_id, &m->tok, terr, sizeof terr);
         if (st != BD3_OK) model_err(err, err_size, gguf_name(g), "%s", terr[0] ? terr : "bad tokenizer data");
         if (st == BD3_OK) st = model_tokenizer_rules(m, err, err_size);
     } else {
@@ -551,8 +571,7 @@ bd3_status bd3_model_load_compute(const char *path, bd3_compute compute, bd3_mod
     if (st == BD3_OK) st = model_load_tokenizer(m, err, err_size);
     if (st == BD3_OK) st = model_check_defaults(m, err, err_size);
     if (st != BD3_OK) {
-        if (st == BD3_E_NOMEM && err && err_size && !err[0])
-            model_err(err, err_size, path, "out of memory");
+        if (st == BD3_E_NOMEM && err && err_size && !err[0]) model_err(err, err_size, path, "out of memory");
         bd3_model_free(m);
         return st;
     }
@@ -571,7 +590,7 @@ void bd3_model_free(bd3_model *m)
         quant_matrix_free(&m->layers[l].wo.q);
         quant_matrix_free(&m->layers[l].w_up.q);
         quant_matrix_free(&m->layers[l].w_down.q);
-        quant_matrix_free(&m->layers[l].wq.q);      /* pre-norm models */
+        quant_matrix_free(&m->layers[l].wq.q); /* pre-norm models */
         quant_matrix_free(&m->layers[l].wk.q);
         quant_matrix_free(&m->layers[l].wv.q);
         quant_matrix_free(&m->layers[l].w_gate.q);
@@ -602,7 +621,7 @@ const char *bd3_compute_name(bd3_compute c)
 
 int bd3_compute_parse(const char *name, bd3_compute *out)
 {
-    static const bd3_compute all[] = { BD3_COMPUTE_AUTO, BD3_COMPUTE_F32, BD3_COMPUTE_Q8 };
+    static const bd3_compute all[] = {BD3_COMPUTE_AUTO, BD3_COMPUTE_F32, BD3_COMPUTE_Q8};
     for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
         if (strcmp(name, bd3_compute_name(all[i])) == 0) {
             *out = all[i];
@@ -619,7 +638,8 @@ void model_embed_row(const bd3_model *m, int32_t id, float *out)
         return;
     }
     if (m->tok_embd_q4) {
-        const uint8_t *p = m->tok_embd_q8 + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q4_0_BLOCK_BYTES;
+        const uint8_t *p =
+            m->tok_embd_q8 + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q4_0_BLOCK_BYTES;
         for (int b = 0; b < D / GGUF_Q8_0_BLOCK; b++, p += GGUF_Q4_0_BLOCK_BYTES) {
             float d = gguf_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
             for (int e = 0; e < GGUF_Q8_0_BLOCK / 2; e++) {

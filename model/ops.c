@@ -12,7 +12,6 @@
 
 /* ---- logits of selected rows --------------------------------------------------------------- */
 
-
 /* A window pass (bd3_forward_rows_each) whose rows the sampler picks from. */
 typedef struct ops_window {
     bd3_ctx *c;        /* context that runs the pass */
@@ -34,10 +33,9 @@ static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *r
     ops_window *w = user;
     if (w->refresh > 0) { /* the canvas is the window here */
         int full = w->calls++ % w->refresh == 0;
-        if (full)
-            return wincache_refresh(w->c, ids, w->n, rows, n_rows, OPS_CHUNK, w->chunk, fn, fn_user);
-        return wincache_step(w->c, ids, w->n, w->active, w->n_active, rows, n_rows, OPS_CHUNK,
-                               w->chunk, fn, fn_user);
+        if (full) return wincache_refresh(w->c, ids, w->n, rows, n_rows, OPS_CHUNK, w->chunk, fn, fn_user);
+        return wincache_step(w->c, ids, w->n, w->active, w->n_active, rows, n_rows, OPS_CHUNK, w->chunk, fn,
+                             fn_user);
     }
     const int32_t *win = ids;
     const int *wr = rows;
@@ -46,19 +44,17 @@ static bd3_status ops_window_logits(void *user, const int32_t *ids, const int *r
         win = w->window;
     }
     if (w->row0 != 0) {
-        for (int j = 0; j < n_rows; j++)
-            w->wrows[j] = w->row0 + rows[j];
+        for (int j = 0; j < n_rows; j++) w->wrows[j] = w->row0 + rows[j];
         wr = w->wrows;
     }
-    return bd3_forward_rows_each(w->c, win, w->n, w->block_len, wr, n_rows, OPS_CHUNK, w->chunk, fn,
-                                 fn_user);
+    return bd3_forward_rows_each(w->c, win, w->n, w->block_len, wr, n_rows, OPS_CHUNK, w->chunk, fn, fn_user);
 }
 
 /* A denoising call for the current block against the KV cache. */
 typedef struct ops_cached {
-    bd3_ctx *c;        /* context holding the cache */
-    int n;             /* tokens in the block */
-    float *full;       /* [n, n_vocab] logits of the rows of the last call */
+    bd3_ctx *c;  /* context holding the cache */
+    int n;       /* tokens in the block */
+    float *full; /* [n, n_vocab] logits of the rows of the last call */
 } ops_cached;
 
 static bd3_status ops_cached_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
@@ -85,8 +81,7 @@ static bd3_status ops_sub_logits(void *user, const int32_t *ids, const int *rows
 {
     ops_sub *u = user;
     (void)ids; /* the sub-block, which lies inside u->block */
-    for (int j = 0; j < n_rows; j++)
-        u->rows[j] = rows[j] + u->off;
+    for (int j = 0; j < n_rows; j++) u->rows[j] = rows[j] + u->off;
     return u->inner(u->inner_user, u->block, u->rows, n_rows, fn, fn_user);
 }
 
@@ -117,31 +112,25 @@ float *ops_alloc_logits(const bd3_ctx *c, int rows)
 
 bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n)
 {
-    if (!c || !ids || n <= 0)
-        return BD3_E_ARG;
+    if (!c || !ids || n <= 0) return BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
-    if (n > hp->n_ctx)
-        return BD3_E_ARG;
+    if (n > hp->n_ctx) return BD3_E_ARG;
     for (int i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= hp->n_vocab)
-            return BD3_E_ARG;
+        if (ids[i] < 0 || ids[i] >= hp->n_vocab) return BD3_E_ARG;
     return BD3_OK;
 }
 
 /* Infill with an optional restriction per position (pos_allow [n], classes allowed as bits, see
  * sampler_set_classes; NULL: none) over the token classes tok_class [n_vocab]. */
 static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                             const uint8_t *tok_class, const uint32_t *pos_allow, bd3_step_fn cb,
-                             void *user)
+                             const uint8_t *tok_class, const uint32_t *pos_allow, bd3_step_fn cb, void *user)
 {
     bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK || !p)
-        return st != BD3_OK ? st : BD3_E_ARG;
+    if (st != BD3_OK || !p) return st != BD3_OK ? st : BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     sampler *s;
     st = sampler_new(hp->n_vocab, hp->mask_id, p, &s);
-    if (st != BD3_OK)
-        return st;
+    if (st != BD3_OK) return st;
     /* a span inside a text: an end-of-text token would be written out as "<|endoftext|>" */
     sampler_ban(s, hp->eos_id);
     sampler_set_classes(s, tok_class, pos_allow);
@@ -150,37 +139,34 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
        each masked position seeing the text before its block and its own block, never the text
        after it (the front ends say so). */
     const int block_only = !bd3_model_has_global(bd3_ctx_model(c));
-    ops_window w = {.c = c, .n = n, .block_len = block_only ? bd3_model_default_block(bd3_ctx_model(c)) : BD3_GLOBAL,
+    ops_window w = {.c = c,
+                    .n = n,
+                    .block_len = block_only ? bd3_model_default_block(bd3_ctx_model(c)) : BD3_GLOBAL,
                     .chunk = ops_alloc_logits(c, OPS_CHUNK)};
     if (!w.chunk) {
         sampler_free(s);
         return BD3_E_NOMEM;
     }
     int n_mask = 0;
-    for (int i = 0; i < n; i++)
-        n_mask += ids[i] == hp->mask_id;
+    for (int i = 0; i < n; i++) n_mask += ids[i] == hp->mask_id;
     /* conf may be NULL: keep a private one so the progress canvas always has one. */
     float *own = NULL;
     int *active = NULL; /* [n_mask] the masked positions: what the window cache recomputes */
-    if (!conf)
-        own = calloc((size_t)n, sizeof *own); /* [n] */
+    if (!conf) own = calloc((size_t)n, sizeof *own); /* [n] */
     /* The window cache recomputes only the span's rows, in global mode; a logit shift needs the
        row before each one too: block-only and shifted models take exact passes. */
     const int refresh = hp->logit_shift || block_only ? 0 : p->refresh;
-    if (refresh > 0 && n_mask > 0)
-        active = malloc((size_t)n_mask * sizeof *active);
+    if (refresh > 0 && n_mask > 0) active = malloc((size_t)n_mask * sizeof *active);
     if ((!conf && !own) || (refresh > 0 && n_mask > 0 && !active)) {
         free(own);
         free(w.chunk);
         sampler_free(s);
         return BD3_E_NOMEM;
     }
-    if (!conf)
-        conf = own;
+    if (!conf) conf = own;
     if (active) {
         for (int i = 0; i < n; i++)
-            if (ids[i] == hp->mask_id)
-                active[w.n_active++] = i;
+            if (ids[i] == hp->mask_id) active[w.n_active++] = i;
         w.active = active;
         w.refresh = refresh;
     }
@@ -198,7 +184,7 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
 static uint8_t *ops_token_classes(const bd3_model *m);
 
 #define OPS_NOT_FIRST_WORD 0xfff0u /* classes whose first byte is not a letter or digit */
-#define OPS_NOT_LAST_WORD 0xeeeeu  /* classes whose last byte is not a letter or digit */
+#define OPS_NOT_LAST_WORD  0xeeeeu /* classes whose last byte is not a letter or digit */
 
 /* Infill whose masks never glue onto the words around them: a mask right after a known token
  * ending in a letter or digit draws no token that starts with one, a mask right before a known
@@ -207,17 +193,15 @@ bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *id
                             bd3_step_fn cb, void *user)
 {
     bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK)
-        return st;
+    if (st != BD3_OK) return st;
     const bd3_model *m = bd3_ctx_model(c);
     const int32_t mask = bd3_model_hparams(m)->mask_id;
     int edges = 0;
     for (int i = 0; i < n && !edges; i++)
         edges = ids[i] == mask && ((i > 0 && ids[i - 1] != mask) || (i + 1 < n && ids[i + 1] != mask));
-    if (!edges)
-        return ops_infill(c, p, ids, conf, n, NULL, NULL, cb, user);
-    uint8_t *tok_class = ops_token_classes(m);              /* [n_vocab] */
-    uint32_t *allow = malloc((size_t)n * sizeof *allow);     /* [n] classes allowed per position */
+    if (!edges) return ops_infill(c, p, ids, conf, n, NULL, NULL, cb, user);
+    uint8_t *tok_class = ops_token_classes(m);           /* [n_vocab] */
+    uint32_t *allow = malloc((size_t)n * sizeof *allow); /* [n] classes allowed per position */
     if (!tok_class || !allow) {
         free(tok_class);
         free(allow);
@@ -225,14 +209,11 @@ bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *id
     }
     for (int i = 0; i < n; i++) {
         allow[i] = SAMPLER_ANY_CLASS;
-        if (ids[i] != mask)
-            continue;
+        if (ids[i] != mask) continue;
         unsigned before = i > 0 && ids[i - 1] != mask ? tok_class[ids[i - 1]] : OPS_CLASS_SPECIAL;
         unsigned after = i + 1 < n && ids[i + 1] != mask ? tok_class[ids[i + 1]] : OPS_CLASS_SPECIAL;
-        if (before < OPS_CLASS_SPECIAL && before % 4 == 0)
-            allow[i] &= OPS_NOT_FIRST_WORD;
-        if (after < OPS_CLASS_SPECIAL && after / 4 == 0)
-            allow[i] &= OPS_NOT_LAST_WORD;
+        if (before < OPS_CLASS_SPECIAL && before % 4 == 0) allow[i] &= OPS_NOT_FIRST_WORD;
+        if (after < OPS_CLASS_SPECIAL && after / 4 == 0) allow[i] &= OPS_NOT_LAST_WORD;
     }
     st = ops_infill(c, p, ids, conf, n, tok_class, allow, cb, user);
     free(tok_class);
@@ -252,12 +233,9 @@ bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
  * to a non-ASCII character), 1 blank, 2 line end, 3 anything else (punctuation, symbols). */
 static unsigned ops_byte_kind(unsigned char b)
 {
-    if ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b >= 0x80)
-        return 0;
-    if (b == ' ' || b == '\t')
-        return 1;
-    if (b == '\n' || b == '\r')
-        return 2;
+    if ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b >= 0x80) return 0;
+    if (b == ' ' || b == '\t') return 1;
+    if (b == '\n' || b == '\r') return 2;
     return 3;
 }
 
@@ -266,8 +244,7 @@ unsigned ops_token_class(const bd3_model *m, int32_t id)
     const bd3_hparams *hp = bd3_model_hparams(m);
     size_t len = 0;
     const char *b = id == hp->eos_id ? NULL : bd3_token_bytes(m, id, &len);
-    if (!b || len == 0)
-        return OPS_CLASS_SPECIAL;
+    if (!b || len == 0) return OPS_CLASS_SPECIAL;
     return ops_byte_kind((unsigned char)b[0]) * 4 + ops_byte_kind((unsigned char)b[len - 1]);
 }
 
@@ -276,8 +253,7 @@ static uint8_t *ops_token_classes(const bd3_model *m)
 {
     const int V = bd3_model_hparams(m)->n_vocab;
     uint8_t *cls = malloc((size_t)V);
-    for (int v = 0; cls && v < V; v++)
-        cls[v] = (uint8_t)ops_token_class(m, v);
+    for (int v = 0; cls && v < V; v++) cls[v] = (uint8_t)ops_token_class(m, v);
     return cls;
 }
 
@@ -287,73 +263,61 @@ int ops_repeat_tail(const int32_t *out, int n)
 {
     for (int L = 1; L <= 64 && 2 * L <= n; L++) {
         int run = 0; /* trailing positions i with out[i] == out[i - L] */
-        while (run < n - L && out[n - 1 - run] == out[n - 1 - run - L])
-            run++;
+        while (run < n - L && out[n - 1 - run] == out[n - 1 - run - L]) run++;
         int span = run + L;
-        if (span >= 4 * L && span >= 16)
-            return run;
+        if (span >= 4 * L && span >= 16) return run;
     }
     return 0;
 }
 
 /* Shared by the cached and the uncached continuation. */
-static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
-                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb,
-                               void *user, int use_cache)
+static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                               bd3_stop *why, bd3_step_fn cb, void *user, int use_cache)
 {
     int written = 0; /* tokens in out */
-    if (n_out)
-        *n_out = 0;
-    if (why)
-        *why = BD3_STOP_LIMIT;
+    if (n_out) *n_out = 0;
+    if (why) *why = BD3_STOP_LIMIT;
     if (!c || !p || n_prompt < 0 || (n_prompt > 0 && !prompt) || max_new < 0 || (max_new > 0 && !out))
         return BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     const int V = hp->n_vocab;
     const int B = block_len > 0 ? block_len : bd3_model_default_block(bd3_ctx_model(c));
-    if (B <= 0 || 2 * B > hp->n_ctx)
-        return BD3_E_ARG;
+    if (B <= 0 || 2 * B > hp->n_ctx) return BD3_E_ARG;
     for (int i = 0; i < n_prompt; i++)
-        if (prompt[i] < 0 || prompt[i] >= V || prompt[i] == hp->mask_id)
-            return BD3_E_ARG;
-    if (max_new == 0)
-        return BD3_OK;
+        if (prompt[i] < 0 || prompt[i] >= V || prompt[i] == hp->mask_id) return BD3_E_ARG;
+    if (max_new == 0) return BD3_OK;
 
     /* Context kept by the uncached path: whole blocks, at most n_ctx - B tokens, like the cache. */
     const int ctx_max = (hp->n_ctx - B) / B * B;
     sampler *s = NULL;
     bd3_status st = sampler_new(V, hp->mask_id, p, &s);
-    if (st != BD3_OK)
-        return st;
-    sampler_ban_many(s, bd3_ctx_model(c)->never_drawn); /* control and unused tokens are no text */
-    int32_t *block = malloc((size_t)B * sizeof *block);         /* [B] canvas of the current block */
-    float *bconf = malloc((size_t)B * sizeof *bconf);           /* [B] its confidences */
+    if (st != BD3_OK) return st;
+    sampler_ban_many(s, bd3_ctx_model(c)->never_drawn);           /* control and unused tokens are no text */
+    int32_t *block = malloc((size_t)B * sizeof *block);           /* [B] canvas of the current block */
+    float *bconf = malloc((size_t)B * sizeof *bconf);             /* [B] its confidences */
     int32_t *window = malloc((size_t)hp->n_ctx * sizeof *window); /* [n_ctx] uncached window */
-    int *wrows = malloc((size_t)hp->n_ctx * sizeof *wrows);     /* [n_ctx] uncached window rows */
-    float *full = ops_alloc_logits(c, B > OPS_CHUNK ? B : OPS_CHUNK); /* [max(B, chunk), V] */
+    int *wrows = malloc((size_t)hp->n_ctx * sizeof *wrows);       /* [n_ctx] uncached window rows */
+    float *full = ops_alloc_logits(c, B > OPS_CHUNK ? B : OPS_CHUNK);         /* [max(B, chunk), V] */
     float *tconf = out_conf ? NULL : malloc((size_t)max_new * sizeof *tconf); /* [max_new] */
-    int *brows = malloc((size_t)B * sizeof *brows);             /* [B] rows of a sub-block call */
+    int *brows = malloc((size_t)B * sizeof *brows); /* [B] rows of a sub-block call */
     if (!block || !bconf || !window || !wrows || !full || (!out_conf && !tconf) || !brows) {
         st = BD3_E_NOMEM;
         goto done;
     }
-    if (!out_conf)
-        out_conf = tconf;
+    if (!out_conf) out_conf = tconf;
 
     bd3_rng r;
     bd3_rng_seed(&r, p->seed);
-    int n_ctx_tok = 0; /* uncached path: tokens of window[] holding committed context */
+    int n_ctx_tok = 0;                   /* uncached path: tokens of window[] holding committed context */
     const int n_full = n_prompt / B * B; /* prompt tokens in complete blocks */
     /* blocks an earlier call left in the cache are not read again */
     int reused = use_cache ? (int)kvcache_reuse(c, prompt, n_full, B) : 0;
-    if (!use_cache)
-        bd3_cache_clear(c);
+    if (!use_cache) bd3_cache_clear(c);
     bd3_progress prog = {.n_target = max_new, .ids = block, .conf = bconf, .n_canvas = 0};
     for (int b0 = reused; use_cache && b0 < n_full; b0 += B) {
         st = bd3_cache_commit(c, prompt + b0, B);
-        if (st != BD3_OK)
-            goto done;
+        if (st != BD3_OK) goto done;
         prog.n_calls++;
         if (cb && cb(user, &prog)) { /* an empty canvas: the prompt is being read */
             st = BD3_E_CANCELLED;
@@ -377,16 +341,20 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
         prog.n_done = written;
         if (use_cache) {
             ops_cached k = {.c = c, .n = B, .full = full};
-            st = ops_denoise_block(s, &r, block, bconf, B, hp->sub_block, brows, ops_cached_logits, &k,
-                                   &prog, cb, user);
+            st = ops_denoise_block(s, &r, block, bconf, B, hp->sub_block, brows, ops_cached_logits, &k, &prog,
+                                   cb, user);
         } else {
-            ops_window w = {.c = c, .n = n_ctx_tok + B, .block_len = B, .row0 = n_ctx_tok,
-                            .window = window, .wrows = wrows, .chunk = full};
-            st = ops_denoise_block(s, &r, block, bconf, B, hp->sub_block, brows, ops_window_logits, &w,
-                                   &prog, cb, user);
+            ops_window w = {.c = c,
+                            .n = n_ctx_tok + B,
+                            .block_len = B,
+                            .row0 = n_ctx_tok,
+                            .window = window,
+                            .wrows = wrows,
+                            .chunk = full};
+            st = ops_denoise_block(s, &r, block, bconf, B, hp->sub_block, brows, ops_window_logits, &w, &prog,
+                                   cb, user);
         }
-        if (st != BD3_OK)
-            goto done;
+        if (st != BD3_OK) goto done;
         /* Append the new tokens, stopping at end-of-text or the limit. */
         int stop_eos = 0;
         for (int i = fixed; i < B && written < max_new; i++) {
@@ -399,24 +367,20 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
             written++;
         }
         if (stop_eos) {
-            if (why)
-                *why = BD3_STOP_EOS;
+            if (why) *why = BD3_STOP_EOS;
             break;
         }
         int drop = ops_repeat_tail(out, written);
         if (drop > 0) {
             written -= drop;
-            if (why)
-                *why = BD3_STOP_REPEAT;
+            if (why) *why = BD3_STOP_REPEAT;
             break;
         }
-        if (written >= max_new)
-            break;
+        if (written >= max_new) break;
         /* Commit the clean block and move on. */
         if (use_cache) {
             st = bd3_cache_commit(c, block, B);
-            if (st != BD3_OK)
-                goto done;
+            if (st != BD3_OK) goto done;
         } else {
             if (n_ctx_tok + B > ctx_max) {
                 int drop_tok = n_ctx_tok + B - ctx_max;
@@ -429,8 +393,7 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
         fixed = 0;
     }
 done:
-    if (n_out)
-        *n_out = written;
+    if (n_out) *n_out = written;
     sampler_free(s);
     free(block);
     free(bconf);
@@ -442,57 +405,45 @@ done:
     return st;
 }
 
-bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                        const int32_t *prompt, int n_prompt, int max_new,
-                        int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
+bd3_status bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                        int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
                         bd3_step_fn cb, void *user)
 {
-    return ops_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why,
-                        cb, user, 1);
+    return ops_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why, cb, user, 1);
 }
 
-bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                                const int32_t *prompt, int n_prompt, int max_new,
-                                int32_t *out, float *out_conf, int *n_out, bd3_stop *why,
-                                bd3_step_fn cb, void *user)
+bd3_status bd3_continue_nocache(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                                int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                                bd3_stop *why, bd3_step_fn cb, void *user)
 {
-    return ops_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why,
-                        cb, user, 0);
+    return ops_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why, cb, user, 0);
 }
 
 /* ---- score, alternatives, revise ------------------------------------------------------------ */
 
 #define OPS_SCORE_STRIDE 8 /* default k of bd3_score: each pass masks one token in 8 */
 
-
 bd3_status ops_logp_rows(void *user, int j0, int nj, const float *logits)
 {
     ops_logp *q = user;
     for (int j = 0; j < nj; j++) {
         int i = q->rows[j0 + j];
-        double lp = q->truth[i] == q->mask_id
-                        ? -INFINITY
-                        : sampler_log_prob(logits + (size_t)j * q->n_vocab, q->n_vocab, q->mask_id,
-                                           q->truth[i]);
-        if (q->conf)
-            q->conf[i] = (float)exp(lp);
-        if (q->sum_neg)
-            *q->sum_neg -= lp / q->scale;
+        double lp = q->truth[i] == q->mask_id ? -INFINITY
+                                              : sampler_log_prob(logits + (size_t)j * q->n_vocab, q->n_vocab,
+                                                                 q->mask_id, q->truth[i]);
+        if (q->conf) q->conf[i] = (float)exp(lp);
+        if (q->sum_neg) *q->sum_neg -= lp / q->scale;
     }
     return BD3_OK;
 }
 
-bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
-                     bd3_step_fn cb, void *user)
+bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf, bd3_step_fn cb, void *user)
 {
     bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK || !conf)
-        return st != BD3_OK ? st : BD3_E_ARG;
+    if (st != BD3_OK || !conf) return st != BD3_OK ? st : BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
-    if (k <= 0)
-        k = OPS_SCORE_STRIDE;
-    if (k > n)
-        k = n;
+    if (k <= 0) k = OPS_SCORE_STRIDE;
+    if (k > n) k = n;
     const int max_rows = (n + k - 1) / k;
     int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with one stride masked */
     int *rows = malloc((size_t)max_rows * sizeof *rows);  /* [max_rows] masked positions */
@@ -509,12 +460,15 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf,
             canvas[i] = hp->mask_id;
             rows[n_rows++] = i;
         }
-        ops_logp q = {.truth = ids, .rows = rows, .n_vocab = hp->n_vocab, .mask_id = hp->mask_id,
-                      .conf = conf, .scale = 1.0};
-        st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, n_rows, OPS_CHUNK, chunk,
-                                   ops_logp_rows, &q);
-        if (st != BD3_OK)
-            goto done;
+        ops_logp q = {.truth = ids,
+                      .rows = rows,
+                      .n_vocab = hp->n_vocab,
+                      .mask_id = hp->mask_id,
+                      .conf = conf,
+                      .scale = 1.0};
+        st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, n_rows, OPS_CHUNK, chunk, ops_logp_rows,
+                                   &q);
+        if (st != BD3_OK) goto done;
         prog.n_done += n_rows;
         prog.n_calls++;
         if (cb && cb(user, &prog)) {
@@ -529,25 +483,19 @@ done:
     return st;
 }
 
-bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3_step_fn cb,
-                        void *user)
+bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3_step_fn cb, void *user)
 {
-    if (!c || !ids || !logp || n < 0)
-        return BD3_E_ARG;
+    if (!c || !ids || !logp || n < 0) return BD3_E_ARG;
     const bd3_model *m = bd3_ctx_model(c);
     const bd3_hparams *hp = bd3_model_hparams(m);
     const int V = hp->n_vocab;
     int trained = 0;
-    for (int i = 0; i < hp->n_block_lengths; i++)
-        trained |= hp->block_lengths[i] == 1;
-    if (!trained || hp->n_ctx < 2)
-        return BD3_E_UNSUPPORTED;
+    for (int i = 0; i < hp->n_block_lengths; i++) trained |= hp->block_lengths[i] == 1;
+    if (!trained || hp->n_ctx < 2) return BD3_E_UNSUPPORTED;
     for (int i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= V || ids[i] == hp->mask_id)
-            return BD3_E_ARG;
+        if (ids[i] < 0 || ids[i] >= V || ids[i] == hp->mask_id) return BD3_E_ARG;
     float *logits = ops_alloc_logits(c, 1); /* [1, V] logits of the masked position */
-    if (!logits)
-        return BD3_E_NOMEM;
+    if (!logits) return BD3_E_NOMEM;
     bd3_cache_clear(c);
     bd3_progress prog = {.n_target = n};
     const int32_t mask = hp->mask_id;
@@ -555,12 +503,10 @@ bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3
     for (int i = 0; i < n; i++) {
         /* block length 1: the next position, masked, sees the clean prefix in the cache */
         st = bd3_cache_forward(c, &mask, 1, logits);
-        if (st != BD3_OK)
-            break;
+        if (st != BD3_OK) break;
         logp[i] = sampler_log_prob(logits, V, hp->mask_id, ids[i]);
         st = bd3_cache_commit(c, ids + i, 1);
-        if (st != BD3_OK)
-            break;
+        if (st != BD3_OK) break;
         prog.n_calls += 2;
         prog.n_done = i + 1;
         if (cb && cb(user, &prog)) {
@@ -572,16 +518,14 @@ bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3
     return st;
 }
 
-bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k,
-                            int32_t *alt_ids, double *alt_probs)
+bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int k, int32_t *alt_ids,
+                            double *alt_probs)
 {
     bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK)
-        return st;
+    if (st != BD3_OK) return st;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     const int V = hp->n_vocab;
-    if (pos < 0 || pos >= n || k < 1 || k > V - 1 || !alt_ids || !alt_probs)
-        return BD3_E_ARG;
+    if (pos < 0 || pos >= n || k < 1 || k > V - 1 || !alt_ids || !alt_probs) return BD3_E_ARG;
     int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with pos masked */
     float *full = ops_alloc_logits(c, 1);                 /* [1, V] logits at pos */
     double *prob = malloc((size_t)V * sizeof *prob);      /* [V] probabilities at pos */
@@ -592,8 +536,7 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
     memcpy(canvas, ids, (size_t)n * sizeof *canvas);
     canvas[pos] = hp->mask_id;
     st = bd3_forward_rows(c, canvas, n, BD3_GLOBAL, &pos, 1, full);
-    if (st != BD3_OK)
-        goto done;
+    if (st != BD3_OK) goto done;
     if (sampler_softmax(full, V, hp->mask_id, prob) == -INFINITY) {
         st = BD3_E_ARG;
         goto done;
@@ -601,10 +544,8 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
     /* k best by insertion into a sorted list (k is small); ties go to the smaller id. */
     int have = 0;
     for (int v = 0; v < V; v++) {
-        if (v == hp->mask_id)
-            continue;
-        if (have == k && prob[v] <= alt_probs[k - 1])
-            continue;
+        if (v == hp->mask_id) continue;
+        if (have == k && prob[v] <= alt_probs[k - 1]) continue;
         int j = have < k ? have++ : k - 1;
         while (j > 0 && alt_probs[j - 1] < prob[v]) {
             alt_probs[j] = alt_probs[j - 1];
@@ -621,24 +562,20 @@ done:
     return st;
 }
 
-bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                      int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user)
+bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n, int lo,
+                      int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user)
 {
     bd3_status st = ops_check_window(c, ids, n);
-    if (st != BD3_OK)
-        return st;
-    if (!p || !conf || lo < 0 || hi > n || lo >= hi || !(fraction > 0.0 && fraction <= 1.0))
-        return BD3_E_ARG;
+    if (st != BD3_OK) return st;
+    if (!p || !conf || lo < 0 || hi > n || lo >= hi || !(fraction > 0.0 && fraction <= 1.0)) return BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     int span = hi - lo;
     int count = (int)ceil(fraction * span - 1e-9);
-    if (count < 1)
-        count = 1;
-    if (count > span)
-        count = span;
-    int32_t *old = malloc((size_t)n * sizeof *old); /* [n] ids before revising */
+    if (count < 1) count = 1;
+    if (count > span) count = span;
+    int32_t *old = malloc((size_t)n * sizeof *old);         /* [n] ids before revising */
     float *old_conf = malloc((size_t)n * sizeof *old_conf); /* [n] conf before revising */
-    int *order = malloc((size_t)span * sizeof *order); /* [span] positions by rising conf */
+    int *order = malloc((size_t)span * sizeof *order);      /* [span] positions by rising conf */
     if (!old || !old_conf || !order) {
         free(old);
         free(old_conf);
@@ -658,7 +595,7 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     }
     /* Each remasked token is redrawn among the tokens of its class (the kinds of its first and
      * last bytes), so that word boundaries stay where they were at both of its ends. */
-    uint8_t *tok_class = ops_token_classes(bd3_ctx_model(c));  /* [n_vocab] */
+    uint8_t *tok_class = ops_token_classes(bd3_ctx_model(c));    /* [n_vocab] */
     uint32_t *pos_allow = malloc((size_t)n * sizeof *pos_allow); /* [n] classes allowed per position */
     if (!tok_class || !pos_allow) {
         free(tok_class);
@@ -668,8 +605,7 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
         free(order);
         return BD3_E_NOMEM;
     }
-    for (int i = 0; i < n; i++)
-        pos_allow[i] = SAMPLER_ANY_CLASS;
+    for (int i = 0; i < n; i++) pos_allow[i] = SAMPLER_ANY_CLASS;
     for (int i = 0; i < count; i++) {
         unsigned cls = tok_class[ids[order[i]]];
         /* a special token (end-of-text in the text) has no class to keep */
@@ -684,8 +620,7 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
         memcpy(ids, old, (size_t)n * sizeof *ids);
         memcpy(conf, old_conf, (size_t)n * sizeof *conf);
     } else if (changed) {
-        for (int i = 0; i < n; i++)
-            changed[i] = ids[i] != old[i];
+        for (int i = 0; i < n; i++) changed[i] = ids[i] != old[i];
     }
     free(old);
     free(old_conf);
@@ -697,37 +632,33 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
 
 #define OPS_T_MIN 1e-3 /* lower end of the masking-rate interval */
 
-bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows,
-                     uint64_t seed, double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user)
+bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
+                     double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user)
 {
-    if (!c || !ids || !loss_sum || !n_counted || block_len < 0)
-        return BD3_E_ARG;
+    if (!c || !ids || !loss_sum || !n_counted || block_len < 0) return BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     const int V = hp->n_vocab;
     const int L = hp->n_ctx;
     for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= V || ids[i] == hp->mask_id)
-            return BD3_E_ARG;
+        if (ids[i] < 0 || ids[i] >= V || ids[i] == hp->mask_id) return BD3_E_ARG;
     int row_len = L;
     size_t avail = n / (size_t)L;
     if (avail == 0) {
-        if (n < 2)
-            return BD3_E_ARG;
+        if (n < 2) return BD3_E_ARG;
         avail = 1; /* shorter than one row: the text is one partial row */
         row_len = (int)n;
     }
     size_t rows = (n_rows <= 0 || (size_t)n_rows > avail) ? avail : (size_t)n_rows;
     const int global = block_len == BD3_GLOBAL || block_len >= row_len;
     const int B = global ? row_len : block_len;
-    if (!global && 2 * B > L)
-        return BD3_E_ARG;
+    if (!global && 2 * B > L) return BD3_E_ARG;
     const int nb = (row_len + B - 1) / B; /* blocks per row */
-    const size_t M = rows * (size_t)nb;  /* masking rates drawn in all */
+    const size_t M = rows * (size_t)nb;   /* masking rates drawn in all */
 
-    int32_t *noisy = malloc((size_t)row_len * sizeof *noisy);  /* [row_len] noised row */
-    int *mrows = malloc((size_t)row_len * sizeof *mrows);      /* [row_len] masked positions */
+    int32_t *noisy = malloc((size_t)row_len * sizeof *noisy);   /* [row_len] noised row */
+    int *mrows = malloc((size_t)row_len * sizeof *mrows);       /* [row_len] masked positions */
     int32_t *window = malloc((size_t)row_len * sizeof *window); /* [row_len] clean ++ noisy block */
-    double *t_block = malloc((size_t)nb * sizeof *t_block);    /* [nb] masking rate per block */
+    double *t_block = malloc((size_t)nb * sizeof *t_block);     /* [nb] masking rate per block */
     /* [rows of a call, V]: a chunk of a global pass, or a block */
     float *full = ops_alloc_logits(c, global || B < OPS_CHUNK ? OPS_CHUNK : B);
     if (!noisy || !mrows || !window || !t_block || !full) {
@@ -741,8 +672,8 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
     bd3_rng r;
     bd3_rng_seed(&r, seed);
     const double u0 = bd3_rng_uniform(&r); /* antithetic offset shared by the M draws */
-    bd3_progress prog = {.n_target = (int)(rows * (size_t)row_len > (size_t)INT32_MAX ? INT32_MAX
-                                                                    : rows * (size_t)row_len)};
+    bd3_progress prog = {
+        .n_target = (int)(rows * (size_t)row_len > (size_t)INT32_MAX ? INT32_MAX : rows * (size_t)row_len)};
     bd3_status st = BD3_OK;
     for (size_t row = 0; row < rows; row++) {
         const int32_t *x = ids + row * (size_t)L;
@@ -760,15 +691,17 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
         if (global) {
             int n_masked = 0;
             for (int i = 1; i < row_len; i++)
-                if (noisy[i] == hp->mask_id)
-                    mrows[n_masked++] = i;
-            ops_logp q = {.truth = x, .rows = mrows, .n_vocab = V, .mask_id = hp->mask_id,
-                          .sum_neg = &row_loss, .scale = t_block[0]};
+                if (noisy[i] == hp->mask_id) mrows[n_masked++] = i;
+            ops_logp q = {.truth = x,
+                          .rows = mrows,
+                          .n_vocab = V,
+                          .mask_id = hp->mask_id,
+                          .sum_neg = &row_loss,
+                          .scale = t_block[0]};
             if (n_masked > 0) {
-                st = bd3_forward_rows_each(c, noisy, row_len, BD3_GLOBAL, mrows, n_masked, OPS_CHUNK,
-                                           full, ops_logp_rows, &q);
-                if (st != BD3_OK)
-                    break;
+                st = bd3_forward_rows_each(c, noisy, row_len, BD3_GLOBAL, mrows, n_masked, OPS_CHUNK, full,
+                                           ops_logp_rows, &q);
+                if (st != BD3_OK) break;
             }
         } else {
             /* Block-causal with the cache: denoise each noisy block against the clean blocks
@@ -783,34 +716,29 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                 if (partial && b == nb - 1) {
                     int n_masked = 0;
                     for (int i = 0; i < len; i++)
-                        if (noisy[b0 + i] == hp->mask_id)
-                            mrows[n_masked++] = b0 + i;
+                        if (noisy[b0 + i] == hp->mask_id) mrows[n_masked++] = b0 + i;
                     if (n_masked > 0) {
                         memcpy(window, x, (size_t)b0 * sizeof *window);
                         memcpy(window + b0, noisy + b0, (size_t)len * sizeof *window);
                         st = bd3_forward_rows(c, window, b0 + len, B, mrows, n_masked, full);
-                        if (st != BD3_OK)
-                            break;
+                        if (st != BD3_OK) break;
                     }
                     for (int j = 0; j < n_masked; j++)
-                        row_loss -= sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]])
-                                     / t_block[b];
+                        row_loss -=
+                            sampler_log_prob(full + (size_t)j * V, V, hp->mask_id, x[mrows[j]]) / t_block[b];
                     prog.n_calls++;
                     break;
                 }
                 st = bd3_cache_forward(c, noisy + b0, len, full);
-                if (st != BD3_OK)
-                    break;
+                if (st != BD3_OK) break;
                 for (int i = 0; i < len; i++) {
-                    if (noisy[b0 + i] != hp->mask_id)
-                        continue;
-                    row_loss -= sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i])
-                                 / t_block[b];
+                    if (noisy[b0 + i] != hp->mask_id) continue;
+                    row_loss -=
+                        sampler_log_prob(full + (size_t)i * V, V, hp->mask_id, x[b0 + i]) / t_block[b];
                 }
                 if (b + 1 < nb - partial) {
                     st = bd3_cache_commit(c, x + b0, len);
-                    if (st != BD3_OK)
-                        break;
+                    if (st != BD3_OK) break;
                 }
                 prog.n_calls += 2;
                 prog.n_done = (int)(row * (size_t)row_len) + b0 + len;
@@ -819,8 +747,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
                     break;
                 }
             }
-            if (st != BD3_OK)
-                break;
+            if (st != BD3_OK) break;
         }
         *loss_sum += row_loss;
         *n_counted += (size_t)row_len - 1; /* every token but position 0, masked or not */

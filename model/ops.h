@@ -30,13 +30,13 @@ bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *id
 
 /* Log-probabilities of the true tokens at the rows of a chunked pass, as they arrive. */
 typedef struct ops_logp {
-    const int32_t *truth;  /* [window] ids whose probability is wanted */
-    const int *rows;       /* [n_rows] window positions of the pass's rows */
-    int n_vocab;           /* V */
-    int32_t mask_id;       /* the mask id (probability 0) */
-    float *conf;           /* [window] receives p(truth[i]) at each row i; NULL: not kept */
-    double *sum_neg;       /* receives the sum of -log p / *scale; NULL: not kept */
-    double scale;          /* divisor of each term of *sum_neg (the masking rate t) */
+    const int32_t *truth; /* [window] ids whose probability is wanted */
+    const int *rows;      /* [n_rows] window positions of the pass's rows */
+    int n_vocab;          /* V */
+    int32_t mask_id;      /* the mask id (probability 0) */
+    float *conf;          /* [window] receives p(truth[i]) at each row i; NULL: not kept */
+    double *sum_neg;      /* receives the sum of -log p / *scale; NULL: not kept */
+    double scale;         /* divisor of each term of *sum_neg (the masking rate t) */
 } ops_logp;
 /* bd3_rows_fn over an ops_logp: records p or sums -log p / scale of the true token at each row. */
 bd3_status ops_logp_rows(void *user, int j0, int nj, const float *logits);

@@ -7,20 +7,20 @@
 #include <stdlib.h>
 
 struct pool {
-    int n_threads;          /* threads running tasks, caller included */
-    pthread_t *workers;     /* [n_threads - 1] */
-    int n_started;          /* workers actually started */
-    pthread_mutex_t lock;   /* guards everything below except next/done */
-    pthread_cond_t wake;    /* signalled when a loop starts or the pool stops */
-    pthread_cond_t idle;    /* signalled when the last task of a loop finishes */
-    unsigned long gen;      /* loop generation, bumped by pool_run */
-    int stop;               /* 1 when workers must exit */
-    pool_fn fn;             /* current loop body */
-    void *arg;              /* its argument */
-    int n_tasks;            /* tasks in the current loop */
-    atomic_int next;        /* next task index to hand out */
-    atomic_int done;        /* tasks finished */
-    int busy;               /* workers inside the current loop */
+    int n_threads;        /* threads running tasks, caller included */
+    pthread_t *workers;   /* [n_threads - 1] */
+    int n_started;        /* workers actually started */
+    pthread_mutex_t lock; /* guards everything below except next/done */
+    pthread_cond_t wake;  /* signalled when a loop starts or the pool stops */
+    pthread_cond_t idle;  /* signalled when the last task of a loop finishes */
+    unsigned long gen;    /* loop generation, bumped by pool_run */
+    int stop;             /* 1 when workers must exit */
+    pool_fn fn;           /* current loop body */
+    void *arg;            /* its argument */
+    int n_tasks;          /* tasks in the current loop */
+    atomic_int next;      /* next task index to hand out */
+    atomic_int done;      /* tasks finished */
+    int busy;             /* workers inside the current loop */
 };
 
 typedef struct pool_start {

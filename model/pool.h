@@ -11,7 +11,7 @@ typedef struct pool pool;
 
 /* Starts n_threads - 1 workers (none when n_threads <= 1). NULL when out of memory or threads. */
 pool *pool_new(int n_threads);
-void pool_free(pool *p); /* NULL is a no-op */
+void pool_free(pool *p);         /* NULL is a no-op */
 int pool_threads(const pool *p); /* threads that run tasks, the caller included */
 /* Runs fn(arg, i, tid) for i < n_tasks across the threads and returns when all are done. Tasks
  * are handed out in order, one at a time. */

@@ -11,7 +11,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define QUANT_X86 1
+#define QUANT_X86    1
 #define QUANT_T_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512dq")))
 #define QUANT_T_AVX2 __attribute__((target("avx2,fma,f16c")))
 #else
@@ -88,8 +88,7 @@ void quant_set_block(quant_matrix *m, int r, int b, const int8_t *v, float d)
     m->d[tb * QUANT_TILE + (size_t)lane] = d;
     uint8_t *dst = m->q + tb * QUANT_TILE_BYTES;
     for (int j = 0; j < QUANT_BLOCK / 4; j++)
-        for (int e = 0; e < 4; e++)
-            dst[(j * QUANT_TILE + lane) * 4 + e] = (uint8_t)(v[4 * j + e] + 128);
+        for (int e = 0; e < 4; e++) dst[(j * QUANT_TILE + lane) * 4 + e] = (uint8_t)(v[4 * j + e] + 128);
 }
 
 bd3_status quant_pack_q8_0(const void *src, int rows, int cols, quant_matrix *out)
@@ -140,7 +139,8 @@ bd3_status quant_pack_q4_0(const void *src, int rows, int cols, quant_matrix *ou
                 if (pos < QUANT_TILE_BYTES4)
                     dst[pos] = (uint8_t)((dst[pos] & 0xf0) | code);
                 else
-                    dst[pos - QUANT_TILE_BYTES4] = (uint8_t)((dst[pos - QUANT_TILE_BYTES4] & 0x0f) | code << 4);
+                    dst[pos - QUANT_TILE_BYTES4] =
+                        (uint8_t)((dst[pos - QUANT_TILE_BYTES4] & 0x0f) | code << 4);
             }
         }
     }
@@ -168,8 +168,7 @@ bd3_status quant_pack_f32(const float *src, int rows, int cols, quant_matrix *ou
     return BD3_OK;
 }
 
-void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols,
-                     quant_matrix *m)
+void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols, quant_matrix *m)
 {
     m->rows = rows;
     m->cols = cols;
@@ -219,10 +218,7 @@ float quant_matrix_at(const quant_matrix *m, int row, int col)
 /* ---- activations ------------------------------------------------------------------------- */
 
 /* Nearest integer, ties to even, of |v| <= 2^22: the float addition rounds as cvtps2dq does. */
-static inline float quant_round(float v)
-{
-    return (v + 12582912.0f) - 12582912.0f;
-}
+static inline float quant_round(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
 static void quant_rows_base(const float *x, int n, int k, int ldx, int8_t *q, float *d, int32_t *s)
 {
@@ -284,8 +280,8 @@ void quant_rows(const float *x, int n, int k, int ldx, int8_t *q, float *d, int3
 /* ---- products ---------------------------------------------------------------------------- */
 
 /* One tile (16 output rows from o0, lanes valid below n_out) for n activation rows. */
-static void quant_tile_base(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
-                            float beta, float *y, int ldy)
+static void quant_tile_base(const quant_matrix *w, int t, int n, const int8_t *q, const float *d, float beta,
+                            float *y, int ldy)
 {
     int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
     int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
@@ -317,8 +313,8 @@ static inline int quant_code4(const uint8_t *wb, int lane, int j, int e)
 }
 
 /* One Q4_0 tile for n activation rows: the same sums and float operations as the vector kernels. */
-static void quant_tile4_base(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
-                             float beta, float *y, int ldy)
+static void quant_tile4_base(const quant_matrix *w, int t, int n, const int8_t *q, const float *d, float beta,
+                             float *y, int ldy)
 {
     int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
     int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
@@ -384,8 +380,7 @@ quant_rows_vnni(int R, const uint8_t *wt, const float *dt, int nb, const int8_t 
     for (int r = 0; r < R; r++) {
         float *yr = y + (size_t)r * ldy;
         __m512 out = f[r];
-        if (beta != 0.0f)
-            out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
+        if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
         _mm512_mask_storeu_ps(yr, mask, out);
     }
 }
@@ -404,11 +399,11 @@ static void quant_tile_vnni(const quant_matrix *w, int t, int n, const int8_t *q
         quant_rows_vnni(QUANT_ROWS, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
     for (; i + 4 <= n; i += 4)
-        quant_rows_vnni(4, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                        s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+        quant_rows_vnni(4, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
+                        beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
     for (; i < n; i++)
-        quant_rows_vnni(1, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                        s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+        quant_rows_vnni(1, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
+                        beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
 }
 
 /* The same with AVX2 (no int8 dot product instruction): each half tile of 8 lanes, products of
@@ -425,7 +420,8 @@ quant_rows_avx2(int R, const uint8_t *wt, const float *dt, int nb, const int8_t 
             const uint8_t *wb = wt + (size_t)b * QUANT_TILE_BYTES + 32 * h;
             __m256i ws[8], wa[8];
             for (int j = 0; j < 8; j++) {
-                ws[j] = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(const void *)(wb + 64 * j)), flip);
+                ws[j] =
+                    _mm256_xor_si256(_mm256_load_si256((const __m256i *)(const void *)(wb + 64 * j)), flip);
                 wa[j] = _mm256_abs_epi8(ws[j]);
             }
             __m256 dw = _mm256_load_ps(dt + (size_t)b * QUANT_TILE + 8 * h);
@@ -451,8 +447,8 @@ quant_rows_avx2(int R, const uint8_t *wt, const float *dt, int nb, const int8_t 
 }
 
 QUANT_T_AVX2
-static void quant_tile_avx2(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
-                            float beta, float *y, int ldy)
+static void quant_tile_avx2(const quant_matrix *w, int t, int n, const int8_t *q, const float *d, float beta,
+                            float *y, int ldy)
 {
     int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
     int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
@@ -486,7 +482,8 @@ quant_rows4_vnni(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int
         __m512i w5 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
         __m512i w6 = _mm512_and_si512(_mm512_srli_epi16(v2, 4), m4);
         __m512i w7 = _mm512_and_si512(_mm512_srli_epi16(v3, 4), m4);
-        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(ht + (size_t)b * QUANT_TILE)));
+        __m512 dw =
+            _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(ht + (size_t)b * QUANT_TILE)));
         for (int r = 0; r < R; r++) {
             const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
             size_t sb = (size_t)r * (size_t)nb + (size_t)b;
@@ -506,8 +503,7 @@ quant_rows4_vnni(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int
     for (int r = 0; r < R; r++) {
         float *yr = y + (size_t)r * ldy;
         __m512 out = f[r];
-        if (beta != 0.0f)
-            out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
+        if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
         _mm512_mask_storeu_ps(yr, mask, out);
     }
 }
@@ -526,11 +522,11 @@ static void quant_tile4_vnni(const quant_matrix *w, int t, int n, const int8_t *
         quant_rows4_vnni(QUANT_ROWS, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
                          s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
     for (; i + 4 <= n; i += 4)
-        quant_rows4_vnni(4, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+        quant_rows4_vnni(4, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
+                         beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
     for (; i < n; i++)
-        quant_rows4_vnni(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+        quant_rows4_vnni(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
+                         beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
 }
 
 /* Q4_0 with AVX2: codes (unsigned, at most 15) times q with vpmaddubsw (no saturation), plus s / 16. */
@@ -550,7 +546,8 @@ quant_rows4_avx2(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int
                 wc[j] = _mm256_and_si256(v, m4);
                 wc[j + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
             }
-            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(ht + (size_t)b * QUANT_TILE + 8 * h)));
+            __m256 dw = _mm256_cvtph_ps(
+                _mm_loadu_si128((const __m128i *)(const void *)(ht + (size_t)b * QUANT_TILE + 8 * h)));
             for (int r = 0; r < R; r++) {
                 const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
                 __m256i acc = _mm256_set1_epi32(s[(size_t)r * nb + b] / 16);
@@ -582,11 +579,11 @@ static void quant_tile4_avx2(const quant_matrix *w, int t, int n, const int8_t *
     const uint16_t *ht = w->h + (size_t)t * w->ld_blocks * QUANT_TILE;
     int i = 0;
     for (; i + 4 <= n; i += 4)
-        quant_rows4_avx2(4, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
+        quant_rows4_avx2(4, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
+                         beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
     for (; i < n; i++)
-        quant_rows4_avx2(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
+        quant_rows4_avx2(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
+                         beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
 }
 #endif
 

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include "bd3.h"
 
-#define QUANT_BLOCK 32                    /* values per block (a Q8_0 block) */
-#define QUANT_TILE 16                     /* output rows per tile */
+#define QUANT_BLOCK      32                         /* values per block (a Q8_0 block) */
+#define QUANT_TILE       16                         /* output rows per tile */
 #define QUANT_TILE_BYTES (QUANT_TILE * QUANT_BLOCK) /* int8 weights of one tile and block */
 
 /* A weight matrix w[rows, cols] in Q8_0 (cols a multiple of 32), packed by tiles of 16 rows: for
@@ -23,15 +23,15 @@
  * 256 bytes whose low nibbles are the bytes 0..255 of the layout above and whose high nibbles are
  * the bytes 256..511, each holding the unsigned 4-bit code q (value q - 8, as Q4_0 defines). */
 typedef struct quant_matrix {
-    int rows;           /* output features (rows of w) */
-    int cols;           /* input features, a multiple of QUANT_BLOCK */
-    int n_tiles;        /* ceil(rows / QUANT_TILE) */
-    int n_blocks;       /* cols / QUANT_BLOCK */
-    int ld_blocks;      /* blocks per tile in memory (n_blocks, or more for a view) */
-    uint8_t *q;         /* [n_tiles, ld_blocks, QUANT_TILE_BYTES] values + 128, 64-byte aligned */
-    float *d;           /* [n_tiles, ld_blocks, QUANT_TILE] scales, 64-byte aligned (NULL: bits 4) */
-    uint16_t *h;        /* [n_tiles, ld_blocks, QUANT_TILE] f16 scales when bits is 4, else NULL */
-    int bits;           /* 4: Q4_0 nibbles in q and f16 scales in h; anything else: 8 */
+    int rows;      /* output features (rows of w) */
+    int cols;      /* input features, a multiple of QUANT_BLOCK */
+    int n_tiles;   /* ceil(rows / QUANT_TILE) */
+    int n_blocks;  /* cols / QUANT_BLOCK */
+    int ld_blocks; /* blocks per tile in memory (n_blocks, or more for a view) */
+    uint8_t *q;    /* [n_tiles, ld_blocks, QUANT_TILE_BYTES] values + 128, 64-byte aligned */
+    float *d;      /* [n_tiles, ld_blocks, QUANT_TILE] scales, 64-byte aligned (NULL: bits 4) */
+    uint16_t *h;   /* [n_tiles, ld_blocks, QUANT_TILE] f16 scales when bits is 4, else NULL */
+    int bits;      /* 4: Q4_0 nibbles in q and f16 scales in h; anything else: 8 */
 } quant_matrix;
 
 #define QUANT_TILE_BYTES4 (QUANT_TILE_BYTES / 2) /* nibble bytes of one Q4_0 tile and block */
@@ -46,7 +46,7 @@ bd3_status quant_pack_q4_0(const void *src, int rows, int cols, quant_matrix *ou
 /* Quantizes float32 rows [rows, cols] to Q8_0 as GGUF does (scale = f16(max |x| / 127), values
  * round(x / scale)) and packs them. */
 bd3_status quant_pack_f32(const float *src, int rows, int cols, quant_matrix *out);
-void quant_matrix_free(quant_matrix *m); /* frees the buffers; NULL buffers are fine */
+void quant_matrix_free(quant_matrix *m);          /* frees the buffers; NULL buffers are fine */
 size_t quant_matrix_bytes(const quant_matrix *m); /* bytes of the packed buffers */
 /* The float32 value of w[row, col] (scale * value), for tests and naive loops. */
 float quant_matrix_at(const quant_matrix *m, int row, int col);
@@ -54,8 +54,7 @@ float quant_matrix_at(const quant_matrix *m, int row, int col);
 /* Packs rows already quantized by quant_rows (q [rows, cols] of ldq bytes, d [rows, cols / 32] of
  * ldd floats) into the tiles of m, whose buffers hold ld_blocks >= cols / 32 blocks per tile and
  * at least ceil(rows / 16) tiles; sets m's shape. The float scales are kept as they are. */
-void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols,
-                     quant_matrix *m);
+void quant_pack_rows(const int8_t *q, int ldq, const float *d, int ldd, int rows, int cols, quant_matrix *m);
 
 /* Sets block b of row r of a packed 8-bit matrix (within its tiles) to scale d and values q[32]. */
 void quant_set_block(quant_matrix *m, int r, int b, const int8_t *q, float d);

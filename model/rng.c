@@ -10,16 +10,12 @@ static uint64_t rng_splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static uint64_t rng_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
+static uint64_t rng_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 void bd3_rng_seed(bd3_rng *r, uint64_t seed)
 {
     uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = rng_splitmix64(&x);
+    for (int i = 0; i < 4; i++) r->s[i] = rng_splitmix64(&x);
     /* splitmix64 never yields four zero words in a row, so the state is never all zero. */
 }
 
@@ -37,7 +33,4 @@ uint64_t bd3_rng_u64(bd3_rng *r)
     return result;
 }
 
-double bd3_rng_uniform(bd3_rng *r)
-{
-    return (double)(bd3_rng_u64(r) >> 11) * 0x1.0p-53;
-}
+double bd3_rng_uniform(bd3_rng *r) { return (double)(bd3_rng_u64(r) >> 11) * 0x1.0p-53; }

@@ -7,33 +7,32 @@
 #include "sampler.h"
 
 struct sampler {
-    int n_vocab;            /* V */
-    int32_t mask_id;        /* id excluded from every distribution (SUBS) */
-    int32_t ban_id;         /* a second id never drawn (sampler_ban), -1 for none */
-    const uint8_t *tok_class; /* [n_vocab] class of every token (sampler_set_classes), or NULL */
+    int n_vocab;               /* V */
+    int32_t mask_id;           /* id excluded from every distribution (SUBS) */
+    int32_t ban_id;            /* a second id never drawn (sampler_ban), -1 for none */
+    const uint8_t *tok_class;  /* [n_vocab] class of every token (sampler_set_classes), or NULL */
     const uint32_t *pos_allow; /* [canvas] classes allowed at every canvas position (bits), or NULL */
-    const uint8_t *banned;  /* [n_vocab] 1 for ids never drawn (sampler_ban_many), or NULL */
-    bd3_sampler_params p;   /* parameters, checked */
-    double *prob;           /* [n_vocab] scaled logits, then probabilities of candidates */
-    int *cand;              /* [n_vocab] candidate ids (finite, not the mask; top-k subset) */
-    int *nucleus;           /* [n_vocab] ids gathered for top-p, sorted by probability */
-    int *scratch;           /* [n_vocab] merge-sort scratch */
-    int cap;                /* canvas masks the denoising buffers below hold */
-    int *masked;            /* [cap] masked positions of a canvas, ascending */
-    int *rows;              /* [cap] rows asked for in one step */
-    int *order;             /* [cap] draw indices by score */
-    int *tmp;               /* [cap] merge-sort scratch of the draws */
-    double *score;          /* [cap] rank key per draw */
-    uint8_t *keep;          /* [cap] 1 where the draw is kept */
-    sampler_draw *draws;    /* [cap] draws of one step */
+    const uint8_t *banned;     /* [n_vocab] 1 for ids never drawn (sampler_ban_many), or NULL */
+    bd3_sampler_params p;      /* parameters, checked */
+    double *prob;              /* [n_vocab] scaled logits, then probabilities of candidates */
+    int *cand;                 /* [n_vocab] candidate ids (finite, not the mask; top-k subset) */
+    int *nucleus;              /* [n_vocab] ids gathered for top-p, sorted by probability */
+    int *scratch;              /* [n_vocab] merge-sort scratch */
+    int cap;                   /* canvas masks the denoising buffers below hold */
+    int *masked;               /* [cap] masked positions of a canvas, ascending */
+    int *rows;                 /* [cap] rows asked for in one step */
+    int *order;                /* [cap] draw indices by score */
+    int *tmp;                  /* [cap] merge-sort scratch of the draws */
+    double *score;             /* [cap] rank key per draw */
+    uint8_t *keep;             /* [cap] 1 where the draw is kept */
+    sampler_draw *draws;       /* [cap] draws of one step */
 };
 
 /* Grows the denoising buffers to hold m masks (only when a canvas has more masks than any before:
  * a sampler denoising block after block allocates once). */
 static bd3_status sampler_reserve(sampler *s, int m)
 {
-    if (m <= s->cap)
-        return BD3_OK;
+    if (m <= s->cap) return BD3_OK;
     int *masked = realloc(s->masked, (size_t)m * sizeof *masked);
     if (masked) s->masked = masked;
     int *rows = realloc(s->rows, (size_t)m * sizeof *rows);
@@ -48,8 +47,7 @@ static bd3_status sampler_reserve(sampler *s, int m)
     if (keep) s->keep = keep;
     sampler_draw *draws = realloc(s->draws, (size_t)m * sizeof *draws);
     if (draws) s->draws = draws;
-    if (!masked || !rows || !order || !tmp || !score || !keep || !draws)
-        return BD3_E_NOMEM;
+    if (!masked || !rows || !order || !tmp || !score || !keep || !draws) return BD3_E_NOMEM;
     s->cap = m;
     return BD3_OK;
 }
@@ -79,15 +77,13 @@ static const char *const sampler_kind_names[] = {
 
 const char *bd3_sampler_kind_name(bd3_sampler_kind k)
 {
-    if ((int)k < 0 || (int)k >= SAMPLER_N_KINDS)
-        return "unknown";
+    if ((int)k < 0 || (int)k >= SAMPLER_N_KINDS) return "unknown";
     return sampler_kind_names[k];
 }
 
 int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out)
 {
-    if (!name)
-        return -1;
+    if (!name) return -1;
     for (int i = 0; i < SAMPLER_N_KINDS; i++) {
         if (strcmp(name, sampler_kind_names[i]) == 0) {
             *out = (bd3_sampler_kind)i;
@@ -95,10 +91,13 @@ int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out)
         }
     }
     /* Short aliases used on command lines and in the editor's option prompt. */
-    static const struct { const char *alias; bd3_sampler_kind kind; } aliases[] = {
+    static const struct {
+        const char *alias;
+        bd3_sampler_kind kind;
+    } aliases[] = {
         {"first", BD3_SAMPLE_FIRST_HITTING}, {"fh", BD3_SAMPLE_FIRST_HITTING},
-        {"step", BD3_SAMPLE_STEPS}, {"schedule", BD3_SAMPLE_STEPS}, {"ddpm", BD3_SAMPLE_STEPS},
-        {"conf", BD3_SAMPLE_CONFIDENCE},
+        {"step", BD3_SAMPLE_STEPS},          {"schedule", BD3_SAMPLE_STEPS},
+        {"ddpm", BD3_SAMPLE_STEPS},          {"conf", BD3_SAMPLE_CONFIDENCE},
     };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
         if (strcmp(name, aliases[i].alias) == 0) {
@@ -112,19 +111,13 @@ int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out)
 bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p, sampler **out)
 {
     *out = NULL;
-    if (n_vocab <= 0 || !p)
-        return BD3_E_ARG;
-    if ((int)p->kind < 0 || (int)p->kind >= SAMPLER_N_KINDS)
-        return BD3_E_ARG;
-    if (!(p->temperature > 0.0) || !isfinite(p->temperature))
-        return BD3_E_ARG;
-    if (!(p->top_p > 0.0 && p->top_p <= 1.0))
-        return BD3_E_ARG;
-    if (p->top_k < 0 || !(p->threshold >= 0.0 && p->threshold <= 1.0) || p->refresh < 0)
-        return BD3_E_ARG;
+    if (n_vocab <= 0 || !p) return BD3_E_ARG;
+    if ((int)p->kind < 0 || (int)p->kind >= SAMPLER_N_KINDS) return BD3_E_ARG;
+    if (!(p->temperature > 0.0) || !isfinite(p->temperature)) return BD3_E_ARG;
+    if (!(p->top_p > 0.0 && p->top_p <= 1.0)) return BD3_E_ARG;
+    if (p->top_k < 0 || !(p->threshold >= 0.0 && p->threshold <= 1.0) || p->refresh < 0) return BD3_E_ARG;
     sampler *s = calloc(1, sizeof *s);
-    if (!s)
-        return BD3_E_NOMEM;
+    if (!s) return BD3_E_NOMEM;
     s->n_vocab = n_vocab;
     s->mask_id = mask_id;
     s->ban_id = -1;
@@ -143,8 +136,7 @@ bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p
 
 void sampler_free(sampler *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     free(s->prob);
     free(s->cand);
     free(s->nucleus);
@@ -165,11 +157,9 @@ double sampler_softmax(const float *logits, int n_vocab, int32_t mask_id, double
 {
     double mx = -INFINITY;
     for (int v = 0; v < n_vocab; v++)
-        if (v != mask_id && isfinite(logits[v]) && logits[v] > mx)
-            mx = logits[v];
+        if (v != mask_id && isfinite(logits[v]) && logits[v] > mx) mx = logits[v];
     if (mx == -INFINITY) {
-        for (int v = 0; v < n_vocab; v++)
-            prob[v] = 0.0;
+        for (int v = 0; v < n_vocab; v++) prob[v] = 0.0;
         return -INFINITY;
     }
     double sum = 0.0;
@@ -178,23 +168,19 @@ double sampler_softmax(const float *logits, int n_vocab, int32_t mask_id, double
         prob[v] = e;
         sum += e;
     }
-    for (int v = 0; v < n_vocab; v++)
-        prob[v] /= sum;
+    for (int v = 0; v < n_vocab; v++) prob[v] /= sum;
     return mx + log(sum);
 }
 
 double sampler_log_prob(const float *logits, int n_vocab, int32_t mask_id, int32_t token)
 {
-    if (token < 0 || token >= n_vocab || token == mask_id || !isfinite(logits[token]))
-        return -INFINITY;
+    if (token < 0 || token >= n_vocab || token == mask_id || !isfinite(logits[token])) return -INFINITY;
     double mx = -INFINITY;
     for (int v = 0; v < n_vocab; v++)
-        if (v != mask_id && isfinite(logits[v]) && logits[v] > mx)
-            mx = logits[v];
+        if (v != mask_id && isfinite(logits[v]) && logits[v] > mx) mx = logits[v];
     double sum = 0.0;
     for (int v = 0; v < n_vocab; v++)
-        if (v != mask_id && isfinite(logits[v]))
-            sum += exp((double)logits[v] - mx);
+        if (v != mask_id && isfinite(logits[v])) sum += exp((double)logits[v] - mx);
     return ((double)logits[token] - mx) - log(sum);
 }
 
@@ -224,8 +210,7 @@ static void sampler_select_top(int *ids, int n, int k, const double *val)
         }
         ids[hi] = ids[store];
         ids[store] = pivot;
-        if (store == k - 1 || store == k)
-            return; /* ids[0..store) all rank before ids[store] */
+        if (store == k - 1 || store == k) return; /* ids[0..store) all rank before ids[store] */
         if (store < k)
             lo = store + 1;
         else
@@ -244,24 +229,16 @@ static void sampler_sort_rank(int *ids, int *tmp, int n, const double *val)
             int i = lo, j = mid, o = lo;
             while (i < mid && j < hi)
                 tmp[o++] = sampler_ranks_before(val, ids[j], ids[i]) ? ids[j++] : ids[i++];
-            while (i < mid)
-                tmp[o++] = ids[i++];
-            while (j < hi)
-                tmp[o++] = ids[j++];
+            while (i < mid) tmp[o++] = ids[i++];
+            while (j < hi) tmp[o++] = ids[j++];
         }
         memcpy(ids, tmp, (size_t)n * sizeof *ids);
     }
 }
 
-void sampler_ban_many(sampler *s, const uint8_t *banned)
-{
-    s->banned = banned;
-}
+void sampler_ban_many(sampler *s, const uint8_t *banned) { s->banned = banned; }
 
-void sampler_ban(sampler *s, int32_t id)
-{
-    s->ban_id = id >= 0 && id < s->n_vocab ? id : -1;
-}
+void sampler_ban(sampler *s, int32_t id) { s->ban_id = id >= 0 && id < s->n_vocab ? id : -1; }
 
 void sampler_set_classes(sampler *s, const uint8_t *tok_class, const uint32_t *pos_allow)
 {
@@ -291,8 +268,7 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t al
     }
     if (n == 0 && cls) /* no token of the classes allowed can be drawn: any class will do */
         return sampler_draw_token_class(s, logits, SAMPLER_ANY_CLASS, r, out);
-    if (n == 0)
-        return BD3_E_ARG;
+    if (n == 0) return BD3_E_ARG;
     /* Top-k on the scaled logits (the order is the same as on probabilities). */
     if (s->p.top_k > 0 && s->p.top_k < n) {
         sampler_select_top(s->cand, n, s->p.top_k, val);
@@ -301,8 +277,7 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t al
     /* Softmax over the candidates in float64. */
     double mx = -INFINITY;
     for (int i = 0; i < n; i++)
-        if (val[s->cand[i]] > mx)
-            mx = val[s->cand[i]];
+        if (val[s->cand[i]] > mx) mx = val[s->cand[i]];
     double sum = 0.0;
     for (int i = 0; i < n; i++) {
         int v = s->cand[i];
@@ -324,8 +299,7 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t al
     if (s->p.kind == BD3_SAMPLE_ENTROPY)
         for (int i = 0; i < n; i++) {
             double q = val[s->cand[i]];
-            if (q > 0.0)
-                entropy -= q * log(q);
+            if (q > 0.0) entropy -= q * log(q);
         }
 
     /* The draw: from the candidates in id order, or from the nucleus in rank order. */
@@ -347,8 +321,7 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t al
                     mass += val[v];
                 }
             }
-            if (mass > s->p.top_p || c == 0.0)
-                break;
+            if (mass > s->p.top_p || c == 0.0) break;
             c = c > 1e-300 ? c / 16.0 : 0.0;
         }
         sampler_sort_rank(s->nucleus, s->scratch, m, val);
@@ -367,8 +340,7 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t al
         total = cum;
     } else {
         total = 0.0;
-        for (int i = 0; i < n; i++)
-            total += val[s->cand[i]];
+        for (int i = 0; i < n; i++) total += val[s->cand[i]];
     }
     double u = bd3_rng_uniform(r) * total;
     int tok = pool[n_pool - 1];
@@ -391,17 +363,13 @@ bd3_status sampler_draw_token_class(sampler *s, const float *logits, uint32_t al
 
 int sampler_schedule_count(int m, int i, int T)
 {
-    if (m <= 0)
-        return 0;
-    if (T <= 1 || i >= T - 1)
-        return m;
+    if (m <= 0) return 0;
+    if (T <= 1 || i >= T - 1) return m;
     double t = 1.0 - (double)i / T;
     double s = t - 1.0 / T;
     double k = ceil((double)m * (t - s) / t - 1e-9);
-    if (k < 1.0)
-        return 1;
-    if (k > (double)m)
-        return m;
+    if (k < 1.0) return 1;
+    if (k > (double)m) return m;
     return (int)k;
 }
 
@@ -417,12 +385,12 @@ static double sampler_draw_score(bd3_sampler_kind kind, const sampler_draw *d)
 
 /* Draws for the rows of one model call as their logits arrive. */
 typedef struct sampler_drawer {
-    sampler *s;            /* the sampler */
-    bd3_rng *r;            /* its generator */
-    sampler_draw *draws;   /* [n_rows] one draw per requested row */
-    const int *rows;       /* [n_rows] canvas position of every requested row */
-    int next;              /* index of the next row expected */
-    int n_rows;            /* rows requested */
+    sampler *s;          /* the sampler */
+    bd3_rng *r;          /* its generator */
+    sampler_draw *draws; /* [n_rows] one draw per requested row */
+    const int *rows;     /* [n_rows] canvas position of every requested row */
+    int next;            /* index of the next row expected */
+    int n_rows;          /* rows requested */
 } sampler_drawer;
 
 static bd3_status sampler_drawer_rows(void *user, int j0, int nj, const float *logits)
@@ -432,18 +400,17 @@ static bd3_status sampler_drawer_rows(void *user, int j0, int nj, const float *l
         return BD3_E_ARG; /* rows must arrive in order, once each */
     for (int j = 0; j < nj; j++) {
         uint32_t allow = d->s->pos_allow ? d->s->pos_allow[d->rows[j0 + j]] : SAMPLER_ANY_CLASS;
-        bd3_status st = sampler_draw_token_class(d->s, logits + (size_t)j * d->s->n_vocab, allow,
-                                                 d->r, &d->draws[j0 + j]);
-        if (st != BD3_OK)
-            return st;
+        bd3_status st = sampler_draw_token_class(d->s, logits + (size_t)j * d->s->n_vocab, allow, d->r,
+                                                 &d->draws[j0 + j]);
+        if (st != BD3_OK) return st;
     }
     d->next = j0 + nj;
     return BD3_OK;
 }
 
 bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, int n,
-                           sampler_logits_fn logits_fn, void *logits_user, bd3_progress *prog,
-                           bd3_step_fn cb, void *cb_user)
+                           sampler_logits_fn logits_fn, void *logits_user, bd3_progress *prog, bd3_step_fn cb,
+                           void *cb_user)
 {
     const bd3_sampler_kind kind = s->p.kind;
     bd3_progress local = {0};
@@ -454,22 +421,18 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
         prog = &local;
     }
     int m = 0;
-    for (int i = 0; i < n; i++)
-        m += ids[i] == s->mask_id;
+    for (int i = 0; i < n; i++) m += ids[i] == s->mask_id;
     prog->n_masked = m;
-    if (m == 0)
-        return BD3_OK;
+    if (m == 0) return BD3_OK;
     bd3_status st = sampler_reserve(s, m);
-    if (st != BD3_OK)
-        return st;
+    if (st != BD3_OK) return st;
     int *masked = s->masked, *rows = s->rows, *order = s->order, *tmp = s->tmp;
     double *score = s->score;
     uint8_t *keep = s->keep;
     sampler_draw *draws = s->draws;
     m = 0;
     for (int i = 0; i < n; i++)
-        if (ids[i] == s->mask_id)
-            masked[m++] = i;
+        if (ids[i] == s->mask_id) masked[m++] = i;
     const int T = s->p.steps > 0 ? s->p.steps : m;
 
     for (int step = 0; m > 0; step++) {
@@ -477,38 +440,31 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
         switch (kind) {
         case BD3_SAMPLE_FIRST_HITTING: {
             int j = (int)(bd3_rng_uniform(r) * m);
-            if (j >= m)
-                j = m - 1;
+            if (j >= m) j = m - 1;
             rows[n_rows++] = masked[j];
             break;
         }
         case BD3_SAMPLE_STEPS: {
             if (step >= T - 1) {
-                for (int j = 0; j < m; j++)
-                    rows[n_rows++] = masked[j];
+                for (int j = 0; j < m; j++) rows[n_rows++] = masked[j];
             } else {
                 double t = 1.0 - (double)step / T;
                 double sv = t - 1.0 / T;
                 double pu = (t - sv) / t;
                 for (int j = 0; j < m; j++)
-                    if (bd3_rng_uniform(r) < pu)
-                        rows[n_rows++] = masked[j];
+                    if (bd3_rng_uniform(r) < pu) rows[n_rows++] = masked[j];
             }
             break;
         }
         default:
-            for (int j = 0; j < m; j++)
-                rows[n_rows++] = masked[j];
+            for (int j = 0; j < m; j++) rows[n_rows++] = masked[j];
             break;
         }
-        if (n_rows == 0)
-            continue; /* nothing unmasks at this step: the canvas and its logits are unchanged */
+        if (n_rows == 0) continue; /* nothing unmasks at this step: the canvas and its logits are unchanged */
         sampler_drawer drawer = {.s = s, .r = r, .draws = draws, .rows = rows, .n_rows = n_rows};
         st = logits_fn(logits_user, ids, rows, n_rows, sampler_drawer_rows, &drawer);
-        if (st == BD3_OK && drawer.next != n_rows)
-            st = BD3_E_ARG; /* some rows never arrived */
-        if (st != BD3_OK)
-            goto done;
+        if (st == BD3_OK && drawer.next != n_rows) st = BD3_E_ARG; /* some rows never arrived */
+        if (st != BD3_OK) goto done;
         int n_keep = 0;
         if (kind == BD3_SAMPLE_FIRST_HITTING || kind == BD3_SAMPLE_STEPS) {
             memset(keep, 1, (size_t)n_rows);
@@ -521,26 +477,20 @@ bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, in
             }
             sampler_sort_rank(order, tmp, n_rows, score);
             memset(keep, 0, (size_t)n_rows);
-            for (int j = 0; j < k; j++)
-                keep[order[j]] = 1;
+            for (int j = 0; j < k; j++) keep[order[j]] = 1;
             if (s->p.threshold > 0.0)
                 for (int j = 0; j < n_rows; j++)
-                    if (draws[j].conf > s->p.threshold)
-                        keep[j] = 1;
-            for (int j = 0; j < n_rows; j++)
-                n_keep += keep[j];
+                    if (draws[j].conf > s->p.threshold) keep[j] = 1;
+            for (int j = 0; j < n_rows; j++) n_keep += keep[j];
         }
         for (int j = 0; j < n_rows; j++) {
-            if (!keep[j])
-                continue;
+            if (!keep[j]) continue;
             ids[rows[j]] = draws[j].token;
-            if (conf)
-                conf[rows[j]] = (float)draws[j].conf;
+            if (conf) conf[rows[j]] = (float)draws[j].conf;
         }
         int w = 0;
         for (int j = 0; j < m; j++)
-            if (ids[masked[j]] == s->mask_id)
-                masked[w++] = masked[j];
+            if (ids[masked[j]] == s->mask_id) masked[w++] = masked[j];
         m = w;
         prog->n_calls++;
         prog->n_masked = m;

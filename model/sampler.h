@@ -77,7 +77,7 @@ int sampler_schedule_count(int m, int i, int T);
  * n_done updated, and cb (may be NULL) is called after every model call; a nonzero return stops
  * with BD3_E_CANCELLED. */
 bd3_status sampler_denoise(sampler *s, bd3_rng *r, int32_t *ids, float *conf, int n,
-                           sampler_logits_fn logits_fn, void *logits_user, bd3_progress *prog,
-                           bd3_step_fn cb, void *cb_user);
+                           sampler_logits_fn logits_fn, void *logits_user, bd3_progress *prog, bd3_step_fn cb,
+                           void *cb_user);
 
 #endif

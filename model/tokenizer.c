@@ -32,10 +32,10 @@
 #include <stdio.h>
 #include <utf8proc.h>
 
-#define TOK_CLASS_OTHER 0  /* neither letter, number nor whitespace (also invalid bytes) */
+#define TOK_CLASS_OTHER  0 /* neither letter, number nor whitespace (also invalid bytes) */
 #define TOK_CLASS_LETTER 1 /* \p{L} */
 #define TOK_CLASS_NUMBER 2 /* \p{N} */
-#define TOK_CLASS_SPACE 3  /* \s */
+#define TOK_CLASS_SPACE  3 /* \s */
 
 typedef struct tok_merge_slot {
     uint64_t key;   /* (left id << 32) | right id; UINT64_MAX when empty */
@@ -44,26 +44,26 @@ typedef struct tok_merge_slot {
 } tok_merge_slot;
 
 struct tokenizer {
-    int n_vocab;             /* number of tokens */
-    char *strs;              /* token strings (mapped form), concatenated */
-    size_t *str_off;         /* [n_vocab + 1] offsets into strs */
-    char *raw;               /* raw bytes of every token, concatenated */
-    size_t *raw_off;         /* [n_vocab + 1] offsets into raw */
-    int32_t *vocab_slots;    /* [vocab_cap] open-addressing table of ids by string; -1 empty */
-    size_t vocab_cap;        /* slots in vocab_slots, a power of two */
-    tok_merge_slot *merges;  /* [merge_cap] open-addressing table of merge rules */
-    size_t merge_cap;        /* slots in merges, a power of two */
-    int n_merges;            /* merge rules stored */
-    int32_t byte_id[256];    /* id of the token for each single byte; -1 when absent */
-    int32_t eos_id;          /* end-of-text id or -1 */
-    int32_t mask_id;         /* mask id or -1 */
-    int pre;                 /* pre-tokenisation rule set, TOK_PRE_GPT2 or TOK_PRE_QWEN2 */
-    int32_t *added;          /* [n_added] ids matched literally by tokenizer_encode_special,
-                                longest text first */
-    int n_added;             /* entries in added */
+    int n_vocab;            /* number of tokens */
+    char *strs;             /* token strings (mapped form), concatenated */
+    size_t *str_off;        /* [n_vocab + 1] offsets into strs */
+    char *raw;              /* raw bytes of every token, concatenated */
+    size_t *raw_off;        /* [n_vocab + 1] offsets into raw */
+    int32_t *vocab_slots;   /* [vocab_cap] open-addressing table of ids by string; -1 empty */
+    size_t vocab_cap;       /* slots in vocab_slots, a power of two */
+    tok_merge_slot *merges; /* [merge_cap] open-addressing table of merge rules */
+    size_t merge_cap;       /* slots in merges, a power of two */
+    int n_merges;           /* merge rules stored */
+    int32_t byte_id[256];   /* id of the token for each single byte; -1 when absent */
+    int32_t eos_id;         /* end-of-text id or -1 */
+    int32_t mask_id;        /* mask id or -1 */
+    int pre;                /* pre-tokenisation rule set, TOK_PRE_GPT2 or TOK_PRE_QWEN2 */
+    int32_t *added;         /* [n_added] ids matched literally by tokenizer_encode_special,
+                               longest text first */
+    int n_added;            /* entries in added */
 };
 
-#define TOK_PRE_GPT2 0  /* GPT-2 rules; "<|endoftext|>" always becomes the eos id */
+#define TOK_PRE_GPT2  0 /* GPT-2 rules; "<|endoftext|>" always becomes the eos id */
 #define TOK_PRE_QWEN2 1 /* Qwen2 rules, NFC, added tokens only on request */
 
 /* ---- GPT-2's byte-to-unicode mapping ----------------------------------------------------- */
@@ -101,19 +101,43 @@ static int tok_cp_to_byte(int32_t cp)
 static size_t tok_utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
 {
     unsigned c = s[0];
-    if (c < 0x80) { *cp = (int32_t)c; return 1; }
+    if (c < 0x80) {
+        *cp = (int32_t)c;
+        return 1;
+    }
     size_t len;
     int32_t v, min;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; v = c & 0x1F; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; v = c & 0x0F; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; v = c & 0x07; min = 0x10000; }
-    else { *cp = -1; return 1; }
-    if (len > n) { *cp = -1; return 1; }
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        v = c & 0x1F;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        v = c & 0x0F;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        v = c & 0x07;
+        min = 0x10000;
+    } else {
+        *cp = -1;
+        return 1;
+    }
+    if (len > n) {
+        *cp = -1;
+        return 1;
+    }
     for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) { *cp = -1; return 1; }
+        if ((s[i] & 0xC0) != 0x80) {
+            *cp = -1;
+            return 1;
+        }
         v = (v << 6) | (s[i] & 0x3F);
     }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) { *cp = -1; return 1; }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+        *cp = -1;
+        return 1;
+    }
     *cp = v;
     return len;
 }
@@ -121,7 +145,10 @@ static size_t tok_utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
 /* Writes the UTF-8 form of cp (< 0x800 here) to out; returns its length. */
 static size_t tok_utf8_encode_small(int32_t cp, char *out)
 {
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
     out[0] = (char)(0xC0 | (cp >> 6));
     out[1] = (char)(0x80 | (cp & 0x3F));
     return 2;
@@ -140,15 +167,18 @@ static int tok_char_class(const unsigned char *s, size_t n, size_t *clen)
         return TOK_CLASS_OTHER;
     }
     switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
-        return TOK_CLASS_LETTER;
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-        return TOK_CLASS_NUMBER;
-    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
-        return TOK_CLASS_SPACE;
-    default:
-        return TOK_CLASS_OTHER;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: return TOK_CLASS_LETTER;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO: return TOK_CLASS_NUMBER;
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP: return TOK_CLASS_SPACE;
+    default: return TOK_CLASS_OTHER;
     }
 }
 
@@ -171,7 +201,10 @@ static size_t tok_pretoken_len(const unsigned char *s, size_t n)
     if (s[0] == ' ' && n >= 2) {
         size_t l2;
         int c1 = tok_char_class(s + 1, n - 1, &l2);
-        if (c1 != TOK_CLASS_SPACE) { start = 1; cls = c1; }
+        if (c1 != TOK_CLASS_SPACE) {
+            start = 1;
+            cls = c1;
+        }
     }
     if (cls < 0 && c0 != TOK_CLASS_SPACE) cls = c0;
     if (cls >= 0) {
@@ -210,15 +243,16 @@ static int tok_char_class_js(const unsigned char *s, size_t n, size_t *clen)
         return TOK_CLASS_OTHER;
     }
     switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
-        return TOK_CLASS_LETTER;
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-        return TOK_CLASS_NUMBER;
-    case UTF8PROC_CATEGORY_ZS:
-        return TOK_CLASS_SPACE;
-    default:
-        return TOK_CLASS_OTHER;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: return TOK_CLASS_LETTER;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO: return TOK_CLASS_NUMBER;
+    case UTF8PROC_CATEGORY_ZS: return TOK_CLASS_SPACE;
+    default: return TOK_CLASS_OTHER;
     }
 }
 
@@ -329,21 +363,21 @@ static size_t tok_pow2_at_least(size_t n)
     return c;
 }
 
-static bd3_status tok_fail(tokenizer *t, bd3_status s, char *err, size_t err_size, const char *msg,
-                           int index)
+static bd3_status tok_fail(tokenizer *t, bd3_status s, char *err, size_t err_size, const char *msg, int index)
 {
     if (err && err_size) {
-        if (index >= 0) snprintf(err, err_size, "%s (entry %d)", msg, index);
-        else snprintf(err, err_size, "%s", msg);
+        if (index >= 0)
+            snprintf(err, err_size, "%s (entry %d)", msg, index);
+        else
+            snprintf(err, err_size, "%s", msg);
     }
     tokenizer_free(t);
     return s;
 }
 
 bd3_status tokenizer_new(const char *const *tokens, const size_t *token_lens, int n_tokens,
-                         const char *const *merges, const size_t *merge_lens, int n_merges,
-                         int32_t eos_id, int32_t mask_id, tokenizer **out,
-                         char *err, size_t err_size)
+                         const char *const *merges, const size_t *merge_lens, int n_merges, int32_t eos_id,
+                         int32_t mask_id, tokenizer **out, char *err, size_t err_size)
 {
     *out = NULL;
     if (err && err_size) err[0] = '\0';
@@ -351,7 +385,8 @@ bd3_status tokenizer_new(const char *const *tokens, const size_t *token_lens, in
         (n_tokens && (!tokens || !token_lens)) || (n_merges && (!merges || !merge_lens)))
         return tok_fail(NULL, BD3_E_ARG, err, err_size, "tokenizer: bad vocabulary or merge counts", -1);
     if (eos_id < -1 || eos_id >= n_tokens || mask_id < -1 || mask_id >= n_tokens)
-        return tok_fail(NULL, BD3_E_FORMAT, err, err_size, "tokenizer: eos or mask id outside the vocabulary", -1);
+        return tok_fail(NULL, BD3_E_FORMAT, err, err_size, "tokenizer: eos or mask id outside the vocabulary",
+                        -1);
     tokenizer *t = calloc(1, sizeof *t);
     if (!t) return BD3_E_NOMEM;
     t->n_vocab = n_tokens;
@@ -395,7 +430,10 @@ bd3_status tokenizer_new(const char *const *tokens, const size_t *token_lens, in
             int32_t cp;
             size_t l = tok_utf8_decode((const unsigned char *)s + p, n - p, &cp);
             int b = cp < 0 ? -1 : tok_cp_to_byte(cp);
-            if (b < 0) { mapped = 0; break; }
+            if (b < 0) {
+                mapped = 0;
+                break;
+            }
             t->raw[r++] = (char)b;
             p += l;
         }
@@ -435,7 +473,10 @@ bd3_status tokenizer_new(const char *const *tokens, const size_t *token_lens, in
         int32_t left = tok_vocab_find(t, m, ln), right = tok_vocab_find(t, sp + 1, rn);
         if (ln + rn > buf_cap) {
             char *nb = realloc(buf, ln + rn);
-            if (!nb) { free(buf); return tok_fail(t, BD3_E_NOMEM, err, err_size, "tokenizer: out of memory", -1); }
+            if (!nb) {
+                free(buf);
+                return tok_fail(t, BD3_E_NOMEM, err, err_size, "tokenizer: out of memory", -1);
+            }
             buf = nb;
             buf_cap = ln + rn;
         }
@@ -475,17 +516,17 @@ void tokenizer_free(tokenizer *t)
     free(t);
 }
 
-int tokenizer_n_vocab(const tokenizer *t)
-{
-    return t ? t->n_vocab : 0;
-}
+int tokenizer_n_vocab(const tokenizer *t) { return t ? t->n_vocab : 0; }
 
 bd3_status tokenizer_set_pre(tokenizer *t, const char *name, size_t len)
 {
     if (!t || (!name && len)) return BD3_E_ARG;
-    if (len == 4 && memcmp(name, "gpt2", 4) == 0) t->pre = TOK_PRE_GPT2;
-    else if (len == 5 && memcmp(name, "qwen2", 5) == 0) t->pre = TOK_PRE_QWEN2;
-    else return BD3_E_UNSUPPORTED;
+    if (len == 4 && memcmp(name, "gpt2", 4) == 0)
+        t->pre = TOK_PRE_GPT2;
+    else if (len == 5 && memcmp(name, "qwen2", 5) == 0)
+        t->pre = TOK_PRE_QWEN2;
+    else
+        return BD3_E_UNSUPPORTED;
     return BD3_OK;
 }
 
@@ -506,7 +547,10 @@ bd3_status tokenizer_set_added(tokenizer *t, const int32_t *ids, int n)
     if (!a) return BD3_E_NOMEM;
     int k = 0;
     for (int i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= t->n_vocab) { free(a); return BD3_E_ARG; }
+        if (ids[i] < 0 || ids[i] >= t->n_vocab) {
+            free(a);
+            return BD3_E_ARG;
+        }
         if (ids[i] == t->mask_id || t->raw_off[ids[i] + 1] == t->raw_off[ids[i]]) continue;
         a[k++] = ids[i];
     }
@@ -616,14 +660,16 @@ static int tok_work_reserve(tok_work *w, size_t n)
 }
 
 /* Looks up the merge of symbols a and b and, when one exists, adds it to the pair list. */
-static void tok_pair_add(const tokenizer *t, tok_work *w, tok_pair *list, size_t *n, int32_t a,
-                         int32_t b, int heap)
+static void tok_pair_add(const tokenizer *t, tok_work *w, tok_pair *list, size_t *n, int32_t a, int32_t b,
+                         int heap)
 {
     const tok_merge_slot *m = tok_merge_find(t, w->id[a], w->id[b]);
     if (!m) return;
     tok_pair p = {m->rank, a, b, w->id[a], w->id[b]};
-    if (heap) tok_heap_push(list, n, p);
-    else list[(*n)++] = p;
+    if (heap)
+        tok_heap_push(list, n, p);
+    else
+        list[(*n)++] = p;
 }
 
 /* BPE over one pre-token s[0..n); appends its ids to w->out. */
@@ -695,15 +741,24 @@ static bd3_status tok_nfc(const unsigned char *s, size_t n, unsigned char **out,
         size_t len = e - p;
         utf8proc_uint8_t *mapped = NULL;
         if (!ascii) {
-            utf8proc_ssize_t r = utf8proc_map(src, (utf8proc_ssize_t)len, &mapped,
-                                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-            if (r >= 0) { src = mapped; len = (size_t)r; }
-            else if (r == UTF8PROC_ERROR_NOMEM) { free(o); return BD3_E_NOMEM; }
+            utf8proc_ssize_t r =
+                utf8proc_map(src, (utf8proc_ssize_t)len, &mapped, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+            if (r >= 0) {
+                src = mapped;
+                len = (size_t)r;
+            } else if (r == UTF8PROC_ERROR_NOMEM) {
+                free(o);
+                return BD3_E_NOMEM;
+            }
         }
         if (k + len + 1 > cap) {
             size_t nc = (k + len + 1) * 2;
             unsigned char *no = realloc(o, nc);
-            if (!no) { free(mapped); free(o); return BD3_E_NOMEM; }
+            if (!no) {
+                free(mapped);
+                free(o);
+                return BD3_E_NOMEM;
+            }
             o = no;
             cap = nc;
         }
@@ -730,7 +785,8 @@ static bd3_status tok_encode_span(const tokenizer *t, tok_work *w, const unsigne
     size_t p = 0;
     bd3_status st = BD3_OK;
     while (st == BD3_OK && p < n) {
-        size_t l = t->pre == TOK_PRE_QWEN2 ? tok_pretoken_len_qwen(s + p, n - p) : tok_pretoken_len(s + p, n - p);
+        size_t l =
+            t->pre == TOK_PRE_QWEN2 ? tok_pretoken_len_qwen(s + p, n - p) : tok_pretoken_len(s + p, n - p);
         if (l == 0) l = 1; /* cannot happen; guards against an endless loop */
         st = tok_encode_word(t, w, s + p, l);
         p += l;
@@ -754,8 +810,8 @@ static int32_t tok_added_at(const tokenizer *t, const unsigned char *s, size_t n
 }
 
 /* The next special match at or after s[p]: sets *at, *len and returns the id, or -1 (none). */
-static int32_t tok_next_special(const tokenizer *t, const unsigned char *s, size_t n, size_t p,
-                                int special, size_t *at, size_t *len)
+static int32_t tok_next_special(const tokenizer *t, const unsigned char *s, size_t n, size_t p, int special,
+                                size_t *at, size_t *len)
 {
     if (t->pre == TOK_PRE_GPT2) { /* GPT-2: the eos text, always */
         const char *eos = NULL;
@@ -779,8 +835,7 @@ static int32_t tok_next_special(const tokenizer *t, const unsigned char *s, size
     return -1;
 }
 
-bd3_status tokenizer_encode(const tokenizer *t, const char *text, size_t len,
-                            int32_t **ids, size_t *n_ids)
+bd3_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n_ids)
 {
     return tokenizer_encode_special(t, text, len, 0, ids, n_ids);
 }

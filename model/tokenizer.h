@@ -18,9 +18,8 @@ typedef struct tokenizer tokenizer;
  * n_merges merge rules ("left right", highest priority first). eos_id and mask_id may be -1.
  * Strings are copied. On error, err (when non-NULL) says which entry is wrong. */
 bd3_status tokenizer_new(const char *const *tokens, const size_t *token_lens, int n_tokens,
-                         const char *const *merges, const size_t *merge_lens, int n_merges,
-                         int32_t eos_id, int32_t mask_id, tokenizer **out,
-                         char *err, size_t err_size);
+                         const char *const *merges, const size_t *merge_lens, int n_merges, int32_t eos_id,
+                         int32_t mask_id, tokenizer **out, char *err, size_t err_size);
 void tokenizer_free(tokenizer *t); /* NULL is a no-op */
 
 /* Selects the pre-tokenisation rule set by its GGUF name (tokenizer.ggml.pre): "gpt2" (the
@@ -33,8 +32,7 @@ bd3_status tokenizer_set_added(tokenizer *t, const int32_t *ids, int n);
 
 /* Encodes len bytes (any bytes). *ids is malloc'd; the caller frees it. With the gpt2 rules the
  * text "<|endoftext|>" becomes the eos id; with qwen2 the text of added tokens is plain text. */
-bd3_status tokenizer_encode(const tokenizer *t, const char *text, size_t len,
-                            int32_t **ids, size_t *n_ids);
+bd3_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n_ids);
 /* As tokenizer_encode; with special != 0 and the qwen2 rules, the text of every added token
  * becomes its id (longest match first), as a chat template or a caller building a prompt needs. */
 bd3_status tokenizer_encode_special(const tokenizer *t, const char *text, size_t len, int special,

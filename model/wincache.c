@@ -62,10 +62,10 @@ void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, in
  * blocks of its transposed values that hold an active row, quantized again from the window
  * cache's float32 values. */
 typedef struct wincache_job {
-    bd3_ctx *c;          /* context */
-    int l;               /* layer */
-    const int *active;   /* [n] active window positions, ascending */
-    int n;               /* active rows */
+    bd3_ctx *c;        /* context */
+    int l;             /* layer */
+    const int *active; /* [n] active window positions, ascending */
+    int n;             /* active rows */
 } wincache_job;
 
 static void wincache_repack_task(void *arg, int h, int tid)
@@ -100,35 +100,32 @@ static void wincache_repack_task(void *arg, int h, int tid)
     }
 }
 
-int wincache_attend(bd3_ctx *c, int l, const float *q, int ldq, int n, const float *k,
-                    const float *v, int ld, const struct forward_pass *p, float *out)
+int wincache_attend(bd3_ctx *c, int l, const float *q, int ldq, int n, const float *k, const float *v, int ld,
+                    const struct forward_pass *p, float *out)
 {
     const int H = c->m->hp.n_head;
     if (!c->win.pk) return 0;
     if (!p->active) { /* a refresh: its own rows are the window */
         if (n < FORWARD_Q_ATT_ROWS) return 0;
-        forward_attend_packed(c, q, ldq, n, k, ld, v, ld, n, c->win.pk + l * H, c->win.pvt + l * H, 1,
-                              out);
+        forward_attend_packed(c, q, ldq, n, k, ld, v, ld, n, c->win.pk + l * H, c->win.pvt + l * H, 1, out);
         return 1;
     }
     if (!c->win.packed) return 0;
-    wincache_job j = { c, l, p->active, n };
+    wincache_job j = {c, l, p->active, n};
     pool_run(c->pool, H, wincache_repack_task, &j);
-    forward_attend_packed(c, q, ldq, n, NULL, 0, NULL, 0, p->n_window, c->win.pk + l * H,
-                          c->win.pvt + l * H, 0, out);
+    forward_attend_packed(c, q, ldq, n, NULL, 0, NULL, 0, p->n_window, c->win.pk + l * H, c->win.pvt + l * H,
+                          0, out);
     return 1;
 }
 
-bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows,
-                            int chunk, float *logits, bd3_rows_fn fn, void *user)
+bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *rows, int n_rows, int chunk,
+                            float *logits, bd3_rows_fn fn, void *user)
 {
-    if (!c || !logits || !fn || chunk < 1 || n < 1 || n > c->m->hp.n_ctx ||
-        !forward_rows_ok(rows, n_rows, n))
+    if (!c || !logits || !fn || chunk < 1 || n < 1 || n > c->m->hp.n_ctx || !forward_rows_ok(rows, n_rows, n))
         return BD3_E_ARG;
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
     wincache_claim(c);
-    struct forward_pass p = { .block_len = BD3_GLOBAL, .cache_pos = -1,
-                              .store = FORWARD_STORE_WINDOW };
+    struct forward_pass p = {.block_len = BD3_GLOBAL, .cache_pos = -1, .store = FORWARD_STORE_WINDOW};
     forward_layers(c, ids, n, &p);
     c->win.n = n;
     c->win.packed = c->win.pk && n >= FORWARD_Q_ATT_ROWS; /* wincache_attend packed every layer */
@@ -138,12 +135,10 @@ bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *ro
 }
 
 bd3_status wincache_step(bd3_ctx *c, const int32_t *ids, int n, const int *active, int n_active,
-                         const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn,
-                         void *user)
+                         const int *rows, int n_rows, int chunk, float *logits, bd3_rows_fn fn, void *user)
 {
     if (!c || !logits || !fn || chunk < 1 || n < 1 || n != c->win.n ||
-        !forward_rows_ok(active, n_active, n) || !forward_rows_ok(rows, n_rows, n) ||
-        n_rows > n_active)
+        !forward_rows_ok(active, n_active, n) || !forward_rows_ok(rows, n_rows, n) || n_rows > n_active)
         return BD3_E_ARG;
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
     for (int j = 0, a = 0; j < n_rows; j++) { /* rows must be a subset of active */
@@ -151,8 +146,11 @@ bd3_status wincache_step(bd3_ctx *c, const int32_t *ids, int n, const int *activ
         if (a == n_active || active[a] != rows[j]) return BD3_E_ARG;
     }
     for (int i = 0; i < n_active; i++) c->row_ids[i] = ids[active[i]];
-    struct forward_pass p = { .block_len = BD3_GLOBAL, .cache_pos = -1,
-                              .store = FORWARD_STORE_WINDOW, .active = active, .n_window = n };
+    struct forward_pass p = {.block_len = BD3_GLOBAL,
+                             .cache_pos = -1,
+                             .store = FORWARD_STORE_WINDOW,
+                             .active = active,
+                             .n_window = n};
     forward_layers(c, c->row_ids, n_active, &p);
     /* rows[j] is active[a] with a >= j, both ascending: gather them to the front in order */
     size_t D = (size_t)c->m->hp.n_embd;

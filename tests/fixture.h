@@ -18,13 +18,10 @@ static int fixture_path_for(char *buf, size_t size, const char *file, const char
 {
     const char *build = getenv("BUILD");
     const char *python = getenv("PYTHON");
-    if (!build || !*build)
-        build = "build";
-    if (!python || !*python)
-        python = "/usr/bin/python3";
+    if (!build || !*build) build = "build";
+    if (!python || !*python) python = "/usr/bin/python3";
     snprintf(buf, size, "%s/fixtures/%s", build, file);
-    if (access(buf, R_OK) == 0)
-        return 0;
+    if (access(buf, R_OK) == 0) return 0;
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
              "mkdir -p '%s/fixtures' && '%s' -c \"import sys; sys.path.insert(0, 'tests/ref'); "
@@ -68,8 +65,7 @@ static inline int fixture_sampler_model_path(char *buf, size_t size)
 static inline int fixture_open(int n_threads, bd3_model **model, bd3_ctx **ctx)
 {
     char path[1024];
-    if (fixture_model_path(path, sizeof path) != 0)
-        return -1;
+    if (fixture_model_path(path, sizeof path) != 0) return -1;
     char err[256] = "";
     if (bd3_model_load(path, model, err, sizeof err) != BD3_OK) {
         fprintf(stderr, "cannot load %s: %s\n", path, err);
@@ -93,8 +89,7 @@ static inline void fixture_fill_ids(const bd3_hparams *hp, int32_t *ids, int n, 
     bd3_rng_seed(&r, seed);
     for (int i = 0; i < n; i++) {
         int32_t v;
-        do
-            v = (int32_t)(bd3_rng_u64(&r) % (uint64_t)hp->n_vocab);
+        do v = (int32_t)(bd3_rng_u64(&r) % (uint64_t)hp->n_vocab);
         while (v == hp->mask_id || v == hp->eos_id);
         ids[i] = v;
     }

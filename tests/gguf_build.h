@@ -39,7 +39,7 @@ static void gb_bytes(gb_buf *b, const void *src, size_t n)
 
 static void gb_u32(gb_buf *b, uint32_t v)
 {
-    uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     gb_bytes(b, x, 4);
 }
 
@@ -124,7 +124,7 @@ static void gb_tensor(gb_file *f, const char *name, int nd, const uint64_t *ne, 
     gb_u32(&f->ti, type);
     gb_u64(&f->ti, f->data.n);
     gb_bytes(&f->data, src, nbytes);
-    static const uint8_t zero[64] = { 0 };
+    static const uint8_t zero[64] = {0};
     while (f->data.n % f->align) gb_bytes(&f->data, zero, 1);
     f->n_t++;
 }
@@ -132,14 +132,14 @@ static void gb_tensor(gb_file *f, const char *name, int nd, const uint64_t *ne, 
 /* The whole file; caller frees *out. */
 static void gb_finish(const gb_file *f, uint8_t **out, size_t *size)
 {
-    gb_buf b = { 0 };
+    gb_buf b = {0};
     gb_bytes(&b, "GGUF", 4);
     gb_u32(&b, 3);
     gb_u64(&b, f->n_t);
     gb_u64(&b, f->n_kv);
     gb_bytes(&b, f->kv.p, f->kv.n);
     gb_bytes(&b, f->ti.p, f->ti.n);
-    static const uint8_t zero[64] = { 0 };
+    static const uint8_t zero[64] = {0};
     while (b.n % f->align) gb_bytes(&b, zero, 1);
     gb_bytes(&b, f->data.p, f->data.n);
     *out = b.p;
@@ -149,16 +149,16 @@ static void gb_finish(const gb_file *f, uint8_t **out, size_t *size)
 /* ---- a tiny bd3lm model (V 6, D 4, H 2, F 8, 1 layer, n_ctx 8) ---- */
 
 typedef struct gb_model_opts {
-    const char *skip;        /* tensor to leave out, or NULL */
-    const char *bad_shape;   /* tensor whose ne[0] is one too large, or NULL */
-    const char *as_f16;      /* tensor stored as F16, or NULL */
-    const char *arch;        /* general.architecture ("bd3lm" when NULL) */
-    uint32_t mask_id;        /* bd3lm.diffusion.mask_token_id (5 = "<|mask|>") */
-    uint32_t n_head;         /* head count (2) */
+    const char *skip;                        /* tensor to leave out, or NULL */
+    const char *bad_shape;                   /* tensor whose ne[0] is one too large, or NULL */
+    const char *as_f16;                      /* tensor stored as F16, or NULL */
+    const char *arch;                        /* general.architecture ("bd3lm" when NULL) */
+    uint32_t mask_id;                        /* bd3lm.diffusion.mask_token_id (5 = "<|mask|>") */
+    uint32_t n_head;                         /* head count (2) */
     void (*more_kv)(gb_file *f, void *user); /* adds metadata after the standard keys, or NULL */
-    void *more_kv_user;      /* passed to more_kv */
-    const char *bad_value;   /* tensor whose element 3 is bad_float, or NULL */
-    float bad_float;         /* the value put there (NaN, infinity) */
+    void *more_kv_user;                      /* passed to more_kv */
+    const char *bad_value;                   /* tensor whose element 3 is bad_float, or NULL */
+    float bad_float;                         /* the value put there (NaN, infinity) */
 } gb_model_opts;
 
 static void gb_model_opts_init(gb_model_opts *o)
@@ -171,7 +171,7 @@ static void gb_model_opts_init(gb_model_opts *o)
 static void gb_model_tensor(gb_file *f, const gb_model_opts *o, const char *name, uint64_t ne0, uint64_t ne1)
 {
     if (o->skip && strcmp(o->skip, name) == 0) return;
-    uint64_t ne[2] = { ne0, ne1 };
+    uint64_t ne[2] = {ne0, ne1};
     if (o->bad_shape && strcmp(o->bad_shape, name) == 0) ne[0]++;
     size_t n = (size_t)(ne[0] * ne[1]);
     int f16 = o->as_f16 && strcmp(o->as_f16, name) == 0;
@@ -196,9 +196,9 @@ static void gb_model(const gb_model_opts *o, uint8_t **out, size_t *size)
     gb_file f;
     gb_init(&f);
     const uint64_t V = 6, D = 4, F = 8;
-    static const char *const toks[6] = { "a", "b", "c", "ab", "<|endoftext|>", "<|mask|>" };
-    static const char *const merges[1] = { "a b" };
-    const uint32_t bl[2] = { 4, 8 };
+    static const char *const toks[6] = {"a", "b", "c", "ab", "<|endoftext|>", "<|mask|>"};
+    static const char *const merges[1] = {"a b"};
+    const uint32_t bl[2] = {4, 8};
     gb_kv_str(&f, "general.architecture", o->arch ? o->arch : "bd3lm");
     gb_kv_str(&f, "general.name", "tiny");
     gb_kv_u32(&f, "bd3lm.context_length", 8);
@@ -214,8 +214,7 @@ static void gb_model(const gb_model_opts *o, uint8_t **out, size_t *size)
     gb_kv_arr_str(&f, "tokenizer.ggml.tokens", toks, 6);
     gb_kv_arr_str(&f, "tokenizer.ggml.merges", merges, 1);
     gb_kv_u32(&f, "tokenizer.ggml.eos_token_id", 4);
-    if (o->more_kv)
-        o->more_kv(&f, o->more_kv_user);
+    if (o->more_kv) o->more_kv(&f, o->more_kv_user);
     gb_model_tensor(&f, o, "token_embd.weight", D, V);
     gb_model_tensor(&f, o, "blk.0.attn_norm.weight", D, 1);
     gb_model_tensor(&f, o, "blk.0.attn_qkv.weight", D, 3 * D);

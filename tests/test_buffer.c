@@ -22,14 +22,14 @@ static void test_buffer_insert_moves_positions_after_it(void **state)
 {
     (void)state;
     buffer *b = buffer_with("abc\ndef\n");
-    b->cursor = 5;               /* after it: moves */
-    b->anchor = 2;               /* before it: stays */
-    b->top = 4;                  /* at it: stays (the insertion goes before) */
+    b->cursor = 5; /* after it: moves */
+    b->anchor = 2; /* before it: stays */
+    b->top = 4;    /* at it: stays (the insertion goes before) */
     assert_true(buffer_insert(b, 4, "xy\n", 3, NULL));
     assert_int_equal(b->cursor, 8);
     assert_int_equal(b->anchor, 2);
     assert_int_equal(b->top, 4);
-    assert_int_equal(buffer_line_of(b, b->cursor), 2);   /* the inserted newline counts */
+    assert_int_equal(buffer_line_of(b, b->cursor), 2); /* the inserted newline counts */
     buffer_free(b);
 }
 
@@ -37,10 +37,10 @@ static void test_buffer_delete_pulls_positions_inside_to_its_start(void **state)
 {
     (void)state;
     buffer *b = buffer_with("one two three");
-    b->cursor = 6;               /* inside the deleted range */
-    b->anchor = 12;              /* after it */
+    b->cursor = 6;  /* inside the deleted range */
+    b->anchor = 12; /* after it */
     b->top = 0;
-    assert_true(buffer_delete(b, 4, 4));   /* "two " */
+    assert_true(buffer_delete(b, 4, 4)); /* "two " */
     assert_int_equal(b->cursor, 4);
     assert_int_equal(b->anchor, 8);
     assert_int_equal(b->top, 0);
@@ -72,13 +72,13 @@ static void test_buffer_line_and_column_follow_edits(void **state)
     assert_int_equal(buffer_line_of(b, 0), 0);
     assert_int_equal(buffer_line_of(b, 5), 2);
     assert_int_equal(buffer_line_of(b, 9), 3);
-    assert_int_equal(buffer_col_of(b, 9 + 5), 3);        /* "été": three characters, five bytes */
-    assert_true(buffer_delete(b, 0, 2));                  /* "a\n" goes: lines move up */
-    assert_int_equal(buffer_line_of(b, 7), 2);          /* "é" of "bb\nccc\né..." */
+    assert_int_equal(buffer_col_of(b, 9 + 5), 3); /* "été": three characters, five bytes */
+    assert_true(buffer_delete(b, 0, 2));          /* "a\n" goes: lines move up */
+    assert_int_equal(buffer_line_of(b, 7), 2);    /* "é" of "bb\nccc\né..." */
     assert_true(buffer_insert(b, 0, "\n\n", 2, NULL));
     assert_int_equal(buffer_line_of(b, 9), 4);
     assert_int_equal(buffer_line_of(b, 0), 0);
-    assert_int_equal(buffer_line_of(b, 1000), 5);         /* past the end: the empty last line */
+    assert_int_equal(buffer_line_of(b, 1000), 5); /* past the end: the empty last line */
     buffer_free(b);
 }
 
@@ -88,9 +88,9 @@ static void test_buffer_selection_in_either_direction(void **state)
     buffer *b = buffer_with("abcdef");
     size_t s, e;
     b->cursor = 2;
-    assert_false(buffer_selection(b, &s, &e));   /* no anchor */
+    assert_false(buffer_selection(b, &s, &e)); /* no anchor */
     b->anchor = 2;
-    assert_false(buffer_selection(b, &s, &e));   /* empty */
+    assert_false(buffer_selection(b, &s, &e)); /* empty */
     b->anchor = 5;
     assert_true(buffer_selection(b, &s, &e));
     assert_int_equal(s, 2);

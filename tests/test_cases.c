@@ -28,9 +28,9 @@
 #define CASES_DIR "tests/cases"
 
 typedef struct case_file {
-    char name[256];     /* file name */
-    char *data;         /* whole file, NUL-terminated */
-    size_t len;         /* bytes */
+    char name[256]; /* file name */
+    char *data;     /* whole file, NUL-terminated */
+    size_t len;     /* bytes */
 } case_file;
 
 /* Finds section name: sets *start and *len; false when absent. */
@@ -43,7 +43,10 @@ static bool case_section(const case_file *cf, const char *name, const char **sta
     for (;;) {
         const char *h = memmem(p, (size_t)(end - p), hdr, hl);
         if (!h) return false;
-        if (h == cf->data || h[-1] == '\n') { p = h; break; }
+        if (h == cf->data || h[-1] == '\n') {
+            p = h;
+            break;
+        }
         p = h + 1;
     }
     const char *s = p + hl;
@@ -122,11 +125,14 @@ static void case_feed(editor *ed, const char *keys, size_t len, const char *name
     while (p < end) {
         while (p < end && (*p == ' ' || *p == '\n' || *p == '\t')) p++;
         if (p >= end) break;
-        if (*p == '#') { while (p < end && *p != '\n') p++; continue; }
+        if (*p == '#') {
+            while (p < end && *p != '\n') p++;
+            continue;
+        }
         if (*p == '"') {
             p++;
             size_t n = case_quoted(&p, end, buf, sizeof buf);
-            for (size_t i = 0; i < n; ) {
+            for (size_t i = 0; i < n;) {
                 uint32_t cp;
                 i += case_utf8(buf + i, n - i, &cp);
                 editor_key(ed, case_char_key(cp));
@@ -220,7 +226,10 @@ static int case_cmp(const void *a, const void *b)
 int main(void)
 {
     DIR *d = opendir(CASES_DIR);
-    if (!d) { fprintf(stderr, "test_cases: cannot open %s (run from the repository root)\n", CASES_DIR); return 1; }
+    if (!d) {
+        fprintf(stderr, "test_cases: cannot open %s (run from the repository root)\n", CASES_DIR);
+        return 1;
+    }
     case_file *cases = NULL;
     size_t n = 0;
     struct dirent *e;
@@ -231,7 +240,7 @@ int main(void)
         snprintf(path, sizeof path, "%s/%s", CASES_DIR, e->d_name);
         FILE *f = fopen(path, "rb");
         if (!f) continue;
-        case_file cf = { 0 };
+        case_file cf = {0};
         snprintf(cf.name, sizeof cf.name, "%s", e->d_name);
         fseek(f, 0, SEEK_END);
         long sz = ftell(f);
@@ -244,7 +253,10 @@ int main(void)
         cases[n++] = cf;
     }
     closedir(d);
-    if (n == 0) { fprintf(stderr, "test_cases: no cases in %s\n", CASES_DIR); return 1; }
+    if (n == 0) {
+        fprintf(stderr, "test_cases: no cases in %s\n", CASES_DIR);
+        return 1;
+    }
     qsort(cases, n, sizeof *cases, case_cmp);
     struct CMUnitTest *tests = calloc(n, sizeof *tests);
     for (size_t i = 0; i < n; i++) {

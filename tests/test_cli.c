@@ -21,8 +21,7 @@ static char *out_capture(int tty, const char *const *parts, const size_t *lens, 
     cli_out_init(&w, f);
     assert_int_equal(w.tty, 0); /* a file is not a terminal */
     w.tty = tty;
-    for (int i = 0; i < n; i++)
-        cli_out_write(&w, parts[i], lens[i]);
+    for (int i = 0; i < n; i++) cli_out_write(&w, parts[i], lens[i]);
     cli_out_finish(&w);
     fflush(f);
     long size = ftell(f);
@@ -194,13 +193,13 @@ typedef struct stream_case {
 static void stream_steps(void *user)
 {
     stream_case *s = user;
-    cli_progress_show(&s->p, 1, 4, "a");     /* drawn: nothing streamed yet */
+    cli_progress_show(&s->p, 1, 4, "a"); /* drawn: nothing streamed yet */
     s->p.last_draw = 0;
     cli_stream_write(&s->w, &s->p, "Once", 4); /* erases the bar, then the text */
-    cli_progress_show(&s->p, 2, 4, "b");     /* held: the cursor is inside the text */
+    cli_progress_show(&s->p, 2, 4, "b");       /* held: the cursor is inside the text */
     s->p.last_draw = 0;
     cli_stream_write(&s->w, &s->p, " upon\n", 6);
-    cli_progress_show(&s->p, 3, 4, "c");     /* drawn again: the text ended its line */
+    cli_progress_show(&s->p, 3, 4, "c"); /* drawn again: the text ended its line */
 }
 
 static void test_progress_bar_stays_off_streamed_text(void **state)

@@ -94,8 +94,7 @@ static void test_config_set_rejects_bad_values_and_keeps_old(void **state)
     assert_int_equal(cfg->tab_width, 8);
     assert_int_equal(config_set(cfg, "tab-width", "4x", err, sizeof err), CONFIG_E_VALUE);
     assert_int_equal(config_set(cfg, "tab-width", "", err, sizeof err), CONFIG_E_VALUE);
-    assert_int_equal(config_set(cfg, "tab-width", "99999999999999999999", err, sizeof err),
-                     CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "tab-width", "99999999999999999999", err, sizeof err), CONFIG_E_VALUE);
     assert_int_equal(config_set(cfg, "wrap", "maybe", err, sizeof err), CONFIG_E_VALUE);
     assert_non_null(strstr(err, "not on or off"));
     assert_true(cfg->wrap);
@@ -104,8 +103,7 @@ static void test_config_set_rejects_bad_values_and_keeps_old(void **state)
     assert_int_equal(config_set(cfg, "temperature", "inf", err, sizeof err), CONFIG_E_VALUE);
     assert_int_equal(config_set(cfg, "top-p", "1.5", err, sizeof err), CONFIG_E_VALUE);
     assert_int_equal(config_set(cfg, "seed", "-1", err, sizeof err), CONFIG_E_VALUE);
-    assert_int_equal(config_set(cfg, "seed", "18446744073709551616", err, sizeof err),
-                     CONFIG_E_VALUE);
+    assert_int_equal(config_set(cfg, "seed", "18446744073709551616", err, sizeof err), CONFIG_E_VALUE);
     assert_int_equal(config_set(cfg, "sampler", "greedy", err, sizeof err), CONFIG_E_VALUE);
     assert_non_null(strstr(err, "first-hitting"));
     assert_int_equal(config_set(cfg, "sampler", "", err, sizeof err), CONFIG_E_VALUE);
@@ -131,8 +129,7 @@ static void test_config_file_lines_comments_quotes(void **state)
                        "model = \"  spaced # name.gguf \"\n"
                        "theme = cb-safe";
     char err[256];
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
-                     CONFIG_OK);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err), CONFIG_OK);
     assert_string_equal(cfg->keymap, "vi");
     assert_true(cfg->line_numbers);
     assert_string_equal(cfg->model, "  spaced # name.gguf ");
@@ -144,29 +141,23 @@ static void test_config_file_errors_give_line_numbers(void **state)
     config *cfg = *state;
     char err[256];
     const char *text = "wrap = off\n\n# x\ntab-width = 40\nkeymap = vi\n";
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
-                     CONFIG_E_VALUE);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err), CONFIG_E_VALUE);
     assert_string_equal(err, "cfg:4: tab-width: 40 is outside 1..16 (line 4 skipped)");
-    assert_false(cfg->wrap);                      /* lines before the error stay applied */
-    assert_string_equal(cfg->keymap, "vi");       /* and those after it too */
+    assert_false(cfg->wrap);                /* lines before the error stay applied */
+    assert_string_equal(cfg->keymap, "vi"); /* and those after it too */
     text = "wrap off\n";
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
-                     CONFIG_E_SYNTAX);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err), CONFIG_E_SYNTAX);
     assert_string_equal(err, "cfg:1: expected: name = value (line 1 skipped)");
     text = "a = 1\n";
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
-                     CONFIG_E_NAME);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err), CONFIG_E_NAME);
     assert_string_equal(err, "cfg:1: unknown option 'a' (line 1 skipped)");
     text = "model = \"abc\n";
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
-                     CONFIG_E_SYNTAX);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err), CONFIG_E_SYNTAX);
     assert_non_null(strstr(err, "cfg:1: unbalanced quotes"));
     text = " = 3\n";
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
-                     CONFIG_E_SYNTAX);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err), CONFIG_E_SYNTAX);
     static const char nul[] = "wrap = on\nwrap = o\0n\n";
-    assert_int_equal(config_load_string(cfg, nul, sizeof nul - 1, "cfg", err, sizeof err),
-                     CONFIG_E_SYNTAX);
+    assert_int_equal(config_load_string(cfg, nul, sizeof nul - 1, "cfg", err, sizeof err), CONFIG_E_SYNTAX);
     assert_string_equal(err, "cfg:2: NUL byte in line (line 2 skipped)");
 }
 
@@ -175,16 +166,14 @@ static void test_config_reports_every_bad_line_and_applies_the_rest(void **state
     config *cfg = *state;
     char err[512];
     const char *text = "tab-width = 40\nwrap = off\nfoo = 1\nno equals here\nkeymap = vi\n";
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err),
-                     CONFIG_E_VALUE);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", err, sizeof err), CONFIG_E_VALUE);
     assert_string_equal(err, "cfg:1: tab-width: 40 is outside 1..16; cfg:3: unknown option 'foo'; "
                              "cfg:4: expected: name = value (lines 1, 3, 4 skipped)");
     assert_false(cfg->wrap);
     assert_string_equal(cfg->keymap, "vi");
     /* a small buffer still says which lines were skipped */
     char small[40];
-    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", small, sizeof small),
-                     CONFIG_E_VALUE);
+    assert_int_equal(config_load_string(cfg, text, strlen(text), "cfg", small, sizeof small), CONFIG_E_VALUE);
     assert_non_null(strstr(small, "(lines 1, 3, 4 skipped)"));
 }
 
@@ -199,8 +188,7 @@ static void test_config_hostile_long_line(void **state)
     assert_int_equal(config_load_string(cfg, big, n + 8, "cfg", err, sizeof err), CONFIG_E_SYNTAX);
     assert_non_null(strstr(err, "cfg:1: line longer"));
     /* A line within the limit but a value too long for the field. */
-    assert_int_equal(config_load_string(cfg, big, CONFIG_MAX_LINE, "cfg", err, sizeof err),
-                     CONFIG_OK);
+    assert_int_equal(config_load_string(cfg, big, CONFIG_MAX_LINE, "cfg", err, sizeof err), CONFIG_OK);
     memcpy(big, "theme = ", 8);
     assert_int_equal(config_load_string(cfg, big, 200, "cfg", err, sizeof err), CONFIG_E_VALUE);
     assert_string_equal(cfg->theme, "dark");
@@ -212,8 +200,7 @@ static void test_config_command_line_overrides_file(void **state)
     config *cfg = *state;
     char err[256];
     const char *file = "tab-width = 2\nwrap = off\ntheme = light\n";
-    assert_int_equal(config_load_string(cfg, file, strlen(file), "cfg", err, sizeof err),
-                     CONFIG_OK);
+    assert_int_equal(config_load_string(cfg, file, strlen(file), "cfg", err, sizeof err), CONFIG_OK);
     int used = 0;
     assert_int_equal(config_set_arg(cfg, "--tab-width=6", NULL, &used, err, sizeof err), CONFIG_OK);
     assert_int_equal(used, 1);
@@ -224,16 +211,14 @@ static void test_config_command_line_overrides_file(void **state)
     assert_int_equal(config_set_arg(cfg, "--wrap", "file.txt", &used, err, sizeof err), CONFIG_OK);
     assert_int_equal(used, 1);
     assert_true(cfg->wrap);
-    assert_int_equal(config_set_arg(cfg, "--no-line-numbers", NULL, &used, err, sizeof err),
-                     CONFIG_OK);
+    assert_int_equal(config_set_arg(cfg, "--no-line-numbers", NULL, &used, err, sizeof err), CONFIG_OK);
     assert_false(cfg->line_numbers);
     assert_int_equal(config_set_arg(cfg, "--version", NULL, &used, err, sizeof err), CONFIG_E_NAME);
     assert_int_equal(config_set_arg(cfg, "--no-theme", NULL, &used, err, sizeof err), CONFIG_E_NAME);
     assert_int_equal(config_set_arg(cfg, "file.txt", NULL, &used, err, sizeof err), CONFIG_E_NAME);
     assert_int_equal(config_set_arg(cfg, "--seed", NULL, &used, err, sizeof err), CONFIG_E_VALUE);
     assert_non_null(strstr(err, "needs a value"));
-    assert_int_equal(config_set_arg(cfg, "--top-k=-3", NULL, &used, err, sizeof err),
-                     CONFIG_E_VALUE);
+    assert_int_equal(config_set_arg(cfg, "--top-k=-3", NULL, &used, err, sizeof err), CONFIG_E_VALUE);
 }
 
 static void test_config_prompt_text_forms(void **state)
@@ -272,8 +257,7 @@ static void test_config_load_file_missing_and_present(void **state)
 {
     config *cfg = *state;
     char err[256];
-    assert_int_equal(config_load_file(cfg, "/nonexistent/bd3ed/config", err, sizeof err),
-                     CONFIG_E_NOFILE);
+    assert_int_equal(config_load_file(cfg, "/nonexistent/bd3ed/config", err, sizeof err), CONFIG_E_NOFILE);
     assert_int_equal(config_load_file(cfg, "/", err, sizeof err), CONFIG_E_IO);
     /* a FIFO is refused at once (the alarm only turns a hang into a failure) */
     char fifo[] = "/tmp/bd3ed-config-fifo-XXXXXX";
@@ -313,10 +297,11 @@ static void test_config_option_table_is_consistent(void **state)
         assert_true((o->type == CONFIG_ENUM) == (o->choices != NULL));
     }
     assert_null(config_option_find("bogus"));
-    const char *required[] = { "keymap", "theme", "wrap", "line-numbers", "tab-width", "model",
-                               "steps", "block-length", "sampler", "threshold", "temperature",
-                               "top-p", "top-k", "seed", "refresh", "revise-fraction", "infill-length",
-                               "infill-fit", "threads", "score-delay-ms", "compute" };
+    const char *required[] = {
+        "keymap",  "theme",          "wrap",    "line-numbers",    "tab-width",     "model",
+        "steps",   "block-length",   "sampler", "threshold",       "temperature",   "top-p",
+        "top-k",   "seed",           "refresh", "revise-fraction", "infill-length", "infill-fit",
+        "threads", "score-delay-ms", "compute"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!config_option_find(required[i])) fail_msg("no option %s", required[i]);
 }
@@ -386,8 +371,7 @@ static void test_config_sampler_defaults_are_the_engines_and_given_is_tracked(vo
     assert_true(cfg->seed == d.sampler.seed);
     assert_int_equal(cfg->refresh, d.sampler.refresh);
     assert_true(cfg->revise_fraction == d.revise_fraction);
-    for (int i = 0; i < config_n_options(); i++)
-        assert_false(config_given(cfg, config_option_at(i)->name));
+    for (int i = 0; i < config_n_options(); i++) assert_false(config_given(cfg, config_option_at(i)->name));
     char err[256];
     assert_int_equal(config_set(cfg, "top-p", "0.9", err, sizeof err), CONFIG_OK);
     assert_true(config_given(cfg, "top-p")); /* set, even to the default value */
@@ -404,10 +388,13 @@ static void test_config_sampler_defaults_are_the_engines_and_given_is_tracked(vo
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_config_defaults_come_from_defaults_text, setup_cfg, teardown_cfg),
-        cmocka_unit_test_setup_teardown(test_config_sampler_defaults_are_the_engines_and_given_is_tracked, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_defaults_come_from_defaults_text, setup_cfg,
+                                        teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_sampler_defaults_are_the_engines_and_given_is_tracked,
+                                        setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_config_set_typed_values, setup_cfg, teardown_cfg),
-        cmocka_unit_test_setup_teardown(test_config_set_rejects_bad_values_and_keeps_old, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_set_rejects_bad_values_and_keeps_old, setup_cfg,
+                                        teardown_cfg),
         cmocka_unit_test_setup_teardown(test_config_file_lines_comments_quotes, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_config_file_errors_give_line_numbers, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_config_hostile_long_line, setup_cfg, teardown_cfg),
@@ -415,7 +402,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_prompt_text_forms, setup_cfg, teardown_cfg),
         cmocka_unit_test(test_config_path_prefers_xdg),
         cmocka_unit_test_setup_teardown(test_config_load_file_missing_and_present, setup_cfg, teardown_cfg),
-        cmocka_unit_test_setup_teardown(test_config_reports_every_bad_line_and_applies_the_rest, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_config_reports_every_bad_line_and_applies_the_rest, setup_cfg,
+                                        teardown_cfg),
         cmocka_unit_test(test_config_option_table_is_consistent),
         cmocka_unit_test(test_config_sampler_choices_are_engine_sampler_names),
         cmocka_unit_test(test_config_compute_choices_are_engine_modes),

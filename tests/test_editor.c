@@ -16,7 +16,7 @@
 #include "command.h"
 #include "editor-core.h"
 
-static char dir[256];   /* the test directory */
+static char dir[256]; /* the test directory */
 
 static int setup(void **state)
 {
@@ -135,7 +135,7 @@ static void test_editor_new_file_gets_final_newline_on_save(void **state)
     keys(ed, "C-s");
     assert_string_equal(read_file(p), "hello\n");
     assert_false(text_modified(editor_buffer(ed)->text));
-    type(ed, " again");          /* the cursor stayed before the newline */
+    type(ed, " again"); /* the cursor stayed before the newline */
     keys(ed, "C-s");
     assert_string_equal(read_file(p), "hello again\n");
     /* an existing file without a final newline keeps it that way */
@@ -162,7 +162,7 @@ static void test_editor_asks_before_overwriting_changed_file(void **state)
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
     type(ed, "mine ");
-    sleep(0);  /* mtime granularity is nanoseconds; size differs anyway */
+    sleep(0); /* mtime granularity is nanoseconds; size differs anyway */
     write_file(p, "someone else wrote this\n");
     keys(ed, "C-s");
     assert_int_equal(ed->prompt, PROMPT_OVERWRITE);
@@ -183,7 +183,7 @@ static void test_editor_read_only_file_is_marked_and_asks_before_saving(void **s
     assert_int_equal(chmod(p, 0444), 0);
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
-    assert_true(buffer_file_readonly(editor_buffer(ed)));   /* the status line shows [RO] */
+    assert_true(buffer_file_readonly(editor_buffer(ed))); /* the status line shows [RO] */
     assert_non_null(strstr(ed->message, "read-only"));
     type(ed, "mine ");
     keys(ed, "C-s");
@@ -237,7 +237,7 @@ static void test_editor_read_only_file_of_another_user_says_the_owner_changes(vo
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    assert_string_equal(read_file(p), "keep\n");   /* "n": nothing written */
+    assert_string_equal(read_file(p), "keep\n"); /* "n": nothing written */
     unlink(p);
     rmdir(sub);
 }
@@ -296,7 +296,7 @@ static void test_editor_recovery_write_failure_reported_once(void **state)
     uint64_t serial = ed->message_serial;
     for (int i = 1; i <= 5; i++) {
         type(ed, "b");
-        editor_tick(ed, 100.0 + 10.0 * i);   /* each one tries again */
+        editor_tick(ed, 100.0 + 10.0 * i); /* each one tries again */
     }
     assert_int_equal(ed->message_serial, serial);
     assert_false(file_recovery_exists(p));
@@ -340,7 +340,7 @@ static void test_editor_key_at_end_of_long_line_costs_the_screen(void **state)
 {
     (void)state;
     const size_t n = (size_t)5 << 20;
-    for (int kind = 0; kind < 2; kind++) {   /* 5 MB of letters; 5 MB of NUL bytes */
+    for (int kind = 0; kind < 2; kind++) { /* 5 MB of letters; 5 MB of NUL bytes */
         char p[300];
         snprintf(p, sizeof p, "%s/long%d.txt", dir, kind);
         char *big = malloc(n + 16);
@@ -356,14 +356,14 @@ static void test_editor_key_at_end_of_long_line_costs_the_screen(void **state)
         char err[128];
         assert_int_equal(config_set(ed->cfg, "wrap", "off", err, sizeof err), CONFIG_OK);
         assert_true(editor_open(ed, p));
-        keys(ed, "End");   /* the end of the long line */
+        keys(ed, "End"); /* the end of the long line */
         assert_int_equal(editor_buffer(ed)->cursor, n);
         assert_true(draw_frame(ed));
         assert_true(draw_frame(ed));
         for (int k = 0; k < 5; k++) {
             size_t before = view_work();
             type(ed, "x");
-            assert_true(draw_frame(ed));   /* the cursor stays on screen */
+            assert_true(draw_frame(ed)); /* the cursor stays on screen */
             size_t cost = view_work() - before;
             if (cost > 20000) fail_msg("a key cost %zu units of view work on a %zu-byte line", cost, n);
         }
@@ -381,7 +381,7 @@ static void test_editor_quit_asks_when_modified(void **state)
     text *t = text_new();
     assert_true(editor_open_text(ed, t, "scratch"));
     keys(ed, "C-q");
-    assert_true(ed->quit);              /* nothing modified: quits at once */
+    assert_true(ed->quit); /* nothing modified: quits at once */
     editor_free(ed);
     ed = new_editor("default");
     t = text_new();
@@ -431,7 +431,7 @@ static void test_editor_unnamed_buffer_recovery_offered_on_next_start(void **sta
     assert_true(editor_open_text(other, text_new(), "[new]"));
     assert_false(editor_offer_unnamed_recovery(other));
     editor_free(other);
-    editor_free(ed);   /* as if the editor was killed */
+    editor_free(ed); /* as if the editor was killed */
 
     /* the same file as left by a process that has ended */
     pid_t child = fork();
@@ -450,9 +450,9 @@ static void test_editor_unnamed_buffer_recovery_offered_on_next_start(void **sta
     char *s = buf_contents(ed);
     assert_string_equal(s, "lost words");
     free(s);
-    assert_int_equal(unnamed_recovery_files(NULL, 0), 1);   /* now this buffer's */
+    assert_int_equal(unnamed_recovery_files(NULL, 0), 1); /* now this buffer's */
     assert_true(access(dead, F_OK) != 0);
-    keys(ed, "C-q n");                                     /* quit without saving */
+    keys(ed, "C-q n"); /* quit without saving */
     assert_true(ed->quit);
     assert_int_equal(unnamed_recovery_files(NULL, 0), 0);
     editor_free(ed);
@@ -467,11 +467,11 @@ static void test_editor_recovery_written_offered_and_removed(void **state)
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
     editor_tick(ed, 100.0);
-    assert_false(file_recovery_exists(p));      /* not modified: nothing written */
+    assert_false(file_recovery_exists(p)); /* not modified: nothing written */
     type(ed, "unsaved ");
     editor_tick(ed, 101.0);
     assert_true(file_recovery_exists(p));
-    editor_free(ed);                            /* as if the editor was killed */
+    editor_free(ed); /* as if the editor was killed */
 
     ed = new_editor("default");
     assert_true(editor_open(ed, p));
@@ -481,7 +481,7 @@ static void test_editor_recovery_written_offered_and_removed(void **state)
     assert_string_equal(s, "unsaved on disk\n");
     free(s);
     assert_true(text_modified(editor_buffer(ed)->text));
-    keys(ed, "C-z");                            /* undo returns to the file on disk */
+    keys(ed, "C-z"); /* undo returns to the file on disk */
     s = buf_contents(ed);
     assert_string_equal(s, "on disk\n");
     free(s);
@@ -519,7 +519,7 @@ static void test_editor_recovery_all_on_signal_path(void **state)
     char p[300];
     snprintf(p, sizeof p, "%s/sig.txt", dir);
     editor *ed = new_editor("default");
-    assert_true(editor_open(ed, p));   /* a new file */
+    assert_true(editor_open(ed, p)); /* a new file */
     type(ed, "never saved");
     editor_recovery_write_all(ed);
     assert_true(file_recovery_exists(p));
@@ -527,7 +527,7 @@ static void test_editor_recovery_all_on_signal_path(void **state)
     assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
     assert_int_equal(text_size(r), 11);
     text_free(r);
-    keys(ed, "C-q n");                 /* discarding on quit removes it */
+    keys(ed, "C-q n"); /* discarding on quit removes it */
     assert_false(file_recovery_exists(p));
     editor_free(ed);
 }
@@ -547,22 +547,22 @@ static void test_editor_large_recovery_written_on_a_thread(void **state)
     type(ed, "edit ");
     editor_tick(ed, 10.0);
     assert_non_null(ed->rec_job);
-    type(ed, "more ");                  /* editing goes on while it writes */
+    type(ed, "more "); /* editing goes on while it writes */
     editor_recovery_wait(ed);
     assert_null(ed->rec_job);
     assert_true(editor_buffer(ed)->rec_written);
     text *r = NULL;
     assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
-    assert_int_equal(text_size(r), n + 5);   /* the state when the write began */
+    assert_int_equal(text_size(r), n + 5); /* the state when the write began */
     char head[5];
     text_read(r, 0, 5, head);
     assert_memory_equal(head, "edit ", 5);
     text_free(r);
-    editor_tick(ed, 11.0);              /* too soon for the next write */
+    editor_tick(ed, 11.0); /* too soon for the next write */
     assert_null(ed->rec_job);
     editor_tick(ed, 13.0);
     assert_non_null(ed->rec_job);
-    keys(ed, "C-q n");                  /* waits for the writer, then removes the file */
+    keys(ed, "C-q n"); /* waits for the writer, then removes the file */
     assert_true(ed->quit);
     assert_false(file_recovery_exists(p));
     editor_free(ed);
@@ -585,7 +585,7 @@ static void test_editor_mouse_click_and_drag_select(void **state)
     assert_true(buffer_selection(b, &s, &e));
     assert_int_equal(s, 5);
     assert_int_equal(e, 14);
-    editor_mouse(ed, EDITOR_MOUSE_PRESS, 0, 30);   /* past the line end: at its end */
+    editor_mouse(ed, EDITOR_MOUSE_PRESS, 0, 30); /* past the line end: at its end */
     assert_int_equal(b->cursor, 10);
     assert_false(buffer_selection(b, &s, &e));
     editor_free(ed);
@@ -622,7 +622,8 @@ static editor_model_cmd hook_cmd;
 
 static void hook(editor *ed, editor_model_cmd cmd, int count, void *ctx)
 {
-    (void)ed; (void)count;
+    (void)ed;
+    (void)count;
     hook_calls++;
     hook_cmd = cmd;
     assert_ptr_equal(ctx, &hook_calls);
@@ -652,13 +653,18 @@ static char events[64];
 
 static void event_hook(editor *ed, editor_event ev, buffer *b, void *ctx)
 {
-    (void)ed; (void)ctx;
+    (void)ed;
+    (void)ctx;
     assert_non_null(b);
-    static const char letters[] = { [EDITOR_EVENT_KEY] = 'k', [EDITOR_EVENT_CANCEL] = 'c',
-        [EDITOR_EVENT_UNDO_PRE] = 'u', [EDITOR_EVENT_EDIT_PRE] = 'e', [EDITOR_EVENT_EDIT_POST] = 'E',
-        [EDITOR_EVENT_SAVE_PRE] = 's', [EDITOR_EVENT_SAVE_POST] = 'S', [EDITOR_EVENT_BUFFER_CLOSE] = 'x' };
+    static const char letters[] = {
+        [EDITOR_EVENT_KEY] = 'k',       [EDITOR_EVENT_CANCEL] = 'c',      [EDITOR_EVENT_UNDO_PRE] = 'u',
+        [EDITOR_EVENT_EDIT_PRE] = 'e',  [EDITOR_EVENT_EDIT_POST] = 'E',   [EDITOR_EVENT_SAVE_PRE] = 's',
+        [EDITOR_EVENT_SAVE_POST] = 'S', [EDITOR_EVENT_BUFFER_CLOSE] = 'x'};
     size_t n = strlen(events);
-    if (n + 1 < sizeof events) { events[n] = letters[ev]; events[n + 1] = 0; }
+    if (n + 1 < sizeof events) {
+        events[n] = letters[ev];
+        events[n + 1] = 0;
+    }
 }
 
 static void test_editor_events_reach_the_model_layer_typed(void **state)
@@ -671,13 +677,13 @@ static void test_editor_events_reach_the_model_layer_typed(void **state)
     assert_true(editor_open(ed, p));
     editor_set_model_hook(ed, hook, event_hook, &hook_calls);
     events[0] = 0;
-    keys(ed, "x");           /* typed text: edit-pre, then key */
+    keys(ed, "x"); /* typed text: edit-pre, then key */
     assert_string_equal(events, "ek");
     events[0] = 0;
-    keys(ed, "C-r");         /* a model key does not end a continuation */
+    keys(ed, "C-r"); /* a model key does not end a continuation */
     assert_string_equal(events, "e");
     events[0] = 0;
-    keys(ed, "Esc");         /* cancel reaches the model, not as a key */
+    keys(ed, "Esc"); /* cancel reaches the model, not as a key */
     assert_string_equal(events, "ec");
     events[0] = 0;
     keys(ed, "C-z");
@@ -698,7 +704,7 @@ static void test_editor_closing_help_returns_to_its_buffer(void **state)
 {
     (void)state;
     editor *ed = new_editor("default");
-    const char *names[] = { "a.txt", "b.txt", "c.txt" };
+    const char *names[] = {"a.txt", "b.txt", "c.txt"};
     for (int i = 0; i < 3; i++) {
         char p[300];
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
@@ -711,7 +717,7 @@ static void test_editor_closing_help_returns_to_its_buffer(void **state)
     keys(ed, "Esc");
     assert_string_equal(buffer_name(editor_buffer(ed)), "a.txt");
     editor_select_buffer(ed, 1);
-    keys(ed, "C-g C-g");     /* the help key closes it too */
+    keys(ed, "C-g C-g"); /* the help key closes it too */
     assert_string_equal(buffer_name(editor_buffer(ed)), "b.txt");
     /* the buffer it came from was closed meanwhile: another one is shown */
     keys(ed, "C-g");
@@ -742,7 +748,7 @@ static void test_editor_command_hook_sees_and_can_consume_commands(void **state)
     keys(ed, "S-Right Esc");
     assert_int_equal(seen, 2);
     size_t s, e;
-    assert_true(buffer_selection(editor_buffer(ed), &s, &e));   /* cancel was consumed */
+    assert_true(buffer_selection(editor_buffer(ed), &s, &e)); /* cancel was consumed */
     ed->command_hook = NULL;
     keys(ed, "Esc");
     assert_false(buffer_selection(editor_buffer(ed), &s, &e));
@@ -764,11 +770,14 @@ static void test_editor_line_cache_matches_counting(void **state)
             if (pos + len > size) len = size - pos;
             buffer_delete(b, pos, len);
         } else {
-            const char *ins[] = { "a", "\n", "b\nc", "\n\n" };
+            const char *ins[] = {"a", "\n", "b\nc", "\n\n"};
             const char *s = ins[rand() % 4];
             buffer_insert(b, pos, s, strlen(s), NULL);
         }
-        if (rand() % 5 == 0) { text_snapshot(b->text); keys(ed, "C-z"); }
+        if (rand() % 5 == 0) {
+            text_snapshot(b->text);
+            keys(ed, "C-z");
+        }
         size_t q = (size_t)rand() % (text_size(b->text) + 1);
         assert_int_equal(buffer_line_of(b, q), view_count_lines(b->text, 0, q));
     }
@@ -788,7 +797,7 @@ static void test_editor_help_lists_active_bindings(void **state)
     assert_non_null(strstr(s, "save"));
     assert_non_null(strstr(s, "model-infill"));
     free(s);
-    type(ed, "zz");                      /* read-only */
+    type(ed, "zz"); /* read-only */
     assert_false(text_modified(b->text));
     keys(ed, "Esc");
     assert_false(editor_buffer(ed)->is_help);
@@ -829,7 +838,7 @@ static void test_editor_paste_into_find_prompt(void **state)
     text_insert(t, 0, "alpha beta", 10);
     editor_open_text(ed, t, "p");
     keys(ed, "C-f");
-    editor_paste(ed, "be\nta", 5);            /* control bytes are dropped from prompts */
+    editor_paste(ed, "be\nta", 5); /* control bytes are dropped from prompts */
     assert_string_equal(ed->input, "beta");
     keys(ed, "Enter");
     size_t s, e;
@@ -850,7 +859,7 @@ static void test_editor_base64_for_osc52(void **state)
     assert_string_equal(out, "TQ==");
     editor_base64("\xff\x00\x80", 3, out, sizeof out);
     assert_string_equal(out, "/wCA");
-    assert_int_equal(editor_base64("abcdef", 6, out, 8), 0);   /* does not fit */
+    assert_int_equal(editor_base64("abcdef", 6, out, 8), 0); /* does not fit */
 }
 
 static void test_editor_messages_are_sanitised(void **state)
@@ -873,12 +882,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_read_only_file_of_another_user_says_the_owner_changes, setup,
+        cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_editor_read_only_file_of_another_user_says_the_owner_changes,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_failed_save_as_keeps_the_buffer_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_write_failure_reported_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_key_at_end_of_long_line_costs_the_screen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_key_at_end_of_long_line_costs_the_screen, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_all_on_signal_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_large_recovery_written_on_a_thread, setup, teardown),
         cmocka_unit_test(test_editor_mouse_click_and_drag_select),
@@ -890,8 +901,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_several_buffers, setup, teardown),
         cmocka_unit_test(test_editor_paste_into_find_prompt),
         cmocka_unit_test(test_editor_base64_for_osc52),
-        cmocka_unit_test_setup_teardown(test_editor_unnamed_buffer_recovery_offered_on_next_start,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_unnamed_buffer_recovery_offered_on_next_start, setup,
+                                        teardown),
         cmocka_unit_test(test_editor_messages_are_sanitised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

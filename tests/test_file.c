@@ -25,11 +25,14 @@ static int fsync_fail;
 int __real_fsync(int fd);
 int __wrap_fsync(int fd)
 {
-    if (fsync_fail > 0 && --fsync_fail == 0) { errno = EIO; return -1; }
+    if (fsync_fail > 0 && --fsync_fail == 0) {
+        errno = EIO;
+        return -1;
+    }
     return __real_fsync(fd);
 }
 
-static char dir[256];   /* the test directory */
+static char dir[256]; /* the test directory */
 
 static int setup(void **state)
 {
@@ -51,10 +54,7 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void path_in(char *buf, const char *name)
-{
-    snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-}
+static void path_in(char *buf, const char *name) { snprintf(buf, PATH_MAX, "%s/%s", dir, name); }
 
 static void write_file(const char *path, const char *bytes, size_t n)
 {
@@ -99,7 +99,7 @@ static void round_trip(const char *bytes, size_t n)
     assert_int_equal(file_load(p, &t, &info, NULL), FILE_OK);
     assert_true(info.exists);
     assert_int_equal(text_size(t), n);
-    file_info oinfo = { 0 };
+    file_info oinfo = {0};
     assert_int_equal(file_save(t, q, &oinfo, false, NULL), FILE_OK);
     size_t m;
     char *got = read_file(q, &m);
@@ -113,10 +113,11 @@ static void round_trip(const char *bytes, size_t n)
 static void test_file_round_trip_is_byte_exact(void **state)
 {
     (void)state;
-    static const char hostile[] = "NUL\0inside\r\nCRLF\r\n\xff\xfe invalid \xc3( \x1b[2J esc\x80 no final newline";
+    static const char hostile[] =
+        "NUL\0inside\r\nCRLF\r\n\xff\xfe invalid \xc3( \x1b[2J esc\x80 no final newline";
     round_trip(hostile, sizeof hostile - 1);
     round_trip("", 0);
-    size_t n = 5u << 20;   /* a 5 MB single line: loaded through mmap */
+    size_t n = 5u << 20; /* a 5 MB single line: loaded through mmap */
     char *big = malloc(n);
     for (size_t i = 0; i < n; i++) big[i] = (char)(' ' + i % 90);
     round_trip(big, n);
@@ -245,7 +246,7 @@ static void test_file_refuses_to_overwrite_changed_file(void **state)
     /* a file that appeared where none was when opened also counts as changed */
     char q[PATH_MAX];
     path_in(q, "appeared.txt");
-    file_info none = { 0 };
+    file_info none = {0};
     write_file(q, "x", 1);
     assert_int_equal(file_save(t, q, &none, false, NULL), FILE_E_CHANGED);
     text_free(t);
@@ -264,7 +265,7 @@ static void test_file_save_onto_non_regular_is_refused_first(void **state)
     text *t = text_new();
     assert_non_null(t);
     assert_int_equal(text_insert(t, 0, "words", 5), TEXT_OK);
-    file_info none = { 0 };
+    file_info none = {0};
     alarm(20);
     assert_int_equal(file_save(t, d, &none, false, NULL), FILE_E_NOTREG);
     assert_int_equal(file_save(t, f, &none, false, NULL), FILE_E_NOTREG);
@@ -339,7 +340,7 @@ static void test_file_ordinary_file_survives_truncation_by_another_program(void 
     (void)state;
     char p[PATH_MAX];
     path_in(p, "big.txt");
-    size_t n = (size_t)3 << 20;   /* above the old mmap threshold, below the new one */
+    size_t n = (size_t)3 << 20; /* above the old mmap threshold, below the new one */
     write_pattern(p, n);
     text *t;
     file_info info;
@@ -348,7 +349,7 @@ static void test_file_ordinary_file_survives_truncation_by_another_program(void 
     char *b = malloc(n);
     assert_non_null(b);
     assert_int_equal(text_read(t, 0, n, b), n);
-    assert_int_equal(b[n - 1], (char)('a' + (n - 1) % 26));   /* private memory: all there */
+    assert_int_equal(b[n - 1], (char)('a' + (n - 1) % 26)); /* private memory: all there */
     free(b);
     text_free(t);
 }
@@ -373,7 +374,7 @@ static void test_file_large_file_is_a_private_copy(void **state)
     char *b = malloc(n);
     assert_non_null(b);
     assert_int_equal(text_read(t, 8192, 4, b), 4);
-    assert_int_equal(b[0], 'a' + 8192 % 26);   /* not the X written there */
+    assert_int_equal(b[0], 'a' + 8192 % 26); /* not the X written there */
     assert_int_equal(truncate(p, 100), 0);
     assert_int_equal(text_read(t, 0, n, b), n);
     for (size_t i = 0; i < n; i++)
@@ -514,7 +515,7 @@ static void test_file_recovery_of_a_path_longer_than_name_max(void **state)
     (void)state;
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s", dir);
-    for (int i = 0; i < 4; i++) {   /* four folders of 100 bytes: a path of over 400 bytes */
+    for (int i = 0; i < 4; i++) { /* four folders of 100 bytes: a path of over 400 bytes */
         size_t n = strlen(p);
         p[n] = '/';
         memset(p + n + 1, 'a' + i, 100);
@@ -547,7 +548,7 @@ static void test_file_recovery_per_editor(void **state)
         text *t = text_of("other editor's work");
         char c = file_recovery_write(t, p, NULL) == FILE_OK ? 'y' : 'n';
         (void)!write(ready[1], &c, 1);
-        (void)!read(go[0], &c, 1);   /* stays running until told */
+        (void)!read(go[0], &c, 1); /* stays running until told */
         _exit(0);
     }
     char c = 0;
@@ -561,7 +562,7 @@ static void test_file_recovery_per_editor(void **state)
     text *t = text_of("my work");
     assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
     assert_recovers(p, "my work");
-    file_recovery_remove(p);   /* this editor saved */
+    file_recovery_remove(p); /* this editor saved */
     assert_false(file_recovery_exists(p));
     /* the other editor dies (kill -9): its text is there to recover */
     assert_int_equal(write(go[1], "x", 1), 1);
@@ -569,11 +570,14 @@ static void test_file_recovery_per_editor(void **state)
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_int_equal(file_recovery_others(p, NULL), 0);
     assert_true(file_recovery_exists(p));
-    assert_recovers(p, "other editor's work");   /* and it becomes this editor's */
+    assert_recovers(p, "other editor's work"); /* and it becomes this editor's */
     file_recovery_remove(p);
     assert_false(file_recovery_exists(p));
     text_free(t);
-    close(go[0]); close(go[1]); close(ready[0]); close(ready[1]);
+    close(go[0]);
+    close(go[1]);
+    close(ready[0]);
+    close(ready[1]);
 }
 
 /* A recovery file whose pid now belongs to another process (pid reuse: here pid 1, started at
@@ -614,7 +618,7 @@ static void test_file_recovery_discard_removes_the_offered_file(void **state)
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_true(file_recovery_exists(p));
-    file_recovery_remove(p);   /* not this editor's: stays */
+    file_recovery_remove(p); /* not this editor's: stays */
     assert_true(file_recovery_exists(p));
     file_recovery_discard(p);
     assert_false(file_recovery_exists(p));
@@ -692,7 +696,7 @@ static bool is_root(void)
     return false;
 }
 
-#define OTHER_UID 4242   /* an owner that is not the test's user (no account is needed) */
+#define OTHER_UID 4242 /* an owner that is not the test's user (no account is needed) */
 
 static void test_file_save_as_root_keeps_owner_and_group(void **state)
 {
@@ -718,29 +722,41 @@ static void test_file_save_as_root_keeps_owner_and_group(void **state)
 
 /* link-time wraps (tests/test_file.ldflags): each fails while its switch is set */
 static int fchown_fail, fsetxattr_fail, mkstemp_fail, rename_fail, write_fail_after = -1;
-static int write_fail_sticky;   /* once write has failed, it keeps failing */
+static int write_fail_sticky; /* once write has failed, it keeps failing */
 int __real_fchown(int fd, uid_t u, gid_t g);
 int __wrap_fchown(int fd, uid_t u, gid_t g)
 {
-    if (fchown_fail) { errno = EPERM; return -1; }
+    if (fchown_fail) {
+        errno = EPERM;
+        return -1;
+    }
     return __real_fchown(fd, u, g);
 }
 int __real_fsetxattr(int fd, const char *name, const void *v, size_t n, int flags);
 int __wrap_fsetxattr(int fd, const char *name, const void *v, size_t n, int flags)
 {
-    if (fsetxattr_fail) { errno = EPERM; return -1; }
+    if (fsetxattr_fail) {
+        errno = EPERM;
+        return -1;
+    }
     return __real_fsetxattr(fd, name, v, n, flags);
 }
 int __real_mkstemp(char *tmpl);
 int __wrap_mkstemp(char *tmpl)
 {
-    if (mkstemp_fail) { errno = EACCES; return -1; }
+    if (mkstemp_fail) {
+        errno = EACCES;
+        return -1;
+    }
     return __real_mkstemp(tmpl);
 }
 int __real_rename(const char *a, const char *b);
 int __wrap_rename(const char *a, const char *b)
 {
-    if (rename_fail) { errno = EIO; return -1; }
+    if (rename_fail) {
+        errno = EIO;
+        return -1;
+    }
     return __real_rename(a, b);
 }
 ssize_t __real_write(int fd, const void *p, size_t n);
@@ -778,7 +794,7 @@ static void test_file_save_writes_in_place_when_owner_cannot_be_kept(void **stat
     file_info info;
     text *t = load(p, &info);
     text_insert(t, 6, " + mine", 7);
-    fchown_fail = 1;   /* as for a user who may not give the file away */
+    fchown_fail = 1; /* as for a user who may not give the file away */
     assert_int_equal(file_save(t, p, &info, false, NULL), FILE_OK);
     reset_wraps();
     assert_int_equal(stat(p, &after), 0);
@@ -828,9 +844,14 @@ static void test_file_save_drops_setuid_when_owner_changes(void **state)
 /* A POSIX ACL (user OTHER_UID may read) in the kernel's xattr form. */
 static size_t acl_value(char *v)
 {
-    struct { uint16_t tag, perm; uint32_t id; } e[] = {
-        { 0x01, 6, 0xffffffff }, { 0x02, 4, OTHER_UID }, { 0x04, 4, 0xffffffff },
-        { 0x10, 4, 0xffffffff }, { 0x20, 4, 0xffffffff } };
+    struct {
+        uint16_t tag, perm;
+        uint32_t id;
+    } e[] = {{0x01, 6, 0xffffffff},
+             {0x02, 4, OTHER_UID},
+             {0x04, 4, 0xffffffff},
+             {0x10, 4, 0xffffffff},
+             {0x20, 4, 0xffffffff}};
     uint32_t version = 2;
     memcpy(v, &version, 4);
     memcpy(v + 4, e, sizeof e);
@@ -857,7 +878,7 @@ static void test_file_save_keeps_xattrs_and_acl(void **state)
         text_insert(t, 0, "y", 1);
         struct stat before, after;
         assert_int_equal(stat(p, &before), 0);
-        fsetxattr_fail = wrap;   /* an attribute that cannot be set on a new file: in place */
+        fsetxattr_fail = wrap; /* an attribute that cannot be set on a new file: in place */
         assert_int_equal(file_save(t, p, &info, false, NULL), FILE_OK);
         reset_wraps();
         assert_int_equal(stat(p, &after), 0);
@@ -911,12 +932,12 @@ static void test_file_save_in_read_only_folder(void **state)
     file_info info;
     text *t = load(p, &info);
     text_insert(t, 3, "er", 2);
-    mkstemp_fail = 1;   /* the folder takes no new file (EACCES) */
+    mkstemp_fail = 1; /* the folder takes no new file (EACCES) */
     assert_int_equal(file_save(t, p, &info, false, NULL), FILE_OK);
     assert_file(p, "older");
     assert_int_equal(stat(p, &after), 0);
     assert_int_equal(after.st_ino, before.st_ino);
-    file_info none = { 0 };
+    file_info none = {0};
     int err = 0;
     file_status s = file_save(t, q, &none, false, &err);
     reset_wraps();
@@ -936,15 +957,17 @@ static void test_file_failed_in_place_write_puts_old_text_back(void **state)
     path_in(p, "a.txt");
     path_in(q, "b.txt");
     write_file(p, "the old text", 12);
-    assert_int_equal(link(p, q), 0);   /* in place */
+    assert_int_equal(link(p, q), 0); /* in place */
     file_info info;
     text *t = load(p, &info);
     text_insert(t, 0, "a much longer new text replacing ", 33);
     for (int how = 0; how < 2; how++) {
         int err = 0;
         /* disk full after the safety copy (12 bytes) and 10 bytes of the new text, or fsync */
-        if (how == 0) write_fail_after = 12 + 10;
-        else fsync_fail = 2;   /* the safety copy's fsync works, the file's fails */
+        if (how == 0)
+            write_fail_after = 12 + 10;
+        else
+            fsync_fail = 2; /* the safety copy's fsync works, the file's fails */
         char copy[PATH_MAX];
         file_status s = file_save_report(t, p, &info, 0, copy, sizeof copy, &err);
         reset_wraps();
@@ -1019,8 +1042,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_refuses_to_overwrite_changed_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_round_trip_and_removal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_load_fd_reads_pipe, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_ordinary_file_survives_truncation_by_another_program,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_ordinary_file_survives_truncation_by_another_program, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_file_large_file_is_a_private_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_refuses_fifo_and_device_without_blocking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_load_fd_stops_at_its_limit, setup, teardown),
@@ -1032,10 +1055,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_recovery_of_a_reused_pid_is_offered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_keeps_hard_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_as_root_keeps_owner_and_group, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_writes_in_place_when_owner_cannot_be_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_writes_in_place_when_owner_cannot_be_kept, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_file_save_drops_setuid_when_owner_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_keeps_xattrs_and_acl, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_refuses_read_only_file_until_confirmed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_refuses_read_only_file_until_confirmed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_file_save_in_read_only_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_failed_in_place_write_puts_old_text_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_failed_rename_keeps_original, setup, teardown),

@@ -29,10 +29,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static const bd3_hparams *hp(void)
-{
-    return bd3_model_hparams(g_model);
-}
+static const bd3_hparams *hp(void) { return bd3_model_hparams(g_model); }
 
 static bd3_sampler_params params(bd3_sampler_kind kind, int steps, uint64_t seed)
 {
@@ -45,9 +42,9 @@ static bd3_sampler_params params(bd3_sampler_kind kind, int steps, uint64_t seed
 }
 
 typedef struct cancel_state {
-    int calls;        /* callbacks seen */
-    int cancel_at;    /* callback number that returns nonzero */
-    int last_masked;  /* n_masked of the last callback */
+    int calls;       /* callbacks seen */
+    int cancel_at;   /* callback number that returns nonzero */
+    int last_masked; /* n_masked of the last callback */
 } cancel_state;
 
 static int cancel_cb(void *user, const bd3_progress *p)
@@ -69,11 +66,9 @@ static double logp_alone(const int32_t *ids, int n, int pos)
     assert_int_equal(bd3_forward_rows(g_ctx, canvas, n, BD3_GLOBAL, &pos, 1, lg), BD3_OK);
     double mx = -INFINITY, sum = 0.0;
     for (int v = 0; v < V; v++)
-        if (v != hp()->mask_id && lg[v] > mx)
-            mx = lg[v];
+        if (v != hp()->mask_id && lg[v] > mx) mx = lg[v];
     for (int v = 0; v < V; v++)
-        if (v != hp()->mask_id)
-            sum += exp((double)lg[v] - mx);
+        if (v != hp()->mask_id) sum += exp((double)lg[v] - mx);
     double r = (double)lg[ids[pos]] - mx - log(sum);
     free(canvas);
     free(lg);
@@ -93,8 +88,7 @@ static void test_nelbo_span_of_one_token_is_its_log_prob_and_checks_input(void *
     double nats = 0.0;
     assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 4, 1, &nats), BD3_OK);
     assert_true(fabs(nats + logp_alone(ids, N, 9)) < 1e-6);
-    for (int i = 10; i < 20; i++)
-        target[i] = 1;
+    for (int i = 10; i < 20; i++) target[i] = 1;
     double a = 0.0, b = 0.0, c = 0.0;
     assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 8, 5, &a), BD3_OK);
     assert_int_equal(bd3_nelbo_span(g_ctx, ids, N, target, 8, 5, &b), BD3_OK);
@@ -123,13 +117,12 @@ static void test_infill_fit_keeps_the_length_with_fewest_nats_per_byte(void **st
     int n_out = 0;
     double npb = 0.0;
     cancel_state cs = {.cancel_at = 1 << 30};
-    assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, MIN, MAX, 4, out, out_conf, &n_out, &npb,
-                                    cancel_cb, &cs),
-                     BD3_OK);
+    assert_int_equal(
+        bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, MIN, MAX, 4, out, out_conf, &n_out, &npb, cancel_cb, &cs),
+        BD3_OK);
     assert_true(n_out >= MIN && n_out <= MAX);
     int sum_len = 0;
-    for (int len = MIN; len <= MAX; len++)
-        sum_len += len;
+    for (int len = MIN; len <= MAX; len++) sum_len += len;
     assert_int_equal(cs.calls, sum_len); /* first hitting: one call per token of every length */
     double best = INFINITY;
     int best_len = 0;
@@ -139,8 +132,7 @@ static void test_infill_fit_keeps_the_length_with_fewest_nats_per_byte(void **st
         uint8_t target[N + MAX] = {0};
         int wn = N - (HI - LO) + len;
         memcpy(w, ids, LO * sizeof *w);
-        for (int i = LO; i < LO + len; i++)
-            w[i] = hp()->mask_id;
+        for (int i = LO; i < LO + len; i++) w[i] = hp()->mask_id;
         for (int i = LO - 8; i < LO + len + 8; i++) /* the fill and 8 tokens on each side */
             target[i] = 1;
         memcpy(w + LO + len, ids + HI, (N - HI) * sizeof *w);
@@ -167,9 +159,9 @@ static void test_infill_fit_keeps_the_length_with_fewest_nats_per_byte(void **st
     assert_int_equal(n_out, best_len);
     assert_true(fabs(npb - best) < 1e-12);
     /* a window that would not fit at the longest length, and bad lengths */
-    assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, MIN, hp()->n_ctx, 4, out, NULL, &n_out,
-                                    NULL, NULL, NULL),
-                     BD3_E_ARG);
+    assert_int_equal(
+        bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, MIN, hp()->n_ctx, 4, out, NULL, &n_out, NULL, NULL, NULL),
+        BD3_E_ARG);
     assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, 0, 4, 4, out, NULL, &n_out, NULL, NULL, NULL),
                      BD3_E_ARG);
     assert_int_equal(bd3_infill_fit(g_ctx, &p, ids, N, LO, HI, 5, 4, 4, out, NULL, &n_out, NULL, NULL, NULL),

@@ -32,13 +32,13 @@
 static const char *fixture_dir; /* folder with cases.txt, *.gguf and *.f32 */
 
 typedef struct fx_case {
-    char name[64];   /* case name; logits in name.f32 */
-    char model[64];  /* model file name */
-    char mode[32];   /* global | block:B | stream:B */
-    int rows;        /* reference rows */
-    int n_vocab;     /* columns */
-    int32_t ids[256];/* ids of the call */
-    int n_ids;       /* entries of ids */
+    char name[64];    /* case name; logits in name.f32 */
+    char model[64];   /* model file name */
+    char mode[32];    /* global | block:B | stream:B */
+    int rows;         /* reference rows */
+    int n_vocab;      /* columns */
+    int32_t ids[256]; /* ids of the call */
+    int n_ids;        /* entries of ids */
 } fx_case;
 
 static char *fx_path(const char *name)
@@ -55,8 +55,8 @@ static int fx_next(FILE *f, fx_case *c)
     while (fgets(line, sizeof line, f)) {
         if (line[0] == '#' || line[0] == '\n') continue;
         char ids[8000];
-        if (sscanf(line, "%63s %63s %31s %d %d %7999s", c->name, c->model, c->mode, &c->rows,
-                   &c->n_vocab, ids) != 6)
+        if (sscanf(line, "%63s %63s %31s %d %d %7999s", c->name, c->model, c->mode, &c->rows, &c->n_vocab,
+                   ids) != 6)
             fail_msg("bad line in cases.txt: %s", line);
         c->n_ids = 0;
         for (char *p = strtok(ids, ","); p && c->n_ids < 256; p = strtok(NULL, ","))
@@ -75,10 +75,7 @@ static bd3_model *fx_load_compute(const char *model, bd3_compute compute)
     return m;
 }
 
-static bd3_model *fx_load(const char *model)
-{
-    return fx_load_compute(model, BD3_COMPUTE_F32);
-}
+static bd3_model *fx_load(const char *model) { return fx_load_compute(model, BD3_COMPUTE_F32); }
 
 /* Runs one case through the engine; logits [rows, V]. */
 static void fx_run(bd3_ctx *c, const fx_case *k, float *logits)
@@ -106,7 +103,7 @@ static void fx_run(bd3_ctx *c, const fx_case *k, float *logits)
 }
 
 static bd3_compute fx_compute = BD3_COMPUTE_F32; /* compute mode fx_check loads models with */
-static double fx_worst_q8;                        /* largest relative RMS error seen (int8) */
+static double fx_worst_q8;                       /* largest relative RMS error seen (int8) */
 
 /* Runs every case whose mode starts with mode_prefix and whose model starts with model_prefix;
  * returns how many ran. With fx_compute f32 each must match to TOL; with q8 (int8 products)
@@ -123,7 +120,8 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
         if (strncmp(k.model, model_prefix, strlen(model_prefix)) != 0) continue;
         bd3_model *m = fx_load_compute(k.model, fx_compute);
         assert_int_equal(bd3_model_hparams(m)->n_vocab, k.n_vocab);
-        assert_int_equal(bd3_model_compute(m), fx_compute == BD3_COMPUTE_Q8 ? BD3_COMPUTE_Q8 : BD3_COMPUTE_F32);
+        assert_int_equal(bd3_model_compute(m),
+                         fx_compute == BD3_COMPUTE_Q8 ? BD3_COMPUTE_Q8 : BD3_COMPUTE_F32);
         bd3_ctx *c = NULL;
         /* two threads: attention heads and elementwise loops run on the pool */
         assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
@@ -251,7 +249,7 @@ static void test_q4_0_bad_scale_is_refused(void **state)
     gguf_free(g);
     char path[64];
     snprintf(path, sizeof path, "/tmp/bd3_test_q4_%d.gguf", (int)getpid());
-    static const uint16_t bad[2] = { 0x7e00, 0xfc00 }; /* NaN, -infinity */
+    static const uint16_t bad[2] = {0x7e00, 0xfc00}; /* NaN, -infinity */
     for (int i = 0; i < 2; i++) {
         buf[at] = (uint8_t)(bad[i] & 0xff);
         buf[at + 1] = (uint8_t)(bad[i] >> 8);
@@ -315,7 +313,8 @@ static void test_model_metadata_is_read(void **state)
     assert_int_equal(bd3_model_has_global(m), 1);
     assert_string_equal(bd3_model_name(m), "random f32");
     size_t V = 300, D = 64, F = 256, L = 2;
-    assert_int_equal(bd3_model_n_params(m), 2 * V * D + V + 3 * D + L * (3 * D * D + D * D + 2 * D * F + F + D + 2 * D + 6 * D));
+    assert_int_equal(bd3_model_n_params(m),
+                     2 * V * D + V + 3 * D + L * (3 * D * D + D * D + 2 * D * F + F + D + 2 * D + 6 * D));
     assert_true(bd3_model_file_size(m) > 4 * bd3_model_n_params(m));
     bd3_model_free(m);
 }
@@ -352,7 +351,7 @@ static void test_forward_rejects_bad_arguments(void **state)
     bd3_model *m = fx_load("tiny_f32.gguf");
     bd3_ctx *c = NULL;
     assert_int_equal(bd3_ctx_new(m, 1, &c), BD3_OK);
-    int32_t ids[65] = { 0 };
+    int32_t ids[65] = {0};
     float *logits = malloc(65 * 300 * sizeof(float));
     assert_int_equal(bd3_forward(c, ids, 0, 0, logits), BD3_E_ARG);
     assert_int_equal(bd3_forward(c, ids, 65, 0, logits), BD3_E_ARG);
@@ -384,7 +383,7 @@ static void test_cache_forward_leaves_cache_unchanged(void **state)
     for (int k = 0; k < 5; k++) assert_int_equal(bd3_cache_commit(c, ids, 8), BD3_OK);
     assert_int_equal(bd3_cache_len(c), 24); /* n_ctx 32 - block 8 */
     assert_int_equal(bd3_cache_forward(c, ids, 8, a), BD3_OK);
-    int32_t other[8] = { 299, 299, 5, 6, 299, 7, 8, 9 };
+    int32_t other[8] = {299, 299, 5, 6, 299, 7, 8, 9};
     assert_int_equal(bd3_cache_forward(c, other, 8, b), BD3_OK);
     assert_int_equal(bd3_cache_forward(c, ids, 8, b), BD3_OK);
     assert_int_equal(bd3_cache_len(c), 24);
@@ -426,7 +425,8 @@ static void test_bench_counts_the_flops_of_the_products(void **state)
     bd3_bench_result r;
     assert_int_equal(bd3_bench_forward(c, 1, &r), BD3_OK);
     double n = 64, D = 64, F = 256, V = 300, L = 2;
-    double want = L * (2 * n * D * 3 * D + 2 * n * D * D + 2 * 2 * n * D * F + 2 * 2 * n * n * D) + 2 * n * D * V;
+    double want =
+        L * (2 * n * D * 3 * D + 2 * n * D * D + 2 * 2 * n * D * F + 2 * 2 * n * n * D) + 2 * n * D * V;
     assert_true(r.flop == want);
     assert_true(r.forward_s > 0 && r.sgemm_s > 0 && r.forward_gflops > 0 && r.sgemm_gflops > 0);
     assert_true(fabs(r.ratio - r.sgemm_s / r.forward_s) < 1e-9 * r.ratio);

@@ -22,8 +22,8 @@ static void small_file(gb_file *f)
     gb_kv_u32(f, "a.count", 7);
     gb_kv_str(f, "a.name", "hello");
     gb_kv_f32(f, "a.eps", 0.5f);
-    float v[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-    uint64_t ne1[1] = { 8 }, ne2[2] = { 4, 2 };
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint64_t ne1[1] = {8}, ne2[2] = {4, 2};
     gb_tensor(f, "t.vec", 1, ne1, 0, v, sizeof v);
     gb_tensor(f, "t.mat", 2, ne2, 0, v, sizeof v);
 }
@@ -33,8 +33,10 @@ static bd3_status try_open(const uint8_t *buf, size_t size, char *err, size_t er
 {
     gguf_file *g = NULL;
     bd3_status st = gguf_open_memory(buf, size, "test.gguf", &g, err, err_size);
-    if (st == BD3_OK) assert_non_null(g);
-    else assert_null(g);
+    if (st == BD3_OK)
+        assert_non_null(g);
+    else
+        assert_null(g);
     gguf_free(g);
     return st;
 }
@@ -162,7 +164,7 @@ static void test_gguf_rejects_huge_counts(void **state)
     /* a file large enough to hold the claimed count, but more entries than a model file has */
     gb_init(&f);
     uint8_t *pad = calloc(1, 2 << 20);
-    uint64_t ne[1] = { (2 << 20) / 4 };
+    uint64_t ne[1] = {(2 << 20) / 4};
     gb_tensor(&f, "pad", 1, ne, 0, pad, 2 << 20);
     free(pad);
     gb_finish(&f, &buf, &size);
@@ -193,7 +195,7 @@ static void test_gguf_rejects_huge_array(void **state)
     (void)state;
     gb_file f;
     gb_init(&f);
-    const char *strs[2] = { "x", "y" };
+    const char *strs[2] = {"x", "y"};
     gb_kv_arr_str(&f, "s", strs, 2);
     uint8_t *buf;
     size_t size;
@@ -228,7 +230,7 @@ static void one_tensor(int nd, const uint64_t *ne, uint32_t type, uint64_t offse
     gb_u32(&f.ti, type);
     gb_u64(&f.ti, offset);
     f.n_t = 1;
-    uint8_t zero[64] = { 0 };
+    uint8_t zero[64] = {0};
     gb_bytes(&f.data, zero, sizeof zero);
     gb_finish(&f, buf, size);
     gb_release(&f);
@@ -239,7 +241,7 @@ static void test_gguf_rejects_tensor_outside_data(void **state)
     (void)state;
     uint8_t *buf;
     size_t size;
-    uint64_t ne[1] = { 16 };
+    uint64_t ne[1] = {16};
     one_tensor(1, ne, 0, 0, 32, &buf, &size);
     char err[256];
     assert_int_equal(try_open(buf, size, err, sizeof err), BD3_OK); /* 64 bytes fit */
@@ -260,7 +262,7 @@ static void test_gguf_rejects_misaligned_tensor(void **state)
     (void)state;
     uint8_t *buf;
     size_t size;
-    uint64_t ne[1] = { 4 };
+    uint64_t ne[1] = {4};
     one_tensor(1, ne, 0, 4, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "not aligned to 32");
     free(buf);
@@ -278,19 +280,19 @@ static void test_gguf_rejects_overflowing_dimensions(void **state)
     (void)state;
     uint8_t *buf;
     size_t size;
-    uint64_t ne[4] = { (uint64_t)1 << 32, (uint64_t)1 << 32, 16, 1 };
+    uint64_t ne[4] = {(uint64_t)1 << 32, (uint64_t)1 << 32, 16, 1};
     one_tensor(3, ne, 0, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "overflows");
     free(buf);
-    uint64_t big[2] = { (uint64_t)1 << 40, 2 }; /* no overflow, but far larger than the file */
+    uint64_t big[2] = {(uint64_t)1 << 40, 2}; /* no overflow, but far larger than the file */
     one_tensor(2, big, 0, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "larger than the file");
     free(buf);
-    uint64_t zero[2] = { 4, 0 };
+    uint64_t zero[2] = {4, 0};
     one_tensor(2, zero, 0, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "empty dimension");
     free(buf);
-    uint64_t five[5] = { 2, 2, 2, 2, 2 };
+    uint64_t five[5] = {2, 2, 2, 2, 2};
     one_tensor(5, five, 0, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "5 dimensions");
     free(buf);
@@ -301,11 +303,11 @@ static void test_gguf_rejects_unknown_tensor_type(void **state)
     (void)state;
     uint8_t *buf;
     size_t size;
-    uint64_t ne[1] = { 32 };
+    uint64_t ne[1] = {32};
     one_tensor(1, ne, 3 /* Q4_1 */, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_UNSUPPORTED, "type 3");
     free(buf);
-    uint64_t odd[1] = { 48 };
+    uint64_t odd[1] = {48};
     one_tensor(1, odd, GGUF_TENSOR_Q8_0, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "not a multiple of 32");
     free(buf);
@@ -313,7 +315,7 @@ static void test_gguf_rejects_unknown_tensor_type(void **state)
     expect_error(buf, size, BD3_E_FORMAT, "Q4_0 tensor 'w' has ne[0] = 48, not a multiple of 32");
     free(buf);
     /* Q4_0: 18 bytes per 32 values; 96 values (54 bytes) fit the 64-byte data section, 128 do not */
-    uint64_t n96[1] = { 96 }, n128[1] = { 128 };
+    uint64_t n96[1] = {96}, n128[1] = {128};
     one_tensor(1, n96, GGUF_TENSOR_Q4_0, 0, 32, &buf, &size);
     char err[256];
     assert_int_equal(try_open(buf, size, err, sizeof err), BD3_OK);
@@ -337,8 +339,8 @@ static void test_gguf_rejects_duplicates(void **state)
     free(buf);
     gb_release(&f);
     gb_init(&f);
-    float v[4] = { 0 };
-    uint64_t ne[1] = { 4 };
+    float v[4] = {0};
+    uint64_t ne[1] = {4};
     gb_tensor(&f, "t", 1, ne, 0, v, sizeof v);
     gb_tensor(&f, "t", 1, ne, 0, v, sizeof v);
     gb_finish(&f, &buf, &size);
@@ -352,7 +354,7 @@ static void test_gguf_f16_q8_0_and_q4_0_convert_exactly(void **state)
     (void)state;
     assert_true(gguf_f16_to_f32(0x3c00) == 1.0f);
     assert_true(gguf_f16_to_f32(0xc000) == -2.0f);
-    assert_true(gguf_f16_to_f32(0x0001) == 0x1p-24f);   /* smallest subnormal */
+    assert_true(gguf_f16_to_f32(0x0001) == 0x1p-24f); /* smallest subnormal */
     assert_true(gguf_f16_to_f32(0x03ff) == 1023 * 0x1p-24f);
     assert_true(gguf_f16_to_f32(0x7bff) == 65504.0f);
     assert_true(gguf_f16_to_f32(0x7c00) > 1e38f);
@@ -366,7 +368,7 @@ static void test_gguf_f16_q8_0_and_q4_0_convert_exactly(void **state)
     blk[0] = 0x00;
     blk[1] = 0x38; /* 0.5 */
     for (int i = 0; i < 32; i++) blk[2 + i] = (uint8_t)(int8_t)(i - 16);
-    gguf_tensor t = { 0 };
+    gguf_tensor t = {0};
     t.type = GGUF_TENSOR_Q8_0;
     t.n_elements = 32;
     t.data = blk;
@@ -493,17 +495,17 @@ static void test_gguf_rejects_tensors_sharing_data(void **state)
     for (int shift = 0; shift < 2; shift++) {
         gb_file f;
         gb_init(&f);
-        const char *names[2] = { "a", "b" };
-        uint64_t offsets[2] = { 0, shift ? 32 : 0 };
+        const char *names[2] = {"a", "b"};
+        uint64_t offsets[2] = {0, shift ? 32 : 0};
         for (int i = 0; i < 2; i++) {
             gb_str(&f.ti, names[i]);
             gb_u32(&f.ti, 1);
-            gb_u64(&f.ti, 16);   /* 16 F32 = 64 bytes */
+            gb_u64(&f.ti, 16); /* 16 F32 = 64 bytes */
             gb_u32(&f.ti, 0);
             gb_u64(&f.ti, offsets[i]);
         }
         f.n_t = 2;
-        uint8_t zero[128] = { 0 };
+        uint8_t zero[128] = {0};
         gb_bytes(&f.data, zero, sizeof zero);
         uint8_t *buf;
         size_t size;
@@ -522,7 +524,7 @@ static void test_model_fifo_is_refused_without_blocking(void **state)
     char path[64];
     snprintf(path, sizeof path, "%s/model.gguf", dir);
     assert_int_equal(mkfifo(path, 0600), 0);
-    alarm(20);   /* turns a blocking open into a failure rather than a hang */
+    alarm(20); /* turns a blocking open into a failure rather than a hang */
     bd3_model *m = NULL;
     char err[256] = "";
     assert_int_equal(bd3_model_load(path, &m, err, sizeof err), BD3_E_IO);

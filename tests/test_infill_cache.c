@@ -29,10 +29,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static const bd3_hparams *hp(void)
-{
-    return bd3_model_hparams(g_model);
-}
+static const bd3_hparams *hp(void) { return bd3_model_hparams(g_model); }
 
 /* Gathers the chunks of a rows pass into one array [n_rows, V]. */
 typedef struct gather {
@@ -44,8 +41,7 @@ static bd3_status gather_rows(void *user, int j0, int nj, const float *logits)
 {
     gather *g = user;
     const int V = hp()->n_vocab;
-    if (j0 != g->next)
-        return BD3_E_ARG;
+    if (j0 != g->next) return BD3_E_ARG;
     memcpy(g->all + (size_t)j0 * V, logits, (size_t)nj * V * sizeof *logits);
     g->next = j0 + nj;
     return BD3_OK;
@@ -59,8 +55,7 @@ static float max_row_diff(const float *a, const float *full, const int *rows, in
     for (int j = 0; j < n_rows; j++)
         for (int v = 0; v < V; v++) {
             float d = fabsf(a[(size_t)j * V + v] - full[(size_t)rows[j] * V + v]);
-            if (!(d <= worst))
-                worst = d; /* a NaN becomes the worst */
+            if (!(d <= worst)) worst = d; /* a NaN becomes the worst */
         }
     return worst;
 }
@@ -83,25 +78,21 @@ static void test_window_step_after_refresh_equals_full_forward(void **state)
         fixture_fill_ids(hp(), ids, n, 40 + k);
         int na = 0;
         if (k < 3) {
-            for (int i = spans[k][0]; i < spans[k][1]; i++)
-                active[na++] = i;
+            for (int i = spans[k][0]; i < spans[k][1]; i++) active[na++] = i;
         } else {
             const int scattered[6] = {1, 5, 6, 30, 31, n - 1};
-            for (int i = 0; i < 6; i++)
-                active[na++] = scattered[i];
+            for (int i = 0; i < 6; i++) active[na++] = scattered[i];
         }
         for (int i = 0; i < na; i += 2)
             ids[active[i]] = hp()->mask_id; /* some of the span still masked, some written */
         assert_int_equal(bd3_forward(g_ctx, ids, n, BD3_GLOBAL, full), BD3_OK);
         gather g = {.all = got};
-        assert_int_equal(wincache_refresh(g_ctx, ids, n, active, na, 8, chunk, gather_rows, &g),
-                         BD3_OK);
+        assert_int_equal(wincache_refresh(g_ctx, ids, n, active, na, 8, chunk, gather_rows, &g), BD3_OK);
         assert_int_equal(g.next, na);
         assert_true(max_row_diff(got, full, active, na) < 1e-5f); /* the same pass */
         /* the step: every active row, then only some of them */
         g = (gather){.all = got};
-        assert_int_equal(wincache_step(g_ctx, ids, n, active, na, active, na, 8, chunk, gather_rows,
-                                         &g),
+        assert_int_equal(wincache_step(g_ctx, ids, n, active, na, active, na, 8, chunk, gather_rows, &g),
                          BD3_OK);
         assert_int_equal(g.next, na);
         assert_true(max_row_diff(got, full, active, na) < 1e-4f);
@@ -126,16 +117,14 @@ static void test_window_step_uses_fresh_rows_and_cached_others(void **state)
     const int n = 48, V = hp()->n_vocab;
     int32_t ids[48];
     int all[48];
-    for (int i = 0; i < n; i++)
-        all[i] = i;
+    for (int i = 0; i < n; i++) all[i] = i;
     float *full = malloc((size_t)n * V * sizeof *full);
     float *got = malloc((size_t)n * V * sizeof *got);
     float *chunk = malloc((size_t)16 * V * sizeof *chunk);
     fixture_fill_ids(hp(), ids, n, 51);
     gather g = {.all = got};
     assert_int_equal(wincache_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
-    for (int i = 0; i < n; i += 3)
-        ids[i] = hp()->mask_id;
+    for (int i = 0; i < n; i += 3) ids[i] = hp()->mask_id;
     assert_int_equal(bd3_forward(g_ctx, ids, n, BD3_GLOBAL, full), BD3_OK);
     g = (gather){.all = got};
     assert_int_equal(wincache_step(g_ctx, ids, n, all, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
@@ -145,11 +134,9 @@ static void test_window_step_uses_fresh_rows_and_cached_others(void **state)
     fixture_fill_ids(hp(), ids, n, 51);
     g = (gather){.all = got};
     assert_int_equal(wincache_refresh(g_ctx, ids, n, all, n, 16, chunk, gather_rows, &g), BD3_OK);
-    for (int i = 0; i < 40; i += 3)
-        ids[i] = hp()->mask_id;
+    for (int i = 0; i < 40; i += 3) ids[i] = hp()->mask_id;
     g = (gather){.all = got};
-    assert_int_equal(wincache_step(g_ctx, ids, n, all + 40, 8, all + 40, 8, 16, chunk, gather_rows,
-                                     &g),
+    assert_int_equal(wincache_step(g_ctx, ids, n, all + 40, 8, all + 40, 8, 16, chunk, gather_rows, &g),
                      BD3_OK);
     assert_true(max_row_diff(got, full, all + 40, 8) > 1e-3f);
     free(full);
@@ -229,8 +216,7 @@ static void test_window_step_rejects_bad_requests(void **state)
     const int V = hp()->n_vocab;
     int32_t ids[32];
     int active[4] = {3, 4, 5, 9}, rows[2] = {4, 6}, all[32];
-    for (int i = 0; i < 32; i++)
-        all[i] = i;
+    for (int i = 0; i < 32; i++) all[i] = i;
     float *chunk = malloc((size_t)4 * V * sizeof *chunk);
     float *got = malloc((size_t)32 * V * sizeof *got);
     fixture_fill_ids(hp(), ids, 32, 60);
@@ -238,13 +224,11 @@ static void test_window_step_rejects_bad_requests(void **state)
     assert_int_equal(wincache_refresh(g_ctx, ids, 32, all, 32, 4, chunk, gather_rows, &g), BD3_OK);
     g = (gather){.all = got};
     /* a row outside the active set, a window of another length, rows out of order */
-    assert_int_equal(wincache_step(g_ctx, ids, 32, active, 4, rows, 2, 4, chunk, gather_rows, &g),
-                     BD3_E_ARG);
+    assert_int_equal(wincache_step(g_ctx, ids, 32, active, 4, rows, 2, 4, chunk, gather_rows, &g), BD3_E_ARG);
     assert_int_equal(wincache_step(g_ctx, ids, 31, active, 4, active, 1, 4, chunk, gather_rows, &g),
                      BD3_E_ARG);
     int down[2] = {5, 4};
-    assert_int_equal(wincache_step(g_ctx, ids, 32, down, 2, down, 1, 4, chunk, gather_rows, &g),
-                     BD3_E_ARG);
+    assert_int_equal(wincache_step(g_ctx, ids, 32, down, 2, down, 1, 4, chunk, gather_rows, &g), BD3_E_ARG);
     assert_int_equal(g.next, 0);
     free(chunk);
     free(got);
@@ -274,8 +258,7 @@ static void test_infill_refresh_one_equals_exact(void **state)
     for (int k = 0; k < 3; k++)
         for (int s = 0; s < 2; s++) {
             fixture_fill_ids(hp(), a, n, 70 + k);
-            for (int i = spans[k][0]; i < spans[k][1]; i++)
-                a[i] = hp()->mask_id;
+            for (int i = spans[k][0]; i < spans[k][1]; i++) a[i] = hp()->mask_id;
             memcpy(b, a, sizeof a);
             memset(ca, 0, sizeof ca);
             memset(cb, 0, sizeof cb);
@@ -312,13 +295,13 @@ static void test_infill_cached_fills_masks_only(void **state)
             int len = layout == 3 ? 37 : n;
             fixture_fill_ids(hp(), orig, len, 80 + layout);
             for (int i = 0; i < len; i++) {
-                int masked = layout == 0 ? i < 12 : layout == 1 ? i >= n - 12
-                           : layout == 2 ? i % 5 == 2 : (i >= 30 && i < 36);
-                if (masked)
-                    orig[i] = hp()->mask_id;
+                int masked = layout == 0   ? i < 12
+                             : layout == 1 ? i >= n - 12
+                             : layout == 2 ? i % 5 == 2
+                                           : (i >= 30 && i < 36);
+                if (masked) orig[i] = hp()->mask_id;
             }
-            for (int i = 0; i < len; i++)
-                conf[i] = -1.0f;
+            for (int i = 0; i < len; i++) conf[i] = -1.0f;
             memcpy(ids, orig, (size_t)len * sizeof *ids);
             int calls = 0;
             bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 3 + layout, refresh[k]);
@@ -353,15 +336,13 @@ static void test_revise_with_window_cache(void **state)
     float conf[50];
     uint8_t changed[50];
     fixture_fill_ids(hp(), ids, n, 90);
-    for (int i = 0; i < n; i++)
-        conf[i] = (float)((i * 37) % 50 + 1) / 51.0f;
+    for (int i = 0; i < n; i++) conf[i] = (float)((i * 37) % 50 + 1) / 51.0f;
     memcpy(old, ids, sizeof ids);
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 4, 4);
     assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, n, 10, 40, 0.5, changed, NULL, NULL), BD3_OK);
     for (int i = 0; i < n; i++) {
         assert_int_not_equal(ids[i], hp()->mask_id);
-        if (i < 10 || i >= 40)
-            assert_int_equal(ids[i], old[i]);
+        if (i < 10 || i >= 40) assert_int_equal(ids[i], old[i]);
         assert_int_equal(changed[i], ids[i] != old[i]);
     }
 }
@@ -371,8 +352,7 @@ static void test_revise_with_window_cache(void **state)
 /* Counts the prompt-reading calls (commit passes with an empty canvas). */
 static int count_reads(void *user, const bd3_progress *p)
 {
-    if (p->n_canvas == 0)
-        (*(int *)user)++;
+    if (p->n_canvas == 0) (*(int *)user)++;
     return 0;
 }
 
@@ -387,8 +367,8 @@ static void cache_probe(float *logits)
 /* Continues prompt[0..n) by max_new tokens with B = 4 twice, once on whatever the cache holds
  * and once after clearing it: the same tokens, the same cache afterwards. Returns the
  * prompt-reading calls of the first run. */
-static int continue_matches_fresh(const int32_t *prompt, int n, int max_new, uint64_t seed,
-                                  int32_t *out, int *n_out)
+static int continue_matches_fresh(const int32_t *prompt, int n, int max_new, uint64_t seed, int32_t *out,
+                                  int *n_out)
 {
     const int V = hp()->n_vocab;
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed, 0);
@@ -396,15 +376,13 @@ static int continue_matches_fresh(const int32_t *prompt, int n, int max_new, uin
     float *l1 = malloc((size_t)4 * V * sizeof *l1), *l2 = malloc((size_t)4 * V * sizeof *l2);
     int reads = 0, n2 = 0, reads2 = 0;
     bd3_stop why;
-    assert_int_equal(bd3_continue(g_ctx, &p, 4, prompt, n, max_new, out, NULL, n_out, &why, count_reads,
-                                  &reads),
-                     BD3_OK);
+    assert_int_equal(
+        bd3_continue(g_ctx, &p, 4, prompt, n, max_new, out, NULL, n_out, &why, count_reads, &reads), BD3_OK);
     cache_probe(l1);
     int len1 = bd3_cache_len(g_ctx);
     bd3_cache_clear(g_ctx);
-    assert_int_equal(bd3_continue(g_ctx, &p, 4, prompt, n, max_new, fresh, NULL, &n2, &why, count_reads,
-                                  &reads2),
-                     BD3_OK);
+    assert_int_equal(
+        bd3_continue(g_ctx, &p, 4, prompt, n, max_new, fresh, NULL, &n2, &why, count_reads, &reads2), BD3_OK);
     assert_int_equal(*n_out, n2);
     assert_memory_equal(out, fresh, (size_t)n2 * sizeof *out);
     assert_int_equal(reads2, n / 4);
@@ -437,8 +415,7 @@ static void test_continue_reuses_cache_of_extended_prompt(void **state)
     /* an infill with the window cache between two calls (it borrows the rotated-key buffer) */
     int32_t win[40];
     fixture_fill_ids(hp(), win, 40, 120);
-    for (int i = 10; i < 20; i++)
-        win[i] = hp()->mask_id;
+    for (int i = 10; i < 20; i++) win[i] = hp()->mask_id;
     bd3_sampler_params ip = params(BD3_SAMPLE_FIRST_HITTING, 0, 8, 3);
     assert_int_equal(bd3_infill(g_ctx, &ip, win, NULL, 40, NULL, NULL), BD3_OK);
     assert_int_equal(continue_matches_fresh(prompt, n, 4, 3, out, &n_out), n / 4 - 4);
@@ -452,8 +429,7 @@ static void test_continue_reuses_cache_of_extended_prompt(void **state)
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 6, 0);
     bd3_stop why;
     int reads = 0;
-    assert_int_equal(bd3_continue(g_ctx, &p, 8, prompt, n, 4, out, NULL, &n_out, &why, count_reads,
-                                  &reads),
+    assert_int_equal(bd3_continue(g_ctx, &p, 8, prompt, n, 4, out, NULL, &n_out, &why, count_reads, &reads),
                      BD3_OK);
     assert_int_equal(continue_matches_fresh(prompt, n, 4, 7, out, &n_out), n / 4);
 }

@@ -51,7 +51,7 @@ static void test_kern_softmax_rows_matches_naive(void **state)
     enum { ROWS = 7, WIDTH = 53, STRIDE = 60 };
     float s[ROWS * STRIDE];
     double ref[ROWS * STRIDE];
-    int len[ROWS] = { 1, 5, 16, 17, 33, 48, 53 };
+    int len[ROWS] = {1, 5, 16, 17, 33, 48, 53};
     fill(s, ROWS * STRIDE, 20.0);
     for (int i = 0; i < ROWS; i++) {
         double mx = -1e300, sum = 0.0;
@@ -66,14 +66,16 @@ static void test_kern_softmax_rows_matches_naive(void **state)
     kern_softmax_rows(s, ROWS, STRIDE, WIDTH, len, NULL);
     kern_softmax_rows(s2, ROWS, STRIDE, WIDTH, len, inv);
     for (int i = 0; i < ROWS; i++) /* unnormalised rows times inv_sum give the same */
-        for (int j = 0; j < WIDTH; j++) assert_true(fabs(s2[i * STRIDE + j] * inv[i] - s[i * STRIDE + j]) < 1e-7);
+        for (int j = 0; j < WIDTH; j++)
+            assert_true(fabs(s2[i * STRIDE + j] * inv[i] - s[i * STRIDE + j]) < 1e-7);
     assert_true(s[STRIDE - 1] == 123.0f);
     for (int i = 0; i < ROWS; i++) {
         double total = 0.0;
         for (int j = 0; j < WIDTH; j++) {
             double got = s[i * STRIDE + j], want = ref[i * STRIDE + j];
             if (j >= len[i]) assert_true(got == 0.0);
-            if (fabs(got - want) > 1e-6 * fmax(want, 1e-3)) fail_msg("row %d col %d: %g vs %g", i, j, got, want);
+            if (fabs(got - want) > 1e-6 * fmax(want, 1e-3))
+                fail_msg("row %d col %d: %g vs %g", i, j, got, want);
             total += got;
         }
         assert_true(fabs(total - 1.0) < 1e-5);
@@ -87,7 +89,7 @@ static void test_kern_bias_gelu_matches_naive(void **state)
     float x[N * D], b[D], orig[N * D];
     fill(x, N * D, 6.0);
     fill(b, D, 1.0);
-    x[0] = 40.0f;  /* tanh saturates */
+    x[0] = 40.0f; /* tanh saturates */
     x[1] = -40.0f;
     for (int i = 0; i < N * D; i++) orig[i] = x[i];
     kern_bias_gelu(x, b, N, D);
@@ -96,7 +98,8 @@ static void test_kern_bias_gelu_matches_naive(void **state)
             double v = (double)orig[i * D + j] + b[j];
             double want = 0.5 * v * (1.0 + tanh(sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
             double got = x[i * D + j];
-            if (fabs(got - want) > 2e-6 * fmax(fabs(want), 1.0)) fail_msg("gelu(%g) = %g, want %g", v, got, want);
+            if (fabs(got - want) > 2e-6 * fmax(fabs(want), 1.0))
+                fail_msg("gelu(%g) = %g, want %g", v, got, want);
         }
 }
 
@@ -207,14 +210,14 @@ int main(void)
         cmocka_unit_test(test_kern_gate_add_matches_naive),
         cmocka_unit_test(test_kern_rope_matches_formula),
     };
-    static const char *names[] = { "kernels, portable C", "kernels, AVX2", "kernels, AVX-512",
-                                   "kernels, AVX-512 VNNI" };
+    static const char *names[] = {"kernels, portable C", "kernels, AVX2", "kernels, AVX-512",
+                                  "kernels, AVX-512 VNNI"};
     int failed = 0;
     /* every variant this CPU can run, each against the same naive loops */
     for (int isa = KERN_ISA_BASE; isa <= (int)kern_isa_best(); isa++) {
         group_isa = (enum kern_isa)isa;
-        failed += _cmocka_run_group_tests(names[isa], kernels, sizeof kernels / sizeof kernels[0],
-                                          isa_setup, isa_teardown);
+        failed += _cmocka_run_group_tests(names[isa], kernels, sizeof kernels / sizeof kernels[0], isa_setup,
+                                          isa_teardown);
     }
     return failed;
 }

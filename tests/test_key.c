@@ -64,9 +64,9 @@ static void test_key_parse_shift_folds_into_printable(void **state)
 static void test_key_parse_utf8_character(void **state)
 {
     (void)state;
-    assert_int_equal(parse_ok("\xc3\xa9"), 0xe9);             /* é */
+    assert_int_equal(parse_ok("\xc3\xa9"), 0xe9);                    /* é */
     assert_int_equal(parse_ok("M-\xe2\x82\xac"), KEYC_ALT | 0x20ac); /* M-€ */
-    assert_int_equal(parse_ok("\xf0\x9f\x98\x80"), 0x1f600);   /* emoji */
+    assert_int_equal(parse_ok("\xf0\x9f\x98\x80"), 0x1f600);         /* emoji */
 }
 
 static void test_key_parse_rejects_bad_names(void **state)
@@ -83,11 +83,11 @@ static void test_key_parse_rejects_bad_names(void **state)
     assert_int_equal(key_parse("ab", &k), KEY_E_UNKNOWN);
     assert_int_equal(key_parse("\xff", &k), KEY_E_UTF8);
     assert_int_equal(key_parse("\xc3", &k), KEY_E_UTF8);
-    assert_int_equal(key_parse("\xc0\x80", &k), KEY_E_UTF8);        /* overlong NUL */
-    assert_int_equal(key_parse("\xed\xa0\x80", &k), KEY_E_UTF8);    /* surrogate */
+    assert_int_equal(key_parse("\xc0\x80", &k), KEY_E_UTF8);         /* overlong NUL */
+    assert_int_equal(key_parse("\xed\xa0\x80", &k), KEY_E_UTF8);     /* surrogate */
     assert_int_equal(key_parse("\xf4\x90\x80\x80", &k), KEY_E_UTF8); /* > U+10FFFF */
     assert_int_equal(key_parse("\x1b", &k), KEY_E_CONTROL);
-    assert_int_equal(key_parse("\xc2\x9b", &k), KEY_E_CONTROL);     /* C1 CSI */
+    assert_int_equal(key_parse("\xc2\x9b", &k), KEY_E_CONTROL); /* C1 CSI */
     assert_int_equal(key_parse("C-", &k), KEY_E_UNKNOWN);
     assert_int_equal(k, KEYC_NONE);
 }
@@ -95,9 +95,10 @@ static void test_key_parse_rejects_bad_names(void **state)
 static void test_key_format_round_trips(void **state)
 {
     (void)state;
-    const char *names[] = { "C-s", "M-r", "S-Left", "C-S-Right", "M-=", "M--", "Space", "F1",
-                            "C-M-S-PageDown", "Comma", "M-Comma", "\xc3\xa9", "A", "C-\\",
-                            "Enter", "Tab", "Esc", "Backspace", "Delete", "Insert", "F12" };
+    const char *names[] = {
+        "C-s",    "M-r",     "S-Left",   "C-S-Right", "M-=",  "M--",   "Space", "F1",  "C-M-S-PageDown",
+        "Comma",  "M-Comma", "\xc3\xa9", "A",         "C-\\", "Enter", "Tab",   "Esc", "Backspace",
+        "Delete", "Insert",  "F12"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         key_code k = parse_ok(names[i]);
         char buf[KEY_NAME_MAX];
@@ -131,7 +132,7 @@ static void test_key_format_invalid_and_small_buffers(void **state)
     char small[4];
     key_format(KEYC_CTRL | KEYC_PAGEDOWN, small, sizeof small);
     assert_true(strlen(small) < sizeof small);
-    char one[1] = { 'x' };
+    char one[1] = {'x'};
     key_format('a', one, 1);
     assert_int_equal(one[0], '\0');
 }

@@ -13,28 +13,105 @@
 
 /* Every command name of the editor (the shared command list). */
 static const char *const all_commands[] = {
-    "char-left", "char-right", "line-up", "line-down", "word-left", "word-right",
-    "sentence-prev", "sentence-next", "paragraph-prev", "paragraph-next", "line-start",
-    "line-end", "page-up", "page-down", "buffer-start", "buffer-end", "goto-line",
-    "select-char-left", "select-char-right", "select-line-up", "select-line-down",
-    "select-word-left", "select-word-right", "select-sentence-prev", "select-sentence-next",
-    "select-paragraph-prev", "select-paragraph-next", "select-line-start", "select-line-end",
-    "select-page-up", "select-page-down", "select-buffer-start", "select-buffer-end",
-    "select-all", "select-word", "select-sentence", "select-paragraph", "select-line",
-    "insert-newline", "insert-tab", "delete-char-before", "delete-char-after",
-    "delete-word-before", "delete-word-after", "delete-word", "delete-line", "delete-line-end", "mode-change-word", "mode-change-line-end", "cut", "copy", "paste", "paste-after", "mark-set", "undo",
-    "redo", "save", "save-as", "open", "quit", "buffer-next", "buffer-prev", "buffer-close",
-    "find", "find-next", "find-prev", "find-regex", "replace", "cancel", "help",
-    "command-prompt", "redraw", "suspend", "toggle-wrap", "toggle-line-numbers", "mode-normal",
-    "mode-insert", "mode-append", "mode-insert-line-start", "mode-append-line-end",
-    "mode-open-below", "mode-open-above", "mode-visual", "model-infill", "model-continue",
-    "model-heatmap", "model-revise", "model-inspect", "model-grow", "model-shrink",
-    "model-fill", "model-sample-next", "model-sample-prev", "model-mark-blank",
+    "char-left",
+    "char-right",
+    "line-up",
+    "line-down",
+    "word-left",
+    "word-right",
+    "sentence-prev",
+    "sentence-next",
+    "paragraph-prev",
+    "paragraph-next",
+    "line-start",
+    "line-end",
+    "page-up",
+    "page-down",
+    "buffer-start",
+    "buffer-end",
+    "goto-line",
+    "select-char-left",
+    "select-char-right",
+    "select-line-up",
+    "select-line-down",
+    "select-word-left",
+    "select-word-right",
+    "select-sentence-prev",
+    "select-sentence-next",
+    "select-paragraph-prev",
+    "select-paragraph-next",
+    "select-line-start",
+    "select-line-end",
+    "select-page-up",
+    "select-page-down",
+    "select-buffer-start",
+    "select-buffer-end",
+    "select-all",
+    "select-word",
+    "select-sentence",
+    "select-paragraph",
+    "select-line",
+    "insert-newline",
+    "insert-tab",
+    "delete-char-before",
+    "delete-char-after",
+    "delete-word-before",
+    "delete-word-after",
+    "delete-word",
+    "delete-line",
+    "delete-line-end",
+    "mode-change-word",
+    "mode-change-line-end",
+    "cut",
+    "copy",
+    "paste",
+    "paste-after",
+    "mark-set",
+    "undo",
+    "redo",
+    "save",
+    "save-as",
+    "open",
+    "quit",
+    "buffer-next",
+    "buffer-prev",
+    "buffer-close",
+    "find",
+    "find-next",
+    "find-prev",
+    "find-regex",
+    "replace",
+    "cancel",
+    "help",
+    "command-prompt",
+    "redraw",
+    "suspend",
+    "toggle-wrap",
+    "toggle-line-numbers",
+    "mode-normal",
+    "mode-insert",
+    "mode-append",
+    "mode-insert-line-start",
+    "mode-append-line-end",
+    "mode-open-below",
+    "mode-open-above",
+    "mode-visual",
+    "model-infill",
+    "model-continue",
+    "model-heatmap",
+    "model-revise",
+    "model-inspect",
+    "model-grow",
+    "model-shrink",
+    "model-fill",
+    "model-sample-next",
+    "model-sample-prev",
+    "model-mark-blank",
 };
 #define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
 
 /* Commands only modal keymaps bind (the default keymap need not). */
-static const char *const vi_commands[] = { "word-end", "select-word-end" };
+static const char *const vi_commands[] = {"word-end", "select-word-end"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -82,8 +159,7 @@ static void load_fails(const char *text, size_t len, const char *want)
 #define LOAD_FAILS(lit, want) load_fails(lit, sizeof(lit) - 1, want)
 
 /* Feeds the keys of a sequence; returns the last result and binding. */
-static keymap_result feed_seq(const keymap *km, keymap_state *st, const char *seq,
-                              const keymap_binding **b)
+static keymap_result feed_seq(const keymap *km, keymap_state *st, const char *seq, const keymap_binding **b)
 {
     char buf[128];
     snprintf(buf, sizeof buf, "%s", seq);
@@ -97,7 +173,8 @@ static const char *match_command(const keymap *km, keymap_state *st, const char 
 {
     const keymap_binding *b = NULL;
     keymap_result r = feed_seq(km, st, seq, &b);
-    if (r != KEYMAP_MATCH) return r == KEYMAP_PREFIX ? "(prefix)" : r == KEYMAP_INSERT ? "(insert)" : "(none)";
+    if (r != KEYMAP_MATCH)
+        return r == KEYMAP_PREFIX ? "(prefix)" : r == KEYMAP_INSERT ? "(insert)" : "(none)";
     assert_non_null(b);
     return b->command;
 }
@@ -381,14 +458,13 @@ static keymap *load_shipped(const char *name)
 static void test_keymap_shipped_keymaps_parse_without_error(void **state)
 {
     (void)state;
-    const char *names[] = { "default", "vi", "emacs" };
+    const char *names[] = {"default", "vi", "emacs"};
     for (int i = 0; i < 3; i++) {
         keymap *km = load_shipped(names[i]);
         assert_true(keymap_n_bindings(km) > 40);
         for (int j = 0; j < keymap_n_bindings(km); j++)
             if (!keymap_binding_at(km, j)->help[0])
-                fail_msg("%s: binding of %s has no help", names[i],
-                         keymap_binding_at(km, j)->command);
+                fail_msg("%s: binding of %s has no help", names[i], keymap_binding_at(km, j)->command);
         keymap_free(km);
     }
 }
@@ -397,15 +473,31 @@ static void test_keymap_default_has_required_bindings(void **state)
 {
     (void)state;
     static const char *const required[][2] = {
-        { "C-s", "save" }, { "C-q", "quit" }, { "C-z", "undo" }, { "C-y", "redo" },
-        { "C-f", "find" }, { "C-c", "copy" }, { "C-x", "cut" }, { "C-v", "paste" },
-        { "C-a", "select-all" }, { "S-Left", "select-char-left" },
-        { "S-Right", "select-char-right" }, { "S-Up", "select-line-up" },
-        { "S-Down", "select-line-down" }, { "Esc", "cancel" }, { "C-g", "help" },
-        { "C-r", "model-infill" }, { "C-n", "model-continue" }, { "C-e", "model-heatmap" },
-        { "M-r", "model-revise" }, { "M-i", "model-inspect" }, { "M-=", "model-grow" },
-        { "M--", "model-shrink" }, { "M-b", "model-fill" }, { "M->", "model-sample-next" },
-        { "M-<", "model-sample-prev" },
+        {"C-s", "save"},
+        {"C-q", "quit"},
+        {"C-z", "undo"},
+        {"C-y", "redo"},
+        {"C-f", "find"},
+        {"C-c", "copy"},
+        {"C-x", "cut"},
+        {"C-v", "paste"},
+        {"C-a", "select-all"},
+        {"S-Left", "select-char-left"},
+        {"S-Right", "select-char-right"},
+        {"S-Up", "select-line-up"},
+        {"S-Down", "select-line-down"},
+        {"Esc", "cancel"},
+        {"C-g", "help"},
+        {"C-r", "model-infill"},
+        {"C-n", "model-continue"},
+        {"C-e", "model-heatmap"},
+        {"M-r", "model-revise"},
+        {"M-i", "model-inspect"},
+        {"M-=", "model-grow"},
+        {"M--", "model-shrink"},
+        {"M-b", "model-fill"},
+        {"M->", "model-sample-next"},
+        {"M-<", "model-sample-prev"},
     };
     keymap *km = load_shipped("default");
     keymap_state st;
@@ -428,7 +520,7 @@ static void test_keymap_default_binds_every_modeless_command(void **state)
     (void)state;
     keymap *km = load_shipped("default");
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        if (strncmp(all_commands[i], "mode-", 5) == 0) continue; /* vi modal commands */
+        if (strncmp(all_commands[i], "mode-", 5) == 0) continue;   /* vi modal commands */
         if (strcmp(all_commands[i], "delete-word") == 0) continue; /* vi d,w */
         if (!keymap_find_command(km, 0, all_commands[i]))
             fail_msg("default keymap does not bind %s", all_commands[i]);
@@ -439,10 +531,10 @@ static void test_keymap_default_binds_every_modeless_command(void **state)
 static void test_keymap_model_commands_bound_in_all_keymaps(void **state)
 {
     (void)state;
-    const char *names[] = { "default", "vi", "emacs" };
-    const char *model[] = { "model-infill", "model-continue", "model-heatmap", "model-revise",
-                            "model-inspect", "model-grow", "model-shrink", "model-fill",
-                            "model-sample-next", "model-sample-prev" };
+    const char *names[] = {"default", "vi", "emacs"};
+    const char *model[] = {"model-infill",      "model-continue",   "model-heatmap", "model-revise",
+                           "model-inspect",     "model-grow",       "model-shrink",  "model-fill",
+                           "model-sample-next", "model-sample-prev"};
     for (int i = 0; i < 3; i++) {
         keymap *km = load_shipped(names[i]);
         int normal = keymap_mode_find(km, "normal");
@@ -646,16 +738,15 @@ int main(void)
         cmocka_unit_test(test_keymap_model_commands_bound_in_all_keymaps),
         cmocka_unit_test(test_keymap_vi_modes_and_keys),
         cmocka_unit_test(test_keymap_emacs_prefixes),
-        cmocka_unit_test_setup_teardown(test_keymap_user_file_extends_shipped_of_same_name,
-                                        setup_tmpdir, teardown_tmpdir),
-        cmocka_unit_test_setup_teardown(test_keymap_include_cycle_is_an_error, setup_tmpdir,
+        cmocka_unit_test_setup_teardown(test_keymap_user_file_extends_shipped_of_same_name, setup_tmpdir,
                                         teardown_tmpdir),
-        cmocka_unit_test_setup_teardown(test_keymap_error_in_included_file_names_that_file,
-                                        setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_keymap_include_cycle_is_an_error, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_keymap_error_in_included_file_names_that_file, setup_tmpdir,
+                                        teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_keymap_other_files_are_not_quoted_and_fifos_refused,
                                         setup_tmpdir, teardown_tmpdir),
-        cmocka_unit_test_setup_teardown(test_keymap_missing_file_and_bad_arguments,
-                                        setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_keymap_missing_file_and_bad_arguments, setup_tmpdir,
+                                        teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

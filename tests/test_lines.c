@@ -18,7 +18,7 @@ static void test_lines_strip_lf_and_crlf_and_keep_a_last_unterminated_line(void 
     lines_reader r;
     lines_init(&r, text, sizeof text - 1, "t");
     char buf[16];
-    const char *want[] = { "one", "two", "", "last" };
+    const char *want[] = {"one", "two", "", "last"};
     for (int i = 0; i < 4; i++) {
         assert_int_equal(lines_next(&r, buf, 15, NULL, 0), LINES_OK);
         assert_string_equal(buf, want[i]);
@@ -115,12 +115,12 @@ static void test_lines_find_takes_the_first_directory_and_skips_busy_files(void 
     fclose(f);
     assert_non_null(f = fopen(pb, "w"));
     fclose(f);
-    char *dirs[] = { a, b };
+    char *dirs[] = {a, b};
     assert_true(lines_find(dirs, 2, "x", "keys", NULL, 0, path, sizeof path));
     assert_string_equal(path, pa);
     struct stat st;
     assert_int_equal(stat(pa, &st), 0);
-    lines_file_id busy = { st.st_dev, st.st_ino };
+    lines_file_id busy = {st.st_dev, st.st_ino};
     assert_true(lines_find(dirs, 2, "x", "keys", &busy, 1, path, sizeof path));
     assert_string_equal(path, pb);
     assert_false(lines_find(dirs, 2, "y", "keys", NULL, 0, path, sizeof path));

@@ -27,24 +27,23 @@ static char model_path[1024]; /* the fixture model */
  * still running, whatever the machine's speed. */
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER; /* guards gate_closed */
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;   /* signalled when the gate opens */
-static bool gate_closed;                                     /* infill waits while true */
-static bd3_step_fn gate_inner_cb;                            /* the worker's own callback */
+static bool gate_closed;                                    /* infill waits while true */
+static bd3_step_fn gate_inner_cb;                           /* the worker's own callback */
 
-bd3_status __real_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf,
-                             int n, bd3_step_fn cb, void *user);
+bd3_status __real_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             bd3_step_fn cb, void *user);
 
 static int gate_step(void *user, const bd3_progress *pr)
 {
     int r = gate_inner_cb ? gate_inner_cb(user, pr) : 0;
     pthread_mutex_lock(&gate_mu);
-    while (gate_closed)
-        pthread_cond_wait(&gate_cv, &gate_mu);
+    while (gate_closed) pthread_cond_wait(&gate_cv, &gate_mu);
     pthread_mutex_unlock(&gate_mu);
     return r;
 }
 
-bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf,
-                             int n, bd3_step_fn cb, void *user)
+bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
+                             bd3_step_fn cb, void *user)
 {
     gate_inner_cb = cb;
     return __real_bd3_infill(c, p, ids, conf, n, gate_step, user);
@@ -52,30 +51,29 @@ bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
 
 /* bd3_continue passes through the same gate; its calls and the tokens they may write are
  * counted. */
-static int cont_calls;      /* bd3_continue calls */
-static int cont_max_new;    /* sum of their max_new */
-static int cont_block_len;  /* block length of the last call */
+static int cont_calls;           /* bd3_continue calls */
+static int cont_max_new;         /* sum of their max_new */
+static int cont_block_len;       /* block length of the last call */
 static bd3_step_fn gate_cont_cb; /* the worker's own callback for a continuation */
 
 static int gate_cont_step(void *user, const bd3_progress *pr)
 {
     int r = gate_cont_cb ? gate_cont_cb(user, pr) : 0;
     pthread_mutex_lock(&gate_mu);
-    while (gate_closed)
-        pthread_cond_wait(&gate_cv, &gate_mu);
+    while (gate_closed) pthread_cond_wait(&gate_cv, &gate_mu);
     pthread_mutex_unlock(&gate_mu);
     return r;
 }
 
-bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
-                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
-                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
-                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user)
+bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                               bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                               bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                               bd3_stop *why, bd3_step_fn cb, void *user)
 {
     cont_calls++;
     cont_max_new += max_new;
@@ -96,8 +94,8 @@ static void gate_set(bool closed)
 static const char doc[] = "The cat sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n";
 
 typedef struct fx {
-    editor *ed;          /* editor with one buffer holding doc */
-    model_editor *me;    /* the model layer */
+    editor *ed;       /* editor with one buffer holding doc */
+    model_editor *me; /* the model layer */
 } fx;
 
 static int setup(void **state)
@@ -140,8 +138,7 @@ static void tick_to_idle(fx *f)
     model_editor_tick(f->me, 0, &timeout);
     while (model_session_busy(model_editor_session(f->me))) {
         struct pollfd p = {model_editor_fd(f->me), POLLIN, 0};
-        if (poll(&p, 1, 60000) == 0)
-            fail_msg("model job did not finish");
+        if (poll(&p, 1, 60000) == 0) fail_msg("model job did not finish");
         model_editor_tick(f->me, 0, &timeout);
     }
 }
@@ -298,8 +295,7 @@ static void test_model_editor_heatmap_toggle_sets_status(void **state)
     assert_true(model_editor_heatmap(f->me));
     char err[64];
     config_set(f->ed->cfg, "score-delay-ms", "0", err, sizeof err);
-    for (int i = 0; i < 8; i++)
-        tick_to_idle(f);
+    for (int i = 0; i < 8; i++) tick_to_idle(f);
     buffer *b = editor_buffer(f->ed);
     assert_true(model_editor_conf_at(f->me, b, 0) >= 0.0f);
     key(f, "C-e");
@@ -480,24 +476,24 @@ static void test_model_editor_loads_the_model_off_the_screen_thread(void **state
     b->anchor = 4;
     b->cursor = 11;
     key(f, "C-r");
-    assert_null(model_session_model(model_editor_session(f->me)));   /* not read on this thread */
+    assert_null(model_session_model(model_editor_session(f->me))); /* not read on this thread */
     assert_non_null(strstr(f->ed->message, "loading"));
     char *now = buf_text(f);
-    assert_string_equal(now, doc);   /* nothing ran yet */
+    assert_string_equal(now, doc); /* nothing ran yet */
     free(now);
     int timeout;
     for (int i = 0; i < 600 && !model_session_model(model_editor_session(f->me)); i++) {
-        loop_wait(lp, -1, 100);   /* the loader's wakeup ends the wait */
+        loop_wait(lp, -1, 100); /* the loader's wakeup ends the wait */
         model_editor_tick(f->me, 0, &timeout);
     }
     assert_non_null(model_session_model(model_editor_session(f->me)));
     tick_to_idle(f);
     assert_non_null(strstr(f->ed->message, "infilled"));
     now = buf_text(f);
-    assert_string_not_equal(now, doc);   /* the infill ran on the selection (whole tokens) */
+    assert_string_not_equal(now, doc); /* the infill ran on the selection (whole tokens) */
     assert_memory_equal(now, doc, 3);
     free(now);
-    model_editor_free(f->me);   /* teardown frees it again: make it a fresh one */
+    model_editor_free(f->me); /* teardown frees it again: make it a fresh one */
     f->me = model_editor_new(f->ed, NULL);
     editor_set_loop(f->ed, NULL);
     loop_free(lp);
@@ -530,7 +526,7 @@ static void test_model_editor_save_during_job_reports_bytes_written(void **state
     key(f, "C-s");
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
-    assert_int_equal((size_t)st.st_size, strlen(doc) + 1);   /* the person's text and the z */
+    assert_int_equal((size_t)st.st_size, strlen(doc) + 1); /* the person's text and the z */
     assert_true(shown_len != (size_t)st.st_size);
     char want[400];
     snprintf(want, sizeof want, "Saved %s (%zu bytes)", path, (size_t)st.st_size);
@@ -657,7 +653,7 @@ static void test_model_editor_fill_key_fills_the_blanks(void **state)
     char *first = buf_text(f);
     assert_null(strstr(first, "___"));
     assert_int_equal(b->cursor, text_size(t)); /* the writer's cursor stayed */
-    b->cursor = b->anchor = 4; /* in the first filled blank, nothing selected */
+    b->cursor = b->anchor = 4;                 /* in the first filled blank, nothing selected */
     key(f, "M-b");
     tick_to_idle(f);
     assert_non_null(strstr(f->ed->message, "sample 2"));
@@ -675,10 +671,10 @@ static void test_model_editor_fill_key_fills_the_blanks(void **state)
 
 int main(void)
 {
-    if (fixture_model_path(model_path, sizeof model_path) != 0)
-        return 77;
+    if (fixture_model_path(model_path, sizeof model_path) != 0) return 77;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_model_editor_ctrl_r_infills_selection_and_undo_restores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_ctrl_r_infills_selection_and_undo_restores, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_undo_replaces_infill_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_esc_cancels_and_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_ctrl_n_continues_at_cursor, setup, teardown),
@@ -686,14 +682,22 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_editor_inspect_prompt_replaces_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_heatmap_toggle_sets_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_closing_buffer_drops_its_job, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_missing_model_reports_on_message_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_typing_during_job_is_not_part_of_its_undo_step, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_undo_during_job_takes_back_only_the_person_edit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_save_during_job_reports_bytes_written, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_loads_the_model_off_the_screen_thread, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_recovery_file_during_job_holds_person_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_missing_model_reports_on_message_line, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_typing_during_job_is_not_part_of_its_undo_step,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_undo_during_job_takes_back_only_the_person_edit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_save_during_job_reports_bytes_written, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_loads_the_model_off_the_screen_thread, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_recovery_file_during_job_holds_person_text, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_continue_key_repeat_coalesces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_continuation_run_is_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_fill_key_fills_the_blanks, setup, teardown),

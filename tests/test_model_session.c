@@ -17,20 +17,20 @@ static char model_path[1024]; /* the fixture model */
 
 /* The prompts bd3_continue was called with (the engine runs underneath unchanged). */
 #define PROMPT_MAX 256
-static int32_t prompts[2][PROMPT_MAX]; /* the last two prompts */
-static int n_prompts[2];               /* their lengths */
-static int n_calls;                    /* calls seen */
+static int32_t prompts[2][PROMPT_MAX];   /* the last two prompts */
+static int n_prompts[2];                 /* their lengths */
+static int n_calls;                      /* calls seen */
 static int last_block_len, last_max_new; /* of the last call */
 
-bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
-                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
-                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len,
-                               const int32_t *prompt, int n_prompt, int max_new, int32_t *out,
-                               float *out_conf, int *n_out, bd3_stop *why, bd3_step_fn cb, void *user)
+bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                               bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                               bd3_stop *why, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
+                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
+                               bd3_stop *why, bd3_step_fn cb, void *user)
 {
     memcpy(prompts[0], prompts[1], sizeof prompts[0]);
     n_prompts[0] = n_prompts[1];
@@ -39,15 +39,16 @@ bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     n_calls++;
     last_block_len = block_len;
     last_max_new = max_new;
-    return __real_bd3_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why, cb, user);
+    return __real_bd3_continue(c, p, block_len, prompt, n_prompt, max_new, out, out_conf, n_out, why, cb,
+                               user);
 }
 
 /* The confidence bd3_revise was given (copied before it runs). */
 #define REVISE_MAX 512
-static float revise_conf[REVISE_MAX]; /* conf of the last call */
+static float revise_conf[REVISE_MAX];      /* conf of the last call */
 static int revise_n, revise_lo, revise_hi; /* its window length and target */
-static bd3_sampler_params revise_sp;  /* the sampler of the last call */
-static double revise_fraction;        /* its fraction */
+static bd3_sampler_params revise_sp;       /* the sampler of the last call */
+static double revise_fraction;             /* its fraction */
 
 bd3_status __real_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                              int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
@@ -66,9 +67,9 @@ bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
 }
 
 /* The windows bd3_infill was called with: how many, and the masks of the last one. */
-static int infill_calls;     /* calls seen */
-static int infill_masks;     /* masks in the last call's window */
-static int infill_runs;      /* runs of consecutive masks in it */
+static int infill_calls; /* calls seen */
+static int infill_masks; /* masks in the last call's window */
+static int infill_runs;  /* runs of consecutive masks in it */
 
 bd3_status __real_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                              bd3_step_fn cb, void *user);
@@ -91,18 +92,15 @@ bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
 static int fit_min, fit_max, fit_kept; /* of the last call */
 static double fit_npb;                 /* its nats per byte */
 
-bd3_status __real_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n,
-                                 int lo, int hi, int len_min, int len_max, int n_draws, int32_t *out,
-                                 float *out_conf, int *n_out, double *nats_per_byte, bd3_step_fn cb,
-                                 void *user);
-bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n,
-                                 int lo, int hi, int len_min, int len_max, int n_draws, int32_t *out,
-                                 float *out_conf, int *n_out, double *nats_per_byte, bd3_step_fn cb,
-                                 void *user);
-bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n,
-                                 int lo, int hi, int len_min, int len_max, int n_draws, int32_t *out,
-                                 float *out_conf, int *n_out, double *nats_per_byte, bd3_step_fn cb,
-                                 void *user)
+bd3_status __real_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
+                                 int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
+                                 int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
+                                 int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
+                                 int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user);
+bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
+                                 int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
+                                 int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user)
 {
     fit_min = len_min;
     fit_max = len_max;
@@ -114,10 +112,10 @@ bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const 
 }
 
 typedef struct fx {
-    config *cfg;        /* options pointing at the fixture */
-    model_session *s;   /* session under test */
-    text *t;            /* document */
-    int n_edits;        /* edit callbacks seen */
+    config *cfg;      /* options pointing at the fixture */
+    model_session *s; /* session under test */
+    text *t;          /* document */
+    int n_edits;      /* edit callbacks seen */
 } fx;
 
 static const char doc[] = "The cat sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n";
@@ -163,8 +161,7 @@ static void run_to_idle(fx *f)
 {
     while (model_session_busy(f->s)) {
         struct pollfd p = {model_session_fd(f->s), POLLIN, 0};
-        if (poll(&p, 1, 60000) == 0)
-            fail_msg("model job did not finish");
+        if (poll(&p, 1, 60000) == 0) fail_msg("model job did not finish");
         model_session_process(f->s);
     }
 }
@@ -187,9 +184,9 @@ static void test_model_infill_rewrites_selection_as_one_undo_step(void **state)
     char *now = text_all(f->t);
     size_t n = strlen(now);
     size_t tail = strlen(doc) - hi;
-    assert_memory_equal(now, doc, lo);                       /* before: untouched */
-    assert_string_equal(now + n - tail, doc + hi);           /* after: untouched */
-    assert_null(strstr(now, MODEL_MASK_TEXT));               /* no placeholder left */
+    assert_memory_equal(now, doc, lo);             /* before: untouched */
+    assert_string_equal(now + n - tail, doc + hi); /* after: untouched */
+    assert_null(strstr(now, MODEL_MASK_TEXT));     /* no placeholder left */
     size_t span = n - tail - lo;
     if (span > 0) {
         uint8_t *attr = malloc(span);
@@ -396,11 +393,9 @@ static void test_model_revise_changes_only_target(void **state)
     assert_non_null(strstr(model_session_message(f->s), "revised"));
     int n_changed = atoi(strstr(model_session_message(f->s), "revised") + 8);
     int marked = 0;
-    for (size_t p = 0; p < text_size(f->t); p++)
-        marked += model_session_changed_at(f->s, f->t, p);
+    for (size_t p = 0; p < text_size(f->t); p++) marked += model_session_changed_at(f->s, f->t, p);
     assert_true((n_changed > 0) == (marked > 0)); /* changed tokens are highlighted */
-    for (size_t p = 0; p < lo; p++)
-        assert_false(model_session_changed_at(f->s, f->t, p));
+    for (size_t p = 0; p < lo; p++) assert_false(model_session_changed_at(f->s, f->t, p));
     if (text_can_undo(f->t)) {
         text_undo(f->t, NULL);
         now = text_all(f->t);
@@ -467,8 +462,7 @@ static void test_model_heatmap_scores_person_text_and_survives_undo(void **state
     /* the visible line first, then the text below it: everything ends up scored */
     uint8_t attr[sizeof doc];
     text_attr_get(f->t, 0, n, attr);
-    for (size_t i = 0; i < n; i++)
-        assert_true(attr[i] != 0);
+    for (size_t i = 0; i < n; i++) assert_true(attr[i] != 0);
     /* revise uses the recorded confidence directly once every token has one */
     assert_int_equal(model_session_revise(f->s, f->t, 24, 55, 24), 0);
     run_to_idle(f);
@@ -519,11 +513,9 @@ static void test_model_heatmap_rescores_tokens_around_an_edit(void **state)
     }
     uint8_t attr[sizeof doc + 4];
     text_attr_get(f->t, 0, n + 4, attr);
-    for (size_t i = 8; i < 12; i++)
-        assert_true(attr[i] != 0 && attr[i] != stale); /* the new bytes */
-    for (size_t i = 12; i < 19; i++)
-        assert_true(attr[i] != stale); /* " sat on": after the edit */
-    assert_true(attr[4] != stale);     /* "cat": before it */
+    for (size_t i = 8; i < 12; i++) assert_true(attr[i] != 0 && attr[i] != stale); /* the new bytes */
+    for (size_t i = 12; i < 19; i++) assert_true(attr[i] != stale); /* " sat on": after the edit */
+    assert_true(attr[4] != stale);                                  /* "cat": before it */
     size_t end = n + 4 - strlen("End of it.\n");
     assert_int_equal(attr[end], stale); /* the last line, far from the edit, is not scored again */
 }
@@ -533,8 +525,7 @@ static void score_all(fx *f)
 {
     char err[128];
     config_set(f->cfg, "score-delay-ms", "0", err, sizeof err);
-    if (!model_session_heatmap(f->s))
-        assert_true(model_session_toggle_heatmap(f->s));
+    if (!model_session_heatmap(f->s)) assert_true(model_session_toggle_heatmap(f->s));
     for (int round = 0; round < 8; round++) {
         model_session_tick(f->s, f->t, 0, text_size(f->t), 1000);
         run_to_idle(f);
@@ -575,8 +566,7 @@ static void test_model_rescore_after_edit_keeps_model_recorded_confidence(void *
         assert_false(model_window_conf_by_model(now[i]));
     }
     int rescored = 0;
-    for (size_t i = LINE1 + 5; i < LINE1 + 5 + 10; i++)
-        rescored += now[i] != stale;
+    for (size_t i = LINE1 + 5; i < LINE1 + 5 + 10; i++) rescored += now[i] != stale;
     assert_true(rescored > 0); /* the person's tokens after the edit were scored again */
 }
 
@@ -595,8 +585,7 @@ static void test_model_undo_of_edit_in_model_text_restores_recorded_confidence(v
     text_snapshot(f->t);
     uint8_t a[3];
     text_attr_get(f->t, 4, 3, a);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(a[i], 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(a[i], 0);
     model_session_note_edit_at(f->s, f->t, 7, 1000);
     score_all(f);
     text_attr_get(f->t, 4, 3, a);
@@ -682,7 +671,8 @@ static void test_model_continue_again_extends_the_last_prompt(void **state)
     int calls = n_calls;
     assert_int_equal(model_session_continue(f->s, f->t, text_size(f->t), 1), 0);
     run_to_idle(f);
-    if (strstr(model_session_message(f->s), "end of text") || strstr(model_session_message(f->s), "repetition"))
+    if (strstr(model_session_message(f->s), "end of text") ||
+        strstr(model_session_message(f->s), "repetition"))
         skip();
     assert_int_equal(model_session_continue(f->s, f->t, text_size(f->t), 1), 0);
     run_to_idle(f);
@@ -719,8 +709,7 @@ static void test_model_without_global_training_warns_and_infills(void **state)
                  "f.random_model(sys.argv[1] + '.tmp', 300, 32, 2, 1, 64, 'f32', [4, 8], 3)\" '%s' && "
                  "mv '%s.tmp' '%s'",
                  getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3", path, path, path);
-        if (system(cmd) != 0)
-            skip();
+        if (system(cmd) != 0) skip();
     }
     config *cfg = config_new();
     char err[256];
@@ -800,7 +789,7 @@ static void test_model_sampler_is_the_shared_defaults_under_the_config(void **st
         assert_true(revise_fraction == d.revise_fraction);
         if (k == 0) /* the plain fixture: the built-in values */
             assert_true(revise_sp.top_p == 0.9 && revise_sp.refresh == 32 && revise_fraction == 0.3);
-        else        /* the model's own */
+        else /* the model's own */
             assert_true(revise_sp.top_p == 0.5 && revise_sp.refresh == 0 && revise_fraction == 0.5 &&
                         revise_sp.kind == BD3_SAMPLE_CONFIDENCE && revise_sp.steps == 3);
         assert_true(seeds[0] != 0 && seeds[1] != 0 && seeds[0] != seeds[1]);
@@ -837,8 +826,7 @@ static void set_text(fx *f, const char *s)
 static int count_words(const char *s, size_t n)
 {
     int w = 0;
-    for (size_t i = 0; i < n; i++)
-        w += !strchr(" \t\r\n", s[i]) && (i == 0 || strchr(" \t\r\n", s[i - 1]));
+    for (size_t i = 0; i < n; i++) w += !strchr(" \t\r\n", s[i]) && (i == 0 || strchr(" \t\r\n", s[i - 1]));
     return w;
 }
 
@@ -858,8 +846,8 @@ static void test_model_revise_without_selection_works_on_the_cursor_paragraph(vo
     char *now = text_all(f->t);
     size_t n = text_size(f->t), tail = strlen(paras) - hi; /* the model may write NUL bytes */
     assert_true(n >= lo + tail);
-    assert_memory_equal(now, paras, lo);                       /* the first paragraph */
-    assert_memory_equal(now + n - tail, paras + hi, tail);     /* the last one */
+    assert_memory_equal(now, paras, lo);                           /* the first paragraph */
+    assert_memory_equal(now + n - tail, paras + hi, tail);         /* the last one */
     assert_true(n != strlen(paras) || memcmp(now, paras, n) != 0); /* the cursor's paragraph changed */
     free(now);
 }
@@ -885,8 +873,7 @@ static void test_model_revise_keeps_word_boundaries(void **state)
         assert_true(now[0] != ' ' && now[0] != '\t');
         assert_int_equal(count_words(now, plen), count_words(first, strlen(first)));
         size_t k = plen;
-        while (k > 0 && strchr(" \t\r\n", now[k - 1]))
-            k--;
+        while (k > 0 && strchr(" \t\r\n", now[k - 1])) k--;
         assert_true(k > 0);
         unsigned char last = (unsigned char)now[k - 1];
         assert_false((last >= '0' && last <= '9') || (unsigned)((last | 0x20) - 'a') < 26u || last >= 0x80);
@@ -920,8 +907,7 @@ static void test_model_fill_fills_every_blank_jointly_in_one_undo_step(void **st
     assert_non_null(mid); /* the text between the blanks */
     uint8_t a[11];
     text_attr_get(f->t, (size_t)(mid - now), 11, a);
-    for (int i = 0; i < 11; i++)
-        assert_int_equal(a[i], 0); /* still the writer's, unscored */
+    for (int i = 0; i < 11; i++) assert_int_equal(a[i], 0); /* still the writer's, unscored */
     free(now);
     assert_true(text_undo(f->t, NULL));
     now = text_all(f->t);
@@ -983,7 +969,7 @@ static void test_model_fill_takes_the_marked_selections_as_blanks(void **state)
 {
     fx *f = *state;
     /* doc: "The cat sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n" */
-    assert_int_equal(model_session_mark_blank(f->s, f->t, 4, 7), 0);   /* "cat" (with its blank) */
+    assert_int_equal(model_session_mark_blank(f->s, f->t, 4, 7), 0); /* "cat" (with its blank) */
     assert_true(model_session_blank_at(f->s, f->t, 5));
     assert_int_equal(model_session_mark_blank(f->s, f->t, 41, 45), 0); /* "park" */
     assert_int_equal(model_session_mark_blank(f->s, f->t, 14, 18), 0); /* "the " */
@@ -1056,38 +1042,49 @@ static void test_model_infill_fit_keeps_the_likeliest_length(void **state)
 
 int main(void)
 {
-    if (fixture_model_path(model_path, sizeof model_path) != 0)
-        return 77;
+    if (fixture_model_path(model_path, sizeof model_path) != 0) return 77;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_model_infill_rewrites_selection_as_one_undo_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_infill_rewrites_selection_as_one_undo_step, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_again_keeps_samples_to_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_cancel_restores_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_dropped_when_span_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_applies_after_edit_elsewhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_empty_selection_inserts_tokens_at_cursor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_empty_selection_again_resamples_the_insertion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_empty_selection_again_resamples_the_insertion, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_count_and_grow_set_target_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_of_one_token_says_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_continue_inserts_after_cursor_and_keeps_rest, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_stop_continue_keeps_no_placeholder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_changes_only_target, setup, teardown),
         cmocka_unit_test(test_model_sampler_is_the_shared_defaults_under_the_config),
-        cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_inspect_choice_out_of_range_says_so_and_keeps_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_inspect_offers_alternatives_and_replaces_token, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_inspect_choice_out_of_range_says_so_and_keeps_text, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_heatmap_scores_person_text_and_survives_undo, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_heatmap_rescores_tokens_around_an_edit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_rescore_after_edit_keeps_model_recorded_confidence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_undo_of_edit_in_model_text_restores_recorded_confidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_rescore_after_edit_keeps_model_recorded_confidence, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_undo_of_edit_in_model_text_restores_recorded_confidence,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_orders_by_recorded_confidence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_revise_leaves_unchanged_person_tokens_the_persons, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_revise_leaves_unchanged_person_tokens_the_persons, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_again_extends_the_last_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_continue_completes_the_partial_block, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_revise_without_selection_works_on_the_cursor_paragraph, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_revise_without_selection_works_on_the_cursor_paragraph,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_revise_keeps_word_boundaries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_fill_fills_every_blank_jointly_in_one_undo_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_fill_fills_every_blank_jointly_in_one_undo_step, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_fill_again_and_cycle_share_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_fill_takes_the_blanks_of_the_selection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_fill_takes_the_marked_selections_as_blanks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_fill_takes_the_marked_selections_as_blanks, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_infill_fit_keeps_the_likeliest_length, setup, teardown),
         cmocka_unit_test(test_model_without_global_training_warns_and_infills),
         cmocka_unit_test(test_model_missing_file_is_reported),

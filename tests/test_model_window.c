@@ -14,8 +14,8 @@
 static char model_path[1024]; /* the fixture model */
 
 typedef struct fx {
-    bd3_model *m;   /* the fixture model */
-    text *t;        /* document holding doc */
+    bd3_model *m; /* the fixture model */
+    text *t;      /* document holding doc */
 } fx;
 
 static const char doc[] = "The cat sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n";
@@ -104,8 +104,7 @@ static void test_model_window_conf_round_trip_stays_within_one_bucket(void **sta
             bool near = false;
             for (int k = 0; k < THEME_N_BUCKETS - 1; k++)
                 near = near || (p - thr[k] < step && thr[k] - p < step);
-            if (!near)
-                assert_int_equal(got, want);
+            if (!near) assert_int_equal(got, want);
         }
     }
     assert_int_equal(model_window_conf_encode(0.0f / 0.0f, false), 1);
@@ -125,19 +124,17 @@ static void test_model_window_render_gives_back_the_bytes(void **state)
     model_window w;
     assert_int_equal(model_window_build(&w, f->m, f->t, 0, strlen(doc), -1, 64, -1, -1), BD3_OK);
     float *conf = malloc((size_t)w.n * sizeof *conf);
-    for (int i = 0; i < w.n; i++)
-        conf[i] = 0.75f;
+    for (int i = 0; i < w.n; i++) conf[i] = 0.75f;
     char *buf = NULL;
     uint8_t *attr = NULL;
     size_t len = 0, cap = 0;
     size_t *bounds = malloc((size_t)(w.n + 1) * sizeof *bounds);
-    assert_int_equal(model_window_render(f->m, w.ids, conf, w.n, "#", &buf, &attr, &len, &cap, bounds), BD3_OK);
+    assert_int_equal(model_window_render(f->m, w.ids, conf, w.n, "#", &buf, &attr, &len, &cap, bounds),
+                     BD3_OK);
     assert_int_equal(len, strlen(doc));
     assert_memory_equal(buf, doc, len);
-    for (size_t k = 0; k < len; k++)
-        assert_int_equal(attr[k], model_window_conf_encode(0.75f, true));
-    for (int i = 0; i <= w.n; i++)
-        assert_int_equal(bounds[i], w.pos[i]);
+    for (size_t k = 0; k < len; k++) assert_int_equal(attr[k], model_window_conf_encode(0.75f, true));
+    for (int i = 0; i <= w.n; i++) assert_int_equal(bounds[i], w.pos[i]);
     /* two masks in place of the first two tokens */
     int32_t mask = bd3_model_hparams(f->m)->mask_id;
     w.ids[0] = w.ids[1] = mask;
@@ -196,12 +193,12 @@ static void test_model_window_spans_mask_each_span_and_keep_the_text_between(voi
 
 int main(void)
 {
-    if (fixture_model_path(model_path, sizeof model_path) != 0)
-        return 77;
+    if (fixture_model_path(model_path, sizeof model_path) != 0) return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_model_window_offsets_cover_the_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_window_render_gives_back_the_bytes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_window_spans_mask_each_span_and_keep_the_text_between, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_window_spans_mask_each_span_and_keep_the_text_between,
+                                        setup, teardown),
         cmocka_unit_test(test_model_window_conf_round_trip_stays_within_one_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

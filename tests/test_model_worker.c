@@ -42,8 +42,7 @@ bd3_status __wrap_bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
 
 void __wrap_bd3_ctx_free(bd3_ctx *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     pthread_mutex_lock(&fake.lock);
     fake.ctx_free++;
     pthread_mutex_unlock(&fake.lock);
@@ -54,17 +53,14 @@ void __wrap_bd3_ctx_free(bd3_ctx *c)
 static int fake_step(int call, int32_t *ids, float *conf, int n, int offset, bd3_step_fn cb, void *user)
 {
     pthread_mutex_lock(&fake.lock);
-    while (fake.lockstep && fake.permits == 0)
-        pthread_cond_wait(&fake.cond, &fake.lock);
-    if (fake.lockstep)
-        fake.permits--;
+    while (fake.lockstep && fake.permits == 0) pthread_cond_wait(&fake.cond, &fake.lock);
+    if (fake.lockstep) fake.permits--;
     pthread_mutex_unlock(&fake.lock);
     bd3_progress p = {call, 0, n, call, ids, conf, n, offset};
     int stop = cb(user, &p);
     pthread_mutex_lock(&fake.lock);
     fake.steps_done++;
-    if (stop)
-        fake.cancelled_seen++;
+    if (stop) fake.cancelled_seen++;
     pthread_cond_broadcast(&fake.cond);
     pthread_mutex_unlock(&fake.lock);
     return stop;
@@ -84,8 +80,7 @@ static bd3_status fake_denoise(int32_t *ids, float *conf, int n, bd3_step_fn cb,
                 break;
             }
         }
-        if (fake_step(call, ids, conf, n, 0, cb, user))
-            return BD3_E_CANCELLED;
+        if (fake_step(call, ids, conf, n, 0, cb, user)) return BD3_E_CANCELLED;
     }
     return BD3_OK;
 }
@@ -106,8 +101,7 @@ bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     (void)fraction;
     ids[lo] = FAKE_MASK;
     bd3_status st = fake_denoise(ids, conf, n, cb, user);
-    if (changed)
-        changed[lo] = 1;
+    if (changed) changed[lo] = 1;
     (void)hi;
     return st;
 }
@@ -137,10 +131,8 @@ bd3_status __wrap_bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float 
 {
     (void)c;
     (void)k;
-    for (int i = 0; i < n; i++)
-        conf[i] = (float)(ids[i] % 10) / 10.0f;
-    if (fake_step(1, (int32_t *)ids, conf, n, 0, cb, user))
-        return BD3_E_CANCELLED;
+    for (int i = 0; i < n; i++) conf[i] = (float)(ids[i] % 10) / 10.0f;
+    if (fake_step(1, (int32_t *)ids, conf, n, 0, cb, user)) return BD3_E_CANCELLED;
     return BD3_OK;
 }
 
@@ -169,13 +161,11 @@ bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const 
     int len = (len_min + len_max) / 2;
     for (int i = 0; i < len; i++) {
         out[i] = 3000 + i;
-        if (out_conf)
-            out_conf[i] = 0.75f;
+        if (out_conf) out_conf[i] = 0.75f;
     }
     *n_out = len;
     *nats_per_byte = 1.5;
-    if (fake_step(1, (int32_t *)ids, NULL, n, 0, cb, user))
-        return BD3_E_CANCELLED;
+    if (fake_step(1, (int32_t *)ids, NULL, n, 0, cb, user)) return BD3_E_CANCELLED;
     return BD3_OK;
 }
 
@@ -209,16 +199,14 @@ static void fake_allow_and_wait(int n)
     int target = fake.steps_done + n;
     fake.permits += n;
     pthread_cond_broadcast(&fake.cond);
-    while (fake.steps_done < target)
-        pthread_cond_wait(&fake.cond, &fake.lock);
+    while (fake.steps_done < target) pthread_cond_wait(&fake.cond, &fake.lock);
     pthread_mutex_unlock(&fake.lock);
 }
 
 static void fake_wait_steps(int n)
 {
     pthread_mutex_lock(&fake.lock);
-    while (fake.steps_done < n)
-        pthread_cond_wait(&fake.cond, &fake.lock);
+    while (fake.steps_done < n) pthread_cond_wait(&fake.cond, &fake.lock);
     pthread_mutex_unlock(&fake.lock);
 }
 
@@ -228,11 +216,9 @@ static model_event *wait_event(model_worker *w)
 {
     for (;;) {
         model_event *e = model_worker_poll(w);
-        if (e)
-            return e;
+        if (e) return e;
         struct pollfd pfd = {model_worker_fd(w), POLLIN, 0};
-        if (poll(&pfd, 1, 60000) == 0)
-            fail_msg("no event from the worker");
+        if (poll(&pfd, 1, 60000) == 0) fail_msg("no event from the worker");
     }
 }
 
@@ -244,8 +230,7 @@ static model_event *wait_done(model_worker *w, uint64_t id, int *n_progress)
     for (;;) {
         model_event *e = wait_event(w);
         assert_int_equal(e->job_id, id);
-        if (e->kind == MODEL_EVENT_DONE)
-            return e;
+        if (e->kind == MODEL_EVENT_DONE) return e;
         assert_true(e->n_calls > last_call);
         last_call = e->n_calls;
         (*n_progress)++;
@@ -555,7 +540,7 @@ static void test_model_worker_shutdown_with_running_job(void **state)
     int32_t ids[2] = {FAKE_MASK, FAKE_MASK};
     model_job j = infill_job(ids, 2);
     model_worker_submit(w, &j);
-    fake_wait_steps(2); /* the endless job is running and has posted events */
+    fake_wait_steps(2);   /* the endless job is running and has posted events */
     model_worker_free(w); /* returns only when the thread stopped */
     struct fake f = fake_snapshot();
     assert_int_equal(f.cancelled_seen, 1);
@@ -572,7 +557,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_worker_newer_job_supersedes_running_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_stale_done_event_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_queued_job_cancelled_before_start, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_worker_continue_reports_blocks_and_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_worker_continue_reports_blocks_and_tokens, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_inspect_returns_alternatives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_revise_reports_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_worker_infill_fit_reports_the_kept_span, setup, teardown),

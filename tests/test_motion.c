@@ -29,10 +29,10 @@ static void test_motion_word_next_and_prev_skip_blank_runs(void **state)
 {
     const text *t = *state;
     assert_int_equal(motion_word_next(t, 0), 4);
-    assert_int_equal(motion_word_next(t, 4), 9);    /* over two blanks */
-    assert_int_equal(motion_word_next(t, 5), 9);    /* from inside a word */
+    assert_int_equal(motion_word_next(t, 4), 9); /* over two blanks */
+    assert_int_equal(motion_word_next(t, 5), 9); /* from inside a word */
     assert_int_equal(motion_word_prev(t, 9), 4);
-    assert_int_equal(motion_word_prev(t, 6), 4);    /* inside a word: its start */
+    assert_int_equal(motion_word_prev(t, 6), 4); /* inside a word: its start */
     assert_int_equal(motion_word_prev(t, 4), 0);
     assert_int_equal(motion_word_prev(t, 0), 0);
     assert_int_equal(motion_word_next(t, strlen(doc)), strlen(doc));
@@ -41,27 +41,27 @@ static void test_motion_word_next_and_prev_skip_blank_runs(void **state)
 static void test_motion_word_end_and_last(void **state)
 {
     const text *t = *state;
-    assert_int_equal(motion_word_end(t, 0), 3);     /* after "one" */
-    assert_int_equal(motion_word_end(t, 3), 7);     /* from a blank: after the next word */
-    assert_int_equal(motion_word_last(t, 0), 2);    /* vi e: on the last character of "one" */
-    assert_int_equal(motion_word_last(t, 2), 6);    /* already there: the next word's last */
-    assert_int_equal(motion_word_last(t, 7), 13);   /* over the blanks to "three" */
-    assert_int_equal(motion_word_last(t, 13), 14);  /* punctuation is a word of its own */
+    assert_int_equal(motion_word_end(t, 0), 3);    /* after "one" */
+    assert_int_equal(motion_word_end(t, 3), 7);    /* from a blank: after the next word */
+    assert_int_equal(motion_word_last(t, 0), 2);   /* vi e: on the last character of "one" */
+    assert_int_equal(motion_word_last(t, 2), 6);   /* already there: the next word's last */
+    assert_int_equal(motion_word_last(t, 7), 13);  /* over the blanks to "three" */
+    assert_int_equal(motion_word_last(t, 13), 14); /* punctuation is a word of its own */
 }
 
 static void test_motion_sentences_end_after_punctuation_and_blank(void **state)
 {
     const text *t = *state;
-    assert_int_equal(motion_sentence_next(t, 0), 16);   /* "Four", after ".\n" */
-    assert_int_equal(motion_sentence_next(t, 16), 27);  /* "Six", after "? " */
-    assert_int_equal(motion_sentence_prev(t, 29), 27);  /* inside: this sentence's start */
-    assert_int_equal(motion_sentence_prev(t, 27), 16);  /* at a start: the previous one */
+    assert_int_equal(motion_sentence_next(t, 0), 16);  /* "Four", after ".\n" */
+    assert_int_equal(motion_sentence_next(t, 16), 27); /* "Six", after "? " */
+    assert_int_equal(motion_sentence_prev(t, 29), 27); /* inside: this sentence's start */
+    assert_int_equal(motion_sentence_prev(t, 27), 16); /* at a start: the previous one */
 }
 
 static void test_motion_paragraphs_break_at_blank_lines(void **state)
 {
     const text *t = *state;
-    assert_int_equal(motion_paragraph_next(t, 0), 33);  /* "Seven" */
+    assert_int_equal(motion_paragraph_next(t, 0), 33); /* "Seven" */
     assert_int_equal(motion_paragraph_prev(t, 35), 33);
     assert_int_equal(motion_paragraph_prev(t, 33), 0);
 }
@@ -75,13 +75,13 @@ static void test_motion_units_around_a_position(void **state)
     assert_int_equal(e, 7);
     motion_line_range(t, 20, &s, &e);
     assert_int_equal(s, 16);
-    assert_int_equal(e, 32);            /* with its newline */
+    assert_int_equal(e, 32); /* with its newline */
     motion_sentence_range(t, 22, &s, &e);
     assert_int_equal(s, 16);
-    assert_int_equal(e, 27);            /* "Four five?" with the blank after it */
+    assert_int_equal(e, 27); /* "Four five?" with the blank after it */
     motion_paragraph_range(t, 20, &s, &e);
     assert_int_equal(s, 0);
-    assert_int_equal(e, 32);            /* the first paragraph, up to its blank line */
+    assert_int_equal(e, 32); /* the first paragraph, up to its blank line */
 }
 
 int main(void)
@@ -89,7 +89,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_motion_word_next_and_prev_skip_blank_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_motion_word_end_and_last, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_motion_sentences_end_after_punctuation_and_blank, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_motion_sentences_end_after_punctuation_and_blank, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_motion_paragraphs_break_at_blank_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_motion_units_around_a_position, setup, teardown),
     };

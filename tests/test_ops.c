@@ -29,10 +29,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static const bd3_hparams *hp(void)
-{
-    return bd3_model_hparams(g_model);
-}
+static const bd3_hparams *hp(void) { return bd3_model_hparams(g_model); }
 
 static bd3_sampler_params params(bd3_sampler_kind kind, int steps, uint64_t seed)
 {
@@ -74,23 +71,21 @@ static void test_forward_rows_equal_rows_of_full_forward(void **state)
 
 /* Collects chunks of bd3_forward_rows_each into one array. */
 typedef struct chunk_log {
-    float *all;     /* [n_rows, V] logits gathered */
-    int next;       /* row expected next */
-    int max_nj;     /* largest chunk seen */
-    int fail_at;    /* j0 at which to return BD3_E_IO, -1 never */
+    float *all;  /* [n_rows, V] logits gathered */
+    int next;    /* row expected next */
+    int max_nj;  /* largest chunk seen */
+    int fail_at; /* j0 at which to return BD3_E_IO, -1 never */
 } chunk_log;
 
 static bd3_status collect_rows(void *user, int j0, int nj, const float *logits)
 {
     chunk_log *l = user;
     const int V = hp()->n_vocab;
-    if (j0 == l->fail_at)
-        return BD3_E_IO;
+    if (j0 == l->fail_at) return BD3_E_IO;
     assert_int_equal(j0, l->next);
     memcpy(l->all + (size_t)j0 * V, logits, (size_t)nj * V * sizeof *logits);
     l->next = j0 + nj;
-    if (nj > l->max_nj)
-        l->max_nj = nj;
+    if (nj > l->max_nj) l->max_nj = nj;
     return BD3_OK;
 }
 
@@ -101,8 +96,7 @@ static void test_forward_rows_each_hands_over_all_rows_in_chunks(void **state)
     int32_t ids[50];
     int rows[11];
     fixture_fill_ids(hp(), ids, n, 31);
-    for (int j = 0; j < 11; j++)
-        rows[j] = 4 * j + 3;
+    for (int j = 0; j < 11; j++) rows[j] = 4 * j + 3;
     float *want = malloc((size_t)11 * V * sizeof *want);
     float *chunk = malloc((size_t)4 * V * sizeof *chunk);
     chunk_log l = {.all = malloc((size_t)11 * V * sizeof(float)), .fail_at = -1};
@@ -111,8 +105,7 @@ static void test_forward_rows_each_hands_over_all_rows_in_chunks(void **state)
                      BD3_OK);
     assert_int_equal(l.next, 11);
     assert_int_equal(l.max_nj, 4);
-    for (size_t i = 0; i < (size_t)11 * V; i++)
-        assert_true(fabsf(l.all[i] - want[i]) < 1e-5f);
+    for (size_t i = 0; i < (size_t)11 * V; i++) assert_true(fabsf(l.all[i] - want[i]) < 1e-5f);
     chunk_log f = {.all = l.all, .fail_at = 8};
     assert_int_equal(bd3_forward_rows_each(g_ctx, ids, n, BD3_GLOBAL, rows, 11, 4, chunk, collect_rows, &f),
                      BD3_E_IO);
@@ -133,12 +126,10 @@ static void test_infill_fills_every_mask_and_keeps_other_tokens(void **state)
                                 BD3_SAMPLE_MARGIN, BD3_SAMPLE_ENTROPY};
     for (int k = 0; k < 5; k++) {
         fixture_fill_ids(hp(), orig, n, 1);
-        for (int i = 10; i < 22; i++)
-            orig[i] = hp()->mask_id;
+        for (int i = 10; i < 22; i++) orig[i] = hp()->mask_id;
         orig[40] = hp()->mask_id;
         memcpy(ids, orig, n * sizeof *ids);
-        for (int i = 0; i < n; i++)
-            conf[i] = -1.0f;
+        for (int i = 0; i < n; i++) conf[i] = -1.0f;
         bd3_sampler_params p = params(kinds[k], 4, 5);
         assert_int_equal(bd3_infill(g_ctx, &p, ids, conf, n, NULL, NULL), BD3_OK);
         for (int i = 0; i < n; i++) {
@@ -185,8 +176,7 @@ static void test_infill_span_never_glues_onto_the_words_around_it(void **state)
     int inner_word = 0; /* tokens inside the span that start with a letter: nothing forbids them */
     for (uint64_t seed = 0; seed < 8; seed++) {
         memcpy(ids, l, nl * sizeof *ids);
-        for (int i = 0; i < span; i++)
-            ids[nl + i] = hp()->mask_id;
+        for (int i = 0; i < span; i++) ids[nl + i] = hp()->mask_id;
         memcpy(ids + nl + span, r, nr * sizeof *ids);
         bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed);
         assert_int_equal(bd3_infill(g_ctx, &p, ids, NULL, n, NULL, NULL), BD3_OK);
@@ -204,8 +194,7 @@ static void run_infill(uint64_t seed, int32_t *ids, float *conf, int n)
 {
     fixture_fill_ids(hp(), ids, n, 2);
     memset(conf, 0, (size_t)n * sizeof *conf);
-    for (int i = 5; i < 25; i++)
-        ids[i] = hp()->mask_id;
+    for (int i = 5; i < 25; i++) ids[i] = hp()->mask_id;
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed);
     p.top_p = 0.9;
     assert_int_equal(bd3_infill(g_ctx, &p, ids, conf, n, NULL, NULL), BD3_OK);
@@ -241,9 +230,9 @@ static void test_infill_rejects_bad_windows(void **state)
 }
 
 typedef struct cancel_state {
-    int calls;        /* callbacks seen */
-    int cancel_at;    /* callback number that returns nonzero */
-    int last_masked;  /* n_masked of the last callback */
+    int calls;       /* callbacks seen */
+    int cancel_at;   /* callback number that returns nonzero */
+    int last_masked; /* n_masked of the last callback */
 } cancel_state;
 
 static int cancel_cb(void *user, const bd3_progress *p)
@@ -261,15 +250,13 @@ static void test_infill_cancelled_by_callback_stops_and_reports_cancelled(void *
     int32_t ids[N];
     float conf[N];
     fixture_fill_ids(hp(), ids, N, 3);
-    for (int i = 10; i < 20; i++)
-        ids[i] = hp()->mask_id;
+    for (int i = 10; i < 20; i++) ids[i] = hp()->mask_id;
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 1);
     cancel_state cs = {.cancel_at = 3};
     assert_int_equal(bd3_infill(g_ctx, &p, ids, conf, N, cancel_cb, &cs), BD3_E_CANCELLED);
     assert_int_equal(cs.calls, 3);
     int masks = 0;
-    for (int i = 0; i < N; i++)
-        masks += ids[i] == hp()->mask_id;
+    for (int i = 0; i < N; i++) masks += ids[i] == hp()->mask_id;
     assert_int_equal(masks, 7);
     assert_int_equal(cs.last_masked, 7);
 }
@@ -336,11 +323,9 @@ static void test_continue_slides_past_n_ctx(void **state)
     assert_int_equal(bd3_continue(g_ctx, &p, B, prompt, 6, max_new, out, NULL, &n_out, &why, NULL, NULL),
                      BD3_OK);
     assert_true(n_out >= 0 && n_out <= max_new);
-    if (why == BD3_STOP_LIMIT)
-        assert_int_equal(n_out, max_new);
+    if (why == BD3_STOP_LIMIT) assert_int_equal(n_out, max_new);
     assert_true(bd3_cache_len(g_ctx) <= hp()->n_ctx - B);
-    for (int i = 0; i < n_out; i++)
-        assert_true(out[i] != hp()->mask_id && out[i] != hp()->eos_id);
+    for (int i = 0; i < n_out; i++) assert_true(out[i] != hp()->mask_id && out[i] != hp()->eos_id);
     free(out);
 }
 
@@ -349,10 +334,8 @@ static int progress_cb(void *user, const bd3_progress *p)
     int *offsets_ok = user;
     /* The canvas is the current block; it starts at a multiple of the block length. While the
      * prompt's complete blocks are committed the canvas is empty. */
-    if (p->n_canvas == 0 && p->n_done == 0)
-        return 0;
-    if (p->n_canvas != 4 || p->canvas_offset % 4 != 0)
-        *offsets_ok = 0;
+    if (p->n_canvas == 0 && p->n_done == 0) return 0;
+    if (p->n_canvas != 4 || p->canvas_offset % 4 != 0) *offsets_ok = 0;
     return 0;
 }
 
@@ -377,19 +360,15 @@ static void test_repeat_rule_drops_repetitions_of_a_period(void **state)
 {
     (void)state;
     int32_t x[64];
-    for (int i = 0; i < 20; i++)
-        x[i] = 7;
-    assert_int_equal(ops_repeat_tail(x, 20), 19);   /* 20 repeats of "7": keep one */
-    assert_int_equal(ops_repeat_tail(x, 15), 0);    /* shorter than 16 tokens */
-    for (int i = 0; i < 40; i++)
-        x[i] = 100 + i % 5;                          /* period 5, 8 periods */
+    for (int i = 0; i < 20; i++) x[i] = 7;
+    assert_int_equal(ops_repeat_tail(x, 20), 19);    /* 20 repeats of "7": keep one */
+    assert_int_equal(ops_repeat_tail(x, 15), 0);     /* shorter than 16 tokens */
+    for (int i = 0; i < 40; i++) x[i] = 100 + i % 5; /* period 5, 8 periods */
     x[0] = 1;
-    assert_int_equal(ops_repeat_tail(x, 40), 34);    /* keeps the first full period */
-    for (int i = 0; i < 40; i++)
-        x[i] = i;                                    /* no repetition */
+    assert_int_equal(ops_repeat_tail(x, 40), 34); /* keeps the first full period */
+    for (int i = 0; i < 40; i++) x[i] = i;        /* no repetition */
     assert_int_equal(ops_repeat_tail(x, 40), 0);
-    for (int i = 0; i < 30; i++)
-        x[i] = 200 + i % 10;                         /* period 10, 3 periods: not enough */
+    for (int i = 0; i < 30; i++) x[i] = 200 + i % 10; /* period 10, 3 periods: not enough */
     assert_int_equal(ops_repeat_tail(x, 30), 0);
 }
 
@@ -412,8 +391,7 @@ static void test_score_single_masking_matches_alternatives(void **state)
         int found = 0;
         for (int j = 0; j < V - 1; j++) {
             sum += prob[j];
-            if (j > 0)
-                assert_true(prob[j] <= prob[j - 1]);
+            if (j > 0) assert_true(prob[j] <= prob[j - 1]);
             assert_true(alt[j] != hp()->mask_id);
             if (alt[j] == ids[pos]) {
                 found = 1;
@@ -434,13 +412,11 @@ static void test_score_strided_gives_probabilities(void **state)
     int32_t ids[N];
     float conf[N];
     fixture_fill_ids(hp(), ids, N, 13);
-    for (int i = 0; i < N; i++)
-        conf[i] = -1.0f;
+    for (int i = 0; i < N; i++) conf[i] = -1.0f;
     cancel_state cs = {.cancel_at = 1000};
     assert_int_equal(bd3_score(g_ctx, ids, N, 8, conf, cancel_cb, &cs), BD3_OK);
     assert_int_equal(cs.calls, 8);
-    for (int i = 0; i < N; i++)
-        assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
+    for (int i = 0; i < N; i++) assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
 }
 
 static void test_alternatives_rejects_bad_arguments(void **state)
@@ -462,8 +438,7 @@ static void test_revise_changes_only_remasked_positions(void **state)
     float conf[N], oconf[N];
     uint8_t changed[N];
     fixture_fill_ids(hp(), orig, N, 14);
-    for (int i = 0; i < N; i++)
-        oconf[i] = 0.5f + 0.01f * (float)(i % 13);
+    for (int i = 0; i < N; i++) oconf[i] = 0.5f + 0.01f * (float)(i % 13);
     /* The four least confident positions of [8, 40): 10, 20, 30 and 33. */
     oconf[10] = 0.01f;
     oconf[20] = 0.02f;
@@ -475,8 +450,7 @@ static void test_revise_changes_only_remasked_positions(void **state)
         memcpy(ids, orig, sizeof ids);
         memcpy(conf, oconf, sizeof conf);
         bd3_sampler_params p = params(BD3_SAMPLE_CONFIDENCE, 0, seed);
-        assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, N, 8, 40, 4.0 / 32.0, changed, NULL, NULL),
-                         BD3_OK);
+        assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, N, 8, 40, 4.0 / 32.0, changed, NULL, NULL), BD3_OK);
         for (int i = 0; i < N; i++) {
             int remasked = i == 10 || i == 20 || i == 30 || i == 33;
             if (!remasked) {
@@ -505,8 +479,7 @@ static void test_revise_cancelled_restores_window(void **state)
     int32_t ids[N], orig[N];
     float conf[N], oconf[N];
     fixture_fill_ids(hp(), orig, N, 15);
-    for (int i = 0; i < N; i++)
-        oconf[i] = (float)i / N;
+    for (int i = 0; i < N; i++) oconf[i] = (float)i / N;
     memcpy(ids, orig, sizeof ids);
     memcpy(conf, oconf, sizeof conf);
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 0);
@@ -531,8 +504,7 @@ static void test_revise_keeps_word_boundary_class_of_every_token(void **state)
     int mixed = 0; /* remasked tokens whose class differs from some other remasked token's */
     for (uint64_t seed = 0; seed < 6; seed++) {
         memcpy(ids, tok, (size_t)n * sizeof *ids);
-        for (int i = 0; i < n; i++)
-            conf[i] = 0.01f; /* everything remasked */
+        for (int i = 0; i < n; i++) conf[i] = 0.01f; /* everything remasked */
         bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, seed);
         assert_int_equal(bd3_revise(g_ctx, &p, ids, conf, n, 0, n, 1.0, NULL, NULL, NULL), BD3_OK);
         for (int i = 0; i < n; i++) {
@@ -572,10 +544,8 @@ static int spans_cb(void *user, const bd3_progress *p)
 {
     spans_seen *s = user;
     int a_tok = 0, a_mask = 0, b_tok = 0, b_mask = 0;
-    for (int i = s->a_lo; i < s->a_hi; i++)
-        p->ids[i] == hp()->mask_id ? a_mask++ : a_tok++;
-    for (int i = s->b_lo; i < s->b_hi; i++)
-        p->ids[i] == hp()->mask_id ? b_mask++ : b_tok++;
+    for (int i = s->a_lo; i < s->a_hi; i++) p->ids[i] == hp()->mask_id ? a_mask++ : a_tok++;
+    for (int i = s->b_lo; i < s->b_hi; i++) p->ids[i] == hp()->mask_id ? b_mask++ : b_tok++;
     s->both_partial += a_tok && a_mask && b_tok && b_mask;
     s->calls++;
     return 0;
@@ -590,10 +560,8 @@ static void test_infill_fills_several_spans_jointly(void **state)
     int32_t ids[N], orig[N];
     float conf[N];
     fixture_fill_ids(hp(), orig, N, 21);
-    for (int i = 6; i < 14; i++)
-        orig[i] = hp()->mask_id;
-    for (int i = 30; i < 38; i++)
-        orig[i] = hp()->mask_id;
+    for (int i = 6; i < 14; i++) orig[i] = hp()->mask_id;
+    for (int i = 30; i < 38; i++) orig[i] = hp()->mask_id;
     memcpy(ids, orig, sizeof ids);
     memset(conf, 0, sizeof conf);
     bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 3);
@@ -658,8 +626,7 @@ static double nelbo_reference(const int32_t *ids, int rows, int B, uint64_t seed
     for (int row = 0; row < rows; row++) {
         const int32_t *x = ids + (size_t)row * L;
         double *t = malloc((size_t)nb * sizeof *t);
-        for (int b = 0; b < nb; b++)
-            t[b] = 1e-3 + (1.0 - 1e-3) * fmod(u0 + (row * nb + b) / M, 1.0);
+        for (int b = 0; b < nb; b++) t[b] = 1e-3 + (1.0 - 1e-3) * fmod(u0 + (row * nb + b) / M, 1.0);
         for (int i = 0; i < L; i++)
             noisy[i] = (i > 0 && bd3_rng_uniform(&r) < t[i / B]) ? hp()->mask_id : x[i];
         for (int b = 0; b < nb; b++) {
@@ -668,16 +635,13 @@ static double nelbo_reference(const int32_t *ids, int rows, int B, uint64_t seed
             memcpy(win + b0, noisy + b0, (size_t)len * sizeof *win);
             assert_int_equal(bd3_forward(g_ctx, win, b0 + len, B, logits), BD3_OK);
             for (int i = b0; i < b0 + len; i++) {
-                if (noisy[i] != hp()->mask_id)
-                    continue;
+                if (noisy[i] != hp()->mask_id) continue;
                 const float *row_logits = logits + (size_t)i * V;
                 double mx = -INFINITY, sum = 0.0;
                 for (int v = 0; v < V; v++)
-                    if (v != hp()->mask_id && row_logits[v] > mx)
-                        mx = row_logits[v];
+                    if (v != hp()->mask_id && row_logits[v] > mx) mx = row_logits[v];
                 for (int v = 0; v < V; v++)
-                    if (v != hp()->mask_id)
-                        sum += exp(row_logits[v] - mx);
+                    if (v != hp()->mask_id) sum += exp(row_logits[v] - mx);
                 loss -= ((row_logits[x[i]] - mx) - log(sum)) / t[b];
             }
         }
@@ -733,12 +697,10 @@ static double ref_log_prob(const float *logits, int V, int32_t mask_id, int32_t 
 {
     double mx = -INFINITY;
     for (int v = 0; v < V; v++)
-        if (v != mask_id && logits[v] > mx)
-            mx = logits[v];
+        if (v != mask_id && logits[v] > mx) mx = logits[v];
     double sum = 0.0;
     for (int v = 0; v < V; v++)
-        if (v != mask_id)
-            sum += exp((double)logits[v] - mx);
+        if (v != mask_id) sum += exp((double)logits[v] - mx);
     return (double)logits[tok] - mx - log(sum);
 }
 
@@ -772,8 +734,7 @@ static void test_score_ar_equals_block1_pass_over_prefix_and_mask(void **state)
     /* left to right: changing token 15 leaves the scores before it as they were */
     ids[15] = ids[15] == 1 ? 2 : 1;
     assert_int_equal(bd3_score_ar(c, ids, n, logp2, NULL, NULL), BD3_OK);
-    for (int i = 0; i < 15; i++)
-        assert_true(logp2[i] == logp[i]);
+    for (int i = 0; i < 15; i++) assert_true(logp2[i] == logp[i]);
     assert_true(logp2[15] != logp[15]);
     free(logits);
     bd3_ctx_free(c);
@@ -798,8 +759,7 @@ static void test_score_ar_runs_past_n_ctx_and_rejects_other_models(void **state)
     fixture_fill_ids(h, ids, n, 42);
     cancel_state cs = {.cancel_at = n + 1};
     assert_int_equal(bd3_score_ar(c, ids, n, logp, cancel_cb, &cs), BD3_OK);
-    for (int i = 0; i < n; i++)
-        assert_true(isfinite(logp[i]) && logp[i] < 0.0);
+    for (int i = 0; i < n; i++) assert_true(isfinite(logp[i]) && logp[i] < 0.0);
     assert_int_equal(cs.calls, n);
     cancel_state cs2 = {.cancel_at = 5};
     assert_int_equal(bd3_score_ar(c, ids, n, logp, cancel_cb, &cs2), BD3_E_CANCELLED);

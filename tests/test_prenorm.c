@@ -14,25 +14,25 @@
 #include "forward.h"
 #include "gguf_build.h"
 
-#define PN_V 16     /* vocabulary: the letters a..o and the mask */
-#define PN_D 8      /* hidden size */
-#define PN_H 2      /* query heads */
-#define PN_HD 8     /* head size: H * hd = 16 != D */
-#define PN_F 12     /* MLP width */
-#define PN_L 2      /* layers */
-#define PN_CTX 32   /* context */
-#define PN_B 4      /* block length */
+#define PN_V   16 /* vocabulary: the letters a..o and the mask */
+#define PN_D   8  /* hidden size */
+#define PN_H   2  /* query heads */
+#define PN_HD  8  /* head size: H * hd = 16 != D */
+#define PN_F   12 /* MLP width */
+#define PN_L   2  /* layers */
+#define PN_CTX 32 /* context */
+#define PN_B   4  /* block length */
 
 typedef struct pn_opts {
-    int shift;          /* bd3lm.diffusion.logit_shift */
-    int kv_heads;       /* head_count_kv (1 or 2) */
-    int bias;           /* q/k/v biases in every layer */
-    int qk_norm;        /* per-head q/k norms */
-    int tied;           /* no output.weight */
-    int bias_layer1;    /* defect: biases in layer 1 only */
+    int shift;            /* bd3lm.diffusion.logit_shift */
+    int kv_heads;         /* head_count_kv (1 or 2) */
+    int bias;             /* q/k/v biases in every layer */
+    int qk_norm;          /* per-head q/k norms */
+    int tied;             /* no output.weight */
+    int bias_layer1;      /* defect: biases in layer 1 only */
     const char *backbone; /* bd3lm.backbone */
-    int sub_block;      /* bd3lm.diffusion.sub_block_length; 0: absent */
-    int n_control;      /* ids 0 .. n_control-1 get token type 3 (control); 0: no token types */
+    int sub_block;        /* bd3lm.diffusion.sub_block_length; 0: absent */
+    int n_control;        /* ids 0 .. n_control-1 get token type 3 (control); 0: no token types */
 } pn_opts;
 
 static uint32_t pn_seed;
@@ -59,7 +59,8 @@ static void pn_write(const char *path, const pn_opts *o)
     gb_file f;
     gb_init(&f);
     pn_seed = 7;
-    const char *toks[PN_V] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "<|MASK|>"};
+    const char *toks[PN_V] = {"a", "b", "c", "d", "e", "f", "g", "h",
+                              "i", "j", "k", "l", "m", "n", "o", "<|MASK|>"};
     const uint32_t bl[1] = {PN_B};
     int K = o->kv_heads * PN_HD;
     gb_kv_str(&f, "general.architecture", "bd3lm");
@@ -91,8 +92,11 @@ static void pn_write(const char *path, const pn_opts *o)
     pn_tensor(&f, "token_embd.weight", PN_D, PN_V, 2.0f, 0.0f);
     char name[64];
     for (int l = 0; l < PN_L; l++) {
-#define PN_T(suffix, ne0, ne1, scale, base) \
-    do { snprintf(name, sizeof name, "blk.%d." suffix, l); pn_tensor(&f, name, ne0, ne1, scale, base); } while (0)
+#define PN_T(suffix, ne0, ne1, scale, base)                                                                  \
+    do {                                                                                                     \
+        snprintf(name, sizeof name, "blk.%d." suffix, l);                                                    \
+        pn_tensor(&f, name, ne0, ne1, scale, base);                                                          \
+    } while (0)
         PN_T("attn_norm.weight", PN_D, 1, 0.4f, 1.0f);
         PN_T("attn_q.weight", PN_D, PN_H * PN_HD, 0.8f, 0.0f);
         PN_T("attn_k.weight", PN_D, K, 0.8f, 0.0f);
@@ -280,9 +284,9 @@ static void test_prenorm_cache_matches_block_causal_passes(void **state)
 
 /* Progress of a continuation: the block canvas after every model call. */
 typedef struct pn_watch {
-    int calls;       /* callbacks seen with a block canvas */
-    int violations;  /* callbacks where a later sub-block had a token before an earlier one was done */
-    int mask_id;     /* the mask */
+    int calls;      /* callbacks seen with a block canvas */
+    int violations; /* callbacks where a later sub-block had a token before an earlier one was done */
+    int mask_id;    /* the mask */
 } pn_watch;
 
 static int pn_watch_cb(void *user, const bd3_progress *p)
@@ -325,8 +329,8 @@ static void test_prenorm_sub_blocks_are_denoised_left_to_right(void **state)
         assert_true(w.calls >= 8);
         if (sub) assert_int_equal(w.violations, 0);
         /* the uncached path decodes the same way and gives the same tokens */
-        assert_int_equal(bd3_continue_nocache(c, &p, PN_B, prompt, 4, 16, out2, NULL, &n_out2, &why, NULL,
-                                              NULL), BD3_OK);
+        assert_int_equal(
+            bd3_continue_nocache(c, &p, PN_B, prompt, 4, 16, out2, NULL, &n_out2, &why, NULL, NULL), BD3_OK);
         assert_int_equal(n_out, n_out2);
         assert_memory_equal(out, out2, (size_t)n_out * sizeof *out);
         bd3_ctx_free(c);

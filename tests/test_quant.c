@@ -1,7 +1,7 @@
 /* test_quant.c: the quantized products against naive loops: Q8_0 packing (exact), activation
- * quantization (error within half a step), Q4_0 packing (exact, 4.5 bits per value), and the int8 product of every variant the CPU runs
- * against a double-precision sum over the same quantized values, and the variants against each
- * other bit for bit. */
+ * quantization (error within half a step), Q4_0 packing (exact, 4.5 bits per value), and the int8 product of
+ * every variant the CPU runs against a double-precision sum over the same quantized values, and the variants
+ * against each other bit for bit. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -32,7 +32,9 @@ static uint8_t *make_q8_0(int rows, int cols)
         for (int b = 0; b < nb; b++) {
             uint8_t *blk = t + ((size_t)r * nb + b) * 34;
             /* f16 scale between 2^-10 and 2^-6, some zero */
-            uint16_t h = (r + b) % 11 == 0 ? 0 : (uint16_t)(((5 + (int)(4.0 * (rnd() + 1) / 2)) << 10) | ((unsigned)(rnd() * 1023.0) & 0x3ff));
+            uint16_t h = (r + b) % 11 == 0 ? 0
+                                           : (uint16_t)(((5 + (int)(4.0 * (rnd() + 1) / 2)) << 10) |
+                                                        ((unsigned)(rnd() * 1023.0) & 0x3ff));
             blk[0] = (uint8_t)(h & 0xff);
             blk[1] = (uint8_t)(h >> 8);
             for (int e = 0; e < 32; e++) blk[2 + e] = (uint8_t)(int8_t)(rnd() * 128.0);
@@ -48,7 +50,9 @@ static uint8_t *make_q4_0(int rows, int cols)
     for (int r = 0; r < rows; r++)
         for (int b = 0; b < nb; b++) {
             uint8_t *blk = t + ((size_t)r * nb + b) * 18;
-            uint16_t h = (r + b) % 11 == 0 ? 0 : (uint16_t)(((5 + (int)(4.0 * (rnd() + 1) / 2)) << 10) | ((unsigned)(rnd() * 1023.0) & 0x3ff));
+            uint16_t h = (r + b) % 11 == 0 ? 0
+                                           : (uint16_t)(((5 + (int)(4.0 * (rnd() + 1) / 2)) << 10) |
+                                                        ((unsigned)(rnd() * 1023.0) & 0x3ff));
             if ((r + b) % 7 == 3) h |= 0x8000;
             blk[0] = (uint8_t)(h & 0xff);
             blk[1] = (uint8_t)(h >> 8);
@@ -126,7 +130,8 @@ static void test_pack_f32_error_is_half_a_step(void **state)
             for (int e = 0; e < 32; e++) {
                 int c = 32 * b + e;
                 double err = fabs((double)quant_matrix_at(&m, r, c) - w[r * cols + c]);
-                if (err > 0.5 * step + 1e-12) fail_msg("w[%d,%d]: error %g > half step %g", r, c, err, step / 2);
+                if (err > 0.5 * step + 1e-12)
+                    fail_msg("w[%d,%d]: error %g > half step %g", r, c, err, step / 2);
             }
         }
     quant_matrix_free(&m);
@@ -204,8 +209,8 @@ static void check_matmul_bits(int bits, int rows, int cols, int n, float beta)
             if (beta == 0.0f && !(fabs(got - want) <= 1e-6 * mag + 1e-30))
                 fail_msg("y[%d,%d] = %.9g, want %.9g", i, o, (double)got, want);
             if (got != yb[i * ldy + o] && !(isnan(got) && isnan(yb[i * ldy + o])))
-                fail_msg("y[%d,%d]: %.9g differs from the portable variant's %.9g", i, o,
-                         (double)got, (double)yb[i * ldy + o]);
+                fail_msg("y[%d,%d]: %.9g differs from the portable variant's %.9g", i, o, (double)got,
+                         (double)yb[i * ldy + o]);
         }
         for (int o = rows; o < ldy; o++) /* columns past the matrix untouched */
             assert_true(y[i * ldy + o] == yb[i * ldy + o]);
@@ -230,9 +235,9 @@ static void test_matmul_matches_naive(void **state)
 {
     (void)state;
     check_matmul(16, 32, 1, 0.0f);
-    check_matmul(37, 96, 13, 0.0f);   /* partial tile, 8 + 4 + 1 rows */
+    check_matmul(37, 96, 13, 0.0f); /* partial tile, 8 + 4 + 1 rows */
     check_matmul(50, 384, 21, 0.0f);
-    check_matmul(33, 64, 9, 1.0f);    /* adds to y (logits with the bias preloaded) */
+    check_matmul(33, 64, 9, 1.0f); /* adds to y (logits with the bias preloaded) */
 }
 
 static void test_matmul_with_beta_adds_to_y(void **state)
@@ -272,7 +277,7 @@ static void test_pack_rows_and_views(void **state)
     float d[21 * 3];
     int32_t s[21 * 3];
     quant_rows(x, rows, cols, cols, q, d, s);
-    quant_matrix m = { .ld_blocks = ldb };
+    quant_matrix m = {.ld_blocks = ldb};
     m.q = aligned_alloc(64, 2 * ldb * QUANT_TILE_BYTES);
     m.d = aligned_alloc(64, 2 * ldb * QUANT_TILE * sizeof(float));
     quant_pack_rows(q, cols, d, nb, rows, cols, &m);
@@ -340,8 +345,8 @@ int main(void)
         cmocka_unit_test(test_matmul_with_beta_adds_to_y),
         cmocka_unit_test(test_pack_rows_and_views),
     };
-    static const char *names[] = { "quant, portable C", "quant, AVX2", "quant, AVX-512 (AVX2 products)",
-                                   "quant, AVX-512 VNNI" };
+    static const char *names[] = {"quant, portable C", "quant, AVX2", "quant, AVX-512 (AVX2 products)",
+                                  "quant, AVX-512 VNNI"};
     int failed = cmocka_run_group_tests(packing, NULL, NULL);
     for (int isa = KERN_ISA_BASE; isa <= (int)kern_isa_best(); isa++) {
         group_isa = (enum kern_isa)isa;

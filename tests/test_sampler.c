@@ -134,8 +134,7 @@ static void test_draw_is_deterministic_per_seed(void **state)
     (void)state;
     enum { V = 50 };
     float logits[V];
-    for (int v = 0; v < V; v++)
-        logits[v] = (float)sin(v * 1.3);
+    for (int v = 0; v < V; v++) logits[v] = (float)sin(v * 1.3);
     sampler *s = make_sampler(V, V - 1, 0.8, 0, 0.9);
     bd3_rng a, b, c;
     bd3_rng_seed(&a, 123);
@@ -293,8 +292,7 @@ static void test_top_p_one_keeps_every_token(void **state)
     sampler *s = make_sampler(5, 4, 1.0, 0, 1.0);
     int count[5] = {0};
     count_draws(s, logits, 8000, count, 14);
-    for (int v = 0; v < 4; v++)
-        assert_true(count[v] > 0);
+    for (int v = 0; v < 4; v++) assert_true(count[v] > 0);
     assert_int_equal(count[4], 0);
     assert_true(fabs(count[3] / 8000.0 - 0.125) < 0.02);
     sampler_free(s);
@@ -328,8 +326,7 @@ static void test_top_p_on_large_vocabulary_matches_full_sort(void **state)
     double *sorted = malloc(V * sizeof *sorted);
     bd3_rng g;
     bd3_rng_seed(&g, 77);
-    for (int v = 0; v < V; v++)
-        logits[v] = (float)(6.0 * bd3_rng_uniform(&g));
+    for (int v = 0; v < V; v++) logits[v] = (float)(6.0 * bd3_rng_uniform(&g));
     const double top_p = 0.6;
     sampler_softmax(logits, V, V - 1, prob);
     memcpy(sorted, prob, V * sizeof *sorted);
@@ -350,8 +347,7 @@ static void test_top_p_on_large_vocabulary_matches_full_sort(void **state)
         sampler_draw d;
         sampler_draw_token(s, logits, &r, &d);
         below += prob[d.token] < cutoff;
-        if (prob[d.token] == cutoff)
-            lowest_hit = 1;
+        if (prob[d.token] == cutoff) lowest_hit = 1;
         assert_true(fabs(d.conf - prob[d.token]) < 1e-12);
     }
     assert_int_equal(below, 0);
@@ -371,8 +367,7 @@ static void test_log_prob_matches_softmax_and_excludes_mask(void **state)
     assert_true(prob[3] == 0.0);
     assert_true(fabs(prob[0] + prob[1] + prob[2] - 1.0) < 1e-12);
     assert_true(fabs(lse - log(exp(0.5) + exp(-1.0) + exp(2.0))) < 1e-12);
-    for (int v = 0; v < 3; v++)
-        assert_true(fabs(sampler_log_prob(logits, 4, 3, v) - log(prob[v])) < 1e-12);
+    for (int v = 0; v < 3; v++) assert_true(fabs(sampler_log_prob(logits, 4, 3, v) - log(prob[v])) < 1e-12);
     assert_true(sampler_log_prob(logits, 4, 3, 3) == -INFINITY);
     assert_true(sampler_log_prob(logits, 4, 3, 9) == -INFINITY);
 }
@@ -388,8 +383,7 @@ static void test_schedule_counts_cover_every_mask_and_end_with_all(void **state)
             for (int i = 0; i < T && m > 0; i++) {
                 int k = sampler_schedule_count(m, i, T);
                 assert_true(k >= 1 && k <= m);
-                if (i == T - 1)
-                    assert_int_equal(k, m);
+                if (i == T - 1) assert_int_equal(k, m);
                 m -= k;
             }
             assert_int_equal(m, 0);
@@ -405,23 +399,21 @@ enum { CV = 8, MASK = 7 }; /* canvas tests: vocabulary of 8, id 7 is the mask */
 
 /* Fake model: position i prefers token i % 7 with a strength that grows with i. */
 typedef struct fake_model {
-    int n_calls;         /* calls made */
-    int rows_total;      /* rows asked for, summed */
-    int fail_at;         /* call index that fails with BD3_E_IO, -1 never */
-    int first_rows;      /* rows asked for by the first call */
-    float strength;      /* logit of the preferred token per position index; 0 means 0.5 */
+    int n_calls;    /* calls made */
+    int rows_total; /* rows asked for, summed */
+    int fail_at;    /* call index that fails with BD3_E_IO, -1 never */
+    int first_rows; /* rows asked for by the first call */
+    float strength; /* logit of the preferred token per position index; 0 means 0.5 */
 } fake_model;
 
 /* Hands the rows over in chunks of up to 3, as a chunked forward pass does. */
-static bd3_status fake_logits(void *user, const int32_t *ids, const int *rows, int n_rows,
-                              sampler_rows_fn fn, void *fn_user)
+static bd3_status fake_logits(void *user, const int32_t *ids, const int *rows, int n_rows, sampler_rows_fn fn,
+                              void *fn_user)
 {
     fake_model *f = user;
     (void)ids;
-    if (f->n_calls == f->fail_at)
-        return BD3_E_IO;
-    if (f->n_calls == 0)
-        f->first_rows = n_rows;
+    if (f->n_calls == f->fail_at) return BD3_E_IO;
+    if (f->n_calls == 0) f->first_rows = n_rows;
     f->n_calls++;
     f->rows_total += n_rows;
     float logits[3 * CV];
@@ -429,14 +421,12 @@ static bd3_status fake_logits(void *user, const int32_t *ids, const int *rows, i
         int nj = n_rows - j0 < 3 ? n_rows - j0 : 3;
         for (int j = 0; j < nj; j++) {
             int row = rows[j0 + j];
-            for (int v = 0; v < CV; v++)
-                logits[j * CV + v] = 0.0f;
+            for (int v = 0; v < CV; v++) logits[j * CV + v] = 0.0f;
             logits[j * CV + row % 7] = (f->strength > 0.0f ? f->strength : 0.5f) * (float)row;
             logits[j * CV + MASK] = 100.0f;
         }
         bd3_status st = fn(fn_user, j0, nj, logits);
-        if (st != BD3_OK)
-            return st;
+        if (st != BD3_OK) return st;
     }
     return BD3_OK;
 }
@@ -460,8 +450,8 @@ static void make_canvas(int32_t *ids, float *conf, int n)
     }
 }
 
-static void run_canvas(bd3_sampler_kind kind, int steps, double threshold, uint64_t seed,
-                       int32_t *ids, float *conf, int n, fake_model *f)
+static void run_canvas(bd3_sampler_kind kind, int steps, double threshold, uint64_t seed, int32_t *ids,
+                       float *conf, int n, fake_model *f)
 {
     bd3_sampler_params p;
     bd3_sampler_params_init(&p);
@@ -542,10 +532,8 @@ static void test_sampler_classes_restrict_each_position(void **state)
         bd3_rng_seed(&r, seed);
         assert_int_equal(sampler_denoise(s, &r, ids, conf, N, fake_logits, &f, NULL, NULL, NULL), BD3_OK);
         for (int i = 0; i < N; i++) {
-            if (i % 3 == 0)
-                continue; /* given, not drawn */
-            if (pos_allow[i] != SAMPLER_ANY_CLASS)
-                assert_true((pos_allow[i] >> tok_class[ids[i]]) & 1u);
+            if (i % 3 == 0) continue; /* given, not drawn */
+            if (pos_allow[i] != SAMPLER_ANY_CLASS) assert_true((pos_allow[i] >> tok_class[ids[i]]) & 1u);
             assert_true(conf[i] > 0.0f && conf[i] <= 1.0f);
         }
         /* one draw: token 5 (odd) is all but certain; class 0 keeps the even ones only */
@@ -648,8 +636,7 @@ static int log_step(void *user, const bd3_progress *p)
 {
     order_log *l = user;
     for (int i = 0; i < p->n_canvas; i++) {
-        if (l->prev[i] == MASK && p->ids[i] != MASK)
-            l->order[l->n++] = i;
+        if (l->prev[i] == MASK && p->ids[i] != MASK) l->order[l->n++] = i;
         l->prev[i] = p->ids[i];
     }
     return l->cancel_after >= 0 && p->n_calls >= l->cancel_after;
@@ -694,8 +681,7 @@ static void test_confidence_and_entropy_orders_unmask_most_certain_first(void **
         assert_int_equal(l.n, 13);
         int checked = kinds[k] == BD3_SAMPLE_CONFIDENCE ? 8 : l.n;
         assert_int_equal(l.order[0], 19);
-        for (int i = 1; i < checked; i++)
-            assert_true(l.order[i] < l.order[i - 1]);
+        for (int i = 1; i < checked; i++) assert_true(l.order[i] < l.order[i - 1]);
     }
 }
 
@@ -710,8 +696,7 @@ static void test_callback_cancels_after_requested_call(void **state)
     assert_int_equal(run_logged(BD3_SAMPLE_FIRST_HITTING, ids, conf, N, &l, &f), BD3_E_CANCELLED);
     assert_int_equal(f.n_calls, 3);
     int masks = 0;
-    for (int i = 0; i < N; i++)
-        masks += ids[i] == MASK;
+    for (int i = 0; i < N; i++) masks += ids[i] == MASK;
     assert_int_equal(masks, 13 - 3);
 }
 
@@ -765,8 +750,7 @@ static void test_step_schedule_unmasks_half_at_first_of_two_steps(void **state)
     assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
     int first = 0, total = 0;
     for (uint64_t seed = 0; seed < 20; seed++) {
-        for (int i = 0; i < N; i++)
-            ids[i] = MASK;
+        for (int i = 0; i < N; i++) ids[i] = MASK;
         fake_model f = {.fail_at = -1};
         bd3_rng r;
         bd3_rng_seed(&r, seed);
@@ -805,11 +789,11 @@ static void test_builtin_defaults_are_the_documented_values(void **state)
 
 /* Metadata of one test model: a key and how to write it. */
 typedef struct kv_case {
-    const char *key;  /* metadata key */
-    int type;         /* 0 u32, 1 f32, 2 string */
-    uint32_t u;       /* value when u32 */
-    float f;          /* value when f32 */
-    const char *s;    /* value when string */
+    const char *key; /* metadata key */
+    int type;        /* 0 u32, 1 f32, 2 string */
+    uint32_t u;      /* value when u32 */
+    float f;         /* value when f32 */
+    const char *s;   /* value when string */
 } kv_case;
 
 static void add_kv_cases(gb_file *f, void *user)

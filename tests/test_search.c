@@ -43,11 +43,11 @@ static void test_search_matches_across_pieces_and_smart_case(void **state)
 {
     (void)state;
     text *t = text_from("Hello World", 11);
-    text_insert(t, 8, "XX", 2);          /* Hello WoXXrld */
-    text_delete(t, 8, 2);                /* three pieces: "Hello Wo" "rld" */
+    text_insert(t, 8, "XX", 2); /* Hello WoXXrld */
+    text_delete(t, 8, 2);       /* three pieces: "Hello Wo" "rld" */
     search s;
     char err[128];
-    assert_true(search_init(&s, "world", false, err, sizeof err));   /* lower case: any case */
+    assert_true(search_init(&s, "world", false, err, sizeof err)); /* lower case: any case */
     search_match m;
     assert_true(search_next(&s, t, 0, false, false, &m));
     assert_int_equal(m.start, 6);
@@ -55,7 +55,7 @@ static void test_search_matches_across_pieces_and_smart_case(void **state)
     assert_true(search_init(&s, "World", false, err, sizeof err));
     assert_true(search_next(&s, t, 0, false, false, &m));
     search_release(&s);
-    assert_true(search_init(&s, "WORLD", false, err, sizeof err));   /* upper case: exact */
+    assert_true(search_init(&s, "WORLD", false, err, sizeof err)); /* upper case: exact */
     assert_false(search_next(&s, t, 0, false, true, &m));
     search_release(&s);
     text_free(t);
@@ -70,7 +70,7 @@ static void test_search_regex_groups_nul_and_expand(void **state)
     char err[128];
     assert_true(search_init(&s, "([a-z0-9]+)=([a-z0-9]+)", true, err, sizeof err));
     search_match m;
-    assert_true(search_next(&s, t, 0, false, false, &m));   /* past the NUL byte */
+    assert_true(search_next(&s, t, 0, false, false, &m)); /* past the NUL byte */
     assert_int_equal(m.start, 4);
     assert_int_equal(m.end, 11);
     size_t len;
@@ -81,7 +81,7 @@ static void test_search_regex_groups_nul_and_expand(void **state)
     assert_true(search_next(&s, t, m.end, false, false, &m));
     assert_int_equal(m.start, 12);
     assert_true(search_in(&s, t, 0, 5, &m));
-    assert_false(search_in(&s, t, 11, 12, &m));   /* the next match starts at 12 */
+    assert_false(search_in(&s, t, 11, 12, &m)); /* the next match starts at 12 */
     search_release(&s);
     assert_false(search_init(&s, "a(", true, err, sizeof err));
     assert_true(strlen(err) > 0);

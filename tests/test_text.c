@@ -54,8 +54,8 @@ static void test_text_delete_across_pieces(void **state)
 {
     (void)state;
     text *t = text_from("abcdef");
-    text_insert(t, 3, "XYZ", 3);           /* abcXYZdef */
-    assert_int_equal(text_delete(t, 2, 5), TEXT_OK);  /* ab + ef */
+    text_insert(t, 3, "XYZ", 3);                     /* abcXYZdef */
+    assert_int_equal(text_delete(t, 2, 5), TEXT_OK); /* ab + ef */
     assert_text(t, "abef");
     assert_int_equal(text_delete(t, 0, 4), TEXT_OK);
     assert_text(t, "");
@@ -94,7 +94,7 @@ static void test_text_typed_run_is_one_step(void **state)
     text *t = text_new();
     const char *word = "typing";
     for (size_t i = 0; i < strlen(word); i++) text_insert(t, i, word + i, 1);
-    assert_int_equal(text_n_pieces(t), 1);   /* consecutive typing extends one piece */
+    assert_int_equal(text_n_pieces(t), 1); /* consecutive typing extends one piece */
     text_snapshot(t);
     text_insert(t, 6, " more", 5);
     assert_text(t, "typing more");
@@ -111,13 +111,13 @@ static void test_text_group_makes_one_step_and_nests(void **state)
     text *t = text_from("abc");
     text_group_begin(t);
     text_delete(t, 0, 1);
-    text_snapshot(t);               /* ignored inside a group */
+    text_snapshot(t); /* ignored inside a group */
     text_group_begin(t);
     text_insert(t, 0, "X", 1);
     text_group_end(t);
     text_insert(t, 3, "Y", 1);
     text_group_end(t);
-    text_insert(t, 0, "after", 5);  /* a new step after the group */
+    text_insert(t, 0, "after", 5); /* a new step after the group */
     assert_text(t, "afterXbcY");
     text_undo(t, NULL);
     assert_text(t, "XbcY");
@@ -189,7 +189,7 @@ static void test_text_revision_changes_on_every_edit(void **state)
     assert_true(r2 != r1 && r2 != r0);
     uint8_t v = 7;
     text_attr_set(t, 0, 1, &v);
-    assert_int_equal(text_revision(t), r2);  /* attributes are not edits */
+    assert_int_equal(text_revision(t), r2); /* attributes are not edits */
     text_free(t);
 }
 
@@ -207,7 +207,7 @@ static void test_text_modified_follows_saved_state(void **state)
     text_redo(t, NULL);
     assert_false(text_modified(t));
     text_undo(t, NULL);
-    text_insert(t, 0, "y", 1);       /* the saved state left the history */
+    text_insert(t, 0, "y", 1); /* the saved state left the history */
     assert_true(text_modified(t));
     text_undo(t, NULL);
     assert_true(text_modified(t));
@@ -220,22 +220,22 @@ static void test_text_attributes_follow_text_through_edits_and_undo(void **state
     text *t = text_from("0123456789");
     uint8_t a[10], out[16];
     for (int i = 0; i < 10; i++) a[i] = (uint8_t)(10 + i);
-    assert_int_equal(text_attr_set(t, 0, 10, a), TEXT_OK);   /* lazily allocated original */
-    const uint8_t ins_attr[2] = { 200, 201 };
+    assert_int_equal(text_attr_set(t, 0, 10, a), TEXT_OK); /* lazily allocated original */
+    const uint8_t ins_attr[2] = {200, 201};
     text_insert_attr(t, 5, "ab", 2, ins_attr);
     assert_int_equal(text_attr_get(t, 3, 6, out), TEXT_OK);
-    const uint8_t want1[6] = { 13, 14, 200, 201, 15, 16 };
+    const uint8_t want1[6] = {13, 14, 200, 201, 15, 16};
     assert_memory_equal(out, want1, 6);
     text_snapshot(t);
-    text_delete(t, 4, 4);              /* 0123 + 6789 */
+    text_delete(t, 4, 4); /* 0123 + 6789 */
     assert_int_equal(text_attr_get(t, 3, 2, out), TEXT_OK);
     assert_int_equal(out[0], 13);
     assert_int_equal(out[1], 16);
     text_undo(t, NULL);
     assert_int_equal(text_attr_get(t, 0, 12, out), TEXT_OK);
-    const uint8_t want2[12] = { 10, 11, 12, 13, 14, 200, 201, 15, 16, 17, 18, 19 };
+    const uint8_t want2[12] = {10, 11, 12, 13, 14, 200, 201, 15, 16, 17, 18, 19};
     assert_memory_equal(out, want2, 12);
-    text_insert(t, 0, "zz", 2);        /* plain insert: attribute 0 */
+    text_insert(t, 0, "zz", 2); /* plain insert: attribute 0 */
     assert_int_equal(text_attr_get(t, 0, 3, out), TEXT_OK);
     assert_int_equal(out[0], 0);
     assert_int_equal(out[2], 10);
@@ -253,15 +253,15 @@ static void test_text_mark_follows_edits_and_dies_with_its_byte(void **state)
 {
     (void)state;
     text *t = text_from("hello world");
-    text_mark m = text_mark_set(t, 6);      /* 'w' */
+    text_mark m = text_mark_set(t, 6); /* 'w' */
     text_mark end = text_mark_set(t, 11);
     assert_int_equal(text_mark_set(t, 12), TEXT_MARK_NONE);
     text_insert(t, 0, ">> ", 3);
     assert_int_equal(text_mark_get(t, m), 9);
-    text_insert(t, 9, "new ", 4);           /* insert at the mark: it stays on its byte */
+    text_insert(t, 9, "new ", 4); /* insert at the mark: it stays on its byte */
     assert_int_equal(text_mark_get(t, m), 13);
     text_snapshot(t);
-    text_delete(t, 10, 6);                  /* deletes 'w' */
+    text_delete(t, 10, 6); /* deletes 'w' */
     assert_int_equal(text_mark_get(t, m), TEXT_POS_NONE);
     assert_int_equal(text_mark_get(t, end), text_size(t));
     text_undo(t, NULL);
@@ -336,14 +336,14 @@ static void test_text_large_single_line_insert(void **state)
 
 /* Random edits, undo and redo against a reference array of bytes and attributes. */
 typedef struct ref_state {
-    char *b;       /* bytes */
-    uint8_t *a;    /* attributes */
-    size_t n;      /* length */
+    char *b;    /* bytes */
+    uint8_t *a; /* attributes */
+    size_t n;   /* length */
 } ref_state;
 
 static ref_state ref_copy(const ref_state *r)
 {
-    ref_state c = { malloc(r->n + 1), malloc(r->n + 1), r->n };
+    ref_state c = {malloc(r->n + 1), malloc(r->n + 1), r->n};
     memcpy(c.b, r->b, r->n);
     memcpy(c.a, r->a, r->n);
     return c;
@@ -368,9 +368,9 @@ static void test_text_random_edits_match_reference(void **state)
     srand(12345);
     text *t = text_new();
     enum { MAXH = 400 };
-    ref_state hist[MAXH];      /* hist[k] = content after k steps */
+    ref_state hist[MAXH]; /* hist[k] = content after k steps */
     size_t cur = 0, top = 0;
-    hist[0] = (ref_state){ malloc(1), malloc(1), 0 };
+    hist[0] = (ref_state){malloc(1), malloc(1), 0};
     for (int it = 0; it < 1500 && top < MAXH - 1; it++) {
         int op = rand() % 10;
         if (op < 6) {
@@ -388,7 +388,10 @@ static void test_text_random_edits_match_reference(void **state)
                     size_t pos = r.n ? (size_t)rand() % (r.n + 1) : 0, len = 1 + (size_t)rand() % 8;
                     char b[8];
                     uint8_t a[8];
-                    for (size_t k = 0; k < len; k++) { b[k] = (char)rand(); a[k] = (uint8_t)rand(); }
+                    for (size_t k = 0; k < len; k++) {
+                        b[k] = (char)rand();
+                        a[k] = (uint8_t)rand();
+                    }
                     assert_int_equal(text_insert_attr(t, pos, b, len, a), TEXT_OK);
                     r.b = realloc(r.b, r.n + len + 1);
                     r.a = realloc(r.a, r.n + len + 1);
@@ -400,7 +403,10 @@ static void test_text_random_edits_match_reference(void **state)
                 }
             }
             text_snapshot(t);
-            for (size_t k = cur + 1; k <= top; k++) { free(hist[k].b); free(hist[k].a); }
+            for (size_t k = cur + 1; k <= top; k++) {
+                free(hist[k].b);
+                free(hist[k].a);
+            }
             hist[++cur] = r;
             top = cur;
         } else if (op < 8) {
@@ -425,7 +431,10 @@ static void test_text_random_edits_match_reference(void **state)
             text_attr_set(t, pos, 1, &hist[cur].a[pos]);
         }
     }
-    for (size_t k = 0; k <= top; k++) { free(hist[k].b); free(hist[k].a); }
+    for (size_t k = 0; k <= top; k++) {
+        free(hist[k].b);
+        free(hist[k].a);
+    }
     text_free(t);
 }
 
@@ -443,7 +452,7 @@ static void test_text_rollback_forgets_changes_and_keeps_earlier_steps(void **st
     assert_false(text_rollback(t, base + 10));
     assert_true(text_rollback(t, base));
     assert_text(t, "abc");
-    assert_false(text_can_redo(t));           /* rolled-back changes are gone, not redoable */
+    assert_false(text_can_redo(t)); /* rolled-back changes are gone, not redoable */
     text_insert(t, 3, "d", 1);
     assert_true(text_undo(t, NULL));
     assert_text(t, "abc");

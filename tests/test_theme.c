@@ -52,8 +52,8 @@ static void test_theme_color_parse_forms(void **state)
     assert_int_equal(theme_color_parse("#Ff8800", &c), 0);
     assert_int_equal(c.kind, THEME_COLOR_RGB);
     assert_int_equal(c.value, 0xff8800);
-    const char *bad[] = { "", "256", "-1", "#ff880", "#ff88001", "#gg0000", "purple", "1a",
-                          "0x10", "Red", "bright-" };
+    const char *bad[] = {"",       "256", "-1",   "#ff880", "#ff88001", "#gg0000",
+                         "purple", "1a",  "0x10", "Red",    "bright-"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (theme_color_parse(bad[i], &c) == 0) fail_msg("'%s' accepted", bad[i]);
 }
@@ -74,28 +74,28 @@ static void test_theme_index_rgb_matches_xterm(void **state)
 static void test_theme_resolve_rgb_to_each_depth(void **state)
 {
     (void)state;
-    theme_color orange = { THEME_COLOR_RGB, 0xff8700 };
+    theme_color orange = {THEME_COLOR_RGB, 0xff8700};
     assert_int_equal(theme_color_resolve(orange, THEME_DEPTH_TRUE), 0xff8700);
     assert_int_equal(theme_color_resolve(orange, THEME_DEPTH_256), 208); /* exact cube entry */
-    theme_color red = { THEME_COLOR_RGB, 0xe01010 };
+    theme_color red = {THEME_COLOR_RGB, 0xe01010};
     assert_int_equal(theme_color_resolve(red, THEME_DEPTH_8), 1);
-    theme_color navy = { THEME_COLOR_RGB, 0x0000c0 };
+    theme_color navy = {THEME_COLOR_RGB, 0x0000c0};
     assert_int_equal(theme_color_resolve(navy, THEME_DEPTH_8), 4);
-    theme_color grey = { THEME_COLOR_RGB, 0x4e4e4e };
+    theme_color grey = {THEME_COLOR_RGB, 0x4e4e4e};
     assert_int_equal(theme_color_resolve(grey, THEME_DEPTH_256), 239);
     assert_int_equal(theme_color_resolve(orange, THEME_DEPTH_NONE), -1);
     /* Near-black RGB must not be mistaken for a palette index in direct colour. */
-    theme_color near_black = { THEME_COLOR_RGB, 0x000005 };
+    theme_color near_black = {THEME_COLOR_RGB, 0x000005};
     assert_true(theme_color_resolve(near_black, THEME_DEPTH_TRUE) >= 8);
 }
 
 static void test_theme_resolve_index_and_default(void **state)
 {
     (void)state;
-    theme_color def = { THEME_COLOR_DEFAULT, 0 };
+    theme_color def = {THEME_COLOR_DEFAULT, 0};
     for (int d = THEME_DEPTH_NONE; d <= THEME_DEPTH_TRUE; d++)
         assert_int_equal(theme_color_resolve(def, (theme_depth)d), -1);
-    theme_color c = { THEME_COLOR_INDEX, 3 };
+    theme_color c = {THEME_COLOR_INDEX, 3};
     assert_int_equal(theme_color_resolve(c, THEME_DEPTH_8), 3);
     assert_int_equal(theme_color_resolve(c, THEME_DEPTH_256), 3);
     assert_int_equal(theme_color_resolve(c, THEME_DEPTH_TRUE), 3); /* palette colour kept */
@@ -112,13 +112,13 @@ static void test_theme_resolve_every_index_stays_in_range(void **state)
 {
     (void)state;
     for (uint32_t v = 0; v < 256; v++) {
-        theme_color c = { THEME_COLOR_INDEX, v };
+        theme_color c = {THEME_COLOR_INDEX, v};
         int32_t r8 = theme_color_resolve(c, THEME_DEPTH_8);
         assert_true(r8 >= 0 && r8 < 8);
         assert_int_equal(theme_color_resolve(c, THEME_DEPTH_256), (int32_t)v);
         /* 256 -> RGB -> 256 round trip for the cube and grey ramp. */
         if (v >= 16) {
-            theme_color rgb = { THEME_COLOR_RGB, theme_index_rgb((int)v) };
+            theme_color rgb = {THEME_COLOR_RGB, theme_index_rgb((int)v)};
             int32_t back = theme_color_resolve(rgb, THEME_DEPTH_256);
             assert_int_equal(theme_index_rgb(back), theme_index_rgb((int)v));
         }
@@ -214,8 +214,7 @@ static void test_theme_error_keeps_earlier_lines_and_long_lines_rejected(void **
     theme *t = theme_new();
     char err[256];
     const char *text = "error #123456\nbogus red\n";
-    assert_int_equal(theme_load_string(t, text, strlen(text), "x", err, sizeof err),
-                     THEME_E_SYNTAX);
+    assert_int_equal(theme_load_string(t, text, strlen(text), "x", err, sizeof err), THEME_E_SYNTAX);
     assert_int_equal(theme_style_get(t, THEME_ERROR)->fg.value, 0x123456);
     size_t n = THEME_MAX_LINE + 10;
     char *big = malloc(n);
@@ -263,7 +262,7 @@ static void test_theme_collapsed_colours_fall_back_to_attributes(void **state)
 static void test_theme_conf_buckets_stay_distinct_at_every_depth(void **state)
 {
     (void)state;
-    const char *names[] = { "dark", "light", "cb-safe", "mono" };
+    const char *names[] = {"dark", "light", "cb-safe", "mono"};
     for (int n = 0; n < 4; n++) {
         theme *t = theme_new();
         assert_int_equal(theme_add_dir(t, "themes"), THEME_OK);
@@ -276,8 +275,7 @@ static void test_theme_conf_buckets_stay_distinct_at_every_depth(void **state)
             for (int a = 0; a < THEME_N_BUCKETS; a++)
                 for (int b = a + 1; b < THEME_N_BUCKETS; b++)
                     if (r[a].fg == r[b].fg && r[a].bg == r[b].bg && r[a].attr == r[b].attr)
-                        fail_msg("%s: conf%d and conf%d look the same at depth %d", names[n],
-                                 a, b, d);
+                        fail_msg("%s: conf%d and conf%d look the same at depth %d", names[n], a, b, d);
             /* Selection must differ from normal text. */
             theme_resolved s = theme_style_resolve(t, THEME_SELECTION, (theme_depth)d);
             theme_resolved nt = theme_style_resolve(t, THEME_NORMAL, (theme_depth)d);
@@ -305,14 +303,14 @@ static void test_theme_mono_has_no_colours(void **state)
 static void test_theme_shipped_themes_set_every_slot(void **state)
 {
     (void)state;
-    const char *names[] = { "dark", "light", "cb-safe", "mono" };
+    const char *names[] = {"dark", "light", "cb-safe", "mono"};
     for (int n = 0; n < 4; n++) {
         char path[128];
         snprintf(path, sizeof path, "themes/%s.theme", names[n]);
         FILE *f = fopen(path, "r");
         assert_non_null(f);
         char line[512];
-        bool seen[THEME_N_SLOTS] = { false };
+        bool seen[THEME_N_SLOTS] = {false};
         bool thresholds = false;
         while (fgets(line, sizeof line, f)) {
             char word[64];
@@ -352,8 +350,8 @@ static void test_theme_include_and_override(void **state)
     assert_int_equal(theme_add_dir(t, "themes"), THEME_OK);
     char err[256];
     if (theme_load_name(t, "dark", err, sizeof err) != THEME_OK) fail_msg("%s", err);
-    assert_int_equal(theme_style_get(t, THEME_SELECTION)->bg.value, 3);          /* override */
-    assert_int_equal(theme_style_get(t, THEME_CONF0)->bg.value, 0x8700af);       /* inherited */
+    assert_int_equal(theme_style_get(t, THEME_SELECTION)->bg.value, 3);    /* override */
+    assert_int_equal(theme_style_get(t, THEME_CONF0)->bg.value, 0x8700af); /* inherited */
     assert_int_not_equal(theme_load_name(t, "loop", err, sizeof err), THEME_OK);
     assert_non_null(strstr(err, "no theme 'loop'"));
     assert_int_equal(theme_load_name(t, "absent", err, sizeof err), THEME_E_IO);

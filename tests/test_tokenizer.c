@@ -32,14 +32,20 @@ static void mapped_byte(int b, char *out)
         for (int i = 0; i < b; i++) n += !is_printable_byte(i);
         cp = 256 + n;
     }
-    if (cp < 0x80) { out[0] = (char)cp; out[1] = 0; }
-    else { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); out[2] = 0; }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        out[1] = 0;
+    } else {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        out[2] = 0;
+    }
 }
 
 typedef struct vocab {
-    char *tok[512];     /* token strings, id = index */
-    size_t len[512];    /* their lengths */
-    int n;              /* tokens used */
+    char *tok[512];  /* token strings, id = index */
+    size_t len[512]; /* their lengths */
+    int n;           /* tokens used */
 } vocab;
 
 static void vocab_init(vocab *v)
@@ -84,8 +90,8 @@ static tokenizer *make_tok(vocab *v, const char *const *merges, int n_merges)
     int mask = vocab_add(v, "<|mask|>");
     tokenizer *t = NULL;
     char err[200];
-    bd3_status st = tokenizer_new((const char *const *)v->tok, v->len, v->n, merges, mlen, n_merges,
-                                  eos, mask, &t, err, sizeof err);
+    bd3_status st = tokenizer_new((const char *const *)v->tok, v->len, v->n, merges, mlen, n_merges, eos,
+                                  mask, &t, err, sizeof err);
     if (st != BD3_OK) fail_msg("tokenizer_new: %s", err);
     return t;
 }
@@ -151,7 +157,8 @@ static void test_tokenizer_without_merges_gives_one_token_per_byte(void **state)
     size_t n = 0;
     assert_int_equal(tokenizer_encode(t, text, sizeof text - 1, &ids, &n), BD3_OK);
     assert_int_equal(n, sizeof text - 1);
-    for (size_t i = 0; i < n; i++) assert_int_equal(ids[i], (unsigned char)text[i] == 'h' ? id_of(&v, "h") : ids[i]);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ids[i], (unsigned char)text[i] == 'h' ? id_of(&v, "h") : ids[i]);
     char m[3];
     mapped_byte(0xff, m);
     assert_int_equal(ids[4], id_of(&v, m));
@@ -183,8 +190,8 @@ static void test_tokenizer_merges_every_occurrence_left_to_right(void **state)
     const char *merges[] = {"a a", "aa a"};
     vocab v;
     tokenizer *t = make_tok(&v, merges, 2);
-    expect_tokens(t, &v, "aaa", 3, "aaa", NULL);        /* a a -> aa, then aa a */
-    expect_tokens(t, &v, "aaaa", 4, "aa", "aa", NULL);  /* both a a pairs merge before aa a */
+    expect_tokens(t, &v, "aaa", 3, "aaa", NULL);         /* a a -> aa, then aa a */
+    expect_tokens(t, &v, "aaaa", 4, "aa", "aa", NULL);   /* both a a pairs merge before aa a */
     expect_tokens(t, &v, "aaaaa", 5, "aa", "aaa", NULL); /* aa aa a: only the second aa meets an a */
     tokenizer_free(t);
     vocab_free(&v);
@@ -211,8 +218,8 @@ static void test_tokenizer_keeps_last_space_of_a_run_for_the_next_word(void **st
     vocab v;
     tokenizer *t = make_tok(&v, merges, 4);
     expect_tokens(t, &v, "a   b", 5, "a", "ĠĠ", "Ġb", NULL);
-    expect_tokens(t, &v, "a   ", 4, "a", "ĠĠĠ", NULL);      /* at the end the whole run is one */
-    expect_tokens(t, &v, "\n\nx", 3, "Ċ", "Ċ", "x", NULL);   /* \n cannot join x: it stays alone */
+    expect_tokens(t, &v, "a   ", 4, "a", "ĠĠĠ", NULL);     /* at the end the whole run is one */
+    expect_tokens(t, &v, "\n\nx", 3, "Ċ", "Ċ", "x", NULL); /* \n cannot join x: it stays alone */
     expect_tokens(t, &v, "x\n\n", 3, "x", "ĊĊ", NULL);
     expect_tokens(t, &v, " \nb", 3, "Ġ", "Ċ", "b", NULL);
     tokenizer_free(t);
@@ -226,7 +233,10 @@ static void test_tokenizer_separates_letters_numbers_and_other(void **state)
     const char *merges[] = {"x Ã", "xÃ ©", "© 1", "c 1", "Ġ !", "! ?"};
     vocab v;
     tokenizer *t = make_tok(&v, merges, 6);
-    expect_tokens(t, &v, "x\xc3\xa9" "1", 4, "xÃ©", "1", NULL);
+    expect_tokens(t, &v,
+                  "x\xc3\xa9"
+                  "1",
+                  4, "xÃ©", "1", NULL);
     expect_tokens(t, &v, "abc1", 4, "a", "b", "c", "1", NULL);
     expect_tokens(t, &v, "a !?", 4, "a", "Ġ!", "?", NULL);
     tokenizer_free(t);
@@ -245,8 +255,11 @@ static void test_tokenizer_treats_invalid_bytes_as_other_characters(void **state
     tokenizer *t = make_tok(&v, merges, 1);
     char fffe[8];
     snprintf(fffe, sizeof fffe, "%s%s", ff, fe);
-    expect_tokens(t, &v, "\xff\xfe", 2, fffe, NULL);           /* one run of "other" characters */
-    expect_tokens(t, &v, "a\xff\xfe" "b", 4, "a", fffe, "b", NULL);
+    expect_tokens(t, &v, "\xff\xfe", 2, fffe, NULL); /* one run of "other" characters */
+    expect_tokens(t, &v,
+                  "a\xff\xfe"
+                  "b",
+                  4, "a", fffe, "b", NULL);
     /* a truncated sequence and an encoded surrogate are invalid too */
     expect_roundtrip(t, "\xe6\x97", 2);
     expect_roundtrip(t, "\xed\xa0\x80x", 4);
@@ -312,18 +325,22 @@ static void test_tokenizer_new_rejects_bad_merges_with_entry_number(void **state
     tokenizer *t = NULL;
     char err[200];
     /* "a b" makes "ab", which is not in this vocabulary */
-    assert_int_equal(tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 1, -1, -1, &t, err, sizeof err),
-                     BD3_E_FORMAT);
+    assert_int_equal(
+        tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 1, -1, -1, &t, err, sizeof err),
+        BD3_E_FORMAT);
     assert_null(t);
     assert_non_null(strstr(err, "entry 0"));
     vocab_add(&v, "ab");
-    assert_int_equal(tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 2, -1, -1, &t, err, sizeof err),
-                     BD3_E_FORMAT);
+    assert_int_equal(
+        tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 2, -1, -1, &t, err, sizeof err),
+        BD3_E_FORMAT);
     assert_non_null(strstr(err, "entry 1"));
-    assert_int_equal(tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 1, v.n, -1, &t, err, sizeof err),
-                     BD3_E_FORMAT);
-    assert_int_equal(tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 1, -1, -1, &t, err, sizeof err),
-                     BD3_OK);
+    assert_int_equal(
+        tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 1, v.n, -1, &t, err, sizeof err),
+        BD3_E_FORMAT);
+    assert_int_equal(
+        tokenizer_new((const char *const *)v.tok, v.len, v.n, bad, bl, 1, -1, -1, &t, err, sizeof err),
+        BD3_OK);
     tokenizer_free(t);
     vocab_free(&v);
 }
@@ -370,7 +387,6 @@ static void test_tokenizer_long_runs_round_trip(void **state)
     tokenizer_free(t);
     vocab_free(&v);
 }
-
 
 /* ---- Qwen2 rules on small vocabularies ---------------------------------------------------- */
 
@@ -419,7 +435,11 @@ static void test_tokenizer_qwen_applies_nfc_and_keeps_invalid_bytes(void **state
     free(a);
     free(b);
     /* invalid bytes pass through unchanged, one "other" character each; NFC applies around them */
-    assert_int_equal(tokenizer_encode(t, "x\xff" "e\xcc\x81\xc0", 6, &a, &na), BD3_OK);
+    assert_int_equal(tokenizer_encode(t,
+                                      "x\xff"
+                                      "e\xcc\x81\xc0",
+                                      6, &a, &na),
+                     BD3_OK);
     assert_int_equal(tokenizer_encode(t, "x\xff\xc3\xa9\xc0", 5, &b, &nb), BD3_OK);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, nb * sizeof *a);
@@ -486,7 +506,11 @@ static char *read_file(const char *path, size_t *len)
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
     char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); fclose(f); return NULL; }
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
     fclose(f);
     buf[n] = 0;
     *len = (size_t)n;
@@ -495,15 +519,25 @@ static char *read_file(const char *path, size_t *len)
 
 static size_t put_utf8(unsigned cp, char *o)
 {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
     if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
         o[2] = (char)(0x80 | (cp & 0x3F));
         return 3;
     }
-    o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
 }
 
@@ -519,7 +553,10 @@ static char *json_string(const char **p, size_t *len)
     char *out = malloc(span + 1);
     size_t n = 0;
     while (*s != '"') {
-        if (*s != '\\') { out[n++] = *s++; continue; }
+        if (*s != '\\') {
+            out[n++] = *s++;
+            continue;
+        }
         s++;
         char c = *s++;
         switch (c) {
@@ -598,8 +635,9 @@ static void test_tokenizer_matches_gpt2_reference_ids(void **state)
     assert_int_equal(n_merges, 50000);
     tokenizer *t = NULL;
     char err[200];
-    assert_int_equal(tokenizer_new((const char *const *)toks, tlens, n_vocab, (const char *const *)merges, mlens,
-                                   n_merges, 50256, 50257, &t, err, sizeof err), BD3_OK);
+    assert_int_equal(tokenizer_new((const char *const *)toks, tlens, n_vocab, (const char *const *)merges,
+                                   mlens, n_merges, 50256, 50257, &t, err, sizeof err),
+                     BD3_OK);
 
     char *ref = read_file(GPT2_IDS, &rlen);
     assert_non_null(ref);
@@ -619,7 +657,10 @@ static void test_tokenizer_matches_gpt2_reference_ids(void **state)
         for (long v; (v = strtol(idl, &e, 10)), e != idl; idl = e, i++) {
             if (i >= n || ids[i] != v)
                 fail_msg("\"%s\": id %zu is %d, GPT-2 has %ld", text, i, i < n ? ids[i] : -1, v);
-            if (*e == '\n') { i++; break; }
+            if (*e == '\n') {
+                i++;
+                break;
+            }
         }
         if (i != n) fail_msg("\"%s\": %zu ids, GPT-2 has %zu", text, n, i);
         expect_roundtrip(t, text, tl);
@@ -682,12 +723,12 @@ static const char *json_skip(const char *p)
 }
 
 typedef struct qwen_vocab {
-    char **toks;     /* [n] token strings (mapped form; added tokens literally) */
-    size_t *lens;    /* [n] their lengths */
-    int n;           /* tokens: the BPE vocabulary plus the added tokens */
+    char **toks;       /* [n] token strings (mapped form; added tokens literally) */
+    size_t *lens;      /* [n] their lengths */
+    int n;             /* tokens: the BPE vocabulary plus the added tokens */
     int32_t added[64]; /* ids of the added tokens */
-    int n_added;     /* entries of added */
-    tokenizer *t;    /* the tokenizer built from them */
+    int n_added;       /* entries of added */
+    tokenizer *t;      /* the tokenizer built from them */
 } qwen_vocab;
 
 /* Loads the package's tokenizer.json; 0 when the package is not installed. */
@@ -711,13 +752,19 @@ static int qwen_load(qwen_vocab *q)
         size_t clen = 0;
         for (;;) {
             p = skip_ws(p);
-            if (*p == '}') { p++; break; }
+            if (*p == '}') {
+                p++;
+                break;
+            }
             size_t kl;
             char *key = json_string(&p, &kl);
             p = skip_ws(strchr(p, ':') + 1);
-            if (strcmp(key, "id") == 0) id = strtol(p, (char **)&p, 10);
-            else if (strcmp(key, "content") == 0) content = json_string(&p, &clen);
-            else p = json_skip(p);
+            if (strcmp(key, "id") == 0)
+                id = strtol(p, (char **)&p, 10);
+            else if (strcmp(key, "content") == 0)
+                content = json_string(&p, &clen);
+            else
+                p = json_skip(p);
             free(key);
         }
         assert_true(id >= 0 && id < q->n && content);
@@ -781,7 +828,8 @@ static int qwen_load(qwen_vocab *q)
     }
     char err[200];
     assert_int_equal(tokenizer_new((const char *const *)q->toks, q->lens, q->n, (const char *const *)merges,
-                                   mlens, n_merges, 151643, -1, &q->t, err, sizeof err), BD3_OK);
+                                   mlens, n_merges, 151643, -1, &q->t, err, sizeof err),
+                     BD3_OK);
     assert_int_equal(tokenizer_set_pre(q->t, "qwen2", 5), BD3_OK);
     assert_int_equal(tokenizer_set_added(q->t, q->added, q->n_added), BD3_OK);
     for (int i = 0; i < n_merges; i++) free(merges[i]);
@@ -811,7 +859,10 @@ static void expect_id_line(const char *what, const int32_t *ids, size_t n, const
             fprintf(stderr, "\n reference: %.60s\n", line);
             fail_msg("%s: id %zu is %d, the reference has %ld", what, i, i < n ? ids[i] : -1, v);
         }
-        if (*e == '\n') { i++; break; }
+        if (*e == '\n') {
+            i++;
+            break;
+        }
     }
     if (i != n) fail_msg("%s: %zu ids, the reference has %zu", what, n, i);
 }
@@ -828,7 +879,8 @@ static void test_tokenizer_matches_qwen_reference_ids(void **state)
     char *ref = read_file(QWEN_IDS, &rlen);
     assert_non_null(ref);
     int cases = 0;
-    for (char *r = ref; (r = strstr(r, "\ntext ")) != NULL || (cases == 0 && (r = strstr(ref, "text ")) == ref);) {
+    for (char *r = ref;
+         (r = strstr(r, "\ntext ")) != NULL || (cases == 0 && (r = strstr(ref, "text ")) == ref);) {
         const char *qp = r + (*r == '\n' ? 6 : 5);
         size_t tl;
         char *text = json_string(&qp, &tl);

@@ -11,9 +11,17 @@
 static void test_utf8_encode_matches_known_bytes(void **state)
 {
     (void)state;
-    static const struct { uint32_t cp; const char *bytes; } cases[] = {
-        { 0x24, "$" }, { 0xa2, "\xc2\xa2" }, { 0x939, "\xe0\xa4\xb9" }, { 0x20ac, "\xe2\x82\xac" },
-        { 0xd55c, "\xed\x95\x9c" }, { 0x10348, "\xf0\x90\x8d\x88" }, { 0x10ffff, "\xf4\x8f\xbf\xbf" },
+    static const struct {
+        uint32_t cp;
+        const char *bytes;
+    } cases[] = {
+        {0x24, "$"},
+        {0xa2, "\xc2\xa2"},
+        {0x939, "\xe0\xa4\xb9"},
+        {0x20ac, "\xe2\x82\xac"},
+        {0xd55c, "\xed\x95\x9c"},
+        {0x10348, "\xf0\x90\x8d\x88"},
+        {0x10ffff, "\xf4\x8f\xbf\xbf"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[UTF8_MAX];
@@ -41,20 +49,23 @@ static void test_utf8_every_code_point_round_trips(void **state)
 static void test_utf8_decode_refuses_malformed(void **state)
 {
     (void)state;
-    static const struct { const char *bytes; size_t len; } bad[] = {
-        { "\xc0\xaf", 2 },             /* overlong '/' */
-        { "\xe0\x80\xaf", 3 },         /* overlong, three bytes */
-        { "\xf0\x80\x80\xaf", 4 },     /* overlong, four bytes */
-        { "\xed\xa0\x80", 3 },         /* a surrogate */
-        { "\xf4\x90\x80\x80", 4 },     /* above U+10FFFF */
-        { "\x80", 1 },                 /* a stray continuation byte */
-        { "\xe2\x82", 2 },             /* truncated */
-        { "\xe2\x28\xa1", 3 },         /* a continuation byte missing */
-        { "\xe2\x82\xac", 2 },         /* length shorter than the lead byte says */
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } bad[] = {
+        {"\xc0\xaf", 2},         /* overlong '/' */
+        {"\xe0\x80\xaf", 3},     /* overlong, three bytes */
+        {"\xf0\x80\x80\xaf", 4}, /* overlong, four bytes */
+        {"\xed\xa0\x80", 3},     /* a surrogate */
+        {"\xf4\x90\x80\x80", 4}, /* above U+10FFFF */
+        {"\x80", 1},             /* a stray continuation byte */
+        {"\xe2\x82", 2},         /* truncated */
+        {"\xe2\x28\xa1", 3},     /* a continuation byte missing */
+        {"\xe2\x82\xac", 2},     /* length shorter than the lead byte says */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(utf8_decode((const unsigned char *)bad[i].bytes, bad[i].len), -1);
-    assert_int_equal(utf8_lead_len(0x80), 1);   /* a stray byte counts as one */
+    assert_int_equal(utf8_lead_len(0x80), 1); /* a stray byte counts as one */
     assert_true(utf8_is_cont(0xbf));
     assert_false(utf8_is_cont(0xc0));
     assert_false(utf8_is_cont('a'));

@@ -18,13 +18,15 @@ static text *text_from(const char *s, size_t n)
 
 static view_opts opts(int width, bool wrap)
 {
-    return (view_opts){ .width = width, .wrap = wrap, .tab_width = 8, .hscroll = 0 };
+    return (view_opts){.width = width, .wrap = wrap, .tab_width = 8, .hscroll = 0};
 }
 
 static void test_view_wide_and_combining_clusters(void **state)
 {
     (void)state;
-    const char *s = "\xe6\x97\xa5\xe6\x9c\xac" "e\xcc\x81" "x";   /* 日本 é(e+U+0301) x */
+    const char *s = "\xe6\x97\xa5\xe6\x9c\xac"
+                    "e\xcc\x81"
+                    "x"; /* 日本 é(e+U+0301) x */
     text *t = text_from(s, strlen(s));
     view_opts o = opts(40, true);
     view_row row;
@@ -38,8 +40,8 @@ static void test_view_wide_and_combining_clusters(void **state)
     assert_int_equal(row.cells[2].width, 1);
     assert_string_equal(row.cells[2].glyph, "e\xcc\x81");
     assert_int_equal(row.cells[3].col, 5);
-    assert_int_equal(view_row_col(&row, 7), 4);   /* inside the cluster: its column */
-    assert_int_equal(view_row_pos(&row, 3), 3);   /* right half of a wide cell */
+    assert_int_equal(view_row_col(&row, 7), 4); /* inside the cluster: its column */
+    assert_int_equal(view_row_pos(&row, 3), 3); /* right half of a wide cell */
     assert_true(row.last);
     view_row_release(&row);
     text_free(t);
@@ -49,7 +51,8 @@ static void test_view_zwj_sequence_is_one_cluster(void **state)
 {
     (void)state;
     /* man ZWJ woman ZWJ girl, then 'a' */
-    const char *s = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7" "a";
+    const char *s = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7"
+                    "a";
     text *t = text_from(s, strlen(s));
     view_opts o = opts(40, true);
     view_row row;
@@ -69,7 +72,8 @@ static void test_view_zwj_sequence_is_one_cluster(void **state)
 static void test_view_controls_and_invalid_bytes_are_visible(void **state)
 {
     (void)state;
-    static const char s[] = "a\x1b[2J\xff\x00\x7f\xc2\x85\xe2\x80\xae" "b\r";
+    static const char s[] = "a\x1b[2J\xff\x00\x7f\xc2\x85\xe2\x80\xae"
+                            "b\r";
     size_t n = sizeof s - 1;
     text *t = text_from(s, n);
     view_opts o = opts(80, true);
@@ -85,7 +89,7 @@ static void test_view_controls_and_invalid_bytes_are_visible(void **state)
     assert_string_equal(row.cells[7].glyph, "^?");
     assert_string_equal(row.cells[8].glyph, "<U+0085>");
     assert_string_equal(row.cells[9].glyph, "<U+202E>");
-    assert_string_equal(row.cells[11].glyph, "^M");   /* a lone CR is shown */
+    assert_string_equal(row.cells[11].glyph, "^M"); /* a lone CR is shown */
     size_t covered = 0;
     for (int i = 0; i < row.n_cells; i++) {
         for (const char *g = row.cells[i].glyph; *g; g++)
@@ -136,7 +140,7 @@ static void test_view_soft_wrap_breaks_at_word_boundaries(void **state)
     assert_int_equal(starts[3], 16);
     assert_int_equal(starts[4], 24);
     assert_int_equal(view_row_start(t, 9, &o), 6);
-    assert_int_equal(view_row_start(t, 15, &o), 12);   /* the newline belongs to its row */
+    assert_int_equal(view_row_start(t, 15, &o), 12); /* the newline belongs to its row */
     assert_int_equal(view_row_start(t, strlen(s), &o), 24);
     assert_int_equal(view_row_prev(t, 16, &o), 12);
     assert_int_equal(view_row_prev(t, 6, &o), 0);
@@ -161,7 +165,7 @@ static void test_view_no_wrap_one_row_per_line_with_hscroll(void **state)
     size_t next = view_row_layout(t, 0, &o, &row);
     assert_int_equal(next, 18);
     assert_true(row.newline);
-    assert_int_equal(row.content_end, 16);   /* CRLF ends the line; CR not shown */
+    assert_int_equal(row.content_end, 16); /* CRLF ends the line; CR not shown */
     assert_int_equal(row.n_cells, 4);
     assert_string_equal(row.cells[0].glyph, "a");
     assert_int_equal(row.cells[0].col, 0);
@@ -180,7 +184,7 @@ static void test_view_row_start_in_very_long_line(void **state)
     view_opts o = opts(80, true);
     size_t pos = n - 1234;
     size_t rs = view_row_start(t, pos, &o);
-    assert_true(rs <= pos && pos - rs <= 80);   /* 80 columns and a hanging blank */
+    assert_true(rs <= pos && pos - rs <= 80); /* 80 columns and a hanging blank */
     view_row row;
     view_row_init(&row, 80);
     view_row_layout(t, rs, &o, &row);
@@ -212,11 +216,12 @@ static void test_view_row_starts_agree_across_anchors(void **state)
         if (next - 1 > p) assert_int_equal(view_row_start(t, next - 1, &o), p);
         checked++;
         if (row.last) break;
-        if (next > VIEW_ANCHOR + 3000 && next < 2 * VIEW_ANCHOR - 3000) next = view_row_start(t, 2 * VIEW_ANCHOR - 3000, &o);
+        if (next > VIEW_ANCHOR + 3000 && next < 2 * VIEW_ANCHOR - 3000)
+            next = view_row_start(t, 2 * VIEW_ANCHOR - 3000, &o);
         p = next;
     }
     assert_true(checked > 100);
-    assert_int_equal(view_row_start(t, n, &o), row.start);   /* the end is on the last row */
+    assert_int_equal(view_row_start(t, n, &o), row.start); /* the end is on the last row */
     view_row_release(&row);
     text_free(t);
 }

@@ -10,11 +10,9 @@
 
 static const cli_cmd cli_cmds[] = {
     {"info", 0, 1, "[MODEL]", "model metadata, sizes, parameters and sampler defaults",
-     "  MODEL                 the model file (the same as -m MODEL)\n",
-     cmd_info},
+     "  MODEL                 the model file (the same as -m MODEL)\n", cmd_info},
     {"tokenize", 0, 1, "[FILE]", "print the token ids of FILE (standard input without FILE)",
-     "  FILE                  text to tokenize; '-' or none: standard input\n",
-     cmd_tokenize},
+     "  FILE                  text to tokenize; '-' or none: standard input\n", cmd_tokenize},
     {"logits", CLI_OPT_IDS | CLI_OPT_MODE | CLI_OPT_STREAM | CLI_OPT_OUTPUT, 0,
      "--ids LIST --mode global|block:B [--stream] [-o FILE]",
      "raw logits of one model pass (float32 rows to FILE, text rows without -o)",
@@ -23,9 +21,10 @@ static const cli_cmd cli_cmds[] = {
      "      --stream          block:B through the KV cache, block by block (commit passes)\n"
      "  -o, --output FILE     write raw float32 rows [n, n_vocab] to FILE instead of text\n",
      cmd_logits},
-    {"generate", CLI_OPT_PROMPT | CLI_OPT_MAXNEW | CLI_OPT_BLOCK | CLI_OPT_NOCACHE | CLI_OPT_ECHO |
-     CLI_OPT_SAMPLER | CLI_OPT_SEED, 1,
-     "[-p TEXT | FILE] [-n N] [--block B] [--no-cache] [--echo]",
+    {"generate",
+     CLI_OPT_PROMPT | CLI_OPT_MAXNEW | CLI_OPT_BLOCK | CLI_OPT_NOCACHE | CLI_OPT_ECHO | CLI_OPT_SAMPLER |
+         CLI_OPT_SEED,
+     1, "[-p TEXT | FILE] [-n N] [--block B] [--no-cache] [--echo]",
      "continue a prompt block by block with the KV cache",
      "  -p, --prompt TEXT     the prompt (default: empty, which starts a new document)\n"
      "  FILE                  read the prompt from FILE ('-': standard input)\n"
@@ -37,8 +36,8 @@ static const cli_cmd cli_cmds[] = {
      "  On a terminal, control bytes of the text are shown as \\xNN; a pipe or file gets the\n"
      "  exact bytes.\n",
      cmd_generate},
-    {"infill", CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_LENGTH | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER |
-     CLI_OPT_SEED, 1,
+    {"infill",
+     CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_LENGTH | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER | CLI_OPT_SEED, 1,
      "(--range SPAN | --find TEXT) [--length N] [-o OUT] FILE",
      "regenerate a span of FILE with context on both sides; prints the whole file",
      "      --range SPAN      the span: START:END byte offsets (END exclusive), or\n"
@@ -51,8 +50,8 @@ static const cli_cmd cli_cmds[] = {
      "  -o, --output FILE     write the result to FILE instead of standard output\n"
      "  On a terminal, control bytes are shown as \\xNN; a pipe or -o gets the exact bytes.\n",
      cmd_infill},
-    {"revise", CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_FRACTION | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER |
-     CLI_OPT_SEED, 1,
+    {"revise",
+     CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_FRACTION | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER | CLI_OPT_SEED, 1,
      "[--range SPAN | --find TEXT] [--fraction X] [-o OUT] FILE",
      "remask the least confident tokens of a span of FILE and regenerate them",
      "      --range SPAN      the span to revise (default: the whole file): START:END bytes\n"
@@ -66,8 +65,7 @@ static const cli_cmd cli_cmds[] = {
      "  exact bytes.\n",
      cmd_revise},
     {"score", CLI_OPT_FORMAT | CLI_OPT_STRIDE | CLI_OPT_AR, 1,
-     "[--format plain|tsv|json|ansi] [--stride K | --ar] [FILE]",
-     "per-token confidence of existing text",
+     "[--format plain|tsv|json|ansi] [--stride K | --ar] [FILE]", "per-token confidence of existing text",
      "  FILE                  text to score; '-' or none: standard input\n"
      "      --format NAME     plain (p and token per line), tsv, json, or ansi (coloured text;\n"
      "                        the default on a terminal, plain otherwise)\n"
@@ -92,9 +90,29 @@ static const cli_cmd cli_cmds[] = {
 #define CLI_N_CMDS ((int)(sizeof cli_cmds / sizeof cli_cmds[0]))
 
 enum {
-    OPT_SEED = 1000, OPT_SAMPLER, OPT_STEPS, OPT_THRESHOLD, OPT_TEMPERATURE, OPT_TOP_P, OPT_TOP_K,
-    OPT_IDS, OPT_MODE, OPT_STREAM, OPT_ROWS, OPT_BLOCK, OPT_RANGE, OPT_LENGTH, OPT_FORMAT,
-    OPT_STRIDE, OPT_NOCACHE, OPT_ECHO, OPT_REFRESH, OPT_FIND, OPT_FRACTION, OPT_AR, OPT_COMPUTE,
+    OPT_SEED = 1000,
+    OPT_SAMPLER,
+    OPT_STEPS,
+    OPT_THRESHOLD,
+    OPT_TEMPERATURE,
+    OPT_TOP_P,
+    OPT_TOP_K,
+    OPT_IDS,
+    OPT_MODE,
+    OPT_STREAM,
+    OPT_ROWS,
+    OPT_BLOCK,
+    OPT_RANGE,
+    OPT_LENGTH,
+    OPT_FORMAT,
+    OPT_STRIDE,
+    OPT_NOCACHE,
+    OPT_ECHO,
+    OPT_REFRESH,
+    OPT_FIND,
+    OPT_FRACTION,
+    OPT_AR,
+    OPT_COMPUTE,
 };
 
 static const struct option cli_long_opts[] = {
@@ -159,18 +177,16 @@ static const char cli_common_help[] =
 static void cli_usage(FILE *f)
 {
     fprintf(f, "usage: bd3 COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
-    for (int i = 0; i < CLI_N_CMDS; i++)
-        fprintf(f, "  %-9s %s\n", cli_cmds[i].name, cli_cmds[i].help);
+    for (int i = 0; i < CLI_N_CMDS; i++) fprintf(f, "  %-9s %s\n", cli_cmds[i].name, cli_cmds[i].help);
     fprintf(f, "\n%s\nRun 'bd3 COMMAND --help' for the options of a command; 'man bd3' for more.\n",
             cli_common_help);
 }
 
 static void cli_cmd_usage(const cli_cmd *cmd, FILE *f)
 {
-    fprintf(f, "usage: bd3 %s [-m MODEL] %s\n%s\n\nOptions of %s:\n%s\n", cmd->name, cmd->usage,
-            cmd->help, cmd->name, cmd->options);
-    if (cmd->accepts & CLI_OPT_SAMPLER)
-        fprintf(f, "%s\n", cli_sampler_help);
+    fprintf(f, "usage: bd3 %s [-m MODEL] %s\n%s\n\nOptions of %s:\n%s\n", cmd->name, cmd->usage, cmd->help,
+            cmd->name, cmd->options);
+    if (cmd->accepts & CLI_OPT_SAMPLER) fprintf(f, "%s\n", cli_sampler_help);
     fputs(cli_common_help, f);
 }
 
@@ -222,9 +238,13 @@ static unsigned cli_opt_bit(int code)
     case OPT_FRACTION: return CLI_OPT_FRACTION;
     case OPT_AR: return CLI_OPT_AR;
     case OPT_SEED: return CLI_OPT_SEED;
-    case OPT_SAMPLER: case OPT_STEPS: case OPT_THRESHOLD: case OPT_TEMPERATURE: case OPT_TOP_P:
-    case OPT_TOP_K: case OPT_REFRESH:
-        return CLI_OPT_SAMPLER;
+    case OPT_SAMPLER:
+    case OPT_STEPS:
+    case OPT_THRESHOLD:
+    case OPT_TEMPERATURE:
+    case OPT_TOP_P:
+    case OPT_TOP_K:
+    case OPT_REFRESH: return CLI_OPT_SAMPLER;
     default: return 0;
     }
 }
@@ -282,8 +302,10 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
         }
         case OPT_SAMPLER:
             if (bd3_sampler_kind_parse(optarg, &o->sp.kind)) {
-                cli_error(o, "--sampler: unknown sampler '%s' (first-hitting, steps, confidence, "
-                             "margin, entropy)", optarg);
+                cli_error(o,
+                          "--sampler: unknown sampler '%s' (first-hitting, steps, confidence, "
+                          "margin, entropy)",
+                          optarg);
                 return -1;
             }
             o->sp_given |= CLI_SP_KIND;
@@ -382,9 +404,7 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
             break;
         case OPT_NOCACHE: o->no_cache = 1; break;
         case OPT_ECHO: o->echo = 1; break;
-        default:
-            cli_error(o, "unknown option %s", argv[optind - 1]);
-            return -1;
+        default: cli_error(o, "unknown option %s", argv[optind - 1]); return -1;
         }
     }
     o->args = argv + optind;
@@ -416,8 +436,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     for (int i = 0; i < CLI_N_CMDS; i++) {
-        if (strcmp(name, cli_cmds[i].name) != 0)
-            continue;
+        if (strcmp(name, cli_cmds[i].name) != 0) continue;
         cli_opts o;
         int r = cli_parse(&cli_cmds[i], argc - 1, argv + 1, &o);
         if (r == 1) {

@@ -32,13 +32,14 @@ int cli_load(cli_opts *o, bd3_model **m, bd3_ctx **c)
     char path[4096];
     const char *file = o->model;
     *m = NULL;
-    if (c)
-        *c = NULL;
+    if (c) *c = NULL;
     if (!file) {
         bd3_status st = bd3_default_model_path(path, sizeof path);
         if (st != BD3_OK) {
-            cli_error(o, "no model given (-m FILE) and no default model found (set BD3_MODEL, "
-                         "or install %s)", st == BD3_E_IO ? path : "default.gguf");
+            cli_error(o,
+                      "no model given (-m FILE) and no default model found (set BD3_MODEL, "
+                      "or install %s)",
+                      st == BD3_E_IO ? path : "default.gguf");
             return CLI_EXIT_FAIL;
         }
         file = path;
@@ -62,8 +63,7 @@ int cli_load(cli_opts *o, bd3_model **m, bd3_ctx **c)
     if (o->sp_given & CLI_SP_TOP_K) o->sp.top_k = given.top_k;
     if (o->sp_given & CLI_SP_SEED) o->sp.seed = given.seed;
     if (o->sp_given & CLI_SP_REFRESH) o->sp.refresh = given.refresh;
-    if (!(o->fraction > 0))
-        o->fraction = d.revise_fraction;
+    if (!(o->fraction > 0)) o->fraction = d.revise_fraction;
     if (c) {
         st = bd3_ctx_new(*m, o->threads, c);
         if (st != BD3_OK) {
@@ -107,12 +107,10 @@ int cli_read_file(const cli_opts *o, const char *path, char **data, size_t *len)
         }
         size_t got = fread(buf + n, 1, cap - 1 - n, f);
         n += got;
-        if (got == 0)
-            break;
+        if (got == 0) break;
     }
     int bad = ferror(f);
-    if (!is_stdin)
-        fclose(f);
+    if (!is_stdin) fclose(f);
     if (!buf || bad) {
         cli_error(o, "cannot read %s: %s", is_stdin ? "standard input" : path,
                   buf ? "read error" : "out of memory");
@@ -135,8 +133,7 @@ int cli_parse_mode(const char *s, int *block_len)
         char *end;
         errno = 0;
         long b = strtol(s + 6, &end, 10);
-        if (errno || end == s + 6 || *end || b <= 0 || b > 1 << 20)
-            return -1;
+        if (errno || end == s + 6 || *end || b <= 0 || b > 1 << 20) return -1;
         *block_len = (int)b;
         return 0;
     }
@@ -146,22 +143,15 @@ int cli_parse_mode(const char *s, int *block_len)
 /* Length of the valid UTF-8 sequence at s (at most len bytes), or 0 when invalid. */
 static size_t cli_utf8_len(const unsigned char *s, size_t len)
 {
-    if (s[0] < 0x80)
-        return 1;
+    if (s[0] < 0x80) return 1;
     size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
-    if (n == 0 || n > len)
-        return 0;
+    if (n == 0 || n > len) return 0;
     for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if (n == 3 && s[0] == 0xe0 && s[1] < 0xa0)
-        return 0;
-    if (n == 3 && s[0] == 0xed && s[1] >= 0xa0)
-        return 0;
-    if (n == 4 && s[0] == 0xf0 && s[1] < 0x90)
-        return 0;
-    if (n == 4 && s[0] == 0xf4 && s[1] >= 0x90)
-        return 0;
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && s[0] == 0xe0 && s[1] < 0xa0) return 0;
+    if (n == 3 && s[0] == 0xed && s[1] >= 0xa0) return 0;
+    if (n == 4 && s[0] == 0xf0 && s[1] < 0x90) return 0;
+    if (n == 4 && s[0] == 0xf4 && s[1] >= 0x90) return 0;
     return n;
 }
 
@@ -188,9 +178,11 @@ void cli_put_escaped(FILE *f, const char *s, size_t len, int json)
             i++;
         } else {
             size_t n = cli_utf8_len(u + i, len - i);
-            if (n == 2 && ch == 0xc2 && u[i + 1] < 0xa0) {   /* a C1 control, as C0 above */
-                if (json) fprintf(f, "\\u%04x", u[i + 1]);
-                else fprintf(f, "\\x%02x\\x%02x", ch, u[i + 1]);
+            if (n == 2 && ch == 0xc2 && u[i + 1] < 0xa0) { /* a C1 control, as C0 above */
+                if (json)
+                    fprintf(f, "\\u%04x", u[i + 1]);
+                else
+                    fprintf(f, "\\x%02x\\x%02x", ch, u[i + 1]);
                 i += 2;
             } else if (n == 0) {
                 /* JSON strings cannot hold raw bytes: show them as U+FFFD-free escapes. */
@@ -237,9 +229,11 @@ int cli_utf8_incomplete_tail(const char *s, size_t len)
     const unsigned char *u = (const unsigned char *)s;
     for (size_t back = 1; back <= 3 && back <= len; back++) {
         unsigned char ch = u[len - back];
-        if ((ch & 0xc0) == 0x80)
-            continue; /* a continuation byte: look further back for the lead */
-        size_t need = ch >= 0xf0 && ch <= 0xf4 ? 4 : ch >= 0xe0 && ch < 0xf0 ? 3 : ch >= 0xc2 && ch < 0xe0 ? 2 : 1;
+        if ((ch & 0xc0) == 0x80) continue; /* a continuation byte: look further back for the lead */
+        size_t need = ch >= 0xf0 && ch <= 0xf4  ? 4
+                      : ch >= 0xe0 && ch < 0xf0 ? 3
+                      : ch >= 0xc2 && ch < 0xe0 ? 2
+                                                : 1;
         return need > back ? (int)back : 0;
     }
     return 0;
@@ -255,8 +249,7 @@ void cli_out_init(cli_out *w, FILE *f)
 
 void cli_out_write(cli_out *w, const char *s, size_t len)
 {
-    if (len == 0)
-        return;
+    if (len == 0) return;
     w->last = (unsigned char)s[len - 1];
     if (!w->tty) {
         fwrite(s, 1, len, w->f);
@@ -279,8 +272,7 @@ void cli_out_write(cli_out *w, const char *s, size_t len)
 
 void cli_out_finish(cli_out *w)
 {
-    if (w->n_carry > 0)
-        cli_put_text(w->f, w->carry, w->n_carry);
+    if (w->n_carry > 0) cli_put_text(w->f, w->carry, w->n_carry);
     w->n_carry = 0;
 }
 
@@ -303,22 +295,17 @@ void cli_progress_start(cli_progress *p, const cli_opts *o, const char *label)
 
 void cli_progress_show(cli_progress *p, double done, double total, const char *what)
 {
-    if (!p || !p->enabled || p->hold)
-        return;
+    if (!p || !p->enabled || p->hold) return;
     double now = cli_now();
-    if (now - p->start < 1.0 || now - p->last_draw < 0.1)
-        return;
+    if (now - p->start < 1.0 || now - p->last_draw < 0.1) return;
     p->last_draw = now;
     double frac = total > 0 ? done / total : 0.0;
-    if (frac < 0)
-        frac = 0;
-    if (frac > 1)
-        frac = 1;
+    if (frac < 0) frac = 0;
+    if (frac > 1) frac = 1;
     enum { WIDTH = 30 };
     char bar[WIDTH + 1];
     int fill = (int)(frac * WIDTH + 0.5);
-    for (int i = 0; i < WIDTH; i++)
-        bar[i] = i < fill ? '#' : '-';
+    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '-';
     bar[WIDTH] = '\0';
     fprintf(stderr, "\r%s [%s] %3d%% %s %.1fs\033[K", p->label, bar, (int)(frac * 100 + 0.5),
             what ? what : "", now - p->start);
@@ -337,8 +324,7 @@ int cli_progress_step(void *user, const bd3_progress *pr)
 
 int cli_stream_write(cli_out *w, cli_progress *p, const char *s, size_t len)
 {
-    if (w->tty)
-        cli_progress_end(p);
+    if (w->tty) cli_progress_end(p);
     cli_out_write(w, s, len);
     int bad = ferror(w->f) || fflush(w->f) != 0;
     p->hold = w->tty && w->last != '\n';
@@ -359,11 +345,9 @@ static long cli_span_number(const char **s)
 {
     const char *p = *s;
     long v = 0;
-    if (*p < '0' || *p > '9')
-        return -1;
+    if (*p < '0' || *p > '9') return -1;
     while (*p >= '0' && *p <= '9') {
-        if (v > (LONG_MAX - 9) / 10)
-            return -1;
+        if (v > (LONG_MAX - 9) / 10) return -1;
         v = v * 10 + (*p++ - '0');
     }
     *s = p;
@@ -374,19 +358,16 @@ static long cli_span_number(const char **s)
  * text[0..len), or -1 when the text has no such position. */
 static long cli_line_col(const char *text, size_t len, long line, long col)
 {
-    if (line < 1 || col < 1)
-        return -1;
+    if (line < 1 || col < 1) return -1;
     size_t at = 0;
     for (long l = 1; l < line; l++) {
         const char *nl = memchr(text + at, '\n', len - at);
-        if (!nl)
-            return -1;
+        if (!nl) return -1;
         at = (size_t)(nl - text) + 1;
     }
     const char *nl = memchr(text + at, '\n', len - at);
     size_t line_len = (nl ? (size_t)(nl - text) : len) - at;
-    if ((size_t)col > line_len + 1)
-        return -1;
+    if ((size_t)col > line_len + 1) return -1;
     return (long)(at + (size_t)col - 1);
 }
 
@@ -402,8 +383,7 @@ int cli_span(const cli_opts *o, const char *name, const char *text, size_t len, 
         *a = (size_t)(hit - text);
         *b = *a + k;
         size_t count = 1;
-        for (const char *p = hit + 1; (p = memmem(p, len - (size_t)(p - text), o->find, k)); p++)
-            count++;
+        for (const char *p = hit + 1; (p = memmem(p, len - (size_t)(p - text), o->find, k)); p++) count++;
         if (count > 1 && !o->quiet)
             fprintf(stderr, "bd3 %s: --find: %zu occurrences, the first is used\n", o->cmd, count);
         return CLI_EXIT_OK;
@@ -444,14 +424,13 @@ int cli_span(const cli_opts *o, const char *name, const char *text, size_t len, 
     return CLI_EXIT_OK;
 }
 
-int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len, size_t *a,
-                    size_t *b, size_t *i0, size_t *i1)
+int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len, size_t *a, size_t *b,
+                    size_t *i0, size_t *i1)
 {
     size_t off = 0, lo = n, hi = n, s = len, e = len;
     for (size_t i = 0; i < n; i++) {
         size_t tl = 0;
-        if (!bd3_token_bytes(m, ids[i], &tl))
-            tl = 0;
+        if (!bd3_token_bytes(m, ids[i], &tl)) tl = 0;
         if (lo == n && off + tl > *a) { /* the token that holds byte a */
             lo = i;
             s = off;
@@ -462,8 +441,7 @@ int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len
         }
         off += tl;
     }
-    if (off != len)
-        return -1;
+    if (off != len) return -1;
     if (*a == *b) { /* an insertion point inside a token moves to that token's start */
         hi = lo;
         e = s;

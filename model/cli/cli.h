@@ -13,75 +13,80 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
 /* Options that only some subcommands accept (bits of cli_cmd.accepts). */
 enum {
-    CLI_OPT_IDS = 1 << 0,     /* --ids LIST */
-    CLI_OPT_MODE = 1 << 1,    /* --mode global|block:B */
-    CLI_OPT_STREAM = 1 << 2,  /* --stream */
-    CLI_OPT_OUTPUT = 1 << 3,  /* -o FILE */
-    CLI_OPT_ROWS = 1 << 4,    /* --rows N */
-    CLI_OPT_PROMPT = 1 << 5,  /* -p TEXT */
-    CLI_OPT_MAXNEW = 1 << 6,  /* -n N */
-    CLI_OPT_BLOCK = 1 << 7,   /* --block B */
-    CLI_OPT_RANGE = 1 << 8,   /* --range START:END */
-    CLI_OPT_LENGTH = 1 << 9,  /* --length N */
-    CLI_OPT_FORMAT = 1 << 10, /* --format NAME */
-    CLI_OPT_STRIDE = 1 << 11, /* --stride K */
-    CLI_OPT_NOCACHE = 1 << 12, /* --no-cache */
-    CLI_OPT_ECHO = 1 << 13,   /* --echo */
-    CLI_OPT_FIND = 1 << 14,   /* --find TEXT */
+    CLI_OPT_IDS = 1 << 0,       /* --ids LIST */
+    CLI_OPT_MODE = 1 << 1,      /* --mode global|block:B */
+    CLI_OPT_STREAM = 1 << 2,    /* --stream */
+    CLI_OPT_OUTPUT = 1 << 3,    /* -o FILE */
+    CLI_OPT_ROWS = 1 << 4,      /* --rows N */
+    CLI_OPT_PROMPT = 1 << 5,    /* -p TEXT */
+    CLI_OPT_MAXNEW = 1 << 6,    /* -n N */
+    CLI_OPT_BLOCK = 1 << 7,     /* --block B */
+    CLI_OPT_RANGE = 1 << 8,     /* --range START:END */
+    CLI_OPT_LENGTH = 1 << 9,    /* --length N */
+    CLI_OPT_FORMAT = 1 << 10,   /* --format NAME */
+    CLI_OPT_STRIDE = 1 << 11,   /* --stride K */
+    CLI_OPT_NOCACHE = 1 << 12,  /* --no-cache */
+    CLI_OPT_ECHO = 1 << 13,     /* --echo */
+    CLI_OPT_FIND = 1 << 14,     /* --find TEXT */
     CLI_OPT_FRACTION = 1 << 15, /* --fraction X */
-    CLI_OPT_AR = 1 << 16,     /* --ar */
-    CLI_OPT_SEED = 1 << 17,   /* --seed N */
-    CLI_OPT_SAMPLER = 1 << 18, /* --sampler --steps --threshold --temperature --top-p --top-k --refresh */
+    CLI_OPT_AR = 1 << 16,       /* --ar */
+    CLI_OPT_SEED = 1 << 17,     /* --seed N */
+    CLI_OPT_SAMPLER = 1 << 18,  /* --sampler --steps --threshold --temperature --top-p --top-k --refresh */
 };
 
 /* Sampler fields given on the command line (bits of cli_opts.sp_given); the others come from
  * bd3_model_defaults once the model is loaded. */
 enum {
-    CLI_SP_KIND = 1 << 0, CLI_SP_STEPS = 1 << 1, CLI_SP_THRESHOLD = 1 << 2,
-    CLI_SP_TEMPERATURE = 1 << 3, CLI_SP_TOP_P = 1 << 4, CLI_SP_TOP_K = 1 << 5,
-    CLI_SP_SEED = 1 << 6, CLI_SP_REFRESH = 1 << 7,
+    CLI_SP_KIND = 1 << 0,
+    CLI_SP_STEPS = 1 << 1,
+    CLI_SP_THRESHOLD = 1 << 2,
+    CLI_SP_TEMPERATURE = 1 << 3,
+    CLI_SP_TOP_P = 1 << 4,
+    CLI_SP_TOP_K = 1 << 5,
+    CLI_SP_SEED = 1 << 6,
+    CLI_SP_REFRESH = 1 << 7,
 };
 
 /* Parsed command line of one subcommand. */
 typedef struct cli_opts {
-    const char *cmd;          /* subcommand name, for messages */
-    const char *model;        /* -m FILE, NULL: the default model */
-    bd3_sampler_params sp;    /* the sampler: options given, the rest from bd3_model_defaults
-                                 (filled by cli_load) */
-    unsigned sp_given;        /* CLI_SP_* bits of the sampler fields given on the command line */
-    int seed_fresh;           /* 1 when cli_load drew a fresh seed (seed 0 or none given) */
-    double fraction;          /* --fraction X; after cli_load the revise fraction in use */
-    int threads;              /* -t N, 0: all cores */
-    bd3_compute compute;      /* --compute MODE, BD3_COMPUTE_AUTO when not given */
-    int quiet;                /* -q: no progress bar */
-    const char *ids;          /* --ids LIST */
-    int block_len;            /* --mode / --block: BD3_GLOBAL or B; -1 when not given */
-    int stream;               /* --stream */
-    const char *output;       /* -o FILE */
-    int rows;                 /* --rows N, 0: all */
-    const char *prompt;       /* -p TEXT */
-    int max_new;              /* -n N, -1 when not given */
-    const char *range;        /* --range SPAN (START:END bytes or L1:C1-L2:C2), NULL when not given */
-    const char *find;         /* --find TEXT, NULL when not given */
-    int ar;                   /* --ar */
-    int length;               /* --length N tokens, -1 when not given */
-    const char *format;       /* --format NAME */
-    int stride;               /* --stride K, 0: default */
-    int no_cache;             /* --no-cache */
-    int echo;                 /* --echo */
-    char **args;              /* positional arguments */
-    int n_args;               /* entries in args */
+    const char *cmd;       /* subcommand name, for messages */
+    const char *model;     /* -m FILE, NULL: the default model */
+    bd3_sampler_params sp; /* the sampler: options given, the rest from bd3_model_defaults
+                              (filled by cli_load) */
+    unsigned sp_given;     /* CLI_SP_* bits of the sampler fields given on the command line */
+    int seed_fresh;        /* 1 when cli_load drew a fresh seed (seed 0 or none given) */
+    double fraction;       /* --fraction X; after cli_load the revise fraction in use */
+    int threads;           /* -t N, 0: all cores */
+    bd3_compute compute;   /* --compute MODE, BD3_COMPUTE_AUTO when not given */
+    int quiet;             /* -q: no progress bar */
+    const char *ids;       /* --ids LIST */
+    int block_len;         /* --mode / --block: BD3_GLOBAL or B; -1 when not given */
+    int stream;            /* --stream */
+    const char *output;    /* -o FILE */
+    int rows;              /* --rows N, 0: all */
+    const char *prompt;    /* -p TEXT */
+    int max_new;           /* -n N, -1 when not given */
+    const char *range;     /* --range SPAN (START:END bytes or L1:C1-L2:C2), NULL when not given */
+    const char *find;      /* --find TEXT, NULL when not given */
+    int ar;                /* --ar */
+    int length;            /* --length N tokens, -1 when not given */
+    const char *format;    /* --format NAME */
+    int stride;            /* --stride K, 0: default */
+    int no_cache;          /* --no-cache */
+    int echo;              /* --echo */
+    char **args;           /* positional arguments */
+    int n_args;            /* entries in args */
 } cli_opts;
 
 /* One subcommand: name, the options it accepts beyond the common ones, usage, and its body. */
 typedef struct cli_cmd {
-    const char *name;                   /* as typed after bd3 */
-    unsigned accepts;                   /* CLI_OPT_* bits */
-    int max_args;                       /* positional arguments allowed */
-    const char *usage;                  /* one line of synopsis after "bd3 NAME" */
-    const char *help;                   /* one line of description */
-    const char *options;                /* help lines for the command's own options */
-    int (*run)(cli_opts *o);            /* returns an exit code */
+    const char *name;        /* as typed after bd3 */
+    unsigned accepts;        /* CLI_OPT_* bits */
+    int max_args;            /* positional arguments allowed */
+    const char *usage;       /* one line of synopsis after "bd3 NAME" */
+    const char *help;        /* one line of description */
+    const char *options;     /* help lines for the command's own options */
+    int (*run)(cli_opts *o); /* returns an exit code */
 } cli_cmd;
 
 int cmd_info(cli_opts *o);
@@ -117,8 +122,8 @@ int cli_span(const cli_opts *o, const char *name, const char *text, size_t len, 
  * the start moves back to the start of its token, the end forward to the end of its token (an
  * empty span moves to the start of the token that holds it). *i0, *i1: the span's tokens
  * [i0, i1). -1 when the tokens do not spell len bytes. */
-int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len, size_t *a,
-                    size_t *b, size_t *i0, size_t *i1);
+int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len, size_t *a, size_t *b,
+                    size_t *i0, size_t *i1);
 
 /* Parses "global" or "block:B" into BD3_GLOBAL or B. 0 ok, -1 bad. */
 int cli_parse_mode(const char *s, int *block_len);
@@ -139,11 +144,11 @@ int cli_utf8_incomplete_tail(const char *s, size_t len);
  * terminal through cli_put_text (control bytes and invalid UTF-8 shown as \xNN, a character
  * split across two writes kept whole), anywhere else as the exact bytes. */
 typedef struct cli_out {
-    FILE *f;          /* the stream */
-    int tty;          /* 1 when f is a terminal */
-    char carry[4];    /* start of a UTF-8 character whose other bytes have not come yet */
-    size_t n_carry;   /* bytes in carry */
-    int last;         /* last byte written (unsigned char), '\n' before the first write */
+    FILE *f;        /* the stream */
+    int tty;        /* 1 when f is a terminal */
+    char carry[4];  /* start of a UTF-8 character whose other bytes have not come yet */
+    size_t n_carry; /* bytes in carry */
+    int last;       /* last byte written (unsigned char), '\n' before the first write */
 } cli_out;
 void cli_out_init(cli_out *w, FILE *f);
 void cli_out_write(cli_out *w, const char *s, size_t len);
@@ -155,13 +160,13 @@ double cli_now(void);
 /* Progress bar on stderr: drawn only when stderr is a terminal, not quiet, and the operation
  * has run longer than a second. Also a bd3_step_fn (user = cli_progress *). */
 typedef struct cli_progress {
-    int enabled;        /* stderr is a terminal and not -q */
-    double start;       /* cli_now() at the start */
-    double last_draw;   /* cli_now() of the last redraw */
-    int drawn;          /* 1 once a bar is on the screen */
-    const char *label;  /* text before the bar */
-    int hold;           /* 1 while the cursor is inside text streamed to the same terminal: the
-                           bar is not drawn, so that it never covers that text */
+    int enabled;       /* stderr is a terminal and not -q */
+    double start;      /* cli_now() at the start */
+    double last_draw;  /* cli_now() of the last redraw */
+    int drawn;         /* 1 once a bar is on the screen */
+    const char *label; /* text before the bar */
+    int hold;          /* 1 while the cursor is inside text streamed to the same terminal: the
+                          bar is not drawn, so that it never covers that text */
 } cli_progress;
 void cli_progress_start(cli_progress *p, const cli_opts *o, const char *label);
 int cli_progress_step(void *user, const bd3_progress *p);

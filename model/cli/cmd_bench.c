@@ -8,17 +8,16 @@
 #include <unistd.h>
 #include "cli.h"
 
-#define BENCH_SPAN 32      /* tokens of the infilled span */
-#define BENCH_WINDOW 1024  /* tokens of the infill window (n_ctx when smaller) */
-#define BENCH_N_REFRESH 4  /* refresh periods of the window-cache infill runs */
-#define BENCH_EDITOR_REFRESH 32 /* the refresh period the figures recommend for the editor */
+#define BENCH_SPAN           32   /* tokens of the infilled span */
+#define BENCH_WINDOW         1024 /* tokens of the infill window (n_ctx when smaller) */
+#define BENCH_N_REFRESH      4    /* refresh periods of the window-cache infill runs */
+#define BENCH_EDITOR_REFRESH 32   /* the refresh period the figures recommend for the editor */
 
 static void bench_random_ids(int32_t *ids, int n, const bd3_hparams *hp, bd3_rng *r)
 {
     for (int i = 0; i < n; i++) {
         int32_t v;
-        do
-            v = (int32_t)(bd3_rng_u64(r) % (uint64_t)hp->n_vocab);
+        do v = (int32_t)(bd3_rng_u64(r) % (uint64_t)hp->n_vocab);
         while (v == hp->mask_id || v == hp->eos_id);
         ids[i] = v;
     }
@@ -28,8 +27,7 @@ static void bench_random_ids(int32_t *ids, int n, const bd3_hparams *hp, bd3_rng
  * (the last call with an empty canvas), so that tokens/s counts generation only. */
 static int bench_prompt_done(void *user, const bd3_progress *p)
 {
-    if (p->n_canvas == 0)
-        *(double *)user = cli_now();
+    if (p->n_canvas == 0) *(double *)user = cli_now();
     return 0;
 }
 
@@ -41,15 +39,14 @@ static double bench_peak_mib(void)
 }
 
 /* Seconds of infilling span masks in the middle of a window of wn random ids. */
-static bd3_status bench_infill(bd3_ctx *c, const bd3_sampler_params *sp, const bd3_hparams *hp,
-                               int wn, int span, int32_t *ids, float *conf, double *secs)
+static bd3_status bench_infill(bd3_ctx *c, const bd3_sampler_params *sp, const bd3_hparams *hp, int wn,
+                               int span, int32_t *ids, float *conf, double *secs)
 {
     bd3_rng r;
     bd3_rng_seed(&r, sp->seed + 1);
     bench_random_ids(ids, wn, hp, &r);
     int s0 = (wn - span) / 2;
-    for (int i = 0; i < span; i++)
-        ids[s0 + i] = hp->mask_id;
+    for (int i = 0; i < span; i++) ids[s0 + i] = hp->mask_id;
     double t0 = cli_now();
     bd3_status st = bd3_infill(c, sp, ids, conf, wn, NULL, NULL);
     *secs = cli_now() - t0;
@@ -61,16 +58,14 @@ int cmd_bench(cli_opts *o)
     bd3_model *m;
     bd3_ctx *c;
     int rc = cli_load(o, &m, &c);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     const bd3_hparams *hp = bd3_model_hparams(m);
     const int n = hp->n_ctx;
     int B = o->block_len > 0 ? o->block_len : bd3_model_default_block(m);
-    if (2 * B > n)
-        B = n / 4 > 0 ? n / 4 : 1;
-    int32_t *ids = malloc((size_t)n * sizeof *ids);        /* [n_ctx] random prompt or window */
-    int32_t *out = malloc((size_t)2 * B * sizeof *out);    /* [2B] continuation */
-    float *conf = calloc((size_t)n, sizeof *conf);         /* [n_ctx] infill confidences */
+    if (2 * B > n) B = n / 4 > 0 ? n / 4 : 1;
+    int32_t *ids = malloc((size_t)n * sizeof *ids);     /* [n_ctx] random prompt or window */
+    int32_t *out = malloc((size_t)2 * B * sizeof *out); /* [2B] continuation */
+    float *conf = calloc((size_t)n, sizeof *conf);      /* [n_ctx] infill confidences */
     float *wlogits = NULL;
     if (!ids || !out || !conf) {
         cli_error(o, "out of memory");
@@ -83,8 +78,9 @@ int cmd_bench(cli_opts *o)
     printf("model ");
     cli_out_write(&w, bd3_model_name(m), strlen(bd3_model_name(m)));
     cli_out_finish(&w);
-    printf(": n_layer %d, n_embd %d, n_ff %d, n_vocab %d, n_ctx %d, block %d, threads %d\n",
-           hp->n_layer, hp->n_embd, hp->n_ff, hp->n_vocab, n, B, o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    printf(": n_layer %d, n_embd %d, n_ff %d, n_vocab %d, n_ctx %d, block %d, threads %d\n", hp->n_layer,
+           hp->n_embd, hp->n_ff, hp->n_vocab, n, B,
+           o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
     cli_progress prog;
     cli_progress_start(&prog, o, "bench");
     bd3_status st = BD3_OK;
@@ -94,8 +90,7 @@ int cmd_bench(cli_opts *o)
     bd3_rng_seed(&r, o->sp.seed);
     bench_random_ids(ids, n, hp, &r);
     int prompt_len = n / 2 / B * B;
-    if (prompt_len < B)
-        prompt_len = B;
+    if (prompt_len < B) prompt_len = B;
     double tps[2];
     int n_new[2];
     for (int nc = 0; nc < 2; nc++) {
@@ -123,11 +118,9 @@ int cmd_bench(cli_opts *o)
     for (int k = 0; k < 3 && st == BD3_OK; k++) {
         bd3_stop why;
         int n1 = 0;
-        if (k == 2)
-            bd3_cache_clear(c);
+        if (k == 2) bd3_cache_clear(c);
         double t0 = cli_now();
-        st = bd3_continue(c, &o->sp, B, ids, prompt_len + (k ? B : 0), B, out, NULL, &n1, &why, NULL,
-                          NULL);
+        st = bd3_continue(c, &o->sp, B, ids, prompt_len + (k ? B : 0), B, out, NULL, &n1, &why, NULL, NULL);
         if (k)
             t_next[k - 1] = cli_now() - t0;
         else if (st == BD3_OK && n1 == B)
@@ -152,8 +145,7 @@ int cmd_bench(cli_opts *o)
     bd3_sampler_params two = o->sp;
     two.kind = BD3_SAMPLE_CONFIDENCE;
     two.steps = 2;
-    if (st == BD3_OK)
-        st = bench_infill(c, &two, hp, wn, span, ids, conf, &t_infill2);
+    if (st == BD3_OK) st = bench_infill(c, &two, hp, wn, span, ids, conf, &t_infill2);
     if (st != BD3_OK) {
         cli_progress_end(&prog);
         cli_error(o, "infill failed: %s", bd3_status_str(st));
@@ -208,25 +200,27 @@ int cmd_bench(cli_opts *o)
     printf("forward %.2f GFLOP/s, %.4f s for %d tokens (global), %.0f%% of sgemm\n", br.forward_gflops,
            br.forward_s, n, 100.0 * br.ratio);
     printf("continue %.2f tokens/s with KV cache, %.2f tokens/s without (%d tokens after a prompt of "
-           "%d, prompt reading not counted; sampler %s, steps %d)\n", tps[0], tps[1], n_new[0], prompt_len,
-           bd3_sampler_kind_name(o->sp.kind), o->sp.steps);
+           "%d, prompt reading not counted; sampler %s, steps %d)\n",
+           tps[0], tps[1], n_new[0], prompt_len, bd3_sampler_kind_name(o->sp.kind), o->sp.steps);
     if (t_next[0] > 0.0)
         printf("continue one block after a call that wrote the prompt's last block: %.4f s reusing the "
-               "cache, %.4f s reading the %d-token prompt afresh\n", t_next[0], t_next[1],
-               prompt_len + B);
+               "cache, %.4f s reading the %d-token prompt afresh\n",
+               t_next[0], t_next[1], prompt_len + B);
     printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler %s, steps %d, "
-           "refresh %d%s)\n", span, wn, t_infill, t_infill / t_fwd_w, bd3_sampler_kind_name(o->sp.kind),
-           o->sp.steps, o->sp.refresh, o->sp.refresh ? "" : ": exact");
+           "refresh %d%s)\n",
+           span, wn, t_infill, t_infill / t_fwd_w, bd3_sampler_kind_name(o->sp.kind), o->sp.steps,
+           o->sp.refresh, o->sp.refresh ? "" : ": exact");
     for (int k = 0; k < BENCH_N_REFRESH; k++)
         printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler "
-               "first-hitting, window cache refresh %d%s)\n", span, wn, t_cached[k],
-               t_cached[k] / t_fwd_w, refresh[k],
+               "first-hitting, window cache refresh %d%s)\n",
+               span, wn, t_cached[k], t_cached[k] / t_fwd_w, refresh[k],
                refresh[k] == BENCH_EDITOR_REFRESH ? ": recommended for the editor" : "");
     printf("infill %d tokens in a %d-token window: %.4f s = %.2f full forwards (sampler confidence, "
-           "steps 2)\n", span, wn, t_infill2, t_infill2 / t_fwd_w);
+           "steps 2)\n",
+           span, wn, t_infill2, t_infill2 / t_fwd_w);
     printf("peak memory %.1f MiB during the operations, %.1f MiB in all (model file %.1f MiB, "
-           "context %.1f MiB)\n", peak_ops, bench_peak_mib(), bd3_model_file_size(m) / 1048576.0,
-           bd3_ctx_bytes(c) / 1048576.0);
+           "context %.1f MiB)\n",
+           peak_ops, bench_peak_mib(), bd3_model_file_size(m) / 1048576.0, bd3_ctx_bytes(c) / 1048576.0);
 done:
     free(ids);
     free(out);

@@ -15,8 +15,7 @@ int cmd_infill(cli_opts *o)
     char *text;
     size_t len, a, b;
     int rc = cli_read_file(o, o->args[0], &text, &len);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     rc = cli_span(o, o->args[0], text, len, &a, &b);
     if (rc != CLI_EXIT_OK) {
         free(text);
@@ -74,16 +73,15 @@ int cmd_infill(cli_opts *o)
     size_t nr = n_right < avail - nl ? n_right : avail - nl;
     nl = n_left < avail - nr ? n_left : avail - nr;
     int nw = (int)(nl + (size_t)N + nr);
-    win = malloc((size_t)nw * sizeof *win);    /* [nw] left context, masks, right context */
-    conf = calloc((size_t)nw, sizeof *conf);   /* [nw] confidences */
+    win = malloc((size_t)nw * sizeof *win);  /* [nw] left context, masks, right context */
+    conf = calloc((size_t)nw, sizeof *conf); /* [nw] confidences */
     if (!win || !conf) {
         rc = CLI_EXIT_FAIL;
         cli_error(o, "out of memory");
         goto done;
     }
     memcpy(win, left + (n_left - nl), nl * sizeof *win);
-    for (int i = 0; i < N; i++)
-        win[nl + (size_t)i] = hp->mask_id;
+    for (int i = 0; i < N; i++) win[nl + (size_t)i] = hp->mask_id;
     memcpy(win + nl + N, right, nr * sizeof *win);
     cli_progress prog;
     cli_progress_start(&prog, o, "infill");

@@ -5,13 +5,11 @@
 
 int cmd_info(cli_opts *o)
 {
-    if (o->n_args == 1)
-        o->model = o->args[0];
+    if (o->n_args == 1) o->model = o->args[0];
     bd3_model *m;
     bd3_ctx *c;
     int rc = cli_load(o, &m, &c);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     const bd3_hparams *hp = bd3_model_hparams(m);
     /* the name comes from the file: on a terminal its control bytes are shown, not obeyed */
     const char *name = bd3_model_name(m);

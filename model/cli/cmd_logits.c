@@ -37,14 +37,12 @@ static int logits_parse_ids(const cli_opts *o, const char *s, const bd3_hparams 
         }
         if (n == cap) {
             int32_t *nb = realloc(ids, 2 * cap * sizeof *ids);
-            if (!nb)
-                break;
+            if (!nb) break;
             ids = nb;
             cap *= 2;
         }
         ids[n++] = (int32_t)v;
-        if (!comma)
-            break;
+        if (!comma) break;
         p = comma + 1;
     }
     if (!ids) {
@@ -73,8 +71,7 @@ int cmd_logits(cli_opts *o)
     bd3_model *m;
     bd3_ctx *c;
     int rc = cli_load(o, &m, &c);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     const bd3_hparams *hp = bd3_model_hparams(m);
     int32_t *ids = NULL;
     float *logits = NULL;
@@ -114,10 +111,8 @@ int cmd_logits(cli_opts *o)
     bd3_status st = BD3_OK;
     if (o->stream) {
         bd3_cache_clear(c);
-        for (int b0 = 0; b0 < first && st == BD3_OK; b0 += B)
-            st = bd3_cache_commit(c, ids + b0, B);
-        if (st == BD3_OK)
-            st = bd3_cache_forward(c, ids + first, rows, logits);
+        for (int b0 = 0; b0 < first && st == BD3_OK; b0 += B) st = bd3_cache_commit(c, ids + b0, B);
+        if (st == BD3_OK) st = bd3_cache_forward(c, ids + first, rows, logits);
     } else {
         st = bd3_forward(c, ids, n, B, logits);
     }
@@ -152,8 +147,7 @@ int cmd_logits(cli_opts *o)
     } else {
         for (int r = 0; r < rows; r++) {
             const float *row = logits + (size_t)r * hp->n_vocab;
-            for (int v = 0; v < hp->n_vocab; v++)
-                printf(v + 1 < hp->n_vocab ? "%.9g " : "%.9g\n", row[v]);
+            for (int v = 0; v < hp->n_vocab; v++) printf(v + 1 < hp->n_vocab ? "%.9g " : "%.9g\n", row[v]);
         }
     }
 done:

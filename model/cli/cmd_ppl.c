@@ -13,8 +13,7 @@ int cmd_ppl(cli_opts *o)
     char *text;
     size_t len;
     int rc = cli_read_file(o, o->args[0], &text, &len);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     bd3_model *m;
     bd3_ctx *c;
     rc = cli_load(o, &m, &c);
@@ -32,8 +31,7 @@ int cmd_ppl(cli_opts *o)
         goto done;
     }
     int B = o->block_len >= 0 ? o->block_len : bd3_model_default_block(m);
-    if (B >= hp->n_ctx)
-        B = BD3_GLOBAL;
+    if (B >= hp->n_ctx) B = BD3_GLOBAL;
     if (B != BD3_GLOBAL && 2 * B > hp->n_ctx) {
         cli_error(o, "block length %d too large for n_ctx %d", B, hp->n_ctx);
         rc = CLI_EXIT_USAGE;
@@ -51,8 +49,7 @@ int cmd_ppl(cli_opts *o)
     size_t bytes = 0;
     for (size_t i = 0; i < n_eval; i++) {
         size_t tl = 0;
-        if (bd3_token_bytes(m, ids[i], &tl))
-            bytes += tl;
+        if (bd3_token_bytes(m, ids[i], &tl)) bytes += tl;
     }
     double loss = 0.0;
     size_t counted = 0;

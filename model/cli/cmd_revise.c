@@ -16,8 +16,7 @@ int cmd_revise(cli_opts *o)
     char *text;
     size_t len, a = 0, b;
     int rc = cli_read_file(o, o->args[0], &text, &len);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     b = len;
     if ((o->range || o->find) && (rc = cli_span(o, o->args[0], text, len, &a, &b)) != CLI_EXIT_OK) {
         free(text);
@@ -59,9 +58,9 @@ int cmd_revise(cli_opts *o)
                         "remasked token is redrawn from the text before it (and within its own block); "
                         "the text after it is not seen\n");
     const size_t W = (size_t)hp->n_ctx;
-    win = malloc(W * sizeof *win);           /* [n_ctx] one window */
-    conf = malloc(W * sizeof *conf);         /* [n_ctx] its confidences */
-    changed = malloc(W * sizeof *changed);   /* [n_ctx] 1 where the revise changed the token */
+    win = malloc(W * sizeof *win);         /* [n_ctx] one window */
+    conf = malloc(W * sizeof *conf);       /* [n_ctx] its confidences */
+    changed = malloc(W * sizeof *changed); /* [n_ctx] 1 where the revise changed the token */
     if (!win || !conf || !changed) {
         cli_error(o, "out of memory");
         rc = CLI_EXIT_FAIL;
@@ -85,8 +84,8 @@ int cmd_revise(cli_opts *o)
         st = bd3_score(c, win, (int)nw, 0, conf, NULL, NULL);
         if (st == BD3_OK) {
             memset(changed, 0, nw);
-            st = bd3_revise(c, &o->sp, win, conf, (int)nw, (int)nl, (int)(nl + N), o->fraction,
-                            changed, cli_progress_step, &prog);
+            st = bd3_revise(c, &o->sp, win, conf, (int)nw, (int)nl, (int)(nl + N), o->fraction, changed,
+                            cli_progress_step, &prog);
         }
         if (st != BD3_OK) {
             cli_progress_end(&prog);
@@ -95,8 +94,7 @@ int cmd_revise(cli_opts *o)
             goto done;
         }
         memcpy(ids + p0 - nl, win, nw * sizeof *win);
-        for (size_t i = 0; i < nw; i++)
-            n_changed += changed[i];
+        for (size_t i = 0; i < nw; i++) n_changed += changed[i];
         n_remasked += (size_t)ceil((double)N * o->fraction - 1e-9);
     }
     cli_progress_end(&prog);
@@ -107,9 +105,10 @@ int cmd_revise(cli_opts *o)
         goto done;
     }
     if (!o->quiet)
-        fprintf(stderr, "bd3 revise: bytes %zu:%zu%s, %zu tokens, %zu remasked (fraction %g), "
-                        "%zu changed, seed %llu\n", a, b,
-                a != a0 || b != b0 ? " (widened to whole tokens)" : "", i1 - i0, n_remasked,
+        fprintf(stderr,
+                "bd3 revise: bytes %zu:%zu%s, %zu tokens, %zu remasked (fraction %g), "
+                "%zu changed, seed %llu\n",
+                a, b, a != a0 || b != b0 ? " (widened to whole tokens)" : "", i1 - i0, n_remasked,
                 o->fraction, n_changed, (unsigned long long)o->sp.seed);
     FILE *f = stdout;
     if (o->output && !(f = fopen(o->output, "wb"))) {

@@ -12,24 +12,20 @@ enum { SCORE_PLAIN, SCORE_TSV, SCORE_JSON, SCORE_ANSI };
 /* ANSI colour of a confidence: the buckets of the editor's default theme. */
 static const char *score_colour(float p)
 {
-    if (p >= 0.5f)
-        return "\033[32m"; /* green: the model expected it */
-    if (p >= 0.1f)
-        return "\033[33m"; /* yellow */
-    if (p >= 0.01f)
-        return "\033[31m"; /* red */
-    return "\033[35m";     /* magenta: surprising */
+    if (p >= 0.5f) return "\033[32m";  /* green: the model expected it */
+    if (p >= 0.1f) return "\033[33m";  /* yellow */
+    if (p >= 0.01f) return "\033[31m"; /* red */
+    return "\033[35m";                 /* magenta: surprising */
 }
 
 /* --ar: *logp [n] = log p(ids[i] | text before it) and *conf [n] = exp of it, the text read as a
  * document's start (after end-of-text when the vocabulary has it); the totals go to stderr. */
-static int score_ar(cli_opts *o, const bd3_model *m, bd3_ctx *c, const int32_t *ids, size_t n,
-                    double **logp, float **conf)
+static int score_ar(cli_opts *o, const bd3_model *m, bd3_ctx *c, const int32_t *ids, size_t n, double **logp,
+                    float **conf)
 {
     const bd3_hparams *hp = bd3_model_hparams(m);
     int has_one = 0;
-    for (int i = 0; i < hp->n_block_lengths; i++)
-        has_one |= hp->block_lengths[i] == 1;
+    for (int i = 0; i < hp->n_block_lengths; i++) has_one |= hp->block_lengths[i] == 1;
     if (!has_one) {
         cli_error(o, "--ar needs a model trained for block length 1 (this one: bd3 info shows "
                      "its block_lengths)");
@@ -40,8 +36,8 @@ static int score_ar(cli_opts *o, const bd3_model *m, bd3_ctx *c, const int32_t *
         cli_error(o, "text too long");
         return CLI_EXIT_FAIL;
     }
-    int32_t *seq = malloc((n + (size_t)lead + 1) * sizeof *seq);  /* [lead + n] scored ids */
-    double *lp = malloc((n + (size_t)lead + 1) * sizeof *lp);     /* [lead + n] their log p */
+    int32_t *seq = malloc((n + (size_t)lead + 1) * sizeof *seq); /* [lead + n] scored ids */
+    double *lp = malloc((n + (size_t)lead + 1) * sizeof *lp);    /* [lead + n] their log p */
     *conf = calloc(n + 1, sizeof **conf);
     if (!seq || !lp || !*conf) {
         free(seq);
@@ -49,8 +45,7 @@ static int score_ar(cli_opts *o, const bd3_model *m, bd3_ctx *c, const int32_t *
         cli_error(o, "out of memory");
         return CLI_EXIT_FAIL;
     }
-    if (lead)
-        seq[0] = hp->eos_id;
+    if (lead) seq[0] = hp->eos_id;
     memcpy(seq + lead, ids, n * sizeof *seq);
     cli_progress prog;
     cli_progress_start(&prog, o, "score");
@@ -69,13 +64,12 @@ static int score_ar(cli_opts *o, const bd3_model *m, bd3_ctx *c, const int32_t *
         (*conf)[i] = (float)exp(lp[i]);
         sum += lp[i];
         size_t tl = 0;
-        if (bd3_token_bytes(m, ids[i], &tl))
-            bytes += tl;
+        if (bd3_token_bytes(m, ids[i], &tl)) bytes += tl;
     }
     *logp = lp;
     if (!o->quiet && n > 0)
-        fprintf(stderr, "bd3 score: %zu tokens, log p %.4f nats, perplexity %.4f, %.4f bits per byte\n",
-                n, sum, exp(-sum / (double)n), bytes ? -sum / log(2.0) / (double)bytes : 0.0);
+        fprintf(stderr, "bd3 score: %zu tokens, log p %.4f nats, perplexity %.4f, %.4f bits per byte\n", n,
+                sum, exp(-sum / (double)n), bytes ? -sum / log(2.0) / (double)bytes : 0.0);
     return CLI_EXIT_OK;
 }
 
@@ -90,8 +84,7 @@ int cmd_score(cli_opts *o)
         static const char *const names[] = {"plain", "tsv", "json", "ansi"};
         fmt = -1;
         for (int i = 0; i < 4; i++)
-            if (strcmp(o->format, names[i]) == 0)
-                fmt = i;
+            if (strcmp(o->format, names[i]) == 0) fmt = i;
         if (fmt < 0) {
             cli_error(o, "--format: expected plain, tsv, json or ansi, got '%s'", o->format);
             return CLI_EXIT_USAGE;
@@ -100,8 +93,7 @@ int cmd_score(cli_opts *o)
     char *text;
     size_t len;
     int rc = cli_read_file(o, o->n_args ? o->args[0] : NULL, &text, &len);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     bd3_model *m;
     bd3_ctx *c;
     rc = cli_load(o, &m, &c);
@@ -122,12 +114,11 @@ int cmd_score(cli_opts *o)
     }
     if (o->ar) {
         rc = score_ar(o, m, c, ids, n, &logp, &conf);
-        if (rc != CLI_EXIT_OK)
-            goto done;
+        if (rc != CLI_EXIT_OK) goto done;
         goto print;
     }
-    conf = calloc(n ? n : 1, sizeof *conf);              /* [n] confidence per token */
-    wconf = calloc((size_t)hp->n_ctx, sizeof *wconf);    /* [n_ctx] of one window */
+    conf = calloc(n ? n : 1, sizeof *conf);           /* [n] confidence per token */
+    wconf = calloc((size_t)hp->n_ctx, sizeof *wconf); /* [n_ctx] of one window */
     if (!conf || !wconf) {
         cli_error(o, "out of memory");
         rc = CLI_EXIT_FAIL;
@@ -148,32 +139,27 @@ int cmd_score(cli_opts *o)
             goto done;
         }
         size_t from = s0 == 0 ? 0 : W / 4;
-        for (size_t i = from; i < wn; i++)
-            conf[s0 + i] = wconf[i];
+        for (size_t i = from; i < wn; i++) conf[s0 + i] = wconf[i];
         cli_progress_show(&prog, (double)(s0 + wn), (double)n, "tokens");
-        if (s0 + wn >= n)
-            break;
+        if (s0 + wn >= n) break;
         s0 += W / 2;
-        if (s0 + W > n)
-            s0 = n - W;
+        if (s0 + W > n) s0 = n - W;
     }
     cli_progress_end(&prog);
 print:;
     size_t off = 0;
     /* ANSI: tokens that split a UTF-8 character are coloured as one group (by their lowest
      * confidence), so that no escape sequence lands inside a character. */
-    char group[64];       /* bytes of the pending group */
-    size_t group_len = 0; /* bytes in group */
+    char group[64];          /* bytes of the pending group */
+    size_t group_len = 0;    /* bytes in group */
     float group_conf = 1.0f; /* lowest confidence in the group */
     if (fmt == SCORE_TSV)
         printf(logp ? "index\tstart\tend\tid\tconf\tlogp\ttoken\n" : "index\tstart\tend\tid\tconf\ttoken\n");
-    if (fmt == SCORE_JSON)
-        printf("{\"n_tokens\": %zu, \"tokens\": [", n);
+    if (fmt == SCORE_JSON) printf("{\"n_tokens\": %zu, \"tokens\": [", n);
     for (size_t i = 0; i < n; i++) {
         size_t tl = 0;
         const char *tb = bd3_token_bytes(m, ids[i], &tl);
-        if (!tb)
-            tl = 0;
+        if (!tb) tl = 0;
         switch (fmt) {
         case SCORE_PLAIN:
             printf("%.6f\t", conf[i]);
@@ -182,16 +168,14 @@ print:;
             break;
         case SCORE_TSV:
             printf("%zu\t%zu\t%zu\t%d\t%.6f\t", i, off, off + tl, ids[i], conf[i]);
-            if (logp)
-                printf("%.6f\t", logp[i]);
+            if (logp) printf("%.6f\t", logp[i]);
             cli_put_escaped(stdout, tb, tl, 0);
             putchar('\n');
             break;
         case SCORE_JSON:
-            printf("%s\n  {\"id\": %d, \"start\": %zu, \"end\": %zu, \"conf\": %.6f, ",
-                   i ? "," : "", ids[i], off, off + tl, conf[i]);
-            if (logp)
-                printf("\"logp\": %.6f, ", logp[i]);
+            printf("%s\n  {\"id\": %d, \"start\": %zu, \"end\": %zu, \"conf\": %.6f, ", i ? "," : "", ids[i],
+                   off, off + tl, conf[i]);
+            if (logp) printf("\"logp\": %.6f, ", logp[i]);
             printf("\"text\": \"");
             cli_put_escaped(stdout, tb, tl, 1);
             printf("\"}");
@@ -212,8 +196,7 @@ print:;
             }
             memcpy(group + group_len, tb, tl);
             group_len += tl;
-            if (conf[i] < group_conf)
-                group_conf = conf[i];
+            if (conf[i] < group_conf) group_conf = conf[i];
             if (i + 1 == n || !cli_utf8_incomplete_tail(group, group_len)) {
                 fputs(score_colour(group_conf), stdout);
                 cli_put_text(stdout, group, group_len);
@@ -227,8 +210,7 @@ print:;
     }
     if (fmt == SCORE_JSON && logp) {
         double sum = 0.0;
-        for (size_t i = 0; i < n; i++)
-            sum += logp[i];
+        for (size_t i = 0; i < n; i++) sum += logp[i];
         printf("\n], \"logp_sum\": %.6f}\n", sum);
     } else if (fmt == SCORE_JSON) {
         printf("\n]}\n");

@@ -8,8 +8,7 @@ int cmd_tokenize(cli_opts *o)
     char *text;
     size_t len;
     int rc = cli_read_file(o, o->n_args ? o->args[0] : NULL, &text, &len);
-    if (rc != CLI_EXIT_OK)
-        return rc;
+    if (rc != CLI_EXIT_OK) return rc;
     bd3_model *m;
     rc = cli_load(o, &m, NULL);
     if (rc != CLI_EXIT_OK) {
@@ -23,8 +22,7 @@ int cmd_tokenize(cli_opts *o)
         cli_error(o, "cannot tokenize: %s", bd3_status_str(st));
         rc = CLI_EXIT_FAIL;
     } else {
-        for (size_t i = 0; i < n; i++)
-            printf(i + 1 < n ? "%d " : "%d", ids[i]);
+        for (size_t i = 0; i < n; i++) printf(i + 1 < n ? "%d " : "%d", ids[i]);
         printf("\n");
         if (fflush(stdout) != 0) {
             cli_error(o, "cannot write the output");

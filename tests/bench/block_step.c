@@ -72,8 +72,8 @@ int main(int argc, char **argv)
     printf("load + context %.2f s\n", t1 - t0);
     printf("prompt of %d tokens committed block by block: %.2f s (%.1f tokens/s)\n", n_prompt, t3 - t2,
            n_prompt / (t3 - t2));
-    printf("denoising call, %d masks after %d cached rows: best %.3f s, mean %.3f s over %d\n", B,
-           n_prompt, best, sum / STEP_REPEAT, STEP_REPEAT);
+    printf("denoising call, %d masks after %d cached rows: best %.3f s, mean %.3f s over %d\n", B, n_prompt,
+           best, sum / STEP_REPEAT, STEP_REPEAT);
     printf("commit of one block: %.3f s\n", t5 - t4);
     free(ids);
     free(logits);

@@ -12,8 +12,8 @@
 #include "bd3.h"
 
 #define FIT_WINDOW 192 /* tokens of a window */
-#define FIT_SPAN 8     /* tokens removed (true length) */
-#define FIT_RANGE 4    /* lengths tried on each side of the one asked for */
+#define FIT_SPAN   8   /* tokens removed (true length) */
+#define FIT_RANGE  4   /* lengths tried on each side of the one asked for */
 
 int main(int argc, char **argv)
 {
@@ -39,8 +39,7 @@ int main(int argc, char **argv)
     int32_t *ids = NULL;
     size_t n = 0;
     bd3_ctx *c = NULL;
-    if (bd3_tokenize(m, text, len, &ids, &n) != BD3_OK || bd3_ctx_new(m, threads, &c) != BD3_OK)
-        return 1;
+    if (bd3_tokenize(m, text, len, &ids, &n) != BD3_OK || bd3_ctx_new(m, threads, &c) != BD3_OK) return 1;
     if (n < (size_t)FIT_WINDOW * 2) {
         fprintf(stderr, "infill_fit: the text is too short\n");
         return 1;
@@ -56,8 +55,7 @@ int main(int argc, char **argv)
         int lo = FIT_WINDOW / 2;
         for (size_t bl; lo < FIT_WINDOW - FIT_SPAN; lo++) {
             const char *b = bd3_token_bytes(m, win[lo], &bl);
-            if (b && bl > 0 && b[0] == ' ')
-                break;
+            if (b && bl > 0 && b[0] == ' ') break;
         }
         int hi = lo + FIT_SPAN;
         for (int o = 0; o < 3; o++) {

@@ -13,12 +13,12 @@
 #include "bd3.h"
 
 #define QUALITY_WINDOW 1024 /* tokens of a window */
-#define QUALITY_SPAN 32     /* tokens infilled */
+#define QUALITY_SPAN   32   /* tokens infilled */
 
 typedef struct quality_setting {
-    const char *name;   /* label */
-    int refresh;        /* window cache refresh; 0 exact */
-    double top_p;       /* nucleus mass */
+    const char *name; /* label */
+    int refresh;      /* window cache refresh; 0 exact */
+    double top_p;     /* nucleus mass */
 } quality_setting;
 
 static double now_s(void)
@@ -34,8 +34,7 @@ static double span_logprob(bd3_ctx *c, const int32_t *ids, int n, int lo, int hi
     float *conf = malloc((size_t)n * sizeof *conf);
     double sum = 0;
     if (conf && bd3_score(c, ids, n, 4, conf, NULL, NULL) == BD3_OK)
-        for (int i = lo; i < hi; i++)
-            sum += log(conf[i] > 1e-12f ? conf[i] : 1e-12f);
+        for (int i = lo; i < hi; i++) sum += log(conf[i] > 1e-12f ? conf[i] : 1e-12f);
     free(conf);
     return sum / (hi - lo);
 }
@@ -46,8 +45,7 @@ static void print_span(const bd3_model *m, const int32_t *ids, int lo, int hi)
     size_t len = 0;
     if (bd3_detokenize(m, ids + lo, (size_t)(hi - lo), &s, &len) == BD3_OK) {
         for (size_t i = 0; i < len; i++)
-            if (s[i] == '\n')
-                s[i] = ' ';
+            if (s[i] == '\n') s[i] = ' ';
         printf("    |%.*s|\n", (int)len, s);
     }
     free(s);
@@ -77,17 +75,17 @@ int main(int argc, char **argv)
     fclose(fp);
     int32_t *all;
     size_t n_all;
-    if (bd3_tokenize(m, buf, nb, &all, &n_all) != BD3_OK ||
-        n_all < (size_t)(n_spans * QUALITY_WINDOW)) {
+    if (bd3_tokenize(m, buf, nb, &all, &n_all) != BD3_OK || n_all < (size_t)(n_spans * QUALITY_WINDOW)) {
         fprintf(stderr, "the text holds too few tokens\n");
         return 1;
     }
     bd3_ctx *c;
-    if (bd3_ctx_new(m, threads, &c) != BD3_OK)
-        return 1;
+    if (bd3_ctx_new(m, threads, &c) != BD3_OK) return 1;
     const quality_setting set[] = {
-        {"exact top-p 1", 0, 1.0},   {"refresh 32 top-p 1", 32, 1.0},
-        {"exact top-p 0.9", 0, 0.9}, {"refresh 32 top-p 0.9", 32, 0.9},
+        {"exact top-p 1", 0, 1.0},
+        {"refresh 32 top-p 1", 32, 1.0},
+        {"exact top-p 0.9", 0, 0.9},
+        {"refresh 32 top-p 0.9", 32, 0.9},
     };
     const int n_set = (int)(sizeof set / sizeof set[0]);
     double lp[8] = {0}, secs[8] = {0}, orig = 0;
@@ -103,16 +101,14 @@ int main(int argc, char **argv)
         print_span(m, w, lo, hi);
         for (int s = 0; s < n_set; s++) {
             memcpy(ids, w, QUALITY_WINDOW * sizeof *ids);
-            for (int i = lo; i < hi; i++)
-                ids[i] = mask;
+            for (int i = lo; i < hi; i++) ids[i] = mask;
             bd3_sampler_params p;
             bd3_sampler_params_init(&p);
             p.refresh = set[s].refresh;
             p.top_p = set[s].top_p;
             p.seed = 1000 + (uint64_t)k;
             double t0 = now_s();
-            if (bd3_infill(c, &p, ids, conf, QUALITY_WINDOW, NULL, NULL) != BD3_OK)
-                return 1;
+            if (bd3_infill(c, &p, ids, conf, QUALITY_WINDOW, NULL, NULL) != BD3_OK) return 1;
             double dt = now_s() - t0;
             double l = span_logprob(c, ids, QUALITY_WINDOW, lo, hi);
             lp[s] += l;

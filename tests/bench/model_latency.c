@@ -25,8 +25,7 @@ static int tokens_at(const bd3_model *m, const text *t, size_t pos, size_t len)
     char *b = malloc(len + 1);
     int32_t *ids = NULL;
     size_t n = 0;
-    if (b && text_read(t, pos, len, b) == len && bd3_tokenize(m, b, len, &ids, &n) != BD3_OK)
-        n = 0;
+    if (b && text_read(t, pos, len, b) == len && bd3_tokenize(m, b, len, &ids, &n) != BD3_OK) n = 0;
     free(ids);
     free(b);
     return (int)n;
@@ -82,18 +81,16 @@ int main(int argc, char **argv)
     for (int i = 0; i < want; i++) {
         size_t len;
         bd3_token_bytes(m, ids[i], &len);
-        if (i == want / 2)
-            span_lo = bytes;
+        if (i == want / 2) span_lo = bytes;
         bytes += len;
-        if (i == want / 2 + 31)
-            span_hi = bytes;
+        if (i == want / 2 + 31) span_hi = bytes;
     }
     free(ids);
     text *t = text_new();
     text_insert(t, 0, buf, bytes);
     text_snapshot(t);
-    printf("document: %zu bytes, %d tokens, model n_ctx %d, n_embd %d, n_layer %d, n_vocab %d\n",
-           bytes, want, hp->n_ctx, hp->n_embd, hp->n_layer, hp->n_vocab);
+    printf("document: %zu bytes, %d tokens, model n_ctx %d, n_embd %d, n_layer %d, n_vocab %d\n", bytes, want,
+           hp->n_ctx, hp->n_embd, hp->n_layer, hp->n_vocab);
 
     /* one full global forward over the window, the unit of the infill figures */
     {
@@ -152,8 +149,8 @@ int main(int argc, char **argv)
     double dt = now_s() - t0;
     int block = cfg->block_length > 0 ? cfg->block_length : bd3_model_default_block(m);
     int wrote = tokens_at(m, t, bytes, text_size(t) - before);
-    printf("continue %d blocks of %d after %d tokens: %.3f s, %d tokens, %.1f tokens/s (%s)\n", blocks,
-           block, want, dt, wrote, wrote / dt, model_session_message(s));
+    printf("continue %d blocks of %d after %d tokens: %.3f s, %d tokens, %.1f tokens/s (%s)\n", blocks, block,
+           want, dt, wrote, wrote / dt, model_session_message(s));
     text_undo(t, NULL);
     /* Ctrl-N pressed again and again: one block per command at the end of the last one */
     size_t at_end = bytes;
@@ -177,8 +174,7 @@ int main(int argc, char **argv)
     t0 = now_s();
     for (int round = 0; round < 64; round++) {
         model_session_tick(s, t, 0, bytes, (int64_t)(now_s() * 1000));
-        if (!model_session_busy(s))
-            break;
+        if (!model_session_busy(s)) break;
         run_to_idle(s);
     }
     printf("score the whole document: %.3f s\n", now_s() - t0);
@@ -189,8 +185,7 @@ int main(int argc, char **argv)
         /* a stale score on the next word shows when the tokens around the edit were done */
         uint8_t q = 0, stale = 251;
         size_t next = at + 1;
-        while (next < text_size(t) && text_byte_at(t, next) != ' ')
-            next++;
+        while (next < text_size(t) && text_byte_at(t, next) != ' ') next++;
         next++;
         text_attr_fill(t, next, 1, stale);
         t0 = now_s();

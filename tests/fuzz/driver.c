@@ -30,7 +30,11 @@ static uint8_t *driver_read(const char *path, size_t *size)
         if (n == cap) {
             cap = cap ? cap * 2 : 4096;
             uint8_t *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return NULL; }
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
             buf = nb;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
@@ -45,11 +49,14 @@ static uint8_t *driver_read(const char *path, size_t *size)
 int main(int argc, char **argv)
 {
     long runs = 0;
-    uint8_t *seeds[256];     /* seed contents */
-    size_t seed_size[256];   /* bytes per seed */
+    uint8_t *seeds[256];   /* seed contents */
+    size_t seed_size[256]; /* bytes per seed */
     int n_seeds = 0;
     for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "-runs=", 6) == 0) { runs = atol(argv[i] + 6); continue; }
+        if (strncmp(argv[i], "-runs=", 6) == 0) {
+            runs = atol(argv[i] + 6);
+            continue;
+        }
         DIR *d = opendir(argv[i]);
         if (!d) continue;
         struct dirent *e;
@@ -70,8 +77,10 @@ int main(int argc, char **argv)
         size_t sz = n_seeds ? seed_size[r % n_seeds] : (size_t)(driver_next() % 256);
         uint8_t *buf = malloc(sz + 1);
         if (!buf) return 1;
-        if (n_seeds) memcpy(buf, seeds[r % n_seeds], sz);
-        else for (size_t i = 0; i < sz; i++) buf[i] = (uint8_t)driver_next();
+        if (n_seeds)
+            memcpy(buf, seeds[r % n_seeds], sz);
+        else
+            for (size_t i = 0; i < sz; i++) buf[i] = (uint8_t)driver_next();
         int flips = 1 + (int)(driver_next() % 8);
         for (int k = 0; k < flips && sz; k++) {
             size_t at = driver_next() % sz;

@@ -9,8 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Merges in GPT-2's mapped form (Ġ = space, Ċ = newline); they produce the tokens added below. */
 static const char *const fuzz_merges[] = {
-    "Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r", "Ġ Ġ", "ĠĠ ĠĠ", "Ċ Ċ", "' s", "' t", "Ã ©",
-    "a n", "an d", "Ġ and", "0 0", "00 0", "Ġ 1", "ð Ł", "ðŁ ĺ", "< |",
+    "Ġ t", "h e", "Ġt he", "i n",   "Ġ a", "e r",  "Ġ Ġ", "ĠĠ ĠĠ", "Ċ Ċ",  "' s", "' t",
+    "Ã ©", "a n", "an d",  "Ġ and", "0 0", "00 0", "Ġ 1", "ð Ł",   "ðŁ ĺ", "< |",
 };
 
 static tokenizer *fuzz_tok; /* built once */
@@ -32,8 +32,14 @@ static tokenizer *fuzz_build(void)
             for (int i = 0; i < b; i++) k += !is_printable_byte(i);
             cp = 256 + k;
         }
-        if (cp < 0x80) { store[n][0] = (char)cp; lens[n] = 1; }
-        else { store[n][0] = (char)(0xC0 | (cp >> 6)); store[n][1] = (char)(0x80 | (cp & 0x3F)); lens[n] = 2; }
+        if (cp < 0x80) {
+            store[n][0] = (char)cp;
+            lens[n] = 1;
+        } else {
+            store[n][0] = (char)(0xC0 | (cp >> 6));
+            store[n][1] = (char)(0x80 | (cp & 0x3F));
+            lens[n] = 2;
+        }
         n++;
     }
     size_t mlens[64];
