@@ -223,6 +223,12 @@ expect_rc 2 "infill range outside" "$BD3" infill -m "$M" --range 6:999 "$T/i.txt
 err_has "outside"
 expect_rc 2 "infill bad range" "$BD3" infill -m "$M" --range 9:3 "$T/i.txt"
 expect_rc 2 "infill empty range, no length" "$BD3" infill -m "$M" --range 5:5 "$T/i.txt"
+err_has "the span is empty; give --length N"
+expect_rc 2 "infill --length 0 of a non-empty span" "$BD3" infill -m "$M" --range 6:11 --length 0 "$T/i.txt"
+err_has "--length 0 would only delete the span (bytes 6:11)"
+grep -q "span is empty" "$T/err" && fail "infill --length 0 of a non-empty span says the span is empty"
+expect_rc 2 "infill --length 0 of an empty span" "$BD3" infill -m "$M" --range 5:5 --length 0 "$T/i.txt"
+err_has "the span is empty and --length is 0"
 expect_rc 0 "infill insert" "$BD3" infill -m "$M" -q --range 5:5 --length 2 "$T/i.txt"
 
 # ---- score ---------------------------------------------------------------------------------

@@ -49,8 +49,17 @@ int cmd_infill(cli_opts *o)
     const int32_t *left = ids, *right = ids + i1;
     size_t n_left = i0, n_mid = i1 - i0, n_right = n - i1;
     int N = o->length >= 0 ? o->length : (int)n_mid;
+    if (o->length == 0) {
+        if (n_mid > 0)
+            cli_error(o, "--length 0 would only delete the span (bytes %zu:%zu); give --length 1 or more", a,
+                      b);
+        else
+            cli_error(o, "nothing to generate: the span is empty and --length is 0");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
     if (N <= 0) {
-        cli_error(o, "nothing to generate: the span is empty and --length is 0 or absent");
+        cli_error(o, "nothing to generate: the span is empty; give --length N to insert N tokens");
         rc = CLI_EXIT_USAGE;
         goto done;
     }
