@@ -149,6 +149,12 @@ static size_t mv_page(editor *ed, buffer *b, bool down)
     b->cursor = saved;
     size_t top = view_row_start(b->text, np, &o);
     for (int i = 0; i < r0 && top > 0; i++) top = view_row_prev(b->text, top, &o);
+    if (down) {
+        /* Never past the end: the text's last row stays on the screen's last row at most. */
+        size_t max_top = view_row_start(b->text, text_size(b->text), &o);
+        for (int i = 1; i < rows && max_top > 0; i++) max_top = view_row_prev(b->text, max_top, &o);
+        if (top > max_top) top = max_top;
+    }
     b->top = top;
     ed->keep_top = true;
     return np;

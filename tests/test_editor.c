@@ -805,6 +805,44 @@ static void test_editor_help_lists_active_bindings(void **state)
     editor_free(ed);
 }
 
+/* Rows shown from top to the end of the text, at most a screen. */
+static int rows_to_end(editor *ed)
+{
+    buffer *b = editor_buffer(ed);
+    view_opts o = editor_view_opts(ed);
+    view_row row;
+    assert_true(view_row_init(&row, o.width));
+    size_t p = b->top;
+    int r = 0;
+    while (r < editor_text_rows(ed)) {
+        size_t next = view_row_layout(b->text, p, &o, &row);
+        r++;
+        if (row.last) break;
+        p = next;
+    }
+    view_row_release(&row);
+    return r;
+}
+
+/* PageDown on the help screen stops with the help's last line on the screen's last row. */
+static void test_editor_help_page_down_stops_at_the_end(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    editor_open_text(ed, text_new(), "x");
+    keys(ed, "C-g");
+    buffer *b = editor_buffer(ed);
+    assert_true(b->is_help);
+    assert_true(buffer_line_of(b, text_size(b->text)) > (size_t)(3 * editor_text_rows(ed)));
+    for (int i = 0; i < 60; i++) {
+        keys(ed, "PageDown");
+        assert_true(draw_frame(ed));
+        assert_int_equal(rows_to_end(ed), editor_text_rows(ed)); /* the screen stays full */
+    }
+    assert_int_equal(b->cursor, text_size(b->text));
+    editor_free(ed);
+}
+
 static void test_editor_several_buffers(void **state)
 {
     (void)state;
@@ -898,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_editor_command_hook_sees_and_can_consume_commands),
         cmocka_unit_test(test_editor_line_cache_matches_counting),
         cmocka_unit_test(test_editor_help_lists_active_bindings),
+        cmocka_unit_test(test_editor_help_page_down_stops_at_the_end),
         cmocka_unit_test_setup_teardown(test_editor_several_buffers, setup, teardown),
         cmocka_unit_test(test_editor_paste_into_find_prompt),
         cmocka_unit_test(test_editor_base64_for_osc52),
