@@ -78,6 +78,7 @@ static void main_usage(FILE *f)
                "  --NAME=VALUE, --NAME VALUE\n"
                "                   set any option of the config file (e.g. --tab-width 4)\n"
                "  --NAME, --no-NAME  turn a boolean option on or off (e.g. --no-wrap, --line-numbers)\n"
+               "  --               every later argument is a file name\n"
                "  -h, --help       show this help\n"
                "  -V, --version    show the version\n"
                "\n"

@@ -176,7 +176,8 @@ static const char cli_common_help[] =
 
 static void cli_usage(FILE *f)
 {
-    fprintf(f, "usage: bd3 COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
+    fprintf(f, "usage: bd3 COMMAND [OPTIONS] [ARGS]\n"
+               "       bd3 --version     print the version and exit\n\nCommands:\n");
     for (int i = 0; i < CLI_N_CMDS; i++) fprintf(f, "  %-9s %s\n", cli_cmds[i].name, cli_cmds[i].help);
     fprintf(f, "\n%s\nRun 'bd3 COMMAND --help' for the options of a command; 'man bd3' for more.\n",
             cli_common_help);
