@@ -660,6 +660,11 @@ static void test_keymap_include_cycle_is_an_error(void **state)
     char err[256] = "";
     assert_int_not_equal(keymap_load_name(km, "a", err, sizeof err), KEYMAP_OK);
     assert_non_null(strstr(err, "b.keys:1:"));
+    assert_non_null(strstr(err, "include cycle: a -> b -> a")); /* the cycle, not "not found" */
+    assert_null(strstr(err, "no keymap"));
+    write_file(tmpdir, "c.keys", "include c\n");
+    assert_int_not_equal(keymap_load_name(km, "c", err, sizeof err), KEYMAP_OK);
+    assert_non_null(strstr(err, "c.keys:1: include cycle: c -> c"));
     keymap_free(km);
 }
 
