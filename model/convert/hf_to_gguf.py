@@ -53,20 +53,26 @@ def log(msg):
 
 # ---- config -------------------------------------------------------------------------------------
 
-def read_config(hf_dir):
-    path = os.path.join(hf_dir, "config.json")
+def load_config_json(path, required, not_found_hint=""):
+    """config.json as a dict holding every key of required; ConvertError naming the file if not."""
     try:
         with open(path, encoding="utf-8") as f:
             cfg = json.load(f)
     except FileNotFoundError:
-        raise ConvertError("%s: not found (HF_DIR must hold config.json and model.safetensors)" % path) from None
+        raise ConvertError("%s: not found%s" % (path, not_found_hint)) from None
     except (OSError, ValueError) as e:
         raise ConvertError("%s: cannot read: %s" % (path, e)) from None
     if not isinstance(cfg, dict):
         raise ConvertError("%s: expected a JSON object" % path)
-    missing = [k for k in CONFIG_REQUIRED if k not in cfg]
+    missing = [k for k in required if k not in cfg]
     if missing:
         raise ConvertError("%s: missing key%s %s" % (path, "s" if len(missing) > 1 else "", ", ".join(missing)))
+    return cfg
+
+
+def read_config(hf_dir):
+    path = os.path.join(hf_dir, "config.json")
+    cfg = load_config_json(path, CONFIG_REQUIRED, " (HF_DIR must hold config.json and model.safetensors)")
     for k in CONFIG_REQUIRED + ("block_size",):
         v = cfg.get(k)
         if k == "block_size" and v is None:

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_writer  # noqa: E402
-from hf_to_gguf import ConvertError, SafeTensors, log  # noqa: E402
+from hf_to_gguf import ConvertError, SafeTensors, load_config_json, log  # noqa: E402
 
 CONFIG_REQUIRED = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                    "vocab_size")
@@ -59,18 +59,7 @@ def positive_int(cfg, key, path, default=None):
 
 def read_config(hf_dir):
     path = os.path.join(hf_dir, "config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            cfg = json.load(f)
-    except FileNotFoundError:
-        raise ConvertError("%s: not found" % path) from None
-    except (OSError, ValueError) as e:
-        raise ConvertError("%s: cannot read: %s" % (path, e)) from None
-    if not isinstance(cfg, dict):
-        raise ConvertError("%s: expected a JSON object" % path)
-    missing = [k for k in CONFIG_REQUIRED if k not in cfg]
-    if missing:
-        raise ConvertError("%s: missing key%s %s" % (path, "s" if len(missing) > 1 else "", ", ".join(missing)))
+    cfg = load_config_json(path, CONFIG_REQUIRED)
     c = {"path": path}
     c["D"] = positive_int(cfg, "hidden_size", path)
     c["F"] = positive_int(cfg, "intermediate_size", path)
