@@ -53,10 +53,10 @@ typedef struct bd3_model bd3_model; /* weights (views into the mapped file) and 
 /* How the matrix products of the forward pass compute. */
 typedef enum bd3_compute {
     BD3_COMPUTE_AUTO, /* the fastest: Q8_0 and Q4_0 matrices stay packed and multiply in int8 (activations
-                         quantized per block of 32 as Q8_0 defines, on the fly), F32/F16 ones in
+                         quantized per block of 32 as Q8_0 defines, on the fly), F32/F16/BF16 ones in
                          float32 */
     BD3_COMPUTE_F32,  /* every matrix expanded to float32 at load; float32 products (OpenBLAS) */
-    BD3_COMPUTE_Q8,   /* every matrix in Q8_0 and int8 products; F32/F16 matrices quantized at load */
+    BD3_COMPUTE_Q8,   /* every matrix in Q8_0 and int8 products; F32/F16/BF16 matrices quantized at load */
 } bd3_compute;
 const char *bd3_compute_name(bd3_compute c);               /* "auto", "f32", "q8" */
 int bd3_compute_parse(const char *name, bd3_compute *out); /* 0 ok, -1 unknown */

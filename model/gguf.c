@@ -124,6 +124,7 @@ const char *gguf_tensor_type_name(uint32_t type)
     case GGUF_TENSOR_F16: return "F16";
     case GGUF_TENSOR_Q8_0: return "Q8_0";
     case GGUF_TENSOR_Q4_0: return "Q4_0";
+    case GGUF_TENSOR_BF16: return "BF16";
     }
     return "unsupported";
 }
@@ -423,7 +424,8 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
         uint64_t nb;
         switch (t->type) {
         case GGUF_TENSOR_F32: nb = prod * 4; break;
-        case GGUF_TENSOR_F16: nb = prod * 2; break;
+        case GGUF_TENSOR_F16:
+        case GGUF_TENSOR_BF16: nb = prod * 2; break;
         case GGUF_TENSOR_Q8_0:
             if (t->ne[0] % GGUF_Q8_0_BLOCK) {
                 gguf_err(err, err_size, fn, "Q8_0 tensor '%s' has ne[0] = %llu, not a multiple of 32", show,
@@ -442,7 +444,8 @@ static bd3_status gguf_parse(gguf_file *g, char *err, size_t err_size)
             break;
         default:
             gguf_err(err, err_size, fn,
-                     "tensor '%s' has type %u (only F32, F16, Q8_0 and Q4_0 are supported)", show, t->type);
+                     "tensor '%s' has type %u (only F32, F16, BF16, Q8_0 and Q4_0 are supported)", show,
+                     t->type);
             return BD3_E_UNSUPPORTED;
         }
         if (t->offset % g->alignment) {
@@ -765,6 +768,12 @@ void gguf_tensor_to_f32(const gguf_tensor *t, float *out)
     case GGUF_TENSOR_F32: memcpy(out, p, (size_t)n * 4); break;
     case GGUF_TENSOR_F16:
         for (uint64_t i = 0; i < n; i++) out[i] = gguf_f16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
+        break;
+    case GGUF_TENSOR_BF16:
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t bits = (uint32_t)(p[2 * i] | (p[2 * i + 1] << 8)) << 16;
+            memcpy(out + i, &bits, 4);
+        }
         break;
     case GGUF_TENSOR_Q8_0:
         for (uint64_t b = 0; b < n / GGUF_Q8_0_BLOCK; b++) {

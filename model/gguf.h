@@ -34,6 +34,7 @@ typedef enum gguf_tensor_type {
     GGUF_TENSOR_F16 = 1,
     GGUF_TENSOR_Q4_0 = 2,
     GGUF_TENSOR_Q8_0 = 8,
+    GGUF_TENSOR_BF16 = 30,
 } gguf_tensor_type;
 
 #define GGUF_Q8_0_BLOCK       32 /* values per Q8_0 block */
@@ -106,7 +107,8 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name);
 const char *gguf_tensor_type_name(uint32_t type);
 
 /* Exact float32 values of a tensor of n_elements values, into out[n_elements] (unaligned input
- * is fine). F16, Q8_0 and Q4_0 are converted exactly: every f16 and every f16 * int8 is a float32. */
+ * is fine). F16, BF16, Q8_0 and Q4_0 are converted exactly: every f16, every bf16 (the top 16 bits of
+ * a float32) and every f16 * int8 is a float32. */
 void gguf_tensor_to_f32(const gguf_tensor *t, float *out);
 float gguf_f16_to_f32(uint16_t h);
 /* Hands the whole pages of data[0..n) back to the kernel when the file is mapped (they are read

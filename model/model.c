@@ -195,7 +195,8 @@ static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t col
 
 #define T_F32 (1u << GGUF_TENSOR_F32)
 #define T_ANY                                                                                                \
-    ((1u << GGUF_TENSOR_F32) | (1u << GGUF_TENSOR_F16) | (1u << GGUF_TENSOR_Q8_0) | (1u << GGUF_TENSOR_Q4_0))
+    ((1u << GGUF_TENSOR_F32) | (1u << GGUF_TENSOR_F16) | (1u << GGUF_TENSOR_BF16) |                          \
+     (1u << GGUF_TENSOR_Q8_0) | (1u << GGUF_TENSOR_Q4_0))
 
 static bd3_status model_load_hparams(bd3_model *m, char *err, size_t err_size)
 {

@@ -152,6 +152,7 @@ typedef struct gb_model_opts {
     const char *skip;                        /* tensor to leave out, or NULL */
     const char *bad_shape;                   /* tensor whose ne[0] is one too large, or NULL */
     const char *as_f16;                      /* tensor stored as F16, or NULL */
+    const char *as_bf16;                     /* tensor stored as BF16, or NULL */
     const char *arch;                        /* general.architecture ("bd3lm" when NULL) */
     uint32_t mask_id;                        /* bd3lm.diffusion.mask_token_id (5 = "<|mask|>") */
     uint32_t n_head;                         /* head count (2) */
@@ -175,19 +176,24 @@ static void gb_model_tensor(gb_file *f, const gb_model_opts *o, const char *name
     if (o->bad_shape && strcmp(o->bad_shape, name) == 0) ne[0]++;
     size_t n = (size_t)(ne[0] * ne[1]);
     int f16 = o->as_f16 && strcmp(o->as_f16, name) == 0;
+    int bf16 = o->as_bf16 && strcmp(o->as_bf16, name) == 0;
     uint8_t *buf = malloc(n * 4);
     if (!buf) abort();
     for (size_t i = 0; i < n; i++) {
         float v = (float)((int)(i % 7) - 3) * 0.125f;
+        if (o->bad_value && strcmp(o->bad_value, name) == 0 && i == 3) v = o->bad_float;
         if (f16) {
             uint16_t h = v == 0.0f ? 0 : 0x3000; /* 0.125 */
             memcpy(buf + 2 * i, &h, 2);
-        } else {
-            if (o->bad_value && strcmp(o->bad_value, name) == 0 && i == 3) v = o->bad_float;
+        } else if (bf16) { /* the values above are bf16 numbers: the top half of the float is exact */
+            uint32_t bits;
+            memcpy(&bits, &v, 4);
+            uint16_t h = (uint16_t)(bits >> 16);
+            memcpy(buf + 2 * i, &h, 2);
+        } else
             memcpy(buf + 4 * i, &v, 4);
-        }
     }
-    gb_tensor(f, name, ne1 == 1 ? 1 : 2, ne, f16 ? 1u : 0u, buf, n * (f16 ? 2 : 4));
+    gb_tensor(f, name, ne1 == 1 ? 1 : 2, ne, f16 ? 1u : bf16 ? 30u : 0u, buf, n * (f16 || bf16 ? 2 : 4));
     free(buf);
 }
 

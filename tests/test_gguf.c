@@ -323,6 +323,13 @@ static void test_gguf_rejects_unknown_tensor_type(void **state)
     one_tensor(1, n128, GGUF_TENSOR_Q4_0, 0, 32, &buf, &size);
     expect_error(buf, size, BD3_E_FORMAT, "outside the data section");
     free(buf);
+    /* BF16: 2 bytes per value; 32 values fill the 64-byte data section, 48 do not fit */
+    one_tensor(1, ne, GGUF_TENSOR_BF16, 0, 32, &buf, &size);
+    assert_int_equal(try_open(buf, size, err, sizeof err), BD3_OK);
+    free(buf);
+    one_tensor(1, odd, GGUF_TENSOR_BF16, 0, 32, &buf, &size);
+    expect_error(buf, size, BD3_E_FORMAT, "outside the data section");
+    free(buf);
 }
 
 static void test_gguf_rejects_duplicates(void **state)
@@ -349,7 +356,7 @@ static void test_gguf_rejects_duplicates(void **state)
     gb_release(&f);
 }
 
-static void test_gguf_f16_q8_0_and_q4_0_convert_exactly(void **state)
+static void test_gguf_f16_bf16_q8_0_and_q4_0_convert_exactly(void **state)
 {
     (void)state;
     assert_true(gguf_f16_to_f32(0x3c00) == 1.0f);
@@ -386,6 +393,22 @@ static void test_gguf_f16_q8_0_and_q4_0_convert_exactly(void **state)
     for (int i = 0; i < 16; i++) {
         assert_true(out[i] == -2.0f * (float)(i - 8));
         assert_true(out[16 + i] == -2.0f * (float)(7 - i));
+    }
+    /* BF16: the value is the float32 whose top 16 bits are the bf16 and whose low 16 bits are 0 */
+    static const uint16_t bf[8] = {0x3f80, 0xc000, 0x0001, 0x807f, 0x7f7f, 0x3eab, 0x0000, 0x8000};
+    static const float want[8] = {1.0f, -2.0f, 0x1p-133f, -0x7fp-133f, 0x1.fep127f, 0x1.56p-2f, 0.0f, -0.0f};
+    uint8_t b16[16];
+    for (int i = 0; i < 8; i++) {
+        b16[2 * i] = (uint8_t)(bf[i] & 0xff);
+        b16[2 * i + 1] = (uint8_t)(bf[i] >> 8);
+    }
+    t.type = GGUF_TENSOR_BF16;
+    t.n_elements = 8;
+    t.data = b16;
+    gguf_tensor_to_f32(&t, out);
+    for (int i = 0; i < 8; i++) {
+        assert_true(out[i] == want[i]);
+        assert_true(signbit(out[i]) == signbit(want[i]));
     }
 }
 
@@ -434,6 +457,8 @@ static void test_model_loads_tiny_valid_file(void **state)
     if (load_model(&o, err, sizeof err) != BD3_OK) fail_msg("%s", err);
     o.as_f16 = "blk.0.attn_qkv.weight"; /* F16 is allowed for matrices */
     if (load_model(&o, err, sizeof err) != BD3_OK) fail_msg("%s", err);
+    o.as_bf16 = "blk.0.ffn_up.weight"; /* and BF16 */
+    if (load_model(&o, err, sizeof err) != BD3_OK) fail_msg("%s", err);
 }
 
 static void test_model_rejects_wrong_shape(void **state)
@@ -454,6 +479,9 @@ static void test_model_rejects_wrong_type(void **state)
     gb_model_opts_init(&o);
     o.as_f16 = "blk.0.attn_norm.weight";
     expect_model_error(&o, BD3_E_FORMAT, "blk.0.attn_norm.weight has type F16");
+    o.as_f16 = NULL;
+    o.as_bf16 = "blk.0.attn_norm.weight";
+    expect_model_error(&o, BD3_E_FORMAT, "blk.0.attn_norm.weight has type BF16");
 }
 
 static void test_model_rejects_missing_parts(void **state)
@@ -485,6 +513,10 @@ static void test_model_rejects_nan_and_infinite_weights(void **state)
     o.bad_value = "output.bias";
     o.bad_float = -INFINITY;
     expect_model_error(&o, BD3_E_FORMAT, "output.bias holds an infinite value at element 3");
+    o.as_bf16 = o.bad_value = "blk.0.ffn_down.weight"; /* BF16 keeps NaN and infinities: refused */
+    expect_model_error(&o, BD3_E_FORMAT, "blk.0.ffn_down.weight holds an infinite value at element 3");
+    o.bad_float = NAN;
+    expect_model_error(&o, BD3_E_FORMAT, "blk.0.ffn_down.weight holds NaN at element 3");
 }
 
 /* Two tensor infos naming the same data bytes: a 64-byte data section cannot stand for two
@@ -565,7 +597,7 @@ int main(void)
         cmocka_unit_test(test_gguf_rejects_overflowing_dimensions),
         cmocka_unit_test(test_gguf_rejects_unknown_tensor_type),
         cmocka_unit_test(test_gguf_rejects_duplicates),
-        cmocka_unit_test(test_gguf_f16_q8_0_and_q4_0_convert_exactly),
+        cmocka_unit_test(test_gguf_f16_bf16_q8_0_and_q4_0_convert_exactly),
         cmocka_unit_test(test_model_loads_tiny_valid_file),
         cmocka_unit_test(test_model_rejects_wrong_shape),
         cmocka_unit_test(test_model_rejects_wrong_type),
