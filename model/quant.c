@@ -345,6 +345,34 @@ static inline int32_t quant_load4(const int8_t *p)
     return v;
 }
 
+/* acc + the products of one block: the tile's 8 weight vectors (4 bytes per lane each) times the
+ * row's 32 int8 values, 4 at a time broadcast to every lane. Shared by Q8_0 and Q4_0. */
+static inline __attribute__((always_inline)) QUANT_T_VNNI __m512i
+quant_dot_block_vnni(__m512i acc, __m512i w0, __m512i w1, __m512i w2, __m512i w3, __m512i w4, __m512i w5,
+                     __m512i w6, __m512i w7, const int8_t *qb)
+{
+    acc = _mm512_dpbusd_epi32(acc, w0, _mm512_set1_epi32(quant_load4(qb)));
+    acc = _mm512_dpbusd_epi32(acc, w1, _mm512_set1_epi32(quant_load4(qb + 4)));
+    acc = _mm512_dpbusd_epi32(acc, w2, _mm512_set1_epi32(quant_load4(qb + 8)));
+    acc = _mm512_dpbusd_epi32(acc, w3, _mm512_set1_epi32(quant_load4(qb + 12)));
+    acc = _mm512_dpbusd_epi32(acc, w4, _mm512_set1_epi32(quant_load4(qb + 16)));
+    acc = _mm512_dpbusd_epi32(acc, w5, _mm512_set1_epi32(quant_load4(qb + 20)));
+    acc = _mm512_dpbusd_epi32(acc, w6, _mm512_set1_epi32(quant_load4(qb + 24)));
+    return _mm512_dpbusd_epi32(acc, w7, _mm512_set1_epi32(quant_load4(qb + 28)));
+}
+
+/* y = f (+ beta y) for R rows on the tile's lanes (mask). */
+static inline __attribute__((always_inline)) QUANT_T_VNNI void
+quant_store_vnni(int R, const __m512 *f, float beta, float *y, size_t ldy, __mmask16 mask)
+{
+    for (int r = 0; r < R; r++) {
+        float *yr = y + (size_t)r * ldy;
+        __m512 out = f[r];
+        if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
+        _mm512_mask_storeu_ps(yr, mask, out);
+    }
+}
+
 /* R rows (R <= QUANT_ROWS) of one tile: the tile's 8 vectors of weights per block are loaded once
  * and multiplied with each row's 4-value groups broadcast to every lane. */
 static inline __attribute__((always_inline)) QUANT_T_VNNI void
@@ -365,24 +393,12 @@ quant_rows_vnni(int R, const uint8_t *wt, const float *dt, int nb, const int8_t 
             size_t sb = (size_t)r * (size_t)nb + (size_t)b;
             /* sum (w + 128) q over the block, less 128 sum q: sum w q, exactly */
             __m512i acc = _mm512_set1_epi32(s[sb]);
-            acc = _mm512_dpbusd_epi32(acc, w0, _mm512_set1_epi32(quant_load4(qb)));
-            acc = _mm512_dpbusd_epi32(acc, w1, _mm512_set1_epi32(quant_load4(qb + 4)));
-            acc = _mm512_dpbusd_epi32(acc, w2, _mm512_set1_epi32(quant_load4(qb + 8)));
-            acc = _mm512_dpbusd_epi32(acc, w3, _mm512_set1_epi32(quant_load4(qb + 12)));
-            acc = _mm512_dpbusd_epi32(acc, w4, _mm512_set1_epi32(quant_load4(qb + 16)));
-            acc = _mm512_dpbusd_epi32(acc, w5, _mm512_set1_epi32(quant_load4(qb + 20)));
-            acc = _mm512_dpbusd_epi32(acc, w6, _mm512_set1_epi32(quant_load4(qb + 24)));
-            acc = _mm512_dpbusd_epi32(acc, w7, _mm512_set1_epi32(quant_load4(qb + 28)));
+            acc = quant_dot_block_vnni(acc, w0, w1, w2, w3, w4, w5, w6, w7, qb);
             __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(d[sb]));
             f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f[r]);
         }
     }
-    for (int r = 0; r < R; r++) {
-        float *yr = y + (size_t)r * ldy;
-        __m512 out = f[r];
-        if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
-        _mm512_mask_storeu_ps(yr, mask, out);
-    }
+    quant_store_vnni(R, f, beta, y, ldy, mask);
 }
 
 QUANT_T_VNNI
@@ -488,24 +504,12 @@ quant_rows4_vnni(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int
             const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
             size_t sb = (size_t)r * (size_t)nb + (size_t)b;
             __m512i acc = _mm512_set1_epi32(s[sb] / 16);
-            acc = _mm512_dpbusd_epi32(acc, w0, _mm512_set1_epi32(quant_load4(qb)));
-            acc = _mm512_dpbusd_epi32(acc, w1, _mm512_set1_epi32(quant_load4(qb + 4)));
-            acc = _mm512_dpbusd_epi32(acc, w2, _mm512_set1_epi32(quant_load4(qb + 8)));
-            acc = _mm512_dpbusd_epi32(acc, w3, _mm512_set1_epi32(quant_load4(qb + 12)));
-            acc = _mm512_dpbusd_epi32(acc, w4, _mm512_set1_epi32(quant_load4(qb + 16)));
-            acc = _mm512_dpbusd_epi32(acc, w5, _mm512_set1_epi32(quant_load4(qb + 20)));
-            acc = _mm512_dpbusd_epi32(acc, w6, _mm512_set1_epi32(quant_load4(qb + 24)));
-            acc = _mm512_dpbusd_epi32(acc, w7, _mm512_set1_epi32(quant_load4(qb + 28)));
+            acc = quant_dot_block_vnni(acc, w0, w1, w2, w3, w4, w5, w6, w7, qb);
             __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(d[sb]));
             f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), sc, f[r]);
         }
     }
-    for (int r = 0; r < R; r++) {
-        float *yr = y + (size_t)r * ldy;
-        __m512 out = f[r];
-        if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, yr), out);
-        _mm512_mask_storeu_ps(yr, mask, out);
-    }
+    quant_store_vnni(R, f, beta, y, ldy, mask);
 }
 
 QUANT_T_VNNI
