@@ -452,3 +452,41 @@ int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len
     *i1 = hi;
     return 0;
 }
+
+int cli_doc_open(cli_opts *o, cli_doc *d)
+{
+    memset(d, 0, sizeof *d);
+    int rc = cli_read_file(o, o->args[0], &d->text, &d->len);
+    if (rc != CLI_EXIT_OK) return rc;
+    d->b = d->len;
+    if ((o->range || o->find) && (rc = cli_span(o, o->args[0], d->text, d->len, &d->a, &d->b)) != CLI_EXIT_OK)
+        goto fail;
+    d->a0 = d->a;
+    d->b0 = d->b;
+    if ((rc = cli_load(o, &d->m, &d->c)) != CLI_EXIT_OK) goto fail;
+    cli_seed(o);
+    bd3_status st = bd3_tokenize(d->m, d->text, d->len, &d->ids, &d->n);
+    if (st != BD3_OK) {
+        cli_error(o, "cannot tokenize %s: %s", o->args[0], bd3_status_str(st));
+        rc = CLI_EXIT_FAIL;
+        goto fail;
+    }
+    if (cli_span_tokens(d->m, d->ids, d->n, d->len, &d->a, &d->b, &d->i0, &d->i1) != 0) {
+        cli_error(o, "the tokens of %s do not spell its bytes", o->args[0]);
+        rc = CLI_EXIT_FAIL;
+        goto fail;
+    }
+    return CLI_EXIT_OK;
+fail:
+    cli_doc_close(d);
+    return rc;
+}
+
+void cli_doc_close(cli_doc *d)
+{
+    free(d->ids);
+    free(d->text);
+    bd3_ctx_free(d->c);
+    bd3_model_free(d->m);
+    memset(d, 0, sizeof *d);
+}

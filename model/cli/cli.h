@@ -125,6 +125,26 @@ int cli_span(const cli_opts *o, const char *name, const char *text, size_t len, 
 int cli_span_tokens(const bd3_model *m, const int32_t *ids, size_t n, size_t len, size_t *a, size_t *b,
                     size_t *i0, size_t *i1);
 
+/* The common start of infill and revise: FILE (o->args[0]) read, its span taken from --find or
+ * --range (the whole file when neither is given), the model loaded and seeded, the text tokenized
+ * and the span widened to whole tokens. */
+typedef struct cli_doc {
+    char *text;    /* the file's bytes (len) */
+    size_t len;    /* bytes */
+    size_t a0, b0; /* the span as asked: bytes [a0, b0) */
+    size_t a, b;   /* the span widened to whole tokens: bytes [a, b) */
+    bd3_model *m;  /* the loaded model */
+    bd3_ctx *c;    /* its context */
+    int32_t *ids;  /* the text's tokens [n] */
+    size_t n;      /* tokens */
+    size_t i0, i1; /* the span's tokens [i0, i1) */
+} cli_doc;
+
+/* Fills d (CLI_EXIT_OK) or prints the problem, frees what it took and returns the exit code. */
+int cli_doc_open(cli_opts *o, cli_doc *d);
+/* Frees what cli_doc_open took; a zeroed d is a no-op. */
+void cli_doc_close(cli_doc *d);
+
 /* Parses "global" or "block:B" into BD3_GLOBAL or B. 0 ok, -1 bad. */
 int cli_parse_mode(const char *s, int *block_len);
 

@@ -13,41 +13,21 @@ int cmd_revise(cli_opts *o)
         cli_error(o, "a FILE to revise is required");
         return CLI_EXIT_USAGE;
     }
-    char *text;
-    size_t len, a = 0, b;
-    int rc = cli_read_file(o, o->args[0], &text, &len);
+    cli_doc d;
+    int rc = cli_doc_open(o, &d);
     if (rc != CLI_EXIT_OK) return rc;
-    b = len;
-    if ((o->range || o->find) && (rc = cli_span(o, o->args[0], text, len, &a, &b)) != CLI_EXIT_OK) {
-        free(text);
-        return rc;
-    }
-    bd3_model *m;
-    bd3_ctx *c;
-    rc = cli_load(o, &m, &c);
-    if (rc != CLI_EXIT_OK) {
-        free(text);
-        return rc;
-    }
-    cli_seed(o);
+    const char *text = d.text;
+    bd3_model *m = d.m;
+    bd3_ctx *c = d.c;
+    int32_t *ids = d.ids;
+    const size_t len = d.len, n = d.n, a = d.a, b = d.b, a0 = d.a0, b0 = d.b0, i0 = d.i0, i1 = d.i1;
     const bd3_hparams *hp = bd3_model_hparams(m);
-    int32_t *ids = NULL, *win = NULL;
+    int32_t *win = NULL;
     float *conf = NULL;
     uint8_t *changed = NULL;
     char *gen = NULL;
-    size_t n = 0, gen_len = 0, i0, i1;
-    const size_t a0 = a, b0 = b;
-    bd3_status st = bd3_tokenize(m, text, len, &ids, &n);
-    if (st != BD3_OK) {
-        cli_error(o, "cannot tokenize %s: %s", o->args[0], bd3_status_str(st));
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    if (cli_span_tokens(m, ids, n, len, &a, &b, &i0, &i1) != 0) {
-        cli_error(o, "the tokens of %s do not spell its bytes", o->args[0]);
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
+    size_t gen_len = 0;
+    bd3_status st;
     if (i1 <= i0) {
         cli_error(o, "nothing to revise: the span holds no token");
         rc = CLI_EXIT_USAGE;
@@ -132,9 +112,6 @@ done:
     free(changed);
     free(win);
     free(conf);
-    free(ids);
-    free(text);
-    bd3_ctx_free(c);
-    bd3_model_free(m);
+    cli_doc_close(&d);
     return rc;
 }
