@@ -1,6 +1,6 @@
-/* kernels.c: numeric helpers of the forward pass. The exp-heavy loops (softmax, GELU) use GCC
- * vector extensions, compiled for AVX-512, AVX2 and baseline x86-64 with run-time selection.
- * Depends on libc and libm only. */
+/* kernels.c: numeric helpers of the forward pass and the choice of instruction set. The exp-heavy
+ * loops (softmax, GELU) use GCC vector extensions, compiled for AVX-512, AVX2 and baseline x86-64
+ * with run-time selection. Depends on libc and libm only. */
 #include "kernels.h"
 
 #include <math.h>
@@ -51,20 +51,73 @@ static bool kern_cpu_has_f16c(void)
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
+
+/* The OS saves the XMM and YMM registers (OSXSAVE, then XCR0 bits 1 and 2). */
+static bool kern_os_saves_ymm(void)
+{
+    unsigned a, b, c, d, lo, hi;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    return (lo & 6u) == 6u;
+}
+
+/* AVX2 with FMA and F16C, usable. */
+static bool kern_cpu_has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kern_cpu_has_f16c();
+}
+
+/* AVX-512 F, BW, VL and VNNI, usable (libgcc's answer includes the OS's ZMM state). */
+static bool kern_cpu_has_avx512_vnni(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
 #endif
 
+static _Atomic int kern_avx_vnni = -1; /* kern_cpu_has_avx_vnni's answer; -1 until first asked */
+
+bool kern_cpu_has_avx_vnni(void)
+{
+    int v = kern_avx_vnni;
+    if (v >= 0) return v; /* asked once: CPUID is slow, and trapped under a hypervisor */
+    v = 0;
+#if KERN_X86
+    unsigned a, b, c, d;
+    v = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) && kern_os_saves_ymm() &&
+        kern_cpu_has_avx2();
+#endif
+    kern_avx_vnni = v;
+    return v;
+}
+
 static _Atomic int kern_isa_now = -1; /* enum kern_isa in use; -1 until first asked */
+
+bool kern_isa_has(enum kern_isa isa)
+{
+    switch (isa) {
+    case KERN_ISA_BASE: return true;
+#if KERN_X86
+    case KERN_ISA_AVX2: return kern_cpu_has_avx2();
+    case KERN_ISA_AVX_VNNI:
+        return kern_cpu_has_avx_vnni() || (kern_cpu_has_avx2() && kern_cpu_has_avx512_vnni());
+    case KERN_ISA_AVX512: __builtin_cpu_init(); return __builtin_cpu_supports("avx512f");
+    case KERN_ISA_AVX512_VNNI: return kern_cpu_has_avx512_vnni();
+#endif
+    default: return false;
+    }
+}
 
 enum kern_isa kern_isa_best(void)
 {
 #if KERN_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
-        return KERN_ISA_AVX512_VNNI;
-    if (__builtin_cpu_supports("avx512f")) return KERN_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kern_cpu_has_f16c())
-        return KERN_ISA_AVX2;
+    if (kern_cpu_has_avx512_vnni()) return KERN_ISA_AVX512_VNNI;
+    if (kern_isa_has(KERN_ISA_AVX512)) return KERN_ISA_AVX512;
+    if (kern_cpu_has_avx_vnni()) return KERN_ISA_AVX_VNNI;
+    if (kern_cpu_has_avx2()) return KERN_ISA_AVX2;
 #endif
     return KERN_ISA_BASE;
 }
@@ -78,9 +131,16 @@ enum kern_isa kern_isa(void)
 
 int kern_isa_set(enum kern_isa isa)
 {
-    if (isa > kern_isa_best()) return -1;
+    if (!kern_isa_has(isa)) return -1;
     kern_isa_now = (int)isa;
     return 0;
+}
+
+const char *kern_isa_name(enum kern_isa isa)
+{
+    static const char *const names[KERN_ISA_COUNT] = {"portable", "avx2", "avx-vnni", "avx512",
+                                                      "avx512-vnni"};
+    return (unsigned)isa < KERN_ISA_COUNT ? names[isa] : "?";
 }
 
 static inline __attribute__((always_inline)) kern_vf kern_splat(float v)

@@ -4,20 +4,34 @@
 #ifndef BD3_KERNELS_H
 #define BD3_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Instruction sets the engine's kernels are compiled for, in increasing order. */
+/* Instruction sets the engine's kernels are compiled for, in the order kern_isa_best() prefers
+ * them. From KERN_ISA_AVX2 on each includes AVX2, FMA and F16C; AVX_VNNI is not implied by the
+ * AVX-512 ones (kern_isa_has tells what a CPU runs). */
 enum kern_isa {
     KERN_ISA_BASE,        /* portable C (baseline x86-64 or any other CPU) */
     KERN_ISA_AVX2,        /* AVX2 (with FMA and F16C) */
+    KERN_ISA_AVX_VNNI,    /* AVX2 with AVX-VNNI (256-bit int8 dot products, VEX-encoded) */
     KERN_ISA_AVX512,      /* AVX-512 F */
     KERN_ISA_AVX512_VNNI, /* AVX-512 F, BW, VL and VNNI (int8 dot products) */
+    KERN_ISA_COUNT,       /* number of instruction sets above */
 };
 
 /* The best instruction set this CPU supports (asked of the CPU, no ifunc resolvers). */
 enum kern_isa kern_isa_best(void);
 /* The instruction set the kernels use: kern_isa_best() unless kern_isa_set chose another. */
 enum kern_isa kern_isa(void);
+/* Whether this CPU runs isa's kernels. KERN_ISA_AVX_VNNI also runs where the CPU has AVX-512 VNNI
+ * (with VL) but no AVX-VNNI: its int8 products then use the EVEX encoding of the same instruction,
+ * so that these kernels are tested there too. */
+bool kern_isa_has(enum kern_isa isa);
+/* Whether the CPU has AVX-VNNI itself (CPUID leaf 7 subleaf 1, EAX bit 4, and the OS saves the
+ * AVX state): the VEX encoding of the 256-bit int8 dot product. */
+bool kern_cpu_has_avx_vnni(void);
+/* A short name of isa ("avx-vnni"), or "?" when isa is out of range. */
+const char *kern_isa_name(enum kern_isa isa);
 /* Makes the kernels use isa (tests compare the variants); -1 when the CPU lacks it. Not to be
  * called while another thread runs a kernel. */
 int kern_isa_set(enum kern_isa isa);

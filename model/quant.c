@@ -1,6 +1,6 @@
 /* quant.c: packing of Q8_0 weights into tiles, quantization of activations, and the block-scaled
- * int8 matrix product in three variants (AVX-512 VNNI, AVX2, portable C) that give identical
- * results. Depends on quant.h, kernels.h (instruction set) and libc only. */
+ * int8 matrix product in four variants (AVX-512 VNNI, AVX-VNNI, AVX2, portable C) that give
+ * identical results. Depends on quant.h, kernels.h (instruction set) and libc only. */
 #include "quant.h"
 
 #include <math.h>
@@ -422,6 +422,18 @@ static void quant_tile_vnni(const quant_matrix *w, int t, int n, const int8_t *q
                         beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
 }
 
+/* y = f (+ beta y) for R rows on the first nl (<= 8) lanes of a half tile. */
+static inline __attribute__((always_inline)) QUANT_T_AVX2 void
+quant_store_avx2(int R, const __m256 *f, float beta, float *y, size_t ldy, int nl)
+{
+    for (int r = 0; r < R; r++) {
+        float *yr = y + (size_t)r * ldy;
+        float tmp[8];
+        _mm256_storeu_ps(tmp, f[r]);
+        for (int l = 0; l < nl; l++) yr[l] = beta != 0.0f ? fmaf(beta, yr[l], tmp[l]) : tmp[l];
+    }
+}
+
 /* The same with AVX2 (no int8 dot product instruction): each half tile of 8 lanes, products of
  * |w| and q with w's sign (vpmaddubsw, at most 2 * 128 * 127 per pair: no saturation). */
 static inline __attribute__((always_inline)) QUANT_T_AVX2 void
@@ -452,13 +464,7 @@ quant_rows_avx2(int R, const uint8_t *wt, const float *dt, int nb, const int8_t 
                 f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), sc, f[r]);
             }
         }
-        int nl = lanes - 8 * h < 8 ? lanes - 8 * h : 8;
-        for (int r = 0; r < R; r++) {
-            float *yr = y + (size_t)r * ldy + 8 * h;
-            float tmp[8];
-            _mm256_storeu_ps(tmp, f[r]);
-            for (int l = 0; l < nl; l++) yr[l] = beta != 0.0f ? fmaf(beta, yr[l], tmp[l]) : tmp[l];
-        }
+        quant_store_avx2(R, f, beta, y + 8 * h, ldy, lanes - 8 * h < 8 ? lanes - 8 * h : 8);
     }
 }
 
@@ -563,13 +569,7 @@ quant_rows4_avx2(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int
                 f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), sc, f[r]);
             }
         }
-        int nl = lanes - 8 * h < 8 ? lanes - 8 * h : 8;
-        for (int r = 0; r < R; r++) {
-            float *yr = y + (size_t)r * ldy + 8 * h;
-            float tmp[8];
-            _mm256_storeu_ps(tmp, f[r]);
-            for (int l = 0; l < nl; l++) yr[l] = beta != 0.0f ? fmaf(beta, yr[l], tmp[l]) : tmp[l];
-        }
+        quant_store_avx2(R, f, beta, y + 8 * h, ldy, lanes - 8 * h < 8 ? lanes - 8 * h : 8);
     }
 }
 
@@ -589,6 +589,100 @@ static void quant_tile4_avx2(const quant_matrix *w, int t, int n, const int8_t *
         quant_rows4_avx2(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
                          beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes);
 }
+/* AVX-VNNI: the AVX2 kernels' layout (half tiles of 8 lanes, 4 rows at a time) with vpdpbusd
+ * on 256 bits. vpdpbusd adds four products of unsigned and signed bytes to a 32-bit lane without
+ * saturating (unlike vpmaddubsw, which the AVX2 kernels keep below 2^15), so the stored bytes
+ * w + 128 are used as they are and the block's sum starts at s = -128 sum q, as in the AVX-512
+ * kernels: every block's int32 sum is exact, and the float32 steps are those of every variant. */
+
+/* acc + vpdpbusd(w, x) with the encoding named: VEX (AVX-VNNI) or, when evex is set, EVEX
+ * (AVX-512 VNNI with VL), the same operation. Assembly so that one body serves both encodings. */
+static inline __attribute__((always_inline)) QUANT_T_AVX2 __m256i quant_dpbusd256(__m256i acc, __m256i w,
+                                                                                  __m256i x, int evex)
+{
+    if (evex)
+        __asm__("%{evex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(w), "x"(x));
+    else
+        __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(w), "x"(x));
+    return acc;
+}
+
+/* R rows (R <= 4) of one tile; bits 4: Q4_0 codes (0..15) with s / 16, as quant_rows4_vnni. */
+static inline __attribute__((always_inline)) QUANT_T_AVX2 void
+quant_rows_avxvnni(int R, int bits, const uint8_t *wt, const float *dt, const uint16_t *ht, int nb,
+                   const int8_t *q, size_t ldq, const float *d, const int32_t *s, float beta, float *y,
+                   size_t ldy, int lanes, int evex)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const size_t tile_bytes = bits == 4 ? QUANT_TILE_BYTES4 : QUANT_TILE_BYTES;
+    for (int h = 0; h < 2 && 8 * h < lanes; h++) {
+        __m256 f[4];
+        for (int r = 0; r < R; r++) f[r] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *wb = wt + (size_t)b * tile_bytes + 32 * h;
+            __m256i wv[8];
+            __m256 dw;
+            if (bits == 4) {
+                for (int j = 0; j < 4; j++) {
+                    __m256i v = _mm256_load_si256((const __m256i *)(const void *)(wb + 64 * j));
+                    wv[j] = _mm256_and_si256(v, m4);
+                    wv[j + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                }
+                dw = _mm256_cvtph_ps(
+                    _mm_loadu_si128((const __m128i *)(const void *)(ht + (size_t)b * QUANT_TILE + 8 * h)));
+            } else {
+                for (int j = 0; j < 8; j++)
+                    wv[j] = _mm256_load_si256((const __m256i *)(const void *)(wb + 64 * j));
+                dw = _mm256_load_ps(dt + (size_t)b * QUANT_TILE + 8 * h);
+            }
+            for (int r = 0; r < R; r++) {
+                const int8_t *qb = q + (size_t)r * ldq + (size_t)b * QUANT_BLOCK;
+                size_t sb = (size_t)r * (size_t)nb + (size_t)b;
+                __m256i acc = _mm256_set1_epi32(bits == 4 ? s[sb] / 16 : s[sb]);
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++)
+                    acc = quant_dpbusd256(acc, wv[j], _mm256_set1_epi32(quant_load4(qb + 4 * j)), evex);
+                __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(d[sb]));
+                f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), sc, f[r]);
+            }
+        }
+        quant_store_avx2(R, f, beta, y + 8 * h, ldy, lanes - 8 * h < 8 ? lanes - 8 * h : 8);
+    }
+}
+
+static inline __attribute__((always_inline)) QUANT_T_AVX2 void
+quant_tile_avxvnni_body(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                        const int32_t *s, float beta, float *y, int ldy, int evex)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE, bits = w->bits == 4 ? 4 : 8;
+    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
+    size_t tb = (size_t)t * (size_t)w->ld_blocks;
+    const uint8_t *wt = w->q + tb * (bits == 4 ? QUANT_TILE_BYTES4 : QUANT_TILE_BYTES);
+    const float *dt = bits == 4 ? NULL : w->d + tb * QUANT_TILE;
+    const uint16_t *ht = bits == 4 ? w->h + tb * QUANT_TILE : NULL;
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        quant_rows_avxvnni(4, bits, wt, dt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                           s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes, evex);
+    for (; i < n; i++)
+        quant_rows_avxvnni(1, bits, wt, dt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                           s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, lanes, evex);
+}
+
+QUANT_T_AVX2
+static void quant_tile_avxvnni(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                               const int32_t *s, float beta, float *y, int ldy)
+{
+    quant_tile_avxvnni_body(w, t, n, q, d, s, beta, y, ldy, 0);
+}
+
+/* The same kernels with the EVEX encoding, for CPUs with AVX-512 VNNI and no AVX-VNNI. */
+QUANT_T_AVX2
+static void quant_tile_avxvnni_evex(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                                    const int32_t *s, float beta, float *y, int ldy)
+{
+    quant_tile_avxvnni_body(w, t, n, q, d, s, beta, y, ldy, 1);
+}
 #endif
 
 void quant_matmul(const quant_matrix *w, int t0, int t1, int n, const int8_t *q, const float *d,
@@ -596,6 +690,15 @@ void quant_matmul(const quant_matrix *w, int t0, int t1, int n, const int8_t *q,
 {
 #if QUANT_X86
     enum kern_isa isa = kern_isa();
+    if (isa == KERN_ISA_AVX_VNNI) {
+        int vex = kern_cpu_has_avx_vnni();
+        for (int t = t0; t < t1; t++)
+            if (vex)
+                quant_tile_avxvnni(w, t, n, q, d, s, beta, y, ldy);
+            else
+                quant_tile_avxvnni_evex(w, t, n, q, d, s, beta, y, ldy);
+        return;
+    }
     if (w->bits == 4 && isa >= KERN_ISA_AVX512_VNNI) {
         for (int t = t0; t < t1; t++) quant_tile4_vnni(w, t, n, q, d, s, beta, y, ldy);
         return;

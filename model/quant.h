@@ -1,7 +1,7 @@
 /* quant.h: matrix products in the quantized domain: Q8_0 weights (GGUF's blocks of 32 int8 values
  * with one f16 scale, spec section 5) kept packed in memory, times activations quantized per row
- * the same way (32 values, one float32 scale), with int8 dot products (AVX-512 VNNI, AVX2, portable
- * C, chosen by kern_isa()). Internal to the engine. Depends on bd3.h (status), kernels.h, libc. */
+ * the same way (32 values, one float32 scale), with int8 dot products (AVX-512 VNNI, AVX-VNNI, AVX2,
+ * portable C, chosen by kern_isa()). Internal to the engine. Depends on bd3.h (status), kernels.h, libc. */
 #ifndef BD3_QUANT_H
 #define BD3_QUANT_H
 

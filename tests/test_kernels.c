@@ -200,8 +200,45 @@ static int isa_teardown(void **state)
     return kern_isa_set(kern_isa_best());
 }
 
+/* The chosen instruction set is one the CPU runs; kern_isa_set accepts exactly those; an
+ * instruction set is chosen over the ones before it when the CPU runs both. */
+static void test_kern_isa_choice_is_consistent(void **state)
+{
+    (void)state;
+    enum kern_isa best = kern_isa_best();
+    assert_true(kern_isa_has(best));
+    assert_true(kern_isa_has(KERN_ISA_BASE));
+    for (int isa = best + 1; isa < KERN_ISA_COUNT; isa++) /* AVX-VNNI alone may run below best */
+        assert_true(!kern_isa_has((enum kern_isa)isa) || isa == KERN_ISA_AVX_VNNI);
+    if (kern_cpu_has_avx_vnni()) {
+        assert_true(kern_isa_has(KERN_ISA_AVX_VNNI));
+        assert_true(best >= KERN_ISA_AVX_VNNI);
+    }
+    for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+        assert_int_equal(kern_isa_set((enum kern_isa)isa), kern_isa_has((enum kern_isa)isa) ? 0 : -1);
+        for (int other = 0; other < isa; other++)
+            assert_string_not_equal(kern_isa_name((enum kern_isa)isa), kern_isa_name((enum kern_isa)other));
+    }
+    assert_int_equal(kern_isa_set(KERN_ISA_COUNT), -1);
+    assert_string_equal(kern_isa_name(KERN_ISA_COUNT), "?");
+    assert_int_equal(kern_isa_set(best), 0);
+    assert_int_equal(kern_isa(), best);
+}
+
+/* A variant this CPU cannot run: one skipped test, with the reason, instead of its group. */
+static void test_variant_needs_instructions_this_cpu_lacks(void **state)
+{
+    (void)state;
+    print_message("this CPU lacks the %s instructions: that variant is not tested here\n",
+                  kern_isa_name(group_isa));
+    skip();
+}
+
 int main(void)
 {
+    const struct CMUnitTest choice[] = {
+        cmocka_unit_test(test_kern_isa_choice_is_consistent),
+    };
     const struct CMUnitTest kernels[] = {
         cmocka_unit_test(test_kern_exp_matches_libm),
         cmocka_unit_test(test_kern_softmax_rows_matches_naive),
@@ -210,14 +247,22 @@ int main(void)
         cmocka_unit_test(test_kern_gate_add_matches_naive),
         cmocka_unit_test(test_kern_rope_matches_formula),
     };
-    static const char *names[] = {"kernels, portable C", "kernels, AVX2", "kernels, AVX-512",
-                                  "kernels, AVX-512 VNNI"};
-    int failed = 0;
+    const struct CMUnitTest absent[] = {
+        cmocka_unit_test(test_variant_needs_instructions_this_cpu_lacks),
+    };
+    static const char *names[KERN_ISA_COUNT] = {"kernels, portable C", "kernels, AVX2",
+                                                "kernels, AVX-VNNI (AVX2 kernels)", "kernels, AVX-512",
+                                                "kernels, AVX-512 VNNI"};
+    int failed = cmocka_run_group_tests(choice, NULL, NULL);
     /* every variant this CPU can run, each against the same naive loops */
-    for (int isa = KERN_ISA_BASE; isa <= (int)kern_isa_best(); isa++) {
+    for (int isa = KERN_ISA_BASE; isa < KERN_ISA_COUNT; isa++) {
         group_isa = (enum kern_isa)isa;
-        failed += _cmocka_run_group_tests(names[isa], kernels, sizeof kernels / sizeof kernels[0], isa_setup,
-                                          isa_teardown);
+        print_message("-- %s\n", names[isa]);
+        if (kern_isa_has(group_isa))
+            failed += _cmocka_run_group_tests(names[isa], kernels, sizeof kernels / sizeof kernels[0],
+                                              isa_setup, isa_teardown);
+        else
+            failed += _cmocka_run_group_tests(names[isa], absent, 1, NULL, NULL);
     }
     return failed;
 }
