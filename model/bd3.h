@@ -99,11 +99,15 @@ bd3_status bd3_detokenize(const bd3_model *m, const int32_t *ids, size_t n, char
 typedef struct bd3_ctx bd3_ctx;
 
 /* Allocates every buffer the forward pass needs for n_ctx tokens (the forward pass itself never
- * allocates). n_threads <= 0: all cores; at most 64. */
+ * allocates). n_threads <= 0: one per CPU this process may use (bd3_cpu_count); at most 64. */
 bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out);
 void bd3_ctx_free(bd3_ctx *c); /* NULL is a no-op */
 const bd3_model *bd3_ctx_model(const bd3_ctx *c);
 size_t bd3_ctx_bytes(const bd3_ctx *c); /* bytes of run-time buffers and KV cache */
+int bd3_ctx_threads(const bd3_ctx *c);  /* threads its passes run on, the caller's included */
+/* CPUs this process may run on (its affinity mask, as taskset or a cgroup sets it; else the CPUs
+ * online), at least 1. */
+int bd3_cpu_count(void);
 
 #define BD3_GLOBAL 0 /* block_len value that selects global attention */
 
@@ -361,5 +365,9 @@ typedef struct bd3_bench_result {
 /* Runs n_runs (<= 0: 3) forwards of n_ctx fixed pseudo-random ids and the matching sgemm calls on
  * the context's buffers and the model's weights. Clears the KV cache. */
 bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out);
+
+/* The instruction set of the engine's kernels on this CPU: "avx512-vnni", "avx512", "avx-vnni",
+ * "avx2" or "portable". */
+const char *bd3_isa_name(void);
 
 #endif

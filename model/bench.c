@@ -1,8 +1,9 @@
 /* bench.c: forward-pass speed against OpenBLAS sgemm at the model's shapes (bd3_bench_forward).
- * Depends on forward.h and OpenBLAS. */
+ * Depends on forward.h, kernels.h and OpenBLAS. */
 #include "forward.h"
 
 #include <cblas.h>
+#include "kernels.h"
 #include <stdlib.h>
 #include <time.h>
 
@@ -154,3 +155,5 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
     free(wq);
     return st;
 }
+
+const char *bd3_isa_name(void) { return kern_isa_name(kern_isa()); }

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,10 +82,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     bd3_ctx *c = calloc(1, sizeof *c);
     if (!c) return BD3_E_NOMEM;
     c->m = m;
-    if (n_threads <= 0) {
-        long k = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = k > 0 ? (int)k : 1;
-    }
+    if (n_threads <= 0) n_threads = bd3_cpu_count();
     if (n_threads > FORWARD_MAX_THREADS) n_threads = FORWARD_MAX_THREADS;
     c->n_threads = n_threads;
     size_t N = (size_t)hp->n_ctx, D = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
@@ -175,6 +173,15 @@ void bd3_ctx_free(bd3_ctx *c)
 
 const bd3_model *bd3_ctx_model(const bd3_ctx *c) { return c->m; }
 size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
+int bd3_ctx_threads(const bd3_ctx *c) { return pool_threads(c->pool); }
+
+int bd3_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long k = sysconf(_SC_NPROCESSORS_ONLN);
+    return k > 0 ? (int)k : 1;
+}
 
 /* y^T = w x^T in column-major terms, for output rows [o0, o0 + n_o): the weight is the long
    operand, which OpenBLAS packs once per call even when n is small. */

@@ -493,7 +493,19 @@ done
 
 # ---- bench ---------------------------------------------------------------------------------
 expect_rc 0 "bench" "$BD3" bench -m "$M" -t 1
-for w in "sgemm" "forward" "continue" "infill" "peak memory"; do out_has "$w"; done
+for w in "sgemm" "forward" "continue" "infill" "peak memory" "^threads 1, usable CPUs [0-9]" "; kernels [a-z]"; do
+    out_has "$w"
+done
+grep -q "more threads than CPUs" "$T/out" && fail "bench -t 1 says there are more threads than CPUs"
+# the threads the figures ran on, not the number asked, and whether they outnumber the CPUs
+expect_rc 0 "bench -t 100" "$BD3" bench -m "$M" -t 100
+out_has "^threads 64 (100 asked, 64 at most), usable CPUs [0-9]*.*: more threads than CPUs"
+if command -v taskset >/dev/null 2>&1; then
+    expect_rc 0 "bench -t 2 on one CPU" taskset -c 0 "$BD3" bench -m "$M" -t 2
+    out_has "^threads 2, usable CPUs 1.*: more threads than CPUs"
+    expect_rc 0 "bench on one CPU, default threads" taskset -c 0 "$BD3" bench -m "$M"
+    out_has "^threads 1 (default: one per usable CPU), usable CPUs 1"
+fi
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all bd3 checks passed"

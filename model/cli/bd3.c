@@ -168,7 +168,7 @@ static const char cli_common_help[] =
     "Common options:\n"
     "  -m, --model FILE      model file (default: $BD3_MODEL, then the model beside the\n"
     "                        executable, then the installed default.gguf)\n"
-    "  -t, --threads N       worker threads (default: all cores)\n"
+    "  -t, --threads N       worker threads (default: one per usable CPU, at most 64)\n"
     "  -q, --quiet           no progress bar and no summary on stderr\n"
     "      --compute MODE    matrix products: auto (default: Q8_0 weights in int8), f32\n"
     "                        (float32 throughout) or q8 (every matrix in Q8_0 and int8)\n"

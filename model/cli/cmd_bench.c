@@ -38,6 +38,22 @@ static double bench_peak_mib(void)
     return ru.ru_maxrss / 1024.0;
 }
 
+/* The threads the figures ran on, what was asked, the CPUs they share, and the kernels. */
+static void bench_print_threads(const cli_opts *o, const bd3_ctx *c)
+{
+    int t = bd3_ctx_threads(c), cpus = bd3_cpu_count();
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("threads %d", t);
+    if (o->threads > 0 && o->threads != t)
+        printf(" (%d asked, %d at most)", o->threads, t);
+    else if (o->threads <= 0)
+        printf(" (default: one per usable CPU)");
+    printf(", usable CPUs %d", cpus);
+    if (online > 0 && online != cpus) printf(" of %ld online", online);
+    if (t > cpus) printf(": more threads than CPUs, some wait for a CPU");
+    printf("; kernels %s\n", bd3_isa_name());
+}
+
 /* Seconds of infilling span masks in the middle of a window of wn random ids. */
 static bd3_status bench_infill(bd3_ctx *c, const bd3_sampler_params *sp, const bd3_hparams *hp, int wn,
                                int span, int32_t *ids, float *conf, double *secs)
@@ -78,9 +94,9 @@ int cmd_bench(cli_opts *o)
     printf("model ");
     cli_out_write(&w, bd3_model_name(m), strlen(bd3_model_name(m)));
     cli_out_finish(&w);
-    printf(": n_layer %d, n_embd %d, n_ff %d, n_vocab %d, n_ctx %d, block %d, threads %d\n", hp->n_layer,
-           hp->n_embd, hp->n_ff, hp->n_vocab, n, B,
-           o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    printf(": n_layer %d, n_embd %d, n_ff %d, n_vocab %d, n_ctx %d, block %d\n", hp->n_layer, hp->n_embd,
+           hp->n_ff, hp->n_vocab, n, B);
+    bench_print_threads(o, c);
     cli_progress prog;
     cli_progress_start(&prog, o, "bench");
     bd3_status st = BD3_OK;
