@@ -14,6 +14,12 @@ TESTS="test_quant test_kernels test_pool test_forward test_ops test_fit test_inf
 mkdir -p "$OUT/tests"
 cp "$BUILD/bd3" "$OUT/bd3"
 bins="$OUT/bd3"
+# the int8 product's speed per instruction set (tests/bench/quant_isa.c), built here
+if [ -f "$BUILD/libbd3.a" ]; then
+    ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Imodel -o "$OUT/quant_isa" tests/bench/quant_isa.c "$BUILD/libbd3.a" \
+        -lm -pthread
+    bins="$bins $OUT/quant_isa"
+fi
 for t in $TESTS; do
     if [ -x "$BUILD/tests/$t" ]; then
         cp "$BUILD/tests/$t" "$OUT/tests/$t"
@@ -42,7 +48,7 @@ echo "$libs" | while read -r name path; do
     real=$(readlink -f "$path")
     rm -f "$OUT/$name" "$OUT/$name.xz"
     if [ "$(wc -c < "$real")" -gt 1048576 ] && [ "$name" != "ld-linux-x86-64.so.2" ]; then
-        xz -6 -T1 -c "$real" > "$OUT/$name.xz" # unpacked once by run.sh
+        xz -T1 -c "$real" > "$OUT/$name.xz" # level 6 unless XZ_OPT says otherwise; unpacked by run.sh
     else
         cp "$real" "$OUT/$name"
     fi
@@ -52,11 +58,13 @@ done
 cat > "$OUT/run.sh" <<'EOF'
 #!/bin/sh
 # Runs the bundled bd3 and engine tests with the bundled C library and loader.
-#   sh run.sh tests                      every bundled test program; ends "bundle: N passed, N failed"
+#   sh run.sh tests [NAME...]            the bundled test programs (all, or those named, e.g.
+#                                        test_quant); ends "bundle: N passed, N failed"
 #   sh run.sh bd3 ARGS...                bd3 itself (e.g. bd3 bench -m MODEL -t 16)
 #   sh run.sh cpu                        the CPU: lscpu (or /proc/cpuinfo) and its vector extensions
+#   sh run.sh kernels [SECONDS]          int8 product GOP/s on one thread per instruction set
 #   sh run.sh scaling MODEL "1 2 4 8 16" [BENCH ARGS...]
-#                                        the CPU, then bd3 bench -q -t N -m MODEL for each N
+#                                        the CPU and kernels, then bd3 bench -q -t N -m MODEL for each N
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 # unpack the compressed libraries once
@@ -93,8 +101,10 @@ cmd=${1:-tests}
 case $cmd in
 tests)
     pass=0; fail=0; failed=""
-    for t in "$DIR"/tests/test_*; do
+    if [ $# -gt 0 ]; then list=$(for n in "$@"; do echo "$DIR/tests/$n"; done); else list=$(ls "$DIR"/tests/test_*); fi
+    for t in $list; do
         name=$(basename "$t")
+        [ -x "$t" ] || { echo "no test program $name in the bundle"; fail=$((fail + 1)); failed="$failed $name"; continue; }
         echo "== $name"
         if [ "$name" = test_forward ]; then
             (cd "$DIR" && BUILD="$DIR" run "$t" "$DIR/fixtures")
@@ -110,11 +120,15 @@ bd3)
     run "$DIR/bd3" "$@" ;;
 cpu)
     cpu ;;
+kernels)
+    run "$DIR/quant_isa" "$@" ;;
 scaling)
     [ $# -ge 2 ] || { echo "usage: sh run.sh scaling MODEL \"1 2 4 8 16\" [BENCH ARGS...]" >&2; exit 2; }
     model=$1; threads=$2; shift 2
     [ -r "$model" ] || { echo "cannot read $model" >&2; exit 1; }
     cpu
+    echo "== quant_isa"
+    run "$DIR/quant_isa" 0.1
     status=0
     for n in $threads; do
         echo "== bd3 bench -q -t $n -m $model $*"
@@ -122,9 +136,9 @@ scaling)
     done
     exit $status ;;
 *)
-    echo "usage: sh run.sh [tests | bd3 ARGS... | cpu | scaling MODEL \"N...\" [BENCH ARGS...]]" >&2
+    echo "usage: sh run.sh [tests [NAME...] | bd3 ARGS... | cpu | kernels [SECONDS] | scaling MODEL \"N...\" [BENCH ARGS...]]" >&2
     exit 2 ;;
 esac
 EOF
 chmod +x "$OUT/run.sh"
-echo "bundle in $OUT: $(du -sh "$OUT" | cut -f1), $(tar -C "$OUT" -cf - . | xz -1 -T1 | wc -c) bytes as .tar.xz"
+echo "bundle in $OUT: $(du -sk "$OUT" | cut -f1) KiB (large libraries xz-compressed); on the other machine: sh run.sh"
