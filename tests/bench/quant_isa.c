@@ -2,8 +2,8 @@
  * set this CPU runs, at the shapes of the default model and of a 12x768 model, Q8_0 and Q4_0 (not a
  * test; timings are printed, never asserted; each variant's output is compared with the portable
  * one's). Usage: quant_isa [SECONDS per figure, default 0.2]
- * Build (after make): cc -std=c11 -D_GNU_SOURCE -O2 -Imodel -o build/quant_isa tests/bench/quant_isa.c
- *   build/libbd3.a -lm -pthread */
+ * Build: cc -std=c11 -D_GNU_SOURCE -O2 -Imodel -o build/quant_isa tests/bench/quant_isa.c model/quant.c
+ *   model/kernels.c -lm */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
