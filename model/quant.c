@@ -264,6 +264,43 @@ static void quant_rows_avx512(const float *x, int n, int k, int ldx, int8_t *q, 
             s[(size_t)i * nb + b] = -128 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
         }
 }
+
+/* quant_rows with AVX2: 4 vectors of 8 values per block; the int32 values (within +-127) are packed
+ * to bytes by two saturating packs, which interleave 128-bit halves, and one permutation. */
+QUANT_T_AVX2
+static void quant_rows_x_avx2(const float *x, int n, int k, int ldx, int8_t *q, float *d, int32_t *s)
+{
+    int nb = k / QUANT_BLOCK;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < nb; b++) {
+            const float *xb = x + (size_t)i * (size_t)ldx + (size_t)b * QUANT_BLOCK;
+            int8_t *qb = q + (size_t)i * (size_t)k + (size_t)b * QUANT_BLOCK;
+            __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
+            __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+            __m256 a = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                     _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+            __m128 h = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+            h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_max_ss(h, _mm_movehdup_ps(h));
+            float amax = _mm_cvtss_f32(h);
+            float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+            __m256 vid = _mm256_set1_ps(id);
+            __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid));
+            __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
+            __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid));
+            __m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+            _mm256_storeu_si256((__m256i *)(void *)qb, _mm256_permutevar8x32_epi32(p, order));
+            __m256i t = _mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3));
+            __m128i u = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+            u = _mm_add_epi32(u, _mm_shuffle_epi32(u, 0x4e));
+            u = _mm_add_epi32(u, _mm_shuffle_epi32(u, 0xb1));
+            d[(size_t)i * nb + b] = amax / 127.0f;
+            s[(size_t)i * nb + b] = -128 * _mm_cvtsi128_si32(u);
+        }
+}
 #endif
 
 void quant_rows(const float *x, int n, int k, int ldx, int8_t *q, float *d, int32_t *s)
@@ -271,6 +308,10 @@ void quant_rows(const float *x, int n, int k, int ldx, int8_t *q, float *d, int3
 #if QUANT_X86
     if (kern_isa() >= KERN_ISA_AVX512_VNNI) {
         quant_rows_avx512(x, n, k, ldx, q, d, s);
+        return;
+    }
+    if (kern_isa() >= KERN_ISA_AVX2) {
+        quant_rows_x_avx2(x, n, k, ldx, q, d, s);
         return;
     }
 #endif

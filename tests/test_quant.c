@@ -169,6 +169,36 @@ static void test_quant_rows_error_is_half_a_step(void **state)
     assert_true(d[nb + 1] == 0.0f);
 }
 
+/* quant_rows of the variant being run gives the portable variant's bytes, scales and sums exactly,
+ * ties included (x * 127 / amax halfway between integers rounds to even), with a row stride. */
+static void test_quant_rows_match_portable(void **state)
+{
+    (void)state;
+    const int n = 4, k = 128, ld = 136, nb = k / 32;
+    float x[4 * 136];
+    for (int i = 0; i < n * ld; i++) x[i] = (float)(rnd() * 5.0);
+    for (int e = 0; e < 32; e++) x[e] = (float)(e % 2 ? e - 15 : -e) + 0.5f; /* halves: ties */
+    x[31] = 127.0f;                                                          /* amax 127: scale 1 */
+    for (int e = 0; e < 32; e++) x[ld + 64 + e] = 0.0f;                      /* a block of zeros */
+    x[2 * ld + 40] = 1e30f;                                                  /* one huge value */
+    int8_t q[4 * 128], qb[4 * 128];
+    float d[4 * 4], db[4 * 4];
+    int32_t sv[4 * 4], sb[4 * 4];
+    quant_rows(x, n, k, ld, q, d, sv);
+    enum kern_isa now = kern_isa();
+    kern_isa_set(KERN_ISA_BASE);
+    quant_rows(x, n, k, ld, qb, db, sb);
+    kern_isa_set(now);
+    assert_memory_equal(q, qb, sizeof q);
+    assert_memory_equal(d, db, sizeof d);
+    assert_memory_equal(sv, sb, sizeof sv);
+    assert_int_equal(qb[0], 0);   /* 0.5 */
+    assert_int_equal(qb[1], -14); /* -13.5 */
+    assert_int_equal(qb[2], -2);  /* -1.5 */
+    assert_int_equal(qb[3], -12); /* -11.5 */
+    (void)nb;
+}
+
 /* y = q-product of m and the n rows x[n, m->cols] quantized, against a double sum of the same
  * values; every variant must also give the portable variant's floats exactly. */
 static void check_product(const quant_matrix *m, const float *x, int n, float beta)
@@ -387,6 +417,7 @@ int main(void)
     };
     const struct CMUnitTest products[] = {
         cmocka_unit_test(test_quant_rows_error_is_half_a_step),
+        cmocka_unit_test(test_quant_rows_match_portable),
         cmocka_unit_test(test_matmul_matches_naive),
         cmocka_unit_test(test_matmul_extremes_are_exact),
         cmocka_unit_test(test_matmul_with_beta_adds_to_y),
