@@ -592,8 +592,8 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
         n_keys = pos0 + n;
     } else if (p->store == FORWARD_STORE_WINDOW) {
         wincache_store(c, l, n, k, v, ld, 0, p->active);
-        if (p->active) {
-            size_t lo = (size_t)l * m->hp.n_ctx * D;
+        if (p->active && c->win.k) { /* float32 attention over the window (not packed) */
+            size_t lo = (size_t)l * (size_t)c->win.ld_layer * D;
             keys = c->win.k + lo;
             vals = c->win.v + lo;
             ldkv = D;
@@ -695,8 +695,8 @@ static int forward_attention_prenorm(bd3_ctx *c, int l, int n, const struct forw
         n_keys = pos0 + n;
     } else if (p->store == FORWARD_STORE_WINDOW) {
         wincache_store(c, l, n, k, v, ld, 0, p->active);
-        if (p->active) {
-            size_t lo = (size_t)l * m->hp.n_ctx * KD;
+        if (p->active && c->win.k) { /* float32 attention over the window (not packed) */
+            size_t lo = (size_t)l * (size_t)c->win.ld_layer * KD;
             keys = c->win.k + lo;
             vals = c->win.v + lo;
             ldkv = KD;

@@ -12,24 +12,31 @@
 struct kvcache {
     float *k;      /* [n_layer, n_ctx, KD] cached keys BEFORE RoPE (KD = kv_dim) */
     float *k_rot;  /* [n_layer, n_ctx, KD] the same keys rotated at their current window
-                      positions (rows 0..len-1 valid); lent to the window cache (rot_stale) */
+                      positions (rows 0..len-1 valid); lent to the window cache, whose
+                      rows it then holds (rot_stale) */
     float *v;      /* [n_layer, n_ctx, KD] cached values */
     int len;       /* committed rows, <= n_ctx - block */
     int32_t *ids;  /* [n_ctx] ids of the cached rows (rows 0..len-1 valid) */
     long total;    /* ids committed since the cache was last cleared (dropped rows included) */
     uint64_t hash; /* FNV-1a hash of those total ids, in order */
     int block;     /* rows of every commit since the clear; -1 when they differed, 0 none */
-    int rot_stale; /* 1 when k_rot holds window-cache keys instead of the KV cache's */
+    int rot_stale; /* 1 when k_rot holds window-cache rows instead of the KV cache's keys */
     float *saved;  /* [n_layer, 3, KD] logit shift only: one row's k, k_rot, v kept aside
                       while that row is recomputed; NULL otherwise */
 };
 
-/* The window cache of approximate global denoising (bd3_sampler_params.refresh). */
+/* The window cache of approximate global denoising (bd3_sampler_params.refresh). Its float32 rows
+ * live in the KV cache's k_rot buffer (which the next KV-cache call rotates again from the raw
+ * keys): with int8 attention (packed) only the values are kept there, the keys being packed from
+ * each pass's own rows; otherwise keys and values, each with layer stride ld_layer rows (the values
+ * in a buffer of their own when k_rot cannot hold both). */
 struct wincache {
-    float *k;          /* [n_layer, n_ctx, D] keys of every row of the last refresh, rotated at
-                          their window positions: the KV cache's k_rot buffer, which the next
-                          KV-cache call rotates again from the raw keys */
-    float *v;          /* [n_layer, n_ctx, D] values of the same rows */
+    float *k;          /* [n_layer, ld_layer, KD] keys of every row of the last refresh, rotated at
+                          their window positions (in k_rot); NULL while packed */
+    float *v;          /* [n_layer, ld_layer, KD] values of the same rows (in k_rot, or v_own) */
+    int ld_layer;      /* rows per layer in k and v: n_ctx, or n_ctx / 2 when both share k_rot */
+    float *v_own;      /* [n_layer, n_ctx, KD] values, for contexts whose k_rot cannot hold keys and
+                          values of every window they take (float32 attention); else NULL */
     int n;             /* rows held; 0 when it holds nothing */
     quant_matrix *pk;  /* [n_layer * H] int8 attention: each layer's and head's keys packed
                           (keys x hd), or NULL when the context has no int8 attention */
@@ -179,13 +186,15 @@ long kvcache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_len
 
 /* ---- window cache (wincache.c) ---- */
 
-/* Allocates the cache's values (the keys are the KV cache's k_rot, allocated first); frees them. */
+/* Allocates the cache's packed buffers and, where k_rot cannot hold them, its own float32 values
+ * (the KV cache is allocated first); frees them. */
 bd3_status wincache_init(bd3_ctx *c);
 void wincache_free(bd3_ctx *c);
-/* Before a pass that stores into the window cache: it takes k_rot over from the KV cache. */
-void wincache_claim(bd3_ctx *c);
-/* Stores layer l's rotated keys and values of n rows (rows of ld floats) at window rows pos0..,
- * or at active[i] when active is non-NULL. */
+/* Before a refresh of n rows: the window cache takes k_rot over from the KV cache and lays out
+ * its rows for a window of n (packed when the int8 attention takes it). */
+void wincache_claim(bd3_ctx *c, int n);
+/* Stores layer l's rotated keys (unless packed) and values of n rows (rows of ld floats) at window
+ * rows pos0.., or at active[i] when active is non-NULL. */
 void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, int ld, int pos0,
                     const int *active);
 

@@ -6,17 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 when the context takes windows of at least FORWARD_Q_ATT_ROWS rows with int8 attention. */
+static int wincache_int8(const bd3_ctx *c) { return c->att_k && !c->m->hp.prenorm; }
+
 bd3_status wincache_init(bd3_ctx *c)
 {
     const bd3_hparams *hp = &c->m->hp;
     c->win.k = c->kv.k_rot; /* the window cache and the KV cache take turns with the rotated keys */
-    c->win.v = forward_alloc((size_t)hp->n_layer * (size_t)hp->n_ctx * (size_t)c->kv_dim, &c->bytes);
+    c->win.v = NULL;
+    c->win.ld_layer = hp->n_ctx;
     c->win.n = 0;
     c->win.packed = 0;
-    if (!c->win.v) return BD3_E_NOMEM;
+    /* With int8 attention a window of FORWARD_Q_ATT_ROWS rows or more keeps only its values in
+       k_rot, and a smaller one keeps keys and values side by side in it, each half of n_ctx rows
+       per layer: no buffer of its own unless the halves are too small. */
+    if (!wincache_int8(c) || hp->n_ctx < 2 * FORWARD_Q_ATT_ROWS) {
+        c->win.v_own = forward_alloc((size_t)hp->n_layer * (size_t)hp->n_ctx * (size_t)c->kv_dim, &c->bytes);
+        if (!c->win.v_own) return BD3_E_NOMEM;
+    }
+    c->win.v = c->win.v_own ? c->win.v_own : c->kv.k_rot;
+    if (!wincache_int8(c)) return BD3_OK;
     /* packed keys and values for the int8 attention of the DiT backbone's steps (the pre-norm
        backbone's window steps attend in float32) */
-    if (!c->att_k || hp->prenorm) return BD3_OK;
     const int LH = hp->n_layer * hp->n_head, hd = hp->n_embd / hp->n_head, NP = c->ld_scores;
     c->win.pk = calloc((size_t)LH, sizeof *c->win.pk);
     c->win.pvt = calloc((size_t)LH, sizeof *c->win.pvt);
@@ -36,36 +47,51 @@ void wincache_free(bd3_ctx *c)
     for (int i = 0; c->win.pvt && i < LH; i++) quant_matrix_free(&c->win.pvt[i]);
     free(c->win.pk);
     free(c->win.pvt);
-    free(c->win.v);
+    free(c->win.v_own);
 }
 
-void wincache_claim(bd3_ctx *c)
+void wincache_claim(bd3_ctx *c, int n)
 {
+    const bd3_hparams *hp = &c->m->hp;
     c->win.n = 0;
     c->win.packed = 0;
-    c->kv.rot_stale = 1; /* the window cache's keys go to the rotated-key buffer */
+    c->kv.rot_stale = 1; /* the window cache's rows go to the rotated-key buffer */
+    c->win.ld_layer = hp->n_ctx;
+    if (c->win.v_own) { /* keys in k_rot, values in their own buffer */
+        c->win.k = c->kv.k_rot;
+        c->win.v = c->win.v_own;
+    } else if (n >= FORWARD_Q_ATT_ROWS) { /* packed: the keys come from each pass's rows */
+        c->win.k = NULL;
+        c->win.v = c->kv.k_rot;
+    } else { /* keys and values side by side (n < FORWARD_Q_ATT_ROWS <= n_ctx / 2) */
+        c->win.ld_layer = hp->n_ctx / 2;
+        c->win.k = c->kv.k_rot;
+        c->win.v = c->kv.k_rot + (size_t)hp->n_layer * (size_t)c->win.ld_layer * (size_t)c->kv_dim;
+    }
 }
 
 void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, int ld, int pos0,
                     const int *active)
 {
     const size_t D = (size_t)c->kv_dim; /* key and value width */
-    const size_t lo = (size_t)l * (size_t)c->m->hp.n_ctx * D;
+    const size_t lo = (size_t)l * (size_t)c->win.ld_layer * D;
     for (int i = 0; i < n; i++) {
         size_t at = lo + (size_t)(active ? active[i] : pos0 + i) * D;
-        memcpy(c->win.k + at, k + (size_t)i * ld, D * sizeof(float));
+        if (c->win.k) memcpy(c->win.k + at, k + (size_t)i * ld, D * sizeof(float));
         memcpy(c->win.v + at, v + (size_t)i * ld, D * sizeof(float));
     }
 }
 
-/* A window-cache step's repacking, task h: head h's keys of the active rows, and the 32-key
- * blocks of its transposed values that hold an active row, quantized again from the window
- * cache's float32 values. */
+/* A window-cache step's repacking, task h: head h's keys of the active rows (from the step's own
+ * rows), and the 32-key blocks of its transposed values that hold an active row, quantized again
+ * from the window cache's float32 values. */
 typedef struct wincache_job {
     bd3_ctx *c;        /* context */
     int l;             /* layer */
     const int *active; /* [n] active window positions, ascending */
     int n;             /* active rows */
+    const float *k;    /* [n] the active rows' rotated keys, rows of ld floats */
+    int ld;            /* row stride of k */
 } wincache_job;
 
 static void wincache_repack_task(void *arg, int h, int tid)
@@ -75,7 +101,7 @@ static void wincache_repack_task(void *arg, int h, int tid)
     const bd3_hparams *hp = &c->m->hp;
     const int D = hp->n_embd, H = hp->n_head, hd = D / H, LS = c->ld_scores, nw = c->win.n;
     const size_t rows = (size_t)(c->q_chunk > hd ? c->q_chunk : hd);
-    const size_t lo = (size_t)j->l * (size_t)hp->n_ctx * (size_t)D;
+    const size_t lo = (size_t)j->l * (size_t)c->win.ld_layer * (size_t)D;
     int8_t *q8 = c->att_q + (size_t)tid * rows * LS;
     float *d = c->att_d + (size_t)tid * rows * (LS / QUANT_BLOCK);
     int32_t *s = c->att_s + (size_t)tid * rows * (LS / QUANT_BLOCK);
@@ -83,7 +109,7 @@ static void wincache_repack_task(void *arg, int h, int tid)
     quant_matrix *pk = &c->win.pk[j->l * H + h], *pvt = &c->win.pvt[j->l * H + h];
     for (int i = 0; i < j->n; i++) {
         int a = j->active[i];
-        quant_rows(c->win.k + lo + (size_t)a * D + (size_t)h * hd, 1, hd, D, q8, d, s);
+        quant_rows(j->k + (size_t)i * j->ld + (size_t)h * hd, 1, hd, j->ld, q8, d, s);
         for (int b = 0; b < hd / QUANT_BLOCK; b++) quant_set_block(pk, a, b, q8 + b * QUANT_BLOCK, d[b]);
     }
     for (int i = 0; i < j->n; i++) {
@@ -111,7 +137,7 @@ int wincache_attend(bd3_ctx *c, int l, const float *q, int ldq, int n, const flo
         return 1;
     }
     if (!c->win.packed) return 0;
-    wincache_job j = {c, l, p->active, n};
+    wincache_job j = {c, l, p->active, n, k, ld};
     pool_run(c->pool, H, wincache_repack_task, &j);
     forward_attend_packed(c, q, ldq, n, NULL, 0, NULL, 0, p->n_window, c->win.pk + l * H, c->win.pvt + l * H,
                           0, out);
@@ -124,7 +150,7 @@ bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *ro
     if (!c || !logits || !fn || chunk < 1 || n < 1 || n > c->m->hp.n_ctx || !forward_rows_ok(rows, n_rows, n))
         return BD3_E_ARG;
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
-    wincache_claim(c);
+    wincache_claim(c, n);
     struct forward_pass p = {.block_len = BD3_GLOBAL, .cache_pos = -1, .store = FORWARD_STORE_WINDOW};
     forward_layers(c, ids, n, &p);
     c->win.n = n;

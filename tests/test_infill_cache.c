@@ -144,14 +144,9 @@ static void test_window_step_uses_fresh_rows_and_cached_others(void **state)
     free(chunk);
 }
 
-/* The window cache of the int8 path (heads of 32, a window of 128: int8 attention): a refresh
- * packs every layer's keys and values, a step repacks its active rows and attends through them.
- * Right after a refresh the step's logits equal a full int8 forward's; with every row active after
- * the tokens changed, too (every key and every block of values repacked); with the changed rows
- * outside the active set they do not. Float32 attention in the step would differ by about 1e-2. */
-static void test_window_cache_int8_attention(void **state)
+/* The int8 fixture of the window-cache tests (heads of 32, n_ctx 128, vocabulary 300), made once. */
+static void open_wide_int8(bd3_model **m, bd3_ctx **c)
 {
-    (void)state;
     char path[1024];
     snprintf(path, sizeof path, "%s/fixtures/wide_int8.gguf", getenv("BUILD") ? getenv("BUILD") : "build");
     if (access(path, R_OK) != 0) {
@@ -163,11 +158,22 @@ static void test_window_cache_int8_attention(void **state)
                  getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3", path, path, path);
         assert_int_equal(system(cmd), 0);
     }
-    bd3_model *m = NULL;
     char err[256];
-    assert_int_equal(bd3_model_load_compute(path, BD3_COMPUTE_Q8, &m, err, sizeof err), BD3_OK);
+    assert_int_equal(bd3_model_load_compute(path, BD3_COMPUTE_Q8, m, err, sizeof err), BD3_OK);
+    assert_int_equal(bd3_ctx_new(*m, 2, c), BD3_OK);
+}
+
+/* The window cache of the int8 path (heads of 32, a window of 128: int8 attention): a refresh
+ * packs every layer's keys and values, a step repacks its active rows and attends through them.
+ * Right after a refresh the step's logits equal a full int8 forward's; with every row active after
+ * the tokens changed, too (every key and every block of values repacked); with the changed rows
+ * outside the active set they do not. Float32 attention in the step would differ by about 1e-2. */
+static void test_window_cache_int8_attention(void **state)
+{
+    (void)state;
+    bd3_model *m = NULL;
     bd3_ctx *c = NULL;
-    assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
+    open_wide_int8(&m, &c);
     const bd3_hparams *h = bd3_model_hparams(m);
     const int n = 128, V = h->n_vocab;
     int32_t ids[128];
@@ -205,6 +211,61 @@ static void test_window_cache_int8_attention(void **state)
     assert_true(max_row_diff(got, full, active, 32) > 1e-3f);
     free(full);
     free(got);
+    free(chunk);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
+}
+
+/* In an int8 context the window cache keeps its float32 rows in the KV cache's rotated-key buffer:
+ * the values alone for a packed window, keys and values side by side for a window too short for
+ * int8 attention. Such a short window's step after a refresh equals a full forward, and a KV-cache
+ * call before and after window passes gives exactly the same logits (its rotated keys are made
+ * again from the raw ones). */
+static void test_window_cache_int8_shares_rotated_keys(void **state)
+{
+    (void)state;
+    bd3_model *m = NULL;
+    bd3_ctx *c = NULL;
+    open_wide_int8(&m, &c);
+    const bd3_hparams *h = bd3_model_hparams(m);
+    const int V = h->n_vocab, B = 16;
+    assert_int_equal(hp()->n_vocab, V); /* gather_rows reads the shared fixture's vocabulary */
+    int32_t ids[128], block[16];
+    int all[128];
+    for (int i = 0; i < 128; i++) all[i] = i;
+    float *full = malloc((size_t)128 * V * sizeof *full);
+    float *got = malloc((size_t)128 * V * sizeof *got);
+    float *before = malloc((size_t)B * V * sizeof *before);
+    float *after = malloc((size_t)B * V * sizeof *after);
+    float *chunk = malloc((size_t)8 * V * sizeof *chunk);
+    fixture_fill_ids(h, ids, 96, 131);
+    for (int i = 0; i < B; i++) block[i] = i % 3 ? ids[80 + i] : h->mask_id;
+    bd3_cache_clear(c);
+    for (int b = 0; b < 80; b += B) assert_int_equal(bd3_cache_commit(c, ids + b, B), BD3_OK);
+    assert_int_equal(bd3_cache_forward(c, block, B, before), BD3_OK);
+    const int sizes[2] = {48, 128}; /* float32 attention (keys and values in k_rot), then packed */
+    for (int k = 0; k < 2; k++) {
+        const int n = sizes[k];
+        int32_t win[128];
+        fixture_fill_ids(h, win, n, 140 + k);
+        for (int i = 0; i < n; i += 4) win[i] = h->mask_id;
+        assert_int_equal(bd3_forward(c, win, n, BD3_GLOBAL, full), BD3_OK);
+        gather g = {.all = got};
+        assert_int_equal(wincache_refresh(c, win, n, all, n, 8, chunk, gather_rows, &g), BD3_OK);
+        assert_true(max_row_diff(got, full, all, n) < 1e-5f);
+        g = (gather){.all = got};
+        assert_int_equal(wincache_step(c, win, n, all + 8, 16, all + 8, 16, 8, chunk, gather_rows, &g),
+                         BD3_OK);
+        assert_true(max_row_diff(got, full, all + 8, 16) < 1e-4f);
+        /* the KV cache is intact after the window passes */
+        assert_int_equal(bd3_cache_len(c), 80);
+        assert_int_equal(bd3_cache_forward(c, block, B, after), BD3_OK);
+        assert_memory_equal(after, before, (size_t)B * V * sizeof *after);
+    }
+    free(full);
+    free(got);
+    free(before);
+    free(after);
     free(chunk);
     bd3_ctx_free(c);
     bd3_model_free(m);
@@ -459,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_window_step_uses_fresh_rows_and_cached_others),
         cmocka_unit_test(test_window_step_rejects_bad_requests),
         cmocka_unit_test(test_window_cache_int8_attention),
+        cmocka_unit_test(test_window_cache_int8_shares_rotated_keys),
         cmocka_unit_test(test_infill_refresh_one_equals_exact),
         cmocka_unit_test(test_infill_cached_fills_masks_only),
         cmocka_unit_test(test_revise_with_window_cache),
