@@ -183,10 +183,12 @@ typedef struct bd3_sampler_params {
  * written since that pass, so the logits differ slightly from an exact pass; R = 1 gives exactly
  * the results of R = 0. With first hitting (one call per mask) R about the span length means one
  * full pass per span-length of calls, each call between costing a few percent of a full pass;
- * `bd3 bench` reports the cost at several R. Costs n_layer * n_ctx * n_embd floats of context
- * memory for the values (12.6 MB for the default model, 38 MB for a 12-layer, 768-wide one),
- * allocated by bd3_ctx_new; the keys share the KV cache's buffer of rotated keys, which the next
- * KV-cache call rotates again from the raw keys (the KV cache itself is kept). */
+ * `bd3 bench` reports the cost at several R. Its float32 keys and values live in the KV cache's
+ * buffer of rotated keys, which the next KV-cache call rotates again from the raw keys (the KV
+ * cache itself is kept); with int8 attention the keys and values are also held packed (8 bits per
+ * value: 6.8 MiB for the default model, 20 MiB for a 12-layer, 768-wide one), and a float32
+ * context (or a pre-norm one) has a buffer of n_layer * n_ctx * n_embd floats for the values. All
+ * of it is allocated by bd3_ctx_new. */
 void bd3_sampler_params_init(bd3_sampler_params *p);
 const char *bd3_sampler_kind_name(bd3_sampler_kind k);
 int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out); /* 0 ok, -1 unknown */
