@@ -32,10 +32,20 @@ static void bench_gemm(int transb, int m, int n, int k, const float *a, int lda,
     *flop += 2.0 * m * n * k;
 }
 
+/* Activations of the sgemm pass over all n_ctx rows at once (the context holds a chunk of rows
+   of some of them). */
+typedef struct bench_rows {
+    float *a;    /* [n_ctx, D] input of the products from the residual stream */
+    float *proj; /* [n_ctx, D] output of the projections into it */
+    float *ff;   /* [n_ctx, F] MLP hidden activations (and pre-norm k, v) */
+    float *ff2;  /* [n_ctx, F] pre-norm: the SwiGLU up projection */
+    float *att;  /* [n_ctx, max(D, Q)] attention output */
+} bench_rows;
+
 /* The matrix products of one global forward over n = n_ctx rows, in the same order and shapes,
    each as one sgemm call that OpenBLAS parallelises with its own threads. wq: float32 values
    of the largest matrix's size, standing in for the matrices held packed in Q8_0. */
-static double bench_sgemm_pass(bd3_ctx *c, float *logits, const float *wq)
+static double bench_sgemm_pass(bd3_ctx *c, const bench_rows *b, float *logits, const float *wq)
 {
     const bd3_model *m = c->m;
     const bd3_hparams *hp = &m->hp;
@@ -48,45 +58,45 @@ static double bench_sgemm_pass(bd3_ctx *c, float *logits, const float *wq)
         hd = hp->head_dim;
         for (int l = 0; l < hp->n_layer; l++) {
             const bd3_layer *L = &m->layers[l];
-            bench_linear(n, Q, D, c->a, BENCH_W(L->wq), c->qkv, &flop);
-            bench_linear(n, KD, D, c->a, BENCH_W(L->wk), c->ff, &flop);
-            bench_linear(n, KD, D, c->a, BENCH_W(L->wv), c->ff, &flop);
+            bench_linear(n, Q, D, b->a, BENCH_W(L->wq), c->qkv, &flop);
+            bench_linear(n, KD, D, b->a, BENCH_W(L->wk), b->ff, &flop);
+            bench_linear(n, KD, D, b->a, BENCH_W(L->wv), b->ff, &flop);
             for (int r0 = 0; r0 < n; r0 += c->q_chunk) {
                 int rows = n - r0 < c->q_chunk ? n - r0 : c->q_chunk;
                 for (int h = 0; h < H; h++) {
                     const float *k = c->qkv + Q + (size_t)(h / g) * hd, *v = k + KD;
                     bench_gemm(1, rows, n, hd, c->qkv + (size_t)r0 * ld + (size_t)h * hd, ld, k, ld,
                                c->scores, N, &flop);
-                    bench_gemm(0, rows, hd, n, c->scores, N, v, ld, c->att + (size_t)r0 * Q + (size_t)h * hd,
+                    bench_gemm(0, rows, hd, n, c->scores, N, v, ld, b->att + (size_t)r0 * Q + (size_t)h * hd,
                                Q, &flop);
                 }
             }
-            bench_linear(n, D, Q, c->att, BENCH_W(L->wo), c->proj, &flop);
-            bench_linear(n, F, D, c->a, BENCH_W(L->w_gate), c->ff, &flop);
-            bench_linear(n, F, D, c->a, BENCH_W(L->w_up), c->ff2, &flop);
-            bench_linear(n, D, F, c->ff, BENCH_W(L->w_down), c->proj, &flop);
+            bench_linear(n, D, Q, b->att, BENCH_W(L->wo), b->proj, &flop);
+            bench_linear(n, F, D, b->a, BENCH_W(L->w_gate), b->ff, &flop);
+            bench_linear(n, F, D, b->a, BENCH_W(L->w_up), b->ff2, &flop);
+            bench_linear(n, D, F, b->ff, BENCH_W(L->w_down), b->proj, &flop);
         }
-        bench_linear(n, V, D, c->a, BENCH_W(m->w_out), logits, &flop);
+        bench_linear(n, V, D, b->a, BENCH_W(m->w_out), logits, &flop);
         return flop;
     }
 #undef BENCH_W
     for (int l = 0; l < hp->n_layer; l++) {
         const bd3_layer *L = &m->layers[l];
-        bench_linear(n, 3 * D, D, c->a, L->wqkv.f32 ? L->wqkv.f32 : wq, c->qkv, &flop);
+        bench_linear(n, 3 * D, D, b->a, L->wqkv.f32 ? L->wqkv.f32 : wq, c->qkv, &flop);
         for (int r0 = 0; r0 < n; r0 += c->q_chunk) {
             int rows = n - r0 < c->q_chunk ? n - r0 : c->q_chunk;
             for (int h = 0; h < H; h++) {
                 bench_gemm(1, rows, n, hd, c->qkv + (size_t)r0 * 3 * D + (size_t)h * hd, 3 * D,
                            c->qkv + D + (size_t)h * hd, 3 * D, c->scores, N, &flop);
                 bench_gemm(0, rows, hd, n, c->scores, N, c->qkv + 2 * D + (size_t)h * hd, 3 * D,
-                           c->att + (size_t)r0 * D + (size_t)h * hd, D, &flop);
+                           b->att + (size_t)r0 * D + (size_t)h * hd, D, &flop);
             }
         }
-        bench_linear(n, D, D, c->att, L->wo.f32 ? L->wo.f32 : wq, c->proj, &flop);
-        bench_linear(n, F, D, c->a, L->w_up.f32 ? L->w_up.f32 : wq, c->ff, &flop);
-        bench_linear(n, D, F, c->ff, L->w_down.f32 ? L->w_down.f32 : wq, c->proj, &flop);
+        bench_linear(n, D, D, b->att, L->wo.f32 ? L->wo.f32 : wq, b->proj, &flop);
+        bench_linear(n, F, D, b->a, L->w_up.f32 ? L->w_up.f32 : wq, b->ff, &flop);
+        bench_linear(n, D, F, b->ff, L->w_down.f32 ? L->w_down.f32 : wq, b->proj, &flop);
     }
-    bench_linear(n, V, D, c->a, m->w_out.f32 ? m->w_out.f32 : wq, logits, &flop);
+    bench_linear(n, V, D, b->a, m->w_out.f32 ? m->w_out.f32 : wq, logits, &flop);
     return flop;
 }
 
@@ -103,13 +113,26 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
     if (big < (size_t)3 * hp->n_embd * hp->n_embd) big = (size_t)3 * hp->n_embd * hp->n_embd;
     if (big < (size_t)c->q_dim * hp->n_embd) big = (size_t)c->q_dim * hp->n_embd;
     float *wq = c->m->compute == BD3_COMPUTE_Q8 ? malloc(big * sizeof *wq) : NULL;
-    if (!logits || !ids || (c->m->compute == BD3_COMPUTE_Q8 && !wq)) {
+    size_t nd = (size_t)n * (size_t)hp->n_embd, nf = (size_t)n * (size_t)hp->n_ff;
+    size_t na = (size_t)n * (size_t)(c->q_dim > hp->n_embd ? c->q_dim : hp->n_embd);
+    bench_rows b = {malloc(nd * sizeof(float)), malloc(nd * sizeof(float)), malloc(nf * sizeof(float)),
+                    malloc(nf * sizeof(float)), malloc(na * sizeof(float))};
+    if (!logits || !ids || (c->m->compute == BD3_COMPUTE_Q8 && !wq) || !b.a || !b.proj || !b.ff || !b.ff2 ||
+        !b.att) {
         free(logits);
         free(ids);
         free(wq);
+        free(b.a);
+        free(b.proj);
+        free(b.ff);
+        free(b.ff2);
+        free(b.att);
         return BD3_E_NOMEM;
     }
     for (size_t i = 0; wq && i < big; i++) wq[i] = (float)((i * 2654435761u) % 2001) * 1e-5f - 0.01f;
+    /* inputs of the sgemm pass: values of the size a normalised row has */
+    for (size_t i = 0; i < nd; i++) b.a[i] = (float)((i * 40503u) % 1999) * 1e-3f - 1.0f;
+    for (size_t i = 0; i < nf; i++) b.ff[i] = (float)((i * 40503u) % 1999) * 1e-3f - 1.0f;
     uint64_t s = 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < n; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -131,11 +154,11 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
     openblas_set_num_threads(c->n_threads); /* the next forward pass sets it back to 1 */
     for (int r = 0; r < n_runs && st == BD3_OK; r++) {
         double t1 = bench_now();
-        flop = bench_sgemm_pass(c, logits, wq);
+        flop = bench_sgemm_pass(c, &b, logits, wq);
         double t2 = bench_now();
         double f = 0.0;
         const float *w_up = c->m->layers[0].w_up.f32;
-        bench_linear(n, hp->n_ff, hp->n_embd, c->a, w_up ? w_up : wq, c->ff, &f);
+        bench_linear(n, hp->n_ff, hp->n_embd, b.a, w_up ? w_up : wq, b.ff, &f);
         double t3 = bench_now();
         if (t2 - t1 < best_gemm) best_gemm = t2 - t1;
         if (t3 - t2 < peak) peak = t3 - t2;
@@ -153,6 +176,11 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
     free(logits);
     free(ids);
     free(wq);
+    free(b.a);
+    free(b.proj);
+    free(b.ff);
+    free(b.ff2);
+    free(b.att);
     return st;
 }
 

@@ -94,16 +94,19 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     if (chunk < 16) chunk = 16;
     if (chunk > N) chunk = N;
     c->q_chunk = (int)chunk;
+    /* int8 contexts: the position-wise work in chunks of rows, whose results do not depend on the
+       chunking; float32 ones: all rows at once (sgemm's rounding may depend on the row count) */
+    size_t R = m->compute == BD3_COMPUTE_Q8 && N > FORWARD_ROW_CHUNK ? FORWARD_ROW_CHUNK : N;
+    c->row_chunk = (int)R;
     c->bytes = sizeof *c;
     c->x = forward_alloc(N * D, &c->bytes);
-    c->a = forward_alloc(N * D, &c->bytes);
+    c->a = forward_alloc(R * D, &c->bytes);
     c->qkv = forward_alloc(N * (Q + 2 * KD), &c->bytes);
-    c->att = forward_alloc(N * AW, &c->bytes);
-    c->proj = forward_alloc(N * D, &c->bytes);
-    c->ff = forward_alloc(N * F, &c->bytes);
+    c->proj = forward_alloc(R * D, &c->bytes);
+    c->ff = forward_alloc(R * F, &c->bytes);
     c->ld_scores = (int)((N + QUANT_BLOCK - 1) / QUANT_BLOCK * QUANT_BLOCK);
     c->scores = forward_alloc((size_t)n_threads * chunk * (size_t)c->ld_scores, &c->bytes);
-    if (hp->prenorm) c->ff2 = forward_alloc(N * F, &c->bytes);
+    if (hp->prenorm) c->ff2 = forward_alloc(R * F, &c->bytes);
     c->prev_h = forward_alloc(D, &c->bytes);
     c->prev_len = -1;
     c->inv_sum = forward_alloc((size_t)n_threads * chunk, &c->bytes);
@@ -115,16 +118,16 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->bytes += N * sizeof *c->row_ids;
     if (m->compute == BD3_COMPUTE_Q8) {
         size_t K = F > AW ? F : AW; /* widest input of a product (D, F or the attention width) */
-        c->xq = (int8_t *)(void *)forward_alloc((N * K + 3) / 4, &c->bytes);
-        c->xd = forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
-        c->xs = (int32_t *)(void *)forward_alloc(N * (K / QUANT_BLOCK + 1), &c->bytes);
+        c->xq = (int8_t *)(void *)forward_alloc((R * K + 3) / 4, &c->bytes);
+        c->xd = forward_alloc(R * (K / QUANT_BLOCK + 1), &c->bytes);
+        c->xs = (int32_t *)(void *)forward_alloc(R * (K / QUANT_BLOCK + 1), &c->bytes);
         if (hd % QUANT_BLOCK == 0 && forward_att_alloc(c) != BD3_OK) {
             bd3_ctx_free(c);
             return BD3_E_NOMEM;
         }
     }
     c->pool = pool_new(n_threads);
-    if (!c->pool || !c->x || !c->a || !c->qkv || !c->att || !c->proj || !c->ff || !c->scores ||
+    if (!c->pool || !c->x || !c->a || !c->qkv || !c->proj || !c->ff || !c->scores ||
         (hp->prenorm && !c->ff2) || !c->prev_h || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->lens ||
         !c->row_ids || (m->compute == BD3_COMPUTE_Q8 && (!c->xq || !c->xd || !c->xs)) ||
         kvcache_init(c) != BD3_OK || wincache_init(c) != BD3_OK) {
@@ -144,7 +147,6 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->x);
     free(c->a);
     free(c->qkv);
-    free(c->att);
     free(c->proj);
     free(c->ff);
     free(c->ff2);
@@ -272,6 +274,13 @@ void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int 
         forward_linear_f32(c, n, n_out, n_in, x, ldx, w->f32, beta, y, ldy);
         return;
     }
+    if (n > c->row_chunk) { /* the quantized input holds row_chunk rows */
+        for (int r0 = 0; r0 < n; r0 += c->row_chunk) {
+            int nr = n - r0 < c->row_chunk ? n - r0 : c->row_chunk;
+            forward_linear(c, nr, n_out, n_in, x + (size_t)r0 * ldx, ldx, w, beta, y + (size_t)r0 * ldy, ldy);
+        }
+        return;
+    }
     int T = pool_threads(c->pool);
     forward_q_job j = {.c = c, .w = &w->q, .x = x, .ldx = ldx, .n = n, .beta = beta, .y = y, .ldy = ldy};
     pool_run(c->pool, (n + FORWARD_ROWS_PER_TASK - 1) / FORWARD_ROWS_PER_TASK, forward_quant_task, &j);
@@ -304,7 +313,7 @@ typedef struct forward_att_job {
     const float *q;    /* queries, rows of ldq */
     const float *k;    /* keys, rows of ldk */
     const float *v;    /* values, rows of ldv */
-    float *out;        /* [nq, D] */
+    float *out;        /* [nq, H * hd] rows of ldq floats (may be q) */
     int ldq, ldk, ldv; /* row strides, floats */
     int nq;            /* query rows */
     int n_chunks;      /* query chunks of q_chunk rows */
@@ -319,7 +328,7 @@ static void forward_att_task(void *arg, int t, int tid)
     const forward_att_job *j = arg;
     bd3_ctx *c = j->c;
     const bd3_hparams *hp = &c->m->hp;
-    int H = hp->n_head, hd = hp->head_dim, Q = c->q_dim, LS = c->ld_scores;
+    int H = hp->n_head, hd = hp->head_dim, LS = c->ld_scores;
     int r0 = (t / H) * c->q_chunk, h = t % H, g = h / (H / hp->n_head_kv); /* g: its kv head */
     int rows = j->nq - r0 < c->q_chunk ? j->nq - r0 : c->q_chunk;
     int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
@@ -327,7 +336,7 @@ static void forward_att_task(void *arg, int t, int tid)
     float alpha = (float)(1.0 / sqrt((double)hd));
     const float *q = j->q + (size_t)r0 * j->ldq + (size_t)h * hd;
     const float *k = j->k + (size_t)g * hd, *v = j->v + (size_t)g * hd;
-    float *o = j->out + (size_t)r0 * Q + (size_t)h * hd;
+    float *o = j->out + (size_t)r0 * j->ldq + (size_t)h * hd;
     /* a few query rows (a cache call): slices of keys small enough for the unpacked kernels */
     int ks = rows <= FORWARD_SMALL_ROWS ? forward_small_slice(rows, hd, 1) : 0;
     int vs = rows <= FORWARD_SMALL_ROWS ? forward_small_slice(rows, hd, 0) : 0;
@@ -341,10 +350,10 @@ static void forward_att_task(void *arg, int t, int tid)
     kern_softmax_rows(s, rows, LS, kmax, c->lens + r0, inv);
     for (int k0 = 0; k0 < kmax; k0 += vs) {
         int kk = kmax - k0 < vs ? kmax - k0 : vs;
-        forward_gemm_nn(rows, hd, kk, s + k0, LS, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, Q);
+        forward_gemm_nn(rows, hd, kk, s + k0, LS, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, j->ldq);
     }
     for (int i = 0; i < rows; i++)
-        for (int d = 0; d < hd; d++) o[(size_t)i * Q + d] *= inv[i];
+        for (int d = 0; d < hd; d++) o[(size_t)i * j->ldq + d] *= inv[i];
 }
 
 /* int8 attention, first pass: task h packs query head h's keys (nk x hd; those of its kv head g)
@@ -382,7 +391,7 @@ static void forward_att_q8_task(void *arg, int t, int tid)
     const forward_att_job *j = arg;
     bd3_ctx *c = j->c;
     const bd3_hparams *hp = &c->m->hp;
-    const int Q = c->q_dim, H = hp->n_head, hd = hp->head_dim, LS = c->ld_scores, nbh = hd / QUANT_BLOCK;
+    const int H = hp->n_head, hd = hp->head_dim, LS = c->ld_scores, nbh = hd / QUANT_BLOCK;
     const int r0 = (t / H) * c->q_chunk, h = t % H;
     const int rows = j->nq - r0 < c->q_chunk ? j->nq - r0 : c->q_chunk;
     const int kmax = c->lens[r0 + rows - 1]; /* lens grows with the row */
@@ -393,7 +402,7 @@ static void forward_att_q8_task(void *arg, int t, int tid)
     int32_t *s8 = c->att_s + (size_t)tid * brows * (LS / QUANT_BLOCK);
     float *s = c->scores + (size_t)tid * c->q_chunk * LS;
     float *inv = c->inv_sum + (size_t)tid * c->q_chunk;
-    float *o = j->out + (size_t)r0 * Q + (size_t)h * hd;
+    float *o = j->out + (size_t)r0 * j->ldq + (size_t)h * hd;
     const float alpha = (float)(1.0 / sqrt((double)hd));
     quant_rows(j->q + (size_t)r0 * j->ldq + (size_t)h * hd, rows, hd, j->ldq, q8, d, s8);
     for (int i = 0; i < rows * nbh; i++) d[i] *= alpha;
@@ -406,9 +415,9 @@ static void forward_att_q8_task(void *arg, int t, int tid)
     quant_matrix vals = j->pvt[h];
     vals.cols = kpad;
     vals.n_blocks = kpad / QUANT_BLOCK;
-    quant_matmul(&vals, 0, vals.n_tiles, rows, q8, d, s8, 0.0f, o, Q);
+    quant_matmul(&vals, 0, vals.n_tiles, rows, q8, d, s8, 0.0f, o, j->ldq);
     for (int i = 0; i < rows; i++)
-        for (int e = 0; e < hd; e++) o[(size_t)i * Q + e] *= inv[i];
+        for (int e = 0; e < hd; e++) o[(size_t)i * j->ldq + e] *= inv[i];
 }
 
 void forward_attend_packed(bd3_ctx *c, const float *q, int ldq, int nq, const float *k, int ldk,
@@ -560,6 +569,15 @@ void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_heads, int pos0
 
 /* ---- the layers (spec section 1) ---------------------------------------------------------- */
 
+/* Rows per chunk of the position-wise work over n rows: the fewest chunks of at most row_chunk
+ * rows, of nearly equal size (rounded up to a multiple of 16). */
+static int forward_chunk_rows(const bd3_ctx *c, int n)
+{
+    int k = (n + c->row_chunk - 1) / c->row_chunk;
+    int rows = ((n + k - 1) / k + 15) / 16 * 16;
+    return rows < c->row_chunk ? rows : c->row_chunk;
+}
+
 /* The attention sublayer of layer l over the n rows of the residual stream c->x. Returns 0 when
  * the pass stops at this layer once its K and V are stored (a commit's last layer), else 1. */
 static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass *p)
@@ -572,10 +590,14 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
     const int pos0 = p->cache_pos > 0 ? p->cache_pos : 0;
     float *q = c->qkv, *k = c->qkv + D, *v = c->qkv + 2 * D;
 
-    /* a = LN(h) * w_attn_norm * (1 + scale1) + shift1 */
-    forward_norm(c, c->x, n, L->attn_norm, shift1, scale1, c->a);
-    /* q, k, v = split(a @ Wqkv^T, 3) */
-    forward_linear(c, n, 3 * D, D, c->a, D, &L->wqkv, 0.0f, c->qkv, ld);
+    const int cr = forward_chunk_rows(c, n);
+    for (int r0 = 0; r0 < n; r0 += cr) {
+        const int nr = n - r0 < cr ? n - r0 : cr;
+        /* a = LN(h) * w_attn_norm * (1 + scale1) + shift1 */
+        forward_norm(c, c->x + (size_t)r0 * D, nr, L->attn_norm, shift1, scale1, c->a);
+        /* q, k, v = split(a @ Wqkv^T, 3) */
+        forward_linear(c, nr, 3 * D, D, c->a, D, &L->wqkv, 0.0f, c->qkv + (size_t)r0 * ld, ld);
+    }
     if (kv) kvcache_store_raw(c, l, pos0, n, k, v, ld); /* the cache keeps keys before RoPE */
     /* q, k = rope(q, pos), rope(k, pos): q and k side by side, 2H heads */
     forward_rope(c, c->qkv, n, ld, 2 * m->hp.n_head, pos0, p->active);
@@ -601,12 +623,16 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
         }
     }
     /* o = softmax(q k^T / sqrt(hd) + mask) v */
-    if (p->store != FORWARD_STORE_WINDOW || !wincache_attend(c, l, q, ld, n, k, v, ld, p, c->att))
+    /* (o overwrites q: each head's output takes the place of its queries) */
+    if (p->store != FORWARD_STORE_WINDOW || !wincache_attend(c, l, q, ld, n, k, v, ld, p, q))
         forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len,
-                       c->att);
+                       q);
     /* h = h + gate1 * (o @ Wo^T) */
-    forward_linear(c, n, D, D, c->att, D, &L->wo, 0.0f, c->proj, D);
-    forward_gate(c, c->x, c->proj, NULL, gate1, n);
+    for (int r0 = 0; r0 < n; r0 += cr) {
+        const int nr = n - r0 < cr ? n - r0 : cr;
+        forward_linear(c, nr, D, D, q + (size_t)r0 * ld, ld, &L->wo, 0.0f, c->proj, D);
+        forward_gate(c, c->x + (size_t)r0 * D, c->proj, NULL, gate1, nr);
+    }
     return 1;
 }
 
@@ -617,13 +643,18 @@ static void forward_mlp(bd3_ctx *c, int l, int n)
     const int D = c->m->hp.n_embd, F = c->m->hp.n_ff;
     const float *shift2 = L->mod + 3 * D, *scale2 = L->mod + 4 * D, *gate2 = L->mod + 5 * D;
 
-    /* a = LN(h) * w_ffn_norm * (1 + scale2) + shift2 */
-    forward_norm(c, c->x, n, L->ffn_norm, shift2, scale2, c->a);
-    /* h = h + gate2 * (gelu_tanh(a @ W1^T + b1) @ W2^T + b2) */
-    forward_linear(c, n, F, D, c->a, D, &L->w_up, 0.0f, c->ff, F);
-    forward_gelu(c, c->ff, L->b_up, n);
-    forward_linear(c, n, D, F, c->ff, F, &L->w_down, 0.0f, c->proj, D);
-    forward_gate(c, c->x, c->proj, L->b_down, gate2, n);
+    const int cr = forward_chunk_rows(c, n);
+    for (int r0 = 0; r0 < n; r0 += cr) {
+        const int nr = n - r0 < cr ? n - r0 : cr;
+        float *h = c->x + (size_t)r0 * D;
+        /* a = LN(h) * w_ffn_norm * (1 + scale2) + shift2 */
+        forward_norm(c, h, nr, L->ffn_norm, shift2, scale2, c->a);
+        /* h = h + gate2 * (gelu_tanh(a @ W1^T + b1) @ W2^T + b2) */
+        forward_linear(c, nr, F, D, c->a, D, &L->w_up, 0.0f, c->ff, F);
+        forward_gelu(c, c->ff, L->b_up, nr);
+        forward_linear(c, nr, D, F, c->ff, F, &L->w_down, 0.0f, c->proj, D);
+        forward_gate(c, h, c->proj, L->b_down, gate2, nr);
+    }
 }
 
 /* ---- the pre-norm backbone (model/QWEN.md section 1) ------------------------------------- */
@@ -664,12 +695,17 @@ static int forward_attention_prenorm(bd3_ctx *c, int l, int n, const struct forw
     const int pos0 = p->cache_pos > 0 ? p->cache_pos : 0;
     float *q = c->qkv, *k = c->qkv + Q, *v = c->qkv + Q + KD;
 
-    /* a = rms(h) * w_attn_norm */
-    forward_rms(c, c->x, n, L->attn_norm, c->a);
-    /* q, k, v = a @ W^T (+ b) */
-    forward_linear(c, n, Q, D, c->a, D, &L->wq, 0.0f, q, ld);
-    forward_linear(c, n, KD, D, c->a, D, &L->wk, 0.0f, k, ld);
-    forward_linear(c, n, KD, D, c->a, D, &L->wv, 0.0f, v, ld);
+    const int cr = forward_chunk_rows(c, n);
+    for (int r0 = 0; r0 < n; r0 += cr) {
+        const int nr = n - r0 < cr ? n - r0 : cr;
+        const size_t at = (size_t)r0 * ld;
+        /* a = rms(h) * w_attn_norm */
+        forward_rms(c, c->x + (size_t)r0 * D, nr, L->attn_norm, c->a);
+        /* q, k, v = a @ W^T (+ b) */
+        forward_linear(c, nr, Q, D, c->a, D, &L->wq, 0.0f, q + at, ld);
+        forward_linear(c, nr, KD, D, c->a, D, &L->wk, 0.0f, k + at, ld);
+        forward_linear(c, nr, KD, D, c->a, D, &L->wv, 0.0f, v + at, ld);
+    }
     if (L->bq) {
         kern_add_bias(q, L->bq, n, Q, ld);
         kern_add_bias(k, L->bk, n, KD, ld);
@@ -704,9 +740,10 @@ static int forward_attention_prenorm(bd3_ctx *c, int l, int n, const struct forw
         }
     }
     /* o_h = softmax(q_h k_g^T / sqrt(hd) + mask) v_g, g = the kv head of query head h */
-    forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len, c->att);
+    /* (o overwrites q, head by head) */
+    forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len, q);
     /* h = h + o @ Wo^T */
-    forward_linear(c, n, D, Q, c->att, Q, &L->wo, 1.0f, c->x, D);
+    forward_linear(c, n, D, Q, q, ld, &L->wo, 1.0f, c->x, D);
     return 1;
 }
 
@@ -715,14 +752,19 @@ static void forward_mlp_prenorm(bd3_ctx *c, int l, int n)
 {
     const bd3_layer *L = &c->m->layers[l];
     const int D = c->m->hp.n_embd, F = c->m->hp.n_ff;
-    /* a = rms(h) * w_ffn_norm */
-    forward_rms(c, c->x, n, L->ffn_norm, c->a);
-    /* h = h + (silu(a @ Wgate^T) * (a @ Wup^T)) @ Wdown^T */
-    forward_linear(c, n, F, D, c->a, D, &L->w_gate, 0.0f, c->ff, F);
-    forward_linear(c, n, F, D, c->a, D, &L->w_up, 0.0f, c->ff2, F);
-    forward_rows_job j = {.op = FORWARD_SWIGLU, .n = n, .d = F, .x = c->ff, .y = c->ff2};
-    forward_rows(c, &j);
-    forward_linear(c, n, D, F, c->ff, F, &L->w_down, 1.0f, c->x, D);
+    const int cr = forward_chunk_rows(c, n);
+    for (int r0 = 0; r0 < n; r0 += cr) {
+        const int nr = n - r0 < cr ? n - r0 : cr;
+        float *h = c->x + (size_t)r0 * D;
+        /* a = rms(h) * w_ffn_norm */
+        forward_rms(c, h, nr, L->ffn_norm, c->a);
+        /* h = h + (silu(a @ Wgate^T) * (a @ Wup^T)) @ Wdown^T */
+        forward_linear(c, nr, F, D, c->a, D, &L->w_gate, 0.0f, c->ff, F);
+        forward_linear(c, nr, F, D, c->a, D, &L->w_up, 0.0f, c->ff2, F);
+        forward_rows_job j = {.op = FORWARD_SWIGLU, .n = nr, .d = F, .x = c->ff, .y = c->ff2};
+        forward_rows(c, &j);
+        forward_linear(c, nr, D, F, c->ff, F, &L->w_down, 1.0f, h, D);
+    }
 }
 
 void forward_shift(bd3_ctx *c, int n, const float *first)
@@ -753,19 +795,24 @@ void forward_layers(bd3_ctx *c, const int32_t *ids, int n, const struct forward_
 void forward_output(bd3_ctx *c, int n, float *logits)
 {
     const bd3_model *m = c->m;
-    const int D = m->hp.n_embd, V = m->hp.n_vocab;
-    if (m->hp.prenorm) {
-        /* logits = (rms(h) * w_out_norm) @ Wout^T, Wout possibly the embedding itself */
-        forward_rms(c, c->x, n, m->out_norm, c->a);
-        forward_linear(c, n, V, D, c->a, D, &m->w_out, 0.0f, logits, V);
-        return;
+    const int D = m->hp.n_embd, V = m->hp.n_vocab, cr = forward_chunk_rows(c, n);
+    for (int r0 = 0; r0 < n; r0 += cr) {
+        const int nr = n - r0 < cr ? n - r0 : cr;
+        const float *h = c->x + (size_t)r0 * D;
+        float *y = logits + (size_t)r0 * V;
+        if (m->hp.prenorm) {
+            /* logits = (rms(h) * w_out_norm) @ Wout^T, Wout possibly the embedding itself */
+            forward_rms(c, h, nr, m->out_norm, c->a);
+            forward_linear(c, nr, V, D, c->a, D, &m->w_out, 0.0f, y, V);
+            continue;
+        }
+        const float *shift = m->out_mod, *scale = m->out_mod + D;
+        /* a = LN(h) * w_out_norm * (1 + scale) + shift */
+        forward_norm(c, h, nr, m->out_norm, shift, scale, c->a);
+        /* logits = a @ Wout^T + bout */
+        for (int i = 0; i < nr; i++) memcpy(y + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
+        forward_linear(c, nr, V, D, c->a, D, &m->w_out, 1.0f, y, V);
     }
-    const float *shift = m->out_mod, *scale = m->out_mod + D;
-    /* a = LN(h) * w_out_norm * (1 + scale) + shift */
-    forward_norm(c, c->x, n, m->out_norm, shift, scale, c->a);
-    /* logits = a @ Wout^T + bout */
-    for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * V, m->b_out, (size_t)V * sizeof(float));
-    forward_linear(c, n, V, D, c->a, D, &m->w_out, 1.0f, logits, V);
 }
 
 void forward_gather(bd3_ctx *c, const int *rows, int n_rows)

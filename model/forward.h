@@ -50,15 +50,18 @@ struct bd3_ctx {
     pool *pool;           /* workers for products, attention heads and elementwise loops */
     size_t bytes;         /* bytes of everything allocated below */
     int q_chunk;          /* query rows per attention chunk (rows of scores) */
+    int row_chunk;        /* R: most rows of one chunk of the position-wise work (norms, products,
+                             MLP, output layer); FORWARD_ROW_CHUNK in int8 contexts, n_ctx in
+                             float32 ones; may be lowered (tests), never raised */
     float *x;             /* [n_ctx, D] residual stream h */
-    float *a;             /* [n_ctx, D] normalised, modulated input of a sublayer */
+    float *a;             /* [R, D] normalised, modulated input of a sublayer, one chunk of rows */
     int q_dim;            /* Q = n_head * head_dim: query width (D for the DiT) */
     int kv_dim;           /* KD = n_head_kv * head_dim: key and value width (D for the DiT) */
-    float *qkv;           /* [n_ctx, Q + 2 KD] q | k | v of each row */
-    float *att;           /* [n_ctx, max(D, Q)] attention output o, heads side by side */
-    float *proj;          /* [n_ctx, D] output of a projection before gating */
-    float *ff;            /* [n_ctx, F] MLP hidden activations (pre-norm: the gate) */
-    float *ff2;           /* [n_ctx, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */
+    float *qkv;           /* [n_ctx, Q + 2 KD] q | k | v of each row; the attention output o, heads
+                             side by side, then takes the place of q */
+    float *proj;          /* [R, D] output of a projection before gating, one chunk of rows */
+    float *ff;            /* [R, F] MLP hidden activations (pre-norm: the gate), one chunk of rows */
+    float *ff2;           /* [R, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */
     float *prev_h;        /* [D] logit shift with the KV cache: hidden state of the last cached row */
     int prev_len;         /* cache length prev_h belongs to; -1 when it holds nothing */
     int ld_scores;        /* floats per row of scores: n_ctx rounded up to a multiple of 32 */
@@ -67,9 +70,9 @@ struct bd3_ctx {
     float *inv_sum;       /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
     int *lens;            /* [n_ctx] keys each query row sees */
     int32_t *row_ids;     /* [n_ctx] ids of the rows of a window-cache step */
-    int8_t *xq;           /* [n_ctx, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
-    float *xd;            /* [n_ctx, max(D, F, Q) / 32] its block scales */
-    int32_t *xs;          /* [n_ctx, max(D, F, Q) / 32] its block sums times -128 */
+    int8_t *xq;           /* [R, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
+    float *xd;            /* [R, max(D, F, Q) / 32] its block scales */
+    int32_t *xs;          /* [R, max(D, F, Q) / 32] its block sums times -128 */
     quant_matrix *att_k;  /* [H] int8 attention: each query head's keys (those of its kv head)
                              packed, ld_scores keys x hd */
     quant_matrix *att_vt; /* [H] each query head's values transposed and packed, hd x ld_scores */
@@ -84,7 +87,9 @@ struct bd3_ctx {
     struct wincache win;  /* window cache */
 };
 
-#define FORWARD_Q_ATT_ROWS 64 /* int8 attention from this many query rows (quantized contexts) */
+#define FORWARD_Q_ATT_ROWS 64  /* int8 attention from this many query rows (quantized contexts) */
+#define FORWARD_ROW_CHUNK  256 /* rows of a chunk of the position-wise work in int8 contexts: the
+                                  rows of one int8 product task, whose input stays in L2 */
 
 /* What a pass keeps besides the residual stream it leaves in c->x. */
 enum forward_store {
@@ -144,14 +149,15 @@ void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int 
 
 /* Attention of nq queries at window positions qpos0.. over nk keys at positions 0..nk-1, all
  * heads: out[i, h*hd..] = softmax(q_h k_h^T / sqrt(hd) + mask) v_h. q: rows of ldq floats (RoPE
- * applied), k: rows of ldk, v: rows of ldv; out: [nq, D]. block_len 0: every key visible;
+ * applied), k: rows of ldk, v: rows of ldv; out: rows of ldq floats, which may be q itself (each
+ * head's output then replaces its queries). block_len 0: every key visible;
  * B > 0: query at position p sees keys j < (p / B + 1) * B. */
 void forward_attend(bd3_ctx *c, const float *q, int ldq, int nq, int qpos0, const float *k, int ldk,
                     const float *v, int ldv, int nk, int block_len, float *out);
 
 /* Global int8 attention of nq queries over nk keys through packed keys and transposed values
  * pk[H], pvt[H] (int8 contexts only); pack: first pack k and v (rows of ldk, ldv) into them,
- * else they already hold the keys and values. */
+ * else they already hold the keys and values. out as forward_attend's (may be q). */
 void forward_attend_packed(bd3_ctx *c, const float *q, int ldq, int nq, const float *k, int ldk,
                            const float *v, int ldv, int nk, quant_matrix *pk, quant_matrix *pvt, int pack,
                            float *out);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 #include "bd3.h"
+#include "forward.h"
 #include "gguf.h"
 
 #define TOL 1e-5 /* max |engine - reference| / max |reference|: float32 rounding */
@@ -416,6 +417,67 @@ static void test_forward_block_len_of_window_equals_global(void **state)
     bd3_model_free(m);
 }
 
+/* The int8 contexts run the position-wise work (norms, products, MLP, output layer) in chunks of
+ * rows: any chunking gives exactly the logits of all rows at once, for window passes (global and
+ * block-causal, whole and odd lengths), KV-cache calls and a window-cache infill. */
+static void test_row_chunks_give_identical_logits(void **state)
+{
+    (void)state;
+    const char *models[2] = {"tiny_q8_0.gguf", "wide_q8_0.gguf"}; /* wide: int8 attention too */
+    for (int mi = 0; mi < 2; mi++) {
+        bd3_model *m = fx_load_compute(models[mi], BD3_COMPUTE_Q8);
+        const bd3_hparams *hp = bd3_model_hparams(m);
+        const int N = hp->n_ctx, V = hp->n_vocab;
+        bd3_ctx *whole = NULL, *chunked = NULL;
+        assert_int_equal(bd3_ctx_new(m, 2, &whole), BD3_OK);
+        assert_int_equal(bd3_ctx_new(m, 2, &chunked), BD3_OK);
+        assert_int_equal(whole->row_chunk, N); /* n_ctx <= FORWARD_ROW_CHUNK: one chunk */
+        int32_t *ids = malloc((size_t)N * sizeof *ids), ids2[128], ids3[128];
+        float *a = malloc((size_t)N * V * sizeof *a), *b = malloc((size_t)N * V * sizeof *b);
+        float conf2[128] = {0}, conf3[128] = {0};
+        for (int i = 0; i < N; i++) ids[i] = (i * 37 + 11) % (V - 1);
+        const int chunks[3] = {16, 24, 40}; /* 40 over 64 rows: two chunks of 32 */
+        for (int k = 0; k < 3; k++) {
+            chunked->row_chunk = chunks[k];
+            const int lens[2] = {N, 37};
+            for (int t = 0; t < 2; t++)
+                for (int bl = 0; bl < 2; bl++) {
+                    int block = bl ? 8 : BD3_GLOBAL;
+                    assert_int_equal(bd3_forward(whole, ids, lens[t], block, a), BD3_OK);
+                    assert_int_equal(bd3_forward(chunked, ids, lens[t], block, b), BD3_OK);
+                    assert_memory_equal(a, b, (size_t)lens[t] * V * sizeof *a);
+                }
+            /* KV cache: a commit of 24 rows, then a call of 24 rows against it */
+            bd3_cache_clear(whole);
+            bd3_cache_clear(chunked);
+            assert_int_equal(bd3_cache_commit(whole, ids, 24), BD3_OK);
+            assert_int_equal(bd3_cache_commit(chunked, ids, 24), BD3_OK);
+            assert_int_equal(bd3_cache_forward(whole, ids + 24, 24, a), BD3_OK);
+            assert_int_equal(bd3_cache_forward(chunked, ids + 24, 24, b), BD3_OK);
+            assert_memory_equal(a, b, (size_t)24 * V * sizeof *a);
+            /* a window-cache infill of 20 masks in a window of n_ctx */
+            bd3_sampler_params sp;
+            bd3_sampler_params_init(&sp);
+            sp.seed = 5;
+            sp.refresh = 4;
+            const int n = N < 128 ? N : 128;
+            memcpy(ids2, ids, (size_t)n * sizeof *ids2);
+            for (int i = 0; i < 20; i++) ids2[10 + i] = hp->mask_id;
+            memcpy(ids3, ids2, sizeof ids3);
+            assert_int_equal(bd3_infill(whole, &sp, ids2, conf2, n, NULL, NULL), BD3_OK);
+            assert_int_equal(bd3_infill(chunked, &sp, ids3, conf3, n, NULL, NULL), BD3_OK);
+            assert_memory_equal(ids2, ids3, (size_t)n * sizeof *ids2);
+            assert_memory_equal(conf2, conf3, (size_t)n * sizeof *conf2);
+        }
+        free(ids);
+        free(a);
+        free(b);
+        bd3_ctx_free(whole);
+        bd3_ctx_free(chunked);
+        bd3_model_free(m);
+    }
+}
+
 static void test_bench_counts_the_flops_of_the_products(void **state)
 {
     (void)state;
@@ -457,6 +519,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_forward_rejects_bad_arguments),
         cmocka_unit_test(test_cache_forward_leaves_cache_unchanged),
         cmocka_unit_test(test_forward_block_len_of_window_equals_global),
+        cmocka_unit_test(test_row_chunks_give_identical_logits),
         cmocka_unit_test(test_bench_counts_the_flops_of_the_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
