@@ -24,14 +24,12 @@ bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *
     }
     if (m == 0) return BD3_E_ARG;
     if (n_draws <= 0) n_draws = FIT_SPAN_DRAWS;
-    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with a subset masked */
-    int *perm = malloc((size_t)m * sizeof *perm);         /* [m] target positions, shuffled */
-    int *rows = malloc((size_t)m * sizeof *rows);         /* [m] masked positions, ascending */
-    float *chunk = ops_alloc_logits(c, OPS_CHUNK);        /* [OPS_CHUNK, V] logits of some rows */
-    if (!canvas || !perm || !rows || !chunk) {
-        st = BD3_E_NOMEM;
-        goto done;
-    }
+    const size_t N = (size_t)hp->n_ctx;
+    int32_t *canvas = ops_work(c, OPS_W_CANVAS, N, sizeof *canvas); /* [n] ids with a subset masked */
+    int *perm = ops_work(c, OPS_W_ORDER, N, sizeof *perm);          /* [m] target positions, shuffled */
+    int *rows = ops_work(c, OPS_W_ROWS, N, sizeof *rows);           /* [m] masked positions, ascending */
+    float *chunk = ops_logits(c, OPS_CHUNK);                        /* [OPS_CHUNK, V] logits of some rows */
+    if (!canvas || !perm || !rows || !chunk) return BD3_E_NOMEM;
     bd3_rng r;
     bd3_rng_seed(&r, seed);
     const double u0 = bd3_rng_uniform(&r); /* stratification offset of the subset sizes */
@@ -63,16 +61,11 @@ bd3_status bd3_nelbo_span(bd3_ctx *c, const int32_t *ids, int n, const uint8_t *
                       .sum_neg = &sum,
                       .scale = 1.0};
         st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, nr, OPS_CHUNK, chunk, ops_logp_rows, &q);
-        if (st != BD3_OK) goto done;
+        if (st != BD3_OK) return st;
         total += sum * (double)m / (double)k;
     }
     *nats = total / n_draws;
-done:
-    free(canvas);
-    free(perm);
-    free(rows);
-    free(chunk);
-    return st;
+    return BD3_OK;
 }
 
 /* Progress of one length of bd3_infill_fit, handed on with counts over all lengths. */
@@ -104,14 +97,13 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
     if (!p || !out || !n_out || lo < 0 || hi < lo || hi > n || len_min < 1 || len_max < len_min ||
         n - (hi - lo) + len_max > hp->n_ctx)
         return BD3_E_ARG;
-    const int n_max = n - (hi - lo) + len_max;
-    int32_t *canvas = malloc((size_t)n_max * sizeof *canvas); /* [n_max] window at one length */
-    float *conf = calloc((size_t)n_max, sizeof *conf);        /* [n_max] its confidence */
-    uint8_t *target = calloc((size_t)n_max, 1);               /* [n_max] 1 on the span */
-    if (!canvas || !conf || !target) {
-        st = BD3_E_NOMEM;
-        goto done;
-    }
+    /* the window at one length (at most n - (hi - lo) + len_max <= n_ctx tokens), its confidence,
+       1 on the span: one slot, n_ctx of each */
+    const size_t N = (size_t)hp->n_ctx;
+    int32_t *canvas = ops_work(c, OPS_W_FIT, N, sizeof(int32_t) + sizeof(float) + 1);
+    if (!canvas) return BD3_E_NOMEM;
+    float *conf = (float *)(void *)(canvas + N);
+    uint8_t *target = (uint8_t *)(conf + N);
     fit_step fs = {.cb = cb, .user = user};
     for (int len = len_min; len <= len_max; len++) fs.n_target += len;
     double best = INFINITY;
@@ -123,7 +115,7 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
         memcpy(canvas + lo + len, ids + hi, (size_t)(n - hi) * sizeof *canvas);
         memset(conf, 0, (size_t)w * sizeof *conf);
         st = ops_infill_words(c, p, canvas, conf, w, fit_on_step, &fs);
-        if (st != BD3_OK) goto done;
+        if (st != BD3_OK) return st;
         fs.done_before += len;
         memset(target, 0, (size_t)w);
         size_t bytes = 0;
@@ -136,7 +128,7 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
         }
         double nats = 0.0;
         st = bd3_nelbo_span(c, canvas, w, target, n_draws, p->seed, &nats);
-        if (st != BD3_OK) goto done;
+        if (st != BD3_OK) return st;
         double per_byte = nats / (double)(bytes > 0 ? bytes : 1);
         if (per_byte < best) {
             best = per_byte;
@@ -146,9 +138,5 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
             if (nats_per_byte) *nats_per_byte = per_byte;
         }
     }
-done:
-    free(canvas);
-    free(conf);
-    free(target);
-    return st;
+    return BD3_OK;
 }

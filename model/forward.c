@@ -1,8 +1,9 @@
 /* forward.c: the context, the one layer loop of the forward pass (spec section 1) with the
  * attention and MLP sublayers, the products and the parallel loops it runs on, and the plain
  * window passes of the public API. The KV cache is in kvcache.c, the window cache in wincache.c;
- * every buffer comes from bd3_ctx_new. Depends on model.h, kernels.h, pool.h and OpenBLAS
- * (cblas_sgemm for every matrix product) only. */
+ * every buffer of the forward pass comes from bd3_ctx_new, the operations' buffers and sampler
+ * live in the context too. Depends on model.h, kernels.h, pool.h, sampler.h (to free the sampler)
+ * and OpenBLAS (cblas_sgemm for every matrix product) only. */
 #include "forward.h"
 
 #include <cblas.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "sampler.h"
 
 #define FORWARD_SCORE_FLOATS  (1 << 18) /* target size of one thread's attention scores, floats */
 #define FORWARD_ROWS_PER_TASK 32        /* rows per task of the elementwise loops */
@@ -140,9 +143,29 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     return BD3_OK;
 }
 
+void *forward_work(bd3_ctx *c, int slot, size_t bytes)
+{
+    if (slot < 0 || slot >= FORWARD_N_WORK) return NULL;
+    if (bytes == 0) bytes = 1;
+    if (c->work_size[slot] >= bytes) return c->work[slot];
+    free(c->work[slot]);
+    c->bytes -= c->work_size[slot];
+    c->work[slot] = NULL;
+    c->work_size[slot] = 0;
+    void *p = NULL;
+    size_t sz = (bytes + 63) / 64 * 64;
+    if (posix_memalign(&p, 64, sz)) return NULL;
+    c->work[slot] = p;
+    c->work_size[slot] = sz;
+    c->bytes += sz;
+    return p;
+}
+
 void bd3_ctx_free(bd3_ctx *c)
 {
     if (!c) return;
+    for (int i = 0; i < FORWARD_N_WORK; i++) free(c->work[i]);
+    sampler_free(c->sampler);
     pool_free(c->pool);
     free(c->x);
     free(c->a);

@@ -44,6 +44,10 @@ struct wincache {
     int packed;        /* 1 when pk and pvt hold the last refresh's keys and values */
 };
 
+#define FORWARD_N_WORK 16 /* buffer slots of the operations in a context */
+
+struct sampler;
+
 struct bd3_ctx {
     const bd3_model *m;   /* the model (not owned) */
     int n_threads;        /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
@@ -85,6 +89,11 @@ struct bd3_ctx {
     float *rope_sin;      /* [n_ctx, hd/2] sin of position * inv_freq */
     struct kvcache kv;    /* KV cache */
     struct wincache win;  /* window cache */
+    void *work[FORWARD_N_WORK];       /* buffers of the operations (ops.c, fit.c) by slot, each grown
+                                         to the largest size asked and kept (forward_work) */
+    size_t work_size[FORWARD_N_WORK]; /* bytes of each */
+    struct sampler *sampler;          /* the operations' sampler: made by the first, reset by the
+                                         next (ops_sampler); NULL before */
 };
 
 #define FORWARD_Q_ATT_ROWS 64  /* int8 attention from this many query rows (quantized contexts) */
@@ -129,6 +138,11 @@ bd3_status forward_emit(bd3_ctx *c, int n_rows, int chunk, float *logits, bd3_ro
 bd3_status forward_check_ids(const bd3_ctx *c, const int32_t *ids, int n);
 /* 1 when rows[0..n_rows) are strictly ascending indices into a window of n, n_rows >= 1. */
 int forward_rows_ok(const int *rows, int n_rows, int n);
+/* Buffer slot (0 .. FORWARD_N_WORK - 1) of the operations, at least bytes long (64-byte aligned):
+ * the slot's buffer when it is long enough, else a new one replacing it (contents not kept), so
+ * that a sequence of operations allocates only when one needs more than any before. NULL when out
+ * of memory (the slot is then empty). */
+void *forward_work(bd3_ctx *c, int slot, size_t bytes);
 /* Allocates n floats (64-byte aligned) and adds their bytes to *bytes; NULL on failure. */
 float *forward_alloc(size_t n, size_t *bytes);
 /* Keeps OpenBLAS single-threaded inside the pool's tasks (call at the start of every pass). */

@@ -102,10 +102,31 @@ static bd3_status ops_denoise_block(sampler *s, bd3_rng *r, int32_t *block, floa
     return st;
 }
 
-float *ops_alloc_logits(const bd3_ctx *c, int rows)
+void *ops_work(bd3_ctx *c, enum ops_slot slot, size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size) return NULL;
+    return forward_work(c, (int)slot, count * size);
+}
+
+float *ops_logits(bd3_ctx *c, int rows)
 {
     const int V = bd3_model_hparams(bd3_ctx_model(c))->n_vocab;
-    return malloc((size_t)rows * (size_t)V * sizeof(float));
+    return ops_work(c, OPS_W_LOGITS, (size_t)rows * (size_t)V, sizeof(float));
+}
+
+bd3_status ops_sampler(bd3_ctx *c, const bd3_sampler_params *p, sampler **out)
+{
+    *out = NULL;
+    if (!p) return BD3_E_ARG;
+    if (!c->sampler) {
+        const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+        bd3_status st = sampler_new(hp->n_vocab, hp->mask_id, p, &c->sampler);
+        if (st != BD3_OK) return st;
+    } else if (sampler_reset(c->sampler, p) != BD3_OK) {
+        return BD3_E_ARG;
+    }
+    *out = c->sampler;
+    return BD3_OK;
 }
 
 /* ---- infill ------------------------------------------------------------------------------- */
@@ -128,8 +149,9 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     bd3_status st = ops_check_window(c, ids, n);
     if (st != BD3_OK || !p) return st != BD3_OK ? st : BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    const size_t N = (size_t)hp->n_ctx;
     sampler *s;
-    st = sampler_new(hp->n_vocab, hp->mask_id, p, &s);
+    st = ops_sampler(c, p, &s);
     if (st != BD3_OK) return st;
     /* a span inside a text: an end-of-text token would be written out as "<|endoftext|>" */
     sampler_ban(s, hp->eos_id);
@@ -142,26 +164,24 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     ops_window w = {.c = c,
                     .n = n,
                     .block_len = block_only ? bd3_model_default_block(bd3_ctx_model(c)) : BD3_GLOBAL,
-                    .chunk = ops_alloc_logits(c, OPS_CHUNK)};
-    if (!w.chunk) {
-        sampler_free(s);
-        return BD3_E_NOMEM;
-    }
+                    .chunk = ops_logits(c, OPS_CHUNK)};
+    if (!w.chunk) return BD3_E_NOMEM;
     int n_mask = 0;
     for (int i = 0; i < n; i++) n_mask += ids[i] == hp->mask_id;
     /* conf may be NULL: keep a private one so the progress canvas always has one. */
-    float *own = NULL;
+    float *own = NULL; /* [n] */
     int *active = NULL; /* [n_mask] the masked positions: what the window cache recomputes */
-    if (!conf) own = calloc((size_t)n, sizeof *own); /* [n] */
+    if (!conf) {
+        own = ops_work(c, OPS_W_CONF, N, sizeof *own);
+        if (!own) return BD3_E_NOMEM;
+        memset(own, 0, (size_t)n * sizeof *own);
+    }
     /* The window cache recomputes only the span's rows, in global mode; a logit shift needs the
        row before each one too: block-only and shifted models take exact passes. */
     const int refresh = hp->logit_shift || block_only ? 0 : p->refresh;
-    if (refresh > 0 && n_mask > 0) active = malloc((size_t)n_mask * sizeof *active);
-    if ((!conf && !own) || (refresh > 0 && n_mask > 0 && !active)) {
-        free(own);
-        free(w.chunk);
-        sampler_free(s);
-        return BD3_E_NOMEM;
+    if (refresh > 0 && n_mask > 0) {
+        active = ops_work(c, OPS_W_ACTIVE, N, sizeof *active);
+        if (!active) return BD3_E_NOMEM;
     }
     if (!conf) conf = own;
     if (active) {
@@ -173,15 +193,10 @@ static bd3_status ops_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
     bd3_rng r;
     bd3_rng_seed(&r, p->seed);
     bd3_progress prog = {.n_target = n_mask, .ids = ids, .conf = conf, .n_canvas = n};
-    st = sampler_denoise(s, &r, ids, conf, n, ops_window_logits, &w, &prog, cb, user);
-    free(active);
-    free(own);
-    free(w.chunk);
-    sampler_free(s);
-    return st;
+    return sampler_denoise(s, &r, ids, conf, n, ops_window_logits, &w, &prog, cb, user);
 }
 
-static uint8_t *ops_token_classes(const bd3_model *m);
+static uint8_t *ops_token_classes(bd3_ctx *c);
 
 #define OPS_NOT_FIRST_WORD 0xfff0u /* classes whose first byte is not a letter or digit */
 #define OPS_NOT_LAST_WORD  0xeeeeu /* classes whose last byte is not a letter or digit */
@@ -200,13 +215,9 @@ bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *id
     for (int i = 0; i < n && !edges; i++)
         edges = ids[i] == mask && ((i > 0 && ids[i - 1] != mask) || (i + 1 < n && ids[i + 1] != mask));
     if (!edges) return ops_infill(c, p, ids, conf, n, NULL, NULL, cb, user);
-    uint8_t *tok_class = ops_token_classes(m);           /* [n_vocab] */
-    uint32_t *allow = malloc((size_t)n * sizeof *allow); /* [n] classes allowed per position */
-    if (!tok_class || !allow) {
-        free(tok_class);
-        free(allow);
-        return BD3_E_NOMEM;
-    }
+    uint8_t *tok_class = ops_token_classes(c); /* [n_vocab] */
+    uint32_t *allow = ops_work(c, OPS_W_ALLOW, (size_t)bd3_model_hparams(m)->n_ctx, sizeof *allow); /* [n] */
+    if (!tok_class || !allow) return BD3_E_NOMEM;
     for (int i = 0; i < n; i++) {
         allow[i] = SAMPLER_ANY_CLASS;
         if (ids[i] != mask) continue;
@@ -215,10 +226,7 @@ bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *id
         if (before < OPS_CLASS_SPECIAL && before % 4 == 0) allow[i] &= OPS_NOT_FIRST_WORD;
         if (after < OPS_CLASS_SPECIAL && after / 4 == 0) allow[i] &= OPS_NOT_LAST_WORD;
     }
-    st = ops_infill(c, p, ids, conf, n, tok_class, allow, cb, user);
-    free(tok_class);
-    free(allow);
-    return st;
+    return ops_infill(c, p, ids, conf, n, tok_class, allow, cb, user);
 }
 
 bd3_status bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
@@ -248,11 +256,12 @@ unsigned ops_token_class(const bd3_model *m, int32_t id)
     return ops_byte_kind((unsigned char)b[0]) * 4 + ops_byte_kind((unsigned char)b[len - 1]);
 }
 
-/* Class of every token of the vocabulary: malloc'd [n_vocab], NULL when out of memory. */
-static uint8_t *ops_token_classes(const bd3_model *m)
+/* Class of every token of the vocabulary: [n_vocab] in OPS_W_CLASSES, NULL when out of memory. */
+static uint8_t *ops_token_classes(bd3_ctx *c)
 {
+    const bd3_model *m = bd3_ctx_model(c);
     const int V = bd3_model_hparams(m)->n_vocab;
-    uint8_t *cls = malloc((size_t)V);
+    uint8_t *cls = ops_work(c, OPS_W_CLASSES, (size_t)V, 1);
     for (int v = 0; cls && v < V; v++) cls[v] = (uint8_t)ops_token_class(m, v);
     return cls;
 }
@@ -291,16 +300,20 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     /* Context kept by the uncached path: whole blocks, at most n_ctx - B tokens, like the cache. */
     const int ctx_max = (hp->n_ctx - B) / B * B;
     sampler *s = NULL;
-    bd3_status st = sampler_new(V, hp->mask_id, p, &s);
+    bd3_status st = ops_sampler(c, p, &s);
     if (st != BD3_OK) return st;
-    sampler_ban_many(s, bd3_ctx_model(c)->never_drawn);           /* control and unused tokens are no text */
-    int32_t *block = malloc((size_t)B * sizeof *block);           /* [B] canvas of the current block */
-    float *bconf = malloc((size_t)B * sizeof *bconf);             /* [B] its confidences */
-    int32_t *window = malloc((size_t)hp->n_ctx * sizeof *window); /* [n_ctx] uncached window */
-    int *wrows = malloc((size_t)hp->n_ctx * sizeof *wrows);       /* [n_ctx] uncached window rows */
-    float *full = ops_alloc_logits(c, B > OPS_CHUNK ? B : OPS_CHUNK);         /* [max(B, chunk), V] */
-    float *tconf = out_conf ? NULL : malloc((size_t)max_new * sizeof *tconf); /* [max_new] */
-    int *brows = malloc((size_t)B * sizeof *brows); /* [B] rows of a sub-block call */
+    sampler_ban_many(s, bd3_ctx_model(c)->never_drawn); /* control and unused tokens are no text */
+    const size_t N = (size_t)hp->n_ctx;
+    int32_t *block = ops_work(c, OPS_W_BLOCK, N, sizeof *block);    /* [B] canvas of the current block */
+    float *bconf = ops_work(c, OPS_W_BCONF, N, sizeof *bconf);      /* [B] its confidences */
+    int32_t *window = ops_work(c, OPS_W_WINDOW, N, sizeof *window); /* [n_ctx] uncached window */
+    int *wrows = ops_work(c, OPS_W_WROWS, N, sizeof *wrows);        /* [n_ctx] uncached window rows */
+    float *full = ops_logits(c, B > OPS_CHUNK ? B : OPS_CHUNK);     /* [max(B, chunk), V] */
+    /* [max_new] confidences when the caller keeps none: at least n_ctx, then powers of two */
+    size_t n_tconf = N;
+    while (n_tconf < (size_t)max_new) n_tconf *= 2;
+    float *tconf = out_conf ? NULL : ops_work(c, OPS_W_CONF, n_tconf, sizeof *tconf);
+    int *brows = ops_work(c, OPS_W_ACTIVE, N, sizeof *brows); /* [B] rows of a sub-block call */
     if (!block || !bconf || !window || !wrows || !full || (!out_conf && !tconf) || !brows) {
         st = BD3_E_NOMEM;
         goto done;
@@ -394,14 +407,6 @@ static bd3_status ops_continue(bd3_ctx *c, const bd3_sampler_params *p, int bloc
     }
 done:
     if (n_out) *n_out = written;
-    sampler_free(s);
-    free(block);
-    free(bconf);
-    free(window);
-    free(wrows);
-    free(full);
-    free(tconf);
-    free(brows);
     return st;
 }
 
@@ -444,14 +449,11 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf, 
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     if (k <= 0) k = OPS_SCORE_STRIDE;
     if (k > n) k = n;
-    const int max_rows = (n + k - 1) / k;
-    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with one stride masked */
-    int *rows = malloc((size_t)max_rows * sizeof *rows);  /* [max_rows] masked positions */
-    float *chunk = ops_alloc_logits(c, OPS_CHUNK);        /* [OPS_CHUNK, V] logits of some rows */
-    if (!canvas || !rows || !chunk) {
-        st = BD3_E_NOMEM;
-        goto done;
-    }
+    const size_t N = (size_t)hp->n_ctx;
+    int32_t *canvas = ops_work(c, OPS_W_CANVAS, N, sizeof *canvas); /* [n] ids with one stride masked */
+    int *rows = ops_work(c, OPS_W_ROWS, N, sizeof *rows);            /* [n / k rounded up] masked positions */
+    float *chunk = ops_logits(c, OPS_CHUNK);                         /* [OPS_CHUNK, V] logits of some rows */
+    if (!canvas || !rows || !chunk) return BD3_E_NOMEM;
     bd3_progress prog = {.n_target = n, .ids = ids, .conf = conf, .n_canvas = n};
     for (int off = 0; off < k; off++) {
         memcpy(canvas, ids, (size_t)n * sizeof *canvas);
@@ -468,19 +470,12 @@ bd3_status bd3_score(bd3_ctx *c, const int32_t *ids, int n, int k, float *conf, 
                       .scale = 1.0};
         st = bd3_forward_rows_each(c, canvas, n, BD3_GLOBAL, rows, n_rows, OPS_CHUNK, chunk, ops_logp_rows,
                                    &q);
-        if (st != BD3_OK) goto done;
+        if (st != BD3_OK) return st;
         prog.n_done += n_rows;
         prog.n_calls++;
-        if (cb && cb(user, &prog)) {
-            st = BD3_E_CANCELLED;
-            goto done;
-        }
+        if (cb && cb(user, &prog)) return BD3_E_CANCELLED;
     }
-done:
-    free(canvas);
-    free(rows);
-    free(chunk);
-    return st;
+    return BD3_OK;
 }
 
 bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3_step_fn cb, void *user)
@@ -494,7 +489,7 @@ bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3
     if (!trained || hp->n_ctx < 2) return BD3_E_UNSUPPORTED;
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= V || ids[i] == hp->mask_id) return BD3_E_ARG;
-    float *logits = ops_alloc_logits(c, 1); /* [1, V] logits of the masked position */
+    float *logits = ops_logits(c, 1); /* [1, V] logits of the masked position */
     if (!logits) return BD3_E_NOMEM;
     bd3_cache_clear(c);
     bd3_progress prog = {.n_target = n};
@@ -514,7 +509,6 @@ bd3_status bd3_score_ar(bd3_ctx *c, const int32_t *ids, int n, double *logp, bd3
             break;
         }
     }
-    free(logits);
     return st;
 }
 
@@ -526,21 +520,15 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
     const int V = hp->n_vocab;
     if (pos < 0 || pos >= n || k < 1 || k > V - 1 || !alt_ids || !alt_probs) return BD3_E_ARG;
-    int32_t *canvas = malloc((size_t)n * sizeof *canvas); /* [n] ids with pos masked */
-    float *full = ops_alloc_logits(c, 1);                 /* [1, V] logits at pos */
-    double *prob = malloc((size_t)V * sizeof *prob);      /* [V] probabilities at pos */
-    if (!canvas || !full || !prob) {
-        st = BD3_E_NOMEM;
-        goto done;
-    }
+    int32_t *canvas = ops_work(c, OPS_W_CANVAS, (size_t)hp->n_ctx, sizeof *canvas); /* [n] pos masked */
+    float *full = ops_logits(c, 1);                                                  /* [1, V] logits at pos */
+    double *prob = ops_work(c, OPS_W_DOUBLE, (size_t)V, sizeof *prob); /* [V] probabilities at pos */
+    if (!canvas || !full || !prob) return BD3_E_NOMEM;
     memcpy(canvas, ids, (size_t)n * sizeof *canvas);
     canvas[pos] = hp->mask_id;
     st = bd3_forward_rows(c, canvas, n, BD3_GLOBAL, &pos, 1, full);
-    if (st != BD3_OK) goto done;
-    if (sampler_softmax(full, V, hp->mask_id, prob) == -INFINITY) {
-        st = BD3_E_ARG;
-        goto done;
-    }
+    if (st != BD3_OK) return st;
+    if (sampler_softmax(full, V, hp->mask_id, prob) == -INFINITY) return BD3_E_ARG;
     /* k best by insertion into a sorted list (k is small); ties go to the smaller id. */
     int have = 0;
     for (int v = 0; v < V; v++) {
@@ -555,11 +543,7 @@ bd3_status bd3_alternatives(bd3_ctx *c, const int32_t *ids, int n, int pos, int 
         alt_probs[j] = prob[v];
         alt_ids[j] = v;
     }
-done:
-    free(canvas);
-    free(full);
-    free(prob);
-    return st;
+    return BD3_OK;
 }
 
 bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n, int lo,
@@ -573,15 +557,11 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     int count = (int)ceil(fraction * span - 1e-9);
     if (count < 1) count = 1;
     if (count > span) count = span;
-    int32_t *old = malloc((size_t)n * sizeof *old);         /* [n] ids before revising */
-    float *old_conf = malloc((size_t)n * sizeof *old_conf); /* [n] conf before revising */
-    int *order = malloc((size_t)span * sizeof *order);      /* [span] positions by rising conf */
-    if (!old || !old_conf || !order) {
-        free(old);
-        free(old_conf);
-        free(order);
-        return BD3_E_NOMEM;
-    }
+    const size_t N = (size_t)hp->n_ctx;
+    int32_t *old = ops_work(c, OPS_W_OLD, N, sizeof *old);              /* [n] ids before revising */
+    float *old_conf = ops_work(c, OPS_W_OLD_CONF, N, sizeof *old_conf); /* [n] conf before revising */
+    int *order = ops_work(c, OPS_W_ORDER, N, sizeof *order);            /* [span] positions by rising conf */
+    if (!old || !old_conf || !order) return BD3_E_NOMEM;
     memcpy(old, ids, (size_t)n * sizeof *old);
     memcpy(old_conf, conf, (size_t)n * sizeof *old_conf);
     /* The count least confident positions (insertion sort: stable, ties to the earlier position). */
@@ -595,16 +575,9 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     }
     /* Each remasked token is redrawn among the tokens of its class (the kinds of its first and
      * last bytes), so that word boundaries stay where they were at both of its ends. */
-    uint8_t *tok_class = ops_token_classes(bd3_ctx_model(c));    /* [n_vocab] */
-    uint32_t *pos_allow = malloc((size_t)n * sizeof *pos_allow); /* [n] classes allowed per position */
-    if (!tok_class || !pos_allow) {
-        free(tok_class);
-        free(pos_allow);
-        free(old);
-        free(old_conf);
-        free(order);
-        return BD3_E_NOMEM;
-    }
+    uint8_t *tok_class = ops_token_classes(c);                            /* [n_vocab] */
+    uint32_t *pos_allow = ops_work(c, OPS_W_ALLOW, N, sizeof *pos_allow); /* [n] classes allowed */
+    if (!tok_class || !pos_allow) return BD3_E_NOMEM;
     for (int i = 0; i < n; i++) pos_allow[i] = SAMPLER_ANY_CLASS;
     for (int i = 0; i < count; i++) {
         unsigned cls = tok_class[ids[order[i]]];
@@ -613,8 +586,6 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
         ids[order[i]] = hp->mask_id;
     }
     st = ops_infill(c, p, ids, conf, n, tok_class, pos_allow, cb, user);
-    free(tok_class);
-    free(pos_allow);
     if (st != BD3_OK) {
         /* Failed or cancelled: the window is left as it was. */
         memcpy(ids, old, (size_t)n * sizeof *ids);
@@ -622,9 +593,6 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
     } else if (changed) {
         for (int i = 0; i < n; i++) changed[i] = ids[i] != old[i];
     }
-    free(old);
-    free(old_conf);
-    free(order);
     return st;
 }
 
@@ -655,20 +623,14 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
     const int nb = (row_len + B - 1) / B; /* blocks per row */
     const size_t M = rows * (size_t)nb;   /* masking rates drawn in all */
 
-    int32_t *noisy = malloc((size_t)row_len * sizeof *noisy);   /* [row_len] noised row */
-    int *mrows = malloc((size_t)row_len * sizeof *mrows);       /* [row_len] masked positions */
-    int32_t *window = malloc((size_t)row_len * sizeof *window); /* [row_len] clean ++ noisy block */
-    double *t_block = malloc((size_t)nb * sizeof *t_block);     /* [nb] masking rate per block */
+    const size_t N = (size_t)L;
+    int32_t *noisy = ops_work(c, OPS_W_CANVAS, N, sizeof *noisy);    /* [row_len] noised row */
+    int *mrows = ops_work(c, OPS_W_ROWS, N, sizeof *mrows);          /* [row_len] masked positions */
+    int32_t *window = ops_work(c, OPS_W_WINDOW, N, sizeof *window);  /* [row_len] clean ++ noisy block */
+    double *t_block = ops_work(c, OPS_W_DOUBLE, N, sizeof *t_block); /* [nb] masking rate per block */
     /* [rows of a call, V]: a chunk of a global pass, or a block */
-    float *full = ops_alloc_logits(c, global || B < OPS_CHUNK ? OPS_CHUNK : B);
-    if (!noisy || !mrows || !window || !t_block || !full) {
-        free(noisy);
-        free(window);
-        free(mrows);
-        free(t_block);
-        free(full);
-        return BD3_E_NOMEM;
-    }
+    float *full = ops_logits(c, global || B < OPS_CHUNK ? OPS_CHUNK : B);
+    if (!noisy || !mrows || !window || !t_block || !full) return BD3_E_NOMEM;
     bd3_rng r;
     bd3_rng_seed(&r, seed);
     const double u0 = bd3_rng_uniform(&r); /* antithetic offset shared by the M draws */
@@ -759,10 +721,5 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
         }
     }
     bd3_cache_clear(c);
-    free(noisy);
-    free(window);
-    free(mrows);
-    free(t_block);
-    free(full);
     return st;
 }

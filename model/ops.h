@@ -22,8 +22,40 @@ unsigned ops_token_class(const bd3_model *m, int32_t id);
 
 /* BD3_OK when ids[0..n) is a window the context can run (1..n_ctx ids in the vocabulary). */
 bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n);
-/* malloc'd logits for rows rows of the context's vocabulary ([rows, n_vocab]); NULL out of memory. */
-float *ops_alloc_logits(const bd3_ctx *c, int rows);
+/* Buffer slots of the operations in the context (forward_work): every operation takes its buffers
+ * from them, so a sequence of operations allocates only when one needs more than any before.
+ * Sizes are asked at their most for the model (n_ctx positions, n_vocab tokens) where a call's
+ * own size is smaller, so that calls on windows of varying length reuse one buffer. An operation
+ * run inside another (infill in revise and fit, the span NELBO in fit) uses slots the outer one
+ * leaves alone. */
+enum ops_slot {
+    OPS_W_LOGITS,   /* [rows, n_vocab] float: logits of a chunk of rows or of a block */
+    OPS_W_CONF,     /* float: infill's own confidences [n_ctx], continue's [max_new] */
+    OPS_W_ACTIVE,   /* [n_ctx] int: infill's masked positions, continue's sub-block rows */
+    OPS_W_CLASSES,  /* [n_vocab] uint8: token classes (ops_token_class) */
+    OPS_W_ALLOW,    /* [n_ctx] uint32: token classes allowed per position */
+    OPS_W_CANVAS,   /* [n_ctx] int32: a canvas (score, alternatives, NELBO, span NELBO) */
+    OPS_W_ROWS,     /* [n_ctx] int: rows of a pass (score, NELBO, span NELBO) */
+    OPS_W_WINDOW,   /* [n_ctx] int32: a window (uncached continue, NELBO) */
+    OPS_W_WROWS,    /* [n_ctx] int: rows of the uncached continue's window */
+    OPS_W_BLOCK,    /* [n_ctx] int32: continue's block canvas */
+    OPS_W_BCONF,    /* [n_ctx] float: its confidences */
+    OPS_W_DOUBLE,   /* double: alternatives' probabilities [n_vocab], NELBO's rates [n_ctx] */
+    OPS_W_OLD,      /* [n_ctx] int32: revise's ids before revising */
+    OPS_W_OLD_CONF, /* [n_ctx] float: their confidences */
+    OPS_W_ORDER,    /* [n_ctx] int: revise's positions by confidence, span NELBO's permutation */
+    OPS_W_FIT,      /* fit: [n_ctx] int32 canvas, [n_ctx] float confidences, [n_ctx] uint8 targets */
+    OPS_N_SLOTS
+};
+
+/* Slot slot of count items of size bytes (forward_work); NULL when out of memory. */
+void *ops_work(bd3_ctx *c, enum ops_slot slot, size_t count, size_t size);
+/* Logits for rows rows of the context's vocabulary ([rows, n_vocab]) in OPS_W_LOGITS. */
+float *ops_logits(bd3_ctx *c, int rows);
+/* The context's sampler set up for p (made at the first call, reset at the next); BD3_E_ARG when
+ * p is out of range. */
+struct sampler;
+bd3_status ops_sampler(bd3_ctx *c, const bd3_sampler_params *p, struct sampler **out);
 /* bd3_infill itself: masks never glue onto the words next to them (see bd3.h). */
 bd3_status ops_infill_words(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                             bd3_step_fn cb, void *user);

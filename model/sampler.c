@@ -108,14 +108,32 @@ int bd3_sampler_kind_parse(const char *name, bd3_sampler_kind *out)
     return -1;
 }
 
-bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p, sampler **out)
+/* BD3_OK when p's values are in range (see sampler_new). */
+static bd3_status sampler_check(const bd3_sampler_params *p)
 {
-    *out = NULL;
-    if (n_vocab <= 0 || !p) return BD3_E_ARG;
+    if (!p) return BD3_E_ARG;
     if ((int)p->kind < 0 || (int)p->kind >= SAMPLER_N_KINDS) return BD3_E_ARG;
     if (!(p->temperature > 0.0) || !isfinite(p->temperature)) return BD3_E_ARG;
     if (!(p->top_p > 0.0 && p->top_p <= 1.0)) return BD3_E_ARG;
     if (p->top_k < 0 || !(p->threshold >= 0.0 && p->threshold <= 1.0) || p->refresh < 0) return BD3_E_ARG;
+    return BD3_OK;
+}
+
+bd3_status sampler_reset(sampler *s, const bd3_sampler_params *p)
+{
+    if (sampler_check(p) != BD3_OK) return BD3_E_ARG;
+    s->p = *p;
+    s->ban_id = -1;
+    s->banned = NULL;
+    s->tok_class = NULL;
+    s->pos_allow = NULL;
+    return BD3_OK;
+}
+
+bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p, sampler **out)
+{
+    *out = NULL;
+    if (n_vocab <= 0 || sampler_check(p) != BD3_OK) return BD3_E_ARG;
     sampler *s = calloc(1, sizeof *s);
     if (!s) return BD3_E_NOMEM;
     s->n_vocab = n_vocab;

@@ -25,6 +25,9 @@ typedef struct sampler_draw {
  * buffers for n_vocab tokens. */
 bd3_status sampler_new(int n_vocab, int32_t mask_id, const bd3_sampler_params *p, sampler **out);
 void sampler_free(sampler *s); /* NULL is a no-op */
+/* Makes s as sampler_new would with p (same vocabulary and mask), keeping its buffers: no ban, no
+ * banned ids, no classes. BD3_E_ARG (s unchanged) when p is out of range. */
+bd3_status sampler_reset(sampler *s, const bd3_sampler_params *p);
 
 /* Excludes one more id (besides the mask) from every draw, as if its logit were -inf; an id
  * outside [0, n_vocab) clears it. Infill uses it for the end-of-text token. */

@@ -11,6 +11,35 @@
 #include "bd3.h"
 #include "ops.h"
 
+/* Allocations of the engine and of this program go through these (tests/test_ops.ldflags wraps
+ * malloc, calloc, realloc and posix_memalign), counted while g_counting is set. */
+static int g_counting; /* 1 while allocations are counted */
+static long g_allocs;  /* allocations counted */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+int __real_posix_memalign(void **p, size_t align, size_t n);
+void *__wrap_malloc(size_t n)
+{
+    g_allocs += g_counting;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t k, size_t n)
+{
+    g_allocs += g_counting;
+    return __real_calloc(k, n);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    g_allocs += g_counting;
+    return __real_realloc(p, n);
+}
+int __wrap_posix_memalign(void **p, size_t align, size_t n)
+{
+    g_allocs += g_counting;
+    return __real_posix_memalign(p, align, n);
+}
+
 static bd3_model *g_model; /* the fixture, loaded once */
 static bd3_ctx *g_ctx;     /* a context on it */
 
@@ -775,6 +804,82 @@ static void test_score_ar_runs_past_n_ctx_and_rejects_other_models(void **state)
     bd3_model_free(m);
 }
 
+/* One of every operation on a window of n tokens (n <= n_ctx): infill exact, with the window cache
+ * and confidence-ordered without confidences kept, continue with and without the KV cache,
+ * revise, score, alternatives, NELBO block-causal and global, span NELBO, the length that fits;
+ * score_ar on ar (a model trained for block length 1). */
+static void ops_round(bd3_ctx *c, bd3_ctx *ar, int n)
+{
+    const bd3_hparams *h = hp();
+    int32_t ids[64], win[64], out[64], alt[3];
+    float conf[64] = {0};
+    double prob[3], logp[64], loss = 0.0, nats = 0.0;
+    uint8_t target[64] = {0}, changed[64];
+    size_t counted = 0;
+    int n_out = 0;
+    bd3_stop why;
+    fixture_fill_ids(h, ids, 64, 300);
+    bd3_sampler_params p = params(BD3_SAMPLE_FIRST_HITTING, 0, 7);
+    memcpy(win, ids, sizeof win);
+    for (int i = n / 2 - 4; i < n / 2 + 4; i++) win[i] = h->mask_id;
+    assert_int_equal(bd3_infill(c, &p, win, conf, n, NULL, NULL), BD3_OK);
+    p.refresh = 4;
+    memcpy(win, ids, sizeof win);
+    for (int i = n / 2 - 4; i < n / 2 + 4; i++) win[i] = h->mask_id;
+    assert_int_equal(bd3_infill(c, &p, win, conf, n, NULL, NULL), BD3_OK);
+    bd3_sampler_params two = params(BD3_SAMPLE_CONFIDENCE, 2, 8);
+    memcpy(win, ids, sizeof win);
+    for (int i = 2; i < 8; i++) win[i] = h->mask_id;
+    assert_int_equal(bd3_infill(c, &two, win, NULL, n, NULL, NULL), BD3_OK);
+    assert_int_equal(bd3_continue(c, &p, 8, ids, n - 24, 16, out, NULL, &n_out, &why, NULL, NULL), BD3_OK);
+    assert_int_equal(bd3_continue_nocache(c, &p, 8, ids, n - 24, 16, out, NULL, &n_out, &why, NULL, NULL),
+                     BD3_OK);
+    for (int i = 0; i < n; i++) conf[i] = (float)((i * 37) % 11) / 11.0f;
+    memcpy(win, ids, sizeof win);
+    assert_int_equal(bd3_revise(c, &p, win, conf, n, 4, n - 4, 0.25, changed, NULL, NULL), BD3_OK);
+    assert_int_equal(bd3_score(c, ids, n, 4, conf, NULL, NULL), BD3_OK);
+    assert_int_equal(bd3_alternatives(c, ids, n, n / 3, 3, alt, prob), BD3_OK);
+    assert_int_equal(bd3_nelbo(c, ids, (size_t)n, 8, 1, 3, &loss, &counted, NULL, NULL), BD3_OK);
+    assert_int_equal(bd3_nelbo(c, ids, (size_t)n, BD3_GLOBAL, 1, 3, &loss, &counted, NULL, NULL), BD3_OK);
+    for (int i = 10; i < 20; i++) target[i] = 1;
+    assert_int_equal(bd3_nelbo_span(c, ids, n, target, 4, 5, &nats), BD3_OK);
+    assert_int_equal(bd3_infill_fit(c, &p, ids, n, 10, 14, 2, 4, 2, out, conf, &n_out, &nats, NULL, NULL),
+                     BD3_OK);
+    assert_int_equal(bd3_score_ar(ar, ids, n / 2, logp, NULL, NULL), BD3_OK);
+}
+
+/* After one of each operation, more of them (on the same window length or a shorter one)
+ * allocate nothing: their buffers and sampler stay in the context. */
+static void test_ops_allocate_nothing_after_the_first(void **state)
+{
+    (void)state;
+    char path[1024];
+    assert_int_equal(fixture_ar_model_path(path, sizeof path), 0);
+    bd3_model *m = NULL;
+    bd3_ctx *ar = NULL;
+    char err[256] = "";
+    assert_int_equal(bd3_model_load(path, &m, err, sizeof err), BD3_OK);
+    assert_int_equal(bd3_ctx_new(m, 1, &ar), BD3_OK);
+    const int N = hp()->n_ctx;
+    ops_round(g_ctx, ar, N); /* the first of each */
+    g_allocs = 0;
+    g_counting = 1;
+    ops_round(g_ctx, ar, N);
+    ops_round(g_ctx, ar, 40);
+    ops_round(g_ctx, ar, N);
+    g_counting = 0;
+    assert_int_equal(g_allocs, 0);
+    /* the counting itself works: a fresh context allocates */
+    bd3_ctx *c = NULL;
+    g_counting = 1;
+    assert_int_equal(bd3_ctx_new(g_model, 1, &c), BD3_OK);
+    g_counting = 0;
+    assert_true(g_allocs > 0);
+    bd3_ctx_free(c);
+    bd3_ctx_free(ar);
+    bd3_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -802,6 +907,7 @@ int main(void)
         cmocka_unit_test(test_nelbo_cancelled_and_bad_input),
         cmocka_unit_test(test_score_ar_equals_block1_pass_over_prefix_and_mask),
         cmocka_unit_test(test_score_ar_runs_past_n_ctx_and_rejects_other_models),
+        cmocka_unit_test(test_ops_allocate_nothing_after_the_first),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
