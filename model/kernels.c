@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -122,10 +123,20 @@ enum kern_isa kern_isa_best(void)
     return KERN_ISA_BASE;
 }
 
+enum kern_isa kern_isa_cap(const char *name)
+{
+    for (int cap = 0; name && cap < KERN_ISA_COUNT; cap++)
+        if (strcmp(name, kern_isa_name((enum kern_isa)cap)) == 0) {
+            while (!kern_isa_has((enum kern_isa)cap)) cap--; /* KERN_ISA_BASE always runs */
+            return (enum kern_isa)cap;
+        }
+    return kern_isa_best();
+}
+
 enum kern_isa kern_isa(void)
 {
     int v = kern_isa_now;
-    if (v < 0) kern_isa_now = v = (int)kern_isa_best();
+    if (v < 0) kern_isa_now = v = (int)kern_isa_cap(getenv("BD3_MAX_ISA"));
     return (enum kern_isa)v;
 }
 

@@ -21,8 +21,13 @@ enum kern_isa {
 
 /* The best instruction set this CPU supports (asked of the CPU, no ifunc resolvers). */
 enum kern_isa kern_isa_best(void);
-/* The instruction set the kernels use: kern_isa_best() unless kern_isa_set chose another. */
+/* The instruction set the kernels use: kern_isa_set's choice, else kern_isa_cap of the
+ * environment variable BD3_MAX_ISA (read once). */
 enum kern_isa kern_isa(void);
+/* The best instruction set this CPU runs among the one named (a kern_isa_name) and those before
+ * it: "avx2" on a CPU with AVX-512 gives AVX2, to measure or compare. kern_isa_best() when name
+ * is NULL or names none. */
+enum kern_isa kern_isa_cap(const char *name);
 /* Whether this CPU runs isa's kernels. KERN_ISA_AVX_VNNI also runs where the CPU has AVX-512 VNNI
  * (with VL) but no AVX-VNNI: its int8 products then use the EVEX encoding of the same instruction,
  * so that these kernels are tested there too. */

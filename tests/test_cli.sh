@@ -497,6 +497,9 @@ for w in "sgemm" "forward" "continue" "infill" "peak memory" "^threads 1, usable
     out_has "$w"
 done
 grep -q "more threads than CPUs" "$T/out" && fail "bench -t 1 says there are more threads than CPUs"
+# BD3_MAX_ISA caps the kernels' instruction set, and bench names the one in use
+expect_rc 0 "bench, portable kernels" env BD3_MAX_ISA=portable "$BD3" bench -m "$M" -t 1
+out_has "; kernels portable\$"
 # the threads the figures ran on, not the number asked, and whether they outnumber the CPUs
 expect_rc 0 "bench -t 100" "$BD3" bench -m "$M" -t 100
 out_has "^threads 64 (100 asked, 64 at most), usable CPUs [0-9]*.*: more threads than CPUs"

@@ -225,6 +225,27 @@ static void test_kern_isa_choice_is_consistent(void **state)
     assert_int_equal(kern_isa(), best);
 }
 
+/* BD3_MAX_ISA's values: a name caps the choice at that instruction set or the best one before it
+ * that the CPU runs; no name or an unknown one leaves the best. */
+static void test_kern_isa_cap_names(void **state)
+{
+    (void)state;
+    enum kern_isa best = kern_isa_best();
+    assert_int_equal(kern_isa_cap(NULL), best);
+    assert_int_equal(kern_isa_cap("sse9"), best);
+    assert_int_equal(kern_isa_cap(""), best);
+    assert_int_equal(kern_isa_cap("portable"), KERN_ISA_BASE);
+    for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+        enum kern_isa got = kern_isa_cap(kern_isa_name((enum kern_isa)isa));
+        assert_true(kern_isa_has(got));
+        assert_true((int)got <= isa);
+        if (kern_isa_has((enum kern_isa)isa)) assert_int_equal(got, isa);
+        for (int between = got + 1; between <= isa; between++) /* nothing runnable skipped */
+            assert_false(kern_isa_has((enum kern_isa)between));
+    }
+    assert_int_equal(kern_isa_cap("avx512-vnni"), best);
+}
+
 /* A variant this CPU cannot run: one skipped test, with the reason, instead of its group. */
 static void test_variant_needs_instructions_this_cpu_lacks(void **state)
 {
@@ -238,6 +259,7 @@ int main(void)
 {
     const struct CMUnitTest choice[] = {
         cmocka_unit_test(test_kern_isa_choice_is_consistent),
+        cmocka_unit_test(test_kern_isa_cap_names),
     };
     const struct CMUnitTest kernels[] = {
         cmocka_unit_test(test_kern_exp_matches_libm),

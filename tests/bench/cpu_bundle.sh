@@ -64,6 +64,8 @@ cat > "$OUT/run.sh" <<'EOF'
 #   sh run.sh kernels [SECONDS]          int8 product GOP/s on one thread per instruction set
 #   sh run.sh scaling MODEL "1 2 4 8 16" [BENCH ARGS...]
 #                                        the CPU and kernels, then bd3 bench -q -t N -m MODEL for each N
+# BD3_MAX_ISA=avx2 (or avx-vnni, avx512, portable) before any of these caps the kernels' instruction
+# set, to compare them on one machine; bd3 bench names the one in use.
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 # unpack the compressed libraries once
