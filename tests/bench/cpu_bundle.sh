@@ -16,7 +16,7 @@ cp "$BUILD/bd3" "$OUT/bd3"
 bins="$OUT/bd3"
 # the int8 product's speed per instruction set (tests/bench/quant_isa.c), built here from the
 # sources, with plain optimisation whatever flags BUILD was made with
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Imodel -o "$OUT/quant_isa" tests/bench/quant_isa.c model/quant.c \
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wno-psabi -Imodel -o "$OUT/quant_isa" tests/bench/quant_isa.c model/quant.c \
     model/kernels.c -lm
 bins="$bins $OUT/quant_isa"
 for t in $TESTS; do
