@@ -2,6 +2,7 @@
  * sgemm at the model's shapes against a full forward, continuation with and without the KV cache,
  * infilling a 32-token span (exact, and with the window cache at a few refresh periods), peak
  * memory. Depends on bd3.h, cli.h and POSIX. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -38,10 +39,39 @@ static double bench_peak_mib(void)
     return ru.ru_maxrss / 1024.0;
 }
 
-/* The threads the figures ran on, what was asked, the CPUs they share, and the kernels. */
+/* Physical cores among the CPUs this process may use (distinct package and core ids in Linux's
+ * /sys topology; SMT siblings share one); 0 when that cannot be read. */
+static int bench_usable_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    static unsigned long long seen[CPU_SETSIZE]; /* package << 32 | core of each core counted */
+    int n = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        long id[2];
+        static const char *const file[2] = {"physical_package_id", "core_id"};
+        for (int k = 0; k < 2; k++) {
+            char path[96];
+            snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu, file[k]);
+            FILE *f = fopen(path, "r");
+            int ok = f && fscanf(f, "%ld", &id[k]) == 1;
+            if (f) fclose(f);
+            if (!ok) return 0;
+        }
+        unsigned long long key =
+            (unsigned long long)(id[0] & 0xffffffffL) << 32 | (unsigned long long)(id[1] & 0xffffffffL);
+        int known = 0;
+        for (int i = 0; i < n && !known; i++) known = seen[i] == key;
+        if (!known) seen[n++] = key;
+    }
+    return n;
+}
+
+/* The threads the figures ran on, what was asked, the CPUs and cores they share, and the kernels. */
 static void bench_print_threads(const cli_opts *o, const bd3_ctx *c)
 {
-    int t = bd3_ctx_threads(c), cpus = bd3_cpu_count();
+    int t = bd3_ctx_threads(c), cpus = bd3_cpu_count(), cores = bench_usable_cores();
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     printf("threads %d", t);
     if (o->threads > 0 && o->threads != t)
@@ -50,7 +80,11 @@ static void bench_print_threads(const cli_opts *o, const bd3_ctx *c)
         printf(" (default: one per usable CPU)");
     printf(", usable CPUs %d", cpus);
     if (online > 0 && online != cpus) printf(" of %ld online", online);
-    if (t > cpus) printf(": more threads than CPUs, some wait for a CPU");
+    if (cores > 0 && cores < cpus) printf(" on %d cores", cores);
+    if (t > cpus)
+        printf(": more threads than CPUs, some wait for a CPU");
+    else if (cores > 0 && t > cores)
+        printf(": more threads than cores, some share a core with another");
     printf("; kernels %s\n", bd3_isa_name());
 }
 
