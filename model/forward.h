@@ -28,15 +28,16 @@ struct kvcache {
 /* The window cache of approximate global denoising (bd3_sampler_params.refresh). Its float32 rows
  * live in the KV cache's k_rot buffer (which the next KV-cache call rotates again from the raw
  * keys): with int8 attention (packed) only the values are kept there, the keys being packed from
- * each pass's own rows; otherwise keys and values, each with layer stride ld_layer rows (the values
- * in a buffer of their own when k_rot cannot hold both). */
+ * each pass's own rows; otherwise keys and values, each with layer stride ld_layer rows, side by
+ * side when the window has at most n_ctx / 2 rows, else with the values in a buffer of their own
+ * made by the first such window. */
 struct wincache {
     float *k;          /* [n_layer, ld_layer, KD] keys of every row of the last refresh, rotated at
                           their window positions (in k_rot); NULL while packed */
     float *v;          /* [n_layer, ld_layer, KD] values of the same rows (in k_rot, or v_own) */
     int ld_layer;      /* rows per layer in k and v: n_ctx, or n_ctx / 2 when both share k_rot */
-    float *v_own;      /* [n_layer, n_ctx, KD] values, for contexts whose k_rot cannot hold keys and
-                          values of every window they take (float32 attention); else NULL */
+    float *v_own;      /* [n_layer, n_ctx, KD] values of a float32-attention window of more than
+                          n_ctx / 2 rows; NULL until one came */
     int n;             /* rows held; 0 when it holds nothing */
     quant_matrix *pk;  /* [n_layer * H] int8 attention: each layer's and head's keys packed
                           (keys x hd), or NULL when the context has no int8 attention */
@@ -206,13 +207,14 @@ long kvcache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_len
 
 /* ---- window cache (wincache.c) ---- */
 
-/* Allocates the cache's packed buffers and, where k_rot cannot hold them, its own float32 values
- * (the KV cache is allocated first); frees them. */
+/* Allocates the cache's packed buffers (int8 contexts; the KV cache is allocated first); frees
+ * them and the values' own buffer. */
 bd3_status wincache_init(bd3_ctx *c);
 void wincache_free(bd3_ctx *c);
 /* Before a refresh of n rows: the window cache takes k_rot over from the KV cache and lays out
- * its rows for a window of n (packed when the int8 attention takes it). */
-void wincache_claim(bd3_ctx *c, int n);
+ * its rows for a window of n (packed when the int8 attention takes it), making the values' own
+ * buffer when they need it the first time (BD3_E_NOMEM when that fails). */
+bd3_status wincache_claim(bd3_ctx *c, int n);
 /* Stores layer l's rotated keys (unless packed) and values of n rows (rows of ld floats) at window
  * rows pos0.., or at active[i] when active is non-NULL. */
 void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, int ld, int pos0,

@@ -13,18 +13,11 @@ bd3_status wincache_init(bd3_ctx *c)
 {
     const bd3_hparams *hp = &c->m->hp;
     c->win.k = c->kv.k_rot; /* the window cache and the KV cache take turns with the rotated keys */
-    c->win.v = NULL;
-    c->win.ld_layer = hp->n_ctx;
+    c->win.v = c->kv.k_rot + (size_t)hp->n_layer * (size_t)(hp->n_ctx / 2) * (size_t)c->kv_dim;
+    c->win.ld_layer = hp->n_ctx / 2;
+    c->win.v_own = NULL; /* made by the first window that needs it (wincache_claim) */
     c->win.n = 0;
     c->win.packed = 0;
-    /* With int8 attention a window of FORWARD_Q_ATT_ROWS rows or more keeps only its values in
-       k_rot, and a smaller one keeps keys and values side by side in it, each half of n_ctx rows
-       per layer: no buffer of its own unless the halves are too small. */
-    if (!wincache_int8(c) || hp->n_ctx < 2 * FORWARD_Q_ATT_ROWS) {
-        c->win.v_own = forward_alloc((size_t)hp->n_layer * (size_t)hp->n_ctx * (size_t)c->kv_dim, &c->bytes);
-        if (!c->win.v_own) return BD3_E_NOMEM;
-    }
-    c->win.v = c->win.v_own ? c->win.v_own : c->kv.k_rot;
     if (!wincache_int8(c)) return BD3_OK;
     /* packed keys and values for the int8 attention of the DiT backbone's steps (the pre-norm
        backbone's window steps attend in float32) */
@@ -50,24 +43,31 @@ void wincache_free(bd3_ctx *c)
     free(c->win.v_own);
 }
 
-void wincache_claim(bd3_ctx *c, int n)
+bd3_status wincache_claim(bd3_ctx *c, int n)
 {
     const bd3_hparams *hp = &c->m->hp;
+    const size_t L = (size_t)hp->n_layer, N = (size_t)hp->n_ctx, KD = (size_t)c->kv_dim;
     c->win.n = 0;
     c->win.packed = 0;
     c->kv.rot_stale = 1; /* the window cache's rows go to the rotated-key buffer */
-    c->win.ld_layer = hp->n_ctx;
-    if (c->win.v_own) { /* keys in k_rot, values in their own buffer */
-        c->win.k = c->kv.k_rot;
-        c->win.v = c->win.v_own;
-    } else if (n >= FORWARD_Q_ATT_ROWS) { /* packed: the keys come from each pass's rows */
+    if (wincache_int8(c) && n >= FORWARD_Q_ATT_ROWS) { /* packed: keys from each pass's own rows */
+        c->win.ld_layer = hp->n_ctx;
         c->win.k = NULL;
         c->win.v = c->kv.k_rot;
-    } else { /* keys and values side by side (n < FORWARD_Q_ATT_ROWS <= n_ctx / 2) */
+    } else if (n <= hp->n_ctx / 2) { /* keys and values side by side */
         c->win.ld_layer = hp->n_ctx / 2;
         c->win.k = c->kv.k_rot;
-        c->win.v = c->kv.k_rot + (size_t)hp->n_layer * (size_t)c->win.ld_layer * (size_t)c->kv_dim;
+        c->win.v = c->kv.k_rot + L * (size_t)c->win.ld_layer * KD;
+    } else { /* keys in k_rot, values in a buffer of their own, made once */
+        if (!c->win.v_own) {
+            c->win.v_own = forward_alloc(L * N * KD, &c->bytes);
+            if (!c->win.v_own) return BD3_E_NOMEM;
+        }
+        c->win.ld_layer = hp->n_ctx;
+        c->win.k = c->kv.k_rot;
+        c->win.v = c->win.v_own;
     }
+    return BD3_OK;
 }
 
 void wincache_store(bd3_ctx *c, int l, int n, const float *k, const float *v, int ld, int pos0,
@@ -150,7 +150,8 @@ bd3_status wincache_refresh(bd3_ctx *c, const int32_t *ids, int n, const int *ro
     if (!c || !logits || !fn || chunk < 1 || n < 1 || n > c->m->hp.n_ctx || !forward_rows_ok(rows, n_rows, n))
         return BD3_E_ARG;
     if (forward_check_ids(c, ids, n)) return BD3_E_ARG;
-    wincache_claim(c, n);
+    bd3_status st = wincache_claim(c, n);
+    if (st != BD3_OK) return st;
     struct forward_pass p = {.block_len = BD3_GLOBAL, .cache_pos = -1, .store = FORWARD_STORE_WINDOW};
     forward_layers(c, ids, n, &p);
     c->win.n = n;

@@ -216,19 +216,16 @@ static void test_window_cache_int8_attention(void **state)
     bd3_model_free(m);
 }
 
-/* In an int8 context the window cache keeps its float32 rows in the KV cache's rotated-key buffer:
- * the values alone for a packed window, keys and values side by side for a window too short for
- * int8 attention. Such a short window's step after a refresh equals a full forward, and a KV-cache
- * call before and after window passes gives exactly the same logits (its rotated keys are made
- * again from the raw ones). */
-static void test_window_cache_int8_shares_rotated_keys(void **state)
+/* The window cache keeps its float32 rows in the KV cache's rotated-key buffer: the values alone
+ * for a packed window (int8 attention), keys and values side by side for a window of at most
+ * n_ctx / 2 rows, the values in a buffer of their own (made by the first such window) for a longer
+ * one. On context c, for windows of sizes[0..n_sizes) rows: a step after a refresh equals a full
+ * forward, and a KV-cache call before and after the window passes gives exactly the same logits
+ * (its rotated keys are made again from the raw ones). */
+static void check_window_cache_lends_rotated_keys(bd3_ctx *c, const int *sizes, int n_sizes)
 {
-    (void)state;
-    bd3_model *m = NULL;
-    bd3_ctx *c = NULL;
-    open_wide_int8(&m, &c);
-    const bd3_hparams *h = bd3_model_hparams(m);
-    const int V = h->n_vocab, B = 16;
+    const bd3_hparams *h = bd3_model_hparams(bd3_ctx_model(c));
+    const int V = h->n_vocab, N = h->n_ctx, B = 16, n_commit = N / 2 / B * B;
     assert_int_equal(hp()->n_vocab, V); /* gather_rows reads the shared fixture's vocabulary */
     int32_t ids[128], block[16];
     int all[128];
@@ -238,13 +235,12 @@ static void test_window_cache_int8_shares_rotated_keys(void **state)
     float *before = malloc((size_t)B * V * sizeof *before);
     float *after = malloc((size_t)B * V * sizeof *after);
     float *chunk = malloc((size_t)8 * V * sizeof *chunk);
-    fixture_fill_ids(h, ids, 96, 131);
-    for (int i = 0; i < B; i++) block[i] = i % 3 ? ids[80 + i] : h->mask_id;
+    fixture_fill_ids(h, ids, n_commit + B, 131);
+    for (int i = 0; i < B; i++) block[i] = i % 3 ? ids[n_commit + i] : h->mask_id;
     bd3_cache_clear(c);
-    for (int b = 0; b < 80; b += B) assert_int_equal(bd3_cache_commit(c, ids + b, B), BD3_OK);
+    for (int b = 0; b < n_commit; b += B) assert_int_equal(bd3_cache_commit(c, ids + b, B), BD3_OK);
     assert_int_equal(bd3_cache_forward(c, block, B, before), BD3_OK);
-    const int sizes[2] = {48, 128}; /* float32 attention (keys and values in k_rot), then packed */
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < n_sizes; k++) {
         const int n = sizes[k];
         int32_t win[128];
         fixture_fill_ids(h, win, n, 140 + k);
@@ -258,7 +254,7 @@ static void test_window_cache_int8_shares_rotated_keys(void **state)
                          BD3_OK);
         assert_true(max_row_diff(got, full, all + 8, 16) < 1e-4f);
         /* the KV cache is intact after the window passes */
-        assert_int_equal(bd3_cache_len(c), 80);
+        assert_int_equal(bd3_cache_len(c), n_commit);
         assert_int_equal(bd3_cache_forward(c, block, B, after), BD3_OK);
         assert_memory_equal(after, before, (size_t)B * V * sizeof *after);
     }
@@ -267,8 +263,23 @@ static void test_window_cache_int8_shares_rotated_keys(void **state)
     free(before);
     free(after);
     free(chunk);
+}
+
+static void test_window_cache_lends_rotated_keys(void **state)
+{
+    (void)state;
+    /* int8 context, n_ctx 128: float32 attention with keys and values side by side, then packed */
+    bd3_model *m = NULL;
+    bd3_ctx *c = NULL;
+    open_wide_int8(&m, &c);
+    const int int8_sizes[2] = {48, 128};
+    check_window_cache_lends_rotated_keys(c, int8_sizes, 2);
     bd3_ctx_free(c);
     bd3_model_free(m);
+    /* float32 context, n_ctx 64: side by side, then the values in their own buffer, then side by
+       side again */
+    const int f32_sizes[3] = {24, 64, 32};
+    check_window_cache_lends_rotated_keys(g_ctx, f32_sizes, 3);
 }
 
 static void test_window_step_rejects_bad_requests(void **state)
@@ -520,7 +531,7 @@ int main(void)
         cmocka_unit_test(test_window_step_uses_fresh_rows_and_cached_others),
         cmocka_unit_test(test_window_step_rejects_bad_requests),
         cmocka_unit_test(test_window_cache_int8_attention),
-        cmocka_unit_test(test_window_cache_int8_shares_rotated_keys),
+        cmocka_unit_test(test_window_cache_lends_rotated_keys),
         cmocka_unit_test(test_infill_refresh_one_equals_exact),
         cmocka_unit_test(test_infill_cached_fills_masks_only),
         cmocka_unit_test(test_revise_with_window_cache),
