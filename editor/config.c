@@ -93,7 +93,9 @@ static const config_entry config_table[] = {
      CONFIG_FIELD(infill_fit)},
     {{"threads", CONFIG_INT, "threads for the model; 0 = all cores", 0, 1024, NULL}, CONFIG_FIELD(threads)},
     {{"compute", CONFIG_ENUM,
-      "model products: auto (Q8_0 weights in int8, the fastest), f32 or q8 (all int8)", 0, 0, "auto f32 q8"},
+      "model products: auto (Q8_0 weights in int8, F16/BF16 in bf16 where the CPU has it: the fastest), "
+      "f32, q8 (all int8) or bf16",
+      0, 0, "auto f32 q8 bf16"},
      CONFIG_FIELD(compute)},
     {{"score-delay-ms", CONFIG_INT, "milliseconds after typing stops before the heatmap re-scores the edit",
       0, 600000, NULL},

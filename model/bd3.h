@@ -53,12 +53,17 @@ typedef struct bd3_model bd3_model; /* weights (views into the mapped file) and 
 /* How the matrix products of the forward pass compute. */
 typedef enum bd3_compute {
     BD3_COMPUTE_AUTO, /* the fastest: Q8_0 and Q4_0 matrices stay packed and multiply in int8 (activations
-                         quantized per block of 32 as Q8_0 defines, on the fly), F32/F16/BF16 ones in
-                         float32 */
+                         quantized per block of 32 as Q8_0 defines, on the fly); F16 and BF16 ones, on a
+                         CPU with AVX512_BF16, in bfloat16 as BD3_COMPUTE_BF16 holds them (elsewhere in
+                         float32); F32 ones in float32 */
     BD3_COMPUTE_F32,  /* every matrix expanded to float32 at load; float32 products (OpenBLAS) */
     BD3_COMPUTE_Q8,   /* every matrix in Q8_0 and int8 products; F32/F16/BF16 matrices quantized at load */
+    BD3_COMPUTE_BF16, /* F32, F16 and BF16 matrices in bfloat16 (BF16 as in the file, the others rounded
+                         to nearest at load), activations rounded to bfloat16 per product, products
+                         summed in float32 as AVX512_BF16's vdpbf16ps does (the same bits on a CPU
+                         without it, slower); Q8_0 and Q4_0 matrices as AUTO holds them */
 } bd3_compute;
-const char *bd3_compute_name(bd3_compute c);               /* "auto", "f32", "q8" */
+const char *bd3_compute_name(bd3_compute c);               /* "auto", "f32", "q8", "bf16" */
 int bd3_compute_parse(const char *name, bd3_compute *out); /* 0 ok, -1 unknown */
 
 /* Loads a GGUF file with BD3_COMPUTE_AUTO. On failure *out is NULL and err (when non-NULL) holds
@@ -67,7 +72,8 @@ bd3_status bd3_model_load(const char *path, bd3_model **out, char *err, size_t e
 /* The same with a compute mode. */
 bd3_status bd3_model_load_compute(const char *path, bd3_compute compute, bd3_model **out, char *err,
                                   size_t err_size);
-/* BD3_COMPUTE_Q8 when any matrix multiplies in int8, else BD3_COMPUTE_F32. */
+/* BD3_COMPUTE_Q8 when any matrix multiplies in int8, else BD3_COMPUTE_BF16 when any multiplies in
+ * bfloat16, else BD3_COMPUTE_F32. */
 bd3_compute bd3_model_compute(const bd3_model *m);
 void bd3_model_free(bd3_model *m); /* NULL is a no-op */
 const bd3_hparams *bd3_model_hparams(const bd3_model *m);

@@ -44,7 +44,8 @@ typedef struct bench_rows {
 
 /* The matrix products of one global forward over n = n_ctx rows, in the same order and shapes,
    each as one sgemm call that OpenBLAS parallelises with its own threads. wq: float32 values
-   of the largest matrix's size, standing in for the matrices held packed in Q8_0. */
+   of the largest matrix's size, standing in for the matrices not held in float32 (packed Q8_0 or
+   Q4_0, bfloat16). */
 static double bench_sgemm_pass(bd3_ctx *c, const bench_rows *b, float *logits, const float *wq)
 {
     const bd3_model *m = c->m;
@@ -52,7 +53,7 @@ static double bench_sgemm_pass(bd3_ctx *c, const bench_rows *b, float *logits, c
     int n = hp->n_ctx, D = hp->n_embd, F = hp->n_ff, V = hp->n_vocab, H = hp->n_head, hd = D / H;
     int N = hp->n_ctx;
     double flop = 0.0;
-#define BENCH_W(mat) ((mat).f32 ? (mat).f32 : wq)
+#define BENCH_W(mat) ((mat).kind == MODEL_KIND_F32 ? (mat).f32 : wq)
     if (hp->prenorm) { /* model/QWEN.md: q, k, v, grouped heads, SwiGLU */
         int Q = c->q_dim, KD = c->kv_dim, ld = Q + 2 * KD, g = hp->n_head / hp->n_head_kv;
         hd = hp->head_dim;
@@ -79,10 +80,9 @@ static double bench_sgemm_pass(bd3_ctx *c, const bench_rows *b, float *logits, c
         bench_linear(n, V, D, b->a, BENCH_W(m->w_out), logits, &flop);
         return flop;
     }
-#undef BENCH_W
     for (int l = 0; l < hp->n_layer; l++) {
         const bd3_layer *L = &m->layers[l];
-        bench_linear(n, 3 * D, D, b->a, L->wqkv.f32 ? L->wqkv.f32 : wq, c->qkv, &flop);
+        bench_linear(n, 3 * D, D, b->a, BENCH_W(L->wqkv), c->qkv, &flop);
         for (int r0 = 0; r0 < n; r0 += c->q_chunk) {
             int rows = n - r0 < c->q_chunk ? n - r0 : c->q_chunk;
             for (int h = 0; h < H; h++) {
@@ -92,11 +92,12 @@ static double bench_sgemm_pass(bd3_ctx *c, const bench_rows *b, float *logits, c
                            b->att + (size_t)r0 * D + (size_t)h * hd, D, &flop);
             }
         }
-        bench_linear(n, D, D, b->att, L->wo.f32 ? L->wo.f32 : wq, b->proj, &flop);
-        bench_linear(n, F, D, b->a, L->w_up.f32 ? L->w_up.f32 : wq, b->ff, &flop);
-        bench_linear(n, D, F, b->ff, L->w_down.f32 ? L->w_down.f32 : wq, b->proj, &flop);
+        bench_linear(n, D, D, b->att, BENCH_W(L->wo), b->proj, &flop);
+        bench_linear(n, F, D, b->a, BENCH_W(L->w_up), b->ff, &flop);
+        bench_linear(n, D, F, b->ff, BENCH_W(L->w_down), b->proj, &flop);
     }
-    bench_linear(n, V, D, b->a, m->w_out.f32 ? m->w_out.f32 : wq, logits, &flop);
+    bench_linear(n, V, D, b->a, BENCH_W(m->w_out), logits, &flop);
+#undef BENCH_W
     return flop;
 }
 
@@ -112,12 +113,12 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
     size_t big = (size_t)hp->n_embd * (size_t)(hp->n_vocab > hp->n_ff ? hp->n_vocab : hp->n_ff);
     if (big < (size_t)3 * hp->n_embd * hp->n_embd) big = (size_t)3 * hp->n_embd * hp->n_embd;
     if (big < (size_t)c->q_dim * hp->n_embd) big = (size_t)c->q_dim * hp->n_embd;
-    float *wq = c->m->compute == BD3_COMPUTE_Q8 ? malloc(big * sizeof *wq) : NULL;
+    float *wq = c->m->compute != BD3_COMPUTE_F32 ? malloc(big * sizeof *wq) : NULL;
     size_t nd = (size_t)n * (size_t)hp->n_embd, nf = (size_t)n * (size_t)hp->n_ff;
     size_t na = (size_t)n * (size_t)(c->q_dim > hp->n_embd ? c->q_dim : hp->n_embd);
     bench_rows b = {malloc(nd * sizeof(float)), malloc(nd * sizeof(float)), malloc(nf * sizeof(float)),
                     malloc(nf * sizeof(float)), malloc(na * sizeof(float))};
-    if (!logits || !ids || (c->m->compute == BD3_COMPUTE_Q8 && !wq) || !b.a || !b.proj || !b.ff || !b.ff2 ||
+    if (!logits || !ids || (c->m->compute != BD3_COMPUTE_F32 && !wq) || !b.a || !b.proj || !b.ff || !b.ff2 ||
         !b.att) {
         free(logits);
         free(ids);
@@ -157,8 +158,8 @@ bd3_status bd3_bench_forward(bd3_ctx *c, int n_runs, bd3_bench_result *out)
         flop = bench_sgemm_pass(c, &b, logits, wq);
         double t2 = bench_now();
         double f = 0.0;
-        const float *w_up = c->m->layers[0].w_up.f32;
-        bench_linear(n, hp->n_ff, hp->n_embd, b.a, w_up ? w_up : wq, b.ff, &f);
+        const model_matrix *w_up = &c->m->layers[0].w_up;
+        bench_linear(n, hp->n_ff, hp->n_embd, b.a, w_up->kind == MODEL_KIND_F32 ? w_up->f32 : wq, b.ff, &f);
         double t3 = bench_now();
         if (t2 - t1 < best_gemm) best_gemm = t2 - t1;
         if (t3 - t2 < peak) peak = t3 - t2;

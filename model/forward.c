@@ -2,8 +2,8 @@
  * attention and MLP sublayers, the products and the parallel loops it runs on, and the plain
  * window passes of the public API. The KV cache is in kvcache.c, the window cache in wincache.c;
  * every buffer of the forward pass comes from bd3_ctx_new, the operations' buffers and sampler
- * live in the context too. Depends on model.h, kernels.h, pool.h, sampler.h (to free the sampler)
- * and OpenBLAS (cblas_sgemm for every matrix product) only. */
+ * live in the context too. Depends on model.h, kernels.h, quant.h, bf16.h, pool.h, sampler.h (to
+ * free the sampler) and OpenBLAS (cblas_sgemm for every float32 product) only. */
 #include "forward.h"
 
 #include <cblas.h>
@@ -97,9 +97,9 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     if (chunk < 16) chunk = 16;
     if (chunk > N) chunk = N;
     c->q_chunk = (int)chunk;
-    /* int8 contexts: the position-wise work in chunks of rows, whose results do not depend on the
-       chunking; float32 ones: all rows at once (sgemm's rounding may depend on the row count) */
-    size_t R = m->compute == BD3_COMPUTE_Q8 && N > FORWARD_ROW_CHUNK ? FORWARD_ROW_CHUNK : N;
+    /* int8 and bf16 contexts: the position-wise work in chunks of rows, whose results do not depend
+       on the chunking; float32 ones: all rows at once (sgemm's rounding may depend on the row count) */
+    size_t R = m->compute != BD3_COMPUTE_F32 && N > FORWARD_ROW_CHUNK ? FORWARD_ROW_CHUNK : N;
     c->row_chunk = (int)R;
     c->bytes = sizeof *c;
     c->x = forward_alloc(N * D, &c->bytes);
@@ -119,8 +119,12 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     c->bytes += N * sizeof *c->lens;
     c->row_ids = malloc(N * sizeof *c->row_ids);
     c->bytes += N * sizeof *c->row_ids;
+    size_t K = F > AW ? F : AW; /* widest input of a product (D, F or the attention width) */
+    if (m->n_bf16) {
+        c->xb = (uint16_t *)(void *)forward_alloc((R * K + 1) / 2, &c->bytes);
+        c->wtile = (uint16_t *)(void *)forward_alloc((size_t)n_threads * BF16_TILE * K / 2, &c->bytes);
+    }
     if (m->compute == BD3_COMPUTE_Q8) {
-        size_t K = F > AW ? F : AW; /* widest input of a product (D, F or the attention width) */
         c->xq = (int8_t *)(void *)forward_alloc((R * K + 3) / 4, &c->bytes);
         c->xd = forward_alloc(R * (K / QUANT_BLOCK + 1), &c->bytes);
         c->xs = (int32_t *)(void *)forward_alloc(R * (K / QUANT_BLOCK + 1), &c->bytes);
@@ -133,7 +137,7 @@ bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out)
     if (!c->pool || !c->x || !c->a || !c->qkv || !c->proj || !c->ff || !c->scores ||
         (hp->prenorm && !c->ff2) || !c->prev_h || !c->inv_sum || !c->rope_cos || !c->rope_sin || !c->lens ||
         !c->row_ids || (m->compute == BD3_COMPUTE_Q8 && (!c->xq || !c->xd || !c->xs)) ||
-        kvcache_init(c) != BD3_OK || wincache_init(c) != BD3_OK) {
+        (m->n_bf16 && (!c->xb || !c->wtile)) || kvcache_init(c) != BD3_OK || wincache_init(c) != BD3_OK) {
         bd3_ctx_free(c);
         return BD3_E_NOMEM;
     }
@@ -183,6 +187,8 @@ void bd3_ctx_free(bd3_ctx *c)
     free(c->xq);
     free(c->xd);
     free(c->xs);
+    free(c->xb);
+    free(c->wtile);
     for (int h = 0; c->att_k && h < c->m->hp.n_head; h++) quant_matrix_free(&c->att_k[h]);
     for (int h = 0; c->att_vt && h < c->m->hp.n_head; h++) quant_matrix_free(&c->att_vt[h]);
     free(c->att_k);
@@ -289,19 +295,86 @@ static void forward_qmm_task(void *arg, int t, int tid)
 }
 
 #define FORWARD_Q_PANEL 256 /* rows of one int8 product task: their quantized input stays in L2 */
+#define FORWARD_B_PANEL 256 /* rows of one bf16 product task: their rounded input stays in L2 */
+
+typedef struct forward_b_job {
+    bd3_ctx *c;         /* context (rounded input in xb) */
+    const uint16_t *w;  /* [n_out, n_in] bfloat16 weights */
+    const float *x;     /* [n, n_in] input rows of ldx (rounding tasks) */
+    int ldx;            /* row stride of x */
+    int n, n_out, n_in; /* rows, output features, input features */
+    int panel;          /* rows per product task */
+    int n_panels;       /* ceil(n / panel) */
+    int tiles;          /* output tiles of BF16_TILE features per product task */
+    float beta;         /* 0 or 1 */
+    float *y;           /* [n, n_out] output rows of ldy */
+    int ldy;            /* row stride of y */
+} forward_b_job;
+
+static void forward_bround_task(void *arg, int t, int tid)
+{
+    (void)tid;
+    const forward_b_job *j = arg;
+    int r0 = t * FORWARD_ROWS_PER_TASK,
+        rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
+    bf16_round_rows(j->x + (size_t)r0 * j->ldx, rows, j->n_in, j->ldx, j->c->xb + (size_t)r0 * j->n_in,
+                    j->n_in);
+}
+
+/* Task t: row panel t % n_panels, output features from (t / n_panels) * tiles * BF16_TILE; thread
+ * tid gathers the weights into its part of wtile (BF16_TILE * n_in values). */
+static void forward_bmm_task(void *arg, int t, int tid)
+{
+    const forward_b_job *j = arg;
+    int p = t % j->n_panels, o0 = (t / j->n_panels) * j->tiles * BF16_TILE;
+    int o1 = o0 + j->tiles * BF16_TILE < j->n_out ? o0 + j->tiles * BF16_TILE : j->n_out;
+    int r0 = p * j->panel, rows = j->n - r0 < j->panel ? j->n - r0 : j->panel;
+    bf16_matmul(j->w, j->n_in, o0, o1, rows, j->n_in, j->c->xb + (size_t)r0 * j->n_in, j->n_in, j->beta,
+                j->y + (size_t)r0 * j->ldy, j->ldy, j->c->wtile + (size_t)tid * BF16_TILE * (size_t)j->n_in);
+}
+
+/* The bf16 product of forward_linear: the rows rounded to bfloat16, then panels of rows times
+ * groups of output tiles, partitioned as the int8 product partitions its tiles. */
+static void forward_linear_bf16(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
+                                const uint16_t *w, float beta, float *y, int ldy)
+{
+    int T = pool_threads(c->pool);
+    forward_b_job j = {.c = c,
+                       .w = w,
+                       .x = x,
+                       .ldx = ldx,
+                       .n = n,
+                       .n_out = n_out,
+                       .n_in = n_in,
+                       .beta = beta,
+                       .y = y,
+                       .ldy = ldy};
+    pool_run(c->pool, (n + FORWARD_ROWS_PER_TASK - 1) / FORWARD_ROWS_PER_TASK, forward_bround_task, &j);
+    j.panel = n < FORWARD_B_PANEL ? n : FORWARD_B_PANEL;
+    j.n_panels = (n + j.panel - 1) / j.panel;
+    int n_tiles = (n_out + BF16_TILE - 1) / BF16_TILE;
+    int per_panel = (4 * T + j.n_panels - 1) / j.n_panels; /* about four tasks per thread in all */
+    j.tiles = (n_tiles + per_panel - 1) / per_panel;
+    if (j.tiles < 1) j.tiles = 1;
+    pool_run(c->pool, j.n_panels * ((n_tiles + j.tiles - 1) / j.tiles), forward_bmm_task, &j);
+}
 
 void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const model_matrix *w,
                     float beta, float *y, int ldy)
 {
-    if (w->f32) {
+    if (w->kind == MODEL_KIND_F32) {
         forward_linear_f32(c, n, n_out, n_in, x, ldx, w->f32, beta, y, ldy);
         return;
     }
-    if (n > c->row_chunk) { /* the quantized input holds row_chunk rows */
+    if (n > c->row_chunk) { /* the quantized or bfloat16 input holds row_chunk rows */
         for (int r0 = 0; r0 < n; r0 += c->row_chunk) {
             int nr = n - r0 < c->row_chunk ? n - r0 : c->row_chunk;
             forward_linear(c, nr, n_out, n_in, x + (size_t)r0 * ldx, ldx, w, beta, y + (size_t)r0 * ldy, ldy);
         }
+        return;
+    }
+    if (w->kind == MODEL_KIND_BF16) {
+        forward_linear_bf16(c, n, n_out, n_in, x, ldx, w->b16, beta, y, ldy);
         return;
     }
     int T = pool_threads(c->pool);
@@ -373,7 +446,8 @@ static void forward_att_task(void *arg, int t, int tid)
     kern_softmax_rows(s, rows, LS, kmax, c->lens + r0, inv);
     for (int k0 = 0; k0 < kmax; k0 += vs) {
         int kk = kmax - k0 < vs ? kmax - k0 : vs;
-        forward_gemm_nn(rows, hd, kk, s + k0, LS, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o, j->ldq);
+        forward_gemm_nn(rows, hd, kk, s + k0, LS, v + (size_t)k0 * j->ldv, j->ldv, k0 ? 1.0f : 0.0f, o,
+                        j->ldq);
     }
     for (int i = 0; i < rows; i++)
         for (int d = 0; d < hd; d++) o[(size_t)i * j->ldq + d] *= inv[i];
@@ -648,8 +722,7 @@ static int forward_attention(bd3_ctx *c, int l, int n, const struct forward_pass
     /* o = softmax(q k^T / sqrt(hd) + mask) v */
     /* (o overwrites q: each head's output takes the place of its queries) */
     if (p->store != FORWARD_STORE_WINDOW || !wincache_attend(c, l, q, ld, n, k, v, ld, p, q))
-        forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len,
-                       q);
+        forward_attend(c, q, ld, n, pos0, keys, ldkv, vals, ldkv, n_keys, p->active ? 0 : p->block_len, q);
     /* h = h + gate1 * (o @ Wo^T) */
     for (int r0 = 0; r0 < n; r0 += cr) {
         const int nr = n - r0 < cr ? n - r0 : cr;

@@ -4,6 +4,7 @@
 #ifndef BD3_FORWARD_H
 #define BD3_FORWARD_H
 
+#include "bf16.h"
 #include "kernels.h"
 #include "model.h"
 #include "pool.h"
@@ -56,8 +57,8 @@ struct bd3_ctx {
     size_t bytes;         /* bytes of everything allocated below */
     int q_chunk;          /* query rows per attention chunk (rows of scores) */
     int row_chunk;        /* R: most rows of one chunk of the position-wise work (norms, products,
-                             MLP, output layer); FORWARD_ROW_CHUNK in int8 contexts, n_ctx in
-                             float32 ones; may be lowered (tests), never raised */
+                             MLP, output layer); FORWARD_ROW_CHUNK in int8 and bf16 contexts,
+                             n_ctx in float32 ones; may be lowered (tests), never raised */
     float *x;             /* [n_ctx, D] residual stream h */
     float *a;             /* [R, D] normalised, modulated input of a sublayer, one chunk of rows */
     int q_dim;            /* Q = n_head * head_dim: query width (D for the DiT) */
@@ -78,6 +79,10 @@ struct bd3_ctx {
     int8_t *xq;           /* [R, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
     float *xd;            /* [R, max(D, F, Q) / 32] its block scales */
     int32_t *xs;          /* [R, max(D, F, Q) / 32] its block sums times -128 */
+    uint16_t *xb;         /* [R, max(D, F, Q)] input of a bf16 product rounded to bfloat16 (rows of
+                             the matrix's cols); NULL when the model holds no bf16 matrix */
+    uint16_t *wtile;      /* [n_threads * BF16_TILE * max(D, F, Q)] gathered bf16 weights: thread tid's
+                             from tid * BF16_TILE * cols of the product (bf16_matmul); NULL with xb */
     quant_matrix *att_k;  /* [H] int8 attention: each query head's keys (those of its kv head)
                              packed, ld_scores keys x hd */
     quant_matrix *att_vt; /* [H] each query head's values transposed and packed, hd x ld_scores */
@@ -97,9 +102,10 @@ struct bd3_ctx {
                                          next (ops_sampler); NULL before */
 };
 
-#define FORWARD_Q_ATT_ROWS 64  /* int8 attention from this many query rows (quantized contexts) */
-#define FORWARD_ROW_CHUNK  256 /* rows of a chunk of the position-wise work in int8 contexts: the
-                                  rows of one int8 product task, whose input stays in L2 */
+#define FORWARD_Q_ATT_ROWS 64 /* int8 attention from this many query rows (quantized contexts) */
+#define FORWARD_ROW_CHUNK                                                                                    \
+    256 /* rows of a chunk of the position-wise work in int8 and bf16 contexts: the                          \
+           rows of one int8 product task, whose input stays in L2 */
 
 /* What a pass keeps besides the residual stream it leaves in c->x. */
 enum forward_store {
@@ -156,9 +162,10 @@ void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_heads, int pos0
 void forward_shift(bd3_ctx *c, int n, const float *first);
 
 /* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y over
- * the pool: float32 matrices split by output features, one single-threaded sgemm per slice;
- * packed Q8_0 matrices with x quantized per block of 32 (quant_rows) and int8 products
- * (quant_matmul) split by rows and output tiles. */
+ * the pool, by w->kind: float32 matrices split by output features, one single-threaded sgemm per
+ * slice; packed Q8_0 matrices with x quantized per block of 32 (quant_rows) and int8 products
+ * (quant_matmul) split by rows and output tiles; bfloat16 matrices with x rounded to bfloat16
+ * (bf16_round_rows) and bf16 products (bf16_matmul) split the same way (tiles of 16 rows). */
 void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const model_matrix *w,
                     float beta, float *y, int ldy);
 

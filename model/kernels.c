@@ -79,6 +79,15 @@ static bool kern_cpu_has_avx512_vnni(void)
 }
 #endif
 
+#if KERN_X86
+/* AVX-512 VNNI (as above) and AVX512_BF16 (CPUID leaf 7, sub-leaf 1, EAX bit 5). */
+static bool kern_cpu_has_avx512_bf16(void)
+{
+    unsigned a, b, c, d;
+    return kern_cpu_has_avx512_vnni() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+#endif
+
 static _Atomic int kern_avx_vnni = -1; /* kern_cpu_has_avx_vnni's answer; -1 until first asked */
 
 bool kern_cpu_has_avx_vnni(void)
@@ -107,6 +116,7 @@ bool kern_isa_has(enum kern_isa isa)
         return kern_cpu_has_avx_vnni() || (kern_cpu_has_avx2() && kern_cpu_has_avx512_vnni());
     case KERN_ISA_AVX512: __builtin_cpu_init(); return __builtin_cpu_supports("avx512f");
     case KERN_ISA_AVX512_VNNI: return kern_cpu_has_avx512_vnni();
+    case KERN_ISA_AVX512_BF16: return kern_cpu_has_avx512_bf16();
 #endif
     default: return false;
     }
@@ -115,6 +125,7 @@ bool kern_isa_has(enum kern_isa isa)
 enum kern_isa kern_isa_best(void)
 {
 #if KERN_X86
+    if (kern_cpu_has_avx512_bf16()) return KERN_ISA_AVX512_BF16;
     if (kern_cpu_has_avx512_vnni()) return KERN_ISA_AVX512_VNNI;
     if (kern_isa_has(KERN_ISA_AVX512)) return KERN_ISA_AVX512;
     if (kern_cpu_has_avx_vnni()) return KERN_ISA_AVX_VNNI;
@@ -149,8 +160,8 @@ int kern_isa_set(enum kern_isa isa)
 
 const char *kern_isa_name(enum kern_isa isa)
 {
-    static const char *const names[KERN_ISA_COUNT] = {"portable", "avx2", "avx-vnni", "avx512",
-                                                      "avx512-vnni"};
+    static const char *const names[KERN_ISA_COUNT] = {"portable", "avx2",        "avx-vnni",
+                                                      "avx512",   "avx512-vnni", "avx512-bf16"};
     return (unsigned)isa < KERN_ISA_COUNT ? names[isa] : "?";
 }
 

@@ -16,6 +16,7 @@ enum kern_isa {
     KERN_ISA_AVX_VNNI,    /* AVX2 with AVX-VNNI (256-bit int8 dot products, VEX-encoded) */
     KERN_ISA_AVX512,      /* AVX-512 F */
     KERN_ISA_AVX512_VNNI, /* AVX-512 F, BW, VL and VNNI (int8 dot products) */
+    KERN_ISA_AVX512_BF16, /* the same and AVX512_BF16 (bf16 dot products, vdpbf16ps) */
     KERN_ISA_COUNT,       /* number of instruction sets above */
 };
 

@@ -1,7 +1,10 @@
-/* model.c: loads a bd3lm GGUF file (spec section 5): hyperparameters, weights (float32 views into
- * the mapping, or dequantized once), tokenizer; and the public model and tokenizer accessors.
- * Depends on gguf.h, tokenizer.h and libc. */
+/* model.c: loads a bd3lm GGUF file (spec section 5): hyperparameters, weights (float32 or bfloat16
+ * views into the mapping, packed int8 tiles, or converted once), tokenizer; and the public model and
+ * tokenizer accessors. Depends on gguf.h, tokenizer.h, quant.h, bf16.h, kernels.h and libc. */
 #include "model.h"
+
+#include "bf16.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -125,6 +128,17 @@ static bd3_status model_find(bd3_model *m, const char *name, uint64_t ne0, uint6
     return BD3_OK;
 }
 
+/* A buffer of bytes the model owns (freed with it); NULL when out of memory. */
+static void *model_own(bd3_model *m, size_t bytes)
+{
+    void **owned = realloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *owned);
+    if (!owned) return NULL;
+    m->owned = owned;
+    void *buf = malloc(bytes ? bytes : 1);
+    if (buf) m->owned[m->n_owned++] = buf;
+    return buf;
+}
+
 /* Float32 values of t: a view into the file, or an owned converted copy. */
 static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const char *name, const float **out,
                                    char *err, size_t err_size)
@@ -133,18 +147,95 @@ static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const cha
         *out = (const float *)(const void *)t->data;
         return model_check_finite(m->file, name, *out, (size_t)t->n_elements, err, err_size);
     }
-    float **owned = realloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *owned);
-    if (!owned) goto nomem;
-    m->owned = owned;
-    float *buf = malloc((size_t)t->n_elements * sizeof(float));
-    if (!buf) goto nomem;
-    m->owned[m->n_owned++] = buf;
+    float *buf = model_own(m, (size_t)t->n_elements * sizeof(float));
+    if (!buf) {
+        model_err(err, err_size, gguf_name(m->file), "out of memory converting tensor %s", name);
+        return BD3_E_NOMEM;
+    }
     gguf_tensor_to_f32(t, buf);
     *out = buf;
     return model_check_finite(m->file, name, buf, (size_t)t->n_elements, err, err_size);
-nomem:
-    model_err(err, err_size, gguf_name(m->file), "out of memory converting tensor %s", name);
-    return BD3_E_NOMEM;
+}
+
+/* Bfloat16 values of an F32, F16 or BF16 tensor for the bf16 products: a BF16 tensor is a view
+ * into the file when it is aligned and holds no subnormal (which the products read as zero and
+ * the copy holds as zero); F32 and F16 values are rounded to nearest bfloat16, ties to even. NaN
+ * and infinities are refused as model_check_finite refuses them. */
+static bd3_status model_bf16_values(bd3_model *m, const gguf_tensor *t, const char *name,
+                                    const uint16_t **out, char *err, size_t err_size)
+{
+    size_t n = (size_t)t->n_elements, bad = n, sub = 0;
+    const uint8_t *p = t->data;
+    uint16_t *buf = NULL;
+    if (t->type == GGUF_TENSOR_BF16) {
+        for (size_t i = 0; i < n && bad == n; i++) {
+            uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+            if ((h & 0x7f80u) == 0x7f80u) bad = i;
+            sub += (size_t)bf16_is_subnormal(h);
+        }
+        if (bad == n && !sub && (uintptr_t)p % sizeof(uint16_t) == 0) {
+            *out = (const uint16_t *)(const void *)p;
+            return BD3_OK;
+        }
+    }
+    if (bad == n) buf = model_own(m, n * sizeof *buf);
+    if (bad == n && !buf) {
+        model_err(err, err_size, gguf_name(m->file), "out of memory converting tensor %s", name);
+        return BD3_E_NOMEM;
+    }
+    for (size_t i = 0; i < n && bad == n; i++) {
+        float f;
+        if (t->type == GGUF_TENSOR_BF16) {
+            f = bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        } else if (t->type == GGUF_TENSOR_F16) {
+            f = gguf_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        } else {
+            memcpy(&f, p + 4 * i, sizeof f);
+        }
+        if (!isfinite(f)) bad = i;
+        buf[i] = bf16_from_f32(f); /* exact for a BF16 value; a subnormal becomes zero */
+    }
+    if (bad < n) {
+        float f;
+        if (t->type == GGUF_TENSOR_F32) {
+            memcpy(&f, p + 4 * bad, sizeof f);
+        } else {
+            uint16_t h = (uint16_t)(p[2 * bad] | p[2 * bad + 1] << 8);
+            f = t->type == GGUF_TENSOR_F16 ? gguf_f16_to_f32(h) : bf16_to_f32(h);
+        }
+        model_err(err, err_size, gguf_name(m->file), "tensor %s holds %s at element %zu", name,
+                  isnan(f) ? "NaN" : "an infinite value", bad);
+        return BD3_E_FORMAT;
+    }
+    *out = buf;
+    return BD3_OK;
+}
+
+/* BD3_E_FORMAT naming the first NaN or infinity of an F16 or BF16 tensor read from the file. */
+static bd3_status model_check_rows16(bd3_model *m, const gguf_tensor *t, const char *name, char *err,
+                                     size_t err_size)
+{
+    const uint8_t *p = t->data;
+    uint16_t mask = t->type == GGUF_TENSOR_F16 ? 0x7c00u : 0x7f80u; /* exponent all ones */
+    for (size_t i = 0; i < (size_t)t->n_elements; i++) {
+        uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+        if ((h & mask) == mask) {
+            model_err(err, err_size, gguf_name(m->file), "tensor %s holds %s at element %zu", name,
+                      (h & (uint16_t) ~(mask | 0x8000u)) ? "NaN" : "an infinite value", i);
+            return BD3_E_FORMAT;
+        }
+    }
+    return BD3_OK;
+}
+
+/* 1 when a matrix of this type is held in bfloat16 under compute: BF16 asks it of F32, F16 and
+ * BF16 matrices; AUTO of F16 and BF16 ones where the CPU has bf16 dot products. */
+static int model_wants_bf16(bd3_compute compute, uint32_t type)
+{
+    if (compute == BD3_COMPUTE_BF16)
+        return type == GGUF_TENSOR_F32 || type == GGUF_TENSOR_F16 || type == GGUF_TENSOR_BF16;
+    return compute == BD3_COMPUTE_AUTO && (type == GGUF_TENSOR_F16 || type == GGUF_TENSOR_BF16) &&
+           kern_isa() >= KERN_ISA_AVX512_BF16;
 }
 
 /* A vector or small tensor as float32 (see model_find). */
@@ -156,9 +247,11 @@ static bd3_status model_tensor(bd3_model *m, const char *name, uint64_t ne0, uin
     return st != BD3_OK ? st : model_f32_values(m, t, name, out, err, err_size);
 }
 
-/* A matrix of ne = [cols, rows] for the products, as compute asks: Q8_0 or Q4_0 packed for the
- * int8 products (AUTO: Q8_0 and Q4_0 tensors; Q8: also every other tensor whose cols is a multiple
- * of 32, rounded to Q8_0), else float32 (F32: Q4_0 and Q8_0 values converted exactly). */
+/* A matrix of ne = [cols, rows] for the products, as compute asks (cols a multiple of 32 for
+ * anything but float32): Q8_0 and Q4_0 packed for the int8 products (AUTO, Q8, BF16); with Q8 every
+ * other matrix rounded to Q8_0 and packed; F16 and BF16 in bfloat16 for the bf16 products (BF16, and
+ * AUTO where the CPU has them), with BF16 also F32; everything else in float32 (F32: Q4_0 and Q8_0
+ * values converted exactly). */
 static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t cols, uint64_t rows,
                                     unsigned types, bd3_compute compute, model_matrix *out, char *err,
                                     size_t err_size)
@@ -182,13 +275,23 @@ static bd3_status model_matrix_load(bd3_model *m, const char *name, uint64_t col
         if ((size_t)m->n_owned > n_owned) { /* the converted copy is not needed any more */
             free(m->owned[--m->n_owned]);
         }
+    } else if (packable && model_wants_bf16(compute, t->type)) {
+        st = model_bf16_values(m, t, name, &out->b16, err, err_size);
+        if (st != BD3_OK) return st;
+        if ((const uint8_t *)out->b16 != t->data) gguf_drop_pages(m->file, t->data, t->n_bytes);
+        out->kind = MODEL_KIND_BF16;
+        m->n_bf16++;
+        if (m->compute != BD3_COMPUTE_Q8) m->compute = BD3_COMPUTE_BF16;
+        return BD3_OK;
     } else {
+        out->kind = MODEL_KIND_F32;
         return model_f32_values(m, t, name, &out->f32, err, err_size);
     }
     if (st != BD3_OK) {
         model_err(err, err_size, gguf_name(m->file), "out of memory packing tensor %s", name);
         return st;
     }
+    out->kind = MODEL_KIND_Q8;
     m->compute = BD3_COMPUTE_Q8;
     return BD3_OK;
 }
@@ -417,9 +520,16 @@ static bd3_status model_load_weights(bd3_model *m, bd3_compute compute, char *er
     if (!m->layers) return BD3_E_NOMEM;
     const gguf_tensor *te;
     if ((st = model_find(m, "token_embd.weight", D, V, T_ANY, &te, err, err_size))) return st;
-    if ((te->type == GGUF_TENSOR_Q8_0 || te->type == GGUF_TENSOR_Q4_0) && compute != BD3_COMPUTE_F32) {
-        m->tok_embd_q8 = te->data; /* rows are read from the file as they are looked up */
-        m->tok_embd_q4 = te->type == GGUF_TENSOR_Q4_0;
+    if (((te->type == GGUF_TENSOR_Q8_0 || te->type == GGUF_TENSOR_Q4_0) && compute != BD3_COMPUTE_F32) ||
+        ((te->type == GGUF_TENSOR_F16 || te->type == GGUF_TENSOR_BF16) &&
+         model_wants_bf16(compute, te->type))) {
+        /* rows are read from the file as they are looked up (F16 and BF16 rows exactly, checked
+           for NaN and infinities here as their float32 copy would be) */
+        if ((te->type == GGUF_TENSOR_F16 || te->type == GGUF_TENSOR_BF16) &&
+            (st = model_check_rows16(m, te, "token_embd.weight", err, err_size)))
+            return st;
+        m->tok_embd_rows = te->data;
+        m->tok_embd_type = (gguf_tensor_type)te->type;
     } else if ((st = model_f32_values(m, te, "token_embd.weight", &m->tok_embd, err, err_size)))
         return st;
     if (hp->prenorm) return model_load_prenorm(m, compute, err, err_size);
@@ -565,9 +675,9 @@ bd3_status bd3_model_load_compute(const char *path, bd3_compute compute, bd3_mod
         st = model_load_hparams(m, err, err_size);
     }
     if (st == BD3_OK && compute != BD3_COMPUTE_AUTO && compute != BD3_COMPUTE_F32 &&
-        compute != BD3_COMPUTE_Q8)
+        compute != BD3_COMPUTE_Q8 && compute != BD3_COMPUTE_BF16)
         st = BD3_E_ARG;
-    m->compute = BD3_COMPUTE_F32; /* until a matrix is packed */
+    m->compute = BD3_COMPUTE_F32; /* until a matrix is packed or held in bfloat16 */
     if (st == BD3_OK) st = model_load_weights(m, compute, err, err_size);
     if (st == BD3_OK) st = model_load_tokenizer(m, err, err_size);
     if (st == BD3_OK) st = model_check_defaults(m, err, err_size);
@@ -616,13 +726,14 @@ const char *bd3_compute_name(bd3_compute c)
     case BD3_COMPUTE_AUTO: return "auto";
     case BD3_COMPUTE_F32: return "f32";
     case BD3_COMPUTE_Q8: return "q8";
+    case BD3_COMPUTE_BF16: return "bf16";
     }
     return "?";
 }
 
 int bd3_compute_parse(const char *name, bd3_compute *out)
 {
-    static const bd3_compute all[] = {BD3_COMPUTE_AUTO, BD3_COMPUTE_F32, BD3_COMPUTE_Q8};
+    static const bd3_compute all[] = {BD3_COMPUTE_AUTO, BD3_COMPUTE_F32, BD3_COMPUTE_Q8, BD3_COMPUTE_BF16};
     for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
         if (strcmp(name, bd3_compute_name(all[i])) == 0) {
             *out = all[i];
@@ -638,9 +749,17 @@ void model_embed_row(const bd3_model *m, int32_t id, float *out)
         memcpy(out, m->tok_embd + (size_t)id * (size_t)D, (size_t)D * sizeof(float));
         return;
     }
-    if (m->tok_embd_q4) {
+    if (m->tok_embd_type == GGUF_TENSOR_F16 || m->tok_embd_type == GGUF_TENSOR_BF16) {
+        const uint8_t *p = m->tok_embd_rows + (size_t)id * (size_t)D * 2;
+        for (int e = 0; e < D; e++) {
+            uint16_t h = (uint16_t)(p[2 * e] | p[2 * e + 1] << 8);
+            out[e] = m->tok_embd_type == GGUF_TENSOR_F16 ? gguf_f16_to_f32(h) : bf16_to_f32(h);
+        }
+        return;
+    }
+    if (m->tok_embd_type == GGUF_TENSOR_Q4_0) {
         const uint8_t *p =
-            m->tok_embd_q8 + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q4_0_BLOCK_BYTES;
+            m->tok_embd_rows + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q4_0_BLOCK_BYTES;
         for (int b = 0; b < D / GGUF_Q8_0_BLOCK; b++, p += GGUF_Q4_0_BLOCK_BYTES) {
             float d = gguf_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
             for (int e = 0; e < GGUF_Q8_0_BLOCK / 2; e++) {
@@ -650,7 +769,7 @@ void model_embed_row(const bd3_model *m, int32_t id, float *out)
         }
         return;
     }
-    const uint8_t *p = m->tok_embd_q8 + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q8_0_BLOCK_BYTES;
+    const uint8_t *p = m->tok_embd_rows + (size_t)id * (size_t)(D / GGUF_Q8_0_BLOCK) * GGUF_Q8_0_BLOCK_BYTES;
     for (int b = 0; b < D / GGUF_Q8_0_BLOCK; b++, p += GGUF_Q8_0_BLOCK_BYTES) {
         float d = gguf_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
         for (int e = 0; e < GGUF_Q8_0_BLOCK; e++) out[b * GGUF_Q8_0_BLOCK + e] = d * (float)(int8_t)p[2 + e];

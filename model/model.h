@@ -8,11 +8,20 @@
 #include "quant.h"
 #include "tokenizer.h"
 
-/* A weight matrix [rows, cols] (PyTorch [out, in]) as the products read it: float32 values, or
- * Q8_0 values packed for the int8 products. */
+/* How a weight matrix is held, which decides the product that reads it. */
+typedef enum model_kind {
+    MODEL_KIND_F32,  /* float32 values, float32 products (OpenBLAS) */
+    MODEL_KIND_Q8,   /* Q8_0 or Q4_0 blocks packed into tiles, int8 products (quant.h) */
+    MODEL_KIND_BF16, /* bfloat16 values row-major, bf16 products (bf16.h) */
+} model_kind;
+
+/* A weight matrix [rows, cols] (PyTorch [out, in]) as the products read it. */
 typedef struct model_matrix {
-    const float *f32; /* [rows, cols] row-major float32 values; NULL when q holds the matrix */
-    quant_matrix q;   /* packed Q8_0 values when f32 is NULL (buffers owned by the model) */
+    model_kind kind;     /* which of the fields below holds the matrix */
+    const float *f32;    /* MODEL_KIND_F32: [rows, cols] row-major float32 values, else NULL */
+    quant_matrix q;      /* MODEL_KIND_Q8: packed Q8_0/Q4_0 values (buffers owned by the model) */
+    const uint16_t *b16; /* MODEL_KIND_BF16: [rows, cols] row-major bfloat16 values, none subnormal
+                            (a view into the file or a buffer in owned), else NULL */
 } model_matrix;
 
 /* Weights of one transformer block; vectors are float32, matrices row-major in PyTorch order. */
@@ -39,27 +48,30 @@ typedef struct bd3_layer {
 } bd3_layer;
 
 struct bd3_model {
-    bd3_hparams hp;             /* hyperparameters from the metadata */
-    char *name;                 /* general.name, "" when absent (owned) */
-    gguf_file *file;            /* the mapped file; F32 weights point into it */
-    size_t file_size;           /* bytes of the file */
-    size_t n_params;            /* weights counted over all tensors used */
-    const float *tok_embd;      /* [V, D] token embedding as float32; NULL when tok_embd_q8 holds it */
-    const uint8_t *tok_embd_q8; /* [V, D / 32] Q8_0 (or Q4_0) blocks of the embedding in the file, or NULL */
-    int tok_embd_q4;            /* 1: tok_embd_q8 holds Q4_0 blocks (18 bytes), 0: Q8_0 (34 bytes) */
-    bd3_layer *layers;          /* [n_layer] */
-    const float *out_norm;      /* [D] weight of the final layer norm */
-    const float *out_mod;       /* [2, D] final shift, scale (DiT only; NULL for pre-norm) */
-    model_matrix w_out;         /* [V, D] output projection (pre-norm: the embedding when tied) */
-    bd3_compute compute;        /* how the matrices were loaded: BD3_COMPUTE_F32 or BD3_COMPUTE_Q8
-                                   (some or all of them packed Q8_0) */
-    const float *b_out;         /* [V] its bias (DiT only; NULL for pre-norm) */
-    float **owned;              /* [n_owned] buffers of dequantized or realigned weights */
-    int n_owned;                /* buffers in owned */
-    tokenizer *tok;             /* byte-level BPE over the file's vocabulary */
-    uint8_t *never_drawn;       /* [n_vocab] 1 for control, user-defined and unused tokens other than
-                                   eos (tokenizer.ggml.token_type 3, 4, 5): a writer's text never
-                                   holds them, so samplers never draw them; NULL without token types */
+    bd3_hparams hp;                 /* hyperparameters from the metadata */
+    char *name;                     /* general.name, "" when absent (owned) */
+    gguf_file *file;                /* the mapped file; F32 weights point into it */
+    size_t file_size;               /* bytes of the file */
+    size_t n_params;                /* weights counted over all tensors used */
+    const float *tok_embd;          /* [V, D] token embedding as float32; NULL when tok_embd_rows holds it */
+    const uint8_t *tok_embd_rows;   /* [V, row bytes] rows of the embedding as the file holds them (Q8_0,
+                                     Q4_0, F16 or BF16), read as they are looked up; or NULL */
+    gguf_tensor_type tok_embd_type; /* type of the rows in tok_embd_rows */
+    bd3_layer *layers;              /* [n_layer] */
+    const float *out_norm;          /* [D] weight of the final layer norm */
+    const float *out_mod;           /* [2, D] final shift, scale (DiT only; NULL for pre-norm) */
+    model_matrix w_out;             /* [V, D] output projection (pre-norm: the embedding when tied) */
+    bd3_compute compute;            /* how the matrices were loaded: BD3_COMPUTE_Q8 when one or more is
+                                       packed for int8 products, else BD3_COMPUTE_BF16 when one or more
+                                       is held in bfloat16, else BD3_COMPUTE_F32 */
+    int n_bf16;                     /* matrices held in bfloat16 (MODEL_KIND_BF16) */
+    const float *b_out;             /* [V] its bias (DiT only; NULL for pre-norm) */
+    void **owned;                   /* [n_owned] buffers of converted or realigned weights */
+    int n_owned;                    /* buffers in owned */
+    tokenizer *tok;                 /* byte-level BPE over the file's vocabulary */
+    uint8_t *never_drawn;           /* [n_vocab] 1 for control, user-defined and unused tokens other than
+                                       eos (tokenizer.ggml.token_type 3, 4, 5): a writer's text never
+                                       holds them, so samplers never draw them; NULL without token types */
 };
 
 /* Checks the bd3lm.sampler.* metadata of a loading model (defaults.c): BD3_E_FORMAT with a

@@ -342,10 +342,12 @@ static void test_config_compute_choices_are_engine_modes(void **state)
         assert_string_equal(bd3_compute_name(c), w);
         n++;
     }
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4); /* auto f32 q8 bf16 */
     config *cfg = config_new();
     assert_string_equal(cfg->compute, "auto");
     char err[200];
+    assert_int_equal(config_set(cfg, "compute", "bf16", err, sizeof err), CONFIG_OK);
+    assert_string_equal(cfg->compute, "bf16");
     assert_int_equal(config_set(cfg, "compute", "f32", err, sizeof err), CONFIG_OK);
     assert_string_equal(cfg->compute, "f32");
     assert_int_not_equal(config_set(cfg, "compute", "f16", err, sizeof err), CONFIG_OK);

@@ -1,5 +1,5 @@
 /* test_forward.c: forward pass and KV cache against float64 reference logits (tests/ref/bd3_ref.py):
- * global, block-causal, streamed and sliding-cache calls on random F32/F16/Q8_0/Q4_0 models. Takes the
+ * global, block-causal, streamed and sliding-cache calls on random F32/F16/BF16/Q8_0/Q4_0 models. Takes the
  * fixture folder as argument (tests/test_forward.sh makes it); exits 77 (skipped) without one. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "bd3.h"
 #include "forward.h"
 #include "gguf.h"
+#include "kernels.h"
 
 #define TOL 1e-5 /* max |engine - reference| / max |reference|: float32 rounding */
 
@@ -29,6 +30,19 @@
  * same bound. (Their distance to the weights before 4-bit rounding is the converter's affair:
  * tests/test_qwen_convert.sh.) */
 #define EPS_Q8 (5.656854249 / (127.0 * 3.464101615))
+
+/* The bf16 products (BD3_COMPUTE_BF16, and AUTO for F16/BF16 files on a CPU with AVX512_BF16) round
+ * every activation entering a product to bfloat16: 8 significant bits, nearest, so a relative
+ * error within u = 2^-8 that is uniform in +-u / m for a value of mantissa m in [1, 2): RMS at most
+ * EPS_BF16 = u / sqrt(3) = 0.23% (0.17% averaged over mantissas). The products themselves are exact
+ * in float32 and summed in float32 (relative error about 2^-24 per addition, negligible). An output
+ * of a product, a sum of terms w x (1 + d) with independent d of random sign, thus carries a relative
+ * RMS error of at most EPS_BF16 (sqrt(2) EPS_BF16 = 0.32% when the weights were also rounded to
+ * bfloat16 at load, as F16 and F32 ones are; a BF16 file's weights are exact and the reference
+ * reads the same values). With float32 attention there are 4 n_layer + 1 such products; as for
+ * the int8 path the logits' relative RMS error is about EPS_BF16 sqrt(4 n_layer + 1), and the test
+ * allows twice that for the gain of the nonlinearities. */
+#define EPS_BF16 (0.00390625 / 1.732050808)
 
 static const char *fixture_dir; /* folder with cases.txt, *.gguf and *.f32 */
 
@@ -104,7 +118,8 @@ static void fx_run(bd3_ctx *c, const fx_case *k, float *logits)
 }
 
 static bd3_compute fx_compute = BD3_COMPUTE_F32; /* compute mode fx_check loads models with */
-static double fx_worst_q8;                       /* largest relative RMS error seen (int8) */
+static double fx_worst_q8;                       /* largest relative RMS error seen (int8, bf16) */
+static bd3_compute fx_want = BD3_COMPUTE_F32;    /* what bd3_model_compute must say after loading */
 
 /* Runs every case whose mode starts with mode_prefix and whose model starts with model_prefix;
  * returns how many ran. With fx_compute f32 each must match to TOL; with q8 (int8 products)
@@ -121,8 +136,7 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
         if (strncmp(k.model, model_prefix, strlen(model_prefix)) != 0) continue;
         bd3_model *m = fx_load_compute(k.model, fx_compute);
         assert_int_equal(bd3_model_hparams(m)->n_vocab, k.n_vocab);
-        assert_int_equal(bd3_model_compute(m),
-                         fx_compute == BD3_COMPUTE_Q8 ? BD3_COMPUTE_Q8 : BD3_COMPUTE_F32);
+        assert_int_equal(bd3_model_compute(m), fx_want);
         bd3_ctx *c = NULL;
         /* two threads: attention heads and elementwise loops run on the pool */
         assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
@@ -148,8 +162,14 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
         double rms = sqrt(sd / sref);
         printf("  %-24s %s max|diff|/max|ref| = %.2e, rms relative %.2e\n", k.name,
                bd3_compute_name(fx_compute), md / mref, rms);
-        if (fx_compute == BD3_COMPUTE_F32) {
+        if (fx_want == BD3_COMPUTE_F32) {
             if (!(md / mref <= TOL)) fail_msg("%s: relative error %.3e above %.1e", k.name, md / mref, TOL);
+        } else if (fx_want == BD3_COMPUTE_BF16) {
+            int L = bd3_model_hparams(m)->n_layer;
+            double tol = 2.0 * EPS_BF16 * sqrt(4.0 * L + 1.0) * (strstr(k.model, "bf16") ? 1.0 : sqrt(2.0));
+            if (!(rms <= tol)) fail_msg("%s: bf16 relative RMS error %.3e above %.3e", k.name, rms, tol);
+            if (!(md / mref > TOL)) fail_msg("%s: bf16 products match float32 exactly", k.name);
+            if (rms > fx_worst_q8) fx_worst_q8 = rms;
         } else {
             const bd3_hparams *hq = bd3_model_hparams(m);
             int L = hq->n_layer, att = (hq->n_embd / hq->n_head) % 32 == 0 && k.rows >= 64;
@@ -168,6 +188,17 @@ static int fx_check(const char *mode_prefix, const char *model_prefix)
         ran++;
     }
     fclose(f);
+    return ran;
+}
+
+/* Runs fx_check with compute and the mode bd3_model_compute must report. */
+static int fx_check_as(bd3_compute compute, bd3_compute want, const char *mode_prefix,
+                       const char *model_prefix)
+{
+    fx_compute = compute;
+    fx_want = want;
+    int ran = fx_check(mode_prefix, model_prefix);
+    fx_compute = fx_want = BD3_COMPUTE_F32;
     return ran;
 }
 
@@ -215,16 +246,77 @@ static void test_forward_q8_0_weights_match_reference(void **state)
 static void test_forward_int8_products_within_derived_tolerance(void **state)
 {
     (void)state;
-    fx_compute = BD3_COMPUTE_Q8;
+    fx_compute = fx_want = BD3_COMPUTE_Q8;
     fx_worst_q8 = 0.0;
     assert_int_equal(fx_check("", "tiny_q8_0"), 6);
     assert_int_equal(fx_check("", "tiny_q4_0"), 6); /* 4-bit weights kept packed */
     assert_int_equal(fx_check("", "tiny_f32"), 7);
     assert_int_equal(fx_check("", "slide_"), 4);
     assert_int_equal(fx_check("", "wide_q8_0"), 3); /* int8 attention too: 6 products a layer */
-    fx_compute = BD3_COMPUTE_F32;
+    assert_int_equal(fx_check("", "tiny_bf16"), 6); /* q8 quantizes BF16 matrices to Q8_0 at load */
+    fx_compute = fx_want = BD3_COMPUTE_F32;
     printf("  worst int8 relative RMS error %.2e (bound for 2 layers, Q8_0 weights: %.2e)\n", fx_worst_q8,
            2.0 * EPS_Q8 * 3.0);
+}
+
+/* BF16 weights expanded exactly to float32 (--compute f32) match the reference to float32 rounding. */
+static void test_forward_bf16_weights_match_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_check("", "tiny_bf16"), 6);
+}
+
+/* The bf16 products against the float64 reference within the bound derived above: BF16 weights as
+ * they are in the file (activations alone rounded), F16 and F32 weights rounded to bfloat16 at load;
+ * and each result differs from the reference by more than float32 rounding (the bf16 products ran). */
+static void test_forward_bf16_products_within_derived_tolerance(void **state)
+{
+    (void)state;
+    fx_worst_q8 = 0.0;
+    assert_int_equal(fx_check_as(BD3_COMPUTE_BF16, BD3_COMPUTE_BF16, "", "tiny_bf16"), 6);
+    assert_int_equal(fx_check_as(BD3_COMPUTE_BF16, BD3_COMPUTE_BF16, "", "tiny_f16"), 6);
+    assert_int_equal(fx_check_as(BD3_COMPUTE_BF16, BD3_COMPUTE_BF16, "", "tiny_f32"), 7);
+    assert_int_equal(fx_check_as(BD3_COMPUTE_BF16, BD3_COMPUTE_BF16, "", "slide_"), 4);
+    /* auto: F16 and BF16 files in bfloat16 where the CPU has bf16 dot products, else float32 */
+    bd3_compute want = kern_isa_best() >= KERN_ISA_AVX512_BF16 ? BD3_COMPUTE_BF16 : BD3_COMPUTE_F32;
+    assert_int_equal(fx_check_as(BD3_COMPUTE_AUTO, want, "", "tiny_bf16"), 6);
+    assert_int_equal(fx_check_as(BD3_COMPUTE_AUTO, want, "", "tiny_f16"), 6);
+    assert_int_equal(fx_check_as(BD3_COMPUTE_AUTO, BD3_COMPUTE_F32, "global", "tiny_f32"), 2);
+    printf("  worst bf16 relative RMS error %.2e (bound for 2 layers, BF16 weights: %.2e)\n", fx_worst_q8,
+           2.0 * EPS_BF16 * 3.0);
+}
+
+/* The whole forward pass with bf16 products gives the same bits with every instruction set the CPU
+ * runs (vdpbf16ps, its AVX2 and portable emulations; the other kernels agree across variants). */
+static void test_forward_bf16_same_bits_on_every_variant(void **state)
+{
+    (void)state;
+    bd3_model *m = fx_load_compute("tiny_bf16.gguf", BD3_COMPUTE_BF16);
+    assert_int_equal(bd3_model_compute(m), BD3_COMPUTE_BF16);
+    bd3_ctx *c = NULL;
+    assert_int_equal(bd3_ctx_new(m, 2, &c), BD3_OK);
+    const int n = 64, V = bd3_model_hparams(m)->n_vocab;
+    int32_t ids[64];
+    for (int i = 0; i < n; i++) ids[i] = (int32_t)((i * 37 + 11) % (V - 1));
+    float *best = malloc(sizeof(float) * (size_t)n * (size_t)V),
+          *got = malloc(sizeof(float) * (size_t)n * (size_t)V);
+    assert_non_null(best);
+    assert_non_null(got);
+    assert_int_equal(bd3_forward(c, ids, n, 8, best), BD3_OK);
+    for (int isa = KERN_ISA_BASE; isa < KERN_ISA_COUNT; isa++) {
+        if (isa == (int)kern_isa_best() || !kern_isa_has((enum kern_isa)isa)) continue;
+        assert_int_equal(kern_isa_set((enum kern_isa)isa), 0);
+        assert_int_equal(bd3_forward(c, ids, n, 8, got), BD3_OK);
+        kern_isa_set(kern_isa_best());
+        for (size_t i = 0; i < (size_t)n * (size_t)V; i++)
+            if (memcmp(&got[i], &best[i], sizeof(float)) != 0)
+                fail_msg("instruction set %d: logit %zu is %a, the best variant's %a", isa, i, (double)got[i],
+                         (double)best[i]);
+    }
+    free(best);
+    free(got);
+    bd3_ctx_free(c);
+    bd3_model_free(m);
 }
 
 /* A Q4_0 matrix whose block 1 has a NaN or infinite f16 scale is refused by name, in every mode. */
@@ -287,6 +379,8 @@ static void test_compute_auto_follows_the_file(void **state)
     assert_int_equal(c, BD3_COMPUTE_F32);
     assert_int_equal(bd3_compute_parse("auto", &c), 0);
     assert_int_equal(c, BD3_COMPUTE_AUTO);
+    assert_int_equal(bd3_compute_parse("bf16", &c), 0);
+    assert_int_equal(c, BD3_COMPUTE_BF16);
     assert_int_equal(bd3_compute_parse("f16", &c), -1);
     char err[256];
     assert_int_equal(bd3_model_load_compute(fx_path("tiny_f32.gguf"), (bd3_compute)7, &m, err, sizeof err),
@@ -417,15 +511,17 @@ static void test_forward_block_len_of_window_equals_global(void **state)
     bd3_model_free(m);
 }
 
-/* The int8 contexts run the position-wise work (norms, products, MLP, output layer) in chunks of
- * rows: any chunking gives exactly the logits of all rows at once, for window passes (global and
- * block-causal, whole and odd lengths), KV-cache calls and a window-cache infill. */
+/* The int8 and bf16 contexts run the position-wise work (norms, products, MLP, output layer) in
+ * chunks of rows: any chunking gives exactly the logits of all rows at once, for window passes
+ * (global and block-causal, whole and odd lengths), KV-cache calls and a window-cache infill. */
 static void test_row_chunks_give_identical_logits(void **state)
 {
     (void)state;
-    const char *models[2] = {"tiny_q8_0.gguf", "wide_q8_0.gguf"}; /* wide: int8 attention too */
-    for (int mi = 0; mi < 2; mi++) {
-        bd3_model *m = fx_load_compute(models[mi], BD3_COMPUTE_Q8);
+    /* wide: int8 attention too */
+    const char *models[3] = {"tiny_q8_0.gguf", "wide_q8_0.gguf", "tiny_bf16.gguf"};
+    const bd3_compute modes[3] = {BD3_COMPUTE_Q8, BD3_COMPUTE_Q8, BD3_COMPUTE_BF16};
+    for (int mi = 0; mi < 3; mi++) {
+        bd3_model *m = fx_load_compute(models[mi], modes[mi]);
         const bd3_hparams *hp = bd3_model_hparams(m);
         const int N = hp->n_ctx, V = hp->n_vocab;
         bd3_ctx *whole = NULL, *chunked = NULL;
@@ -510,6 +606,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cache_stream_matches_reference),
         cmocka_unit_test(test_cache_slides_past_n_ctx_like_reference),
         cmocka_unit_test(test_forward_f16_weights_match_reference),
+        cmocka_unit_test(test_forward_bf16_weights_match_reference),
+        cmocka_unit_test(test_forward_bf16_products_within_derived_tolerance),
+        cmocka_unit_test(test_forward_bf16_same_bits_on_every_variant),
         cmocka_unit_test(test_forward_q8_0_weights_match_reference),
         cmocka_unit_test(test_forward_int8_products_within_derived_tolerance),
         cmocka_unit_test(test_q4_0_bad_scale_is_refused),

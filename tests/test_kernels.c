@@ -272,9 +272,9 @@ int main(void)
     const struct CMUnitTest absent[] = {
         cmocka_unit_test(test_variant_needs_instructions_this_cpu_lacks),
     };
-    static const char *names[KERN_ISA_COUNT] = {"kernels, portable C", "kernels, AVX2",
-                                                "kernels, AVX-VNNI (AVX2 kernels)", "kernels, AVX-512",
-                                                "kernels, AVX-512 VNNI"};
+    static const char *names[KERN_ISA_COUNT] = {
+        "kernels, portable C", "kernels, AVX2",         "kernels, AVX-VNNI (AVX2 kernels)",
+        "kernels, AVX-512",    "kernels, AVX-512 VNNI", "kernels, AVX-512 VNNI and BF16"};
     int failed = cmocka_run_group_tests(choice, NULL, NULL);
     /* every variant this CPU can run, each against the same naive loops */
     for (int isa = KERN_ISA_BASE; isa < KERN_ISA_COUNT; isa++) {

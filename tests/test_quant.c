@@ -426,8 +426,9 @@ int main(void)
     const struct CMUnitTest absent[] = {
         cmocka_unit_test(test_variant_needs_instructions_this_cpu_lacks),
     };
-    static const char *names[KERN_ISA_COUNT] = {"quant, portable C", "quant, AVX2", "quant, AVX-VNNI",
-                                                "quant, AVX-512 (AVX2 products)", "quant, AVX-512 VNNI"};
+    static const char *names[KERN_ISA_COUNT] = {"quant, portable C",   "quant, AVX2",
+                                                "quant, AVX-VNNI",     "quant, AVX-512 (AVX2 products)",
+                                                "quant, AVX-512 VNNI", "quant, AVX-512 VNNI and BF16"};
     int failed = cmocka_run_group_tests(packing, NULL, NULL);
     for (int isa = KERN_ISA_BASE; isa < KERN_ISA_COUNT; isa++) {
         group_isa = (enum kern_isa)isa;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Script test for model/convert/prenorm_to_gguf.py: tiny random checkpoints in the published layouts
 # of SDAR (Qwen3), Fast-dLLM v2 and Dream (Qwen2.5), BF16 shards with an index, converted to f32,
-# f16, q8_0 and q4_0 and checked against the float64 forward of tests/ref/qwen_ref.py in block-causal and
+# f16, bf16, q8_0 and q4_0 and checked against the float64 forward of tests/ref/qwen_ref.py in block-causal and
 # global modes; the metadata of each family; hostile inputs.
 PYTHON=${PYTHON:-/usr/bin/python3}
 BUILD=${BUILD:-build}
@@ -23,7 +23,7 @@ for fam in sdar fastdllm dream; do
         fastdllm) gen "$T/$fam" --family fastdllm --kv-heads 1 --shards 3; B=16 ;;
         dream) gen "$T/$fam" --family dream --kv-heads 4 --shards 1; B= ;;
     esac
-    for ty in f32 f16 q8_0 q4_0; do
+    for ty in f32 f16 bf16 q8_0 q4_0; do
         conv "$T/$fam" -o "$T/${fam}_$ty.gguf" --type $ty --ctx 64 2>"$T/log_${fam}_$ty" ||
             { cat "$T/log_${fam}_$ty"; fail "$fam conversion to $ty"; }
     done
@@ -31,6 +31,7 @@ for fam in sdar fastdllm dream; do
         # f32 holds the BF16 values exactly: the same float64 forward to rounding
         check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_f32.gguf" --ids "$IDS" --mode $mode --tol 1e-12
         check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_f16.gguf" --ids "$IDS" --mode $mode --tol 3e-3
+        check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_bf16.gguf" --ids "$IDS" --mode $mode --tol 1e-12
         check --ref hf:"$T/$fam" --got gguf:"$T/${fam}_q8_0.gguf" --ids "$IDS" --mode $mode --tol 3e-2
         # 4-bit weights: a block's step is |max| / 8, its RMS error step / sqrt(12), about 7.6% of
         # the RMS of Gaussian weights (max of 32 ~ 2.1 sigma) per product; twice that for about
@@ -57,6 +58,19 @@ if [ -x "$BD3" ]; then
             check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode block:$B --tol 1e-5 $S \
                 --last $((22 % B))
         done
+        # bf16 with the bf16 products (the published BF16 weights exactly, the activations rounded to
+        # bfloat16: relative RMS error u / sqrt(3) = 0.23% per product, u = 2^-8; about 15 products
+        # add to a logit of these 2-layer models: 0.9%, and max over RMS about 3: 3e-2 as for q8_0);
+        # --compute f32 expands them exactly
+        "$BD3" logits -q --compute bf16 -m "$T/${fam}_bf16.gguf" --ids "$LIDS" --mode block:4 -o "$T/l.f32" ||
+            fail "bd3 logits bf16 $fam"
+        check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode block:4 --tol 3e-2 $S
+        "$BD3" logits -q --compute bf16 -m "$T/${fam}_bf16.gguf" --ids "$LIDS" --mode block:4 --stream \
+            -o "$T/l.f32" || fail "bd3 logits bf16 --stream $fam"
+        check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode block:4 --tol 3e-2 $S --last 2
+        "$BD3" logits -q --compute f32 -m "$T/${fam}_bf16.gguf" --ids "$LIDS" --mode global -o "$T/l.f32" ||
+            fail "bd3 logits --compute f32 bf16 $fam"
+        check --ref hf:"$T/$fam" --got logits:"$T/l.f32" --ids "$LIDS" --mode global --tol 1e-5 $S
         # q8_0 with the int8 products: within the rounding of weights and activations
         "$BD3" logits -q -m "$T/${fam}_q8_0.gguf" --ids "$LIDS" --mode block:4 -o "$T/l.f32" ||
             fail "bd3 logits q8_0 $fam"

@@ -170,8 +170,10 @@ static const char cli_common_help[] =
     "                        executable, then the installed default.gguf)\n"
     "  -t, --threads N       worker threads (default: one per usable CPU, at most 64)\n"
     "  -q, --quiet           no progress bar and no summary on stderr\n"
-    "      --compute MODE    matrix products: auto (default: Q8_0 weights in int8), f32\n"
-    "                        (float32 throughout) or q8 (every matrix in Q8_0 and int8)\n"
+    "      --compute MODE    matrix products: auto (default: Q8_0 weights in int8, F16/BF16\n"
+    "                        ones in bf16 where the CPU has AVX512_BF16), f32 (float32\n"
+    "                        throughout), q8 (every matrix in Q8_0 and int8) or bf16\n"
+    "                        (F32/F16/BF16 matrices in bf16 on any CPU)\n"
     "  -h, --help            this help\n";
 
 static void cli_usage(FILE *f)
@@ -352,7 +354,7 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
             break;
         case OPT_COMPUTE:
             if (bd3_compute_parse(optarg, &o->compute)) {
-                cli_error(o, "--compute: expected auto, f32 or q8, got '%s'", optarg);
+                cli_error(o, "--compute: expected auto, f32, q8 or bf16, got '%s'", optarg);
                 return -1;
             }
             break;

@@ -40,12 +40,14 @@ GGML_TYPE_F32 = 0
 GGML_TYPE_F16 = 1
 GGML_TYPE_Q4_0 = 2
 GGML_TYPE_Q8_0 = 8
+GGML_TYPE_BF16 = 30
 
 QK8_0 = 32  # values per Q8_0 block
 Q8_0_BLOCK_BYTES = 2 + QK8_0  # f16 scale + 32 int8
 Q4_0_BLOCK_BYTES = 2 + QK8_0 // 2  # f16 scale + 16 bytes of two 4-bit codes
 
-TYPE_NAMES = {"f32": GGML_TYPE_F32, "f16": GGML_TYPE_F16, "q8_0": GGML_TYPE_Q8_0, "q4_0": GGML_TYPE_Q4_0}
+TYPE_NAMES = {"f32": GGML_TYPE_F32, "f16": GGML_TYPE_F16, "bf16": GGML_TYPE_BF16, "q8_0": GGML_TYPE_Q8_0,
+              "q4_0": GGML_TYPE_Q4_0}
 
 
 class GGUFError(Exception):
@@ -53,11 +55,11 @@ class GGUFError(Exception):
 
 
 def ggml_type_from_name(name):
-    """'f32' | 'f16' | 'q8_0' | 'q4_0' -> GGML type number."""
+    """'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' -> GGML type number."""
     try:
         return TYPE_NAMES[name.lower()]
     except KeyError:
-        raise GGUFError("unknown tensor type %r (expected f32, f16, q8_0 or q4_0)" % name) from None
+        raise GGUFError("unknown tensor type %r (expected f32, f16, bf16, q8_0 or q4_0)" % name) from None
 
 
 def tensor_nbytes(ne, ggml_type):
@@ -67,7 +69,7 @@ def tensor_nbytes(ne, ggml_type):
         n *= int(d)
     if ggml_type == GGML_TYPE_F32:
         return 4 * n
-    if ggml_type == GGML_TYPE_F16:
+    if ggml_type in (GGML_TYPE_F16, GGML_TYPE_BF16):
         return 2 * n
     if ggml_type == GGML_TYPE_Q8_0:
         if not ne or int(ne[0]) % QK8_0 != 0:
@@ -129,6 +131,19 @@ def matrix_type(name, ggml_type):
     if ggml_type == GGML_TYPE_Q4_0 and name in EMBEDDING_TENSORS:
         return GGML_TYPE_Q8_0
     return ggml_type
+
+
+def to_bf16(x):
+    """uint16 bfloat16 bits of float values: float32 rounded to nearest, ties to even (NaN kept)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    nan = (u & 0x7FFFFFFF) > 0x7F800000
+    return np.where(nan, ((u >> 16) | 0x40).astype(np.uint16), r)
+
+
+def from_bf16(h):
+    """float32 values of uint16 bfloat16 bits (exact)."""
+    return (np.asarray(h, dtype=np.uint32) << 16).view(np.float32)
 
 
 def dequantize_q4_0(buf, n):
@@ -247,6 +262,8 @@ class GGUFWriter:
                 yield np.ascontiguousarray(chunk, dtype="<f4").tobytes()
             elif t.ggml_type == GGML_TYPE_F16:
                 yield np.ascontiguousarray(chunk.astype(np.float32), dtype="<f2").tobytes()
+            elif t.ggml_type == GGML_TYPE_BF16:
+                yield to_bf16(chunk).astype("<u2").tobytes()
             elif t.ggml_type == GGML_TYPE_Q4_0:
                 yield quantize_q4_0(chunk)
             else:
@@ -354,11 +371,13 @@ def read_gguf(path):
         start = base + off
         if start + nb > len(data):
             raise GGUFError("%s: tensor %s runs past the end of the file" % (path, name))
-        n = nb // {GGML_TYPE_F32: 4, GGML_TYPE_F16: 2}.get(t, 1)
+        n = nb // {GGML_TYPE_F32: 4, GGML_TYPE_F16: 2, GGML_TYPE_BF16: 2}.get(t, 1)
         if t == GGML_TYPE_F32:
             arr = np.frombuffer(data, dtype="<f4", count=n, offset=start).astype(np.float32)
         elif t == GGML_TYPE_F16:
             arr = np.frombuffer(data, dtype="<f2", count=n, offset=start).astype(np.float32)
+        elif t == GGML_TYPE_BF16:
+            arr = from_bf16(np.frombuffer(data, dtype="<u2", count=n, offset=start))
         else:
             n = 1
             for d in ne:
@@ -414,7 +433,7 @@ def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm
              eos_id / bos_id (default: index of "<|endoftext|>", omitted when absent).
     tokens:  list of token strings (GPT-2 byte-to-unicode mapped form; specials literal), id = index.
     merges:  list of "left right" strings, highest priority first.
-    wtype:   'f32' | 'f16' | 'q8_0' | 'q4_0' for the large matrices (norms, biases, modulation stay
+    wtype:   'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' for the large matrices (norms, biases, modulation stay
              F32; with q4_0 the embedding and output stay Q8_0, see matrix_type).
     sampler: optional dict of the model's own sampler defaults, written as bd3lm.sampler.KEY
              (keys and ranges: model/SAMPLER.md): kind, steps, top_k, refresh, threshold,
@@ -562,6 +581,9 @@ def _selftest():
     w.add_tensor("t32", x)
     w.add_tensor("t16", x, GGML_TYPE_F16)
     w.add_tensor("tq8", x, GGML_TYPE_Q8_0)
+    xb = x.copy()
+    xb[0, :4] = [1.0 + 2.0 ** -8, 1.0 + 3 * 2.0 ** -8, -(1.0 + 2.0 ** -9), 3.0e38]  # ties, a half ulp below one, huge
+    w.add_tensor("tbf16", xb, GGML_TYPE_BF16)
     path = os.path.join(tempfile.mkdtemp(), "t.gguf")
     w.write(path)
     meta, ts, _ = read_gguf(path)
@@ -569,6 +591,10 @@ def _selftest():
     assert meta["a.str"] == "héllo" and meta["a.arr"] == [1, 2, 3] and meta["a.sarr"] == ["x", "Ġy"]
     assert np.array_equal(ts["t32"], x)
     assert np.array_equal(ts["t16"], x.astype(np.float16).astype(np.float32))
+    # bf16: the nearest value with 8 significant bits (ties to even), from the float32 bits
+    b = ts["tbf16"]
+    assert list(b[0, :3]) == [1.0, 1.0 + 2.0 ** -6, -1.0]
+    assert np.all(np.abs(b - xb) <= np.abs(xb) * 2.0 ** -8) and np.all(b.view(np.uint32) & 0xFFFF == 0)
     err = np.max(np.abs(ts["tq8"] - x).reshape(-1, 32), axis=1)
     assert np.all(err <= np.max(np.abs(x).reshape(-1, 32), axis=1) / 127 * 0.51 + 1e-3)
     print("ok")

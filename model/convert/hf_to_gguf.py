@@ -4,13 +4,14 @@
 # sections 5 and 6). Depends on the Python standard library and numpy only.
 """Convert a BD3-LM / MDLM checkpoint to a bd3lm GGUF file.
 
-usage: hf_to_gguf.py HF_DIR --tokenizer TOK_DIR -o OUT.gguf [--type f32|f16|q8_0|q4_0] [--name NAME]
+usage: hf_to_gguf.py HF_DIR --tokenizer TOK_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0] [--name NAME]
 
 HF_DIR   holds config.json and model.safetensors (e.g. kuleshov-group/bd3lm-owt-block_size16).
 TOK_DIR  holds GPT-2's vocab.json + merges.txt, or encoder.json + vocab.bpe.
 --type   storage of the large matrices (embeddings, attention, MLP, output); norms, biases and
          the folded modulation vectors are always F32. Default f32.
-         q4_0 (4.5 bits per value) keeps the token embedding and output at q8_0.
+         q4_0 (4.5 bits per value) keeps the token embedding and output at q8_0. bf16 rounds
+         float32 values to nearest (ties to even) and keeps bfloat16 ones exactly.
 
 The adaLN conditioning is folded at timestep 0 in float64: every layer's shift/scale/gate vectors
 become constants (blk.N.modulation, output_modulation). The mask token "<|mask|>" is added as the
@@ -333,7 +334,7 @@ def main(argv=None):
     ap.add_argument("--tokenizer", required=True, metavar="TOK_DIR",
                     help="folder with vocab.json + merges.txt or encoder.json + vocab.bpe")
     ap.add_argument("-o", "--output", required=True, metavar="OUT.gguf", help="GGUF file to write")
-    ap.add_argument("--type", default="f32", choices=("f32", "f16", "q8_0", "q4_0"),
+    ap.add_argument("--type", default="f32", choices=("f32", "f16", "bf16", "q8_0", "q4_0"),
                     help="storage of the large matrices (default f32)")
     ap.add_argument("--name", default=None, help="general.name (default: the name of HF_DIR)")
     args = ap.parse_args(argv)

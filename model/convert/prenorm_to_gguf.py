@@ -5,7 +5,7 @@
 # of model/QWEN.md. Depends on the Python standard library and numpy only.
 """Convert a Qwen-family diffusion checkpoint to a bd3lm GGUF file (model/QWEN.md).
 
-usage: prenorm_to_gguf.py HF_DIR -o OUT.gguf [--type f32|f16|q8_0|q4_0] [--ctx N] [--name NAME]
+usage: prenorm_to_gguf.py HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0] [--ctx N] [--name NAME]
        [--tokenizer TOKENIZER.json] [--mask-id ID] [--block-length B] [--logit-shift 0|1]
 
 HF_DIR holds config.json, the weights (model.safetensors, or model.safetensors.index.json and its
@@ -13,7 +13,8 @@ shards; BF16, F16 or F32) and tokenizer.json (or give --tokenizer). The family's
 are chosen from config.json: SDAR (block_size, no logit shift), Fast-dLLM v2 (bd_size, logit
 shift, sub-blocks of 8), Dream (no block length: global, logit shift). --type sets the storage of
 the large matrices (embeddings, projections, MLP, output); norms and biases stay F32.
-q4_0 (4.5 bits per value) keeps the token embedding and output at q8_0.
+q4_0 (4.5 bits per value) keeps the token embedding and output at q8_0. bf16 keeps the published
+BF16 weights exactly.
 """
 
 import argparse
@@ -352,7 +353,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="prenorm_to_gguf.py", description=__doc__.split("\n")[0])
     ap.add_argument("hf_dir", metavar="HF_DIR")
     ap.add_argument("-o", "--output", required=True, metavar="OUT.gguf")
-    ap.add_argument("--type", default="f32", choices=("f32", "f16", "q8_0", "q4_0"))
+    ap.add_argument("--type", default="f32", choices=("f32", "f16", "bf16", "q8_0", "q4_0"))
     ap.add_argument("--ctx", type=int, default=4096, help="context window of the file (default 4096)")
     ap.add_argument("--name", default=None)
     ap.add_argument("--tokenizer", default=None, metavar="TOKENIZER.json")

