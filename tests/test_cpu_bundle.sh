@@ -28,5 +28,16 @@ printf '%s\n' "$out" | grep -q "^bundle: 1 passed, 0 failed$" || fail "run.sh te
 out=$(cd / && env -i /bin/sh "$B/run.sh" tests test_absent 2>&1)
 printf '%s\n' "$out" | grep -q "^bundle: 0 passed, 1 failed$" || fail "a test program absent from the bundle passed"
 (cd / && env -i /bin/sh "$B/run.sh" bogus > /dev/null 2>&1) && fail "run.sh accepted an unknown mode"
+# the scaling mode on a small model: the CPU, the kernels, one bench per thread count, a summary
+M=$BUILD/fixtures/ops_f32.gguf
+if [ -f "$M" ]; then
+    M=$(cd "$(dirname "$M")" && pwd)/$(basename "$M")
+    out=$(cd / && env -i KERNEL_SECONDS=0.001 /bin/sh "$B/run.sh" scaling "$M" "1 2" 2>&1) || fail "run.sh scaling failed: $(printf '%s' "$out" | tail -n 5)"
+    for w in "^== cpu" "^vector extensions:" "^== quant_isa" "gave the same floats" "^threads 1, usable CPUs" "^threads 2, usable CPUs"; do
+        printf '%s\n' "$out" | grep -q -- "$w" || fail "run.sh scaling output lacks '$w'"
+    done
+    rows=$(printf '%s\n' "$out" | sed -n '/^== summary/,$p' | grep -c '^ *[12]  *[0-9.][0-9.]*  *[0-9.][0-9.]*  *[0-9.][0-9.]*  *[0-9.][0-9.]*$')
+    [ "$rows" = 2 ] || fail "run.sh scaling summary has $rows rows of figures, not 2: $(printf '%s' "$out" | tail -n 4)"
+fi
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "cpu bundle checks passed"

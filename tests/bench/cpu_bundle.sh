@@ -66,6 +66,7 @@ cat > "$OUT/run.sh" <<'EOF'
 #                                        the CPU and kernels, then bd3 bench -q -t N -m MODEL for each N
 # BD3_MAX_ISA=avx2 (or avx-vnni, avx512, portable) before any of these caps the kernels' instruction
 # set, to compare them on one machine; bd3 bench names the one in use.
+# KERNEL_SECONDS: seconds per figure of quant_isa in the scaling mode (default 0.1).
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 # unpack the compressed libraries once
@@ -129,12 +130,20 @@ scaling)
     [ -r "$model" ] || { echo "cannot read $model" >&2; exit 1; }
     cpu
     echo "== quant_isa"
-    run "$DIR/quant_isa" 0.1
+    run "$DIR/quant_isa" "${KERNEL_SECONDS:-0.1}"
     status=0
+    summary="threads  sgemm GFLOP/s  forward GFLOP/s  continue tokens/s (cache)  (no cache)"
     for n in $threads; do
         echo "== bd3 bench -q -t $n -m $model $*"
-        run "$DIR/bd3" bench -q -t "$n" -m "$model" "$@" || status=1
+        out=$(run "$DIR/bd3" bench -q -t "$n" -m "$model" "$@") || status=1
+        printf '%s\n' "$out"
+        summary="$summary
+$(printf '%s\n' "$out" | awk -v n="$n" '$1 == "sgemm" { s = $2 } $1 == "forward" && $3 == "GFLOP/s," { f = $2 }
+    $1 == "continue" && $3 == "tokens/s" { c = $2; u = $7 }
+    END { printf "%7s  %13s  %15s  %25s  %10s", n, s, f, c, u }')"
     done
+    echo "== summary (the lines above are the figures)"
+    printf '%s\n' "$summary"
     exit $status ;;
 *)
     echo "usage: sh run.sh [tests [NAME...] | bd3 ARGS... | cpu | kernels [SECONDS] | scaling MODEL \"N...\" [BENCH ARGS...]]" >&2
