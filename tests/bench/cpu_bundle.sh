@@ -9,7 +9,7 @@ BUILD=${BUILD:-build}
 OUT=$1
 PROGRAMS="bd3"
 # engine tests: instruction-set variants, threads, forward pass against float64 references
-TESTS="test_quant test_kernels test_pool test_forward test_ops test_fit test_infill_cache test_prenorm"
+TESTS="test_quant test_bf16 test_kernels test_pool test_forward test_ops test_fit test_infill_cache test_prenorm"
 [ -x "$BUILD/bd3" ] || { echo "$BUILD/bd3 not built (make)" >&2; exit 1; }
 mkdir -p "$OUT/tests"
 cp "$BUILD/bd3" "$OUT/bd3"
