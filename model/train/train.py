@@ -361,16 +361,16 @@ def cmd_train(a):
     left_out = torch.zeros((), dtype=torch.long, device=dev)
     static_fn = static_loss
     if cuda and hasattr(torch, "compile") and not a.no_compile:
-        static_fn = torch.compile(static_loss, dynamic=False)
+        static_fn = torch.compile(static_loss, dynamic=False, mode=a.compile_mode)
     if a.head == "full":
         trunk_fn = None
         loss_fn = group_loss
         if cuda and hasattr(torch, "compile") and not a.no_compile:
-            loss_fn = torch.compile(group_loss, dynamic=False)
+            loss_fn = torch.compile(group_loss, dynamic=False, mode=a.compile_mode)
     else:
         trunk_fn = trunk
         if cuda and hasattr(torch, "compile") and not a.no_compile:
-            trunk_fn = torch.compile(trunk, dynamic=False)
+            trunk_fn = torch.compile(trunk, dynamic=False, mode=a.compile_mode)
 
     def quick_eval(tag):
         res = {}
@@ -712,6 +712,9 @@ def main(argv=None):
     p.add_argument("--quick-rows", type=int, default=32, help="rows per valid file in periodic evals")
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--no-flex", action="store_true")
+    p.add_argument("--compile-mode", default=None,
+                   choices=("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
+                   help="torch.compile mode of the compiled step (reduce-overhead: CUDA graphs)")
     p.add_argument("--head", default="masked", choices=("fused", "masked", "static", "full"),
                    help="output layer and loss: plain at masked rows (fastest measured on the H200), fused "
                         "chunked linear + cross-entropy at masked rows (least memory), static (a fixed "
