@@ -32,6 +32,12 @@ static void parts_stage(const char *what)
     printf("%-40s rss %8.1f MiB  peak %8.1f MiB\n", what, rss, hwm);
 }
 
+/* One buffer of the context: what, its MiB, a note. */
+static void parts_line(const char *what, double bytes, const char *note)
+{
+    printf("  %-28s %8.2f MiB  %s\n", what, bytes / MIB, note);
+}
+
 static size_t parts_matrix(const model_matrix *w)
 {
     return w->f32 ? 0 : quant_matrix_bytes(&w->q);
@@ -89,18 +95,35 @@ int main(int argc, char **argv)
     }
     const bd3_hparams *hp = &m->hp;
     size_t N = (size_t)hp->n_ctx, L = (size_t)hp->n_layer, KD = (size_t)c->kv_dim, V = (size_t)hp->n_vocab;
-    size_t kv = 3 * L * N * KD * sizeof(float);
-    size_t win = 0;
-    /* keys and transposed values of every layer and head: ld_scores x head_dim int8, float scales
-       per 32 (the matrices get their shapes when filled) */
-    if (c->win.pk)
-        win = 2 * L * (size_t)hp->n_head * (size_t)c->ld_scores * (size_t)hp->head_dim *
-              (QUANT_TILE_BYTES + QUANT_TILE * sizeof(float)) / QUANT_TILE_BYTES;
-    printf("context %.1f MiB: KV cache (k, k_rot, v) %.1f MiB, window cache packed %.1f MiB, float values "
-           "%s, scratch and the rest %.1f MiB\n",
-           c->bytes / MIB, kv / MIB, win / MIB,
-           c->win.v && c->win.v != c->kv.k_rot ? "own buffer" : "in k_rot",
-           (c->bytes - kv - win - (c->win.v && c->win.v != c->kv.k_rot ? L * N * KD * 4 : 0)) / MIB);
+    size_t D = (size_t)hp->n_embd, F = (size_t)hp->n_ff, R = (size_t)c->row_chunk, Q = (size_t)c->q_dim;
+    size_t K = F > Q ? F : (Q > D ? Q : D), H = (size_t)hp->n_head, hd = (size_t)hp->head_dim;
+    size_t T = (size_t)c->n_threads, NP = (size_t)c->ld_scores, qc = (size_t)c->q_chunk;
+    size_t qr = qc > hd ? qc : hd;
+    /* packed int8 matrix of n values: values and one float scale per 32 */
+    size_t kv = 3 * L * N * KD * sizeof(float), win = 0, att = 0, xq = 0;
+    if (c->win.pk) win = 2 * L * H * NP * hd * 36 / 32;
+    if (c->att_k) att = 2 * H * NP * hd * 36 / 32 + T * qr * NP * (1 + 2 * 4 / 32) + T * hd * NP * 4;
+    if (c->xq) xq = R * K + 2 * R * (K / 32 + 1) * 4;
+    printf("context %.1f MiB at bd3_ctx_new:\n", c->bytes / MIB);
+    char what[64];
+    parts_line("KV cache k, k_rot, v", (double)kv, "3 x n_layer x n_ctx x kv_dim floats");
+    parts_line("window cache, packed", (double)win,
+               c->win.v_own ? "values in a buffer of their own" : "its float32 rows live in k_rot");
+    parts_line("x [n_ctx, D]", (double)(N * D * 4), "residual stream");
+    parts_line("qkv [n_ctx, Q + 2 KD]", (double)(N * (Q + 2 * KD) * 4), "attention output in place of q");
+    snprintf(what, sizeof what, "a, proj [%zu, D]", R);
+    parts_line(what, (double)(2 * R * D * 4), "one chunk of rows");
+    snprintf(what, sizeof what, "%s [%zu, F]", c->ff2 ? "ff, ff2" : "ff", R);
+    parts_line(what, (double)((c->ff2 ? 2 : 1) * R * F * 4), "one chunk of rows");
+    snprintf(what, sizeof what, "xq, xd, xs [%zu rows]", R);
+    parts_line(what, (double)xq, "int8 input of a product");
+    snprintf(what, sizeof what, "scores [%zu, %zu, %zu]", T, qc, NP);
+    parts_line(what, (double)(T * qc * NP * 4), "attention probabilities");
+    parts_line("int8 attention buffers", (double)att, "packed keys, values, queries");
+    parts_line("rope tables, ids, rest",
+               (double)(c->bytes - kv - win - N * D * 4 - N * (Q + 2 * KD) * 4 - 2 * R * D * 4 -
+                        (c->ff2 ? 2 : 1) * R * F * 4 - xq - T * qc * NP * 4 - att),
+               "");
     printf("logits of one chunk of %d rows: %.1f MiB\n", 32, 32.0 * V * 4 / MIB);
     parts_stage("context made");
     bd3_defaults def;
@@ -132,6 +155,7 @@ int main(int argc, char **argv)
     fh.steps = 0;
     fh.refresh = 32;
     parts_infill(c, &fh, hp, ids, conf, "infill window cache, refresh 32");
+    printf("context %.1f MiB after the operations (their buffers kept in the context)\n", c->bytes / MIB);
     free(ids);
     free(out);
     free(conf);
