@@ -64,7 +64,8 @@ struct bd3_ctx {
     int q_dim;            /* Q = n_head * head_dim: query width (D for the DiT) */
     int kv_dim;           /* KD = n_head_kv * head_dim: key and value width (D for the DiT) */
     float *qkv;           /* [n_ctx, Q + 2 KD] q | k | v of each row; the attention output o, heads
-                             side by side, then takes the place of q */
+                             side by side, then takes the place of q; after the layers, the logits
+                             of the operations' model calls (ops_logits) */
     float *proj;          /* [R, D] output of a projection before gating, one chunk of rows */
     float *ff;            /* [R, F] MLP hidden activations (pre-norm: the gate), one chunk of rows */
     float *ff2;           /* [R, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */

@@ -110,8 +110,12 @@ void *ops_work(bd3_ctx *c, enum ops_slot slot, size_t count, size_t size)
 
 float *ops_logits(bd3_ctx *c, int rows)
 {
-    const int V = bd3_model_hparams(bd3_ctx_model(c))->n_vocab;
-    return ops_work(c, OPS_W_LOGITS, (size_t)rows * (size_t)V, sizeof(float));
+    const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
+    const size_t n = (size_t)rows * (size_t)hp->n_vocab;
+    /* the forward pass's q | k | v rows are free once its layers are done, which is when the output
+       layer writes the logits, and every operation reads a call's logits before the next call */
+    if (n <= (size_t)hp->n_ctx * (size_t)(c->q_dim + 2 * c->kv_dim)) return c->qkv;
+    return ops_work(c, OPS_W_LOGITS, n, sizeof(float));
 }
 
 bd3_status ops_sampler(bd3_ctx *c, const bd3_sampler_params *p, sampler **out)

@@ -29,7 +29,8 @@ bd3_status ops_check_window(const bd3_ctx *c, const int32_t *ids, int n);
  * run inside another (infill in revise and fit, the span NELBO in fit) uses slots the outer one
  * leaves alone. */
 enum ops_slot {
-    OPS_W_LOGITS,   /* [rows, n_vocab] float: logits of a chunk of rows or of a block */
+    OPS_W_LOGITS,   /* [rows, n_vocab] float: logits of a chunk of rows or of a block, when the
+                       forward pass's q | k | v buffer cannot hold them (ops_logits) */
     OPS_W_CONF,     /* float: infill's own confidences [n_ctx], continue's [max_new] */
     OPS_W_ACTIVE,   /* [n_ctx] int: infill's masked positions, continue's sub-block rows */
     OPS_W_CLASSES,  /* [n_vocab] uint8: token classes (ops_token_class) */
@@ -50,7 +51,9 @@ enum ops_slot {
 
 /* Slot slot of count items of size bytes (forward_work); NULL when out of memory. */
 void *ops_work(bd3_ctx *c, enum ops_slot slot, size_t count, size_t size);
-/* Logits for rows rows of the context's vocabulary ([rows, n_vocab]) in OPS_W_LOGITS. */
+/* Room for the logits of rows rows ([rows, n_vocab]) that a model call of the context writes:
+ * the forward pass's q | k | v buffer when they fit (so valid until the next model call; an
+ * operation reads them before it makes another), else OPS_W_LOGITS. */
 float *ops_logits(bd3_ctx *c, int rows);
 /* The context's sampler set up for p (made at the first call, reset at the next); BD3_E_ARG when
  * p is out of range. */
