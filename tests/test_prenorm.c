@@ -282,6 +282,48 @@ static void test_prenorm_cache_matches_block_causal_passes(void **state)
     }
 }
 
+/* The pre-norm layers in chunks of rows (norms, q/k/v, output projection, SwiGLU MLP, output
+ * layer; the attention output in place of the queries) give exactly the logits of all rows at
+ * once: global and block-causal passes over whole and odd lengths, and KV-cache calls. */
+static void test_prenorm_row_chunks_give_identical_logits(void **state)
+{
+    (void)state;
+    pn_opts o;
+    pn_opts_init(&o);
+    o.kv_heads = 1;
+    o.bias = 1;
+    o.qk_norm = 1;
+    bd3_model *m = NULL;
+    assert_int_equal(pn_load(&o, &m, NULL, 0), BD3_OK);
+    bd3_ctx *whole = NULL, *chunked = NULL;
+    assert_int_equal(bd3_ctx_new(m, 2, &whole), BD3_OK);
+    assert_int_equal(bd3_ctx_new(m, 2, &chunked), BD3_OK);
+    int32_t ids[PN_CTX];
+    for (int i = 0; i < PN_CTX; i++) ids[i] = (i * 7 + 3) % (PN_V - 1);
+    float a[PN_CTX * PN_V], b[PN_CTX * PN_V];
+    const int chunks[2] = {4, 12};
+    for (int k = 0; k < 2; k++) {
+        chunked->row_chunk = chunks[k];
+        const int lens[2] = {PN_CTX, 13};
+        for (int t = 0; t < 2; t++)
+            for (int block = 0; block <= PN_B; block += PN_B) {
+                assert_int_equal(bd3_forward(whole, ids, lens[t], block, a), BD3_OK);
+                assert_int_equal(bd3_forward(chunked, ids, lens[t], block, b), BD3_OK);
+                assert_memory_equal(a, b, (size_t)lens[t] * PN_V * sizeof *a);
+            }
+        bd3_cache_clear(whole);
+        bd3_cache_clear(chunked);
+        assert_int_equal(bd3_cache_commit(whole, ids, 8), BD3_OK);
+        assert_int_equal(bd3_cache_commit(chunked, ids, 8), BD3_OK);
+        assert_int_equal(bd3_cache_forward(whole, ids + 8, 8, a), BD3_OK);
+        assert_int_equal(bd3_cache_forward(chunked, ids + 8, 8, b), BD3_OK);
+        assert_memory_equal(a, b, (size_t)8 * PN_V * sizeof *a);
+    }
+    bd3_ctx_free(whole);
+    bd3_ctx_free(chunked);
+    bd3_model_free(m);
+}
+
 /* Progress of a continuation: the block canvas after every model call. */
 typedef struct pn_watch {
     int calls;      /* callbacks seen with a block canvas */
@@ -385,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_prenorm_rejects_partial_biases_and_bad_heads),
         cmocka_unit_test(test_prenorm_logit_shift_reads_the_row_before),
         cmocka_unit_test(test_prenorm_cache_matches_block_causal_passes),
+        cmocka_unit_test(test_prenorm_row_chunks_give_identical_logits),
         cmocka_unit_test(test_prenorm_sub_blocks_are_denoised_left_to_right),
         cmocka_unit_test(test_prenorm_never_draws_control_tokens),
     };
