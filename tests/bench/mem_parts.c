@@ -124,7 +124,8 @@ int main(int argc, char **argv)
                (double)(c->bytes - kv - win - N * D * 4 - N * (Q + 2 * KD) * 4 - 2 * R * D * 4 -
                         (c->ff2 ? 2 : 1) * R * F * 4 - xq - T * qc * NP * 4 - att),
                "");
-    printf("logits of one chunk of %d rows: %.1f MiB\n", 32, 32.0 * V * 4 / MIB);
+    printf("logits of one chunk of %d rows: %.1f MiB (the operations put them in qkv when they fit)\n", 32,
+           32.0 * V * 4 / MIB);
     parts_stage("context made");
     bd3_defaults def;
     bd3_model_defaults(m, &def);
