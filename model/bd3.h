@@ -192,8 +192,8 @@ typedef struct bd3_sampler_params {
  * `bd3 bench` reports the cost at several R. Its float32 keys and values live in the KV cache's
  * buffer of rotated keys, which the next KV-cache call rotates again from the raw keys (the KV
  * cache itself is kept); with int8 attention the keys and values are also held packed (8 bits per
- * value: 6.8 MiB for the default model, 20 MiB for a 12-layer, 768-wide one, allocated by
- * bd3_ctx_new). Float32 attention (a float32 or pre-norm context) over a window of more than
+ * value: 6.8 MiB for the default model, 20 MiB for a 12-layer, 768-wide one, allocated by the
+ * first refresh and kept by the context). Float32 attention (a float32 or pre-norm context) over a window of more than
  * n_ctx / 2 tokens keeps the values in a buffer of their own, n_layer * n_ctx * n_embd floats,
  * allocated by the first such window and kept by the context. */
 void bd3_sampler_params_init(bd3_sampler_params *p);

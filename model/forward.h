@@ -41,7 +41,8 @@ struct wincache {
                           n_ctx / 2 rows; NULL until one came */
     int n;             /* rows held; 0 when it holds nothing */
     quant_matrix *pk;  /* [n_layer * H] int8 attention: each layer's and head's keys packed
-                          (keys x hd), or NULL when the context has no int8 attention */
+                          (keys x hd), made by the first packed window; NULL before, and always
+                          when the context has no int8 attention */
     quant_matrix *pvt; /* [n_layer * H] the values transposed and packed (hd x keys) */
     int packed;        /* 1 when pk and pvt hold the last refresh's keys and values */
 };
@@ -215,13 +216,14 @@ long kvcache_reuse(bd3_ctx *c, const int32_t *prompt, long n_full, int block_len
 
 /* ---- window cache (wincache.c) ---- */
 
-/* Allocates the cache's packed buffers (int8 contexts; the KV cache is allocated first); frees
- * them and the values' own buffer. */
+/* Sets the window cache up empty (its buffers are made by the first window that needs them: the
+ * KV cache is allocated first); frees its buffers. */
 bd3_status wincache_init(bd3_ctx *c);
 void wincache_free(bd3_ctx *c);
 /* Before a refresh of n rows: the window cache takes k_rot over from the KV cache and lays out
- * its rows for a window of n (packed when the int8 attention takes it), making the values' own
- * buffer when they need it the first time (BD3_E_NOMEM when that fails). */
+ * its rows for a window of n (packed when the int8 attention takes it), making the packed keys and
+ * values or the values' own buffer when they are needed the first time (BD3_E_NOMEM when that
+ * fails). */
 bd3_status wincache_claim(bd3_ctx *c, int n);
 /* Stores layer l's rotated keys (unless packed) and values of n rows (rows of ld floats) at window
  * rows pos0.., or at active[i] when active is non-NULL. */

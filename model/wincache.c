@@ -16,30 +16,51 @@ bd3_status wincache_init(bd3_ctx *c)
     c->win.v = c->kv.k_rot + (size_t)hp->n_layer * (size_t)(hp->n_ctx / 2) * (size_t)c->kv_dim;
     c->win.ld_layer = hp->n_ctx / 2;
     c->win.v_own = NULL; /* made by the first window that needs it (wincache_claim) */
+    c->win.pk = NULL;    /* so are the packed keys and values */
+    c->win.pvt = NULL;
     c->win.n = 0;
     c->win.packed = 0;
-    if (!wincache_int8(c)) return BD3_OK;
-    /* packed keys and values for the int8 attention of the DiT backbone's steps (the pre-norm
-       backbone's window steps attend in float32) */
-    const int LH = hp->n_layer * hp->n_head, hd = hp->n_embd / hp->n_head, NP = c->ld_scores;
-    c->win.pk = calloc((size_t)LH, sizeof *c->win.pk);
-    c->win.pvt = calloc((size_t)LH, sizeof *c->win.pvt);
-    if (!c->win.pk || !c->win.pvt) return BD3_E_NOMEM;
-    for (int i = 0; i < LH; i++)
-        if (forward_alloc_packed(&c->win.pk[i], NP / QUANT_TILE, hd / QUANT_BLOCK, &c->bytes) ||
-            forward_alloc_packed(&c->win.pvt[i], (hd + QUANT_TILE - 1) / QUANT_TILE, NP / QUANT_BLOCK,
-                                 &c->bytes))
-            return BD3_E_NOMEM;
     return BD3_OK;
 }
 
-void wincache_free(bd3_ctx *c)
+/* Frees the packed keys and values (NULL arrays are fine). */
+static void wincache_free_packed(bd3_ctx *c)
 {
     const int LH = c->m->hp.n_layer * c->m->hp.n_head;
     for (int i = 0; c->win.pk && i < LH; i++) quant_matrix_free(&c->win.pk[i]);
     for (int i = 0; c->win.pvt && i < LH; i++) quant_matrix_free(&c->win.pvt[i]);
     free(c->win.pk);
     free(c->win.pvt);
+    c->win.pk = NULL;
+    c->win.pvt = NULL;
+}
+
+/* Allocates the packed keys and values for the int8 attention of the DiT backbone's windows (the
+ * pre-norm backbone's window steps attend in float32): every layer's and head's keys (keys x hd)
+ * and values transposed (hd x keys). BD3_E_NOMEM leaves none. */
+static bd3_status wincache_alloc_packed(bd3_ctx *c)
+{
+    const bd3_hparams *hp = &c->m->hp;
+    const int LH = hp->n_layer * hp->n_head, hd = hp->n_embd / hp->n_head, NP = c->ld_scores;
+    const size_t bytes0 = c->bytes;
+    c->win.pk = calloc((size_t)LH, sizeof *c->win.pk);
+    c->win.pvt = calloc((size_t)LH, sizeof *c->win.pvt);
+    bd3_status st = c->win.pk && c->win.pvt ? BD3_OK : BD3_E_NOMEM;
+    for (int i = 0; i < LH && st == BD3_OK; i++)
+        if (forward_alloc_packed(&c->win.pk[i], NP / QUANT_TILE, hd / QUANT_BLOCK, &c->bytes) ||
+            forward_alloc_packed(&c->win.pvt[i], (hd + QUANT_TILE - 1) / QUANT_TILE, NP / QUANT_BLOCK,
+                                 &c->bytes))
+            st = BD3_E_NOMEM;
+    if (st != BD3_OK) {
+        wincache_free_packed(c);
+        c->bytes = bytes0;
+    }
+    return st;
+}
+
+void wincache_free(bd3_ctx *c)
+{
+    wincache_free_packed(c);
     free(c->win.v_own);
 }
 
@@ -51,6 +72,7 @@ bd3_status wincache_claim(bd3_ctx *c, int n)
     c->win.packed = 0;
     c->kv.rot_stale = 1; /* the window cache's rows go to the rotated-key buffer */
     if (wincache_int8(c) && n >= FORWARD_Q_ATT_ROWS) { /* packed: keys from each pass's own rows */
+        if (!c->win.pk && wincache_alloc_packed(c) != BD3_OK) return BD3_E_NOMEM;
         c->win.ld_layer = hp->n_ctx;
         c->win.k = NULL;
         c->win.v = c->kv.k_rot;

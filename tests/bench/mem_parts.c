@@ -101,14 +101,13 @@ int main(int argc, char **argv)
     size_t qr = qc > hd ? qc : hd;
     /* packed int8 matrix of n values: values and one float scale per 32 */
     size_t kv = 3 * L * N * KD * sizeof(float), win = 0, att = 0, xq = 0;
-    if (c->win.pk) win = 2 * L * H * NP * hd * 36 / 32;
+    if (c->att_k && !hp->prenorm) win = 2 * L * H * NP * hd * 36 / 32; /* made by the first refresh */
     if (c->att_k) att = 2 * H * NP * hd * 36 / 32 + T * qr * NP * (1 + 2 * 4 / 32) + T * hd * NP * 4;
     if (c->xq) xq = R * K + 2 * R * (K / 32 + 1) * 4;
-    printf("context %.1f MiB at bd3_ctx_new:\n", c->bytes / MIB);
+    printf("context %.1f MiB at bd3_ctx_new, then:\n", c->bytes / MIB);
     char what[64];
     parts_line("KV cache k, k_rot, v", (double)kv, "3 x n_layer x n_ctx x kv_dim floats");
-    parts_line("window cache, packed", (double)win,
-               c->win.v_own ? "values in a buffer of their own" : "its float32 rows live in k_rot");
+    parts_line("window cache, packed", (double)win, "made by the first refresh; float32 rows in k_rot");
     parts_line("x [n_ctx, D]", (double)(N * D * 4), "residual stream");
     parts_line("qkv [n_ctx, Q + 2 KD]", (double)(N * (Q + 2 * KD) * 4), "attention output in place of q");
     snprintf(what, sizeof what, "a, proj [%zu, D]", R);
@@ -121,7 +120,7 @@ int main(int argc, char **argv)
     parts_line(what, (double)(T * qc * NP * 4), "attention probabilities");
     parts_line("int8 attention buffers", (double)att, "packed keys, values, queries");
     parts_line("rope tables, ids, rest",
-               (double)(c->bytes - kv - win - N * D * 4 - N * (Q + 2 * KD) * 4 - 2 * R * D * 4 -
+               (double)(c->bytes - kv - N * D * 4 - N * (Q + 2 * KD) * 4 - 2 * R * D * 4 -
                         (c->ff2 ? 2 : 1) * R * F * 4 - xq - T * qc * NP * 4 - att),
                "");
     printf("logits of one chunk of %d rows: %.1f MiB (the operations put them in qkv when they fit)\n", 32,
