@@ -105,11 +105,14 @@ bd3_status bd3_detokenize(const bd3_model *m, const int32_t *ids, size_t n, char
 typedef struct bd3_ctx bd3_ctx;
 
 /* Allocates every buffer the forward pass needs for n_ctx tokens (the forward pass itself never
- * allocates). n_threads <= 0: one per CPU this process may use (bd3_cpu_count); at most 64. */
+ * allocates). The operations (infill, continue, revise, score, NELBO, fit...) keep their buffers
+ * and sampler in the context too, made by the first that needs each and then reused, as are the
+ * window cache's (bd3_sampler_params.refresh): after the first of each kind, operations allocate
+ * nothing. n_threads <= 0: one per CPU this process may use (bd3_cpu_count); at most 64. */
 bd3_status bd3_ctx_new(const bd3_model *m, int n_threads, bd3_ctx **out);
 void bd3_ctx_free(bd3_ctx *c); /* NULL is a no-op */
 const bd3_model *bd3_ctx_model(const bd3_ctx *c);
-size_t bd3_ctx_bytes(const bd3_ctx *c); /* bytes of run-time buffers and KV cache */
+size_t bd3_ctx_bytes(const bd3_ctx *c); /* bytes of run-time buffers and KV cache, so far */
 int bd3_ctx_threads(const bd3_ctx *c);  /* threads its passes run on, the caller's included */
 /* CPUs this process may run on (its affinity mask, as taskset or a cgroup sets it; else the CPUs
  * online), at least 1. */
@@ -235,7 +238,8 @@ typedef struct bd3_progress {
     int canvas_offset;  /* index of canvas[0] in the caller's token sequence */
 } bd3_progress;
 /* Return nonzero to cancel: the operation returns BD3_E_CANCELLED and leaves its outputs as they
- * were when it stopped. */
+ * were when it stopped. The callback must not run another operation on the same context (the
+ * running one is using the context's buffers). */
 typedef int (*bd3_step_fn)(void *user, const bd3_progress *p);
 
 /* ---- files -------------------------------------------------------------------------------- */
