@@ -507,6 +507,61 @@ static void test_sampler_reused_across_canvases_equals_fresh(void **state)
     }
 }
 
+/* A sampler reset to other parameters (after a ban, banned ids and classes) draws exactly as a
+ * fresh sampler with those parameters; a reset with bad parameters is refused and changes nothing. */
+static void test_sampler_reset_equals_fresh(void **state)
+{
+    (void)state;
+    bd3_sampler_params p;
+    bd3_sampler_params_init(&p);
+    p.kind = BD3_SAMPLE_CONFIDENCE;
+    p.steps = 3;
+    p.top_p = 0.5;
+    sampler *s;
+    assert_int_equal(sampler_new(CV, MASK, &p, &s), BD3_OK);
+    static uint8_t banned[CV];
+    static uint8_t tok_class[CV];
+    uint32_t allow[64];
+    for (int v = 0; v < CV; v++) banned[v] = v % 2, tok_class[v] = (uint8_t)(v % 3);
+    for (int i = 0; i < 64; i++) allow[i] = 1u;
+    sampler_ban(s, 2);
+    sampler_ban_many(s, banned);
+    sampler_set_classes(s, tok_class, allow);
+    int32_t a[64], b[64];
+    float ca[64], cb[64];
+    bd3_rng r;
+    bd3_rng_seed(&r, 9);
+    make_canvas(a, ca, 40);
+    fake_model f = {.fail_at = -1};
+    assert_int_equal(sampler_denoise(s, &r, a, ca, 40, fake_logits, &f, NULL, NULL, NULL), BD3_OK);
+    bd3_sampler_params q;
+    bd3_sampler_params_init(&q);
+    q.kind = BD3_SAMPLE_FIRST_HITTING;
+    q.temperature = 0.7;
+    bd3_sampler_params bad = q;
+    bad.top_p = 0.0;
+    assert_int_equal(sampler_reset(s, &bad), BD3_E_ARG);
+    assert_int_equal(sampler_reset(s, &q), BD3_OK);
+    sampler *fresh;
+    assert_int_equal(sampler_new(CV, MASK, &q, &fresh), BD3_OK);
+    for (int k = 0; k < 2; k++) {
+        sampler *t = k ? fresh : s;
+        int32_t *x = k ? b : a;
+        float *cx = k ? cb : ca;
+        bd3_rng_seed(&r, 21);
+        make_canvas(x, cx, 48);
+        fake_model g = {.fail_at = -1};
+        assert_int_equal(sampler_denoise(t, &r, x, cx, 48, fake_logits, &g, NULL, NULL, NULL), BD3_OK);
+    }
+    assert_memory_equal(a, b, 48 * sizeof *a);
+    assert_memory_equal(ca, cb, 48 * sizeof *ca);
+    int odd = 0; /* ids the banned list had kept out are drawn again */
+    for (int i = 0; i < 48; i++) odd += a[i] % 2;
+    assert_true(odd > 0);
+    sampler_free(s);
+    sampler_free(fresh);
+}
+
 /* With classes set, each position draws only tokens of the class it asks for (the fake model
  * prefers another token at most positions); a position left free draws anything. */
 static void test_sampler_classes_restrict_each_position(void **state)
@@ -921,6 +976,7 @@ int main(void)
         cmocka_unit_test(test_every_sampler_fills_all_masks_and_keeps_unmasked_tokens),
         cmocka_unit_test(test_sampler_classes_restrict_each_position),
         cmocka_unit_test(test_sampler_reused_across_canvases_equals_fresh),
+        cmocka_unit_test(test_sampler_reset_equals_fresh),
         cmocka_unit_test(test_denoise_is_deterministic_per_seed),
         cmocka_unit_test(test_ordered_sampler_unmasks_schedule_count_per_step),
         cmocka_unit_test(test_threshold_keeps_every_confident_draw_in_one_step),
