@@ -256,6 +256,14 @@ static void forward_linear_f32(bd3_ctx *c, int n, int n_out, int n_in, const flo
     pool_run(c->pool, (n_out + part - 1) / part, forward_lin_task, &j);
 }
 
+/* Rows per task of a row-wise loop over n rows: FORWARD_ROWS_PER_TASK, fewer when that would
+   leave threads idle (a call of a few rows). Each row's result is the same whatever the split. */
+static int forward_rows_per_task(const bd3_ctx *c, int n)
+{
+    int T = pool_threads(c->pool), r = (n + T - 1) / T;
+    return r < 1 ? 1 : r < FORWARD_ROWS_PER_TASK ? r : FORWARD_ROWS_PER_TASK;
+}
+
 typedef struct forward_q_job {
     bd3_ctx *c;            /* context (quantized input in xq, xd, xs) */
     const quant_matrix *w; /* the matrix */
@@ -268,14 +276,14 @@ typedef struct forward_q_job {
     float beta;            /* 0 or 1 */
     float *y;              /* [n, n_out] output rows of ldy */
     int ldy;               /* row stride of y */
+    int per_task;          /* rows per quantization task */
 } forward_q_job;
 
 static void forward_quant_task(void *arg, int t, int tid)
 {
     (void)tid;
     const forward_q_job *j = arg;
-    int r0 = t * FORWARD_ROWS_PER_TASK,
-        rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
+    int r0 = t * j->per_task, rows = j->n - r0 < j->per_task ? j->n - r0 : j->per_task;
     size_t k = (size_t)j->w->cols, nb = k / QUANT_BLOCK;
     quant_rows(j->x + (size_t)r0 * j->ldx, rows, (int)k, j->ldx, j->c->xq + r0 * k, j->c->xd + r0 * nb,
                j->c->xs + r0 * nb);
@@ -309,14 +317,14 @@ typedef struct forward_b_job {
     float beta;         /* 0 or 1 */
     float *y;           /* [n, n_out] output rows of ldy */
     int ldy;            /* row stride of y */
+    int per_task;       /* rows per rounding task */
 } forward_b_job;
 
 static void forward_bround_task(void *arg, int t, int tid)
 {
     (void)tid;
     const forward_b_job *j = arg;
-    int r0 = t * FORWARD_ROWS_PER_TASK,
-        rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
+    int r0 = t * j->per_task, rows = j->n - r0 < j->per_task ? j->n - r0 : j->per_task;
     bf16_round_rows(j->x + (size_t)r0 * j->ldx, rows, j->n_in, j->ldx, j->c->xb + (size_t)r0 * j->n_in,
                     j->n_in);
 }
@@ -349,7 +357,8 @@ static void forward_linear_bf16(bd3_ctx *c, int n, int n_out, int n_in, const fl
                        .beta = beta,
                        .y = y,
                        .ldy = ldy};
-    pool_run(c->pool, (n + FORWARD_ROWS_PER_TASK - 1) / FORWARD_ROWS_PER_TASK, forward_bround_task, &j);
+    j.per_task = forward_rows_per_task(c, n);
+    pool_run(c->pool, (n + j.per_task - 1) / j.per_task, forward_bround_task, &j);
     j.panel = n < FORWARD_B_PANEL ? n : FORWARD_B_PANEL;
     j.n_panels = (n + j.panel - 1) / j.panel;
     int n_tiles = (n_out + BF16_TILE - 1) / BF16_TILE;
@@ -379,7 +388,8 @@ void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int 
     }
     int T = pool_threads(c->pool);
     forward_q_job j = {.c = c, .w = &w->q, .x = x, .ldx = ldx, .n = n, .beta = beta, .y = y, .ldy = ldy};
-    pool_run(c->pool, (n + FORWARD_ROWS_PER_TASK - 1) / FORWARD_ROWS_PER_TASK, forward_quant_task, &j);
+    j.per_task = forward_rows_per_task(c, n);
+    pool_run(c->pool, (n + j.per_task - 1) / j.per_task, forward_quant_task, &j);
     j.panel = n < FORWARD_Q_PANEL ? n : FORWARD_Q_PANEL;
     j.n_panels = (n + j.panel - 1) / j.panel;
     /* about four tasks per thread in all, so that threads finishing early take more */
@@ -573,14 +583,14 @@ typedef struct forward_rows_job {
     float eps;                      /* norm epsilon */
     int stride, n_head, hd, pos0;   /* rope */
     const float *cos_tab, *sin_tab; /* rope tables */
+    int per_task;                   /* rows per task (set by forward_rows) */
 } forward_rows_job;
 
 static void forward_rows_task(void *arg, int t, int tid)
 {
     (void)tid;
     const forward_rows_job *j = arg;
-    int r0 = t * FORWARD_ROWS_PER_TASK,
-        rows = j->n - r0 < FORWARD_ROWS_PER_TASK ? j->n - r0 : FORWARD_ROWS_PER_TASK;
+    int r0 = t * j->per_task, rows = j->n - r0 < j->per_task ? j->n - r0 : j->per_task;
     size_t off = (size_t)r0 * j->d;
     switch (j->op) {
     case FORWARD_NORM: kern_norm_mod(j->x + off, rows, j->d, j->eps, j->w, j->p1, j->p2, j->out + off); break;
@@ -603,7 +613,8 @@ static void forward_rows_task(void *arg, int t, int tid)
 
 static void forward_rows(bd3_ctx *c, forward_rows_job *j)
 {
-    pool_run(c->pool, (j->n + FORWARD_ROWS_PER_TASK - 1) / FORWARD_ROWS_PER_TASK, forward_rows_task, j);
+    j->per_task = forward_rows_per_task(c, j->n);
+    pool_run(c->pool, (j->n + j->per_task - 1) / j->per_task, forward_rows_task, j);
 }
 
 static void forward_norm(bd3_ctx *c, const float *x, int n, const float *w, const float *shift,

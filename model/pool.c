@@ -1,26 +1,45 @@
-/* pool.c: worker threads for the forward pass's parallel loops (see pool.h). Workers sleep on a
- * condition variable between loops. Depends on libc and POSIX threads only. */
+/* pool.c: worker threads for the forward pass's parallel loops (see pool.h). Between loops a
+ * worker spins a short while on the loop counter, then sleeps on a condition variable. Depends on
+ * libc and POSIX threads only. */
 #include "pool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a thread spins before it sleeps, waiting for the next loop (workers) or for the last
+ * task of a loop (the caller). A forward pass runs a few loops per layer with short serial parts
+ * between them: spinning across those gaps spares the wake-up of a sleeping thread, which costs
+ * tens of microseconds per loop, more than a small call's loop takes on a core. */
+#define POOL_SPIN_NS 200000L
+#define POOL_SPIN_CHECK 64 /* spins between clock readings */
+
+/* The body of one loop. Loop g lives in slot g & 1 so that a worker late for loop g never reads
+ * fields that the caller is writing for loop g + 1. */
+typedef struct pool_loop {
+    _Atomic(pool_fn) fn; /* loop body */
+    _Atomic(void *) arg; /* its argument */
+    atomic_int n_tasks;  /* tasks in the loop */
+} pool_loop;
 
 struct pool {
-    int n_threads;        /* threads running tasks, caller included */
-    pthread_t *workers;   /* [n_threads - 1] */
-    int n_started;        /* workers actually started */
-    pthread_mutex_t lock; /* guards everything below except next/done */
-    pthread_cond_t wake;  /* signalled when a loop starts or the pool stops */
-    pthread_cond_t idle;  /* signalled when the last task of a loop finishes */
-    unsigned long gen;    /* loop generation, bumped by pool_run */
-    int stop;             /* 1 when workers must exit */
-    pool_fn fn;           /* current loop body */
-    void *arg;            /* its argument */
-    int n_tasks;          /* tasks in the current loop */
-    atomic_int next;      /* next task index to hand out */
-    atomic_int done;      /* tasks finished */
-    int busy;             /* workers inside the current loop */
+    int n_threads;          /* threads running tasks, caller included */
+    int spin;               /* 1 when threads spin before sleeping (no more threads than CPUs) */
+    pthread_t *workers;     /* [n_threads - 1] */
+    int n_started;          /* workers actually started */
+    uint32_t gen;           /* generation of the last loop started (the caller's copy) */
+    pool_loop loops[2];     /* loop g in loops[g & 1] */
+    _Atomic uint64_t next;  /* generation of the current loop << 32 | next task index */
+    atomic_int done;        /* tasks of the current loop finished */
+    atomic_int stop;        /* 1 when workers must exit */
+    atomic_int sleepers;    /* workers asleep (or going to sleep) on wake */
+    atomic_int waiting;     /* 1 while the caller sleeps on idle */
+    pthread_mutex_t lock;   /* guards the sleeps on wake and idle */
+    pthread_cond_t wake;    /* signalled when a loop starts or the pool stops */
+    pthread_cond_t idle;    /* signalled when the last task of a loop finishes */
 };
 
 typedef struct pool_start {
@@ -28,13 +47,56 @@ typedef struct pool_start {
     int tid; /* worker thread id, 1.. */
 } pool_start;
 
-static void pool_work(pool *p, int tid)
+static inline void pool_pause(void)
 {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static long pool_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Spins until a loop after generation seen starts or the pool stops (1), or POOL_SPIN_NS pass (0;
+ * at once when p->spin is 0). */
+static int pool_spin_gen(pool *p, uint32_t seen)
+{
+    if (!p->spin) return 0;
+    long t0 = 0;
+    for (int k = 0;; k++) {
+        if ((uint32_t)(atomic_load(&p->next) >> 32) != seen || atomic_load(&p->stop)) return 1;
+        pool_pause();
+        if (k % POOL_SPIN_CHECK == 0) {
+            long t = pool_ns();
+            if (k == 0) t0 = t;
+            else if (t - t0 > POOL_SPIN_NS) return 0;
+        }
+    }
+}
+
+/* Runs tasks of loop gen until none is left (or the loop is over). */
+static void pool_work(pool *p, uint32_t gen, int tid)
+{
+    pool_loop *L = &p->loops[gen & 1];
     for (;;) {
-        int i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->n_tasks) break;
-        p->fn(p->arg, i, tid);
-        atomic_fetch_add(&p->done, 1);
+        /* read before the claim: a stale value (the slot rewritten two loops on) fails the claim,
+           whose generation has moved on by then */
+        uint32_t n = (uint32_t)atomic_load_explicit(&L->n_tasks, memory_order_relaxed);
+        uint64_t v = atomic_load(&p->next);
+        do {
+            if ((uint32_t)(v >> 32) != gen || (uint32_t)v >= n) return;
+        } while (!atomic_compare_exchange_weak(&p->next, &v, v + 1));
+        pool_fn fn = atomic_load_explicit(&L->fn, memory_order_relaxed);
+        fn(atomic_load_explicit(&L->arg, memory_order_relaxed), (int)(uint32_t)v, tid);
+        if (atomic_fetch_add(&p->done, 1) + 1 == (int)n && atomic_load(&p->waiting)) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->idle);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
 }
 
@@ -43,19 +105,20 @@ static void *pool_main(void *arg)
     pool *p = ((pool_start *)arg)->p;
     int tid = ((pool_start *)arg)->tid;
     free(arg);
-    unsigned long seen = 0;
-    pthread_mutex_lock(&p->lock);
+    uint32_t seen = 0;
     for (;;) {
-        while (!p->stop && p->gen == seen) pthread_cond_wait(&p->wake, &p->lock);
-        if (p->stop) break;
-        seen = p->gen;
-        p->busy++;
-        pthread_mutex_unlock(&p->lock);
-        pool_work(p, tid);
-        pthread_mutex_lock(&p->lock);
-        if (--p->busy == 0) pthread_cond_signal(&p->idle);
+        if (!pool_spin_gen(p, seen)) {
+            pthread_mutex_lock(&p->lock);
+            atomic_fetch_add(&p->sleepers, 1); /* before the check: pool_run reads it after its store */
+            while (!atomic_load(&p->stop) && (uint32_t)(atomic_load(&p->next) >> 32) == seen)
+                pthread_cond_wait(&p->wake, &p->lock);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = (uint32_t)(atomic_load(&p->next) >> 32);
+        pool_work(p, seen, tid);
     }
-    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -64,11 +127,21 @@ pool *pool_new(int n_threads)
     pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n_threads = n_threads < 1 ? 1 : n_threads;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    p->spin = cpus < 1 || p->n_threads <= cpus; /* spinning threads must not wait for a core */
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->idle, NULL);
+    for (int s = 0; s < 2; s++) {
+        atomic_init(&p->loops[s].fn, NULL);
+        atomic_init(&p->loops[s].arg, NULL);
+        atomic_init(&p->loops[s].n_tasks, 0);
+    }
     atomic_init(&p->next, 0);
     atomic_init(&p->done, 0);
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->waiting, 0);
     if (p->n_threads > 1) {
         p->workers = calloc((size_t)p->n_threads - 1, sizeof *p->workers);
         if (!p->workers) {
@@ -94,8 +167,8 @@ pool *pool_new(int n_threads)
 void pool_free(pool *p)
 {
     if (!p) return;
+    atomic_store(&p->stop, 1);
     pthread_mutex_lock(&p->lock);
-    p->stop = 1;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (int t = 0; t < p->n_started; t++) pthread_join(p->workers[t], NULL);
@@ -115,20 +188,33 @@ void pool_run(pool *p, int n_tasks, pool_fn fn, void *arg)
         for (int i = 0; i < n_tasks; i++) fn(arg, i, 0);
         return;
     }
-    pthread_mutex_lock(&p->lock);
-    /* a worker that woke late for the previous loop must leave it before the fields change */
-    while (p->busy > 0) pthread_cond_wait(&p->idle, &p->lock);
-    p->fn = fn;
-    p->arg = arg;
-    p->n_tasks = n_tasks;
-    atomic_store(&p->next, 0);
+    /* every task of the last loop has finished (pool_run returned), so no worker runs one; a
+       worker may still be reading the last loop's slot, which is why this one takes the other */
+    uint32_t gen = ++p->gen;
+    if (gen == 0) gen = ++p->gen; /* 0 is the workers' start value */
+    pool_loop *L = &p->loops[gen & 1];
+    atomic_store_explicit(&L->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&L->arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&L->n_tasks, n_tasks, memory_order_relaxed);
     atomic_store(&p->done, 0);
-    p->gen++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
-    pool_work(p, 0);
-    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->next, (uint64_t)gen << 32); /* publishes the slot */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+    }
+    pool_work(p, gen, 0);
     /* every task is handed out; wait until the workers that took one have finished */
-    while (p->busy > 0 || atomic_load(&p->done) < n_tasks) pthread_cond_wait(&p->idle, &p->lock);
+    if (atomic_load(&p->done) == n_tasks) return;
+    long t0 = p->spin ? pool_ns() : 0;
+    for (int k = 1; p->spin; k++) {
+        if (atomic_load(&p->done) == n_tasks) return;
+        pool_pause();
+        if (k % POOL_SPIN_CHECK == 0 && pool_ns() - t0 > POOL_SPIN_NS) break;
+    }
+    atomic_store(&p->waiting, 1); /* before the check: a worker reads it after its increment */
+    pthread_mutex_lock(&p->lock);
+    while (atomic_load(&p->done) < n_tasks) pthread_cond_wait(&p->idle, &p->lock);
     pthread_mutex_unlock(&p->lock);
+    atomic_store(&p->waiting, 0);
 }

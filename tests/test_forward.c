@@ -574,6 +574,76 @@ static void test_row_chunks_give_identical_logits(void **state)
     }
 }
 
+/* The pool splits row-wise loops and products by its thread count (a call of a few rows into one
+ * part per thread): logits and draws are bit-identical for every thread count, for window passes
+ * of many and few rows, KV-cache calls, and window-cache steps over a span (int8, packed int8
+ * attention on the wide model, bf16). */
+static void test_thread_counts_give_identical_logits(void **state)
+{
+    (void)state;
+    const char *models[3] = {"tiny_q8_0.gguf", "wide_q8_0.gguf", "tiny_bf16.gguf"};
+    const bd3_compute modes[3] = {BD3_COMPUTE_Q8, BD3_COMPUTE_Q8, BD3_COMPUTE_BF16};
+    for (int mi = 0; mi < 3; mi++) {
+        bd3_model *m = fx_load_compute(models[mi], modes[mi]);
+        const bd3_hparams *hp = bd3_model_hparams(m);
+        const int N = hp->n_ctx, V = hp->n_vocab;
+        bd3_ctx *one = NULL;
+        assert_int_equal(bd3_ctx_new(m, 1, &one), BD3_OK);
+        int32_t *ids = malloc((size_t)N * sizeof *ids), ids2[128], ids3[128];
+        float *a = malloc((size_t)N * V * sizeof *a), *b = malloc((size_t)N * V * sizeof *b);
+        float conf2[128] = {0}, conf3[128] = {0};
+        assert_non_null(ids);
+        assert_non_null(a);
+        assert_non_null(b);
+        for (int i = 0; i < N; i++) ids[i] = (i * 53 + 7) % (V - 1);
+        for (int threads = 2; threads <= 3; threads++) {
+            bd3_ctx *many = NULL;
+            assert_int_equal(bd3_ctx_new(m, threads, &many), BD3_OK);
+            assert_int_equal(bd3_ctx_threads(many), threads);
+            const int lens[5] = {1, 5, 32, 37, N};
+            for (int t = 0; t < 5; t++)
+                for (int bl = 0; bl < 2; bl++) {
+                    int block = bl ? 8 : BD3_GLOBAL;
+                    assert_int_equal(bd3_forward(one, ids, lens[t], block, a), BD3_OK);
+                    assert_int_equal(bd3_forward(many, ids, lens[t], block, b), BD3_OK);
+                    assert_memory_equal(a, b, (size_t)lens[t] * V * sizeof *a);
+                }
+            /* KV cache: a commit of 24 rows, then calls of 3 and 8 rows against it */
+            bd3_cache_clear(one);
+            bd3_cache_clear(many);
+            assert_int_equal(bd3_cache_commit(one, ids, 24), BD3_OK);
+            assert_int_equal(bd3_cache_commit(many, ids, 24), BD3_OK);
+            for (int k = 3; k <= 8; k += 5) {
+                assert_int_equal(bd3_cache_forward(one, ids + 24, k, a), BD3_OK);
+                assert_int_equal(bd3_cache_forward(many, ids + 24, k, b), BD3_OK);
+                assert_memory_equal(a, b, (size_t)k * V * sizeof *a);
+            }
+            /* window-cache infills of 20 masks: a refresh every 4 calls, and one full pass then
+               span-only steps */
+            for (int r = 4; r <= 32; r += 28) {
+                bd3_sampler_params sp;
+                bd3_sampler_params_init(&sp);
+                sp.seed = 9;
+                sp.refresh = r;
+                const int n = N < 128 ? N : 128;
+                memcpy(ids2, ids, (size_t)n * sizeof *ids2);
+                for (int i = 0; i < 20; i++) ids2[30 + i] = hp->mask_id;
+                memcpy(ids3, ids2, sizeof ids3);
+                assert_int_equal(bd3_infill(one, &sp, ids2, conf2, n, NULL, NULL), BD3_OK);
+                assert_int_equal(bd3_infill(many, &sp, ids3, conf3, n, NULL, NULL), BD3_OK);
+                assert_memory_equal(ids2, ids3, (size_t)n * sizeof *ids2);
+                assert_memory_equal(conf2, conf3, (size_t)n * sizeof *conf2);
+            }
+            bd3_ctx_free(many);
+        }
+        free(ids);
+        free(a);
+        free(b);
+        bd3_ctx_free(one);
+        bd3_model_free(m);
+    }
+}
+
 static void test_bench_counts_the_flops_of_the_products(void **state)
 {
     (void)state;
@@ -619,6 +689,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cache_forward_leaves_cache_unchanged),
         cmocka_unit_test(test_forward_block_len_of_window_equals_global),
         cmocka_unit_test(test_row_chunks_give_identical_logits),
+        cmocka_unit_test(test_thread_counts_give_identical_logits),
         cmocka_unit_test(test_bench_counts_the_flops_of_the_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
