@@ -52,53 +52,53 @@ struct wincache {
 struct sampler;
 
 struct bd3_ctx {
-    const bd3_model *m;   /* the model (not owned) */
-    int n_threads;        /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
-    pool *pool;           /* workers for products, attention heads and elementwise loops */
-    size_t bytes;         /* bytes of everything allocated below */
-    int q_chunk;          /* query rows per attention chunk (rows of scores) */
-    int row_chunk;        /* R: most rows of one chunk of the position-wise work (norms, products,
-                             MLP, output layer); FORWARD_ROW_CHUNK in int8 and bf16 contexts,
-                             n_ctx in float32 ones; may be lowered (tests), never raised */
-    float *x;             /* [n_ctx, D] residual stream h */
-    float *a;             /* [R, D] normalised, modulated input of a sublayer, one chunk of rows */
-    int q_dim;            /* Q = n_head * head_dim: query width (D for the DiT) */
-    int kv_dim;           /* KD = n_head_kv * head_dim: key and value width (D for the DiT) */
-    float *qkv;           /* [n_ctx, Q + 2 KD] q | k | v of each row; the attention output o, heads
-                             side by side, then takes the place of q; after the layers, the logits
-                             of the operations' model calls (ops_logits) */
-    float *proj;          /* [R, D] output of a projection before gating, one chunk of rows */
-    float *ff;            /* [R, F] MLP hidden activations (pre-norm: the gate), one chunk of rows */
-    float *ff2;           /* [R, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */
-    float *prev_h;        /* [D] logit shift with the KV cache: hidden state of the last cached row */
-    int prev_len;         /* cache length prev_h belongs to; -1 when it holds nothing */
-    int ld_scores;        /* floats per row of scores: n_ctx rounded up to a multiple of 32 */
-    float *scores;        /* [n_threads, q_chunk, ld_scores] attention probabilities, one head per
-                             thread */
-    float *inv_sum;       /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
-    int *lens;            /* [n_ctx] keys each query row sees */
-    int32_t *row_ids;     /* [n_ctx] ids of the rows of a window-cache step */
-    int8_t *xq;           /* [R, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
-    float *xd;            /* [R, max(D, F, Q) / 32] its block scales */
-    int32_t *xs;          /* [R, max(D, F, Q) / 32] its block sums times -128 */
-    uint16_t *xb;         /* [R, max(D, F, Q)] input of a bf16 product rounded to bfloat16 (rows of
-                             the matrix's cols); NULL when the model holds no bf16 matrix */
-    uint16_t *wtile;      /* [n_threads * BF16_TILE * max(D, F, Q)] gathered bf16 weights: thread tid's
-                             from tid * BF16_TILE * cols of the product (bf16_matmul); NULL with xb */
-    quant_matrix *att_k;  /* [H] int8 attention: each query head's keys (those of its kv head)
-                             packed, ld_scores keys x hd */
-    quant_matrix *att_vt; /* [H] each query head's values transposed and packed, hd x ld_scores */
-    int8_t *att_q;        /* [n_threads, max(q_chunk, hd), ld_scores] quantized queries,
-                             probabilities, or keys and values being packed */
-    float *att_d;         /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block scales */
-    int32_t *att_s;       /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block sums * -128 */
-    float *att_vt_tmp;    /* [n_threads, hd, ld_scores] one head's values transposed, keys padded */
-    float *rope_cos;      /* [n_ctx, hd/2] cos of position * inv_freq (hd = head_dim) */
-    float *rope_sin;      /* [n_ctx, hd/2] sin of position * inv_freq */
-    struct kvcache kv;    /* KV cache */
-    struct wincache win;  /* window cache */
-    void *work[FORWARD_N_WORK];       /* buffers of the operations (ops.c, fit.c) by slot, each grown
-                                         to the largest size asked and kept (forward_work) */
+    const bd3_model *m;         /* the model (not owned) */
+    int n_threads;              /* threads of the pool (OpenBLAS runs single-threaded inside its tasks) */
+    pool *pool;                 /* workers for products, attention heads and elementwise loops */
+    size_t bytes;               /* bytes of everything allocated below */
+    int q_chunk;                /* query rows per attention chunk (rows of scores) */
+    int row_chunk;              /* R: most rows of one chunk of the position-wise work (norms, products,
+                                   MLP, output layer); FORWARD_ROW_CHUNK in int8 and bf16 contexts,
+                                   n_ctx in float32 ones; may be lowered (tests), never raised */
+    float *x;                   /* [n_ctx, D] residual stream h */
+    float *a;                   /* [R, D] normalised, modulated input of a sublayer, one chunk of rows */
+    int q_dim;                  /* Q = n_head * head_dim: query width (D for the DiT) */
+    int kv_dim;                 /* KD = n_head_kv * head_dim: key and value width (D for the DiT) */
+    float *qkv;                 /* [n_ctx, Q + 2 KD] q | k | v of each row; the attention output o, heads
+                                   side by side, then takes the place of q; after the layers, the logits
+                                   of the operations' model calls (ops_logits) */
+    float *proj;                /* [R, D] output of a projection before gating, one chunk of rows */
+    float *ff;                  /* [R, F] MLP hidden activations (pre-norm: the gate), one chunk of rows */
+    float *ff2;                 /* [R, F] pre-norm only: the SwiGLU up projection; NULL for the DiT */
+    float *prev_h;              /* [D] logit shift with the KV cache: hidden state of the last cached row */
+    int prev_len;               /* cache length prev_h belongs to; -1 when it holds nothing */
+    int ld_scores;              /* floats per row of scores: n_ctx rounded up to a multiple of 32 */
+    float *scores;              /* [n_threads, q_chunk, ld_scores] attention probabilities, one head per
+                                   thread */
+    float *inv_sum;             /* [n_threads, q_chunk] 1 / softmax row sums, one chunk per thread */
+    int *lens;                  /* [n_ctx] keys each query row sees */
+    int32_t *row_ids;           /* [n_ctx] ids of the rows of a window-cache step */
+    int8_t *xq;                 /* [R, max(D, F, Q)] input of an int8 product, quantized (quant_rows) */
+    float *xd;                  /* [R, max(D, F, Q) / 32] its block scales */
+    int32_t *xs;                /* [R, max(D, F, Q) / 32] its block sums times -128 */
+    uint16_t *xb;               /* [R, max(D, F, Q)] input of a bf16 product rounded to bfloat16 (rows of
+                                   the matrix's cols); NULL when the model holds no bf16 matrix */
+    uint16_t *wtile;            /* [n_threads * BF16_TILE * max(D, F, Q)] gathered bf16 weights: thread tid's
+                                   from tid * BF16_TILE * cols of the product (bf16_matmul); NULL with xb */
+    quant_matrix *att_k;        /* [H] int8 attention: each query head's keys (those of its kv head)
+                                   packed, ld_scores keys x hd */
+    quant_matrix *att_vt;       /* [H] each query head's values transposed and packed, hd x ld_scores */
+    int8_t *att_q;              /* [n_threads, max(q_chunk, hd), ld_scores] quantized queries,
+                                   probabilities, or keys and values being packed */
+    float *att_d;               /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block scales */
+    int32_t *att_s;             /* [n_threads, max(q_chunk, hd), ld_scores / 32] their block sums * -128 */
+    float *att_vt_tmp;          /* [n_threads, hd, ld_scores] one head's values transposed, keys padded */
+    float *rope_cos;            /* [n_ctx, hd/2] cos of position * inv_freq (hd = head_dim) */
+    float *rope_sin;            /* [n_ctx, hd/2] sin of position * inv_freq */
+    struct kvcache kv;          /* KV cache */
+    struct wincache win;        /* window cache */
+    void *work[FORWARD_N_WORK]; /* buffers of the operations (ops.c, fit.c) by slot, each grown
+                                   to the largest size asked and kept (forward_work) */
     size_t work_size[FORWARD_N_WORK]; /* bytes of each */
     struct sampler *sampler;          /* the operations' sampler: made by the first, reset by the
                                          next (ops_sampler); NULL before */
@@ -162,6 +162,18 @@ void forward_rope(bd3_ctx *c, float *x, int n, int stride, int n_heads, int pos0
 /* Logit shift (hparams.logit_shift): row i of c->x [n, D] takes row i - 1's hidden state; row 0
  * takes first when non-NULL, else keeps its own. */
 void forward_shift(bd3_ctx *c, int n, const float *first);
+
+#define FORWARD_ROWS_PER_TASK 32 /* rows per task of the elementwise loops */
+#define FORWARD_SMALL_ROWS    32 /* products over at most this many rows run in small slices */
+
+/* Widest slice (a multiple of 16; 0 if none) of one dimension of a column-major product
+ * [m, k] x [k, n] that OpenBLAS's small-matrix kernels take (they skip packing): m * n * k <= 1e6,
+ * and with a transposed first operand m * n <= 1200 and k >= 32. fixed: the size of the other of
+ * m and k; transposed: first operand transposed, slicing m (fixed = k). */
+int forward_small_slice(int n, int fixed, int transposed);
+/* Rows per task of a row-wise loop over n rows: FORWARD_ROWS_PER_TASK, fewer when that would
+ * leave threads idle (a call of a few rows). Each row's result is the same whatever the split. */
+int forward_rows_per_task(const bd3_ctx *c, int n);
 
 /* y[n, n_out] (row stride ldy) = x[n, n_in] (row stride ldx) @ w[n_out, n_in]^T + beta * y over
  * the pool, by w->kind: float32 matrices split by output features, one single-threaded sgemm per
