@@ -442,27 +442,6 @@ quant_rows_vnni(int R, const uint8_t *wt, const float *dt, int nb, const int8_t 
     quant_store_vnni(R, f, beta, y, ldy, mask);
 }
 
-QUANT_T_VNNI
-static void quant_tile_vnni(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
-                            const int32_t *s, float beta, float *y, int ldy)
-{
-    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
-    int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
-    __mmask16 mask = (__mmask16)((1u << lanes) - 1u);
-    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES;
-    const float *dt = w->d + (size_t)t * w->ld_blocks * QUANT_TILE;
-    int i = 0;
-    for (; i + QUANT_ROWS <= n; i += QUANT_ROWS)
-        quant_rows_vnni(QUANT_ROWS, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                        s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
-    for (; i + 4 <= n; i += 4)
-        quant_rows_vnni(4, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
-                        beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
-    for (; i < n; i++)
-        quant_rows_vnni(1, wt, dt, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
-                        beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
-}
-
 /* y = f (+ beta y) for R rows on the first nl (<= 8) lanes of a half tile. */
 static inline __attribute__((always_inline)) QUANT_T_AVX2 void
 quant_store_avx2(int R, const __m256 *f, float beta, float *y, size_t ldy, int nl)
@@ -559,25 +538,40 @@ quant_rows4_vnni(int R, const uint8_t *wt, const uint16_t *ht, int nb, const int
     quant_store_vnni(R, f, beta, y, ldy, mask);
 }
 
-QUANT_T_VNNI
-static void quant_tile4_vnni(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
-                             const int32_t *s, float beta, float *y, int ldy)
+/* R rows of one tile, Q8_0 (bits 8: weights wt, scales dt) or Q4_0 (bits 4: wt, f16 scales ht). */
+static inline __attribute__((always_inline)) QUANT_T_VNNI void
+quant_rows_any_vnni(int R, int bits, const uint8_t *wt, const float *dt, const uint16_t *ht, int nb,
+                    const int8_t *q, size_t ldq, const float *d, const int32_t *s, float beta, float *y,
+                    size_t ldy, __mmask16 mask)
 {
-    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE;
+    if (bits == 4)
+        quant_rows4_vnni(R, wt, ht, nb, q, ldq, d, s, beta, y, ldy, mask);
+    else
+        quant_rows_vnni(R, wt, dt, nb, q, ldq, d, s, beta, y, ldy, mask);
+}
+
+QUANT_T_VNNI
+static void quant_tile_vnni(const quant_matrix *w, int t, int n, const int8_t *q, const float *d,
+                            const int32_t *s, float beta, float *y, int ldy)
+{
+    int nb = w->n_blocks, k = w->cols, o0 = t * QUANT_TILE, bits = w->bits == 4 ? 4 : 8;
     int lanes = w->rows - o0 < QUANT_TILE ? w->rows - o0 : QUANT_TILE;
     __mmask16 mask = (__mmask16)((1u << lanes) - 1u);
-    const uint8_t *wt = w->q + (size_t)t * w->ld_blocks * QUANT_TILE_BYTES4;
-    const uint16_t *ht = w->h + (size_t)t * w->ld_blocks * QUANT_TILE;
+    size_t tb = (size_t)t * (size_t)w->ld_blocks;
+    const uint8_t *wt = w->q + tb * (bits == 4 ? QUANT_TILE_BYTES4 : QUANT_TILE_BYTES);
+    const float *dt = bits == 4 ? NULL : w->d + tb * QUANT_TILE;
+    const uint16_t *ht = bits == 4 ? w->h + tb * QUANT_TILE : NULL;
     int i = 0;
     for (; i + QUANT_ROWS <= n; i += QUANT_ROWS)
-        quant_rows4_vnni(QUANT_ROWS, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
-                         s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+        quant_rows_any_vnni(QUANT_ROWS, bits, wt, dt, ht, nb, q + (size_t)i * k, (size_t)k,
+                            d + (size_t)i * nb, s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0,
+                            (size_t)ldy, mask);
     for (; i + 4 <= n; i += 4)
-        quant_rows4_vnni(4, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
-                         beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+        quant_rows_any_vnni(4, bits, wt, dt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                            s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
     for (; i < n; i++)
-        quant_rows4_vnni(1, wt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb, s + (size_t)i * nb,
-                         beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
+        quant_rows_any_vnni(1, bits, wt, dt, ht, nb, q + (size_t)i * k, (size_t)k, d + (size_t)i * nb,
+                            s + (size_t)i * nb, beta, y + (size_t)i * ldy + o0, (size_t)ldy, mask);
 }
 
 /* Q4_0 with AVX2: codes (unsigned, at most 15) times q with vpmaddubsw (no saturation), plus s / 16. */
@@ -740,16 +734,12 @@ void quant_matmul(const quant_matrix *w, int t0, int t1, int n, const int8_t *q,
                 quant_tile_avxvnni_evex(w, t, n, q, d, s, beta, y, ldy);
         return;
     }
-    if (w->bits == 4 && isa >= KERN_ISA_AVX512_VNNI) {
-        for (int t = t0; t < t1; t++) quant_tile4_vnni(w, t, n, q, d, s, beta, y, ldy);
+    if (isa >= KERN_ISA_AVX512_VNNI) {
+        for (int t = t0; t < t1; t++) quant_tile_vnni(w, t, n, q, d, s, beta, y, ldy);
         return;
     }
     if (w->bits == 4 && isa >= KERN_ISA_AVX2) {
         for (int t = t0; t < t1; t++) quant_tile4_avx2(w, t, n, q, d, s, beta, y, ldy);
-        return;
-    }
-    if (isa >= KERN_ISA_AVX512_VNNI) {
-        for (int t = t0; t < t1; t++) quant_tile_vnni(w, t, n, q, d, s, beta, y, ldy);
         return;
     }
     if (isa >= KERN_ISA_AVX2) {
