@@ -87,8 +87,21 @@ static void forward_qmm_task(void *arg, int t, int tid)
                  j->y + (size_t)r0 * j->ldy, j->ldy);
 }
 
-#define FORWARD_Q_PANEL 256 /* rows of one int8 product task: their quantized input stays in L2 */
-#define FORWARD_B_PANEL 256 /* rows of one bf16 product task: their rounded input stays in L2 */
+#define FORWARD_PANEL 256 /* rows of one int8 or bf16 product task: their quantized input stays in L2 */
+
+/* Tasks of an int8 or bf16 product over n rows and n_tiles output tiles: panels of at most
+ * FORWARD_PANEL rows times groups of *tiles tiles, about four tasks per thread in all so that
+ * threads finishing early take more. Returns the task count; task t is panel t % *n_panels. */
+static int forward_split(const bd3_ctx *c, int n, int n_tiles, int *panel, int *n_panels, int *tiles)
+{
+    int T = pool_threads(c->pool);
+    *panel = n < FORWARD_PANEL ? n : FORWARD_PANEL;
+    *n_panels = (n + *panel - 1) / *panel;
+    int per_panel = (4 * T + *n_panels - 1) / *n_panels;
+    *tiles = (n_tiles + per_panel - 1) / per_panel;
+    if (*tiles < 1) *tiles = 1;
+    return *n_panels * ((n_tiles + *tiles - 1) / *tiles);
+}
 
 typedef struct forward_b_job {
     bd3_ctx *c;         /* context (rounded input in xb) */
@@ -131,7 +144,6 @@ static void forward_bmm_task(void *arg, int t, int tid)
 static void forward_linear_bf16(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx,
                                 const uint16_t *w, float beta, float *y, int ldy)
 {
-    int T = pool_threads(c->pool);
     forward_b_job j = {.c = c,
                        .w = w,
                        .x = x,
@@ -144,13 +156,8 @@ static void forward_linear_bf16(bd3_ctx *c, int n, int n_out, int n_in, const fl
                        .ldy = ldy};
     j.per_task = forward_rows_per_task(c, n);
     pool_run(c->pool, (n + j.per_task - 1) / j.per_task, forward_bround_task, &j);
-    j.panel = n < FORWARD_B_PANEL ? n : FORWARD_B_PANEL;
-    j.n_panels = (n + j.panel - 1) / j.panel;
-    int n_tiles = (n_out + BF16_TILE - 1) / BF16_TILE;
-    int per_panel = (4 * T + j.n_panels - 1) / j.n_panels; /* about four tasks per thread in all */
-    j.tiles = (n_tiles + per_panel - 1) / per_panel;
-    if (j.tiles < 1) j.tiles = 1;
-    pool_run(c->pool, j.n_panels * ((n_tiles + j.tiles - 1) / j.tiles), forward_bmm_task, &j);
+    int n_tasks = forward_split(c, n, (n_out + BF16_TILE - 1) / BF16_TILE, &j.panel, &j.n_panels, &j.tiles);
+    pool_run(c->pool, n_tasks, forward_bmm_task, &j);
 }
 
 void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int ldx, const model_matrix *w,
@@ -171,16 +178,9 @@ void forward_linear(bd3_ctx *c, int n, int n_out, int n_in, const float *x, int 
         forward_linear_bf16(c, n, n_out, n_in, x, ldx, w->b16, beta, y, ldy);
         return;
     }
-    int T = pool_threads(c->pool);
     forward_q_job j = {.c = c, .w = &w->q, .x = x, .ldx = ldx, .n = n, .beta = beta, .y = y, .ldy = ldy};
     j.per_task = forward_rows_per_task(c, n);
     pool_run(c->pool, (n + j.per_task - 1) / j.per_task, forward_quant_task, &j);
-    j.panel = n < FORWARD_Q_PANEL ? n : FORWARD_Q_PANEL;
-    j.n_panels = (n + j.panel - 1) / j.panel;
-    /* about four tasks per thread in all, so that threads finishing early take more */
-    int per_panel = (4 * T + j.n_panels - 1) / j.n_panels;
-    j.tiles = (w->q.n_tiles + per_panel - 1) / per_panel;
-    if (j.tiles < 1) j.tiles = 1;
-    int n_tasks = j.n_panels * ((w->q.n_tiles + j.tiles - 1) / j.tiles);
+    int n_tasks = forward_split(c, n, w->q.n_tiles, &j.panel, &j.n_panels, &j.tiles);
     pool_run(c->pool, n_tasks, forward_qmm_task, &j);
 }

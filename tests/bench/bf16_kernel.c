@@ -12,7 +12,7 @@
 #include "bf16.h"
 #include "kernels.h"
 
-#define PANEL 256 /* rows per bf16_matmul call, as FORWARD_B_PANEL */
+#define PANEL 256 /* rows per bf16_matmul call, as FORWARD_PANEL in model/linear.c */
 
 static double cpu_s(void)
 {
