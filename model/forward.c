@@ -8,10 +8,8 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sampler.h"
 
@@ -204,13 +202,7 @@ const bd3_model *bd3_ctx_model(const bd3_ctx *c) { return c->m; }
 size_t bd3_ctx_bytes(const bd3_ctx *c) { return c->bytes; }
 int bd3_ctx_threads(const bd3_ctx *c) { return pool_threads(c->pool); }
 
-int bd3_cpu_count(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-    long k = sysconf(_SC_NPROCESSORS_ONLN);
-    return k > 0 ? (int)k : 1;
-}
+int bd3_cpu_count(void) { return pool_cpu_count(); }
 
 /* c[m, n] = a[m, k] @ b[n, k]^T (+ c when beta = 1): a row-major with lda, b row-major with ldb. */
 static void forward_gemm_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,

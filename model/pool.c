@@ -4,6 +4,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
  * task of a loop (the caller). A forward pass runs a few loops per layer with short serial parts
  * between them: spinning across those gaps spares the wake-up of a sleeping thread, which costs
  * tens of microseconds per loop, more than a small call's loop takes on a core. */
-#define POOL_SPIN_NS 200000L
+#define POOL_SPIN_NS    200000L
 #define POOL_SPIN_CHECK 64 /* spins between clock readings */
 
 /* The body of one loop. Loop g lives in slot g & 1 so that a worker late for loop g never reads
@@ -26,20 +27,20 @@ typedef struct pool_loop {
 } pool_loop;
 
 struct pool {
-    int n_threads;          /* threads running tasks, caller included */
-    int spin;               /* 1 when threads spin before sleeping (no more threads than CPUs) */
-    pthread_t *workers;     /* [n_threads - 1] */
-    int n_started;          /* workers actually started */
-    uint32_t gen;           /* generation of the last loop started (the caller's copy) */
-    pool_loop loops[2];     /* loop g in loops[g & 1] */
-    _Atomic uint64_t next;  /* generation of the current loop << 32 | next task index */
-    atomic_int done;        /* tasks of the current loop finished */
-    atomic_int stop;        /* 1 when workers must exit */
-    atomic_int sleepers;    /* workers asleep (or going to sleep) on wake */
-    atomic_int waiting;     /* 1 while the caller sleeps on idle */
-    pthread_mutex_t lock;   /* guards the sleeps on wake and idle */
-    pthread_cond_t wake;    /* signalled when a loop starts or the pool stops */
-    pthread_cond_t idle;    /* signalled when the last task of a loop finishes */
+    int n_threads;         /* threads running tasks, caller included */
+    int spin;              /* 1 when threads spin before sleeping (no more threads than CPUs) */
+    pthread_t *workers;    /* [n_threads - 1] */
+    int n_started;         /* workers actually started */
+    uint32_t gen;          /* generation of the last loop started (the caller's copy) */
+    pool_loop loops[2];    /* loop g in loops[g & 1] */
+    _Atomic uint64_t next; /* generation of the current loop << 32 | next task index */
+    atomic_int done;       /* tasks of the current loop finished */
+    atomic_int stop;       /* 1 when workers must exit */
+    atomic_int sleepers;   /* workers asleep (or going to sleep) on wake */
+    atomic_int waiting;    /* 1 while the caller sleeps on idle */
+    pthread_mutex_t lock;  /* guards the sleeps on wake and idle */
+    pthread_cond_t wake;   /* signalled when a loop starts or the pool stops */
+    pthread_cond_t idle;   /* signalled when the last task of a loop finishes */
 };
 
 typedef struct pool_start {
@@ -72,8 +73,10 @@ static int pool_spin_gen(pool *p, uint32_t seen)
         pool_pause();
         if (k % POOL_SPIN_CHECK == 0) {
             long t = pool_ns();
-            if (k == 0) t0 = t;
-            else if (t - t0 > POOL_SPIN_NS) return 0;
+            if (k == 0)
+                t0 = t;
+            else if (t - t0 > POOL_SPIN_NS)
+                return 0;
         }
     }
 }
@@ -122,13 +125,20 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
+int pool_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long k = sysconf(_SC_NPROCESSORS_ONLN);
+    return k > 0 ? (int)k : 1;
+}
+
 pool *pool_new(int n_threads)
 {
     pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n_threads = n_threads < 1 ? 1 : n_threads;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    p->spin = cpus < 1 || p->n_threads <= cpus; /* spinning threads must not wait for a core */
+    p->spin = p->n_threads <= pool_cpu_count(); /* spinning threads must not wait for a core */
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->idle, NULL);

@@ -13,6 +13,7 @@ typedef struct pool pool;
 pool *pool_new(int n_threads);
 void pool_free(pool *p);         /* NULL is a no-op */
 int pool_threads(const pool *p); /* threads that run tasks, the caller included */
+int pool_cpu_count(void);        /* CPUs this process may run on (affinity), at least 1 */
 /* Runs fn(arg, i, tid) for i < n_tasks across the threads and returns when all are done. Tasks
  * are handed out in order, one at a time. */
 void pool_run(pool *p, int n_tasks, pool_fn fn, void *arg);
