@@ -157,6 +157,19 @@ static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const cha
     return model_check_finite(m->file, name, buf, (size_t)t->n_elements, err, err_size);
 }
 
+/* Element i of an F32, F16 or BF16 tensor as float32 (exact). */
+static float model_elem_f32(const gguf_tensor *t, size_t i)
+{
+    const uint8_t *p = t->data;
+    if (t->type == GGUF_TENSOR_F32) {
+        float f;
+        memcpy(&f, p + 4 * i, sizeof f);
+        return f;
+    }
+    uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+    return t->type == GGUF_TENSOR_F16 ? gguf_f16_to_f32(h) : bf16_to_f32(h);
+}
+
 /* Bfloat16 values of an F32, F16 or BF16 tensor for the bf16 products: a BF16 tensor is a view
  * into the file when it is aligned and holds no subnormal (which the products read as zero and
  * the copy holds as zero); F32 and F16 values are rounded to nearest bfloat16, ties to even. NaN
@@ -164,49 +177,27 @@ static bd3_status model_f32_values(bd3_model *m, const gguf_tensor *t, const cha
 static bd3_status model_bf16_values(bd3_model *m, const gguf_tensor *t, const char *name,
                                     const uint16_t **out, char *err, size_t err_size)
 {
-    size_t n = (size_t)t->n_elements, bad = n, sub = 0;
-    const uint8_t *p = t->data;
-    uint16_t *buf = NULL;
-    if (t->type == GGUF_TENSOR_BF16) {
-        for (size_t i = 0; i < n && bad == n; i++) {
-            uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-            if ((h & 0x7f80u) == 0x7f80u) bad = i;
-            sub += (size_t)bf16_is_subnormal(h);
+    size_t n = (size_t)t->n_elements, sub = 0;
+    for (size_t i = 0; i < n; i++) {
+        float f = model_elem_f32(t, i);
+        if (!isfinite(f)) {
+            model_err(err, err_size, gguf_name(m->file), "tensor %s holds %s at element %zu", name,
+                      isnan(f) ? "NaN" : "an infinite value", i);
+            return BD3_E_FORMAT;
         }
-        if (bad == n && !sub && (uintptr_t)p % sizeof(uint16_t) == 0) {
-            *out = (const uint16_t *)(const void *)p;
-            return BD3_OK;
-        }
+        sub += f != 0.0f && fabsf(f) < 0x1p-126f;
     }
-    if (bad == n) buf = model_own(m, n * sizeof *buf);
-    if (bad == n && !buf) {
+    if (t->type == GGUF_TENSOR_BF16 && !sub && (uintptr_t)t->data % sizeof(uint16_t) == 0) {
+        *out = (const uint16_t *)(const void *)t->data;
+        return BD3_OK;
+    }
+    uint16_t *buf = model_own(m, n * sizeof *buf);
+    if (!buf) {
         model_err(err, err_size, gguf_name(m->file), "out of memory converting tensor %s", name);
         return BD3_E_NOMEM;
     }
-    for (size_t i = 0; i < n && bad == n; i++) {
-        float f;
-        if (t->type == GGUF_TENSOR_BF16) {
-            f = bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-        } else if (t->type == GGUF_TENSOR_F16) {
-            f = gguf_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-        } else {
-            memcpy(&f, p + 4 * i, sizeof f);
-        }
-        if (!isfinite(f)) bad = i;
-        buf[i] = bf16_from_f32(f); /* exact for a BF16 value; a subnormal becomes zero */
-    }
-    if (bad < n) {
-        float f;
-        if (t->type == GGUF_TENSOR_F32) {
-            memcpy(&f, p + 4 * bad, sizeof f);
-        } else {
-            uint16_t h = (uint16_t)(p[2 * bad] | p[2 * bad + 1] << 8);
-            f = t->type == GGUF_TENSOR_F16 ? gguf_f16_to_f32(h) : bf16_to_f32(h);
-        }
-        model_err(err, err_size, gguf_name(m->file), "tensor %s holds %s at element %zu", name,
-                  isnan(f) ? "NaN" : "an infinite value", bad);
-        return BD3_E_FORMAT;
-    }
+    for (size_t i = 0; i < n; i++)
+        buf[i] = bf16_from_f32(model_elem_f32(t, i)); /* a subnormal becomes zero */
     *out = buf;
     return BD3_OK;
 }
