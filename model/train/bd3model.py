@@ -34,7 +34,10 @@ class Config:
 
 
 DEFAULT = Config()
-DEEP16 = Config(n_layer=16)   # DEFAULT grown in depth (grow_depth): 34.6M parameters
+DEEP16 = Config(n_layer=16)   # DEFAULT grown in depth (grow_depth): 34,692,993 parameters
+DEEP24 = Config(n_layer=24)   # DEEP16 grown in depth (grow_depth): 48,888,705 parameters
+DEEP32 = Config(n_layer=32)   # DEEP16 grown in depth (grow_depth): 63,084,417 parameters
+WIDE8 = Config(n_embd=768, n_head=12, n_ff=3072)  # DEFAULT grown in width (grow_width): 69,297,921 parameters
 TOY = Config(n_layer=2, n_embd=64, n_head=4, n_ff=256, n_ctx=64, n_vocab=258)
 
 
@@ -237,6 +240,90 @@ def grow_depth(src, dst):
                 dst.blocks[j].modulation[5].zero_()
                 new.append(j)
     return new
+
+
+def _halves(w, noise, gen):
+    """w [O, I] -> [O, 2I] = [w/2 + E, w/2 - E], E ~ N(0, (noise * rms(w/2))^2) drawn from gen
+    (float64 on the CPU, then cast), so [w/2 + E, w/2 - E] @ [x, x] = w @ x for every E."""
+    half = w.detach().double().cpu() / 2
+    rms = half.pow(2).mean().sqrt().item()
+    ref = rms if rms > 0 else 0.01  # an all-zero matrix (the output layer at init): half the init std
+    e = torch.randn(half.shape, generator=gen, dtype=torch.float64) * (noise * ref)
+    return torch.cat((half + e, half - e), dim=1).to(w.dtype)
+
+
+def grow_width(src, dst, noise=1e-2, seed=0):
+    """Copies src into dst of twice the width (n_embd 2D, n_head 2H, n_ff 2F; same head size,
+    n_layer, n_vocab, n_ctx) so that dst computes the function of src. dst's residual stream is
+    [h, h], every unit of src's duplicated: a layer norm over [h, h] sees the mean and the
+    (biased) variance of h, so with its weight and the modulation rows duplicated it yields
+    [a, a]. Tensor by tensor:
+
+    * token_embd [V, 2D] = [E, E]; attn_norm, ffn_norm, output_norm, every modulation row,
+      ffn_up.bias, ffn_down.bias duplicated ([b, b]).
+    * A linear layer whose input is duplicated gets, for each copy r of its output rows, the
+      input-side halves [W/2 + E_r, W/2 - E_r]: (W/2 + E_r) x + (W/2 - E_r) x = W x.
+    * attn_qkv [6D, 2D]: output rows in the layout (3, 2H, hd); q', k' and v' each hold heads
+      0..H-1 (copy 0) then the same heads again (copy 1), so every head of dst computes a head
+      of src (same hd, same 1/sqrt(hd), same RoPE) and the attention output is [o, o].
+    * attn_output [2D, 2D], ffn_up [2F, 2D], ffn_down [2D, 2F]: two copies of the output rows,
+      so their outputs are [Wo o, Wo o], [u, u] (GELU acts per unit: [g, g]), [d, d]; the gated
+      residual updates keep the stream [h, h].
+    * output [V, 2D] = [W/2 + E, W/2 - E] (one copy), bias unchanged: logits = W a + b.
+
+    Symmetry. With E = 0 swapping the two halves of every tensor (units i and i + D of the
+    stream, heads h and h + H, hidden units j and j + F) maps dst to itself, so the loss is
+    invariant under the swap, the gradient at a swap-invariant point is swap-invariant, and an
+    elementwise optimiser (AdamW) keeps the point invariant: the two copies stay equal forever
+    and dst never uses its extra width. With E != 0 the function is still exact, but the
+    gradient reaching the two input copies of a layer differs: for the output layer,
+    dL/da_1 - dL/da_2 = 2 E^T dL/dlogits; inside the network the same holds for each of the
+    two output copies' E_r (drawn separately, so the two copies' rows differ from the start
+    as well). The copies then drift apart from the first steps on.
+
+    Scale: each E has standard deviation noise * rms(W/2) of its own matrix (default 1e-2),
+    from a torch.Generator seeded with seed. Relative to the shared part the gradient
+    difference is about 2 * noise (2%), five orders above float32 rounding, so it is not lost
+    in rounding; once the stream's halves differ by d, the function gains E (x_1 - x_2)-like
+    terms, second order in (noise, d), so the exact start is not traded for a large jump. In
+    float32 the sums (W/2 + E) x + (W/2 - E) x have terms of about the size of src's, and dst
+    matches src to float32 rounding (test_train.py, Growth). Returns the number of matrices
+    that got noise (0 when noise == 0)."""
+    s, d = src.cfg, dst.cfg
+    D, H, Fd = s.n_embd, s.n_head, s.n_ff
+    assert (d.n_embd, d.n_head, d.n_ff) == (2 * D, 2 * H, 2 * Fd), (s, d)
+    for k in ("n_layer", "n_vocab", "n_ctx", "norm_eps", "rope_base"):
+        assert getattr(s, k) == getattr(d, k), k
+    gen = torch.Generator().manual_seed(seed)
+    hd = D // H
+    n = 0
+
+    def dup(t, dim=-1):
+        return torch.cat((t, t), dim=dim)
+
+    def put(p, v):
+        p.copy_(v.to(device=p.device, dtype=p.dtype))
+
+    with torch.no_grad():
+        put(dst.token_embd.weight, dup(src.token_embd.weight))
+        put(dst.output_norm, dup(src.output_norm))
+        put(dst.output_modulation, dup(src.output_modulation))
+        put(dst.output.weight, _halves(src.output.weight, noise, gen))
+        put(dst.output.bias, src.output.bias)
+        n += 1
+        for a, b in zip(src.blocks, dst.blocks):
+            put(b.attn_norm, dup(a.attn_norm))
+            put(b.ffn_norm, dup(a.ffn_norm))
+            put(b.modulation, dup(a.modulation))
+            qkv = [_halves(a.attn_qkv.weight, noise, gen).view(3, H, hd, 2 * D) for _ in range(2)]
+            put(b.attn_qkv.weight, torch.cat(qkv, dim=1).reshape(6 * D, 2 * D))
+            for name in ("attn_output", "ffn_up", "ffn_down"):
+                la, lb = getattr(a, name), getattr(b, name)
+                put(lb.weight, torch.cat([_halves(la.weight, noise, gen) for _ in range(2)], dim=0))
+                if la.bias is not None:
+                    put(lb.bias, dup(la.bias, 0))
+            n += 4
+    return n if noise else 0
 
 
 def amp(enabled):

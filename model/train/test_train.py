@@ -1,7 +1,10 @@
 # test_train.py: CPU tests of the trainer: the 2L training forward equals the block-by-block
 # forward, the network matches a float64 numpy transcription of spec section 1, the noise
-# sampler honours its contract, and an exported GGUF holds the PyTorch weights within Q8_0
-# rounding. Depends on torch (1.13 is enough) and numpy; no GPU, no network, no HF packages.
+# sampler honours its contract, an exported GGUF holds the PyTorch weights within Q8_0
+# rounding, and growth in depth and width keeps the function. Depends on torch (1.13 is enough)
+# and numpy; no GPU, no network, no HF packages.
+import copy
+import dataclasses
 import math
 import os
 import sys
@@ -20,6 +23,7 @@ import export  # noqa: E402
 import train  # noqa: E402
 
 SMALL = bd3model.Config(n_layer=2, n_embd=32, n_head=4, n_ff=128, n_ctx=32, n_vocab=258)
+WIDE = bd3model.Config(n_layer=2, n_embd=64, n_head=8, n_ff=256, n_ctx=32, n_vocab=258)  # SMALL, twice as wide
 
 
 def random_model(cfg, seed):
@@ -33,6 +37,21 @@ def random_model(cfg, seed):
             b.attn_norm.add_(1.0)
             b.ffn_norm.add_(1.0)
     return m.eval()
+
+
+def toy_data(d):
+    """A small byte-token corpus prepared into d/data (train and valid files); returns its path."""
+    corpus = os.path.join(d, "corpus")
+    os.makedirs(corpus)
+    rng = np.random.default_rng(3)
+    words = ["alpha", "beta", "gamma", "delta", "caf\u00e9", "x"]
+    for split in ("train", "valid"):
+        text = "\n\n<|endoftext|>\n\n".join(" ".join(rng.choice(words, 300)) for _ in range(3))
+        with open(os.path.join(corpus, "t.%s.txt" % split), "w", encoding="utf-8") as f:
+            f.write(text)
+    out = os.path.join(d, "data")
+    data.prepare(data.ByteTokenizer(), corpus, out, log=lambda *a: None)
+    return out
 
 
 class TrainingMask(unittest.TestCase):
@@ -365,6 +384,116 @@ class Growth(unittest.TestCase):
                    / m(x, ("global",), backend="manual").norm()).item()
         self.assertLess(rel, 0.05)
 
+    def test_widened_model_computes_the_same_function(self):
+        # float32 bound: 1e-5 of the largest |logit| (measured 7e-7 to 1.3e-6 over the three
+        # modes, the size of the source's own float32 error against float64, 6e-7 to 1.1e-6);
+        # float64 bound 1e-12 (measured 1.4e-15).
+        src64 = random_model(SMALL, seed=35)
+        src = copy.deepcopy(src64).float()
+        D = SMALL.n_embd
+        dst = bd3model.BD3LM(WIDE).eval()
+        self.assertEqual(bd3model.grow_width(src, dst, noise=1e-2, seed=1), 1 + 4 * SMALL.n_layer)
+        want = {k: tuple(v.shape) for k, v in bd3model.BD3LM(WIDE).state_dict().items()}
+        self.assertEqual({k: tuple(v.shape) for k, v in dst.state_dict().items()}, want)
+        self.assertEqual(tuple(dst.blocks[0].attn_qkv.weight.shape), (6 * D, 2 * D))
+        V, F2, n = WIDE.n_vocab, WIDE.n_ff, WIDE.n_layer
+        self.assertEqual(bd3model.n_params(dst),
+                         n * (4 * (2 * D) ** 2 + 2 * (2 * D) * F2 + F2 + 9 * (2 * D)) + 2 * V * 2 * D + 3 * 2 * D + V)
+        dst64 = bd3model.BD3LM(WIDE).double().eval()
+        bd3model.grow_width(src64, dst64, noise=1e-2, seed=1)
+        L = SMALL.n_ctx
+        x = torch.randint(0, SMALL.mask_id, (2, 2 * L))
+        modes = ((("global",), x[:, :L]), (("block", 4), x[:, :L]), (("2L", 8), x))
+        with torch.no_grad():
+            for mode, xx in modes:
+                a = src(xx, mode, backend="manual")
+                b = dst(xx, mode, backend="manual")
+                self.assertLessEqual((a - b).abs().max().item(), 1e-5 * a.abs().max().item(), mode)
+                a = src64(xx, mode, backend="manual")
+                b = dst64(xx, mode, backend="manual")
+                self.assertLessEqual((a - b).abs().max().item(), 1e-12 * a.abs().max().item(), mode)
+            # the noise is far above the bound: without its cancelling half the output moves
+            w = dst.output.weight
+            w[:, D:] = w[:, :D]
+            a = src(x[:, :L], ("global",), backend="manual")
+            b = dst(x[:, :L], ("global",), backend="manual")
+            self.assertGreater((a - b).abs().max().item(), 1e-3 * a.abs().max().item())
+
+    def test_widening_breaks_the_symmetry_only_with_noise(self):
+        src = random_model(SMALL, seed=37)
+        D, Fd = SMALL.n_embd, SMALL.n_ff
+        L = SMALL.n_ctx
+        for noise in (0.0, 1e-2):
+            dst = bd3model.BD3LM(WIDE).double()
+            bd3model.grow_width(src, dst, noise=noise, seed=2)
+            opt = train.make_optimizer(dst, 1e-3, 0.1, fused=False)
+            g = torch.Generator().manual_seed(5)
+            for _ in range(3):  # a few AdamW steps on random data with the 2L training input
+                x = torch.randint(0, SMALL.mask_id, (2, 2 * L), generator=g)
+                y = torch.randint(0, SMALL.mask_id, (2, L), generator=g)
+                loss = F.cross_entropy(dst(x, ("2L", 8), n_out=L, backend="manual").reshape(-1, SMALL.mask_id),
+                                       y.reshape(-1))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            stream = []
+            hook = dst.blocks[-1].register_forward_hook(lambda mod, inp, out: stream.append(out))
+            with torch.no_grad():
+                dst(x, ("2L", 8), backend="manual")
+            hook.remove()
+            h = stream[0]
+            b = dst.blocks[0]
+            diff = {  # the two copies: the stream relative to its largest value, weights absolute
+                "stream": (h[..., :D] - h[..., D:]).abs().max() / h.abs().max(),
+                "token_embd": (dst.token_embd.weight[:, :D] - dst.token_embd.weight[:, D:]).abs().max(),
+                "modulation": (b.modulation[:, :D] - b.modulation[:, D:]).abs().max(),
+                "ffn_up.bias": (b.ffn_up.bias[:Fd] - b.ffn_up.bias[Fd:]).abs().max(),
+            }
+            for k, v in diff.items():
+                if noise:
+                    self.assertGreater(v.item(), 1e-5, k)
+                else:  # swap symmetry: the copies stay equal (exactly, in practice)
+                    self.assertLess(v.item(), 1e-13, k)
+
+    def test_init_gguf_picks_the_growth_by_shape(self):
+        half = bd3model.Config(n_layer=2, n_embd=32, n_head=2, n_ff=128, n_ctx=bd3model.TOY.n_ctx,
+                               n_vocab=bd3model.TOY.n_vocab)  # half the width of TOY
+        src = random_model(half, seed=39).float()
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "half.gguf")
+        tok = data.ByteTokenizer()
+        export.export_gguf(src, tok.tokens, tok.merges, path, [16, half.n_ctx])
+        src = export.load_gguf_model(path)  # the dequantized weights the trainer starts from
+        cases = ((bd3model.TOY, "grown in width"), (half, "loaded"),
+                 (dataclasses.replace(half, n_layer=3), "grown from 2 to 3 layers"))
+        for cfg, how in cases:
+            m = bd3model.BD3LM(cfg)
+            self.assertTrue(train.init_from(m, src, noise=1e-2, seed=3).startswith(how), how)
+        for cfg in (dataclasses.replace(bd3model.TOY, n_layer=3), dataclasses.replace(half, n_layer=1),
+                    dataclasses.replace(half, n_head=4), dataclasses.replace(bd3model.TOY, n_ctx=32)):
+            with self.assertRaises(ValueError):
+                train.init_from(bd3model.BD3LM(cfg), src)
+        # through the command: lr 0 keeps the grown weights, which compute the file's function
+        out = toy_data(d)
+        work = os.path.join(d, "run")
+        train.main(["train", "--config", "toy", "--data", out, "--work", work, "--device", "cpu",
+                    "--steps", "1", "--lr", "0", "--mix", "4:1", "--quick-rows", "1", "--eval-every-s", "0",
+                    "--ckpt-every-s", "0", "--init-gguf", path, "--grow-noise", "1e-2", "--seed", "4"])
+        m = bd3model.BD3LM(bd3model.TOY)
+        m.load_state_dict(torch.load(os.path.join(work, "ckpt.pt"))["model"])
+        ref = bd3model.BD3LM(bd3model.TOY)
+        bd3model.grow_width(src, ref, noise=1e-2, seed=4)
+        for k, v in ref.state_dict().items():
+            self.assertTrue(torch.equal(m.state_dict()[k], v), k)
+        x = torch.randint(0, half.mask_id, (1, half.n_ctx))
+        with torch.no_grad():
+            a = src(x, ("block", 16), backend="manual")
+            b = m.eval()(x, ("block", 16), backend="manual")
+        self.assertLessEqual((a - b).abs().max().item(), 1e-5 * a.abs().max().item())
+        with self.assertRaisesRegex(SystemExit, "cannot start 8 layers x 384"):
+            train.main(["train", "--config", "default", "--data", out, "--work", os.path.join(d, "no"),
+                        "--device", "cpu", "--steps", "1", "--init-gguf", path])
+
 
 class BitsPerByte(unittest.TestCase):
     def test_token_byte_lengths(self):
@@ -440,6 +569,41 @@ class Engine(unittest.TestCase):
                 p = m2.eval()(torch.from_numpy(x)[None], mode, backend="manual")[0].numpy()
             rel = np.linalg.norm(c - p) / np.linalg.norm(p)
             self.assertLess(rel, 1e-4, "%s: relative difference %g" % (arg, rel))
+
+    def test_c_engine_reads_a_file_grown_in_width(self):
+        bd3 = os.path.join(os.environ.get("BUILD", "build"), "bd3")
+        if not os.access(bd3, os.X_OK):
+            self.skipTest("%s not built" % bd3)
+        import subprocess
+        cfg = bd3model.TOY
+        half = dataclasses.replace(cfg, n_embd=cfg.n_embd // 2, n_head=cfg.n_head // 2, n_ff=cfg.n_ff // 2)
+        tok = data.ByteTokenizer()
+        d = tempfile.mkdtemp()
+        src_path, path = os.path.join(d, "half.gguf"), os.path.join(d, "wide.gguf")
+        export.export_gguf(random_model(half, seed=43).float(), tok.tokens, tok.merges, src_path, [8, cfg.n_ctx])
+        train.main(["grow", "--gguf", src_path, "--config", "toy", "--out", path, "--seed", "5"])
+        info = subprocess.run([bd3, "info", "-m", path], check=True, capture_output=True, text=True).stdout
+        self.assertRegex(info, r"n_embd\s+%d\n" % cfg.n_embd)
+        self.assertRegex(info, r"n_head\s+%d\n" % cfg.n_head)
+        src = export.load_gguf_model(src_path).eval()
+        m = export.load_gguf_model(path).eval()  # the weights the engine reads
+        self.assertEqual(m.cfg, cfg)
+        rng = np.random.default_rng(17)
+        x = rng.integers(0, cfg.mask_id, cfg.n_ctx)
+        x[rng.random(cfg.n_ctx) < 0.4] = cfg.mask_id
+        out = path + ".logits"
+        for mode, arg in ((("block", 8), "block:8"), (("global",), "global")):
+            subprocess.run([bd3, "logits", "-q", "-t", "1", "--compute", "f32", "-m", path,
+                            "--ids", ",".join(map(str, x)), "--mode", arg, "-o", out], check=True)
+            c = np.fromfile(out, dtype=np.float32).reshape(cfg.n_ctx, cfg.n_vocab)[:, :cfg.mask_id]
+            with torch.no_grad():
+                p = m(torch.from_numpy(x)[None], mode, backend="manual")[0].numpy()
+                q = src(torch.from_numpy(x)[None], mode, backend="manual")[0].numpy()
+            rel = np.linalg.norm(c - p) / np.linalg.norm(p)
+            self.assertLess(rel, 1e-4, "%s: engine vs PyTorch, relative difference %g" % (arg, rel))
+            # the grown file computes the source's function up to its own Q8_0 rounding (measured 1.3e-3)
+            rel = np.linalg.norm(c - q) / np.linalg.norm(q)
+            self.assertLess(rel, 0.01, "%s: grown vs source, relative difference %g" % (arg, rel))
 
 
 if __name__ == "__main__":

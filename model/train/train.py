@@ -8,6 +8,7 @@
   evaluate  --data DATA --gguf FILE | --ckpt FILE          NELBO table (B=4, B=16, global)
   export    --ckpt FILE --tokenizer T --out FILE.gguf      GGUF (Q8_0 large matrices) of the EMA
   compare   --data DATA --gguf A --gguf B [...]           bits per byte of models on the same masks
+  grow      --gguf SRC --config C --out FILE.gguf         SRC grown in depth or width to C (GGUF, same tokenizer)
   bench     [--config C]                                  (CUDA) matrix rate and output-layer timings
 T is a tokenizer JSON, or "bytes" for the 256-byte vocabulary of the toy configuration."""
 import argparse
@@ -27,7 +28,12 @@ import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
 
-CONFIGS = {"default": bd3model.DEFAULT, "deep16": bd3model.DEEP16, "toy": bd3model.TOY}
+CONFIGS = {"default": bd3model.DEFAULT,  # 8 x 384, 20,497,281 parameters (the shipped model)
+           "deep16": bd3model.DEEP16,    # 16 x 384, 34,692,993 (default grown in depth)
+           "deep24": bd3model.DEEP24,    # 24 x 384, 48,888,705 (deep16 grown in depth)
+           "deep32": bd3model.DEEP32,    # 32 x 384, 63,084,417 (deep16 grown in depth)
+           "wide8": bd3model.WIDE8,      # 8 x 768, 12 heads, F 3072, 69,297,921 (default grown in width)
+           "toy": bd3model.TOY}
 
 
 def log(*a):
@@ -296,6 +302,37 @@ def build_model(cfg_name, device):
     return bd3model.BD3LM(cfg).to(device)
 
 
+def init_from(model, src, noise=1e-2, seed=0):
+    """Copies the weights of src (a BD3LM) into model, choosing by shape: the same shape loads
+    them; fewer layers of the same width grows in depth (bd3model.grow_depth); half the width
+    (n_embd, n_head, n_ff) with the same layers grows in width (bd3model.grow_width, with
+    noise and seed). Either way model computes src's function. Returns a line for the log;
+    raises ValueError for any other pair of shapes."""
+    s, d = src.cfg, model.cfg
+
+    def shape(c):
+        return "%d layers x %d (%d heads, F %d, n_ctx %d, V %d)" % (c.n_layer, c.n_embd, c.n_head, c.n_ff,
+                                                                    c.n_ctx, c.n_vocab)
+    same = ("n_vocab", "n_ctx", "norm_eps", "rope_base")
+    if any(getattr(s, k) != getattr(d, k) for k in same):
+        raise ValueError("cannot start %s from %s: n_ctx, vocabulary, epsilon and RoPE base must match"
+                         % (shape(d), shape(s)))
+    width = (s.n_embd, s.n_head, s.n_ff)
+    if width == (d.n_embd, d.n_head, d.n_ff) and s.n_layer == d.n_layer:
+        model.load_state_dict(src.state_dict())
+        return "loaded (same shape)"
+    if width == (d.n_embd, d.n_head, d.n_ff) and s.n_layer < d.n_layer:
+        new = bd3model.grow_depth(src, model)
+        return "grown from %d to %d layers (new, identity at start: %s)" % (s.n_layer, d.n_layer, new)
+    if tuple(2 * v for v in width) == (d.n_embd, d.n_head, d.n_ff) and s.n_layer == d.n_layer:
+        n = bd3model.grow_width(src, model, noise=noise, seed=seed)
+        return "grown in width from %d to %d (%d to %d heads, F %d to %d; noise %g on %d matrices, seed %d)" % (
+            s.n_embd, d.n_embd, s.n_head, d.n_head, s.n_ff, d.n_ff, noise, n, seed)
+    raise ValueError("cannot start %s from %s: the shapes allow loading (same shape), growth in depth "
+                     "(fewer layers, same width) or growth in width (half n_embd, n_head and n_ff, same "
+                     "layers), nothing else" % (shape(d), shape(s)))
+
+
 def cmd_train(a):
     torch.manual_seed(a.seed)
     dev = torch.device(a.device if a.device else ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -332,13 +369,11 @@ def cmd_train(a):
                                                           state["tokens"]))
     elif a.init_gguf:
         src = export.load_gguf_model(a.init_gguf)
-        if src.cfg.n_layer == cfg.n_layer:
-            model.load_state_dict(src.state_dict())
-            log("initialised from %s" % a.init_gguf)
-        else:
-            new = bd3model.grow_depth(src.to(dev), model)
-            log("initialised from %s, grown from %d to %d layers (new, identity at start: %s)"
-                % (a.init_gguf, src.cfg.n_layer, cfg.n_layer, new))
+        try:
+            how = init_from(model, src.to(dev), a.grow_noise, a.seed)
+        except ValueError as e:
+            raise SystemExit("--init-gguf %s, --config %s: %s" % (a.init_gguf, a.config, e))
+        log("initialised from %s: %s" % (a.init_gguf, how))
         for e, p in zip(ema, params):
             e.copy_(p.detach())
 
@@ -677,6 +712,23 @@ def cmd_export(a):
     log("wrote %s (%d bytes)" % (a.out, os.path.getsize(a.out)))
 
 
+def cmd_grow(a):
+    meta, _, _ = export.read_gguf(a.gguf)
+    src = export.load_gguf_model(a.gguf)
+    model = build_model(a.config, torch.device("cpu"))
+    try:
+        how = init_from(model, src, a.noise, a.seed)
+    except ValueError as e:
+        raise SystemExit("%s, --config %s: %s" % (a.gguf, a.config, e))
+    cfg = model.cfg
+    name = a.name or "%s, grown to %dx%d" % (meta.get("general.name", "bd3lm"), cfg.n_layer, cfg.n_embd)
+    tokens = meta["tokenizer.ggml.tokens"][:cfg.mask_id]  # export appends the mask token
+    export.export_gguf(model, tokens, meta["tokenizer.ggml.merges"], a.out,
+                       meta["bd3lm.diffusion.block_lengths"], wtype=a.wtype, name=name)
+    log("%s: %s; wrote %s (%d params, %d bytes)" % (a.gguf, how, a.out, bd3model.n_params(model),
+                                                   os.path.getsize(a.out)))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -705,7 +757,12 @@ def main(argv=None):
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--clip-grad", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init-gguf", default=None, help="start from the weights of a GGUF file")
+    p.add_argument("--init-gguf", default=None,
+                   help="start from the weights of a GGUF file: the same shape, fewer layers (grown in depth) "
+                        "or half the width (grown in width)")
+    p.add_argument("--grow-noise", type=float, default=1e-2,
+                   help="growth in width: symmetry-breaking noise, relative to the RMS of each W/2 "
+                        "(bd3model.grow_width); seeded by --seed")
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--eval-every-s", type=float, default=120.0)
     p.add_argument("--ckpt-every-s", type=float, default=180.0)
@@ -761,9 +818,17 @@ def main(argv=None):
     p.add_argument("--passes", type=int, default=1)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--json", default=None)
+    p = sub.add_parser("grow")
+    p.add_argument("--gguf", required=True, help="the model to grow")
+    p.add_argument("--config", required=True, choices=sorted(CONFIGS))
+    p.add_argument("--out", required=True)
+    p.add_argument("--noise", type=float, default=1e-2, help="as train's --grow-noise")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--wtype", default="q8_0")
+    p.add_argument("--name", default=None, help="general.name (default: the source's, with the new shape)")
     a = ap.parse_args(argv)
     {"tokenizer": cmd_tokenizer, "prepare": cmd_prepare, "train": cmd_train, "evaluate": cmd_evaluate,
-     "export": cmd_export, "compare": cmd_compare, "bench": cmd_bench}[a.cmd](a)
+     "export": cmd_export, "compare": cmd_compare, "bench": cmd_bench, "grow": cmd_grow}[a.cmd](a)
 
 
 if __name__ == "__main__":
