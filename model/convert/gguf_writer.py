@@ -133,6 +133,30 @@ def matrix_type(name, ggml_type):
     return ggml_type
 
 
+def parse_layout(layout):
+    """A weight layout 'TYPE' or 'TYPE,PART=TYPE,...' -> (GGML type of the large matrices,
+    [(PART, GGML type)]): the matrices whose name contains PART take that type (first match
+    wins), the others TYPE as matrix_type says. E.g. 'q8_0,ffn_=q4_0': feed-forward matrices
+    at 4 bits, attention, embedding and output at 8."""
+    head, *rest = [p.strip() for p in str(layout).split(",")]
+    rules = []
+    for r in rest:
+        part, sep, tname = r.partition("=")
+        if not sep or not part:
+            raise GGUFError("weight layout %r: %r is not PART=TYPE" % (layout, r))
+        rules.append((part, ggml_type_from_name(tname)))
+    return ggml_type_from_name(head), rules
+
+
+def layout_type(name, layout):
+    """Storage type of the large matrix `name` under a parsed layout (parse_layout)."""
+    base, rules = layout
+    for part, t in rules:
+        if part in name:
+            return t
+    return matrix_type(name, base)
+
+
 def to_bf16(x):
     """uint16 bfloat16 bits of float values: float32 rounded to nearest, ties to even (NaN kept)."""
     u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
@@ -434,12 +458,13 @@ def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm
     tokens:  list of token strings (GPT-2 byte-to-unicode mapped form; specials literal), id = index.
     merges:  list of "left right" strings, highest priority first.
     wtype:   'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' for the large matrices (norms, biases, modulation stay
-             F32; with q4_0 the embedding and output stay Q8_0, see matrix_type).
+             F32; with q4_0 the embedding and output stay Q8_0, see matrix_type), or a mixed
+             layout such as 'q8_0,ffn_=q4_0' (parse_layout).
     sampler: optional dict of the model's own sampler defaults, written as bd3lm.sampler.KEY
              (keys and ranges: model/SAMPLER.md): kind, steps, top_k, refresh, threshold,
              temperature, top_p, revise_fraction.
     """
-    wt = ggml_type_from_name(wtype)
+    layout = parse_layout(wtype)
     D = int(hparams["n_embd"])
     H = int(hparams["n_head"])
     L = int(hparams["n_layer"])
@@ -519,7 +544,7 @@ def write_bd3lm(path, tensors, hparams, tokens, merges, wtype="f32", name="bd3lm
     order += ["output_norm.weight", "output_modulation", "output.weight", "output.bias"]
     for k in order:
         large = k.endswith(_LARGE)
-        w.add_tensor(k, tensors[k], matrix_type(k, wt) if large else GGML_TYPE_F32)
+        w.add_tensor(k, tensors[k], layout_type(k, layout) if large else GGML_TYPE_F32)
     w.write(path, progress=progress)
 
 
@@ -597,6 +622,19 @@ def _selftest():
     assert np.all(np.abs(b - xb) <= np.abs(xb) * 2.0 ** -8) and np.all(b.view(np.uint32) & 0xFFFF == 0)
     err = np.max(np.abs(ts["tq8"] - x).reshape(-1, 32), axis=1)
     assert np.all(err <= np.max(np.abs(x).reshape(-1, 32), axis=1) / 127 * 0.51 + 1e-3)
+    # mixed layouts: first matching part wins, the rest as matrix_type; bad layouts are refused
+    lay = parse_layout("q8_0, ffn_=q4_0,attn_qkv=f16")
+    assert layout_type("blk.3.ffn_up.weight", lay) == GGML_TYPE_Q4_0
+    assert layout_type("blk.3.attn_qkv.weight", lay) == GGML_TYPE_F16
+    assert layout_type("blk.3.attn_output.weight", lay) == GGML_TYPE_Q8_0
+    assert layout_type("output.weight", parse_layout("q4_0")) == GGML_TYPE_Q8_0
+    assert layout_type("blk.0.ffn_down.weight", parse_layout("q4_0")) == GGML_TYPE_Q4_0
+    for bad in ("q8_0,ffn_", "q8_0,=q4_0", "q8_0,ffn_=q5_0", "q3"):
+        try:
+            parse_layout(bad)
+            raise AssertionError("layout %r accepted" % bad)
+        except GGUFError:
+            pass
     print("ok")
 
 

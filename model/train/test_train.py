@@ -241,6 +241,31 @@ class Gguf(unittest.TestCase):
         self.assertLess(rel, 0.05)
         self.assertGreater(rel, 0.0)  # Q8_0 really was applied
 
+    def test_mixed_layout_stores_feed_forward_at_four_bits(self):
+        cfg = SMALL
+        m = random_model(cfg, seed=12).float()
+        tok = data.ByteTokenizer()
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "mix.gguf")
+        export.export_gguf(m, tok.tokens, tok.merges, path, [16, cfg.n_ctx], wtype="q8_0,ffn_=q4_0")
+        _, tensors, types = export.read_gguf(path)
+        sd = {export.gguf_name(k): v.numpy() for k, v in m.state_dict().items()}
+        for name, t in types.items():
+            if name.endswith(("ffn_up.weight", "ffn_down.weight")):
+                self.assertEqual(t, 2, name)  # Q4_0
+                blocks = sd[name].reshape(-1, 32)
+                # d = -(the block's value of largest magnitude) / 8 maps it to -8 exactly; values
+                # of the other sign reach +8, which clamps to 7 (one step): |q d16 - x| <= |d| plus
+                # the f16 rounding of d times at most 8
+                tol = np.abs(blocks).max(1, keepdims=True) / 8 * (1 + 8 * 2.0 ** -11) + 1e-7
+                self.assertTrue(np.all(np.abs(tensors[name].reshape(-1, 32) - blocks) <= tol), name)
+            elif name.endswith(("attn_qkv.weight", "attn_output.weight", "token_embd.weight", "output.weight")):
+                self.assertEqual(t, 8, name)  # Q8_0
+            else:
+                self.assertEqual(t, 0, name)
+        with self.assertRaises(Exception):
+            export.export_gguf(m, tok.tokens, tok.merges, path, [16], wtype="q8_0,ffn_=q5_0")
+
 
 class Throughput(unittest.TestCase):
     """The masked-row heads give the loss and gradients of the full-logit reference."""

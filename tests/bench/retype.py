@@ -2,10 +2,11 @@
 # retype.py: rewrites a bd3lm GGUF file with its matrices (2-D tensors named *.weight) stored in
 # another type, metadata copied byte for byte, for speed and accuracy figures of one model in
 # several weight types (not a test; nothing is asserted). Depends on numpy and gguf_writer.py.
-"""usage: retype.py IN.gguf OUT.gguf --type f32|f16|bf16|q8_0|q4_0
+"""usage: retype.py IN.gguf OUT.gguf --type f32|f16|bf16|q8_0|q4_0|LAYOUT
 
 Values are read as float32 (Q8_0/Q4_0 dequantized exactly) and written as --type rounds them.
-Then e.g.: build/bd3 bench -m OUT.gguf --compute f32
+LAYOUT: a mixed layout as gguf_writer.parse_layout reads it, e.g. q8_0,ffn_=q4_0 (feed-forward
+matrices at 4 bits, the rest at 8). Then e.g.: build/bd3 bench -m OUT.gguf --compute f32
 """
 
 import argparse
@@ -55,18 +56,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src")
     ap.add_argument("dst")
-    ap.add_argument("--type", required=True, choices=sorted(g.TYPE_NAMES))
+    ap.add_argument("--type", required=True, help="a type (%s) or a mixed layout" % ", ".join(sorted(g.TYPE_NAMES)))
     a = ap.parse_args()
+    try:
+        layout = g.parse_layout(a.type)
+    except g.GGUFError as e:
+        ap.error(str(e))
     data = open(a.src, "rb").read()
     _, tensors, _ = g.read_gguf(a.src)
     w = g.GGUFWriter()
     for key, packed in raw_metadata(data):
         if key != "general.alignment":
             w._add(key, packed)
-    wt = g.ggml_type_from_name(a.type)
     for name, arr in tensors.items():
         matrix = arr.ndim == 2 and name.endswith(".weight")
-        w.add_tensor(name, arr, g.matrix_type(name, wt) if matrix else g.GGML_TYPE_F32)
+        w.add_tensor(name, arr, g.layout_type(name, layout) if matrix else g.GGML_TYPE_F32)
     w.write(a.dst)
     print("retype.py: wrote %s (%.1f MB, %s matrices)" % (a.dst, os.path.getsize(a.dst) / 1e6, a.type))
     return 0
