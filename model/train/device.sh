@@ -9,6 +9,14 @@
 #   wait SECONDS RUN      sleep, then show the run's log
 #   finish RUN [PASSES]   wait for the run, export its final weights, compare its bits per byte with
 #                         $REF (default model/default.gguf) on the same masks, copy results to $OUT
+#   sweep SECONDS RUN:CONFIG:INIT ... [-- ARGS]
+#                         train the candidates one after another in the background, SECONDS of
+#                         training each (compile not counted), same ARGS; INIT is a GGUF file to
+#                         start from (grown to CONFIG by shape) or - for fresh weights; each
+#                         candidate's final weights are exported to $W/RUN.gguf
+#   compare PASSES RUN ...
+#                         wait for the sweep, compare $REF and the runs' exports on the same masks,
+#                         copy the comparison and the runs' logs to $OUT (not the weights)
 set -e
 W=${W:-/root/work}
 T=model/train
@@ -75,6 +83,60 @@ finish)
     split -b 15000000 -d $W/$run.gguf $OUT/$run.gguf.part
     cp $W/$run.log $W/$run/curve.json $W/$run.eval.json $W/$run.eval.log $OUT/ 2>/dev/null || true
     [ $TOK != $W/tokenizer.json ] || cp $TOK $OUT/tokenizer.json
+    ls -la $OUT
+    ;;
+sweep)
+    secs=$1
+    shift
+    cands=
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+        case $1 in
+        *:*:*) cands="$cands $1" ;;
+        *) echo "sweep: candidate '$1' is not RUN:CONFIG:INIT" >&2; exit 2 ;;
+        esac
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    [ -n "$cands" ] || { echo "sweep: no candidates" >&2; exit 2; }
+    mkdir -p $W
+    setsid nohup sh "$0" sweep-run "$secs" "$cands" "$@" > $W/sweep.log 2>&1 < /dev/null &
+    echo $! > $W/sweep.pid
+    sleep 5
+    cat $W/sweep.log
+    ;;
+sweep-run)
+    secs=$1
+    cands=$2
+    shift 2
+    head=$(cat $W/head 2>/dev/null || echo masked)
+    for c in $cands; do
+        run=${c%%:*}
+        rest=${c#*:}
+        cfg=${rest%%:*}
+        init=${rest#*:}
+        echo "sweep: $run (config $cfg, from $init), $secs s, $(date -u +%T)"
+        mkdir -p $W/$run
+        from=
+        [ "$init" = - ] || from="--init-gguf $init"
+        python3 $T/train.py train --config $cfg --data $W/data --work $W/$run --budget-s $secs --head $head \
+            $from "$@" > $W/$run.log 2>&1 < /dev/null || echo "sweep: $run failed"
+        tail -n 4 $W/$run.log
+        python3 $T/train.py export --config $cfg --ckpt $W/$run/final.pt --weights model --tokenizer $TOK \
+            --out $W/$run.gguf || echo "sweep: $run not exported"
+    done
+    echo "sweep: done $(date -u +%T)"
+    ;;
+compare)
+    passes=$1
+    shift
+    while kill -0 "$(cat $W/sweep.pid 2>/dev/null)" 2>/dev/null; do sleep 2; done
+    tail -n 20 $W/sweep.log
+    logs=$(for r in "$@"; do echo $r.log $r/curve.json; done)
+    set -- $(for r in "$@"; do [ -f $W/$r.gguf ] && echo "--gguf $W/$r.gguf"; done)
+    python3 $T/train.py compare --gguf $REF "$@" --data $W/data --passes $passes --seed 1 --batch 32 \
+        --json $W/sweep.eval.json --tokenizer $TOK 2>&1 | tee $W/sweep.eval.log
+    mkdir -p $OUT
+    (cd $W && tar czf $OUT/sweep.tgz sweep.log sweep.eval.json sweep.eval.log $logs 2>/dev/null) || true
     ls -la $OUT
     ;;
 *)
