@@ -12,8 +12,9 @@
 #   sweep SECONDS RUN:CONFIG:INIT ... [-- ARGS]
 #                         train the candidates one after another in the background, SECONDS of
 #                         training each (compile not counted), same ARGS; INIT is a GGUF file to
-#                         start from (grown to CONFIG by shape) or - for fresh weights; each
-#                         candidate's final weights are exported to $W/RUN.gguf
+#                         start from (grown to CONFIG by shape; copied to $W/init at once) or -
+#                         for fresh weights; each candidate's final weights are exported to
+#                         $W/RUN.gguf
 #   compare PASSES RUN ...
 #                         wait for the sweep, compare $REF and the runs' exports on the same masks,
 #                         copy the comparison and the runs' logs to $OUT (not the weights)
@@ -89,9 +90,17 @@ sweep)
     secs=$1
     shift
     cands=
+    mkdir -p $W/init
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do
         case $1 in
-        *:*:*) cands="$cands $1" ;;
+        *:*:-) cands="$cands $1" ;;
+        *:*:*)
+            # the working tree may change under a background job: it reads a copy
+            init=${1#*:*:}
+            [ -f "$init" ] || { echo "sweep: no file $init" >&2; exit 2; }
+            cp "$init" $W/init/
+            cands="$cands ${1%:*}:$W/init/$(basename "$init")"
+            ;;
         *) echo "sweep: candidate '$1' is not RUN:CONFIG:INIT" >&2; exit 2 ;;
         esac
         shift
