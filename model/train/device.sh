@@ -17,7 +17,8 @@
 #                         $W/RUN.gguf
 #   compare PASSES RUN ...
 #                         wait for the sweep, compare $REF and the runs' exports on the same masks,
-#                         copy the comparison and the runs' logs to $OUT (not the weights)
+#                         copy the comparison and the runs' logs to $OUT (not the weights);
+#                         $ROWS limits the rows per validation file
 set -e
 W=${W:-/root/work}
 T=model/train
@@ -143,7 +144,7 @@ compare)
     logs=$(for r in "$@"; do echo $r.log $r/curve.json; done)
     set -- $(for r in "$@"; do [ -f $W/$r.gguf ] && echo "--gguf $W/$r.gguf"; done)
     python3 $T/train.py compare --gguf $REF "$@" --data $W/data --passes $passes --seed 1 --batch 32 \
-        --json $W/sweep.eval.json --tokenizer $TOK 2>&1 | tee $W/sweep.eval.log
+        ${ROWS:+--rows $ROWS} --json $W/sweep.eval.json --tokenizer $TOK 2>&1 | tee $W/sweep.eval.log
     mkdir -p $OUT
     (cd $W && tar czf $OUT/sweep.tgz sweep.log sweep.eval.json sweep.eval.log $logs 2>/dev/null) || true
     ls -la $OUT
