@@ -450,7 +450,6 @@ def cmd_train(a):
         lr = lr_at(p, a.lr, a.warmup, a.min_lr_frac)
         for g in opt.param_groups:
             g["lr"] = lr
-        total = 0.0
         prof = None
         if cuda and a.profile_at and state["step"] == a.profile_at:
             prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
