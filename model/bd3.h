@@ -357,6 +357,12 @@ bd3_status bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t
 bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
                      double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user);
 
+/* bd3_nelbo with each row's nats written to row_nats [rows evaluated] (row order; their sum in
+ * that order is bd3_nelbo's *loss_sum), for comparisons paired row by row; the masks are
+ * bd3_nelbo's for the same seed, rows and mode. On cancellation only complete rows are written. */
+bd3_status bd3_nelbo_rows(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
+                          double *row_nats, size_t *n_counted, bd3_step_fn cb, void *user);
+
 /* ---- benchmark ---------------------------------------------------------------------------- */
 
 /* Speed of one full global forward over n_ctx tokens against OpenBLAS sgemm on the same shapes.

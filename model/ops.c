@@ -604,8 +604,9 @@ bd3_status bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, flo
 
 #define OPS_T_MIN 1e-3 /* lower end of the masking-rate interval */
 
-bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
-                     double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user)
+/* bd3_nelbo, and each complete row's nats in row_nats[row] when row_nats is not NULL. */
+static bd3_status ops_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
+                            double *loss_sum, double *row_nats, size_t *n_counted, bd3_step_fn cb, void *user)
 {
     if (!c || !ids || !loss_sum || !n_counted || block_len < 0) return BD3_E_ARG;
     const bd3_hparams *hp = bd3_model_hparams(bd3_ctx_model(c));
@@ -716,6 +717,7 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
             if (st != BD3_OK) break;
         }
         *loss_sum += row_loss;
+        if (row_nats) row_nats[row] = row_loss;
         *n_counted += (size_t)row_len - 1; /* every token but position 0, masked or not */
         prog.n_done = (int)((row + 1) * (size_t)row_len);
         prog.n_calls += global;
@@ -726,4 +728,18 @@ bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, in
     }
     bd3_cache_clear(c);
     return st;
+}
+
+bd3_status bd3_nelbo(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
+                     double *loss_sum, size_t *n_counted, bd3_step_fn cb, void *user)
+{
+    return ops_nelbo(c, ids, n, block_len, n_rows, seed, loss_sum, NULL, n_counted, cb, user);
+}
+
+bd3_status bd3_nelbo_rows(bd3_ctx *c, const int32_t *ids, size_t n, int block_len, int n_rows, uint64_t seed,
+                          double *row_nats, size_t *n_counted, bd3_step_fn cb, void *user)
+{
+    if (!row_nats) return BD3_E_ARG;
+    double total = 0.0;
+    return ops_nelbo(c, ids, n, block_len, n_rows, seed, &total, row_nats, n_counted, cb, user);
 }

@@ -51,7 +51,7 @@ for spec in "info MODEL" "tokenize FILE" "logits --ids --mode --stream --output"
     "generate --prompt --max-new --block --no-cache --echo --top-p --refresh --seed" \
     "infill --range L1:C1-L2:C2 --find --length --output --top-p" \
     "revise --range --find --fraction --output --top-p" "score --format --stride --ar" \
-    "ppl --mode --rows --seed" "bench --block --seed"; do
+    "ppl --mode --rows --seed --ref" "bench --block --seed"; do
     set -- $spec
     cmd=$1
     shift
@@ -187,6 +187,35 @@ ok = abs(float(v["ppl"]) - math.exp(nats / counted)) <= 1e-4 * float(v["ppl"])
 ok = ok and abs(float(v["bpb"]) - nats / math.log(2) / nbytes) <= 1e-5 * float(v["bpb"])
 sys.exit(0 if ok and nbytes >= 64 else 1)
 PYEOF
+# --ref: a second model on the same rows and masks; its lines equal its own run, the change is
+# paired row by row when both tokenize alike (m3 has fewer merges, so it does not), and a model
+# against itself changes by exactly 0
+"$PYTHON" -c "import sys; sys.path.insert(0, 'tests/ref'); import make_fixture as f
+f.random_model(sys.argv[1], 300, 64, 4, 2, 64, 'f32', [4, 8, 64], 6)
+f.random_model(sys.argv[2], 290, 64, 4, 2, 64, 'f32', [4, 8, 64], 6)" "$T/m2.gguf" "$T/m3.gguf" ||
+    fail "cannot make the second fixture"
+expect_rc 0 "ppl --ref" "$BD3" ppl -m "$M" --ref "$T/m2.gguf" --mode block:4 --seed 3 "$T/p.txt"
+cp "$T/out" "$T/pref"
+head -8 "$T/pref" | cmp -s - "$T/ppl1" || fail "ppl --ref: the model's own lines changed"
+"$BD3" ppl -m "$T/m2.gguf" --mode block:4 --seed 3 "$T/p.txt" >"$T/pm2" 2>/dev/null
+"$PYTHON" - "$T/pref" "$T/pm2" <<'PYEOF' || fail "ppl --ref: reference lines or change wrong"
+import sys
+v = dict(l.split(None, 1) for l in open(sys.argv[1]))
+w = dict(l.split(None, 1) for l in open(sys.argv[2]))
+ok = all(v["ref_" + k].strip() == w[k].strip() for k in ("nats", "ppl", "bpb"))
+chg = float(v["change_bpb"].strip().rstrip("%"))
+want = 100 * (float(v["nats"]) / float(w["nats"]) - 1)
+ok = ok and abs(chg - want) < 1e-3 and chg != 0.0
+ok = ok and int(v["paired_rows"]) == int(v["rows"]) and float(v["change_se"].strip().rstrip("%")) > 0
+sys.exit(0 if ok else 1)
+PYEOF
+expect_rc 0 "ppl --ref itself" "$BD3" ppl -m "$M" --ref "$M" --mode global --seed 2 "$T/p.txt"
+out_has "^change_bpb +0.0000%$"
+out_has "^change_se 0.0000%$"
+expect_rc 0 "ppl --ref other tokenizer" "$BD3" ppl -m "$M" --ref "$T/m3.gguf" --mode block:4 --seed 3 "$T/p.txt"
+out_has "^paired_rows 0$"
+grep -q "^change_se" "$T/out" && fail "ppl --ref: a standard error without pairing"
+expect_rc 1 "ppl --ref missing file" "$BD3" ppl -m "$M" --ref "$T/absent.gguf" "$T/p.txt"
 expect_rc 2 "ppl without file" "$BD3" ppl -m "$M"
 expect_rc 2 "ppl bad rows" "$BD3" ppl -m "$M" --rows 0 "$T/p.txt"
 

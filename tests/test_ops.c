@@ -639,6 +639,36 @@ static void test_nelbo_is_finite_reproducible_and_counts_all_but_first_token(voi
     free(ids);
 }
 
+/* bd3_nelbo_rows gives each row's nats: summed in row order they are bd3_nelbo's total bit for
+ * bit (same masks), and nothing is written past the rows evaluated. */
+static void test_nelbo_rows_sum_to_the_total(void **state)
+{
+    (void)state;
+    const int L = hp()->n_ctx;
+    const size_t n = (size_t)L * 3 + 5;
+    int32_t *ids = malloc(n * sizeof *ids);
+    fixture_fill_ids(hp(), ids, (int)n, 17);
+    int modes[] = {BD3_GLOBAL, 4, 8};
+    for (int k = 0; k < 3; k++) {
+        double total = 0, rows[4] = {-1, -1, -1, -1};
+        size_t nt = 0, nr = 0;
+        assert_int_equal(bd3_nelbo(g_ctx, ids, n, modes[k], 0, 7, &total, &nt, NULL, NULL), BD3_OK);
+        assert_int_equal(bd3_nelbo_rows(g_ctx, ids, n, modes[k], 0, 7, rows, &nr, NULL, NULL), BD3_OK);
+        assert_int_equal(nr, nt);
+        double sum = 0.0;
+        for (int i = 0; i < 3; i++) {
+            assert_true(isfinite(rows[i]) && rows[i] > 0.0);
+            sum += rows[i];
+        }
+        assert_true(sum == total);
+        assert_true(rows[3] == -1); /* three complete rows: nothing written past them */
+        assert_true(rows[0] != rows[1]);
+    }
+    size_t cnt = 0;
+    assert_int_equal(bd3_nelbo_rows(g_ctx, ids, n, 4, 0, 7, NULL, &cnt, NULL, NULL), BD3_E_ARG);
+    free(ids);
+}
+
 /* Spec section 4 written out directly: the same noise as bd3_nelbo (one uniform for the
  * antithetic offset, then one per position 1.. of each row), and for every block one full
  * block-causal pass over the clean earlier blocks followed by the noisy block. */
@@ -903,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_revise_keeps_word_boundary_class_of_every_token),
         cmocka_unit_test(test_infill_fills_several_spans_jointly),
         cmocka_unit_test(test_nelbo_is_finite_reproducible_and_counts_all_but_first_token),
+        cmocka_unit_test(test_nelbo_rows_sum_to_the_total),
         cmocka_unit_test(test_nelbo_block_mode_matches_direct_computation),
         cmocka_unit_test(test_nelbo_cancelled_and_bad_input),
         cmocka_unit_test(test_score_ar_equals_block1_pass_over_prefix_and_mask),

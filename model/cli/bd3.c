@@ -74,11 +74,15 @@ static const cli_cmd cli_cmds[] = {
      "                        length 1: p of each token given the text before it (one pass\n"
      "                        through the KV cache); prints the total log p and perplexity\n",
      cmd_score},
-    {"ppl", CLI_OPT_MODE | CLI_OPT_ROWS | CLI_OPT_SEED, 1, "[--mode global|block:B] [--rows N] FILE",
-     "NELBO perplexity (upper bound) and bits per byte",
+    {"ppl", CLI_OPT_MODE | CLI_OPT_ROWS | CLI_OPT_SEED | CLI_OPT_REF, 1,
+     "[--mode global|block:B] [--rows N] [--ref MODEL] FILE", "NELBO perplexity (upper bound) and bits per byte",
      "      --mode MODE       'global' or 'block:B' (default: the model's preferred block)\n"
      "      --rows N          evaluate the first N rows of n_ctx tokens (default: all)\n"
-     "      --seed N          seed of the masking draws (default 0)\n",
+     "      --seed N          seed of the masking draws (default 0)\n"
+     "      --ref MODEL       also score a reference model on the same rows, mode and masks\n"
+     "                        and print the change of bits per byte against it (paired\n"
+     "                        row by row, with its standard error, when both tokenize the\n"
+     "                        file alike)\n",
      cmd_ppl},
     {"bench", CLI_OPT_BLOCK | CLI_OPT_SAMPLER | CLI_OPT_SEED, 0, "[--block B]",
      "speed figures of the engine on this machine",
@@ -113,6 +117,7 @@ enum {
     OPT_FRACTION,
     OPT_AR,
     OPT_COMPUTE,
+    OPT_REF,
 };
 
 static const struct option cli_long_opts[] = {
@@ -134,6 +139,7 @@ static const struct option cli_long_opts[] = {
     {"stream", no_argument, NULL, OPT_STREAM},
     {"output", required_argument, NULL, 'o'},
     {"rows", required_argument, NULL, OPT_ROWS},
+    {"ref", required_argument, NULL, OPT_REF},
     {"prompt", required_argument, NULL, 'p'},
     {"max-new", required_argument, NULL, 'n'},
     {"block", required_argument, NULL, OPT_BLOCK},
@@ -228,6 +234,7 @@ static unsigned cli_opt_bit(int code)
     case OPT_STREAM: return CLI_OPT_STREAM;
     case 'o': return CLI_OPT_OUTPUT;
     case OPT_ROWS: return CLI_OPT_ROWS;
+    case OPT_REF: return CLI_OPT_REF;
     case 'p': return CLI_OPT_PROMPT;
     case 'n': return CLI_OPT_MAXNEW;
     case OPT_BLOCK: return CLI_OPT_BLOCK;
@@ -371,6 +378,7 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
             if (cli_parse_long(o, "--rows", optarg, 1, INT_MAX, &v)) return -1;
             o->rows = (int)v;
             break;
+        case OPT_REF: o->ref = optarg; break;
         case 'p': o->prompt = optarg; break;
         case 'n':
             if (cli_parse_long(o, "-n", optarg, 0, 1 << 24, &v)) return -1;

@@ -32,6 +32,7 @@ enum {
     CLI_OPT_AR = 1 << 16,       /* --ar */
     CLI_OPT_SEED = 1 << 17,     /* --seed N */
     CLI_OPT_SAMPLER = 1 << 18,  /* --sampler --steps --threshold --temperature --top-p --top-k --refresh */
+    CLI_OPT_REF = 1 << 19,      /* --ref FILE */
 };
 
 /* Sampler fields given on the command line (bits of cli_opts.sp_given); the others come from
@@ -74,6 +75,7 @@ typedef struct cli_opts {
     int stride;            /* --stride K, 0: default */
     int no_cache;          /* --no-cache */
     int echo;              /* --echo */
+    const char *ref;       /* --ref FILE: a second model scored on the same rows, NULL when not given */
     char **args;           /* positional arguments */
     int n_args;            /* entries in args */
 } cli_opts;
