@@ -208,14 +208,81 @@ static bool file_pid_alive(long pid, long long started)
     return s < 0 || (s >= started - 1 && s <= started + 1); /* no /proc: trust the pid */
 }
 
+/* ---- recovery files of earlier versions ----
+ * Earlier versions of the editor kept one recovery file per path, named after the absolute
+ * path as it was given (made absolute with the working folder, leading "./" dropped) with
+ * every '/' written as '%' ("%home%me%notes.txt"), holding the text alone, no header. They are
+ * still offered for their path; recovering one turns it into this editor's recovery file. */
+
+/* The earlier versions' absolute spelling of path: path itself when absolute, else the
+ * working folder, '/', and path without its leading "./". */
+static bool file_legacy_abs(const char *path, char *buf, size_t size)
+{
+    if (path[0] == '/') {
+        if (strlen(path) >= size) return false;
+        strcpy(buf, path);
+        return true;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return false;
+    while (path[0] == '.' && path[1] == '/') path += 2;
+    int n = snprintf(buf, size, "%s/%s", cwd, path);
+    return n > 0 && (size_t)n < size;
+}
+
+/* The earlier versions' recovery file name of the absolute path abs: '/' written as '%'. */
+static void file_legacy_escape(const char *abs, char *buf)
+{
+    for (; *abs; abs++) *buf++ = *abs == '/' ? '%' : *abs;
+    *buf = 0;
+}
+
+/* The file name name (a directory entry) is an earlier version's recovery file of the file
+ * whose canonical path is canon and which was asked for as given: it is the escaped canonical
+ * path or the escaped spelling of given, or its '%' read back as '/' resolves to canon (the
+ * same file by another spelling). The old names cannot tell "x%y" from "x/y": both match. */
+static bool file_legacy_match(const char *name, const char *canon, const char *given)
+{
+    char esc[PATH_MAX], abs[PATH_MAX], back[PATH_MAX];
+    if (name[0] != '%') return false;
+    size_t n = strlen(name);
+    if (n >= sizeof back) return false;
+    if (strlen(canon) == n) {
+        file_legacy_escape(canon, esc);
+        if (!strcmp(esc, name)) return true;
+    }
+    if (file_legacy_abs(given, abs, sizeof abs) && strlen(abs) == n) {
+        file_legacy_escape(abs, esc);
+        if (!strcmp(esc, name)) return true;
+    }
+    for (size_t i = 0; i <= n; i++) back[i] = name[i] == '%' ? '/' : name[i];
+    return file_canonical_path(back, abs, sizeof abs) && !strcmp(abs, canon);
+}
+
+/* A left-over recovery file found by file_recovery_scan. */
+typedef struct file_left {
+    char path[PATH_MAX]; /* the newest one ("" when none) */
+    bool legacy;         /* it is an earlier version's (no header) */
+    time_t mtime;        /* its modification time */
+} file_left;
+
+/* Takes full (modified at mtime) as the left-over file when it is newer than the one found. */
+static void file_left_offer(file_left *left, const char *full, time_t mtime, bool legacy)
+{
+    if (left->path[0] && mtime < left->mtime) return;
+    strcpy(left->path, full);
+    left->mtime = mtime;
+    left->legacy = legacy;
+}
+
 /* Finds the recovery files of path: this editor's own (own, when wanted), the newest one
- * left by an editor that is no longer running (left), and counts those of editors that are
- * still running (returned). */
-static int file_recovery_scan(const char *path, char *own, char *left, long *other_pid)
+ * left by an editor that is no longer running or by an earlier version (left), and counts
+ * those of editors that are still running (returned). */
+static int file_recovery_scan(const char *path, char *own, file_left *left, long *other_pid)
 {
     char dir[PATH_MAX], canon[PATH_MAX], prefix[64];
     if (own) own[0] = 0;
-    if (left) left[0] = 0;
+    if (left) *left = (file_left){0};
     if (other_pid) *other_pid = 0;
     if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon)) return 0;
     snprintf(prefix, sizeof prefix, "%s%016llx-", FILE_RECOVERY_NAMED, (unsigned long long)file_hash(canon));
@@ -227,16 +294,22 @@ static int file_recovery_scan(const char *path, char *own, char *left, long *oth
     long long started;
     file_instance(&me, &started);
     int others = 0;
-    time_t newest = 0;
     struct dirent *de;
     while (head && (de = readdir(d)) != NULL) {
+        char full[PATH_MAX];
+        if (de->d_name[0] == '%') {
+            struct stat st;
+            if (!left || !file_legacy_match(de->d_name, canon, path)) continue;
+            if (snprintf(full, sizeof full, "%s/%s", dir, de->d_name) >= (int)sizeof full) continue;
+            if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) file_left_offer(left, full, st.st_mtime, true);
+            continue;
+        }
         if (strncmp(de->d_name, prefix, pl) != 0) continue;
         char *end;
         long pid = strtol(de->d_name + pl, &end, 10);
         if (end == de->d_name + pl || *end != '-') continue;
         long long st_tag = strtoll(end + 1, &end, 10);
         if (*end) continue;
-        char full[PATH_MAX];
         if (snprintf(full, sizeof full, "%s/%s", dir, de->d_name) >= (int)sizeof full) continue;
         ssize_t hn = file_head(full, head, hcap);
         if (hn <= 0 || !file_recovery_header_match(head, (size_t)hn, canon)) continue;
@@ -251,10 +324,7 @@ static int file_recovery_scan(const char *path, char *own, char *left, long *oth
         }
         struct stat st;
         if (stat(full, &st) < 0) continue;
-        if (left && (!left[0] || st.st_mtime >= newest)) {
-            strcpy(left, full);
-            newest = st.st_mtime;
-        }
+        if (left) file_left_offer(left, full, st.st_mtime, false);
     }
     free(head);
     closedir(d);
@@ -263,14 +333,16 @@ static int file_recovery_scan(const char *path, char *own, char *left, long *oth
 
 bool file_recovery_exists(const char *path)
 {
-    char own[PATH_MAX], left[PATH_MAX];
-    file_recovery_scan(path, own, left, NULL);
-    return own[0] || left[0];
+    char own[PATH_MAX];
+    file_left left;
+    file_recovery_scan(path, own, &left, NULL);
+    return own[0] || left.path[0];
 }
 
 int file_recovery_others(const char *path, long *pid) { return file_recovery_scan(path, NULL, NULL, pid); }
 
-/* Reads a recovery file of canon (header checked) into a new text without its header. */
+/* Reads a recovery file of canon (header checked) into a new text without its header; when
+ * canon is NULL, an earlier version's file (the text alone). */
 static file_status file_recovery_read(const char *rec, const char *canon, text **out, int *err)
 {
     int fd;
@@ -282,7 +354,10 @@ static file_status file_recovery_read(const char *rec, const char *canon, text *
     text *raw = NULL;
     s = file_read_text(fd, len ? len : 1, len, &raw, err);
     close(fd);
-    if (s != FILE_OK) return s;
+    if (s != FILE_OK || !canon) {
+        *out = raw;
+        return s;
+    }
     size_t n = text_size(raw);
     char *b = malloc(n ? n : 1);
     if (!b) {
@@ -307,16 +382,23 @@ static file_status file_recovery_read(const char *rec, const char *canon, text *
 
 file_status file_recovery_load(const char *path, text **out, int *err)
 {
-    char own[PATH_MAX], left[PATH_MAX], canon[PATH_MAX];
+    char own[PATH_MAX], canon[PATH_MAX];
+    file_left left;
     *out = NULL;
     if (!file_canonical_path(path, canon, sizeof canon)) return FILE_E_NONE;
-    file_recovery_scan(path, own, left, NULL);
+    file_recovery_scan(path, own, &left, NULL);
     if (own[0]) return file_recovery_read(own, canon, out, err);
-    if (!left[0]) return FILE_E_NONE;
-    file_status s = file_recovery_read(left, canon, out, err);
-    /* the text left by an editor that is gone becomes this editor's recovery file */
+    if (!left.path[0]) return FILE_E_NONE;
+    file_status s = file_recovery_read(left.path, left.legacy ? NULL : canon, out, err);
+    if (s != FILE_OK) return s;
+    /* the text left by an editor that is gone becomes this editor's recovery file; an
+     * earlier version's file is written anew in this version's form, and removed only once
+     * that is on disk */
     char mine[PATH_MAX];
-    if (s == FILE_OK && file_recovery_path(path, mine, sizeof mine)) rename(left, mine);
+    if (!left.legacy) {
+        if (file_recovery_path(path, mine, sizeof mine)) rename(left.path, mine);
+    } else if (file_recovery_write(*out, path, NULL) == FILE_OK)
+        unlink(left.path);
     return s;
 }
 
@@ -329,12 +411,13 @@ void file_recovery_remove(const char *path)
 
 void file_recovery_discard(const char *path)
 {
-    char own[PATH_MAX], left[PATH_MAX];
-    file_recovery_scan(path, own, left, NULL);
+    char own[PATH_MAX];
+    file_left left;
+    file_recovery_scan(path, own, &left, NULL);
     if (own[0])
         unlink(own);
-    else if (left[0])
-        unlink(left);
+    else if (left.path[0])
+        unlink(left.path);
 }
 
 bool file_recovery_unnamed_path(char *buf, size_t size)

@@ -94,7 +94,9 @@ void file_save_message(file_status s, int err, const char *path, const char *cop
  * $XDG_STATE_HOME/bd3ed (else ~/.local/state/bd3ed), named "file-HASH-PID-START": a hash of
  * the canonical path (symbolic links, "." and ".." resolved), the editor's process id and
  * start time. The file begins with a header that holds the canonical path; a recovery file
- * is only offered for the path its header names. */
+ * is only offered for the path its header names. Recovery files of earlier versions (named
+ * after the absolute path with '/' written as '%', the text alone) are offered as left over
+ * for the path their name spells. */
 #define FILE_RECOVERY_NAMED "file-" /* prefix of recovery files of named files */
 /* The canonical absolute path of path (which need not exist yet). */
 bool file_canonical_path(const char *path, char *buf, size_t size);
@@ -107,14 +109,15 @@ file_status file_recovery_write(const text *t, const char *path, int *err);
 /* The same from spans of stored bytes (text_spans), safe to call on another thread. */
 file_status file_recovery_write_spans(const text_span *spans, size_t n, const char *path, int *err);
 /* True when this editor has a recovery file of path, or an editor that is no longer running
- * (killed, crashed) left one. Those of editors still running are theirs, not offered. */
+ * (killed, crashed) or an earlier version left one. Those of editors still running are
+ * theirs, not offered. */
 bool file_recovery_exists(const char *path);
 /* How many other running editors keep a recovery file of path (unsaved changes); *pid (when
  * non-NULL) is one of them. */
 int file_recovery_others(const char *path, long *pid);
 /* Loads this editor's recovery file of path, else the newest left by an editor no longer
- * running (which then becomes this editor's), into a new text without its header;
- * FILE_E_NONE when there is none. */
+ * running or an earlier version (which then becomes this editor's), into a new text without
+ * its header; FILE_E_NONE when there is none. */
 file_status file_recovery_load(const char *path, text **out, int *err);
 /* Removes this editor's recovery file of path (never another running editor's). */
 void file_recovery_remove(const char *path);

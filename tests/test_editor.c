@@ -513,6 +513,38 @@ static void test_editor_recovery_declined_is_removed(void **state)
     editor_free(ed);
 }
 
+/* An earlier version's recovery file (named after the path with '/' written as '%', the text
+ * alone) is offered on open like any left over: y restores it and it becomes this editor's;
+ * saving then leaves none behind. */
+static void test_editor_recovery_of_an_earlier_version_offered(void **state)
+{
+    (void)state;
+    char p[300], st[300], old[700];
+    snprintf(p, sizeof p, "%s/earlier.txt", dir);
+    write_file(p, "disk\n");
+    snprintf(st, sizeof st, "%s/state", dir);
+    mkdir(st, 0700);
+    snprintf(st, sizeof st, "%s/state/bd3ed", dir);
+    mkdir(st, 0700);
+    int n = snprintf(old, sizeof old, "%s/", st);
+    for (const char *c = p; *c; c++) old[n++] = *c == '/' ? '%' : *c;
+    old[n] = 0;
+    write_file(old, "written before a crash\n");
+    editor *ed = new_editor("default");
+    assert_true(editor_open(ed, p));
+    assert_int_equal(ed->prompt, PROMPT_RECOVER);
+    keys(ed, "y");
+    char *s = buf_contents(ed);
+    assert_string_equal(s, "written before a crash\n");
+    free(s);
+    assert_true(access(old, F_OK) != 0);
+    assert_true(file_recovery_exists(p)); /* now this editor's, in this version's form */
+    keys(ed, "C-s");
+    assert_false(file_recovery_exists(p));
+    assert_string_equal(read_file(p), "written before a crash\n");
+    editor_free(ed);
+}
+
 static void test_editor_recovery_all_on_signal_path(void **state)
 {
     (void)state;
@@ -920,6 +952,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_recovery_of_an_earlier_version_offered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_editor_read_only_file_of_another_user_says_the_owner_changes,

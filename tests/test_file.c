@@ -624,6 +624,122 @@ static void test_file_recovery_discard_removes_the_offered_file(void **state)
     assert_false(file_recovery_exists(p));
 }
 
+/* ---- recovery files of earlier versions ---- */
+
+/* Writes text as an earlier version's recovery file of the absolute path abs (its name: abs
+ * with every '/' written as '%'; its bytes: the text alone); its path goes into rec. */
+static void write_legacy_recovery(const char *abs, const char *bytes, char *rec)
+{
+    char st[300], name[PATH_MAX];
+    snprintf(st, sizeof st, "%s/state", dir);
+    mkdir(st, 0700);
+    snprintf(st, sizeof st, "%s/state/bd3ed", dir);
+    mkdir(st, 0700);
+    size_t i = 0;
+    for (; abs[i]; i++) name[i] = abs[i] == '/' ? '%' : abs[i];
+    name[i] = 0;
+    assert_true(snprintf(rec, PATH_MAX, "%s/%s", st, name) < PATH_MAX);
+    write_file(rec, bytes, strlen(bytes));
+}
+
+static bool exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* An earlier version's recovery file is offered for its path (however spelled), kept by a
+ * save of this editor, and on recovery becomes this editor's recovery file in this version's
+ * form before the old one is removed; one of another path is never touched. */
+static void test_file_recovery_of_an_earlier_version_is_offered(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], other[PATH_MAX], rec[PATH_MAX], rec_other[PATH_MAX], mine[PATH_MAX], cwd[PATH_MAX];
+    path_in(p, "old.txt");
+    path_in(other, "other.txt");
+    write_file(p, "disk", 4);
+    write_legacy_recovery(p, "text saved by an earlier version", rec);
+    write_legacy_recovery(other, "not for old.txt", rec_other);
+    assert_true(file_recovery_exists(p));
+    assert_int_equal(file_recovery_others(p, NULL), 0);
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    assert_true(file_recovery_exists("old.txt"));
+    assert_true(file_recovery_exists("./state/../old.txt"));
+    assert_false(file_recovery_exists("new.txt"));
+    assert_int_equal(chdir(cwd), 0);
+    file_recovery_remove(p); /* this editor saved: not its file, kept */
+    assert_true(exists(rec));
+    assert_true(file_recovery_exists(p));
+
+    assert_recovers(p, "text saved by an earlier version");
+    assert_false(exists(rec));
+    assert_true(file_recovery_path(p, mine, sizeof mine));
+    size_t n;
+    char *b = read_file(mine, &n);
+    assert_true(n > 16 && !memcmp(b, "bd3ed recovery 1\n", 17)); /* this version's header */
+    free(b);
+    assert_recovers(p, "text saved by an earlier version"); /* now from this editor's file */
+    assert_true(exists(rec_other));
+    assert_recovers(other, "not for old.txt");
+}
+
+/* An earlier version's recovery file written under another spelling of the path ("sub/../"
+ * from the folder) is the same file's; declining it removes it, and only it. */
+static void test_file_recovery_of_an_earlier_version_discarded(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], spelled[PATH_MAX], sub[PATH_MAX], rec[PATH_MAX], rec_other[PATH_MAX], other[PATH_MAX];
+    path_in(p, "kept.txt");
+    path_in(sub, "sub");
+    assert_int_equal(mkdir(sub, 0700), 0);
+    path_in(spelled, "sub/../kept.txt");
+    path_in(other, "sub/kept.txt");
+    write_legacy_recovery(spelled, "spelled another way", rec);
+    write_legacy_recovery(other, "a file in sub", rec_other);
+    assert_true(file_recovery_exists(p));
+    file_recovery_discard(p);
+    assert_false(exists(rec));
+    assert_false(file_recovery_exists(p));
+    assert_true(exists(rec_other));
+    assert_true(file_recovery_exists(other));
+}
+
+/* Both kinds left over: the newest is offered, the other stays until it is recovered or
+ * declined in turn; a folder or link under an old name is never offered. */
+static void test_file_recovery_earlier_and_current_both_kept(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], rec[PATH_MAX];
+    path_in(p, "both.txt");
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        text *t = text_of("current left over");
+        _exit(file_recovery_write(t, p, NULL) == FILE_OK ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    write_legacy_recovery(p, "earlier version's", rec);
+    struct timespec old[2] = {{.tv_sec = 1000000}, {.tv_sec = 1000000}};
+    assert_int_equal(utimensat(AT_FDCWD, rec, old, 0), 0); /* older than the current one */
+    assert_recovers(p, "current left over");
+    assert_true(exists(rec));
+    file_recovery_remove(p); /* saved */
+    assert_true(file_recovery_exists(p));
+    assert_recovers(p, "earlier version's");
+    assert_false(exists(rec));
+    file_recovery_remove(p);
+    assert_false(file_recovery_exists(p));
+
+    char target[PATH_MAX];
+    path_in(target, "target.txt");
+    write_file(target, "not a recovery file", 19);
+    write_legacy_recovery(p, "", rec);
+    assert_int_equal(unlink(rec), 0);
+    assert_int_equal(symlink(target, rec), 0);
+    assert_false(file_recovery_exists(p));
+    file_recovery_discard(p);
+    assert_true(exists(target));
+}
+
 /* ---- saving keeps what a file is ---- */
 
 static text *load(const char *p, file_info *info)
@@ -1053,6 +1169,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_recovery_per_editor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_discard_removes_the_offered_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_of_a_reused_pid_is_offered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_recovery_of_an_earlier_version_is_offered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_recovery_of_an_earlier_version_discarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_recovery_earlier_and_current_both_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_keeps_hard_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_as_root_keeps_owner_and_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_save_writes_in_place_when_owner_cannot_be_kept, setup,
