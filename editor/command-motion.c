@@ -230,6 +230,37 @@ MOTION(page_down, mv_page_down)
 MOTION(buffer_start, mv_buffer_start)
 MOTION(buffer_end, mv_buffer_end)
 
+/* vi } and { (count times, as one motion: a count past the text moves nothing). Extending a
+ * selection, the character landed on (a blank line's line end, the text's last character) is
+ * taken in when it lies after the anchor, as vi's visual mode includes it; a cursor past the
+ * anchor already stands after the character vi's cursor is on. */
+static void run_blank_line(editor *ed, int count, bool next, bool select)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    if (b->anchor == TEXT_POS_NONE) b->mark = false; /* the selection ended: so did the mark */
+    if (b->mark) select = true;
+    if (!select) b->anchor = TEXT_POS_NONE;
+    size_t pos = b->cursor;
+    if (select && b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
+    int n = count > 0 ? count : 1;
+    size_t to = next ? motion_blank_line_next(b->text, pos, n) : motion_blank_line_prev(b->text, pos, n);
+    if (to == TEXT_POS_NONE) return;
+    if (select && b->anchor == TEXT_POS_NONE) b->anchor = b->cursor;
+    if (select && to >= b->anchor && to < text_size(b->text)) to = view_next_cluster(b->text, to);
+    b->cursor = to;
+}
+static void cmd_blank_line_next(editor *ed, int count, int arg) { run_blank_line(ed, count, true, false); }
+static void cmd_blank_line_prev(editor *ed, int count, int arg) { run_blank_line(ed, count, false, false); }
+static void cmd_select_blank_line_next(editor *ed, int count, int arg)
+{
+    run_blank_line(ed, count, true, true);
+}
+static void cmd_select_blank_line_prev(editor *ed, int count, int arg)
+{
+    run_blank_line(ed, count, false, true);
+}
+
 /* Enter on the go-to-line prompt. */
 static void goto_accept(editor *ed, const char *input, void *ctx)
 {
@@ -320,6 +351,8 @@ const command command_motion_table[] = {
     {"sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R, 0},
     {"paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R, 0},
     {"paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R, 0},
+    {"blank-line-next", "Move to the blank line after the paragraph (vi })", cmd_blank_line_next, 0, 0},
+    {"blank-line-prev", "Move to the blank line before the paragraph (vi {)", cmd_blank_line_prev, 0, 0},
     {"line-start", "Move to the start of the line", cmd_line_start, 0, 0},
     {"line-end", "Move to the end of the line", cmd_line_end, 0, 0},
     {"page-up", "Move one screen up", cmd_page_up, G, 0},
@@ -338,6 +371,10 @@ const command command_motion_table[] = {
     {"select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R, 0},
     {"select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R, 0},
     {"select-paragraph-next", "Extend the selection to the next paragraph", cmd_select_paragraph_next, R, 0},
+    {"select-blank-line-next", "Extend the selection to the blank line after the paragraph",
+     cmd_select_blank_line_next, 0, 0},
+    {"select-blank-line-prev", "Extend the selection to the blank line before the paragraph",
+     cmd_select_blank_line_prev, 0, 0},
     {"select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0, 0},
     {"select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0, 0},
     {"select-page-up", "Extend the selection one screen up", cmd_select_page_up, G, 0},

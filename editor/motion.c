@@ -152,6 +152,47 @@ size_t motion_paragraph_prev(const text *t, size_t pos)
     return ls < pos ? ls : 0;
 }
 
+/* Start of the last character of the line starting at ls (ls itself when it is empty). */
+static size_t motion_line_last(const text *t, size_t ls)
+{
+    size_t e = view_line_end(t, ls);
+    return e > ls ? view_prev_cluster(t, e) : ls;
+}
+
+size_t motion_blank_line_next(const text *t, size_t pos, int count)
+{
+    size_t size = text_size(t), ls = view_line_start(t, pos);
+    for (int i = 0; i < count; i++) {
+        bool left_blank = false; /* a line with text was passed in this round */
+        for (bool first = true;; first = false) {
+            bool blank = motion_line_blank(t, ls);
+            if (!blank) left_blank = true;
+            if (!first && left_blank && blank) break;
+            size_t next = motion_next_line(t, ls);
+            if (next >= size) /* no line after this one (a final line end starts none) */
+                return i + 1 < count ? TEXT_POS_NONE : motion_line_last(t, ls);
+            ls = next;
+        }
+    }
+    return ls;
+}
+
+size_t motion_blank_line_prev(const text *t, size_t pos, int count)
+{
+    size_t ls = view_line_start(t, pos);
+    for (int i = 0; i < count; i++) {
+        bool left_blank = false; /* a line with text was passed in this round */
+        for (bool first = true;; first = false) {
+            bool blank = motion_line_blank(t, ls);
+            if (!blank) left_blank = true;
+            if (!first && left_blank && blank) break;
+            if (ls == 0) return i + 1 < count ? TEXT_POS_NONE : 0;
+            ls = view_line_start(t, ls - 1);
+        }
+    }
+    return ls;
+}
+
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end)
 {
     size_t size = text_size(t);

@@ -22,6 +22,13 @@ size_t motion_sentence_prev(const text *t, size_t pos);
  * separated by blank lines (empty or only blanks). */
 size_t motion_paragraph_next(const text *t, size_t pos);
 size_t motion_paragraph_prev(const text *t, size_t pos);
+/* vi } and {, count times: the start of the next blank line after / before pos that comes after
+ * (in the direction of travel) a line with text: the blank line after / before a paragraph.
+ * When the text ends in the last of the count moves, } stops on the last character of the
+ * last line and { at the start of the text; when it ends in an earlier one, TEXT_POS_NONE
+ * (vi does not move). */
+size_t motion_blank_line_next(const text *t, size_t pos, int count);
+size_t motion_blank_line_prev(const text *t, size_t pos, int count);
 
 /* Units around pos, as [*start, *end). */
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end);

@@ -23,6 +23,8 @@ static const char *const all_commands[] = {
     "sentence-next",
     "paragraph-prev",
     "paragraph-next",
+    "blank-line-next",
+    "blank-line-prev",
     "line-start",
     "line-end",
     "page-up",
@@ -40,6 +42,8 @@ static const char *const all_commands[] = {
     "select-sentence-next",
     "select-paragraph-prev",
     "select-paragraph-next",
+    "select-blank-line-next",
+    "select-blank-line-prev",
     "select-line-start",
     "select-line-end",
     "select-page-up",
@@ -522,6 +526,7 @@ static void test_keymap_default_binds_every_modeless_command(void **state)
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strncmp(all_commands[i], "mode-", 5) == 0) continue;   /* vi modal commands */
         if (strcmp(all_commands[i], "delete-word") == 0) continue; /* vi d,w */
+        if (strstr(all_commands[i], "blank-line-")) continue;      /* vi } and { */
         if (!keymap_find_command(km, 0, all_commands[i]))
             fail_msg("default keymap does not bind %s", all_commands[i]);
     }
@@ -563,6 +568,9 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_int_equal(st.count, 5);
     assert_string_equal(match_command(km, &st, "Z Z"), "quit");
     assert_string_equal(match_command(km, &st, "e"), "word-end");
+    assert_string_equal(match_command(km, &st, "}"), "blank-line-next");
+    assert_string_equal(match_command(km, &st, "3 {"), "blank-line-prev");
+    assert_int_equal(st.count, 3);
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -571,6 +579,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     st.mode = keymap_mode_find(km, "visual");
     assert_string_equal(match_command(km, &st, "w"), "select-word-right");
     assert_string_equal(match_command(km, &st, "e"), "select-word-end");
+    assert_string_equal(match_command(km, &st, "}"), "select-blank-line-next");
     assert_string_equal(match_command(km, &st, "y"), "copy");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strncmp(all_commands[i], "mode-", 5) != 0) continue;

@@ -84,6 +84,60 @@ static void test_motion_units_around_a_position(void **state)
     assert_int_equal(e, 32); /* the first paragraph, up to its blank line */
 }
 
+static text *text_of(const char *s)
+{
+    text *t = text_new();
+    assert_non_null(t);
+    assert_int_equal(text_insert(t, 0, s, strlen(s)), TEXT_OK);
+    return t;
+}
+
+/* vi } and {: the positions below are where vim puts the cursor on the same text and keys
+ * (line 3 is blank, lines 5 and 6 are blank, the text has no final line end). */
+static void test_motion_blank_lines_as_vi_paragraph_motions(void **state)
+{
+    (void)state;
+    /*                 0         1          2
+     *                 01234 56789 0 12345 6 7 89012 3456 */
+    text *t = text_of("p1 a\np1 b\n\np2 a\n\n\np3 a\np3 b");
+    assert_int_equal(motion_blank_line_next(t, 0, 1), 10);  /* the blank line after p1 */
+    assert_int_equal(motion_blank_line_next(t, 2, 1), 10);  /* from inside the line too */
+    assert_int_equal(motion_blank_line_next(t, 0, 2), 16);  /* the first blank line after p2 */
+    assert_int_equal(motion_blank_line_next(t, 10, 1), 16); /* from a blank line: over p2 */
+    assert_int_equal(motion_blank_line_next(t, 0, 3), 26);  /* past p3: its last character */
+    assert_int_equal(motion_blank_line_next(t, 16, 1), 26); /* over both blank lines and p3 */
+    assert_int_equal(motion_blank_line_next(t, 25, 1), 26);
+    assert_int_equal(motion_blank_line_next(t, 26, 1), 26);
+    assert_int_equal(motion_blank_line_next(t, 0, 4), TEXT_POS_NONE); /* no fourth: no move */
+    assert_int_equal(motion_blank_line_prev(t, 25, 1), 17);           /* the blank line before p3 */
+    assert_int_equal(motion_blank_line_prev(t, 25, 2), 10);
+    assert_int_equal(motion_blank_line_prev(t, 25, 3), 0); /* before p1: the start */
+    assert_int_equal(motion_blank_line_prev(t, 16, 1), 10);
+    assert_int_equal(motion_blank_line_prev(t, 12, 1), 10);
+    assert_int_equal(motion_blank_line_prev(t, 0, 1), 0);
+    assert_int_equal(motion_blank_line_prev(t, 25, 9), TEXT_POS_NONE);
+    text_free(t);
+
+    /* a final line end starts no line of its own: the last line is still "p3 b" */
+    t = text_of("p1 a\np1 b\n\np2 a\n\n\np3 a\np3 b\n");
+    assert_int_equal(motion_blank_line_next(t, 0, 3), 26);
+    assert_int_equal(motion_blank_line_next(t, 0, 4), TEXT_POS_NONE);
+    text_free(t);
+    t = text_of("a\n\n"); /* the blank last line is where } stops, once or twice */
+    assert_int_equal(motion_blank_line_next(t, 0, 1), 2);
+    assert_int_equal(motion_blank_line_next(t, 0, 2), 2);
+    text_free(t);
+    t = text_of("");
+    assert_int_equal(motion_blank_line_next(t, 0, 1), 0);
+    assert_int_equal(motion_blank_line_prev(t, 0, 1), 0);
+    text_free(t);
+    t = text_of("one\r\n\r\ntwo\r\n"); /* CRLF: the blank line is "\r\n" */
+    assert_int_equal(motion_blank_line_next(t, 0, 1), 5);
+    assert_int_equal(motion_blank_line_prev(t, 8, 1), 5);
+    assert_int_equal(motion_blank_line_next(t, 5, 1), 9); /* last character, before its CR */
+    text_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +147,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_motion_paragraphs_break_at_blank_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_motion_units_around_a_position, setup, teardown),
+        cmocka_unit_test(test_motion_blank_lines_as_vi_paragraph_motions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
