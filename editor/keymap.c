@@ -20,18 +20,17 @@ typedef struct keymap_mode {
 } keymap_mode;
 
 struct keymap {
-    keymap_mode modes[KEYMAP_MAX_MODES];                /* declared modes, n_modes used */
-    int n_modes;                                        /* 0..KEYMAP_MAX_MODES */
-    keymap_binding *bindings;                           /* [n_bindings], file order */
-    int n_bindings;                                     /* bindings held */
-    int cap_bindings;                                   /* allocated entries of bindings */
-    char *dirs[KEYMAP_MAX_DIRS];                        /* search directories, n_dirs used (malloc'd) */
-    int n_dirs;                                         /* 0..KEYMAP_MAX_DIRS */
-    bool (*known)(const char *, void *);                /* command name check, or NULL */
-    void *known_ctx;                                    /* argument of known */
-    lines_file_id stack[KEYMAP_MAX_DEPTH];              /* files being read (include nesting), depth used */
-    int depth;                                          /* 0..KEYMAP_MAX_DEPTH */
-    char stack_name[KEYMAP_MAX_DEPTH][KEYMAP_MAX_NAME]; /* names of the files on stack (no .keys) */
+    keymap_mode modes[KEYMAP_MAX_MODES];   /* declared modes, n_modes used */
+    int n_modes;                           /* 0..KEYMAP_MAX_MODES */
+    keymap_binding *bindings;              /* [n_bindings], file order */
+    int n_bindings;                        /* bindings held */
+    int cap_bindings;                      /* allocated entries of bindings */
+    char *dirs[KEYMAP_MAX_DIRS];           /* search directories, n_dirs used (malloc'd) */
+    int n_dirs;                            /* 0..KEYMAP_MAX_DIRS */
+    bool (*known)(const char *, void *);   /* command name check, or NULL */
+    void *known_ctx;                       /* argument of known */
+    lines_file_id stack[KEYMAP_MAX_DEPTH]; /* files being read (include nesting), depth used */
+    int depth;                             /* 0..KEYMAP_MAX_DEPTH */
 };
 
 const char *keymap_status_str(keymap_status s)
@@ -227,18 +226,10 @@ static keymap_status keymap_include(keymap *km, const char *name, const char *so
     char path[4096];
     if (lines_find(km->dirs, km->n_dirs, name, "keys", km->stack, km->depth, path, sizeof path))
         return keymap_load_path(km, path, err, err_size, source, line);
-    struct stat st;
-    if (lines_find(km->dirs, km->n_dirs, name, "keys", NULL, 0, path, sizeof path) && stat(path, &st) == 0)
-        for (int i = 0; i < km->depth; i++) {
-            if (km->stack[i].dev != st.st_dev || km->stack[i].ino != st.st_ino) continue;
-            /* every file of that name is being read: name the chain from it back to it */
-            char chain[KEYMAP_MAX_DEPTH * (KEYMAP_MAX_NAME + 4) + KEYMAP_MAX_NAME] = "";
-            size_t n = 0;
-            for (int j = i; j < km->depth; j++)
-                n += (size_t)snprintf(chain + n, sizeof chain - n, "%s -> ", km->stack_name[j]);
-            snprintf(chain + n, sizeof chain - n, "%s", name);
-            return keymap_error(err, err_size, source, line, "include cycle: %s", chain);
-        }
+    /* every file of that name is being read: name the chain from it back to it */
+    char chain[KEYMAP_MAX_DEPTH * (LINES_MAX_NAME + 4) + KEYMAP_MAX_NAME];
+    if (lines_include_cycle(km->dirs, km->n_dirs, name, "keys", km->stack, km->depth, chain, sizeof chain))
+        return keymap_error(err, err_size, source, line, "include cycle: %s", chain);
     return keymap_error(err, err_size, source, line, "include: no keymap '%s' found", name);
 }
 
@@ -386,12 +377,7 @@ static keymap_status keymap_load_path(keymap *km, const char *path, char *err, s
         lines_file_error(ls, e, path, KEYMAP_MAX_FILE, from, from_line, err, err_size);
         return KEYMAP_E_IO;
     }
-    /* the file's name without folder and .keys, for include cycle messages */
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    size_t bl = strlen(base);
-    if (bl > 5 && !strcmp(base + bl - 5, ".keys")) bl -= 5;
-    snprintf(km->stack_name[km->depth], KEYMAP_MAX_NAME, "%.*s", (int)bl, base);
-    km->stack[km->depth++] = (lines_file_id){st.st_dev, st.st_ino};
+    km->stack[km->depth++] = lines_file_id_of(path, &st, "keys");
     keymap_status s = keymap_load_string(km, text, len, path, err, err_size);
     km->depth--;
     free(text);

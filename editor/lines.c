@@ -80,6 +80,37 @@ bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext
     return false;
 }
 
+lines_file_id lines_file_id_of(const char *path, const struct stat *st, const char *ext)
+{
+    lines_file_id id = {.dev = st->st_dev, .ino = st->st_ino};
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t bl = strlen(base), el = strlen(ext);
+    if (bl > el + 1 && base[bl - el - 1] == '.' && !strcmp(base + bl - el, ext)) bl -= el + 1;
+    snprintf(id.name, sizeof id.name, "%.*s", (int)bl, base);
+    return id;
+}
+
+bool lines_include_cycle(char *const *dirs, int n_dirs, const char *name, const char *ext,
+                         const lines_file_id *busy, int n_busy, char *chain, size_t size)
+{
+    char path[4096];
+    struct stat st;
+    if (!size || !lines_find(dirs, n_dirs, name, ext, NULL, 0, path, sizeof path) || stat(path, &st) != 0)
+        return false;
+    for (int i = 0; i < n_busy; i++) {
+        if (busy[i].dev != st.st_dev || busy[i].ino != st.st_ino) continue;
+        size_t n = 0;
+        chain[0] = 0;
+        for (int j = i; j < n_busy && n < size; j++) {
+            int w = snprintf(chain + n, size - n, "%s -> ", busy[j].name);
+            n += w > 0 ? (size_t)w : 0;
+        }
+        if (n < size) snprintf(chain + n, size - n, "%s", name);
+        return true;
+    }
+    return false;
+}
+
 lines_status lines_read_file(const char *path, size_t max_size, char **text, size_t *len, struct stat *st,
                              int *err_no)
 {

@@ -44,16 +44,28 @@ void lines_verror(char *err, size_t err_size, const char *source, int line, cons
  * safe to join to a directory as a file name. */
 bool lines_valid_name(const char *s, size_t max);
 
+#define LINES_MAX_NAME 32 /* bytes of a file's name kept for messages, NUL included */
+
 /* A file being read, to refuse including it again inside itself. */
 typedef struct lines_file_id {
-    dev_t dev; /* device of the file */
-    ino_t ino; /* inode of the file */
+    dev_t dev;                 /* device of the file */
+    ino_t ino;                 /* inode of the file */
+    char name[LINES_MAX_NAME]; /* its name without folder and ".ext" (cut to fit), for messages */
 } lines_file_id;
+
+/* The id of the file at path, of status st, whose name ends in "." ext. */
+lines_file_id lines_file_id_of(const char *path, const struct stat *st, const char *ext);
 
 /* Writes into path (size bytes) the first dirs[d]/name.ext, d in 0..n_dirs, that exists and is
  * none of the files busy[0..n_busy). False when there is none. */
 bool lines_find(char *const *dirs, int n_dirs, const char *name, const char *ext, const lines_file_id *busy,
                 int n_busy, char *path, size_t size);
+
+/* Including name.ext from inside the files busy[0..n_busy) (the outermost first) closes a
+ * cycle: the first dirs[d]/name.ext is one of them. Then writes the cycle from it to name,
+ * "a -> b -> a", into chain (size bytes) and returns true. */
+bool lines_include_cycle(char *const *dirs, int n_dirs, const char *name, const char *ext,
+                         const lines_file_id *busy, int n_busy, char *chain, size_t size);
 
 /* Reads the regular file at path, of at most max_size bytes, into *text (malloc'd, *len bytes,
  * the caller frees it) and its status into *st. LINES_OK or one of the LINES_E_* file errors,

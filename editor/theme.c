@@ -345,6 +345,10 @@ static theme_status theme_include(theme *t, const char *name, const char *source
     char path[4096];
     if (lines_find(t->dirs, t->n_dirs, name, "theme", t->stack, t->depth, path, sizeof path))
         return theme_load_path(t, path, err, err_size, source, line);
+    /* every file of that name is being read: name the chain from it back to it */
+    char chain[THEME_MAX_DEPTH * (LINES_MAX_NAME + 4) + THEME_MAX_NAME];
+    if (lines_include_cycle(t->dirs, t->n_dirs, name, "theme", t->stack, t->depth, chain, sizeof chain))
+        return theme_error(err, err_size, source, line, "include cycle: %s", chain);
     return theme_error(err, err_size, source, line, "include: no theme '%s' found", name);
 }
 
@@ -462,7 +466,7 @@ static theme_status theme_load_path(theme *t, const char *path, char *err, size_
         lines_file_error(ls, e, path, THEME_MAX_FILE, from, from_line, err, err_size);
         return THEME_E_IO;
     }
-    t->stack[t->depth++] = (lines_file_id){st.st_dev, st.st_ino};
+    t->stack[t->depth++] = lines_file_id_of(path, &st, "theme");
     theme_status s = theme_load_string(t, text, len, path, err, err_size);
     t->depth--;
     free(text);

@@ -120,7 +120,7 @@ static void test_lines_find_takes_the_first_directory_and_skips_busy_files(void 
     assert_string_equal(path, pa);
     struct stat st;
     assert_int_equal(stat(pa, &st), 0);
-    lines_file_id busy = {st.st_dev, st.st_ino};
+    lines_file_id busy = lines_file_id_of(pa, &st, "keys");
     assert_true(lines_find(dirs, 2, "x", "keys", &busy, 1, path, sizeof path));
     assert_string_equal(path, pb);
     assert_false(lines_find(dirs, 2, "y", "keys", NULL, 0, path, sizeof path));
@@ -129,6 +129,45 @@ static void test_lines_find_takes_the_first_directory_and_skips_busy_files(void 
     unlink(pb);
     rmdir(a);
     rmdir(b);
+}
+
+/* The id of a file keeps its name without ".ext"; a cycle is found only when the first file
+ * of the name is busy, and named from it. */
+static void test_lines_include_cycle_names_the_chain(void **state)
+{
+    (void)state;
+    char a[] = "/tmp/test_lines_c_XXXXXX";
+    assert_non_null(mkdtemp(a));
+    char px[64], py[64], chain[128];
+    snprintf(px, sizeof px, "%s/x.theme", a);
+    snprintf(py, sizeof py, "%s/y.theme", a);
+    FILE *f = fopen(px, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_non_null(f = fopen(py, "w"));
+    fclose(f);
+    struct stat sx, sy;
+    assert_int_equal(stat(px, &sx), 0);
+    assert_int_equal(stat(py, &sy), 0);
+    lines_file_id busy[3] = {lines_file_id_of("/elsewhere/top.theme", &sy, "theme"),
+                             lines_file_id_of(px, &sx, "theme"), lines_file_id_of(py, &sy, "theme")};
+    busy[0].ino = 0; /* another file */
+    assert_string_equal(busy[0].name, "top");
+    assert_string_equal(busy[1].name, "x");
+    assert_string_equal(lines_file_id_of("dir/v.keys", &sx, "theme").name, "v.keys");
+    assert_string_equal(lines_file_id_of(".theme", &sx, "theme").name, ".theme");
+    char *dirs[] = {a};
+    assert_true(lines_include_cycle(dirs, 1, "x", "theme", busy, 3, chain, sizeof chain));
+    assert_string_equal(chain, "x -> y -> x");
+    assert_true(lines_include_cycle(dirs, 1, "y", "theme", busy, 3, chain, sizeof chain));
+    assert_string_equal(chain, "y -> y");
+    assert_false(lines_include_cycle(dirs, 1, "x", "theme", busy, 1, chain, sizeof chain)); /* x not busy */
+    assert_false(lines_include_cycle(dirs, 1, "z", "theme", busy, 3, chain, sizeof chain)); /* no such file */
+    assert_true(lines_include_cycle(dirs, 1, "x", "theme", busy, 3, chain, 6));             /* cut to fit */
+    assert_string_equal(chain, "x -> ");
+    unlink(px);
+    unlink(py);
+    rmdir(a);
 }
 
 static void test_lines_file_error_names_the_file_and_the_including_line(void **state)
@@ -158,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_lines_reject_nul_byte_with_its_line),
         cmocka_unit_test(test_lines_valid_name_allows_plain_file_names_only),
         cmocka_unit_test(test_lines_find_takes_the_first_directory_and_skips_busy_files),
+        cmocka_unit_test(test_lines_include_cycle_names_the_chain),
         cmocka_unit_test(test_lines_file_error_names_the_file_and_the_including_line),
         cmocka_unit_test(test_lines_read_file_returns_the_bytes_and_refuses_big_or_odd_files),
     };

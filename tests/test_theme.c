@@ -353,7 +353,7 @@ static void test_theme_include_and_override(void **state)
     assert_int_equal(theme_style_get(t, THEME_SELECTION)->bg.value, 3);    /* override */
     assert_int_equal(theme_style_get(t, THEME_CONF0)->bg.value, 0x8700af); /* inherited */
     assert_int_not_equal(theme_load_name(t, "loop", err, sizeof err), THEME_OK);
-    assert_non_null(strstr(err, "no theme 'loop'"));
+    assert_non_null(strstr(err, "loop.theme:1: include cycle: loop -> loop"));
     assert_int_equal(theme_load_name(t, "absent", err, sizeof err), THEME_E_IO);
     assert_int_equal(theme_load_file(t, "/nonexistent.theme", err, sizeof err), THEME_E_IO);
     theme_free(t);
@@ -361,6 +361,50 @@ static void test_theme_include_and_override(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
     theme_free(NULL);
+}
+
+/* Themes that include one another in a cycle: an error that names the cycle (from the first
+ * file of it to where it closes), never a loop, and never "not found"; a theme loaded by its
+ * path names the cycle the same way. */
+static void test_theme_include_cycle_names_the_cycle(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bd3ed-theme-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *files[][2] = {
+        {"a", "normal white\ninclude b\n"},
+        {"b", "# b\ninclude a\n"},
+        {"top", "include a\n"},
+        {"c", "include d\n"},
+        {"d", "include e\n"},
+        {"e", "status red\ninclude c\n"},
+    };
+    char path[128];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s.theme", dir, files[i][0]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    theme *t = theme_new();
+    assert_int_equal(theme_add_dir(t, dir), THEME_OK);
+    char err[256];
+    assert_int_equal(theme_load_name(t, "a", err, sizeof err), THEME_E_SYNTAX);
+    assert_non_null(strstr(err, "b.theme:2: include cycle: a -> b -> a"));
+    assert_null(strstr(err, "no theme"));
+    assert_int_equal(theme_load_name(t, "top", err, sizeof err), THEME_E_SYNTAX);
+    assert_non_null(strstr(err, "include cycle: a -> b -> a")); /* top is not part of it */
+    assert_null(strstr(err, "top ->"));
+    assert_int_equal(theme_load_name(t, "c", err, sizeof err), THEME_E_SYNTAX);
+    assert_non_null(strstr(err, "e.theme:2: include cycle: c -> d -> e -> c"));
+    snprintf(path, sizeof path, "%s/d.theme", dir);
+    assert_int_equal(theme_load_file(t, path, err, sizeof err), THEME_E_SYNTAX);
+    assert_non_null(strstr(err, "include cycle: d -> e -> c -> d"));
+    theme_free(t);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* A wrong path to a file that is no theme (a password file): its lines are never quoted; a
@@ -413,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_theme_mono_has_no_colours),
         cmocka_unit_test(test_theme_shipped_themes_set_every_slot),
         cmocka_unit_test(test_theme_include_and_override),
+        cmocka_unit_test(test_theme_include_cycle_names_the_cycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
