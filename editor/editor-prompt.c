@@ -29,6 +29,19 @@ void editor_message(editor *ed, editor_msg_kind kind, const char *fmt, ...)
     ed->message_serial++;
 }
 
+uint64_t editor_message_serial(const editor *ed) { return ed->message_serial; }
+
+void editor_message_withdraw(editor *ed, uint64_t serial)
+{
+    if (ed->message_serial != serial) return; /* another message came since */
+    if (ed->n_msg_queue > 0) {
+        ed->n_msg_queue--; /* it was the last to queue */
+        return;
+    }
+    ed->message[0] = 0;
+    ed->message_error = false;
+}
+
 /* Shows the oldest waiting message. */
 void editor_message_next(editor *ed)
 {

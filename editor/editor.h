@@ -193,6 +193,11 @@ const char *editor_prompt_input(const editor *ed);
 const char *editor_message_text(const editor *ed, bool *error, int *n_waiting);
 /* While on (start-up) messages queue behind the one shown instead of replacing it. */
 void editor_set_message_queueing(editor *ed, bool on);
+/* Count of messages set so far: the one just set is still the last one while it is unchanged. */
+uint64_t editor_message_serial(const editor *ed);
+/* Takes back the message set when the count was serial (one that has gone out of date, as
+ * "loading" once loaded), unless another message was set since; a waiting one comes next. */
+void editor_message_withdraw(editor *ed, uint64_t serial);
 const char *editor_model_status(const editor *ed);
 bool editor_model_legend(const editor *ed); /* draw the heatmap legend */
 void editor_set_model_legend(editor *ed, bool on);

@@ -49,6 +49,7 @@ struct model_editor {
     editor_model_cmd pending_cmd;     /* the command that asked for it, run once it is loaded */
     int pending_count;                /* its count */
     const buffer *pending_b;          /* the buffer it was given on */
+    uint64_t load_msg;                /* editor_message_serial of the "loading" message */
 };
 
 static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx);
@@ -93,6 +94,7 @@ static bool me_load_start(model_editor *me, editor_model_cmd cmd, int count, con
     const char *base = strrchr(l->path, '/');
     editor_message(me->ed, EDITOR_MSG_INFO, "model: loading %s (the command runs when it is loaded)",
                    base ? base + 1 : l->path);
+    me->load_msg = editor_message_serial(me->ed);
     return true;
 }
 
@@ -116,6 +118,8 @@ static bool me_load_collect(model_editor *me, bool wait)
     }
     model_session_set_model(me->s, l->model);
     free(l);
+    /* loaded: "loading" no longer holds; the command's job shows its own progress and messages */
+    editor_message_withdraw(me->ed, me->load_msg);
     buffer *b = editor_buffer(me->ed);
     if (b && b == me->pending_b)
         me_command(me->ed, me->pending_cmd, me->pending_count, me);
@@ -375,6 +379,7 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
         me->pending_count = count;
         me->pending_b = b;
         editor_message(ed, EDITOR_MSG_INFO, "model: still loading");
+        me->load_msg = editor_message_serial(ed);
         return;
     }
     /* the model is read on a thread when the editor runs a main loop (to wake it when done) */

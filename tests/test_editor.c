@@ -545,6 +545,33 @@ static void test_editor_recovery_of_an_earlier_version_offered(void **state)
     editor_free(ed);
 }
 
+/* A message taken back goes only while no other came after it; one waiting in the start-up
+ * queue leaves the queue. */
+static void test_editor_message_withdraw_takes_back_only_its_own(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    editor_message(ed, EDITOR_MSG_INFO, "loading");
+    uint64_t serial = editor_message_serial(ed);
+    editor_message_withdraw(ed, serial);
+    assert_string_equal(editor_message_text(ed, NULL, NULL), "");
+    editor_message(ed, EDITOR_MSG_INFO, "loading");
+    serial = editor_message_serial(ed);
+    editor_message(ed, EDITOR_MSG_ERROR, "later");
+    editor_message_withdraw(ed, serial);
+    assert_string_equal(editor_message_text(ed, NULL, NULL), "later");
+    editor_set_message_queueing(ed, true);
+    editor_message(ed, EDITOR_MSG_INFO, "queued");
+    serial = editor_message_serial(ed);
+    int waiting = 0;
+    editor_message_text(ed, NULL, &waiting);
+    assert_int_equal(waiting, 1);
+    editor_message_withdraw(ed, serial);
+    assert_string_equal(editor_message_text(ed, NULL, &waiting), "later");
+    assert_int_equal(waiting, 0);
+    editor_free(ed);
+}
+
 static void test_editor_recovery_all_on_signal_path(void **state)
 {
     (void)state;
@@ -953,6 +980,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_of_an_earlier_version_offered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_message_withdraw_takes_back_only_its_own, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_editor_read_only_file_of_another_user_says_the_owner_changes,

@@ -499,6 +499,60 @@ static void test_model_editor_loads_the_model_off_the_screen_thread(void **state
     loop_free(lp);
 }
 
+/* Waits (the loop woken by the loader) until the model is read and its command has run. */
+static void wait_for_load(fx *f, loop *lp)
+{
+    int timeout;
+    for (int i = 0; i < 600 && !model_session_model(model_editor_session(f->me)); i++) {
+        loop_wait(lp, -1, 100);
+        model_editor_tick(f->me, 0, &timeout);
+    }
+    assert_non_null(model_session_model(model_editor_session(f->me)));
+}
+
+/* Once the model is read, "loading" leaves the message line: the job that runs then shows its
+ * progress in the status slot, and its own messages; a message that came while loading stays. */
+static void test_model_editor_loading_message_goes_when_loaded(void **state)
+{
+    fx *f = *state;
+    loop *lp = loop_new();
+    assert_non_null(lp);
+    editor_set_loop(f->ed, lp);
+    buffer *b = editor_buffer(f->ed);
+    b->anchor = 4;
+    b->cursor = 11;
+    gate_set(true); /* the infill holds after its first step */
+    key(f, "C-r");
+    assert_non_null(strstr(f->ed->message, "loading"));
+    key(f, "C-r"); /* again while loading */
+    assert_non_null(strstr(f->ed->message, "still loading"));
+    wait_for_load(f, lp);
+    assert_true(model_session_busy(model_editor_session(f->me))); /* the job runs, held */
+    assert_null(strstr(f->ed->message, "loading"));
+    assert_non_null(strstr(editor_model_status(f->ed), "infill")); /* its progress */
+    gate_set(false);
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "infilled"));
+    model_editor_free(f->me);
+    f->me = model_editor_new(f->ed, NULL);
+
+    /* a message set while the model loads is not the loader's to take back */
+    b->anchor = 4;
+    b->cursor = 11;
+    gate_set(true);
+    key(f, "C-r");
+    assert_non_null(strstr(f->ed->message, "loading"));
+    editor_message(f->ed, EDITOR_MSG_INFO, "Saved doc (66 bytes)");
+    wait_for_load(f, lp);
+    assert_string_equal(f->ed->message, "Saved doc (66 bytes)");
+    gate_set(false);
+    tick_to_idle(f);
+    model_editor_free(f->me); /* teardown frees it again: make it a fresh one */
+    f->me = model_editor_new(f->ed, NULL);
+    editor_set_loop(f->ed, NULL);
+    loop_free(lp);
+}
+
 /* Saving while a job shows its placeholders writes the person's text and says how many bytes
  * that was (not the size of the text on screen). */
 static void test_model_editor_save_during_job_reports_bytes_written(void **state)
@@ -692,6 +746,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_loads_the_model_off_the_screen_thread, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_loading_message_goes_when_loaded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_recovery_file_during_job_holds_person_text, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
