@@ -530,16 +530,7 @@ class BitsPerByte(unittest.TestCase):
 
     def test_compare_of_a_model_with_itself_and_another(self):
         d = tempfile.mkdtemp()
-        corpus = os.path.join(d, "corpus")
-        os.makedirs(corpus)
-        rng = np.random.default_rng(3)
-        words = ["alpha", "beta", "gamma", "delta", "caf\u00e9", "x"]
-        for split in ("train", "valid"):
-            text = "\n\n<|endoftext|>\n\n".join(" ".join(rng.choice(words, 300)) for _ in range(3))
-            with open(os.path.join(corpus, "t.%s.txt" % split), "w", encoding="utf-8") as f:
-                f.write(text)
-        out = os.path.join(d, "data")
-        data.prepare(data.ByteTokenizer(), corpus, out, log=lambda *a: None)
+        out = toy_data(d)
         tok = data.ByteTokenizer()
         paths = []
         for seed in (41, 41, 42):
