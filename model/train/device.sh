@@ -9,12 +9,13 @@
 #   wait SECONDS RUN      sleep, then show the run's log
 #   finish RUN [PASSES]   wait for the run, export its final weights, compare its bits per byte with
 #                         $REF (default model/default.gguf) on the same masks, copy results to $OUT
-#   sweep SECONDS RUN:CONFIG:INIT ... [-- ARGS]
+#   sweep SECONDS RUN:CONFIG:INIT[:ARGS] ... [-- ARGS]
 #                         train the candidates one after another in the background, SECONDS of
-#                         training each (compile not counted), same ARGS; INIT is a GGUF file to
-#                         start from (grown to CONFIG by shape; copied to $W/init at once) or -
-#                         for fresh weights; each candidate's final weights are exported to
-#                         $W/RUN.gguf
+#                         training each (compile not counted), the ARGS after -- for all, then
+#                         the candidate's own (comma-separated, e.g. --lr=2e-4,--grow-noise=0.05;
+#                         a later option wins); INIT is a GGUF file to start from (grown to CONFIG
+#                         by shape; copied to $W/init at once) or - for fresh weights; each
+#                         candidate's final weights are exported to $W/RUN.gguf
 #   compare PASSES RUN ...
 #                         wait for the sweep, compare $REF and the runs' exports on the same masks,
 #                         copy the comparison and the runs' logs to $OUT (not the weights);
@@ -93,17 +94,20 @@ sweep)
     cands=
     mkdir -p $W/init
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-        case $1 in
-        *:*:-) cands="$cands $1" ;;
-        *:*:*)
+        IFS=: read -r run cfg init extra <<EOF
+$1
+EOF
+        case $run in
+        '' | *[!A-Za-z0-9_.-]*) init= ;; # a run name is a file name under $W
+        esac
+        [ -n "$cfg" ] && [ -n "$init" ] || { echo "sweep: candidate '$1' is not RUN:CONFIG:INIT[:ARGS]" >&2; exit 2; }
+        if [ "$init" != - ]; then
             # the working tree may change under a background job: it reads a copy
-            init=${1#*:*:}
             [ -f "$init" ] || { echo "sweep: no file $init" >&2; exit 2; }
             cp "$init" $W/init/
-            cands="$cands ${1%:*}:$W/init/$(basename "$init")"
-            ;;
-        *) echo "sweep: candidate '$1' is not RUN:CONFIG:INIT" >&2; exit 2 ;;
-        esac
+            init=$W/init/$(basename "$init")
+        fi
+        cands="$cands $run:$cfg:$init:$extra"
         shift
     done
     [ $# -gt 0 ] && shift
@@ -120,16 +124,16 @@ sweep-run)
     shift 2
     head=$(cat $W/head 2>/dev/null || echo masked)
     for c in $cands; do
-        run=${c%%:*}
-        rest=${c#*:}
-        cfg=${rest%%:*}
-        init=${rest#*:}
-        echo "sweep: $run (config $cfg, from $init), $secs s, $(date -u +%T)"
+        IFS=: read -r run cfg init extra <<EOF
+$c
+EOF
+        echo "sweep: $run (config $cfg, from $init${extra:+, $extra}), $secs s, $(date -u +%T)"
         mkdir -p $W/$run
         from=
         [ "$init" = - ] || from="--init-gguf $init"
+        # the candidate's own arguments: comma-separated, without spaces
         python3 $T/train.py train --config $cfg --data $W/data --work $W/$run --budget-s $secs --head $head \
-            $from "$@" > $W/$run.log 2>&1 < /dev/null || echo "sweep: $run failed"
+            $from "$@" $(echo "$extra" | tr , ' ') > $W/$run.log 2>&1 < /dev/null || echo "sweep: $run failed"
         tail -n 4 $W/$run.log
         python3 $T/train.py export --config $cfg --ckpt $W/$run/final.pt --weights model --tokenizer $TOK \
             --out $W/$run.gguf || echo "sweep: $run not exported"
