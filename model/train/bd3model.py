@@ -115,6 +115,7 @@ class Block(nn.Module):
         mod[2] = 1.0
         mod[5] = 1.0
         self.modulation = nn.Parameter(mod)               # [6, D]
+        self.dropout = 0.0  # probability of dropping a branch output element while training
 
     def forward(self, h, cos, sin, attend):
         cfg = self.cfg
@@ -126,9 +127,13 @@ class Block(nn.Module):
         qkv = self.attn_qkv(a).view(N, T, 3, H, hd).permute(2, 0, 3, 1, 4)
         q, k, v = rope(qkv[0], cos, sin), rope(qkv[1], cos, sin), qkv[2]
         o = attend(q, k, v).transpose(1, 2).reshape(N, T, D)
-        h = h + m[2] * self.attn_output(o)
+        h = h + m[2] * self.drop(self.attn_output(o))
         a = F.layer_norm(h, (D,), self.ffn_norm * (1 + m[4]), m[3], cfg.norm_eps)
-        return h + m[5] * self.ffn_down(F.gelu(self.ffn_up(a), approximate="tanh"))
+        return h + m[5] * self.drop(self.ffn_down(F.gelu(self.ffn_up(a), approximate="tanh")))
+
+    def drop(self, x):
+        """Dropout of a branch output before its gate (training only; the identity at p = 0)."""
+        return F.dropout(x, self.dropout, True) if self.dropout > 0 and self.training else x
 
 
 class BD3LM(nn.Module):
@@ -165,6 +170,13 @@ class BD3LM(nn.Module):
         (block_mask from flex_block_mask), "auto" (flex when a block_mask is given, else SDPA when
         available, else manual)."""
         return self.logits(self.hidden(x, mode, n_out, backend, block_mask))
+
+    def set_dropout(self, p):
+        """Dropout probability of every block's attention and MLP outputs while training (0: off).
+        A training setting, not part of the network: exported files and loaded models have 0."""
+        assert 0.0 <= p < 1.0, p
+        for b in self.blocks:
+            b.dropout = float(p)
 
     def rope_for(self, mode, T, device):
         """(cos, sin) [T, hd/2] float32 for an input of T rows in mode."""

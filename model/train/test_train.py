@@ -169,6 +169,38 @@ class Network(unittest.TestCase):
             rel = np.linalg.norm(got - ref) / np.linalg.norm(ref)
             self.assertLess(rel, 1e-6, "mode %s: relative error %g" % (mode, rel))
 
+    def test_dropout_acts_only_while_training(self):
+        cfg = SMALL
+        m = random_model(cfg, seed=8).float()
+        x = torch.randint(0, cfg.mask_id, (2, cfg.n_ctx))
+        with torch.no_grad():
+            plain = m(x, ("block", 4), backend="manual")
+            m.set_dropout(0.1)
+            m.train()
+            torch.manual_seed(1)
+            a = m(x, ("block", 4), backend="manual")
+            b = m(x, ("block", 4), backend="manual")
+            m.eval()
+            c = m(x, ("block", 4), backend="manual")
+        self.assertFalse(torch.equal(a, plain))  # training mode: elements dropped
+        self.assertFalse(torch.equal(a, b))      # a fresh draw each pass
+        self.assertTrue(torch.equal(c, plain))   # evaluation: the network itself
+        self.assertEqual(set(m.state_dict()), set(random_model(cfg, seed=8).state_dict()))
+        with self.assertRaises(AssertionError):
+            m.set_dropout(1.0)
+
+    def test_training_with_dropout_runs_and_exports_without_it(self):
+        d = tempfile.mkdtemp()
+        out = toy_data(d)
+        work = os.path.join(d, "run")
+        train.main(["train", "--config", "toy", "--data", out, "--work", work, "--steps", "3",
+                    "--mix", "4:2,g:2", "--eval-every-s", "0", "--ckpt-every-s", "0", "--quick-rows", "1",
+                    "--no-compile", "--dropout", "0.1"])
+        ck = torch.load(os.path.join(work, "final.pt"))
+        m = bd3model.BD3LM(bd3model.TOY)
+        m.load_state_dict(ck["model"])
+        self.assertTrue(all(b.dropout == 0.0 for b in m.blocks))
+
 
 class Noise(unittest.TestCase):
     def test_noisy_batch_keeps_position_zero_and_clips_t(self):

@@ -377,7 +377,8 @@ def cmd_train(a):
         for e, p in zip(ema, params):
             e.copy_(p.detach())
 
-    eval_model = bd3model.BD3LM(cfg).to(dev)
+    model.set_dropout(a.dropout)
+    eval_model = bd3model.BD3LM(cfg).to(dev).eval()
 
     def load_eval(weights):
         with torch.no_grad():
@@ -755,6 +756,8 @@ def main(argv=None):
     p.add_argument("--wd", type=float, default=0.1)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--clip-grad", type=float, default=1.0)
+    p.add_argument("--dropout", type=float, default=0.0,
+                   help="dropout of every block's attention and MLP outputs while training (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init-gguf", default=None,
                    help="start from the weights of a GGUF file: the same shape, fewer layers (grown in depth) "
