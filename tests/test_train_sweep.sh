@@ -30,6 +30,11 @@ sh model/train/device.sh sweep 2 a:toy:"$tmp/start.gguf" b:toy:-:--log-every=1,-
     --eval-every-s 0 --ckpt-every-s 0 --quick-rows 2 --no-compile >/dev/null
 rm "$tmp/start.gguf"
 REF="$tmp/ref.gguf" sh model/train/device.sh compare 1 a b missing > "$tmp/compare.log"
+# `wait` on the sweep shows its log and the newest candidate's (b trained last)
+sh model/train/device.sh wait 0 sweep 3 > "$tmp/wait.log" 2>/dev/null
+# (a step line: b logs every step, and the sweep's own log keeps only each run's last 4 lines)
+grep -q "^[0-9:]* step [0-9]* .* lr " "$tmp/wait.log" ||
+    { echo "wait sweep does not show the last candidate"; cat "$tmp/wait.log"; exit 1; }
 grep -q "sweep: done" "$W/sweep.log" || { echo "sweep did not finish"; cat "$W/sweep.log"; exit 1; }
 grep -q "initialised from $W/init/start.gguf" "$W/a.log" || { echo "a did not start from its file"; exit 1; }
 [ -f "$W/a.gguf" ] && [ -f "$W/b.gguf" ] || { echo "missing export"; exit 1; }

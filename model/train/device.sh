@@ -6,7 +6,7 @@
 #   smoke STEPS           short run + export + evaluation on a slice (checks the whole chain)
 #   start RUN BUDGET ARGS start a training run in the background (survives the command)
 #   budget RUN SECONDS    change a running job's time budget
-#   wait SECONDS RUN      sleep, then show the run's log
+#   wait SECONDS RUN      sleep, then show the run's log (RUN sweep: also the candidate's now training)
 #   finish RUN [PASSES]   wait for the run, export its final weights, compare its bits per byte with
 #                         $REF (default model/default.gguf) on the same masks, copy results to $OUT
 #   sweep SECONDS RUN:CONFIG:INIT[:ARGS] ... [-- ARGS]
@@ -71,6 +71,10 @@ budget)
 wait)
     sleep $1
     tail -n ${3:-25} $W/$2.log
+    if [ "$2" = sweep ]; then # and the candidate training now
+        now=$(ls -t $W/*.log | grep -v -e /sweep.log -e /sweep.eval.log | head -n 1)
+        [ -z "$now" ] || tail -n 5 "$now"
+    fi
     nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader || true
     ;;
 finish)
