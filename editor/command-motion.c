@@ -230,11 +230,15 @@ MOTION(page_down, mv_page_down)
 MOTION(buffer_start, mv_buffer_start)
 MOTION(buffer_end, mv_buffer_end)
 
-/* vi } and { (count times, as one motion: a count past the text moves nothing). Extending a
- * selection, the character landed on (a blank line's line end, the text's last character) is
- * taken in when it lies after the anchor, as vi's visual mode includes it; a cursor past the
- * anchor already stands after the character vi's cursor is on. */
-static void run_blank_line(editor *ed, int count, bool next, bool select)
+/* A counted vi motion: the position count moves from pos, TEXT_POS_NONE when vi does not move. */
+typedef size_t (*counted_fn)(const text *t, size_t pos, int count);
+
+/* vi }, {, + and - (count times, as one motion: a motion that cannot be made moves nothing).
+ * Extending a selection, the character landed on (a blank line's line end, the text's last
+ * character, a line's first non-blank) is taken in when it lies after the anchor, as vi's
+ * visual mode includes it; a cursor past the anchor already stands after the character vi's
+ * cursor is on. */
+static void run_counted(editor *ed, int count, counted_fn fn, bool select)
 {
     buffer *b = cur(ed);
     if (!b) return;
@@ -243,22 +247,43 @@ static void run_blank_line(editor *ed, int count, bool next, bool select)
     if (!select) b->anchor = TEXT_POS_NONE;
     size_t pos = b->cursor;
     if (select && b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
-    int n = count > 0 ? count : 1;
-    size_t to = next ? motion_blank_line_next(b->text, pos, n) : motion_blank_line_prev(b->text, pos, n);
+    size_t to = fn(b->text, pos, count > 0 ? count : 1);
     if (to == TEXT_POS_NONE) return;
     if (select && b->anchor == TEXT_POS_NONE) b->anchor = b->cursor;
     if (select && to >= b->anchor && to < text_size(b->text)) to = view_next_cluster(b->text, to);
     b->cursor = to;
 }
-static void cmd_blank_line_next(editor *ed, int count, int arg) { run_blank_line(ed, count, true, false); }
-static void cmd_blank_line_prev(editor *ed, int count, int arg) { run_blank_line(ed, count, false, false); }
+static void cmd_blank_line_next(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_blank_line_next, false);
+}
+static void cmd_blank_line_prev(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_blank_line_prev, false);
+}
 static void cmd_select_blank_line_next(editor *ed, int count, int arg)
 {
-    run_blank_line(ed, count, true, true);
+    run_counted(ed, count, motion_blank_line_next, true);
 }
 static void cmd_select_blank_line_prev(editor *ed, int count, int arg)
 {
-    run_blank_line(ed, count, false, true);
+    run_counted(ed, count, motion_blank_line_prev, true);
+}
+static void cmd_line_next_nonblank(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_line_next_nonblank, false);
+}
+static void cmd_line_prev_nonblank(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_line_prev_nonblank, false);
+}
+static void cmd_select_line_next_nonblank(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_line_next_nonblank, true);
+}
+static void cmd_select_line_prev_nonblank(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_line_prev_nonblank, true);
 }
 
 /* Enter on the go-to-line prompt. */
@@ -353,6 +378,10 @@ const command command_motion_table[] = {
     {"paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R, 0},
     {"blank-line-next", "Move to the blank line after the paragraph (vi })", cmd_blank_line_next, 0, 0},
     {"blank-line-prev", "Move to the blank line before the paragraph (vi {)", cmd_blank_line_prev, 0, 0},
+    {"line-next-nonblank", "Move to the first non-blank of the next line (vi +, Enter)",
+     cmd_line_next_nonblank, 0, 0},
+    {"line-prev-nonblank", "Move to the first non-blank of the line before (vi -)", cmd_line_prev_nonblank, 0,
+     0},
     {"line-start", "Move to the start of the line", cmd_line_start, 0, 0},
     {"line-end", "Move to the end of the line", cmd_line_end, 0, 0},
     {"page-up", "Move one screen up", cmd_page_up, G, 0},
@@ -375,6 +404,10 @@ const command command_motion_table[] = {
      cmd_select_blank_line_next, 0, 0},
     {"select-blank-line-prev", "Extend the selection to the blank line before the paragraph",
      cmd_select_blank_line_prev, 0, 0},
+    {"select-line-next-nonblank", "Extend the selection to the first non-blank of the next line",
+     cmd_select_line_next_nonblank, 0, 0},
+    {"select-line-prev-nonblank", "Extend the selection to the first non-blank of the line before",
+     cmd_select_line_prev_nonblank, 0, 0},
     {"select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0, 0},
     {"select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0, 0},
     {"select-page-up", "Extend the selection one screen up", cmd_select_page_up, G, 0},

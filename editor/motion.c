@@ -193,6 +193,40 @@ size_t motion_blank_line_prev(const text *t, size_t pos, int count)
     return ls;
 }
 
+/* Where vi's + and - land on the line starting at ls: its first character that is not a blank
+ * (space or tab), else its last character, else (an empty line) its start. */
+static size_t motion_line_first_nonblank(const text *t, size_t ls)
+{
+    size_t p = ls, e = view_line_end(t, ls);
+    int c;
+    while (p < e && ((c = text_byte_at(t, p)) == ' ' || c == '\t')) p++;
+    return p < e ? p : motion_line_last(t, ls);
+}
+
+size_t motion_line_next_nonblank(const text *t, size_t pos, int count)
+{
+    size_t size = text_size(t), ls = view_line_start(t, pos);
+    bool moved = false;
+    for (int i = 0; i < count; i++) {
+        size_t next = motion_next_line(t, ls);
+        if (next >= size) break; /* no line after this one (a final line end starts none) */
+        ls = next;
+        moved = true;
+    }
+    return moved ? motion_line_first_nonblank(t, ls) : TEXT_POS_NONE;
+}
+
+size_t motion_line_prev_nonblank(const text *t, size_t pos, int count)
+{
+    size_t ls = view_line_start(t, pos);
+    bool moved = false;
+    for (int i = 0; i < count && ls > 0; i++) {
+        ls = view_line_start(t, ls - 1);
+        moved = true;
+    }
+    return moved ? motion_line_first_nonblank(t, ls) : TEXT_POS_NONE;
+}
+
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end)
 {
     size_t size = text_size(t);

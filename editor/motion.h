@@ -30,6 +30,12 @@ size_t motion_paragraph_prev(const text *t, size_t pos);
 size_t motion_blank_line_next(const text *t, size_t pos, int count);
 size_t motion_blank_line_prev(const text *t, size_t pos, int count);
 
+/* vi + and -: the first character that is not a blank (space or tab) of the line count lines
+ * after / before pos's line (its last character when it has only blanks). A count past the
+ * text stops at its last / first line (as vim does); TEXT_POS_NONE when pos is already on it. */
+size_t motion_line_next_nonblank(const text *t, size_t pos, int count);
+size_t motion_line_prev_nonblank(const text *t, size_t pos, int count);
+
 /* Units around pos, as [*start, *end). */
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end);
 void motion_sentence_range(const text *t, size_t pos, size_t *start, size_t *end);

@@ -115,7 +115,9 @@ static const char *const all_commands[] = {
 #define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
 
 /* Commands only modal keymaps bind (the default keymap need not). */
-static const char *const vi_commands[] = {"word-end", "select-word-end"};
+static const char *const vi_commands[] = {
+    "word-end",           "select-word-end",           "line-next-nonblank",
+    "line-prev-nonblank", "select-line-next-nonblank", "select-line-prev-nonblank"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -571,6 +573,13 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "}"), "blank-line-next");
     assert_string_equal(match_command(km, &st, "3 {"), "blank-line-prev");
     assert_int_equal(st.count, 3);
+    /* + - Enter move by lines as in vi; the infill length is behind the backslash. */
+    assert_string_equal(match_command(km, &st, "+"), "line-next-nonblank");
+    assert_string_equal(match_command(km, &st, "Enter"), "line-next-nonblank");
+    assert_string_equal(match_command(km, &st, "2 -"), "line-prev-nonblank");
+    assert_int_equal(st.count, 2);
+    assert_string_equal(match_command(km, &st, "\\ ="), "model-grow");
+    assert_string_equal(match_command(km, &st, "\\ -"), "model-shrink");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -580,6 +589,9 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "w"), "select-word-right");
     assert_string_equal(match_command(km, &st, "e"), "select-word-end");
     assert_string_equal(match_command(km, &st, "}"), "select-blank-line-next");
+    assert_string_equal(match_command(km, &st, "+"), "select-line-next-nonblank");
+    assert_string_equal(match_command(km, &st, "-"), "select-line-prev-nonblank");
+    assert_string_equal(match_command(km, &st, "\\ ="), "model-grow");
     assert_string_equal(match_command(km, &st, "y"), "copy");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strncmp(all_commands[i], "mode-", 5) != 0) continue;

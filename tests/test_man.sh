@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_man.sh: the manual page names every key of the default keymap outside the Shift+motion
-# selection keys (which it describes as a group) and every config option, and uses no unknown
-# roff requests.
+# selection keys (which it describes as a group), every model key of the vi keymap and every
+# config option, and uses no unknown roff requests.
 man=man/bd3ed.1
 keys=keymaps/default.keys
 [ -f "$man" ] && [ -f "$keys" ] || { echo "missing $man or $keys"; exit 1; }
@@ -12,6 +12,14 @@ for key in $(awk '$1 == "normal" && $3 !~ /^select-/ || $3 ~ /^select-(all|word|
     k=$(printf '%s' "$key" | sed 's/Comma$/,/')
     if ! printf '%s\n' "$text" | grep -F -q -- "$k"; then
         echo "man page does not mention key $key"
+        missing=$((missing + 1))
+    fi
+done
+# Every model key of the vi keymap's normal mode (\,i in the keymap, \ei in the page).
+for key in $(awk '$1 == "normal" && $3 ~ /^model-/ { print $2 }' keymaps/vi.keys); do
+    k=$(printf '%s' "$key" | sed 's/,//')
+    if ! printf '%s\n' "$text" | grep -F -q -- "$k"; then
+        echo "man page does not mention vi key $key"
         missing=$((missing + 1))
     fi
 done
