@@ -49,7 +49,7 @@ out_has "usage: bd3 ppl"
 # every command's help explains its own options, and only sampling commands list the sampler's
 for spec in "info MODEL" "tokenize FILE" "logits --ids --mode --stream --output" \
     "generate --prompt --max-new --block --no-cache --echo --top-p --refresh --seed" \
-    "infill --range L1:C1-L2:C2 --find --length --output --top-p" \
+    "infill --range L1:C1-L2:C2 --find --length --fit --output --top-p" \
     "revise --range --find --fraction --output --top-p" "score --format --stride --ar" \
     "ppl --mode --rows --seed --ref" "bench --block --seed"; do
     set -- $spec
@@ -259,6 +259,32 @@ grep -q "span is empty" "$T/err" && fail "infill --length 0 of a non-empty span 
 expect_rc 2 "infill --length 0 of an empty span" "$BD3" infill -m "$M" --range 5:5 --length 0 "$T/i.txt"
 err_has "the span is empty and --length is 0"
 expect_rc 0 "infill insert" "$BD3" infill -m "$M" -q --range 5:5 --length 2 "$T/i.txt"
+# --fit F: lengths N-F..N+F tried (N: --length, else the span's own: 5 for "world"), the
+# likeliest kept; the kept fill is the one the same seed draws at that length alone (the window
+# holds all the text). Not with --length 0 or past the context; not an option of revise.
+expect_rc 0 "infill --fit" "$BD3" infill -m "$M" --range 6:11 --length 3 --fit 2 --seed 2 --refresh 0 "$T/i.txt"
+cp "$T/out" "$T/fit1"
+err_has "the best fit of 1\.\.5 tokens, seed 2"
+K=$(sed -n 's/^bd3 infill: best fit \([0-9]*\) tokens\{0,1\} of 1\.\.5 ([0-9.]* nat\/B)$/\1/p' "$T/err")
+case "$K" in [1-5]) ok "infill --fit reports the length kept" ;; *) fail "infill --fit: no length kept in: $(cat "$T/err")" ;; esac
+case "$(cat "$T/fit1")" in
+    "hello "*", this is a test of the infill") ok "infill --fit keeps the text around the range" ;;
+    *) fail "infill --fit changed text outside the range: $(cat "$T/fit1")" ;;
+esac
+"$BD3" infill -m "$M" -q --range 6:11 --length 3 --fit 2 --seed 2 --refresh 0 "$T/i.txt" >"$T/fit2" 2>/dev/null
+cmp -s "$T/fit1" "$T/fit2" || fail "infill --fit is not reproducible with --seed"
+"$BD3" infill -m "$M" -q --range 6:11 --length "${K:-1}" --seed 2 --refresh 0 "$T/i.txt" >"$T/fitk" 2>/dev/null
+cmp -s "$T/fit1" "$T/fitk" || fail "infill --fit kept a fill that --length $K with the same seed does not draw"
+"$BD3" infill -m "$M" -q --range 6:11 --length 3 --fit 0 --seed 2 --refresh 0 "$T/i.txt" >"$T/fit0" 2>/dev/null
+cmp -s "$T/fit0" "$T/i2.txt" || fail "infill --fit 0 is not the plain infill"
+expect_rc 0 "infill --fit around the span's length" "$BD3" infill -m "$M" --range 6:11 --fit 1 --seed 2 "$T/i.txt"
+err_has "the best fit of 4\.\.6 tokens"
+expect_rc 2 "infill --fit past a quarter of n_ctx" "$BD3" infill -m "$M" --range 6:11 --fit 17 "$T/i.txt"
+err_has "--fit 17: at most 16"
+expect_rc 2 "infill --fit with a --length that leaves no room" "$BD3" infill -m "$M" --range 6:11 --length 60 --fit 4 "$T/i.txt"
+err_has "--fit 4 on a length of 60 tokens (--length) tries 64 tokens, more than the context of 64 holds"
+expect_rc 2 "infill --fit negative" "$BD3" infill -m "$M" --range 6:11 --fit -1 "$T/i.txt"
+expect_rc 2 "revise --fit" "$BD3" revise -m "$M" --fit 2 "$T/i.txt"
 
 # ---- score ---------------------------------------------------------------------------------
 NTOK=$("$BD3" tokenize -m "$M" "$T/a.txt" | wc -w)

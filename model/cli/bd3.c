@@ -37,8 +37,9 @@ static const cli_cmd cli_cmds[] = {
      "  exact bytes.\n",
      cmd_generate},
     {"infill",
-     CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_LENGTH | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER | CLI_OPT_SEED, 1,
-     "(--range SPAN | --find TEXT) [--length N] [-o OUT] FILE",
+     CLI_OPT_RANGE | CLI_OPT_FIND | CLI_OPT_LENGTH | CLI_OPT_FIT | CLI_OPT_OUTPUT | CLI_OPT_SAMPLER |
+         CLI_OPT_SEED,
+     1, "(--range SPAN | --find TEXT) [--length N] [--fit N] [-o OUT] FILE",
      "regenerate a span of FILE with context on both sides; prints the whole file",
      "      --range SPAN      the span: START:END byte offsets (END exclusive), or\n"
      "                        L1:C1-L2:C2 lines and columns (from 1, columns in bytes, the\n"
@@ -47,6 +48,10 @@ static const cli_cmd cli_cmds[] = {
      "                        The span is widened to whole tokens of FILE (a span that starts\n"
      "                        after a word's leading space takes the space too).\n"
      "      --length N        tokens to write (default: the span's own token count)\n"
+     "      --fit N           also try every length up to N tokens shorter and longer than\n"
+     "                        that (at least 1), score each fill with the 8 tokens on each\n"
+     "                        side of it by its NELBO per byte and keep the likeliest, as\n"
+     "                        bd3ed's infill-fit does (default 0: off; at most n_ctx / 4)\n"
      "  -o, --output FILE     write the result to FILE instead of standard output\n"
      "  On a terminal, control bytes are shown as \\xNN; a pipe or -o gets the exact bytes.\n",
      cmd_infill},
@@ -75,7 +80,8 @@ static const cli_cmd cli_cmds[] = {
      "                        through the KV cache); prints the total log p and perplexity\n",
      cmd_score},
     {"ppl", CLI_OPT_MODE | CLI_OPT_ROWS | CLI_OPT_SEED | CLI_OPT_REF, 1,
-     "[--mode global|block:B] [--rows N] [--ref MODEL] FILE", "NELBO perplexity (upper bound) and bits per byte",
+     "[--mode global|block:B] [--rows N] [--ref MODEL] FILE",
+     "NELBO perplexity (upper bound) and bits per byte",
      "      --mode MODE       'global' or 'block:B' (default: the model's preferred block)\n"
      "      --rows N          evaluate the first N rows of n_ctx tokens (default: all)\n"
      "      --seed N          seed of the masking draws (default 0)\n"
@@ -118,6 +124,7 @@ enum {
     OPT_AR,
     OPT_COMPUTE,
     OPT_REF,
+    OPT_FIT,
 };
 
 static const struct option cli_long_opts[] = {
@@ -147,6 +154,7 @@ static const struct option cli_long_opts[] = {
     {"find", required_argument, NULL, OPT_FIND},
     {"fraction", required_argument, NULL, OPT_FRACTION},
     {"length", required_argument, NULL, OPT_LENGTH},
+    {"fit", required_argument, NULL, OPT_FIT},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"stride", required_argument, NULL, OPT_STRIDE},
     {"ar", no_argument, NULL, OPT_AR},
@@ -240,6 +248,7 @@ static unsigned cli_opt_bit(int code)
     case OPT_BLOCK: return CLI_OPT_BLOCK;
     case OPT_RANGE: return CLI_OPT_RANGE;
     case OPT_LENGTH: return CLI_OPT_LENGTH;
+    case OPT_FIT: return CLI_OPT_FIT;
     case OPT_FORMAT: return CLI_OPT_FORMAT;
     case OPT_STRIDE: return CLI_OPT_STRIDE;
     case OPT_NOCACHE: return CLI_OPT_NOCACHE;
@@ -407,6 +416,10 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
         case OPT_LENGTH:
             if (cli_parse_long(o, "--length", optarg, 0, 1 << 20, &v)) return -1;
             o->length = (int)v;
+            break;
+        case OPT_FIT:
+            if (cli_parse_long(o, "--fit", optarg, 0, 1 << 20, &v)) return -1;
+            o->fit = (int)v;
             break;
         case OPT_FORMAT: o->format = optarg; break;
         case OPT_STRIDE:

@@ -33,6 +33,7 @@ enum {
     CLI_OPT_SEED = 1 << 17,     /* --seed N */
     CLI_OPT_SAMPLER = 1 << 18,  /* --sampler --steps --threshold --temperature --top-p --top-k --refresh */
     CLI_OPT_REF = 1 << 19,      /* --ref FILE */
+    CLI_OPT_FIT = 1 << 20,      /* --fit N */
 };
 
 /* Sampler fields given on the command line (bits of cli_opts.sp_given); the others come from
@@ -71,6 +72,7 @@ typedef struct cli_opts {
     const char *find;      /* --find TEXT, NULL when not given */
     int ar;                /* --ar */
     int length;            /* --length N tokens, -1 when not given */
+    int fit;               /* --fit N: lengths up to N tokens shorter and longer also tried, 0: off */
     const char *format;    /* --format NAME */
     int stride;            /* --stride K, 0: default */
     int no_cache;          /* --no-cache */
