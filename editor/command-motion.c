@@ -269,6 +269,14 @@ static void cmd_select_blank_line_prev(editor *ed, int count, int arg)
 {
     run_counted(ed, count, motion_blank_line_prev, true);
 }
+static void cmd_line_nonblank(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_line_nonblank, false);
+}
+static void cmd_select_line_nonblank(editor *ed, int count, int arg)
+{
+    run_counted(ed, count, motion_line_nonblank, true);
+}
 static void cmd_line_next_nonblank(editor *ed, int count, int arg)
 {
     run_counted(ed, count, motion_line_next_nonblank, false);
@@ -378,6 +386,7 @@ const command command_motion_table[] = {
     {"paragraph-next", "Move to the start of the next paragraph", cmd_paragraph_next, R, 0},
     {"blank-line-next", "Move to the blank line after the paragraph (vi })", cmd_blank_line_next, 0, 0},
     {"blank-line-prev", "Move to the blank line before the paragraph (vi {)", cmd_blank_line_prev, 0, 0},
+    {"line-nonblank", "Move to the first non-blank of the line (vi ^)", cmd_line_nonblank, 0, 0},
     {"line-next-nonblank", "Move to the first non-blank of the next line (vi +, Enter)",
      cmd_line_next_nonblank, 0, 0},
     {"line-prev-nonblank", "Move to the first non-blank of the line before (vi -)", cmd_line_prev_nonblank, 0,
@@ -404,6 +413,8 @@ const command command_motion_table[] = {
      cmd_select_blank_line_next, 0, 0},
     {"select-blank-line-prev", "Extend the selection to the blank line before the paragraph",
      cmd_select_blank_line_prev, 0, 0},
+    {"select-line-nonblank", "Extend the selection to the first non-blank of the line", cmd_select_line_nonblank,
+     0, 0},
     {"select-line-next-nonblank", "Extend the selection to the first non-blank of the next line",
      cmd_select_line_next_nonblank, 0, 0},
     {"select-line-prev-nonblank", "Extend the selection to the first non-blank of the line before",

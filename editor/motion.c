@@ -227,6 +227,12 @@ size_t motion_line_prev_nonblank(const text *t, size_t pos, int count)
     return moved ? motion_line_first_nonblank(t, ls) : TEXT_POS_NONE;
 }
 
+size_t motion_line_nonblank(const text *t, size_t pos, int count)
+{
+    (void)count;
+    return motion_line_first_nonblank(t, view_line_start(t, pos));
+}
+
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end)
 {
     size_t size = text_size(t);

@@ -35,6 +35,8 @@ size_t motion_blank_line_prev(const text *t, size_t pos, int count);
  * text stops at its last / first line (as vim does); TEXT_POS_NONE when pos is already on it. */
 size_t motion_line_next_nonblank(const text *t, size_t pos, int count);
 size_t motion_line_prev_nonblank(const text *t, size_t pos, int count);
+/* vi ^: the first non-blank of pos's own line, as + and - land on a line (count ignored). */
+size_t motion_line_nonblank(const text *t, size_t pos, int count);
 
 /* Units around pos, as [*start, *end). */
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end);

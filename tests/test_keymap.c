@@ -117,7 +117,8 @@ static const char *const all_commands[] = {
 /* Commands only modal keymaps bind (the default keymap need not). */
 static const char *const vi_commands[] = {
     "word-end",           "select-word-end",           "line-next-nonblank",
-    "line-prev-nonblank", "select-line-next-nonblank", "select-line-prev-nonblank"};
+    "line-prev-nonblank", "select-line-next-nonblank", "select-line-prev-nonblank",
+    "line-nonblank",      "select-line-nonblank"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -580,6 +581,10 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_int_equal(st.count, 2);
     assert_string_equal(match_command(km, &st, "\\ ="), "model-grow");
     assert_string_equal(match_command(km, &st, "\\ -"), "model-shrink");
+    /* ^ to the first non-blank; \n is the next sample, line numbers behind \l */
+    assert_string_equal(match_command(km, &st, "^"), "line-nonblank");
+    assert_string_equal(match_command(km, &st, "\\ n"), "model-sample-next");
+    assert_string_equal(match_command(km, &st, "\\ l"), "toggle-line-numbers");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -591,6 +596,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "}"), "select-blank-line-next");
     assert_string_equal(match_command(km, &st, "+"), "select-line-next-nonblank");
     assert_string_equal(match_command(km, &st, "-"), "select-line-prev-nonblank");
+    assert_string_equal(match_command(km, &st, "^"), "select-line-nonblank");
     assert_string_equal(match_command(km, &st, "\\ ="), "model-grow");
     assert_string_equal(match_command(km, &st, "y"), "copy");
     for (size_t i = 0; i < N_COMMANDS; i++) {
