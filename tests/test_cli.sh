@@ -67,7 +67,11 @@ for cmd in info tokenize logits score ppl; do
 done
 "$BD3" generate --help | grep -q "top-p X .*default 0.9" || fail "generate --help: top-p default"
 expect_rc 2 "sampler option on a command that does not sample" "$BD3" tokenize -m "$M" --top-p 0.5
-err_has "does not apply"
+err_has "option --top-p does not apply"
+expect_rc 2 "option of another command, its value apart" "$BD3" revise -m "$M" --fit 2 "$T/none.txt"
+err_has "option --fit does not apply"
+expect_rc 2 "short option of another command" "$BD3" ppl -m "$M" -p x "$T/none.txt"
+err_has "option -p does not apply"
 expect_rc 1 "missing model file" "$BD3" info -m "$T/none.gguf"
 err_has "none.gguf"
 printf 'not a model' >"$T/bad.gguf"

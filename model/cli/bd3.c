@@ -280,9 +280,9 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
     o->fraction = -1.0;
     optind = 1;
     opterr = 0;
-    int code;
+    int code, li;
     long v;
-    while ((code = getopt_long(argc, argv, ":m:t:qho:p:n:", cli_long_opts, NULL)) != -1) {
+    while ((li = -1, code = getopt_long(argc, argv, ":m:t:qho:p:n:", cli_long_opts, &li)) != -1) {
         if (code == '?') {
             if (optopt)
                 cli_error(o, "unknown option -%c", optopt);
@@ -296,7 +296,11 @@ static int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_opts *o)
         }
         unsigned bit = cli_opt_bit(code);
         if (bit && !(cmd->accepts & bit)) {
-            cli_error(o, "option %s does not apply to this command", argv[optind - 1]);
+            /* the option's name, not its value (argv[optind - 1] is the value of "--fit 2") */
+            if (li >= 0)
+                cli_error(o, "option --%s does not apply to this command", cli_long_opts[li].name);
+            else
+                cli_error(o, "option -%c does not apply to this command", code);
             return -1;
         }
         switch (code) {
