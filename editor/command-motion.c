@@ -253,46 +253,15 @@ static void run_counted(editor *ed, int count, counted_fn fn, bool select)
     if (select && to >= b->anchor && to < text_size(b->text)) to = view_next_cluster(b->text, to);
     b->cursor = to;
 }
-static void cmd_blank_line_next(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_blank_line_next, false);
-}
-static void cmd_blank_line_prev(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_blank_line_prev, false);
-}
-static void cmd_select_blank_line_next(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_blank_line_next, true);
-}
-static void cmd_select_blank_line_prev(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_blank_line_prev, true);
-}
-static void cmd_line_nonblank(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_line_nonblank, false);
-}
-static void cmd_select_line_nonblank(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_line_nonblank, true);
-}
-static void cmd_line_next_nonblank(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_line_next_nonblank, false);
-}
-static void cmd_line_prev_nonblank(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_line_prev_nonblank, false);
-}
-static void cmd_select_line_next_nonblank(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_line_next_nonblank, true);
-}
-static void cmd_select_line_prev_nonblank(editor *ed, int count, int arg)
-{
-    run_counted(ed, count, motion_line_prev_nonblank, true);
-}
+#define COUNTED(NAME, FN)                                                                                    \
+    static void cmd_##NAME(editor *ed, int count, int arg) { run_counted(ed, count, FN, false); }            \
+    static void cmd_select_##NAME(editor *ed, int count, int arg) { run_counted(ed, count, FN, true); }
+
+COUNTED(blank_line_next, motion_blank_line_next)
+COUNTED(blank_line_prev, motion_blank_line_prev)
+COUNTED(line_nonblank, motion_line_nonblank)
+COUNTED(line_next_nonblank, motion_line_next_nonblank)
+COUNTED(line_prev_nonblank, motion_line_prev_nonblank)
 
 /* Enter on the go-to-line prompt. */
 static void goto_accept(editor *ed, const char *input, void *ctx)
@@ -413,8 +382,8 @@ const command command_motion_table[] = {
      cmd_select_blank_line_next, 0, 0},
     {"select-blank-line-prev", "Extend the selection to the blank line before the paragraph",
      cmd_select_blank_line_prev, 0, 0},
-    {"select-line-nonblank", "Extend the selection to the first non-blank of the line", cmd_select_line_nonblank,
-     0, 0},
+    {"select-line-nonblank", "Extend the selection to the first non-blank of the line",
+     cmd_select_line_nonblank, 0, 0},
     {"select-line-next-nonblank", "Extend the selection to the first non-blank of the next line",
      cmd_select_line_next_nonblank, 0, 0},
     {"select-line-prev-nonblank", "Extend the selection to the first non-blank of the line before",

@@ -159,25 +159,17 @@ static size_t motion_line_last(const text *t, size_t ls)
     return e > ls ? view_prev_cluster(t, e) : ls;
 }
 
-size_t motion_blank_line_next(const text *t, size_t pos, int count)
+/* Start of the line after (dir > 0) or before (dir < 0) the line starting at ls; TEXT_POS_NONE
+ * when there is none (a final line end starts no line). */
+static size_t motion_line_step(const text *t, size_t ls, int dir)
 {
-    size_t size = text_size(t), ls = view_line_start(t, pos);
-    for (int i = 0; i < count; i++) {
-        bool left_blank = false; /* a line with text was passed in this round */
-        for (bool first = true;; first = false) {
-            bool blank = motion_line_blank(t, ls);
-            if (!blank) left_blank = true;
-            if (!first && left_blank && blank) break;
-            size_t next = motion_next_line(t, ls);
-            if (next >= size) /* no line after this one (a final line end starts none) */
-                return i + 1 < count ? TEXT_POS_NONE : motion_line_last(t, ls);
-            ls = next;
-        }
-    }
-    return ls;
+    if (dir < 0) return ls > 0 ? view_line_start(t, ls - 1) : TEXT_POS_NONE;
+    size_t next = motion_next_line(t, ls);
+    return next < text_size(t) ? next : TEXT_POS_NONE;
 }
 
-size_t motion_blank_line_prev(const text *t, size_t pos, int count)
+/* vi } (dir > 0) and { (dir < 0): see motion.h. */
+static size_t motion_blank_line(const text *t, size_t pos, int count, int dir)
 {
     size_t ls = view_line_start(t, pos);
     for (int i = 0; i < count; i++) {
@@ -186,11 +178,22 @@ size_t motion_blank_line_prev(const text *t, size_t pos, int count)
             bool blank = motion_line_blank(t, ls);
             if (!blank) left_blank = true;
             if (!first && left_blank && blank) break;
-            if (ls == 0) return i + 1 < count ? TEXT_POS_NONE : 0;
-            ls = view_line_start(t, ls - 1);
+            size_t step = motion_line_step(t, ls, dir);
+            if (step == TEXT_POS_NONE) /* the text ends: only the last round may stop there */
+                return i + 1 < count ? TEXT_POS_NONE : dir > 0 ? motion_line_last(t, ls) : ls;
+            ls = step;
         }
     }
     return ls;
+}
+
+size_t motion_blank_line_next(const text *t, size_t pos, int count)
+{
+    return motion_blank_line(t, pos, count, 1);
+}
+size_t motion_blank_line_prev(const text *t, size_t pos, int count)
+{
+    return motion_blank_line(t, pos, count, -1);
 }
 
 /* Where vi's + and - land on the line starting at ls: its first character that is not a blank
@@ -203,28 +206,26 @@ static size_t motion_line_first_nonblank(const text *t, size_t ls)
     return p < e ? p : motion_line_last(t, ls);
 }
 
-size_t motion_line_next_nonblank(const text *t, size_t pos, int count)
+/* vi + (dir > 0) and - (dir < 0): see motion.h. */
+static size_t motion_line_step_nonblank(const text *t, size_t pos, int count, int dir)
 {
-    size_t size = text_size(t), ls = view_line_start(t, pos);
+    size_t ls = view_line_start(t, pos), step;
     bool moved = false;
-    for (int i = 0; i < count; i++) {
-        size_t next = motion_next_line(t, ls);
-        if (next >= size) break; /* no line after this one (a final line end starts none) */
-        ls = next;
+    for (int i = 0; i < count && (step = motion_line_step(t, ls, dir)) != TEXT_POS_NONE; i++) {
+        ls = step;
         moved = true;
     }
     return moved ? motion_line_first_nonblank(t, ls) : TEXT_POS_NONE;
 }
 
+size_t motion_line_next_nonblank(const text *t, size_t pos, int count)
+{
+    return motion_line_step_nonblank(t, pos, count, 1);
+}
+
 size_t motion_line_prev_nonblank(const text *t, size_t pos, int count)
 {
-    size_t ls = view_line_start(t, pos);
-    bool moved = false;
-    for (int i = 0; i < count && ls > 0; i++) {
-        ls = view_line_start(t, ls - 1);
-        moved = true;
-    }
-    return moved ? motion_line_first_nonblank(t, ls) : TEXT_POS_NONE;
+    return motion_line_step_nonblank(t, pos, count, -1);
 }
 
 size_t motion_line_nonblank(const text *t, size_t pos, int count)
