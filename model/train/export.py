@@ -69,9 +69,8 @@ def read_gguf(path):
     return gguf_writer.read_gguf(path)
 
 
-def load_gguf_into(model, path):
-    """Copies the (dequantized) weights of a bd3lm GGUF file into model; returns the metadata."""
-    meta, tensors, _ = gguf_writer.read_gguf(path)
+def copy_tensors_into(model, tensors):
+    """Copies GGUF tensors (name -> float32 numpy, as read_gguf gives them) into model."""
     sd = model.state_dict()
     new = {}
     for k, v in sd.items():
@@ -79,6 +78,12 @@ def load_gguf_into(model, path):
         assert tuple(a.shape) == tuple(v.shape), (k, a.shape, tuple(v.shape))
         new[k] = torch.from_numpy(np.ascontiguousarray(a)).to(v.dtype)
     model.load_state_dict(new)
+
+
+def load_gguf_into(model, path):
+    """Copies the (dequantized) weights of a bd3lm GGUF file into model; returns the metadata."""
+    meta, tensors, _ = gguf_writer.read_gguf(path)
+    copy_tensors_into(model, tensors)
     return meta
 
 
@@ -94,9 +99,15 @@ def config_of(meta):
                            rope_base=float("%.6g" % meta.get("bd3lm.rope.freq_base", 10000.0)))
 
 
+def load_gguf_model_meta(path):
+    """(a BD3LM (CPU, float32) of the shape a bd3lm GGUF file describes, holding its weights,
+    the file's metadata), from one reading of the file."""
+    meta, tensors, _ = gguf_writer.read_gguf(path)
+    model = bd3model.BD3LM(config_of(meta))
+    copy_tensors_into(model, tensors)
+    return model, meta
+
+
 def load_gguf_model(path):
     """A BD3LM (CPU, float32) of the shape a bd3lm GGUF file describes, holding its weights."""
-    meta, _, _ = gguf_writer.read_gguf(path)
-    model = bd3model.BD3LM(config_of(meta))
-    load_gguf_into(model, path)
-    return model
+    return load_gguf_model_meta(path)[0]

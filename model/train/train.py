@@ -36,6 +36,9 @@ CONFIGS = {"default": bd3model.DEFAULT,  # 8 x 384, 20,497,281 parameters (the s
            "toy": bd3model.TOY}
 
 
+WTYPE_HELP = "storage of the large matrices: f32, f16, bf16, q8_0, q4_0 or a mixed layout such as q8_0,ffn_=q4_0"
+
+
 def log(*a):
     print(time.strftime("%H:%M:%S"), *a, flush=True)
 
@@ -713,8 +716,7 @@ def cmd_export(a):
 
 
 def cmd_grow(a):
-    meta, _, _ = export.read_gguf(a.gguf)
-    src = export.load_gguf_model(a.gguf)
+    src, meta = export.load_gguf_model_meta(a.gguf)
     model = build_model(a.config, torch.device("cpu"))
     try:
         how = init_from(model, src, a.noise, a.seed)
@@ -802,8 +804,7 @@ def main(argv=None):
         else:
             p.add_argument("--out", required=True)
             p.add_argument("--block-lengths", default="16,4,g")
-            p.add_argument("--wtype", default="q8_0",
-                           help="storage of the large matrices: f32, f16, bf16, q8_0, q4_0 or a mixed layout such as q8_0,ffn_=q4_0")
+            p.add_argument("--wtype", default="q8_0", help=WTYPE_HELP)
             p.add_argument("--name", default="bd3ed default (bd3lm 8x384)")
     p = sub.add_parser("bench")
     p.add_argument("--config", default="default", choices=sorted(CONFIGS))
@@ -827,7 +828,7 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--noise", type=float, default=1e-2, help="as train's --grow-noise")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--wtype", default="q8_0", help="storage of the large matrices: f32, f16, bf16, q8_0, q4_0 or a mixed layout such as q8_0,ffn_=q4_0")
+    p.add_argument("--wtype", default="q8_0", help=WTYPE_HELP)
     p.add_argument("--name", default=None, help="general.name (default: the source's, with the new shape)")
     a = ap.parse_args(argv)
     {"tokenizer": cmd_tokenizer, "prepare": cmd_prepare, "train": cmd_train, "evaluate": cmd_evaluate,
