@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "motion.h"
 #include "utf8.h"
 
 buffer *buffer_new(text *t, const char *path, const char *name)
@@ -143,12 +144,42 @@ size_t buffer_col_of(buffer *b, size_t pos)
     return col;
 }
 
+size_t buffer_inclusive_end(const text *t, size_t p)
+{
+    size_t next = view_next_cluster(t, p);
+    if (next > p && next == text_size(t)) {
+        int c = text_byte_at(t, p);
+        if (c == '\n' || (c == '\r' && next - p == 2)) return p; /* the last line keeps its end */
+    }
+    return next;
+}
+
 bool buffer_selection(const buffer *b, size_t *start, size_t *end)
 {
-    if (!b || b->anchor == TEXT_POS_NONE || b->anchor == b->cursor) return false;
-    *start = b->anchor < b->cursor ? b->anchor : b->cursor;
-    *end = b->anchor < b->cursor ? b->cursor : b->anchor;
+    if (!b || b->anchor == TEXT_POS_NONE) return false;
+    size_t lo = b->anchor < b->cursor ? b->anchor : b->cursor;
+    size_t hi = b->anchor < b->cursor ? b->cursor : b->anchor;
+    if (b->inclusive && b->linewise) {
+        size_t e;
+        motion_line_range(b->text, lo, &lo, &e);
+        motion_line_range(b->text, hi, &e, &hi);
+    } else if (b->inclusive)
+        hi = buffer_inclusive_end(b->text, hi);
+    else if (lo == hi)
+        return false;
+    *start = lo;
+    *end = hi;
     return true;
+}
+
+void buffer_select_range(buffer *b, size_t start, size_t end)
+{
+    b->anchor = start;
+    b->linewise = false;
+    /* inclusive: on the last character, unless the range runs to the end of the text (whose
+     * last line break buffer_inclusive_end leaves out) */
+    b->cursor =
+        b->inclusive && end > start && end < text_size(b->text) ? view_prev_cluster(b->text, end) : end;
 }
 
 text *buffer_text(const buffer *b) { return b->text; }

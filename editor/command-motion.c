@@ -204,11 +204,13 @@ static void cmd_word_end(editor *ed, int count, int arg)
     (void)count;
     run_motion(ed, mv_word_end, false);
 }
-/* Visual e: the selection ends after the word's last character, as vi's includes it; a cursor
- * past the anchor already stands after the character vi's cursor is on. */
+/* Extending to the end of the word: an inclusive selection (vi visual) takes the cursor to the
+ * word's last character as e does; an exclusive one ends after it (a cursor past the anchor
+ * already stands after the character the previous end took in). */
 static size_t mv_select_word_end(editor *ed, buffer *b)
 {
     (void)ed;
+    if (b->inclusive) return motion_word_last(b->text, b->cursor);
     size_t pos = b->cursor;
     if (b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
     size_t last = motion_word_last(b->text, pos);
@@ -234,10 +236,10 @@ MOTION(buffer_end, mv_buffer_end)
 typedef size_t (*counted_fn)(const text *t, size_t pos, int count);
 
 /* vi }, {, + and - (count times, as one motion: a motion that cannot be made moves nothing).
- * Extending a selection, the character landed on (a blank line's line end, the text's last
- * character, a line's first non-blank) is taken in when it lies after the anchor, as vi's
- * visual mode includes it; a cursor past the anchor already stands after the character vi's
- * cursor is on. */
+ * An inclusive selection (vi visual) takes in the character landed on (a blank line's line
+ * end, the text's last character, a line's first non-blank) by itself; extending an exclusive
+ * one, that character is taken in when it lies after the anchor (a cursor past the anchor
+ * already stands after the character the previous end took in). */
 static void run_counted(editor *ed, int count, counted_fn fn, bool select)
 {
     buffer *b = cur(ed);
@@ -245,12 +247,13 @@ static void run_counted(editor *ed, int count, counted_fn fn, bool select)
     if (b->anchor == TEXT_POS_NONE) b->mark = false; /* the selection ended: so did the mark */
     if (b->mark) select = true;
     if (!select) b->anchor = TEXT_POS_NONE;
+    bool past = select && !b->inclusive; /* an exclusive selection's end stands past its character */
     size_t pos = b->cursor;
-    if (select && b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
+    if (past && b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
     size_t to = fn(b->text, pos, count > 0 ? count : 1);
     if (to == TEXT_POS_NONE) return;
     if (select && b->anchor == TEXT_POS_NONE) b->anchor = b->cursor;
-    if (select && to >= b->anchor && to < text_size(b->text)) to = view_next_cluster(b->text, to);
+    if (past && to >= b->anchor && to < text_size(b->text)) to = view_next_cluster(b->text, to);
     b->cursor = to;
 }
 #define COUNTED(NAME, FN)                                                                                    \
@@ -294,8 +297,12 @@ static void cmd_goto_line(editor *ed, int count, int arg)
 static void select_range(editor *ed, size_t s, size_t e)
 {
     buffer *b = cur(ed);
-    b->anchor = s;
-    b->cursor = e;
+    if (e > s)
+        buffer_select_range(b, s, e);
+    else {
+        b->anchor = s;
+        b->cursor = e;
+    }
 }
 
 static void cmd_select_all(editor *ed, int count, int arg)

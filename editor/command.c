@@ -162,14 +162,33 @@ static void cmd_change_line_end(editor *ed, int c, int arg)
     change_to(ed, view_line_end);
 }
 
+/* vi visual c: cuts the selection into the register and enters insert mode. */
+static void cmd_change_selection(editor *ed, int c, int arg)
+{
+    (void)c;
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    if (buffer_selection(b, &s, &e)) {
+        editor_copy_range(ed, s, e);
+        /* whole lines: their last line break stays, an empty line to type on */
+        if (b->linewise && e > s && text_byte_at(b->text, e - 1) == '\n')
+            e -= e - 1 > s && text_byte_at(b->text, e - 2) == '\r' ? 2 : 1;
+        delete_range(ed, s, e);
+    }
+    editor_set_mode(ed, "insert");
+}
+
 static void cmd_copy(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
     if (!b) return;
     size_t s, e;
-    if (!buffer_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
+    bool sel = buffer_selection(b, &s, &e);
+    if (!sel) motion_line_range(b->text, b->cursor, &s, &e);
     editor_copy_range(ed, s, e);
+    if (sel && b->inclusive) b->cursor = s; /* vi visual y: the cursor goes to the start */
     b->anchor = TEXT_POS_NONE;
     editor_message(ed, EDITOR_MSG_INFO, "Copied %zu bytes", e - s);
 }
@@ -193,7 +212,11 @@ static void cmd_paste(editor *ed, int c, int arg)
         editor_message(ed, EDITOR_MSG_INFO, "Nothing to paste");
         return;
     }
+    buffer *b = cur(ed);
+    size_t s, e;
+    bool vi_visual = b->inclusive && buffer_selection(b, &s, &e);
     editor_replace_selection(ed, ed->reg, ed->reg_len);
+    if (vi_visual) b->cursor = view_prev_cluster(b->text, b->cursor); /* on the last pasted character */
 }
 
 /* vi p: whole lines (a register ending in a line break) go below the cursor's line, other
@@ -480,11 +503,34 @@ static void cmd_mode_open_above(editor *ed, int c, int arg)
     b->cursor = ls;
 }
 
+/* vi v and V: characterwise or linewise visual mode from the cursor; in visual mode the other
+ * kind switches the selection over and the same kind goes back to normal mode. */
+static void visual_start(editor *ed, bool linewise)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    int vm = ed->km ? keymap_mode_find(ed->km, "visual") : -1;
+    if (vm >= 0 && ed->ks.mode == vm && b->anchor != TEXT_POS_NONE) {
+        if (b->linewise == linewise) {
+            cmd_mode_normal(ed, 0, 0);
+            return;
+        }
+    } else {
+        if (!editor_set_mode(ed, "visual")) return;
+        b->anchor = b->cursor;
+    }
+    b->linewise = linewise && b->inclusive;
+}
+
 static void cmd_mode_visual(editor *ed, int c, int arg)
 {
     (void)c;
-    buffer *b = cur(ed);
-    if (b && editor_set_mode(ed, "visual")) b->anchor = b->cursor;
+    visual_start(ed, false);
+}
+static void cmd_mode_visual_line(editor *ed, int c, int arg)
+{
+    (void)c;
+    visual_start(ed, true);
 }
 
 /* ---- the model ---- */
@@ -518,6 +564,7 @@ static const command commands[] = {
     {"delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0},
     {"mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0, 0},
     {"mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0, 0},
+    {"mode-change-selection", "Cut the selection and insert (vi visual c)", cmd_change_selection, 0, 0},
     {"cut", "Cut the selection (or the line) into the register", cmd_cut, 0, 0},
     {"copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0, 0},
     {"paste", "Paste the register", cmd_paste, R, 0},
@@ -552,7 +599,10 @@ static const command commands[] = {
     {"mode-append-line-end", "Insert mode at the end of the line", cmd_mode_append_line_end, 0, 0},
     {"mode-open-below", "Open a line below and insert", cmd_mode_open_below, 0, 0},
     {"mode-open-above", "Open a line above and insert", cmd_mode_open_above, 0, 0},
-    {"mode-visual", "Visual mode: motions extend the selection", cmd_mode_visual, 0, 0},
+    {"mode-visual", "Visual mode: motions extend the selection (in it: back to normal mode)", cmd_mode_visual,
+     0, 0},
+    {"mode-visual-line", "Visual mode by whole lines (in it: back to normal mode)", cmd_mode_visual_line, 0,
+     0},
     {"model-infill", "Model: rewrite the selection from both sides (again: another sample)", cmd_model, M,
      MODEL_CMD_INFILL},
     {"model-continue", "Model: continue with the next block", cmd_model, M, MODEL_CMD_CONTINUE},
@@ -634,9 +684,10 @@ bool command_run(editor *ed, const char *name, int count)
         /* a command that used the selection ends visual mode */
         int vm = ed->km ? keymap_mode_find(ed->km, "visual") : -1;
         if (vm >= 0 && ed->ks.mode == vm && b->anchor == TEXT_POS_NONE &&
-            strcmp(c->name, "mode-visual") != 0) {
+            strcmp(c->name, "mode-visual") != 0 && strcmp(c->name, "mode-visual-line") != 0) {
             int nm = keymap_mode_find(ed->km, "normal");
             if (nm >= 0) ed->ks.mode = nm;
+            editor_sync_selection_kind(ed);
         }
     }
     return true;

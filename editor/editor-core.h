@@ -22,6 +22,10 @@ struct buffer {
     size_t cursor;            /* byte offset of the cursor */
     size_t anchor;            /* other end of the selection; TEXT_POS_NONE when none */
     bool mark;                /* the mark is set (emacs): plain motions extend the selection */
+    bool inclusive;           /* the selection also takes in the character under its far end
+                                 (vi visual mode; follows the keymap mode) */
+    bool linewise;            /* the selection takes in the whole lines of both ends (vi V); only
+                                 while inclusive */
     size_t top;               /* byte offset of the first row shown */
     long hscroll;             /* first column shown when not wrapping */
     int goal_col;             /* column kept by vertical motions; -1 when none */
@@ -116,6 +120,9 @@ bool editor_set_mode(editor *ed, const char *mode);
 /* true in a command mode of a modal keymap (vi normal or visual: no self-insert while another
  * mode has it): the cursor sits on a character, as in vi. */
 bool editor_command_mode(const editor *ed);
+/* Sets every buffer's selection kind from the mode (inclusive in a mode declared so; leaving
+ * it ends a linewise selection too); called whenever the mode changes. */
+void editor_sync_selection_kind(editor *ed);
 /* Scratch row for layouts of width columns (reused). */
 view_row *editor_scratch_row(editor *ed, int width);
 /* Tells the model layer about ev on buffer b (NULL: the current one; none: nothing). */
@@ -127,6 +134,10 @@ void buffer_free(buffer *b);                                     /* frees its te
 bool buffer_rec_able(const buffer *b);                           /* the buffer has a recovery file path */
 file_status buffer_rec_write(buffer *b, int *err); /* writes its recovery file now (errno in *err) */
 void buffer_rec_remove(buffer *b);                 /* removes its recovery file */
+/* Where the selection of an inclusive buffer ends when the character at p is its far end: after
+ * p's grapheme cluster or line break; p itself at the end of the text and on the text's last
+ * line break, which vi never takes away with the last line's characters. */
+size_t buffer_inclusive_end(const text *t, size_t p);
 
 /* ---- editor-prompt.c ---- */
 void editor_prompt_key(editor *ed, key_code key);                    /* a key while a prompt is open */

@@ -45,6 +45,7 @@ void editor_set_keymap(editor *ed, keymap *km, const char *name)
     ed->km = km;
     snprintf(ed->keymap_name, sizeof ed->keymap_name, "%s", name ? name : "");
     keymap_state_init(km, &ed->ks);
+    editor_sync_selection_kind(ed);
 }
 
 void editor_apply_config(editor *ed)
@@ -68,6 +69,7 @@ bool editor_add_buffer(editor *ed, buffer *b)
     ed->bufs = nb;
     ed->bufs[ed->n_bufs] = b;
     ed->cur = ed->n_bufs++;
+    editor_sync_selection_kind(ed);
     return true;
 }
 
@@ -94,7 +96,17 @@ bool editor_set_mode(editor *ed, const char *mode)
     }
     ed->ks.mode = m;
     keymap_state_reset(&ed->ks);
+    editor_sync_selection_kind(ed);
     return true;
+}
+
+void editor_sync_selection_kind(editor *ed)
+{
+    bool inclusive = ed->km && keymap_mode_inclusive(ed->km, ed->ks.mode);
+    for (int i = 0; i < ed->n_bufs; i++) {
+        ed->bufs[i]->inclusive = inclusive;
+        if (!inclusive) ed->bufs[i]->linewise = false;
+    }
 }
 
 bool editor_command_mode(const editor *ed)
@@ -317,8 +329,18 @@ void editor_follow_replace(editor *ed, const text *t, size_t pos, size_t old_len
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
         if (b->text != t) continue;
+        size_t far = b->cursor > b->anchor ? b->cursor : b->anchor; /* anchor NONE: not used */
         b->cursor = shift_replace(b->cursor, pos, old_len, new_len);
         b->anchor = shift_replace(b->anchor, pos, old_len, new_len);
+        if (b->inclusive && b->anchor != TEXT_POS_NONE && far >= pos && far < pos + old_len) {
+            /* the character under the far end was replaced: the end goes on the replacement's
+             * last one, so the selection keeps covering what it covered */
+            size_t to = new_len > 0 ? view_prev_cluster(t, pos + new_len) : pos;
+            if (b->cursor >= b->anchor)
+                b->cursor = to < b->anchor ? b->anchor : to;
+            else
+                b->anchor = to < b->cursor ? b->cursor : to;
+        }
         if (b->top > pos) {
             b->top = shift_replace(b->top, pos, old_len, new_len);
             if (b->top > pos && b->top < pos + new_len) b->top = pos; /* keep a row start */
@@ -332,9 +354,6 @@ void editor_select_in(editor *ed, const text *t, size_t lo, size_t hi)
 {
     for (int i = 0; i < ed->n_bufs; i++) {
         buffer *b = ed->bufs[i];
-        if (b->text == t && lo < hi) {
-            b->anchor = lo;
-            b->cursor = hi;
-        }
+        if (b->text == t && lo < hi) buffer_select_range(b, lo, hi);
     }
 }

@@ -170,8 +170,15 @@ view_opts editor_view_opts(editor *ed);       /* layout options of the current b
 void editor_scroll(editor *ed);               /* moves top so that the cursor is visible */
 size_t buffer_line_of(buffer *b, size_t pos); /* 0-based line number (cached) */
 size_t buffer_col_of(buffer *b, size_t pos);  /* 0-based character column in its line */
-/* Selection [*start, *end) of b; false when there is none. */
+/* Selection [*start, *end) of b; false when there is none. An inclusive selection (vi visual
+ * mode) runs from the nearer of anchor and cursor through the character under the farther one,
+ * in either direction; it is never "none" while its anchor is set, though it is empty on the
+ * text's last line break or its end (see buffer_inclusive_end). A linewise one (vi V) runs
+ * from the start of the first line to the end of the last, its line break included. */
 bool buffer_selection(const buffer *b, size_t *start, size_t *end);
+/* Selects exactly [start, end) of b (start < end), whether its selection is inclusive or not
+ * (a linewise one becomes characterwise): the anchor at start, the cursor at the end. */
+void buffer_select_range(buffer *b, size_t start, size_t end);
 
 /* ---- prompts (for clients outside the core, such as the model layer's menus) ---- */
 /* Opens a prompt with label and initial input; ops and ctx belong to the caller and must stay

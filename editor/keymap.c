@@ -17,6 +17,7 @@ typedef struct keymap_mode {
     char name[KEYMAP_MAX_NAME]; /* mode name, e.g. "insert" */
     bool self_insert;           /* unbound printable keys insert themselves */
     bool count;                 /* leading digits are a repeat count */
+    bool inclusive;             /* a selection takes in the character at its far end (vi visual) */
 } keymap_mode;
 
 struct keymap {
@@ -123,6 +124,11 @@ bool keymap_mode_self_insert(const keymap *km, int mode)
 bool keymap_mode_count(const keymap *km, int mode)
 {
     return km && mode >= 0 && mode < km->n_modes && km->modes[mode].count;
+}
+
+bool keymap_mode_inclusive(const keymap *km, int mode)
+{
+    return km && mode >= 0 && mode < km->n_modes && km->modes[mode].inclusive;
 }
 
 int keymap_mode_initial(const keymap *km)
@@ -248,20 +254,24 @@ static keymap_status keymap_parse_line(keymap *km, char *s, const char *source, 
     }
     if (strcmp(first, "mode") == 0) {
         char *name = keymap_field(&p);
-        if (!name) return keymap_error(err, err_size, source, line, "usage: mode NAME [self-insert] [count]");
+        if (!name)
+            return keymap_error(err, err_size, source, line,
+                                "usage: mode NAME [self-insert] [count] [inclusive]");
         if (!lines_valid_name(name, KEYMAP_MAX_NAME) || strcmp(name, "mode") == 0 ||
             strcmp(name, "include") == 0)
             return keymap_error(err, err_size, source, line, "bad mode name '%.40s'", name);
-        keymap_mode m = {.self_insert = false, .count = false};
+        keymap_mode m = {.self_insert = false, .count = false, .inclusive = false};
         snprintf(m.name, sizeof m.name, "%s", name);
         for (char *opt; (opt = keymap_field(&p));) {
             if (strcmp(opt, "self-insert") == 0)
                 m.self_insert = true;
             else if (strcmp(opt, "count") == 0)
                 m.count = true;
+            else if (strcmp(opt, "inclusive") == 0)
+                m.inclusive = true;
             else
                 return keymap_error(err, err_size, source, line,
-                                    "unknown mode option '%.40s' (self-insert, count)", opt);
+                                    "unknown mode option '%.40s' (self-insert, count, inclusive)", opt);
         }
         int i = keymap_mode_find(km, name);
         if (i >= 0) {

@@ -4,8 +4,11 @@
  *
  * File format (one item per line, fields separated by blanks, '#' starts a comment line):
  *   include NAME                      read NAME.keys first (later lines extend or override it)
- *   mode NAME [self-insert] [count]   declare a mode; self-insert: unbound printable keys insert
- *                                     themselves; count: leading digits give a repeat count
+ *   mode NAME [self-insert] [count] [inclusive]
+ *                                     declare a mode; self-insert: unbound printable keys insert
+ *                                     themselves; count: leading digits give a repeat count;
+ *                                     inclusive: the selection takes in the character under its
+ *                                     far end as well (vi visual mode)
  *   MODE KEYS COMMAND [HELP...]       bind; KEYS is keys separated by commas ("C-x,C-s", "g,g"),
  *                                     HELP runs to the end of the line; COMMAND "none" unbinds
  * The first mode is "normal" when declared, else the first declared mode. A later binding of the
@@ -73,7 +76,8 @@ int keymap_mode_find(const keymap *km, const char *name); /* index, or -1 */
 const char *keymap_mode_name(const keymap *km, int mode); /* "" for a bad index */
 bool keymap_mode_self_insert(const keymap *km, int mode);
 bool keymap_mode_count(const keymap *km, int mode);
-int keymap_mode_initial(const keymap *km); /* "normal", else 0; -1 if none */
+bool keymap_mode_inclusive(const keymap *km, int mode); /* the mode was declared "inclusive" */
+int keymap_mode_initial(const keymap *km);              /* "normal", else 0; -1 if none */
 
 /* ---- lookup, one key at a time ---- */
 typedef enum keymap_result {

@@ -146,13 +146,14 @@ static void me_note_writer(model_editor *me, const buffer *b)
 }
 
 /* true when the writer still stands in b where the last infill command left them (moved only
- * by the model's edits). */
+ * by the model's edits): the same selection, or without one the same cursor (the editor keeps
+ * a vi visual selection's far end on the replacement's last character, where the cursor is). */
 static bool me_writer_stayed(const model_editor *me, const buffer *b)
 {
     size_t lo = 0, hi = 0;
     bool on = buffer_selection(b, &lo, &hi);
-    return b == me->sel_b && buffer_cursor(b) == me->sel_cursor && on == me->sel_on &&
-           (!on || (lo == me->sel_lo && hi == me->sel_hi));
+    return b == me->sel_b && on == me->sel_on &&
+           (on ? lo == me->sel_lo && hi == me->sel_hi : buffer_cursor(b) == me->sel_cursor);
 }
 
 /* model_edit_fn: the model replaced bytes of t; cursors, selections and tops follow. */

@@ -8,6 +8,9 @@
  *   size ROWS COLS     screen size (default 24 80)
  *   wrap on|off        soft wrap (default on)
  *   expect-cursor N    byte offset the cursor must end at
+ *   expect-model-selection LO HI
+ *                      a stand-in for the model layer records the selection each model command
+ *                      acts on (as the model layer reads it); the last one must be [LO, HI)
  *   # ...              comment
  * Sections: "input", "keys", "expect", optional "register" (expected register content).
  * A section's content is the bytes between its line and the next "--- " line, less the last
@@ -157,6 +160,23 @@ static void case_feed(editor *ed, const char *keys, size_t len, const char *name
     }
 }
 
+/* What the model commands of a case saw (the stand-in model layer of expect-model-selection). */
+typedef struct case_model_rec {
+    int calls;     /* model commands run */
+    bool on;       /* the last one had a selection */
+    size_t lo, hi; /* that selection, [lo, hi) */
+} case_model_rec;
+
+/* editor_model_fn: records the selection the command would act on, and does nothing else. */
+static void case_model_hook(editor *ed, editor_model_cmd cmd, int count, void *ctx)
+{
+    (void)cmd;
+    (void)count;
+    case_model_rec *rec = ctx;
+    rec->calls++;
+    rec->on = buffer_selection(editor_buffer(ed), &rec->lo, &rec->hi);
+}
+
 static void test_case_run(void **state)
 {
     case_file *cf = *state;
@@ -191,6 +211,13 @@ static void test_case_run(void **state)
     buffer *b = editor_buffer(ed);
     if (case_header(cf, "cursor", hv, sizeof hv)) b->cursor = strtoul(hv, NULL, 10);
     assert_true(b->cursor <= in_len);
+    case_model_rec rec = {0};
+    bool model_check = case_header(cf, "expect-model-selection", hv, sizeof hv) != NULL;
+    size_t want_lo = 0, want_hi = 0;
+    if (model_check) {
+        assert_int_equal(sscanf(hv, "%zu %zu", &want_lo, &want_hi), 2);
+        editor_set_model_hook(ed, case_model_hook, NULL, &rec);
+    }
 
     case_feed(ed, keys, keys_len, cf->name);
 
@@ -207,6 +234,13 @@ static void test_case_run(void **state)
     if (case_header(cf, "expect-cursor", hv, sizeof hv)) {
         size_t c = strtoul(hv, NULL, 10);
         if (b->cursor != c) fail_msg("%s: cursor at %zu, expected %zu", cf->name, b->cursor, c);
+    }
+    if (model_check) {
+        if (rec.calls == 0) fail_msg("%s: no model command ran", cf->name);
+        if (!rec.on) fail_msg("%s: the model command saw no selection", cf->name);
+        if (rec.lo != want_lo || rec.hi != want_hi)
+            fail_msg("%s: the model command saw [%zu, %zu), expected [%zu, %zu)", cf->name, rec.lo, rec.hi,
+                     want_lo, want_hi);
     }
     const char *reg;
     size_t reg_len;

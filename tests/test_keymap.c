@@ -115,10 +115,16 @@ static const char *const all_commands[] = {
 #define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
 
 /* Commands only modal keymaps bind (the default keymap need not). */
-static const char *const vi_commands[] = {
-    "word-end",           "select-word-end",           "line-next-nonblank",
-    "line-prev-nonblank", "select-line-next-nonblank", "select-line-prev-nonblank",
-    "line-nonblank",      "select-line-nonblank"};
+static const char *const vi_commands[] = {"word-end",
+                                          "select-word-end",
+                                          "line-next-nonblank",
+                                          "line-prev-nonblank",
+                                          "select-line-next-nonblank",
+                                          "select-line-prev-nonblank",
+                                          "line-nonblank",
+                                          "select-line-nonblank",
+                                          "mode-visual-line",
+                                          "mode-change-selection"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -248,6 +254,23 @@ static void test_keymap_self_insert_only_in_self_insert_modes(void **state)
     keymap_free(km);
 }
 
+/* "inclusive" is a mode option of its own; a later declaration of the mode redefines it. */
+static void test_keymap_inclusive_mode_option(void **state)
+{
+    (void)state;
+    keymap *km = load_ok("mode normal count\nmode visual count inclusive\n");
+    assert_false(keymap_mode_inclusive(km, keymap_mode_find(km, "normal")));
+    assert_true(keymap_mode_inclusive(km, keymap_mode_find(km, "visual")));
+    assert_true(keymap_mode_count(km, keymap_mode_find(km, "visual")));
+    assert_false(keymap_mode_inclusive(km, 7));
+    assert_false(keymap_mode_inclusive(NULL, 0));
+    char err[256];
+    const char *redo = "mode visual count\n";
+    assert_int_equal(keymap_load_string(km, redo, strlen(redo), "u.keys", err, sizeof err), KEYMAP_OK);
+    assert_false(keymap_mode_inclusive(km, keymap_mode_find(km, "visual")));
+    keymap_free(km);
+}
+
 static void test_keymap_count_prefix_in_count_modes(void **state)
 {
     (void)state;
@@ -372,6 +395,7 @@ static void test_keymap_errors_name_file_and_line(void **state)
     LOAD_FAILS("mode normal\nnormal C-x, save\n", "empty key");
     LOAD_FAILS("mode normal\nnormal a,b,c,d,e save\n", "more than 4 keys");
     LOAD_FAILS("mode normal turbo\n", "unknown mode option");
+    LOAD_FAILS("mode normal turbo\n", "inclusive"); /* the message lists the options */
     LOAD_FAILS("mode in/sert\n", "bad mode name");
     LOAD_FAILS("mode mode\n", "bad mode name");
     LOAD_FAILS("include\n", "usage: include");
@@ -599,6 +623,15 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "^"), "select-line-nonblank");
     assert_string_equal(match_command(km, &st, "\\ ="), "model-grow");
     assert_string_equal(match_command(km, &st, "y"), "copy");
+    /* visual selections take in the cursor's character (vi's inclusive visual mode); c and s
+     * change the selection, v and V switch the kind or go back to normal mode */
+    assert_true(keymap_mode_inclusive(km, st.mode));
+    assert_false(keymap_mode_inclusive(km, keymap_mode_find(km, "normal")));
+    assert_false(keymap_mode_inclusive(km, insert));
+    assert_string_equal(match_command(km, &st, "c"), "mode-change-selection");
+    assert_string_equal(match_command(km, &st, "s"), "mode-change-selection");
+    assert_string_equal(match_command(km, &st, "v"), "mode-visual");
+    assert_string_equal(match_command(km, &st, "V"), "mode-visual-line");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strncmp(all_commands[i], "mode-", 5) != 0) continue;
         bool found = false;
@@ -753,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_keymap_binding_parses_mode_keys_command_help),
         cmocka_unit_test(test_keymap_prefix_sequence_then_match),
         cmocka_unit_test(test_keymap_self_insert_only_in_self_insert_modes),
+        cmocka_unit_test(test_keymap_inclusive_mode_option),
         cmocka_unit_test(test_keymap_count_prefix_in_count_modes),
         cmocka_unit_test(test_keymap_digits_are_keys_without_count),
         cmocka_unit_test(test_keymap_later_binding_overrides),

@@ -635,6 +635,48 @@ static void test_model_editor_infill_result_selected_when_writer_did_not_move(vo
     free(now);
 }
 
+/* vi visual mode: v e selects "cat" with its last character, the infill rewrites all of it, and
+ * the result stays selected in visual mode as the model's edits leave it (\,i again draws
+ * another sample; d deletes exactly the result). */
+static void test_model_editor_vi_visual_infill_takes_the_cursor_character(void **state)
+{
+    fx *f = *state;
+    keymap *km = keymap_new();
+    keymap_add_dir(km, "keymaps");
+    keymap_set_command_check(km, command_known, NULL);
+    char err[256];
+    assert_int_equal(keymap_load_name(km, "vi", err, sizeof err), KEYMAP_OK);
+    editor_set_keymap(f->ed, km, "vi");
+    buffer *b = editor_buffer(f->ed);
+    b->cursor = 4;
+    key(f, "v");
+    key(f, "e");
+    size_t s, e;
+    assert_true(buffer_selection(b, &s, &e));
+    assert_int_equal(s, 4);
+    assert_int_equal(e, 7); /* "cat", t included */
+    key(f, "\\");
+    key(f, "i");
+    tick_to_idle(f);
+    size_t tail = strlen(doc) - 7;
+    char *now = buf_text(f);
+    size_t n = strlen(now);
+    assert_string_equal(now + n - tail, doc + 7); /* " sat on ..." untouched: t was rewritten */
+    free(now);
+    assert_string_equal(keymap_mode_name(km, editor_key_state(f->ed)->mode), "visual");
+    assert_true(buffer_selection(b, &s, &e));
+    assert_int_equal(s, 3); /* the span took the blank before "cat" */
+    assert_int_equal(e, n - tail);
+    key(f, "\\");
+    key(f, "i");
+    tick_to_idle(f);
+    assert_non_null(strstr(f->ed->message, "sample 2"));
+    key(f, "d");
+    now = buf_text(f);
+    assert_string_equal(now, "The sat on the mat.\nA dog ran to the park and back.\nEnd of it.\n");
+    free(now);
+}
+
 /* Key repeat on continue: presses while a block runs coalesce into one more block, so
  * generation stops within one block of the last press. */
 static void test_model_editor_continue_key_repeat_coalesces(void **state)
@@ -753,6 +795,8 @@ int main(void)
             test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_vi_visual_infill_takes_the_cursor_character, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_continue_key_repeat_coalesces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_continuation_run_is_one_undo_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_fill_key_fills_the_blanks, setup, teardown),
