@@ -50,6 +50,8 @@ struct model_editor {
     int pending_count;                /* its count */
     const buffer *pending_b;          /* the buffer it was given on */
     uint64_t load_msg;                /* editor_message_serial of the "loading" message */
+    bool load_failed;                 /* the last read of the model failed (the status slot says so
+                                         until the next read or another model option) */
 };
 
 static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx);
@@ -79,6 +81,7 @@ static bool me_load_start(model_editor *me, editor_model_cmd cmd, int count, con
         editor_message(me->ed, EDITOR_MSG_ERROR, "model: %s: %s", l->path,
                        fs == FILE_E_IO ? strerror(err) : file_status_str(fs));
         free(l);
+        me->load_failed = true;
         return true;
     }
     l->lp = editor_loop(me->ed);
@@ -88,6 +91,7 @@ static bool me_load_start(model_editor *me, editor_model_cmd cmd, int count, con
         return false;
     }
     me->loader = l;
+    me->load_failed = false;
     me->pending_cmd = cmd;
     me->pending_count = count;
     me->pending_b = b;
@@ -114,6 +118,7 @@ static bool me_load_collect(model_editor *me, bool wait)
     if (l->st != BD3_OK) {
         editor_message(me->ed, EDITOR_MSG_ERROR, "model: %s", l->err[0] ? l->err : bd3_status_str(l->st));
         free(l);
+        me->load_failed = true;
         return true;
     }
     model_session_set_model(me->s, l->model);
@@ -319,11 +324,16 @@ static void me_arm_timer(model_editor *me, int ms)
     timerfd_settime(me->timer_fd, 0, &its, NULL);
 }
 
-/* Writes the job and its progress into the status slot; true when it changed. */
+/* Writes the model's state into the status slot: a read of the model file under way, the job
+ * and its progress, a failed read, the heatmap; true when it changed. */
 static bool me_update_status(model_editor *me)
 {
     char status[EDITOR_MODEL_STATUS_MAX];
-    model_session_status(me->s, status, sizeof status);
+    if (me->loader)
+        snprintf(status, sizeof status, "loading model...");
+    else
+        model_session_status(me->s, status, sizeof status);
+    if (!status[0] && me->load_failed) snprintf(status, sizeof status, "model failed to load");
     if (!status[0] && model_session_heatmap(me->s)) snprintf(status, sizeof status, "heatmap");
     if (strcmp(status, editor_model_status(me->ed)) == 0) return false;
     editor_set_model_status(me->ed, status);
@@ -385,7 +395,10 @@ static void me_command(editor *ed, editor_model_cmd cmd, int count, void *ctx)
     }
     /* the model is read on a thread when the editor runs a main loop (to wake it when done) */
     bool needs = cmd != MODEL_CMD_HEATMAP || !model_session_heatmap(me->s);
-    if (needs && !model_session_model(me->s) && editor_loop(ed) && me_load_start(me, cmd, count, b)) return;
+    if (needs && !model_session_model(me->s) && editor_loop(ed) && me_load_start(me, cmd, count, b)) {
+        me_update_status(me); /* "loading model..." from this frame on */
+        return;
+    }
     size_t s, e;
     if (!buffer_selection(b, &s, &e)) s = e = buffer_cursor(b);
     int n = count > 0 ? count : 1;
@@ -479,6 +492,7 @@ bool model_editor_tick(model_editor *me, int64_t now_ms, int *timeout_ms)
          strcmp(cfg->compute, me->compute) != 0) &&
         !model_session_busy(me->s)) {
         model_session_unload(me->s);
+        me->load_failed = false; /* another model (or the same with other options) may read */
         snprintf(me->model_path, sizeof me->model_path, "%s", cfg->model);
         me->threads = cfg->threads;
         snprintf(me->compute, sizeof me->compute, "%s", cfg->compute);

@@ -475,9 +475,11 @@ static void test_model_editor_loads_the_model_off_the_screen_thread(void **state
     buffer *b = editor_buffer(f->ed);
     b->anchor = 4;
     b->cursor = 11;
+    assert_string_equal(editor_model_status(f->ed), "");
     key(f, "C-r");
     assert_null(model_session_model(model_editor_session(f->me))); /* not read on this thread */
     assert_non_null(strstr(f->ed->message, "loading"));
+    assert_string_equal(editor_model_status(f->ed), "loading model..."); /* the status slot says so */
     char *now = buf_text(f);
     assert_string_equal(now, doc); /* nothing ran yet */
     free(now);
@@ -487,7 +489,9 @@ static void test_model_editor_loads_the_model_off_the_screen_thread(void **state
         model_editor_tick(f->me, 0, &timeout);
     }
     assert_non_null(model_session_model(model_editor_session(f->me)));
+    assert_null(strstr(editor_model_status(f->ed), "loading")); /* read: the job's state instead */
     tick_to_idle(f);
+    assert_string_equal(editor_model_status(f->ed), "");
     assert_non_null(strstr(f->ed->message, "infilled"));
     now = buf_text(f);
     assert_string_not_equal(now, doc); /* the infill ran on the selection (whole tokens) */
@@ -495,6 +499,46 @@ static void test_model_editor_loads_the_model_off_the_screen_thread(void **state
     free(now);
     model_editor_free(f->me); /* teardown frees it again: make it a fresh one */
     f->me = model_editor_new(f->ed, NULL);
+    editor_set_loop(f->ed, NULL);
+    loop_free(lp);
+}
+
+/* A model file that cannot be read: the status slot says "loading model..." while the reader
+ * runs, then that the load failed (the reason on the message line), until another model is
+ * set. */
+static void test_model_editor_status_shows_loading_then_the_failure(void **state)
+{
+    fx *f = *state;
+    char path[] = "/tmp/bd3ed-badmodel-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "GGUF but not really a model file", 32), 32);
+    close(fd);
+    char err[256];
+    assert_int_equal(config_set(f->ed->cfg, "model", path, err, sizeof err), CONFIG_OK);
+    int timeout;
+    model_editor_tick(f->me, 0, &timeout); /* the new option takes effect */
+    loop *lp = loop_new();
+    assert_non_null(lp);
+    editor_set_loop(f->ed, lp);
+    key(f, "C-r");
+    assert_string_equal(editor_model_status(f->ed), "loading model...");
+    for (int i = 0; i < 600 && strstr(editor_model_status(f->ed), "loading"); i++) {
+        loop_wait(lp, -1, 100);
+        model_editor_tick(f->me, 0, &timeout);
+    }
+    assert_string_equal(editor_model_status(f->ed), "model failed to load");
+    assert_true(f->ed->message_error);
+    assert_non_null(strstr(f->ed->message, "model: "));
+    char *now = buf_text(f);
+    assert_string_equal(now, doc); /* no command ran */
+    free(now);
+    model_editor_tick(f->me, 0, &timeout); /* it stays said */
+    assert_string_equal(editor_model_status(f->ed), "model failed to load");
+    assert_int_equal(config_set(f->ed->cfg, "model", model_path, err, sizeof err), CONFIG_OK);
+    model_editor_tick(f->me, 0, &timeout); /* another model: not failed (yet) */
+    assert_string_equal(editor_model_status(f->ed), "");
+    unlink(path);
     editor_set_loop(f->ed, NULL);
     loop_free(lp);
 }
@@ -795,6 +839,8 @@ int main(void)
             test_model_editor_typing_elsewhere_during_infill_keeps_cursor_and_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_infill_result_selected_when_writer_did_not_move,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_editor_status_shows_loading_then_the_failure, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_vi_visual_infill_takes_the_cursor_character, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_model_editor_continue_key_repeat_coalesces, setup, teardown),
