@@ -188,3 +188,4 @@ size_t buffer_top(const buffer *b) { return b->top; }
 const char *buffer_name(const buffer *b) { return b->name; }
 bool buffer_readonly(const buffer *b) { return b->readonly; }
 bool buffer_file_readonly(const buffer *b) { return b->file_readonly; }
+bool buffer_linewise(const buffer *b) { return b->linewise && b->anchor != TEXT_POS_NONE; }

@@ -240,6 +240,8 @@ const char *buffer_name(const buffer *b); /* name for the status line */
 bool buffer_readonly(const buffer *b);
 /* The buffer's file on disk is read-only for this user (saving asks first). */
 bool buffer_file_readonly(const buffer *b);
+/* b's selection takes in whole lines (vi V), for the status line. */
+bool buffer_linewise(const buffer *b);
 
 /* ---- edits through the buffer (keep cursor, selection and caches in step) ---- */
 bool buffer_insert(buffer *b, size_t pos, const char *bytes, size_t len, const uint8_t *attrs);

@@ -232,9 +232,9 @@ static void term_draw(editor *ed, term_state *ts)
         const char *model_status = editor_model_status(ed);
         keymap_state_describe(ks, pend, sizeof pend);
         const char *mode = km && keymap_n_modes(km) > 1 ? keymap_mode_name(km, ks->mode) : "";
-        snprintf(right, sizeof right, "%s%s%s%s%s  %zu:%zu ", model_status, model_status[0] ? "  " : "", pend,
-                 pend[0] ? " " : "", mode, buffer_line_of(b, buffer_cursor(b)) + 1,
-                 buffer_col_of(b, buffer_cursor(b)) + 1);
+        snprintf(right, sizeof right, "%s%s%s%s%s%s  %zu:%zu ", model_status, model_status[0] ? "  " : "",
+                 pend, pend[0] ? " " : "", mode, buffer_linewise(b) ? " line" : "",
+                 buffer_line_of(b, buffer_cursor(b)) + 1, buffer_col_of(b, buffer_cursor(b)) + 1);
         int rl = (int)strlen(right);
         term_put(rows, 0, left, cols - rl - 1 > 0 ? cols - rl - 1 : cols);
         if (rl < cols) term_put(rows, cols - rl, right, rl);
