@@ -44,6 +44,9 @@ grep -q "^[0-9:]* step 1 " "$W/a.log" && { echo "a took b's arguments"; exit 1; 
 # reference plus two candidates: two change columns on every line of the table
 n=$(grep -c '^wikipedia .*%.*%' "$W/sweep.eval.log" || true)
 [ "$n" -eq 3 ] || { echo "expected 3 wikipedia rows with two changes, got $n"; cat "$W/sweep.eval.log"; exit 1; }
+# and the rows of training text beside them (TRAIN_ROWS, default 64: as many as the toy stream has)
+n=$(grep -c '^train .*%.*%' "$W/sweep.eval.log" || true)
+[ "$n" -eq 3 ] || { echo "expected 3 train rows with two changes, got $n"; cat "$W/sweep.eval.log"; exit 1; }
 tar tzf "$OUT/sweep.tgz" | grep -q '^a.log$' || { echo "a.log not returned"; exit 1; }
 # a malformed candidate is refused before anything starts
 if sh model/train/device.sh sweep 2 nocolon 2>/dev/null; then echo "bad candidate accepted"; exit 1; fi

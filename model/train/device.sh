@@ -19,7 +19,9 @@
 #   compare PASSES RUN ...
 #                         wait for the sweep, compare $REF and the runs' exports on the same masks,
 #                         copy the comparison and the runs' logs to $OUT (not the weights);
-#                         $ROWS limits the rows per validation file
+#                         $ROWS limits the rows per validation file; both comparisons also score $TRAIN_ROWS (default 64)
+#                         rows spread over the training text (file "train": the gap to the
+#                         validation files is what the model memorised)
 set -e
 W=${W:-/root/work}
 T=model/train
@@ -85,7 +87,7 @@ finish)
         --out $W/$run.gguf ${NAME:+--name "$NAME"}
     sha256sum $W/$run.gguf
     python3 $T/train.py compare --gguf $REF --gguf $W/$run.gguf --data $W/data --passes ${2:-2} --seed 1 \
-        --batch 32 --json $W/$run.eval.json --tokenizer $TOK 2>&1 | tee $W/$run.eval.log
+        --batch 32 --json $W/$run.eval.json --tokenizer $TOK --train-rows ${TRAIN_ROWS:-64} 2>&1 | tee $W/$run.eval.log
     mkdir -p $OUT
     split -b 15000000 -d $W/$run.gguf $OUT/$run.gguf.part
     cp $W/$run.log $W/$run/curve.json $W/$run.eval.json $W/$run.eval.log $OUT/ 2>/dev/null || true
@@ -152,7 +154,7 @@ compare)
     logs=$(for r in "$@"; do echo $r.log $r/curve.json; done)
     set -- $(for r in "$@"; do [ -f $W/$r.gguf ] && echo "--gguf $W/$r.gguf"; done)
     python3 $T/train.py compare --gguf $REF "$@" --data $W/data --passes $passes --seed 1 --batch 32 \
-        ${ROWS:+--rows $ROWS} --json $W/sweep.eval.json --tokenizer $TOK 2>&1 | tee $W/sweep.eval.log
+        ${ROWS:+--rows $ROWS} --json $W/sweep.eval.json --tokenizer $TOK --train-rows ${TRAIN_ROWS:-64} 2>&1 | tee $W/sweep.eval.log
     mkdir -p $OUT
     (cd $W && tar czf $OUT/sweep.tgz sweep.log sweep.eval.json sweep.eval.log $logs 2>/dev/null) || true
     ls -la $OUT

@@ -200,6 +200,13 @@ class Network(unittest.TestCase):
         m = bd3model.BD3LM(bd3model.TOY)
         m.load_state_dict(ck["model"])
         self.assertTrue(all(b.dropout == 0.0 for b in m.blocks))
+        import json
+        with open(os.path.join(work, "curve.json")) as f:
+            final = json.load(f)[-1]["eval"]
+        # the quick evaluation scores training rows too, and they do not count in the choice of weights
+        self.assertIn("train_ema_B16", final)
+        self.assertGreater(final["train_ema_B16"], 1.0)
+        self.assertEqual(sorted(k for k in final if k.startswith("ema")), ["ema_B16", "ema_g"])
 
 
 class Noise(unittest.TestCase):
@@ -560,6 +567,19 @@ class BitsPerByte(unittest.TestCase):
         n = data.token_byte_lengths(["\u0120the", "\u00c3\u00a9", "<|endoftext|>", "ab"])
         self.assertEqual(list(n), [4, 2, 13, 2])  # " the", "\u00e9" (2 UTF-8 bytes), eos, "ab"
 
+    def test_training_rows_are_spread_over_the_stream(self):
+        d = tempfile.mkdtemp()
+        out = toy_data(d)
+        ids = data.load_tokens(os.path.join(out, "train.bin"))
+        L = SMALL.n_ctx
+        rows = train.train_sample(out, L, 4)
+        self.assertEqual(tuple(rows.shape), (4, L))
+        step = (len(ids) - L) // 4
+        for i in range(4):
+            self.assertEqual(rows[i].tolist(), [int(x) for x in ids[i * step:i * step + L]])
+        self.assertGreater(step, L)  # spread, not consecutive rows from the start
+        self.assertEqual(train.train_sample(out, L, 10 ** 9).shape[0], len(ids) // L)
+
     def test_compare_of_a_model_with_itself_and_another(self):
         d = tempfile.mkdtemp()
         out = toy_data(d)
@@ -571,7 +591,8 @@ class BitsPerByte(unittest.TestCase):
             export.export_gguf(m, tok.tokens, tok.merges, paths[-1], [8, SMALL.n_ctx])
         js = os.path.join(d, "cmp.json")
         train.main(["compare", "--data", out, "--gguf", paths[0], "--gguf", paths[1], "--gguf", paths[2],
-                    "--modes", "8,g", "--rows", "6", "--passes", "2", "--device", "cpu", "--json", js])
+                    "--modes", "8,g", "--rows", "6", "--passes", "2", "--device", "cpu", "--json", js,
+                    "--train-rows", "3"])
         import json
         with open(js) as f:
             res = json.load(f)
@@ -588,6 +609,10 @@ class BitsPerByte(unittest.TestCase):
             nats = bpb[2] * r[mode]["bytes"] * math.log(2)
             self.assertAlmostEqual(nats, math.log(ppl[2]) * r[mode]["counted"], delta=1e-6 * nats)
             self.assertAlmostEqual(chg[1][0], bpb[2] / bpb[0] - 1, delta=1e-9)
+        self.assertEqual(res["rows"]["train"], 3)
+        trows = train.train_sample(out, SMALL.n_ctx, 3).numpy().ravel()
+        self.assertEqual(res["table"]["train"]["global"]["bytes"],
+                         sum(13 if i == tok.eos_id else 1 for i in trows))
 
 
 class Engine(unittest.TestCase):

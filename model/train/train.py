@@ -260,6 +260,18 @@ def load_valid(data_dir, n_ctx, max_rows=None):
     return out
 
 
+def train_sample(data_dir, n_ctx, n_rows):
+    """n_rows rows of n_ctx from the training stream, spread evenly over it (fixed positions, so
+    every run and model sees the same ones): held-out rows against these show how much of a gain
+    is the training text's own."""
+    ids = data.load_tokens(os.path.join(data_dir, "train.bin"))
+    n = min(n_rows, len(ids) // n_ctx)
+    if n <= 0:
+        return torch.zeros((0, n_ctx), dtype=torch.int64)
+    offs = [i * ((len(ids) - n_ctx) // n) for i in range(n)]
+    return torch.from_numpy(np.stack([np.asarray(ids[o:o + n_ctx], dtype=np.int64) for o in offs]))
+
+
 def eval_table(model, valid, n_ctx, seed, passes, device, autocast, blocks=(4, 16, None), batch=16):
     """{file: {"B=4": (ppl, se), ...}} at the given block lengths (None = global)."""
     table = {}
@@ -353,6 +365,7 @@ def cmd_train(a):
         f.write("%d\n" % os.getpid())
     train_ids = torch.from_numpy(data.load_tokens(os.path.join(a.data, "train.bin")).astype(np.int64)).to(dev)
     valid_quick = load_valid(a.data, L, a.quick_rows)
+    train_quick = train_sample(a.data, L, a.quick_rows) if a.quick_rows else None
     log("config %s: %d params, %d train tokens, groups (B, rows, beta, omega) %s, device %s, torch %s"
         % (a.config, bd3model.n_params(model), len(train_ids), groups, dev, torch.__version__))
 
@@ -425,6 +438,12 @@ def cmd_train(a):
                                                    autocast=cuda)
                     vals.append(ppl)
                 res["%s_%s" % (which, "g" if B is None else "B%d" % B)] = float(np.exp(np.mean(np.log(vals))))
+        if train_quick is not None and len(train_quick):
+            # the same measure on training rows: a gap that grows means memorising, not learning
+            load_eval(ema)
+            ppl, _, _ = evaluate.nelbo_ppl(eval_model, train_quick, 16 if L % 16 == 0 else L, 1234, 1,
+                                           batch=16, device=dev, autocast=cuda)
+            res["train_ema_B16"] = float(ppl)  # not an "ema_" key: the choice of final weights reads those
         log("eval %s step %d: %s" % (tag, state["step"], " ".join("%s %.2f" % kv for kv in res.items())))
         return res
 
@@ -617,6 +636,8 @@ def cmd_compare(a):
     L = cfg.n_ctx
     blen = data.token_byte_lengths(data.load_tokenizer(a.tokenizer).tokens)
     valid = load_valid(a.data, L, a.rows)
+    if a.train_rows:
+        valid["train"] = train_sample(a.data, L, a.train_rows)
     modes = [L if b in ("g", "global") else int(b) for b in a.modes.split(",")]
     res = {"seed": a.seed, "passes": a.passes, "models": a.gguf, "rows": {k: len(v) for k, v in valid.items()},
            "table": {}}
@@ -770,7 +791,7 @@ def main(argv=None):
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--eval-every-s", type=float, default=120.0)
     p.add_argument("--ckpt-every-s", type=float, default=180.0)
-    p.add_argument("--quick-rows", type=int, default=32, help="rows per valid file in periodic evals")
+    p.add_argument("--quick-rows", type=int, default=32, help="rows per valid file, and of training text, in periodic evals")
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--no-flex", action="store_true")
     p.add_argument("--compile-mode", default=None,
@@ -818,6 +839,8 @@ def main(argv=None):
     p.add_argument("--device", default=None)
     p.add_argument("--rows", type=int, default=None, help="rows per valid file (all when absent)")
     p.add_argument("--modes", default="4,16,g", help="block lengths; g = global")
+    p.add_argument("--train-rows", type=int, default=0,
+                   help="also score this many rows spread over the training stream (file 'train')")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--passes", type=int, default=1)
     p.add_argument("--batch", type=int, default=16)
