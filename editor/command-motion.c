@@ -25,6 +25,19 @@ static size_t mv_char_right(editor *ed, buffer *b)
     (void)ed;
     return view_next_cluster(b->text, b->cursor);
 }
+/* vi h and l: as char-left/right, but never over a line break (vim's default 'whichwrap'). */
+static size_t mv_char_left_in_line(editor *ed, buffer *b)
+{
+    (void)ed;
+    if (b->cursor <= view_line_start(b->text, b->cursor)) return b->cursor;
+    return view_prev_cluster(b->text, b->cursor);
+}
+static size_t mv_char_right_in_line(editor *ed, buffer *b)
+{
+    (void)ed;
+    if (b->cursor >= view_line_end(b->text, b->cursor)) return b->cursor;
+    return view_next_cluster(b->text, b->cursor);
+}
 static size_t mv_word_left(editor *ed, buffer *b)
 {
     (void)ed;
@@ -195,6 +208,8 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
 
 MOTION(char_left, mv_char_left)
 MOTION(char_right, mv_char_right)
+MOTION(char_left_in_line, mv_char_left_in_line)
+MOTION(char_right_in_line, mv_char_right_in_line)
 MOTION(line_up, mv_line_up)
 MOTION(line_down, mv_line_down)
 MOTION(word_left, mv_word_left)
@@ -351,6 +366,10 @@ static void cmd_select_line(editor *ed, int c, int arg)
 const command command_motion_table[] = {
     {"char-left", "Move one character left", cmd_char_left, R, 0},
     {"char-right", "Move one character right", cmd_char_right, R, 0},
+    {"char-left-in-line", "Move one character left, not past the line start (vi h)", cmd_char_left_in_line, R,
+     0},
+    {"char-right-in-line", "Move one character right, not past the line end (vi l)", cmd_char_right_in_line,
+     R, 0},
     {"line-up", "Move one screen line up", cmd_line_up, G, 0},
     {"line-down", "Move one screen line down", cmd_line_down, G, 0},
     {"word-left", "Move to the start of the word before", cmd_word_left, R, 0},
@@ -376,6 +395,10 @@ const command command_motion_table[] = {
     {"goto-line", "Go to a line (the count, or asks)", cmd_goto_line, 0, 0},
     {"select-char-left", "Extend the selection one character left", cmd_select_char_left, R, 0},
     {"select-char-right", "Extend the selection one character right", cmd_select_char_right, R, 0},
+    {"select-char-left-in-line", "Extend the selection one character left, not past the line start",
+     cmd_select_char_left_in_line, R, 0},
+    {"select-char-right-in-line", "Extend the selection one character right, to the line end at most",
+     cmd_select_char_right_in_line, R, 0},
     {"select-line-up", "Extend the selection one line up", cmd_select_line_up, G, 0},
     {"select-line-down", "Extend the selection one line down", cmd_select_line_down, G, 0},
     {"select-word-left", "Extend the selection one word left", cmd_select_word_left, R, 0},
