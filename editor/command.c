@@ -90,6 +90,30 @@ static void cmd_delete_char_after(editor *ed, int c, int arg)
     (void)c;
     delete_step(ed, view_next_cluster);
 }
+/* vi x and X: cuts count characters (one without a count) after / before the cursor into the
+ * register, never over a line break: on an empty line (X: at the line start) nothing is cut and
+ * the register stays. A selection is cut whole. */
+static void cut_chars(editor *ed, int count, bool before)
+{
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    if (!buffer_selection(b, &s, &e)) {
+        size_t p = b->cursor;
+        size_t stop = before ? view_line_start(b->text, p) : view_line_end(b->text, p);
+        for (int i = 0; i < (count > 0 ? count : 1) && p != stop; i++)
+            p = before ? view_prev_cluster(b->text, p) : view_next_cluster(b->text, p);
+        s = before ? p : b->cursor;
+        e = before ? b->cursor : p;
+        if (e <= s) return;
+    }
+    editor_copy_range(ed, s, e);
+    delete_range(ed, s, e);
+}
+
+static void cmd_cut_char_after(editor *ed, int count, int arg) { cut_chars(ed, count, false); }
+static void cmd_cut_char_before(editor *ed, int count, int arg) { cut_chars(ed, count, true); }
+
 static void cmd_delete_word_before(editor *ed, int c, int arg)
 {
     (void)c;
@@ -204,6 +228,38 @@ static void cmd_cut(editor *ed, int c, int arg)
     delete_range(ed, s, e);
 }
 
+/* vi visual p over [s, e): the register replaces the selection, whose text goes to the register
+ * after (vim). Characters pasted over whole lines stay a line of their own. The cursor ends on
+ * the last pasted character, or on the first non-blank of pasted lines. */
+static void paste_over_selection(editor *ed, size_t s, size_t e)
+{
+    buffer *b = cur(ed);
+    bool as_line = b->linewise && e > s && text_byte_at(b->text, e - 1) == '\n';
+    bool lines = ed->reg[ed->reg_len - 1] == '\n';
+    size_t n = ed->reg_len + (as_line && !lines);
+    char *old = malloc(e - s + 1), *put = malloc(n);
+    if (!old || !put) {
+        free(old);
+        free(put);
+        editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
+        return;
+    }
+    text_read(b->text, s, e - s, old);
+    memcpy(put, ed->reg, ed->reg_len);
+    if (n > ed->reg_len) put[n - 1] = '\n';
+    bool ok = editor_replace_selection(ed, put, n);
+    free(put);
+    if (ok && e > s)
+        editor_set_register(ed, old, e - s);
+    else
+        free(old);
+    if (!ok) return;
+    if (lines || as_line)
+        b->cursor = motion_line_nonblank(b->text, s, 1);
+    else
+        b->cursor = view_prev_cluster(b->text, b->cursor);
+}
+
 static void cmd_paste(editor *ed, int c, int arg)
 {
     (void)c;
@@ -214,9 +270,33 @@ static void cmd_paste(editor *ed, int c, int arg)
     }
     buffer *b = cur(ed);
     size_t s, e;
-    bool vi_visual = b->inclusive && buffer_selection(b, &s, &e);
-    editor_replace_selection(ed, ed->reg, ed->reg_len);
-    if (vi_visual) b->cursor = view_prev_cluster(b->text, b->cursor); /* on the last pasted character */
+    if (!b->inclusive || !buffer_selection(b, &s, &e)) {
+        editor_replace_selection(ed, ed->reg, ed->reg_len);
+        return;
+    }
+    paste_over_selection(ed, s, e);
+}
+
+/* vi P (count times): whole lines (a register ending in a line break) go above the cursor's
+ * line, the cursor on their first non-blank; other text before the cursor, the cursor on its
+ * last character. */
+static void cmd_paste_before(editor *ed, int count, int arg)
+{
+    if (!editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    if (buffer_selection(b, &s, &e) || !ed->reg_len) {
+        cmd_paste(ed, 0, 0);
+        return;
+    }
+    bool lines = ed->reg[ed->reg_len - 1] == '\n';
+    s = lines ? view_line_start(b->text, b->cursor) : b->cursor;
+    int n = count > 0 ? count : 1;
+    for (int i = 0; i < n; i++) {
+        b->cursor = s; /* the same bytes each time: in front of the copies before is the same */
+        if (!editor_replace_selection(ed, ed->reg, ed->reg_len)) return;
+    }
+    b->cursor = lines ? motion_line_nonblank(b->text, s, 1) : view_prev_cluster(b->text, s + n * ed->reg_len);
 }
 
 /* vi p: whole lines (a register ending in a line break) go below the cursor's line, other
@@ -557,6 +637,10 @@ static const command commands[] = {
      cmd_delete_char_before, R, 0},
     {"delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R,
      0},
+    {"cut-char-after", "Cut the character at the cursor into the register; a count: that many, to the line "
+     "end at most (vi x)", cmd_cut_char_after, 0, 0},
+    {"cut-char-before", "Cut the character before the cursor into the register; a count: that many, to the "
+     "line start at most (vi X)", cmd_cut_char_before, 0, 0},
     {"delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0},
     {"delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0},
     {"delete-word", "Delete the word and the blanks after it (vi d,w)", cmd_delete_word, R, 0},
@@ -570,6 +654,7 @@ static const command commands[] = {
     {"paste", "Paste the register", cmd_paste, R, 0},
     {"mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0, 0},
     {"paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0},
+    {"paste-before", "Paste before the cursor; whole lines above the line (vi P)", cmd_paste_before, 0, 0},
     {"undo", "Undo the last step", cmd_undo, R, 0},
     {"redo", "Redo the step undone last", cmd_redo, R, 0},
     {"save", "Save the file", cmd_save, 0, 0},

@@ -172,6 +172,8 @@ void editor_recovery_offer(editor *ed);
 bool editor_replace_selection(editor *ed, const char *bytes, size_t len);
 /* Sets the register (and the system clipboard) to [start, end) of the current buffer. */
 void editor_copy_range(editor *ed, size_t start, size_t end);
+/* Sets the register (and the system clipboard) to bytes, len bytes from malloc, which it takes. */
+void editor_set_register(editor *ed, char *bytes, size_t len);
 /* In a command mode of a modal keymap the cursor sits on a character, as in vi. */
 void editor_clamp_cursor(editor *ed);
 

@@ -38,10 +38,15 @@ void editor_copy_range(editor *ed, size_t start, size_t end)
         return;
     }
     text_read(b->text, start, end - start, r);
+    editor_set_register(ed, r, end - start);
+}
+
+void editor_set_register(editor *ed, char *bytes, size_t len)
+{
     free(ed->reg);
-    ed->reg = r;
-    ed->reg_len = end - start;
-    if (ed->clipboard_fn) ed->clipboard_fn(r, ed->reg_len, ed->clipboard_ctx);
+    ed->reg = bytes;
+    ed->reg_len = len;
+    if (ed->clipboard_fn) ed->clipboard_fn(bytes, len, ed->clipboard_ctx);
 }
 
 static bool is_blank_cp(uint32_t c) { return c == ' ' || c == '\t'; }

@@ -124,7 +124,14 @@ static const char *const vi_commands[] = {"word-end",
                                           "line-nonblank",
                                           "select-line-nonblank",
                                           "mode-visual-line",
-                                          "mode-change-selection"};
+                                          "mode-change-selection",
+                                          "char-left-in-line",
+                                          "char-right-in-line",
+                                          "select-char-left-in-line",
+                                          "select-char-right-in-line",
+                                          "cut-char-after",
+                                          "cut-char-before",
+                                          "paste-before"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -515,6 +522,8 @@ static void test_keymap_default_has_required_bindings(void **state)
         {"C-a", "select-all"},
         {"S-Left", "select-char-left"},
         {"S-Right", "select-char-right"},
+        {"Left", "char-left"},   /* the arrows cross line ends (vi's h and l do not) */
+        {"Right", "char-right"},
         {"S-Up", "select-line-up"},
         {"S-Down", "select-line-down"},
         {"Esc", "cancel"},
@@ -609,6 +618,15 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "^"), "line-nonblank");
     assert_string_equal(match_command(km, &st, "\\ n"), "model-sample-next");
     assert_string_equal(match_command(km, &st, "\\ l"), "toggle-line-numbers");
+    /* h l stay in the line and x X cut into the register, as in vim; P puts lines above */
+    assert_string_equal(match_command(km, &st, "h"), "char-left-in-line");
+    assert_string_equal(match_command(km, &st, "3 l"), "char-right-in-line");
+    assert_string_equal(match_command(km, &st, "Left"), "char-left-in-line");
+    assert_string_equal(match_command(km, &st, "Backspace"), "char-left");
+    assert_string_equal(match_command(km, &st, "Space"), "char-right");
+    assert_string_equal(match_command(km, &st, "x"), "cut-char-after");
+    assert_string_equal(match_command(km, &st, "X"), "cut-char-before");
+    assert_string_equal(match_command(km, &st, "P"), "paste-before");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -623,6 +641,8 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "^"), "select-line-nonblank");
     assert_string_equal(match_command(km, &st, "\\ ="), "model-grow");
     assert_string_equal(match_command(km, &st, "y"), "copy");
+    assert_string_equal(match_command(km, &st, "h"), "select-char-left-in-line");
+    assert_string_equal(match_command(km, &st, "l"), "select-char-right-in-line");
     /* visual selections take in the cursor's character (vi's inclusive visual mode); c and s
      * change the selection, v and V switch the kind or go back to normal mode */
     assert_true(keymap_mode_inclusive(km, st.mode));
