@@ -637,10 +637,11 @@ static const command commands[] = {
      cmd_delete_char_before, R, 0},
     {"delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R,
      0},
-    {"cut-char-after", "Cut the character at the cursor into the register; a count: that many, to the line "
-     "end at most (vi x)", cmd_cut_char_after, 0, 0},
-    {"cut-char-before", "Cut the character before the cursor into the register; a count: that many, to the "
-     "line start at most (vi X)", cmd_cut_char_before, 0, 0},
+    {"cut-char-after", "Cut the character at the cursor (a count: more, to the line end) into the register",
+     cmd_cut_char_after, 0, 0},
+    {"cut-char-before",
+     "Cut the character before the cursor (a count: more, to the line start) into the register",
+     cmd_cut_char_before, 0, 0},
     {"delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0},
     {"delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0},
     {"delete-word", "Delete the word and the blanks after it (vi d,w)", cmd_delete_word, R, 0},

@@ -522,7 +522,7 @@ static void test_keymap_default_has_required_bindings(void **state)
         {"C-a", "select-all"},
         {"S-Left", "select-char-left"},
         {"S-Right", "select-char-right"},
-        {"Left", "char-left"},   /* the arrows cross line ends (vi's h and l do not) */
+        {"Left", "char-left"}, /* the arrows cross line ends (vi's h and l do not) */
         {"Right", "char-right"},
         {"S-Up", "select-line-up"},
         {"S-Down", "select-line-down"},
