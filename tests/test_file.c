@@ -1,6 +1,6 @@
 /* test_file.c: byte-exact load/save round trips, saves that keep what a file is (mode, owner,
  * links, attributes; failures leave the original intact, through link-time wraps), refusal to
- * overwrite a changed or read-only file, non-regular files, per-editor recovery files. */
+ * overwrite a changed or read-only file, non-regular files (recovery files: test_file_recovery.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "file.h"
+#include "tmpdir.h"
 
 /* fsync replaced (tests/test_file.ldflags) so that a test can make it fail: when fsync_fail
  * is N > 0, the Nth call from then on fails. */
@@ -32,49 +33,11 @@ int __wrap_fsync(int fd)
     return __real_fsync(fd);
 }
 
-static char dir[256]; /* the test directory */
-
+/* before each test: a fresh folder, no fsync failing */
 static int setup(void **state)
 {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/bd3ed-test-file-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    char st[PATH_MAX + 16];
-    snprintf(st, sizeof st, "%s/state", dir);
-    setenv("XDG_STATE_HOME", st, 1);
     fsync_fail = 0;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void path_in(char *buf, const char *name) { snprintf(buf, PATH_MAX, "%s/%s", dir, name); }
-
-static void write_file(const char *path, const char *bytes, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, n, f), n);
-    fclose(f);
-}
-
-static char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc(*n + 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
+    return tmpdir_setup(state);
 }
 
 static int count_entries(void)
@@ -279,36 +242,6 @@ static void test_file_save_onto_non_regular_is_refused_first(void **state)
     text_free(t);
 }
 
-static void test_file_recovery_round_trip_and_removal(void **state)
-{
-    (void)state;
-    char p[PATH_MAX], rec[PATH_MAX];
-    path_in(p, "doc.txt");
-    assert_true(file_recovery_path(p, rec, sizeof rec));
-    assert_non_null(strstr(rec, "/state/bd3ed/"));
-    assert_null(strchr(strstr(rec, "/state/bd3ed/") + 13, '/'));
-    assert_false(file_recovery_exists(p));
-    text *t = text_new();
-    text_insert(t, 0, "unsaved\0work", 12);
-    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
-    assert_true(file_recovery_exists(p));
-    struct stat st;
-    assert_int_equal(stat(rec, &st), 0);
-    assert_int_equal(st.st_mode & 077, 0);
-    text *r = NULL;
-    assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
-    char buf[12];
-    assert_int_equal(text_read(r, 0, 12, buf), 12);
-    assert_memory_equal(buf, "unsaved\0work", 12);
-    file_recovery_remove(p);
-    assert_false(file_recovery_exists(p));
-    text_free(r);
-    r = NULL;
-    assert_int_equal(file_recovery_load(p, &r, NULL), FILE_E_NONE);
-    assert_null(r);
-    text_free(t);
-}
-
 static void test_file_load_fd_reads_pipe(void **state)
 {
     (void)state;
@@ -427,317 +360,6 @@ static void test_file_load_fd_stops_at_its_limit(void **state)
     assert_int_equal(text_size(t), 1000);
     text_free(t);
     close(fds[0]);
-}
-
-static text *text_of(const char *s)
-{
-    text *t = text_new();
-    assert_non_null(t);
-    assert_int_equal(text_insert(t, 0, s, strlen(s)), TEXT_OK);
-    return t;
-}
-
-static void assert_text(const text *t, const char *want)
-{
-    size_t n = strlen(want);
-    assert_int_equal(text_size(t), n);
-    char *b = malloc(n + 1);
-    text_read(t, 0, n, b);
-    assert_memory_equal(b, want, n);
-    free(b);
-}
-
-static void assert_recovers(const char *path, const char *want)
-{
-    text *r = NULL;
-    assert_int_equal(file_recovery_load(path, &r, NULL), FILE_OK);
-    assert_text(r, want);
-    text_free(r);
-}
-
-static void test_file_recovery_names_never_collide(void **state)
-{
-    (void)state;
-    char sub[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
-    path_in(sub, "x");
-    assert_int_equal(mkdir(sub, 0700), 0);
-    path_in(a, "x/y.txt");
-    path_in(b, "x%y.txt");
-    text *ta = text_of("text of x/y"), *tb = text_of("text of x%y");
-    assert_int_equal(file_recovery_write(ta, a, NULL), FILE_OK);
-    assert_int_equal(file_recovery_write(tb, b, NULL), FILE_OK);
-    char ra[PATH_MAX], rb[PATH_MAX];
-    assert_true(file_recovery_path(a, ra, sizeof ra));
-    assert_true(file_recovery_path(b, rb, sizeof rb));
-    assert_string_not_equal(ra, rb);
-    assert_recovers(a, "text of x/y");
-    assert_recovers(b, "text of x%y");
-    /* a file under the name of a's recovery file that names another path is never offered */
-    FILE *f = fopen(ra, "wb");
-    assert_non_null(f);
-    fputs("bd3ed recovery 1\npath 4\n/etc\nnot for a", f);
-    fclose(f);
-    assert_false(file_recovery_exists(a));
-    text *r = NULL;
-    assert_int_equal(file_recovery_load(a, &r, NULL), FILE_E_NONE);
-    assert_null(r);
-    text_free(ta);
-    text_free(tb);
-}
-
-static void test_file_recovery_same_file_by_two_paths(void **state)
-{
-    (void)state;
-    char sub[PATH_MAX], cwd[PATH_MAX];
-    assert_non_null(getcwd(cwd, sizeof cwd));
-    path_in(sub, "sub");
-    assert_int_equal(mkdir(sub, 0700), 0);
-    assert_int_equal(chdir(sub), 0);
-    text *t = text_of("edited as ../k2.txt");
-    assert_int_equal(file_recovery_write(t, "../k2.txt", NULL), FILE_OK);
-    assert_int_equal(chdir(dir), 0);
-    assert_true(file_recovery_exists("k2.txt"));
-    assert_true(file_recovery_exists("./sub/../k2.txt"));
-    assert_recovers("k2.txt", "edited as ../k2.txt");
-    /* a symbolic link to it shares it too, once the file exists */
-    char k2[PATH_MAX], ln[PATH_MAX];
-    path_in(k2, "k2.txt");
-    path_in(ln, "link.txt");
-    write_file(k2, "on disk", 7);
-    assert_int_equal(symlink("k2.txt", ln), 0);
-    assert_true(file_recovery_exists(ln));
-    assert_int_equal(chdir(cwd), 0);
-    text_free(t);
-}
-
-static void test_file_recovery_of_a_path_longer_than_name_max(void **state)
-{
-    (void)state;
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s", dir);
-    for (int i = 0; i < 4; i++) { /* four folders of 100 bytes: a path of over 400 bytes */
-        size_t n = strlen(p);
-        p[n] = '/';
-        memset(p + n + 1, 'a' + i, 100);
-        p[n + 101] = 0;
-        assert_int_equal(mkdir(p, 0700), 0);
-    }
-    strcat(p, "/file.txt");
-    assert_true(strlen(p) > NAME_MAX);
-    text *t = text_of("deep");
-    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
-    assert_true(file_recovery_exists(p));
-    assert_recovers(p, "deep");
-    text_free(t);
-}
-
-/* Another editor process on the same file: it keeps its own recovery file, which this one's
- * save (removal) never deletes; once it is gone, its text is offered. */
-static void test_file_recovery_per_editor(void **state)
-{
-    (void)state;
-    char p[PATH_MAX];
-    path_in(p, "shared.txt");
-    write_file(p, "disk", 4);
-    int go[2], ready[2];
-    assert_int_equal(pipe(go), 0);
-    assert_int_equal(pipe(ready), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        text *t = text_of("other editor's work");
-        char c = file_recovery_write(t, p, NULL) == FILE_OK ? 'y' : 'n';
-        (void)!write(ready[1], &c, 1);
-        (void)!read(go[0], &c, 1); /* stays running until told */
-        _exit(0);
-    }
-    char c = 0;
-    assert_int_equal(read(ready[0], &c, 1), 1);
-    assert_int_equal(c, 'y');
-    /* the other editor is running: its file is its own, not offered here */
-    assert_false(file_recovery_exists(p));
-    long pid = 0;
-    assert_int_equal(file_recovery_others(p, &pid), 1);
-    assert_int_equal(pid, (long)child);
-    text *t = text_of("my work");
-    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
-    assert_recovers(p, "my work");
-    file_recovery_remove(p); /* this editor saved */
-    assert_false(file_recovery_exists(p));
-    /* the other editor dies (kill -9): its text is there to recover */
-    assert_int_equal(write(go[1], "x", 1), 1);
-    int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_int_equal(file_recovery_others(p, NULL), 0);
-    assert_true(file_recovery_exists(p));
-    assert_recovers(p, "other editor's work"); /* and it becomes this editor's */
-    file_recovery_remove(p);
-    assert_false(file_recovery_exists(p));
-    text_free(t);
-    close(go[0]);
-    close(go[1]);
-    close(ready[0]);
-    close(ready[1]);
-}
-
-/* A recovery file whose pid now belongs to another process (pid reuse: here pid 1, started at
- * boot, not at the time in the name) is left over: it is offered, not taken as a running
- * editor's. */
-static void test_file_recovery_of_a_reused_pid_is_offered(void **state)
-{
-    (void)state;
-    char p[PATH_MAX], rec[PATH_MAX], cut[PATH_MAX], other[PATH_MAX + 32];
-    path_in(p, "reused.txt");
-    text *t = text_of("left by an editor whose pid was reused");
-    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
-    assert_true(file_recovery_path(p, rec, sizeof rec));
-    /* "file-HASH-PID-START": keep "file-HASH", then pid 1 with a start time it never had */
-    snprintf(cut, sizeof cut, "%s", rec);
-    *strrchr(cut, '-') = 0;
-    *strrchr(cut, '-') = 0;
-    snprintf(other, sizeof other, "%s-1-12345", cut);
-    assert_int_equal(rename(rec, other), 0);
-    assert_int_equal(file_recovery_others(p, NULL), 0);
-    assert_true(file_recovery_exists(p));
-    assert_recovers(p, "left by an editor whose pid was reused");
-    text_free(t);
-}
-
-static void test_file_recovery_discard_removes_the_offered_file(void **state)
-{
-    (void)state;
-    char p[PATH_MAX];
-    path_in(p, "gone.txt");
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        text *t = text_of("left");
-        _exit(file_recovery_write(t, p, NULL) == FILE_OK ? 0 : 1);
-    }
-    int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_int_equal(WEXITSTATUS(status), 0);
-    assert_true(file_recovery_exists(p));
-    file_recovery_remove(p); /* not this editor's: stays */
-    assert_true(file_recovery_exists(p));
-    file_recovery_discard(p);
-    assert_false(file_recovery_exists(p));
-}
-
-/* ---- recovery files of earlier versions ---- */
-
-/* Writes text as an earlier version's recovery file of the absolute path abs (its name: abs
- * with every '/' written as '%'; its bytes: the text alone); its path goes into rec. */
-static void write_legacy_recovery(const char *abs, const char *bytes, char *rec)
-{
-    char st[300], name[PATH_MAX];
-    snprintf(st, sizeof st, "%s/state", dir);
-    mkdir(st, 0700);
-    snprintf(st, sizeof st, "%s/state/bd3ed", dir);
-    mkdir(st, 0700);
-    size_t i = 0;
-    for (; abs[i]; i++) name[i] = abs[i] == '/' ? '%' : abs[i];
-    name[i] = 0;
-    assert_true(snprintf(rec, PATH_MAX, "%s/%s", st, name) < PATH_MAX);
-    write_file(rec, bytes, strlen(bytes));
-}
-
-static bool exists(const char *path) { return access(path, F_OK) == 0; }
-
-/* An earlier version's recovery file is offered for its path (however spelled), kept by a
- * save of this editor, and on recovery becomes this editor's recovery file in this version's
- * form before the old one is removed; one of another path is never touched. */
-static void test_file_recovery_of_an_earlier_version_is_offered(void **state)
-{
-    (void)state;
-    char p[PATH_MAX], other[PATH_MAX], rec[PATH_MAX], rec_other[PATH_MAX], mine[PATH_MAX], cwd[PATH_MAX];
-    path_in(p, "old.txt");
-    path_in(other, "other.txt");
-    write_file(p, "disk", 4);
-    write_legacy_recovery(p, "text saved by an earlier version", rec);
-    write_legacy_recovery(other, "not for old.txt", rec_other);
-    assert_true(file_recovery_exists(p));
-    assert_int_equal(file_recovery_others(p, NULL), 0);
-    assert_non_null(getcwd(cwd, sizeof cwd));
-    assert_int_equal(chdir(dir), 0);
-    assert_true(file_recovery_exists("old.txt"));
-    assert_true(file_recovery_exists("./state/../old.txt"));
-    assert_false(file_recovery_exists("new.txt"));
-    assert_int_equal(chdir(cwd), 0);
-    file_recovery_remove(p); /* this editor saved: not its file, kept */
-    assert_true(exists(rec));
-    assert_true(file_recovery_exists(p));
-
-    assert_recovers(p, "text saved by an earlier version");
-    assert_false(exists(rec));
-    assert_true(file_recovery_path(p, mine, sizeof mine));
-    size_t n;
-    char *b = read_file(mine, &n);
-    assert_true(n > 16 && !memcmp(b, "bd3ed recovery 1\n", 17)); /* this version's header */
-    free(b);
-    assert_recovers(p, "text saved by an earlier version"); /* now from this editor's file */
-    assert_true(exists(rec_other));
-    assert_recovers(other, "not for old.txt");
-}
-
-/* An earlier version's recovery file written under another spelling of the path ("sub/../"
- * from the folder) is the same file's; declining it removes it, and only it. */
-static void test_file_recovery_of_an_earlier_version_discarded(void **state)
-{
-    (void)state;
-    char p[PATH_MAX], spelled[PATH_MAX], sub[PATH_MAX], rec[PATH_MAX], rec_other[PATH_MAX], other[PATH_MAX];
-    path_in(p, "kept.txt");
-    path_in(sub, "sub");
-    assert_int_equal(mkdir(sub, 0700), 0);
-    path_in(spelled, "sub/../kept.txt");
-    path_in(other, "sub/kept.txt");
-    write_legacy_recovery(spelled, "spelled another way", rec);
-    write_legacy_recovery(other, "a file in sub", rec_other);
-    assert_true(file_recovery_exists(p));
-    file_recovery_discard(p);
-    assert_false(exists(rec));
-    assert_false(file_recovery_exists(p));
-    assert_true(exists(rec_other));
-    assert_true(file_recovery_exists(other));
-}
-
-/* Both kinds left over: the newest is offered, the other stays until it is recovered or
- * declined in turn; a folder or link under an old name is never offered. */
-static void test_file_recovery_earlier_and_current_both_kept(void **state)
-{
-    (void)state;
-    char p[PATH_MAX], rec[PATH_MAX];
-    path_in(p, "both.txt");
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        text *t = text_of("current left over");
-        _exit(file_recovery_write(t, p, NULL) == FILE_OK ? 0 : 1);
-    }
-    int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_int_equal(WEXITSTATUS(status), 0);
-    write_legacy_recovery(p, "earlier version's", rec);
-    struct timespec old[2] = {{.tv_sec = 1000000}, {.tv_sec = 1000000}};
-    assert_int_equal(utimensat(AT_FDCWD, rec, old, 0), 0); /* older than the current one */
-    assert_recovers(p, "current left over");
-    assert_true(exists(rec));
-    file_recovery_remove(p); /* saved */
-    assert_true(file_recovery_exists(p));
-    assert_recovers(p, "earlier version's");
-    assert_false(exists(rec));
-    file_recovery_remove(p);
-    assert_false(file_recovery_exists(p));
-
-    char target[PATH_MAX];
-    path_in(target, "target.txt");
-    write_file(target, "not a recovery file", 19);
-    write_legacy_recovery(p, "", rec);
-    assert_int_equal(unlink(rec), 0);
-    assert_int_equal(symlink(target, rec), 0);
-    assert_false(file_recovery_exists(p));
-    file_recovery_discard(p);
-    assert_true(exists(target));
 }
 
 /* ---- saving keeps what a file is ---- */
@@ -1149,41 +771,38 @@ static void test_file_save_writes_through_dangling_symlink(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_file_round_trip_is_byte_exact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_missing_file_loads_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_load_fd_reads_past_its_first_buffer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_keeps_mode_and_leaves_no_temporary, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_failed_save_keeps_original, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_onto_non_regular_is_refused_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_refuses_to_overwrite_changed_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_round_trip_and_removal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_load_fd_reads_pipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_round_trip_is_byte_exact, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_missing_file_loads_empty, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_load_fd_reads_past_its_first_buffer, setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_keeps_mode_and_leaves_no_temporary, setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_failed_save_keeps_original, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_onto_non_regular_is_refused_first, setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_refuses_to_overwrite_changed_file, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_load_fd_reads_pipe, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_ordinary_file_survives_truncation_by_another_program, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_file_large_file_is_a_private_copy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_refuses_fifo_and_device_without_blocking, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_load_fd_stops_at_its_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_names_never_collide, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_same_file_by_two_paths, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_of_a_path_longer_than_name_max, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_per_editor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_discard_removes_the_offered_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_of_a_reused_pid_is_offered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_of_an_earlier_version_is_offered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_of_an_earlier_version_discarded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_recovery_earlier_and_current_both_kept, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_keeps_hard_links, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_as_root_keeps_owner_and_group, setup, teardown),
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_large_file_is_a_private_copy, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_refuses_fifo_and_device_without_blocking, setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_load_fd_stops_at_its_limit, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_keeps_hard_links, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_as_root_keeps_owner_and_group, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_save_writes_in_place_when_owner_cannot_be_kept, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_drops_setuid_when_owner_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_keeps_xattrs_and_acl, setup, teardown),
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_drops_setuid_when_owner_changes, setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_keeps_xattrs_and_acl, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_save_refuses_read_only_file_until_confirmed, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_in_read_only_folder, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_failed_in_place_write_puts_old_text_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_failed_rename_keeps_original, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_save_writes_through_dangling_symlink, setup, teardown),
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_in_read_only_folder, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_failed_in_place_write_puts_old_text_back, setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_failed_rename_keeps_original, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_save_writes_through_dangling_symlink, setup,
+                                        tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
