@@ -1,6 +1,6 @@
 /* test_editor.c: the editor core without a terminal: save/overwrite/quit flows on real files,
- * recovery files written by the tick and offered on the next open, mouse, scrolling, the
- * model hook, the line cache, the help screen and OSC 52 encoding. */
+ * mouse, scrolling, the model hook and events, the line cache, the help screen and OSC 52
+ * encoding (recovery files: test_editor_recovery.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,101 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "command.h"
-#include "editor-core.h"
-
-static char dir[256]; /* the test directory */
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/bd3ed-test-editor-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    char st[300];
-    snprintf(st, sizeof st, "%s/state", dir);
-    setenv("XDG_STATE_HOME", st, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static editor *new_editor(const char *km_name)
-{
-    keymap *km = keymap_new();
-    keymap_add_dir(km, "keymaps");
-    keymap_set_command_check(km, command_known, NULL);
-    char err[256];
-    assert_int_equal(keymap_load_name(km, km_name, err, sizeof err), KEYMAP_OK);
-    editor *ed = editor_new();
-    assert_non_null(ed);
-    editor_set_keymap(ed, km, km_name);
-    editor_resize(ed, 12, 40);
-    return ed;
-}
-
-static void keys(editor *ed, const char *names)
-{
-    char buf[64];
-    const char *p = names;
-    while (*p) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        size_t n = strcspn(p, " ");
-        memcpy(buf, p, n);
-        buf[n] = 0;
-        key_code k;
-        assert_int_equal(key_parse(buf, &k), KEY_OK);
-        editor_key(ed, k);
-        p += n;
-    }
-}
-
-static void type(editor *ed, const char *s)
-{
-    for (; *s; s++) editor_key(ed, *s == '\n' ? KEYC_ENTER : (key_code)(unsigned char)*s);
-}
-
-static char *buf_contents(editor *ed)
-{
-    buffer *b = editor_buffer(ed);
-    size_t n = text_size(b->text);
-    char *s = malloc(n + 1);
-    text_read(b->text, 0, n, s);
-    s[n] = 0;
-    return s;
-}
-
-static void write_file(const char *path, const char *s)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(s, f);
-    fclose(f);
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
+#include "editor_fx.h"
+#include "tmpdir.h"
 
 static void test_editor_save_writes_file_and_clears_modified(void **state)
 {
     (void)state;
     char p[300];
     snprintf(p, sizeof p, "%s/doc.txt", dir);
-    write_file(p, "hello\n");
+    write_text(p, "hello\n");
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
     keys(ed, "C-End");
@@ -115,7 +29,7 @@ static void test_editor_save_writes_file_and_clears_modified(void **state)
     assert_true(text_modified(editor_buffer(ed)->text));
     keys(ed, "C-s");
     assert_false(text_modified(editor_buffer(ed)->text));
-    assert_string_equal(read_file(p), "hello\nmore\n");
+    assert_string_equal(read_text(p), "hello\nmore\n");
     editor_free(ed);
 }
 
@@ -128,28 +42,28 @@ static void test_editor_new_file_gets_final_newline_on_save(void **state)
     snprintf(p, sizeof p, "%s/new.txt", dir);
     snprintf(q, sizeof q, "%s/plain.txt", dir);
     snprintf(r, sizeof r, "%s/old.txt", dir);
-    write_file(r, "no newline");
+    write_text(r, "no newline");
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
     type(ed, "hello");
     keys(ed, "C-s");
-    assert_string_equal(read_file(p), "hello\n");
+    assert_string_equal(read_text(p), "hello\n");
     assert_false(text_modified(editor_buffer(ed)->text));
     type(ed, " again"); /* the cursor stayed before the newline */
     keys(ed, "C-s");
-    assert_string_equal(read_file(p), "hello again\n");
+    assert_string_equal(read_text(p), "hello again\n");
     /* an existing file without a final newline keeps it that way */
     assert_true(editor_open(ed, r));
     keys(ed, "C-End");
     type(ed, "!");
     keys(ed, "C-s");
-    assert_string_equal(read_file(r), "no newline!");
+    assert_string_equal(read_text(r), "no newline!");
     /* the writer turned it off */
     command_run_line(ed, "set final-newline off");
     assert_true(editor_open(ed, q));
     type(ed, "as typed");
     keys(ed, "C-s");
-    assert_string_equal(read_file(q), "as typed");
+    assert_string_equal(read_text(q), "as typed");
     editor_free(ed);
 }
 
@@ -158,19 +72,19 @@ static void test_editor_asks_before_overwriting_changed_file(void **state)
     (void)state;
     char p[300];
     snprintf(p, sizeof p, "%s/changed.txt", dir);
-    write_file(p, "original\n");
+    write_text(p, "original\n");
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
     type(ed, "mine ");
     sleep(0); /* mtime granularity is nanoseconds; size differs anyway */
-    write_file(p, "someone else wrote this\n");
+    write_text(p, "someone else wrote this\n");
     keys(ed, "C-s");
     assert_int_equal(ed->prompt, PROMPT_OVERWRITE);
     keys(ed, "n");
     assert_int_equal(ed->prompt, PROMPT_NONE);
-    assert_string_equal(read_file(p), "someone else wrote this\n");
+    assert_string_equal(read_text(p), "someone else wrote this\n");
     keys(ed, "C-s y");
-    assert_string_equal(read_file(p), "mine original\n");
+    assert_string_equal(read_text(p), "mine original\n");
     editor_free(ed);
 }
 
@@ -179,7 +93,7 @@ static void test_editor_read_only_file_is_marked_and_asks_before_saving(void **s
     (void)state;
     char p[300];
     snprintf(p, sizeof p, "%s/ro.txt", dir);
-    write_file(p, "keep\n");
+    write_text(p, "keep\n");
     assert_int_equal(chmod(p, 0444), 0);
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
@@ -191,10 +105,10 @@ static void test_editor_read_only_file_is_marked_and_asks_before_saving(void **s
     assert_non_null(strstr(ed->prompt_label, "read-only"));
     keys(ed, "n");
     assert_int_equal(ed->prompt, PROMPT_NONE);
-    assert_string_equal(read_file(p), "keep\n");
+    assert_string_equal(read_text(p), "keep\n");
     assert_true(text_modified(editor_buffer(ed)->text));
     keys(ed, "C-s y");
-    assert_string_equal(read_file(p), "mine keep\n");
+    assert_string_equal(read_text(p), "mine keep\n");
     assert_false(text_modified(editor_buffer(ed)->text));
     struct stat st;
     assert_int_equal(stat(p, &st), 0);
@@ -217,7 +131,7 @@ static void test_editor_read_only_file_of_another_user_says_the_owner_changes(vo
     assert_int_equal(chmod(sub, 0777), 0);
     assert_int_equal(chmod(dir, 0755), 0);
     snprintf(p, sizeof p, "%s/theirs.txt", sub);
-    write_file(p, "keep\n");
+    write_text(p, "keep\n");
     assert_int_equal(chmod(p, 0444), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -237,7 +151,7 @@ static void test_editor_read_only_file_of_another_user_says_the_owner_changes(vo
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    assert_string_equal(read_file(p), "keep\n"); /* "n": nothing written */
+    assert_string_equal(read_text(p), "keep\n"); /* "n": nothing written */
     unlink(p);
     rmdir(sub);
 }
@@ -249,7 +163,7 @@ static void test_editor_failed_save_as_keeps_the_buffer_name(void **state)
     char p[300], bad[300];
     snprintf(p, sizeof p, "%s/doc.txt", dir);
     snprintf(bad, sizeof bad, "%s/no-such-folder/copy.txt", dir);
-    write_file(p, "text\n");
+    write_text(p, "text\n");
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
     type(ed, "x");
@@ -264,7 +178,7 @@ static void test_editor_failed_save_as_keeps_the_buffer_name(void **state)
     assert_true(ed->message_error);
     assert_non_null(strstr(ed->message, "no-such-folder"));
     assert_true(text_modified(b->text));
-    assert_string_equal(read_file(p), "text\n");
+    assert_string_equal(read_text(p), "text\n");
     /* a Save As that works renames the buffer */
     snprintf(bad, sizeof bad, "%s/copy.txt", dir);
     editor_save_as_prompt(ed);
@@ -273,38 +187,7 @@ static void test_editor_failed_save_as_keeps_the_buffer_name(void **state)
     keys(ed, "Enter");
     assert_string_equal(b->path, bad);
     assert_string_equal(b->name, "copy.txt");
-    assert_string_equal(read_file(bad), "xtext\n");
-    editor_free(ed);
-}
-
-/* A recovery file that cannot be written is reported once (not on every try) while the writes
- * go on; once one works again, the editor says so. */
-static void test_editor_recovery_write_failure_reported_once(void **state)
-{
-    (void)state;
-    char p[300], st[300];
-    snprintf(p, sizeof p, "%s/doc.txt", dir);
-    snprintf(st, sizeof st, "%s/state", dir);
-    write_file(p, "text\n");
-    write_file(st, "a file where the state folder should be\n");
-    editor *ed = new_editor("default");
-    assert_true(editor_open(ed, p));
-    type(ed, "a");
-    editor_tick(ed, 100.0);
-    assert_true(ed->message_error);
-    assert_non_null(strstr(ed->message, "Cannot write the recovery file"));
-    uint64_t serial = ed->message_serial;
-    for (int i = 1; i <= 5; i++) {
-        type(ed, "b");
-        editor_tick(ed, 100.0 + 10.0 * i); /* each one tries again */
-    }
-    assert_int_equal(ed->message_serial, serial);
-    assert_false(file_recovery_exists(p));
-    assert_int_equal(unlink(st), 0);
-    editor_tick(ed, 200.0);
-    assert_true(file_recovery_exists(p));
-    assert_false(ed->message_error);
-    assert_non_null(strstr(ed->message, "written"));
+    assert_string_equal(read_text(bad), "xtext\n");
     editor_free(ed);
 }
 
@@ -397,154 +280,6 @@ static void test_editor_quit_asks_when_modified(void **state)
     editor_free(ed);
 }
 
-/* Number of unnamed recovery files in the state folder; the name of the last one in name. */
-static int unnamed_recovery_files(char *name, size_t size)
-{
-    char st[300];
-    snprintf(st, sizeof st, "%s/state/bd3ed", dir);
-    DIR *d = opendir(st);
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (strncmp(de->d_name, FILE_RECOVERY_UNNAMED, strlen(FILE_RECOVERY_UNNAMED)) == 0) {
-            n++;
-            if (name) snprintf(name, size, "%s/%s", st, de->d_name);
-        }
-    closedir(d);
-    return n;
-}
-
-static void test_editor_unnamed_buffer_recovery_offered_on_next_start(void **state)
-{
-    (void)state;
-    editor *ed = new_editor("default");
-    assert_true(editor_open_text(ed, text_new(), "[new]"));
-    type(ed, "lost words");
-    editor_tick(ed, 100.0);
-    char rec[600];
-    assert_int_equal(unnamed_recovery_files(rec, sizeof rec), 1);
-    char *tail = strrchr(rec, '/') + 1 + strlen(FILE_RECOVERY_UNNAMED);
-    assert_int_equal(strtol(tail, NULL, 10), (long)getpid());
-    /* an editor still running (this one) keeps its file to itself */
-    editor *other = new_editor("default");
-    assert_true(editor_open_text(other, text_new(), "[new]"));
-    assert_false(editor_offer_unnamed_recovery(other));
-    editor_free(other);
-    editor_free(ed); /* as if the editor was killed */
-
-    /* the same file as left by a process that has ended */
-    pid_t child = fork();
-    if (child == 0) _exit(0);
-    assert_true(child > 0);
-    waitpid(child, NULL, 0);
-    char dead[700];
-    snprintf(dead, sizeof dead, "%.*s%ld%s", (int)(tail - rec), rec, (long)child, strchr(tail, '-'));
-    assert_int_equal(rename(rec, dead), 0);
-
-    ed = new_editor("default");
-    assert_true(editor_open_text(ed, text_new(), "[new]"));
-    assert_true(editor_offer_unnamed_recovery(ed));
-    assert_int_equal(ed->prompt, PROMPT_RECOVER);
-    keys(ed, "y");
-    char *s = buf_contents(ed);
-    assert_string_equal(s, "lost words");
-    free(s);
-    assert_int_equal(unnamed_recovery_files(NULL, 0), 1); /* now this buffer's */
-    assert_true(access(dead, F_OK) != 0);
-    keys(ed, "C-q n"); /* quit without saving */
-    assert_true(ed->quit);
-    assert_int_equal(unnamed_recovery_files(NULL, 0), 0);
-    editor_free(ed);
-}
-
-static void test_editor_recovery_written_offered_and_removed(void **state)
-{
-    (void)state;
-    char p[300];
-    snprintf(p, sizeof p, "%s/rec.txt", dir);
-    write_file(p, "on disk\n");
-    editor *ed = new_editor("default");
-    assert_true(editor_open(ed, p));
-    editor_tick(ed, 100.0);
-    assert_false(file_recovery_exists(p)); /* not modified: nothing written */
-    type(ed, "unsaved ");
-    editor_tick(ed, 101.0);
-    assert_true(file_recovery_exists(p));
-    editor_free(ed); /* as if the editor was killed */
-
-    ed = new_editor("default");
-    assert_true(editor_open(ed, p));
-    assert_int_equal(ed->prompt, PROMPT_RECOVER);
-    keys(ed, "y");
-    char *s = buf_contents(ed);
-    assert_string_equal(s, "unsaved on disk\n");
-    free(s);
-    assert_true(text_modified(editor_buffer(ed)->text));
-    keys(ed, "C-z"); /* undo returns to the file on disk */
-    s = buf_contents(ed);
-    assert_string_equal(s, "on disk\n");
-    free(s);
-    keys(ed, "C-y C-s");
-    assert_false(file_recovery_exists(p));
-    assert_string_equal(read_file(p), "unsaved on disk\n");
-    editor_free(ed);
-}
-
-static void test_editor_recovery_declined_is_removed(void **state)
-{
-    (void)state;
-    char p[300];
-    snprintf(p, sizeof p, "%s/decline.txt", dir);
-    write_file(p, "disk\n");
-    text *t = text_new();
-    text_insert(t, 0, "recovered\n", 10);
-    assert_int_equal(file_recovery_write(t, p, NULL), FILE_OK);
-    text_free(t);
-    editor *ed = new_editor("default");
-    assert_true(editor_open(ed, p));
-    assert_int_equal(ed->prompt, PROMPT_RECOVER);
-    keys(ed, "Esc");
-    assert_int_equal(ed->prompt, PROMPT_NONE);
-    assert_false(file_recovery_exists(p));
-    char *s = buf_contents(ed);
-    assert_string_equal(s, "disk\n");
-    free(s);
-    editor_free(ed);
-}
-
-/* An earlier version's recovery file (named after the path with '/' written as '%', the text
- * alone) is offered on open like any left over: y restores it and it becomes this editor's;
- * saving then leaves none behind. */
-static void test_editor_recovery_of_an_earlier_version_offered(void **state)
-{
-    (void)state;
-    char p[300], st[300], old[700];
-    snprintf(p, sizeof p, "%s/earlier.txt", dir);
-    write_file(p, "disk\n");
-    snprintf(st, sizeof st, "%s/state", dir);
-    mkdir(st, 0700);
-    snprintf(st, sizeof st, "%s/state/bd3ed", dir);
-    mkdir(st, 0700);
-    int n = snprintf(old, sizeof old, "%s/", st);
-    for (const char *c = p; *c; c++) old[n++] = *c == '/' ? '%' : *c;
-    old[n] = 0;
-    write_file(old, "written before a crash\n");
-    editor *ed = new_editor("default");
-    assert_true(editor_open(ed, p));
-    assert_int_equal(ed->prompt, PROMPT_RECOVER);
-    keys(ed, "y");
-    char *s = buf_contents(ed);
-    assert_string_equal(s, "written before a crash\n");
-    free(s);
-    assert_true(access(old, F_OK) != 0);
-    assert_true(file_recovery_exists(p)); /* now this editor's, in this version's form */
-    keys(ed, "C-s");
-    assert_false(file_recovery_exists(p));
-    assert_string_equal(read_file(p), "written before a crash\n");
-    editor_free(ed);
-}
-
 /* A message taken back goes only while no other came after it; one waiting in the start-up
  * queue leaves the queue. */
 static void test_editor_message_withdraw_takes_back_only_its_own(void **state)
@@ -570,62 +305,6 @@ static void test_editor_message_withdraw_takes_back_only_its_own(void **state)
     assert_string_equal(editor_message_text(ed, NULL, &waiting), "later");
     assert_int_equal(waiting, 0);
     editor_free(ed);
-}
-
-static void test_editor_recovery_all_on_signal_path(void **state)
-{
-    (void)state;
-    char p[300];
-    snprintf(p, sizeof p, "%s/sig.txt", dir);
-    editor *ed = new_editor("default");
-    assert_true(editor_open(ed, p)); /* a new file */
-    type(ed, "never saved");
-    editor_recovery_write_all(ed);
-    assert_true(file_recovery_exists(p));
-    text *r = NULL;
-    assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
-    assert_int_equal(text_size(r), 11);
-    text_free(r);
-    keys(ed, "C-q n"); /* discarding on quit removes it */
-    assert_false(file_recovery_exists(p));
-    editor_free(ed);
-}
-
-static void test_editor_large_recovery_written_on_a_thread(void **state)
-{
-    (void)state;
-    char p[300];
-    snprintf(p, sizeof p, "%s/large.txt", dir);
-    size_t n = EDITOR_RECOVERY_ASYNC_MIN + 1000;
-    char *big = malloc(n + 1);
-    for (size_t i = 0; i < n; i++) big[i] = i % 64 == 63 ? '\n' : 'a';
-    big[n] = 0;
-    write_file(p, big);
-    editor *ed = new_editor("default");
-    assert_true(editor_open(ed, p));
-    type(ed, "edit ");
-    editor_tick(ed, 10.0);
-    assert_non_null(ed->rec_job);
-    type(ed, "more "); /* editing goes on while it writes */
-    editor_recovery_wait(ed);
-    assert_null(ed->rec_job);
-    assert_true(editor_buffer(ed)->rec_written);
-    text *r = NULL;
-    assert_int_equal(file_recovery_load(p, &r, NULL), FILE_OK);
-    assert_int_equal(text_size(r), n + 5); /* the state when the write began */
-    char head[5];
-    text_read(r, 0, 5, head);
-    assert_memory_equal(head, "edit ", 5);
-    text_free(r);
-    editor_tick(ed, 11.0); /* too soon for the next write */
-    assert_null(ed->rec_job);
-    editor_tick(ed, 13.0);
-    assert_non_null(ed->rec_job);
-    keys(ed, "C-q n"); /* waits for the writer, then removes the file */
-    assert_true(ed->quit);
-    assert_false(file_recovery_exists(p));
-    editor_free(ed);
-    free(big);
 }
 
 static void test_editor_mouse_click_and_drag_select(void **state)
@@ -731,7 +410,7 @@ static void test_editor_events_reach_the_model_layer_typed(void **state)
     (void)state;
     char p[300];
     snprintf(p, sizeof p, "%s/events.txt", dir);
-    write_file(p, "abc\n");
+    write_text(p, "abc\n");
     editor *ed = new_editor("default");
     assert_true(editor_open(ed, p));
     editor_set_model_hook(ed, hook, event_hook, &hook_calls);
@@ -767,7 +446,7 @@ static void test_editor_closing_help_returns_to_its_buffer(void **state)
     for (int i = 0; i < 3; i++) {
         char p[300];
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        write_file(p, names[i]);
+        write_text(p, names[i]);
         assert_true(editor_open(ed, p));
     }
     editor_select_buffer(ed, 0);
@@ -908,8 +587,8 @@ static void test_editor_several_buffers(void **state)
     char p[300], q[300];
     snprintf(p, sizeof p, "%s/one.txt", dir);
     snprintf(q, sizeof q, "%s/two.txt", dir);
-    write_file(p, "one\n");
-    write_file(q, "two\n");
+    write_text(p, "one\n");
+    write_text(q, "two\n");
     editor *ed = new_editor("default");
     editor_open(ed, p);
     editor_open(ed, q);
@@ -923,7 +602,7 @@ static void test_editor_several_buffers(void **state)
     keys(ed, "n");
     assert_int_equal(ed->n_bufs, 1);
     assert_string_equal(editor_buffer(ed)->name, "two.txt");
-    assert_string_equal(read_file(p), "one\n");
+    assert_string_equal(read_text(p), "one\n");
     editor_free(ed);
 }
 
@@ -971,27 +650,27 @@ static void test_editor_messages_are_sanitised(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_editor_save_writes_file_and_clears_modified, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_new_file_gets_final_newline_on_save, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_asks_before_overwriting_changed_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_events_reach_the_model_layer_typed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_closing_help_returns_to_its_buffer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_recovery_of_an_earlier_version_offered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_message_withdraw_takes_back_only_its_own, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_editor_save_writes_file_and_clears_modified, tmpdir_setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_new_file_gets_final_newline_on_save, tmpdir_setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_asks_before_overwriting_changed_file, tmpdir_setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_events_reach_the_model_layer_typed, tmpdir_setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_closing_help_returns_to_its_buffer, tmpdir_setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_quit_asks_when_modified, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_message_withdraw_takes_back_only_its_own, tmpdir_setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_read_only_file_is_marked_and_asks_before_saving,
+                                        tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_editor_read_only_file_of_another_user_says_the_owner_changes,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_failed_save_as_keeps_the_buffer_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_recovery_write_failure_reported_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_key_at_end_of_long_line_costs_the_screen, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_editor_recovery_all_on_signal_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_editor_large_recovery_written_on_a_thread, setup, teardown),
+                                        tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_failed_save_as_keeps_the_buffer_name, tmpdir_setup,
+                                        tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_key_at_end_of_long_line_costs_the_screen, tmpdir_setup,
+                                        tmpdir_teardown),
         cmocka_unit_test(test_editor_mouse_click_and_drag_select),
         cmocka_unit_test(test_editor_wheel_and_page_keep_cursor_visible),
         cmocka_unit_test(test_editor_model_commands_reach_the_hook),
@@ -999,11 +678,9 @@ int main(void)
         cmocka_unit_test(test_editor_line_cache_matches_counting),
         cmocka_unit_test(test_editor_help_lists_active_bindings),
         cmocka_unit_test(test_editor_help_page_down_stops_at_the_end),
-        cmocka_unit_test_setup_teardown(test_editor_several_buffers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_editor_several_buffers, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_editor_paste_into_find_prompt),
         cmocka_unit_test(test_editor_base64_for_osc52),
-        cmocka_unit_test_setup_teardown(test_editor_unnamed_buffer_recovery_offered_on_next_start, setup,
-                                        teardown),
         cmocka_unit_test(test_editor_messages_are_sanitised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

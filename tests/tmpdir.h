@@ -1,18 +1,20 @@
-/* tmpdir.h: a fresh temporary folder for each test (cmocka setup/teardown; XDG_STATE_HOME points
- * into it, so recovery files land there) and small whole-file helpers. Test-only; libc/POSIX. */
+/* tmpdir.h (include after cmocka.h): a fresh temporary folder for each test (cmocka setup and
+ * teardown; XDG_STATE_HOME points into it, so recovery files land there) and small whole-file
+ * helpers. Test-only; libc/POSIX. */
 #ifndef BD3_TEST_TMPDIR_H
 #define BD3_TEST_TMPDIR_H
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char dir[256]; /* the test's folder, made by tmpdir_setup */
 
 static inline int tmpdir_setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/bd3ed-test-file-XXXXXX");
+    snprintf(dir, sizeof dir, "/tmp/bd3ed-test-XXXXXX");
     if (!mkdtemp(dir)) return -1;
     char st[PATH_MAX + 16];
     snprintf(st, sizeof st, "%s/state", dir);
@@ -51,6 +53,21 @@ static inline char *read_file(const char *path, size_t *n)
     assert_int_equal(fread(b, 1, *n, f), *n);
     fclose(f);
     return b;
+}
+
+/* The same for text: write_text writes the string s, read_text gives the file's first 4095
+ * bytes as a string in a static buffer (overwritten by the next call). */
+static inline void write_text(const char *path, const char *s) { write_file(path, s, strlen(s)); }
+
+static inline char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
 }
 
 #endif
