@@ -5,6 +5,7 @@
 #include "command.h"
 #include "editor-core.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,16 +229,17 @@ static void cmd_cut(editor *ed, int c, int arg)
     delete_range(ed, s, e);
 }
 
-/* vi visual p over [s, e): the register replaces the selection, whose text goes to the register
- * after (vim). Characters pasted over whole lines stay a line of their own. The cursor ends on
- * the last pasted character, or on the first non-blank of pasted lines. */
-static void paste_over_selection(editor *ed, size_t s, size_t e)
+/* vi visual p over [s, e): the register (count times) replaces the selection, whose text goes to
+ * the register after (vim). Characters pasted over whole lines stay a line of their own. The
+ * cursor ends on the last pasted character, or on the first non-blank of pasted lines. */
+static void paste_over_selection(editor *ed, size_t s, size_t e, int count)
 {
     buffer *b = cur(ed);
     bool as_line = b->linewise && e > s && text_byte_at(b->text, e - 1) == '\n';
     bool lines = ed->reg[ed->reg_len - 1] == '\n';
-    size_t n = ed->reg_len + (as_line && !lines);
-    char *old = malloc(e - s + 1), *put = malloc(n);
+    size_t times = count > 1 ? (size_t)count : 1;
+    size_t n = times > (SIZE_MAX - 1) / ed->reg_len ? 0 : times * ed->reg_len + (as_line && !lines);
+    char *old = malloc(e - s + 1), *put = n ? malloc(n) : NULL;
     if (!old || !put) {
         free(old);
         free(put);
@@ -245,8 +247,8 @@ static void paste_over_selection(editor *ed, size_t s, size_t e)
         return;
     }
     text_read(b->text, s, e - s, old);
-    memcpy(put, ed->reg, ed->reg_len);
-    if (n > ed->reg_len) put[n - 1] = '\n';
+    for (size_t i = 0; i < times; i++) memcpy(put + i * ed->reg_len, ed->reg, ed->reg_len);
+    if (as_line && !lines) put[n - 1] = '\n';
     bool ok = editor_replace_selection(ed, put, n);
     free(put);
     if (ok && e > s)
@@ -260,9 +262,9 @@ static void paste_over_selection(editor *ed, size_t s, size_t e)
         b->cursor = view_prev_cluster(b->text, b->cursor);
 }
 
-static void cmd_paste(editor *ed, int c, int arg)
+/* Pastes the register count times (at least once) over the selection or at the cursor. */
+static void cmd_paste(editor *ed, int count, int arg)
 {
-    (void)c;
     if (!editable(ed)) return;
     if (!ed->reg_len) {
         editor_message(ed, EDITOR_MSG_INFO, "Nothing to paste");
@@ -271,10 +273,11 @@ static void cmd_paste(editor *ed, int c, int arg)
     buffer *b = cur(ed);
     size_t s, e;
     if (!b->inclusive || !buffer_selection(b, &s, &e)) {
-        editor_replace_selection(ed, ed->reg, ed->reg_len);
+        for (int i = 0; i < (count > 1 ? count : 1); i++)
+            if (!editor_replace_selection(ed, ed->reg, ed->reg_len)) return;
         return;
     }
-    paste_over_selection(ed, s, e);
+    paste_over_selection(ed, s, e, count);
 }
 
 /* vi P (count times): whole lines (a register ending in a line break) go above the cursor's
@@ -652,7 +655,7 @@ static const command commands[] = {
     {"mode-change-selection", "Cut the selection and insert (vi visual c)", cmd_change_selection, 0, 0},
     {"cut", "Cut the selection (or the line) into the register", cmd_cut, 0, 0},
     {"copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0, 0},
-    {"paste", "Paste the register", cmd_paste, R, 0},
+    {"paste", "Paste the register (a count: that many times)", cmd_paste, 0, 0},
     {"mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0, 0},
     {"paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0},
     {"paste-before", "Paste before the cursor; whole lines above the line (vi P)", cmd_paste_before, 0, 0},
