@@ -126,17 +126,51 @@ static void cmd_delete_word_after(editor *ed, int c, int arg)
     delete_step(ed, motion_word_end);
 }
 
-/* vi d,w: the word and the blanks after it, up to the next word; from a line's last word only
- * to the end of the line (the next line is not joined). */
-static void cmd_delete_word(editor *ed, int c, int arg)
+/* vi d,w (count times): the word and the blanks after it, up to the next word; from a line's
+ * last word only to the end of the line (the next line is not joined). vi d,b: the word before.
+ * What all count steps cut goes to the register as one, in the text's order. */
+static void cut_words(editor *ed, int count, bool before)
 {
-    if (!editable(ed) || delete_selection(ed)) return;
+    if (!editable(ed)) return;
     buffer *b = cur(ed);
-    size_t end = motion_word_next(b->text, b->cursor);
-    size_t line_end = view_line_end(b->text, b->cursor);
-    if (b->cursor < line_end && end > line_end) end = line_end;
-    delete_range(ed, b->cursor, end);
+    size_t s, e;
+    if (buffer_selection(b, &s, &e)) {
+        editor_copy_range(ed, s, e);
+        delete_range(ed, s, e);
+        return;
+    }
+    char *cut = NULL; /* the pieces so far, len bytes */
+    size_t len = 0;
+    for (int i = 0; i < (count > 0 ? count : 1); i++) {
+        s = e = b->cursor;
+        if (before)
+            s = motion_word_prev(b->text, e);
+        else {
+            e = motion_word_next(b->text, s);
+            size_t line_end = view_line_end(b->text, s);
+            if (s < line_end && e > line_end) e = line_end;
+        }
+        if (e <= s) break;
+        char *more = realloc(cut, len + (e - s));
+        if (!more) {
+            free(cut);
+            editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
+            return;
+        }
+        cut = more;
+        if (before) memmove(cut + (e - s), cut, len);
+        text_read(b->text, s, e - s, before ? cut : cut + len);
+        len += e - s;
+        delete_range(ed, s, e);
+    }
+    if (len)
+        editor_set_register(ed, cut, len);
+    else
+        free(cut);
 }
+
+static void cmd_delete_word(editor *ed, int count, int arg) { cut_words(ed, count, false); }
+static void cmd_cut_word_before(editor *ed, int count, int arg) { cut_words(ed, count, true); }
 
 static void cmd_delete_line(editor *ed, int c, int arg)
 {
@@ -647,7 +681,8 @@ static const command commands[] = {
      cmd_cut_char_before, 0, 0},
     {"delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0},
     {"delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0},
-    {"delete-word", "Delete the word and the blanks after it (vi d,w)", cmd_delete_word, R, 0},
+    {"delete-word", "Cut the word and the blanks after it into the register (vi d,w)", cmd_delete_word, 0, 0},
+    {"cut-word-before", "Cut to the start of the word into the register (vi d,b)", cmd_cut_word_before, 0, 0},
     {"delete-line", "Cut the line into the register", cmd_delete_line, R, 0},
     {"delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0},
     {"mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0, 0},

@@ -131,7 +131,8 @@ static const char *const vi_commands[] = {"word-end",
                                           "select-char-right-in-line",
                                           "cut-char-after",
                                           "cut-char-before",
-                                          "paste-before"};
+                                          "paste-before",
+                                          "cut-word-before"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -627,6 +628,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "x"), "cut-char-after");
     assert_string_equal(match_command(km, &st, "X"), "cut-char-before");
     assert_string_equal(match_command(km, &st, "P"), "paste-before");
+    assert_string_equal(match_command(km, &st, "d b"), "cut-word-before");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
