@@ -183,9 +183,11 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
     if (b->anchor == TEXT_POS_NONE) b->mark = false; /* the selection ended: so did the mark */
     if (b->mark) select = true;
     size_t s, e;
-    if (!select && buffer_selection(b, &s, &e) && (fn == mv_char_left || fn == mv_char_right)) {
+    bool left = fn == mv_char_left || fn == mv_char_left_in_line;
+    if (!select && buffer_selection(b, &s, &e) &&
+        (left || fn == mv_char_right || fn == mv_char_right_in_line)) {
         /* Left/Right with a selection go to its edge */
-        b->cursor = fn == mv_char_left ? s : e;
+        b->cursor = left ? s : e;
         b->anchor = TEXT_POS_NONE;
         return;
     }
