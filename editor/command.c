@@ -560,10 +560,17 @@ static void cmd_toggle_line_numbers(editor *ed, int c, int arg)
 
 /* ---- vi modes ---- */
 
+/* Back to normal mode; leaving a typing mode (vi insert) the cursor steps back onto the last
+ * character typed, unless it is at the line start (vim). */
 static void cmd_mode_normal(editor *ed, int c, int arg)
 {
     (void)c;
-    if (editor_set_mode(ed, "normal") && cur(ed)) cur(ed)->anchor = TEXT_POS_NONE;
+    buffer *b = cur(ed);
+    bool typing = ed->km && keymap_mode_self_insert(ed->km, ed->ks.mode);
+    if (!editor_set_mode(ed, "normal") || !b) return;
+    b->anchor = TEXT_POS_NONE;
+    if (typing && b->cursor > view_line_start(b->text, b->cursor))
+        b->cursor = view_prev_cluster(b->text, b->cursor);
 }
 
 static void cmd_mode_insert(editor *ed, int c, int arg)
