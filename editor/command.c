@@ -126,47 +126,52 @@ static void cmd_delete_word_after(editor *ed, int c, int arg)
     delete_step(ed, motion_word_end);
 }
 
-/* vi d,w (count times): the word and the blanks after it, up to the next word; from a line's
- * last word only to the end of the line (the next line is not joined). vi d,b: the word before.
- * What all count steps cut goes to the register as one, in the text's order. */
+/* True when only blanks (space, tab) lie in [from, to). */
+static bool only_blanks(const text *t, size_t from, size_t to)
+{
+    for (; from < to; from++) {
+        int c = text_byte_at(t, from);
+        if (c != ' ' && c != '\t') return false;
+    }
+    return true;
+}
+
+/* vim's rule for a delete by characters over more than one line: when only blanks lie before
+ * its start on the first line and after its end on the last one, it takes the whole lines
+ * (with the last one's line break; a last line without one stays by characters). */
+static void lines_if_whole(const text *t, size_t *s, size_t *e)
+{
+    size_t ls = view_line_start(t, *s), le = view_line_end(t, *e);
+    if (ls == view_line_start(t, *e) || le >= text_size(t)) return;
+    if (!only_blanks(t, ls, *s) || !only_blanks(t, *e, le)) return;
+    *s = ls;
+    *e = view_next_cluster(t, le); /* past the line break (CRLF as one) */
+}
+
+/* vi d,w: count words and the blanks after each, up to the next word; when the last of them
+ * ends its line, only to the end of that line (the next line is not joined: vim). vi d,b: count
+ * words before. The whole span goes to the register as one; over whole lines, as lines. */
 static void cut_words(editor *ed, int count, bool before)
 {
     if (!editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
-    if (buffer_selection(b, &s, &e)) {
-        editor_copy_range(ed, s, e);
-        delete_range(ed, s, e);
-        return;
-    }
-    char *cut = NULL; /* the pieces so far, len bytes */
-    size_t len = 0;
-    for (int i = 0; i < (count > 0 ? count : 1); i++) {
-        s = e = b->cursor;
-        if (before)
-            s = motion_word_prev(b->text, e);
-        else {
-            e = motion_word_next(b->text, s);
-            size_t line_end = view_line_end(b->text, s);
-            if (s < line_end && e > line_end) e = line_end;
+    if (!buffer_selection(b, &s, &e)) {
+        size_t p = b->cursor;
+        for (int i = 0, n = count > 0 ? count : 1; i < n; i++) {
+            size_t q = before ? motion_word_prev(b->text, p) : motion_word_next(b->text, p);
+            size_t line_end = view_line_end(b->text, p);
+            if (!before && i == n - 1 && p < line_end && q > line_end) q = line_end;
+            if (q == p) break;
+            p = q;
         }
-        if (e <= s) break;
-        char *more = realloc(cut, len + (e - s));
-        if (!more) {
-            free(cut);
-            editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
-            return;
-        }
-        cut = more;
-        if (before) memmove(cut + (e - s), cut, len);
-        text_read(b->text, s, e - s, before ? cut : cut + len);
-        len += e - s;
-        delete_range(ed, s, e);
+        s = before ? p : b->cursor;
+        e = before ? b->cursor : p;
+        if (e <= s) return;
+        lines_if_whole(b->text, &s, &e);
     }
-    if (len)
-        editor_set_register(ed, cut, len);
-    else
-        free(cut);
+    editor_copy_range(ed, s, e);
+    delete_range(ed, s, e);
 }
 
 static void cmd_delete_word(editor *ed, int count, int arg) { cut_words(ed, count, false); }
