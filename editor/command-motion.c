@@ -48,6 +48,17 @@ static size_t mv_word_right(editor *ed, buffer *b)
     (void)ed;
     return motion_word_next(b->text, b->cursor);
 }
+/* vi b and w: an empty line is a word of its own (vim). */
+static size_t mv_vi_word_left(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_vi_word_prev(b->text, b->cursor);
+}
+static size_t mv_vi_word_right(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_vi_word_next(b->text, b->cursor);
+}
 static size_t mv_word_end(editor *ed, buffer *b)
 {
     (void)ed;
@@ -216,6 +227,8 @@ MOTION(line_up, mv_line_up)
 MOTION(line_down, mv_line_down)
 MOTION(word_left, mv_word_left)
 MOTION(word_right, mv_word_right)
+MOTION(vi_word_left, mv_vi_word_left)
+MOTION(vi_word_right, mv_vi_word_right)
 static void cmd_word_end(editor *ed, int count, int arg)
 {
     (void)count;
@@ -376,6 +389,10 @@ const command command_motion_table[] = {
     {"line-down", "Move one screen line down", cmd_line_down, G, 0},
     {"word-left", "Move to the start of the word before", cmd_word_left, R, 0},
     {"word-right", "Move to the start of the next word", cmd_word_right, R, 0},
+    {"vi-word-left", "Move to the start of the word before; an empty line is a word (vi b)", cmd_vi_word_left,
+     R, 0},
+    {"vi-word-right", "Move to the start of the next word; an empty line is a word (vi w)", cmd_vi_word_right,
+     R, 0},
     {"word-end", "Move to the last character of the word (vi e)", cmd_word_end, R, 0},
     {"sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R, 0},
     {"sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R, 0},
@@ -405,6 +422,10 @@ const command command_motion_table[] = {
     {"select-line-down", "Extend the selection one line down", cmd_select_line_down, G, 0},
     {"select-word-left", "Extend the selection one word left", cmd_select_word_left, R, 0},
     {"select-word-right", "Extend the selection one word right", cmd_select_word_right, R, 0},
+    {"select-vi-word-left", "Extend the selection one word left; an empty line is a word",
+     cmd_select_vi_word_left, R, 0},
+    {"select-vi-word-right", "Extend the selection one word right; an empty line is a word",
+     cmd_select_vi_word_right, R, 0},
     {"select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R, 0},
     {"select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R, 0},
     {"select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R, 0},

@@ -148,7 +148,8 @@ static void lines_if_whole(const text *t, size_t *s, size_t *e)
     *e = view_next_cluster(t, le); /* past the line break (CRLF as one) */
 }
 
-/* vi d,w: count words and the blanks after each, up to the next word; when the last of them
+/* vi d,w: count words (an empty line is one, as in vim) and the blanks after each, up to the
+ * next word; when the last of them
  * ends its line, only to the end of that line (the next line is not joined: vim). vi d,b: count
  * words before. The whole span goes to the register as one; over whole lines, as lines. */
 static void cut_words(editor *ed, int count, bool before)
@@ -159,7 +160,7 @@ static void cut_words(editor *ed, int count, bool before)
     if (!buffer_selection(b, &s, &e)) {
         size_t p = b->cursor;
         for (int i = 0, n = count > 0 ? count : 1; i < n; i++) {
-            size_t q = before ? motion_word_prev(b->text, p) : motion_word_next(b->text, p);
+            size_t q = before ? motion_vi_word_prev(b->text, p) : motion_vi_word_next(b->text, p);
             size_t line_end = view_line_end(b->text, p);
             if (!before && i == n - 1 && p < line_end && q > line_end) q = line_end;
             if (q == p) break;

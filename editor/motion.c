@@ -38,6 +38,39 @@ size_t motion_word_prev(const text *t, size_t pos)
     return pos;
 }
 
+/* True when pos starts an empty line: a line break (LF or CRLF) right at a line start. */
+static bool motion_empty_line_at(const text *t, size_t pos)
+{
+    if (pos > 0 && text_byte_at(t, pos - 1) != '\n') return false;
+    int b = text_byte_at(t, pos);
+    return b == '\n' || (b == '\r' && text_byte_at(t, pos + 1) == '\n');
+}
+
+size_t motion_vi_word_next(const text *t, size_t pos)
+{
+    size_t size = text_size(t);
+    if (pos >= size) return size;
+    int c = motion_class(t, pos);
+    if (c != CLASS_SPACE)
+        while (pos < size && motion_class(t, pos) == c) pos++;
+    else if (motion_empty_line_at(t, pos))
+        pos = view_next_cluster(t, pos); /* off the empty line the motion starts on */
+    while (pos < size && motion_class(t, pos) == CLASS_SPACE && !motion_empty_line_at(t, pos)) pos++;
+    return pos;
+}
+
+size_t motion_vi_word_prev(const text *t, size_t pos)
+{
+    while (pos > 0 && motion_class(t, pos - 1) == CLASS_SPACE) {
+        pos--;
+        if (motion_empty_line_at(t, pos)) return pos;
+    }
+    if (pos == 0) return 0;
+    int c = motion_class(t, pos - 1);
+    while (pos > 0 && motion_class(t, pos - 1) == c) pos--;
+    return pos;
+}
+
 size_t motion_word_end(const text *t, size_t pos)
 {
     size_t size = text_size(t);

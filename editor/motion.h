@@ -9,6 +9,10 @@
 /* Start of the next word after pos / start of the word before pos. */
 size_t motion_word_next(const text *t, size_t pos);
 size_t motion_word_prev(const text *t, size_t pos);
+/* vi w and b: as motion_word_next/prev, but an empty line is a word of its own (vim): the
+ * motion stops at the start of an empty line it reaches. */
+size_t motion_vi_word_next(const text *t, size_t pos);
+size_t motion_vi_word_prev(const text *t, size_t pos);
 /* End of the word at or after pos (for "delete word after"). */
 size_t motion_word_end(const text *t, size_t pos);
 /* Start of the last character of the word after pos (vi e): pos itself when no word follows. */

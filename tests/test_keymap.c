@@ -132,7 +132,11 @@ static const char *const vi_commands[] = {"word-end",
                                           "cut-char-after",
                                           "cut-char-before",
                                           "paste-before",
-                                          "cut-word-before"};
+                                          "cut-word-before",
+                                          "vi-word-left",
+                                          "vi-word-right",
+                                          "select-vi-word-left",
+                                          "select-vi-word-right"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -525,6 +529,8 @@ static void test_keymap_default_has_required_bindings(void **state)
         {"S-Right", "select-char-right"},
         {"Left", "char-left"}, /* the arrows cross line ends (vi's h and l do not) */
         {"Right", "char-right"},
+        {"C-Left", "word-left"}, /* by words over empty lines (vi's w and b stop on them) */
+        {"C-Right", "word-right"},
         {"S-Up", "select-line-up"},
         {"S-Down", "select-line-down"},
         {"Esc", "cancel"},
@@ -629,13 +635,17 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "X"), "cut-char-before");
     assert_string_equal(match_command(km, &st, "P"), "paste-before");
     assert_string_equal(match_command(km, &st, "d b"), "cut-word-before");
+    /* w and b stop on empty lines as in vim */
+    assert_string_equal(match_command(km, &st, "w"), "vi-word-right");
+    assert_string_equal(match_command(km, &st, "2 b"), "vi-word-left");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
     assert_int_equal(keymap_feed(km, &st, K("j"), &b), KEYMAP_INSERT);
     assert_string_equal(match_command(km, &st, "Esc"), "mode-normal");
     st.mode = keymap_mode_find(km, "visual");
-    assert_string_equal(match_command(km, &st, "w"), "select-word-right");
+    assert_string_equal(match_command(km, &st, "w"), "select-vi-word-right");
+    assert_string_equal(match_command(km, &st, "b"), "select-vi-word-left");
     assert_string_equal(match_command(km, &st, "e"), "select-word-end");
     assert_string_equal(match_command(km, &st, "}"), "select-blank-line-next");
     assert_string_equal(match_command(km, &st, "+"), "select-line-next-nonblank");

@@ -38,6 +38,32 @@ static void test_motion_word_next_and_prev_skip_blank_runs(void **state)
     assert_int_equal(motion_word_next(t, strlen(doc)), strlen(doc));
 }
 
+static text *text_of(const char *s)
+{
+    text *t = text_new();
+    assert_non_null(t);
+    assert_int_equal(text_insert(t, 0, s, strlen(s)), TEXT_OK);
+    return t;
+}
+
+static void test_motion_vi_words_stop_on_empty_lines(void **state)
+{
+    (void)state;
+    /* 0 1  2  345  6 7 8  9 10 11 */
+    text *t = text_of("a\n\n  \nb\r\n\r\nc");
+    assert_int_equal(motion_vi_word_next(t, 0), 2); /* the empty line is a word */
+    assert_int_equal(motion_vi_word_next(t, 2), 6); /* a line of blanks is not */
+    assert_int_equal(motion_vi_word_next(t, 6), 9); /* an empty CRLF line */
+    assert_int_equal(motion_vi_word_next(t, 9), 11);
+    assert_int_equal(motion_vi_word_prev(t, 11), 9);
+    assert_int_equal(motion_vi_word_prev(t, 9), 6);
+    assert_int_equal(motion_vi_word_prev(t, 6), 2);
+    assert_int_equal(motion_vi_word_prev(t, 2), 0);
+    assert_int_equal(motion_word_next(t, 0), 6); /* the shared motion goes over them */
+    assert_int_equal(motion_word_prev(t, 6), 0);
+    text_free(t);
+}
+
 static void test_motion_word_end_and_last(void **state)
 {
     const text *t = *state;
@@ -82,14 +108,6 @@ static void test_motion_units_around_a_position(void **state)
     motion_paragraph_range(t, 20, &s, &e);
     assert_int_equal(s, 0);
     assert_int_equal(e, 32); /* the first paragraph, up to its blank line */
-}
-
-static text *text_of(const char *s)
-{
-    text *t = text_new();
-    assert_non_null(t);
-    assert_int_equal(text_insert(t, 0, s, strlen(s)), TEXT_OK);
-    return t;
 }
 
 /* vi } and {: the positions below are where vim puts the cursor on the same text and keys
@@ -142,6 +160,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_motion_word_next_and_prev_skip_blank_runs, setup, teardown),
+        cmocka_unit_test(test_motion_vi_words_stop_on_empty_lines),
         cmocka_unit_test_setup_teardown(test_motion_word_end_and_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_motion_sentences_end_after_punctuation_and_blank, setup,
                                         teardown),
