@@ -216,10 +216,21 @@ static void change_to(editor *ed, size_t (*end_of)(const text *, size_t))
     editor_set_mode(ed, "insert");
 }
 
+/* End of vi c,w from pos: in a word, its end (as c,e); on blanks, the end of the blanks up to
+ * the next word or the line end (vim acts as d,w there). */
+static size_t change_word_end(const text *t, size_t pos)
+{
+    int c = text_byte_at(t, pos);
+    if (c != ' ' && c != '\t') return motion_word_end(t, pos);
+    size_t line_end = view_line_end(t, pos);
+    while (pos < line_end && ((c = text_byte_at(t, pos)) == ' ' || c == '\t')) pos++;
+    return pos;
+}
+
 static void cmd_change_word(editor *ed, int c, int arg)
 {
     (void)c;
-    change_to(ed, motion_word_end);
+    change_to(ed, change_word_end);
 }
 static void cmd_change_line_end(editor *ed, int c, int arg)
 {
