@@ -255,7 +255,7 @@ static bool editor_save_to(editor *ed, const char *path, unsigned flags)
         editor_save_ask(ed, &overwrite_prompt, label, target, as, flags);
         return false;
     }
-    if (s == FILE_E_READONLY) {
+    if (s == FILE_E_READONLY && !(flags & FILE_SAVE_READONLY)) { /* asked once only */
         /* Another user's file can only be written anew, which makes it this user's: say so. */
         struct stat ost;
         uid_t me = geteuid();

@@ -565,7 +565,12 @@ file_status file_save_report(const text *t, const char *path, file_info *info, u
             s = file_replace(&c, target, fd, &fs, wfd < 0, err);
         if (s == FILE_E_KEEP) {
             if (wfd < 0) {
+                /* confirmed, yet no new file in the folder and no write into this one */
                 s = FILE_E_READONLY;
+                if (flags & FILE_SAVE_READONLY) {
+                    s = FILE_E_DIR;
+                    if (err) *err = EACCES;
+                }
             } else {
                 s = file_write_in_place(&c, wfd, target, copy_left, copy_size, err);
                 struct stat rs; /* old bytes put back: the same file as info, a new mtime */
@@ -591,6 +596,8 @@ void file_save_message(file_status s, int err, const char *path, const char *cop
 {
     char dir[PATH_MAX];
     if (!file_dir_of(path, dir, sizeof dir)) snprintf(dir, sizeof dir, "its folder");
+    char full[PATH_MAX]; /* "the folder ." says little: name it */
+    if (dir[0] != '/' && realpath(dir, full)) snprintf(dir, sizeof dir, "%s", full);
     switch (s) {
     case FILE_E_DIR:
         snprintf(buf, size, "Cannot save %s: cannot create files in the folder %s (%s)", path, dir,

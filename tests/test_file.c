@@ -658,6 +658,41 @@ static void test_file_save_refuses_read_only_file_until_confirmed(void **state)
     text_free(t);
 }
 
+/* A confirmed save of another user's read-only file in a folder this user cannot write can
+ * neither replace nor rewrite it: it fails naming the folder, not as "read-only" again (which
+ * the editor would answer with the same question forever). Runs as uid OTHER_UID in a child. */
+static void test_file_confirmed_read_only_save_in_locked_folder_names_folder(void **state)
+{
+    (void)state;
+    if (!is_root()) return;
+    char p[PATH_MAX];
+    assert_int_equal(chmod(dir, 0755), 0);
+    path_in(p, "roots.txt");
+    write_file(p, "root's", 6);
+    assert_int_equal(chmod(p, 0644), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (setgid(OTHER_UID) || setuid(OTHER_UID)) _exit(10);
+        setenv("XDG_STATE_HOME", "/nonexistent", 1);
+        text *t;
+        file_info info;
+        if (file_load(p, &t, &info, NULL) != FILE_OK) _exit(11);
+        text_insert(t, 0, "x", 1);
+        if (file_save(t, p, &info, false, NULL) != FILE_E_READONLY) _exit(12);
+        int err = 0;
+        if (file_save_opts(t, p, &info, FILE_SAVE_READONLY, &err) != FILE_E_DIR) _exit(13);
+        char msg[PATH_MAX + 256];
+        file_save_message(FILE_E_DIR, err, p, NULL, msg, sizeof msg);
+        if (!strstr(msg, dir) || !strstr(msg, "folder")) _exit(14);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_file(p, "root's");
+}
+
 static void test_file_save_in_read_only_folder(void **state)
 {
     (void)state;
@@ -798,6 +833,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_save_refuses_read_only_file_until_confirmed, setup,
                                         tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_save_in_read_only_folder, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_confirmed_read_only_save_in_locked_folder_names_folder,
+                                        setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_failed_in_place_write_puts_old_text_back, setup,
                                         tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_failed_rename_keeps_original, setup, tmpdir_teardown),
