@@ -190,6 +190,6 @@ void continue_on_done(model_session *s, const model_event *e)
     } else if (more > 0 && t) {
         continue_start(s, t, hi, more);
     } else {
-        session_msg(s, MODEL_MSG_INFO, "model: continued %d tokens", e->n);
+        session_msg(s, MODEL_MSG_INFO, "model: continued %d token%s", e->n, e->n == 1 ? "" : "s");
     }
 }
