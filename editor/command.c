@@ -91,41 +91,6 @@ static void cmd_delete_char_after(editor *ed, int c, int arg)
     (void)c;
     delete_step(ed, view_next_cluster);
 }
-/* vi x and X: cuts count characters (one without a count) after / before the cursor into the
- * register, never over a line break: on an empty line (X: at the line start) nothing is cut and
- * the register stays. A selection is cut whole. */
-static void cut_chars(editor *ed, int count, bool before)
-{
-    if (!editable(ed)) return;
-    buffer *b = cur(ed);
-    size_t s, e;
-    if (!buffer_selection(b, &s, &e)) {
-        size_t p = b->cursor;
-        size_t stop = before ? view_line_start(b->text, p) : view_line_end(b->text, p);
-        for (int i = 0; i < (count > 0 ? count : 1) && p != stop; i++)
-            p = before ? view_prev_cluster(b->text, p) : view_next_cluster(b->text, p);
-        s = before ? p : b->cursor;
-        e = before ? b->cursor : p;
-        if (e <= s) return;
-    }
-    editor_copy_range(ed, s, e);
-    delete_range(ed, s, e);
-}
-
-static void cmd_cut_char_after(editor *ed, int count, int arg) { cut_chars(ed, count, false); }
-static void cmd_cut_char_before(editor *ed, int count, int arg) { cut_chars(ed, count, true); }
-
-static void cmd_delete_word_before(editor *ed, int c, int arg)
-{
-    (void)c;
-    delete_step(ed, motion_word_prev);
-}
-static void cmd_delete_word_after(editor *ed, int c, int arg)
-{
-    (void)c;
-    delete_step(ed, motion_word_end);
-}
-
 /* True when only blanks (space, tab) lie in [from, to). */
 static bool only_blanks(const text *t, size_t from, size_t to)
 {
@@ -148,35 +113,78 @@ static void lines_if_whole(const text *t, size_t *s, size_t *e)
     *e = view_next_cluster(t, le); /* past the line break (CRLF as one) */
 }
 
-/* vi d,w: count words (an empty line is one, as in vim) and the blanks after each, up to the
- * next word; when the last of them
- * ends its line, only to the end of that line (the next line is not joined: vim). vi d,b: count
- * words before. The whole span goes to the register as one; over whole lines, as lines. */
-static void cut_words(editor *ed, int count, bool before)
+/* Cuts the selection, or else the span between the cursor and where reach takes it with count
+ * steps (one without a count) forward or back, into the register; with vim_lines a span over
+ * whole lines takes them as lines (lines_if_whole). An empty span cuts nothing. */
+typedef size_t (*reach_fn)(const text *t, size_t from, int n, bool before);
+static void cut_reach(editor *ed, int count, bool before, reach_fn reach, bool vim_lines)
 {
     if (!editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
     if (!buffer_selection(b, &s, &e)) {
-        size_t p = b->cursor;
-        for (int i = 0, n = count > 0 ? count : 1; i < n; i++) {
-            size_t q = before ? motion_vi_word_prev(b->text, p) : motion_vi_word_next(b->text, p);
-            size_t line_end = view_line_end(b->text, p);
-            if (!before && i == n - 1 && p < line_end && q > line_end) q = line_end;
-            if (q == p) break;
-            p = q;
-        }
+        size_t p = reach(b->text, b->cursor, count > 0 ? count : 1, before);
         s = before ? p : b->cursor;
         e = before ? b->cursor : p;
         if (e <= s) return;
-        lines_if_whole(b->text, &s, &e);
+        if (vim_lines) lines_if_whole(b->text, &s, &e);
     }
     editor_copy_range(ed, s, e);
     delete_range(ed, s, e);
 }
 
-static void cmd_delete_word(editor *ed, int count, int arg) { cut_words(ed, count, false); }
-static void cmd_cut_word_before(editor *ed, int count, int arg) { cut_words(ed, count, true); }
+/* vi x and X: n characters after / before p, never over a line break (on an empty line, or X
+ * at the line start, none: nothing is cut and the register stays). */
+static size_t chars_reach(const text *t, size_t p, int n, bool before)
+{
+    size_t stop = before ? view_line_start(t, p) : view_line_end(t, p);
+    for (int i = 0; i < n && p != stop; i++) p = before ? view_prev_cluster(t, p) : view_next_cluster(t, p);
+    return p;
+}
+
+static void cmd_cut_char_after(editor *ed, int count, int arg)
+{
+    cut_reach(ed, count, false, chars_reach, false);
+}
+static void cmd_cut_char_before(editor *ed, int count, int arg)
+{
+    cut_reach(ed, count, true, chars_reach, false);
+}
+
+static void cmd_delete_word_before(editor *ed, int c, int arg)
+{
+    (void)c;
+    delete_step(ed, motion_word_prev);
+}
+static void cmd_delete_word_after(editor *ed, int c, int arg)
+{
+    (void)c;
+    delete_step(ed, motion_word_end);
+}
+
+/* vi d,w: n words (an empty line is one, as in vim) and the blanks after each, up to the next
+ * word; when the last of them ends its line, only to the end of that line (the next line is not
+ * joined: vim). vi d,b: n words before. */
+static size_t words_reach(const text *t, size_t p, int n, bool before)
+{
+    for (int i = 0; i < n; i++) {
+        size_t q = before ? motion_vi_word_prev(t, p) : motion_vi_word_next(t, p);
+        size_t line_end = view_line_end(t, p);
+        if (!before && i == n - 1 && p < line_end && q > line_end) q = line_end;
+        if (q == p) break;
+        p = q;
+    }
+    return p;
+}
+
+static void cmd_delete_word(editor *ed, int count, int arg)
+{
+    cut_reach(ed, count, false, words_reach, true);
+}
+static void cmd_cut_word_before(editor *ed, int count, int arg)
+{
+    cut_reach(ed, count, true, words_reach, true);
+}
 
 static void cmd_delete_line(editor *ed, int c, int arg)
 {
