@@ -572,13 +572,13 @@ class BitsPerByte(unittest.TestCase):
         out = toy_data(d)
         ids = data.load_tokens(os.path.join(out, "train.bin"))
         L = SMALL.n_ctx
-        rows = train.train_sample(out, L, 4)
+        rows = train.train_sample(ids, L, 4)
         self.assertEqual(tuple(rows.shape), (4, L))
         step = (len(ids) - L) // 4
         for i in range(4):
             self.assertEqual(rows[i].tolist(), [int(x) for x in ids[i * step:i * step + L]])
         self.assertGreater(step, L)  # spread, not consecutive rows from the start
-        self.assertEqual(train.train_sample(out, L, 10 ** 9).shape[0], len(ids) // L)
+        self.assertEqual(train.train_sample(ids, L, 10 ** 9).shape[0], len(ids) // L)
 
     def test_compare_of_a_model_with_itself_and_another(self):
         d = tempfile.mkdtemp()
@@ -610,7 +610,7 @@ class BitsPerByte(unittest.TestCase):
             self.assertAlmostEqual(nats, math.log(ppl[2]) * r[mode]["counted"], delta=1e-6 * nats)
             self.assertAlmostEqual(chg[1][0], bpb[2] / bpb[0] - 1, delta=1e-9)
         self.assertEqual(res["rows"]["train"], 3)
-        trows = train.train_sample(out, SMALL.n_ctx, 3).numpy().ravel()
+        trows = train.train_sample(data.load_tokens(os.path.join(out, "train.bin")), SMALL.n_ctx, 3).numpy().ravel()
         self.assertEqual(res["table"]["train"]["global"]["bytes"],
                          sum(13 if i == tok.eos_id else 1 for i in trows))
 

@@ -260,11 +260,10 @@ def load_valid(data_dir, n_ctx, max_rows=None):
     return out
 
 
-def train_sample(data_dir, n_ctx, n_rows):
-    """n_rows rows of n_ctx from the training stream, spread evenly over it (fixed positions, so
-    every run and model sees the same ones): held-out rows against these show how much of a gain
-    is the training text's own."""
-    ids = data.load_tokens(os.path.join(data_dir, "train.bin"))
+def train_sample(ids, n_ctx, n_rows):
+    """n_rows rows of n_ctx from the training stream ids, spread evenly over it (fixed positions,
+    so every run and model sees the same ones): held-out rows against these show how much of a
+    gain is the training text's own."""
     n = min(n_rows, len(ids) // n_ctx)
     if n <= 0:
         return torch.zeros((0, n_ctx), dtype=torch.int64)
@@ -363,9 +362,11 @@ def cmd_train(a):
     os.makedirs(a.work, exist_ok=True)
     with open(os.path.join(a.work, "pid"), "w") as f:
         f.write("%d\n" % os.getpid())
-    train_ids = torch.from_numpy(data.load_tokens(os.path.join(a.data, "train.bin")).astype(np.int64)).to(dev)
+    train_np = data.load_tokens(os.path.join(a.data, "train.bin"))
+    train_ids = torch.from_numpy(train_np.astype(np.int64)).to(dev)
     valid_quick = load_valid(a.data, L, a.quick_rows)
-    train_quick = train_sample(a.data, L, a.quick_rows) if a.quick_rows else None
+    train_quick = train_sample(train_np, L, a.quick_rows) if a.quick_rows else None
+    del train_np
     log("config %s: %d params, %d train tokens, groups (B, rows, beta, omega) %s, device %s, torch %s"
         % (a.config, bd3model.n_params(model), len(train_ids), groups, dev, torch.__version__))
 
@@ -637,7 +638,7 @@ def cmd_compare(a):
     blen = data.token_byte_lengths(data.load_tokenizer(a.tokenizer).tokens)
     valid = load_valid(a.data, L, a.rows)
     if a.train_rows:
-        valid["train"] = train_sample(a.data, L, a.train_rows)
+        valid["train"] = train_sample(data.load_tokens(os.path.join(a.data, "train.bin")), L, a.train_rows)
     modes = [L if b in ("g", "global") else int(b) for b in a.modes.split(",")]
     res = {"seed": a.seed, "passes": a.passes, "models": a.gguf, "rows": {k: len(v) for k, v in valid.items()},
            "table": {}}
