@@ -544,6 +544,28 @@ static void test_file_save_writes_in_place_when_owner_cannot_be_kept(void **stat
     text_free(t);
 }
 
+/* Forks a child that runs as uid and gid OTHER_UID with no recovery folder (it exits 10 when
+ * it cannot switch); returns the child's pid in the parent, 0 in the child. */
+static pid_t fork_as_other_user(void)
+{
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (setgid(OTHER_UID) || setuid(OTHER_UID)) _exit(10);
+        setenv("XDG_STATE_HOME", "/nonexistent", 1);
+    }
+    return child;
+}
+
+/* Waits for a child of fork_as_other_user and checks that it exited with 0. */
+static void assert_child_ok(pid_t child)
+{
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A user saving a read-only setuid file owned by someone else, after confirming: the new
  * file is theirs, so the setuid/setgid bits go. Runs as uid OTHER_UID in a child. */
 static void test_file_save_drops_setuid_when_owner_changes(void **state)
@@ -555,11 +577,8 @@ static void test_file_save_drops_setuid_when_owner_changes(void **state)
     path_in(p, "prog");
     write_file(p, "#!/bin/sh\n", 10);
     assert_int_equal(chmod(p, 06755), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
+    pid_t child = fork_as_other_user();
     if (child == 0) {
-        if (setgid(OTHER_UID) || setuid(OTHER_UID)) _exit(10);
-        setenv("XDG_STATE_HOME", "/nonexistent", 1);
         text *t;
         file_info info;
         if (file_load(p, &t, &info, NULL) != FILE_OK) _exit(11);
@@ -568,9 +587,7 @@ static void test_file_save_drops_setuid_when_owner_changes(void **state)
         if (file_save_opts(t, p, &info, FILE_SAVE_READONLY, NULL) != FILE_OK) _exit(13);
         _exit(0);
     }
-    int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_child_ok(child);
     struct stat st;
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_uid, OTHER_UID);
@@ -670,11 +687,8 @@ static void test_file_confirmed_read_only_save_in_locked_folder_names_folder(voi
     path_in(p, "roots.txt");
     write_file(p, "root's", 6);
     assert_int_equal(chmod(p, 0644), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
+    pid_t child = fork_as_other_user();
     if (child == 0) {
-        if (setgid(OTHER_UID) || setuid(OTHER_UID)) _exit(10);
-        setenv("XDG_STATE_HOME", "/nonexistent", 1);
         text *t;
         file_info info;
         if (file_load(p, &t, &info, NULL) != FILE_OK) _exit(11);
@@ -687,9 +701,7 @@ static void test_file_confirmed_read_only_save_in_locked_folder_names_folder(voi
         if (!strstr(msg, dir) || !strstr(msg, "folder")) _exit(14);
         _exit(0);
     }
-    int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_child_ok(child);
     assert_file(p, "root's");
 }
 
