@@ -59,10 +59,37 @@ static size_t mv_vi_word_right(editor *ed, buffer *b)
     (void)ed;
     return motion_vi_word_next(b->text, b->cursor);
 }
+/* vi W and B: WORDs, runs of non-blanks; an empty line is one too. */
+static size_t mv_vi_bigword_left(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_vi_bigword_prev(b->text, b->cursor);
+}
+static size_t mv_vi_bigword_right(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_vi_bigword_next(b->text, b->cursor);
+}
 static size_t mv_word_end(editor *ed, buffer *b)
 {
     (void)ed;
     return motion_word_last(b->text, b->cursor);
+}
+static size_t mv_bigword_end(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_bigword_last(b->text, b->cursor);
+}
+/* vi ge and gE: back to the last character of the word (WORD) before. */
+static size_t mv_word_end_prev(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_word_last_prev(b->text, b->cursor, false);
+}
+static size_t mv_bigword_end_prev(editor *ed, buffer *b)
+{
+    (void)ed;
+    return motion_word_last_prev(b->text, b->cursor, true);
 }
 static size_t mv_sentence_prev(editor *ed, buffer *b)
 {
@@ -229,27 +256,50 @@ MOTION(word_left, mv_word_left)
 MOTION(word_right, mv_word_right)
 MOTION(vi_word_left, mv_vi_word_left)
 MOTION(vi_word_right, mv_vi_word_right)
+MOTION(vi_bigword_left, mv_vi_bigword_left)
+MOTION(vi_bigword_right, mv_vi_bigword_right)
+MOTION(word_end_prev, mv_word_end_prev)
+MOTION(bigword_end_prev, mv_bigword_end_prev)
 static void cmd_word_end(editor *ed, int count, int arg)
 {
     (void)count;
     run_motion(ed, mv_word_end, false);
 }
+static void cmd_bigword_end(editor *ed, int count, int arg)
+{
+    (void)count;
+    run_motion(ed, mv_bigword_end, false);
+}
 /* Extending to the end of the word: an inclusive selection (vi visual) takes the cursor to the
  * word's last character as e does; an exclusive one ends after it (a cursor past the anchor
  * already stands after the character the previous end took in). */
+static size_t select_end(buffer *b, size_t (*last_of)(const text *, size_t))
+{
+    if (b->inclusive) return last_of(b->text, b->cursor);
+    size_t pos = b->cursor;
+    if (b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
+    size_t last = last_of(b->text, pos);
+    return last == pos ? b->cursor : view_next_cluster(b->text, last);
+}
 static size_t mv_select_word_end(editor *ed, buffer *b)
 {
     (void)ed;
-    if (b->inclusive) return motion_word_last(b->text, b->cursor);
-    size_t pos = b->cursor;
-    if (b->anchor != TEXT_POS_NONE && pos > b->anchor) pos = view_prev_cluster(b->text, pos);
-    size_t last = motion_word_last(b->text, pos);
-    return last == pos ? b->cursor : view_next_cluster(b->text, last);
+    return select_end(b, motion_word_last);
+}
+static size_t mv_select_bigword_end(editor *ed, buffer *b)
+{
+    (void)ed;
+    return select_end(b, motion_bigword_last);
 }
 static void cmd_select_word_end(editor *ed, int count, int arg)
 {
     (void)count;
     run_motion(ed, mv_select_word_end, true);
+}
+static void cmd_select_bigword_end(editor *ed, int count, int arg)
+{
+    (void)count;
+    run_motion(ed, mv_select_bigword_end, true);
 }
 MOTION(sentence_prev, mv_sentence_prev)
 MOTION(sentence_next, mv_sentence_next)
@@ -394,6 +444,13 @@ const command command_motion_table[] = {
     {"vi-word-right", "Move to the start of the next word; an empty line is a word (vi w)", cmd_vi_word_right,
      R, 0},
     {"word-end", "Move to the last character of the word (vi e)", cmd_word_end, R, 0},
+    {"vi-bigword-left", "Move to the start of the WORD (run of non-blanks) before (vi B)", cmd_vi_bigword_left,
+     R, 0},
+    {"vi-bigword-right", "Move to the start of the next WORD (run of non-blanks) (vi W)", cmd_vi_bigword_right,
+     R, 0},
+    {"bigword-end", "Move to the last character of the WORD (vi E)", cmd_bigword_end, R, 0},
+    {"word-end-prev", "Move to the last character of the word before (vi ge)", cmd_word_end_prev, R, 0},
+    {"bigword-end-prev", "Move to the last character of the WORD before (vi gE)", cmd_bigword_end_prev, R, 0},
     {"sentence-prev", "Move to the start of the sentence", cmd_sentence_prev, R, 0},
     {"sentence-next", "Move to the start of the next sentence", cmd_sentence_next, R, 0},
     {"paragraph-prev", "Move to the start of the paragraph", cmd_paragraph_prev, R, 0},
@@ -427,6 +484,16 @@ const command command_motion_table[] = {
     {"select-vi-word-right", "Extend the selection one word right; an empty line is a word",
      cmd_select_vi_word_right, R, 0},
     {"select-word-end", "Extend the selection to the last character of the word", cmd_select_word_end, R, 0},
+    {"select-vi-bigword-left", "Extend the selection one WORD (run of non-blanks) left",
+     cmd_select_vi_bigword_left, R, 0},
+    {"select-vi-bigword-right", "Extend the selection one WORD (run of non-blanks) right",
+     cmd_select_vi_bigword_right, R, 0},
+    {"select-bigword-end", "Extend the selection to the last character of the WORD", cmd_select_bigword_end,
+     R, 0},
+    {"select-word-end-prev", "Extend the selection to the last character of the word before",
+     cmd_select_word_end_prev, R, 0},
+    {"select-bigword-end-prev", "Extend the selection to the last character of the WORD before",
+     cmd_select_bigword_end_prev, R, 0},
     {"select-sentence-prev", "Extend the selection to the sentence start", cmd_select_sentence_prev, R, 0},
     {"select-sentence-next", "Extend the selection to the next sentence", cmd_select_sentence_next, R, 0},
     {"select-paragraph-prev", "Extend the selection to the paragraph start", cmd_select_paragraph_prev, R, 0},

@@ -1,22 +1,103 @@
 /* motion.c: word, sentence and paragraph motions (see motion.h).
- * Depends on text.h and view.h only. */
+ * Depends on text.h, view.h and libutf8proc only. */
 #include "motion.h"
 
 #include <stdbool.h>
+#include <utf8proc.h>
 #include "view.h"
 
-enum { CLASS_SPACE, CLASS_WORD, CLASS_PUNCT };
+/* Word classes as vim has them: a word is a run of one class other than blank. Ideographs,
+ * hiragana and katakana are classes apart from letters (and from each other). */
+enum { CLASS_SPACE, CLASS_WORD, CLASS_PUNCT, CLASS_EMOJI, CLASS_IDEOGRAPH, CLASS_HIRAGANA, CLASS_KATAKANA };
 
-/* Class of the byte at pos: blank, word (letters, digits, '_', any non-ASCII byte), other. */
-static int motion_class(const text *t, size_t pos)
+/* The code point that byte pos belongs to (a continuation byte: the one it continues), its first
+ * byte in *start; -1 when the bytes there are no valid UTF-8. */
+static utf8proc_int32_t motion_code_point(const text *t, size_t pos, size_t *start)
+{
+    size_t s = pos;
+    for (int i = 0; i < 3 && s > 0 && (text_byte_at(t, s) & 0xC0) == 0x80; i++) s--;
+    utf8proc_uint8_t buf[4];
+    utf8proc_ssize_t n = 0;
+    for (int b; n < 4 && (b = text_byte_at(t, s + (size_t)n)) >= 0; n++) buf[n] = (utf8proc_uint8_t)b;
+    utf8proc_int32_t cp = -1;
+    utf8proc_ssize_t len = utf8proc_iterate(buf, n, &cp);
+    *start = s;
+    if (len < 1 || s + (size_t)len <= pos) return -1;
+    return cp;
+}
+
+/* Class of a code point that is not a combining mark (non-ASCII: Unicode's categories). */
+static int motion_class_of(utf8proc_int32_t cp)
+{
+    if (cp < 0) return CLASS_WORD; /* bytes that are not UTF-8: part of a word, as before */
+    utf8proc_category_t cat = utf8proc_category(cp);
+    int wide = utf8proc_charwidth(cp) == 2;
+    switch (cat) {
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+        return CLASS_SPACE; /* no-break and ideographic spaces too */
+    case UTF8PROC_CATEGORY_SO:
+        return wide ? CLASS_EMOJI : CLASS_PUNCT;
+    case UTF8PROC_CATEGORY_PC:
+        return CLASS_WORD; /* connectors join words, as '_' does */
+    case UTF8PROC_CATEGORY_PD:
+    case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE:
+    case UTF8PROC_CATEGORY_PI:
+    case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+    case UTF8PROC_CATEGORY_SM:
+    case UTF8PROC_CATEGORY_SC:
+    case UTF8PROC_CATEGORY_SK:
+        return CLASS_PUNCT;
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_LM:
+        if (!wide) return CLASS_WORD;
+        /* East Asian wide letters: the kana blocks, else ideographs (Han, Hangul, ...) */
+        if (cp >= 0x3040 && cp <= 0x309F) return CLASS_HIRAGANA;
+        if ((cp >= 0x30A0 && cp <= 0x30FF) || (cp >= 0x31F0 && cp <= 0x31FF)) return CLASS_KATAKANA;
+        return CLASS_IDEOGRAPH;
+    default:
+        return CLASS_WORD;
+    }
+}
+
+/* True for a code point that continues the character before it (a combining mark, a joiner, a
+ * variation selector): it takes that character's class. */
+static bool motion_continues(utf8proc_int32_t cp)
+{
+    if (cp < 0) return false;
+    utf8proc_category_t cat = utf8proc_category(cp);
+    return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME ||
+           cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F);
+}
+
+/* Class of the byte at pos: blank, word (letters, digits, '_'), other (punctuation, symbols),
+ * and for non-ASCII the class of its code point (combining marks: that of their base). With
+ * big (vi WORDs) only blank or not. */
+static int motion_class_big(const text *t, size_t pos, bool big)
 {
     int b = text_byte_at(t, pos);
     if (b < 0 || b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v')
         return CLASS_SPACE;
-    if (b >= 0x80 || b == '_' || (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z'))
-        return CLASS_WORD;
-    return CLASS_PUNCT;
+    if (b < 0x80) {
+        if (big || b == '_' || (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z'))
+            return CLASS_WORD;
+        return CLASS_PUNCT;
+    }
+    size_t s;
+    utf8proc_int32_t cp = motion_code_point(t, pos, &s);
+    for (int i = 0; i < 8 && motion_continues(cp) && s > 0; i++) {
+        int pb = text_byte_at(t, s - 1);
+        if (pb < 0x80) return motion_class_big(t, s - 1, big); /* an ASCII base (or a blank) */
+        cp = motion_code_point(t, s - 1, &s);
+    }
+    int c = motion_class_of(cp);
+    return big && c != CLASS_SPACE ? CLASS_WORD : c;
 }
+
+static int motion_class(const text *t, size_t pos) { return motion_class_big(t, pos, false); }
 
 size_t motion_word_next(const text *t, size_t pos)
 {
@@ -46,50 +127,80 @@ static bool motion_empty_line_at(const text *t, size_t pos)
     return b == '\n' || (b == '\r' && text_byte_at(t, pos + 1) == '\n');
 }
 
-size_t motion_vi_word_next(const text *t, size_t pos)
+static size_t motion_vi_next(const text *t, size_t pos, bool big)
 {
     size_t size = text_size(t);
     if (pos >= size) return size;
-    int c = motion_class(t, pos);
+    int c = motion_class_big(t, pos, big);
     if (c != CLASS_SPACE)
-        while (pos < size && motion_class(t, pos) == c) pos++;
+        while (pos < size && motion_class_big(t, pos, big) == c) pos++;
     else if (motion_empty_line_at(t, pos))
         pos = view_next_cluster(t, pos); /* off the empty line the motion starts on */
     while (pos < size && motion_class(t, pos) == CLASS_SPACE && !motion_empty_line_at(t, pos)) pos++;
     return pos;
 }
 
-size_t motion_vi_word_prev(const text *t, size_t pos)
+static size_t motion_vi_prev(const text *t, size_t pos, bool big)
 {
     while (pos > 0 && motion_class(t, pos - 1) == CLASS_SPACE) {
         pos--;
         if (motion_empty_line_at(t, pos)) return pos;
     }
     if (pos == 0) return 0;
-    int c = motion_class(t, pos - 1);
-    while (pos > 0 && motion_class(t, pos - 1) == c) pos--;
+    int c = motion_class_big(t, pos - 1, big);
+    while (pos > 0 && motion_class_big(t, pos - 1, big) == c) pos--;
     return pos;
 }
 
-size_t motion_word_end(const text *t, size_t pos)
+size_t motion_vi_word_next(const text *t, size_t pos) { return motion_vi_next(t, pos, false); }
+size_t motion_vi_word_prev(const text *t, size_t pos) { return motion_vi_prev(t, pos, false); }
+size_t motion_vi_bigword_next(const text *t, size_t pos) { return motion_vi_next(t, pos, true); }
+size_t motion_vi_bigword_prev(const text *t, size_t pos) { return motion_vi_prev(t, pos, true); }
+
+static size_t motion_end(const text *t, size_t pos, bool big)
 {
     size_t size = text_size(t);
     while (pos < size && motion_class(t, pos) == CLASS_SPACE) pos++;
     if (pos >= size) return size;
-    int c = motion_class(t, pos);
-    while (pos < size && motion_class(t, pos) == c) pos++;
+    int c = motion_class_big(t, pos, big);
+    while (pos < size && motion_class_big(t, pos, big) == c) pos++;
     return pos;
 }
 
-size_t motion_word_last(const text *t, size_t pos)
+size_t motion_word_end(const text *t, size_t pos) { return motion_end(t, pos, false); }
+size_t motion_bigword_end(const text *t, size_t pos) { return motion_end(t, pos, true); }
+
+static size_t motion_last(const text *t, size_t pos, bool big)
 {
     size_t size = text_size(t);
     size_t p = view_next_cluster(t, pos);
     while (p < size && motion_class(t, p) == CLASS_SPACE) p++;
     if (p >= size) return pos;
-    size_t end = motion_word_end(t, p);
+    size_t end = motion_end(t, p, big);
     size_t last = view_prev_cluster(t, end);
     return last > pos ? last : pos;
+}
+
+size_t motion_word_last(const text *t, size_t pos) { return motion_last(t, pos, false); }
+size_t motion_bigword_last(const text *t, size_t pos) { return motion_last(t, pos, true); }
+
+/* vi ge / gE: back over the rest of the word pos is in, then over blanks (stopping on an empty
+ * line) to the last character before them. */
+size_t motion_word_last_prev(const text *t, size_t pos, bool big)
+{
+    if (pos == 0) return 0;
+    int c = motion_class_big(t, pos, big);
+    size_t p = view_prev_cluster(t, pos);
+    if (c != CLASS_SPACE)
+        while (motion_class_big(t, p, big) == c) {
+            if (p == 0) return 0;
+            p = view_prev_cluster(t, p);
+        }
+    while (motion_class(t, p) == CLASS_SPACE && !motion_empty_line_at(t, p)) {
+        if (p == 0) return 0;
+        p = view_prev_cluster(t, p);
+    }
+    return p;
 }
 
 static bool motion_is_blank(int b) { return b == ' ' || b == '\t' || b == '\r'; }

@@ -1,8 +1,14 @@
 /* motion.h: text motions and text units over stored bytes: words, sentences, paragraphs,
- * lines. Pure functions of a text and a position. Depends on text.h and view.h (clusters). */
+ * lines. Pure functions of a text and a position. Depends on text.h, view.h (clusters) and
+ * libutf8proc (word classes).
+ * A word is a run of one class: letters, digits and '_' (other letters of Unicode too);
+ * punctuation and symbols; East Asian wide letters, apart from the rest and split as vim splits
+ * them (ideographs, hiragana, katakana); wide symbols (emoji). Blanks (Unicode spaces too) and
+ * line breaks are no word. A vi WORD ("big word") is a run of anything but blanks. */
 #ifndef BD3ED_MOTION_H
 #define BD3ED_MOTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "text.h"
 
@@ -13,10 +19,18 @@ size_t motion_word_prev(const text *t, size_t pos);
  * motion stops at the start of an empty line it reaches. */
 size_t motion_vi_word_next(const text *t, size_t pos);
 size_t motion_vi_word_prev(const text *t, size_t pos);
+/* vi W and B: as motion_vi_word_next/prev over WORDs (runs of non-blanks). */
+size_t motion_vi_bigword_next(const text *t, size_t pos);
+size_t motion_vi_bigword_prev(const text *t, size_t pos);
 /* End of the word at or after pos (for "delete word after"). */
 size_t motion_word_end(const text *t, size_t pos);
+size_t motion_bigword_end(const text *t, size_t pos); /* the same for a WORD */
 /* Start of the last character of the word after pos (vi e): pos itself when no word follows. */
 size_t motion_word_last(const text *t, size_t pos);
+size_t motion_bigword_last(const text *t, size_t pos); /* vi E: the same for a WORD */
+/* vi ge (big: gE): the start of the last character of the word (WORD) before the one pos is in;
+ * an empty line is a word (vim). 0 when none comes before. */
+size_t motion_word_last_prev(const text *t, size_t pos, bool big);
 /* Start of the next sentence after pos / start of this sentence (or the previous one when pos
  * is at a start). A sentence ends after . ! or ? (and closing quotes or brackets) followed by
  * blank space, or at a paragraph break. */

@@ -75,6 +75,75 @@ static void test_motion_word_end_and_last(void **state)
     assert_int_equal(motion_word_last(t, 13), 14); /* punctuation is a word of its own */
 }
 
+static void test_motion_vi_bigwords_are_runs_of_non_blanks(void **state)
+{
+    (void)state;
+    /*                  0123456789 0 1 2 */
+    text *t = text_of("a.b  c-d\n\ne.f");
+    assert_int_equal(motion_vi_bigword_next(t, 0), 5); /* "a.b" is one WORD (w stops at ".") */
+    assert_int_equal(motion_vi_word_next(t, 0), 1);
+    assert_int_equal(motion_vi_bigword_next(t, 5), 9); /* the empty line is a WORD */
+    assert_int_equal(motion_vi_bigword_next(t, 9), 10);
+    assert_int_equal(motion_vi_bigword_prev(t, 10), 9);
+    assert_int_equal(motion_vi_bigword_prev(t, 9), 5);
+    assert_int_equal(motion_vi_bigword_prev(t, 7), 5); /* inside a WORD: its start */
+    assert_int_equal(motion_bigword_last(t, 0), 2);
+    assert_int_equal(motion_bigword_last(t, 2), 7);   /* already there: the next WORD's last */
+    assert_int_equal(motion_bigword_last(t, 12), 12); /* no WORD after: stays */
+    assert_int_equal(motion_bigword_end(t, 3), 8);    /* from blanks: after the next WORD */
+    /* ge / gE: to the last character of the word before; an empty line is one */
+    assert_int_equal(motion_word_last_prev(t, 10, false), 9);
+    assert_int_equal(motion_word_last_prev(t, 9, false), 7);
+    assert_int_equal(motion_word_last_prev(t, 7, false), 6); /* "-" is a word of its own */
+    assert_int_equal(motion_word_last_prev(t, 7, true), 2);  /* "c-d" is one WORD */
+    assert_int_equal(motion_word_last_prev(t, 5, true), 2);
+    assert_int_equal(motion_word_last_prev(t, 1, false), 0); /* nothing before: the start */
+    assert_int_equal(motion_word_last_prev(t, 0, false), 0);
+    text_free(t);
+}
+
+static void test_motion_word_classes_of_unicode(void **state)
+{
+    (void)state;
+    /* East Asian wide letters are words apart from Latin ones: 日本語 (3 x 3 bytes) then abc */
+    text *t = text_of("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" "abc");
+    assert_int_equal(motion_vi_word_next(t, 0), 9);
+    assert_int_equal(motion_vi_word_next(t, 4), 9); /* from inside a character */
+    assert_int_equal(motion_vi_word_prev(t, 10), 9);
+    assert_int_equal(motion_vi_word_prev(t, 9), 0);
+    assert_int_equal(motion_word_last(t, 0), 6); /* e: on 語 */
+    assert_int_equal(motion_vi_bigword_next(t, 0), 12); /* one WORD: to the end */
+    size_t s, e;
+    motion_word_range(t, 3, &s, &e);
+    assert_int_equal(s, 0);
+    assert_int_equal(e, 9);
+    text_free(t);
+    /* as in vim, ideographs, hiragana and katakana are three classes: 漢字 かな カナ */
+    t = text_of("\xe6\xbc\xa2\xe5\xad\x97\xe3\x81\x8b\xe3\x81\xaa\xe3\x82\xab\xe3\x83\x8a");
+    assert_int_equal(motion_vi_word_next(t, 0), 6);
+    assert_int_equal(motion_vi_word_next(t, 6), 12);
+    assert_int_equal(motion_vi_word_next(t, 12), 18);
+    text_free(t);
+    /* a combining accent stays in its letter's word; an em dash is punctuation; a no-break space
+     * and an ideographic space are blanks: "cafe" U+0301 "—x" NBSP "y" U+3000 "z" */
+    t = text_of("cafe\xcc\x81\xe2\x80\x94x\xc2\xa0y\xe3\x80\x80z");
+    assert_int_equal(motion_vi_word_next(t, 0), 6);   /* the dash */
+    assert_int_equal(motion_vi_word_next(t, 6), 9);   /* x */
+    assert_int_equal(motion_vi_word_next(t, 9), 12);  /* y, over the no-break space */
+    assert_int_equal(motion_vi_word_next(t, 12), 16); /* z, over the ideographic space */
+    assert_int_equal(motion_word_last(t, 0), 3);      /* e: on the accent's base, not in it */
+    text_free(t);
+    /* emoji are a class apart from letters and from ASCII punctuation: ab 😀😀 !! */
+    t = text_of("ab\xf0\x9f\x98\x80\xf0\x9f\x98\x80!!");
+    assert_int_equal(motion_vi_word_next(t, 0), 2);
+    assert_int_equal(motion_vi_word_next(t, 2), 10);
+    text_free(t);
+    /* bytes that are not UTF-8 stay part of a word */
+    t = text_of("a\xff\xfe b");
+    assert_int_equal(motion_vi_word_next(t, 0), 4);
+    text_free(t);
+}
+
 static void test_motion_sentences_end_after_punctuation_and_blank(void **state)
 {
     const text *t = *state;
@@ -167,6 +236,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_motion_paragraphs_break_at_blank_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_motion_units_around_a_position, setup, teardown),
         cmocka_unit_test(test_motion_blank_lines_as_vi_paragraph_motions),
+        cmocka_unit_test(test_motion_vi_bigwords_are_runs_of_non_blanks),
+        cmocka_unit_test(test_motion_word_classes_of_unicode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
