@@ -136,7 +136,17 @@ static const char *const vi_commands[] = {"word-end",
                                           "vi-word-left",
                                           "vi-word-right",
                                           "select-vi-word-left",
-                                          "select-vi-word-right"};
+                                          "select-vi-word-right",
+                                          "vi-bigword-left",
+                                          "vi-bigword-right",
+                                          "bigword-end",
+                                          "word-end-prev",
+                                          "bigword-end-prev",
+                                          "select-vi-bigword-left",
+                                          "select-vi-bigword-right",
+                                          "select-bigword-end",
+                                          "select-word-end-prev",
+                                          "select-bigword-end-prev"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -638,6 +648,12 @@ static void test_keymap_vi_modes_and_keys(void **state)
     /* w and b stop on empty lines as in vim */
     assert_string_equal(match_command(km, &st, "w"), "vi-word-right");
     assert_string_equal(match_command(km, &st, "2 b"), "vi-word-left");
+    /* W B E by WORDs, ge gE back to word ends */
+    assert_string_equal(match_command(km, &st, "W"), "vi-bigword-right");
+    assert_string_equal(match_command(km, &st, "B"), "vi-bigword-left");
+    assert_string_equal(match_command(km, &st, "E"), "bigword-end");
+    assert_string_equal(match_command(km, &st, "2 g e"), "word-end-prev");
+    assert_string_equal(match_command(km, &st, "g E"), "bigword-end-prev");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -647,6 +663,8 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "w"), "select-vi-word-right");
     assert_string_equal(match_command(km, &st, "b"), "select-vi-word-left");
     assert_string_equal(match_command(km, &st, "e"), "select-word-end");
+    assert_string_equal(match_command(km, &st, "W"), "select-vi-bigword-right");
+    assert_string_equal(match_command(km, &st, "g e"), "select-word-end-prev");
     assert_string_equal(match_command(km, &st, "}"), "select-blank-line-next");
     assert_string_equal(match_command(km, &st, "+"), "select-line-next-nonblank");
     assert_string_equal(match_command(km, &st, "-"), "select-line-prev-nonblank");
