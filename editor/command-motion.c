@@ -134,7 +134,21 @@ static view_opts mv_opts(editor *ed)
     return o;
 }
 
+/* Home and End take the whole line, however many screen rows it wraps to: what is typed or
+ * continued after End follows the line's last character. row-start and row-end stop at the
+ * screen row's edge first and go on to the line's when pressed there. */
 static size_t mv_line_start(editor *ed, buffer *b)
+{
+    (void)ed;
+    return view_line_start(b->text, b->cursor);
+}
+static size_t mv_line_end(editor *ed, buffer *b)
+{
+    (void)ed;
+    return view_line_end(b->text, b->cursor);
+}
+
+static size_t mv_row_start(editor *ed, buffer *b)
 {
     view_opts o = mv_opts(ed);
     size_t rs = view_row_start(b->text, b->cursor, &o);
@@ -142,7 +156,7 @@ static size_t mv_line_start(editor *ed, buffer *b)
     return rs == b->cursor ? view_line_start(b->text, b->cursor) : rs;
 }
 
-static size_t mv_line_end(editor *ed, buffer *b)
+static size_t mv_row_end(editor *ed, buffer *b)
 {
     view_opts o = mv_opts(ed);
     view_row *row = editor_scratch_row(ed, o.width);
@@ -307,6 +321,8 @@ MOTION(paragraph_prev, mv_paragraph_prev)
 MOTION(paragraph_next, mv_paragraph_next)
 MOTION(line_start, mv_line_start)
 MOTION(line_end, mv_line_end)
+MOTION(row_start, mv_row_start)
+MOTION(row_end, mv_row_end)
 MOTION(page_up, mv_page_up)
 MOTION(page_down, mv_page_down)
 MOTION(buffer_start, mv_buffer_start)
@@ -464,6 +480,8 @@ const command command_motion_table[] = {
      0},
     {"line-start", "Move to the start of the line", cmd_line_start, 0, 0},
     {"line-end", "Move to the end of the line", cmd_line_end, 0, 0},
+    {"row-start", "Move to the start of the screen row; there, of the line", cmd_row_start, 0, 0},
+    {"row-end", "Move to the end of the screen row; there, of the line", cmd_row_end, 0, 0},
     {"page-up", "Move one screen up", cmd_page_up, G, 0},
     {"page-down", "Move one screen down", cmd_page_down, G, 0},
     {"buffer-start", "Move to the start of the file", cmd_buffer_start, 0, 0},
@@ -510,6 +528,10 @@ const command command_motion_table[] = {
      cmd_select_line_prev_nonblank, 0, 0},
     {"select-line-start", "Extend the selection to the line start", cmd_select_line_start, 0, 0},
     {"select-line-end", "Extend the selection to the line end", cmd_select_line_end, 0, 0},
+    {"select-row-start", "Extend the selection to the screen row start; there, the line start",
+     cmd_select_row_start, 0, 0},
+    {"select-row-end", "Extend the selection to the screen row end; there, the line end", cmd_select_row_end,
+     0, 0},
     {"select-page-up", "Extend the selection one screen up", cmd_select_page_up, G, 0},
     {"select-page-down", "Extend the selection one screen down", cmd_select_page_down, G, 0},
     {"select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0, 0},

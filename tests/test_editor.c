@@ -257,6 +257,46 @@ static void test_editor_key_at_end_of_long_line_costs_the_screen(void **state)
     }
 }
 
+/* With soft wrap, End goes to the end of the line, not of its screen row, and Home to the line's
+ * start: what is typed (or continued) after End lands after the line's last character. */
+static void test_editor_home_end_take_the_whole_wrapped_line(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("default");
+    assert_true(editor_open_text(ed, text_new(), "wrapped"));
+    const char *line = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+    type(ed, line);
+    type(ed, "\nnext");
+    buffer *b = editor_buffer(ed);
+    assert_true(draw_frame(ed));
+    keys(ed, "C-Home");
+    keys(ed, "End");
+    assert_int_equal(b->cursor, strlen(line));
+    keys(ed, "End"); /* again: stays */
+    assert_int_equal(b->cursor, strlen(line));
+    type(ed, "!");
+    char *s = buf_contents(ed);
+    assert_int_equal(strncmp(s + strlen(line), "!\nnext", 7), 0);
+    free(s);
+    keys(ed, "Home"); /* from the line's last screen row */
+    assert_int_equal(b->cursor, 0);
+    keys(ed, "Down End"); /* the line's second row: End still goes to the line's end */
+    assert_int_equal(b->cursor, strlen(line) + 1);
+    keys(ed, "C-Home Right Right Right S-End");
+    assert_int_equal(b->anchor, 3);
+    assert_int_equal(b->cursor, strlen(line) + 1);
+    /* row-end stops at the first screen row's edge, and goes on to the line's end from there */
+    keys(ed, "C-Home");
+    assert_true(command_run(ed, "row-end", 0));
+    size_t row_end = b->cursor;
+    assert_true(row_end > 0 && row_end < strlen(line));
+    assert_true(command_run(ed, "row-end", 0));
+    assert_int_equal(b->cursor, strlen(line) + 1);
+    assert_true(command_run(ed, "row-start", 0));
+    assert_true(b->cursor > row_end);
+    editor_free(ed);
+}
+
 static void test_editor_quit_asks_when_modified(void **state)
 {
     (void)state;
@@ -671,6 +711,7 @@ int main(void)
                                         tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_editor_key_at_end_of_long_line_costs_the_screen, tmpdir_setup,
                                         tmpdir_teardown),
+        cmocka_unit_test(test_editor_home_end_take_the_whole_wrapped_line),
         cmocka_unit_test(test_editor_mouse_click_and_drag_select),
         cmocka_unit_test(test_editor_wheel_and_page_keep_cursor_visible),
         cmocka_unit_test(test_editor_model_commands_reach_the_hook),
