@@ -27,7 +27,7 @@ static void cmd_mark_set(editor *ed, int c, int arg)
     editor_message(ed, EDITOR_MSG_INFO, "Mark set");
 }
 
-static bool editable(editor *ed)
+bool command_editable(editor *ed)
 {
     buffer *b = cur(ed);
     if (!b) return false;
@@ -50,7 +50,7 @@ static bool delete_selection(editor *ed)
     return true;
 }
 
-static void delete_range(editor *ed, size_t s, size_t e)
+void command_delete_range(editor *ed, size_t s, size_t e)
 {
     buffer *b = cur(ed);
     if (e > s) buffer_delete(b, s, e - s);
@@ -61,24 +61,24 @@ static void delete_range(editor *ed, size_t s, size_t e)
 static void cmd_insert_newline(editor *ed, int c, int arg)
 {
     (void)c;
-    if (editable(ed)) editor_replace_selection(ed, "\n", 1);
+    if (command_editable(ed)) editor_replace_selection(ed, "\n", 1);
 }
 static void cmd_insert_tab(editor *ed, int c, int arg)
 {
     (void)c;
-    if (editable(ed)) editor_replace_selection(ed, "\t", 1);
+    if (command_editable(ed)) editor_replace_selection(ed, "\t", 1);
 }
 
 /* Deletes the selection, or else the bytes between the cursor and where step goes from it. */
 static void delete_step(editor *ed, size_t (*step)(const text *, size_t))
 {
-    if (!editable(ed) || delete_selection(ed)) return;
+    if (!command_editable(ed) || delete_selection(ed)) return;
     buffer *b = cur(ed);
     size_t p = step(b->text, b->cursor);
     if (p < b->cursor)
-        delete_range(ed, p, b->cursor);
+        command_delete_range(ed, p, b->cursor);
     else
-        delete_range(ed, b->cursor, p);
+        command_delete_range(ed, b->cursor, p);
 }
 
 static void cmd_delete_char_before(editor *ed, int c, int arg)
@@ -91,66 +91,6 @@ static void cmd_delete_char_after(editor *ed, int c, int arg)
     (void)c;
     delete_step(ed, view_next_cluster);
 }
-/* True when only blanks (space, tab) lie in [from, to). */
-static bool only_blanks(const text *t, size_t from, size_t to)
-{
-    for (; from < to; from++) {
-        int c = text_byte_at(t, from);
-        if (c != ' ' && c != '\t') return false;
-    }
-    return true;
-}
-
-/* vim's rule for a delete by characters over more than one line: when only blanks lie before
- * its start on the first line and after its end on the last one, it takes the whole lines
- * (with the last one's line break; a last line without one stays by characters). */
-static void lines_if_whole(const text *t, size_t *s, size_t *e)
-{
-    size_t ls = view_line_start(t, *s), le = view_line_end(t, *e);
-    if (ls == view_line_start(t, *e) || le >= text_size(t)) return;
-    if (!only_blanks(t, ls, *s) || !only_blanks(t, *e, le)) return;
-    *s = ls;
-    *e = view_next_cluster(t, le); /* past the line break (CRLF as one) */
-}
-
-/* Cuts the selection, or else the span between the cursor and where reach takes it with count
- * steps (one without a count) forward or back, into the register; with vim_lines a span over
- * whole lines takes them as lines (lines_if_whole). An empty span cuts nothing. */
-typedef size_t (*reach_fn)(const text *t, size_t from, int n, bool before);
-static void cut_reach(editor *ed, int count, bool before, reach_fn reach, bool vim_lines)
-{
-    if (!editable(ed)) return;
-    buffer *b = cur(ed);
-    size_t s, e;
-    if (!buffer_selection(b, &s, &e)) {
-        size_t p = reach(b->text, b->cursor, count > 0 ? count : 1, before);
-        s = before ? p : b->cursor;
-        e = before ? b->cursor : p;
-        if (e <= s) return;
-        if (vim_lines) lines_if_whole(b->text, &s, &e);
-    }
-    editor_copy_range(ed, s, e);
-    delete_range(ed, s, e);
-}
-
-/* vi x and X: n characters after / before p, never over a line break (on an empty line, or X
- * at the line start, none: nothing is cut and the register stays). */
-static size_t chars_reach(const text *t, size_t p, int n, bool before)
-{
-    size_t stop = before ? view_line_start(t, p) : view_line_end(t, p);
-    for (int i = 0; i < n && p != stop; i++) p = before ? view_prev_cluster(t, p) : view_next_cluster(t, p);
-    return p;
-}
-
-static void cmd_cut_char_after(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, false, chars_reach, false);
-}
-static void cmd_cut_char_before(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, true, chars_reach, false);
-}
-
 static void cmd_delete_word_before(editor *ed, int c, int arg)
 {
     (void)c;
@@ -162,39 +102,15 @@ static void cmd_delete_word_after(editor *ed, int c, int arg)
     delete_step(ed, motion_word_end);
 }
 
-/* vi d,w: n words (an empty line is one, as in vim) and the blanks after each, up to the next
- * word; when the last of them ends its line, only to the end of that line (the next line is not
- * joined: vim). vi d,b: n words before. */
-static size_t words_reach(const text *t, size_t p, int n, bool before)
-{
-    for (int i = 0; i < n; i++) {
-        size_t q = before ? motion_vi_word_prev(t, p) : motion_vi_word_next(t, p);
-        size_t line_end = view_line_end(t, p);
-        if (!before && i == n - 1 && p < line_end && q > line_end) q = line_end;
-        if (q == p) break;
-        p = q;
-    }
-    return p;
-}
-
-static void cmd_delete_word(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, false, words_reach, true);
-}
-static void cmd_cut_word_before(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, true, words_reach, true);
-}
-
 static void cmd_delete_line(editor *ed, int c, int arg)
 {
     (void)c;
-    if (!editable(ed)) return;
+    if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
     motion_line_range(b->text, b->cursor, &s, &e);
     editor_copy_range(ed, s, e);
-    delete_range(ed, s, e);
+    command_delete_range(ed, s, e);
 }
 
 /* Cuts from the cursor to the end of its line into the register; at the end of a line, the
@@ -202,44 +118,28 @@ static void cmd_delete_line(editor *ed, int c, int arg)
 static void cmd_delete_line_end(editor *ed, int c, int arg)
 {
     (void)c;
-    if (!editable(ed) || delete_selection(ed)) return;
+    if (!command_editable(ed) || delete_selection(ed)) return;
     buffer *b = cur(ed);
     size_t e = view_line_end(b->text, b->cursor);
     if (e == b->cursor) e = view_next_cluster(b->text, b->cursor);
     if (e == b->cursor) return;
     editor_copy_range(ed, b->cursor, e);
-    delete_range(ed, b->cursor, e);
+    command_delete_range(ed, b->cursor, e);
 }
 
-/* vi c,w and C: cuts the rest of the word (or of the line) and enters insert mode. */
+/* vi C: cuts the rest of the line and enters insert mode. */
 static void change_to(editor *ed, size_t (*end_of)(const text *, size_t))
 {
-    if (!editable(ed)) return;
+    if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     if (!delete_selection(ed)) {
         size_t e = end_of(b->text, b->cursor);
         if (e > b->cursor) editor_copy_range(ed, b->cursor, e);
-        delete_range(ed, b->cursor, e);
+        command_delete_range(ed, b->cursor, e);
     }
     editor_set_mode(ed, "insert");
 }
 
-/* End of vi c,w from pos: in a word, its end (as c,e); on blanks, the end of the blanks up to
- * the next word or the line end (vim acts as d,w there). */
-static size_t change_word_end(const text *t, size_t pos)
-{
-    int c = text_byte_at(t, pos);
-    if (c != ' ' && c != '\t') return motion_word_end(t, pos);
-    size_t line_end = view_line_end(t, pos);
-    while (pos < line_end && ((c = text_byte_at(t, pos)) == ' ' || c == '\t')) pos++;
-    return pos;
-}
-
-static void cmd_change_word(editor *ed, int c, int arg)
-{
-    (void)c;
-    change_to(ed, change_word_end);
-}
 static void cmd_change_line_end(editor *ed, int c, int arg)
 {
     (void)c;
@@ -250,7 +150,7 @@ static void cmd_change_line_end(editor *ed, int c, int arg)
 static void cmd_change_selection(editor *ed, int c, int arg)
 {
     (void)c;
-    if (!editable(ed)) return;
+    if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
     if (buffer_selection(b, &s, &e)) {
@@ -258,7 +158,7 @@ static void cmd_change_selection(editor *ed, int c, int arg)
         /* whole lines: their last line break stays, an empty line to type on */
         if (b->linewise && e > s && text_byte_at(b->text, e - 1) == '\n')
             e -= e - 1 > s && text_byte_at(b->text, e - 2) == '\r' ? 2 : 1;
-        delete_range(ed, s, e);
+        command_delete_range(ed, s, e);
     }
     editor_set_mode(ed, "insert");
 }
@@ -280,12 +180,12 @@ static void cmd_copy(editor *ed, int c, int arg)
 static void cmd_cut(editor *ed, int c, int arg)
 {
     (void)c;
-    if (!editable(ed)) return;
+    if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
     if (!buffer_selection(b, &s, &e)) motion_line_range(b->text, b->cursor, &s, &e);
     editor_copy_range(ed, s, e);
-    delete_range(ed, s, e);
+    command_delete_range(ed, s, e);
 }
 
 /* vi visual p over [s, e): the register (count times) replaces the selection, whose text goes to
@@ -324,7 +224,7 @@ static void paste_over_selection(editor *ed, size_t s, size_t e, int count)
 /* Pastes the register count times (at least once) over the selection or at the cursor. */
 static void cmd_paste(editor *ed, int count, int arg)
 {
-    if (!editable(ed)) return;
+    if (!command_editable(ed)) return;
     if (!ed->reg_len) {
         editor_message(ed, EDITOR_MSG_INFO, "Nothing to paste");
         return;
@@ -344,7 +244,7 @@ static void cmd_paste(editor *ed, int count, int arg)
  * last character. */
 static void cmd_paste_before(editor *ed, int count, int arg)
 {
-    if (!editable(ed)) return;
+    if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
     if (buffer_selection(b, &s, &e) || !ed->reg_len) {
@@ -367,7 +267,7 @@ static void cmd_paste_before(editor *ed, int count, int arg)
 static void cmd_paste_after(editor *ed, int c, int arg)
 {
     (void)c;
-    if (!editable(ed)) return;
+    if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
     if (buffer_selection(b, &s, &e) || !ed->reg_len) {
@@ -510,7 +410,7 @@ static void cmd_find_prev(editor *ed, int c, int arg)
 static void cmd_replace(editor *ed, int c, int arg)
 {
     (void)c;
-    if (editable(ed)) editor_replace_start(ed);
+    if (command_editable(ed)) editor_replace_start(ed);
 }
 
 /* ---- misc ---- */
@@ -634,7 +534,7 @@ static void cmd_mode_open_below(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
-    if (!b || !editable(ed) || !editor_set_mode(ed, "insert")) return;
+    if (!b || !command_editable(ed) || !editor_set_mode(ed, "insert")) return;
     b->anchor = TEXT_POS_NONE;
     b->cursor = view_line_end(b->text, b->cursor);
     editor_replace_selection(ed, "\n", 1);
@@ -644,7 +544,7 @@ static void cmd_mode_open_above(editor *ed, int c, int arg)
 {
     (void)c;
     buffer *b = cur(ed);
-    if (!b || !editable(ed) || !editor_set_mode(ed, "insert")) return;
+    if (!b || !command_editable(ed) || !editor_set_mode(ed, "insert")) return;
     b->anchor = TEXT_POS_NONE;
     size_t ls = view_line_start(b->text, b->cursor);
     b->cursor = ls;
@@ -706,18 +606,10 @@ static const command commands[] = {
      cmd_delete_char_before, R, 0},
     {"delete-char-after", "Delete the character at the cursor (or the selection)", cmd_delete_char_after, R,
      0},
-    {"cut-char-after", "Cut the character at the cursor (a count: more, to the line end) into the register",
-     cmd_cut_char_after, 0, 0},
-    {"cut-char-before",
-     "Cut the character before the cursor (a count: more, to the line start) into the register",
-     cmd_cut_char_before, 0, 0},
     {"delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0},
     {"delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0},
-    {"delete-word", "Cut the word and the blanks after it into the register (vi d,w)", cmd_delete_word, 0, 0},
-    {"cut-word-before", "Cut to the start of the word into the register (vi d,b)", cmd_cut_word_before, 0, 0},
     {"delete-line", "Cut the line into the register", cmd_delete_line, R, 0},
     {"delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0},
-    {"mode-change-word", "Cut to the end of the word and insert (vi c,w)", cmd_change_word, 0, 0},
     {"mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0, 0},
     {"mode-change-selection", "Cut the selection and insert (vi visual c)", cmd_change_selection, 0, 0},
     {"cut", "Cut the selection (or the line) into the register", cmd_cut, 0, 0},
@@ -783,13 +675,15 @@ static const command commands[] = {
 
 static const int commands_n = (int)(sizeof commands / sizeof commands[0]);
 
-int command_count(void) { return command_motion_count + commands_n; }
+int command_count(void) { return command_motion_count + command_vi_count + commands_n; }
 
-/* The motion and selection commands come first, then this file's. */
+/* The motion and selection commands come first, then the vi operators, then this file's. */
 const command *command_at(int i)
 {
     if (i < 0 || i >= command_count()) return NULL;
-    return i < command_motion_count ? &command_motion_table[i] : &commands[i - command_motion_count];
+    if (i < command_motion_count) return &command_motion_table[i];
+    i -= command_motion_count;
+    return i < command_vi_count ? &command_vi_table[i] : &commands[i - command_vi_count];
 }
 
 const command *command_find(const char *name)

@@ -4,6 +4,7 @@
 #define BD3ED_COMMAND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "editor.h"
 
 /* A command's handler: count as typed (0 = none; COMMAND_REPEAT: 0, the handler runs count
@@ -28,6 +29,14 @@ typedef struct command {
 /* The motion and selection commands (command-motion.c); command_at lists them first. */
 extern const command command_motion_table[];
 extern const int command_motion_count; /* entries of command_motion_table */
+/* The vi operators (command-vi.c); command_at lists them next. */
+extern const command command_vi_table[];
+extern const int command_vi_count; /* entries of command_vi_table */
+
+/* For the command files: true when the current buffer may be edited (else a message says it
+ * is read-only); deleting [s, e) leaves the cursor at s and no selection. */
+bool command_editable(editor *ed);
+void command_delete_range(editor *ed, size_t s, size_t e);
 
 const command *command_find(const char *name); /* NULL when unknown */
 int command_count(void);

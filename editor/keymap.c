@@ -430,7 +430,26 @@ void keymap_state_reset(keymap_state *state)
 {
     state->n_keys = 0;
     state->count = 0;
+    state->inner = 0;
     state->matched = false;
+}
+
+/* True when a binding of the mode starts with the pending keys followed by key. */
+static bool keymap_continues(const keymap *km, const keymap_state *state, key_code key)
+{
+    for (int i = 0; i < km->n_bindings; i++) {
+        const keymap_binding *b = &km->bindings[i];
+        if (b->mode != state->mode || b->n_keys <= state->n_keys || b->keys[state->n_keys] != key) continue;
+        if (memcmp(b->keys, state->keys, (size_t)state->n_keys * sizeof(key_code)) == 0) return true;
+    }
+    return false;
+}
+
+/* Adds a digit to a count, no further than KEYMAP_MAX_COUNT. */
+static unsigned keymap_count_digit(unsigned count, key_code key)
+{
+    unsigned c = count * 10 + (unsigned)(key - '0');
+    return c > KEYMAP_MAX_COUNT ? KEYMAP_MAX_COUNT : c;
 }
 
 keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key, const keymap_binding **out)
@@ -443,8 +462,12 @@ keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key, c
     }
     const keymap_mode *m = &km->modes[state->mode];
     if (m->count && state->n_keys == 0 && key >= '0' && key <= '9' && (key != '0' || state->count > 0)) {
-        unsigned c = state->count * 10 + (key - '0');
-        state->count = c > KEYMAP_MAX_COUNT ? KEYMAP_MAX_COUNT : c;
+        state->count = keymap_count_digit(state->count, key);
+        return KEYMAP_PREFIX;
+    }
+    if (m->count && state->n_keys > 0 && key >= '0' && key <= '9' &&
+        (state->inner > 0 || (key != '0' && !keymap_continues(km, state, key)))) {
+        state->inner = keymap_count_digit(state->inner, key);
         return KEYMAP_PREFIX;
     }
     if (state->n_keys == KEYMAP_MAX_SEQ) {
@@ -459,6 +482,11 @@ keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key, c
         if (memcmp(b->keys, state->keys, (size_t)state->n_keys * sizeof(key_code)) != 0) continue;
         if (b->n_keys == state->n_keys) {
             if (out) *out = b;
+            if (state->inner) {
+                unsigned long long c = (unsigned long long)(state->count ? state->count : 1) * state->inner;
+                state->count = c > KEYMAP_MAX_COUNT ? KEYMAP_MAX_COUNT : (unsigned)c;
+                state->inner = 0;
+            }
             state->n_keys = 0;
             state->matched = true;
             return KEYMAP_MATCH;
@@ -503,6 +531,8 @@ char *keymap_state_describe(const keymap_state *state, char *buf, size_t size)
         if (n < 0 || (size_t)n >= size - used) return buf;
         used += (size_t)n;
         keymap_format_keys(state->keys, state->n_keys, buf + used, size - used);
+        used = strlen(buf);
+        if (state->inner) snprintf(buf + used, size - used, " %u", state->inner);
     }
     return buf;
 }

@@ -92,6 +92,7 @@ typedef struct keymap_state {
     key_code keys[KEYMAP_MAX_SEQ]; /* keys of the pending sequence */
     int n_keys;                    /* pending keys, 0 when idle */
     unsigned count;                /* count typed so far / of the last match; 0 = none */
+    unsigned inner;                /* count typed after the first key (vi d3w); 0 = none */
     bool matched;                  /* count belongs to the last MATCH (cleared on next feed) */
 } keymap_state;
 
@@ -100,9 +101,12 @@ void keymap_state_init(const keymap *km, keymap_state *state);
 /* Clears the pending keys and count (e.g. on Esc or a mode change); keeps the mode. */
 void keymap_state_reset(keymap_state *state);
 /* Feeds one key. After MATCH, INSERT or NONE the pending keys are cleared (the count survives
- * MATCH so the caller can read it; the next feed starts fresh). */
+ * MATCH so the caller can read it; the next feed starts fresh). In a count mode, a digit
+ * after the first key of a sequence that no binding continues with it starts a count there too
+ * (vi d3w; later digits go on with it), which multiplies the leading one (2d3w: 6) at the MATCH. */
 keymap_result keymap_feed(const keymap *km, keymap_state *state, key_code key, const keymap_binding **out);
-/* Writes the pending count and keys ("3 C-x") into buf, for the status line; "" when idle. */
+/* Writes the pending count, keys and count after them ("3 C-x", "2 d 3") into buf, for the
+ * status line; "" when idle. */
 char *keymap_state_describe(const keymap_state *state, char *buf, size_t size);
 
 /* ---- enumeration (help screen) ---- */

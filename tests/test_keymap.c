@@ -146,7 +146,22 @@ static const char *const vi_commands[] = {"word-end",
                                           "select-vi-bigword-right",
                                           "select-bigword-end",
                                           "select-word-end-prev",
-                                          "select-bigword-end-prev"};
+                                          "select-bigword-end-prev",
+                                          "delete-bigword",
+                                          "cut-bigword-before",
+                                          "cut-word-end",
+                                          "cut-bigword-end",
+                                          "copy-word",
+                                          "copy-bigword",
+                                          "copy-word-before",
+                                          "copy-bigword-before",
+                                          "copy-word-end",
+                                          "copy-bigword-end",
+                                          "mode-change-bigword",
+                                          "mode-change-word-end",
+                                          "mode-change-bigword-end",
+                                          "mode-change-word-before",
+                                          "mode-change-bigword-before"};
 
 static bool known_command(const char *name, void *ctx)
 {
@@ -321,6 +336,41 @@ static void test_keymap_count_prefix_in_count_modes(void **state)
     keymap_free(km);
 }
 
+/* vi d3w: digits after the first key of a sequence are a count that multiplies the leading one;
+ * a digit that a binding continues the sequence with stays a key, and 0 starts no count. */
+static void test_keymap_count_inside_a_sequence(void **state)
+{
+    (void)state;
+    keymap *km = load_ok("mode normal count\nnormal d,w delete-word dw\nnormal d,d delete-line dd\n"
+                         "normal g,1 buffer-start g1\nnormal d,0 line-start d0\n");
+    keymap_state st;
+    keymap_state_init(km, &st);
+    const keymap_binding *b;
+    assert_int_equal(keymap_feed(km, &st, K("2"), &b), KEYMAP_PREFIX);
+    assert_int_equal(keymap_feed(km, &st, K("d"), &b), KEYMAP_PREFIX);
+    assert_int_equal(keymap_feed(km, &st, K("1"), &b), KEYMAP_PREFIX);
+    assert_int_equal(keymap_feed(km, &st, K("5"), &b), KEYMAP_PREFIX);
+    char desc[64];
+    assert_string_equal(keymap_state_describe(&st, desc, sizeof desc), "2 d 15");
+    assert_int_equal(keymap_feed(km, &st, K("w"), &b), KEYMAP_MATCH);
+    assert_string_equal(b->command, "delete-word");
+    assert_int_equal(st.count, 30);
+    assert_string_equal(match_command(km, &st, "d 3 d"), "delete-line");
+    assert_int_equal(st.count, 3);
+    assert_string_equal(match_command(km, &st, "d 0"), "line-start"); /* 0 first: a key */
+    assert_int_equal(st.count, 0);
+    assert_string_equal(match_command(km, &st, "d 1 0 w"), "delete-word"); /* 0 after a digit */
+    assert_int_equal(st.count, 10);
+    assert_string_equal(match_command(km, &st, "g 1"), "buffer-start"); /* a bound digit */
+    assert_int_equal(st.count, 0);
+    assert_string_equal(match_command(km, &st, "d 2 x"), "(none)"); /* no d,x: all dropped */
+    assert_int_equal(st.count, 0);
+    assert_int_equal(st.inner, 0);
+    assert_string_equal(match_command(km, &st, "9 9 9 d 9 9 9 w"), "delete-word");
+    assert_int_equal(st.count, KEYMAP_MAX_COUNT);
+    keymap_free(km);
+}
+
 static void test_keymap_digits_are_keys_without_count(void **state)
 {
     (void)state;
@@ -329,6 +379,10 @@ static void test_keymap_digits_are_keys_without_count(void **state)
     keymap_state_init(km, &st);
     const keymap_binding *b;
     assert_int_equal(keymap_feed(km, &st, K("3"), &b), KEYMAP_INSERT);
+    keymap_free(km);
+    km = load_ok("mode normal\nnormal d,w delete-word dw\n"); /* no count mode: no count inside */
+    keymap_state_init(km, &st);
+    assert_string_equal(match_command(km, &st, "d 3 w"), "(none)");
     keymap_free(km);
 }
 
@@ -654,6 +708,13 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "E"), "bigword-end");
     assert_string_equal(match_command(km, &st, "2 g e"), "word-end-prev");
     assert_string_equal(match_command(km, &st, "g E"), "bigword-end-prev");
+    /* d, y and c over words and WORDs */
+    assert_string_equal(match_command(km, &st, "d e"), "cut-word-end");
+    assert_string_equal(match_command(km, &st, "d W"), "delete-bigword");
+    assert_string_equal(match_command(km, &st, "y w"), "copy-word");
+    assert_string_equal(match_command(km, &st, "y y"), "copy");
+    assert_string_equal(match_command(km, &st, "c e"), "mode-change-word-end");
+    assert_string_equal(match_command(km, &st, "c W"), "mode-change-bigword");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -838,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_keymap_self_insert_only_in_self_insert_modes),
         cmocka_unit_test(test_keymap_inclusive_mode_option),
         cmocka_unit_test(test_keymap_count_prefix_in_count_modes),
+        cmocka_unit_test(test_keymap_count_inside_a_sequence),
         cmocka_unit_test(test_keymap_digits_are_keys_without_count),
         cmocka_unit_test(test_keymap_later_binding_overrides),
         cmocka_unit_test(test_keymap_prefix_binding_replaces_shadowed_key),
