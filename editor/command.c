@@ -102,13 +102,22 @@ static void cmd_delete_word_after(editor *ed, int c, int arg)
     delete_step(ed, motion_word_end);
 }
 
-static void cmd_delete_line(editor *ed, int c, int arg)
+/* The line at pos and the count - 1 after it (fewer where the text ends first: vim's 3dd on the
+ * last line but one takes two), line breaks included, as [*s, *e). */
+static void lines_span(const text *t, size_t pos, int count, size_t *s, size_t *e)
 {
-    (void)c;
+    size_t ls;
+    motion_line_range(t, pos, s, e);
+    for (int i = 1; i < count && *e < text_size(t); i++) motion_line_range(t, *e, &ls, e);
+}
+
+/* Cuts the line (a count: that many lines, as one cut, vi 3dd) into the register. */
+static void cmd_delete_line(editor *ed, int count, int arg)
+{
     if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     size_t s, e;
-    motion_line_range(b->text, b->cursor, &s, &e);
+    lines_span(b->text, b->cursor, count, &s, &e);
     editor_copy_range(ed, s, e);
     command_delete_range(ed, s, e);
 }
@@ -163,14 +172,14 @@ static void cmd_change_selection(editor *ed, int c, int arg)
     editor_set_mode(ed, "insert");
 }
 
-static void cmd_copy(editor *ed, int c, int arg)
+/* Copies the selection, or else the line (a count: that many lines, vi 3yy). */
+static void cmd_copy(editor *ed, int count, int arg)
 {
-    (void)c;
     buffer *b = cur(ed);
     if (!b) return;
     size_t s, e;
     bool sel = buffer_selection(b, &s, &e);
-    if (!sel) motion_line_range(b->text, b->cursor, &s, &e);
+    if (!sel) lines_span(b->text, b->cursor, count, &s, &e);
     editor_copy_range(ed, s, e);
     if (sel && b->inclusive) b->cursor = s; /* vi visual y: the cursor goes to the start */
     b->anchor = TEXT_POS_NONE;
@@ -608,12 +617,13 @@ static const command commands[] = {
      0},
     {"delete-word-before", "Delete to the start of the word", cmd_delete_word_before, R, 0},
     {"delete-word-after", "Delete to the end of the word", cmd_delete_word_after, R, 0},
-    {"delete-line", "Cut the line into the register", cmd_delete_line, R, 0},
+    {"delete-line", "Cut the line (a count: that many lines) into the register", cmd_delete_line, 0, 0},
     {"delete-line-end", "Cut to the end of the line (at its end, the line break)", cmd_delete_line_end, R, 0},
     {"mode-change-line-end", "Cut to the end of the line and insert (vi C)", cmd_change_line_end, 0, 0},
     {"mode-change-selection", "Cut the selection and insert (vi visual c)", cmd_change_selection, 0, 0},
     {"cut", "Cut the selection (or the line) into the register", cmd_cut, 0, 0},
-    {"copy", "Copy the selection (or the line) into the register and clipboard", cmd_copy, 0, 0},
+    {"copy", "Copy the selection (or the line; a count: lines) into the register and clipboard", cmd_copy, 0,
+     0},
     {"paste", "Paste the register (a count: that many times)", cmd_paste, 0, 0},
     {"mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0, 0},
     {"paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0},
