@@ -248,6 +248,17 @@ static void run_motion(editor *ed, motion_fn fn, bool select)
     b->cursor = fn(ed, b);
 }
 
+void command_move_to(editor *ed, size_t pos, bool select)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    if (b->anchor == TEXT_POS_NONE) b->mark = false;
+    if (b->mark) select = true;
+    if (select && b->anchor == TEXT_POS_NONE) b->anchor = b->cursor;
+    if (!select) b->anchor = TEXT_POS_NONE;
+    b->cursor = pos;
+}
+
 #define MOTION(NAME, FN)                                                                                     \
     static void cmd_##NAME(editor *ed, int count, int arg)                                                   \
     {                                                                                                        \

@@ -1,10 +1,15 @@
 /* command-vi.c: the vi operators and their table: x and X, and d, y and c over words (w W b B
- * e E) with counts, by vim's rules (d,w not joining lines, whole lines, c,w as c,e).
+ * e E) with counts, by vim's rules (d,w not joining lines, whole lines, c,w as c,e); the
+ * commands that take the next key as a character: f t F T (with ; and , and as operators'
+ * spans) and r.
  * Depends on editor-core.h, motion.h, view.h; no curses, no model. */
 #include "command.h"
 #include "editor-core.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include "motion.h"
+#include "utf8.h"
 #include "view.h"
 
 static buffer *cur(editor *ed) { return editor_buffer(ed); }
@@ -40,6 +45,7 @@ typedef enum vi_op { VI_CUT, VI_COPY, VI_CHANGE } vi_op;
  * one changes nothing there (a change still enters insert mode). A copy leaves the cursor at
  * the span's start when that is before it (vim's yb). */
 typedef size_t (*reach_fn)(const text *t, size_t from, int n, bool before);
+static void op_span(editor *ed, size_t s, size_t e, vi_op op);
 static void op_reach(editor *ed, int count, bool before, reach_fn reach, bool vim_lines, vi_op op)
 {
     buffer *b = cur(ed);
@@ -51,6 +57,13 @@ static void op_reach(editor *ed, int count, bool before, reach_fn reach, bool vi
         e = before ? b->cursor : p;
         if (vim_lines && e > s) lines_if_whole(b->text, &s, &e);
     }
+    op_span(ed, s, e, op);
+}
+
+/* The operator over [s, e) (see op_reach). */
+static void op_span(editor *ed, size_t s, size_t e, vi_op op)
+{
+    buffer *b = cur(ed);
     if (e > s) editor_copy_range(ed, s, e);
     if (op == VI_COPY) {
         if (s < b->cursor) b->cursor = s;
@@ -233,7 +246,135 @@ static void cmd_change_bigword_before(editor *ed, int count, int arg)
     op_reach(ed, count, true, bigwords_reach, false, VI_CHANGE);
 }
 
+/* ---- f, t, F, T, ; and , (with d, y, c), r: the next key is their character ---- */
+
+/* A character command's arg: what it looks for (FIND_KIND bits), whether it extends the
+ * selection or repeats the last search (; and , reversed), and the operator (FIND_OP_SHIFT up:
+ * 0 none, else 1 + vi_op). */
+enum { FIND_F = 1, FIND_T, FIND_BACK_F, FIND_BACK_T };
+enum { FIND_KIND = 7, FIND_SELECT = 1 << 3, FIND_AGAIN = 1 << 4, FIND_REVERSE = 1 << 5, FIND_OP_SHIFT = 6 };
+
+/* Waits for the next key as the character of the command of the table with this fn and arg. */
+static void wait_char(editor *ed, command_fn fn, int arg, int count);
+
+static void cmd_find_char(editor *ed, int count, int arg)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    int kind = arg & FIND_KIND;
+    uint32_t cp = ed->char_cp;
+    bool again = arg & FIND_AGAIN;
+    if (again) {
+        if (!ed->find_kind) {
+            editor_message(ed, EDITOR_MSG_INFO, "No character search to repeat");
+            return;
+        }
+        kind = ed->find_kind;
+        cp = ed->find_cp;
+        if (arg & FIND_REVERSE) kind = kind == FIND_F ? FIND_BACK_F : kind == FIND_T ? FIND_BACK_T
+                                      : kind == FIND_BACK_F ? FIND_F : FIND_T;
+    } else if (!cp) {
+        wait_char(ed, cmd_find_char, arg, count);
+        return;
+    } else {
+        ed->find_kind = kind;
+        ed->find_cp = cp;
+    }
+    bool back = kind == FIND_BACK_F || kind == FIND_BACK_T, till = kind == FIND_T || kind == FIND_BACK_T;
+    size_t p = motion_find_char(b->text, b->cursor, cp, count, back, till, again);
+    if (p == TEXT_POS_NONE) return; /* not in the line: vi stays, and an operator does nothing */
+    int op = arg >> FIND_OP_SHIFT;
+    if (!op) {
+        command_move_to(ed, p, arg & FIND_SELECT);
+        return;
+    }
+    if (op - 1 != VI_COPY && !command_editable(ed)) return;
+    /* f and t take in the character they land on (inclusive), F and T stop before the cursor's */
+    size_t s = back ? p : b->cursor, e = back ? b->cursor : view_next_cluster(b->text, p);
+    op_span(ed, s, e, (vi_op)(op - 1));
+}
+
+/* vi r: the count characters from the cursor become the character typed (when the line has that
+ * many; else nothing changes); the cursor ends on the last of them. */
+static void cmd_replace_char(editor *ed, int count, int arg)
+{
+    if (!ed->char_cp) {
+        wait_char(ed, cmd_replace_char, arg, count);
+        return;
+    }
+    if (!command_editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s = b->cursor, e = s, le = view_line_end(b->text, s);
+    int n = count > 0 ? count : 1;
+    for (int i = 0; i < n; i++) {
+        if (e >= le) return;
+        e = view_next_cluster(b->text, e);
+    }
+    char u[UTF8_MAX];
+    size_t len = utf8_encode(ed->char_cp, u);
+    char *put = malloc((size_t)n * len);
+    if (!put) {
+        editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++) memcpy(put + (size_t)i * len, u, len);
+    command_delete_range(ed, s, e);
+    bool ok = editor_replace_selection(ed, put, (size_t)n * len);
+    free(put);
+    if (ok) b->cursor = s + (size_t)(n - 1) * len;
+}
+
+#define FIND(K, OP) ((K) | ((OP) << FIND_OP_SHIFT))
+
 const command command_vi_table[] = {
+    {"find-char", "Move to the next given character in the line (vi f; a count: the n-th)", cmd_find_char, 0,
+     FIND_F},
+    {"find-char-till", "Move to just before the next given character in the line (vi t)", cmd_find_char, 0,
+     FIND_T},
+    {"find-char-back", "Move to the given character before the cursor in the line (vi F)", cmd_find_char, 0,
+     FIND_BACK_F},
+    {"find-char-back-till", "Move to just after the given character before the cursor (vi T)", cmd_find_char,
+     0, FIND_BACK_T},
+    {"find-char-again", "Repeat the last f, t, F or T (vi ;)", cmd_find_char, 0, FIND_AGAIN},
+    {"find-char-again-reverse", "Repeat the last f, t, F or T the other way (vi ,)", cmd_find_char, 0,
+     FIND_AGAIN | FIND_REVERSE},
+    {"select-find-char", "Extend the selection to the next given character (vi f)", cmd_find_char, 0,
+     FIND_F | FIND_SELECT},
+    {"select-find-char-till", "Extend the selection to just before the next given character (vi t)",
+     cmd_find_char, 0, FIND_T | FIND_SELECT},
+    {"select-find-char-back", "Extend the selection to the given character before (vi F)", cmd_find_char, 0,
+     FIND_BACK_F | FIND_SELECT},
+    {"select-find-char-back-till", "Extend the selection to just after the given character before (vi T)",
+     cmd_find_char, 0, FIND_BACK_T | FIND_SELECT},
+    {"select-find-char-again", "Extend the selection: repeat the last f, t, F or T (vi ;)", cmd_find_char, 0,
+     FIND_AGAIN | FIND_SELECT},
+    {"select-find-char-again-reverse", "Extend the selection: repeat the last f, t, F or T the other way (vi ,)",
+     cmd_find_char, 0, FIND_AGAIN | FIND_REVERSE | FIND_SELECT},
+    {"cut-find-char", "Cut through the next given character (vi d,f)", cmd_find_char, 0, FIND(FIND_F, 1 + VI_CUT)},
+    {"cut-find-char-till", "Cut up to the next given character (vi d,t)", cmd_find_char, 0,
+     FIND(FIND_T, 1 + VI_CUT)},
+    {"cut-find-char-back", "Cut back to the given character before (vi d,F)", cmd_find_char, 0,
+     FIND(FIND_BACK_F, 1 + VI_CUT)},
+    {"cut-find-char-back-till", "Cut back to just after the given character before (vi d,T)", cmd_find_char, 0,
+     FIND(FIND_BACK_T, 1 + VI_CUT)},
+    {"copy-find-char", "Copy through the next given character (vi y,f)", cmd_find_char, 0,
+     FIND(FIND_F, 1 + VI_COPY)},
+    {"copy-find-char-till", "Copy up to the next given character (vi y,t)", cmd_find_char, 0,
+     FIND(FIND_T, 1 + VI_COPY)},
+    {"copy-find-char-back", "Copy back to the given character before (vi y,F)", cmd_find_char, 0,
+     FIND(FIND_BACK_F, 1 + VI_COPY)},
+    {"copy-find-char-back-till", "Copy back to just after the given character before (vi y,T)", cmd_find_char,
+     0, FIND(FIND_BACK_T, 1 + VI_COPY)},
+    {"mode-change-find-char", "Change through the next given character (vi c,f)", cmd_find_char, 0,
+     FIND(FIND_F, 1 + VI_CHANGE)},
+    {"mode-change-find-char-till", "Change up to the next given character (vi c,t)", cmd_find_char, 0,
+     FIND(FIND_T, 1 + VI_CHANGE)},
+    {"mode-change-find-char-back", "Change back to the given character before (vi c,F)", cmd_find_char, 0,
+     FIND(FIND_BACK_F, 1 + VI_CHANGE)},
+    {"mode-change-find-char-back-till", "Change back to just after the given character before (vi c,T)",
+     cmd_find_char, 0, FIND(FIND_BACK_T, 1 + VI_CHANGE)},
+    {"replace-char", "Replace the character (a count: that many) by the next key typed (vi r)",
+     cmd_replace_char, 0, 0},
     {"cut-char-after", "Cut the character at the cursor (a count: more, to the line end) into the register",
      cmd_cut_char_after, 0, 0},
     {"cut-char-before",
@@ -266,4 +407,16 @@ const command command_vi_table[] = {
      cmd_change_bigword_before, 0, 0},
 };
 
+#undef FIND
+
 const int command_vi_count = (int)(sizeof command_vi_table / sizeof command_vi_table[0]);
+
+static void wait_char(editor *ed, command_fn fn, int arg, int count)
+{
+    for (int i = 0; i < command_vi_count; i++)
+        if (command_vi_table[i].fn == fn && command_vi_table[i].arg == arg) {
+            ed->char_wait = command_vi_table[i].name;
+            ed->char_wait_count = count;
+            return;
+        }
+}

@@ -753,6 +753,16 @@ bool command_run(editor *ed, const char *name, int count)
     return true;
 }
 
+void command_char(editor *ed, key_code key)
+{
+    const char *name = ed->char_wait;
+    ed->char_wait = NULL;
+    if (!name || !key_is_printable(key)) return;
+    ed->char_cp = key & KEYC_BASE_MASK;
+    command_run(ed, name, ed->char_wait_count);
+    ed->char_cp = 0;
+}
+
 /* Runs a command-prompt line: a command name, a line number, w q wq x q!, e FILE, set NAME VALUE. */
 void command_run_line(editor *ed, const char *line)
 {

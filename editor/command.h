@@ -37,6 +37,9 @@ extern const int command_vi_count; /* entries of command_vi_table */
  * is read-only); deleting [s, e) leaves the cursor at s and no selection. */
 bool command_editable(editor *ed);
 void command_delete_range(editor *ed, size_t s, size_t e);
+/* Moves the cursor to pos as a motion does: select extends the selection (starting one at the
+ * cursor), else the selection ends (emacs: a set mark extends it too). */
+void command_move_to(editor *ed, size_t pos, bool select);
 
 const command *command_find(const char *name); /* NULL when unknown */
 int command_count(void);
@@ -49,6 +52,9 @@ bool command_known(const char *name, void *ctx);
 /* Runs a command by name (count 0 = none) on the current buffer, with one undo step around
  * it; false (with a message) when there is no such command. */
 bool command_run(editor *ed, const char *name, int count);
+/* Gives the key typed after a command that waits for a character (ed->char_wait: vi f, t, r): a
+ * printable key runs that command again with it, any other (Esc) cancels it. */
+void command_char(editor *ed, key_code key);
 /* Runs a command-prompt line: a command name, a line number, w q wq x q!, e FILE, set NAME VALUE. */
 void command_run_line(editor *ed, const char *line);
 

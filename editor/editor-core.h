@@ -109,6 +109,12 @@ struct editor {
     struct loop *loop;                   /* main loop (extra fds, wakeups); set by the terminal layer */
     struct editor_recovery_job *rec_job; /* recovery write running on a thread, or NULL */
     bool keep_top;                       /* the last command placed top itself (page motions) */
+    const char *char_wait;               /* command waiting for the next key as its character (vi f,
+                                            t, r; its table name), or NULL */
+    int char_wait_count;                 /* the count it was typed with (0: none) */
+    uint32_t char_cp;                    /* while that command runs again: the character typed */
+    int find_kind;                       /* last vi f/t/F/T for ; and , (command-vi.c's FIND_*), 0 none */
+    uint32_t find_cp;                    /* its character */
     view_row scratch;                    /* row reused by layouts in motions */
     int scratch_width;                   /* width scratch was allocated for */
 };

@@ -105,6 +105,12 @@ static void editor_key_dispatch(editor *ed, key_code key)
         return;
     }
     if (!ed->km) return;
+    if (ed->char_wait) { /* vi f, t, r: this key is their character */
+        command_char(ed, key);
+        if (!ed->keep_top) editor_scroll(ed);
+        ed->keep_top = false;
+        return;
+    }
     const keymap_binding *bd = NULL;
     keymap_result r = keymap_feed(ed->km, &ed->ks, key, &bd);
     switch (r) {
@@ -132,6 +138,7 @@ static void editor_key_dispatch(editor *ed, key_code key)
 void editor_paste(editor *ed, const char *bytes, size_t len)
 {
     editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, NULL);
+    ed->char_wait = NULL; /* a paste is no character for a waiting f, t or r */
     if (ed->prompt != PROMPT_NONE) {
         editor_prompt_paste(ed, bytes, len);
         editor_scroll(ed);

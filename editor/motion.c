@@ -203,6 +203,24 @@ size_t motion_word_last_prev(const text *t, size_t pos, bool big)
     return p;
 }
 
+/* vi f, t, F, T: see motion.h. */
+size_t motion_find_char(const text *t, size_t pos, uint32_t cp, int count, bool back, bool till, bool again)
+{
+    size_t ls = view_line_start(t, pos), le = view_line_end(t, pos), p = pos, s;
+    if (till && again) { /* ; after t: a match right next to the cursor is the one it stands at */
+        if (back ? p <= ls : p >= le) return TEXT_POS_NONE;
+        p = back ? view_prev_cluster(t, p) : view_next_cluster(t, p);
+    }
+    for (int found = 0; found < (count > 0 ? count : 1);) {
+        if (back ? p <= ls : p >= le) return TEXT_POS_NONE;
+        p = back ? view_prev_cluster(t, p) : view_next_cluster(t, p);
+        if (p >= le) return TEXT_POS_NONE;
+        if (motion_code_point(t, p, &s) == (utf8proc_int32_t)cp) found++;
+    }
+    if (!till) return p;
+    return back ? view_next_cluster(t, p) : view_prev_cluster(t, p);
+}
+
 static bool motion_is_blank(int b) { return b == ' ' || b == '\t' || b == '\r'; }
 
 /* True when the line starting at pos is blank (only blanks before its newline or the end). */

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "text.h"
 
 /* Start of the next word after pos / start of the word before pos. */
@@ -31,6 +32,11 @@ size_t motion_bigword_last(const text *t, size_t pos); /* vi E: the same for a W
 /* vi ge (big: gE): the start of the last character of the word (WORD) before the one pos is in;
  * an empty line is a word (vim). 0 when none comes before. */
 size_t motion_word_last_prev(const text *t, size_t pos, bool big);
+/* vi f and F (back): the count-th character cp after / before pos in pos's line (the first code
+ * point of a cluster is what matches); t and T (till): the character before / after it.
+ * TEXT_POS_NONE when the line has fewer. again (vi ; and , repeating t or T): a match right
+ * next to pos does not count, so the motion goes on to the next one (vim). */
+size_t motion_find_char(const text *t, size_t pos, uint32_t cp, int count, bool back, bool till, bool again);
 /* Start of the next sentence after pos / start of this sentence (or the previous one when pos
  * is at a start). A sentence ends after . ! or ? (and closing quotes or brackets) followed by
  * blank space, or at a paragraph break. */

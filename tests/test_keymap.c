@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include "command.h"
 #include "keymap.h"
 
 /* Every command name of the editor (the shared command list). */
@@ -114,63 +115,12 @@ static const char *const all_commands[] = {
 };
 #define N_COMMANDS (sizeof all_commands / sizeof all_commands[0])
 
-/* Commands only modal keymaps bind (the default keymap need not). */
-static const char *const vi_commands[] = {"word-end",
-                                          "select-word-end",
-                                          "line-next-nonblank",
-                                          "line-prev-nonblank",
-                                          "select-line-next-nonblank",
-                                          "select-line-prev-nonblank",
-                                          "line-nonblank",
-                                          "select-line-nonblank",
-                                          "mode-visual-line",
-                                          "mode-change-selection",
-                                          "char-left-in-line",
-                                          "char-right-in-line",
-                                          "select-char-left-in-line",
-                                          "select-char-right-in-line",
-                                          "cut-char-after",
-                                          "cut-char-before",
-                                          "paste-before",
-                                          "cut-word-before",
-                                          "vi-word-left",
-                                          "vi-word-right",
-                                          "select-vi-word-left",
-                                          "select-vi-word-right",
-                                          "vi-bigword-left",
-                                          "vi-bigword-right",
-                                          "bigword-end",
-                                          "word-end-prev",
-                                          "bigword-end-prev",
-                                          "select-vi-bigword-left",
-                                          "select-vi-bigword-right",
-                                          "select-bigword-end",
-                                          "select-word-end-prev",
-                                          "select-bigword-end-prev",
-                                          "delete-bigword",
-                                          "cut-bigword-before",
-                                          "cut-word-end",
-                                          "cut-bigword-end",
-                                          "copy-word",
-                                          "copy-bigword",
-                                          "copy-word-before",
-                                          "copy-bigword-before",
-                                          "copy-word-end",
-                                          "copy-bigword-end",
-                                          "mode-change-bigword",
-                                          "mode-change-word-end",
-                                          "mode-change-bigword-end",
-                                          "mode-change-word-before",
-                                          "mode-change-bigword-before"};
-
 static bool known_command(const char *name, void *ctx)
 {
     (void)ctx;
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(all_commands[i], name) == 0) return true;
-    for (size_t i = 0; i < sizeof vi_commands / sizeof vi_commands[0]; i++)
-        if (strcmp(vi_commands[i], name) == 0) return true;
-    return false;
+    return command_find(name) != NULL; /* the commands only modal keymaps bind (vi) */
 }
 
 static key_code K(const char *name)
@@ -180,26 +130,26 @@ static key_code K(const char *name)
     return k;
 }
 
-/* Loads text into a fresh keymap and expects success. */
-static keymap *load_ok(const char *text)
+/* Loads src into a fresh keymap and expects success. */
+static keymap *load_ok(const char *src)
 {
     keymap *km = keymap_new();
     assert_non_null(km);
     keymap_set_command_check(km, known_command, NULL);
     char err[256];
-    keymap_status st = keymap_load_string(km, text, strlen(text), "t.keys", err, sizeof err);
+    keymap_status st = keymap_load_string(km, src, strlen(src), "t.keys", err, sizeof err);
     if (st != KEYMAP_OK) fail_msg("unexpected error: %s", err);
     return km;
 }
 
-/* Loads text and expects a syntax error whose message contains want. */
-static void load_fails(const char *text, size_t len, const char *want)
+/* Loads src and expects a syntax error whose message contains want. */
+static void load_fails(const char *src, size_t len, const char *want)
 {
     keymap *km = keymap_new();
     assert_non_null(km);
     keymap_set_command_check(km, known_command, NULL);
     char err[256] = "";
-    keymap_status st = keymap_load_string(km, text, len, "t.keys", err, sizeof err);
+    keymap_status st = keymap_load_string(km, src, len, "t.keys", err, sizeof err);
     if (st == KEYMAP_OK) fail_msg("no error (want %s)", want);
     if (!strstr(err, want)) fail_msg("error '%s' lacks '%s'", err, want);
     keymap_free(km);
@@ -715,6 +665,13 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "y y"), "copy");
     assert_string_equal(match_command(km, &st, "c e"), "mode-change-word-end");
     assert_string_equal(match_command(km, &st, "c W"), "mode-change-bigword");
+    /* f t F T ; , and r (their character is the next key, which the editor takes) */
+    assert_string_equal(match_command(km, &st, "3 f"), "find-char");
+    assert_string_equal(match_command(km, &st, "T"), "find-char-back-till");
+    assert_string_equal(match_command(km, &st, ";"), "find-char-again");
+    assert_string_equal(match_command(km, &st, "Comma"), "find-char-again-reverse");
+    assert_string_equal(match_command(km, &st, "d t"), "cut-find-char-till");
+    assert_string_equal(match_command(km, &st, "r"), "replace-char");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -789,13 +746,13 @@ static int teardown_tmpdir(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
+static void write_file(const char *dir, const char *name, const char *src)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fputs(text, f);
+    fputs(src, f);
     fclose(f);
 }
 

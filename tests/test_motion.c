@@ -144,6 +144,32 @@ static void test_motion_word_classes_of_unicode(void **state)
     text_free(t);
 }
 
+static void test_motion_find_char_in_the_line(void **state)
+{
+    (void)state;
+    /*                 012345 6 78 */
+    text *t = text_of("a,b,,c\nd,");
+    assert_int_equal(motion_find_char(t, 0, ',', 1, false, false, false), 1);
+    assert_int_equal(motion_find_char(t, 0, ',', 2, false, false, false), 3);
+    assert_int_equal(motion_find_char(t, 0, ',', 3, false, false, false), 4);
+    assert_int_equal(motion_find_char(t, 0, ',', 4, false, false, false), TEXT_POS_NONE); /* not past the line */
+    assert_int_equal(motion_find_char(t, 0, ',', 1, false, true, false), 0); /* t: before it */
+    assert_int_equal(motion_find_char(t, 0, ',', 1, false, true, true), 2);  /* ; after t: the next */
+    assert_int_equal(motion_find_char(t, 5, ',', 1, true, false, false), 4); /* F */
+    assert_int_equal(motion_find_char(t, 5, ',', 2, true, false, false), 3);
+    assert_int_equal(motion_find_char(t, 5, ',', 1, true, true, false), 5); /* T: after it */
+    assert_int_equal(motion_find_char(t, 5, ',', 1, true, true, true), 4);
+    assert_int_equal(motion_find_char(t, 1, 'a', 1, true, false, false), 0);
+    assert_int_equal(motion_find_char(t, 0, 'a', 1, true, false, false), TEXT_POS_NONE);
+    assert_int_equal(motion_find_char(t, 5, 'd', 1, false, false, false), TEXT_POS_NONE);
+    text_free(t);
+    t = text_of("\xe6\x97\xa5\xe6\x9c\xac,\xe8\xaa\x9e"); /* 日本,語: by code point */
+    assert_int_equal(motion_find_char(t, 0, 0x8A9E, 1, false, false, false), 7);
+    assert_int_equal(motion_find_char(t, 0, 0x8A9E, 1, false, true, false), 6);
+    assert_int_equal(motion_find_char(t, 7, 0x672C, 1, true, false, false), 3);
+    text_free(t);
+}
+
 static void test_motion_sentences_end_after_punctuation_and_blank(void **state)
 {
     const text *t = *state;
@@ -238,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_motion_blank_lines_as_vi_paragraph_motions),
         cmocka_unit_test(test_motion_vi_bigwords_are_runs_of_non_blanks),
         cmocka_unit_test(test_motion_word_classes_of_unicode),
+        cmocka_unit_test(test_motion_find_char_in_the_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
