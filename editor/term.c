@@ -27,6 +27,7 @@ typedef struct term_state {
     attr_t attr[THEME_N_SLOTS]; /* curses attributes per theme slot (pair included) */
     view_row row;               /* layout of the row being drawn */
     int row_width;              /* width row was allocated for */
+    uint64_t msg_keyed;         /* editor_message_serial when the last key came (shown before it) */
 } term_state;
 
 const char *term_status_str(term_status s)
@@ -139,6 +140,12 @@ static void term_draw(editor *ed, term_state *ts)
     buffer *b = editor_buffer(ed);
     int rows = editor_text_rows(ed), cols = editor_cols(ed);
     int cy = 0, cx = 0;
+    /* The layout has at least one text row, the status line and the message line. A terminal
+     * with fewer rows loses the status line first; on one row a prompt or message takes the
+     * text's place. Nothing may go below the screen: curses refuses the move and the text lands
+     * wherever its cursor last was. */
+    bool show_status = rows + 2 <= LINES;
+    int msg_y = rows + 1 < LINES ? rows + 1 : LINES - 1;
     void *style_ctx;
     editor_style_fn style_fn = editor_style_hook(ed, &style_ctx);
     if (b) {
@@ -218,6 +225,8 @@ static void term_draw(editor *ed, term_state *ts)
             if (row->last) break;
             p = next;
         }
+    }
+    if (b && show_status) {
         /* status line */
         attrset(ts->attr[THEME_STATUS]);
         move(rows, 0);
@@ -249,13 +258,21 @@ static void term_draw(editor *ed, term_state *ts)
                 term_put(rows, x + 5 + 2 * i, d, 1);
             }
         }
-        if (cx >= cols) cx = cols - 1;
     }
+    if (cx >= cols) cx = cols - 1;
     /* message line */
-    move(rows + 1, 0);
     bool msg_error;
     int n_waiting;
     const char *message = editor_message_text(ed, &msg_error, &n_waiting);
+    if (msg_y < rows) {
+        /* one row: a message covers the text until the next key */
+        if (editor_message_serial(ed) == ts->msg_keyed) message = "";
+        if (message[0] || editor_prompt_kind(ed) != PROMPT_NONE) {
+            attrset(A_NORMAL);
+            move(msg_y, 0);
+            clrtoeol();
+        }
+    }
     if (editor_prompt_kind(ed) != PROMPT_NONE) {
         attrset(ts->attr[THEME_MESSAGE]);
         char line[EDITOR_INPUT_MAX + 200];
@@ -265,7 +282,7 @@ static void term_draw(editor *ed, term_state *ts)
         const char *show = line;
         if (lab > cols - 1) show = line + (lab - (cols - 1));
         while (utf8_is_cont((unsigned char)*show)) show++;
-        term_put(rows + 1, 0, show, cols - 1);
+        term_put(msg_y, 0, show, cols - 1);
         int y, x;
         getyx(stdscr, y, x);
         cy = y;
@@ -276,9 +293,9 @@ static void term_draw(editor *ed, term_state *ts)
             /* more start-up messages wait (each key shows the next): say so first */
             char line[EDITOR_MESSAGE_MAX + 32];
             snprintf(line, sizeof line, "[+%d more] %s", n_waiting, message);
-            term_put(rows + 1, 0, line, cols - 1);
+            term_put(msg_y, 0, line, cols - 1);
         } else {
-            term_put(rows + 1, 0, message, cols - 1);
+            term_put(msg_y, 0, message, cols - 1);
         }
     }
     attrset(A_NORMAL);
@@ -427,9 +444,11 @@ static bool term_input(editor *ed, term_state *ts)
         int rc = wget_wch(stdscr, &ch);
         if (rc == ERR) break;
         any = true;
+        ts->msg_keyed = editor_message_serial(ed);
         if (rc == KEY_CODE_YES) {
             if (ch == KEY_RESIZE) {
                 editor_resize(ed, LINES, COLS);
+                clearok(curscr, TRUE); /* the terminal may have moved or kept rows: draw them all */
                 continue;
             }
             if (ch == KEY_MOUSE) {
