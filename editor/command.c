@@ -459,7 +459,8 @@ static void command_line_accept(editor *ed, const char *input, void *ctx)
     command_run_line(ed, in);
 }
 
-static const editor_prompt_ops command_line_prompt = {.kind = PROMPT_COMMAND, .accept = command_line_accept};
+static const editor_prompt_ops command_line_prompt = {
+    .kind = PROMPT_COMMAND, .accept = command_line_accept, .key = command_prompt_key};
 
 static void cmd_command_prompt(editor *ed, int c, int arg)
 {

@@ -57,5 +57,12 @@ bool command_run(editor *ed, const char *name, int count);
 void command_char(editor *ed, key_code key);
 /* Runs a command-prompt line: a command name, a line number, w q wq x q!, e FILE, set NAME VALUE. */
 void command_run_line(editor *ed, const char *line);
+/* The command names that start with prefix: their count (-1 out of memory); common gets their
+ * longest common prefix (prefix itself when none match), list the names in order, apart by
+ * spaces, ending in "..." where the rest does not fit (empty when list_size < 8). */
+int command_complete(const char *prefix, char *common, size_t common_size, char *list, size_t list_size);
+/* Tab at the command prompt: completes the command name typed so far to the names' common
+ * prefix and, when several remain, shows them after the input ("[no match]" when none). */
+void command_prompt_key(editor *ed, key_code key, void *ctx);
 
 #endif

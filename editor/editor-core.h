@@ -78,6 +78,7 @@ struct editor {
     char prompt_label[160];              /* prompt text before the input */
     char input[EDITOR_INPUT_MAX];        /* prompt input, input_len bytes, NUL-terminated */
     size_t input_len;                    /* bytes in input */
+    char prompt_hint[EDITOR_MESSAGE_MAX]; /* shown after the input until the next key ("" none) */
     size_t origin_cursor;                /* cursor when an incremental search began */
     size_t origin_anchor;                /* anchor then */
     size_t origin_top;                   /* top then */

@@ -65,6 +65,7 @@ void editor_prompt_open(editor *ed, const editor_prompt_ops *ops, void *ctx, con
     ed->input_len = strlen(initial) < EDITOR_INPUT_MAX - 1 ? strlen(initial) : EDITOR_INPUT_MAX - 1;
     memcpy(ed->input, initial, ed->input_len);
     ed->input[ed->input_len] = 0;
+    ed->prompt_hint[0] = 0;
     if (ed->message_queueing && ed->message[0] && ed->n_msg_queue < EDITOR_MESSAGE_QUEUE) {
         /* a start-up message under a start-up prompt is shown after it */
         memmove(ed->msg_queue[1], ed->msg_queue[0], (size_t)ed->n_msg_queue * EDITOR_MESSAGE_MAX);
@@ -88,6 +89,7 @@ void editor_prompt_end(editor *ed)
     ed->prompt_ctx = NULL;
     ed->input_len = 0;
     ed->input[0] = 0;
+    ed->prompt_hint[0] = 0;
     editor_recovery_offer(ed);
 }
 
@@ -127,6 +129,7 @@ static bool is_cancel_key(key_code key)
 
 void editor_prompt_key(editor *ed, key_code key)
 {
+    ed->prompt_hint[0] = 0; /* a hint lasts until the next key */
     if (prompt_is_yes_no(ed)) {
         char answer[2] = {0, 0};
         if (is_cancel_key(key)) {

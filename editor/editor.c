@@ -247,6 +247,7 @@ void editor_select_buffer(editor *ed, int index)
 editor_prompt editor_prompt_kind(const editor *ed) { return ed->prompt; }
 const char *editor_prompt_label(const editor *ed) { return ed->prompt_label; }
 const char *editor_prompt_input(const editor *ed) { return ed->input; }
+const char *editor_prompt_hint(const editor *ed) { return ed->prompt_hint; }
 
 const char *editor_message_text(const editor *ed, bool *error, int *n_waiting)
 {

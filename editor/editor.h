@@ -196,6 +196,8 @@ void editor_select_buffer(editor *ed, int index);   /* makes buffer index curren
 editor_prompt editor_prompt_kind(const editor *ed); /* PROMPT_NONE when no prompt is open */
 const char *editor_prompt_label(const editor *ed);
 const char *editor_prompt_input(const editor *ed);
+/* Text shown after the prompt's input (completion candidates), "" when none. */
+const char *editor_prompt_hint(const editor *ed);
 /* The message line text ("" when none); *error: its severity; *n_waiting: messages queued. */
 const char *editor_message_text(const editor *ed, bool *error, int *n_waiting);
 /* While on (start-up) messages queue behind the one shown instead of replacing it. */

@@ -287,6 +287,15 @@ static void term_draw(editor *ed, term_state *ts)
         getyx(stdscr, y, x);
         cy = y;
         cx = x;
+        /* completion candidates after the input, cut with "...}" where the row ends */
+        const char *hint = editor_prompt_hint(ed);
+        int room = cols - 1 - (x + 2);
+        if (hint[0] && room > 5) {
+            char cut[EDITOR_MESSAGE_MAX];
+            snprintf(cut, sizeof cut, "%s", hint);
+            if ((int)strlen(cut) > room) snprintf(cut + room - 4, sizeof cut - (size_t)(room - 4), "...}");
+            term_put(y, x + 2, cut, room);
+        }
     } else if (message[0]) {
         attrset(ts->attr[msg_error ? THEME_ERROR : THEME_MESSAGE]);
         if (n_waiting > 0) {
