@@ -324,7 +324,133 @@ static void cmd_replace_char(editor *ed, int count, int arg)
     if (ok) b->cursor = s + (size_t)(n - 1) * len;
 }
 
+/* ---- d, y and c over lines and to line positions and paragraph ends ---- */
+
+/* The motion of an operator over lines or to a place (a span command's arg, below the op). */
+enum {
+    SPAN_DOWN = 1,     /* j: this line and count more (linewise) */
+    SPAN_UP,           /* k: this line and count before (linewise) */
+    SPAN_LAST,         /* G: to the last line, or line count (linewise) */
+    SPAN_FIRST,        /* gg: to the first line, or line count (linewise) */
+    SPAN_LINES,        /* cc, Y: count lines from this one (linewise) */
+    SPAN_LINE_START,   /* 0 */
+    SPAN_NONBLANK,     /* ^ */
+    SPAN_LINE_END,     /* $: to the end of the line, count - 1 lines further */
+    SPAN_BLANK_NEXT,   /* } */
+    SPAN_BLANK_PREV,   /* { */
+    SPAN_KIND = 15,    /* the bits of the kind */
+    SPAN_OP_SHIFT = 4, /* the vi_op above them */
+};
+
+/* Start of the line delta lines after (delta < 0: before) pos's line, stopping at the last or
+ * the first line. */
+static size_t line_step(const text *t, size_t pos, long delta)
+{
+    size_t p = view_line_start(t, pos), size = text_size(t);
+    for (; delta > 0; delta--) {
+        size_t le = view_line_end(t, p);
+        if (le >= size) break;
+        p = view_next_cluster(t, le); /* past the line break (CRLF as one) */
+    }
+    for (; delta < 0 && p > 0; delta++) p = view_line_start(t, p - 1);
+    return p;
+}
+
+/* vim's rule for an exclusive motion that ends at the start of a later line: it ends at the end
+ * of the line before instead, and when nothing but blanks comes before its start the span
+ * becomes whole lines (d} from a paragraph's first line takes its lines, not the blank one). */
+static void exclusive_adjust(const text *t, size_t s, size_t *e, bool *lines)
+{
+    if (*e <= s || *e != view_line_start(t, *e) || *e <= view_line_end(t, s)) return;
+    *e = view_line_end(t, *e - 1);
+    if (only_blanks(t, view_line_start(t, s), s)) *lines = true;
+}
+
+static void cmd_span(editor *ed, int count, int arg)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    const text *t = b->text;
+    size_t c = b->cursor, size = text_size(t), s = c, e = c, p;
+    long n = count > 0 ? count : 1;
+    bool lines = false;
+    vi_op op = (vi_op)(arg >> SPAN_OP_SHIFT);
+    switch (arg & SPAN_KIND) {
+    case SPAN_DOWN:
+        if (view_line_end(t, c) >= size) return; /* j cannot move: nothing (vim) */
+        e = line_step(t, c, n);
+        lines = true;
+        break;
+    case SPAN_UP:
+        if (view_line_start(t, c) == 0) return;
+        s = line_step(t, c, -n);
+        lines = true;
+        break;
+    case SPAN_LAST:
+    case SPAN_FIRST:
+        p = count > 0 ? line_step(t, 0, n - 1) : (arg & SPAN_KIND) == SPAN_FIRST ? 0 : line_step(t, c, (long)size);
+        s = p < c ? p : c;
+        e = p < c ? c : p;
+        lines = true;
+        break;
+    case SPAN_LINES:
+        e = line_step(t, c, n - 1);
+        lines = true;
+        break;
+    case SPAN_LINE_START:
+        s = view_line_start(t, c);
+        break;
+    case SPAN_NONBLANK:
+        p = motion_line_nonblank(t, c, 1);
+        s = p < c ? p : c;
+        e = p < c ? c : p;
+        break;
+    case SPAN_LINE_END:
+        e = view_line_end(t, line_step(t, c, n - 1));
+        break;
+    case SPAN_BLANK_NEXT:
+    case SPAN_BLANK_PREV:
+        if ((arg & SPAN_KIND) == SPAN_BLANK_NEXT) {
+            p = motion_blank_line_next(t, c, (int)n);
+            if (p == TEXT_POS_NONE) return;
+            /* where the text ends first, } stops on its last character and takes it in */
+            size_t le = view_line_end(t, p);
+            bool at_end = le >= size && !only_blanks(t, view_line_start(t, p), le);
+            e = at_end ? view_next_cluster(t, p) : p;
+        } else {
+            p = motion_blank_line_prev(t, c, (int)n);
+            if (p == TEXT_POS_NONE) return;
+            s = p;
+        }
+        exclusive_adjust(t, s, &e, &lines);
+        break;
+    default:
+        return;
+    }
+    if (lines) {
+        s = view_line_start(t, s);
+        e = view_line_end(t, e);
+        if (e < size) e = view_next_cluster(t, e);
+    }
+    if (op != VI_COPY && !command_editable(ed)) return;
+    if (e <= s && op != VI_CHANGE) return;
+    if (lines && op == VI_CHANGE && e > s && text_byte_at(t, e - 1) == '\n') {
+        /* a change of whole lines puts them in the register but keeps one empty line to type on */
+        editor_copy_range(ed, s, e);
+        e -= e - 1 > s && text_byte_at(t, e - 2) == '\r' ? 2 : 1;
+        command_delete_range(ed, s, e);
+        editor_set_mode(ed, "insert");
+        return;
+    }
+    op_span(ed, s, e, op);
+    if (lines && op == VI_CUT) b->cursor = motion_line_nonblank(b->text, b->cursor, 1);
+}
+
 #define FIND(K, OP) ((K) | ((OP) << FIND_OP_SHIFT))
+#define SPAN_OPS(NAME, KIND, WHAT)                                                                           \
+    {"cut-" NAME, "Cut " WHAT " into the register", cmd_span, 0, (KIND) | (VI_CUT << SPAN_OP_SHIFT)},         \
+        {"copy-" NAME, "Copy " WHAT, cmd_span, 0, (KIND) | (VI_COPY << SPAN_OP_SHIFT)},                       \
+        {"mode-change-" NAME, "Change " WHAT, cmd_span, 0, (KIND) | (VI_CHANGE << SPAN_OP_SHIFT)}
 
 const command command_vi_table[] = {
     {"find-char", "Move to the next given character in the line (vi f; a count: the n-th)", cmd_find_char, 0,
@@ -375,6 +501,16 @@ const command command_vi_table[] = {
      cmd_find_char, 0, FIND(FIND_BACK_T, 1 + VI_CHANGE)},
     {"replace-char", "Replace the character (a count: that many) by the next key typed (vi r)",
      cmd_replace_char, 0, 0},
+    SPAN_OPS("lines-down", SPAN_DOWN, "this line and the next (a count: more; vi j)"),
+    SPAN_OPS("lines-up", SPAN_UP, "this line and the one before (a count: more; vi k)"),
+    SPAN_OPS("to-last-line", SPAN_LAST, "the lines to the last one (a count: to that line; vi G)"),
+    SPAN_OPS("to-first-line", SPAN_FIRST, "the lines to the first one (a count: to that line; vi g,g)"),
+    SPAN_OPS("lines", SPAN_LINES, "the line (a count: that many lines)"),
+    SPAN_OPS("to-line-start", SPAN_LINE_START, "back to the start of the line (vi 0)"),
+    SPAN_OPS("to-line-nonblank", SPAN_NONBLANK, "to the first non-blank of the line (vi ^)"),
+    SPAN_OPS("to-line-end", SPAN_LINE_END, "to the end of the line (a count: count - 1 lines further; vi $)"),
+    SPAN_OPS("to-blank-line-next", SPAN_BLANK_NEXT, "to the blank line after the paragraph (vi })"),
+    SPAN_OPS("to-blank-line-prev", SPAN_BLANK_PREV, "back to the blank line before the paragraph (vi {)"),
     {"cut-char-after", "Cut the character at the cursor (a count: more, to the line end) into the register",
      cmd_cut_char_after, 0, 0},
     {"cut-char-before",
@@ -408,6 +544,7 @@ const command command_vi_table[] = {
 };
 
 #undef FIND
+#undef SPAN_OPS
 
 const int command_vi_count = (int)(sizeof command_vi_table / sizeof command_vi_table[0]);
 

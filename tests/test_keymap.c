@@ -672,6 +672,14 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "Comma"), "find-char-again-reverse");
     assert_string_equal(match_command(km, &st, "d t"), "cut-find-char-till");
     assert_string_equal(match_command(km, &st, "r"), "replace-char");
+    /* d, y and c over lines and to places in the line; c,c S Y */
+    assert_string_equal(match_command(km, &st, "d j"), "cut-lines-down");
+    assert_string_equal(match_command(km, &st, "d g g"), "cut-to-first-line");
+    assert_string_equal(match_command(km, &st, "d 0"), "cut-to-line-start");
+    assert_string_equal(match_command(km, &st, "y $"), "copy-to-line-end");
+    assert_string_equal(match_command(km, &st, "c }"), "mode-change-to-blank-line-next");
+    assert_string_equal(match_command(km, &st, "c c"), "mode-change-lines");
+    assert_string_equal(match_command(km, &st, "Y"), "copy-lines");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
