@@ -90,6 +90,12 @@ bool editor_open(editor *ed, const char *path)
                        "%s is also being edited in another bd3ed (pid %ld) with unsaved "
                        "changes; each keeps its own recovery file",
                        path, other);
+    char amb[PATH_MAX], amb_other[PATH_MAX];
+    if (file_recovery_ambiguous(path, amb, amb_other))
+        editor_message(ed, EDITOR_MSG_ERROR,
+                       "The recovery file %.150s, left by an earlier version, may be of %.150s instead: "
+                       "not offered (open it to see its text)",
+                       amb, amb_other);
     if (file_recovery_exists(path)) {
         b->recovery_offer = true;
         editor_recovery_offer(ed);

@@ -240,7 +240,8 @@ static void file_legacy_escape(const char *abs, char *buf)
 /* The file name name (a directory entry) is an earlier version's recovery file of the file
  * whose canonical path is canon and which was asked for as given: it is the escaped canonical
  * path or the escaped spelling of given, or its '%' read back as '/' resolves to canon (the
- * same file by another spelling). The old names cannot tell "x%y" from "x/y": both match. */
+ * same file by another spelling). The old names cannot tell "x%y" from "x/y": both match, and
+ * file_legacy_ambiguous says whether the other reading is a file on disk too. */
 static bool file_legacy_match(const char *name, const char *canon, const char *given)
 {
     char esc[PATH_MAX], abs[PATH_MAX], back[PATH_MAX];
@@ -257,6 +258,49 @@ static bool file_legacy_match(const char *name, const char *canon, const char *g
     }
     for (size_t i = 0; i <= n; i++) back[i] = name[i] == '%' ? '/' : name[i];
     return file_canonical_path(back, abs, sizeof abs) && !strcmp(abs, canon);
+}
+
+/* Looks for a file on disk other than canon that the earlier versions' name in buf (n bytes,
+ * the first '%' already read back as '/') could stand for: each later '%' is read as '/' where
+ * what comes before it is a folder, and as itself. i: where to go on reading; *budget: the
+ * lookups left (none left counts as found: an old file is offered only when that is sure).
+ * True with that file's path in other. */
+static bool file_legacy_other(char *buf, size_t i, size_t n, const char *canon, char *other, size_t osize,
+                              int *budget)
+{
+    struct stat st;
+    for (; i < n; i++) {
+        if (buf[i] != '%') continue;
+        if (--*budget < 0) {
+            snprintf(other, osize, "%s", buf);
+            return true;
+        }
+        buf[i] = 0;
+        bool folder = stat(buf, &st) == 0 && S_ISDIR(st.st_mode);
+        buf[i] = '/';
+        bool found = folder && file_legacy_other(buf, i + 1, n, canon, other, osize, budget);
+        buf[i] = '%';
+        if (found) return true;
+    }
+    char c[PATH_MAX];
+    if (stat(buf, &st) != 0 || S_ISDIR(st.st_mode)) return false;
+    if (!file_canonical_path(buf, c, sizeof c) || !strcmp(c, canon)) return false;
+    snprintf(other, osize, "%s", buf);
+    return true;
+}
+
+/* The earlier versions' name name fits canon but might as well be of another file on disk
+ * (their names wrote '/' and '%' alike: "x%y" and "x/y" have one name); that file's path goes
+ * into other (PATH_MAX bytes). */
+static bool file_legacy_ambiguous(const char *name, const char *canon, char *other)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(name);
+    if (n >= sizeof buf || name[0] != '%') return false;
+    memcpy(buf, name, n + 1);
+    buf[0] = '/';
+    int budget = 4096;
+    return file_legacy_other(buf, 1, n, canon, other, PATH_MAX, &budget);
 }
 
 /* A left-over recovery file found by file_recovery_scan. */
@@ -277,13 +321,17 @@ static void file_left_offer(file_left *left, const char *full, time_t mtime, boo
 
 /* Finds the recovery files of path: this editor's own (own, when wanted), the newest one
  * left by an editor that is no longer running or by an earlier version (left), and counts
- * those of editors that are still running (returned). */
-static int file_recovery_scan(const char *path, char *own, file_left *left, long *other_pid)
+ * those of editors that are still running (returned). An earlier version's file that might
+ * be another file's is never left; when amb is wanted, it gets that file's path and amb_other
+ * the other file's (both PATH_MAX bytes, "" when there is none). */
+static int file_recovery_scan(const char *path, char *own, file_left *left, long *other_pid, char *amb,
+                              char *amb_other)
 {
     char dir[PATH_MAX], canon[PATH_MAX], prefix[64];
     if (own) own[0] = 0;
     if (left) *left = (file_left){0};
     if (other_pid) *other_pid = 0;
+    if (amb) amb[0] = amb_other[0] = 0;
     if (!file_recovery_dir(dir, sizeof dir) || !file_canonical_path(path, canon, sizeof canon)) return 0;
     snprintf(prefix, sizeof prefix, "%s%016llx-", FILE_RECOVERY_NAMED, (unsigned long long)file_hash(canon));
     DIR *d = opendir(dir);
@@ -299,9 +347,18 @@ static int file_recovery_scan(const char *path, char *own, file_left *left, long
         char full[PATH_MAX];
         if (de->d_name[0] == '%') {
             struct stat st;
-            if (!left || !file_legacy_match(de->d_name, canon, path)) continue;
+            if ((!left && !amb) || !file_legacy_match(de->d_name, canon, path)) continue;
             if (snprintf(full, sizeof full, "%s/%s", dir, de->d_name) >= (int)sizeof full) continue;
-            if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) file_left_offer(left, full, st.st_mtime, true);
+            if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+            char other[PATH_MAX];
+            if (file_legacy_ambiguous(de->d_name, canon, other)) {
+                if (amb) {
+                    strcpy(amb, full);
+                    strcpy(amb_other, other);
+                }
+                continue;
+            }
+            if (left) file_left_offer(left, full, st.st_mtime, true);
             continue;
         }
         if (strncmp(de->d_name, prefix, pl) != 0) continue;
@@ -335,11 +392,20 @@ bool file_recovery_exists(const char *path)
 {
     char own[PATH_MAX];
     file_left left;
-    file_recovery_scan(path, own, &left, NULL);
+    file_recovery_scan(path, own, &left, NULL, NULL, NULL);
     return own[0] || left.path[0];
 }
 
-int file_recovery_others(const char *path, long *pid) { return file_recovery_scan(path, NULL, NULL, pid); }
+int file_recovery_others(const char *path, long *pid)
+{
+    return file_recovery_scan(path, NULL, NULL, pid, NULL, NULL);
+}
+
+bool file_recovery_ambiguous(const char *path, char *rec, char *other)
+{
+    file_recovery_scan(path, NULL, NULL, NULL, rec, other);
+    return rec[0] != 0;
+}
 
 /* Reads a recovery file of canon (header checked) into a new text without its header; when
  * canon is NULL, an earlier version's file (the text alone). */
@@ -386,7 +452,7 @@ file_status file_recovery_load(const char *path, text **out, int *err)
     file_left left;
     *out = NULL;
     if (!file_canonical_path(path, canon, sizeof canon)) return FILE_E_NONE;
-    file_recovery_scan(path, own, &left, NULL);
+    file_recovery_scan(path, own, &left, NULL, NULL, NULL);
     if (own[0]) return file_recovery_read(own, canon, out, err);
     if (!left.path[0]) return FILE_E_NONE;
     file_status s = file_recovery_read(left.path, left.legacy ? NULL : canon, out, err);
@@ -405,7 +471,7 @@ file_status file_recovery_load(const char *path, text **out, int *err)
 void file_recovery_remove(const char *path)
 {
     char own[PATH_MAX];
-    file_recovery_scan(path, own, NULL, NULL);
+    file_recovery_scan(path, own, NULL, NULL, NULL, NULL);
     if (own[0]) unlink(own);
 }
 
@@ -413,7 +479,7 @@ void file_recovery_discard(const char *path)
 {
     char own[PATH_MAX];
     file_left left;
-    file_recovery_scan(path, own, &left, NULL);
+    file_recovery_scan(path, own, &left, NULL, NULL, NULL);
     if (own[0])
         unlink(own);
     else if (left.path[0])

@@ -115,6 +115,11 @@ bool file_recovery_exists(const char *path);
 /* How many other running editors keep a recovery file of path (unsaved changes); *pid (when
  * non-NULL) is one of them. */
 int file_recovery_others(const char *path, long *pid);
+/* True when an earlier version's recovery file has path's name but might as well be another
+ * file's on disk (those names wrote '/' and '%' alike: "x%y" and "x/y" shared one): it is
+ * never offered, taken or removed for path; its path goes into rec and the other file's into
+ * other (PATH_MAX bytes each). */
+bool file_recovery_ambiguous(const char *path, char *rec, char *other);
 /* Loads this editor's recovery file of path, else the newest left by an editor no longer
  * running or an earlier version (which then becomes this editor's), into a new text without
  * its header; FILE_E_NONE when there is none. */

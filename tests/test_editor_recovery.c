@@ -141,6 +141,39 @@ static void test_editor_recovery_written_offered_and_removed(void **state)
     editor_free(ed);
 }
 
+/* An earlier version's recovery file whose name fits two files on disk ("x%y" and "x/y") is
+ * not offered on opening either; the editor says where it is and which other file it may be
+ * of, and leaves it. */
+static void test_editor_recovery_of_two_readings_is_reported_not_offered(void **state)
+{
+    (void)state;
+    char sub[300], slash[300], pct[300], st[300], rec[PATH_MAX];
+    snprintf(sub, sizeof sub, "%s/x", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(slash, sizeof slash, "%s/x/y", dir);
+    snprintf(pct, sizeof pct, "%s/x%%y", dir);
+    write_text(slash, "x/y on disk\n");
+    write_text(pct, "x%y on disk\n");
+    snprintf(st, sizeof st, "%s/state", dir);
+    mkdir(st, 0700);
+    snprintf(st, sizeof st, "%s/state/bd3ed", dir);
+    mkdir(st, 0700);
+    size_t n = (size_t)snprintf(rec, sizeof rec, "%s/", st);
+    for (const char *c = slash; *c; c++) rec[n++] = *c == '/' ? '%' : *c; /* the earlier name */
+    rec[n] = 0;
+    write_text(rec, "whose text?\n");
+    for (int i = 0; i < 2; i++) {
+        editor *ed = new_editor("default");
+        assert_true(editor_open(ed, i ? pct : slash));
+        assert_int_equal(ed->prompt, PROMPT_NONE);
+        assert_non_null(strstr(ed->message, "left by an earlier version"));
+        assert_non_null(strstr(ed->message, i ? slash : pct));
+        keys(ed, "C-q");
+        editor_free(ed);
+        assert_string_equal(read_text(rec), "whose text?\n");
+    }
+}
+
 static void test_editor_recovery_declined_is_removed(void **state)
 {
     (void)state;
@@ -256,6 +289,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_editor_recovery_written_offered_and_removed, tmpdir_setup,
                                         tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_editor_recovery_of_two_readings_is_reported_not_offered,
+                                        tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_declined_is_removed, tmpdir_setup,
                                         tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_editor_recovery_of_an_earlier_version_offered, tmpdir_setup,

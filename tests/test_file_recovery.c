@@ -361,6 +361,51 @@ static void test_file_recovery_earlier_and_current_both_kept(void **state)
     assert_true(exists(target));
 }
 
+/* An earlier version's name cannot tell "x%y" from "x/y": while both files are on disk its
+ * recovery file is offered for neither, declining either leaves it, and it is reported with
+ * the other file; with one of them on disk it is that one's (never the missing one's). */
+static void test_file_recovery_of_an_earlier_version_with_two_readings(void **state)
+{
+    (void)state;
+    char sub[PATH_MAX], slash[PATH_MAX], pct[PATH_MAX], rec[PATH_MAX], amb[PATH_MAX], other[PATH_MAX];
+    path_in(sub, "x");
+    assert_int_equal(mkdir(sub, 0700), 0);
+    path_in(slash, "x/y");
+    path_in(pct, "x%y");
+    write_file(slash, "disk x/y", 8);
+    write_file(pct, "disk x%y", 8);
+    write_legacy_recovery(slash, "which one?", rec);
+    text *r = NULL;
+    for (int i = 0; i < 2; i++) {
+        const char *p = i ? pct : slash;
+        assert_false(file_recovery_exists(p));
+        assert_int_equal(file_recovery_load(p, &r, NULL), FILE_E_NONE);
+        assert_null(r);
+        file_recovery_discard(p);
+        assert_true(exists(rec));
+        assert_true(file_recovery_ambiguous(p, amb, other));
+        assert_string_equal(amb, rec);
+        assert_string_equal(other, i ? slash : pct);
+    }
+    /* only x/y on disk: x%y (a new file) is not offered it, x/y is */
+    assert_int_equal(unlink(pct), 0);
+    assert_false(file_recovery_exists(pct));
+    assert_true(file_recovery_ambiguous(pct, amb, other));
+    assert_string_equal(other, slash);
+    assert_false(file_recovery_ambiguous(slash, amb, other));
+    assert_recovers(slash, "which one?");
+    assert_false(exists(rec));
+    file_recovery_remove(slash);
+    /* only x%y on disk (no folder x): it is x%y's */
+    assert_int_equal(unlink(slash), 0);
+    assert_int_equal(rmdir(sub), 0);
+    write_file(pct, "disk x%y", 8);
+    write_legacy_recovery(pct, "for x%y", rec);
+    assert_false(file_recovery_ambiguous(pct, amb, other));
+    assert_recovers(pct, "for x%y");
+    assert_false(exists(rec));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +426,8 @@ int main(void)
                                         tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_of_an_earlier_version_discarded, tmpdir_setup,
                                         tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_file_recovery_of_an_earlier_version_with_two_readings,
+                                        tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_file_recovery_earlier_and_current_both_kept, tmpdir_setup,
                                         tmpdir_teardown),
     };
