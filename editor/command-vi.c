@@ -1,13 +1,14 @@
 /* command-vi.c: the vi operators and their table: x and X, and d, y and c over words (w W b B
  * e E) with counts, by vim's rules (d,w not joining lines, whole lines, c,w as c,e); the
  * commands that take the next key as a character: f t F T (with ; and , and as operators'
- * spans) and r.
- * Depends on editor-core.h, motion.h, view.h; no curses, no model. */
+ * spans) and r; %, J, ~ and s.
+ * Depends on editor-core.h, motion.h, view.h, utf8.h and libutf8proc; no curses, no model. */
 #include "command.h"
 #include "editor-core.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 #include "motion.h"
 #include "utf8.h"
 #include "view.h"
@@ -338,6 +339,7 @@ enum {
     SPAN_LINE_END,     /* $: to the end of the line, count - 1 lines further */
     SPAN_BLANK_NEXT,   /* } */
     SPAN_BLANK_PREV,   /* { */
+    SPAN_MATCH,        /* %: through the matching bracket (inclusive) */
     SPAN_KIND = 15,    /* the bits of the kind */
     SPAN_OP_SHIFT = 4, /* the vi_op above them */
 };
@@ -424,6 +426,12 @@ static void cmd_span(editor *ed, int count, int arg)
         }
         exclusive_adjust(t, s, &e, &lines);
         break;
+    case SPAN_MATCH:
+        p = motion_match_bracket(t, c);
+        if (p == TEXT_POS_NONE) return;
+        s = p < c ? p : c;
+        e = view_next_cluster(t, p < c ? c : p);
+        break;
     default:
         return;
     }
@@ -444,6 +452,79 @@ static void cmd_span(editor *ed, int count, int arg)
     }
     op_span(ed, s, e, op);
     if (lines && op == VI_CUT) b->cursor = motion_line_nonblank(b->text, b->cursor, 1);
+}
+
+/* ---- %, J, ~ and s ---- */
+
+/* vi %: to the bracket matching the first one at or after the cursor in its line (arg: extend
+ * the selection). */
+static void cmd_match_bracket(editor *ed, int count, int arg)
+{
+    buffer *b = cur(ed);
+    if (!b) return;
+    size_t p = motion_match_bracket(b->text, b->cursor);
+    if (p != TEXT_POS_NONE) command_move_to(ed, p, arg);
+}
+
+/* vi J: joins count lines (two without a count, or with 1 or 2) as vim does with 'nojoinspaces':
+ * each line break goes with the next line's leading blanks, and one space comes between unless
+ * the line ends in a blank or is empty, or the next line is empty or starts with ")". The
+ * cursor ends where the last join was made; on the last line nothing changes. */
+static void cmd_join_lines(editor *ed, int count, int arg)
+{
+    if (!command_editable(ed)) return;
+    buffer *b = cur(ed);
+    const text *t = b->text;
+    int joins = count > 2 ? count - 1 : 1;
+    size_t at = b->cursor;
+    bool joined = false;
+    for (int i = 0; i < joins; i++) {
+        size_t size = text_size(t), le = view_line_end(t, at);
+        if (le >= size) break;
+        size_t p = view_next_cluster(t, le);
+        int c;
+        while ((c = text_byte_at(t, p)) == ' ' || c == '\t') p++;
+        int last = le > view_line_start(t, le) ? text_byte_at(t, le - 1) : -1;
+        bool space = last >= 0 && last != ' ' && last != '\t' && c >= 0 && c != '\n' && c != '\r' && c != ')';
+        command_delete_range(ed, le, p);
+        if (space && !editor_replace_selection(ed, " ", 1)) return;
+        at = le;
+        joined = true;
+    }
+    if (joined) b->cursor = at;
+}
+
+/* vi ~: switches the case of count characters from the cursor (in the line; Unicode's simple
+ * case mappings of each cluster's first code point) and moves past them. */
+static void cmd_toggle_case(editor *ed, int count, int arg)
+{
+    if (!command_editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t p = b->cursor;
+    for (int i = 0; i < (count > 0 ? count : 1) && p < view_line_end(b->text, p); i++) {
+        unsigned char buf[UTF8_MAX];
+        size_t n = utf8_lead_len((unsigned char)text_byte_at(b->text, p));
+        if (text_read(b->text, p, n, (char *)buf) == n) {
+            long cp = utf8_decode(buf, n);
+            utf8proc_int32_t to = cp < 0 ? (utf8proc_int32_t)cp
+                                  : utf8proc_isupper((utf8proc_int32_t)cp) ? utf8proc_tolower((utf8proc_int32_t)cp)
+                                                                           : utf8proc_toupper((utf8proc_int32_t)cp);
+            if (cp >= 0 && to != cp) {
+                char u[UTF8_MAX];
+                size_t un = utf8_encode((uint32_t)to, u);
+                command_delete_range(ed, p, p + n);
+                if (!editor_replace_selection(ed, u, un)) return;
+            }
+        }
+        p = view_next_cluster(b->text, p);
+    }
+    b->cursor = p; /* on the line end normal mode steps back onto the last character */
+}
+
+/* vi s: cuts count characters (as x, in the line) and enters insert mode. */
+static void cmd_substitute(editor *ed, int count, int arg)
+{
+    op_reach(ed, count, false, chars_reach, false, VI_CHANGE);
 }
 
 #define FIND(K, OP) ((K) | ((OP) << FIND_OP_SHIFT))
@@ -501,6 +582,16 @@ const command command_vi_table[] = {
      cmd_find_char, 0, FIND(FIND_BACK_T, 1 + VI_CHANGE)},
     {"replace-char", "Replace the character (a count: that many) by the next key typed (vi r)",
      cmd_replace_char, 0, 0},
+    {"match-bracket", "Move to the bracket matching the one at or after the cursor in the line (vi %)",
+     cmd_match_bracket, 0, 0},
+    {"select-match-bracket", "Extend the selection to the matching bracket (vi %)", cmd_match_bracket, 0, 1},
+    {"join-lines", "Join the line and the next (a count: that many lines) with one space (vi J)",
+     cmd_join_lines, 0, 0},
+    {"toggle-case", "Switch the case of the character (a count: that many) and move past it (vi ~)",
+     cmd_toggle_case, 0, 0},
+    {"mode-change-char", "Cut the character (a count: more, in the line) and insert (vi s)", cmd_substitute, 0,
+     0},
+    SPAN_OPS("to-match-bracket", SPAN_MATCH, "through the matching bracket (vi %)"),
     SPAN_OPS("lines-down", SPAN_DOWN, "this line and the next (a count: more; vi j)"),
     SPAN_OPS("lines-up", SPAN_UP, "this line and the one before (a count: more; vi k)"),
     SPAN_OPS("to-last-line", SPAN_LAST, "the lines to the last one (a count: to that line; vi G)"),

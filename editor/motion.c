@@ -3,6 +3,7 @@
 #include "motion.h"
 
 #include <stdbool.h>
+#include <string.h>
 #include <utf8proc.h>
 #include "view.h"
 
@@ -219,6 +220,36 @@ size_t motion_find_char(const text *t, size_t pos, uint32_t cp, int count, bool 
     }
     if (!till) return p;
     return back ? view_next_cluster(t, p) : view_prev_cluster(t, p);
+}
+
+/* vi %: see motion.h. */
+size_t motion_match_bracket(const text *t, size_t pos)
+{
+    static const char pairs[] = "()[]{}";
+    size_t le = view_line_end(t, pos), size = text_size(t), p = pos;
+    const char *k = NULL;
+    for (; p < le; p++) {
+        int b = text_byte_at(t, p);
+        if (b > 0 && (k = strchr(pairs, b)) != NULL) break;
+    }
+    if (!k) return TEXT_POS_NONE;
+    int i = (int)(k - pairs), open = pairs[i & ~1], close = pairs[i | 1];
+    long depth = 0;
+    if (!(i & 1)) {
+        for (; p < size; p++) {
+            int b = text_byte_at(t, p);
+            if (b == open) depth++;
+            else if (b == close && --depth == 0) return p;
+        }
+    } else {
+        for (;; p--) {
+            int b = text_byte_at(t, p);
+            if (b == close) depth++;
+            else if (b == open && --depth == 0) return p;
+            if (p == 0) break;
+        }
+    }
+    return TEXT_POS_NONE;
 }
 
 static bool motion_is_blank(int b) { return b == ' ' || b == '\t' || b == '\r'; }

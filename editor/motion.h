@@ -37,6 +37,10 @@ size_t motion_word_last_prev(const text *t, size_t pos, bool big);
  * TEXT_POS_NONE when the line has fewer. again (vi ; and , repeating t or T): a match right
  * next to pos does not count, so the motion goes on to the next one (vim). */
 size_t motion_find_char(const text *t, size_t pos, uint32_t cp, int count, bool back, bool till, bool again);
+/* vi %: the bracket matching the first of ( ) [ ] { } at or after pos in pos's line (nested
+ * pairs of its kind skipped, over lines); TEXT_POS_NONE when the line has none after pos or it
+ * has no match. */
+size_t motion_match_bracket(const text *t, size_t pos);
 /* Start of the next sentence after pos / start of this sentence (or the previous one when pos
  * is at a start). A sentence ends after . ! or ? (and closing quotes or brackets) followed by
  * blank space, or at a paragraph break. */

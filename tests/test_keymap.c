@@ -680,6 +680,11 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "c }"), "mode-change-to-blank-line-next");
     assert_string_equal(match_command(km, &st, "c c"), "mode-change-lines");
     assert_string_equal(match_command(km, &st, "Y"), "copy-lines");
+    assert_string_equal(match_command(km, &st, "%"), "match-bracket");
+    assert_string_equal(match_command(km, &st, "d %"), "cut-to-match-bracket");
+    assert_string_equal(match_command(km, &st, "3 J"), "join-lines");
+    assert_string_equal(match_command(km, &st, "~"), "toggle-case");
+    assert_string_equal(match_command(km, &st, "s"), "mode-change-char");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;

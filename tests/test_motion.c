@@ -170,6 +170,23 @@ static void test_motion_find_char_in_the_line(void **state)
     text_free(t);
 }
 
+static void test_motion_match_bracket(void **state)
+{
+    (void)state;
+    /*                 0123456789 0 12345 */
+    text *t = text_of("x(a[b](c)\n)y ]");
+    assert_int_equal(motion_match_bracket(t, 0), 10); /* the first bracket after: over the line */
+    assert_int_equal(motion_match_bracket(t, 10), 1); /* back from a closing one */
+    assert_int_equal(motion_match_bracket(t, 3), 5);  /* [ ] inside ( ) */
+    assert_int_equal(motion_match_bracket(t, 6), 8);
+    assert_int_equal(motion_match_bracket(t, 11), TEXT_POS_NONE); /* "]" without a "[" before */
+    text_free(t);
+    t = text_of("(a\nb");
+    assert_int_equal(motion_match_bracket(t, 0), TEXT_POS_NONE); /* no match */
+    assert_int_equal(motion_match_bracket(t, 1), TEXT_POS_NONE); /* no bracket after in the line */
+    text_free(t);
+}
+
 static void test_motion_sentences_end_after_punctuation_and_blank(void **state)
 {
     const text *t = *state;
@@ -265,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_motion_vi_bigwords_are_runs_of_non_blanks),
         cmocka_unit_test(test_motion_word_classes_of_unicode),
         cmocka_unit_test(test_motion_find_char_in_the_line),
+        cmocka_unit_test(test_motion_match_bracket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
