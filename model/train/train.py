@@ -28,8 +28,8 @@ import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
 
-CONFIGS = {"default": bd3model.DEFAULT,  # 8 x 384, 20,497,281 parameters (the shipped model)
-           "deep16": bd3model.DEEP16,    # 16 x 384, 34,692,993 (default grown in depth)
+CONFIGS = {"default": bd3model.DEFAULT,  # 8 x 384, 20,497,281 parameters (the first default model)
+           "deep16": bd3model.DEEP16,    # 16 x 384, 34,692,993 (default grown in depth; the shipped model)
            "deep24": bd3model.DEEP24,    # 24 x 384, 48,888,705 (deep16 grown in depth)
            "deep32": bd3model.DEEP32,    # 32 x 384, 63,084,417 (deep16 grown in depth)
            "wide8": bd3model.WIDE8,      # 8 x 768, 12 heads, F 3072, 69,297,921 (default grown in width)
@@ -733,7 +733,8 @@ def cmd_export(a):
     tok = data.load_tokenizer(a.tokenizer)
     n_ctx = model.cfg.n_ctx
     bls = [int(b) if b not in ("g", "global") else n_ctx for b in a.block_lengths.split(",")]
-    export.export_gguf(model, tok.tokens, tok.merges, a.out, bls, wtype=a.wtype, name=a.name)
+    name = a.name or "bd3ed default (bd3lm %dx%d)" % (model.cfg.n_layer, model.cfg.n_embd)
+    export.export_gguf(model, tok.tokens, tok.merges, a.out, bls, wtype=a.wtype, name=name)
     log("wrote %s (%d bytes)" % (a.out, os.path.getsize(a.out)))
 
 
@@ -827,7 +828,7 @@ def main(argv=None):
             p.add_argument("--out", required=True)
             p.add_argument("--block-lengths", default="16,4,g")
             p.add_argument("--wtype", default="q8_0", help=WTYPE_HELP)
-            p.add_argument("--name", default="bd3ed default (bd3lm 8x384)")
+            p.add_argument("--name", default=None, help="general.name (default: bd3ed default (bd3lm LAYERSxWIDTH))")
     p = sub.add_parser("bench")
     p.add_argument("--config", default="default", choices=sorted(CONFIGS))
     p.add_argument("--rows", type=int, default=36)
