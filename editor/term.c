@@ -426,18 +426,38 @@ static void term_mouse(editor *ed)
         editor_mouse(ed, EDITOR_MOUSE_DRAG, ev.y < rows ? ev.y : rows - 1, ev.x);
 }
 
+static volatile sig_atomic_t term_continued; /* a SIGCONT came during term_suspend */
+
+static void term_on_continue(int sig)
+{
+    (void)sig;
+    term_continued = 1;
+}
+
+/* Stops the editor until the shell continues it. Where the shell has no job control (the
+ * process group is orphaned) the stop signal is dropped: no SIGCONT comes, and the editor
+ * says it was not suspended. */
 static void term_suspend(editor *ed, term_state *ts)
 {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = term_on_continue;
+    sigemptyset(&sa.sa_mask);
+    term_continued = 0;
+    bool watch = sigaction(SIGCONT, &sa, &old) == 0;
     term_modes(ts, false);
     def_prog_mode();
     endwin();
     signal(SIGTSTP, SIG_DFL);
     kill(getpid(), SIGTSTP);
-    /* resumed */
+    /* resumed, or never stopped */
+    if (watch) sigaction(SIGCONT, &old, NULL);
     reset_prog_mode();
     term_modes(ts, true);
     clearok(curscr, TRUE);
     editor_resize(ed, LINES, COLS);
+    if (watch && !term_continued)
+        editor_message(ed, EDITOR_MSG_ERROR, "Not suspended: the shell that started bd3ed has no job control");
 }
 
 /* True when key (an Alt key) means something now: a binding in the current mode, a prompt
