@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "model-session.h"
 #include "model-window.h"
+#include "engine_wrap.h"
 
 static char model_path[1024]; /* the fixture model */
 
@@ -21,12 +22,6 @@ static int n_prompts[2];                 /* their lengths */
 static int n_calls;                      /* calls seen */
 static int last_block_len, last_max_new; /* of the last call */
 
-bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
-                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
-                               bd3_stop *why, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
-                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
-                               bd3_stop *why, bd3_step_fn cb, void *user);
 bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
                                int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
                                bd3_stop *why, bd3_step_fn cb, void *user)
@@ -49,10 +44,6 @@ static int revise_n, revise_lo, revise_hi; /* its window length and target */
 static bd3_sampler_params revise_sp;       /* the sampler of the last call */
 static double revise_fraction;             /* its fraction */
 
-bd3_status __real_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                             int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                             int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user);
 bd3_status __wrap_bd3_revise(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                              int lo, int hi, double fraction, uint8_t *changed, bd3_step_fn cb, void *user)
 {
@@ -70,10 +61,6 @@ static int infill_calls; /* calls seen */
 static int infill_masks; /* masks in the last call's window */
 static int infill_runs;  /* runs of consecutive masks in it */
 
-bd3_status __real_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                             bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                             bd3_step_fn cb, void *user);
 bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
                              bd3_step_fn cb, void *user)
 {
@@ -91,12 +78,6 @@ bd3_status __wrap_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *i
 static int fit_min, fit_max, fit_kept; /* of the last call */
 static double fit_npb;                 /* its nats per byte */
 
-bd3_status __real_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
-                                 int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
-                                 int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
-                                 int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
-                                 int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user);
 bd3_status __wrap_bd3_infill_fit(bd3_ctx *c, const bd3_sampler_params *p, const int32_t *ids, int n, int lo,
                                  int hi, int len_min, int len_max, int n_draws, int32_t *out, float *out_conf,
                                  int *n_out, double *nats_per_byte, bd3_step_fn cb, void *user)

@@ -19,6 +19,7 @@
 #include "file.h"
 #include "fixture.h"
 #include "model-editor.h"
+#include "engine_wrap.h"
 
 static char model_path[1024]; /* the fixture model */
 
@@ -30,8 +31,6 @@ static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;   /* signalled when th
 static bool gate_closed;                                    /* infill waits while true */
 static bd3_step_fn gate_inner_cb;                           /* the worker's own callback */
 
-bd3_status __real_bd3_infill(bd3_ctx *c, const bd3_sampler_params *p, int32_t *ids, float *conf, int n,
-                             bd3_step_fn cb, void *user);
 
 static int gate_step(void *user, const bd3_progress *pr)
 {
@@ -65,12 +64,6 @@ static int gate_cont_step(void *user, const bd3_progress *pr)
     return r;
 }
 
-bd3_status __real_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
-                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
-                               bd3_stop *why, bd3_step_fn cb, void *user);
-bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
-                               int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
-                               bd3_stop *why, bd3_step_fn cb, void *user);
 bd3_status __wrap_bd3_continue(bd3_ctx *c, const bd3_sampler_params *p, int block_len, const int32_t *prompt,
                                int n_prompt, int max_new, int32_t *out, float *out_conf, int *n_out,
                                bd3_stop *why, bd3_step_fn cb, void *user)
