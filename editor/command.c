@@ -330,6 +330,29 @@ static void undo_redo(editor *ed, bool redo)
     editor_message(ed, EDITOR_MSG_INFO, redo ? "Redone" : "Undone");
 }
 
+/* vi .: types the keys of the last change again (editor-input.c records them); a count replaces
+ * the one it was typed with. */
+static void cmd_repeat_change(editor *ed, int count, int arg)
+{
+    if (ed->dot_replaying) return;
+    if (!ed->dot_len) {
+        editor_message(ed, EDITOR_MSG_INFO, "No change to repeat");
+        return;
+    }
+    key_code keys[EDITOR_DOT_MAX + 8];
+    int n = 0, i = 0;
+    if (count > 0) {
+        while (i < ed->dot_len && ed->dot_keys[i] >= '0' && ed->dot_keys[i] <= '9') i++;
+        char num[16];
+        snprintf(num, sizeof num, "%d", count);
+        for (const char *p = num; *p; p++) keys[n++] = (key_code)*p;
+    }
+    for (; i < ed->dot_len; i++) keys[n++] = ed->dot_keys[i];
+    ed->dot_replaying = true;
+    for (int k = 0; k < n; k++) editor_key(ed, keys[k]);
+    ed->dot_replaying = false;
+}
+
 static void cmd_undo(editor *ed, int c, int arg)
 {
     (void)c;
@@ -630,6 +653,8 @@ static const command commands[] = {
     {"paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0},
     {"paste-before", "Paste before the cursor; whole lines above the line (vi P)", cmd_paste_before, 0, 0},
     {"undo", "Undo the last step", cmd_undo, R, 0},
+    {"repeat-change", "Repeat the last change made in normal mode (vi .; a count replaces its count)",
+     cmd_repeat_change, 0, 0},
     {"redo", "Redo the step undone last", cmd_redo, R, 0},
     {"save", "Save the file", cmd_save, 0, 0},
     {"save-as", "Save under another name", cmd_save_as, 0, 0},

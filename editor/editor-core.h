@@ -116,6 +116,14 @@ struct editor {
     uint32_t char_cp;                    /* while that command runs again: the character typed */
     int find_kind;                       /* last vi f/t/F/T for ; and , (command-vi.c's FIND_*), 0 none */
     uint32_t find_cp;                    /* its character */
+    key_code dot_seq[EDITOR_DOT_MAX];    /* vi .: keys of the change being typed, dot_n of them */
+    int dot_n;                           /* keys in dot_seq; -1 when it cannot be repeated (too long,
+                                            a paste in it) */
+    bool dot_insert;                     /* the change goes on in a typing mode until normal mode */
+    bool dot_skip;                       /* the key ran a command that is no change to repeat (u, .) */
+    key_code dot_keys[EDITOR_DOT_MAX];   /* keys of the last whole change, dot_len of them */
+    int dot_len;                         /* keys in dot_keys, 0 when none */
+    bool dot_replaying;                  /* vi . is feeding dot_keys: nothing is recorded */
     view_row scratch;                    /* row reused by layouts in motions */
     int scratch_width;                   /* width scratch was allocated for */
 };

@@ -85,12 +85,70 @@ void editor_clamp_cursor(editor *ed)
         b->cursor = view_prev_cluster(b->text, end);
 }
 
+/* vi .: true in a mode whose changes are recorded (a command mode that is not visual). */
+static bool dot_mode(const editor *ed)
+{
+    return editor_command_mode(ed) && !keymap_mode_inclusive(ed->km, ed->ks.mode);
+}
+
+/* True when no keys, count or character are pending: the next key starts a command. */
+static bool dot_idle(const editor *ed)
+{
+    return ed->ks.n_keys == 0 && !ed->char_wait && (ed->ks.count == 0 || ed->ks.matched);
+}
+
+/* The change recorded is whole: . repeats it from now on (nothing, when it cannot be typed again). */
+static void dot_save(editor *ed)
+{
+    if (ed->dot_n > 0) memcpy(ed->dot_keys, ed->dot_seq, (size_t)ed->dot_n * sizeof(key_code));
+    ed->dot_len = ed->dot_n > 0 ? ed->dot_n : 0;
+    ed->dot_insert = false;
+}
+
+/* Records the keys of vi changes for . : the keys of a command typed in normal mode (count,
+ * keys, character) are kept when the command changed the text, and when it entered a typing
+ * mode (c, i, o, ...) together with every key typed there up to the return to normal mode. */
+static void dot_key(editor *ed, key_code key)
+{
+    buffer *b = editor_buffer(ed);
+    bool rec = ed->prompt == PROMPT_NONE && ed->km && (ed->dot_insert || dot_mode(ed));
+    if (!rec) {
+        editor_key_dispatch(ed, key);
+        return;
+    }
+    if (!ed->dot_insert && dot_idle(ed)) ed->dot_n = 0; /* a new command starts */
+    if (ed->dot_n >= 0) {
+        if (ed->dot_n < EDITOR_DOT_MAX)
+            ed->dot_seq[ed->dot_n++] = key;
+        else
+            ed->dot_n = -1;
+    }
+    uint64_t rev = b ? text_revision(b->text) : 0;
+    ed->dot_skip = false;
+    editor_key_dispatch(ed, key);
+    if (ed->dot_skip || ed->prompt != PROMPT_NONE) {
+        ed->dot_insert = false;
+        return;
+    }
+    if (ed->dot_insert) {
+        if (dot_mode(ed)) dot_save(ed); /* back in normal mode: the change is whole */
+        return;
+    }
+    if (!dot_mode(ed) && keymap_mode_self_insert(ed->km, ed->ks.mode))
+        ed->dot_insert = true;
+    else if (dot_mode(ed) && dot_idle(ed) && b && b == editor_buffer(ed) && text_revision(b->text) != rev)
+        dot_save(ed);
+}
+
 void editor_key(editor *ed, key_code key)
 {
     editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, NULL); /* a job's text is shown again on the next frame */
     ed->message_queueing = false;
     uint64_t serial = ed->message_serial;
-    editor_key_dispatch(ed, key);
+    if (ed->dot_replaying)
+        editor_key_dispatch(ed, key);
+    else
+        dot_key(ed, key);
     editor_clamp_cursor(ed);
     /* a waiting message comes next, unless this key said something itself */
     if (ed->n_msg_queue > 0 && ed->prompt == PROMPT_NONE && ed->message_serial == serial)
@@ -115,6 +173,10 @@ static void editor_key_dispatch(editor *ed, key_code key)
     keymap_result r = keymap_feed(ed->km, &ed->ks, key, &bd);
     switch (r) {
     case KEYMAP_MATCH:
+        /* undo, redo, . and the model's commands are no change for . to repeat */
+        if (!strcmp(bd->command, "undo") || !strcmp(bd->command, "redo") ||
+            !strcmp(bd->command, "repeat-change") || !strncmp(bd->command, "model-", 6))
+            ed->dot_skip = true;
         if (!command_keeps_job(bd->command))
             editor_event_send(ed, EDITOR_EVENT_KEY, NULL); /* any other key ends a continuation */
         command_run(ed, bd->command, (int)ed->ks.count);
@@ -139,6 +201,7 @@ void editor_paste(editor *ed, const char *bytes, size_t len)
 {
     editor_event_send(ed, EDITOR_EVENT_EDIT_PRE, NULL);
     ed->char_wait = NULL; /* a paste is no character for a waiting f, t or r */
+    if (ed->dot_insert) ed->dot_n = -1; /* nor keys that . could type again */
     if (ed->prompt != PROMPT_NONE) {
         editor_prompt_paste(ed, bytes, len);
         editor_scroll(ed);

@@ -19,6 +19,7 @@
 #define EDITOR_INPUT_MAX        1024 /* bytes of prompt input */
 #define EDITOR_MESSAGE_MAX      512  /* bytes of the message line */
 #define EDITOR_MESSAGE_QUEUE    8    /* messages that can wait behind the one shown */
+#define EDITOR_DOT_MAX          1024 /* keys of a change vi . can repeat */
 #define EDITOR_MODEL_STATUS_MAX 96   /* bytes of the model's status slot */
 #define EDITOR_RECOVERY_SECONDS 2.0  /* least time between two recovery writes of a buffer */
 #define EDITOR_RECOVERY_ASYNC_MIN                                                                            \

@@ -685,6 +685,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "3 J"), "join-lines");
     assert_string_equal(match_command(km, &st, "~"), "toggle-case");
     assert_string_equal(match_command(km, &st, "s"), "mode-change-char");
+    assert_string_equal(match_command(km, &st, "."), "repeat-change");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
