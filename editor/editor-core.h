@@ -113,6 +113,8 @@ struct editor {
     const char *char_wait;               /* command waiting for the next key as its character (vi f,
                                             t, r; its table name), or NULL */
     int char_wait_count;                 /* the count it was typed with (0: none) */
+    char char_wait_keys[64];             /* the count and keys that started it ("3 f"), for the
+                                            status line */
     uint32_t char_cp;                    /* while that command runs again: the character typed */
     int find_kind;                       /* last vi f/t/F/T for ; and , (command-vi.c's FIND_*), 0 none */
     uint32_t find_cp;                    /* its character */

@@ -180,6 +180,14 @@ static void editor_key_dispatch(editor *ed, key_code key)
         if (!command_keeps_job(bd->command))
             editor_event_send(ed, EDITOR_EVENT_KEY, NULL); /* any other key ends a continuation */
         command_run(ed, bd->command, (int)ed->ks.count);
+        if (ed->char_wait) { /* the status line shows the keys until the character comes */
+            char keys[48];
+            keymap_format_keys(bd->keys, bd->n_keys, keys, sizeof keys);
+            if (ed->ks.count)
+                snprintf(ed->char_wait_keys, sizeof ed->char_wait_keys, "%u %s", ed->ks.count, keys);
+            else
+                snprintf(ed->char_wait_keys, sizeof ed->char_wait_keys, "%s", keys);
+        }
         break;
     case KEYMAP_INSERT:
         editor_event_send(ed, EDITOR_EVENT_KEY, NULL);

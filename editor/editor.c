@@ -282,6 +282,16 @@ search *editor_search_shown(editor *ed)
 const keymap *editor_keymap(const editor *ed) { return ed->km; }
 const keymap_state *editor_key_state(const editor *ed) { return &ed->ks; }
 
+char *editor_pending_describe(const editor *ed, char *buf, size_t size)
+{
+    if (!buf || size == 0) return buf;
+    if (ed->char_wait)
+        snprintf(buf, size, "%s", ed->char_wait_keys);
+    else
+        keymap_state_describe(&ed->ks, buf, size);
+    return buf;
+}
+
 bool editor_key_bound(const editor *ed, key_code key)
 {
     if (!ed->km || ed->prompt != PROMPT_NONE || ed->ks.n_keys > 0) return true;

@@ -219,6 +219,9 @@ editor_style_fn editor_style_hook(const editor *ed, void **ctx);
 search *editor_search_shown(editor *ed);
 const keymap *editor_keymap(const editor *ed);          /* NULL when none */
 const keymap_state *editor_key_state(const editor *ed); /* pending keys, count and mode */
+/* The pending count and keys for the status line ("3 d"), with those of a command waiting for
+ * its character (vi "f"); "" when none. Returns buf. */
+char *editor_pending_describe(const editor *ed, char *buf, size_t size);
 /* true when key means something now: a binding in the current mode, an open prompt (which
  * reads keys itself) or a pending key sequence. */
 bool editor_key_bound(const editor *ed, key_code key);

@@ -239,7 +239,7 @@ static void term_draw(editor *ed, term_state *ts)
         const keymap *km = editor_keymap(ed);
         const keymap_state *ks = editor_key_state(ed);
         const char *model_status = editor_model_status(ed);
-        keymap_state_describe(ks, pend, sizeof pend);
+        editor_pending_describe(ed, pend, sizeof pend);
         const char *mode = km && keymap_n_modes(km) > 1 ? keymap_mode_name(km, ks->mode) : "";
         snprintf(right, sizeof right, "%s%s%s%s%s%s  %zu:%zu ", model_status, model_status[0] ? "  " : "",
                  pend, pend[0] ? " " : "", mode, buffer_linewise(b) ? " line" : "",

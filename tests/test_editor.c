@@ -691,6 +691,34 @@ static void test_editor_messages_are_sanitised(void **state)
     editor_free(ed);
 }
 
+/* The status line's pending keys: a count and the keys of a sequence, then those of a vi command
+ * waiting for its character ("3 f") until the character comes. */
+static void test_editor_pending_keys_include_a_waiting_character_command(void **state)
+{
+    (void)state;
+    editor *ed = new_editor("vi");
+    text *t = text_new();
+    assert_int_equal(text_insert(t, 0, "a,b,c,d", 7), TEXT_OK);
+    editor_open_text(ed, t, "x");
+    char buf[64];
+    keys(ed, "d 2");
+    assert_string_equal(editor_pending_describe(ed, buf, sizeof buf), "d 2");
+    keys(ed, "Esc");
+    keys(ed, "2 f");
+    assert_string_equal(editor_pending_describe(ed, buf, sizeof buf), "2 f");
+    keys(ed, "Comma");
+    assert_string_equal(editor_pending_describe(ed, buf, sizeof buf), "");
+    assert_int_equal(editor_buffer(ed)->cursor, 3);
+    keys(ed, "r");
+    assert_string_equal(editor_pending_describe(ed, buf, sizeof buf), "r");
+    keys(ed, "Esc"); /* cancels r: nothing replaced, nothing pending */
+    assert_string_equal(editor_pending_describe(ed, buf, sizeof buf), "");
+    char *got = buf_contents(ed);
+    assert_string_equal(got, "a,b,c,d");
+    free(got);
+    editor_free(ed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_editor_paste_into_find_prompt),
         cmocka_unit_test(test_editor_base64_for_osc52),
         cmocka_unit_test(test_editor_messages_are_sanitised),
+        cmocka_unit_test(test_editor_pending_keys_include_a_waiting_character_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
