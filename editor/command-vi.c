@@ -295,6 +295,28 @@ static void cmd_find_char(editor *ed, int count, int arg)
     op_span(ed, s, e, (vi_op)(op - 1));
 }
 
+/* Visual r: every character of [s, e) but the line breaks becomes cp; the cursor goes to s. */
+static void replace_span(editor *ed, size_t s, size_t e, uint32_t cp)
+{
+    buffer *b = cur(ed);
+    char u[UTF8_MAX];
+    size_t len = utf8_encode(cp, u);
+    b->anchor = TEXT_POS_NONE;
+    for (size_t p = s; p < e;) {
+        int c = text_byte_at(b->text, p);
+        size_t q = view_next_cluster(b->text, p);
+        if (c == '\n' || c == '\r') {
+            p = q;
+            continue;
+        }
+        command_delete_range(ed, p, q);
+        if (!editor_replace_selection(ed, u, len)) return;
+        e = e - (q - p) + len;
+        p += len;
+    }
+    b->cursor = s;
+}
+
 /* vi r: the count characters from the cursor become the character typed (when the line has that
  * many; else nothing changes); the cursor ends on the last of them. */
 static void cmd_replace_char(editor *ed, int count, int arg)
@@ -306,6 +328,10 @@ static void cmd_replace_char(editor *ed, int count, int arg)
     if (!command_editable(ed)) return;
     buffer *b = cur(ed);
     size_t s = b->cursor, e = s, le = view_line_end(b->text, s);
+    if (buffer_selection(b, &s, &e)) {
+        replace_span(ed, s, e, ed->char_cp);
+        return;
+    }
     int n = count > 0 ? count : 1;
     for (int i = 0; i < n; i++) {
         if (e >= le) return;
@@ -476,7 +502,16 @@ static void cmd_join_lines(editor *ed, int count, int arg)
     buffer *b = cur(ed);
     const text *t = b->text;
     int joins = count > 2 ? count - 1 : 1;
-    size_t at = b->cursor;
+    size_t at = b->cursor, s, e;
+    if (buffer_selection(b, &s, &e)) { /* visual J: the selection's lines (two at least) */
+        joins = 0;
+        size_t last = e > s ? e - 1 : s;
+        for (size_t p = view_line_start(t, s); view_line_end(t, p) < view_line_end(t, last); p = line_step(t, p, 1))
+            joins++;
+        if (joins < 1) joins = 1;
+        at = s;
+        b->anchor = TEXT_POS_NONE;
+    }
     bool joined = false;
     for (int i = 0; i < joins; i++) {
         size_t size = text_size(t), le = view_line_end(t, at);
@@ -494,32 +529,108 @@ static void cmd_join_lines(editor *ed, int count, int arg)
     if (joined) b->cursor = at;
 }
 
-/* vi ~: switches the case of count characters from the cursor (in the line; Unicode's simple
- * case mappings of each cluster's first code point) and moves past them. */
+/* What case_span does to each letter. */
+enum { CASE_TOGGLE, CASE_LOWER, CASE_UPPER };
+
+/* Changes the case of the clusters in [s, *e) (Unicode's simple case mappings of each cluster's
+ * first code point); *e follows the bytes as they change length. False when out of memory. */
+static bool case_span(editor *ed, size_t s, size_t *e, int how)
+{
+    buffer *b = cur(ed);
+    for (size_t p = s; p < *e; p = view_next_cluster(b->text, p)) {
+        unsigned char buf[UTF8_MAX];
+        size_t n = utf8_lead_len((unsigned char)text_byte_at(b->text, p));
+        if (text_read(b->text, p, n, (char *)buf) != n) continue;
+        long cp = utf8_decode(buf, n);
+        if (cp < 0) continue;
+        utf8proc_int32_t c = (utf8proc_int32_t)cp, to = c;
+        if (how == CASE_LOWER || (how == CASE_TOGGLE && utf8proc_isupper(c)))
+            to = utf8proc_tolower(c);
+        else if (how == CASE_UPPER || how == CASE_TOGGLE)
+            to = utf8proc_toupper(c);
+        if (to == c) continue;
+        char u[UTF8_MAX];
+        size_t un = utf8_encode((uint32_t)to, u);
+        command_delete_range(ed, p, p + n);
+        if (!editor_replace_selection(ed, u, un)) return false;
+        *e = *e + un - n;
+    }
+    return true;
+}
+
+/* vi ~: switches the case of count characters from the cursor (in the line) and moves past
+ * them; in visual mode (arg: CASE_*, u and U too) that of the selection, the cursor going to
+ * its start. */
 static void cmd_toggle_case(editor *ed, int count, int arg)
 {
     if (!command_editable(ed)) return;
     buffer *b = cur(ed);
-    size_t p = b->cursor;
-    for (int i = 0; i < (count > 0 ? count : 1) && p < view_line_end(b->text, p); i++) {
-        unsigned char buf[UTF8_MAX];
-        size_t n = utf8_lead_len((unsigned char)text_byte_at(b->text, p));
-        if (text_read(b->text, p, n, (char *)buf) == n) {
-            long cp = utf8_decode(buf, n);
-            utf8proc_int32_t to = cp < 0 ? (utf8proc_int32_t)cp
-                                  : utf8proc_isupper((utf8proc_int32_t)cp) ? utf8proc_tolower((utf8proc_int32_t)cp)
-                                                                           : utf8proc_toupper((utf8proc_int32_t)cp);
-            if (cp >= 0 && to != cp) {
-                char u[UTF8_MAX];
-                size_t un = utf8_encode((uint32_t)to, u);
-                command_delete_range(ed, p, p + n);
-                if (!editor_replace_selection(ed, u, un)) return;
-            }
-        }
-        p = view_next_cluster(b->text, p);
+    size_t s = b->cursor, e = s;
+    if (buffer_selection(b, &s, &e)) {
+        b->anchor = TEXT_POS_NONE;
+        if (case_span(ed, s, &e, arg)) b->cursor = s;
+        return;
     }
-    b->cursor = p; /* on the line end normal mode steps back onto the last character */
+    size_t le = view_line_end(b->text, s);
+    for (int i = 0; i < (count > 0 ? count : 1) && e < le; i++) e = view_next_cluster(b->text, e);
+    if (case_span(ed, s, &e, arg)) b->cursor = e; /* at the line end normal mode steps back */
 }
+
+/* vi >> and << (dir 1, -1): count lines from the cursor's (visual > and <: the selection's
+ * lines, count times) get one tab stop (tab-width columns) more or less indent, written with
+ * tabs and then spaces as vim's defaults do (shiftwidth = tabstop, noexpandtab); an empty line
+ * stays. The cursor goes to the first non-blank of the first line. */
+static void cmd_shift_lines(editor *ed, int count, int dir)
+{
+    if (!command_editable(ed)) return;
+    buffer *b = cur(ed);
+    size_t s, e;
+    long lines = count > 0 ? count : 1, times = 1;
+    if (buffer_selection(b, &s, &e)) {
+        times = lines;
+        lines = 1;
+        size_t last = e > s ? e - 1 : s; /* the selection's last character's line */
+        for (size_t p = view_line_start(b->text, s); view_line_end(b->text, p) < view_line_end(b->text, last);
+             p = line_step(b->text, p, 1))
+            lines++;
+        b->anchor = TEXT_POS_NONE;
+    } else {
+        s = b->cursor;
+    }
+    int tw = ed->cfg->tab_width > 0 ? ed->cfg->tab_width : 8;
+    size_t first = view_line_start(b->text, s), ls = first;
+    for (long i = 0; i < lines; i++) {
+        size_t p = ls;
+        long col = 0;
+        int c;
+        while ((c = text_byte_at(b->text, p)) == ' ' || c == '\t') {
+            col = c == '\t' ? (col / tw + 1) * tw : col + 1;
+            p++;
+        }
+        bool empty = p == ls && (c < 0 || c == '\n' || c == '\r');
+        long want = col + dir * times * tw;
+        if (want < 0) want = 0;
+        if (!empty && want != col) {
+            size_t n = (size_t)(want / tw + want % tw);
+            char *ind = malloc(n ? n : 1);
+            if (!ind) {
+                editor_message(ed, EDITOR_MSG_ERROR, "Out of memory");
+                return;
+            }
+            memset(ind, '\t', (size_t)(want / tw));
+            memset(ind + want / tw, ' ', (size_t)(want % tw));
+            command_delete_range(ed, ls, p);
+            bool ok = editor_replace_selection(ed, ind, n);
+            free(ind);
+            if (!ok) return;
+        }
+        if (view_line_end(b->text, ls) >= text_size(b->text)) break;
+        ls = line_step(b->text, ls, 1);
+    }
+    b->cursor = motion_line_nonblank(b->text, first, 1);
+}
+static void cmd_shift_right(editor *ed, int count, int arg) { cmd_shift_lines(ed, count, 1); }
+static void cmd_shift_left(editor *ed, int count, int arg) { cmd_shift_lines(ed, count, -1); }
 
 /* vi s: cuts count characters (as x, in the line) and enters insert mode. */
 static void cmd_substitute(editor *ed, int count, int arg)
@@ -587,8 +698,16 @@ const command command_vi_table[] = {
     {"select-match-bracket", "Extend the selection to the matching bracket (vi %)", cmd_match_bracket, 0, 1},
     {"join-lines", "Join the line and the next (a count: that many lines) with one space (vi J)",
      cmd_join_lines, 0, 0},
-    {"toggle-case", "Switch the case of the character (a count: that many) and move past it (vi ~)",
-     cmd_toggle_case, 0, 0},
+    {"toggle-case", "Switch the case of the character (a count: that many) or of the selection (vi ~)",
+     cmd_toggle_case, 0, CASE_TOGGLE},
+    {"lower-case", "Lower the case of the selection (or of the character; vi visual u)", cmd_toggle_case, 0,
+     CASE_LOWER},
+    {"upper-case", "Raise the case of the selection (or of the character; vi visual U)", cmd_toggle_case, 0,
+     CASE_UPPER},
+    {"shift-right", "Indent the line (a count: that many; the selection's lines) by one tab stop (vi >>)",
+     cmd_shift_right, 0, 0},
+    {"shift-left", "Take one tab stop of indent off the line (a count: that many; the selection's; vi <<)",
+     cmd_shift_left, 0, 0},
     {"mode-change-char", "Cut the character (a count: more, in the line) and insert (vi s)", cmd_substitute, 0,
      0},
     SPAN_OPS("to-match-bracket", SPAN_MATCH, "through the matching bracket (vi %)"),

@@ -686,6 +686,8 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "~"), "toggle-case");
     assert_string_equal(match_command(km, &st, "s"), "mode-change-char");
     assert_string_equal(match_command(km, &st, "."), "repeat-change");
+    assert_string_equal(match_command(km, &st, "> >"), "shift-right");
+    assert_string_equal(match_command(km, &st, "2 < <"), "shift-left");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -696,6 +698,9 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "b"), "select-vi-word-left");
     assert_string_equal(match_command(km, &st, "e"), "select-word-end");
     assert_string_equal(match_command(km, &st, "W"), "select-vi-bigword-right");
+    assert_string_equal(match_command(km, &st, "U"), "upper-case");
+    assert_string_equal(match_command(km, &st, "r"), "replace-char");
+    assert_string_equal(match_command(km, &st, ">"), "shift-right");
     assert_string_equal(match_command(km, &st, "g e"), "select-word-end-prev");
     assert_string_equal(match_command(km, &st, "}"), "select-blank-line-next");
     assert_string_equal(match_command(km, &st, "+"), "select-line-next-nonblank");
