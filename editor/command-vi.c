@@ -480,6 +480,38 @@ static void cmd_span(editor *ed, int count, int arg)
     if (lines && op == VI_CUT) b->cursor = motion_line_nonblank(b->text, b->cursor, 1);
 }
 
+/* ---- text objects: d, c and y with i or a and the object's key (diw, ca", yi(), visual i and a ---- */
+
+enum { OBJ_AROUND = 1, OBJ_SELECT = 2, OBJ_OP_SHIFT = 2 }; /* the arg of cmd_object */
+
+static void cmd_object(editor *ed, int count, int arg)
+{
+    if (!ed->char_cp) {
+        wait_char(ed, cmd_object, arg, count);
+        return;
+    }
+    buffer *b = cur(ed);
+    if (!b) return;
+    size_t s, e;
+    if (!motion_text_object(b->text, b->cursor, ed->char_cp, arg & OBJ_AROUND, &s, &e)) return;
+    if (arg & OBJ_SELECT) {
+        if (e > s) buffer_select_range(b, s, e);
+        return;
+    }
+    vi_op op = (vi_op)(arg >> OBJ_OP_SHIFT);
+    if (op != VI_COPY && !command_editable(ed)) return;
+    if (op == VI_CHANGE && ed->char_cp == 'p' && e > s && text_byte_at(b->text, e - 1) == '\n') {
+        /* cip: the paragraph's lines go to the register, one empty line stays to type on */
+        editor_copy_range(ed, s, e);
+        e -= e - 1 > s && text_byte_at(b->text, e - 2) == '\r' ? 2 : 1;
+        command_delete_range(ed, s, e);
+        editor_set_mode(ed, "insert");
+        return;
+    }
+    if (e <= s && op != VI_CHANGE) return;
+    op_span(ed, s, e, op);
+}
+
 /* ---- %, J, ~ and s ---- */
 
 /* vi %: to the bracket matching the first one at or after the cursor in its line (arg: extend
@@ -693,6 +725,22 @@ const command command_vi_table[] = {
      cmd_find_char, 0, FIND(FIND_BACK_T, 1 + VI_CHANGE)},
     {"replace-char", "Replace the character (a count: that many) by the next key typed (vi r)",
      cmd_replace_char, 0, 0},
+    {"cut-inner-object", "Cut the inside of the text object typed next: w W ( [ { < \" ' ` p s (vi d,i)",
+     cmd_object, 0, VI_CUT << OBJ_OP_SHIFT},
+    {"cut-around-object", "Cut the text object typed next with its brackets, quotes or blanks (vi d,a)",
+     cmd_object, 0, OBJ_AROUND | VI_CUT << OBJ_OP_SHIFT},
+    {"copy-inner-object", "Copy the inside of the text object typed next (vi y,i)", cmd_object, 0,
+     VI_COPY << OBJ_OP_SHIFT},
+    {"copy-around-object", "Copy the text object typed next with its brackets, quotes or blanks (vi y,a)",
+     cmd_object, 0, OBJ_AROUND | VI_COPY << OBJ_OP_SHIFT},
+    {"mode-change-inner-object", "Change the inside of the text object typed next (vi c,i)", cmd_object, 0,
+     VI_CHANGE << OBJ_OP_SHIFT},
+    {"mode-change-around-object", "Change the text object typed next with its brackets, quotes or blanks (vi c,a)",
+     cmd_object, 0, OBJ_AROUND | VI_CHANGE << OBJ_OP_SHIFT},
+    {"select-inner-object", "Select the inside of the text object typed next (vi visual i)", cmd_object, 0,
+     OBJ_SELECT},
+    {"select-around-object", "Select the text object typed next with its brackets, quotes or blanks (vi visual a)",
+     cmd_object, 0, OBJ_SELECT | OBJ_AROUND},
     {"match-bracket", "Move to the bracket matching the one at or after the cursor in the line (vi %)",
      cmd_match_bracket, 0, 0},
     {"select-match-bracket", "Extend the selection to the matching bracket (vi %)", cmd_match_bracket, 0, 1},

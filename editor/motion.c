@@ -427,6 +427,169 @@ size_t motion_line_nonblank(const text *t, size_t pos, int count)
     return motion_line_first_nonblank(t, view_line_start(t, pos));
 }
 
+/* ---- vi text objects ---- */
+
+/* iw / aw (big: iW / aW): the run of one class at pos (blanks count as one, within the line);
+ * around, with the blanks after it, or before it when none follow (a run of blanks: with the
+ * word after). */
+static bool motion_object_word(const text *t, size_t pos, bool big, bool around, size_t *s, size_t *e)
+{
+    size_t ls = view_line_start(t, pos), le = view_line_end(t, pos);
+    if (pos >= le) return false; /* an empty line or the line end: no word */
+    int c = motion_class_big(t, pos, big);
+    size_t a = pos, b = pos;
+    while (a > ls && motion_class_big(t, a - 1, big) == c) a--;
+    while (b < le && motion_class_big(t, b, big) == c) b++;
+    if (around) {
+        if (c == CLASS_SPACE) { /* blanks and the word after */
+            if (b < le) {
+                int d = motion_class_big(t, b, big);
+                while (b < le && motion_class_big(t, b, big) == d) b++;
+            }
+        } else if (b < le && motion_class(t, b) == CLASS_SPACE) {
+            while (b < le && motion_class(t, b) == CLASS_SPACE) b++;
+        } else {
+            while (a > ls && motion_class(t, a - 1) == CLASS_SPACE) a--;
+        }
+    }
+    *s = a;
+    *e = b;
+    return true;
+}
+
+/* i( a( and the other brackets: the pair around pos (pos on either bracket: that pair). */
+static bool motion_object_bracket(const text *t, size_t pos, int open, int close, bool around, size_t *s,
+                                  size_t *e)
+{
+    size_t size = text_size(t), o = TEXT_POS_NONE, c = TEXT_POS_NONE;
+    int here = text_byte_at(t, pos);
+    long depth = 0;
+    if (here == open) {
+        o = pos;
+    } else {
+        for (size_t p = here == close ? pos : pos + 1; p-- > 0;) {
+            int b = text_byte_at(t, p);
+            if (b == close && p != pos) depth++;
+            else if (b == open && depth-- == 0) {
+                o = p;
+                break;
+            }
+        }
+    }
+    if (o == TEXT_POS_NONE) return false;
+    depth = 0;
+    for (size_t p = o + 1; p < size; p++) {
+        int b = text_byte_at(t, p);
+        if (b == open) depth++;
+        else if (b == close && depth-- == 0) {
+            c = p;
+            break;
+        }
+    }
+    if (c == TEXT_POS_NONE || (here != open && here != close && c < pos)) return false;
+    if (around) {
+        *s = o;
+        *e = c + 1;
+        return true;
+    }
+    *s = o + 1;
+    *e = c;
+    /* a block: "(" ends its line and ")" starts its own: the lines between, as whole lines */
+    int after = text_byte_at(t, o + 1);
+    if (after == '\n' || (after == '\r' && text_byte_at(t, o + 2) == '\n')) {
+        size_t cl = view_line_start(t, c);
+        bool only_blanks = true;
+        for (size_t p = cl; p < c && only_blanks; p++) only_blanks = motion_is_blank(text_byte_at(t, p));
+        if (only_blanks) {
+            *s = view_next_cluster(t, o + 1);
+            *e = cl > *s ? cl : *s;
+        }
+    }
+    return true;
+}
+
+/* i" a" (and ' `): the quoted string of pos's line that pos is in or on, else the first one after
+ * it; quotes pair from the line start, one after a backslash does not count. Around: with the
+ * blanks after it, or before it when none follow. */
+static bool motion_object_quote(const text *t, size_t pos, int q, bool around, size_t *s, size_t *e)
+{
+    size_t ls = view_line_start(t, pos), le = view_line_end(t, pos), o = TEXT_POS_NONE, c = TEXT_POS_NONE;
+    bool open = false;
+    for (size_t p = ls; p < le; p++) {
+        int b = text_byte_at(t, p);
+        if (b == '\\') {
+            p++;
+            continue;
+        }
+        if (b != q) continue;
+        if (!open) {
+            o = p;
+            open = true;
+            continue;
+        }
+        open = false;
+        if (p >= pos) {
+            c = p;
+            break;
+        }
+    }
+    if (c == TEXT_POS_NONE) return false;
+    if (!around) {
+        *s = o + 1;
+        *e = c;
+        return true;
+    }
+    size_t a = o, b = c + 1;
+    if (b < le && motion_is_blank(text_byte_at(t, b)))
+        while (b < le && motion_is_blank(text_byte_at(t, b))) b++;
+    else
+        while (a > ls && motion_is_blank(text_byte_at(t, a - 1))) a--;
+    *s = a;
+    *e = b;
+    return true;
+}
+
+/* ip / ap: the paragraph's lines, or the run of blank lines pos is on; around, with the blank
+ * lines after it (before it when none follow). */
+static bool motion_object_paragraph(const text *t, size_t pos, bool around, size_t *s, size_t *e)
+{
+    size_t size = text_size(t), a = view_line_start(t, pos), b = a;
+    bool blank = motion_line_blank(t, a);
+    while (a > 0 && motion_line_blank(t, view_line_start(t, a - 1)) == blank) a = view_line_start(t, a - 1);
+    while (b < size && motion_line_blank(t, b) == blank) b = motion_next_line(t, b);
+    if (around) {
+        size_t b2 = b;
+        while (b2 < size && motion_line_blank(t, b2) != blank) b2 = motion_next_line(t, b2);
+        if (b2 > b)
+            b = b2;
+        else
+            while (a > 0 && motion_line_blank(t, view_line_start(t, a - 1)) != blank)
+                a = view_line_start(t, a - 1);
+    }
+    *s = a;
+    *e = b;
+    return b > a;
+}
+
+bool motion_text_object(const text *t, size_t pos, uint32_t obj, bool around, size_t *s, size_t *e)
+{
+    switch (obj) {
+    case 'w': return motion_object_word(t, pos, false, around, s, e);
+    case 'W': return motion_object_word(t, pos, true, around, s, e);
+    case '(': case ')': case 'b': return motion_object_bracket(t, pos, '(', ')', around, s, e);
+    case '[': case ']': return motion_object_bracket(t, pos, '[', ']', around, s, e);
+    case '{': case '}': case 'B': return motion_object_bracket(t, pos, '{', '}', around, s, e);
+    case '<': case '>': return motion_object_bracket(t, pos, '<', '>', around, s, e);
+    case '"': case '\'': case '`': return motion_object_quote(t, pos, (int)obj, around, s, e);
+    case 'p': return motion_object_paragraph(t, pos, around, s, e);
+    case 's': motion_sentence_range(t, pos, s, e);
+        if (around)
+            while (*e < text_size(t) && motion_is_blank(text_byte_at(t, *e))) (*e)++;
+        return *e > *s;
+    default: return false;
+    }
+}
+
 void motion_word_range(const text *t, size_t pos, size_t *start, size_t *end)
 {
     size_t size = text_size(t);

@@ -41,6 +41,12 @@ size_t motion_find_char(const text *t, size_t pos, uint32_t cp, int count, bool 
  * pairs of its kind skipped, over lines); TEXT_POS_NONE when the line has none after pos or it
  * has no match. */
 size_t motion_match_bracket(const text *t, size_t pos);
+/* vi text objects: the span [*s, *e) of object obj at pos, inner (i) or around (a): w W (a word,
+ * a WORD, or a run of blanks), ( ) b, [ ], { } B, < > (the brackets around pos; inner of a block
+ * whose brackets end and start lines: the lines between), " ' ` (a quoted string of the line),
+ * p (a paragraph or a run of blank lines, as whole lines), s (a sentence). Around takes the
+ * brackets or quotes, or the blanks (blank lines) after, else before. False when there is none. */
+bool motion_text_object(const text *t, size_t pos, uint32_t obj, bool around, size_t *s, size_t *e);
 /* Start of the next sentence after pos / start of this sentence (or the previous one when pos
  * is at a start). A sentence ends after . ! or ? (and closing quotes or brackets) followed by
  * blank space, or at a paragraph break. */

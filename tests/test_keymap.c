@@ -688,6 +688,8 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "."), "repeat-change");
     assert_string_equal(match_command(km, &st, "> >"), "shift-right");
     assert_string_equal(match_command(km, &st, "2 < <"), "shift-left");
+    assert_string_equal(match_command(km, &st, "d i"), "cut-inner-object");
+    assert_string_equal(match_command(km, &st, "c a"), "mode-change-around-object");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));
     st.mode = insert;
@@ -699,6 +701,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "e"), "select-word-end");
     assert_string_equal(match_command(km, &st, "W"), "select-vi-bigword-right");
     assert_string_equal(match_command(km, &st, "U"), "upper-case");
+    assert_string_equal(match_command(km, &st, "i"), "select-inner-object");
     assert_string_equal(match_command(km, &st, "r"), "replace-char");
     assert_string_equal(match_command(km, &st, ">"), "shift-right");
     assert_string_equal(match_command(km, &st, "g e"), "select-word-end-prev");

@@ -187,6 +187,50 @@ static void test_motion_match_bracket(void **state)
     text_free(t);
 }
 
+static void test_motion_text_objects(void **state)
+{
+    (void)state;
+    size_t s, e;
+    /*                 0123456789012345678 */
+    text *t = text_of("ab  cd(e[f]g) \"h\"\n{\n  x\n}\n");
+    assert_true(motion_text_object(t, 1, 'w', false, &s, &e));
+    assert_int_equal(s, 0);
+    assert_int_equal(e, 2);
+    assert_true(motion_text_object(t, 1, 'w', true, &s, &e)); /* with the blanks after */
+    assert_int_equal(e, 4);
+    assert_true(motion_text_object(t, 2, 'w', false, &s, &e)); /* on blanks: the blanks */
+    assert_int_equal(s, 2);
+    assert_int_equal(e, 4);
+    assert_true(motion_text_object(t, 9, '(', false, &s, &e)); /* nested [ ] skipped */
+    assert_int_equal(s, 7);
+    assert_int_equal(e, 12);
+    assert_true(motion_text_object(t, 12, 'b', true, &s, &e)); /* on the ")" */
+    assert_int_equal(s, 6);
+    assert_int_equal(e, 13);
+    assert_true(motion_text_object(t, 9, ']', false, &s, &e));
+    assert_int_equal(s, 9);
+    assert_int_equal(e, 10);
+    assert_false(motion_text_object(t, 0, '(', false, &s, &e)); /* not inside any */
+    assert_true(motion_text_object(t, 0, '"', false, &s, &e)); /* the first string after */
+    assert_int_equal(s, 15);
+    assert_int_equal(e, 16);
+    assert_true(motion_text_object(t, 18, '{', false, &s, &e)); /* a block: its lines */
+    assert_int_equal(s, 20);
+    assert_int_equal(e, 24);
+    assert_false(motion_text_object(t, 0, 'q', false, &s, &e));
+    text_free(t);
+    t = text_of("a\nb\n\n\nc\n");
+    assert_true(motion_text_object(t, 0, 'p', false, &s, &e));
+    assert_int_equal(s, 0);
+    assert_int_equal(e, 4);
+    assert_true(motion_text_object(t, 2, 'p', true, &s, &e)); /* with the blank lines after */
+    assert_int_equal(e, 6);
+    assert_true(motion_text_object(t, 4, 'p', false, &s, &e)); /* on blank lines: those */
+    assert_int_equal(s, 4);
+    assert_int_equal(e, 6);
+    text_free(t);
+}
+
 static void test_motion_sentences_end_after_punctuation_and_blank(void **state)
 {
     const text *t = *state;
@@ -283,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_motion_word_classes_of_unicode),
         cmocka_unit_test(test_motion_find_char_in_the_line),
         cmocka_unit_test(test_motion_match_bracket),
+        cmocka_unit_test(test_motion_text_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
