@@ -412,6 +412,16 @@ static void select_range(editor *ed, size_t s, size_t e)
     }
 }
 
+/* vi visual o: the cursor goes to the other end of the selection (the anchor to this one). */
+static void cmd_select_swap_ends(editor *ed, int count, int arg)
+{
+    buffer *b = cur(ed);
+    if (!b || b->anchor == TEXT_POS_NONE) return;
+    size_t a = b->anchor;
+    b->anchor = b->cursor;
+    b->cursor = a;
+}
+
 static void cmd_select_all(editor *ed, int count, int arg)
 {
     (void)count;
@@ -548,6 +558,7 @@ const command command_motion_table[] = {
     {"select-buffer-start", "Extend the selection to the start of the file", cmd_select_buffer_start, 0, 0},
     {"select-buffer-end", "Extend the selection to the end of the file", cmd_select_buffer_end, 0, 0},
     {"select-all", "Select the whole file", cmd_select_all, 0, 0},
+    {"select-swap-ends", "Go to the other end of the selection (vi visual o)", cmd_select_swap_ends, 0, 0},
     {"select-word", "Select the word at the cursor", cmd_select_word, 0, 0},
     {"select-sentence", "Select the sentence at the cursor", cmd_select_sentence, 0, 0},
     {"select-paragraph", "Select the paragraph at the cursor", cmd_select_paragraph, 0, 0},

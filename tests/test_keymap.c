@@ -702,6 +702,7 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "W"), "select-vi-bigword-right");
     assert_string_equal(match_command(km, &st, "U"), "upper-case");
     assert_string_equal(match_command(km, &st, "i"), "select-inner-object");
+    assert_string_equal(match_command(km, &st, "o"), "select-swap-ends");
     assert_string_equal(match_command(km, &st, "r"), "replace-char");
     assert_string_equal(match_command(km, &st, ">"), "shift-right");
     assert_string_equal(match_command(km, &st, "g e"), "select-word-end-prev");
