@@ -341,11 +341,27 @@ static void cmd_repeat_change(editor *ed, int count, int arg)
     }
     key_code keys[EDITOR_DOT_MAX + 8];
     int n = 0, i = 0;
-    if (count > 0) {
-        while (i < ed->dot_len && ed->dot_keys[i] >= '0' && ed->dot_keys[i] <= '9') i++;
+    if (count > 0 && ed->km) {
+        /* the new count goes first; the digits the keymap took as counts (2 in 2dw, 3 in d3w) up
+         * to the command's match are left out */
         char num[16];
         snprintf(num, sizeof num, "%d", count);
         for (const char *p = num; *p; p++) keys[n++] = (key_code)*p;
+        keymap_state st;
+        keymap_state_init(ed->km, &st);
+        st.mode = ed->ks.mode;
+        for (; i < ed->dot_len; i++) {
+            unsigned c = st.count, in = st.inner;
+            int nk = st.n_keys;
+            const keymap_binding *bd;
+            keymap_result r = keymap_feed(ed->km, &st, ed->dot_keys[i], &bd);
+            bool digit = r == KEYMAP_PREFIX && st.n_keys == nk && (st.count != c || st.inner != in);
+            if (!digit) keys[n++] = ed->dot_keys[i];
+            if (r != KEYMAP_PREFIX) {
+                i++;
+                break;
+            }
+        }
     }
     for (; i < ed->dot_len; i++) keys[n++] = ed->dot_keys[i];
     ed->dot_replaying = true;
