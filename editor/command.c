@@ -455,6 +455,18 @@ static void cmd_find_prev(editor *ed, int c, int arg)
     editor_find_again(ed, true);
 }
 
+/* vi * and #: the word at the cursor, whole, forward and backward. */
+static void cmd_find_word_next(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_find_word(ed, false);
+}
+static void cmd_find_word_prev(editor *ed, int c, int arg)
+{
+    (void)c;
+    editor_find_word(ed, true);
+}
+
 static void cmd_replace(editor *ed, int c, int arg)
 {
     (void)c;
@@ -683,6 +695,10 @@ static const command commands[] = {
     {"find-next", "Find the next match", cmd_find_next, R, 0},
     {"find-prev", "Find the previous match", cmd_find_prev, R, 0},
     {"find-regex", "Find a regular expression (POSIX extended)", cmd_find_regex, 0, 0},
+    {"find-word-next", "Find the next match of the word at the cursor, as a whole word (vi *)",
+     cmd_find_word_next, R, 0},
+    {"find-word-prev", "Find the match before of the word at the cursor, as a whole word (vi #)",
+     cmd_find_word_prev, R, 0},
     {"replace", "Replace a regular expression, asking at each match", cmd_replace, 0, 0},
     {"cancel", "Cancel: clear the selection and the message, close help", cmd_cancel, COMMAND_KEEP_JOB, 0},
     {"help", "Show the keys of the active keymap", cmd_help, 0, 0},

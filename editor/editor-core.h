@@ -164,6 +164,7 @@ void editor_message_next(editor *ed);                                /* shows th
 /* ---- editor-find.c ---- */
 void editor_find_start(editor *ed, bool regex); /* the find prompt (incremental when literal) */
 void editor_find_again(editor *ed, bool backward);
+void editor_find_word(editor *ed, bool backward); /* vi * and #: the word at the cursor, whole */
 void editor_replace_start(editor *ed);  /* the replace prompts */
 void editor_goto_prompt(editor *ed);    /* the go-to-line prompt */
 void editor_command_prompt(editor *ed); /* the command-line prompt */

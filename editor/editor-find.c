@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "motion.h"
 
 static void find_changed(editor *ed, const char *input, void *ctx);
 static void find_accept(editor *ed, const char *input, void *ctx);
@@ -97,6 +98,35 @@ void editor_find_again(editor *ed, bool backward)
     else if (!backward && editor_command_mode(ed) && from < text_size(b->text))
         from = view_next_cluster(b->text, from); /* vi: the cursor is on the last match */
     editor_find_from(ed, from, backward);
+}
+
+/* vi * and #: the word at or after the cursor in its line becomes the search, as a whole word
+ * (a regular expression: its special characters escaped, GNU \< and \> around an ASCII word),
+ * and the cursor goes to its next (backward: previous) match. */
+void editor_find_word(editor *ed, bool backward)
+{
+    buffer *b = editor_buffer(ed);
+    size_t s, e;
+    if (!b || !motion_keyword_at(b->text, b->cursor, &s, &e)) {
+        editor_message(ed, EDITOR_MSG_ERROR, "No word under the cursor");
+        return;
+    }
+    size_t n = e - s;
+    if (n > (EDITOR_INPUT_MAX - 8) / 2) n = (EDITOR_INPUT_MAX - 8) / 2;
+    char word[EDITOR_INPUT_MAX], pat[EDITOR_INPUT_MAX];
+    text_read(b->text, s, n, word);
+    bool ascii = (unsigned char)word[0] < 0x80 && (unsigned char)word[n - 1] < 0x80;
+    size_t k = 0;
+    if (ascii) k += (size_t)snprintf(pat + k, sizeof pat - k, "\\<");
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(".[]()*+?{}|^$\\", word[i])) pat[k++] = '\\';
+        pat[k++] = word[i];
+    }
+    if (ascii) k += (size_t)snprintf(pat + k, sizeof pat - k, "\\>");
+    pat[k] = 0;
+    if (!editor_set_search(ed, pat, true)) return;
+    /* from the word's start: forward finds the next one, backward the one before */
+    editor_find_from(ed, backward ? s : e, backward);
 }
 
 /* Incremental search: every change of the input searches again from where it began. */

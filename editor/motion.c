@@ -427,6 +427,20 @@ size_t motion_line_nonblank(const text *t, size_t pos, int count)
     return motion_line_first_nonblank(t, view_line_start(t, pos));
 }
 
+bool motion_keyword_at(const text *t, size_t pos, size_t *s, size_t *e)
+{
+    size_t ls = view_line_start(t, pos), le = view_line_end(t, pos), p = pos;
+    int c = CLASS_SPACE;
+    while (p < le && ((c = motion_class(t, p)) == CLASS_SPACE || c == CLASS_PUNCT || c == CLASS_EMOJI)) p++;
+    if (p >= le) return false;
+    size_t a = p, b = p;
+    while (a > ls && motion_class(t, a - 1) == c) a--;
+    while (b < le && motion_class(t, b) == c) b++;
+    *s = a;
+    *e = b;
+    return true;
+}
+
 /* ---- vi text objects ---- */
 
 /* iw / aw (big: iW / aW): the run of one class at pos (blanks count as one, within the line);

@@ -41,6 +41,9 @@ size_t motion_find_char(const text *t, size_t pos, uint32_t cp, int count, bool 
  * pairs of its kind skipped, over lines); TEXT_POS_NONE when the line has none after pos or it
  * has no match. */
 size_t motion_match_bracket(const text *t, size_t pos);
+/* vi * and #: the word of letters, digits and '_' (or of one kind of wide letters) at pos, or
+ * else the first one after pos in its line, as [*s, *e); false when the line has none. */
+bool motion_keyword_at(const text *t, size_t pos, size_t *s, size_t *e);
 /* vi text objects: the span [*s, *e) of object obj at pos, inner (i) or around (a): w W (a word,
  * a WORD, or a run of blanks), ( ) b, [ ], { } B, < > (the brackets around pos; inner of a block
  * whose brackets end and start lines: the lines between), " ' ` (a quoted string of the line),

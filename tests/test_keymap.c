@@ -689,6 +689,8 @@ static void test_keymap_vi_modes_and_keys(void **state)
     assert_string_equal(match_command(km, &st, "> >"), "shift-right");
     assert_string_equal(match_command(km, &st, "2 < <"), "shift-left");
     assert_string_equal(match_command(km, &st, "d i"), "cut-inner-object");
+    assert_string_equal(match_command(km, &st, "*"), "find-word-next");
+    assert_string_equal(match_command(km, &st, "#"), "find-word-prev");
     assert_string_equal(match_command(km, &st, "c a"), "mode-change-around-object");
     int insert = keymap_mode_find(km, "insert");
     assert_true(keymap_mode_self_insert(km, insert));

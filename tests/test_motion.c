@@ -218,6 +218,13 @@ static void test_motion_text_objects(void **state)
     assert_int_equal(s, 20);
     assert_int_equal(e, 24);
     assert_false(motion_text_object(t, 0, 'q', false, &s, &e));
+    assert_true(motion_keyword_at(t, 6, &s, &e)); /* on "(": the word after it */
+    assert_int_equal(s, 7);
+    assert_int_equal(e, 8);
+    assert_true(motion_keyword_at(t, 5, &s, &e)); /* in "cd" */
+    assert_int_equal(s, 4);
+    assert_int_equal(e, 6);
+    assert_false(motion_keyword_at(t, 16, &s, &e)); /* only '"' after it in the line */
     text_free(t);
     t = text_of("a\nb\n\n\nc\n");
     assert_true(motion_text_object(t, 0, 'p', false, &s, &e));
