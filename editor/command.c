@@ -754,6 +754,12 @@ const command *command_at(int i)
     return i < command_vi_count ? &command_vi_table[i] : &commands[i - command_vi_count];
 }
 
+bool command_modal_only(const command *c)
+{
+    if (c >= command_vi_table && c < command_vi_table + command_vi_count) return true;
+    return strncmp(c->name, "vi-", 3) == 0 || strstr(c->name, "-vi-") || strncmp(c->name, "mode-", 5) == 0;
+}
+
 const command *command_find(const char *name)
 {
     for (int i = 0; i < command_count(); i++)

@@ -44,6 +44,10 @@ void command_move_to(editor *ed, size_t pos, bool select);
 const command *command_find(const char *name); /* NULL when unknown */
 int command_count(void);
 const command *command_at(int i); /* NULL for a bad index */
+/* true for a command only a keymap with modes (vi) has use for: the vi operators, the vi-*
+ * motions (and their select-vi-* twins) and the mode-* commands; the help of a keymap without
+ * modes leaves them out. */
+bool command_modal_only(const command *c);
 /* true for a command whose key leaves a running continuation alone (model commands, cancel). */
 bool command_keeps_job(const char *name);
 /* For keymap_set_command_check: true for a command name or "none". */

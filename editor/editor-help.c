@@ -58,8 +58,10 @@ void editor_show_help(editor *ed)
         help_append(&buf, &len, &cap, "\n");
     }
     help_append(&buf, &len, &cap, "Commands without a key (run them with the command prompt):\n");
+    bool modal = keymap_n_modes(ed->km) > 1;
     for (int i = 0; i < command_count(); i++) {
         const command *c = command_at(i);
+        if (!modal && command_modal_only(c)) continue;
         bool bound = false;
         for (int m = 0; m < keymap_n_modes(ed->km) && !bound; m++)
             bound = keymap_find_command(ed->km, m, c->name) != NULL;

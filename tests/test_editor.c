@@ -574,6 +574,11 @@ static void test_editor_help_lists_active_bindings(void **state)
     assert_non_null(strstr(s, "C-s"));
     assert_non_null(strstr(s, "save"));
     assert_non_null(strstr(s, "model-infill"));
+    /* commands without a key: the general ones, not those only vi's modes use */
+    assert_non_null(strstr(s, "row-end"));
+    assert_null(strstr(s, "mode-change-word"));
+    assert_null(strstr(s, "vi-bigword-left"));
+    assert_null(strstr(s, "mode-visual-line"));
     free(s);
     type(ed, "zz"); /* read-only */
     assert_false(text_modified(b->text));
