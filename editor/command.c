@@ -315,15 +315,19 @@ static void undo_redo(editor *ed, bool redo)
     buffer *b = cur(ed);
     if (!b) return;
     editor_event_send(ed, EDITOR_EVENT_UNDO_PRE, b); /* a running model job's text is not undone */
-    size_t pos;
-    bool ok = redo ? text_redo(b->text, &pos) : text_undo(b->text, &pos);
+    /* undo: where the step began. redo: after the re-applied text, as if it had just been typed;
+     * in a vi command mode at the step's start, as vim. */
+    size_t pos, start;
+    bool ok = redo ? text_redo_span(b->text, &start, &pos) : text_undo(b->text, &pos);
     if (!ok) {
         editor_message(ed, EDITOR_MSG_INFO, redo ? "Nothing to redo" : "Nothing to undo");
         return;
     }
-    size_t size = text_size(b->text);
-    b->cursor = pos > size ? size : pos;
+    if (redo && editor_command_mode(ed)) pos = start;
+    /* never inside a character, whatever the history recorded */
+    b->cursor = view_cluster_start(b->text, pos);
     b->anchor = TEXT_POS_NONE;
+    size_t size = text_size(b->text);
     if (b->top > size) b->top = size;
     b->lc_valid = false;
     /* replaces whatever the undone step said (a model's "press again for another") */

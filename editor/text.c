@@ -38,7 +38,9 @@ typedef struct text_change {
     size_t n_old;    /* count */
     text_piece *new; /* n_new pieces inserted */
     size_t n_new;    /* count */
-    size_t pos;      /* byte position of the change (cursor after undo/redo) */
+    size_t pos;      /* byte position of the change (cursor after undo) */
+    size_t ins;      /* bytes the change inserted at pos (0 for a delete; new/old also hold the
+                        unchanged parts of the pieces it split) */
     uint64_t step;   /* undo step the change belongs to */
 } text_change;
 
@@ -300,7 +302,7 @@ static void text_bump(text *t, size_t low)
 }
 
 static text_status text_change_apply(text *t, size_t index, size_t n_old, const text_piece *new_p,
-                                     size_t n_new, size_t pos)
+                                     size_t n_new, size_t pos, size_t ins)
 {
     if (text_reserve_pieces(t, n_new) != TEXT_OK) return TEXT_E_NOMEM;
     if (t->n_changes == t->cap_changes) {
@@ -328,6 +330,7 @@ static text_status text_change_apply(text *t, size_t index, size_t n_old, const 
                                                .new = mem + n_old,
                                                .n_new = n_new,
                                                .pos = pos,
+                                               .ins = ins,
                                                .step = t->step};
     t->cur = t->n_changes;
     t->size = t->size - text_pieces_len(mem, n_old) + text_pieces_len(new_p, n_new);
@@ -355,10 +358,10 @@ text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len,
             text_piece prev = t->pieces[i - 1];
             if (prev.block == block && prev.off + prev.len == off) {
                 prev.len += len;
-                return text_change_apply(t, i - 1, 1, &prev, 1, pos);
+                return text_change_apply(t, i - 1, 1, &prev, 1, pos, len);
             }
         }
-        return text_change_apply(t, i, 0, &np, 1, pos);
+        return text_change_apply(t, i, 0, &np, 1, pos, len);
     }
     text_piece p = t->pieces[i];
     size_t k = pos - start;
@@ -367,7 +370,7 @@ text_status text_insert_attr(text *t, size_t pos, const char *bytes, size_t len,
         np,
         {.block = p.block, .off = p.off + k, .len = p.len - k},
     };
-    return text_change_apply(t, i, 1, three, 3, pos);
+    return text_change_apply(t, i, 1, three, 3, pos, len);
 }
 
 text_status text_insert(text *t, size_t pos, const char *bytes, size_t len)
@@ -392,7 +395,7 @@ text_status text_delete(text *t, size_t pos, size_t len)
         text_piece p = t->pieces[j];
         keep[n++] = (text_piece){.block = p.block, .off = p.off + end_in_j, .len = p.len - end_in_j};
     }
-    return text_change_apply(t, i, j - i + 1, keep, n, pos);
+    return text_change_apply(t, i, j - i + 1, keep, n, pos, 0);
 }
 
 /* ---- attributes ---- */
@@ -519,7 +522,9 @@ bool text_undo(text *t, size_t *pos)
     return true;
 }
 
-bool text_redo(text *t, size_t *pos)
+bool text_redo(text *t, size_t *pos) { return text_redo_span(t, NULL, pos); }
+
+bool text_redo_span(text *t, size_t *start, size_t *end)
 {
     if (t->cur >= t->n_changes) return false;
     uint64_t step = t->changes[t->cur].step;
@@ -530,12 +535,15 @@ bool text_redo(text *t, size_t *pos)
         t->cur++;
         t->size = t->size - text_pieces_len(c->old, c->n_old) + text_pieces_len(c->new, c->n_new);
         text_splice(t, c->index, c->n_old, c->new, c->n_new);
-        p = c->pos + text_pieces_len(c->new, c->n_new); /* after the last change */
+        p = c->pos + c->ins; /* after the last change, in the text as the step leaves it */
         if (c->pos < low) low = c->pos;
     }
     t->step_open = false;
-    text_bump(t, low == SIZE_MAX ? 0 : low);
-    if (pos) *pos = p;
+    if (low == SIZE_MAX) low = 0;
+    text_bump(t, low);
+    /* the bytes before the lowest change are the same before and after the step */
+    if (start) *start = low;
+    if (end) *end = p;
     return true;
 }
 

@@ -94,6 +94,9 @@ bool text_undo(text *t, size_t *pos);
 /* Makes the last undone step again; *pos is the end of its last change (after re-inserted
  * text, as if it had just been typed). */
 bool text_redo(text *t, size_t *pos);
+/* As text_redo, also setting *start (when non-NULL) to the lowest position the step changed
+ * (where vi puts the cursor) and *end (when non-NULL) to what text_redo gives. */
+bool text_redo_span(text *t, size_t *start, size_t *end);
 bool text_can_undo(const text *t);
 bool text_can_redo(const text *t);
 

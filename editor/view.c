@@ -530,3 +530,11 @@ size_t view_prev_cluster(const text *t, size_t pos)
     }
     return prev;
 }
+
+size_t view_cluster_start(const text *t, size_t pos)
+{
+    size_t size = text_size(t);
+    if (pos == 0 || pos >= size) return pos > size ? size : pos;
+    size_t prev = view_prev_cluster(t, pos);
+    return view_next_cluster(t, prev) == pos ? pos : prev;
+}

@@ -87,5 +87,8 @@ size_t view_line_pos(const text *t, size_t line);
 /* Next/previous grapheme cluster boundary after/before pos (an invalid byte is one cluster). */
 size_t view_next_cluster(const text *t, size_t pos);
 size_t view_prev_cluster(const text *t, size_t pos);
+/* pos when it is a cluster boundary (or the text's end), else the start of the cluster it is
+ * inside: where a cursor given by a position from elsewhere (undo, a mark) may sit. */
+size_t view_cluster_start(const text *t, size_t pos);
 
 #endif

@@ -88,6 +88,41 @@ static void test_text_undo_restores_split_piece(void **state)
     text_free(t);
 }
 
+/* Redo's positions are those of the text the step leaves, not the lengths of the pieces its
+ * changes split: replacing "b" of "ab\n日本語" by "xyz" typed one byte at a time gives end 4
+ * (after z) and start 1, both ahead of the multi-byte line. */
+static void test_text_redo_positions_are_the_re_applied_change(void **state)
+{
+    (void)state;
+    text *t = text_from("ab\n\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+    text_group_begin(t);
+    assert_int_equal(text_delete(t, 1, 1), TEXT_OK);
+    assert_int_equal(text_insert(t, 1, "x", 1), TEXT_OK);
+    assert_int_equal(text_insert(t, 2, "y", 1), TEXT_OK);
+    assert_int_equal(text_insert(t, 3, "z", 1), TEXT_OK);
+    text_group_end(t);
+    assert_text(t, "axyz\n\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+    size_t pos = 99, start = 99;
+    assert_true(text_undo(t, &pos));
+    assert_int_equal(pos, 1);
+    assert_true(text_redo(t, &pos));
+    assert_int_equal(pos, 4);
+    assert_true(text_undo(t, NULL));
+    pos = 99;
+    assert_true(text_redo_span(t, &start, &pos));
+    assert_int_equal(start, 1);
+    assert_int_equal(pos, 4);
+    /* a step that only deletes ends where it deleted */
+    text_snapshot(t);
+    assert_int_equal(text_delete(t, 2, 2), TEXT_OK);
+    assert_true(text_undo(t, NULL));
+    assert_true(text_redo_span(t, &start, &pos));
+    assert_int_equal(start, 2);
+    assert_int_equal(pos, 2);
+    assert_text(t, "ax\n\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+    text_free(t);
+}
+
 static void test_text_typed_run_is_one_step(void **state)
 {
     (void)state;
@@ -467,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_text_insert_inside_piece_splits_it),
         cmocka_unit_test(test_text_delete_across_pieces),
         cmocka_unit_test(test_text_undo_restores_split_piece),
+        cmocka_unit_test(test_text_redo_positions_are_the_re_applied_change),
         cmocka_unit_test(test_text_typed_run_is_one_step),
         cmocka_unit_test(test_text_group_makes_one_step_and_nests),
         cmocka_unit_test(test_text_group_join_extends_the_last_step),

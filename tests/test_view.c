@@ -241,10 +241,33 @@ static void test_view_line_counting(void **state)
     text_free(t);
 }
 
+/* A position inside a character or a cluster goes back to the cluster's start; boundaries stay. */
+static void test_view_cluster_start_snaps_inside_positions(void **state)
+{
+    (void)state;
+    /* "a", 日 (3 bytes), "e" + combining acute (1 + 2 bytes), "\r\n", "z" */
+    const char s[] = "a\xe6\x97\xa5" "e\xcc\x81\r\nz";
+    text *t = text_from(s, sizeof s - 1);
+    assert_int_equal(view_cluster_start(t, 0), 0);
+    assert_int_equal(view_cluster_start(t, 1), 1);
+    assert_int_equal(view_cluster_start(t, 2), 1);
+    assert_int_equal(view_cluster_start(t, 3), 1);
+    assert_int_equal(view_cluster_start(t, 4), 4);
+    assert_int_equal(view_cluster_start(t, 5), 4); /* before the combining mark */
+    assert_int_equal(view_cluster_start(t, 6), 4);
+    assert_int_equal(view_cluster_start(t, 7), 7);
+    assert_int_equal(view_cluster_start(t, 8), 7); /* between \r and \n */
+    assert_int_equal(view_cluster_start(t, 9), 9);
+    assert_int_equal(view_cluster_start(t, 10), 10);
+    assert_int_equal(view_cluster_start(t, 99), 10);
+    text_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_view_wide_and_combining_clusters),
+        cmocka_unit_test(test_view_cluster_start_snaps_inside_positions),
         cmocka_unit_test(test_view_zwj_sequence_is_one_cluster),
         cmocka_unit_test(test_view_controls_and_invalid_bytes_are_visible),
         cmocka_unit_test(test_view_tabs_expand_to_stops),
