@@ -793,8 +793,14 @@ bool command_run(editor *ed, const char *name, int count)
         return false;
     }
     buffer *b = editor_buffer(ed);
+    /* vi insert mode: the commands typed there (Backspace, Enter, ...) join the insert's undo
+     * step; undo, redo and the model's commands keep steps of their own */
+    bool own_step = (c->flags & COMMAND_MODEL) || !strncmp(c->name, "model-", 6) ||
+                    !strcmp(c->name, "undo") || !strcmp(c->name, "redo");
+    uint64_t rev = b ? text_revision(b->text) : 0;
+    size_t pos = b ? b->cursor : 0;
     if (b) {
-        text_snapshot(b->text);
+        if (own_step || !editor_insert_session(ed)) text_snapshot(b->text);
         b->typing = false;
     }
     ed->keep_top = false;
@@ -805,9 +811,14 @@ bool command_run(editor *ed, const char *name, int count)
         int n = (c->flags & COMMAND_REPEAT) && count > 1 ? count : 1;
         for (int i = 0; i < n; i++) c->fn(ed, c->flags & COMMAND_REPEAT ? 0 : count, c->arg);
     }
+    buffer *before = b;
     b = editor_buffer(ed);
     if (b) {
-        text_snapshot(b->text);
+        /* the step stays open while vi insert mode goes on (also when a change command such as
+         * c,w or o entered it), unless the command only moved the cursor (or to another buffer):
+         * in vim an arrow key in insert mode starts a new undo step */
+        bool moved = b != before || (text_revision(b->text) == rev && b->cursor != pos);
+        if (own_step || moved || !editor_insert_session(ed)) text_snapshot(b->text);
         if (!(c->flags & COMMAND_KEEP_GOAL)) b->goal_col = -1;
         /* a command that used the selection ends visual mode */
         int vm = ed->km ? keymap_mode_find(ed->km, "visual") : -1;

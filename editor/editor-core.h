@@ -137,6 +137,9 @@ bool editor_set_mode(editor *ed, const char *mode);
 /* true in a command mode of a modal keymap (vi normal or visual: no self-insert while another
  * mode has it): the cursor sits on a character, as in vi. */
 bool editor_command_mode(const editor *ed);
+/* true in the typing mode of a modal keymap (vi insert): everything typed there, with the change
+ * command that entered it, is one undo step up to the return to a command mode (vim). */
+bool editor_insert_session(const editor *ed);
 /* Sets every buffer's selection kind from the mode (inclusive in a mode declared so; leaving
  * it ends a linewise selection too); called whenever the mode changes. */
 void editor_sync_selection_kind(editor *ed);

@@ -51,7 +51,8 @@ void editor_set_register(editor *ed, char *bytes, size_t len)
 
 static bool is_blank_cp(uint32_t c) { return c == ' ' || c == '\t'; }
 
-/* Inserts one typed character: a run of typed words is one undo step per word. */
+/* Inserts one typed character: a run of typed words is one undo step per word; in vi insert mode
+ * the whole insert is one step, ended when a command mode comes back (command_run). */
 static void editor_type(editor *ed, uint32_t cp)
 {
     buffer *b = editor_buffer(ed);
@@ -65,7 +66,8 @@ static void editor_type(editor *ed, uint32_t cp)
     bool blank = is_blank_cp(cp);
     size_t s, e;
     bool sel = buffer_selection(b, &s, &e);
-    if (!b->typing || sel || (b->typed_blank && !blank)) text_snapshot(b->text);
+    if (!editor_insert_session(ed) && (!b->typing || sel || (b->typed_blank && !blank)))
+        text_snapshot(b->text);
     editor_replace_selection(ed, u, n);
     b->typing = true;
     b->typed_blank = blank;
@@ -217,10 +219,11 @@ void editor_paste(editor *ed, const char *bytes, size_t len)
     }
     buffer *b = editor_buffer(ed);
     if (!b || b->readonly || len == 0) return;
-    text_snapshot(b->text);
+    bool joins = editor_insert_session(ed); /* a paste in vi insert mode is part of the insert */
+    if (!joins) text_snapshot(b->text);
     b->typing = false;
     editor_replace_selection(ed, bytes, len);
-    text_snapshot(b->text);
+    if (!joins) text_snapshot(b->text);
     editor_scroll(ed);
 }
 

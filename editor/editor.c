@@ -117,6 +117,14 @@ bool editor_command_mode(const editor *ed)
     return false;
 }
 
+bool editor_insert_session(const editor *ed)
+{
+    if (!ed->km || !keymap_mode_self_insert(ed->km, ed->ks.mode)) return false;
+    for (int m = 0; m < keymap_n_modes(ed->km); m++)
+        if (!keymap_mode_self_insert(ed->km, m)) return true;
+    return false;
+}
+
 view_row *editor_scratch_row(editor *ed, int width)
 {
     if (width < 1) width = 1;
