@@ -684,10 +684,10 @@ static const command commands[] = {
     {"mark-set", "Set the mark: motions extend the selection from here (emacs C-Space)", cmd_mark_set, 0, 0},
     {"paste-after", "Paste after the cursor; whole lines below the line (vi p)", cmd_paste_after, R, 0},
     {"paste-before", "Paste before the cursor; whole lines above the line (vi P)", cmd_paste_before, 0, 0},
-    {"undo", "Undo the last step", cmd_undo, R, 0},
+    {"undo", "Undo the last step", cmd_undo, R | COMMAND_HISTORY, 0},
     {"repeat-change", "Repeat the last change made in normal mode (vi .; a count replaces its count)",
-     cmd_repeat_change, 0, 0},
-    {"redo", "Redo the step undone last", cmd_redo, R, 0},
+     cmd_repeat_change, COMMAND_HISTORY, 0},
+    {"redo", "Redo the step undone last", cmd_redo, R | COMMAND_HISTORY, 0},
     {"save", "Save the file", cmd_save, 0, 0},
     {"save-as", "Save under another name", cmd_save_as, 0, 0},
     {"open", "Open a file", cmd_open, 0, 0},
@@ -777,6 +777,11 @@ bool command_keeps_job(const char *name)
     return c && (c->flags & COMMAND_KEEP_JOB);
 }
 
+bool command_own_step(const command *c)
+{
+    return c && (c->flags & (COMMAND_MODEL | COMMAND_HISTORY));
+}
+
 bool command_known(const char *name, void *ctx)
 {
     (void)ctx;
@@ -795,8 +800,7 @@ bool command_run(editor *ed, const char *name, int count)
     buffer *b = editor_buffer(ed);
     /* vi insert mode: the commands typed there (Backspace, Enter, ...) join the insert's undo
      * step; undo, redo and the model's commands keep steps of their own */
-    bool own_step = (c->flags & COMMAND_MODEL) || !strncmp(c->name, "model-", 6) ||
-                    !strcmp(c->name, "undo") || !strcmp(c->name, "redo");
+    bool own_step = command_own_step(c);
     uint64_t rev = b ? text_revision(b->text) : 0;
     size_t pos = b ? b->cursor : 0;
     if (b) {

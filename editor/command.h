@@ -16,6 +16,7 @@ enum {
     COMMAND_KEEP_GOAL = 1u << 1, /* a vertical motion: keeps the goal column */
     COMMAND_MODEL = 1u << 2,     /* a model command (arg: its editor_model_cmd) */
     COMMAND_KEEP_JOB = 1u << 3,  /* its key does not end a running continuation */
+    COMMAND_HISTORY = 1u << 4,   /* undo, redo, vi .: works on the history of changes */
 };
 
 typedef struct command {
@@ -50,6 +51,9 @@ const command *command_at(int i); /* NULL for a bad index */
 bool command_modal_only(const command *c);
 /* true for a command whose key leaves a running continuation alone (model commands, cancel). */
 bool command_keeps_job(const char *name);
+/* true for a command that is an undo step of its own and no change for vi . to repeat: undo,
+ * redo, . itself and the model's commands. */
+bool command_own_step(const command *c);
 /* For keymap_set_command_check: true for a command name or "none". */
 bool command_known(const char *name, void *ctx);
 

@@ -176,9 +176,7 @@ static void editor_key_dispatch(editor *ed, key_code key)
     switch (r) {
     case KEYMAP_MATCH:
         /* undo, redo, . and the model's commands are no change for . to repeat */
-        if (!strcmp(bd->command, "undo") || !strcmp(bd->command, "redo") ||
-            !strcmp(bd->command, "repeat-change") || !strncmp(bd->command, "model-", 6))
-            ed->dot_skip = true;
+        if (command_own_step(command_find(bd->command))) ed->dot_skip = true;
         if (!command_keeps_job(bd->command))
             editor_event_send(ed, EDITOR_EVENT_KEY, NULL); /* any other key ends a continuation */
         command_run(ed, bd->command, (int)ed->ks.count);
