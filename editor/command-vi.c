@@ -76,11 +76,6 @@ static void op_span(editor *ed, size_t s, size_t e, vi_op op)
     if (op == VI_CHANGE) editor_set_mode(ed, "insert");
 }
 
-static void cut_reach(editor *ed, int count, bool before, reach_fn reach, bool vim_lines)
-{
-    op_reach(ed, count, before, reach, vim_lines, VI_CUT);
-}
-
 /* vi x and X: n characters after / before p, never over a line break (on an empty line, or X
  * at the line start, none: nothing is cut and the register stays). */
 static size_t chars_reach(const text *t, size_t p, int n, bool before)
@@ -89,16 +84,6 @@ static size_t chars_reach(const text *t, size_t p, int n, bool before)
     for (int i = 0; i < n && p != stop; i++) p = before ? view_prev_cluster(t, p) : view_next_cluster(t, p);
     return p;
 }
-
-static void cmd_cut_char_after(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, false, chars_reach, false);
-}
-static void cmd_cut_char_before(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, true, chars_reach, false);
-}
-
 
 /* vi d,w: n words (an empty line is one, as in vim) and the blanks after each, up to the next
  * word; when the last of them ends its line, only to the end of that line (the next line is not
@@ -173,78 +158,34 @@ static size_t change_bigwords_reach(const text *t, size_t p, int n, bool before)
     return change_words_reach_big(t, p, n, true);
 }
 
-/* The vi operators over words: d, y and c with w, W, b, B, e and E (counts multiply the steps). */
-static void cmd_delete_word(editor *ed, int count, int arg)
+/* A reach operator's arg: which reach (REACH_KIND bits), back from the cursor, vim's rule for
+ * whole lines (lines_if_whole), and the vi_op (REACH_OP_SHIFT up). */
+enum {
+    REACH_CHARS = 0,    /* x, X: characters in the line */
+    REACH_WORDS,        /* w, b */
+    REACH_BIGWORDS,     /* W, B */
+    REACH_ENDS,         /* e */
+    REACH_BIGENDS,      /* E */
+    REACH_CHANGE,       /* c,w */
+    REACH_CHANGE_BIG,   /* c,W */
+    REACH_KIND = 7,     /* the bits of the kind */
+    REACH_BACK = 1 << 3,
+    REACH_LINES = 1 << 4,
+    REACH_OP_SHIFT = 5, /* the vi_op above them */
+};
+
+static const reach_fn reaches[] = {
+    [REACH_CHARS] = chars_reach,          [REACH_WORDS] = words_reach,
+    [REACH_BIGWORDS] = bigwords_reach,    [REACH_ENDS] = ends_reach,
+    [REACH_BIGENDS] = bigends_reach,      [REACH_CHANGE] = change_words_reach,
+    [REACH_CHANGE_BIG] = change_bigwords_reach,
+};
+
+/* The vi operators x, X and d, y, c with w, W, b, B, e and E (counts multiply the steps). */
+static void cmd_reach(editor *ed, int count, int arg)
 {
-    cut_reach(ed, count, false, words_reach, true);
-}
-static void cmd_cut_word_before(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, true, words_reach, true);
-}
-static void cmd_delete_bigword(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, false, bigwords_reach, true);
-}
-static void cmd_cut_bigword_before(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, true, bigwords_reach, true);
-}
-static void cmd_cut_word_end(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, false, ends_reach, true);
-}
-static void cmd_cut_bigword_end(editor *ed, int count, int arg)
-{
-    cut_reach(ed, count, false, bigends_reach, true);
-}
-static void cmd_copy_word(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, words_reach, true, VI_COPY);
-}
-static void cmd_copy_bigword(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, bigwords_reach, true, VI_COPY);
-}
-static void cmd_copy_word_before(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, true, words_reach, true, VI_COPY);
-}
-static void cmd_copy_bigword_before(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, true, bigwords_reach, true, VI_COPY);
-}
-static void cmd_copy_word_end(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, ends_reach, true, VI_COPY);
-}
-static void cmd_copy_bigword_end(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, bigends_reach, true, VI_COPY);
-}
-static void cmd_change_word(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, change_words_reach, false, VI_CHANGE);
-}
-static void cmd_change_bigword(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, change_bigwords_reach, false, VI_CHANGE);
-}
-static void cmd_change_word_end(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, ends_reach, false, VI_CHANGE);
-}
-static void cmd_change_bigword_end(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, false, bigends_reach, false, VI_CHANGE);
-}
-static void cmd_change_word_before(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, true, words_reach, false, VI_CHANGE);
-}
-static void cmd_change_bigword_before(editor *ed, int count, int arg)
-{
-    op_reach(ed, count, true, bigwords_reach, false, VI_CHANGE);
+    op_reach(ed, count, arg & REACH_BACK, reaches[arg & REACH_KIND], arg & REACH_LINES,
+             (vi_op)(arg >> REACH_OP_SHIFT));
 }
 
 /* ---- f, t, F, T, ; and , (with d, y, c), r: the next key is their character ---- */
@@ -671,6 +612,7 @@ static void cmd_substitute(editor *ed, int count, int arg)
 }
 
 #define FIND(K, OP) ((K) | ((OP) << FIND_OP_SHIFT))
+#define REACH_OP(NAME, HELP, REACH, OP) {NAME, HELP, cmd_reach, 0, (REACH) | ((OP) << REACH_OP_SHIFT)}
 #define SPAN_OPS(NAME, KIND, WHAT)                                                                           \
     {"cut-" NAME, "Cut " WHAT " into the register", cmd_span, 0, (KIND) | (VI_CUT << SPAN_OP_SHIFT)},         \
         {"copy-" NAME, "Copy " WHAT, cmd_span, 0, (KIND) | (VI_COPY << SPAN_OP_SHIFT)},                       \
@@ -769,40 +711,51 @@ const command command_vi_table[] = {
     SPAN_OPS("to-line-end", SPAN_LINE_END, "to the end of the line (a count: count - 1 lines further; vi $)"),
     SPAN_OPS("to-blank-line-next", SPAN_BLANK_NEXT, "to the blank line after the paragraph (vi })"),
     SPAN_OPS("to-blank-line-prev", SPAN_BLANK_PREV, "back to the blank line before the paragraph (vi {)"),
-    {"cut-char-after", "Cut the character at the cursor (a count: more, to the line end) into the register",
-     cmd_cut_char_after, 0, 0},
-    {"cut-char-before",
-     "Cut the character before the cursor (a count: more, to the line start) into the register",
-     cmd_cut_char_before, 0, 0},
-    {"delete-word", "Cut the word and the blanks after it into the register (vi d,w)", cmd_delete_word, 0, 0},
-    {"cut-word-before", "Cut to the start of the word into the register (vi d,b)", cmd_cut_word_before, 0, 0},
-    {"delete-bigword", "Cut the WORD and the blanks after it into the register (vi d,W)", cmd_delete_bigword, 0,
-     0},
-    {"cut-bigword-before", "Cut to the start of the WORD into the register (vi d,B)", cmd_cut_bigword_before, 0,
-     0},
-    {"cut-word-end", "Cut through the end of the word into the register (vi d,e)", cmd_cut_word_end, 0, 0},
-    {"cut-bigword-end", "Cut through the end of the WORD into the register (vi d,E)", cmd_cut_bigword_end, 0,
-     0},
-    {"copy-word", "Copy the word and the blanks after it (vi y,w)", cmd_copy_word, 0, 0},
-    {"copy-bigword", "Copy the WORD and the blanks after it (vi y,W)", cmd_copy_bigword, 0, 0},
-    {"copy-word-before", "Copy to the start of the word (vi y,b)", cmd_copy_word_before, 0, 0},
-    {"copy-bigword-before", "Copy to the start of the WORD (vi y,B)", cmd_copy_bigword_before, 0, 0},
-    {"copy-word-end", "Copy through the end of the word (vi y,e)", cmd_copy_word_end, 0, 0},
-    {"copy-bigword-end", "Copy through the end of the WORD (vi y,E)", cmd_copy_bigword_end, 0, 0},
-    {"mode-change-word", "Cut to the end of the word and insert (vi c,w; on blanks as d,w)", cmd_change_word, 0,
-     0},
-    {"mode-change-bigword", "Cut to the end of the WORD and insert (vi c,W)", cmd_change_bigword, 0, 0},
-    {"mode-change-word-end", "Cut through the end of the word and insert (vi c,e)", cmd_change_word_end, 0, 0},
-    {"mode-change-bigword-end", "Cut through the end of the WORD and insert (vi c,E)", cmd_change_bigword_end, 0,
-     0},
-    {"mode-change-word-before", "Cut to the start of the word and insert (vi c,b)", cmd_change_word_before, 0,
-     0},
-    {"mode-change-bigword-before", "Cut to the start of the WORD and insert (vi c,B)",
-     cmd_change_bigword_before, 0, 0},
+    REACH_OP("cut-char-after",
+             "Cut the character at the cursor (a count: more, to the line end) into the register", REACH_CHARS,
+             VI_CUT),
+    REACH_OP("cut-char-before",
+             "Cut the character before the cursor (a count: more, to the line start) into the register",
+             REACH_CHARS | REACH_BACK, VI_CUT),
+    REACH_OP("delete-word", "Cut the word and the blanks after it into the register (vi d,w)",
+             REACH_WORDS | REACH_LINES, VI_CUT),
+    REACH_OP("cut-word-before", "Cut to the start of the word into the register (vi d,b)",
+             REACH_WORDS | REACH_BACK | REACH_LINES, VI_CUT),
+    REACH_OP("delete-bigword", "Cut the WORD and the blanks after it into the register (vi d,W)",
+             REACH_BIGWORDS | REACH_LINES, VI_CUT),
+    REACH_OP("cut-bigword-before", "Cut to the start of the WORD into the register (vi d,B)",
+             REACH_BIGWORDS | REACH_BACK | REACH_LINES, VI_CUT),
+    REACH_OP("cut-word-end", "Cut through the end of the word into the register (vi d,e)",
+             REACH_ENDS | REACH_LINES, VI_CUT),
+    REACH_OP("cut-bigword-end", "Cut through the end of the WORD into the register (vi d,E)",
+             REACH_BIGENDS | REACH_LINES, VI_CUT),
+    REACH_OP("copy-word", "Copy the word and the blanks after it (vi y,w)", REACH_WORDS | REACH_LINES, VI_COPY),
+    REACH_OP("copy-bigword", "Copy the WORD and the blanks after it (vi y,W)", REACH_BIGWORDS | REACH_LINES,
+             VI_COPY),
+    REACH_OP("copy-word-before", "Copy to the start of the word (vi y,b)", REACH_WORDS | REACH_BACK | REACH_LINES,
+             VI_COPY),
+    REACH_OP("copy-bigword-before", "Copy to the start of the WORD (vi y,B)",
+             REACH_BIGWORDS | REACH_BACK | REACH_LINES, VI_COPY),
+    REACH_OP("copy-word-end", "Copy through the end of the word (vi y,e)", REACH_ENDS | REACH_LINES, VI_COPY),
+    REACH_OP("copy-bigword-end", "Copy through the end of the WORD (vi y,E)", REACH_BIGENDS | REACH_LINES,
+             VI_COPY),
+    REACH_OP("mode-change-word", "Cut to the end of the word and insert (vi c,w; on blanks as d,w)", REACH_CHANGE,
+             VI_CHANGE),
+    REACH_OP("mode-change-bigword", "Cut to the end of the WORD and insert (vi c,W)", REACH_CHANGE_BIG,
+             VI_CHANGE),
+    REACH_OP("mode-change-word-end", "Cut through the end of the word and insert (vi c,e)", REACH_ENDS,
+             VI_CHANGE),
+    REACH_OP("mode-change-bigword-end", "Cut through the end of the WORD and insert (vi c,E)", REACH_BIGENDS,
+             VI_CHANGE),
+    REACH_OP("mode-change-word-before", "Cut to the start of the word and insert (vi c,b)",
+             REACH_WORDS | REACH_BACK, VI_CHANGE),
+    REACH_OP("mode-change-bigword-before", "Cut to the start of the WORD and insert (vi c,B)",
+             REACH_BIGWORDS | REACH_BACK, VI_CHANGE),
 };
 
 #undef FIND
 #undef SPAN_OPS
+#undef REACH_OP
 
 const int command_vi_count = (int)(sizeof command_vi_table / sizeof command_vi_table[0]);
 
