@@ -17,13 +17,10 @@ static utf8proc_int32_t motion_code_point(const text *t, size_t pos, size_t *sta
 {
     size_t s = pos;
     for (int i = 0; i < 3 && s > 0 && (text_byte_at(t, s) & 0xC0) == 0x80; i++) s--;
-    utf8proc_uint8_t buf[4];
-    utf8proc_ssize_t n = 0;
-    for (int b; n < 4 && (b = text_byte_at(t, s + (size_t)n)) >= 0; n++) buf[n] = (utf8proc_uint8_t)b;
-    utf8proc_int32_t cp = -1;
-    utf8proc_ssize_t len = utf8proc_iterate(buf, n, &cp);
+    int len;
+    int32_t cp = view_decode(t, s, &len);
     *start = s;
-    if (len < 1 || s + (size_t)len <= pos) return -1;
+    if (cp < 0 || s + (size_t)len <= pos) return -1;
     return cp;
 }
 

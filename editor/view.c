@@ -118,9 +118,7 @@ void view_row_release(view_row *row)
     row->cap_cells = 0;
 }
 
-/* Decodes the code point at pos: returns it and sets *len, or -1 for an invalid byte (*len 1)
- * or the end of the text (*len 0). */
-static int32_t view_decode(const text *t, size_t pos, int *len)
+int32_t view_decode(const text *t, size_t pos, int *len)
 {
     size_t n;
     char buf[4];

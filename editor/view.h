@@ -84,6 +84,9 @@ size_t view_count_lines(const text *t, size_t from, size_t to);
 /* Position of the start of line number line (0-based); text_size when beyond the last line. */
 size_t view_line_pos(const text *t, size_t line);
 
+/* Decodes the code point at pos: returns it and sets *len, or -1 for an invalid byte (*len 1)
+ * or the end of the text (*len 0). */
+int32_t view_decode(const text *t, size_t pos, int *len);
 /* Next/previous grapheme cluster boundary after/before pos (an invalid byte is one cluster). */
 size_t view_next_cluster(const text *t, size_t pos);
 size_t view_prev_cluster(const text *t, size_t pos);
