@@ -7,6 +7,7 @@
 #define NCURSES_WIDECHAR 1
 #include <curses.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -426,12 +427,13 @@ static void term_mouse(editor *ed)
         editor_mouse(ed, EDITOR_MOUSE_DRAG, ev.y < rows ? ev.y : rows - 1, ev.x);
 }
 
-static volatile sig_atomic_t term_continued; /* a SIGCONT came during term_suspend */
+static atomic_int term_continued; /* a SIGCONT came during term_suspend (set by any thread) */
+enum { TERM_CONT_WAIT_MS = 500 }; /* longest wait for it after the stop, ms */
 
 static void term_on_continue(int sig)
 {
     (void)sig;
-    term_continued = 1;
+    atomic_store(&term_continued, 1);
 }
 
 /* Stops the editor until the shell continues it. Where the shell has no job control (the
@@ -443,7 +445,7 @@ static void term_suspend(editor *ed, term_state *ts)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = term_on_continue;
     sigemptyset(&sa.sa_mask);
-    term_continued = 0;
+    atomic_store(&term_continued, 0);
     bool watch = sigaction(SIGCONT, &sa, &old) == 0;
     term_modes(ts, false);
     def_prog_mode();
@@ -451,13 +453,20 @@ static void term_suspend(editor *ed, term_state *ts)
     signal(SIGTSTP, SIG_DFL);
     kill(getpid(), SIGTSTP);
     /* resumed, or never stopped */
-    if (watch) sigaction(SIGCONT, &old, NULL);
     reset_prog_mode();
     term_modes(ts, true);
+    /* The SIGCONT that resumed the process may be taken by another thread, whose handler can
+     * run a moment after this one goes on: wait for it, briefly (keys typed meanwhile wait in
+     * the terminal's raw mode). */
+    const struct timespec tick = {0, 1000000};
+    for (int i = 0; watch && !atomic_load(&term_continued) && i < TERM_CONT_WAIT_MS; i++)
+        nanosleep(&tick, NULL);
+    if (watch) sigaction(SIGCONT, &old, NULL);
     clearok(curscr, TRUE);
     editor_resize(ed, LINES, COLS);
-    if (watch && !term_continued)
-        editor_message(ed, EDITOR_MSG_ERROR, "Not suspended: the shell that started bd3ed has no job control");
+    if (watch && !atomic_load(&term_continued))
+        editor_message(ed, EDITOR_MSG_ERROR,
+                       "Not suspended: the shell that started bd3ed has no job control");
 }
 
 /* True when key (an Alt key) means something now: a binding in the current mode, a prompt

@@ -29,7 +29,7 @@ keys M-z
 wait_for "Stopped"
 type_text "fg"
 keys Enter
-wait_for " a.txt"
+wait_for "1:1" # the editor's status line (" a.txt" is also in the shell's command line)
 screen | grep -q "Not suspended" && fail "said it was not suspended under job control"
 keys C-q
 deadline=$(( $(date +%s) + 30 ))
